@@ -1,0 +1,91 @@
+"""Content-addressed artifact store on a local folder.
+
+Every blob is named by its sha256 (`sha256/ab/abcdef...`), written to a temporary file in
+the same folder and renamed into place, so a reader never sees half a file, and checked
+against its name on every read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from service.errors import ServiceError
+
+CHUNK_BYTES = 1 << 20
+
+
+class ArtifactCorrupted(ServiceError):
+    status, title, slug = 500, "Artifact Corrupted", "artifact-corrupted"
+
+
+class ArtifactMissing(ServiceError):
+    status, title, slug = 500, "Artifact Missing", "artifact-missing"
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    sha256: str
+    size_bytes: int
+
+
+class ArtifactStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "sha256").mkdir(parents=True, exist_ok=True)
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+
+    def path_of(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 digest: {sha256!r}")
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def put_bytes(self, data: bytes) -> StoredArtifact:
+        return self.put_chunks([data])
+
+    def put_stream(self, stream: BinaryIO) -> StoredArtifact:
+        return self.put_chunks(iter(lambda: stream.read(CHUNK_BYTES), b""))
+
+    def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=self.root / "tmp", prefix="put-")
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    tmp.write(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            sha256 = digest.hexdigest()
+            target = self.path_of(sha256)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return StoredArtifact(sha256=sha256, size_bytes=size)
+
+    def get_bytes(self, sha256: str) -> bytes:
+        path = self.path_of(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise ArtifactMissing(f"artifact {sha256} is missing from the store") from exc
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ArtifactCorrupted(
+                f"artifact {sha256} failed its sha256 check; it will not be served"
+            )
+        return data
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def delete(self, sha256: str) -> None:
+        self.path_of(sha256).unlink(missing_ok=True)

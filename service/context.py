@@ -1,0 +1,35 @@
+"""What one process of the service holds: settings, database, artifact store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.artifacts import ArtifactStore
+from service.config import Settings
+from service.database import create_db_engine, create_session_factory
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    store: ArtifactStore
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        engine = create_db_engine(settings.resolved_database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            session_factory=create_session_factory(engine),
+            store=ArtifactStore(settings.resolved_artifact_root),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()

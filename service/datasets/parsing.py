@@ -1,0 +1,187 @@
+"""Turn an uploaded file into a float32 matrix (and optional labels), or say exactly why not."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from service.errors import Unprocessable, UnsupportedMediaType
+
+FORMATS = {".csv": "csv", ".npy": "npy", ".npz": "npz", ".parquet": "parquet"}
+# A browser or client that does not know the format sends one of the generic types.
+GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
+CONTENT_TYPES = {
+    "csv": {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"},
+    "npy": {"application/x-npy", "application/npy"},
+    "npz": {"application/x-npz", "application/zip", "application/x-zip-compressed"},
+    "parquet": {"application/vnd.apache.parquet", "application/x-parquet", "application/parquet"},
+}
+
+
+@dataclass
+class ParsedData:
+    X: np.ndarray  # (N, F) float32
+    y: np.ndarray | None  # (N,) int64 codes into label_names
+    feature_names: list[str]
+    label_names: list[str] | None
+
+
+def detect_format(filename: str, content_type: str | None) -> str:
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in FORMATS:
+        raise UnsupportedMediaType(
+            f"file extension {suffix or '(none)'!r} is not supported; "
+            f"send one of {', '.join(FORMATS)}"
+        )
+    fmt = FORMATS[suffix]
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media not in GENERIC_TYPES and media not in CONTENT_TYPES[fmt]:
+        raise UnsupportedMediaType(f"content type {media!r} does not match a {suffix} file")
+    return fmt
+
+
+def parse_file(path: Path, fmt: str, *, label_column: str | None) -> ParsedData:
+    if path.stat().st_size == 0:
+        raise Unprocessable("file", "the file is empty")
+    if fmt in ("csv", "parquet"):
+        return _parse_table(path, fmt, label_column)
+    if label_column:
+        raise Unprocessable(
+            "label_column", f"only csv and parquet files have named columns, not {fmt}"
+        )
+    if fmt == "npy":
+        return _from_arrays(_load_npy(path.read_bytes(), "file"), None)
+    return _parse_npz(path)
+
+
+def _load_npy(data: bytes, field: str) -> np.ndarray:
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise Unprocessable(field, f"not a readable .npy array ({exc})") from exc
+    if not isinstance(array, np.ndarray):
+        raise Unprocessable(field, "expected a single .npy array")
+    return array
+
+
+def _parse_npz(path: Path) -> ParsedData:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise Unprocessable("file", f"not a readable .npz archive ({exc})") from exc
+    with archive:
+        if "X" not in archive.files:
+            raise Unprocessable(
+                "file", f"the .npz needs an array named 'X' (found {archive.files})"
+            )
+        try:
+            X = archive["X"]
+            y = archive["y"] if "y" in archive.files else None
+        except ValueError as exc:
+            raise Unprocessable("file", f"unreadable array in the .npz ({exc})") from exc
+    return _from_arrays(X, y)
+
+
+def _from_arrays(X: np.ndarray, y: np.ndarray | None) -> ParsedData:
+    if X.ndim != 2:
+        raise Unprocessable("file", f"expected a 2-D array (rows, features), got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise Unprocessable("file", f"expected a numeric array, got dtype {X.dtype}")
+    if y is not None and (y.ndim != 1 or len(y) != len(X)):
+        raise Unprocessable("y", f"labels must be 1-D with {len(X)} entries, got shape {y.shape}")
+    names = [f"x{i}" for i in range(X.shape[1])]
+    codes, label_names = _encode_labels(y)
+    return ParsedData(
+        X=np.ascontiguousarray(X, dtype=np.float32),
+        y=codes,
+        feature_names=names,
+        label_names=label_names,
+    )
+
+
+def _encode_labels(y: np.ndarray | None) -> tuple[np.ndarray | None, list[str] | None]:
+    if y is None:
+        return None, None
+    values = np.asarray(y)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise Unprocessable("label_column", "labels contain NaN or infinite values")
+    uniques, codes = np.unique(
+        values.astype(str) if values.dtype.kind == "O" else values, return_inverse=True
+    )
+    return codes.astype(np.int64), [str(u) for u in uniques.tolist()]
+
+
+def _read_table(path: Path, fmt: str):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        if fmt == "csv":
+            return pacsv.read_csv(path)
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        message = str(exc).splitlines()[0]
+        raise Unprocessable("file", f"could not read the {fmt} file: {message}") from exc
+
+
+def _parse_table(path: Path, fmt: str, label_column: str | None) -> ParsedData:
+    import pyarrow.types as pat
+
+    table = _read_table(path, fmt)
+    names = [str(n) for n in table.column_names]
+    if label_column is not None and label_column not in names:
+        raise Unprocessable("label_column", f"no column named {label_column!r} (columns: {names})")
+    features = [n for n in names if n != label_column]
+    if not features:
+        raise Unprocessable("file", "the file has no feature columns")
+    columns = []
+    for name in features:
+        column = table.column(name)
+        if not (
+            pat.is_integer(column.type)
+            or pat.is_floating(column.type)
+            or pat.is_boolean(column.type)
+            or pat.is_null(column.type)
+        ):
+            raise Unprocessable(
+                ("file", name),
+                f"column {name!r} is not numeric (type {column.type}); drop it or name it "
+                "as label_column",
+            )
+        columns.append(column.to_numpy(zero_copy_only=False).astype(np.float32))
+    X = np.stack(columns, axis=1) if columns else np.zeros((table.num_rows, 0), np.float32)
+    y = None
+    if label_column is not None:
+        y = table.column(label_column).to_numpy(zero_copy_only=False)
+    codes, label_names = _encode_labels(y)
+    return ParsedData(X=X, y=codes, feature_names=features, label_names=label_names)
+
+
+def validate_matrix(X: np.ndarray, image_shape: list[int] | None) -> None:
+    """The rules every dataset obeys, whatever its format."""
+    n_rows, n_features = X.shape
+    if n_features == 0:
+        raise Unprocessable("file", "the data have zero columns")
+    if n_rows < 2:
+        raise Unprocessable("file", f"need at least 2 rows to train and validate, got {n_rows}")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        raise Unprocessable(
+            "file",
+            f"{int(bad.sum())} NaN or infinite values in {len(rows)} rows; the first is row "
+            f"{int(rows[0])} (0-based, header excluded)",
+            bad_values=int(bad.sum()),
+            first_bad_row=int(rows[0]),
+        )
+    if image_shape is not None and int(np.prod(image_shape)) != n_features:
+        raise Unprocessable(
+            "image_shape",
+            f"{'x'.join(map(str, image_shape))} = {int(np.prod(image_shape))} does not match "
+            f"the {n_features} features",
+        )

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+
+from service.datasets import service
+from service.datasets.parsing import detect_format, parse_file
+from service.datasets.schemas import DatasetPublic, DatasetsPublic
+from service.deps import SessionDep, SettingsDep, StoreDep
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_dataset",
+    summary="Upload a dataset (.csv, .npy, .npz, .parquet)",
+)
+def create_dataset(
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+    file: Annotated[UploadFile, File(description="The data file")],
+    name: Annotated[str, Form(description="Unique dataset name")],
+    image_shape: Annotated[str | None, Form(description="H,W[,C], e.g. 8,8,1")] = None,
+    label_column: Annotated[str | None, Form(description="csv/parquet column of labels")] = None,
+) -> DatasetPublic:
+    fmt = detect_format(file.filename or "", file.content_type)
+    service.check_name(name)
+    shape = service.parse_image_shape(image_shape)
+    spool = settings.data_dir / "tmp"
+    spool.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=spool, suffix=Path(file.filename or "").suffix) as tmp:
+        shutil.copyfileobj(file.file, tmp, length=1 << 20)
+        tmp.flush()
+        parsed = parse_file(Path(tmp.name), fmt, label_column=label_column or None)
+    dataset = service.create_dataset(
+        session=session,
+        store=store,
+        name=name,
+        parsed=parsed,
+        source_format=fmt,
+        image_shape=shape,
+    )
+    response.headers["Location"] = f"/v1/datasets/{dataset.id}"
+    return service.to_public(dataset)
+
+
+@router.get("", operation_id="list_datasets", summary="List datasets")
+def list_datasets(
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DatasetsPublic:
+    rows, count = service.list_datasets(session=session, offset=offset, limit=limit)
+    return DatasetsPublic(data=[service.to_public(d) for d in rows], count=count)
+
+
+@router.get("/{id_or_name}", operation_id="read_dataset", summary="Get a dataset by id or name")
+def read_dataset(session: SessionDep, id_or_name: str) -> DatasetPublic:
+    return service.to_public(service.get_dataset(session=session, id_or_name=id_or_name))
+
+
+@router.delete(
+    "/{id_or_name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_dataset",
+    summary="Delete a dataset (409 while a job uses it)",
+)
+def delete_dataset(session: SessionDep, store: StoreDep, id_or_name: str) -> None:
+    service.delete_dataset(session=session, store=store, id_or_name=id_or_name)

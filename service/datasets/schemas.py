@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class FeatureStats(BaseModel):
+    mean: list[float]
+    std: list[float]
+    min: list[float]
+    max: list[float]
+
+
+class DatasetPublic(BaseModel):
+    id: str
+    name: str
+    source_format: str
+    n_rows: int
+    n_features: int
+    image_shape: list[int] | None
+    feature_names: list[str]
+    label_names: list[str] | None
+    has_labels: bool
+    sha256: str = Field(description="sha256 of the stored float32 .npy matrix")
+    size_bytes: int
+    stats: FeatureStats
+    builtin: bool
+    created_at: datetime
+
+
+class DatasetsPublic(BaseModel):
+    data: list[DatasetPublic]
+    count: int

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.database import Base, UTCDateTime, utcnow
+
+
+class Dataset(Base):
+    __tablename__ = "dataset"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    source_format: Mapped[str] = mapped_column(String(16))
+    n_rows: Mapped[int]
+    n_features: Mapped[int]
+    image_shape: Mapped[list[Any] | None]
+    feature_names: Mapped[list[Any]]
+    label_names: Mapped[list[Any] | None]
+    sha256: Mapped[str] = mapped_column(String(64))
+    labels_sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    stats: Mapped[dict[str, Any]]
+    builtin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

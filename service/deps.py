@@ -1,0 +1,44 @@
+"""FastAPI dependencies as Annotated aliases, shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from service.artifacts import ArtifactStore
+from service.config import Settings
+from service.context import AppContext
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    # Service functions commit their own units of work; anything left open is rolled back.
+    session = ctx.session_factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def get_settings(ctx: ContextDep) -> Settings:
+    return ctx.settings
+
+
+def get_store(ctx: ContextDep) -> ArtifactStore:
+    return ctx.store
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[ArtifactStore, Depends(get_store)]

@@ -1,0 +1,167 @@
+"""Problem details (RFC 9457) for every error the API returns.
+
+Domain code raises a `ServiceError` subclass; one handler turns it into problem+json.
+Validation errors name the field; an unexpected exception is logged with its trace and
+answered with a bare 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://autoencoder-service.dev/problems/"
+
+
+class ServiceError(Exception):
+    status = 500
+    title = "Internal Server Error"
+    slug = "internal"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+
+class BadRequest(ServiceError):
+    status, title, slug = 400, "Bad Request", "bad-request"
+
+
+class NotFound(ServiceError):
+    status, title, slug = 404, "Not Found", "not-found"
+
+
+class Conflict(ServiceError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class Gone(ServiceError):
+    status, title, slug = 410, "Gone", "gone"
+
+
+class PayloadTooLarge(ServiceError):
+    status, title, slug = 413, "Content Too Large", "payload-too-large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status, title, slug = 415, "Unsupported Media Type", "unsupported-media-type"
+
+
+class Unprocessable(ServiceError):
+    """A well-formed request whose content is wrong; `field` names where."""
+
+    status, title, slug = 422, "Unprocessable Content", "validation"
+
+    def __init__(self, field: str | Sequence[str | int], detail: str, **extra: Any) -> None:
+        name = field if isinstance(field, str) else ".".join(str(p) for p in field)
+        super().__init__(f"{name}: {detail}", errors=[{"field": name, "message": detail}], **extra)
+        self.field = name
+
+
+class ServiceUnavailable(ServiceError):
+    status, title, slug = 503, "Service Unavailable", "unavailable"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 1, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["Retry-After"] = str(retry_after_s)
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_name(loc: Sequence[str | int]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "form"):
+        parts = parts[1:] or parts
+    return ".".join(parts) or "body"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        item: dict[str, Any] = {
+            "field": _field_name(error.get("loc", ())),
+            "message": error.get("msg", "invalid"),
+            "type": error.get("type", "value_error"),
+        }
+        errors.append(item)
+    return errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            slug=exc.slug,
+            instance=request.url.path,
+            headers=exc.headers or None,
+            **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        return problem_response(
+            422,
+            "Unprocessable Content",
+            f"{first['field']}: {first['message']}",
+            slug="validation",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not Found", 405: "Method Not Allowed", 401: "Unauthorized"}
+        return problem_response(
+            exc.status_code,
+            titles.get(exc.status_code, "Error"),
+            str(exc.detail),
+            slug=f"http-{exc.status_code}",
+            instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500,
+            "Internal Server Error",
+            "an unexpected error occurred; it has been logged",
+            slug="internal",
+            instance=request.url.path,
+        )

@@ -1,0 +1,191 @@
+"""Local executor: a supervisor in the API process and one worker process per device.
+
+The worker processes are started with `spawn` (no forked torch or database state), pinned
+to one GPU each with CUDA_VISIBLE_DEVICES, restarted when they die, and they exit when
+their parent does. `aesvc worker` runs the same loop standalone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing.context import SpawnProcess
+
+from service.config import Settings
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+def worker_loop(
+    settings: Settings, *, stopping: threading.Event, max_jobs: int | None = None
+) -> int:
+    """Poll, claim, run; returns the number of jobs run."""
+    from service.context import AppContext
+    from service.training import lifecycle
+    from service.training.runner import run_job
+
+    ctx = AppContext.from_settings(settings)
+    host, pid = socket.gethostname(), os.getpid()
+    owner = f"{host}:{pid}:{uuid.uuid4().hex[:8]}"
+    ran = 0
+    next_reap = 0.0
+    try:
+        while not stopping.is_set() and (max_jobs is None or ran < max_jobs):
+            if time.monotonic() >= next_reap:
+                lifecycle.requeue_stale_jobs(
+                    ctx.engine, ctx.session_factory, lease_timeout_s=settings.lease_timeout_s
+                )
+                next_reap = time.monotonic() + max(settings.lease_timeout_s / 4, 0.5)
+            job = lifecycle.claim_next_job(ctx.session_factory, owner=owner, host=host, pid=pid)
+            if job is None:
+                stopping.wait(settings.poll_interval_s)
+                continue
+            log.info("worker %s runs job %s (attempt %s)", owner, job.id, job.attempt)
+            status = run_job(
+                factory=ctx.session_factory,
+                store=ctx.store,
+                job=job,
+                owner=owner,
+                heartbeat_interval_s=settings.heartbeat_interval_s,
+                stopping=stopping,
+            )
+            log.info("job %s left as %s", job.id, status)
+            ran += 1
+    finally:
+        ctx.close()
+    return ran
+
+
+def _die_with_parent(parent_pid: int, stopping: threading.Event) -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+    def watch() -> None:
+        while not stopping.wait(1.0):
+            if os.getppid() != parent_pid:
+                log.warning("parent %s is gone; worker stops", parent_pid)
+                stopping.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def install_stop_signals(stopping: threading.Event) -> None:
+    def handle(signum: int, _frame: object) -> None:
+        log.info("signal %s: finishing the current epoch's checkpoint and handing back", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def worker_process_main(settings_json: str, cuda_device: str | None, parent_pid: int) -> None:
+    """Entry point of a spawned worker process."""
+    if cuda_device is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = cuda_device
+    from service.logs import configure_logging
+
+    settings = Settings.model_validate_json(settings_json)
+    configure_logging(settings.log_level)
+    stopping = threading.Event()
+    install_stop_signals(stopping)
+    _die_with_parent(parent_pid, stopping)
+    worker_loop(settings, stopping=stopping)
+
+
+def worker_slots(settings: Settings) -> list[str | None]:
+    """One slot per CUDA device, else AESVC_WORKERS CPU workers."""
+    if settings.workers == 0:
+        return []
+    import torch
+
+    if torch.cuda.is_available():
+        return [str(i) for i in range(torch.cuda.device_count())]
+    return [None] * settings.workers
+
+
+@dataclass
+class _Slot:
+    cuda_device: str | None
+    process: SpawnProcess | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+
+
+@dataclass
+class WorkerPool:
+    settings: Settings
+    slots: list[_Slot] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.slots = [_Slot(cuda_device=d) for d in worker_slots(self.settings)]
+        for slot in self.slots:
+            self._start(slot)
+        self._thread = threading.Thread(
+            target=self._supervise, name="worker-supervisor", daemon=True
+        )
+        self._thread.start()
+
+    def _start(self, slot: _Slot) -> None:
+        context = multiprocessing.get_context("spawn")
+        slot.process = context.Process(
+            target=worker_process_main,
+            args=(self.settings.model_dump_json(), slot.cuda_device, os.getpid()),
+            name=f"aesvc-worker-{slot.cuda_device or 'cpu'}",
+            daemon=False,
+        )
+        slot.process.start()
+        log.info("started worker pid %s (device %s)", slot.process.pid, slot.cuda_device or "cpu")
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.5):
+            for slot in self.slots:
+                process = slot.process
+                if process is None or process.is_alive():
+                    continue
+                now = time.monotonic()
+                if slot.next_start == 0.0:
+                    log.warning(
+                        "worker pid %s exited with %s; restarting", process.pid, process.exitcode
+                    )
+                    slot.next_start = now + self.settings.worker_restart_delay_s
+                if now >= slot.next_start and not self._stopping.is_set():
+                    slot.restarts += 1
+                    slot.next_start = 0.0
+                    self._start(slot)
+
+    def alive(self) -> bool:
+        return all(slot.process is not None and slot.process.is_alive() for slot in self.slots)
+
+    def pids(self) -> list[int]:
+        return [slot.process.pid for slot in self.slots if slot.process and slot.process.pid]
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM every worker (they hand their jobs back), then wait, then kill."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        for slot in self.slots:
+            if slot.process is not None and slot.process.is_alive():
+                slot.process.terminate()
+        deadline = time.monotonic() + timeout_s
+        for slot in self.slots:
+            if slot.process is None:
+                continue
+            slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join(timeout=5)

@@ -1,0 +1,51 @@
+"""Request body limits, enforced while the body streams in (never read whole first)."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import PayloadTooLarge, problem_response
+
+
+class BodyLimitMiddleware:
+    """413 past the limit: from Content-Length at once, else while counting the stream."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
+
+    def limit_for(self, scope: Scope) -> int:
+        is_upload = scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/datasets"
+        return self.max_upload_bytes if is_upload else self.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = problem_response(
+                413,
+                "Content Too Large",
+                f"the body is {int(declared)} bytes; the limit is {limit} bytes",
+                slug="payload-too-large",
+                limit_bytes=limit,
+            )
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(
+                        f"the body is over the limit of {limit} bytes", limit_bytes=limit
+                    )
+            return message
+
+        await self.app(scope, counting_receive, send)

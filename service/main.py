@@ -1,0 +1,78 @@
+"""The application: create_app(settings) and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from service.config import Settings
+from service.context import AppContext
+from service.database import migrate
+from service.errors import install_error_handlers
+from service.limits import BodyLimitMiddleware
+
+log = logging.getLogger(__name__)
+API_VERSION = "1.0.0"
+
+
+def _start(ctx: AppContext, *, start_workers: bool) -> None:
+    from service.datasets.service import register_builtins
+    from service.inference.cache import ModelCache
+
+    migrate(ctx.settings.resolved_database_url)
+    if ctx.settings.builtin_datasets:
+        with ctx.session_factory() as session:
+            register_builtins(session=session, store=ctx.store)
+    ctx.extras["model_cache"] = ModelCache(ctx.store)
+    if start_workers and ctx.settings.executor == "local" and ctx.settings.workers > 0:
+        from service.executors.local import WorkerPool
+
+        pool = WorkerPool(ctx.settings)
+        pool.start()
+        ctx.extras["worker_pool"] = pool
+
+
+def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    ctx = AppContext.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_start, ctx, start_workers=start_workers)
+        try:
+            yield
+        finally:
+            pool = ctx.extras.get("worker_pool")
+            if pool is not None:
+                await run_in_threadpool(pool.stop)
+            ctx.close()
+
+    app = FastAPI(
+        title="autoencoder-service",
+        version=API_VERSION,
+        description="Train autoencoders on a worker pool, keep every version, serve batched "
+        "inference: encode, decode, reconstruct, score, generate, interpolate.",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    from service.datasets.router import router as datasets_router
+    from service.health import router as health_router
+    from service.inference.router import router as inference_router
+    from service.registry.router import router as registry_router
+    from service.training.router import router as jobs_router
+
+    for router in (health_router, datasets_router, jobs_router, registry_router, inference_router):
+        app.include_router(router)
+    return app

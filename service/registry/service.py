@@ -1,0 +1,261 @@
+"""Models and their versions: register (idempotently), resolve a {ref}, list, read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save as save_safetensors
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.artifacts import ArtifactStore
+from service.database import utcnow
+from service.errors import Gone, NotFound
+from service.registry.schemas import ModelPublic, ModelVersionPublic
+from service.registry.tables import Model, ModelAlias, ModelVersion
+from service.training.service import add_event
+from service.training.tables import Job
+from service.zoo.spec import ModelSpec
+
+LATEST = "latest"
+
+
+@lru_cache(maxsize=1)
+def service_version() -> str:
+    try:
+        package = version("autoencoder-service")
+    except PackageNotFoundError:
+        package = "0+unknown"
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{package}+g{commit}" if commit else package
+
+
+def weights_blob(state_dict: dict[str, torch.Tensor], config: dict[str, Any]) -> bytes:
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    return save_safetensors(tensors, metadata={"config": json.dumps(config, sort_keys=True)})
+
+
+class LeaseLost(Exception):
+    """The job is no longer this worker's: its result must not be registered."""
+
+
+def register_version(
+    factory: sessionmaker[Session],
+    store: ArtifactStore,
+    *,
+    job_id: str,
+    owner: str,
+    state_dict: dict[str, torch.Tensor],
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+    history: list[dict[str, Any]],
+) -> int:
+    """Store the weights, then in ONE transaction add the version and mark the job succeeded.
+
+    Idempotent per job (unique source_job_id): a retry after a crash returns the version
+    the first attempt registered.
+    """
+    stored = store.put_bytes(weights_blob(state_dict, config))
+    for _ in range(5):
+        session = factory()
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            return _register_once(
+                session, job_id, owner, stored.sha256, stored.size_bytes, config, metrics, history
+            )
+        except IntegrityError:
+            session.rollback()  # a concurrent first version of a new model: try again
+        finally:
+            session.close()
+    raise RuntimeError(f"could not register a version for job {job_id}")
+
+
+def _register_once(
+    session: Session,
+    job_id: str,
+    owner: str,
+    sha256: str,
+    size_bytes: int,
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+    history: list[dict[str, Any]],
+) -> int:
+    existing = session.scalars(
+        select(ModelVersion).where(ModelVersion.source_job_id == job_id)
+    ).first()
+    if existing is not None:
+        return existing.version
+    job = session.get(Job, job_id)
+    if job is None or job.lease_owner != owner or job.status != "running":
+        raise LeaseLost(f"job {job_id} is no longer leased to {owner}")
+    model = session.scalars(
+        select(Model).where(Model.name == job.model_name).with_for_update()
+    ).first()
+    if model is None:
+        model = Model(name=job.model_name, description="", tags={}, last_version=0)
+        session.add(model)
+        session.flush()
+    model.last_version += 1
+    model.updated_at = utcnow()
+    spec = ModelSpec.model_validate(config["spec"])
+    from service.datasets.tables import Dataset
+
+    dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
+    session.add(
+        ModelVersion(
+            model_id=model.id,
+            version=model.last_version,
+            status="ready",
+            source_job_id=job_id,
+            dataset_id=job.dataset_id,
+            dataset_sha256=dataset.sha256 if dataset else None,
+            spec=config["spec"],
+            config=config,
+            metrics=metrics,
+            history=history,
+            artifact_sha256=sha256,
+            size_bytes=size_bytes,
+            n_features=int(config["n_features"]),
+            code_size=spec.architecture.code_size,
+            kind=spec.architecture.kind,
+            service_version=service_version(),
+            torch_version=torch.__version__,
+        )
+    )
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(
+            status="succeeded",
+            model_version=model.last_version,
+            finished_at=utcnow(),
+            lease_owner=None,
+            worker_host=None,
+            worker_pid=None,
+        )
+    )
+    add_event(
+        session, job_id, "state", {"status": "succeeded", "model_version": model.last_version}
+    )
+    session.commit()
+    return model.last_version
+
+
+def get_model(*, session: Session, name: str) -> Model:
+    model = session.scalars(select(Model).where(Model.name == name)).first()
+    if model is None:
+        raise NotFound(f"no model named {name!r}")
+    return model
+
+
+def resolve_version(
+    *, session: Session, name: str, ref: str, allow_archived: bool = False
+) -> ModelVersion:
+    """A {ref} is a version number or an alias; `latest` is the newest ready version."""
+    model = get_model(session=session, name=name)
+    query = select(ModelVersion).where(ModelVersion.model_id == model.id)
+    if ref.isdigit():
+        found = session.scalars(query.where(ModelVersion.version == int(ref))).first()
+    elif ref == LATEST:
+        found = session.scalars(
+            query.where(ModelVersion.status == "ready").order_by(ModelVersion.version.desc())
+        ).first()
+    else:
+        alias = session.scalars(
+            select(ModelAlias).where(ModelAlias.model_id == model.id, ModelAlias.alias == ref)
+        ).first()
+        if alias is None:
+            raise NotFound(f"model {name!r} has no alias {ref!r}")
+        found = session.scalars(query.where(ModelVersion.version == alias.version)).first()
+    if found is None:
+        raise NotFound(f"model {name!r} has no version {ref!r}")
+    if found.status != "ready" and not allow_archived:
+        raise Gone(f"version {found.version} of model {name!r} is archived and no longer served")
+    return found
+
+
+def aliases_of(session: Session, model_id: int) -> dict[str, int]:
+    rows = session.scalars(select(ModelAlias).where(ModelAlias.model_id == model_id)).all()
+    return {row.alias: row.version for row in rows}
+
+
+def list_models(*, session: Session, offset: int, limit: int) -> tuple[list[Model], int]:
+    rows = session.scalars(select(Model).order_by(Model.name).offset(offset).limit(limit)).all()
+    return list(rows), session.scalar(select(func.count()).select_from(Model)) or 0
+
+
+def latest_version_number(session: Session, model_id: int) -> int | None:
+    return session.scalar(
+        select(func.max(ModelVersion.version)).where(
+            ModelVersion.model_id == model_id, ModelVersion.status == "ready"
+        )
+    )
+
+
+def model_public(session: Session, model: Model) -> ModelPublic:
+    latest = latest_version_number(session, model.id)
+    aliases = aliases_of(session, model.id)
+    if latest is not None:
+        aliases[LATEST] = latest
+    return ModelPublic(
+        name=model.name,
+        description=model.description,
+        tags=model.tags,
+        latest_version=latest,
+        aliases=aliases,
+        created_at=model.created_at,
+        updated_at=model.updated_at,
+    )
+
+
+def version_public(session: Session, model_name: str, mv: ModelVersion) -> ModelVersionPublic:
+    aliases = sorted(a for a, v in aliases_of(session, mv.model_id).items() if v == mv.version)
+    if latest_version_number(session, mv.model_id) == mv.version:
+        aliases.append(LATEST)
+    return ModelVersionPublic(
+        model=model_name,
+        version=mv.version,
+        status=mv.status,
+        aliases=aliases,
+        kind=mv.kind,
+        n_features=mv.n_features,
+        code_size=mv.code_size,
+        metrics=mv.metrics,
+        spec=ModelSpec.model_validate(mv.spec),
+        source_job_id=mv.source_job_id,
+        dataset_id=mv.dataset_id,
+        dataset_sha256=mv.dataset_sha256,
+        artifact_sha256=mv.artifact_sha256,
+        size_bytes=mv.size_bytes,
+        service_version=mv.service_version,
+        torch_version=mv.torch_version,
+        created_at=mv.created_at,
+    )
+
+
+def list_versions(*, session: Session, name: str) -> list[ModelVersion]:
+    model = get_model(session=session, name=name)
+    return list(
+        session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.model_id == model.id)
+            .order_by(ModelVersion.version)
+        )
+    )

@@ -1,0 +1,224 @@
+"""Jobs as a worker sees them: claim, heartbeat, report, finish, and recover stale leases.
+
+Every transition is a conditional UPDATE on (id, status, lease_owner), so a worker that
+lost its lease can never overwrite what another worker or the reaper decided.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.database import utcnow
+from service.training.service import add_event
+from service.training.tables import Job
+
+
+def immediate_session(factory: sessionmaker[Session]) -> Session:
+    """A session whose transaction takes SQLite's write lock at BEGIN (no upgrade races)."""
+    session = factory()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    return session
+
+
+def claim_next_job(
+    factory: sessionmaker[Session], *, owner: str, host: str, pid: int
+) -> Job | None:
+    """Atomically move the best queued job to running under this owner's lease."""
+    with immediate_session(factory) as session:
+        candidate = (
+            select(Job.id)
+            .where(Job.status == "queued")
+            .order_by(Job.priority.desc(), Job.created_at, Job.id)
+            .limit(1)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            candidate = candidate.with_for_update(skip_locked=True)
+        job_id = session.scalar(candidate)
+        if job_id is None:
+            session.rollback()
+            return None
+        now = utcnow()
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(
+                status="running",
+                attempt=Job.attempt + 1,
+                lease_owner=owner,
+                worker_host=host,
+                worker_pid=pid,
+                heartbeat_at=now,
+                started_at=now,
+                error=None,
+            )
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            session.rollback()
+            return None
+        job = session.get(Job, job_id, populate_existing=True)
+        assert job is not None
+        add_event(
+            session,
+            job_id,
+            "state",
+            {"status": "running", "attempt": job.attempt, "worker": host, "pid": pid},
+        )
+        session.commit()
+        return job
+
+
+def heartbeat(factory: sessionmaker[Session], *, job_id: str, owner: str) -> str | None:
+    """Renew the lease; returns the job's status, or None when the lease is no longer ours."""
+    with factory() as session:
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.lease_owner == owner,
+                Job.status.in_(("running", "cancelling")),
+            )
+            .values(heartbeat_at=utcnow())
+        )
+        status = (
+            session.scalar(select(Job.status).where(Job.id == job_id)) if result.rowcount else None
+        )  # type: ignore[attr-defined]
+        session.commit()
+        return status
+
+
+def record_progress(
+    factory: sessionmaker[Session],
+    *,
+    job_id: str,
+    owner: str,
+    progress: dict[str, Any],
+    checkpoint_uri: str | None,
+) -> bool:
+    with factory() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == owner)
+            .values(progress=progress, heartbeat_at=utcnow(), checkpoint_uri=checkpoint_uri)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            session.rollback()
+            return False
+        add_event(session, job_id, "progress", progress)
+        session.commit()
+        return True
+
+
+def _release(session: Session, job_id: str, owner: str, **values: Any) -> bool:
+    result = session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id, Job.lease_owner == owner, Job.status.in_(("running", "cancelling"))
+        )
+        .values(lease_owner=None, worker_host=None, worker_pid=None, **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish_job(
+    factory: sessionmaker[Session],
+    *,
+    job_id: str,
+    owner: str,
+    status: str,
+    error: str | None = None,
+) -> bool:
+    """Terminal states other than succeeded (which commits with its model version)."""
+    with immediate_session(factory) as session:
+        job = session.get(Job, job_id)
+        errors = list(job.attempt_errors or []) if job else []
+        if error is not None and job is not None:
+            errors.append({"attempt": job.attempt, "error": error})
+        if not _release(
+            session,
+            job_id,
+            owner,
+            status=status,
+            error=error,
+            finished_at=utcnow(),
+            attempt_errors=errors,
+        ):
+            session.rollback()
+            return False
+        add_event(
+            session, job_id, "state", {"status": status, **({"error": error} if error else {})}
+        )
+        session.commit()
+        return True
+
+
+def retry_or_fail(
+    factory: sessionmaker[Session], *, job_id: str, owner: str, error: str
+) -> str | None:
+    """A failure that may be transient: back to the queue while attempts remain."""
+    with immediate_session(factory) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return None
+        errors = [*list(job.attempt_errors or []), {"attempt": job.attempt, "error": error}]
+        if job.status == "cancelling":
+            new_status, values = "cancelled", {"finished_at": utcnow()}
+        elif job.attempt >= job.max_attempts:
+            new_status = "failed"
+            values = {"finished_at": utcnow(), "error": _all_attempts(errors)}
+        else:
+            new_status, values = "queued", {}
+        if not _release(session, job_id, owner, status=new_status, attempt_errors=errors, **values):
+            session.rollback()
+            return None
+        add_event(session, job_id, "state", {"status": new_status, "error": error})
+        session.commit()
+        return new_status
+
+
+def hand_back(factory: sessionmaker[Session], *, job_id: str, owner: str) -> bool:
+    """The worker is stopping (SIGTERM): requeue at once; the attempt does not count."""
+    with immediate_session(factory) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return False
+        if job.status == "cancelling":
+            ok = _release(session, job_id, owner, status="cancelled", finished_at=utcnow())
+            event = {"status": "cancelled"}
+        else:
+            ok = _release(session, job_id, owner, status="queued", attempt=Job.attempt - 1)
+            event = {"status": "queued", "reason": "worker stopping; handed back"}
+        if not ok:
+            session.rollback()
+            return False
+        add_event(session, job_id, "state", event)
+        session.commit()
+        return True
+
+
+def _all_attempts(errors: list[dict[str, Any]]) -> str:
+    lines = [f"attempt {e['attempt']}: {e['error']}" for e in errors]
+    return f"failed after {len(errors)} attempt(s): " + "; ".join(lines)
+
+
+def requeue_stale_jobs(
+    engine: Engine, factory: sessionmaker[Session], *, lease_timeout_s: float
+) -> int:
+    """Jobs whose worker stopped heartbeating go back to the queue (or fail, or cancel)."""
+    cutoff = utcnow() - timedelta(seconds=lease_timeout_s)
+    with factory() as session:
+        stale = session.scalars(
+            select(Job).where(Job.status.in_(("running", "cancelling")), Job.heartbeat_at < cutoff)
+        ).all()
+        owners = [(job.id, job.lease_owner, job.worker_host, job.worker_pid) for job in stale]
+    moved = 0
+    for job_id, owner, host, pid in owners:
+        if owner is None:
+            continue
+        reason = f"worker {host}:{pid} stopped heartbeating for over {lease_timeout_s:g} s"
+        if retry_or_fail(factory, job_id=job_id, owner=owner, error=reason) is not None:
+            moved += 1
+    return moved

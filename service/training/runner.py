@@ -1,0 +1,177 @@
+"""Run one claimed job: load its data, train with heartbeats and checkpoints, register."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.artifacts import ArtifactStore
+from service.datasets.service import load_arrays
+from service.datasets.tables import Dataset
+from service.registry.service import LeaseLost, register_version
+from service.training import lifecycle
+from service.training.tables import Job
+from service.zoo.spec import ModelSpec, SpecError
+
+log = logging.getLogger(__name__)
+
+
+class JobHeartbeat:
+    """Renews the lease in the background and notices cancellation or a lost lease."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], job_id: str, owner: str, interval_s: float
+    ) -> None:
+        self.factory, self.job_id, self.owner, self.interval_s = factory, job_id, owner, interval_s
+        self.cancelled = threading.Event()
+        self.lease_lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"heartbeat-{job_id[:8]}", daemon=True
+        )
+
+    def __enter__(self) -> JobHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._done.wait(self.interval_s):
+            try:
+                status = lifecycle.heartbeat(self.factory, job_id=self.job_id, owner=self.owner)
+            except Exception:  # a database hiccup: the lease timeout absorbs a few misses
+                log.warning("heartbeat for job %s failed", self.job_id, exc_info=True)
+                continue
+            if status is None:
+                self.lease_lost.set()
+            elif status == "cancelling":
+                self.cancelled.set()
+
+
+def checkpoint_path(store: ArtifactStore, job_id: str) -> Path:
+    folder = store.root / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{job_id}.pt"
+
+
+def run_job(
+    *,
+    factory: sessionmaker[Session],
+    store: ArtifactStore,
+    job: Job,
+    owner: str,
+    heartbeat_interval_s: float,
+    stopping: threading.Event,
+) -> str:
+    """Returns the job's final status as this worker left it."""
+    from service.training.trainer import TrainingFailed, TrainingInterrupted, train
+
+    ckpt = checkpoint_path(store, job.id)
+    with JobHeartbeat(factory, job.id, owner, heartbeat_interval_s) as beat:
+
+        def should_stop() -> bool:
+            return stopping.is_set() or beat.cancelled.is_set() or beat.lease_lost.is_set()
+
+        def on_epoch(report: Any) -> None:
+            progress = {
+                "epoch": report.epoch,
+                "epochs": report.epochs,
+                "train_loss": report.train_loss,
+                "val_loss": report.val_loss,
+                "samples_per_s": report.samples_per_s,
+                "stage": report.stage,
+                "attempt": job.attempt,
+            }
+            if not lifecycle.record_progress(
+                factory, job_id=job.id, owner=owner, progress=progress, checkpoint_uri=str(ckpt)
+            ):
+                beat.lease_lost.set()
+
+        try:
+            spec = ModelSpec.model_validate(job.spec)
+            X, image_shape = _load_data(factory, store, job)
+            result = train(
+                spec=spec,
+                X=X,
+                image_shape=image_shape,
+                checkpoint_path=ckpt,
+                on_epoch=on_epoch,
+                should_stop=should_stop,
+            )
+        except TrainingInterrupted:
+            status = _interrupted(factory, job, owner, beat, stopping)
+            if status == "cancelled":
+                ckpt.unlink(missing_ok=True)
+            return status
+        except (TrainingFailed, SpecError, _UnusableData) as exc:
+            ckpt.unlink(missing_ok=True)
+            lifecycle.finish_job(
+                factory, job_id=job.id, owner=owner, status="failed", error=str(exc)
+            )
+            return "failed"
+        except Exception as exc:
+            log.exception("job %s attempt %s crashed", job.id, job.attempt)
+            status = lifecycle.retry_or_fail(
+                factory, job_id=job.id, owner=owner, error=f"{type(exc).__name__}: {exc}"
+            )
+            return status or "lost"
+        if beat.cancelled.is_set():
+            lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled")
+            ckpt.unlink(missing_ok=True)
+            return "cancelled"
+    try:
+        register_version(
+            factory,
+            store,
+            job_id=job.id,
+            owner=owner,
+            state_dict=result.model.state_dict(),
+            config=result.config,
+            metrics=result.metrics,
+            history=result.history,
+        )
+    except LeaseLost:
+        # Cancelled at the last moment, or the lease moved on: the row says which.
+        lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled")
+        return "lost"
+    ckpt.unlink(missing_ok=True)
+    return "succeeded"
+
+
+class _UnusableData(Exception):
+    pass
+
+
+def _load_data(
+    factory: sessionmaker[Session], store: ArtifactStore, job: Job
+) -> tuple[Any, tuple[int, int, int] | None]:
+    with factory() as session:
+        dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
+        if dataset is None:
+            raise _UnusableData("the job's dataset was deleted")
+        sha, shape = dataset.sha256, dataset.image_shape
+    X, _ = load_arrays(store=store, sha256=sha, labels_sha256=None)
+    return X, (tuple(shape) if shape else None)  # type: ignore[return-value]
+
+
+def _interrupted(
+    factory: sessionmaker[Session],
+    job: Job,
+    owner: str,
+    beat: JobHeartbeat,
+    stopping: threading.Event,
+) -> str:
+    if beat.cancelled.is_set():
+        lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled")
+        return "cancelled"
+    if stopping.is_set():
+        lifecycle.hand_back(factory, job_id=job.id, owner=owner)
+        return "queued"
+    return "lost"

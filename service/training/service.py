@@ -1,0 +1,197 @@
+"""Jobs as the API sees them: submit, read, list, cancel, follow."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.database import utcnow
+from service.datasets.service import get_dataset
+from service.datasets.tables import Dataset
+from service.errors import Conflict, NotFound, Unprocessable
+from service.training.schemas import (
+    TERMINAL_STATES,
+    JobCreate,
+    JobProgress,
+    JobPublic,
+    WorkerInfo,
+)
+from service.training.tables import Job, JobEvent
+from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
+
+
+def preprocessed_range(dataset: Dataset, preprocessing: str) -> tuple[float, float]:
+    """Where the data will lie after preprocessing, from the stored per-feature stats."""
+    stats = dataset.stats
+    lo, hi = stats["min"], stats["max"]
+    if preprocessing == "minmax":
+        return 0.0, 1.0
+    if preprocessing == "none":
+        return min(lo), max(hi)
+    mean, std = stats["mean"], stats["std"]
+    scaled = [
+        ((a - m) / (s or 1.0), (b - m) / (s or 1.0))
+        for a, b, m, s in zip(lo, hi, mean, std, strict=True)
+    ]
+    return min(a for a, _ in scaled), max(b for _, b in scaled)
+
+
+def validate_spec_for(spec: ModelSpec, dataset: Dataset) -> None:
+    lo, hi = preprocessed_range(dataset, spec.preprocessing)
+    shape = tuple(dataset.image_shape) if dataset.image_shape else None
+    try:
+        check_spec(spec)
+        check_against_dataset(
+            spec,
+            n_features=dataset.n_features,
+            image_shape=shape,
+            preprocessed_min=lo,
+            preprocessed_max=hi,
+        )
+    except SpecError as exc:
+        raise Unprocessable(exc.loc, exc.message) from exc
+
+
+def _request_sha256(body: JobCreate) -> str:
+    return hashlib.sha256(
+        orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
+
+
+def submit_job(
+    *, session: Session, body: JobCreate, idempotency_key: str | None
+) -> tuple[Job, bool]:
+    """Queue a job; returns (job, created). A replayed Idempotency-Key returns the first job."""
+    request_sha = _request_sha256(body)
+    if idempotency_key is not None:
+        existing = _replay(session, idempotency_key, request_sha)
+        if existing is not None:
+            return existing, False
+    dataset = get_dataset(session=session, id_or_name=body.dataset)
+    spec = body.to_spec()
+    validate_spec_for(spec, dataset)
+    job = Job(
+        id=uuid.uuid4().hex,
+        model_name=body.model_name,
+        dataset_id=dataset.id,
+        spec=spec.model_dump(mode="json"),
+        status="queued",
+        priority=body.priority,
+        max_attempts=spec.training.max_attempts,
+        attempt_errors=[],
+        idempotency_key=idempotency_key,
+        request_sha256=request_sha,
+    )
+    session.add(job)
+    session.flush()
+    add_event(session, job.id, "state", {"status": "queued"})
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        if idempotency_key is None:
+            raise
+        existing = _replay(session, idempotency_key, request_sha)
+        if existing is None:
+            raise
+        return existing, False
+    return job, True
+
+
+def _replay(session: Session, key: str, request_sha: str) -> Job | None:
+    job = session.scalars(select(Job).where(Job.idempotency_key == key)).first()
+    if job is not None and job.request_sha256 != request_sha:
+        raise Conflict(f"Idempotency-Key {key!r} was used with a different request body")
+    return job
+
+
+def add_event(session: Session, job_id: str, kind: str, data: dict[str, Any]) -> None:
+    session.add(JobEvent(job_id=job_id, kind=kind, data=data))
+
+
+def get_job(*, session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job with id {job_id!r}")
+    return job
+
+
+def list_jobs(
+    *, session: Session, status: str | None, model_name: str | None, offset: int, limit: int
+) -> tuple[list[Job], int]:
+    query = select(Job)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if model_name is not None:
+        query = query.where(Job.model_name == model_name)
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Job.created_at.desc(), Job.id).offset(offset).limit(limit)
+    )
+    return list(rows), count
+
+
+def cancel_job(*, session: Session, job_id: str) -> Job:
+    job = get_job(session=session, job_id=job_id)
+    if job.status in TERMINAL_STATES or job.status == "cancelling":
+        return job
+    for old, new in (("queued", "cancelled"), ("running", "cancelling")):
+        values: dict[str, Any] = {"status": new}
+        if new == "cancelled":
+            values["finished_at"] = utcnow()
+        result = session.execute(
+            update(Job).where(Job.id == job_id, Job.status == old).values(**values)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            add_event(session, job_id, "state", {"status": new})
+            break
+    session.commit()
+    session.refresh(job)
+    return job
+
+
+def list_events(*, session: Session, job_id: str, after_id: int) -> list[JobEvent]:
+    return list(
+        session.scalars(
+            select(JobEvent)
+            .where(JobEvent.job_id == job_id, JobEvent.id > after_id)
+            .order_by(JobEvent.id)
+        )
+    )
+
+
+def job_history(*, session: Session, job_id: str) -> list[dict[str, Any]]:
+    get_job(session=session, job_id=job_id)
+    return [
+        e.data
+        for e in list_events(session=session, job_id=job_id, after_id=0)
+        if e.kind == "progress"
+    ]
+
+
+def to_public(job: Job) -> JobPublic:
+    running = job.status in ("running", "cancelling") and job.worker_host is not None
+    return JobPublic(
+        id=job.id,
+        model_name=job.model_name,
+        dataset_id=job.dataset_id,
+        status=job.status,  # type: ignore[arg-type]
+        attempt=job.attempt,
+        max_attempts=job.max_attempts,
+        priority=job.priority,
+        progress=JobProgress.model_validate(job.progress) if job.progress else None,
+        worker=WorkerInfo(host=job.worker_host or "", pid=job.worker_pid or 0) if running else None,
+        error=job.error,
+        attempt_errors=list(job.attempt_errors or []),
+        model_version=job.model_version,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        spec=ModelSpec.model_validate(job.spec),
+    )

@@ -1,0 +1,429 @@
+"""The training loop: flat, seeded, checkpointed every epoch, resumable, early-stopped.
+
+One call to `train` turns a spec and a raw float32 matrix into a ServingModel and the
+metrics its version records. Everything random draws from explicit torch.Generator objects
+so that a checkpoint (loadable with weights_only=True) carries the whole RNG state: same
+spec and seed give the same weights on CPU, and so does a run resumed from any epoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from service.zoo.metrics import quality_metrics
+from service.zoo.nets import Autoencoder
+from service.zoo.objective import layer_loss, layer_parameters, network_loss
+from service.zoo.preprocess import fit_preprocessor
+from service.zoo.serving import ServingModel, build_serving_model, serving_config
+from service.zoo.spec import ModelSpec, check_against_dataset, check_spec
+
+CHECKPOINT_FORMAT = 1
+_EVAL_ROWS = 4096  # rows per forward pass outside training
+_PLATEAU_PATIENCE = 3  # epochs without improvement before 'plateau' halves the lr
+
+
+@dataclass
+class EpochReport:
+    epoch: int  # 1-based, counted over all stages
+    epochs: int  # planned epochs over all stages
+    train_loss: float
+    val_loss: float
+    samples_per_s: float
+    stage: str  # "end_to_end", "layer 1/3", ..., "fine_tune"
+
+
+@dataclass
+class TrainResult:
+    model: ServingModel  # CPU, eval mode
+    config: dict[str, Any]  # serving_config(...)
+    metrics: dict[str, Any]  # JSON-safe
+    history: list[dict[str, Any]]
+
+
+class TrainingInterrupted(Exception):
+    """should_stop() returned True; the last per-epoch checkpoint stays on disk."""
+
+
+class TrainingFailed(Exception):
+    """The spec cannot train on this data (e.g. the loss diverged); retrying will not help."""
+
+
+@dataclass
+class _Stage:
+    name: str
+    layer: int | None  # layerwise: the encoder layer trained alone; None: the whole network
+
+
+@dataclass
+class _Context:
+    spec: ModelSpec
+    model: ServingModel
+    x_train: torch.Tensor  # (N_train, F) preprocessed, on device
+    x_val: torch.Tensor  # (N_val, F) preprocessed, on device
+    device: torch.device
+    shuffle_gen: torch.Generator  # CPU: batch order
+    noise_gen: torch.Generator  # device: denoising and VAE sampling
+    bf16: bool
+
+    @property
+    def ae(self) -> Autoencoder:
+        return self.model.autoencoder
+
+
+@dataclass
+class _State:
+    """The loop's progress; with the model, optimizer and RNGs it is the checkpoint."""
+
+    stage: int = 0
+    epoch: int = 0  # epochs done in this stage
+    best_score: float = float("inf")
+    best_epoch: int = 0
+    best_weights: dict[str, torch.Tensor] | None = None
+    bad_epochs: int = 0
+    train_time_s: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _stages(spec: ModelSpec) -> list[_Stage]:
+    if spec.training.strategy == "end_to_end":
+        return [_Stage("end_to_end", None)]
+    n = len(spec.architecture.hidden_sizes) + 1  # one shallow AE per layer, coding included
+    return [_Stage(f"layer {i + 1}/{n}", i) for i in range(n)] + [_Stage("fine_tune", None)]
+
+
+def _split(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    n_val = max(1, round(n_rows * fraction))
+    if n_rows - n_val < 1:
+        raise TrainingFailed(f"{n_rows} rows cannot be split into training and validation")
+    order = np.random.default_rng(seed).permutation(n_rows)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _pick_device(spec: ModelSpec) -> torch.device:
+    wanted = spec.training.device
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("training.device is 'cuda' but this worker has no CUDA device")
+    if wanted == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(wanted)
+
+
+def _state_copy(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+
+
+def _loss(ctx: _Context, stage: _Stage, x: torch.Tensor, training: bool) -> torch.Tensor:
+    autocast = (
+        torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        if ctx.bf16
+        else contextlib.nullcontext()
+    )
+    with autocast:
+        if stage.layer is None:
+            return network_loss(ctx.spec, ctx.ae, x, training=training, generator=ctx.noise_gen)
+        return layer_loss(
+            ctx.spec, ctx.ae, x, stage.layer, training=training, generator=ctx.noise_gen
+        )
+
+
+# ---------------------------------------------------------------- optimisation
+
+
+def _stage_parameters(ctx: _Context, stage: _Stage) -> list[nn.Parameter]:
+    if stage.layer is None:
+        return list(ctx.ae.parameters())
+    return layer_parameters(ctx.ae, stage.layer)
+
+
+def _optimizer(ctx: _Context, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    train, decay = ctx.spec.training, ctx.spec.regularization.weight_decay
+    if train.optimizer == "adam":
+        return torch.optim.Adam(params, lr=train.learning_rate, weight_decay=decay)
+    if train.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=train.learning_rate, weight_decay=decay)
+    return torch.optim.SGD(params, lr=train.learning_rate, momentum=0.9, weight_decay=decay)
+
+
+def _scheduler(ctx: _Context, optimizer: torch.optim.Optimizer) -> Any:
+    schedule = ctx.spec.training.lr_schedule
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, ctx.spec.training.epochs)
+    if schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=0.5, patience=_PLATEAU_PATIENCE
+        )
+    return None
+
+
+def _diverged(where: str, value: float) -> TrainingFailed:
+    return TrainingFailed(
+        f"the loss became {value} {where}: training diverged; lower training.learning_rate, "
+        "set training.gradient_clip_norm, or standardize the data"
+    )
+
+
+def _train_epoch(
+    ctx: _Context,
+    stage: _Stage,
+    optimizer: torch.optim.Optimizer,
+    should_stop: Callable[[], bool] | None,
+    epoch: int,
+) -> tuple[float, float]:
+    """One pass over the shuffled training rows: (mean loss, samples per second)."""
+    ctx.ae.train()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    clip, batch_size = ctx.spec.training.gradient_clip_norm, ctx.spec.training.batch_size
+    n_rows = len(ctx.x_train)
+    order = torch.randperm(n_rows, generator=ctx.shuffle_gen).to(ctx.device)
+    total, started = 0.0, time.perf_counter()
+    for batch, start in enumerate(range(0, n_rows, batch_size)):
+        if should_stop is not None and should_stop():
+            raise TrainingInterrupted(f"stopped during epoch {epoch}")
+        x = ctx.x_train[order[start : start + batch_size]]  # (B, F)
+        loss = _loss(ctx, stage, x, training=True)
+        value = float(loss.item())
+        if not np.isfinite(value):
+            raise _diverged(f"at epoch {epoch}, batch {batch + 1} ({stage.name})", value)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(params, clip)
+        optimizer.step()
+        total += value * len(x)
+    return total / n_rows, n_rows / max(time.perf_counter() - started, 1e-9)
+
+
+@torch.no_grad()
+def _val_loss(ctx: _Context, stage: _Stage) -> float:
+    ctx.ae.eval()
+    total = 0.0
+    for x in ctx.x_val.split(_EVAL_ROWS):
+        total += float(_loss(ctx, stage, x, training=False).item()) * len(x)
+    return total / len(ctx.x_val)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def _save_checkpoint(
+    path: Path, ctx: _Context, state: _State, optimizer: Any, scheduler: Any
+) -> None:
+    """Write atomically: a crash leaves the previous checkpoint, never half of one."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "spec": ctx.spec.model_dump_json(),
+        "shape": [len(ctx.x_train), len(ctx.x_val), ctx.ae.n_features],
+        "model": _state_copy(ctx.model),
+        "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "stage": state.stage,
+        "epoch": state.epoch,
+        "best_score": state.best_score,
+        "best_epoch": state.best_epoch,
+        "best_weights": state.best_weights,
+        "bad_epochs": state.bad_epochs,
+        "train_time_s": state.train_time_s,
+        "history": state.history,
+        "shuffle_rng": ctx.shuffle_gen.get_state(),
+        "noise_rng": ctx.noise_gen.get_state(),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, ctx: _Context) -> tuple[_State, dict[str, Any]]:
+    """Restore model and RNGs into ctx; return the loop state and the raw checkpoint."""
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    if ck.get("format") != CHECKPOINT_FORMAT or ck.get("spec") != ctx.spec.model_dump_json():
+        raise ValueError(f"checkpoint {path} belongs to another spec or format; delete it")
+    if ck["shape"] != [len(ctx.x_train), len(ctx.x_val), ctx.ae.n_features]:
+        raise ValueError(f"checkpoint {path} was trained on data of another shape")
+    ctx.model.load_state_dict(ck["model"])
+    ctx.shuffle_gen.set_state(ck["shuffle_rng"])
+    ctx.noise_gen.set_state(ck["noise_rng"])
+    state = _State(
+        stage=ck["stage"],
+        epoch=ck["epoch"],
+        best_score=ck["best_score"],
+        best_epoch=ck["best_epoch"],
+        best_weights=ck["best_weights"],
+        bad_epochs=ck["bad_epochs"],
+        train_time_s=ck["train_time_s"],
+        history=ck["history"],
+    )
+    return state, ck
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def _open_stage(ctx: _Context, stage: _Stage, ck: dict[str, Any] | None) -> tuple[Any, Any]:
+    """A fresh optimizer and scheduler for the stage, restored from ck where it has them."""
+    optimizer = _optimizer(ctx, _stage_parameters(ctx, stage))
+    scheduler = _scheduler(ctx, optimizer)
+    if ck is not None and ck["optimizer"] is not None:
+        optimizer.load_state_dict(ck["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(ck["scheduler"])
+    return optimizer, scheduler
+
+
+def _end_of_epoch(ctx: _Context, state: _State, row: dict[str, Any], scheduler: Any) -> bool:
+    """Early stopping and lr schedule; True when the stage is over."""
+    state.epoch += 1
+    val_loss = row["val_loss"]
+    if val_loss < state.best_score:
+        state.best_score, state.bad_epochs = val_loss, 0
+        state.best_epoch = row["epoch"]
+        state.best_weights = _state_copy(ctx.ae)
+    else:
+        state.bad_epochs += 1
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(val_loss)
+    elif scheduler is not None:
+        scheduler.step()
+    patience = ctx.spec.training.early_stopping_patience
+    stopped = patience is not None and state.bad_epochs >= patience
+    if not stopped and state.epoch < ctx.spec.training.epochs:
+        return False
+    if state.best_weights is not None:  # the stage keeps its best epoch
+        ctx.ae.load_state_dict(state.best_weights)
+    state.stage, state.epoch, state.bad_epochs = state.stage + 1, 0, 0
+    state.best_score, state.best_weights = float("inf"), None
+    return True
+
+
+def _run_epoch(
+    ctx: _Context,
+    stage: _Stage,
+    state: _State,
+    optimizer: torch.optim.Optimizer,
+    should_stop: Callable[[], bool] | None,
+) -> dict[str, Any]:
+    epochs = ctx.spec.training.epochs
+    number = state.stage * epochs + state.epoch + 1
+    started = time.perf_counter()
+    train_loss, samples_per_s = _train_epoch(ctx, stage, optimizer, should_stop, number)
+    val_loss = _val_loss(ctx, stage)
+    if not np.isfinite(val_loss):
+        raise _diverged(f"on validation at epoch {number} ({stage.name})", val_loss)
+    state.train_time_s += time.perf_counter() - started
+    return {
+        "epoch": number,
+        "stage": stage.name,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "samples_per_s": samples_per_s,
+        "lr": float(optimizer.param_groups[0]["lr"]),
+    }
+
+
+def _fit(
+    ctx: _Context,
+    checkpoint_path: Path | None,
+    on_epoch: Callable[[EpochReport], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> _State:
+    stages = _stages(ctx.spec)
+    state, ck = _State(), None
+    if checkpoint_path is not None and checkpoint_path.exists():
+        state, ck = _load_checkpoint(checkpoint_path, ctx)
+    planned = len(stages) * ctx.spec.training.epochs
+    while state.stage < len(stages):
+        stage = stages[state.stage]
+        optimizer, scheduler = _open_stage(ctx, stage, ck)
+        stage_over = False
+        while not stage_over:
+            row = _run_epoch(ctx, stage, state, optimizer, should_stop)
+            state.history.append(row)
+            stage_over = _end_of_epoch(ctx, state, row, scheduler)
+            if checkpoint_path is not None:
+                kept = (None, None) if stage_over else (optimizer, scheduler)
+                _save_checkpoint(checkpoint_path, ctx, state, *kept)
+            if on_epoch is not None:
+                report = {k: v for k, v in row.items() if k != "lr"}
+                on_epoch(EpochReport(epochs=planned, **report))
+        ck = None
+    return state
+
+
+def _prepare(
+    spec: ModelSpec, X: np.ndarray, image_shape: tuple[int, int, int] | None
+) -> tuple[_Context, np.ndarray, np.ndarray]:
+    """Split, fit the preprocessor on the training rows, check the spec, build the model."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2 or not np.isfinite(X).all():
+        raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
+    seed = spec.training.seed
+    train_rows, val_rows = _split(len(X), spec.training.validation_fraction, seed)
+    X_train, X_val = X[train_rows], X[val_rows]
+    preprocessor = fit_preprocessor(spec.preprocessing, X_train)
+    Xp_train = preprocessor(torch.from_numpy(X_train))  # (N_train, F)
+    check_against_dataset(
+        spec,
+        n_features=X.shape[1],
+        image_shape=image_shape,
+        preprocessed_min=float(Xp_train.min()),
+        preprocessed_max=float(Xp_train.max()),
+    )
+    with torch.random.fork_rng(devices=[]):  # seeded init, the caller's RNG untouched
+        torch.manual_seed(seed)
+        model = build_serving_model(spec, X.shape[1], image_shape)
+    model.preprocessor.load_state_dict(preprocessor.state_dict())
+    device = _pick_device(spec)
+    model.to(device)
+    with torch.no_grad():
+        x_val = model.preprocessor(torch.from_numpy(X_val).to(device))
+    ctx = _Context(
+        spec=spec,
+        model=model,
+        x_train=Xp_train.to(device),
+        x_val=x_val,
+        device=device,
+        shuffle_gen=torch.Generator().manual_seed(seed),
+        noise_gen=torch.Generator(device=device).manual_seed(seed + 1),
+        bf16=spec.training.bf16_autocast and device.type == "cuda",
+    )
+    return ctx, X_train, X_val
+
+
+def train(
+    *,
+    spec: ModelSpec,
+    X: np.ndarray,
+    image_shape: tuple[int, int, int] | None,
+    checkpoint_path: Path | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train a spec on raw rows X (N, F); resume from checkpoint_path when it exists.
+
+    Raises SpecError (spec or data refused), TrainingFailed (diverged: do not retry) and
+    TrainingInterrupted (should_stop() said so; the checkpoint stays for a resume).
+    """
+    check_spec(spec)
+    ctx, X_train, X_val = _prepare(spec, X, image_shape)
+    state = _fit(ctx, checkpoint_path, on_epoch, should_stop)
+    model = ctx.model.to("cpu").eval()
+    metrics = quality_metrics(spec, model, X_train, X_val)
+    metrics.update(
+        train_time_s=state.train_time_s,
+        epochs_run=len(state.history),
+        best_epoch=state.best_epoch,
+        n_train=len(X_train),
+        n_val=len(X_val),
+        device=ctx.device.type,
+    )
+    config = serving_config(spec, X.shape[1], image_shape)
+    return TrainResult(model=model, config=config, metrics=metrics, history=state.history)

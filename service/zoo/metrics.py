@@ -1,0 +1,65 @@
+"""What every trained version records about its quality (JSON-safe)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from service.zoo.pca import pca_reconstruction_mse
+from service.zoo.serving import ServingModel
+from service.zoo.spec import ModelSpec
+
+_ROWS = 4096  # rows per forward pass
+
+
+@torch.no_grad()
+def _batched(fn: Any, X: np.ndarray) -> np.ndarray:
+    parts = [
+        fn(torch.from_numpy(X[i : i + _ROWS])).float().numpy() for i in range(0, len(X), _ROWS)
+    ]
+    return np.concatenate(parts)
+
+
+def coding_moments(codings: np.ndarray) -> tuple[list[float], list[list[float]]]:
+    """Mean (code,) and covariance (code, code) of codings, for `generate` on non-VAE models."""
+    mean = codings.mean(axis=0)
+    if len(codings) < 2:
+        cov = np.zeros((codings.shape[1], codings.shape[1]))
+    else:
+        cov = np.atleast_2d(np.cov(codings.astype(np.float64), rowvar=False))
+    return [float(v) for v in mean], [[float(v) for v in row] for row in cov]
+
+
+def quality_metrics(
+    spec: ModelSpec, model: ServingModel, X_train: np.ndarray, X_val: np.ndarray
+) -> dict[str, Any]:
+    """Validation MSE, its PCA baseline, the anomaly threshold and the coding statistics.
+
+    X_train and X_val are raw rows; every error is measured in the preprocessed space
+    (the space the network is trained in and `row_errors` scores in).
+    """
+    model = model.eval()
+    errors = _batched(model.row_errors, X_val)  # (N_val,)
+    pre = model.preprocessor
+    Xp_train = _batched(pre, X_train)
+    Xp_val = _batched(pre, X_val)
+    contamination = spec.training.contamination
+    mean, cov = coding_moments(_batched(model.encode, X_train))
+    sparsity = spec.regularization.sparsity
+    mean_activation = None
+    if sparsity is not None:
+        val_codings = _batched(model.encode, X_val)
+        # kl: codings are sigmoid activations; l1: their magnitude is what is penalised
+        activation = val_codings if sparsity.kind == "kl" else np.abs(val_codings)
+        mean_activation = float(activation.mean())
+    return {
+        "val_mse": float(errors.mean()),
+        "pca_val_mse": pca_reconstruction_mse(Xp_train, Xp_val, spec.architecture.code_size),
+        "threshold": float(np.quantile(errors, 1.0 - contamination)),
+        "contamination": contamination,
+        "coding_mean": mean,
+        "coding_cov": cov,
+        "mean_activation": mean_activation,
+    }

@@ -1,0 +1,183 @@
+"""The autoencoder: an encoder, an optional Gaussian head (VAE) and a decoder.
+
+Every network works on preprocessed, flat inputs (B, n_features). Dense and linear kinds are
+built here, conv kinds in `conv.py`; `build_autoencoder` picks one from the spec.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from service.zoo.spec import ModelSpec, resolved_output_activation
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "elu": nn.ELU,
+    "relu": nn.ReLU,
+    "selu": nn.SELU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "linear": nn.Identity,
+}
+
+
+def make_activation(name: str) -> nn.Module:
+    return _ACTIVATIONS[name]()
+
+
+class DenseStack(nn.Module):
+    """Linear layers, each followed by `activation`; the last one by `last_activation`."""
+
+    def __init__(self, sizes: Sequence[int], activation: str, last_activation: str) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        self.act = make_activation(activation)
+        self.last_act = make_activation(last_activation)
+
+    def layer_forward(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layers[i]
+        assert isinstance(layer, nn.Linear)
+        y = layer(x)
+        return self.last_act(y) if i == len(self.layers) - 1 else self.act(y)
+
+    def layer_parameters(self, i: int) -> Iterator[nn.Parameter]:
+        return self.layers[i].parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i in range(len(self.layers)):
+            x = self.layer_forward(i, x)
+        return x
+
+
+class TiedStack(nn.Module):
+    """A decoder that reuses the transposed weights of an encoder's layers, with its own biases.
+
+    The encoder's layers are kept in a plain tuple, not registered: the state_dict then
+    holds each weight once (no shared tensors, so safetensors can save it).
+    """
+
+    def __init__(self, encoder: DenseStack, activation: str, last_activation: str) -> None:
+        super().__init__()
+        self._tied: tuple[nn.Module, ...] = tuple(reversed(list(encoder.layers)))
+        self.biases = nn.ParameterList(
+            nn.Parameter(torch.zeros(self._weight(j).shape[1])) for j in range(len(self._tied))
+        )
+        self.act = make_activation(activation)
+        self.last_act = make_activation(last_activation)
+
+    def _weight(self, j: int) -> torch.Tensor:
+        layer = self._tied[j]
+        assert isinstance(layer, nn.Linear)
+        return layer.weight  # (out, in) of the encoder layer: this layer maps out -> in
+
+    def layer_forward(self, j: int, x: torch.Tensor) -> torch.Tensor:
+        y = F.linear(x, self._weight(j).t(), self.biases[j])
+        return self.last_act(y) if j == len(self._tied) - 1 else self.act(y)
+
+    def layer_parameters(self, j: int) -> Iterator[nn.Parameter]:
+        yield self.biases[j]  # the weight is trained with the encoder layer it belongs to
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        for j in range(len(self._tied)):
+            z = self.layer_forward(j, z)
+        return z
+
+
+class GaussianHead(nn.Module):
+    """Mean and log-variance of the latent Gaussian (VAE)."""
+
+    def __init__(self, in_size: int, code_size: int) -> None:
+        super().__init__()
+        self.mean = nn.Linear(in_size, code_size)
+        self.log_var = nn.Linear(in_size, code_size)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.mean(h), self.log_var(h)  # (B, code_size) each
+
+
+class Autoencoder(nn.Module):
+    """encode / decode / forward on preprocessed flat inputs (B, n_features)."""
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        *,
+        n_features: int,
+        code_size: int,
+        latent: GaussianHead | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.latent = latent
+        self.decoder = decoder
+        self.n_features = n_features
+        self.code_size = code_size
+        self.variational = latent is not None
+
+    def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.latent is None:
+            raise ValueError("only a variational autoencoder has a latent log-variance")
+        return self.latent(self.encoder(x))  # (B, code_size), (B, code_size)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x)
+        return h if self.latent is None else self.latent(h)[0]  # (B, code_size)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)  # (B, n_features)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Reconstruction (B, n_features); a VAE samples its codings in training mode only."""
+        if self.latent is None:
+            return self.decode(self.encode(x))
+        mean, log_var = self.encode_stats(x)
+        z = sample_latent(mean, log_var, generator) if self.training else mean
+        return self.decode(z)
+
+
+def sample_latent(
+    mean: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
+    """The reparameterisation trick: mean + sigma * eps, eps ~ N(0, 1)."""
+    eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    return mean + torch.exp(0.5 * log_var) * eps  # (B, code_size)
+
+
+def coding_activation(spec: ModelSpec) -> str:
+    """A KL sparsity penalty needs codings in (0, 1): the coding layer is then sigmoid."""
+    sparsity = spec.regularization.sparsity
+    return "sigmoid" if sparsity is not None and sparsity.kind == "kl" else "linear"
+
+
+def build_dense(spec: ModelSpec, n_features: int) -> Autoencoder:
+    """kinds linear, dense and vae."""
+    arch = spec.architecture
+    code = arch.code_size
+    if arch.kind == "linear":  # no activation anywhere: the PCA case
+        encoder = DenseStack([n_features, code], "linear", "linear")
+        return Autoencoder(
+            encoder,
+            DenseStack([code, n_features], "linear", "linear"),
+            n_features=n_features,
+            code_size=code,
+        )
+    out_act = resolved_output_activation(spec)
+    sizes = [n_features, *arch.hidden_sizes]
+    dec_sizes = [code, *reversed(arch.hidden_sizes), n_features]
+    if arch.kind == "vae":
+        body = DenseStack(sizes, arch.activation, arch.activation)
+        head = GaussianHead(sizes[-1], code)
+        vae_decoder = DenseStack(dec_sizes, arch.activation, out_act)
+        return Autoencoder(body, vae_decoder, n_features=n_features, code_size=code, latent=head)
+    encoder = DenseStack([*sizes, code], arch.activation, coding_activation(spec))
+    decoder: nn.Module
+    if arch.tied_weights:
+        decoder = TiedStack(encoder, arch.activation, out_act)
+    else:
+        decoder = DenseStack(dec_sizes, arch.activation, out_act)
+    return Autoencoder(encoder, decoder, n_features=n_features, code_size=code)

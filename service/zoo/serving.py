@@ -1,0 +1,114 @@
+"""The stored unit: preprocessing + network, in the dataset's raw units."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from service.zoo.build import build_autoencoder
+from service.zoo.nets import Autoencoder
+from service.zoo.preprocess import Preprocessor
+from service.zoo.spec import ModelSpec
+
+FORMAT_VERSION = 1
+
+
+class ServingModel(nn.Module):
+    """Every method takes and returns raw units; the network sees preprocessed data."""
+
+    def __init__(self, preprocessor: Preprocessor, autoencoder: Autoencoder) -> None:
+        super().__init__()
+        self.preprocessor = preprocessor
+        self.autoencoder = autoencoder
+
+    def encode(self, x_raw: torch.Tensor) -> torch.Tensor:
+        return self.autoencoder.encode(self.preprocessor(x_raw))  # (B, code_size)
+
+    def encode_stats(self, x_raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.autoencoder.encode_stats(self.preprocessor(x_raw))  # mean, log_var
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.preprocessor.inverse(self.autoencoder.decode(z))  # (B, F) raw
+
+    def reconstruct(self, x_raw: torch.Tensor) -> torch.Tensor:
+        return self.preprocessor.inverse(self.autoencoder(self.preprocessor(x_raw)))
+
+    def row_errors(self, x_raw: torch.Tensor) -> torch.Tensor:
+        """The anomaly score: per-row mean squared reconstruction error (B,).
+
+        Measured in the preprocessed space, where every feature has a comparable scale
+        (e.g. unit variance with 'standardize'), so that no feature dominates by its units.
+        """
+        x = self.preprocessor(x_raw)  # (B, F)
+        return (self.autoencoder(x) - x).square().mean(dim=1)  # (B,)
+
+    def forward(self, x_raw: torch.Tensor) -> torch.Tensor:
+        return self.reconstruct(x_raw)
+
+
+def serving_config(
+    spec: ModelSpec, n_features: int, image_shape: tuple[int, ...] | None
+) -> dict[str, Any]:
+    """The JSON-safe description that, with the tensors, rebuilds a ServingModel."""
+    return {
+        "spec": spec.model_dump(mode="json"),
+        "n_features": int(n_features),
+        "image_shape": None if image_shape is None else [int(v) for v in image_shape],
+        "format_version": FORMAT_VERSION,
+    }
+
+
+def build_serving_model(
+    spec: ModelSpec, n_features: int, image_shape: tuple[int, int, int] | None
+) -> ServingModel:
+    autoencoder = build_autoencoder(spec, n_features=n_features, image_shape=image_shape)
+    return ServingModel(Preprocessor(n_features), autoencoder)
+
+
+def _parse_config(config: dict[str, Any]) -> tuple[ModelSpec, int, tuple[int, int, int] | None]:
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"unsupported format_version {config.get('format_version')!r} "
+            f"(this service reads {FORMAT_VERSION})"
+        )
+    spec = ModelSpec.model_validate(config["spec"])
+    n_features = int(config["n_features"])
+    shape = config.get("image_shape")
+    if shape is not None and len(shape) != 3:
+        raise ValueError(f"image_shape must be [height, width, channels], got {shape}")
+    image_shape = None if shape is None else (int(shape[0]), int(shape[1]), int(shape[2]))
+    return spec, n_features, image_shape
+
+
+def check_tensors(expected: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor]) -> None:
+    """Names and shapes must match exactly, values must be finite floats."""
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise ValueError(f"tensor names do not match the config: missing {missing}, extra {extra}")
+    for name, want in expected.items():
+        got = tensors[name]
+        if tuple(got.shape) != tuple(want.shape):
+            raise ValueError(
+                f"tensor '{name}' has shape {tuple(got.shape)}, expected {tuple(want.shape)}"
+            )
+        if not got.is_floating_point():
+            raise ValueError(f"tensor '{name}' has dtype {got.dtype}, expected a float type")
+        if not bool(torch.isfinite(got).all()):
+            raise ValueError(f"tensor '{name}' holds non-finite values")
+
+
+def load_serving_model(config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> ServingModel:
+    """Rebuild a ServingModel (CPU, eval mode) and check the tensors strictly against it."""
+    spec, n_features, image_shape = _parse_config(config)
+    model = build_serving_model(spec, n_features, image_shape)
+    expected = model.state_dict()
+    check_tensors(expected, tensors)
+    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
+    scale = model.preprocessor.scale
+    if not bool((scale != 0).all()) or math.isnan(float(scale.sum())):
+        raise ValueError("tensor 'preprocessor.scale' must be non-zero")
+    return model.eval()

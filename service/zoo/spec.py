@@ -1,0 +1,192 @@
+"""The model spec: every hyperparameter of an autoencoder, stored with its version.
+
+Pure Pydantic (no FastAPI, no SQL, no torch) so that the API validates it at submission,
+the OpenAPI schema documents it, and the trainer reads it. Checks that need only the spec
+live in model validators; checks that need the dataset live in `check_against_dataset`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal["linear", "dense", "conv", "vae", "conv_vae"]
+Activation = Literal["elu", "relu", "selu", "tanh", "sigmoid", "linear"]
+OutputActivation = Literal["sigmoid", "linear", "auto"]
+Preprocessing = Literal["standardize", "minmax", "none"]
+LayerSize = Annotated[int, Field(ge=1, le=65536)]
+Channels = Annotated[int, Field(ge=1, le=1024)]
+
+
+class SpecError(ValueError):
+    """A spec that contradicts itself or its dataset; `loc` names the field."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Architecture(_Spec):
+    kind: Kind = "dense"
+    code_size: int = Field(ge=1, le=4096, description="Size of the coding layer.")
+    hidden_sizes: list[LayerSize] = Field(
+        default_factory=lambda: [128, 64],
+        max_length=8,
+        description="Dense layers between input and coding (dense, vae; ignored by linear).",
+    )
+    conv_channels: list[Channels] = Field(
+        default_factory=lambda: [16, 32],
+        min_length=1,
+        max_length=4,
+        description="Channels of the conv encoder's stride-2 layers (conv, conv_vae).",
+    )
+    activation: Activation = "elu"
+    output_activation: OutputActivation = Field(
+        default="auto",
+        description="auto: sigmoid when the preprocessed data lie in [0, 1] (minmax), else linear.",
+    )
+    tied_weights: bool = Field(
+        default=False, description="Decoder reuses the transposed encoder weights (dense only)."
+    )
+
+
+class Denoising(_Spec):
+    gaussian_std: float = Field(default=0.0, ge=0.0, le=10.0, description="Std of added noise.")
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Input dropout rate.")
+
+
+class Sparsity(_Spec):
+    kind: Literal["kl", "l1"] = "kl"
+    target: float = Field(
+        default=0.1, gt=0.0, lt=1.0, description="Target mean activation (kl only)."
+    )
+    weight: float = Field(default=0.1, ge=0.0, le=1000.0)
+
+
+class Regularization(_Spec):
+    denoising: Denoising | None = None
+    sparsity: Sparsity | None = None
+    weight_decay: float = Field(default=0.0, ge=0.0, le=1.0)
+    kl_weight: float = Field(
+        default=1.0, ge=0.0, le=1000.0, description="Weight of the VAE latent loss (beta)."
+    )
+
+
+class Training(_Spec):
+    epochs: int = Field(default=30, ge=1, le=10000)
+    batch_size: int = Field(default=64, ge=1, le=65536)
+    learning_rate: float = Field(default=1e-3, gt=0.0, le=10.0)
+    lr_schedule: Literal["constant", "cosine", "plateau"] = "constant"
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    loss: Literal["mse", "bce"] = "mse"
+    validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    early_stopping_patience: int | None = Field(default=10, ge=1)
+    gradient_clip_norm: float | None = Field(default=5.0, gt=0.0)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    strategy: Literal["end_to_end", "layerwise"] = "end_to_end"
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    bf16_autocast: bool = Field(default=False, description="CUDA only: bf16 autocast.")
+    contamination: float = Field(
+        default=0.05,
+        gt=0.0,
+        lt=0.5,
+        description="Share of validation rows above the anomaly threshold.",
+    )
+
+
+class ModelSpec(_Spec):
+    """Everything needed to rebuild and retrain a model, apart from its data."""
+
+    architecture: Architecture
+    regularization: Regularization = Field(default_factory=Regularization)
+    training: Training = Field(default_factory=Training)
+    preprocessing: Preprocessing = "standardize"
+
+
+def check_spec(spec: ModelSpec) -> None:
+    """Refuse a spec that contradicts itself (raised as SpecError, shown as 422)."""
+    arch, reg, train = spec.architecture, spec.regularization, spec.training
+    variational = arch.kind in ("vae", "conv_vae")
+    if arch.tied_weights and arch.kind != "dense":
+        raise SpecError(
+            ("architecture", "tied_weights"),
+            f"tied weights need kind 'dense', not '{arch.kind}'",
+        )
+    if train.strategy == "layerwise" and arch.kind != "dense":
+        raise SpecError(
+            ("training", "strategy"),
+            f"layerwise training needs kind 'dense', not '{arch.kind}'",
+        )
+    if train.strategy == "layerwise" and not arch.hidden_sizes:
+        raise SpecError(
+            ("training", "strategy"), "layerwise training needs at least one hidden layer"
+        )
+    if reg.sparsity is not None and reg.sparsity.kind == "kl":
+        if arch.kind == "linear":
+            raise SpecError(
+                ("regularization", "sparsity", "kind"),
+                "a KL sparsity penalty needs codings in (0, 1); kind 'linear' has no "
+                "activation to make sigmoid: use kind 'dense' or sparsity kind 'l1'",
+            )
+        if variational:
+            raise SpecError(
+                ("regularization", "sparsity", "kind"),
+                "a KL sparsity penalty does not apply to a variational coding layer",
+            )
+    if train.bf16_autocast and train.device == "cpu":
+        raise SpecError(("training", "bf16_autocast"), "bf16 autocast needs device cuda")
+
+
+def check_against_dataset(
+    spec: ModelSpec,
+    *,
+    n_features: int,
+    image_shape: tuple[int, ...] | None,
+    preprocessed_min: float,
+    preprocessed_max: float,
+) -> None:
+    """Refuse a spec that cannot work on this dataset (raised as SpecError, shown as 422)."""
+    arch = spec.architecture
+    if arch.code_size >= n_features:
+        raise SpecError(
+            ("architecture", "code_size"),
+            f"must be smaller than the dataset's {n_features} features (an undercomplete "
+            "autoencoder)",
+        )
+    if arch.kind in ("conv", "conv_vae"):
+        if image_shape is None:
+            raise SpecError(
+                ("architecture", "kind"),
+                f"kind '{arch.kind}' needs a dataset with an image_shape",
+            )
+        if len(image_shape) != 3:
+            raise SpecError(
+                ("architecture", "kind"), "conv kinds need image_shape (height, width, channels)"
+            )
+    in_unit_range = preprocessed_min >= 0.0 and preprocessed_max <= 1.0
+    if spec.training.loss == "bce" and not in_unit_range:
+        raise SpecError(
+            ("training", "loss"),
+            "bce needs data in [0, 1] after preprocessing "
+            f"(here [{preprocessed_min:.4g}, {preprocessed_max:.4g}]): use preprocessing "
+            "'minmax' or loss 'mse'",
+        )
+    if arch.output_activation == "sigmoid" and not in_unit_range:
+        raise SpecError(
+            ("architecture", "output_activation"),
+            "a sigmoid output cannot reach data outside [0, 1]: use preprocessing 'minmax'",
+        )
+
+
+def resolved_output_activation(spec: ModelSpec) -> Literal["sigmoid", "linear"]:
+    """'auto' means sigmoid for minmax-scaled data, linear otherwise."""
+    if spec.architecture.output_activation != "auto":
+        return spec.architecture.output_activation
+    return "sigmoid" if spec.preprocessing == "minmax" else "linear"
