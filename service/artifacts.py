@@ -37,8 +37,6 @@ class StoredArtifact:
 class ArtifactStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "sha256").mkdir(parents=True, exist_ok=True)
-        (root / "tmp").mkdir(parents=True, exist_ok=True)
 
     def path_of(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -54,6 +52,7 @@ class ArtifactStore:
     def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
         digest = hashlib.sha256()
         size = 0
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=self.root / "tmp", prefix="put-")
         try:
             with os.fdopen(fd, "wb") as tmp:

@@ -53,8 +53,6 @@ def utcnow() -> datetime:
 def create_db_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -107,6 +105,9 @@ def _alembic_config(url: str) -> Any:
 
 def migrate(url: str, revision: str = "head") -> None:
     from alembic import command
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
     command.upgrade(_alembic_config(url), revision)
 

@@ -36,16 +36,41 @@ class BodyLimitMiddleware:
             await response(scope, receive, send)
             return
         received = 0
+        exceeded = started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise PayloadTooLarge(
                         f"the body is over the limit of {limit} bytes", limit_bytes=limit
                     )
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def guarded_send(message: Message) -> None:
+            # FastAPI turns any error while parsing a body into its own 400, so once the
+            # limit is passed the app's answer is dropped and the 413 below sent instead.
+            nonlocal started
+            if exceeded and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            response = problem_response(
+                413,
+                "Content Too Large",
+                f"the body is over the limit of {limit} bytes",
+                slug="payload-too-large",
+                instance=scope["path"],
+                limit_bytes=limit,
+            )
+            await response(scope, receive, send)

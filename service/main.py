@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.config import Settings
@@ -57,7 +56,6 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         version=API_VERSION,
         description="Train autoencoders on a worker pool, keep every version, serve batched "
         "inference: encode, decode, reconstruct, score, generate, interpolate.",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     app.state.ctx = ctx

@@ -132,12 +132,14 @@ class WorkerPool:
 
     def start(self) -> None:
         self.slots = [_Slot(cuda_device=d) for d in worker_slots(self.settings)]
-        for slot in self.slots:
-            self._start(slot)
+        started = threading.Event()
+        # The supervisor thread spawns every process itself: a worker's parent-death signal
+        # fires when the *thread* that started it ends, so that must be a long-lived one.
         self._thread = threading.Thread(
-            target=self._supervise, name="worker-supervisor", daemon=True
+            target=self._supervise, args=(started,), name="worker-supervisor", daemon=True
         )
         self._thread.start()
+        started.wait(timeout=60)
 
     def _start(self, slot: _Slot) -> None:
         context = multiprocessing.get_context("spawn")
@@ -150,7 +152,10 @@ class WorkerPool:
         slot.process.start()
         log.info("started worker pid %s (device %s)", slot.process.pid, slot.cuda_device or "cpu")
 
-    def _supervise(self) -> None:
+    def _supervise(self, started: threading.Event) -> None:
+        for slot in self.slots:
+            self._start(slot)
+        started.set()
         while not self._stopping.wait(0.5):
             for slot in self.slots:
                 process = slot.process

@@ -101,7 +101,8 @@ def _stages(spec: ModelSpec) -> list[_Stage]:
     return [_Stage(f"layer {i + 1}/{n}", i) for i in range(n)] + [_Stage("fine_tune", None)]
 
 
-def _split(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def split_rows(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, validation rows), sorted; the split train() makes for this seed."""
     n_val = max(1, round(n_rows * fraction))
     if n_rows - n_val < 1:
         raise TrainingFailed(f"{n_rows} rows cannot be split into training and validation")
@@ -366,7 +367,7 @@ def _prepare(
     if X.ndim != 2 or not np.isfinite(X).all():
         raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
     seed = spec.training.seed
-    train_rows, val_rows = _split(len(X), spec.training.validation_fraction, seed)
+    train_rows, val_rows = split_rows(len(X), spec.training.validation_fraction, seed)
     X_train, X_val = X[train_rows], X[val_rows]
     preprocessor = fit_preprocessor(spec.preprocessing, X_train)
     Xp_train = preprocessor(torch.from_numpy(X_train))  # (N_train, F)

@@ -79,10 +79,10 @@ class Regularization(_Spec):
 
 
 class Training(_Spec):
-    epochs: int = Field(default=30, ge=1, le=10000)
+    epochs: int = Field(default=100, ge=1, le=10000)
     batch_size: int = Field(default=64, ge=1, le=65536)
-    learning_rate: float = Field(default=1e-3, gt=0.0, le=10.0)
-    lr_schedule: Literal["constant", "cosine", "plateau"] = "constant"
+    learning_rate: float = Field(default=3e-3, gt=0.0, le=10.0)
+    lr_schedule: Literal["constant", "cosine", "plateau"] = "cosine"
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     loss: Literal["mse", "bce"] = "mse"
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)

@@ -1,0 +1,40 @@
+# Two commands for a fresh machine: `make run` and `make test` (both set up .venv first).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format openapi clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned to the CPU build this machine keeps on disk; the project's range
+	# (torch>=2.4) is then already satisfied and nothing larger is downloaded.
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/aesvc serve
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check service tests benchmarks migrations
+	$(VENV)/bin/ruff format --check service tests benchmarks
+	$(VENV)/bin/mypy service
+	$(VENV)/bin/aesvc openapi --check
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix service tests benchmarks
+	$(VENV)/bin/ruff format service tests benchmarks
+
+openapi: $(STAMP)
+	$(VENV)/bin/aesvc openapi
+
+clean:
+	rm -rf $(VENV) var

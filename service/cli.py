@@ -1,0 +1,111 @@
+"""aesvc: serve | worker | migrate | openapi."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from service.config import Settings
+
+app = typer.Typer(
+    help="autoencoder-service: train, keep and serve autoencoders.", no_args_is_help=True
+)
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (AESVC_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (AESVC_PORT)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local CPU worker processes (AESVC_WORKERS)")
+    ] = None,
+) -> None:
+    """Run the API and its local worker pool."""
+    import uvicorn
+
+    from service.logs import configure_logging
+    from service.main import create_app
+
+    settings = _settings(host=host, port=port, workers=workers)
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run one worker loop against the configured database, without the API."""
+    from service.database import migrate as run_migrations
+    from service.executors.local import install_stop_signals, worker_loop
+    from service.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    run_migrations(settings.resolved_database_url)
+    stopping = threading.Event()
+    install_stop_signals(stopping)
+    worker_loop(settings, stopping=stopping)
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Upgrade the database to a revision (default: head)."""
+    from service.database import migrate as run_migrations
+
+    settings = _settings()
+    run_migrations(settings.resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+def openapi_document() -> dict[str, Any]:
+    from service.main import create_app
+
+    schema: dict[str, Any] = create_app(Settings(data_dir=Path("/nonexistent-unused"))).openapi()
+    return schema
+
+
+def render_openapi() -> str:
+    return json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write the schema")] = OPENAPI_PATH,
+    check: Annotated[bool, typer.Option("--check", help="Fail if the file is out of date")] = False,
+) -> None:
+    """Write the OpenAPI schema (or check the committed one)."""
+    text = render_openapi()
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != text:
+            typer.echo(f"{output} is out of date: run `aesvc openapi`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} is up to date")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    typer.echo(f"wrote {output}")
+
+
+def main() -> None:
+    app(prog_name="aesvc")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Every rejected upload says why, as problem+json, and leaves nothing behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.main import create_app
+from tests.factories import csv_bytes, npy_bytes, random_matrix
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def assert_rejected(
+    response: httpx.Response, status: int, footprint: Any, before: tuple[int, Any]
+) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert footprint() == before
+    return body
+
+
+def field_of(body: dict[str, Any]) -> str:
+    field: str = body["errors"][0]["field"]
+    return field
+
+
+def test_non_numeric_column_is_422_naming_it(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    data = b"a,colour,b\n1,red,2\n3,blue,4\n5,green,6\n"
+    body = assert_rejected(upload("c.csv", data), 422, footprint, before)
+    assert "colour" in body["detail"] and "colour" in field_of(body)
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
+def test_non_finite_values_are_422_with_count_and_first_row(
+    upload: Any, footprint: Any, bad: str
+) -> None:
+    before = footprint()
+    lines = ["a,b,c", "1,2,3", "4,5,6", f"7,{bad},9", f"{bad},{bad},1", "1,1,1"]
+    data = ("\n".join(lines) + "\n").encode()
+    body = assert_rejected(upload("n.csv", data), 422, footprint, before)
+    assert body["bad_values"] == 3 and body["first_bad_row"] == 2
+    assert field_of(body) == "file"
+
+
+def test_nan_in_npy_is_422(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    X = random_matrix(5, 3)
+    X[4, 1] = np.nan
+    body = assert_rejected(upload("n.npy", npy_bytes(X)), 422, footprint, before)
+    assert body["bad_values"] == 1 and body["first_bad_row"] == 4
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "form"),
+    [
+        ("empty.csv", b"", {}),
+        ("header-only.csv", b"a,b\n", {}),
+        ("one-row.csv", b"a,b\n1,2\n", {}),
+        ("one-row.npy", npy_bytes(random_matrix(1, 3)), {}),
+        ("zero-cols.npy", npy_bytes(np.zeros((4, 0), np.float32)), {}),
+        ("labels-only.csv", b"label\ncat\ndog\n", {"label_column": "label"}),
+    ],
+)
+def test_empty_or_too_small_is_422(
+    upload: Any, footprint: Any, filename: str, data: bytes, form: dict[str, str]
+) -> None:
+    before = footprint()
+    body = assert_rejected(upload(filename, data, **form), 422, footprint, before)
+    assert field_of(body) == "file"
+
+
+def test_unknown_extension_is_415(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    body = assert_rejected(upload("data.txt", b"a,b\n1,2\n3,4\n"), 415, footprint, before)
+    assert ".txt" in body["detail"]
+
+
+def test_mismatching_content_type_is_415(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    data = csv_bytes(random_matrix(4, 2))
+    body = assert_rejected(
+        upload("data.csv", data, content_type="image/png"), 415, footprint, before
+    )
+    assert "image/png" in body["detail"]
+
+
+def test_image_shape_mismatch_is_422_naming_it(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    data = npy_bytes(random_matrix(4, 6))
+    body = assert_rejected(upload("x.npy", data, image_shape="8,8,1"), 422, footprint, before)
+    assert field_of(body) == "image_shape" and "image_shape" in body["detail"]
+
+
+def test_image_shape_not_integers_is_422(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    data = npy_bytes(random_matrix(4, 6))
+    body = assert_rejected(upload("x.npy", data, image_shape="two,three"), 422, footprint, before)
+    assert field_of(body) == "image_shape"
+
+
+def test_malformed_npy_is_422(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    data = npy_bytes(random_matrix(4, 3))[:40] + b"garbage"
+    body = assert_rejected(upload("x.npy", data), 422, footprint, before)
+    assert field_of(body) == "file" and ".npy" in body["detail"]
+
+
+def test_three_dimensional_npy_is_422(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    data = npy_bytes(np.zeros((4, 2, 2), np.float32))
+    body = assert_rejected(upload("x.npy", data), 422, footprint, before)
+    assert "(4, 2, 2)" in body["detail"]
+
+
+@pytest.mark.parametrize("name", ["a b/c", "", "-lead", "x" * 129])
+def test_bad_name_is_422(upload: Any, footprint: Any, name: str) -> None:
+    before = footprint()
+    body = assert_rejected(
+        upload("x.npy", npy_bytes(random_matrix(4, 2)), name=name), 422, footprint, before
+    )
+    assert field_of(body) == "name"
+
+
+def test_unknown_label_column_is_422(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    data = csv_bytes(random_matrix(4, 2))
+    body = assert_rejected(upload("x.csv", data, label_column="nope"), 422, footprint, before)
+    assert field_of(body) == "label_column" and "nope" in body["detail"]
+
+
+MAX_UPLOAD_BYTES = 4096
+
+
+@pytest.fixture
+def small_client(settings: Settings) -> Iterator[TestClient]:
+    limited = settings.model_copy(update={"max_upload_bytes": MAX_UPLOAD_BYTES})
+    with TestClient(create_app(limited, start_workers=False)) as test_client:
+        yield test_client
+
+
+def multipart(data: bytes, *, boundary: str = "b0undary") -> tuple[bytes, str]:
+    head = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="name"\r\n\r\nbig\r\n'
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="big.npy"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    return head + data + tail, f"multipart/form-data; boundary={boundary}"
+
+
+def small_footprint(client: TestClient, settings: Settings) -> tuple[int, set[Any]]:
+    roots = [settings.resolved_artifact_root, settings.data_dir / "tmp"]
+    files = {p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()}
+    return client.get("/v1/datasets").json()["count"], files
+
+
+def test_declared_length_over_the_limit_is_413(
+    small_client: TestClient, settings: Settings
+) -> None:
+    before = small_footprint(small_client, settings)
+    ok = npy_bytes(random_matrix(10, 4))
+    assert len(ok) < MAX_UPLOAD_BYTES - 500
+    response = small_client.post(
+        "/v1/datasets", files={"file": ("ok.npy", ok)}, data={"name": "ok"}
+    )
+    assert response.status_code == 201, response.text
+    before = small_footprint(small_client, settings)
+
+    big = npy_bytes(random_matrix(100, 20))
+    response = small_client.post(
+        "/v1/datasets", files={"file": ("big.npy", big)}, data={"name": "big"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["limit_bytes"] == MAX_UPLOAD_BYTES
+    assert small_footprint(small_client, settings) == before
+
+
+def test_streamed_body_over_the_limit_is_413(small_client: TestClient, settings: Settings) -> None:
+    before = small_footprint(small_client, settings)
+    body, content_type = multipart(npy_bytes(random_matrix(100, 20)))
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 1024):
+            yield body[start : start + 1024]
+
+    response = small_client.post(
+        "/v1/datasets", content=chunks(), headers={"content-type": content_type}
+    )
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["limit_bytes"] == MAX_UPLOAD_BYTES
+    assert small_footprint(small_client, settings) == before
+    assert small_client.get("/v1/datasets/big").status_code == 404
+
+
+def test_streamed_body_under_the_limit_is_accepted(
+    small_client: TestClient, settings: Settings
+) -> None:
+    X = random_matrix(10, 4)
+    body, content_type = multipart(npy_bytes(X))
+    response = small_client.post(
+        "/v1/datasets", content=iter([body[:100], body[100:]]), headers={"content-type": content_type}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["n_rows"] == 10

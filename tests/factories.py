@@ -1,0 +1,86 @@
+"""Builders of request bodies and files, and small waiting helpers."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from service.config import Settings
+from service.executors.local import worker_loop
+
+
+def csv_bytes(X: np.ndarray, *, header: list[str] | None = None, labels: list[Any] | None = None) -> bytes:
+    names = header or [f"f{i}" for i in range(X.shape[1])]
+    lines = [",".join(names + (["label"] if labels is not None else []))]
+    for i, row in enumerate(X):
+        cells = [repr(float(v)) for v in row]
+        if labels is not None:
+            cells.append(str(labels[i]))
+        lines.append(",".join(cells))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def npz_bytes(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def random_matrix(n_rows: int = 40, n_features: int = 6, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n_rows, n_features)).astype(np.float32)
+
+
+def job_body(
+    *,
+    model_name: str = "m",
+    dataset: str = "digits",
+    code_size: int = 4,
+    epochs: int = 2,
+    **overrides: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model_name": model_name,
+        "dataset": dataset,
+        "architecture": {"code_size": code_size, "hidden_sizes": [16]},
+        "training": {"epochs": epochs, "batch_size": 64},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(body.get(key), dict):
+            body[key] = {**body[key], **value}
+        else:
+            body[key] = value
+    return body
+
+
+def run_worker(settings: Settings, max_jobs: int = 1) -> int:
+    """Run the real worker loop in this process until it has run `max_jobs` jobs."""
+    return worker_loop(settings, stopping=threading.Event(), max_jobs=max_jobs)
+
+
+def wait_for(predicate: Any, *, timeout_s: float = 60.0, interval_s: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise TimeoutError(f"condition not met within {timeout_s} s")
+
+
+def wait_for_job(get_json: Any, job_id: str, *, timeout_s: float = 120.0) -> dict[str, Any]:
+    def finished() -> dict[str, Any] | None:
+        job: dict[str, Any] = get_json(f"/v1/jobs/{job_id}")
+        return job if job["status"] in ("succeeded", "failed", "cancelled") else None
+
+    return wait_for(finished, timeout_s=timeout_s, interval_s=0.2)  # type: ignore[no-any-return]

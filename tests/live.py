@@ -1,0 +1,75 @@
+"""A real `aesvc serve` process on a free loopback port, started and stopped by tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from service.config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, settings: Settings, *, workers: int = 1, log_path: Path | None = None) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path or settings.data_dir.parent / f"server-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "AESVC_DATA_DIR": str(settings.data_dir),
+            "AESVC_DATABASE_URL": settings.resolved_database_url,
+            "AESVC_HOST": "127.0.0.1",
+            "AESVC_PORT": str(self.port),
+            "AESVC_WORKERS": str(workers),
+            "AESVC_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
+            "AESVC_LEASE_TIMEOUT_S": str(settings.lease_timeout_s),
+            "AESVC_POLL_INTERVAL_S": str(settings.poll_interval_s),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60.0) -> LiveServer:
+        settings_dir = Path(self.env["AESVC_DATA_DIR"])
+        settings_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve"], env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.logs()}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"server not ready in {timeout_s} s: {self.logs()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60.0) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(timeout=10)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)

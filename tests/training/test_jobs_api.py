@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from tests.factories import job_body, run_worker
+
+
+def test_job_runs_and_registers_version(client: TestClient, settings: Settings) -> None:
+    response = client.post("/v1/jobs", json=job_body(model_name="digits-ae", code_size=8))
+    assert response.status_code == 202
+    job = response.json()
+    assert job["status"] == "queued" and job["attempt"] == 0
+    assert response.headers["location"] == f"/v1/jobs/{job['id']}"
+
+    assert run_worker(settings) == 1
+
+    done = client.get(f"/v1/jobs/{job['id']}").json()
+    assert done["status"] == "succeeded", done
+    assert done["model_version"] == 1 and done["attempt"] == 1
+    assert done["progress"]["epoch"] == done["progress"]["epochs"] == 2
+    assert done["worker"] is None
+    version = client.get("/v1/models/digits-ae/versions/1").json()
+    assert version["source_job_id"] == job["id"]
+    assert version["code_size"] == 8 and version["n_features"] == 64
+    assert version["metrics"]["pca_val_mse"] > 0
+    assert client.get("/v1/models/digits-ae/versions/latest").json()["version"] == 1
+    history = client.get(f"/v1/jobs/{job['id']}/history").json()["epochs"]
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_unknown_dataset_is_404(client: TestClient) -> None:
+    response = client.post("/v1/jobs", json=job_body(dataset="nope"))
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "nope" in response.json()["detail"]
+
+
+def test_code_size_not_smaller_than_features_is_422(client: TestClient) -> None:
+    response = client.post("/v1/jobs", json=job_body(dataset="pca3d", code_size=3))
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"][0]["field"] == "architecture.code_size"
+    assert client.get("/v1/jobs").json()["count"] == 0
+
+
+def test_epochs_zero_is_422_naming_the_field(client: TestClient) -> None:
+    response = client.post("/v1/jobs", json=job_body(training={"epochs": 0}))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "training.epochs"
+    assert client.get("/v1/jobs").json()["count"] == 0
+
+
+def test_unknown_job_is_404(client: TestClient) -> None:
+    assert client.get("/v1/jobs/0123").status_code == 404
