@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	# torch first, pinned to the CPU build this machine keeps on disk; the project's range
 	# (torch>=2.4) is then already satisfied and nothing larger is downloaded.
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)

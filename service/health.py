@@ -57,7 +57,7 @@ def read_readiness(request: Request) -> JSONResponse:
     checks = readiness(request.app.state.ctx)
     ok = all(c["ok"] for c in checks.values())
     failing = [name for name, c in checks.items() if not c["ok"]]
-    body = {"status": "ready" if ok else "unavailable", "checks": checks}
+    body: dict[str, Any] = {"status": "ready" if ok else "unavailable", "checks": checks}
     if not ok:
         body["failing"] = failing
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -28,7 +28,13 @@ def _start(ctx: AppContext, *, start_workers: bool) -> None:
         with ctx.session_factory() as session:
             register_builtins(session=session, store=ctx.store)
     ctx.extras["model_cache"] = ModelCache(ctx.store)
-    if start_workers and ctx.settings.executor == "local" and ctx.settings.workers > 0:
+    if start_workers and ctx.settings.executor == "ray":
+        from service.executors.ray_executor import RayDispatcher
+
+        dispatcher = RayDispatcher(ctx.settings)
+        dispatcher.start()
+        ctx.extras["worker_pool"] = dispatcher
+    elif start_workers and ctx.settings.workers > 0:
         from service.executors.local import WorkerPool
 
         pool = WorkerPool(ctx.settings)

@@ -13,7 +13,9 @@ from service.config import Settings
 from service.executors.local import worker_loop
 
 
-def csv_bytes(X: np.ndarray, *, header: list[str] | None = None, labels: list[Any] | None = None) -> bytes:
+def csv_bytes(
+    X: np.ndarray, *, header: list[str] | None = None, labels: list[Any] | None = None
+) -> bytes:
     names = header or [f"f{i}" for i in range(X.shape[1])]
     lines = [",".join(names + (["label"] if labels is not None else []))]
     for i, row in enumerate(X):

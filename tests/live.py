@@ -23,7 +23,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings, *, workers: int = 1, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: int = 1,
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or settings.data_dir.parent / f"server-{self.port}.log"
@@ -37,6 +44,7 @@ class LiveServer:
             "AESVC_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
             "AESVC_LEASE_TIMEOUT_S": str(settings.lease_timeout_s),
             "AESVC_POLL_INTERVAL_S": str(settings.poll_interval_s),
+            **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
 

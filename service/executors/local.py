@@ -90,10 +90,16 @@ def install_stop_signals(stopping: threading.Event) -> None:
     signal.signal(signal.SIGINT, handle)
 
 
-def worker_process_main(settings_json: str, cuda_device: str | None, parent_pid: int) -> None:
+def worker_process_main(
+    settings_json: str, cuda_device: str | None, parent_pid: int, cpu_threads: int
+) -> None:
     """Entry point of a spawned worker process."""
     if cuda_device is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = cuda_device
+    import torch
+
+    # CPU workers share the cores instead of each starting one thread per core.
+    torch.set_num_threads(cpu_threads)
     from service.logs import configure_logging
 
     settings = Settings.model_validate_json(settings_json)
@@ -145,7 +151,12 @@ class WorkerPool:
         context = multiprocessing.get_context("spawn")
         slot.process = context.Process(
             target=worker_process_main,
-            args=(self.settings.model_dump_json(), slot.cuda_device, os.getpid()),
+            args=(
+                self.settings.model_dump_json(),
+                slot.cuda_device,
+                os.getpid(),
+                max(1, (os.cpu_count() or 1) // max(1, len(self.slots))),
+            ),
             name=f"aesvc-worker-{slot.cuda_device or 'cpu'}",
             daemon=False,
         )

@@ -45,13 +45,16 @@ def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.nda
     if bad.any():
         row = int(np.flatnonzero(bad.any(axis=1))[0])
         raise Unprocessable(
-            field, f"{int(bad.sum())} NaN or infinite values; the first in row {row}"
+            field,
+            f"{int(bad.sum())} NaN or infinite values; the first in row {row}; "
+            f"{expected} and finite values",
         )
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
 def _rows(t: torch.Tensor) -> list[list[float]]:
-    return t.detach().cpu().numpy().tolist()  # type: ignore[no-any-return]
+    rows: list[list[float]] = t.detach().cpu().numpy().tolist()
+    return rows
 
 
 def encode(

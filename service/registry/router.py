@@ -1,28 +1,52 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 
-from service.deps import SessionDep
-from service.registry import service
+from service.deps import ContextDep, SessionDep, StoreDep
+from service.registry import aliases, deletion, export, imports, service
 from service.registry.schemas import (
+    ALIAS_PATTERN,
+    AliasEventsPublic,
+    AliasPublic,
+    AliasUpdate,
+    ExportFormat,
+    ExportPart,
     ModelPublic,
     ModelsPublic,
+    ModelUpdate,
     ModelVersionPublic,
     ModelVersionsPublic,
 )
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
+AliasPath = Annotated[str, Path(max_length=64, description=f"An alias name, {ALIAS_PATTERN}")]
+BINARY: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    }
+}
+
+
+def _cache(ctx: ContextDep) -> deletion.Evictor | None:
+    cache: deletion.Evictor | None = ctx.extras.get("model_cache")
+    return cache
 
 
 @router.get("", operation_id="list_models", summary="List models")
 def list_models(
     session: SessionDep,
+    name_contains: Annotated[
+        str | None, Query(max_length=128, description="Case-insensitive part of the name")
+    ] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ModelsPublic:
-    rows, count = service.list_models(session=session, offset=offset, limit=limit)
+    rows, count = service.list_models(
+        session=session, name_contains=name_contains, offset=offset, limit=limit
+    )
     return ModelsPublic(data=[service.model_public(session, m) for m in rows], count=count)
 
 
@@ -31,14 +55,75 @@ def read_model(session: SessionDep, name: str) -> ModelPublic:
     return service.model_public(session, service.get_model(session=session, name=name))
 
 
+@router.patch(
+    "/{name}",
+    operation_id="update_model",
+    summary="Set the description; merge tags (a null tag value removes it)",
+)
+def update_model(session: SessionDep, name: str, body: ModelUpdate) -> ModelPublic:
+    model = service.update_model(session=session, name=name, update=body)
+    return service.model_public(session, model)
+
+
+@router.delete(
+    "/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_model",
+    summary="Delete a model: versions, aliases, history, blobs (409 while a job trains it)",
+)
+def delete_model(session: SessionDep, store: StoreDep, ctx: ContextDep, name: str) -> None:
+    deletion.delete_model(session=session, store=store, name=name, cache=_cache(ctx))
+
+
 @router.get(
     "/{name}/versions", operation_id="list_model_versions", summary="List a model's versions"
 )
-def list_model_versions(session: SessionDep, name: str) -> ModelVersionsPublic:
-    rows = service.list_versions(session=session, name=name)
-    return ModelVersionsPublic(
-        data=[service.version_public(session, name, v) for v in rows], count=len(rows)
+def list_model_versions(
+    session: SessionDep,
+    name: str,
+    status: Annotated[str | None, Query(pattern="^(ready|archived)$")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ModelVersionsPublic:
+    rows, count = service.list_versions(
+        session=session, name=name, status=status, offset=offset, limit=limit
     )
+    return ModelVersionsPublic(
+        data=[service.version_public(session, name, v) for v in rows], count=count
+    )
+
+
+@router.post(
+    "/{name}/versions",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="import_model_version",
+    summary="Import a model trained elsewhere (safetensors + config) as the next version",
+)
+def import_model_version(
+    session: SessionDep,
+    store: StoreDep,
+    response: Response,
+    name: str,
+    file: Annotated[UploadFile, File(description="Weights and preprocessing, safetensors")],
+    config: Annotated[
+        str | None,
+        Form(
+            description="Config JSON {spec, n_features, image_shape, format_version}; "
+            "optional when the file's metadata holds it under 'config'"
+        ),
+    ] = None,
+    metrics: Annotated[str | None, Form(description="Metrics JSON object (optional)")] = None,
+) -> ModelVersionPublic:
+    mv = imports.import_version(
+        session=session,
+        store=store,
+        name=name,
+        data=file.file.read(),
+        config_json=config,
+        metrics_json=metrics,
+    )
+    response.headers["Location"] = f"/v1/models/{name}/versions/{mv.version}"
+    return service.version_public(session, name, mv)
 
 
 @router.get(
@@ -46,6 +131,99 @@ def list_model_versions(session: SessionDep, name: str) -> ModelVersionsPublic:
     operation_id="read_model_version",
     summary="Get a version by number or alias",
 )
-def read_model_version(session: SessionDep, name: str, ref: str) -> ModelVersionPublic:
+def read_model_version(session: SessionDep, name: str, ref: RefPath) -> ModelVersionPublic:
     mv = service.resolve_version(session=session, name=name, ref=ref, allow_archived=True)
     return service.version_public(session, name, mv)
+
+
+@router.delete(
+    "/{name}/versions/{version}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_model_version",
+    summary="Archive a version and free its blob (409 while an alias points at it)",
+)
+def delete_model_version(
+    session: SessionDep,
+    store: StoreDep,
+    ctx: ContextDep,
+    name: str,
+    version: Annotated[int, Path(ge=1, description="A version number (not an alias)")],
+) -> None:
+    deletion.archive_version(
+        session=session, store=store, name=name, version=version, cache=_cache(ctx)
+    )
+
+
+@router.get(
+    "/{name}/versions/{ref}/artifact",
+    operation_id="export_model_version",
+    summary="Download the version as safetensors, ONNX or TorchScript (raw-unit inputs)",
+    response_class=Response,
+    responses=BINARY,
+)
+def export_model_version(
+    session: SessionDep,
+    store: StoreDep,
+    name: str,
+    ref: RefPath,
+    format: Annotated[ExportFormat, Query()] = "safetensors",
+    part: Annotated[ExportPart, Query(description="full, encoder or decoder")] = "full",
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    artifact = export.export_version(
+        session=session, store=store, name=name, ref=ref, format=format, part=part
+    )
+    etag = f'"{artifact.sha256}"'
+    headers = {"ETag": etag, "X-Checksum-Sha256": artifact.sha256}
+    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    headers["Content-Disposition"] = f'attachment; filename="{artifact.filename}"'
+    return Response(artifact.data, media_type="application/octet-stream", headers=headers)
+
+
+@router.get(
+    "/{name}/aliases/{alias}",
+    operation_id="read_model_alias",
+    summary="Where an alias points (latest included)",
+)
+def read_model_alias(session: SessionDep, name: str, alias: AliasPath) -> AliasPublic:
+    return aliases.read_alias(session=session, name=name, alias=alias)
+
+
+@router.put(
+    "/{name}/aliases/{alias}",
+    operation_id="set_model_alias",
+    summary="Point an alias at a ready version (atomic; the move is recorded)",
+)
+def set_model_alias(
+    session: SessionDep, name: str, alias: AliasPath, body: AliasUpdate
+) -> AliasPublic:
+    return aliases.set_alias(session=session, name=name, alias=alias, version=body.version)
+
+
+@router.delete(
+    "/{name}/aliases/{alias}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_model_alias",
+    summary="Remove an alias (the removal is recorded)",
+)
+def delete_model_alias(session: SessionDep, name: str, alias: AliasPath) -> None:
+    aliases.delete_alias(session=session, name=name, alias=alias)
+
+
+@router.get(
+    "/{name}/aliases/{alias}/history",
+    operation_id="list_model_alias_history",
+    summary="Every move of an alias, oldest first",
+)
+def list_model_alias_history(
+    session: SessionDep,
+    name: str,
+    alias: AliasPath,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AliasEventsPublic:
+    events, count = aliases.alias_history(
+        session=session, name=name, alias=alias, offset=offset, limit=limit
+    )
+    return AliasEventsPublic(data=events, count=count)

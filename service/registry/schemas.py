@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.zoo.spec import ModelSpec
+
+TagValue = Annotated[str, Field(max_length=1024)]
 
 
 class ModelVersionPublic(BaseModel):
@@ -45,4 +47,49 @@ class ModelPublic(BaseModel):
 
 class ModelsPublic(BaseModel):
     data: list[ModelPublic]
+    count: int
+
+
+ALIAS_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"  # starts with a letter: never a version number
+ExportFormat = Literal["safetensors", "onnx", "torchscript"]
+ExportPart = Literal["full", "encoder", "decoder"]
+
+
+class ModelUpdate(BaseModel):
+    """PATCH body: description replaces; tags merge (RFC 7396: a null value removes the tag)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"description": "digits, 8-d codes", "tags": {"team": "vision"}}]
+        },
+    )
+    description: str | None = Field(default=None, max_length=10_000)
+    tags: dict[Annotated[str, Field(min_length=1, max_length=128)], TagValue | None] | None = Field(
+        default=None, max_length=64
+    )
+
+
+class AliasUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 2}]})
+    version: int = Field(ge=1, description="A ready version of this model.")
+
+
+class AliasPublic(BaseModel):
+    model: str
+    alias: str
+    version: int
+    updated_at: datetime | None = Field(description="null for the computed alias 'latest'")
+
+
+class AliasEventPublic(BaseModel):
+    alias: str
+    from_version: int | None = Field(description="null when the alias was created")
+    to_version: int | None = Field(description="null when the alias was deleted")
+    actor: str | None = Field(description="Who moved it; null until API keys identify callers")
+    created_at: datetime
+
+
+class AliasEventsPublic(BaseModel):
+    data: list[AliasEventPublic]
     count: int

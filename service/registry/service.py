@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore
 from service.database import utcnow
-from service.errors import Gone, NotFound
-from service.registry.schemas import ModelPublic, ModelVersionPublic
+from service.errors import Gone, NotFound, Unprocessable
+from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
 from service.registry.tables import Model, ModelAlias, ModelVersion
 from service.training.service import add_event
 from service.training.tables import Job
 from service.zoo.spec import ModelSpec
 
 LATEST = "latest"
+MAX_TAGS = 64
 
 
 @lru_cache(maxsize=1)
@@ -196,9 +197,51 @@ def aliases_of(session: Session, model_id: int) -> dict[str, int]:
     return {row.alias: row.version for row in rows}
 
 
-def list_models(*, session: Session, offset: int, limit: int) -> tuple[list[Model], int]:
-    rows = session.scalars(select(Model).order_by(Model.name).offset(offset).limit(limit)).all()
-    return list(rows), session.scalar(select(func.count()).select_from(Model)) or 0
+def lock_model(session: Session, name: str) -> Model:
+    """Start a write that serialises with every other write to this model.
+
+    SQLite: an IMMEDIATE transaction (the database write lock); PostgreSQL: the model row
+    FOR UPDATE. Alias moves, archiving, deletion and registration all take it, so that a
+    check ("no alias points here", "the version is ready") still holds at commit.
+    """
+    if session.in_transaction():
+        session.rollback()  # only reads came before; the write must BEGIN IMMEDIATE itself
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    model = session.scalars(select(Model).where(Model.name == name).with_for_update()).first()
+    if model is None:
+        raise NotFound(f"no model named {name!r}")
+    return model
+
+
+def list_models(
+    *, session: Session, name_contains: str | None, offset: int, limit: int
+) -> tuple[list[Model], int]:
+    query = select(Model)
+    if name_contains:  # case-insensitive on every backend; % and _ match themselves
+        query = query.where(func.lower(Model.name).contains(name_contains.lower(), autoescape=True))
+    rows = session.scalars(query.order_by(Model.name).offset(offset).limit(limit)).all()
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(rows), count
+
+
+def update_model(*, session: Session, name: str, update: ModelUpdate) -> Model:
+    """Replace the description; merge the tags (a null value removes that tag)."""
+    model = lock_model(session, name)
+    if update.description is not None:
+        model.description = update.description
+    if update.tags is not None:
+        tags = dict(model.tags)
+        for key, value in update.tags.items():
+            if value is None:
+                tags.pop(key, None)
+            else:
+                tags[key] = value
+        if len(tags) > MAX_TAGS:
+            raise Unprocessable("tags", f"a model holds at most {MAX_TAGS} tags, not {len(tags)}")
+        model.tags = tags
+    model.updated_at = utcnow()
+    session.commit()
+    return model
 
 
 def latest_version_number(session: Session, model_id: int) -> int | None:
@@ -250,12 +293,13 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
     )
 
 
-def list_versions(*, session: Session, name: str) -> list[ModelVersion]:
+def list_versions(
+    *, session: Session, name: str, status: str | None, offset: int, limit: int
+) -> tuple[list[ModelVersion], int]:
     model = get_model(session=session, name=name)
-    return list(
-        session.scalars(
-            select(ModelVersion)
-            .where(ModelVersion.model_id == model.id)
-            .order_by(ModelVersion.version)
-        )
-    )
+    query = select(ModelVersion).where(ModelVersion.model_id == model.id)
+    if status is not None:
+        query = query.where(ModelVersion.status == status)
+    rows = session.scalars(query.order_by(ModelVersion.version).offset(offset).limit(limit))
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(rows), count

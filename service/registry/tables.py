@@ -36,7 +36,7 @@ class ModelVersion(Base):
     config: Mapped[dict[str, Any]]
     metrics: Mapped[dict[str, Any]]
     history: Mapped[list[Any]] = mapped_column(default=list)
-    artifact_sha256: Mapped[str] = mapped_column(String(64))
+    artifact_sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     n_features: Mapped[int]
     code_size: Mapped[int]
@@ -66,4 +66,24 @@ class AliasEvent(Base):
     from_version: Mapped[int | None]
     to_version: Mapped[int | None]
     actor: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelExport(Base):
+    """A cached export (ONNX, TorchScript) of one stored artifact, itself a stored blob.
+
+    Keyed by the source artifact, not by the version: versions that share weights share
+    their exports, and the export goes when the last version holding the source goes.
+    """
+
+    __tablename__ = "model_export"
+    __table_args__ = (UniqueConstraint("artifact_sha256", "format", "part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    artifact_sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))
+    part: Mapped[str] = mapped_column(String(16))
+    export_sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    torch_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

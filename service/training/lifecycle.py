@@ -83,9 +83,8 @@ def heartbeat(factory: sessionmaker[Session], *, job_id: str, owner: str) -> str
             )
             .values(heartbeat_at=utcnow())
         )
-        status = (
-            session.scalar(select(Job.status).where(Job.id == job_id)) if result.rowcount else None
-        )  # type: ignore[attr-defined]
+        renewed = bool(result.rowcount)  # type: ignore[attr-defined]
+        status = session.scalar(select(Job.status).where(Job.id == job_id)) if renewed else None
         session.commit()
         return status
 
@@ -164,6 +163,7 @@ def retry_or_fail(
         if job is None:
             return None
         errors = [*list(job.attempt_errors or []), {"attempt": job.attempt, "error": error}]
+        values: dict[str, Any]
         if job.status == "cancelling":
             new_status, values = "cancelled", {"finished_at": utcnow()}
         elif job.attempt >= job.max_attempts:
@@ -222,3 +222,21 @@ def requeue_stale_jobs(
         if retry_or_fail(factory, job_id=job_id, owner=owner, error=reason) is not None:
             moved += 1
     return moved
+
+
+def adopt_job(
+    factory: sessionmaker[Session], *, job_id: str, owner: str, host: str, pid: int
+) -> bool:
+    """A remote runner (a Ray actor) takes over the lease a dispatcher claimed for it."""
+    with factory() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == owner, Job.status == "running")
+            .values(worker_host=host, worker_pid=pid, heartbeat_at=utcnow())
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            session.rollback()
+            return False
+        add_event(session, job_id, "state", {"status": "running", "executor": "ray", "pid": pid})
+        session.commit()
+        return True

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Header, Query, Response, status
+from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from service.deps import SessionDep
+from service.deps import ContextDep, SessionDep
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
 
@@ -52,6 +55,38 @@ def read_job(session: SessionDep, job_id: str) -> JobPublic:
 @router.get("/{job_id}/history", operation_id="read_job_history", summary="Per-epoch metrics")
 def read_job_history(session: SessionDep, job_id: str) -> JobHistory:
     return JobHistory(job_id=job_id, epochs=service.job_history(session=session, job_id=job_id))
+
+
+@router.get(
+    "/{job_id}/events",
+    operation_id="stream_job_events",
+    summary="Server-Sent Events: state changes and per-epoch progress, to the terminal state",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},
+)
+async def stream_job_events(
+    ctx: ContextDep,
+    job_id: str,
+    last_event_id: Annotated[
+        str | None, Header(description="Resume after this event id (set by EventSource)")
+    ] = None,
+    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+) -> EventSourceResponse:
+    with ctx.session_factory() as session:
+        service.get_job(session=session, job_id=job_id)  # 404 before the stream starts
+    start = after if after is not None else _parse_event_id(last_event_id)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async for event in service.follow_events(ctx.session_factory, job_id, after_id=start):
+            yield ServerSentEvent(
+                data=orjson.dumps(event.data).decode(), event=event.kind, id=str(event.id)
+            )
+
+    return EventSourceResponse(events(), ping=15)
+
+
+def _parse_event_id(raw: str | None) -> int:
+    return int(raw) if raw is not None and raw.strip().isdigit() else 0
 
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job", summary="Cancel a job")

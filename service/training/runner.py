@@ -118,10 +118,10 @@ def run_job(
             return "failed"
         except Exception as exc:
             log.exception("job %s attempt %s crashed", job.id, job.attempt)
-            status = lifecycle.retry_or_fail(
+            retried = lifecycle.retry_or_fail(
                 factory, job_id=job.id, owner=owner, error=f"{type(exc).__name__}: {exc}"
             )
-            return status or "lost"
+            return retried or "lost"
         if beat.cancelled.is_set():
             lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled")
             ckpt.unlink(missing_ok=True)
@@ -158,7 +158,7 @@ def _load_data(
             raise _UnusableData("the job's dataset was deleted")
         sha, shape = dataset.sha256, dataset.image_shape
     X, _ = load_arrays(store=store, sha256=sha, labels_sha256=None)
-    return X, (tuple(shape) if shape else None)  # type: ignore[return-value]
+    return X, (tuple(shape) if shape else None)
 
 
 def _interrupted(

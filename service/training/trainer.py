@@ -281,10 +281,16 @@ def _open_stage(ctx: _Context, stage: _Stage, ck: dict[str, Any] | None) -> tupl
 
 
 def _end_of_epoch(ctx: _Context, state: _State, row: dict[str, Any], scheduler: Any) -> bool:
-    """Early stopping and lr schedule; True when the stage is over."""
+    """Early stopping and lr schedule; True when the stage is over.
+
+    With early stopping the stage ends on its best validation epoch's weights; without
+    (patience None) it runs every epoch and keeps the last weights.
+    """
     state.epoch += 1
-    val_loss = row["val_loss"]
-    if val_loss < state.best_score:
+    val_loss, patience = row["val_loss"], ctx.spec.training.early_stopping_patience
+    if patience is None:
+        state.best_score, state.best_epoch = val_loss, row["epoch"]
+    elif val_loss < state.best_score:
         state.best_score, state.bad_epochs = val_loss, 0
         state.best_epoch = row["epoch"]
         state.best_weights = _state_copy(ctx.ae)
@@ -294,11 +300,10 @@ def _end_of_epoch(ctx: _Context, state: _State, row: dict[str, Any], scheduler: 
         scheduler.step(val_loss)
     elif scheduler is not None:
         scheduler.step()
-    patience = ctx.spec.training.early_stopping_patience
     stopped = patience is not None and state.bad_epochs >= patience
     if not stopped and state.epoch < ctx.spec.training.epochs:
         return False
-    if state.best_weights is not None:  # the stage keeps its best epoch
+    if state.best_weights is not None:
         ctx.ae.load_state_dict(state.best_weights)
     state.stage, state.epoch, state.bad_epochs = state.stage + 1, 0, 0
     state.best_score, state.best_weights = float("inf"), None

@@ -9,9 +9,16 @@ _EPS = 1e-6
 
 
 def reconstruction_loss(kind: str, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Mean over rows and features; bce expects x_hat in (0, 1)."""
+    """Mean over rows and features.
+
+    bce expects x_hat in (0, 1); targets are clipped to [0, 1] because validation rows may
+    fall slightly outside the range that minmax fitted on the training rows. Written out
+    rather than F.binary_cross_entropy, which refuses to run under autocast.
+    """
     if kind == "bce":
-        return F.binary_cross_entropy(x_hat.float().clamp(_EPS, 1 - _EPS), x.float())
+        p = x_hat.float().clamp(_EPS, 1 - _EPS)
+        t = x.float().clamp(0.0, 1.0)
+        return -(t * torch.log(p) + (1 - t) * torch.log1p(-p)).mean()
     return F.mse_loss(x_hat.float(), x.float())
 
 

@@ -92,6 +92,12 @@ class Training(_Spec):
     strategy: Literal["end_to_end", "layerwise"] = "end_to_end"
     max_attempts: int = Field(default=3, ge=1, le=20)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    gpus: int | None = Field(
+        default=None,
+        ge=0,
+        le=8,
+        description="GPUs a Ray job asks for; default 1 where the cluster has GPUs, else 0.",
+    )
     bf16_autocast: bool = Field(default=False, description="CUDA only: bf16 autocast.")
     contamination: float = Field(
         default=0.05,

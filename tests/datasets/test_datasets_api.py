@@ -182,7 +182,7 @@ def test_builtin_datasets_are_registered(client: TestClient) -> None:
     assert (digits["n_rows"], digits["n_features"]) == (1797, 64)
     assert digits["has_labels"] is True and digits["label_names"] == [str(i) for i in range(10)]
     assert digits["image_shape"] == [8, 8, 1] and digits["builtin"] is True
-    assert 0 <= min(digits["stats"]["min"]) and max(digits["stats"]["max"]) == 16
+    assert min(digits["stats"]["min"]) >= 0 and max(digits["stats"]["max"]) == 16
     pca3d = client.get("/v1/datasets/pca3d").json()
     assert (pca3d["n_rows"], pca3d["n_features"]) == (200, 3)
     assert pca3d["has_labels"] is False

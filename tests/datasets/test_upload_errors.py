@@ -212,7 +212,9 @@ def test_streamed_body_under_the_limit_is_accepted(
     X = random_matrix(10, 4)
     body, content_type = multipart(npy_bytes(X))
     response = small_client.post(
-        "/v1/datasets", content=iter([body[:100], body[100:]]), headers={"content-type": content_type}
+        "/v1/datasets",
+        content=iter([body[:100], body[100:]]),
+        headers={"content-type": content_type},
     )
     assert response.status_code == 201, response.text
     assert response.json()["n_rows"] == 10

@@ -1,0 +1,139 @@
+"""Aliases: named pointers at ready versions, each move recorded in alias_event.
+
+`latest` is computed (the newest ready version), so it cannot be set or deleted.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.database import utcnow
+from service.errors import Conflict, NotFound, Unprocessable
+from service.registry.schemas import ALIAS_PATTERN, AliasEventPublic, AliasPublic
+from service.registry.service import LATEST, get_model, latest_version_number, lock_model
+from service.registry.tables import AliasEvent, ModelAlias, ModelVersion
+
+_ALIAS_RE = re.compile(ALIAS_PATTERN)
+
+
+def check_alias_name(alias: str) -> None:
+    if alias == LATEST:
+        raise Unprocessable(
+            "alias", "'latest' always points at the newest ready version; it cannot be changed"
+        )
+    if not _ALIAS_RE.fullmatch(alias):
+        raise Unprocessable(
+            "alias",
+            f"{alias!r} is not an alias name: a letter, then up to 63 letters, digits, "
+            "'_' or '-' (a number would be read as a version)",
+        )
+
+
+def _alias_row(session: Session, model_id: int, alias: str) -> ModelAlias | None:
+    return session.scalars(
+        select(ModelAlias).where(ModelAlias.model_id == model_id, ModelAlias.alias == alias)
+    ).first()
+
+
+def read_alias(*, session: Session, name: str, alias: str) -> AliasPublic:
+    model = get_model(session=session, name=name)
+    if alias == LATEST:
+        latest = latest_version_number(session, model.id)
+        if latest is None:
+            raise NotFound(f"model {name!r} has no ready version, so no 'latest'")
+        return AliasPublic(model=name, alias=LATEST, version=latest, updated_at=None)
+    row = _alias_row(session, model.id, alias)
+    if row is None:
+        raise NotFound(f"model {name!r} has no alias {alias!r}")
+    return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
+
+
+def set_alias(
+    *, session: Session, name: str, alias: str, version: int, actor: str | None = None
+) -> AliasPublic:
+    """Point `alias` at a ready version: upsert and event in one transaction.
+
+    Setting it to where it already points changes nothing and records no event.
+    """
+    check_alias_name(alias)
+    model = lock_model(session, name)
+    status = session.scalar(
+        select(ModelVersion.status).where(
+            ModelVersion.model_id == model.id, ModelVersion.version == version
+        )
+    )
+    if status is None:
+        raise NotFound(f"model {name!r} has no version {version}")
+    if status != "ready":
+        raise Conflict(
+            f"version {version} of model {name!r} is {status}; an alias needs a ready one"
+        )
+    found = _alias_row(session, model.id, alias)
+    previous = found.version if found is not None else None
+    row = found or ModelAlias(model_id=model.id, alias=alias, version=version)
+    if previous != version:
+        now = utcnow()
+        row.version, row.updated_at = version, now
+        session.add(row)
+        session.add(
+            AliasEvent(
+                model_id=model.id,
+                alias=alias,
+                from_version=previous,
+                to_version=version,
+                actor=actor,
+                created_at=now,
+            )
+        )
+        session.commit()
+    return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
+
+
+def delete_alias(*, session: Session, name: str, alias: str, actor: str | None = None) -> None:
+    check_alias_name(alias)
+    model = lock_model(session, name)
+    row = _alias_row(session, model.id, alias)
+    if row is None:
+        raise NotFound(f"model {name!r} has no alias {alias!r}")
+    session.add(
+        AliasEvent(
+            model_id=model.id,
+            alias=alias,
+            from_version=row.version,
+            to_version=None,
+            actor=actor,
+            created_at=utcnow(),
+        )
+    )
+    session.delete(row)
+    session.commit()
+
+
+def alias_history(
+    *, session: Session, name: str, alias: str, offset: int, limit: int
+) -> tuple[list[AliasEventPublic], int]:
+    """Every move of the alias, oldest first; 404 for an alias that never existed."""
+    if alias == LATEST:
+        raise Unprocessable(
+            "alias", "'latest' is computed from the versions; it has no history of moves"
+        )
+    model = get_model(session=session, name=name)
+    query = select(AliasEvent).where(AliasEvent.model_id == model.id, AliasEvent.alias == alias)
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if count == 0:
+        raise NotFound(f"model {name!r} has never had an alias {alias!r}")
+    rows = session.scalars(query.order_by(AliasEvent.id).offset(offset).limit(limit))
+    events = [
+        AliasEventPublic(
+            alias=e.alias,
+            from_version=e.from_version,
+            to_version=e.to_version,
+            actor=e.actor,
+            created_at=e.created_at,
+        )
+        for e in rows
+    ]
+    return events, count

@@ -1,0 +1,118 @@
+"""Archive a version, delete a model, and remove the blobs that nobody references any more.
+
+The database decides first (one transaction), the blobs go after the commit: a crash in
+between leaves an unreferenced blob, never a row that points at a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from service.artifacts import ArtifactStore
+from service.errors import Conflict, Gone, NotFound
+from service.registry.service import lock_model
+from service.registry.tables import AliasEvent, Model, ModelAlias, ModelExport, ModelVersion
+from service.training.tables import Job
+
+ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
+
+
+class Evictor(Protocol):
+    """What deletion needs of the inference model cache (service.inference.cache)."""
+
+    def evict(self, name: str, version: int | None = None) -> None: ...
+
+
+def archive_version(
+    *,
+    session: Session,
+    store: ArtifactStore,
+    name: str,
+    version: int,
+    cache: Evictor | None = None,
+) -> None:
+    """409 while an alias points at it; else archived (410 on inference) and its blob freed."""
+    model = lock_model(session, name)
+    mv = session.scalars(
+        select(ModelVersion).where(
+            ModelVersion.model_id == model.id, ModelVersion.version == version
+        )
+    ).first()
+    if mv is None:
+        raise NotFound(f"model {name!r} has no version {version}")
+    if mv.status != "ready":
+        raise Gone(f"version {version} of model {name!r} is already archived")
+    pointing = sorted(
+        session.scalars(
+            select(ModelAlias.alias).where(
+                ModelAlias.model_id == model.id, ModelAlias.version == version
+            )
+        )
+    )
+    if pointing:
+        raise Conflict(
+            f"version {version} of model {name!r} is still the target of alias(es) "
+            f"{', '.join(pointing)}; move or delete them first",
+            aliases=pointing,
+        )
+    mv.status = "archived"
+    sha256 = mv.artifact_sha256
+    session.commit()
+    if cache is not None:
+        cache.evict(name, version)
+    release_artifacts(session=session, store=store, sha256s=[sha256])
+
+
+def delete_model(
+    *, session: Session, store: ArtifactStore, name: str, cache: Evictor | None = None
+) -> None:
+    """Versions, aliases, alias history and unshared blobs; 409 while a job trains it."""
+    model = lock_model(session, name)
+    active = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.model_name == name, Job.status.in_(ACTIVE_JOB_STATES))
+    )
+    if active:
+        raise Conflict(
+            f"{active} job(s) for model {name!r} are queued or running; cancel them or "
+            "wait for them to finish first",
+            active_jobs=int(active),
+        )
+    sha256s = list(
+        session.scalars(
+            select(ModelVersion.artifact_sha256).where(ModelVersion.model_id == model.id)
+        )
+    )
+    # Explicit deletes rather than ON DELETE CASCADE alone: correct even on a SQLite
+    # connection that was opened without PRAGMA foreign_keys.
+    for table in (AliasEvent, ModelAlias, ModelVersion):
+        session.execute(delete(table).where(table.model_id == model.id))
+    session.execute(delete(Model).where(Model.id == model.id))
+    session.commit()
+    if cache is not None:
+        cache.evict(name)
+    release_artifacts(session=session, store=store, sha256s=sha256s)
+
+
+def release_artifacts(*, session: Session, store: ArtifactStore, sha256s: list[str]) -> None:
+    """Delete each blob (and its cached exports) that no ready version still holds."""
+    for sha256 in dict.fromkeys(sha256s):
+        still_used = session.scalar(
+            select(func.count())
+            .select_from(ModelVersion)
+            .where(ModelVersion.artifact_sha256 == sha256, ModelVersion.status == "ready")
+        )
+        if still_used:
+            continue
+        exports = list(
+            session.scalars(select(ModelExport).where(ModelExport.artifact_sha256 == sha256))
+        )
+        session.execute(delete(ModelExport).where(ModelExport.artifact_sha256 == sha256))
+        session.commit()
+        for export in exports:
+            store.delete(export.export_sha256)
+        store.delete(sha256)

@@ -1,0 +1,233 @@
+"""Download a version as safetensors (the stored blob), ONNX or TorchScript.
+
+ONNX and TorchScript graphs take RAW inputs in the dataset's units, like the API: the
+preprocessing (and, for outputs, its inverse) is inside the graph. The batch dimension is
+dynamic. Each export is built once per (artifact sha256, format, part) and kept in the
+artifact store; a later download reads it back with its sha256 checked.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from safetensors.torch import load as load_safetensors
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from torch import nn
+
+from service.artifacts import ArtifactMissing, ArtifactStore
+from service.errors import ServiceError, Unprocessable
+from service.registry.schemas import ExportFormat, ExportPart
+from service.registry.service import resolve_version
+from service.registry.tables import ModelExport, ModelVersion
+from service.zoo.serving import ServingModel, load_serving_model
+
+log = logging.getLogger(__name__)
+SUFFIXES = {"safetensors": "safetensors", "onnx": "onnx", "torchscript": "pt"}
+ONNX_OPSET = 18
+# The ONNX exporter (torch.export) and tracing are not safe to run in parallel threads.
+_EXPORT_LOCK = threading.Lock()
+
+
+class ExportFailed(ServiceError):
+    status, title, slug = 500, "Export Failed", "export-failed"
+
+
+@dataclass(frozen=True)
+class ExportedArtifact:
+    data: bytes
+    sha256: str
+    filename: str
+
+
+class EncoderGraph(nn.Module):
+    """x_raw (B, F) -> codings (B, code_size); a VAE gives the mean."""
+
+    def __init__(self, model: ServingModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x_raw: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(x_raw)
+
+
+class DecoderGraph(nn.Module):
+    """codings (B, code_size) -> outputs (B, F) in raw units."""
+
+    def __init__(self, model: ServingModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, codings: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(codings)
+
+
+class FullGraph(nn.Module):
+    """x_raw (B, F) -> reconstruction (B, F) in raw units (a VAE decodes its mean)."""
+
+    def __init__(self, model: ServingModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x_raw: torch.Tensor) -> torch.Tensor:
+        return self.model.reconstruct(x_raw)
+
+
+# part -> (graph, input name, output name)
+GRAPHS: dict[str, tuple[type[nn.Module], str, str]] = {
+    "encoder": (EncoderGraph, "x_raw", "codings"),
+    "decoder": (DecoderGraph, "codings", "outputs"),
+    "full": (FullGraph, "x_raw", "reconstruction"),
+}
+
+
+def export_version(
+    *,
+    session: Session,
+    store: ArtifactStore,
+    name: str,
+    ref: str,
+    format: ExportFormat,
+    part: ExportPart,
+) -> ExportedArtifact:
+    mv = resolve_version(session=session, name=name, ref=ref)
+    # Every download checks the stored weights, even when a cached export exists:
+    # a corrupted artifact is reported, never papered over.
+    blob = store.get_bytes(mv.artifact_sha256)
+    stem = f"{name}-v{mv.version}"
+    if format == "safetensors":
+        if part != "full":
+            raise Unprocessable(
+                "part",
+                "safetensors holds the whole model (the preprocessing and, for tied "
+                "weights, the encoder's weights are shared by both halves); ask for "
+                "part=full, or format onnx or torchscript for an encoder or a decoder",
+            )
+        return ExportedArtifact(blob, mv.artifact_sha256, f"{stem}.safetensors")
+    filename = f"{stem}-{part}.{SUFFIXES[format]}"
+    cached = _cached_export(session, store, mv.artifact_sha256, format, part)
+    if cached is not None:
+        return ExportedArtifact(cached[0], cached[1], filename)
+    with _EXPORT_LOCK:
+        cached = _cached_export(session, store, mv.artifact_sha256, format, part)
+        if cached is not None:
+            return ExportedArtifact(cached[0], cached[1], filename)
+        try:
+            model = load_serving_model(mv.config, load_safetensors(blob))
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise ExportFailed(f"version {mv.version} of {name!r} cannot be loaded: {exc}") from exc
+        data = build_export(model, format=format, part=part)
+        sha256 = _keep_export(session, store, mv.artifact_sha256, format, part, data)
+    return ExportedArtifact(data, sha256, filename)
+
+
+def build_export(
+    model: ServingModel, *, format: Literal["onnx", "torchscript"], part: ExportPart
+) -> bytes:
+    graph_type, input_name, output_name = GRAPHS[part]
+    graph = graph_type(model).eval()
+    width = model.autoencoder.code_size if part == "decoder" else model.autoencoder.n_features
+    example = torch.zeros(2, width)  # (B, width); B is dynamic in the export
+    try:
+        if format == "torchscript":
+            return _torchscript_bytes(graph, example)
+        return _onnx_bytes(graph, example, input_name, output_name)
+    except Exception as exc:  # the exporters raise many types; a failure here is ours
+        log.exception("export of %s/%s failed", format, part)
+        raise ExportFailed(f"could not export the {part} as {format}: {exc}") from exc
+
+
+def _torchscript_bytes(graph: nn.Module, example: torch.Tensor) -> bytes:
+    with torch.no_grad():
+        traced = torch.jit.trace(graph, (example,), check_trace=False)
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    return buffer.getvalue()
+
+
+def _onnx_bytes(
+    graph: nn.Module, example: torch.Tensor, input_name: str, output_name: str
+) -> bytes:
+    batch = torch.export.Dim("batch")
+    program = torch.onnx.export(
+        graph,
+        (example,),
+        dynamo=True,
+        input_names=[input_name],
+        output_names=[output_name],
+        dynamic_shapes=({0: batch},),
+        opset_version=ONNX_OPSET,
+        verbose=False,
+    )
+    if program is None:
+        raise RuntimeError("the ONNX exporter returned no program")
+    return bytes(program.model_proto.SerializeToString())
+
+
+def _cached_export(
+    session: Session, store: ArtifactStore, artifact_sha256: str, format: str, part: str
+) -> tuple[bytes, str] | None:
+    row = session.scalars(
+        select(ModelExport).where(
+            ModelExport.artifact_sha256 == artifact_sha256,
+            ModelExport.format == format,
+            ModelExport.part == part,
+        )
+    ).first()
+    if row is None:
+        return None
+    try:
+        return store.get_bytes(row.export_sha256), row.export_sha256
+    except ArtifactMissing:  # the cache is only a cache: rebuild
+        session.delete(row)
+        session.commit()
+        return None
+
+
+def _keep_export(
+    session: Session,
+    store: ArtifactStore,
+    artifact_sha256: str,
+    format: str,
+    part: str,
+    data: bytes,
+) -> str:
+    stored = store.put_bytes(data)
+    still_ready = session.scalar(
+        select(func.count())
+        .select_from(ModelVersion)
+        .where(ModelVersion.artifact_sha256 == artifact_sha256, ModelVersion.status == "ready")
+    )
+    if not still_ready:  # archived while we exported: keep nothing that nobody references
+        store.delete(stored.sha256)
+        return stored.sha256
+    session.add(
+        ModelExport(
+            artifact_sha256=artifact_sha256,
+            format=format,
+            part=part,
+            export_sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            torch_version=torch.__version__,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # another process cached the same export first: keep theirs
+        session.rollback()
+        winner = session.scalar(
+            select(ModelExport.export_sha256).where(
+                ModelExport.artifact_sha256 == artifact_sha256,
+                ModelExport.format == format,
+                ModelExport.part == part,
+            )
+        )
+        if winner != stored.sha256:
+            store.delete(stored.sha256)
+    return stored.sha256

@@ -1,0 +1,200 @@
+"""Register a model trained elsewhere: strict checks first, then one blob and one row.
+
+The upload is validated completely (config against ModelSpec, tensors against the network
+the config builds) before anything is written; a refused import leaves no row and no blob.
+The stored blob is canonical: float32 tensors with the normalised config in its metadata,
+exactly what a trained version stores.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.artifacts import ArtifactStore
+from service.database import utcnow
+from service.errors import Unprocessable
+from service.registry.deletion import release_artifacts
+from service.registry.service import service_version, weights_blob
+from service.registry.tables import Model, ModelVersion
+from service.training.schemas import MODEL_NAME_PATTERN
+from service.zoo.serving import FORMAT_VERSION, build_serving_model, load_serving_model
+from service.zoo.spec import ModelSpec, SpecError, check_spec
+
+MAX_HEADER_BYTES = 100 << 20  # safetensors' own limit on the JSON header
+
+
+def import_version(
+    *,
+    session: Session,
+    store: ArtifactStore,
+    name: str,
+    data: bytes,
+    config_json: str | None,
+    metrics_json: str | None,
+) -> ModelVersion:
+    if not re.fullmatch(MODEL_NAME_PATTERN, name):
+        raise Unprocessable("name", f"{name!r} does not match {MODEL_NAME_PATTERN}")
+    tensors, embedded = read_safetensors(data)
+    config = _config_from(config_json, embedded)
+    spec, n_features, image_shape = check_config(config)
+    try:
+        model = load_serving_model(config, tensors)
+    except ValueError as exc:
+        raise Unprocessable("file", f"the tensors do not fit the config: {exc}") from exc
+    metrics = _json_object(metrics_json, "metrics") if metrics_json else {}
+    canonical = {
+        "spec": spec.model_dump(mode="json"),
+        "n_features": n_features,
+        "image_shape": None if image_shape is None else list(image_shape),
+        "format_version": FORMAT_VERSION,
+    }
+    blob = weights_blob(model.state_dict(), canonical)
+    stored = store.put_bytes(blob)
+    try:
+        mv = _add_version(session, name, canonical, spec, metrics, stored.sha256, stored.size_bytes)
+    except BaseException:
+        session.rollback()
+        release_artifacts(session=session, store=store, sha256s=[stored.sha256])
+        raise
+    if not store.exists(stored.sha256):  # removed by a concurrent archive of equal weights
+        store.put_bytes(blob)
+    return mv
+
+
+def read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and the metadata; safetensors never runs code, nothing is unpickled."""
+    try:
+        header_len = int.from_bytes(data[:8], "little")
+        if len(data) < 8 or header_len > min(MAX_HEADER_BYTES, len(data) - 8):
+            raise ValueError("the header length does not fit the file")
+        header = json.loads(data[8 : 8 + header_len])
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
+        metadata = header.get("__metadata__") or {}
+        tensors = load_safetensors(data)
+    except (ValueError, SafetensorError) as exc:
+        raise Unprocessable("file", f"not a safetensors file: {exc}") from exc
+    if not isinstance(metadata, dict):
+        raise Unprocessable("file", "the safetensors metadata is not a JSON object")
+    return tensors, metadata
+
+
+def _json_object(text: str, field: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise Unprocessable(field, f"is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise Unprocessable(field, f"must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _config_from(config_json: str | None, embedded: dict[str, str]) -> dict[str, Any]:
+    """The form field wins over the config embedded in the file's metadata."""
+    if config_json:
+        return _json_object(config_json, "config")
+    if "config" in embedded:
+        return _json_object(embedded["config"], "file.metadata.config")
+    raise Unprocessable(
+        "config",
+        "is required: give it as a form field, or embed it in the safetensors metadata "
+        "under the key 'config'",
+    )
+
+
+def check_config(config: dict[str, Any]) -> tuple[ModelSpec, int, tuple[int, int, int] | None]:
+    """ModelSpec, n_features, image_shape: each refusal names the field."""
+    if config.get("format_version") != FORMAT_VERSION:
+        raise Unprocessable(
+            "config.format_version",
+            f"is {config.get('format_version')!r}; this service reads {FORMAT_VERSION}",
+        )
+    try:
+        spec = ModelSpec.model_validate(config.get("spec"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in ("config", "spec", *first["loc"]))
+        raise Unprocessable(where, first["msg"]) from exc
+    try:
+        check_spec(spec)
+    except SpecError as exc:
+        raise Unprocessable(("config", "spec", *exc.loc), exc.message) from exc
+    n_features = config.get("n_features")
+    if not isinstance(n_features, int) or isinstance(n_features, bool) or n_features < 1:
+        raise Unprocessable("config.n_features", f"must be a positive integer, not {n_features!r}")
+    shape = config.get("image_shape")
+    image_shape: tuple[int, int, int] | None = None
+    if shape is not None:
+        if not (isinstance(shape, list) and len(shape) == 3 and all(_positive(v) for v in shape)):
+            raise Unprocessable(
+                "config.image_shape", f"must be [height, width, channels] or null, not {shape!r}"
+            )
+        image_shape = (shape[0], shape[1], shape[2])
+    try:
+        build_serving_model(spec, n_features, image_shape)
+    except ValueError as exc:
+        raise Unprocessable("config", str(exc)) from exc
+    return spec, n_features, image_shape
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _add_version(
+    session: Session,
+    name: str,
+    config: dict[str, Any],
+    spec: ModelSpec,
+    metrics: dict[str, Any],
+    sha256: str,
+    size_bytes: int,
+) -> ModelVersion:
+    """The next number of `name` (created if new), under the model's write lock."""
+    for _ in range(5):
+        if session.in_transaction():
+            session.rollback()
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        model = session.scalars(select(Model).where(Model.name == name).with_for_update()).first()
+        try:
+            if model is None:
+                model = Model(name=name, description="", tags={}, last_version=0)
+                session.add(model)
+                session.flush()
+            model.last_version += 1
+            model.updated_at = utcnow()
+            mv = ModelVersion(
+                model_id=model.id,
+                version=model.last_version,
+                status="ready",
+                source_job_id=None,
+                dataset_id=None,
+                dataset_sha256=None,
+                spec=config["spec"],
+                config=config,
+                metrics=metrics,
+                history=[],
+                artifact_sha256=sha256,
+                size_bytes=size_bytes,
+                n_features=config["n_features"],
+                code_size=spec.architecture.code_size,
+                kind=spec.architecture.kind,
+                service_version=service_version(),
+                torch_version=torch.__version__,
+            )
+            session.add(mv)
+            session.commit()
+            return mv
+        except IntegrityError:
+            session.rollback()  # a concurrent first version of a new model: try again
+    raise RuntimeError(f"could not register an imported version of {name!r}")

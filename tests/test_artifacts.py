@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.artifacts import ArtifactCorrupted, ArtifactMissing, ArtifactStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ArtifactStore:
+    return ArtifactStore(tmp_path / "artifacts")
+
+
+def blobs(store: ArtifactStore) -> list[Path]:
+    return sorted(p for p in (store.root / "sha256").rglob("*") if p.is_file())
+
+
+def test_put_then_get_round_trips(store: ArtifactStore) -> None:
+    data = bytes(range(256)) * 10
+    stored = store.put_bytes(data)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.size_bytes == len(data)
+    assert store.exists(stored.sha256)
+    assert store.get_bytes(stored.sha256) == data
+    assert store.path_of(stored.sha256) == (
+        store.root / "sha256" / stored.sha256[:2] / stored.sha256
+    )
+
+
+def test_chunks_and_streams_store_the_same_blob(store: ArtifactStore, tmp_path: Path) -> None:
+    data = b"abc" * 1000
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    with source.open("rb") as stream:
+        from_stream = store.put_stream(stream)
+    from_chunks = store.put_chunks([data[:7], data[7:]])
+    assert from_stream == from_chunks == store.put_bytes(data)
+    assert len(blobs(store)) == 1
+
+
+def test_same_bytes_same_address_one_file(store: ArtifactStore) -> None:
+    first = store.put_bytes(b"hello")
+    second = store.put_bytes(b"hello")
+    other = store.put_bytes(b"hello!")
+    assert first == second and other.sha256 != first.sha256
+    assert blobs(store) == sorted([store.path_of(first.sha256), store.path_of(other.sha256)])
+
+
+def test_flipped_byte_is_corrupted(store: ArtifactStore) -> None:
+    stored = store.put_bytes(b"x" * 100)
+    path = store.path_of(stored.sha256)
+    raw = bytearray(path.read_bytes())
+    raw[50] ^= 0x01
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ArtifactCorrupted, match=stored.sha256):
+        store.get_bytes(stored.sha256)
+
+
+def test_missing_blob(store: ArtifactStore) -> None:
+    sha = hashlib.sha256(b"never stored").hexdigest()
+    assert not store.exists(sha)
+    with pytest.raises(ArtifactMissing, match=sha):
+        store.get_bytes(sha)
+    stored = store.put_bytes(b"deleted")
+    store.delete(stored.sha256)
+    store.delete(stored.sha256)  # deleting twice is fine
+    with pytest.raises(ArtifactMissing):
+        store.get_bytes(stored.sha256)
+
+
+def test_no_temporary_files_left(store: ArtifactStore) -> None:
+    for i in range(3):
+        store.put_bytes(str(i).encode() * 100)
+    assert list((store.root / "tmp").iterdir()) == []
+    assert len(blobs(store)) == 3
+
+
+def test_failure_while_streaming_leaves_no_temporary_file(store: ArtifactStore) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"first part"
+        raise OSError("connection lost")
+
+    with pytest.raises(OSError, match="connection lost"):
+        store.put_chunks(chunks())
+    assert list((store.root / "tmp").iterdir()) == []
+    assert blobs(store) == []
+
+
+@pytest.mark.parametrize(
+    "sha",
+    ["", "abc", "A" * 64, "g" * 64, "0" * 63, "0" * 65, "../" + "0" * 61],
+)
+def test_invalid_sha_is_value_error(store: ArtifactStore, sha: str) -> None:
+    with pytest.raises(ValueError, match="sha256"):
+        store.get_bytes(sha)
+    with pytest.raises(ValueError):
+        store.path_of(sha)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.main import create_app
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail"} <= set(body)
+    assert body["status"] == status
+    assert body["type"].startswith("https://") and body["title"] and body["detail"]
+    return body
+
+
+def test_unknown_route_is_404(client: TestClient) -> None:
+    body = problem(client.get("/v1/nothing-here"), 404)
+    assert body["title"] == "Not Found"
+    assert body["instance"] == "/v1/nothing-here"
+
+
+def test_wrong_method_is_405(client: TestClient) -> None:
+    response = client.put("/healthz")
+    body = problem(response, 405)
+    assert body["title"] == "Method Not Allowed"
+    assert "GET" in response.headers["allow"]
+
+
+def test_malformed_json_is_422(client: TestClient) -> None:
+    response = client.post(
+        "/v1/jobs", content=b'{"model_name": "m",', headers={"content-type": "application/json"}
+    )
+    body = problem(response, 422)
+    assert body["errors"] and body["errors"][0]["type"] == "json_invalid"
+    assert client.get("/v1/jobs").json()["count"] == 0
+
+
+def test_missing_field_is_422_naming_it(client: TestClient) -> None:
+    body = problem(client.post("/v1/jobs", json={"dataset": "digits"}), 422)
+    assert "model_name" in {e["field"] for e in body["errors"]}
+
+
+def test_domain_errors_are_problems(client: TestClient) -> None:
+    problem(client.get("/v1/datasets/nope"), 404)
+    problem(client.get("/v1/models/nope"), 404)
+    body = problem(client.get("/v1/datasets", params={"offset": -1}), 422)
+    assert body["errors"][0]["field"] == "offset"
+
+
+def test_body_over_the_json_limit_is_413(settings: Settings) -> None:
+    limited = settings.model_copy(update={"max_body_bytes": 1000})
+    with TestClient(create_app(limited, start_workers=False)) as small:
+        body = problem(small.post("/v1/jobs", json={"model_name": "m" * 2000}), 413)
+        assert body["limit_bytes"] == 1000
+        assert small.get("/v1/jobs").json()["count"] == 0

@@ -1,0 +1,61 @@
+"""Specs that cannot work are refused before any training (and by train() itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from service.training.trainer import train
+from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
+
+
+def spec(architecture: dict[str, Any], **rest: Any) -> ModelSpec:
+    return ModelSpec.model_validate({"architecture": {"code_size": 2, **architecture}, **rest})
+
+
+@pytest.mark.parametrize(
+    ("bad", "loc"),
+    [
+        (spec({"kind": "conv", "tied_weights": True}), ("architecture", "tied_weights")),
+        (
+            spec({"kind": "linear"}, regularization={"sparsity": {"kind": "kl"}}),
+            ("regularization", "sparsity", "kind"),
+        ),
+        (spec({"kind": "vae"}, training={"strategy": "layerwise"}), ("training", "strategy")),
+    ],
+)
+def test_check_spec_refuses(bad: ModelSpec, loc: tuple[str, ...]) -> None:
+    with pytest.raises(SpecError) as error:
+        check_spec(bad)
+    assert error.value.loc == loc
+    with pytest.raises(SpecError):
+        train(spec=bad, X=np.zeros((10, 4), np.float32), image_shape=None)
+
+
+def test_conv_without_image_shape_is_refused() -> None:
+    with pytest.raises(SpecError, match="image_shape"):
+        check_against_dataset(
+            spec({"kind": "conv"}),
+            n_features=64,
+            image_shape=None,
+            preprocessed_min=0,
+            preprocessed_max=1,
+        )
+    with pytest.raises(SpecError, match="image_shape"):
+        train(spec=spec({"kind": "conv"}), X=np.zeros((10, 64), np.float32), image_shape=None)
+
+
+def test_bce_on_data_outside_unit_range_is_refused() -> None:
+    bce = spec({}, training={"loss": "bce"})
+    with pytest.raises(SpecError, match="bce"):
+        check_against_dataset(
+            bce, n_features=4, image_shape=None, preprocessed_min=-2, preprocessed_max=2
+        )
+    X = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+    with pytest.raises(SpecError, match="bce"):
+        train(spec=bce, X=X, image_shape=None)  # standardized data leave [0, 1]
+    check_against_dataset(
+        bce, n_features=4, image_shape=None, preprocessed_min=0, preprocessed_max=1
+    )
