@@ -38,13 +38,98 @@ def serve(
 
     settings = _settings(host=host, port=port, workers=workers)
     configure_logging(settings.log_level)
+    refusal = open_bind_refusal(settings)
+    if refusal:
+        typer.echo(refusal, err=True)
+        raise typer.Exit(2)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_config=None,
+        access_log=False,  # service.request_id writes one access line, with the request id
         timeout_graceful_shutdown=30,
     )
+
+
+def open_bind_refusal(settings: Settings) -> str | None:
+    """AESVC_AUTH=disabled is only allowed on a loopback address."""
+    from service.security import is_loopback
+
+    if settings.auth == "disabled" and not is_loopback(settings.host):
+        return (
+            f"refusing to serve {settings.host}:{settings.port} with AESVC_AUTH=disabled: "
+            "anyone who reaches that address could train, delete and read models. Set "
+            "AESVC_AUTH=required (and create a key with `aesvc keys create`) or bind 127.0.0.1."
+        )
+    return None
+
+
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _session() -> Any:
+    from service.context import AppContext
+    from service.database import migrate as run_migrations
+
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    return AppContext.from_settings(settings)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: read,infer,train,admin")] = "read",
+) -> None:
+    """Create a key; it is printed once and only its hash is stored."""
+    from service.security import create_key
+
+    ctx = _session()
+    try:
+        with ctx.session_factory() as session:
+            row, key = create_key(
+                session=session, name=name, scopes=[s.strip() for s in scopes.split(",") if s]
+            )
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        ctx.close()
+    typer.echo(key)
+    typer.echo(f"key id {row.id} ({name}; scopes {','.join(row.scopes)}): store it now", err=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never the secrets)."""
+    from service.security import list_keys
+
+    ctx = _session()
+    try:
+        with ctx.session_factory() as session:
+            for row in list_keys(session=session):
+                state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+                typer.echo(f"{row.id}\t{row.name}\t{','.join(row.scopes)}\t{state}")
+    finally:
+        ctx.close()
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id from `keys list`")]) -> None:
+    """Revoke a key at once."""
+    from service.security import revoke_key
+
+    ctx = _session()
+    try:
+        with ctx.session_factory() as session:
+            if not revoke_key(session=session, key_id=key_id):
+                typer.echo(f"no active key {key_id!r}", err=True)
+                raise typer.Exit(1)
+    finally:
+        ctx.close()
+    typer.echo(f"revoked {key_id}")
 
 
 @app.command()

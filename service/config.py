@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,8 +30,47 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(default=0.5, gt=0)
     worker_restart_delay_s: float = Field(default=1.0, ge=0)
 
+    # inference (see DESIGN.md "Inference: batched, bounded, isolated")
+    max_batch_rows: int = Field(default=4096, ge=1, description="Rows per batch, not requests.")
+    max_wait_ms: float = Field(
+        default=5.0, ge=0, description="While the device is busy, how long a batch stays open."
+    )
+    max_queue_rows: int = Field(
+        default=262144, ge=1, description="Rows waiting in all queues; past it 503 + Retry-After."
+    )
+    model_cache_bytes: int = Field(default=1 << 30, ge=1, description="Loaded weights, LRU.")
+    preload: str = Field(default="", description="name@ref,... loaded and warm before /readyz.")
+    inference_device: Literal["auto", "cpu", "cuda"] = "auto"
+    warmup_batch_rows: tuple[int, ...] = Field(
+        default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."
+    )
+    ref_cache_s: float = Field(
+        default=1.0, ge=0, description="How long a resolved {ref} is reused (0: every request)."
+    )
+    max_generate: int = Field(default=10000, ge=1, description="generate: the most samples.")
+    max_interpolate_steps: int = Field(default=1000, ge=2)
+
     builtin_datasets: bool = True
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _queue_holds_a_request(self) -> Settings:
+        if self.max_queue_rows < self.max_request_rows:
+            raise ValueError(
+                f"max_queue_rows ({self.max_queue_rows}) must be at least max_request_rows "
+                f"({self.max_request_rows}), or the largest request could never be queued"
+            )
+        return self
+
+    @property
+    def preload_refs(self) -> list[tuple[str, str]]:
+        """AESVC_PRELOAD=name@ref,name@ref (a bare name means name@latest)."""
+        refs = []
+        for item in (part.strip() for part in self.preload.split(",")):
+            if item:
+                name, _, ref = item.partition("@")
+                refs.append((name, ref or "latest"))
+        return refs
 
     @property
     def resolved_database_url(self) -> str:

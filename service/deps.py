@@ -42,3 +42,13 @@ def get_store(ctx: ContextDep) -> ArtifactStore:
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
+
+
+def get_actor(request: Request) -> str | None:
+    """The name of the API key making the request (None while auth is disabled)."""
+    from service.security import actor_of
+
+    return actor_of(request)
+
+
+ActorDep = Annotated[str | None, Depends(get_actor)]

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from service.config import Settings
@@ -14,6 +14,8 @@ from service.context import AppContext
 from service.database import migrate
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
+from service.request_id import RequestIdMiddleware
+from service.security import authorize
 
 log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         description="Train autoencoders on a worker pool, keep every version, serve batched "
         "inference: encode, decode, reconstruct, score, generate, interpolate.",
         lifespan=lifespan,
+        dependencies=[Depends(authorize)],
     )
     app.state.ctx = ctx
     install_error_handlers(app)
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so 413s carry an id
     from service.datasets.router import router as datasets_router
     from service.health import router as health_router
     from service.inference.router import router as inference_router

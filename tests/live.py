@@ -76,8 +76,11 @@ class LiveServer:
             self.process.kill()
             return self.process.wait(timeout=10)
 
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+    def logs(self, tail_chars: int | None = 4000) -> str:
+        if not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(errors="replace")
+        return text[-tail_chars:] if tail_chars else text
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)

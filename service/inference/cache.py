@@ -1,9 +1,12 @@
-"""Loaded models, least recently used first out, each loaded once even when asked at once."""
+"""Loaded models: an LRU within a memory budget, each version loaded once even when asked
+at once, placed on a device and warmed up before it serves."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +15,7 @@ from safetensors.torch import load as load_safetensors
 
 from service.artifacts import ArtifactStore
 from service.errors import ServiceError
+from service.metrics import ServiceMetrics
 from service.zoo import ServingModel, load_serving_model
 
 
@@ -30,15 +34,29 @@ class LoadedModel:
     code_size: int
     variational: bool
     size_bytes: int
+    device: str = "cpu"
+    key: str = ""
 
 
 class ModelCache:
-    def __init__(self, store: ArtifactStore, max_models: int = 16) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        *,
+        max_bytes: int = 1 << 30,
+        devices: tuple[str, ...] = ("cpu",),
+        warmup: Callable[[LoadedModel], None] | None = None,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
         self.store = store
-        self.max_models = max_models
+        self.max_bytes = max_bytes
+        self.devices = devices
+        self.warmup = warmup
+        self.metrics = metrics
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
+        self._refs: dict[tuple[str, str], tuple[float, LoadedModel]] = {}
 
     def get(
         self,
@@ -59,23 +77,56 @@ class ModelCache:
             with self._lock:
                 if key in self._models:
                     return self._models[key]
-            loaded = self._load(name, version, sha256, config, metrics)
+            loaded = self._load(key, name, version, sha256, config, metrics)
+            if self.warmup is not None:
+                self.warmup(loaded)  # before anyone can see it: it serves warm
             with self._lock:
                 self._models[key] = loaded
-                while len(self._models) > self.max_models:
-                    self._models.popitem(last=False)
+                self._evict_over_budget(keep=key)
                 self._loading.pop(key, None)
         return loaded
 
+    def _evict_over_budget(self, *, keep: str) -> None:
+        while self.total_bytes() > self.max_bytes and len(self._models) > 1:
+            oldest = next(iter(self._models))
+            if oldest == keep:
+                break
+            del self._models[oldest]
+        self._refs = {k: v for k, v in self._refs.items() if v[1].key in self._models}
+        self._observe()
+
+    def total_bytes(self) -> int:
+        return sum(m.size_bytes for m in self._models.values())
+
+    def _observe(self) -> None:
+        if self.metrics is not None:
+            self.metrics.loaded_versions.set(len(self._models))
+            self.metrics.loaded_bytes.set(self.total_bytes())
+
+    def _place(self) -> str:
+        """The device holding the fewest loaded versions."""
+        counts = {d: 0 for d in self.devices}
+        with self._lock:
+            for m in self._models.values():
+                counts[m.device] = counts.get(m.device, 0) + 1
+        return min(self.devices, key=lambda d: counts.get(d, 0))
+
     def _load(
-        self, name: str, version: int, sha256: str, config: dict[str, Any], metrics: dict[str, Any]
+        self,
+        key: str,
+        name: str,
+        version: int,
+        sha256: str,
+        config: dict[str, Any],
+        metrics: dict[str, Any],
     ) -> LoadedModel:
         blob = self.store.get_bytes(sha256)  # sha256-checked: a corrupted file is never served
         try:
             model = load_serving_model(config, load_safetensors(blob))
         except (ValueError, KeyError, RuntimeError) as exc:
             raise ModelUnloadable(f"version {version} of {name!r} cannot be loaded: {exc}") from exc
-        model.eval()
+        device = self._place()
+        model = model.to(torch.device(device)).eval()
         return LoadedModel(
             name=name,
             version=version,
@@ -86,7 +137,22 @@ class ModelCache:
             code_size=model.autoencoder.code_size,
             variational=bool(model.autoencoder.variational),
             size_bytes=sum(t.numel() * t.element_size() for t in model.state_dict().values()),
+            device=device,
+            key=key,
         )
+
+    # -- {ref} -> version, reused for a short while so that a hot path skips the database --
+
+    def lookup_ref(self, name: str, ref: str, ttl_s: float) -> LoadedModel | None:
+        hit = self._refs.get((name, ref))
+        if hit is None or time.monotonic() - hit[0] > ttl_s:
+            return None
+        return hit[1]
+
+    def remember_ref(self, name: str, ref: str, loaded: LoadedModel) -> None:
+        with self._lock:
+            if loaded.key in self._models:
+                self._refs[(name, ref)] = (time.monotonic(), loaded)
 
     def loaded(self) -> list[str]:
         with self._lock:
@@ -97,6 +163,8 @@ class ModelCache:
         with self._lock:
             for key in [k for k in self._models if k.startswith(prefix)]:
                 del self._models[key]
+            self._refs = {k: v for k, v in self._refs.items() if k[0] != name}
+            self._observe()
 
 
 def as_tensor(array: Any) -> torch.Tensor:

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 
-from service.deps import ContextDep, SessionDep, StoreDep
+from service.deps import ActorDep, ContextDep, SessionDep, StoreDep
 from service.registry import aliases, deletion, export, imports, service
 from service.registry.schemas import (
     ALIAS_PATTERN,
@@ -196,9 +196,11 @@ def read_model_alias(session: SessionDep, name: str, alias: AliasPath) -> AliasP
     summary="Point an alias at a ready version (atomic; the move is recorded)",
 )
 def set_model_alias(
-    session: SessionDep, name: str, alias: AliasPath, body: AliasUpdate
+    session: SessionDep, actor: ActorDep, name: str, alias: AliasPath, body: AliasUpdate
 ) -> AliasPublic:
-    return aliases.set_alias(session=session, name=name, alias=alias, version=body.version)
+    return aliases.set_alias(
+        session=session, name=name, alias=alias, version=body.version, actor=actor
+    )
 
 
 @router.delete(
@@ -207,8 +209,8 @@ def set_model_alias(
     operation_id="delete_model_alias",
     summary="Remove an alias (the removal is recorded)",
 )
-def delete_model_alias(session: SessionDep, name: str, alias: AliasPath) -> None:
-    aliases.delete_alias(session=session, name=name, alias=alias)
+def delete_model_alias(session: SessionDep, actor: ActorDep, name: str, alias: AliasPath) -> None:
+    aliases.delete_alias(session=session, name=name, alias=alias, actor=actor)
 
 
 @router.get(

@@ -86,7 +86,9 @@ class AliasEventPublic(BaseModel):
     alias: str
     from_version: int | None = Field(description="null when the alias was created")
     to_version: int | None = Field(description="null when the alias was deleted")
-    actor: str | None = Field(description="Who moved it; null until API keys identify callers")
+    actor: str | None = Field(
+        description="The API key (by name) that moved it; null while auth is disabled"
+    )
     created_at: datetime
 
 

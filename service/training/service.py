@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,6 +28,8 @@ from service.training.schemas import (
 )
 from service.training.tables import Job, JobEvent
 from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
+
+log = logging.getLogger(__name__)
 
 
 def preprocessed_range(dataset: Dataset, preprocessing: str) -> tuple[float, float]:
@@ -104,6 +107,7 @@ def submit_job(
         if existing is None:
             raise
         return existing, False
+    log.info("job %s queued for model %s", job.id, job.model_name)
     return job, True
 
 

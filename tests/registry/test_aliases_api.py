@@ -73,7 +73,13 @@ def test_latest_follows_the_newest_ready_version(three_versions: TestClient) -> 
 
 @pytest.mark.parametrize(
     ("alias", "where"),
-    [("latest", "latest"), ("123", "alias"), ("1st", "alias"), ("a" * 65, "alias"), ("a.b", "")],
+    [
+        ("latest", "latest"),
+        ("123", "alias"),
+        ("1st", "alias"),
+        ("a" * 65, "alias"),
+        ("a.b", "letter"),
+    ],
 )
 def test_bad_alias_names_are_422(three_versions: TestClient, alias: str, where: str) -> None:
     client = three_versions

@@ -33,7 +33,7 @@ def test_version_lineage_and_numbers_never_reused(client: TestClient, settings: 
     assert v1["torch_version"] == torch.__version__
     assert v1["created_at"] and v1["artifact_sha256"] and v1["size_bytes"] > 0
 
-    assert import_model(client, "ae", n_features=3, code_size=2)["version"] == 2
+    assert train(client, settings, "ae")["model_version"] == 2
     assert client.delete("/v1/models/ae/versions/2").status_code == 204
     assert train(client, settings, "ae")["model_version"] == 3  # 2 is never reused
     versions = client.get("/v1/models/ae/versions").json()

@@ -1,0 +1,309 @@
+"""Batched inference: one queue per (model version, operation), one thread per device.
+
+A queued request is a `Pending` that carries its own future. `put` is synchronous (it
+validates nothing: rows arrive validated, and either fit the row budget or are refused);
+waiting is asynchronous. One background task per queue forms batches:
+
+- the device idle: the batch is what is queued now, and runs at once (no fixed wait);
+- the device busy: arrivals merge into the next batch until the device frees up, the
+  batch holds `max_batch_rows` rows, or its oldest request has waited `max_wait_s`;
+- batches count rows, not requests: a request larger than the room left is split across
+  batches and its parts are joined again before its future resolves;
+- the outputs of a batch must have as many rows as went in; they are split back per
+  request. When a batch fails, each of its requests is run again alone, so only the
+  culprit fails (a failure that every request reproduces reaches every caller);
+- a request whose caller went away (cancelled task, disconnected client) is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from service.errors import ServiceError, ServiceUnavailable
+from service.metrics import ServiceMetrics
+
+log = logging.getLogger(__name__)
+Outputs = tuple[np.ndarray, ...]  # each (rows, ...)
+BatchFn = Callable[[np.ndarray], Outputs]
+
+
+class QueueFull(ServiceUnavailable):
+    pass
+
+
+class ClientGone(ServiceError):
+    """Nobody reads this answer; 499 (nginx's "client closed request") shows in the metrics."""
+
+    status, title, slug = 499, "Client Closed Request", "client-gone"
+
+
+class BatchMismatch(RuntimeError):
+    pass
+
+
+class RowBudget:
+    """Rows waiting in every queue together: what bounds the memory that queues hold."""
+
+    def __init__(self, max_rows: int, metrics: ServiceMetrics) -> None:
+        self.max_rows = max_rows
+        self.used = 0
+        self._gauge = metrics.queue_depth_rows
+
+    def reserve(self, rows: int) -> bool:
+        if self.used + rows > self.max_rows:
+            return False
+        self.used += rows
+        self._gauge.set(self.used)
+        return True
+
+    def release(self, rows: int) -> None:
+        self.used -= rows
+        self._gauge.set(self.used)
+
+
+class Device:
+    """One inference thread. Batches from every queue on the device take turns (FIFO)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"aesvc-infer-{name}")
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        if self._lock is None:  # made on first use, inside the serving event loop
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def run(self, fn: BatchFn, x: np.ndarray) -> Outputs:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, _call, fn, x)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _call(fn: BatchFn, x: np.ndarray) -> Outputs:
+    with torch.inference_mode():
+        return fn(x)
+
+
+@dataclass(eq=False)
+class Pending:
+    rows: np.ndarray  # (n, ...) validated
+    future: asyncio.Future[Outputs]
+    enqueued_at: float
+    taken: int = 0  # rows handed to batches so far
+    done_rows: int = 0
+    parts: list[Outputs] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+
+Slice = tuple[Pending, int, int]  # the request, its first row and one past its last
+
+
+class Batcher:
+    def __init__(
+        self,
+        *,
+        operation: str,
+        fn: BatchFn,
+        device: Device,
+        budget: RowBudget,
+        metrics: ServiceMetrics,
+        max_batch_rows: int,
+        max_wait_s: float,
+    ) -> None:
+        self.operation = operation
+        self.fn = fn
+        self.device = device
+        self.budget = budget
+        self.metrics = metrics
+        self.max_batch_rows = max_batch_rows
+        self.max_wait_s = max_wait_s
+        self._items: deque[Pending] = deque()
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def put(self, rows: np.ndarray) -> Pending:
+        if not self.budget.reserve(len(rows)):
+            raise QueueFull(
+                f"the inference queues hold {self.budget.used} of {self.budget.max_rows} rows; "
+                f"{len(rows)} more do not fit, retry shortly",
+                retry_after_s=1,
+            )
+        loop = asyncio.get_running_loop()
+        item = Pending(rows=rows, future=loop.create_future(), enqueued_at=time.perf_counter())
+        self._items.append(item)
+        self._arrived.set()
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name=f"batcher-{self.operation}")
+        return item
+
+    async def result(self, item: Pending, *, gone: Awaitable[Any] | None = None) -> Outputs:
+        """The item's outputs; `gone` resolving first (the client left) drops the item."""
+        watcher = None if gone is None else asyncio.ensure_future(gone)
+        try:
+            waiters: set[asyncio.Future[Any]] = {item.future}
+            if watcher is not None:
+                waiters.add(watcher)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if item.future.done():
+                return item.future.result()
+            raise ClientGone("the client went away before its rows ran")
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            if not item.future.done():
+                self._drop(item)
+
+    async def __call__(self, rows: np.ndarray, *, gone: Awaitable[Any] | None = None) -> Outputs:
+        return await self.result(self.put(rows), gone=gone)
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        while self._items:
+            item = self._items.popleft()
+            self._fail(item, ServiceUnavailable("the service is shutting down"))
+
+    # -- the background loop ------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            await self._arrived.wait()
+            while self._items and self._items[0].cancelled:
+                self._items.popleft()
+            if not self._items:
+                self._arrived.clear()
+                continue
+            frozen = await self._acquire_device()
+            batch: list[Slice] = []
+            try:
+                batch = frozen if frozen is not None else self._take()
+                if batch:
+                    await self._execute(batch)
+            except Exception:  # a bug here must not stop the queue
+                log.exception("batcher %s failed", self.operation)
+                for item, _, _ in batch:
+                    self._fail(item, RuntimeError("the batcher failed; see the log"))
+            finally:
+                self.device.lock.release()
+
+    async def _acquire_device(self) -> list[Slice] | None:
+        """Wait for the device. If that outlasts max_wait, the batch closes (returned) first."""
+        lock = self.device.lock
+        if not lock.locked():
+            await lock.acquire()  # idle: no suspension, the request runs at once
+            return None
+        acquiring = asyncio.ensure_future(lock.acquire())
+        remaining = self._items[0].enqueued_at + self.max_wait_s - time.perf_counter()
+        if remaining > 0:
+            await asyncio.wait({acquiring}, timeout=remaining)
+        frozen = None if acquiring.done() else self._take()
+        await acquiring
+        return frozen
+
+    def _take(self) -> list[Slice]:
+        batch: list[Slice] = []
+        rows = 0
+        now = time.perf_counter()
+        while self._items and rows < self.max_batch_rows:
+            item = self._items[0]
+            if item.cancelled:
+                self._items.popleft()
+                continue
+            start = item.taken
+            stop = min(item.n, start + self.max_batch_rows - rows)
+            if start == 0:
+                self.metrics.queue_seconds.labels(self.operation).observe(now - item.enqueued_at)
+            item.taken = stop
+            self.budget.release(stop - start)
+            batch.append((item, start, stop))
+            rows += stop - start
+            if stop == item.n:
+                self._items.popleft()
+        return batch
+
+    async def _execute(self, batch: list[Slice]) -> None:
+        if len(batch) == 1:
+            item, start, stop = batch[0]
+            x = item.rows[start:stop]
+        else:
+            x = np.concatenate([item.rows[start:stop] for item, start, stop in batch])
+        try:
+            outputs = await self._on_device(x)
+        except Exception as exc:
+            if len(batch) == 1:
+                self._fail(batch[0][0], exc)
+                return
+            await self._retry_alone(batch)
+            return
+        offset = 0
+        for item, start, stop in batch:
+            n = stop - start
+            self._deliver(item, tuple(out[offset : offset + n] for out in outputs))
+            offset += n
+
+    async def _retry_alone(self, batch: list[Slice]) -> None:
+        for item, start, stop in batch:
+            if item.future.done():
+                continue
+            try:
+                outputs = await self._on_device(item.rows[start:stop])
+            except Exception as exc:
+                self._fail(item, exc)
+            else:
+                self._deliver(item, outputs)
+
+    async def _on_device(self, x: np.ndarray) -> Outputs:
+        start = time.perf_counter()
+        outputs = await self.device.run(self.fn, x)
+        self.metrics.compute_seconds.labels(self.operation).observe(time.perf_counter() - start)
+        self.metrics.batch_rows.labels(self.operation).observe(len(x))
+        wrong = [len(out) for out in outputs if len(out) != len(x)]
+        if wrong:
+            raise BatchMismatch(f"{self.operation}: {len(x)} rows in, {wrong[0]} rows out")
+        return outputs
+
+    # -- one request's fate ---------------------------------------------------------------
+
+    def _deliver(self, item: Pending, part: Outputs) -> None:
+        if item.future.done():
+            return
+        item.parts.append(part)
+        item.done_rows += len(part[0])
+        if item.done_rows == item.n:
+            if len(item.parts) == 1:
+                item.future.set_result(part)
+            else:  # a request split across batches, joined in order
+                joined = tuple(np.concatenate(cols) for cols in zip(*item.parts, strict=True))
+                item.future.set_result(joined)
+
+    def _fail(self, item: Pending, exc: BaseException) -> None:
+        if not item.future.done():
+            item.future.set_exception(exc)
+            item.future.exception()  # retrieved: no "never retrieved" noise if nobody waits
+        self._drop(item)
+
+    def _drop(self, item: Pending) -> None:
+        """Whatever is still queued of the item leaves the queue (and the row budget)."""
+        if not item.cancelled:
+            item.cancelled = True
+            self.budget.release(item.n - item.taken)
+            item.taken = item.n
+        if not item.future.done():
+            item.future.cancel()

@@ -1,0 +1,175 @@
+"""API keys and scopes.
+
+A key reads `aesvc_<key id>_<secret>`; only the sha256 of the secret is stored (the
+secret is 256 random bits, so a slow hash adds nothing). Every route needs exactly one
+scope, derived from its tag and method by `required_scope`; a route whose tag is not
+in the table makes `required_scope` raise, and the route-table test fails.
+
+Scopes: read (GET), infer (inference, /v2), train (datasets, jobs), admin (aliases,
+deletes, imports, keys). `admin` holds every other scope too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from service.database import Base, UTCDateTime, utcnow
+from service.errors import ServiceError
+
+SCOPES = ("read", "infer", "train", "admin")
+PUBLIC = "public"
+KEY_PREFIX = "aesvc_"
+# tag -> scope for writes (GETs need `read`, except where the tag says otherwise)
+WRITE_SCOPE_BY_TAG = {
+    "datasets": "train",
+    "jobs": "train",
+    "models": "admin",
+    "keys": "admin",
+}
+ALWAYS_SCOPE_BY_TAG = {"health": PUBLIC, "metrics": PUBLIC, "inference": "infer", "oip": "infer"}
+READ_METHODS = {"GET", "HEAD"}
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[Any]]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Unauthorized(ServiceError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="aesvc"'
+
+
+class Forbidden(ServiceError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class UnknownRouteScope(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+def required_scope(tags: list[str], method: str, path: str = "") -> str:
+    """The scope a route needs, from its first tag and its method."""
+    if not tags:
+        raise UnknownRouteScope(f"route {method} {path} has no tag, so no scope")
+    tag = str(tags[0])
+    if tag in ALWAYS_SCOPE_BY_TAG:
+        return ALWAYS_SCOPE_BY_TAG[tag]
+    if tag not in WRITE_SCOPE_BY_TAG:
+        raise UnknownRouteScope(f"route {method} {path}: tag {tag!r} has no scope")
+    return "read" if method.upper() in READ_METHODS else WRITE_SCOPE_BY_TAG[tag]
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(*, session: Session, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    """Returns the row and the full key, which is shown once and never stored."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {scopes}")
+    key_id, secret = uuid.uuid4().hex[:12], secrets.token_urlsafe(32)
+    row = ApiKey(id=key_id, name=name, secret_sha256=_hash(secret), scopes=sorted(set(scopes)))
+    session.add(row)
+    session.commit()
+    return row, f"{KEY_PREFIX}{key_id}_{secret}"
+
+
+def list_keys(*, session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def revoke_key(*, session: Session, key_id: str) -> bool:
+    row = session.get(ApiKey, key_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    session.commit()
+    return True
+
+
+def verify_key(*, session: Session, presented: str) -> Principal | None:
+    if not presented.startswith(KEY_PREFIX):
+        return None
+    key_id, _, secret = presented[len(KEY_PREFIX) :].partition("_")
+    if not key_id or not secret:
+        return None
+    row = session.get(ApiKey, key_id)
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.secret_sha256, _hash(secret)):
+        return None
+    return Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
+
+
+def presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def authorize(request: Request) -> None:
+    """App-wide dependency: the route's scope, checked against the caller's key."""
+    route = request.scope.get("route")
+    tags = [str(t) for t in getattr(route, "tags", None) or []]
+    scope = required_scope(tags, request.method, getattr(route, "path", ""))
+    request.state.principal = None
+    if scope == PUBLIC or request.app.state.ctx.settings.auth == "disabled":
+        return
+    key = presented_key(request)
+    if key is None:
+        raise Unauthorized("an API key is required: send `Authorization: Bearer <key>`")
+    with request.app.state.ctx.session_factory() as session:
+        principal = verify_key(session=session, presented=key)
+    if principal is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    if not principal.allows(scope):
+        raise Forbidden(f"this key lacks the {scope!r} scope (it has {sorted(principal.scopes)})")
+    request.state.principal = principal
+
+
+def actor_of(request: Request) -> str | None:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal.name if principal else None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,60 @@
+"""Request ids and structured logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from tests.factories import job_body
+from tests.live import LiveServer
+
+
+def test_request_id_is_echoed_or_made(client: TestClient) -> None:
+    given = client.get("/healthz", headers={"X-Request-ID": "trace-abc.1"})
+    assert given.headers["x-request-id"] == "trace-abc.1"
+    made = client.get("/healthz").headers["x-request-id"]
+    assert len(made) == 32
+    assert client.get("/healthz").headers["x-request-id"] != made
+    # An id that could forge log lines is replaced, not echoed.
+    hostile = client.get("/healthz", headers={"X-Request-ID": "a\tb c"})
+    assert hostile.headers["x-request-id"] not in ("a\tb c", "")
+    # Errors carry it too.
+    assert (
+        client.get("/v1/jobs/nope", headers={"X-Request-ID": "r-404"}).headers["x-request-id"]
+        == "r-404"
+    )
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    live = LiveServer(settings, workers=0).start()
+    yield live
+    if live.process is not None and live.process.poll() is None:
+        live.stop()
+
+
+def test_every_log_line_of_a_request_is_json_with_its_id(server: LiveServer) -> None:
+    secret_body_marker = "digits"
+    with server.client() as http:
+        response = http.post(
+            "/v1/jobs",
+            json=job_body(model_name="logged"),
+            headers={"X-Request-ID": "trace-777", "Authorization": "Bearer aesvc_not_a_real_key"},
+        )
+        assert response.status_code == 202
+    server.stop()  # flushes every line of the request before we read them
+    raw = server.logs(tail_chars=None)
+    lines = [json.loads(line) for line in raw.splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line.get("request_id") == "trace-777"]
+    messages = [line["msg"] for line in mine]
+    assert any("queued for model logged" in m for m in messages), messages
+    access = [line for line in mine if line["logger"] == "service.access"]
+    assert len(access) == 1
+    assert access[0]["status"] == 202 and access[0]["route"] == "/v1/jobs"
+    assert access[0]["duration_ms"] > 0
+    assert "aesvc_not_a_real_key" not in raw  # no key in logs
+    assert f'"dataset": "{secret_body_marker}"' not in raw  # no body content in logs
