@@ -44,13 +44,16 @@ def readiness(ctx: AppContext) -> dict[str, dict[str, Any]]:
         checks["workers"] = {"ok": True, "detail": "no local workers in this process"}
     else:
         checks["workers"] = {"ok": pool.alive(), "pids": pool.pids()}
+    preloader = ctx.extras.get("preloader")
+    if preloader is not None and preloader.refs:  # AESVC_PRELOAD: loaded and warm
+        checks["models"] = preloader.check()
     return checks
 
 
 @router.get(
     "/readyz",
     operation_id="read_readiness",
-    summary="Database reachable, migrations at head, worker pool alive",
+    summary="Database reachable, migrations at head, worker pool alive, preloaded models warm",
     responses={503: {"description": "A check failed"}},
 )
 def read_readiness(request: Request) -> JSONResponse:

@@ -14,6 +14,7 @@ from service.context import AppContext
 from service.database import migrate
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
+from service.metrics import RequestMetricsMiddleware, ServiceMetrics
 from service.request_id import RequestIdMiddleware
 from service.security import authorize
 
@@ -21,15 +22,38 @@ log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 
 
-def _start(ctx: AppContext, *, start_workers: bool) -> None:
-    from service.datasets.service import register_builtins
+INFERENCE_OPERATIONS = {"encode", "decode", "reconstruct", "score", "generate", "interpolate"}
+
+
+def _start_inference(ctx: AppContext, metrics: ServiceMetrics) -> None:
     from service.inference.cache import ModelCache
+    from service.inference.engine import InferenceEngine
+    from service.inference.preload import Preloader
+
+    engine = InferenceEngine(ctx.settings, metrics)
+    cache = ModelCache(
+        ctx.store,
+        max_bytes=ctx.settings.model_cache_bytes,
+        devices=engine.device_names,
+        warmup=engine.warm_up,
+        metrics=metrics,
+    )
+    engine.live_keys = cache.loaded
+    ctx.extras["inference_engine"] = engine
+    ctx.extras["model_cache"] = cache
+    preloader = Preloader(ctx)
+    ctx.extras["preloader"] = preloader
+    preloader.start()
+
+
+def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> None:
+    from service.datasets.service import register_builtins
 
     migrate(ctx.settings.resolved_database_url)
     if ctx.settings.builtin_datasets:
         with ctx.session_factory() as session:
             register_builtins(session=session, store=ctx.store)
-    ctx.extras["model_cache"] = ModelCache(ctx.store)
+    _start_inference(ctx, metrics)
     if start_workers and ctx.settings.executor == "ray":
         from service.executors.ray_executor import RayDispatcher
 
@@ -47,13 +71,16 @@ def _start(ctx: AppContext, *, start_workers: bool) -> None:
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> FastAPI:
     settings = settings or Settings()
     ctx = AppContext.from_settings(settings)
+    metrics = ServiceMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_start, ctx, start_workers=start_workers)
+        await run_in_threadpool(_start, ctx, metrics, start_workers=start_workers)
         try:
             yield
         finally:
+            ctx.extras["preloader"].stop()
+            ctx.extras["inference_engine"].close()
             pool = ctx.extras.get("worker_pool")
             if pool is not None:
                 await run_in_threadpool(pool.stop)
@@ -68,7 +95,13 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         dependencies=[Depends(authorize)],
     )
     app.state.ctx = ctx
+    app.state.metrics = metrics
     install_error_handlers(app)
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        metrics=metrics,
+        operations=INFERENCE_OPERATIONS | {"oip_infer", "oip_infer_version"},
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -77,10 +110,13 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so 413s carry an id
     from service.datasets.router import router as datasets_router
     from service.health import router as health_router
+    from service.inference.oip import router as oip_router
     from service.inference.router import router as inference_router
+    from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
     from service.training.router import router as jobs_router
 
-    for router in (health_router, datasets_router, jobs_router, registry_router, inference_router):
+    routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
+    for router in (*routers, inference_router, oip_router):
         app.include_router(router)
     return app

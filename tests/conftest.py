@@ -53,3 +53,13 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The app in process, no worker processes (tests run workers themselves)."""
     with TestClient(create_app(settings, start_workers=False)) as test_client:
         yield test_client
+
+
+@pytest.fixture(autouse=True)
+def _reap_live_servers() -> Iterator[None]:
+    """Whatever a test did, no server or worker it started outlives it."""
+    yield
+    from tests.live import LIVE_SERVERS
+
+    while LIVE_SERVERS:
+        LIVE_SERVERS.pop().cleanup()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from typing import Any
 import httpx
 
 from service.config import Settings
+
+LIVE_SERVERS: list[LiveServer] = []
 
 
 def free_port() -> int:
@@ -47,14 +50,22 @@ class LiveServer:
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.groups: list[int] = []
+        LIVE_SERVERS.append(self)
 
     def start(self, timeout_s: float = 60.0) -> LiveServer:
         settings_dir = Path(self.env["AESVC_DATA_DIR"])
         settings_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        # Its own process group, so that cleanup() also reaps worker processes it left.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve"], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "service.cli", "serve"],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
+        self.groups.append(self.process.pid)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -65,6 +76,7 @@ class LiveServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        self.cleanup()
         raise TimeoutError(f"server not ready in {timeout_s} s: {self.logs()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60.0) -> int:
@@ -75,6 +87,13 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait(timeout=10)
+
+    def cleanup(self) -> None:
+        """SIGKILL every process group this server started (its workers included)."""
+        for pgid in self.groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+        self.groups.clear()
 
     def logs(self, tail_chars: int | None = 4000) -> str:
         if not self.log_path.exists():

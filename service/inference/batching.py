@@ -35,6 +35,7 @@ from service.metrics import ServiceMetrics
 log = logging.getLogger(__name__)
 Outputs = tuple[np.ndarray, ...]  # each (rows, ...)
 BatchFn = Callable[[np.ndarray], Outputs]
+GoneWatch = Callable[[], Awaitable[Any]]  # a fresh awaitable that resolves if the client leaves
 
 
 class QueueFull(ServiceUnavailable):
@@ -137,6 +138,11 @@ class Batcher:
         self._items: deque[Pending] = deque()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._running = False  # a batch is on the device
+
+    @property
+    def idle(self) -> bool:
+        return not self._items and not self._running
 
     def put(self, rows: np.ndarray) -> Pending:
         if not self.budget.reserve(len(rows)):
@@ -153,9 +159,9 @@ class Batcher:
             self._task = loop.create_task(self._run(), name=f"batcher-{self.operation}")
         return item
 
-    async def result(self, item: Pending, *, gone: Awaitable[Any] | None = None) -> Outputs:
-        """The item's outputs; `gone` resolving first (the client left) drops the item."""
-        watcher = None if gone is None else asyncio.ensure_future(gone)
+    async def result(self, item: Pending, *, gone: GoneWatch | None = None) -> Outputs:
+        """The item's outputs; `gone()` resolving first (the client left) drops the item."""
+        watcher = None if gone is None else asyncio.ensure_future(gone())
         try:
             waiters: set[asyncio.Future[Any]] = {item.future}
             if watcher is not None:
@@ -170,7 +176,7 @@ class Batcher:
             if not item.future.done():
                 self._drop(item)
 
-    async def __call__(self, rows: np.ndarray, *, gone: Awaitable[Any] | None = None) -> Outputs:
+    async def __call__(self, rows: np.ndarray, *, gone: GoneWatch | None = None) -> Outputs:
         return await self.result(self.put(rows), gone=gone)
 
     def close(self) -> None:
@@ -185,7 +191,7 @@ class Batcher:
     async def _run(self) -> None:
         while True:
             await self._arrived.wait()
-            while self._items and self._items[0].cancelled:
+            while self._items and self._gone(self._items[0]):
                 self._items.popleft()
             if not self._items:
                 self._arrived.clear()
@@ -195,12 +201,14 @@ class Batcher:
             try:
                 batch = frozen if frozen is not None else self._take()
                 if batch:
+                    self._running = True
                     await self._execute(batch)
             except Exception:  # a bug here must not stop the queue
                 log.exception("batcher %s failed", self.operation)
                 for item, _, _ in batch:
                     self._fail(item, RuntimeError("the batcher failed; see the log"))
             finally:
+                self._running = False
                 self.device.lock.release()
 
     async def _acquire_device(self) -> list[Slice] | None:
@@ -223,7 +231,7 @@ class Batcher:
         now = time.perf_counter()
         while self._items and rows < self.max_batch_rows:
             item = self._items[0]
-            if item.cancelled:
+            if self._gone(item):
                 self._items.popleft()
                 continue
             start = item.taken
@@ -298,6 +306,12 @@ class Batcher:
             item.future.set_exception(exc)
             item.future.exception()  # retrieved: no "never retrieved" noise if nobody waits
         self._drop(item)
+
+    def _gone(self, item: Pending) -> bool:
+        """Dropped, or its future cancelled by someone: its queued rows will not run."""
+        if not item.cancelled and item.future.cancelled():
+            self._drop(item)
+        return item.cancelled
 
     def _drop(self, item: Pending) -> None:
         """Whatever is still queued of the item leaves the queue (and the row budget)."""

@@ -7,13 +7,13 @@ inference_mode, in that device's one inference thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
 
 from service.config import Settings
-from service.inference.batching import BatchFn, Batcher, Device, Outputs, RowBudget
+from service.inference.batching import Batcher, BatchFn, Device, Outputs, RowBudget
 from service.inference.cache import LoadedModel
 from service.metrics import ServiceMetrics
 
@@ -83,6 +83,7 @@ class InferenceEngine:
         self.devices = {name: Device(name) for name in self.device_names}
         self.budget = RowBudget(settings.max_queue_rows, metrics)
         self._batchers: dict[tuple[str, str], Batcher] = {}
+        self.live_keys: Callable[[], Iterable[str]] | None = None  # the cache's loaded keys
 
     @property
     def warmup_batch_rows(self) -> list[int]:
@@ -96,6 +97,8 @@ class InferenceEngine:
         key = (loaded.key, operation)
         found = self._batchers.get(key)
         if found is None:
+            if self.live_keys is not None:
+                self.forget(self.live_keys())
             found = self._batchers[key] = Batcher(
                 operation=operation,
                 fn=batch_fn(loaded, operation),
@@ -108,9 +111,9 @@ class InferenceEngine:
         return found
 
     def forget(self, live_keys: Iterable[str]) -> None:
-        """Close the batchers of versions no longer in the cache."""
+        """Close the idle batchers of versions no longer in the cache."""
         live = set(live_keys)
-        for key in [k for k in self._batchers if k[0] not in live]:
+        for key in [k for k, b in self._batchers.items() if k[0] not in live and b.idle]:
             self._batchers.pop(key).close()
 
     def close(self) -> None:

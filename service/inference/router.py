@@ -1,21 +1,44 @@
+"""v1 inference: encode, decode, reconstruct, score, generate, interpolate.
+
+Bodies are JSON or (for row inputs) .npy; answers are JSON, or the main array as .npy with
+Accept: application/x-npy. Every operation goes through the version's batcher.
+"""
+
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 
-from service.deps import SessionDep, SettingsDep
-from service.inference import service
+from service.deps import ContextDep
+from service.inference import codecs, service
 from service.inference.cache import ModelCache
+from service.inference.engine import InferenceEngine
 from service.inference.schemas import (
+    DecodeRequest,
+    DecodeResponse,
     EncodeRequest,
     EncodeResponse,
+    GenerateRequest,
+    GenerateResponse,
+    InterpolateRequest,
+    InterpolateResponse,
     ReconstructRequest,
     ReconstructResponse,
+    ScoreRequest,
+    ScoreResponse,
 )
 
 router = APIRouter(prefix="/v1/models/{name}/versions/{ref}", tags=["inference"])
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown model, version or alias"},
+    410: {"description": "The version is archived"},
+    415: {"description": "Unsupported content type"},
+    422: {"description": "Wrong shape, non-finite values, or a value out of range"},
+    503: {"description": "The inference queue is full; see Retry-After"},
+}
 
 
 def get_cache(request: Request) -> ModelCache:
@@ -23,40 +46,170 @@ def get_cache(request: Request) -> ModelCache:
     return cache
 
 
+def get_engine(request: Request) -> InferenceEngine:
+    engine: InferenceEngine = request.app.state.ctx.extras["inference_engine"]
+    return engine
+
+
 CacheDep = Annotated[ModelCache, Depends(get_cache)]
+EngineDep = Annotated[InferenceEngine, Depends(get_engine)]
 
 
-@router.post("/encode", operation_id="encode", summary="Encode rows into codings")
-def encode(
-    name: str,
-    ref: RefPath,
-    body: EncodeRequest,
-    session: SessionDep,
-    cache: CacheDep,
-    settings: SettingsDep,
-) -> EncodeResponse:
-    loaded = service.load_version(session=session, cache=cache, name=name, ref=ref)
-    session.close()
+def client_gone(request: Request) -> Callable[[], Any]:
+    """An awaitable factory that resolves once the client has disconnected."""
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    return watch
+
+
+def _spec(op: str, summary: str, response: type, main: str, body: type, *, npy: bool) -> Any:
+    """router.post keywords: explicit operation id, the JSON and .npy bodies both ways."""
+    return {
+        "operation_id": op,
+        "summary": summary,
+        "response_model": response,
+        "responses": {
+            **codecs.npy_response(f"JSON, or with Accept {codecs.NPY}: {main}"),
+            **ERRORS,
+        },
+        "openapi_extra": codecs.request_body(body, npy=npy),
+    }
+
+
+async def _rows(
+    request: Request, ctx: ContextDep, name: str, ref: str, schema: type, field: str
+) -> Any:
+    """Parse the body (nothing is queued yet), resolve the version, validate the rows."""
+    body: Any = await codecs.read_request(request, schema, array_field=field)
+    loaded = await service.served_version(ctx, name=name, ref=ref)
+    width = loaded.code_size if field == "codings" else loaded.n_features
     x = service.to_matrix(
-        body.inputs, n_columns=loaded.n_features, field="inputs", max_rows=settings.max_request_rows
+        getattr(body, field), n_columns=width, field=field, max_rows=ctx.settings.max_request_rows
     )
-    out = service.encode(loaded, x, sample=body.sample)
-    return EncodeResponse(model=name, version=loaded.version, **out)
+    return body, loaded, x
 
 
-@router.post("/reconstruct", operation_id="reconstruct", summary="Reconstruct rows; per-row errors")
-def reconstruct(
-    name: str,
-    ref: RefPath,
-    body: ReconstructRequest,
-    session: SessionDep,
-    cache: CacheDep,
-    settings: SettingsDep,
-) -> ReconstructResponse:
-    loaded = service.load_version(session=session, cache=cache, name=name, ref=ref)
-    session.close()
-    x = service.to_matrix(
-        body.inputs, n_columns=loaded.n_features, field="inputs", max_rows=settings.max_request_rows
+@router.post(
+    "/encode",
+    **_spec(
+        "encode", "Encode rows into codings", EncodeResponse, "codings", EncodeRequest, npy=True
+    ),
+)
+async def encode(
+    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
+) -> Response:
+    body, loaded, x = await _rows(request, ctx, name, ref, EncodeRequest, "inputs")
+    out = await service.encode(
+        engine, loaded, x, sample=body.sample, seed=body.seed, gone=client_gone(request)
     )
-    out = service.reconstruct(loaded, x)
-    return ReconstructResponse(model=name, version=loaded.version, **out)
+    return codecs.respond(request, out, main="codings")
+
+
+@router.post(
+    "/decode",
+    **_spec(
+        "decode", "Decode codings into rows", DecodeResponse, "outputs", DecodeRequest, npy=True
+    ),
+)
+async def decode(
+    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
+) -> Response:
+    _, loaded, z = await _rows(request, ctx, name, ref, DecodeRequest, "codings")
+    out = await service.decode(engine, loaded, z, gone=client_gone(request))
+    return codecs.respond(request, out, main="outputs")
+
+
+@router.post(
+    "/reconstruct",
+    **_spec(
+        "reconstruct",
+        "Reconstruct rows; per-row errors",
+        ReconstructResponse,
+        "reconstructions",
+        ReconstructRequest,
+        npy=True,
+    ),
+)
+async def reconstruct(
+    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
+) -> Response:
+    _, loaded, x = await _rows(request, ctx, name, ref, ReconstructRequest, "inputs")
+    out = await service.reconstruct(engine, loaded, x, gone=client_gone(request))
+    return codecs.respond(request, out, main="reconstructions")
+
+
+@router.post(
+    "/score",
+    **_spec(
+        "score",
+        "Anomaly scores: per-row error against the threshold",
+        ScoreResponse,
+        "scores (1-D)",
+        ScoreRequest,
+        npy=True,
+    ),
+)
+async def score(
+    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
+) -> Response:
+    _, loaded, x = await _rows(request, ctx, name, ref, ScoreRequest, "inputs")
+    out = await service.score(engine, loaded, x, gone=client_gone(request))
+    return codecs.respond(request, out, main="scores")
+
+
+@router.post(
+    "/generate",
+    **_spec(
+        "generate",
+        "Sample new rows from the latent space",
+        GenerateResponse,
+        "samples",
+        GenerateRequest,
+        npy=False,
+    ),
+)
+async def generate(
+    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
+) -> Response:
+    body = await codecs.read_request(request, GenerateRequest, array_field=None)
+    loaded = await service.served_version(ctx, name=name, ref=ref)
+    out = await service.generate(
+        engine,
+        loaded,
+        n=body.n,
+        seed=body.seed,
+        max_n=ctx.settings.max_generate,
+        gone=client_gone(request),
+    )
+    return codecs.respond(request, out, main="samples")
+
+
+@router.post(
+    "/interpolate",
+    **_spec(
+        "interpolate",
+        "Decode a straight latent line between two rows",
+        InterpolateResponse,
+        "outputs",
+        InterpolateRequest,
+        npy=False,
+    ),
+)
+async def interpolate(
+    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
+) -> Response:
+    body = await codecs.read_request(request, InterpolateRequest, array_field=None)
+    loaded = await service.served_version(ctx, name=name, ref=ref)
+    out = await service.interpolate(
+        engine,
+        loaded,
+        start=body.start,
+        end=body.end,
+        steps=body.steps,
+        max_steps=ctx.settings.max_interpolate_steps,
+        gone=client_gone(request),
+    )
+    return codecs.respond(request, out, main="outputs")

@@ -1,28 +1,87 @@
+"""Request and response bodies of the v1 inference operations.
+
+Requests are parsed by `codecs` (JSON through these models, or an .npy body); responses
+are written with orjson, and these models document them in the OpenAPI schema.
+"""
+
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+Rows = list[list[float]]
 
 
 class EncodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    inputs: list[list[float]] = Field(description="Rows in the dataset's units, (n, n_features).")
+    inputs: Rows = Field(description="Rows in the dataset's units, (n, n_features).")
     sample: bool = Field(default=False, description="VAE only: draw codings instead of the mean.")
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        description="With sample: the same seed draws the same codings; none draws fresh ones.",
+    )
 
 
-class EncodeResponse(BaseModel):
-    model: str
-    version: int
-    codings: list[list[float]]
-    log_var: list[list[float]] | None = None
+class Served(BaseModel):
+    model: str = Field(description="The model name.")
+    version: int = Field(description="The version that answered ({ref} resolved).")
+
+
+class EncodeResponse(Served):
+    codings: Rows = Field(description="(n, code_size); a VAE: the mean, or a draw with sample.")
+    log_var: Rows | None = Field(default=None, description="VAE only: (n, code_size).")
+
+
+class DecodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    codings: Rows = Field(description="(n, code_size) codings.")
+
+
+class DecodeResponse(Served):
+    outputs: Rows = Field(description="(n, n_features) in the dataset's units.")
 
 
 class ReconstructRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    inputs: list[list[float]] = Field(description="Rows in the dataset's units, (n, n_features).")
+    inputs: Rows = Field(description="Rows in the dataset's units, (n, n_features).")
 
 
-class ReconstructResponse(BaseModel):
-    model: str
-    version: int
-    reconstructions: list[list[float]]
-    errors: list[float] = Field(description="Per-row MSE in the preprocessed space.")
+class ReconstructResponse(Served):
+    reconstructions: Rows
+    errors: list[float | None] = Field(description="Per-row MSE in the preprocessed space.")
+
+
+class ScoreRequest(ReconstructRequest):
+    pass
+
+
+class ScoreResponse(Served):
+    scores: list[float | None] = Field(description="Per-row reconstruction MSE (preprocessed).")
+    threshold: float = Field(description="The version's threshold (validation percentile).")
+    is_anomaly: list[bool] = Field(description="score > threshold, per row.")
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n: int = Field(default=16, description="How many samples, 1 <= n <= AESVC_MAX_GENERATE.")
+    seed: int | None = Field(default=None, ge=0, description="Same seed, same samples.")
+
+
+class GenerateResponse(Served):
+    samples: Rows = Field(description="(n, n_features) in the dataset's units.")
+    method: Literal["prior", "fitted_gaussian"] = Field(
+        description="prior: a VAE's N(0, I); fitted_gaussian: N(mean, cov) of training codings."
+    )
+
+
+class InterpolateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: list[float] = Field(description="One row in the dataset's units, (n_features,).")
+    end: list[float] = Field(description="One row in the dataset's units, (n_features,).")
+    steps: int = Field(default=8, description="Points from start to end inclusive, >= 2.")
+
+
+class InterpolateResponse(Served):
+    outputs: Rows = Field(description="(steps, n_features): decoded points of the latent line.")

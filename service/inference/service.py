@@ -1,17 +1,24 @@
-"""Validate inputs against the model, then run one operation under inference mode."""
+"""Inference operations: validate against the version, queue on its batcher, shape the answer.
+
+Everything here is checked before anything is queued, so a bad request fails alone.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
-import torch
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from service.context import AppContext
 from service.errors import Unprocessable
+from service.inference.batching import GoneWatch
 from service.inference.cache import LoadedModel, ModelCache
+from service.inference.engine import InferenceEngine
 from service.registry.service import resolve_version
+
+Gone = GoneWatch | None
 
 
 def load_version(*, session: Session, cache: ModelCache, name: str, ref: str) -> LoadedModel:
@@ -25,6 +32,23 @@ def load_version(*, session: Session, cache: ModelCache, name: str, ref: str) ->
     )
 
 
+def _resolve_and_load(ctx: AppContext, name: str, ref: str) -> LoadedModel:
+    with ctx.session_factory() as session:
+        return load_version(session=session, cache=ctx.extras["model_cache"], name=name, ref=ref)
+
+
+async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel:
+    """The loaded, warm version a {ref} names; a hot {ref} skips the database for
+    AESVC_REF_CACHE_S seconds (an alias moved or a version archived shows after that)."""
+    cache: ModelCache = ctx.extras["model_cache"]
+    hit = cache.lookup_ref(name, ref, ctx.settings.ref_cache_s)
+    if hit is not None:
+        return hit
+    loaded = await run_in_threadpool(_resolve_and_load, ctx, name, ref)
+    cache.remember_ref(name, ref, loaded)
+    return loaded
+
+
 def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.ndarray:
     """(n, n_columns) float32 with finite values, or a 422 that says what was expected."""
     expected = f"expected shape (n, {n_columns}) with 1 <= n <= {max_rows}"
@@ -36,11 +60,13 @@ def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.nda
         widths = {len(row) for row in rows}
         if len(widths) != 1:
             raise Unprocessable(field, f"rows have different lengths {sorted(widths)}; {expected}")
-        array = np.asarray(rows, dtype=np.float32)
+        with np.errstate(over="ignore"):  # 1e39 becomes inf, reported below as non-finite
+            array = np.asarray(rows, dtype=np.float32)
     if array.ndim != 2 or array.shape[1] != n_columns or array.shape[0] == 0:
         raise Unprocessable(field, f"got shape {tuple(array.shape)}; {expected}")
     if array.shape[0] > max_rows:
         raise Unprocessable(field, f"{array.shape[0]} rows is over the limit; {expected}")
+    array = np.ascontiguousarray(array, dtype=np.float32)
     bad = ~np.isfinite(array)
     if bad.any():
         row = int(np.flatnonzero(bad.any(axis=1))[0])
@@ -49,38 +75,129 @@ def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.nda
             f"{int(bad.sum())} NaN or infinite values; the first in row {row}; "
             f"{expected} and finite values",
         )
-    return np.ascontiguousarray(array, dtype=np.float32)
+    return array
 
 
-def _rows(t: torch.Tensor) -> list[list[float]]:
-    rows: list[list[float]] = t.detach().cpu().numpy().tolist()
-    return rows
+def check_range(value: int, *, field: str, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise Unprocessable(field, f"got {value}; expected {low} <= {field} <= {high}")
 
 
-def encode(
-    loaded: LoadedModel, x: np.ndarray, *, sample: bool, seed: int | None = None
+def served(loaded: LoadedModel, **arrays: Any) -> dict[str, Any]:
+    return {"model": loaded.name, "version": loaded.version, **arrays}
+
+
+async def encode(
+    engine: InferenceEngine,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    *,
+    sample: bool,
+    seed: int | None,
+    gone: Gone = None,
 ) -> dict[str, Any]:
     if sample and not loaded.variational:
-        raise Unprocessable("sample", "only a variational model can sample codings")
-    with torch.inference_mode():
-        xt = torch.from_numpy(x)
-        if not loaded.variational:
-            return {"codings": _rows(loaded.model.encode(xt))}
-        mean, log_var = loaded.model.encode_stats(xt)  # (B, code_size) each
-        codings = mean
-        if sample:
-            generator = torch.Generator().manual_seed(seed if seed is not None else 0)
-            noise = torch.randn(mean.shape, generator=generator)
-            codings = mean + noise * torch.exp(0.5 * log_var)
-        return {"codings": _rows(codings), "log_var": _rows(log_var)}
+        raise Unprocessable(
+            "sample", "only a variational model (kind 'vae') can sample codings; expected false"
+        )
+    outputs = await engine.batcher(loaded, "encode")(x, gone=gone)
+    if not loaded.variational:
+        return served(loaded, codings=outputs[0])
+    mean, log_var = outputs  # (n, code_size) each
+    codings = mean
+    if sample:
+        noise = np.random.default_rng(seed).standard_normal(mean.shape, dtype=np.float32)
+        codings = mean + noise * np.exp(0.5 * log_var)
+    return served(loaded, codings=codings, log_var=log_var)
 
 
-def reconstruct(loaded: LoadedModel, x: np.ndarray) -> dict[str, Any]:
-    with torch.inference_mode():
-        xt = torch.from_numpy(x)
-        recon = loaded.model.reconstruct(xt)
-        errors = loaded.model.row_errors(xt)
-    return {
-        "reconstructions": _rows(recon),
-        "errors": [float(e) if math.isfinite(e) else None for e in errors.tolist()],
-    }
+async def decode(
+    engine: InferenceEngine, loaded: LoadedModel, z: np.ndarray, *, gone: Gone = None
+) -> dict[str, Any]:
+    (outputs,) = await engine.batcher(loaded, "decode")(z, gone=gone)
+    return served(loaded, outputs=outputs)
+
+
+async def reconstruct(
+    engine: InferenceEngine, loaded: LoadedModel, x: np.ndarray, *, gone: Gone = None
+) -> dict[str, Any]:
+    recon, errors = await engine.batcher(loaded, "reconstruct")(x, gone=gone)
+    return served(loaded, reconstructions=recon, errors=errors)
+
+
+def threshold_of(loaded: LoadedModel) -> float:
+    threshold = loaded.metrics.get("threshold")
+    if threshold is None:
+        raise Unprocessable(
+            "version", "this version recorded no anomaly threshold; expected a trained version"
+        )
+    return float(threshold)
+
+
+async def score(
+    engine: InferenceEngine, loaded: LoadedModel, x: np.ndarray, *, gone: Gone = None
+) -> dict[str, Any]:
+    threshold = threshold_of(loaded)
+    (scores,) = await engine.batcher(loaded, "score")(x, gone=gone)
+    return served(loaded, scores=scores, threshold=threshold, is_anomaly=scores > threshold)
+
+
+def sample_codings(loaded: LoadedModel, *, n: int, seed: int | None) -> tuple[np.ndarray, str]:
+    """A VAE: its prior N(0, I). Any other model: the Gaussian fitted to its training codings."""
+    rng = np.random.default_rng(seed)
+    if loaded.variational:
+        return rng.standard_normal((n, loaded.code_size), dtype=np.float32), "prior"
+    mean, cov = loaded.metrics.get("coding_mean"), loaded.metrics.get("coding_cov")
+    if mean is None or cov is None:
+        raise Unprocessable(
+            "n",
+            "this version recorded no coding statistics to sample from; expected a VAE "
+            "or a version trained by this service",
+        )
+    z = rng.multivariate_normal(
+        np.asarray(mean, dtype=np.float64),
+        np.asarray(cov, dtype=np.float64),
+        size=n,
+        method="eigh",  # a covariance of rank < code_size (collapsed codings) still works
+        check_valid="ignore",
+    )
+    return np.ascontiguousarray(z, dtype=np.float32), "fitted_gaussian"
+
+
+async def generate(
+    engine: InferenceEngine,
+    loaded: LoadedModel,
+    *,
+    n: int,
+    seed: int | None,
+    max_n: int,
+    gone: Gone = None,
+) -> dict[str, Any]:
+    check_range(n, field="n", low=1, high=max_n)
+    z, method = sample_codings(loaded, n=n, seed=seed)
+    (samples,) = await engine.batcher(loaded, "decode")(z, gone=gone)
+    return served(loaded, samples=samples, method=method)
+
+
+async def interpolate(
+    engine: InferenceEngine,
+    loaded: LoadedModel,
+    *,
+    start: list[float],
+    end: list[float],
+    steps: int,
+    max_steps: int,
+    gone: Gone = None,
+) -> dict[str, Any]:
+    check_range(steps, field="steps", low=2, high=max_steps)
+    ends = np.concatenate(
+        [
+            to_matrix([start], n_columns=loaded.n_features, field="start", max_rows=1),
+            to_matrix([end], n_columns=loaded.n_features, field="end", max_rows=1),
+        ]
+    )  # (2, n_features)
+    codings = (await engine.batcher(loaded, "encode")(ends, gone=gone))[0]  # VAE: the means
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]  # (steps, 1)
+    z = np.ascontiguousarray((1 - t) * codings[0] + t * codings[1], dtype=np.float32)
+    (outputs,) = await engine.batcher(loaded, "decode")(z, gone=gone)
+    return served(loaded, outputs=outputs)

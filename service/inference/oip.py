@@ -1,0 +1,395 @@
+"""Open Inference Protocol v2 (KServe predict API v2 / Triton REST), with the binary
+tensor data extension. Errors are {"error": "..."}: 400 for a bad request, 404 for an
+unknown model or version, 503 (with Retry-After) when the queue is full.
+
+Models: `{name}` takes `input` FP32 [-1, n_features] and answers `codings`,
+`reconstruction` and `reconstruction_error` (those named in `outputs`, else all);
+`{name}.decoder` takes `codings` FP32 [-1, code_size] and answers `output`. A version is
+a number or an alias; without one, `latest`. Inference goes through the batchers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from service.context import AppContext
+from service.errors import ServiceError
+from service.health import readiness
+from service.inference import codecs, service
+from service.inference.cache import LoadedModel
+from service.inference.engine import InferenceEngine
+from service.inference.router import client_gone
+from service.registry.service import list_versions
+
+router = APIRouter(prefix="/v2", tags=["open-inference-protocol"])
+HEADER_LENGTH = "Inference-Header-Content-Length"
+DECODER = ".decoder"
+ENCODER_OUTPUTS = ("codings", "reconstruction", "reconstruction_error")
+
+
+class OipError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
+
+
+class InferInput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: Any = None
+
+
+class RequestedOutput(BaseModel):
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class InferRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[InferInput] = Field(min_length=1)
+    outputs: list[RequestedOutput] | None = None
+
+
+class InferOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: list[float] | None = None
+
+
+class InferResponse(BaseModel):
+    model_name: str
+    model_version: str | None = None
+    id: str | None = None
+    outputs: list[InferOutput]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a v2 model name means: the autoencoder, or its decoder alone."""
+
+    model: str  # the registry's model name
+    decoder: bool
+
+    @classmethod
+    def parse(cls, name: str) -> Target:
+        if name.endswith(DECODER) and len(name) > len(DECODER):
+            return cls(name.removesuffix(DECODER), True)
+        return cls(name, False)
+
+    def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        def tensor(name: str, *shape: int) -> dict[str, Any]:
+            return {"name": name, "datatype": "FP32", "shape": [-1, *shape]}
+
+        if self.decoder:
+            return [tensor("codings", loaded.code_size)], [tensor("output", loaded.n_features)]
+        outputs = [
+            tensor("codings", loaded.code_size),
+            tensor("reconstruction", loaded.n_features),
+            tensor("reconstruction_error"),
+        ]
+        return [tensor("input", loaded.n_features)], outputs
+
+
+def _error(exc: OipError) -> Response:
+    body = orjson.dumps({"error": exc.message})
+    return Response(body, status_code=exc.status, media_type=codecs.JSON, headers=exc.headers)
+
+
+def _from_service_error(exc: ServiceError) -> OipError:
+    status = {404: 404, 410: 404, 503: 503, 499: 499}.get(
+        exc.status, 400 if exc.status < 500 else 500
+    )
+    return OipError(status, exc.detail, exc.headers or None)
+
+
+async def _served(request: Request, name: str, version: str | None) -> tuple[Target, LoadedModel]:
+    target = Target.parse(name)
+    ctx: AppContext = request.app.state.ctx
+    loaded = await service.served_version(ctx, name=target.model, ref=version or "latest")
+    return target, loaded
+
+
+# -- server -----------------------------------------------------------------------------
+
+
+@router.get("", operation_id="oip_server_metadata", summary="Server metadata")
+def read_server_metadata() -> dict[str, Any]:
+    from service.main import API_VERSION
+
+    return {
+        "name": "autoencoder-service",
+        "version": API_VERSION,
+        "extensions": ["binary_tensor_data"],
+    }
+
+
+@router.get("/health/live", operation_id="oip_server_live", summary="200 while the server runs")
+def read_server_live() -> Response:
+    return Response(status_code=200)
+
+
+@router.get("/health/ready", operation_id="oip_server_ready", summary="200 ready, 400 not")
+def read_server_ready(request: Request) -> Response:
+    checks = readiness(request.app.state.ctx)
+    return Response(status_code=200 if all(c["ok"] for c in checks.values()) else 400)
+
+
+# -- model metadata and readiness ---------------------------------------------------------
+
+
+def _ready_versions(ctx: AppContext, model: str) -> list[str]:
+    with ctx.session_factory() as session:
+        rows, _ = list_versions(session=session, name=model, status="ready", offset=0, limit=1000)
+        return [str(mv.version) for mv in rows]
+
+
+async def _metadata(request: Request, name: str, version: str | None) -> Response:
+    try:
+        target, loaded = await _served(request, name, version)
+        versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
+    except ServiceError as exc:
+        return _error(_from_service_error(exc))
+    inputs, outputs = target.signature(loaded)
+    body = {
+        "name": name,
+        "versions": versions,
+        "platform": "pytorch",
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+    return Response(orjson.dumps(body), media_type=codecs.JSON)
+
+
+async def _ready(request: Request, name: str, version: str | None) -> Response:
+    try:
+        await _served(request, name, version)
+    except ServiceError as exc:
+        return _error(_from_service_error(exc))
+    return Response(status_code=200)
+
+
+@router.get("/models/{name}", operation_id="oip_model_metadata", summary="Model metadata")
+async def read_model_metadata(name: str, request: Request) -> Response:
+    return await _metadata(request, name, None)
+
+
+@router.get(
+    "/models/{name}/versions/{version}",
+    operation_id="oip_model_version_metadata",
+    summary="Model version metadata",
+)
+async def read_model_version_metadata(name: str, version: str, request: Request) -> Response:
+    return await _metadata(request, name, version)
+
+
+@router.get("/models/{name}/ready", operation_id="oip_model_ready", summary="200 ready, 4xx not")
+async def read_model_ready(name: str, request: Request) -> Response:
+    return await _ready(request, name, None)
+
+
+@router.get(
+    "/models/{name}/versions/{version}/ready",
+    operation_id="oip_model_version_ready",
+    summary="200 ready, 4xx not",
+)
+async def read_model_version_ready(name: str, version: str, request: Request) -> Response:
+    return await _ready(request, name, version)
+
+
+# -- inference ----------------------------------------------------------------------------
+
+
+def _split_body(request: Request, body: bytes) -> tuple[InferRequest, bytes]:
+    """The JSON header and what follows it (binary tensor data extension)."""
+    header = request.headers.get(HEADER_LENGTH)
+    if header is None:
+        head, rest = body, b""
+    else:
+        if not header.isdigit() or int(header) > len(body):
+            raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
+        head, rest = body[: int(header)], body[int(header) :]
+    try:
+        return codecs.parse_json(InferRequest, head), rest
+    except RequestValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
+        raise OipError(400, f"invalid inference request: {where}: {first['msg']}") from None
+
+
+def _tensor(
+    spec: InferInput, binary: memoryview, offset: int, width: int
+) -> tuple[np.ndarray, int]:
+    expected = f"expected {spec.name!r} FP32 with shape [-1, {width}]"
+    if spec.datatype != "FP32":
+        raise OipError(400, f"input {spec.name!r} has datatype {spec.datatype}; {expected}")
+    if len(spec.shape) != 2 or spec.shape[1] != width or spec.shape[0] < 1:
+        raise OipError(400, f"input {spec.name!r} has shape {spec.shape}; {expected}")
+    count = math.prod(spec.shape)
+    size = (spec.parameters or {}).get("binary_data_size")
+    if size is not None:
+        if not isinstance(size, int) or size != count * 4 or offset + size > len(binary):
+            raise OipError(
+                400,
+                f"input {spec.name!r}: binary_data_size {size!r} does not hold "
+                f"shape {spec.shape} of FP32 ({count * 4} bytes); {expected}",
+            )
+        flat = np.frombuffer(binary[offset : offset + size], dtype="<f4")
+        offset += size
+    else:
+        try:
+            flat = np.asarray(spec.data, dtype=np.float32).reshape(-1)
+        except (ValueError, TypeError):
+            raise OipError(
+                400,
+                f"input {spec.name!r}: data is not numbers in a "
+                f"row-major (flat or nested) list; {expected}",
+            ) from None
+        if flat.size != count:
+            raise OipError(
+                400,
+                f"input {spec.name!r}: {flat.size} values do not fill shape "
+                f"{spec.shape} ({count}); {expected}",
+            )
+    return flat.reshape(spec.shape), offset
+
+
+def _wanted(target: Target, infer: InferRequest) -> list[RequestedOutput]:
+    names = ("output",) if target.decoder else ENCODER_OUTPUTS
+    if not infer.outputs:
+        return [RequestedOutput(name=n) for n in names]
+    unknown = [o.name for o in infer.outputs if o.name not in names]
+    if unknown:
+        raise OipError(400, f"unknown output {unknown[0]!r}; expected one of {list(names)}")
+    return infer.outputs
+
+
+async def _run(
+    request: Request, target: Target, loaded: LoadedModel, x: np.ndarray, names: set[str]
+) -> dict[str, np.ndarray]:
+    engine: InferenceEngine = request.app.state.ctx.extras["inference_engine"]
+    gone = client_gone(request)
+    if target.decoder:
+        return {"output": (await service.decode(engine, loaded, x, gone=gone))["outputs"]}
+    jobs: dict[str, Any] = {}
+    if "codings" in names:
+        jobs["encode"] = service.encode(engine, loaded, x, sample=False, seed=None, gone=gone)
+    if names & {"reconstruction", "reconstruction_error"}:
+        jobs["reconstruct"] = service.reconstruct(engine, loaded, x, gone=gone)
+    results = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+    arrays: dict[str, np.ndarray] = {}
+    if "encode" in results:
+        arrays["codings"] = results["encode"]["codings"]
+    if "reconstruct" in results:
+        arrays["reconstruction"] = results["reconstruct"]["reconstructions"]
+        arrays["reconstruction_error"] = results["reconstruct"]["errors"]
+    return arrays
+
+
+def _respond(
+    infer: InferRequest,
+    name: str,
+    loaded: LoadedModel,
+    wanted: list[RequestedOutput],
+    arrays: dict[str, np.ndarray],
+) -> Response:
+    all_binary = bool((infer.parameters or {}).get("binary_data_output", False))
+    outputs, blobs = [], []
+    for out in wanted:
+        array = np.ascontiguousarray(arrays[out.name], dtype="<f4")
+        entry: dict[str, Any] = {"name": out.name, "datatype": "FP32", "shape": list(array.shape)}
+        if (out.parameters or {}).get("binary_data", all_binary):
+            blob = array.tobytes()
+            entry["parameters"] = {"binary_data_size": len(blob)}
+            blobs.append(blob)
+        else:
+            entry["data"] = array.reshape(-1)
+        outputs.append(entry)
+    body: dict[str, Any] = {
+        "model_name": name,
+        "model_version": str(loaded.version),
+        "outputs": outputs,
+    }
+    if infer.id is not None:
+        body["id"] = infer.id
+    head = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not blobs:
+        return Response(head, media_type=codecs.JSON)
+    return Response(
+        b"".join([head, *blobs]),
+        media_type="application/octet-stream",
+        headers={HEADER_LENGTH: str(len(head))},
+    )
+
+
+async def _infer(request: Request, name: str, version: str | None) -> Response:
+    try:
+        infer, binary = _split_body(request, await request.body())
+        target, loaded = await _served(request, name, version)
+        wanted_input = "codings" if target.decoder else "input"
+        width = loaded.code_size if target.decoder else loaded.n_features
+        if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
+            got = [i.name for i in infer.inputs]
+            raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
+        x, used = _tensor(infer.inputs[0], memoryview(binary), 0, width)
+        if used != len(binary):
+            raise OipError(400, f"{len(binary) - used} bytes of binary data belong to no input")
+        x = service.to_matrix(
+            x,
+            n_columns=width,
+            field=wanted_input,
+            max_rows=request.app.state.ctx.settings.max_request_rows,
+        )
+        wanted = _wanted(target, infer)
+        arrays = await _run(request, target, loaded, x, {o.name for o in wanted})
+    except OipError as exc:
+        return _error(exc)
+    except ServiceError as exc:
+        return _error(_from_service_error(exc))
+    return _respond(infer, name, loaded, wanted, arrays)
+
+
+INFER_DOC: dict[str, Any] = {
+    **codecs.request_body(
+        InferRequest,
+        npy=False,
+        extra={"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    ),
+}
+
+
+@router.post(
+    "/models/{name}/infer",
+    operation_id="oip_infer",
+    summary="Inference (latest version)",
+    response_model=InferResponse,
+    openapi_extra=INFER_DOC,
+)
+async def infer_model(name: str, request: Request) -> Response:
+    return await _infer(request, name, None)
+
+
+@router.post(
+    "/models/{name}/versions/{version}/infer",
+    operation_id="oip_infer_version",
+    summary="Inference on a version",
+    response_model=InferResponse,
+    openapi_extra=INFER_DOC,
+)
+async def infer_model_version(name: str, version: str, request: Request) -> Response:
+    return await _infer(request, name, version)

@@ -1,0 +1,62 @@
+"""One tiny dense AE and one tiny VAE, trained on digits by the real worker, once per session;
+every module serves them from its own app (or live server) on a copy of that data dir."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.datasets import load_digits
+
+from service.config import Settings
+from service.main import create_app
+from tests.factories import job_body, run_worker
+
+CODE_SIZE = 4
+DIGITS = load_digits().data.astype(np.float32)  # (1797, 64), pixels 0..16
+
+
+def settings_for(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": f"sqlite:///{data_dir / 'aesvc.db'}",
+        "workers": 0,
+        "poll_interval_s": 0.05,
+        "heartbeat_interval_s": 0.3,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding digits-ae (dense, version 1) and digits-vae (vae, version 1)."""
+    data_dir = tmp_path_factory.mktemp("trained") / "var"
+    settings = settings_for(data_dir)
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        for body in (
+            job_body(model_name="digits-ae", code_size=CODE_SIZE),
+            job_body(model_name="digits-vae", code_size=CODE_SIZE, architecture={"kind": "vae"}),
+        ):
+            assert client.post("/v1/jobs", json=body).status_code == 202
+        assert run_worker(settings, max_jobs=2) == 2
+        for name in ("digits-ae", "digits-vae"):
+            assert client.get(f"/v1/models/{name}/versions/1").status_code == 200
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def data_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("served") / "var"
+    shutil.copytree(trained_dir, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def served(data_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(data_dir), start_workers=False)) as client:
+        yield client

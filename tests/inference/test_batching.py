@@ -1,0 +1,170 @@
+"""The batcher on plain numpy functions: merging, splitting, skipping, isolating, bounding.
+
+The device is held busy by a function that waits on a gate, so what merges is decided by
+the order of events, never by timing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from service.inference.batching import (
+    BatchMismatch,
+    Batcher,
+    Device,
+    Outputs,
+    QueueFull,
+    RowBudget,
+)
+from service.metrics import ServiceMetrics
+
+
+class Gated:
+    """Doubles its rows; the first call waits for `gate` (the device is busy until then)."""
+
+    def __init__(self, fail_on: float | None = None, short: bool = False) -> None:
+        self.started = threading.Event()
+        self.gate = threading.Event()
+        self.batches: list[np.ndarray] = []
+        self.fail_on = fail_on
+        self.short = short
+
+    def __call__(self, x: np.ndarray) -> Outputs:
+        self.batches.append(x.copy())
+        self.started.set()
+        self.gate.wait(10)
+        if self.fail_on is not None and (x == self.fail_on).any():
+            raise ValueError("a poisoned row")
+        return (x[:-1] * 2,) if self.short else (x * 2,)
+
+
+def make(fn: Callable[[np.ndarray], Outputs], *, max_rows: int = 64, budget_rows: int = 1000
+         ) -> tuple[Batcher, RowBudget]:  # fmt: skip
+    metrics = ServiceMetrics()
+    budget = RowBudget(budget_rows, metrics)
+    batcher = Batcher(operation="op", fn=fn, device=Device("test"), budget=budget,
+                      metrics=metrics, max_batch_rows=max_rows, max_wait_s=60.0)  # fmt: skip
+    return batcher, budget
+
+
+def rows(*values: float, width: int = 3) -> np.ndarray:
+    return np.repeat(np.asarray(values, dtype=np.float32)[:, None], width, axis=1)
+
+
+async def busy(batcher: Batcher, fn: Gated) -> asyncio.Task[Outputs]:
+    """Put one row and wait until the device is running it (and blocked on the gate)."""
+    first = asyncio.ensure_future(batcher(rows(0.0)))
+    await asyncio.to_thread(fn.started.wait, 10)
+    return first
+
+
+def test_arrivals_while_busy_merge_into_one_batch() -> None:
+    async def scenario() -> list[Outputs]:
+        fn = Gated()
+        batcher, budget = make(fn)
+        first = await busy(batcher, fn)
+        waiting = [asyncio.ensure_future(batcher(rows(float(i)))) for i in range(1, 6)]
+        await asyncio.sleep(0)
+        assert budget.used == 5
+        fn.gate.set()
+        results = await asyncio.gather(first, *waiting)
+        assert [len(b) for b in fn.batches] == [1, 5]  # rows, not requests
+        assert budget.used == 0
+        return results
+
+    results = asyncio.run(scenario())
+    for i, (out,) in enumerate(results):
+        np.testing.assert_array_equal(out, rows(float(i)) * 2)  # each caller its own rows
+
+
+def test_a_large_request_is_split_across_batches_and_joined() -> None:
+    async def scenario() -> None:
+        fn = Gated()
+        fn.gate.set()
+        batcher, _ = make(fn, max_rows=4)
+        x = rows(*range(10))
+        (out,) = await batcher(x)
+        assert [len(b) for b in fn.batches] == [4, 4, 2]
+        np.testing.assert_array_equal(out, x * 2)
+
+    asyncio.run(scenario())
+
+
+def test_a_request_whose_caller_left_never_runs() -> None:
+    async def scenario() -> None:
+        fn = Gated()
+        batcher, budget = make(fn)
+        first = await busy(batcher, fn)
+        a = asyncio.ensure_future(batcher(rows(1.0)))
+        b = asyncio.ensure_future(batcher(rows(2.0, 2.0)))
+        gone = asyncio.Event()
+        c_item = batcher.put(rows(3.0))
+        c = asyncio.ensure_future(batcher.result(c_item, gone=gone.wait))
+        await asyncio.sleep(0)
+        b.cancel()  # the awaiting task is cancelled
+        gone.set()  # the client of c disconnected
+        with pytest.raises(asyncio.CancelledError):
+            await b
+        with pytest.raises(Exception, match="went away"):
+            await c
+        assert budget.used == 1  # only a's row is still queued
+        fn.gate.set()
+        await asyncio.gather(first, a)
+        assert [b_.tolist() for b_ in fn.batches[1]] == rows(1.0).tolist()
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_request_fails_alone() -> None:
+    async def scenario() -> None:
+        fn = Gated(fail_on=-1.0)
+        batcher, _ = make(fn)
+        first = await busy(batcher, fn)
+        good1 = asyncio.ensure_future(batcher(rows(1.0)))
+        bad = asyncio.ensure_future(batcher(rows(-1.0)))
+        good2 = asyncio.ensure_future(batcher(rows(2.0)))
+        await asyncio.sleep(0)
+        fn.gate.set()
+        await first
+        (out1,), (out2,) = await asyncio.gather(good1, good2)
+        np.testing.assert_array_equal(out1, rows(2.0))
+        np.testing.assert_array_equal(out2, rows(4.0))
+        with pytest.raises(ValueError, match="poisoned"):
+            await bad
+        assert len(fn.batches[1]) == 3  # they did share a batch before the retry
+
+    asyncio.run(scenario())
+
+
+def test_outputs_must_match_the_rows_in() -> None:
+    async def scenario() -> None:
+        fn = Gated(short=True)
+        fn.gate.set()
+        batcher, _ = make(fn)
+        with pytest.raises(BatchMismatch, match="3 rows in, 2 rows out"):
+            await batcher(rows(1.0, 2.0, 3.0))
+
+    asyncio.run(scenario())
+
+
+def test_the_queue_is_bounded_in_rows() -> None:
+    async def scenario() -> None:
+        fn = Gated()
+        batcher, budget = make(fn, budget_rows=5)
+        first = await busy(batcher, fn)  # running rows have left the queue
+        queued = asyncio.ensure_future(batcher(rows(1.0, 2.0, 3.0)))
+        await asyncio.sleep(0)
+        with pytest.raises(QueueFull) as caught:
+            batcher.put(rows(4.0, 5.0, 6.0))
+        assert caught.value.status == 503 and caught.value.headers["Retry-After"] == "1"
+        batcher.put(rows(4.0, 5.0)).future.cancel()  # exactly fits; then cancelled
+        fn.gate.set()
+        await asyncio.gather(first, queued)
+        assert budget.used == 0
+        assert len(fn.batches) == 2 and len(fn.batches[1]) == 3  # the cancelled rows never ran
+
+    asyncio.run(scenario())

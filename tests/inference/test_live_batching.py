@@ -1,0 +1,148 @@
+"""Against a real uvicorn server: concurrent clients merge into batches, a bad request in a
+burst fails alone, overload answers 503 with Retry-After, and preloads gate /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.main import create_app
+from tests.factories import npy_bytes, wait_for
+from tests.inference.conftest import DIGITS, settings_for
+from tests.live import LiveServer
+
+ENCODE = "/v1/models/digits-ae/versions/1/encode"
+
+
+def serve(data_dir: Path, **env: str) -> LiveServer:
+    settings = settings_for(data_dir)
+    return LiveServer(settings, workers=0, env=env).start()
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path) -> Iterator[LiveServer]:
+    live = serve(data_dir)
+    yield live
+    live.stop()
+
+
+def metric(base_url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    text = httpx.get(f"{base_url}/metrics").text
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name:
+                samples[tuple(sorted(s.labels.items()))] = s.value
+    return samples
+
+
+async def burst(base_url: str, bodies: list[dict[str, Any] | bytes], path: str = ENCODE
+                ) -> list[httpx.Response]:  # fmt: skip
+    limits = httpx.Limits(max_connections=len(bodies))
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
+        return await asyncio.gather(*[
+            http.post(path, content=b, headers={"content-type": "application/x-npy"})
+            if isinstance(b, bytes) else http.post(path, json=b)
+            for b in bodies
+        ])  # fmt: skip
+
+
+def test_concurrent_clients_share_batches(server: LiveServer) -> None:
+    bodies: list[dict[str, Any] | bytes] = [
+        {"inputs": [DIGITS[i % 100].tolist()]} for i in range(32 * 8)
+    ]
+    responses = asyncio.run(burst(server.base_url, bodies))
+    assert all(r.status_code == 200 for r in responses)
+    for i in (0, 37, 255):  # every caller gets its own row's coding back
+        alone = httpx.post(f"{server.base_url}{ENCODE}", json=bodies[i]).json()["codings"]
+        np.testing.assert_allclose(responses[i].json()["codings"], alone, atol=1e-5)
+    rows = metric(server.base_url, "aesvc_inference_batch_rows_sum")[(("operation", "encode"),)]
+    batches = metric(server.base_url, "aesvc_inference_batch_rows_count")[
+        (("operation", "encode"),)
+    ]
+    assert rows >= 256 and batches < rows, (rows, batches)  # some batch held more than one row
+    counted = metric(server.base_url, "aesvc_inference_requests_total")
+    assert counted[(("operation", "encode"), ("status", "200"))] >= 256
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"inputs": [[1.0] * 63]},
+        {"inputs": [[1.0] * 63 + [1e39]]},  # infinite in float32
+        {"inputs": []},
+        {"inputs": [[1.0] * 64, [1.0] * 10]},
+        {"inputs": [["a"] * 64]},
+        npy_bytes(np.zeros((1, 8, 8), np.float32)),
+        b"not an npy file",
+    ],
+    ids=["63-features", "inf", "empty", "ragged", "strings", "3d-npy", "malformed-npy"],
+)
+def test_a_bad_request_in_a_burst_of_50_fails_alone(server: LiveServer, bad: Any) -> None:
+    bodies: list[dict[str, Any] | bytes] = [{"inputs": [DIGITS[i].tolist()]} for i in range(49)]
+    bodies.insert(25, bad)
+    responses = asyncio.run(burst(server.base_url, bodies))
+    statuses = [r.status_code for r in responses]
+    assert statuses[25] == 422, responses[25].text
+    assert responses[25].headers["content-type"] == "application/problem+json"
+    assert "expected" in responses[25].json()["detail"] or "number" in responses[25].text
+    assert statuses[:25] + statuses[26:] == [200] * 49
+
+
+def test_overload_is_503_with_retry_after_and_the_queue_stays_bounded(data_dir: Path) -> None:
+    live = serve(data_dir, AESVC_MAX_QUEUE_ROWS="100", AESVC_MAX_REQUEST_ROWS="64",
+                 AESVC_MAX_BATCH_ROWS="64")  # fmt: skip
+    try:
+        body = npy_bytes(DIGITS[:64])
+        responses = asyncio.run(burst(live.base_url, [body] * 64))
+        statuses = [r.status_code for r in responses]
+        assert set(statuses) <= {200, 503}, statuses
+        refused = [r for r in responses if r.status_code == 503]
+        assert refused, "64 concurrent requests of 64 rows never filled a 100-row queue"
+        assert refused[0].headers["retry-after"] == "1"
+        assert refused[0].headers["content-type"] == "application/problem+json"
+        assert statuses.count(200) >= 1
+        depth = metric(live.base_url, "aesvc_inference_queue_depth_rows")
+        assert depth[()] == 0  # everything queued was answered or dropped
+        counted = metric(live.base_url, "aesvc_inference_requests_total")
+        assert counted[(("operation", "encode"), ("status", "503"))] == len(refused)
+    finally:
+        live.stop()
+
+
+def test_readyz_waits_for_preloaded_versions(data_dir: Path) -> None:
+    settings = settings_for(data_dir, preload="digits-ae@1,digits-vae")
+    with TestClient(create_app(settings, start_workers=False)) as client:
+
+        def ready() -> Any:
+            response = client.get("/readyz")
+            return response if response.status_code == 200 else None
+
+        body = wait_for(ready, timeout_s=60).json()
+        assert body["checks"]["models"]["versions"] == {
+            "digits-ae@1": "loaded",
+            "digits-vae@latest": "loaded",
+        }
+        loaded = metric_from_client(client, "aesvc_loaded_model_versions")
+        assert loaded == 2
+    missing = settings_for(data_dir, preload="nope@1")
+    with TestClient(create_app(missing, start_workers=False)) as client:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "models" in response.json()["failing"]
+
+
+def metric_from_client(client: TestClient, name: str) -> float:
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for s in family.samples:
+            if s.name == name:
+                return float(s.value)
+    raise AssertionError(f"no {name}")
