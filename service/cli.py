@@ -1,4 +1,5 @@
-"""aesvc: serve | worker | migrate | openapi."""
+"""aesvc: serve | worker | migrate | openapi | keys, and the HTTP client commands
+(train | models | jobs | encode, in service.cli_client)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from service.cli_client import register as register_client_commands
 from service.config import Settings
 
 app = typer.Typer(
@@ -65,6 +67,7 @@ def open_bind_refusal(settings: Settings) -> str | None:
     return None
 
 
+register_client_commands(app)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

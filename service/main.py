@@ -119,4 +119,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
     for router in (*routers, inference_router, oip_router):
         app.include_router(router)
+    from service.ui import router as ui
+
+    for router in (ui.jobs_router, ui.models_router, ui.router):
+        app.include_router(router)
     return app

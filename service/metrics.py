@@ -104,7 +104,7 @@ class RequestMetricsMiddleware:
                 )
 
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["metrics"])
 
 
 @router.get(

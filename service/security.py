@@ -37,7 +37,15 @@ WRITE_SCOPE_BY_TAG = {
     "models": "admin",
     "keys": "admin",
 }
-ALWAYS_SCOPE_BY_TAG = {"health": PUBLIC, "metrics": PUBLIC, "inference": "infer", "oip": "infer"}
+# "ui": the dashboard page and its static files, the same for everyone and without data
+# (a browser cannot send a header when it opens a page; the page sends the key itself)
+ALWAYS_SCOPE_BY_TAG = {
+    "health": PUBLIC,
+    "metrics": PUBLIC,
+    "ui": PUBLIC,
+    "inference": "infer",
+    "oip": "infer",
+}
 READ_METHODS = {"GET", "HEAD"}
 
 

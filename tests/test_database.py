@@ -74,3 +74,21 @@ def test_sqlite_writes_commit_through_our_begin(settings: Settings) -> None:
             other.dispose()
     finally:
         engine.dispose()
+
+
+def test_migrations_match_the_tables(settings) -> None:  # type: ignore[no-untyped-def]
+    """A table change without its Alembic revision fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from service.all_tables import Base
+    from service.database import create_db_engine, migrate
+
+    migrate(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []

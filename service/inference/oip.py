@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,8 @@ from service.inference.engine import InferenceEngine
 from service.inference.router import client_gone
 from service.registry.service import list_versions
 
-router = APIRouter(prefix="/v2", tags=["open-inference-protocol"])
+router = APIRouter(prefix="/v2")  # tags per route: the server health probes are public
+OIP: list[str | Enum] = ["oip"]
 HEADER_LENGTH = "Inference-Header-Content-Length"
 DECODER = ".decoder"
 ENCODER_OUTPUTS = ("codings", "reconstruction", "reconstruction_error")
@@ -128,7 +130,7 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 # -- server -----------------------------------------------------------------------------
 
 
-@router.get("", operation_id="oip_server_metadata", summary="Server metadata")
+@router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
 def read_server_metadata() -> dict[str, Any]:
     from service.main import API_VERSION
 
@@ -139,12 +141,19 @@ def read_server_metadata() -> dict[str, Any]:
     }
 
 
-@router.get("/health/live", operation_id="oip_server_live", summary="200 while the server runs")
+@router.get(
+    "/health/live",
+    tags=["health"],
+    operation_id="oip_server_live",
+    summary="200 while the server runs",
+)
 def read_server_live() -> Response:
     return Response(status_code=200)
 
 
-@router.get("/health/ready", operation_id="oip_server_ready", summary="200 ready, 400 not")
+@router.get(
+    "/health/ready", tags=["health"], operation_id="oip_server_ready", summary="200 ready, 400 not"
+)
 def read_server_ready(request: Request) -> Response:
     checks = readiness(request.app.state.ctx)
     return Response(status_code=200 if all(c["ok"] for c in checks.values()) else 400)
@@ -184,13 +193,14 @@ async def _ready(request: Request, name: str, version: str | None) -> Response:
     return Response(status_code=200)
 
 
-@router.get("/models/{name}", operation_id="oip_model_metadata", summary="Model metadata")
+@router.get("/models/{name}", tags=OIP, operation_id="oip_model_metadata", summary="Model metadata")
 async def read_model_metadata(name: str, request: Request) -> Response:
     return await _metadata(request, name, None)
 
 
 @router.get(
     "/models/{name}/versions/{version}",
+    tags=OIP,
     operation_id="oip_model_version_metadata",
     summary="Model version metadata",
 )
@@ -198,13 +208,16 @@ async def read_model_version_metadata(name: str, version: str, request: Request)
     return await _metadata(request, name, version)
 
 
-@router.get("/models/{name}/ready", operation_id="oip_model_ready", summary="200 ready, 4xx not")
+@router.get(
+    "/models/{name}/ready", tags=OIP, operation_id="oip_model_ready", summary="200 ready, 4xx not"
+)
 async def read_model_ready(name: str, request: Request) -> Response:
     return await _ready(request, name, None)
 
 
 @router.get(
     "/models/{name}/versions/{version}/ready",
+    tags=OIP,
     operation_id="oip_model_version_ready",
     summary="200 ready, 4xx not",
 )
@@ -249,7 +262,7 @@ def _tensor(
                 f"input {spec.name!r}: binary_data_size {size!r} does not hold "
                 f"shape {spec.shape} of FP32 ({count * 4} bytes); {expected}",
             )
-        flat = np.frombuffer(binary[offset : offset + size], dtype="<f4")
+        flat = np.frombuffer(binary[offset : offset + size], dtype="<f4").astype(np.float32)
         offset += size
     else:
         try:
@@ -375,6 +388,7 @@ INFER_DOC: dict[str, Any] = {
 
 @router.post(
     "/models/{name}/infer",
+    tags=OIP,
     operation_id="oip_infer",
     summary="Inference (latest version)",
     response_model=InferResponse,
@@ -386,6 +400,7 @@ async def infer_model(name: str, request: Request) -> Response:
 
 @router.post(
     "/models/{name}/versions/{version}/infer",
+    tags=OIP,
     operation_id="oip_infer_version",
     summary="Inference on a version",
     response_model=InferResponse,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from service.deps import ContextDep
+from service.context import AppContext
 from service.inference import codecs, service
 from service.inference.cache import ModelCache
 from service.inference.engine import InferenceEngine
@@ -41,18 +41,25 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_cache(request: Request) -> ModelCache:
+# async: a sync dependency would cost every request a hop through the threadpool
+async def get_cache(request: Request) -> ModelCache:
     cache: ModelCache = request.app.state.ctx.extras["model_cache"]
     return cache
 
 
-def get_engine(request: Request) -> InferenceEngine:
+async def get_engine(request: Request) -> InferenceEngine:
     engine: InferenceEngine = request.app.state.ctx.extras["inference_engine"]
     return engine
 
 
+async def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
 CacheDep = Annotated[ModelCache, Depends(get_cache)]
 EngineDep = Annotated[InferenceEngine, Depends(get_engine)]
+ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def client_gone(request: Request) -> Callable[[], Any]:

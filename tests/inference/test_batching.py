@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from service.inference.batching import (
-    BatchMismatch,
     Batcher,
+    BatchMismatch,
     Device,
     Outputs,
     QueueFull,
@@ -42,12 +42,20 @@ class Gated:
         return (x[:-1] * 2,) if self.short else (x * 2,)
 
 
-def make(fn: Callable[[np.ndarray], Outputs], *, max_rows: int = 64, budget_rows: int = 1000
-         ) -> tuple[Batcher, RowBudget]:  # fmt: skip
+def make(
+    fn: Callable[[np.ndarray], Outputs], *, max_rows: int = 64, budget_rows: int = 1000
+) -> tuple[Batcher, RowBudget]:
     metrics = ServiceMetrics()
     budget = RowBudget(budget_rows, metrics)
-    batcher = Batcher(operation="op", fn=fn, device=Device("test"), budget=budget,
-                      metrics=metrics, max_batch_rows=max_rows, max_wait_s=60.0)  # fmt: skip
+    batcher = Batcher(
+        operation="op",
+        fn=fn,
+        device=Device("test"),
+        budget=budget,
+        metrics=metrics,
+        max_batch_rows=max_rows,
+        max_wait_s=60.0,
+    )
     return batcher, budget
 
 

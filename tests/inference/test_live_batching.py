@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.main import create_app
 from tests.factories import npy_bytes, wait_for
 from tests.inference.conftest import DIGITS, settings_for
-from tests.live import LiveServer
+from tests.live import LIVE_SERVERS, LiveServer
 
 ENCODE = "/v1/models/digits-ae/versions/1/encode"
 
@@ -29,9 +29,14 @@ def serve(data_dir: Path, **env: str) -> LiveServer:
 
 @pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[LiveServer]:
+    """One server for the module: taken off the per-test reaper's list, reaped here."""
     live = serve(data_dir)
-    yield live
-    live.stop()
+    LIVE_SERVERS.remove(live)
+    try:
+        yield live
+    finally:
+        live.stop()
+        live.cleanup()
 
 
 def metric(base_url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -44,15 +49,19 @@ def metric(base_url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]
     return samples
 
 
-async def burst(base_url: str, bodies: list[dict[str, Any] | bytes], path: str = ENCODE
-                ) -> list[httpx.Response]:  # fmt: skip
+async def burst(
+    base_url: str, bodies: list[dict[str, Any] | bytes], path: str = ENCODE
+) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(bodies))
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
-        return await asyncio.gather(*[
-            http.post(path, content=b, headers={"content-type": "application/x-npy"})
-            if isinstance(b, bytes) else http.post(path, json=b)
-            for b in bodies
-        ])  # fmt: skip
+        return await asyncio.gather(
+            *[
+                http.post(path, content=b, headers={"content-type": "application/x-npy"})
+                if isinstance(b, bytes)
+                else http.post(path, json=b)
+                for b in bodies
+            ]
+        )
 
 
 def test_concurrent_clients_share_batches(server: LiveServer) -> None:
@@ -98,8 +107,9 @@ def test_a_bad_request_in_a_burst_of_50_fails_alone(server: LiveServer, bad: Any
 
 
 def test_overload_is_503_with_retry_after_and_the_queue_stays_bounded(data_dir: Path) -> None:
-    live = serve(data_dir, AESVC_MAX_QUEUE_ROWS="100", AESVC_MAX_REQUEST_ROWS="64",
-                 AESVC_MAX_BATCH_ROWS="64")  # fmt: skip
+    live = serve(
+        data_dir, AESVC_MAX_QUEUE_ROWS="100", AESVC_MAX_REQUEST_ROWS="64", AESVC_MAX_BATCH_ROWS="64"
+    )
     try:
         body = npy_bytes(DIGITS[:64])
         responses = asyncio.run(burst(live.base_url, [body] * 64))

@@ -47,7 +47,10 @@ def test_model_metadata_and_readiness(served: TestClient) -> None:
     assert meta["name"] == "digits-ae" and meta["versions"] == ["1"] and meta["platform"]
     assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 64]}]
     assert [o["name"] for o in meta["outputs"]] == [
-        "codings", "reconstruction", "reconstruction_error"]  # fmt: skip
+        "codings",
+        "reconstruction",
+        "reconstruction_error",
+    ]
     assert meta["outputs"][0]["shape"] == [-1, CODE_SIZE]
     assert meta["outputs"][2]["shape"] == [-1]
     decoder = served.get("/v2/models/digits-ae.decoder/versions/1").json()
@@ -69,11 +72,15 @@ def test_json_infer_matches_native(served: TestClient, nested: bool) -> None:
     assert set(by_name) == {"codings", "reconstruction", "reconstruction_error"}
     codings = np.asarray(by_name["codings"]["data"]).reshape(by_name["codings"]["shape"])
     np.testing.assert_allclose(
-        codings, native(served, "encode", {"inputs": ROWS.tolist()})["codings"], atol=1e-6)  # fmt: skip
+        codings, native(served, "encode", {"inputs": ROWS.tolist()})["codings"], atol=1e-6
+    )
     recon = native(served, "reconstruct", {"inputs": ROWS.tolist()})
     assert by_name["reconstruction"]["shape"] == [4, 64]
-    np.testing.assert_allclose(np.asarray(by_name["reconstruction"]["data"]).reshape(4, 64),
-                               recon["reconstructions"], atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(by_name["reconstruction"]["data"]).reshape(4, 64),
+        recon["reconstructions"],
+        atol=1e-5,
+    )
     np.testing.assert_allclose(by_name["reconstruction_error"]["data"], recon["errors"], rtol=1e-5)
 
 
@@ -82,8 +89,9 @@ def test_requested_outputs_only_and_the_decoder(served: TestClient) -> None:
     out = infer_json(served, "/v2/models/digits-ae/infer", body)  # latest
     assert [o["name"] for o in out["outputs"]] == ["codings"]
     codings = np.asarray(out["outputs"][0]["data"], dtype=np.float32).reshape(4, CODE_SIZE)
-    dec = infer_json(served, "/v2/models/digits-ae.decoder/infer",
-                     {"inputs": [tensor("codings", codings)]})  # fmt: skip
+    dec = infer_json(
+        served, "/v2/models/digits-ae.decoder/infer", {"inputs": [tensor("codings", codings)]}
+    )
     assert dec["outputs"][0]["name"] == "output" and dec["outputs"][0]["shape"] == [4, 64]
     np.testing.assert_allclose(
         np.asarray(dec["outputs"][0]["data"]).reshape(4, 64),
@@ -101,14 +109,23 @@ def binary_request(body: dict[str, Any], *arrays: np.ndarray) -> tuple[bytes, di
 def test_binary_round_trip_matches_native(served: TestClient) -> None:
     x = ROWS.astype(np.float32)
     body = {
-        "inputs": [{"name": "input", "datatype": "FP32", "shape": [4, 64],
-                    "parameters": {"binary_data_size": x.nbytes}}],
-        "outputs": [{"name": "reconstruction", "parameters": {"binary_data": True}},
-                    {"name": "reconstruction_error"}],
-    }  # fmt: skip
+        "inputs": [
+            {
+                "name": "input",
+                "datatype": "FP32",
+                "shape": [4, 64],
+                "parameters": {"binary_data_size": x.nbytes},
+            }
+        ],
+        "outputs": [
+            {"name": "reconstruction", "parameters": {"binary_data": True}},
+            {"name": "reconstruction_error"},
+        ],
+    }
     payload, headers = binary_request(body, x)
-    response = served.post("/v2/models/digits-ae/versions/1/infer", content=payload,
-                           headers=headers)  # fmt: skip
+    response = served.post(
+        "/v2/models/digits-ae/versions/1/infer", content=payload, headers=headers
+    )
     assert response.status_code == 200, response.text
     length = int(response.headers[HEADER])
     head = json.loads(response.content[:length])
@@ -132,22 +149,32 @@ def test_binary_round_trip_matches_native(served: TestClient) -> None:
         ({"inputs": []}, "inputs"),
         ({"inputs": [{**tensor("input", ROWS), "data": [float("nan")] * 256}]}, "NaN"),
     ],
-    ids=["datatype", "width", "length", "strings", "input-name", "output-name", "no-inputs",
-         "nan"],
-)  # fmt: skip
+    ids=["datatype", "width", "length", "strings", "input-name", "output-name", "no-inputs", "nan"],
+)
 def test_bad_infer_requests_are_400_with_an_error(
     served: TestClient, body: dict[str, Any], needle: str
 ) -> None:
-    response = served.post("/v2/models/digits-ae/infer", content=json.dumps(body),
-                           headers={"content-type": "application/json"})  # fmt: skip
+    response = served.post(
+        "/v2/models/digits-ae/infer",
+        content=json.dumps(body),
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 400, response.text
     assert needle in response.json()["error"]
 
 
 def test_binary_size_mismatch_and_unknown_model(served: TestClient) -> None:
     x = ROWS.astype(np.float32)
-    body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [4, 64],
-                        "parameters": {"binary_data_size": x.nbytes - 4}}]}  # fmt: skip
+    body = {
+        "inputs": [
+            {
+                "name": "input",
+                "datatype": "FP32",
+                "shape": [4, 64],
+                "parameters": {"binary_data_size": x.nbytes - 4},
+            }
+        ]
+    }
     payload, headers = binary_request(body, x)
     response = served.post("/v2/models/digits-ae/infer", content=payload, headers=headers)
     assert response.status_code == 400 and "binary_data_size" in response.json()["error"]

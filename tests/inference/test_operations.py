@@ -57,8 +57,9 @@ def test_decode_inverts_encode_roughly(served: TestClient) -> None:
     out = ok(served.post(f"{AE}/decode", json={"codings": codings}))
     outputs = np.asarray(out["outputs"])
     assert out["version"] == 1 and outputs.shape == (6, 64)
-    recon = np.asarray(ok(served.post(f"{AE}/reconstruct", json={"inputs": ROWS.tolist()}))
-                       ["reconstructions"])  # fmt: skip
+    recon = np.asarray(
+        ok(served.post(f"{AE}/reconstruct", json={"inputs": ROWS.tolist()}))["reconstructions"]
+    )
     np.testing.assert_allclose(outputs, recon, atol=1e-4)  # decode(encode(x)) == reconstruct(x)
     as_npy = npy_post(served, f"{AE}/decode", np.asarray(codings, dtype=np.float32))
     np.testing.assert_allclose(as_npy, outputs, atol=1e-5)
@@ -133,8 +134,8 @@ def test_interpolate_runs_from_start_to_end(served: TestClient, path: str) -> No
     body = {"start": ROWS[0].tolist(), "end": ROWS[1].tolist(), "steps": 5}
     outputs = np.asarray(ok(served.post(f"{path}/interpolate", json=body))["outputs"])
     assert outputs.shape == (5, 64)
-    recon = np.asarray(ok(served.post(f"{path}/decode", json={"codings": ok(served.post(
-        f"{path}/encode", json={"inputs": ROWS[:2].tolist()}))["codings"]}))["outputs"])  # fmt: skip
+    codings = ok(served.post(f"{path}/encode", json={"inputs": ROWS[:2].tolist()}))["codings"]
+    recon = np.asarray(ok(served.post(f"{path}/decode", json={"codings": codings}))["outputs"])
     np.testing.assert_allclose(outputs[[0, -1]], recon, atol=1e-4)  # the ends are the rows' own
     response = served.post(f"{path}/interpolate", json=body, headers={"accept": NPY})
     np.testing.assert_allclose(np.load(io.BytesIO(response.content)), outputs, atol=1e-5)
@@ -153,9 +154,18 @@ def test_interpolate_runs_from_start_to_end(served: TestClient, path: str) -> No
         ("score", {"inputs": [["x"] * 64]}, "number"),
         ("encode", {"inputs": [[1.0] * 64], "bogus": 1}, "bogus"),
     ],
-    ids=["n=0", "n<0", "n>max", "steps=1", "start-63", "decode-width", "decode-nan",
-         "score-strings", "extra-field"],
-)  # fmt: skip
+    ids=[
+        "n=0",
+        "n<0",
+        "n>max",
+        "steps=1",
+        "start-63",
+        "decode-width",
+        "decode-nan",
+        "score-strings",
+        "extra-field",
+    ],
+)
 def test_bad_bodies_are_422_saying_what_was_expected(
     served: TestClient, op: str, body: dict[str, Any], needle: str
 ) -> None:
@@ -171,14 +181,17 @@ def test_malformed_and_3d_npy_are_422(served: TestClient) -> None:
     headers = {"content-type": NPY}
     garbage = served.post(f"{AE}/encode", content=b"\x93NUMPY garbage", headers=headers)
     assert "2-D float32 or float64" in problem(garbage)
-    cube = served.post(f"{AE}/encode", content=npy_bytes(np.zeros((2, 8, 8), np.float32)),
-                       headers=headers)  # fmt: skip
+    cube = served.post(
+        f"{AE}/encode", content=npy_bytes(np.zeros((2, 8, 8), np.float32)), headers=headers
+    )
     assert "3-D" in problem(cube)
-    ints = served.post(f"{AE}/score", content=npy_bytes(np.zeros((2, 64), np.int64)),
-                       headers=headers)  # fmt: skip
+    ints = served.post(
+        f"{AE}/score", content=npy_bytes(np.zeros((2, 64), np.int64)), headers=headers
+    )
     assert "int64" in problem(ints)
-    narrow = served.post(f"{AE}/reconstruct", content=npy_bytes(np.zeros((2, 63), np.float32)),
-                         headers=headers)  # fmt: skip
+    narrow = served.post(
+        f"{AE}/reconstruct", content=npy_bytes(np.zeros((2, 63), np.float32)), headers=headers
+    )
     assert "(n, 64)" in problem(narrow)
 
 
@@ -192,8 +205,16 @@ def test_unsupported_content_type_is_415(served: TestClient) -> None:
 def test_openapi_documents_both_bodies(served: TestClient) -> None:
     paths = served.get("/openapi.json").json()["paths"]
     ops = {op["operationId"] for item in paths.values() for op in item.values()}
-    assert {"encode", "decode", "reconstruct", "score", "generate", "interpolate",
-            "read_metrics", "oip_infer"} <= ops  # fmt: skip
+    assert {
+        "encode",
+        "decode",
+        "reconstruct",
+        "score",
+        "generate",
+        "interpolate",
+        "read_metrics",
+        "oip_infer",
+    } <= ops
     encode = paths["/v1/models/{name}/versions/{ref}/encode"]["post"]
     assert set(encode["requestBody"]["content"]) == {"application/json", NPY}
     assert NPY in encode["responses"]["200"]["content"]

@@ -1,0 +1,292 @@
+"""Batched inference against a naive server, the HTTP floor and bare torch, in one run.
+
+Servers (each a real uvicorn subprocess): (a) the service; (b) a naive FastAPI app that
+runs one forward per request on the same ServingModel; (c) a FastAPI echo of the body.
+The load generator runs in its own process (it shares the CPU cores with the servers).
+Then (d) rows/s of 8192-row .npy encode requests to (a) against (e) in-process torch.
+
+    .venv/bin/python benchmarks/inference.py [--device cpu|cuda] [--requests 2000]
+
+Targets: (a)/(c) req/s at c=64 >= 0.70; (a)/(b) req/s at c=64 >= 2; (a) p50 at c=1 over
+(c) p50 <= 1.5; (d)/(e) rows/s >= 0.50. Prints and saves benchmarks/results/inference.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from fastapi import FastAPI, Request, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
+MODEL = "bench-ae"
+ENCODE = f"/v1/models/{MODEL}/versions/1/encode"
+LEVELS = (1, 16, 64)
+BIG_ROWS = 8192
+
+
+# -- the two comparison servers (run as `--serve naive|echo`) -----------------------------
+
+
+def naive_app(data_dir: str, device: str) -> Any:
+    import orjson
+    import torch
+
+    from service.config import Settings
+    from service.context import AppContext
+    from service.inference.cache import ModelCache
+    from service.inference.service import load_version
+
+    ctx = AppContext.from_settings(Settings(data_dir=Path(data_dir)))
+    with ctx.session_factory() as session:
+        cache = ModelCache(ctx.store, devices=(device,))
+        model = load_version(session=session, cache=cache, name=MODEL, ref="1").model
+    app = FastAPI()
+
+    @app.post(ENCODE)
+    def encode(body: dict[str, Any]) -> Response:  # one forward per request, in the threadpool
+        with torch.inference_mode():
+            x = torch.tensor(body["inputs"], dtype=torch.float32, device=device)
+            codings = model.encode(x).cpu().numpy()
+        return Response(orjson.dumps({"codings": codings}, option=orjson.OPT_SERIALIZE_NUMPY))
+
+    @app.post("/echo")
+    async def echo(request: Request) -> Response:
+        return Response(await request.body(), media_type="application/json")
+
+    return app
+
+
+def serve(kind: str, port: int, data_dir: str, device: str) -> None:
+    import uvicorn
+
+    uvicorn.run(naive_app(data_dir, device), host="127.0.0.1", port=port, log_level="warning")
+
+
+# -- the load generator (run as `--load`) --------------------------------------------------
+
+
+async def load(url: str, concurrency: int, total: int, body: bytes) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        for _ in range(min(50, total)):  # warm connections and caches
+            await http.post(url, content=body, headers=headers)
+        remaining = total
+
+        async def worker() -> None:
+            nonlocal remaining, errors
+            while remaining > 0:
+                remaining -= 1
+                start = time.perf_counter()
+                response = await http.post(url, content=body, headers=headers)
+                latencies.append(time.perf_counter() - start)
+                errors += response.status_code != 200
+
+        start = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(concurrency)])
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "errors": errors,
+        "req_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(1000 * latencies[len(latencies) // 2], 3),
+        "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99) - 1], 3),
+    }
+
+
+def run_load(url: str, concurrency: int, total: int, body: bytes) -> dict[str, Any]:
+    """The client in its own process, so that it does not share the servers' GIL."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--load", url, str(concurrency), str(total)],
+        input=body,
+        capture_output=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+# -- orchestration -----------------------------------------------------------------------
+
+
+def train(data_dir: Path, epochs: int) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.config import Settings
+    from service.main import create_app
+    from tests.factories import run_worker
+
+    settings = Settings(data_dir=data_dir, workers=0, poll_interval_s=0.05)
+    body = {
+        "model_name": MODEL,
+        "dataset": "digits",
+        "architecture": {"kind": "dense", "code_size": 8, "hidden_sizes": [128, 64]},
+        "training": {"epochs": epochs, "batch_size": 64},
+    }
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        assert client.post("/v1/jobs", json=body).status_code == 202
+        assert run_worker(settings) == 1
+
+
+def start_helper(kind: str, data_dir: Path, device: str) -> tuple[subprocess.Popen[bytes], str]:
+    from tests.live import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, str(port), str(data_dir), device],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.post(f"{base}/echo", content=b"{}", timeout=1)
+            return process, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{kind} server did not start")
+
+
+def big_rows_per_s(base: str, x: np.ndarray, repeats: int) -> float:
+    buffer = io.BytesIO()
+    np.save(buffer, x)
+    body = buffer.getvalue()
+    headers = {"content-type": "application/x-npy", "accept": "application/x-npy"}
+    with httpx.Client(base_url=base, timeout=120) as http:
+        http.post(ENCODE, content=body, headers=headers)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            response = http.post(ENCODE, content=body, headers=headers)
+            assert response.status_code == 200, response.text
+        return repeats * len(x) / (time.perf_counter() - start)
+
+
+def torch_rows_per_s(data_dir: Path, device: str, x: np.ndarray, repeats: int) -> float:
+    import torch
+
+    from service.config import Settings
+    from service.context import AppContext
+    from service.inference.cache import ModelCache
+    from service.inference.service import load_version
+
+    ctx = AppContext.from_settings(Settings(data_dir=data_dir))
+    with ctx.session_factory() as session:
+        cache = ModelCache(ctx.store, devices=(device,))
+        model = load_version(session=session, cache=cache, name=MODEL, ref="1").model
+    with torch.inference_mode():
+        model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
+        start = time.perf_counter()
+        for _ in range(repeats):  # the same work as a request: rows in, codings back to numpy
+            model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
+        return repeats * len(x) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--requests", type=int, default=2000, help="per concurrency level")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--big-repeats", type=int, default=20)
+    args = parser.parse_args()
+
+    from service.config import Settings
+    from tests.live import LiveServer
+
+    rows = np.load(io.BytesIO(_digits_npy()))
+    one_row = json.dumps({"inputs": [rows[0].tolist()]}).encode()
+    big = np.ascontiguousarray(np.resize(rows, (BIG_ROWS, rows.shape[1])), dtype=np.float32)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "var"
+        t0 = time.perf_counter()
+        train(data_dir, args.epochs)
+        results["train_s"] = round(time.perf_counter() - t0, 1)
+        env = {"AESVC_INFERENCE_DEVICE": args.device, "AESVC_LOG_LEVEL": "WARNING"}
+        service = LiveServer(Settings(data_dir=data_dir), workers=0, env=env).start()
+        naive, naive_base = start_helper("naive", data_dir, args.device)
+        try:
+            targets = {
+                "a_service": service.base_url + ENCODE,
+                "b_naive": naive_base + ENCODE,
+                "c_echo": naive_base + "/echo",
+            }
+            for name, url in targets.items():
+                results[name] = [run_load(url, c, args.requests, one_row) for c in LEVELS]
+                print(name, json.dumps(results[name]), flush=True)
+            d = big_rows_per_s(service.base_url, big, args.big_repeats)
+        finally:
+            service.stop()
+            service.cleanup()
+            naive.terminate()
+            naive.wait(30)
+        e = torch_rows_per_s(data_dir, args.device, big, args.big_repeats)
+    results["d_service_npy_rows_per_s"] = round(d)
+    results["e_torch_rows_per_s"] = round(e)
+
+    def at(name: str, c: int, key: str) -> float:
+        return float(next(r[key] for r in results[name] if r["concurrency"] == c))
+
+    results["ratios"] = {
+        "a_over_c_req_per_s_c64 (target >= 0.70)": round(
+            at("a_service", 64, "req_per_s") / at("c_echo", 64, "req_per_s"), 3
+        ),
+        "a_over_b_req_per_s_c64 (target >= 2)": round(
+            at("a_service", 64, "req_per_s") / at("b_naive", 64, "req_per_s"), 3
+        ),
+        "a_p50_c1_over_c_p50_c1 (target <= 1.5)": round(
+            at("a_service", 1, "p50_ms") / at("c_echo", 1, "p50_ms"), 3
+        ),
+        "d_over_e_rows_per_s (target >= 0.50)": round(d / e, 3),
+    }
+    results["setup"] = {
+        "device": args.device,
+        "model": "digits dense AE 64-128-64-8, trained through the service",
+        "requests_per_level": args.requests,
+        "request": "one-row JSON encode; (d) 8192-row .npy in and out, sequential",
+        "load_generator": "httpx.AsyncClient in a separate process, on the same cores",
+        "cpu_count": os.cpu_count(),
+        "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
+        "python": platform.python_version(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "inference.json" if args.device == "cpu" else f"inference-{args.device}.json"
+    (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+def _digits_npy() -> bytes:
+    from sklearn.datasets import load_digits
+
+    buffer = io.BytesIO()
+    np.save(buffer, load_digits().data.astype(np.float32))
+    return buffer.getvalue()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--load":
+        body = sys.stdin.buffer.read()
+        stats = asyncio.run(load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), body))
+        print(json.dumps(stats))
+    else:
+        main()

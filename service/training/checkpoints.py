@@ -1,0 +1,108 @@
+"""The trainer's per-epoch checkpoint: one dict, written atomically, loadable weights_only.
+
+With the model, the optimizer and scheduler state and both RNG states, the loop state below
+is everything a run needs to resume and end on the weights an uninterrupted run ends on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from service.zoo.spec import ModelSpec
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class LoopState:
+    """The loop's progress; with the model, optimizer and RNGs it is the checkpoint."""
+
+    stage: int = 0
+    epoch: int = 0  # epochs done in this stage
+    best_score: float = float("inf")
+    best_epoch: int = 0
+    best_weights: dict[str, torch.Tensor] | None = None
+    bad_epochs: int = 0
+    train_time_s: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def state_copy(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of the module's state_dict."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+
+
+def save_checkpoint(
+    path: Path,
+    *,
+    spec: ModelSpec,
+    shape: list[int],
+    model: nn.Module,
+    state: LoopState,
+    optimizer: Any,
+    scheduler: Any,
+    rngs: tuple[torch.Generator, torch.Generator],
+) -> None:
+    """Write atomically: a crash leaves the previous checkpoint, never half of one.
+
+    shape is [n_train, n_val, n_features]; rngs are (shuffle, noise) generators.
+    """
+    shuffle_gen, noise_gen = rngs
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "spec": spec.model_dump_json(),
+        "shape": shape,
+        "model": state_copy(model),
+        "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "stage": state.stage,
+        "epoch": state.epoch,
+        "best_score": state.best_score,
+        "best_epoch": state.best_epoch,
+        "best_weights": state.best_weights,
+        "bad_epochs": state.bad_epochs,
+        "train_time_s": state.train_time_s,
+        "history": state.history,
+        "shuffle_rng": shuffle_gen.get_state(),
+        "noise_rng": noise_gen.get_state(),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(
+    path: Path,
+    *,
+    spec: ModelSpec,
+    shape: list[int],
+    model: nn.Module,
+    rngs: tuple[torch.Generator, torch.Generator],
+) -> tuple[LoopState, dict[str, Any]]:
+    """Restore model and RNGs in place; return the loop state and the raw checkpoint."""
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    if ck.get("format") != CHECKPOINT_FORMAT or ck.get("spec") != spec.model_dump_json():
+        raise ValueError(f"checkpoint {path} belongs to another spec or format; delete it")
+    if ck["shape"] != shape:
+        raise ValueError(f"checkpoint {path} was trained on data of another shape")
+    model.load_state_dict(ck["model"])
+    shuffle_gen, noise_gen = rngs
+    shuffle_gen.set_state(ck["shuffle_rng"])
+    noise_gen.set_state(ck["noise_rng"])
+    state = LoopState(
+        stage=ck["stage"],
+        epoch=ck["epoch"],
+        best_score=ck["best_score"],
+        best_epoch=ck["best_epoch"],
+        best_weights=ck["best_weights"],
+        bad_epochs=ck["bad_epochs"],
+        train_time_s=ck["train_time_s"],
+        history=ck["history"],
+    )
+    return state, ck

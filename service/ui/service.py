@@ -1,0 +1,297 @@
+"""Plots of jobs and model versions: which apply, the data behind them, a cache of PNGs.
+
+A version's plots depend only on its weights and its dataset, both immutable, so a PNG
+is cached under the artifact's sha256 and the plot's name. A running job's loss curve
+changes with every epoch; it is cached once the job has ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from sqlalchemy.orm import Session
+from torch import nn
+
+from service.context import AppContext
+from service.datasets.service import load_arrays
+from service.datasets.tables import Dataset
+from service.errors import NotFound
+from service.inference.cache import LoadedModel, ModelCache
+from service.inference.service import sample_codings
+from service.registry.service import resolve_version
+from service.registry.tables import ModelVersion
+from service.training.schemas import TERMINAL_STATES
+from service.training.service import get_job, job_history
+from service.training.trainer import split_rows
+from service.ui import plots
+
+VERSION_PLOTS = ("reconstructions", "latent", "samples", "features", "scores")
+N_RECONSTRUCTIONS = 6
+MAX_FEATURE_IMAGES = 64
+SAMPLES_SEED = 0
+
+
+@dataclass(frozen=True)
+class Png:
+    content: bytes
+    etag: str
+
+
+def as_png(content: bytes) -> Png:
+    return Png(content=content, etag=f'"{hashlib.sha256(content).hexdigest()[:32]}"')
+
+
+class PlotCache:
+    """An LRU of rendered PNGs, bounded in bytes."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, Png] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Png | None:
+        with self._lock:
+            png = self._items.get(key)
+            if png is not None:
+                self._items.move_to_end(key)
+            return png
+
+    def put(self, key: str, content: bytes) -> Png:
+        png = as_png(content)
+        with self._lock:
+            self._items[key] = png
+            while sum(len(p.content) for p in self._items.values()) > self.max_bytes:
+                self._items.popitem(last=False)
+        return png
+
+    def get_or_render(self, key: str, render: Callable[[], bytes]) -> Png:
+        cached = self.get(key)
+        return cached if cached is not None else self.put(key, render())
+
+
+def plot_cache(ctx: AppContext) -> PlotCache:
+    cache: PlotCache = ctx.extras.setdefault("plot_cache", PlotCache())
+    return cache
+
+
+# -- jobs --
+
+
+def loss_stages(history: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Progress events grouped by training stage, the last report of each epoch kept
+    (a resumed attempt repeats the epochs after its checkpoint)."""
+    stages: dict[str, dict[int, dict[str, Any]]] = {}
+    for event in history:
+        stage = str(event.get("stage") or "")
+        stages.setdefault(stage, {})[int(event["epoch"])] = event
+    return {stage: [epochs[e] for e in sorted(epochs)] for stage, epochs in stages.items()}
+
+
+def job_loss_plot(ctx: AppContext, *, session: Session, job_id: str) -> Png:
+    job = get_job(session=session, job_id=job_id)
+    history = job_history(session=session, job_id=job_id)
+
+    def render() -> bytes:
+        return plots.loss_curve(
+            loss_stages(history), title=f"{job.model_name}: job {job_id[:8]} ({job.status})"
+        )
+
+    if job.status not in TERMINAL_STATES:
+        return as_png(render())  # changes with every epoch: not kept
+    return plot_cache(ctx).get_or_render(f"job:{job_id}:{job.status}:{len(history)}", render)
+
+
+# -- versions --
+
+
+@dataclass
+class VersionData:
+    mv: ModelVersion
+    dataset: Dataset | None
+    image_shape: list[int] | None
+
+
+def _version_data(session: Session, name: str, ref: str) -> VersionData:
+    mv = resolve_version(session=session, name=name, ref=ref)
+    dataset = session.get(Dataset, mv.dataset_id) if mv.dataset_id else None
+    if dataset is not None and mv.dataset_sha256 and dataset.sha256 != mv.dataset_sha256:
+        dataset = None  # not the data the version was trained on
+    shape = mv.config.get("image_shape") or (dataset.image_shape if dataset else None)
+    return VersionData(mv=mv, dataset=dataset, image_shape=shape)
+
+
+def applicable_plots(data: VersionData) -> list[str]:
+    """The plots that exist for this version (the others answer 404)."""
+    names = []
+    if data.dataset is not None:
+        names += ["reconstructions", "latent"]
+    if data.mv.kind in ("vae", "conv_vae") or data.mv.metrics.get("coding_mean") is not None:
+        names.append("samples")
+    if data.image_shape is not None:
+        names.append("features")
+    if data.dataset is not None and data.mv.metrics.get("threshold") is not None:
+        names.append("scores")
+    return [n for n in VERSION_PLOTS if n in names]
+
+
+def list_version_plots(*, session: Session, name: str, ref: str) -> tuple[int, list[str]]:
+    data = _version_data(session, name, ref)
+    return data.mv.version, applicable_plots(data)
+
+
+def version_plot(ctx: AppContext, *, session: Session, name: str, ref: str, plot: str) -> Png:
+    data = _version_data(session, name, ref)
+    if plot not in applicable_plots(data):
+        raise NotFound(_why_not(data, plot))
+    cache: ModelCache = ctx.extras["model_cache"]
+    mv = data.mv
+    loaded = cache.get(
+        name=name,
+        version=mv.version,
+        sha256=mv.artifact_sha256,
+        config=mv.config,
+        metrics=mv.metrics,
+    )
+    renderer = RENDERERS[plot]
+    return plot_cache(ctx).get_or_render(
+        f"{mv.artifact_sha256}:{mv.dataset_sha256}:{plot}",
+        lambda: renderer(ctx, data, loaded),
+    )
+
+
+def _why_not(data: VersionData, plot: str) -> str:
+    version = f"version {data.mv.version}"
+    if plot == "features":
+        return f"{version} was trained on tabular data: features.png needs an image dataset"
+    if plot == "samples":
+        return f"{version} recorded no coding statistics to sample from"
+    if data.dataset is None:
+        return f"the dataset {version} was trained on is gone, so it has no {plot}.png"
+    return f"{version} has no {plot}.png"
+
+
+def _validation_split(ctx: AppContext, data: VersionData) -> tuple[np.ndarray, np.ndarray | None]:
+    assert data.dataset is not None
+    X, y = load_arrays(
+        store=ctx.store, sha256=data.dataset.sha256, labels_sha256=data.dataset.labels_sha256
+    )
+    training = data.mv.spec["training"]
+    _, val_rows = split_rows(len(X), float(training["validation_fraction"]), int(training["seed"]))
+    return X[val_rows].astype(np.float32), None if y is None else y[val_rows]
+
+
+def _run(loaded: LoadedModel, method: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray) -> Any:
+    with torch.inference_mode():
+        out = method(torch.as_tensor(x, dtype=torch.float32, device=loaded.device))
+    return out.float().cpu().numpy()
+
+
+def _z_scores(data: VersionData, rows: np.ndarray) -> np.ndarray:
+    """Table rows in z-scores: features in their own units differ by orders of magnitude."""
+    assert data.dataset is not None
+    mean = np.asarray(data.dataset.stats["mean"], dtype=np.float32)
+    std = np.asarray(data.dataset.stats["std"], dtype=np.float32)
+    return (rows - mean) / np.where(std > 0, std, 1.0)
+
+
+def _render_reconstructions(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> bytes:
+    X_val, _ = _validation_split(ctx, data)
+    originals = X_val[:N_RECONSTRUCTIONS]
+    recons = _run(loaded, loaded.model.reconstruct, originals)
+    assert data.dataset is not None
+    title = "validation rows and their reconstructions"
+    if data.image_shape is None:
+        originals, recons = _z_scores(data, originals), _z_scores(data, recons)
+        title += " (z-scores per feature)"
+    return plots.reconstructions(
+        originals,
+        recons,
+        image_shape=data.image_shape,
+        feature_names=data.dataset.feature_names,
+        title=title,
+    )
+
+
+def project_2d(codings: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
+    """Codings as 2-D points: as they are, PCA-projected, or (code size 1) against row order."""
+    if codings.shape[1] == 1:
+        return np.column_stack([codings[:, 0], np.arange(len(codings))]), ("coding", "row")
+    if codings.shape[1] == 2:
+        return codings, ("coding 1", "coding 2")
+    centered = codings - codings.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centered, full_matrices=False)
+    share = singular**2 / max(float((singular**2).sum()), 1e-12)
+    return centered @ vt[:2].T, (f"PC 1 ({share[0]:.0%})", f"PC 2 ({share[1]:.0%})")
+
+
+def _render_latent(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> bytes:
+    X_val, y_val = _validation_split(ctx, data)
+    points, axes = project_2d(_run(loaded, loaded.model.encode, X_val))
+    how = "" if data.mv.code_size <= 2 else ", PCA-projected"
+    return plots.latent(
+        points,
+        y_val,
+        axis_names=axes,
+        title=f"validation codings (code size {data.mv.code_size}{how})",
+    )
+
+
+def _render_samples(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> bytes:
+    n = 16 if data.image_shape is not None else 8
+    z, method = sample_codings(loaded, n=n, seed=SAMPLES_SEED)
+    samples = _run(loaded, loaded.model.decode, z)
+    source = "N(0, I)" if method == "prior" else "a Gaussian fitted to the codings"
+    title = f"decoded samples of {source}"
+    if data.image_shape is None:
+        if data.dataset is not None:
+            samples, title = _z_scores(data, samples), f"{title} (z-scores per feature)"
+        return plots.sample_profiles(samples, title=title)
+    return plots.image_grid(samples, image_shape=data.image_shape, title=title)
+
+
+def first_layer_filters(network: nn.Module) -> tuple[np.ndarray, list[int] | None]:
+    """The first layer's weights: Linear rows (one per unit, over the inputs), or a conv's
+    filters as (out, kh*kw) images of shape [kh, kw, 1] (averaged over input channels)."""
+    for module in network.modules():
+        if isinstance(module, nn.Conv2d):
+            weights = module.weight.detach().float().cpu().mean(dim=1)  # (out, kh, kw)
+            kh, kw = weights.shape[1:]
+            return weights.reshape(len(weights), -1).numpy(), [int(kh), int(kw), 1]
+        if isinstance(module, nn.Linear):
+            return module.weight.detach().float().cpu().numpy(), None
+    raise NotFound("this network has no dense or convolutional layer to show")
+
+
+def _render_features(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> bytes:
+    assert data.image_shape is not None
+    weights, filter_shape = first_layer_filters(loaded.model.autoencoder)
+    what = "first conv layer's filters" if filter_shape else "first layer's weights per unit"
+    return plots.image_grid(
+        weights[:MAX_FEATURE_IMAGES],
+        image_shape=filter_shape or data.image_shape,
+        title=f"learned features: the {what}",
+    )
+
+
+def _render_scores(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> bytes:
+    X_val, _ = _validation_split(ctx, data)
+    scores = _run(loaded, loaded.model.row_errors, X_val)
+    threshold = float(data.mv.metrics["threshold"])
+    title = "anomaly scores of the validation rows"
+    return plots.score_histogram(scores, threshold, title=title)
+
+
+RENDERERS: dict[str, Callable[[AppContext, VersionData, LoadedModel], bytes]] = {
+    "reconstructions": _render_reconstructions,
+    "latent": _render_latent,
+    "samples": _render_samples,
+    "features": _render_features,
+    "scores": _render_scores,
+}

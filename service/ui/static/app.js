@@ -1,0 +1,274 @@
+// The dashboard: vanilla JS against the v1 API. Every request, the SSE stream and the
+// plot images included, goes through fetch() with `Authorization: Bearer <key>` when a
+// key is set, so no key ever appears in a URL.
+"use strict";
+
+const KEY_STORAGE = "aesvc.apiKey";
+const ACTIVE = new Set(["queued", "running", "cancelling"]);
+const state = { streams: new Map(), lossJob: null, plotsOf: null, objectUrls: new Map() };
+window.aesvcProgress = {}; // job id -> epochs seen over SSE, in order (tests read it)
+
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k in node && typeof v !== "string") node[k] = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : String(c ?? ""));
+  return node;
+}
+
+function headers(extra = {}) {
+  const key = localStorage.getItem(KEY_STORAGE);
+  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+}
+
+function notify(text) { $("#notice").textContent = text || ""; }
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: headers(options.headers) });
+  if (response.status === 401) notify("This server needs an API key: enter it above.");
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
+    throw new Error(`${response.status}: ${detail}`);
+  }
+  return response;
+}
+const getJson = async (path) => (await api(path)).json();
+
+const fmt = (x, digits = 4) => (x === null || x === undefined ? "" : Number(x).toPrecision(digits));
+
+// -- images: fetched with the key, shown from an object URL --
+
+async function showImage(img, path) {
+  const blob = await (await api(path)).blob();
+  const url = URL.createObjectURL(blob);
+  const old = state.objectUrls.get(img);
+  img.onload = () => { img.dataset.loaded = "1"; if (old) URL.revokeObjectURL(old); };
+  state.objectUrls.set(img, url);
+  img.src = url;
+}
+
+// -- datasets --
+
+async function loadDatasets() {
+  const { data } = await getJson("/v1/datasets?limit=1000");
+  $("#dataset-rows").replaceChildren(...data.map((d) => el("tr", {},
+    el("td", {}, d.name), el("td", {}, d.n_rows), el("td", {}, d.n_features),
+    el("td", {}, d.image_shape ? d.image_shape.join("×") : ""),
+    el("td", {}, d.has_labels ? "yes" : ""), el("td", {}, d.builtin ? "built-in" : d.source_format))));
+  const select = $("#train-form [name=dataset]");
+  const chosen = select.value || "digits";
+  select.replaceChildren(...data.map((d) => el("option", { value: d.name }, d.name)));
+  if (data.some((d) => d.name === chosen)) select.value = chosen;
+}
+
+// -- jobs --
+
+function progressCells(job) {
+  const p = job.progress;
+  const bar = el("progress", { max: p ? p.epochs : 1, value: p ? p.epoch : 0 });
+  const text = p ? ` ${p.epoch}/${p.epochs}` : "";
+  const loss = p ? `train ${fmt(p.train_loss, 3)} · val ${fmt(p.val_loss, 3)}` : "";
+  return [el("td", { class: "progress" }, bar, text), el("td", { class: "loss" }, loss)];
+}
+
+function jobRow(job) {
+  const row = el("tr", { "data-job-id": job.id, "data-status": job.status },
+    el("td", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); showLoss(job.id); } }, job.id.slice(0, 8))),
+    el("td", {}, job.model_name),
+    el("td", { class: `status status-${job.status}` }, job.status),
+    ...progressCells(job),
+    el("td", { class: "version" }, job.model_version ?? ""),
+    el("td", {}, ACTIVE.has(job.status) && job.status !== "cancelling"
+      ? el("button", { class: "cancel", onclick: () => cancelJob(job.id) }, "cancel") : ""));
+  if (job.id === state.lossJob) row.classList.add("selected");
+  return row;
+}
+
+function updateJobRow(job) {
+  const old = document.querySelector(`tr[data-job-id="${job.id}"]`);
+  if (old) old.replaceWith(jobRow(job));
+  else $("#job-rows").prepend(jobRow(job));
+}
+
+async function loadJobs() {
+  const { data } = await getJson("/v1/jobs?limit=50");
+  $("#job-rows").replaceChildren(...data.map(jobRow));
+  for (const job of data) if (ACTIVE.has(job.status)) follow(job.id);
+  if (!state.lossJob && data.length) showLoss(data[0].id);
+}
+
+async function cancelJob(id) {
+  try { updateJobRow(await (await api(`/v1/jobs/${id}/cancel`, { method: "POST" })).json()); }
+  catch (err) { notify(`cancel failed: ${err.message}`); }
+}
+
+// SSE over fetch (EventSource cannot send the Authorization header); resumes after the
+// last event id if the connection drops, and ends with the job's terminal state.
+async function follow(jobId) {
+  if (state.streams.has(jobId)) return;
+  state.streams.set(jobId, true);
+  let after = 0;
+  let done = false;
+  try {
+    while (!done) {
+      const response = await api(`/v1/jobs/${jobId}/events?after=${after}`, { headers: { Accept: "text/event-stream" } });
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done: ended } = await reader.read();
+        if (ended) break;
+        buffer += value.replace(/\r\n/g, "\n");
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const event = parseEvent(buffer.slice(0, cut));
+          buffer = buffer.slice(cut + 2);
+          if (!event.data) continue;
+          if (event.id) after = Number(event.id);
+          done = (await onJobEvent(jobId, event.type, JSON.parse(event.data))) || done;
+        }
+      }
+      if (!done) {  // the stream ended early, or the terminal event came before `after`
+        const job = await getJson(`/v1/jobs/${jobId}`);
+        if (!ACTIVE.has(job.status)) done = await onJobEvent(jobId, "state", { status: job.status });
+        else await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  } catch (err) {
+    notify(`lost the stream of job ${jobId.slice(0, 8)}: ${err.message}`);
+  } finally {
+    state.streams.delete(jobId);
+  }
+}
+
+function parseEvent(block) {
+  const event = { type: "message", data: "", id: null };
+  for (const line of block.split("\n")) {
+    const [field, ...rest] = line.split(":");
+    const value = rest.join(":").replace(/^ /, "");
+    if (field === "event") event.type = value;
+    else if (field === "data") event.data += value;
+    else if (field === "id") event.id = value;
+  }
+  return event;
+}
+
+async function onJobEvent(jobId, type, data) {
+  if (type === "progress") {
+    (window.aesvcProgress[jobId] ||= []).push(data.epoch);
+  }
+  const job = await getJson(`/v1/jobs/${jobId}`);
+  updateJobRow(job);
+  if (jobId === state.lossJob && type === "progress") showLoss(jobId);
+  if (type === "state" && !ACTIVE.has(job.status)) {
+    if (jobId === state.lossJob) showLoss(jobId);
+    if (job.status === "succeeded") await loadModels({ show: [job.model_name, job.model_version] });
+    return true;
+  }
+  return false;
+}
+
+async function showLoss(jobId) {
+  state.lossJob = jobId;
+  document.querySelectorAll("tr[data-job-id]").forEach((r) => r.classList.toggle("selected", r.dataset.jobId === jobId));
+  $("#loss-figure").hidden = false;
+  $("#loss-caption").textContent = `loss per epoch, job ${jobId}`;
+  try { await showImage($("#loss-plot"), `/v1/jobs/${jobId}/plots/loss.png`); }
+  catch (err) { notify(`loss plot: ${err.message}`); }
+}
+
+// -- models --
+
+async function loadModels({ show } = {}) {
+  const { data: models } = await getJson("/v1/models?limit=1000");
+  const rows = [];
+  let newest = null;
+  for (const model of models) {
+    const { data: versions } = await getJson(`/v1/models/${encodeURIComponent(model.name)}/versions?limit=1000`);
+    for (const v of versions) {
+      const m = v.metrics || {};
+      const ratio = m.val_mse !== undefined && m.pca_val_mse ? m.val_mse / m.pca_val_mse : null;
+      const mseClass = ratio === null ? "" : ratio <= 1 ? "better" : "worse";
+      rows.push(el("tr", { "data-model": model.name, "data-version": v.version },
+        el("td", {}, model.name), el("td", {}, v.version), el("td", {}, v.kind), el("td", {}, v.code_size),
+        el("td", {}, v.aliases.join(", ")),
+        el("td", { class: mseClass, title: ratio === null ? "" : `${(ratio * 100).toFixed(0)}% of PCA's error` }, fmt(m.val_mse)),
+        el("td", {}, fmt(m.pca_val_mse)),
+        el("td", {}, el("button", { class: "show-plots", onclick: () => showPlots(model.name, v.version) }, "plots"))));
+      if (!newest || v.created_at > newest[2]) newest = [model.name, v.version, v.created_at];
+    }
+  }
+  $("#model-rows").replaceChildren(...rows);
+  const target = show || state.plotsOf || newest;
+  if (target) await showPlots(target[0], target[1]);
+}
+
+async function showPlots(name, version) {
+  state.plotsOf = [name, version];
+  document.querySelectorAll("#model-rows tr").forEach((r) =>
+    r.classList.toggle("selected", r.dataset.model === name && Number(r.dataset.version) === version));
+  $("#plots-title").hidden = false;
+  $("#plots-title").textContent = `${name} v${version}`;
+  const { plots } = await getJson(`/v1/models/${encodeURIComponent(name)}/versions/${version}/plots`);
+  const figures = Object.entries(plots).map(([plot, path]) => {
+    const img = el("img", { class: "plot", "data-plot": plot, alt: `${plot} plot` });
+    showImage(img, path).catch((err) => notify(`${plot}.png: ${err.message}`));
+    return el("figure", {}, img, el("figcaption", {}, plot));
+  });
+  for (const img of document.querySelectorAll("#plots img")) {
+    const url = state.objectUrls.get(img);
+    if (url) URL.revokeObjectURL(url);
+    state.objectUrls.delete(img);
+  }
+  $("#plots").replaceChildren(...figures);
+}
+
+// -- forms --
+
+async function startJob(event) {
+  event.preventDefault();
+  const f = new FormData(event.target);
+  const hidden = String(f.get("hidden_sizes")).split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const body = {
+    model_name: f.get("model_name"),
+    dataset: f.get("dataset"),
+    architecture: { kind: f.get("kind"), code_size: Number(f.get("code_size")), hidden_sizes: hidden },
+    training: { epochs: Number(f.get("epochs")) },
+  };
+  try {
+    const job = await (await api("/v1/jobs", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    })).json();
+    notify(`job ${job.id.slice(0, 8)} queued`);
+    updateJobRow(job);
+    showLoss(job.id);
+    follow(job.id);
+  } catch (err) {
+    notify(`could not start the job: ${err.message}`);
+  }
+}
+
+async function refresh() {
+  try {
+    notify("");
+    await Promise.all([loadDatasets(), loadJobs(), loadModels()]);
+  } catch (err) {
+    notify(err.message.startsWith("401") ? "This server needs an API key: enter it above." : err.message);
+  }
+}
+
+$("#key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = $("#api-key").value.trim();
+  if (key) localStorage.setItem(KEY_STORAGE, key); else localStorage.removeItem(KEY_STORAGE);
+  $("#api-key").value = "";
+  refresh();
+});
+$("#train-form").addEventListener("submit", startJob);
+refresh();

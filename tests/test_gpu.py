@@ -1,0 +1,54 @@
+"""CUDA only: training with and without bf16 autocast, one worker slot per device, and
+inference on the GPU. Skipped, with the reason, where torch sees no CUDA device."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from sklearn.datasets import load_digits
+
+from service.config import Settings
+from service.executors.local import worker_slots
+from service.main import create_app
+from service.training.trainer import train
+from service.zoo.spec import ModelSpec
+from tests.factories import job_body, run_worker
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: torch sees no GPU"),
+]
+X = load_digits().data.astype(np.float32)
+
+
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16-autocast"])
+def test_training_on_cuda(bf16: bool) -> None:
+    spec = ModelSpec.model_validate({
+        "architecture": {"code_size": 8, "hidden_sizes": [64]},
+        "training": {"epochs": 3, "device": "cuda", "bf16_autocast": bf16},
+    })  # fmt: skip
+    result = train(spec=spec, X=X, image_shape=None)
+    assert len(result.history) == 3
+    assert all(np.isfinite(h["train_loss"]) for h in result.history)
+
+
+def test_one_worker_slot_per_device(settings: Settings) -> None:
+    assert worker_slots(settings) == [str(i) for i in range(torch.cuda.device_count())]
+
+
+def test_inference_runs_on_the_gpu(settings: Settings) -> None:
+    settings = settings.model_copy(update={"inference_device": "cuda"})
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        job = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4)).json()
+        assert run_worker(settings) == 1
+        assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
+        out = client.post("/v1/models/g/versions/1/encode", json={"inputs": X[:8].tolist()})
+        assert out.status_code == 200, out.text
+        assert np.asarray(out.json()["codings"]).shape == (8, 4)
+        cache = client.app.state.ctx.extras["model_cache"]  # type: ignore[attr-defined]
+        (key,) = cache.loaded()
+        assert cache._models[key].device.startswith("cuda")
+        gen = client.post("/v1/models/g/versions/1/generate", json={"n": 4, "seed": 0})
+        assert gen.status_code == 200 and np.isfinite(gen.json()["samples"]).all()

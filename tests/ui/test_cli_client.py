@@ -1,0 +1,78 @@
+"""The HTTP client commands against a real server: train --follow, models, jobs, encode."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from service.config import Settings
+from tests.live import LiveServer
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    yield LiveServer(settings, workers=1).start()
+
+
+def aesvc(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def test_train_follows_a_real_job_to_the_end(server: LiveServer, tmp_path: Path) -> None:
+    run = aesvc(
+        "train", "--dataset", "digits", "--code-size", "2", "--kind", "vae",
+        "--hidden-sizes", "16", "--epochs", "3", "--model", "cli-vae",
+        "--follow", "--url", server.base_url,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "succeeded" in run.stdout and "model cli-vae version 1" in run.stdout, run.stdout
+    assert "3/3" in run.stdout  # the progress bar reached the last epoch
+
+    with server.client() as http:
+        jobs = http.get("/v1/jobs").json()["data"]
+    assert [j["status"] for j in jobs] == ["succeeded"]
+
+    listed = aesvc("models", env={"AESVC_URL": server.base_url})
+    assert listed.returncode == 0 and "cli-vae" in listed.stdout and "vae" in listed.stdout
+    history = aesvc("jobs", "--url", server.base_url)
+    assert history.returncode == 0 and jobs[0]["id"] in history.stdout
+
+    rows = load_digits().data[:7].astype(np.float32)
+    np.savetxt(tmp_path / "rows.csv", rows, delimiter=",", header="a" * 3, comments="")
+    np.save(tmp_path / "rows.npy", rows)
+    for source, target in (("rows.csv", "codes.npy"), ("rows.npy", "codes.csv")):
+        encoded = aesvc(
+            "encode", "--model", "cli-vae@1", "--input", str(tmp_path / source),
+            "--output", str(tmp_path / target), "--url", server.base_url,
+        )  # fmt: skip
+        assert encoded.returncode == 0, encoded.stderr
+        assert "encoded 7 rows with cli-vae version 1" in encoded.stdout
+    from_npy = np.load(tmp_path / "codes.npy")
+    from_csv = np.loadtxt(tmp_path / "codes.csv", delimiter=",", skiprows=1)
+    assert from_npy.shape == from_csv.shape == (7, 2)
+    assert np.allclose(from_npy, from_csv, atol=1e-5)
+    with server.client() as http:
+        served = http.post(
+            "/v1/models/cli-vae/versions/1/encode", json={"inputs": rows.tolist()}
+        ).json()
+    assert np.allclose(from_npy, np.asarray(served["codings"]), atol=1e-5)
+
+    refused = aesvc(
+        "train", "--dataset", "no-such-data", "--code-size", "2", "--follow",
+        "--url", server.base_url,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "404" in refused.stderr and "no-such-data" in refused.stderr
