@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 ACCESS_FIELDS = ("request_id", "method", "path", "route", "status", "duration_ms")
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        payload = {
+        payload: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -25,17 +27,19 @@ class JsonFormatter(logging.Formatter):
                 payload[name] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str)
+        elif record.exc_text:
+            payload["exc"] = record.exc_text
+        return orjson.dumps(payload, default=str).decode()
 
 
 def configure_logging(level: str = "INFO") -> None:
+    from service.request_id import RequestIdFilter
+
     handler = logging.StreamHandler(sys.stderr)
     if sys.stderr.isatty():
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(JsonFormatter())
-    from service.request_id import RequestIdFilter
-
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -14,7 +14,7 @@ from service.context import AppContext
 from service.database import migrate
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
-from service.metrics import RequestMetricsMiddleware, ServiceMetrics
+from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetrics
 from service.request_id import RequestIdMiddleware
 from service.security import authorize
 
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     settings = settings or Settings()
     ctx = AppContext.from_settings(settings)
     metrics = ServiceMetrics()
+    metrics.registry.register(JobsCollector(ctx))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,11 +6,24 @@ Names carry the `aesvc_` prefix and their unit. GET /metrics serves the text exp
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from service.context import AppContext
 
 # Latency buckets from 100 µs (a one-row forward) to 10 s (a saturated queue).
 SECONDS_BUCKETS = (
@@ -68,6 +81,80 @@ class ServiceMetrics:
             "aesvc_loaded_model_bytes", "Bytes of weights loaded in the cache.", registry=r
         )
 
+        self.http_requests = Counter(
+            "aesvc_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_request_seconds = Histogram(
+            "aesvc_http_request_duration_seconds",
+            "Wall time of an HTTP request, by route template and method.",
+            ["route", "method"],
+            buckets=SECONDS_BUCKETS,
+            registry=r,
+        )
+
+
+JOB_SECONDS_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0)
+RECENT_JOBS = 10_000
+
+
+class JobsCollector(Collector):
+    """Read at scrape time from the job table (the truth), so every API process agrees."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        from service.training.tables import Job
+
+        by_state = GaugeMetricFamily("aesvc_jobs", "Jobs by state.", labels=["state"])
+        with self.ctx.session_factory() as session:
+            counts = dict(
+                session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+            )
+            finished = session.execute(
+                select(Job.status, Job.started_at, Job.finished_at)
+                .where(Job.finished_at.is_not(None), Job.started_at.is_not(None))
+                .order_by(Job.finished_at.desc())
+                .limit(RECENT_JOBS)
+            ).all()
+        for state in ("queued", "running", "cancelling", "succeeded", "failed", "cancelled"):
+            by_state.add_metric([state], float(counts.get(state, 0)))
+        yield by_state
+        yield self._durations(finished)
+        yield from self._workers()
+
+    def _durations(self, rows: Sequence[Any]) -> Metric:
+        family = HistogramMetricFamily(
+            "aesvc_job_duration_seconds",
+            f"Started-to-finished time of the last {RECENT_JOBS} finished jobs, by final state.",
+            labels=["state"],
+        )
+        for state in ("succeeded", "failed", "cancelled"):
+            seconds = [(f - s).total_seconds() for st, s, f in rows if st == state]
+            buckets = [
+                (str(b), float(sum(1 for x in seconds if x <= b))) for b in JOB_SECONDS_BUCKETS
+            ]
+            buckets.append(("+Inf", float(len(seconds))))
+            family.add_metric([state], buckets, sum_value=float(sum(seconds)))
+        return family
+
+    def _workers(self) -> Iterable[Metric]:
+        pool = self.ctx.extras.get("worker_pool")
+        alive = GaugeMetricFamily("aesvc_workers_alive", "Local worker processes alive.")
+        expected = GaugeMetricFamily("aesvc_workers_expected", "Local worker processes wanted.")
+        restarts = CounterMetricFamily("aesvc_worker_restarts", "Worker processes restarted.")
+        slots = getattr(pool, "slots", [])
+        alive.add_metric([], float(sum(1 for s in slots if s.process and s.process.is_alive())))
+        expected.add_metric([], float(len(slots)))
+        restarts.add_metric([], float(sum(s.restarts for s in slots)))
+        return [alive, expected, restarts]
+
 
 class RequestMetricsMiddleware:
     """Counts requests to routes whose operation_id is in `operations`, with their status.
@@ -96,6 +183,11 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.http_requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.http_request_seconds.labels(route, scope["method"]).observe(
+                time.perf_counter() - start
+            )
             operation = getattr(scope.get("route"), "operation_id", None)
             if operation in self.operations:
                 self.metrics.inference_requests.labels(operation, str(status)).inc()

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.concurrency import run_in_threadpool
 
 from service.database import Base, UTCDateTime, utcnow
 from service.errors import ServiceError
@@ -141,6 +142,11 @@ def verify_key(*, session: Session, presented: str) -> Principal | None:
     return Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
 
 
+def _verify(factory: Any, presented: str) -> Principal | None:
+    with factory() as session:
+        return verify_key(session=session, presented=presented)
+
+
 def presented_key(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -149,8 +155,12 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def authorize(request: Request) -> None:
-    """App-wide dependency: the route's scope, checked against the caller's key."""
+async def authorize(request: Request) -> None:
+    """App-wide dependency: the route's scope, checked against the caller's key.
+
+    Async, so that an open or public route costs no threadpool hop; the key lookup (a
+    primary-key read, so that a revocation holds at once) runs in the threadpool.
+    """
     route = request.scope.get("route")
     tags = [str(t) for t in getattr(route, "tags", None) or []]
     scope = required_scope(tags, request.method, getattr(route, "path", ""))
@@ -160,8 +170,7 @@ def authorize(request: Request) -> None:
     key = presented_key(request)
     if key is None:
         raise Unauthorized("an API key is required: send `Authorization: Bearer <key>`")
-    with request.app.state.ctx.session_factory() as session:
-        principal = verify_key(session=session, presented=key)
+    principal = await run_in_threadpool(_verify, request.app.state.ctx.session_factory, key)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     if not principal.allows(scope):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from service.config import Settings
-from tests.factories import wait_for, wait_for_job
+from tests.factories import wait_for_job
 from tests.live import LiveServer, free_port
 from tests.training.test_durability import (
     SLOW_JOB,
