@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from service.all_tables import Base
 from service.database import create_db_engine
 
