@@ -26,6 +26,7 @@ from service.training import lifecycle
 log = logging.getLogger(__name__)
 NAMESPACE = "aesvc"
 OWNER_PREFIX = "ray:"
+ACTOR_START_TIMEOUT_S = 120.0
 
 
 def actor_name(job_id: str) -> str:
@@ -180,6 +181,7 @@ class RayDispatcher:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ray-dispatcher", daemon=True)
         self.healthy = False
+        self._pending: dict[str, tuple[str, float]] = {}
 
     def start(self) -> None:
         connect(self.settings)
@@ -215,6 +217,7 @@ class RayDispatcher:
                             lease_timeout_s=self.settings.lease_timeout_s,
                         )
                         next_reconcile = time.monotonic() + 1.0
+                    self._renew_pending(ctx, pid)
                     self.healthy = True
                     if not self._has_room() or not self._dispatch_one(ctx, host, pid):
                         self._stopping.wait(self.settings.poll_interval_s)
@@ -225,6 +228,26 @@ class RayDispatcher:
         finally:
             ctx.close()
 
+    def _renew_pending(self, ctx: AppContext, pid: int) -> None:
+        """Hold the lease of a dispatched job until its actor adopts it (actor start-up on a
+        busy cluster can outlast the lease), or give the job back if the actor never starts."""
+        from service.training.tables import Job
+
+        for job_id, (owner, since) in list(self._pending.items()):
+            with ctx.session_factory() as session:
+                row = session.get(Job, job_id)
+                adopted = row is None or row.lease_owner != owner or row.worker_pid != pid
+            if adopted:
+                del self._pending[job_id]
+            elif time.monotonic() - since > ACTOR_START_TIMEOUT_S:
+                del self._pending[job_id]
+                error = f"its Ray actor did not start within {ACTOR_START_TIMEOUT_S:g} s"
+                lifecycle.retry_or_fail(
+                    ctx.session_factory, job_id=job_id, owner=owner, error=error
+                )
+            else:
+                lifecycle.heartbeat(ctx.session_factory, job_id=job_id, owner=owner)
+
     def _dispatch_one(self, ctx: AppContext, host: str, pid: int) -> bool:
         owner = f"{OWNER_PREFIX}{uuid.uuid4().hex[:12]}"
         job = lifecycle.claim_next_job(ctx.session_factory, owner=owner, host=host, pid=pid)
@@ -232,6 +255,7 @@ class RayDispatcher:
             return False
         try:
             dispatch(self.settings, job.id, owner, job.spec)
+            self._pending[job.id] = (owner, time.monotonic())
         except Exception as exc:
             log.exception("could not start a Ray actor for job %s", job.id)
             lifecycle.retry_or_fail(
