@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1 << 30, ge=1)
     max_body_bytes: int = Field(default=64 << 20, ge=1)
     max_request_rows: int = Field(default=65536, ge=1)
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, description="An inference request unanswered by then gets 504."
+    )
 
     heartbeat_interval_s: float = Field(default=2.0, gt=0)
     lease_timeout_s: float = Field(default=30.0, gt=0, description="Stale heartbeat → requeue.")

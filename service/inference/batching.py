@@ -48,6 +48,10 @@ class ClientGone(ServiceError):
     status, title, slug = 499, "Client Closed Request", "client-gone"
 
 
+class InferenceTimeout(ServiceError):
+    status, title, slug = 504, "Gateway Timeout", "timeout"
+
+
 class BatchMismatch(RuntimeError):
     pass
 
@@ -127,6 +131,7 @@ class Batcher:
         metrics: ServiceMetrics,
         max_batch_rows: int,
         max_wait_s: float,
+        timeout_s: float | None = None,
     ) -> None:
         self.operation = operation
         self.fn = fn
@@ -135,6 +140,7 @@ class Batcher:
         self.metrics = metrics
         self.max_batch_rows = max_batch_rows
         self.max_wait_s = max_wait_s
+        self.timeout_s = timeout_s
         self._items: deque[Pending] = deque()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -166,10 +172,15 @@ class Batcher:
             waiters: set[asyncio.Future[Any]] = {item.future}
             if watcher is not None:
                 waiters.add(watcher)
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=self.timeout_s, return_when=asyncio.FIRST_COMPLETED)
             if item.future.done():
                 return item.future.result()
-            raise ClientGone("the client went away before its rows ran")
+            if watcher is not None and watcher.done():
+                raise ClientGone("the client went away before its rows ran")
+            raise InferenceTimeout(
+                f"no answer within the {self.timeout_s:g} s request timeout "
+                "(AESVC_REQUEST_TIMEOUT_S); the rows were dropped"
+            )
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -107,6 +107,7 @@ class InferenceEngine:
                 metrics=self.metrics,
                 max_batch_rows=self.settings.max_batch_rows,
                 max_wait_s=self.settings.max_wait_ms / 1000,
+                timeout_s=self.settings.request_timeout_s,
             )
         return found
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
-from service.errors import Unprocessable
+from service.errors import PayloadTooLarge, Unprocessable
 from service.inference.batching import GoneWatch
 from service.inference.cache import LoadedModel, ModelCache
 from service.inference.engine import InferenceEngine
@@ -65,7 +65,11 @@ def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.nda
     if array.ndim != 2 or array.shape[1] != n_columns or array.shape[0] == 0:
         raise Unprocessable(field, f"got shape {tuple(array.shape)}; {expected}")
     if array.shape[0] > max_rows:
-        raise Unprocessable(field, f"{array.shape[0]} rows is over the limit; {expected}")
+        raise PayloadTooLarge(
+            f"{field}: {array.shape[0]} rows is over the limit of {max_rows} rows a request "
+            "(AESVC_MAX_REQUEST_ROWS); split the request",
+            limit_rows=max_rows,
+        )
     array = np.ascontiguousarray(array, dtype=np.float32)
     bad = ~np.isfinite(array)
     if bad.any():

@@ -176,3 +176,27 @@ def test_the_queue_is_bounded_in_rows() -> None:
         assert len(fn.batches) == 2 and len(fn.batches[1]) == 3  # the cancelled rows never ran
 
     asyncio.run(scenario())
+
+
+def test_an_unanswered_request_times_out_with_504_and_frees_its_rows() -> None:
+    from service.inference.batching import InferenceTimeout
+
+    async def scenario() -> None:
+        gated = Gated()
+        batcher, budget = make(gated)
+        batcher.timeout_s = 0.2
+        blocker = asyncio.ensure_future(batcher(np.ones((1, 2), np.float32)))
+        await asyncio.to_thread(gated.started.wait, 5)  # the device is now busy
+        with pytest.raises(InferenceTimeout) as raised:
+            await batcher(np.ones((3, 2), np.float32))
+        assert raised.value.status == 504
+        assert budget.used <= 1  # the timed-out rows left the queue
+        with pytest.raises(InferenceTimeout):  # the one on the device timed out as well
+            await blocker
+        gated.gate.set()
+        batcher.timeout_s = 5.0
+        assert (await batcher(np.ones((2, 2), np.float32)))[0].tolist() == [[2, 2], [2, 2]]
+        assert budget.used == 0
+        batcher.close()
+
+    asyncio.run(scenario())
