@@ -117,8 +117,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     from service.registry.router import router as registry_router
     from service.training.router import router as jobs_router
 
+    # Routes match in order: the hot inference paths first, so they match on the first try.
     routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
-    for router in (*routers, inference_router, oip_router):
+    for router in (inference_router, oip_router, *routers):
         app.include_router(router)
     from service.ui import router as ui
 

@@ -120,6 +120,8 @@ def test_dashboard_trains_follows_plots_and_cancels(
         browser, f"['succeeded','failed'].includes({row}?.dataset.status) && {row}.dataset.status"
     )
     assert status == "succeeded", notice(browser)
+    # The row's status may come from the job list before the stream's last events land.
+    wait(browser, f"(window.aesvcProgress['{job_id}'] || []).length >= 5")
     epochs = browser.execute_script(f"return window.aesvcProgress['{job_id}']")
     assert epochs == [1, 2, 3, 4, 5]  # every epoch arrived over the stream, in order
     bar = browser.execute_script(
