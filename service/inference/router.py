@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from service.context import AppContext
 from service.inference import codecs, service
-from service.inference.cache import ModelCache
 from service.inference.engine import InferenceEngine
 from service.inference.schemas import (
     DecodeRequest,
@@ -41,25 +40,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-# async: a sync dependency would cost every request a hop through the threadpool
-async def get_cache(request: Request) -> ModelCache:
-    cache: ModelCache = request.app.state.ctx.extras["model_cache"]
-    return cache
-
-
-async def get_engine(request: Request) -> InferenceEngine:
-    engine: InferenceEngine = request.app.state.ctx.extras["inference_engine"]
-    return engine
-
-
-async def get_context(request: Request) -> AppContext:
+def _served_by(request: Request) -> tuple[AppContext, InferenceEngine]:
+    """The hot path takes no dependencies: each one costs FastAPI a resolution per request."""
     ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-CacheDep = Annotated[ModelCache, Depends(get_cache)]
-EngineDep = Annotated[InferenceEngine, Depends(get_engine)]
-ContextDep = Annotated[AppContext, Depends(get_context)]
+    return ctx, ctx.extras["inference_engine"]
 
 
 def client_gone(request: Request) -> Callable[[], Any]:
@@ -87,7 +71,7 @@ def _spec(op: str, summary: str, response: type, main: str, body: type, *, npy: 
 
 
 async def _rows(
-    request: Request, ctx: ContextDep, name: str, ref: str, schema: type, field: str
+    request: Request, ctx: AppContext, name: str, ref: str, schema: type, field: str
 ) -> Any:
     """Parse the body (nothing is queued yet), resolve the version, validate the rows."""
     body: Any = await codecs.read_request(request, schema, array_field=field)
@@ -105,9 +89,8 @@ async def _rows(
         "encode", "Encode rows into codings", EncodeResponse, "codings", EncodeRequest, npy=True
     ),
 )
-async def encode(
-    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
-) -> Response:
+async def encode(name: str, ref: RefPath, request: Request) -> Response:
+    ctx, engine = _served_by(request)
     body, loaded, x = await _rows(request, ctx, name, ref, EncodeRequest, "inputs")
     out = await service.encode(
         engine, loaded, x, sample=body.sample, seed=body.seed, gone=client_gone(request)
@@ -121,9 +104,8 @@ async def encode(
         "decode", "Decode codings into rows", DecodeResponse, "outputs", DecodeRequest, npy=True
     ),
 )
-async def decode(
-    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
-) -> Response:
+async def decode(name: str, ref: RefPath, request: Request) -> Response:
+    ctx, engine = _served_by(request)
     _, loaded, z = await _rows(request, ctx, name, ref, DecodeRequest, "codings")
     out = await service.decode(engine, loaded, z, gone=client_gone(request))
     return codecs.respond(request, out, main="outputs")
@@ -140,9 +122,8 @@ async def decode(
         npy=True,
     ),
 )
-async def reconstruct(
-    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
-) -> Response:
+async def reconstruct(name: str, ref: RefPath, request: Request) -> Response:
+    ctx, engine = _served_by(request)
     _, loaded, x = await _rows(request, ctx, name, ref, ReconstructRequest, "inputs")
     out = await service.reconstruct(engine, loaded, x, gone=client_gone(request))
     return codecs.respond(request, out, main="reconstructions")
@@ -159,9 +140,8 @@ async def reconstruct(
         npy=True,
     ),
 )
-async def score(
-    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
-) -> Response:
+async def score(name: str, ref: RefPath, request: Request) -> Response:
+    ctx, engine = _served_by(request)
     _, loaded, x = await _rows(request, ctx, name, ref, ScoreRequest, "inputs")
     out = await service.score(engine, loaded, x, gone=client_gone(request))
     return codecs.respond(request, out, main="scores")
@@ -178,9 +158,8 @@ async def score(
         npy=False,
     ),
 )
-async def generate(
-    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
-) -> Response:
+async def generate(name: str, ref: RefPath, request: Request) -> Response:
+    ctx, engine = _served_by(request)
     body = await codecs.read_request(request, GenerateRequest, array_field=None)
     loaded = await service.served_version(ctx, name=name, ref=ref)
     out = await service.generate(
@@ -205,9 +184,8 @@ async def generate(
         npy=False,
     ),
 )
-async def interpolate(
-    name: str, ref: RefPath, request: Request, ctx: ContextDep, engine: EngineDep
-) -> Response:
+async def interpolate(name: str, ref: RefPath, request: Request) -> Response:
+    ctx, engine = _served_by(request)
     body = await codecs.read_request(request, InterpolateRequest, array_field=None)
     loaded = await service.served_version(ctx, name=name, ref=ref)
     out = await service.interpolate(
