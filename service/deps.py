@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
@@ -42,6 +42,12 @@ def get_store(ctx: ContextDep) -> ArtifactStore:
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
+
+
+# SQL OFFSET is a 64-bit integer (SQLite INTEGER, PostgreSQL BIGINT): past it, a 422
+# here rather than an overflow in the driver.
+MAX_OFFSET = 2**63 - 1
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 def get_actor(request: Request) -> str | None:

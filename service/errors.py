@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,59 @@ class ServiceUnavailable(ServiceError):
     def __init__(self, detail: str, *, retry_after_s: int = 1, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.headers["Retry-After"] = str(retry_after_s)
+
+
+class Problem(BaseModel):
+    """The body of every error answer (problem+json); a 422 adds `errors`, one per field."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_STATUSES = {
+    400: "A malformed request",
+    404: "No such resource",
+    409: "Conflicts with the resource's current state",
+    410: "The resource is archived",
+    413: "The body, or a part of it, is over the limit",
+    415: "Unsupported content type",
+    422: "A field is missing, malformed or out of range (`errors` names it)",
+    503: "Not available now; see Retry-After",
+    504: "Not answered in time",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route or router: these statuses, each with a problem+json body."""
+    return {
+        status: {
+            "description": PROBLEM_STATUSES[status],
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
+        for status in statuses
+    }
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add `Problem` to the OpenAPI components, and give FastAPI's own 422 (declared on
+    every route with parameters) the problem+json body the handler really sends."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema()
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            invalid = operation.get("responses", {}).get("422", {})
+            if "application/json" in invalid.get("content", {}):
+                invalid.update(problem_responses(422)[422])
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
 
 
 def problem_response(

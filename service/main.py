@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from service.config import Settings
 from service.context import AppContext
 from service.database import migrate
-from service.errors import install_error_handlers
+from service.errors import document_problems, install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetrics
 from service.request_id import RequestIdMiddleware
@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         lifespan=lifespan,
         dependencies=[Depends(authorize)],
     )
+    openapi = app.openapi
+    app.openapi = lambda: document_problems(openapi())  # type: ignore[method-assign]
     app.state.ctx = ctx
     app.state.metrics = metrics
     install_error_handlers(app)

@@ -61,3 +61,20 @@ def test_body_over_the_json_limit_is_413(settings: Settings) -> None:
         body = problem(small.post("/v1/jobs", json={"model_name": "m" * 2000}), 413)
         assert body["limit_bytes"] == 1000
         assert small.get("/v1/jobs").json()["count"] == 0
+
+
+def test_the_schema_declares_the_error_answers_as_sent(client: TestClient) -> None:
+    # Found by tests/test_fuzz.py: 404/409/... were undeclared, 422 was declared as
+    # application/json (FastAPI's HTTPValidationError), the OIP probes as a JSON body.
+    paths = client.get("/openapi.json").json()["paths"]
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert paths["/v1/jobs"]["get"]["responses"]["422"]["content"] == problem
+    assert paths["/v1/models/{name}"]["get"]["responses"]["404"]["content"] == problem
+    assert paths["/v1/jobs/{job_id}/cancel"]["post"]["responses"]["409"]["content"] == problem
+    assert "content" not in paths["/v2/health/live"]["get"]["responses"]["200"]
+    oip_404 = paths["/v2/models/{name}/infer"]["post"]["responses"]["404"]["content"]
+    oip_body = {"$ref": "#/components/schemas/OipErrorBody"}
+    assert oip_404 == {"application/json": {"schema": oip_body}}
+    assert client.get("/v1/jobs", params={"limit": 0}).headers["content-type"] == (
+        "application/problem+json"
+    )

@@ -10,9 +10,12 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from service.datasets import service
 from service.datasets.parsing import detect_format, parse_file
 from service.datasets.schemas import DatasetPublic, DatasetsPublic
-from service.deps import SessionDep, SettingsDep, StoreDep
+from service.deps import OffsetQuery, SessionDep, SettingsDep, StoreDep
+from service.errors import problem_responses
 
-router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+router = APIRouter(
+    prefix="/v1/datasets", tags=["datasets"], responses=problem_responses(400, 404, 409, 413, 415)
+)
 
 
 @router.post(
@@ -55,7 +58,7 @@ def create_dataset(
 @router.get("", operation_id="list_datasets", summary="List datasets")
 def list_datasets(
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DatasetsPublic:
     rows, count = service.list_datasets(session=session, offset=offset, limit=limit)

@@ -33,6 +33,20 @@ from service.inference.router import client_gone
 from service.registry.service import list_versions
 
 router = APIRouter(prefix="/v2")  # tags per route: the server health probes are public
+
+
+class OipErrorBody(BaseModel):
+    error: str
+
+
+# The protocol's own error body ({"error": ...}), not problem+json.
+OIP_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OipErrorBody, "description": "A malformed request or wrong tensors"},
+    404: {"model": OipErrorBody, "description": "Unknown or archived model or version"},
+    503: {"model": OipErrorBody, "description": "The inference queue is full; see Retry-After"},
+}
+# The health probes answer with a status and no body.
+NO_BODY: dict[int | str, dict[str, Any]] = {200: {"description": "True", "content": None}}
 OIP: list[str | Enum] = ["oip"]
 HEADER_LENGTH = "Inference-Header-Content-Length"
 DECODER = ".decoder"
@@ -146,13 +160,20 @@ def read_server_metadata() -> dict[str, Any]:
     tags=["health"],
     operation_id="oip_server_live",
     summary="200 while the server runs",
+    response_class=Response,
+    responses=NO_BODY,
 )
 def read_server_live() -> Response:
     return Response(status_code=200)
 
 
 @router.get(
-    "/health/ready", tags=["health"], operation_id="oip_server_ready", summary="200 ready, 400 not"
+    "/health/ready",
+    tags=["health"],
+    operation_id="oip_server_ready",
+    summary="200 ready, 400 not",
+    response_class=Response,
+    responses={**NO_BODY, 400: {"description": "Not ready", "content": None}},
 )
 def read_server_ready(request: Request) -> Response:
     checks = readiness(request.app.state.ctx)
@@ -193,7 +214,13 @@ async def _ready(request: Request, name: str, version: str | None) -> Response:
     return Response(status_code=200)
 
 
-@router.get("/models/{name}", tags=OIP, operation_id="oip_model_metadata", summary="Model metadata")
+@router.get(
+    "/models/{name}",
+    tags=OIP,
+    operation_id="oip_model_metadata",
+    responses=OIP_ERRORS,
+    summary="Model metadata",
+)
 async def read_model_metadata(name: str, request: Request) -> Response:
     return await _metadata(request, name, None)
 
@@ -202,6 +229,7 @@ async def read_model_metadata(name: str, request: Request) -> Response:
     "/models/{name}/versions/{version}",
     tags=OIP,
     operation_id="oip_model_version_metadata",
+    responses=OIP_ERRORS,
     summary="Model version metadata",
 )
 async def read_model_version_metadata(name: str, version: str, request: Request) -> Response:
@@ -209,7 +237,12 @@ async def read_model_version_metadata(name: str, version: str, request: Request)
 
 
 @router.get(
-    "/models/{name}/ready", tags=OIP, operation_id="oip_model_ready", summary="200 ready, 4xx not"
+    "/models/{name}/ready",
+    tags=OIP,
+    operation_id="oip_model_ready",
+    response_class=Response,
+    responses={**NO_BODY, **OIP_ERRORS},
+    summary="200 ready, 4xx not",
 )
 async def read_model_ready(name: str, request: Request) -> Response:
     return await _ready(request, name, None)
@@ -219,6 +252,8 @@ async def read_model_ready(name: str, request: Request) -> Response:
     "/models/{name}/versions/{version}/ready",
     tags=OIP,
     operation_id="oip_model_version_ready",
+    response_class=Response,
+    responses={**NO_BODY, **OIP_ERRORS},
     summary="200 ready, 4xx not",
 )
 async def read_model_version_ready(name: str, version: str, request: Request) -> Response:
@@ -390,6 +425,7 @@ INFER_DOC: dict[str, Any] = {
     "/models/{name}/infer",
     tags=OIP,
     operation_id="oip_infer",
+    responses=OIP_ERRORS,
     summary="Inference (latest version)",
     response_model=InferResponse,
     openapi_extra=INFER_DOC,
@@ -402,6 +438,7 @@ async def infer_model(name: str, request: Request) -> Response:
     "/models/{name}/versions/{version}/infer",
     tags=OIP,
     operation_id="oip_infer_version",
+    responses=OIP_ERRORS,
     summary="Inference on a version",
     response_model=InferResponse,
     openapi_extra=INFER_DOC,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from service.context import AppContext
+from service.errors import problem_responses
 from service.inference import codecs, service
 from service.inference.engine import InferenceEngine
 from service.inference.schemas import (
@@ -32,11 +33,20 @@ from service.inference.schemas import (
 router = APIRouter(prefix="/v1/models/{name}/versions/{ref}", tags=["inference"])
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Unknown model, version or alias"},
-    410: {"description": "The version is archived"},
-    415: {"description": "Unsupported content type"},
-    422: {"description": "Wrong shape, non-finite values, or a value out of range"},
-    503: {"description": "The inference queue is full; see Retry-After"},
+    status: {**problem, "description": description}
+    for (status, problem), description in zip(
+        problem_responses(404, 410, 413, 415, 422, 503, 504).items(),
+        (
+            "Unknown model, version or alias",
+            "The version is archived",
+            "More rows than the request limit, or a body over the limit",
+            "Unsupported content type",
+            "Wrong shape, non-finite values, or a value out of range",
+            "The inference queue is full; see Retry-After",
+            "Not answered within the inference request timeout",
+        ),
+        strict=True,
+    )
 }
 
 

@@ -4,7 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 
-from service.deps import ActorDep, ContextDep, SessionDep, StoreDep
+from service.deps import ActorDep, ContextDep, OffsetQuery, SessionDep, StoreDep
+from service.errors import problem_responses
 from service.registry import aliases, deletion, export, imports, service
 from service.registry.schemas import (
     ALIAS_PATTERN,
@@ -20,7 +21,9 @@ from service.registry.schemas import (
     ModelVersionsPublic,
 )
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(
+    prefix="/v1/models", tags=["models"], responses=problem_responses(400, 404, 409, 410, 413, 415)
+)
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
 AliasPath = Annotated[str, Path(max_length=64, description=f"An alias name, {ALIAS_PATTERN}")]
 BINARY: dict[int | str, dict[str, Any]] = {
@@ -41,7 +44,7 @@ def list_models(
     name_contains: Annotated[
         str | None, Query(max_length=128, description="Case-insensitive part of the name")
     ] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ModelsPublic:
     rows, count = service.list_models(
@@ -82,7 +85,7 @@ def list_model_versions(
     session: SessionDep,
     name: str,
     status: Annotated[str | None, Query(pattern="^(ready|archived)$")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ModelVersionsPublic:
     rows, count = service.list_versions(
@@ -222,7 +225,7 @@ def list_model_alias_history(
     session: SessionDep,
     name: str,
     alias: AliasPath,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AliasEventsPublic:
     events, count = aliases.alias_history(

@@ -7,11 +7,14 @@ import orjson
 from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from service.deps import ContextDep, SessionDep
+from service.deps import MAX_OFFSET, ContextDep, OffsetQuery, SessionDep
+from service.errors import problem_responses
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(
+    prefix="/v1/jobs", tags=["jobs"], responses=problem_responses(400, 404, 409, 413)
+)
 
 
 @router.post(
@@ -38,7 +41,7 @@ def list_jobs(
     session: SessionDep,
     status: JobStatus | None = None,
     model_name: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JobsPublic:
     rows, count = service.list_jobs(
@@ -70,7 +73,9 @@ async def stream_job_events(
     last_event_id: Annotated[
         str | None, Header(description="Resume after this event id (set by EventSource)")
     ] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_OFFSET, description="Resume after this event id")
+    ] = None,
 ) -> EventSourceResponse:
     with ctx.session_factory() as session:
         service.get_job(session=session, job_id=job_id)  # 404 before the stream starts
@@ -86,7 +91,9 @@ async def stream_job_events(
 
 
 def _parse_event_id(raw: str | None) -> int:
-    return int(raw) if raw is not None and raw.strip().isdigit() else 0
+    if raw is None or not raw.strip().isdigit():
+        return 0
+    return min(int(raw), MAX_OFFSET)  # past every id; never an integer the database refuses
 
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job", summary="Cancel a job")

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from service.deps import ContextDep, SessionDep
-from service.errors import NotFound
+from service.errors import NotFound, problem_responses
 from service.ui import service
 from service.ui.service import Png
 
@@ -24,13 +24,21 @@ PNG = "image/png"
 PNG_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {PNG: {}}, "description": "A PNG image"},
     304: {"description": "Not modified (If-None-Match)"},
-    404: {"description": "Unknown job, model or version, or a plot that does not apply"},
+    404: {
+        **problem_responses(404)[404],
+        "description": "Unknown job, model or version, or a plot that does not apply",
+    },
+    410: problem_responses(410)[410],
 }
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
 INM = Annotated[str | None, Header(description="An ETag from an earlier answer")]
 
-jobs_router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-models_router = APIRouter(prefix="/v1/models/{name}/versions/{ref}/plots", tags=["models"])
+jobs_router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=problem_responses(404))
+models_router = APIRouter(
+    prefix="/v1/models/{name}/versions/{ref}/plots",
+    tags=["models"],
+    responses=problem_responses(404, 410),
+)
 router = APIRouter(tags=["ui"])
 
 
@@ -123,7 +131,7 @@ def read_dashboard() -> HTMLResponse:
     operation_id="read_dashboard_asset",
     summary="The dashboard's script and style sheet",
     response_class=Response,
-    responses={404: {"description": "No such file"}},
+    responses=problem_responses(404),
 )
 def read_dashboard_asset(filename: str) -> Response:
     if filename not in ASSETS:

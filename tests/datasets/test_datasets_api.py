@@ -199,3 +199,12 @@ def test_starting_twice_does_not_duplicate_builtins(settings: Settings) -> None:
     assert before["count"] == after["count"] == 3
     assert {d["name"] for d in after["data"]} == BUILTINS
     assert {d["id"] for d in before["data"]} == {d["id"] for d in after["data"]}
+
+
+def test_an_offset_past_64_bits_is_422_not_500(client: TestClient) -> None:
+    # Found by tests/test_fuzz.py: the driver overflowed on OFFSET (a 500).
+    response = client.get("/v1/datasets", params={"offset": 2**64})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "offset"
+    assert client.get("/v1/datasets", params={"offset": 2**63 - 1}).json()["data"] == []

@@ -148,3 +148,14 @@ def test_delete_model_removes_everything(client: TestClient, settings: Settings)
     assert stored_blobs(settings) == kept  # the datasets' and the other model's blobs stay
     assert [m["name"] for m in client.get("/v1/models").json()["data"]] == ["keep"]
     assert import_model(client, "ae", seed=3)["version"] == 1  # a new model of that name
+
+
+def test_an_offset_past_64_bits_is_422_not_500(client: TestClient, settings: Settings) -> None:
+    # Found by tests/test_fuzz.py: the driver overflowed on OFFSET (a 500).
+    assert client.post("/v1/jobs", json=job_body(model_name="big")).status_code == 202
+    assert run_worker(settings) == 1
+    assert client.put("/v1/models/big/aliases/prod", json={"version": 1}).status_code == 200
+    for path in ("/v1/models", "/v1/models/big/versions", "/v1/models/big/aliases/prod/history"):
+        response = client.get(path, params={"offset": 2**64})
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0]["field"] == "offset"

@@ -159,3 +159,14 @@ def test_list_jobs_filters_and_pages(client: TestClient) -> None:
     page = client.get("/v1/jobs", params={"limit": 2, "offset": 2}).json()
     assert page["count"] == 3 and len(page["data"]) == 1
     assert client.get("/v1/jobs", params={"status": "bogus"}).status_code == 422
+
+
+def test_sse_resume_ids_past_64_bits_are_refused_or_clamped(
+    client: TestClient, settings: Settings
+) -> None:
+    job = client.post("/v1/jobs", json=job_body(epochs=1)).json()
+    run_worker(settings)
+    huge = str(2**70)
+    assert client.get(f"/v1/jobs/{job['id']}/events", params={"after": huge}).status_code == 422
+    # A Last-Event-ID past every id: the stream just ends (the job is finished), no 500.
+    assert _read_stream(client, job["id"], **{"Last-Event-ID": huge}) == []

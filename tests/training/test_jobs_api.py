@@ -53,3 +53,10 @@ def test_epochs_zero_is_422_naming_the_field(client: TestClient) -> None:
 
 def test_unknown_job_is_404(client: TestClient) -> None:
     assert client.get("/v1/jobs/0123").status_code == 404
+
+
+def test_an_offset_past_64_bits_is_422_not_500(client: TestClient) -> None:
+    # Found by tests/test_fuzz.py: the driver overflowed on OFFSET (a 500).
+    response = client.get("/v1/jobs", params={"offset": 2**64})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "offset"
