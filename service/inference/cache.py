@@ -158,6 +158,12 @@ class ModelCache:
         with self._lock:
             return list(self._models)
 
+    def forget_refs(self, name: str) -> None:
+        """An alias of `name` moved: resolve its {ref}s afresh (in this process at once;
+        other API processes within AESVC_REF_CACHE_S)."""
+        with self._lock:
+            self._refs = {k: v for k, v in self._refs.items() if k[0] != name}
+
     def evict(self, name: str, version: int | None = None) -> None:
         prefix = f"{name}@" if version is None else f"{name}@{version}:"
         with self._lock:

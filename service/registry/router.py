@@ -38,6 +38,12 @@ def _cache(ctx: ContextDep) -> deletion.Evictor | None:
     return cache
 
 
+def _forget_refs(ctx: ContextDep, name: str) -> None:
+    cache = ctx.extras.get("model_cache")
+    if cache is not None:
+        cache.forget_refs(name)
+
+
 @router.get("", operation_id="list_models", summary="List models")
 def list_models(
     session: SessionDep,
@@ -199,11 +205,18 @@ def read_model_alias(session: SessionDep, name: str, alias: AliasPath) -> AliasP
     summary="Point an alias at a ready version (atomic; the move is recorded)",
 )
 def set_model_alias(
-    session: SessionDep, actor: ActorDep, name: str, alias: AliasPath, body: AliasUpdate
+    session: SessionDep,
+    ctx: ContextDep,
+    actor: ActorDep,
+    name: str,
+    alias: AliasPath,
+    body: AliasUpdate,
 ) -> AliasPublic:
-    return aliases.set_alias(
+    moved = aliases.set_alias(
         session=session, name=name, alias=alias, version=body.version, actor=actor
     )
+    _forget_refs(ctx, name)
+    return moved
 
 
 @router.delete(
@@ -212,8 +225,11 @@ def set_model_alias(
     operation_id="delete_model_alias",
     summary="Remove an alias (the removal is recorded)",
 )
-def delete_model_alias(session: SessionDep, actor: ActorDep, name: str, alias: AliasPath) -> None:
+def delete_model_alias(
+    session: SessionDep, ctx: ContextDep, actor: ActorDep, name: str, alias: AliasPath
+) -> None:
     aliases.delete_alias(session=session, name=name, alias=alias, actor=actor)
+    _forget_refs(ctx, name)
 
 
 @router.get(

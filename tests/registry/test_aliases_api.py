@@ -112,3 +112,16 @@ def test_alias_refusals(three_versions: TestClient) -> None:
     # none of the refusals left an event behind
     client.put(f"{M}/aliases/prod", json={"version": 1})
     assert client.get(f"{M}/aliases/prod/history").json()["count"] == 1
+
+
+def test_a_moved_alias_serves_the_new_version_on_the_next_request(
+    three_versions: TestClient,
+) -> None:
+    client = three_versions
+    rows = raw_rows(2).tolist()
+    for version in (1, 2, 1, 3):
+        assert client.put(f"{M}/aliases/prod", json={"version": version}).status_code == 200
+        served = client.post(f"{M}/versions/prod/encode", json={"inputs": rows}).json()
+        assert served["version"] == version  # not a {ref} remembered from before the move
+    client.delete(f"{M}/aliases/prod")
+    assert client.post(f"{M}/versions/prod/encode", json={"inputs": rows}).status_code == 404

@@ -98,7 +98,8 @@ def test_killed_ray_worker_resumes_from_checkpoint(ray_server: LiveServer) -> No
         history = _progress_events(http, job_id)
         first = [h for h in history if h["attempt"] == 1]
         second = [h for h in history if h["attempt"] == 2]
-        assert second[0]["epoch"] == first[-1]["epoch"] + 1 > 2
+        assert second[0]["epoch"] in (first[-1]["epoch"] + 1, first[-1]["epoch"] + 2)
+        assert second[0]["epoch"] > 2
         assert len(set(_ray_pids(http, job_id))) == 2
         assert http.get("/v1/models/slow/versions").json()["count"] == 1
 
