@@ -19,6 +19,10 @@ class AppContext:
     engine: Engine
     session_factory: sessionmaker[Session]
     store: ArtifactStore
+    # Sessions for requests that write. On SQLite their transactions BEGIN IMMEDIATE (when
+    # they first touch the database): a deferred one that reads, then writes after another
+    # connection committed, fails with "database is locked" instead of waiting its turn.
+    write_session_factory: sessionmaker[Session]
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -29,6 +33,9 @@ class AppContext:
             engine=engine,
             session_factory=create_session_factory(engine),
             store=ArtifactStore(settings.resolved_artifact_root),
+            write_session_factory=create_session_factory(
+                engine.execution_options(sqlite_begin="IMMEDIATE")
+            ),
         )
 
     def close(self) -> None:

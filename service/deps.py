@@ -21,9 +21,10 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
+def get_session(ctx: ContextDep, request: Request) -> Iterator[Session]:
     # Service functions commit their own units of work; anything left open is rolled back.
-    session = ctx.session_factory()
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    session = (ctx.write_session_factory if writes else ctx.session_factory)()
     try:
         yield session
     finally:

@@ -92,3 +92,39 @@ def test_migrations_match_the_tables(settings) -> None:  # type: ignore[no-untyp
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_a_write_session_reads_then_writes_while_another_writer_commits(settings) -> None:  # type: ignore[no-untyped-def]
+    """The API's write sessions take the write lock when they begin: a read-then-write can
+    never be refused with "database is locked" because another writer committed first."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from service.context import AppContext
+    from service.database import migrate
+    from service.security import ApiKey
+
+    migrate(settings.resolved_database_url)
+    ctx = AppContext.from_settings(settings)
+    try:
+        first = ctx.write_session_factory()
+        first.scalar(select(func.count()).select_from(ApiKey))  # a read opens the transaction
+
+        def other_writer() -> None:
+            with ctx.session_factory() as other:
+                other.add(ApiKey(id="other", name="other", secret_sha256="0" * 64, scopes=["read"]))
+                other.commit()
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        thread.join(timeout=0.5)  # on SQLite it waits for `first`; on PostgreSQL it is done
+        first.add(ApiKey(id="first", name="first", secret_sha256="1" * 64, scopes=["read"]))
+        first.commit()
+        first.close()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        with ctx.session_factory() as check:
+            assert set(check.scalars(select(ApiKey.id))) == {"first", "other"}
+    finally:
+        ctx.close()

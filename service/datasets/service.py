@@ -70,7 +70,9 @@ def create_dataset(
 ) -> Dataset:
     check_name(name)
     validate_matrix(parsed.X, image_shape)
-    if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
+    taken = session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None
+    session.rollback()  # end the transaction: no database lock is held while blobs are written
+    if taken:
         raise Conflict(f"a dataset named {name!r} already exists")
     stored = store.put_bytes(_npy_bytes(parsed.X))
     labels = store.put_bytes(_npy_bytes(parsed.y)) if parsed.y is not None else None
