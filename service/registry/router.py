@@ -156,7 +156,9 @@ def delete_model_version(
     store: StoreDep,
     ctx: ContextDep,
     name: str,
-    version: Annotated[int, Path(ge=1, description="A version number (not an alias)")],
+    version: Annotated[
+        int, Path(ge=1, le=2**31 - 1, description="A version number (not an alias)")
+    ],
 ) -> None:
     deletion.archive_version(
         session=session, store=store, name=name, version=version, cache=_cache(ctx)

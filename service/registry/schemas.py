@@ -72,7 +72,7 @@ class ModelUpdate(BaseModel):
 
 class AliasUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 2}]})
-    version: int = Field(ge=1, description="A ready version of this model.")
+    version: int = Field(ge=1, le=2**31 - 1, description="A ready version of this model.")
 
 
 class AliasPublic(BaseModel):

@@ -25,6 +25,7 @@ from service.training.tables import Job
 from service.zoo.spec import ModelSpec
 
 LATEST = "latest"
+MAX_VERSION = 2**31 - 1  # model_version.version is an INTEGER: 32 bits on PostgreSQL
 MAX_TAGS = 64
 
 
@@ -173,7 +174,10 @@ def resolve_version(
     model = get_model(session=session, name=name)
     query = select(ModelVersion).where(ModelVersion.model_id == model.id)
     if ref.isdigit():
-        found = session.scalars(query.where(ModelVersion.version == int(ref))).first()
+        number = int(ref)  # past the INTEGER column's range no version can exist
+        found = None
+        if number <= MAX_VERSION:
+            found = session.scalars(query.where(ModelVersion.version == number)).first()
     elif ref == LATEST:
         found = session.scalars(
             query.where(ModelVersion.status == "ready").order_by(ModelVersion.version.desc())

@@ -7,11 +7,13 @@ import orjson
 from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from service.deps import MAX_OFFSET, ContextDep, OffsetQuery, SessionDep
+from service.deps import ContextDep, OffsetQuery, SessionDep
 from service.errors import problem_responses
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
 
+# job_event.id is an INTEGER column: 32 bits on PostgreSQL, so a larger id is refused there.
+MAX_EVENT_ID = 2**31 - 1
 router = APIRouter(
     prefix="/v1/jobs", tags=["jobs"], responses=problem_responses(400, 404, 409, 413)
 )
@@ -74,7 +76,7 @@ async def stream_job_events(
         str | None, Header(description="Resume after this event id (set by EventSource)")
     ] = None,
     after: Annotated[
-        int | None, Query(ge=0, le=MAX_OFFSET, description="Resume after this event id")
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id")
     ] = None,
 ) -> EventSourceResponse:
     with ctx.session_factory() as session:
@@ -93,7 +95,7 @@ async def stream_job_events(
 def _parse_event_id(raw: str | None) -> int:
     if raw is None or not raw.strip().isdigit():
         return 0
-    return min(int(raw), MAX_OFFSET)  # past every id; never an integer the database refuses
+    return min(int(raw), MAX_EVENT_ID)  # past every id; never an integer the database refuses
 
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job", summary="Cancel a job")

@@ -125,3 +125,14 @@ def test_a_moved_alias_serves_the_new_version_on_the_next_request(
         assert served["version"] == version  # not a {ref} remembered from before the move
     client.delete(f"{M}/aliases/prod")
     assert client.post(f"{M}/versions/prod/encode", json={"inputs": rows}).status_code == 404
+
+
+def test_version_numbers_past_32_bits_are_404_or_422_not_500(three_versions: TestClient) -> None:
+    """model_version.version is 32-bit on PostgreSQL: huge numbers must not reach it."""
+    client = three_versions
+    huge = 2**40
+    assert client.get(f"{M}/versions/{huge}").status_code == 404
+    rows = raw_rows(1).tolist()
+    assert client.post(f"{M}/versions/{huge}/encode", json={"inputs": rows}).status_code == 404
+    assert client.put(f"{M}/aliases/prod", json={"version": huge}).status_code == 422
+    assert client.delete(f"{M}/versions/{huge}").status_code == 422
