@@ -54,6 +54,16 @@ def _progress_events(http: httpx.Client, job_id: str) -> list[dict[str, Any]]:
     return http.get(f"/v1/jobs/{job_id}/history").json()["epochs"]  # type: ignore[no-any-return]
 
 
+def assert_resumed_from_checkpoint(history: list[dict[str, Any]]) -> None:
+    """Attempt 2 starts right after the last epoch attempt 1 checkpointed, not at epoch 1
+    (the kill may land between an epoch's checkpoint and its progress report), and ends."""
+    first = [h for h in history if h["attempt"] == 1]
+    second = [h for h in history if h["attempt"] == 2]
+    assert second[0]["epoch"] in (first[-1]["epoch"] + 1, first[-1]["epoch"] + 2)
+    assert second[0]["epoch"] > 2
+    assert second[-1]["epoch"] == SLOW_JOB["training"]["epochs"]
+
+
 def test_sigkill_worker_resumes_from_checkpoint(server: LiveServer) -> None:
     with server.client() as http:
         job_id = http.post("/v1/jobs", json=SLOW_JOB).json()["id"]
@@ -64,14 +74,7 @@ def test_sigkill_worker_resumes_from_checkpoint(server: LiveServer) -> None:
         assert done["status"] == "succeeded", (done["error"], done["attempt_errors"])
         assert done["attempt"] == 2
         assert "stopped heartbeating" in done["attempt_errors"][0]["error"]
-        history = _progress_events(http, job_id)
-        second = [h for h in history if h["attempt"] == 2]
-        first = [h for h in history if h["attempt"] == 1]
-        # Attempt 2 starts right after the last epoch attempt 1 checkpointed, not at epoch 1
-        # (the kill may land between an epoch's checkpoint and its progress report).
-        assert second[0]["epoch"] in (first[-1]["epoch"] + 1, first[-1]["epoch"] + 2)
-        assert second[0]["epoch"] > 2
-        assert second[-1]["epoch"] == 12
+        assert_resumed_from_checkpoint(_progress_events(http, job_id))
         versions = http.get("/v1/models/slow/versions").json()
         assert versions["count"] == 1 and versions["data"][0]["source_job_id"] == job_id
 

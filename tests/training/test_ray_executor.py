@@ -19,6 +19,7 @@ from tests.training.test_durability import (
     _progress_events,
     _running_at_epoch,
     _state_events,
+    assert_resumed_from_checkpoint,
 )
 
 pytestmark = pytest.mark.ray
@@ -95,11 +96,7 @@ def test_killed_ray_worker_resumes_from_checkpoint(ray_server: LiveServer) -> No
         done = wait_for_job(_get(http), job_id, timeout_s=300)
         assert done["status"] == "succeeded", (done["error"], done["attempt_errors"])
         assert done["attempt"] == 2
-        history = _progress_events(http, job_id)
-        first = [h for h in history if h["attempt"] == 1]
-        second = [h for h in history if h["attempt"] == 2]
-        assert second[0]["epoch"] in (first[-1]["epoch"] + 1, first[-1]["epoch"] + 2)
-        assert second[0]["epoch"] > 2
+        assert_resumed_from_checkpoint(_progress_events(http, job_id))
         assert len(set(_ray_pids(http, job_id))) == 2
         assert http.get("/v1/models/slow/versions").json()["count"] == 1
 
