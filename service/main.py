@@ -100,6 +100,15 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.ctx = ctx
     app.state.metrics = metrics
     install_error_handlers(app)
+    from service.inference.fastpath import InferenceFastPath
+    from service.inference.router import router as inference_router
+
+    # Innermost of ours: inside the request id, body limit and metrics middlewares.
+    app.add_middleware(
+        InferenceFastPath,
+        routes=inference_router.routes,
+        app_dependencies=app.router.dependencies,
+    )
     app.add_middleware(
         RequestMetricsMiddleware,
         metrics=metrics,
@@ -114,7 +123,6 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     from service.datasets.router import router as datasets_router
     from service.health import router as health_router
     from service.inference.oip import router as oip_router
-    from service.inference.router import router as inference_router
     from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
     from service.training.router import router as jobs_router

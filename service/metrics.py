@@ -34,7 +34,19 @@ ROWS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 1
 
 
 class ServiceMetrics:
+    def labelled(self, metric: Any, *values: str) -> Any:
+        """metric.labels(*values), remembered: `labels()` takes a lock and validates on
+        every call, too much for the inference hot path. Label sets are bounded (routes,
+        methods, statuses, operations), and so is this cache; the metrics are this
+        object's own, so their ids stay theirs."""
+        key = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     def __init__(self) -> None:
+        self._children: dict[tuple[Any, ...], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.inference_requests = Counter(
@@ -156,6 +168,9 @@ class JobsCollector(Collector):
         return [alive, expected, restarts]
 
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class RequestMetricsMiddleware:
     """Counts requests to routes whose operation_id is in `operations`, with their status.
 
@@ -183,16 +198,17 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.http_requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.http_request_seconds.labels(route, scope["method"]).observe(
-                time.perf_counter() - start
-            )
-            operation = getattr(scope.get("route"), "operation_id", None)
+            seconds = time.perf_counter() - start
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
+            self.metrics.labelled(self.metrics.http_requests, path, method, str(status)).inc()
+            self.metrics.labelled(self.metrics.http_request_seconds, path, method).observe(seconds)
+            operation = getattr(route, "operation_id", None)
             if operation in self.operations:
-                self.metrics.inference_requests.labels(operation, str(status)).inc()
-                self.metrics.inference_request_seconds.labels(operation).observe(
-                    time.perf_counter() - start
+                self.metrics.labelled(self.metrics.inference_requests, operation, str(status)).inc()
+                self.metrics.labelled(self.metrics.inference_request_seconds, operation).observe(
+                    seconds
                 )
 
 
