@@ -7,17 +7,20 @@ against its name on every read.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from service.errors import ServiceError
+from service.errors import InsufficientStorage, ServiceError
 
 CHUNK_BYTES = 1 << 20
+NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 class ArtifactCorrupted(ServiceError):
@@ -26,6 +29,26 @@ class ArtifactCorrupted(ServiceError):
 
 class ArtifactMissing(ServiceError):
     status, title, slug = 500, "Artifact Missing", "artifact-missing"
+
+
+class StorageFull(InsufficientStorage):
+    """A write found no space (ENOSPC, or over a quota); what it wrote was removed."""
+
+
+@contextmanager
+def no_space_is_storage_full(folder: Path, what: str) -> Iterator[None]:
+    """Turn "no space left on device" (or over quota) while writing under `folder` into
+    StorageFull (507), naming the folder; any other error passes unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_SPACE_ERRNOS:
+            raise
+        raise StorageFull(
+            f"no space left on the disk holding {folder} ({os.strerror(exc.errno)}) while "
+            f"writing {what}; nothing was stored. Free space there (or grow the volume), "
+            "then retry"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,10 @@ class ArtifactStore:
         return self.put_chunks(iter(lambda: stream.read(CHUNK_BYTES), b""))
 
     def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
+        with no_space_is_storage_full(self.root, "a blob to the artifact store"):
+            return self._put_chunks(chunks)
+
+    def _put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
         digest = hashlib.sha256()
         size = 0
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)

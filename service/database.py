@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -21,6 +26,14 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: how long opening a connection may take, and how long a request waits for a
+# pooled one, before it is answered "database unavailable" instead of hanging.
+PG_CONNECT_TIMEOUT_S = 3
+POOL_TIMEOUT_S = 10.0
+# SQLite raises OperationalError for bugs too ("no such table"); only these mean "not now".
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -52,7 +65,20 @@ def utcnow() -> datetime:
 
 def create_db_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # pre_ping replaces the pool's dead connections after a database restart; the
+        # connect timeout bounds a request while the server is unreachable.
+        connect_args: dict[str, Any] = {}
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=POOL_TIMEOUT_S,
+            connect_args=connect_args,
+        )
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -74,6 +100,55 @@ def create_db_engine(url: str) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for errors that say "the database cannot be reached now" rather than "this
+    statement is wrong": a refused or dropped connection, a server shutting down or starting
+    up, a pool with no connection to give, a locked SQLite file."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    if not isinstance(exc, sa_exc.OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        message = str(exc.orig).lower()
+        return any(text in message for text in SQLITE_UNAVAILABLE)
+    return True
+
+
+def retry_while_unavailable(
+    action: Callable[[], T],
+    *,
+    what: str,
+    give_up_after_s: float = 300.0,
+    stopping: threading.Event | None = None,
+    first_delay_s: float = 0.2,
+    max_delay_s: float = 5.0,
+) -> T:
+    """Run `action`; while the database is unavailable, wait (backing off) and run it again.
+
+    Only for actions that are safe to repeat (conditional updates, idempotent inserts).
+    Any other error, or the last one after `give_up_after_s` or once `stopping` is set,
+    is raised.
+    """
+    deadline = time.monotonic() + give_up_after_s
+    delay_s = first_delay_s
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if not is_database_unavailable(exc) or time.monotonic() + delay_s > deadline:
+                raise
+            log.warning("%s: database unavailable (%s); retrying in %.1f s", what, exc, delay_s)
+        if stopping is not None and stopping.wait(delay_s):
+            return action()  # one last try, so that a stopping worker still reports
+        if stopping is None:
+            time.sleep(delay_s)
+        delay_s = min(delay_s * 2, max_delay_s)
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -128,6 +203,8 @@ def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         try:
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
-        except Exception:
-            return set()
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                raise
+            return set()  # no alembic_version table: nothing migrated yet
     return {row[0] for row in rows}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.context import AppContext
+from service.errors import UnsupportedMediaType
 
 
 def get_context(request: Request) -> AppContext:
@@ -59,3 +60,34 @@ def get_actor(request: Request) -> str | None:
 
 
 ActorDep = Annotated[str | None, Depends(get_actor)]
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def require_json(request: Request) -> None:
+    """415 for a JSON-body route sent another type (FastAPI would answer 422 'not an
+    object'); no type at all is read as JSON, as FastAPI does."""
+    kind = _media_type(request)
+    is_json = kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+    if kind and not is_json:
+        raise UnsupportedMediaType(
+            f"content type {kind!r} is not supported here; send application/json"
+        )
+
+
+def require_multipart(request: Request) -> None:
+    """415 for an upload route sent anything but a multipart form (FastAPI would answer
+    422 'file: Field required')."""
+    kind = _media_type(request)
+    if kind != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"content type {kind or '(none)'!r} is not supported here; send multipart/form-data"
+        )
+
+
+JsonBody = Depends(require_json)
+MultipartBody = Depends(require_multipart)

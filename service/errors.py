@@ -15,7 +15,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.database import is_database_unavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -77,6 +80,27 @@ class ServiceUnavailable(ServiceError):
         self.headers["Retry-After"] = str(retry_after_s)
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached (down, restarting, pool exhausted): try again soon."""
+
+    slug = "database-unavailable"
+    retry_after_s = 5
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail
+            or "the database is unavailable (unreachable, restarting or out of connections); "
+            f"retry in {self.retry_after_s} s",
+            retry_after_s=self.retry_after_s,
+        )
+
+
+class InsufficientStorage(ServiceError):
+    """The artifact store (or the upload spool) has no space left: nothing was stored."""
+
+    status, title, slug = 507, "Insufficient Storage", "insufficient-storage"
+
+
 class Problem(BaseModel):
     """The body of every error answer (problem+json); a 422 adds `errors`, one per field."""
 
@@ -99,8 +123,9 @@ PROBLEM_STATUSES = {
     413: "The body, or a part of it, is over the limit",
     415: "Unsupported content type",
     422: "A field is missing, malformed or out of range (`errors` names it)",
-    503: "Not available now; see Retry-After",
+    503: "Not available now (a full queue, the database unreachable); see Retry-After",
     504: "Not answered in time",
+    507: "No space left in the artifact store; nothing was stored",
 }
 
 
@@ -162,13 +187,19 @@ def _field_name(loc: Sequence[str | int]) -> str:
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
+        # A body that is not JSON at all: FastAPI's loc holds the byte offset, not a field.
+        loc = ("body",) if error.get("type") == "json_invalid" else error.get("loc", ())
         item: dict[str, Any] = {
-            "field": _field_name(error.get("loc", ())),
+            "field": _field_name(loc),
             "message": error.get("msg", "invalid"),
             "type": error.get("type", "value_error"),
         }
         errors.append(item)
     return errors
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -183,6 +214,18 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers or None,
             **exc.extra,
         )
+
+    # DBAPIError and the pool's TimeoutError: the database is down or restarting (503 +
+    # Retry-After, and the request may be repeated), or else a bug (500).
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, _first_line(exc)
+        )
+        return await _service_error(request, DatabaseUnavailable())
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -199,7 +242,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not Found", 405: "Method Not Allowed", 401: "Unauthorized"}
+        titles = {
+            400: "Bad Request",
+            401: "Unauthorized",
+            404: "Not Found",
+            405: "Method Not Allowed",
+        }
         return problem_response(
             exc.status_code,
             titles.get(exc.status_code, "Error"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,18 +13,48 @@ from service.context import AppContext
 from service.database import current_revisions, migration_heads
 
 router = APIRouter(tags=["health"])
+# A readiness probe must answer within its own timeout even when the database hangs.
+DATABASE_CHECK_TIMEOUT_S = 2.0
+NOT_READY_RETRY_AFTER_S = 5
 
 
-@router.get("/healthz", operation_id="read_health", summary="The process is alive")
+@router.get(
+    "/healthz",
+    operation_id="read_health",
+    summary="The process is alive (liveness: needs neither the database nor the workers)",
+)
 def read_health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def _database_revisions(ctx: AppContext, timeout_s: float) -> set[str]:
+    """The database's migration revisions; raises when it is unreachable or slower than
+    timeout_s (the query then finishes, or fails, in its own thread)."""
+    outcome: dict[str, Any] = {}
+
+    def check() -> None:
+        try:
+            with ctx.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            outcome["revisions"] = current_revisions(ctx.engine)
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=check, name="readiness-database", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {timeout_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    revisions: set[str] = outcome["revisions"]
+    return revisions
 
 
 def readiness(ctx: AppContext) -> dict[str, dict[str, Any]]:
     checks: dict[str, dict[str, Any]] = {}
     try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        current = _database_revisions(ctx, DATABASE_CHECK_TIMEOUT_S)
         checks["database"] = {"ok": True}
     except Exception as exc:
         checks["database"] = {"ok": False, "detail": f"unreachable: {type(exc).__name__}"}
@@ -31,7 +62,6 @@ def readiness(ctx: AppContext) -> dict[str, dict[str, Any]]:
         heads = ctx.extras.setdefault(
             "migration_heads", migration_heads(ctx.settings.resolved_database_url)
         )
-        current = current_revisions(ctx.engine)
         checks["migrations"] = {
             "ok": current == heads,
             "current": sorted(current),
@@ -63,4 +93,6 @@ def read_readiness(request: Request) -> JSONResponse:
     body: dict[str, Any] = {"status": "ready" if ok else "unavailable", "checks": checks}
     if not ok:
         body["failing"] = failing
-    return JSONResponse(body, status_code=200 if ok else 503)
+        headers = {"Retry-After": str(NOT_READY_RETRY_AFTER_S)}
+        return JSONResponse(body, status_code=503, headers=headers)
+    return JSONResponse(body)

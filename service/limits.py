@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import PayloadTooLarge, problem_response
+
+
+def too_large(scope: Scope, detail: str, limit: int) -> Response:
+    """The 413: problem+json, or under /v2 the Open Inference Protocol's {"error": ...}."""
+    if scope["path"] == "/v2" or scope["path"].startswith("/v2/"):
+        return JSONResponse({"error": detail}, status_code=413)
+    return problem_response(
+        413,
+        "Content Too Large",
+        detail,
+        slug="payload-too-large",
+        instance=scope["path"],
+        limit_bytes=limit,
+    )
 
 
 class BodyLimitMiddleware:
@@ -26,14 +41,8 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            response = problem_response(
-                413,
-                "Content Too Large",
-                f"the body is {int(declared)} bytes; the limit is {limit} bytes",
-                slug="payload-too-large",
-                limit_bytes=limit,
-            )
-            await response(scope, receive, send)
+            detail = f"the body is {int(declared)} bytes; the limit is {limit} bytes"
+            await too_large(scope, detail, limit)(scope, receive, send)
             return
         received = 0
         exceeded = started = False
@@ -65,12 +74,5 @@ class BodyLimitMiddleware:
             if not exceeded or started:
                 raise
         if exceeded and not started:
-            response = problem_response(
-                413,
-                "Content Too Large",
-                f"the body is over the limit of {limit} bytes",
-                slug="payload-too-large",
-                instance=scope["path"],
-                limit_bytes=limit,
-            )
-            await response(scope, receive, send)
+            detail = f"the body is over the limit of {limit} bytes"
+            await too_large(scope, detail, limit)(scope, receive, send)

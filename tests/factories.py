@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from service.config import Settings
 from service.executors.local import worker_loop
@@ -86,3 +93,24 @@ def wait_for_job(get_json: Any, job_id: str, *, timeout_s: float = 120.0) -> dic
         return job if job["status"] in ("succeeded", "failed", "cancelled") else None
 
     return wait_for(finished, timeout_s=timeout_s, interval_s=0.2)  # type: ignore[no-any-return]
+
+
+@contextmanager
+def temporary_database_url(data_dir: Path) -> Iterator[str]:
+    """A SQLite file in `data_dir`, or a fresh PostgreSQL database (dropped afterwards)
+    when AESVC_TEST_DATABASE_URL names a server: the `database_url` fixture of
+    tests/conftest.py, for fixtures wider than one test."""
+    admin_url = os.environ.get("AESVC_TEST_DATABASE_URL")
+    if not admin_url:
+        yield f"sqlite:///{data_dir / 'aesvc.db'}"
+        return
+    name = f"aesvc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

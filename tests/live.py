@@ -53,7 +53,8 @@ class LiveServer:
         self.groups: list[int] = []
         LIVE_SERVERS.append(self)
 
-    def start(self, timeout_s: float = 60.0) -> LiveServer:
+    def start(self, timeout_s: float = 60.0, *, ready_path: str = "/readyz") -> LiveServer:
+        """Start and wait until ready_path answers 200 (/healthz: up, though maybe unready)."""
         settings_dir = Path(self.env["AESVC_DATA_DIR"])
         settings_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
@@ -71,7 +72,7 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}: {self.logs()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base_url}{ready_path}", timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

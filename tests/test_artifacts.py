@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from service.artifacts import ArtifactCorrupted, ArtifactMissing, ArtifactStore
+from service.artifacts import ArtifactCorrupted, ArtifactMissing, ArtifactStore, StorageFull
+from tests.tmpfs import mounted_tmpfs
 
 
 @pytest.fixture
@@ -98,3 +99,18 @@ def test_invalid_sha_is_value_error(store: ArtifactStore, sha: str) -> None:
         store.get_bytes(sha)
     with pytest.raises(ValueError):
         store.path_of(sha)
+
+
+def test_a_full_disk_is_507_storage_full_and_leaves_nothing(tmp_path: Path) -> None:
+    with mounted_tmpfs(tmp_path / "disk", 256 << 10) as disk:
+        store = ArtifactStore(disk / "artifacts")
+        kept = store.put_bytes(b"small")
+        with pytest.raises(StorageFull) as raised:
+            store.put_bytes(b"x" * (1 << 20))
+        assert raised.value.status == 507
+        assert "no space left" in raised.value.detail.lower()
+        assert str(store.root) in raised.value.detail
+        assert list((store.root / "tmp").iterdir()) == []  # the partial temp file is gone
+        assert blobs(store) == [store.path_of(kept.sha256)]
+        big = store.put_bytes(b"y" * (64 << 10))  # what fits still goes in
+        assert store.get_bytes(big.sha256) == b"y" * (64 << 10)

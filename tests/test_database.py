@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.config import Settings
 from service.database import (
     create_db_engine,
     current_revisions,
     downgrade,
+    is_database_unavailable,
     migrate,
     migration_heads,
 )
+from tests.live import free_port
 
 TABLES = {"dataset", "alembic_version"}
 
@@ -128,3 +131,21 @@ def test_a_write_session_reads_then_writes_while_another_writer_commits(settings
             assert set(check.scalars(select(ApiKey.id))) == {"first", "other"}
     finally:
         ctx.close()
+
+
+def test_only_connection_errors_count_as_database_unavailable(settings: Settings) -> None:
+    migrate(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        with pytest.raises(DBAPIError) as bug, engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+        assert not is_database_unavailable(bug.value)  # a bug stays a 500
+    finally:
+        engine.dispose()
+    refused = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x")
+    try:
+        with pytest.raises(OperationalError) as down:
+            refused.connect()
+        assert is_database_unavailable(down.value)
+    finally:
+        refused.dispose()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -7,6 +8,8 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.main import create_app
+from tests.factories import job_body
+from tests.live import free_port
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -78,3 +81,28 @@ def test_the_schema_declares_the_error_answers_as_sent(client: TestClient) -> No
     assert client.get("/v1/jobs", params={"limit": 0}).headers["content-type"] == (
         "application/problem+json"
     )
+
+
+def unreachable_postgres_url() -> str:
+    """A PostgreSQL URL on a loopback port where nothing listens: every connect is refused."""
+    return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/aesvc"
+
+
+def test_database_unreachable_is_503_with_retry_after(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", database_url=unreachable_postgres_url())
+    # Not entered as a context manager: no lifespan, whose migrations would need the database.
+    client = TestClient(create_app(settings, start_workers=False))
+    for response in (
+        client.get("/v1/jobs"),
+        client.get("/v1/models"),
+        client.get("/v1/datasets/digits"),
+        client.post("/v1/jobs", json=job_body()),
+    ):
+        body = problem(response, 503)
+        assert body["type"].endswith("/database-unavailable")
+        assert "database is unavailable" in body["detail"]
+        assert response.headers["retry-after"] == "5"
+    assert client.get("/healthz").status_code == 200  # liveness needs no database
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.headers["retry-after"] == "5"
+    assert ready.json()["failing"] == ["database", "migrations"]

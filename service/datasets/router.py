@@ -7,14 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
+from service.artifacts import no_space_is_storage_full
 from service.datasets import service
 from service.datasets.parsing import detect_format, parse_file
 from service.datasets.schemas import DatasetPublic, DatasetsPublic
-from service.deps import OffsetQuery, SessionDep, SettingsDep, StoreDep
+from service.deps import MultipartBody, OffsetQuery, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
 
 router = APIRouter(
-    prefix="/v1/datasets", tags=["datasets"], responses=problem_responses(400, 404, 409, 413, 415)
+    prefix="/v1/datasets",
+    tags=["datasets"],
+    responses=problem_responses(400, 404, 409, 413, 415, 503, 507),
 )
 
 
@@ -22,6 +25,7 @@ router = APIRouter(
     "",
     status_code=status.HTTP_201_CREATED,
     operation_id="create_dataset",
+    dependencies=[MultipartBody],
     summary="Upload a dataset (.csv, .npy, .npz, .parquet)",
 )
 def create_dataset(
@@ -39,7 +43,12 @@ def create_dataset(
     shape = service.parse_image_shape(image_shape)
     spool = settings.data_dir / "tmp"
     spool.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=spool, suffix=Path(file.filename or "").suffix) as tmp:
+    # Outside the file's own `with`: closing it on a full disk fails again, and must not
+    # turn the 507 into a 500.
+    with (
+        no_space_is_storage_full(spool, "the upload to its spool folder"),
+        tempfile.NamedTemporaryFile(dir=spool, suffix=Path(file.filename or "").suffix) as tmp,
+    ):
         shutil.copyfileobj(file.file, tmp, length=1 << 20)
         tmp.flush()
         parsed = parse_file(Path(tmp.name), fmt, label_column=label_column or None)

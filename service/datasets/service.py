@@ -75,7 +75,12 @@ def create_dataset(
     if taken:
         raise Conflict(f"a dataset named {name!r} already exists")
     stored = store.put_bytes(_npy_bytes(parsed.X))
-    labels = store.put_bytes(_npy_bytes(parsed.y)) if parsed.y is not None else None
+    try:
+        labels = store.put_bytes(_npy_bytes(parsed.y)) if parsed.y is not None else None
+    except BaseException:  # e.g. the store filled up: the matrix must not stay behind alone
+        _drop_unreferenced(session, store, [stored.sha256])
+        session.rollback()
+        raise
     dataset = Dataset(
         id=uuid.uuid4().hex,
         name=name,

@@ -23,13 +23,19 @@ from service.config import Settings
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
+MAX_UNAVAILABLE_BACKOFF_S = 5.0
 
 
 def worker_loop(
     settings: Settings, *, stopping: threading.Event, max_jobs: int | None = None
 ) -> int:
-    """Poll, claim, run; returns the number of jobs run."""
+    """Poll, claim, run; returns the number of jobs run.
+
+    A database outage does not end the loop: polling backs off (up to
+    MAX_UNAVAILABLE_BACKOFF_S) and resumes when the database answers again.
+    """
     from service.context import AppContext
+    from service.database import is_database_unavailable
     from service.training import lifecycle
     from service.training.runner import run_job
 
@@ -38,26 +44,51 @@ def worker_loop(
     owner = f"{host}:{pid}:{uuid.uuid4().hex[:8]}"
     ran = 0
     next_reap = 0.0
+    backoff_s = settings.poll_interval_s
     try:
         while not stopping.is_set() and (max_jobs is None or ran < max_jobs):
-            if time.monotonic() >= next_reap:
-                lifecycle.requeue_stale_jobs(
-                    ctx.engine, ctx.session_factory, lease_timeout_s=settings.lease_timeout_s
+            try:
+                if time.monotonic() >= next_reap:
+                    lifecycle.requeue_stale_jobs(
+                        ctx.engine, ctx.session_factory, lease_timeout_s=settings.lease_timeout_s
+                    )
+                    next_reap = time.monotonic() + max(settings.lease_timeout_s / 4, 0.5)
+                job = lifecycle.claim_next_job(ctx.session_factory, owner=owner, host=host, pid=pid)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                log.warning(
+                    "worker %s: database unavailable; polling again in %.1f s: %s",
+                    owner,
+                    backoff_s,
+                    type(exc).__name__,
                 )
-                next_reap = time.monotonic() + max(settings.lease_timeout_s / 4, 0.5)
-            job = lifecycle.claim_next_job(ctx.session_factory, owner=owner, host=host, pid=pid)
+                stopping.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, MAX_UNAVAILABLE_BACKOFF_S)
+                # Heartbeats could not land during the outage either: reaping right after
+                # it would take jobs from workers that are alive and well.
+                next_reap = time.monotonic() + settings.lease_timeout_s
+                continue
+            backoff_s = settings.poll_interval_s
             if job is None:
                 stopping.wait(settings.poll_interval_s)
                 continue
             log.info("worker %s runs job %s (attempt %s)", owner, job.id, job.attempt)
-            status = run_job(
-                factory=ctx.session_factory,
-                store=ctx.store,
-                job=job,
-                owner=owner,
-                heartbeat_interval_s=settings.heartbeat_interval_s,
-                stopping=stopping,
-            )
+            try:
+                status = run_job(
+                    factory=ctx.session_factory,
+                    store=ctx.store,
+                    job=job,
+                    owner=owner,
+                    heartbeat_interval_s=settings.heartbeat_interval_s,
+                    stopping=stopping,
+                )
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                # Retried for minutes already: the lease runs out and the reaper requeues it.
+                log.error("job %s: database unavailable for too long; left to its lease", job.id)
+                status = "lost"
             log.info("job %s left as %s", job.id, status)
             ran += 1
     finally:

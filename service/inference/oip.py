@@ -45,6 +45,10 @@ OIP_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": OipErrorBody, "description": "Unknown or archived model or version"},
     503: {"model": OipErrorBody, "description": "The inference queue is full; see Retry-After"},
 }
+# Inference bodies past AESVC_MAX_BODY_BYTES (service.limits answers in this form too).
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"model": OipErrorBody, "description": "The body is over AESVC_MAX_BODY_BYTES"}
+}
 # The health probes answer with a status and no body.
 NO_BODY: dict[int | str, dict[str, Any]] = {200: {"description": "True", "content": None}}
 OIP: list[str | Enum] = ["oip"]
@@ -301,7 +305,8 @@ def _tensor(
         offset += size
     else:
         try:
-            flat = np.asarray(spec.data, dtype=np.float32).reshape(-1)
+            with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
+                flat = np.asarray(spec.data, dtype=np.float32).reshape(-1)
         except (ValueError, TypeError):
             raise OipError(
                 400,
@@ -425,7 +430,7 @@ INFER_DOC: dict[str, Any] = {
     "/models/{name}/infer",
     tags=OIP,
     operation_id="oip_infer",
-    responses=OIP_ERRORS,
+    responses={**OIP_ERRORS, **TOO_LARGE},
     summary="Inference (latest version)",
     response_model=InferResponse,
     openapi_extra=INFER_DOC,
@@ -438,7 +443,7 @@ async def infer_model(name: str, request: Request) -> Response:
     "/models/{name}/versions/{version}/infer",
     tags=OIP,
     operation_id="oip_infer_version",
-    responses=OIP_ERRORS,
+    responses={**OIP_ERRORS, **TOO_LARGE},
     summary="Inference on a version",
     response_model=InferResponse,
     openapi_extra=INFER_DOC,

@@ -5,6 +5,7 @@ Everything here is checked before anything is queued, so a bad request fails alo
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
+from service.database import is_database_unavailable
 from service.errors import PayloadTooLarge, Unprocessable
 from service.inference.batching import GoneWatch
 from service.inference.cache import LoadedModel, ModelCache
@@ -39,12 +41,23 @@ def _resolve_and_load(ctx: AppContext, name: str, ref: str) -> LoadedModel:
 
 async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel:
     """The loaded, warm version a {ref} names; a hot {ref} skips the database for
-    AESVC_REF_CACHE_S seconds (an alias moved or a version archived shows after that)."""
+    AESVC_REF_CACHE_S seconds (an alias moved or a version archived shows after that).
+
+    While the database is unreachable, a {ref} this process resolved before, to a version
+    still loaded, keeps serving that version: no alias can move in the meantime, and
+    inference needs only the weights. Any other {ref} answers 503 (database unavailable).
+    """
     cache: ModelCache = ctx.extras["model_cache"]
     hit = cache.lookup_ref(name, ref, ctx.settings.ref_cache_s)
     if hit is not None:
         return hit
-    loaded = await run_in_threadpool(_resolve_and_load, ctx, name, ref)
+    try:
+        loaded = await run_in_threadpool(_resolve_and_load, ctx, name, ref)
+    except Exception as exc:
+        stale = cache.lookup_ref(name, ref, math.inf) if is_database_unavailable(exc) else None
+        if stale is None:
+            raise
+        return stale
     cache.remember_ref(name, ref, loaded)
     return loaded
 

@@ -4,7 +4,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 
-from service.deps import ActorDep, ContextDep, OffsetQuery, SessionDep, StoreDep
+from service.deps import (
+    ActorDep,
+    ContextDep,
+    JsonBody,
+    MultipartBody,
+    OffsetQuery,
+    SessionDep,
+    StoreDep,
+)
 from service.errors import problem_responses
 from service.registry import aliases, deletion, export, imports, service
 from service.registry.schemas import (
@@ -22,7 +30,9 @@ from service.registry.schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/models", tags=["models"], responses=problem_responses(400, 404, 409, 410, 413, 415)
+    prefix="/v1/models",
+    tags=["models"],
+    responses=problem_responses(400, 404, 409, 410, 413, 415, 503, 507),
 )
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
 AliasPath = Annotated[str, Path(max_length=64, description=f"An alias name, {ALIAS_PATTERN}")]
@@ -67,6 +77,7 @@ def read_model(session: SessionDep, name: str) -> ModelPublic:
 @router.patch(
     "/{name}",
     operation_id="update_model",
+    dependencies=[JsonBody],
     summary="Set the description; merge tags (a null tag value removes it)",
 )
 def update_model(session: SessionDep, name: str, body: ModelUpdate) -> ModelPublic:
@@ -106,6 +117,7 @@ def list_model_versions(
     "/{name}/versions",
     status_code=status.HTTP_201_CREATED,
     operation_id="import_model_version",
+    dependencies=[MultipartBody],
     summary="Import a model trained elsewhere (safetensors + config) as the next version",
 )
 def import_model_version(
@@ -204,6 +216,7 @@ def read_model_alias(session: SessionDep, name: str, alias: AliasPath) -> AliasP
 @router.put(
     "/{name}/aliases/{alias}",
     operation_id="set_model_alias",
+    dependencies=[JsonBody],
     summary="Point an alias at a ready version (atomic; the move is recorded)",
 )
 def set_model_alias(

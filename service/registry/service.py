@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore
-from service.database import utcnow
+from service.database import retry_while_unavailable, utcnow
 from service.errors import Gone, NotFound, Unprocessable
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
 from service.registry.tables import Model, ModelAlias, ModelVersion
@@ -68,25 +69,40 @@ def register_version(
     config: dict[str, Any],
     metrics: dict[str, Any],
     history: list[dict[str, Any]],
+    stopping: threading.Event | None = None,
 ) -> int:
     """Store the weights, then in ONE transaction add the version and mark the job succeeded.
 
     Idempotent per job (unique source_job_id): a retry after a crash returns the version
-    the first attempt registered.
+    the first attempt registered, and so does a retry while the database was unreachable.
+    A full store raises StorageFull before any row is written.
     """
     stored = store.put_bytes(weights_blob(state_dict, config))
-    for _ in range(5):
-        session = factory()
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        try:
-            return _register_once(
-                session, job_id, owner, stored.sha256, stored.size_bytes, config, metrics, history
-            )
-        except IntegrityError:
-            session.rollback()  # a concurrent first version of a new model: try again
-        finally:
-            session.close()
-    raise RuntimeError(f"could not register a version for job {job_id}")
+
+    def register() -> int:
+        for _ in range(5):
+            session = factory()
+            try:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                return _register_once(
+                    session,
+                    job_id,
+                    owner,
+                    stored.sha256,
+                    stored.size_bytes,
+                    config,
+                    metrics,
+                    history,
+                )
+            except IntegrityError:
+                session.rollback()  # a concurrent first version of a new model: try again
+            finally:
+                session.close()
+        raise RuntimeError(f"could not register a version for job {job_id}")
+
+    return retry_while_unavailable(
+        register, what=f"job {job_id}: register its version", stopping=stopping
+    )
 
 
 def _register_once(

@@ -6,6 +6,7 @@ is everything a run needs to resume and end on the weights an uninterrupted run 
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from service.artifacts import no_space_is_storage_full
 from service.zoo.spec import ModelSpec
 
 CHECKPOINT_FORMAT = 1
@@ -72,9 +74,20 @@ def save_checkpoint(
         "shuffle_rng": shuffle_gen.get_state(),
         "noise_rng": noise_gen.get_state(),
     }
+    # Serialised in memory first: torch.save into a file reports a full disk as a bare
+    # RuntimeError, a plain write says ENOSPC (and a full disk must leave no .tmp behind).
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with no_space_is_storage_full(path.parent, f"the checkpoint {path.name}"):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("wb") as file:
+                file.write(buffer.getbuffer())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def load_checkpoint(

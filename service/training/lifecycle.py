@@ -6,7 +6,9 @@ lost its lease can never overwrite what another worker or the reaper decided.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -175,8 +177,13 @@ def retry_or_fail(
             session.rollback()
             return None
         add_event(session, job_id, "state", {"status": new_status, "error": error})
+        checkpoint = job.checkpoint_uri
         session.commit()
-        return new_status
+    if new_status != "queued" and checkpoint:
+        # Nothing will resume from it, and the worker that would have removed it is gone.
+        with contextlib.suppress(OSError):
+            Path(checkpoint).unlink(missing_ok=True)
+    return new_status
 
 
 def hand_back(factory: sessionmaker[Session], *, job_id: str, owner: str) -> bool:

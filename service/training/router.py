@@ -7,7 +7,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from service.deps import ContextDep, OffsetQuery, SessionDep
+from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep
 from service.errors import problem_responses
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
@@ -15,7 +15,7 @@ from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPubli
 # job_event.id is an INTEGER column: 32 bits on PostgreSQL, so a larger id is refused there.
 MAX_EVENT_ID = 2**31 - 1
 router = APIRouter(
-    prefix="/v1/jobs", tags=["jobs"], responses=problem_responses(400, 404, 409, 413)
+    prefix="/v1/jobs", tags=["jobs"], responses=problem_responses(400, 404, 409, 413, 503)
 )
 
 
@@ -23,6 +23,8 @@ router = APIRouter(
     "",
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="create_job",
+    dependencies=[JsonBody],
+    responses=problem_responses(415),
     summary="Queue a training job",
 )
 def create_job(

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.artifacts import ArtifactStore
+from service.artifacts import ArtifactStore, StorageFull
+from service.database import is_database_unavailable, retry_while_unavailable
 from service.datasets.service import load_arrays
 from service.datasets.tables import Dataset
 from service.registry.service import LeaseLost, register_version
@@ -46,8 +47,9 @@ class JobHeartbeat:
         while not self._done.wait(self.interval_s):
             try:
                 status = lifecycle.heartbeat(self.factory, job_id=self.job_id, owner=self.owner)
-            except Exception:  # a database hiccup: the lease timeout absorbs a few misses
-                log.warning("heartbeat for job %s failed", self.job_id, exc_info=True)
+            except Exception as exc:  # a database hiccup: the lease timeout absorbs misses
+                down = is_database_unavailable(exc)  # expected in an outage: no stack trace
+                log.warning("heartbeat for job %s failed", self.job_id, exc_info=not down)
                 continue
             if status is None:
                 self.lease_lost.set()
@@ -56,9 +58,7 @@ class JobHeartbeat:
 
 
 def checkpoint_path(store: ArtifactStore, job_id: str) -> Path:
-    folder = store.root / "checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{job_id}.pt"
+    return store.root / "checkpoints" / f"{job_id}.pt"  # save_checkpoint makes the folder
 
 
 def run_job(
@@ -70,10 +70,28 @@ def run_job(
     heartbeat_interval_s: float,
     stopping: threading.Event,
 ) -> str:
-    """Returns the job's final status as this worker left it."""
+    """Returns the job's final status as this worker left it.
+
+    While the database is unreachable the job goes on: progress reports are skipped, and
+    every transition (finish, retry, register) waits for the database to come back.
+    """
     from service.training.trainer import TrainingFailed, TrainingInterrupted, train
 
     ckpt = checkpoint_path(store, job.id)
+
+    def reliably(what: str, action: Any) -> Any:
+        return retry_while_unavailable(action, what=f"job {job.id}: {what}", stopping=stopping)
+
+    def fail_or_retry(exc: BaseException) -> str:
+        error = str(exc) if isinstance(exc, StorageFull) else f"{type(exc).__name__}: {exc}"
+        retried = reliably(
+            "retry or fail",
+            lambda: lifecycle.retry_or_fail(factory, job_id=job.id, owner=owner, error=error),
+        )
+        if retried in ("failed", "cancelled"):
+            ckpt.unlink(missing_ok=True)  # no attempt will resume from it
+        return retried or "lost"
+
     with JobHeartbeat(factory, job.id, owner, heartbeat_interval_s) as beat:
 
         def should_stop() -> bool:
@@ -89,14 +107,22 @@ def run_job(
                 "stage": report.stage,
                 "attempt": job.attempt,
             }
-            if not lifecycle.record_progress(
-                factory, job_id=job.id, owner=owner, progress=progress, checkpoint_uri=str(ckpt)
-            ):
+            try:
+                kept = lifecycle.record_progress(
+                    factory, job_id=job.id, owner=owner, progress=progress, checkpoint_uri=str(ckpt)
+                )
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                # The checkpoint is on disk; the next report (or the heartbeat) catches up.
+                log.warning("job %s: progress not recorded, database unavailable", job.id)
+                return
+            if not kept:
                 beat.lease_lost.set()
 
         try:
             spec = ModelSpec.model_validate(job.spec)
-            X, image_shape = _load_data(factory, store, job)
+            X, image_shape = reliably("load data", lambda: _load_data(factory, store, job))
             result = train(
                 spec=spec,
                 X=X,
@@ -106,24 +132,33 @@ def run_job(
                 should_stop=should_stop,
             )
         except TrainingInterrupted:
-            status = _interrupted(factory, job, owner, beat, stopping)
+            status = reliably("stop", lambda: _interrupted(factory, job, owner, beat, stopping))
             if status == "cancelled":
                 ckpt.unlink(missing_ok=True)
-            return status
+            return str(status)
         except (TrainingFailed, SpecError, _UnusableData) as exc:
             ckpt.unlink(missing_ok=True)
-            lifecycle.finish_job(
-                factory, job_id=job.id, owner=owner, status="failed", error=str(exc)
+            error = str(exc)
+            reliably(
+                "fail",
+                lambda: lifecycle.finish_job(
+                    factory, job_id=job.id, owner=owner, status="failed", error=error
+                ),
             )
             return "failed"
+        except StorageFull as exc:  # a full disk is told as such, without a stack trace
+            log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
+            return fail_or_retry(exc)
         except Exception as exc:
             log.exception("job %s attempt %s crashed", job.id, job.attempt)
-            retried = lifecycle.retry_or_fail(
-                factory, job_id=job.id, owner=owner, error=f"{type(exc).__name__}: {exc}"
-            )
-            return retried or "lost"
+            return fail_or_retry(exc)
         if beat.cancelled.is_set():
-            lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled")
+            reliably(
+                "cancel",
+                lambda: lifecycle.finish_job(
+                    factory, job_id=job.id, owner=owner, status="cancelled"
+                ),
+            )
             ckpt.unlink(missing_ok=True)
             return "cancelled"
     try:
@@ -136,11 +171,18 @@ def run_job(
             config=result.config,
             metrics=result.metrics,
             history=result.history,
+            stopping=stopping,
         )
     except LeaseLost:
         # Cancelled at the last moment, or the lease moved on: the row says which.
-        lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled")
+        reliably(
+            "cancel",
+            lambda: lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled"),
+        )
         return "lost"
+    except StorageFull as exc:  # the weights did not fit: no blob, no version row
+        log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
+        return fail_or_retry(exc)
     ckpt.unlink(missing_ok=True)
     return "succeeded"
 

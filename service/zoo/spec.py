@@ -29,7 +29,9 @@ class SpecError(ValueError):
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are refused everywhere: a float without an upper bound
+    # (gradient_clip_norm) would otherwise take Infinity, which JSON cannot store or send.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Architecture(_Spec):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -218,3 +219,31 @@ def test_streamed_body_under_the_limit_is_accepted(
     )
     assert response.status_code == 201, response.text
     assert response.json()["n_rows"] == 10
+
+
+def test_labels_that_do_not_fit_leave_no_matrix_blob_behind(
+    client: TestClient, tmp_path: Path
+) -> None:
+    from service.artifacts import ArtifactStore, StorageFull
+    from service.datasets import service
+    from service.datasets.parsing import ParsedData
+    from tests.tmpfs import fill, mounted_tmpfs
+
+    X = random_matrix(1000, 4)  # a 16 KB blob: fits
+    y = np.arange(1000, dtype=np.int64)  # an 8 KB blob: does not
+    with mounted_tmpfs(tmp_path / "disk", 1 << 20) as disk:
+        store = ArtifactStore(disk / "artifacts")
+        fill(disk, leave_bytes=len(npy_bytes(X)) // 4096 * 4096 + 4096)
+        parsed = ParsedData(X=X, y=y, feature_names=None, label_names=None)
+        with client.app.state.ctx.session_factory() as session, pytest.raises(StorageFull):
+            service.create_dataset(
+                session=session,
+                store=store,
+                name="labelled",
+                parsed=parsed,
+                source_format="npz",
+                image_shape=None,
+            )
+        assert [p for p in (store.root / "sha256").rglob("*") if p.is_file()] == []
+        assert list((store.root / "tmp").iterdir()) == []
+    assert client.get("/v1/datasets/labelled").status_code == 404

@@ -54,14 +54,36 @@ def _progress_events(http: httpx.Client, job_id: str) -> list[dict[str, Any]]:
     return http.get(f"/v1/jobs/{job_id}/history").json()["epochs"]  # type: ignore[no-any-return]
 
 
-def assert_resumed_from_checkpoint(history: list[dict[str, Any]]) -> None:
-    """Attempt 2 starts right after the last epoch attempt 1 checkpointed, not at epoch 1
-    (the kill may land between an epoch's checkpoint and its progress report), and ends."""
-    first = [h for h in history if h["attempt"] == 1]
-    second = [h for h in history if h["attempt"] == 2]
-    assert second[0]["epoch"] in (first[-1]["epoch"] + 1, first[-1]["epoch"] + 2)
-    assert second[0]["epoch"] > 2
-    assert second[-1]["epoch"] == SLOW_JOB["training"]["epochs"]
+def assert_resumed_from_checkpoint(
+    history: list[dict[str, Any]],
+    *,
+    epochs: int = SLOW_JOB["training"]["epochs"],
+    checkpointed: dict[int, int] | None = None,
+) -> None:
+    """Every attempt after the first starts right after the last epoch checkpointed before
+    it, never back at epoch 1 once a checkpoint exists, and the last attempt ends the run.
+
+    A kill may land between an epoch's checkpoint and its progress report, so each earlier
+    attempt may have checkpointed one epoch more than it reported. `checkpointed` (attempt
+    -> epochs its checkpoint held when it was killed, read from the file) pins the start.
+    """
+    attempts = sorted({h["attempt"] for h in history})
+    assert len(attempts) > 1, "no attempt resumed"
+    reported, last_reporting = 0, 0  # the last epoch reported, and by which attempt
+    saved = 0  # the epochs the checkpoint held, where the caller read it
+    for attempt in range(1, attempts[-1] + 1):
+        numbers = [h["epoch"] for h in history if h["attempt"] == attempt]
+        if numbers:
+            assert numbers == list(range(numbers[0], numbers[-1] + 1)), (attempt, numbers)
+            if attempt > 1:
+                most = reported + 1 + (attempt - last_reporting if last_reporting else attempt - 1)
+                assert reported + 1 <= numbers[0] <= most, (attempt, numbers, reported)
+                if checkpointed:
+                    assert numbers[0] == saved + 1, (attempt, numbers, saved)
+            reported, last_reporting = max(reported, numbers[-1]), attempt
+        if checkpointed and attempt in checkpointed:
+            saved = checkpointed[attempt]
+    assert [h["epoch"] for h in history if h["attempt"] == attempts[-1]][-1] == epochs
 
 
 def test_sigkill_worker_resumes_from_checkpoint(server: LiveServer) -> None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.context import AppContext
+from service.executors.local import worker_loop
 from service.training import lifecycle
 from tests.factories import job_body, run_worker
+from tests.live import free_port
 
 DIVERGING = job_body(
     model_name="nan",
@@ -170,3 +174,25 @@ def test_sse_resume_ids_past_64_bits_are_refused_or_clamped(
     assert client.get(f"/v1/jobs/{job['id']}/events", params={"after": huge}).status_code == 422
     # A Last-Event-ID past every id: the stream just ends (the job is finished), no 500.
     assert _read_stream(client, job["id"], **{"Last-Event-ID": huge}) == []
+
+
+def test_worker_loop_outlives_an_unreachable_database(tmp_path: Path) -> None:
+    """Polling backs off and goes on; the process does not die and restart in a loop."""
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/aesvc"
+    settings = Settings(data_dir=tmp_path / "var", database_url=url, poll_interval_s=0.05)
+    stopping = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["ran"] = worker_loop(settings, stopping=stopping, max_jobs=1)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=2.0)  # several failed polls by now
+    assert thread.is_alive(), f"the worker loop ended: {outcome}"
+    stopping.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and outcome == {"ran": 0}

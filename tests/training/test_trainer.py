@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from service.artifacts import StorageFull
 from service.training.trainer import (
     EpochReport,
     TrainingFailed,
@@ -19,6 +20,7 @@ from service.training.trainer import (
 )
 from service.zoo.pca import pca_reconstruction_mse
 from service.zoo.spec import ModelSpec
+from tests.tmpfs import fill, mounted_tmpfs
 
 X = np.random.default_rng(0).normal(size=(96, 6)).astype(np.float32)
 X[:, 3] = X[:, 0] + 0.1 * X[:, 1]  # some structure worth encoding
@@ -196,3 +198,28 @@ def test_should_stop_is_polled_every_batch() -> None:
     with pytest.raises(TrainingInterrupted):
         train(spec=make_spec(), X=X, image_shape=None, should_stop=stop)
     assert len(calls) == 4  # inside the first epoch (5 batches)
+
+
+def test_a_checkpoint_on_a_full_disk_is_storage_full_and_keeps_the_last_one(
+    tmp_path: Path,
+) -> None:
+    with mounted_tmpfs(tmp_path / "disk", 1 << 20) as disk:
+        checkpoint = disk / "checkpoints" / "ck.pt"
+        seen: list[EpochReport] = []
+
+        def fill_after_first_epoch(report: EpochReport) -> None:
+            seen.append(report)
+            fill(disk)  # the next epoch's checkpoint finds no space
+
+        with pytest.raises(StorageFull, match="no space left") as raised:
+            train(
+                spec=make_spec(),
+                X=X,
+                image_shape=None,
+                checkpoint_path=checkpoint,
+                on_epoch=fill_after_first_epoch,
+            )
+        assert raised.value.status == 507 and "ck.pt" in raised.value.detail
+        assert len(seen) == 1
+        assert sorted(p.name for p in checkpoint.parent.iterdir()) == ["ck.pt"]  # no .tmp
+        assert len(torch.load(checkpoint, weights_only=True)["history"]) == 1
