@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from service.errors import InsufficientStorage, ServiceError
+from service.tmpfiles import locked_temp, sweep
 
 CHUNK_BYTES = 1 << 20
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -79,24 +79,30 @@ class ArtifactStore:
     def _put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
         digest = hashlib.sha256()
         size = 0
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.root / "tmp", prefix="put-")
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    size += len(chunk)
-                    tmp.write(chunk)
-                tmp.flush()
-                os.fsync(tmp.fileno())
+        with locked_temp(self.tmp_dir) as (tmp, tmp_path):
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                tmp.write(chunk)
+            tmp.flush()
+            os.fsync(tmp.fileno())
             sha256 = digest.hexdigest()
             target = self.path_of(sha256)
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+            os.replace(tmp_path, target)
         return StoredArtifact(sha256=sha256, size_bytes=size)
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.root / "checkpoints"
+
+    def sweep_abandoned(self) -> list[Path]:
+        """Temporary blobs and checkpoints whose writer died mid-write (see tmpfiles)."""
+        return sweep(self.tmp_dir) + sweep(self.checkpoint_dir)
 
     def get_bytes(self, sha256: str) -> bytes:
         path = self.path_of(sha256)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import create_db_engine, create_session_factory
+from service.tmpfiles import sweep
 
 
 @dataclass
@@ -37,6 +39,10 @@ class AppContext:
                 engine.execution_options(sqlite_begin="IMMEDIATE")
             ),
         )
+
+    def sweep_abandoned_temp_files(self) -> list[Path]:
+        """Temp files of writers killed mid-write (blobs, checkpoints, upload spools)."""
+        return self.store.sweep_abandoned() + sweep(self.settings.data_dir / "tmp")
 
     def close(self) -> None:
         self.engine.dispose()

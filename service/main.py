@@ -50,6 +50,7 @@ def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> 
     from service.datasets.service import register_builtins
 
     migrate(ctx.settings.resolved_database_url)
+    ctx.sweep_abandoned_temp_files()
     if ctx.settings.builtin_datasets:
         with ctx.session_factory() as session:
             register_builtins(session=session, store=ctx.store)

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
@@ -13,6 +11,7 @@ from service.datasets.parsing import detect_format, parse_file
 from service.datasets.schemas import DatasetPublic, DatasetsPublic
 from service.deps import MultipartBody, OffsetQuery, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
+from service.tmpfiles import locked_temp
 
 router = APIRouter(
     prefix="/v1/datasets",
@@ -47,11 +46,11 @@ def create_dataset(
     # turn the 507 into a 500.
     with (
         no_space_is_storage_full(spool, "the upload to its spool folder"),
-        tempfile.NamedTemporaryFile(dir=spool, suffix=Path(file.filename or "").suffix) as tmp,
+        locked_temp(spool) as (tmp, tmp_path),
     ):
         shutil.copyfileobj(file.file, tmp, length=1 << 20)
         tmp.flush()
-        parsed = parse_file(Path(tmp.name), fmt, label_column=label_column or None)
+        parsed = parse_file(tmp_path, fmt, label_column=label_column or None)
     dataset = service.create_dataset(
         session=session,
         store=store,

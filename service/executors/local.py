@@ -40,6 +40,7 @@ def worker_loop(
     from service.training.runner import run_job
 
     ctx = AppContext.from_settings(settings)
+    ctx.sweep_abandoned_temp_files()
     host, pid = socket.gethostname(), os.getpid()
     owner = f"{host}:{pid}:{uuid.uuid4().hex[:8]}"
     ran = 0

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from service.artifacts import no_space_is_storage_full
+from service.tmpfiles import locked_temp
 from service.zoo.spec import ModelSpec
 
 CHECKPOINT_FORMAT = 1
@@ -78,16 +79,13 @@ def save_checkpoint(
     # RuntimeError, a plain write says ENOSPC (and a full disk must leave no .tmp behind).
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    tmp = path.with_name(path.name + ".tmp")
-    with no_space_is_storage_full(path.parent, f"the checkpoint {path.name}"):
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("wb") as file:
-                file.write(buffer.getbuffer())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+    with (
+        no_space_is_storage_full(path.parent, f"the checkpoint {path.name}"),
+        locked_temp(path.parent, name=path.name) as (file, tmp_path),
+    ):
+        file.write(buffer.getbuffer())
+        file.flush()
+        os.replace(tmp_path, path)
 
 
 def load_checkpoint(

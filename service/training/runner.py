@@ -58,7 +58,7 @@ class JobHeartbeat:
 
 
 def checkpoint_path(store: ArtifactStore, job_id: str) -> Path:
-    return store.root / "checkpoints" / f"{job_id}.pt"  # save_checkpoint makes the folder
+    return store.checkpoint_dir / f"{job_id}.pt"  # save_checkpoint makes the folder
 
 
 def run_job(
