@@ -155,6 +155,11 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def is_oip_path(path: str) -> bool:
+    """The Open Inference Protocol's routes answer errors as {"error": "..."}."""
+    return path == "/v2" or path.startswith("/v2/")
+
+
 def problem_response(
     status: int,
     title: str,
@@ -205,6 +210,8 @@ def _first_line(exc: BaseException) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        if is_oip_path(request.url.path):  # an API key or database error on /v2: OIP's body
+            return JSONResponse({"error": exc.detail}, exc.status, headers=exc.headers or None)
         return problem_response(
             exc.status,
             exc.title,

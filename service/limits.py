@@ -5,12 +5,12 @@ from __future__ import annotations
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PayloadTooLarge, problem_response
+from service.errors import PayloadTooLarge, is_oip_path, problem_response
 
 
 def too_large(scope: Scope, detail: str, limit: int) -> Response:
     """The 413: problem+json, or under /v2 the Open Inference Protocol's {"error": ...}."""
-    if scope["path"] == "/v2" or scope["path"].startswith("/v2/"):
+    if is_oip_path(scope["path"]):
         return JSONResponse({"error": detail}, status_code=413)
     return problem_response(
         413,
