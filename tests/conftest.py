@@ -3,37 +3,21 @@ when AESVC_TEST_DATABASE_URL names a server (CI runs the suite both ways)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from service.config import Settings
 from service.main import create_app
-
-PG_ADMIN_URL = os.environ.get("AESVC_TEST_DATABASE_URL")
+from tests.factories import temporary_database_url
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
-    if not PG_ADMIN_URL:
-        yield f"sqlite:///{tmp_path / 'var' / 'aesvc.db'}"
-        return
-    name = f"aesvc_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_database_url(tmp_path / "var") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,12 @@ class LiveServer:
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)
+
+
+@contextlib.contextmanager
+def running(settings: Settings, **kwargs: Any) -> Iterator[LiveServer]:
+    """A started LiveServer; SIGKILLed at exit if the test left it running."""
+    live = LiveServer(settings, **kwargs).start()
+    yield live
+    if live.process is not None and live.process.poll() is None:
+        live.stop(signal.SIGKILL)

@@ -19,7 +19,7 @@ import pytest
 from service.config import Settings
 from tests.factories import job_body, npy_bytes, random_matrix, wait_for, wait_for_job
 from tests.fault.store_checks import assert_store_whole, versions_of
-from tests.live import LiveServer
+from tests.live import LiveServer, running
 
 pytestmark = pytest.mark.slow
 
@@ -81,10 +81,8 @@ class Client:
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[LiveServer]:
-    live = LiveServer(settings, workers=1).start()
-    yield live
-    if live.process is not None and live.process.poll() is None:
-        live.stop(signal.SIGKILL)
+    with running(settings, workers=1) as live:
+        yield live
 
 
 def test_sigkill_api_under_inference_load(server: LiveServer, settings: Settings) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from service.config import Settings
 from tests.factories import wait_for, wait_for_job
-from tests.live import LiveServer
+from tests.live import LiveServer, running
 
 # About 0.2-0.5 s an epoch on 2 cores: long enough to kill mid-run, short enough for CI.
 SLOW_JOB: dict[str, Any] = {
@@ -30,10 +30,8 @@ def fast_lease(settings: Settings) -> Settings:
 
 @pytest.fixture
 def server(fast_lease: Settings) -> Iterator[LiveServer]:
-    live = LiveServer(fast_lease, workers=1).start()
-    yield live
-    if live.process is not None and live.process.poll() is None:
-        live.stop(signal.SIGKILL)
+    with running(fast_lease, workers=1) as live:
+        yield live
 
 
 def _get(http: httpx.Client) -> Any:
