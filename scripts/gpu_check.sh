@@ -2,10 +2,19 @@
 # One command for a machine with CUDA: the tests marked `gpu` (training with and without
 # bf16 autocast, a worker slot per device, inference on the GPU), then the inference
 # benchmark on CUDA. Without CUDA the tests skip and say why. Budget: under 8 minutes.
+# On the lent GPU machine: `bash scripts/gpu_wheels.sh` here first, then run this there
+# with .whl carried.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-[ -x "$PY" ] || PY=python
+[ -x "$PY" ] || PY=python3
+# The device machine has torch with CUDA but not this project's web stack, and no registry:
+# scripts/gpu_wheels.sh (run beforehand where pip works) fills .whl/, carried along.
+if ! "$PY" -c "import fastapi, sqlalchemy, alembic" 2>/dev/null && [ -d .whl ]; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/aesvc-site .whl/*.whl
+  export PYTHONPATH=/tmp/aesvc-site${PYTHONPATH:+:$PYTHONPATH}
+fi
 "$PY" - <<'PYEOF'
 import torch
 print("torch", torch.__version__, "cuda:", torch.cuda.is_available(),
