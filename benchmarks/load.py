@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import platform
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from service.config import Settings  # noqa: E402
+from tests.factories import npy_bytes, wait_for_job  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 
 MODEL = "load-ae"
@@ -54,12 +54,6 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array.astype(np.float32))
-    return buffer.getvalue()
-
-
 def train_model(server: LiveServer) -> None:
     body = {
         "model_name": MODEL,
@@ -69,15 +63,9 @@ def train_model(server: LiveServer) -> None:
     }
     with server.client() as http:
         job = http.post("/v1/jobs", json=body).json()
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            status = http.get(f"/v1/jobs/{job['id']}").json()["status"]
-            if status == "succeeded":
-                return
-            if status in ("failed", "cancelled"):
-                raise RuntimeError(f"training ended {status}")
-            time.sleep(0.2)
-    raise TimeoutError("training did not finish")
+        done = wait_for_job(lambda path: http.get(path).json(), job["id"], timeout_s=300)
+    if done["status"] != "succeeded":
+        raise RuntimeError(f"training ended {done['status']}: {done.get('error')}")
 
 
 class Mix:
@@ -110,7 +98,7 @@ class Mix:
             return kind, "POST", f"{self.base}/{op}", {"json": {"inputs": x.tolist()}}
         if kind == "encode_npy":
             headers = {"content-type": "application/x-npy", "accept": "application/x-npy"}
-            return kind, "POST", f"{self.base}/encode", {"data": npy(x), "headers": headers}
+            return kind, "POST", f"{self.base}/encode", {"data": npy_bytes(x), "headers": headers}
         if kind == "generate":
             body = {"n": n, "seed": self.random.randrange(1000)}
             return kind, "POST", f"{self.base}/generate", {"json": body}

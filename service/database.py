@@ -32,6 +32,9 @@ PG_CONNECT_TIMEOUT_S = 3
 POOL_TIMEOUT_S = 10.0
 # SQLite raises OperationalError for bugs too ("no such table"); only these mean "not now".
 SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+# admin_shutdown, crash_shutdown, cannot_connect_now (starting up), too_many_connections
+PG_TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+PG_REFUSED_FOR_GOOD = ("does not exist", "authentication failed", "no pg_hba.conf entry")
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -117,7 +120,20 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc.orig, sqlite3.Error):
         message = str(exc.orig).lower()
         return any(text in message for text in SQLITE_UNAVAILABLE)
-    return True
+    # PostgreSQL: with a SQLSTATE, only connection exceptions, shutdowns and "too many
+    # connections" are transient. Without one, the connection failed: transient, unless the
+    # server refused us for good (psycopg gives no SQLSTATE there, only the server's words).
+    # A wrong password or a missing database is a configuration error: retrying won't help.
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate.startswith("08") or sqlstate in PG_TRANSIENT_SQLSTATES
+    message = str(exc.orig).lower()
+    return not any(text in message for text in PG_REFUSED_FOR_GOOD)
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line: SQLAlchemy's messages run on with the statement and a URL."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def retry_while_unavailable(
@@ -143,7 +159,9 @@ def retry_while_unavailable(
         except Exception as exc:
             if not is_database_unavailable(exc) or time.monotonic() + delay_s > deadline:
                 raise
-            log.warning("%s: database unavailable (%s); retrying in %.1f s", what, exc, delay_s)
+            log.warning(
+                "%s: database unavailable (%s); retrying in %.1f s", what, first_line(exc), delay_s
+            )
         if stopping is not None and stopping.wait(delay_s):
             return action()  # one last try, so that a stopping worker still reports
         if stopping is None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.database import is_database_unavailable
+from service.database import first_line, is_database_unavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -203,10 +203,6 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -230,7 +226,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if not is_database_unavailable(exc):
             return await _unexpected(request, exc)
         log.warning(
-            "database unavailable on %s %s: %s", request.method, request.url.path, _first_line(exc)
+            "database unavailable on %s %s: %s", request.method, request.url.path, first_line(exc)
         )
         return await _service_error(request, DatabaseUnavailable())
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from service.context import AppContext
 from service.database import current_revisions, migration_heads
@@ -33,14 +32,17 @@ def _database_revisions(ctx: AppContext, timeout_s: float) -> set[str]:
     outcome: dict[str, Any] = {}
 
     def check() -> None:
-        try:
-            with ctx.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+        try:  # connects, so it fails when the database is unreachable
             outcome["revisions"] = current_revisions(ctx.engine)
         except Exception as exc:
             outcome["error"] = exc
 
+    # One check in flight at most: probes of a hung database must not pile up threads.
+    previous: threading.Thread | None = ctx.extras.get("readiness_check")
+    if previous is not None and previous.is_alive():
+        raise TimeoutError("the previous check has not answered yet")
     thread = threading.Thread(target=check, name="readiness-database", daemon=True)
+    ctx.extras["readiness_check"] = thread
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():

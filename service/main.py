@@ -129,6 +129,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     from service.training.router import router as jobs_router
 
     # Routes match in order: the hot inference paths first, so they match on the first try.
+    # No prefix or dependencies at inclusion: InferenceFastPath calls the inference
+    # router's endpoints itself and would not see them.
     routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
     for router in (inference_router, oip_router, *routers):
         app.include_router(router)

@@ -34,17 +34,6 @@ ROWS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 1
 
 
 class ServiceMetrics:
-    def labelled(self, metric: Any, *values: str) -> Any:
-        """metric.labels(*values), remembered: `labels()` takes a lock and validates on
-        every call, too much for the inference hot path. Label sets are bounded (routes,
-        methods, statuses, operations), and so is this cache; the metrics are this
-        object's own, so their ids stay theirs."""
-        key = (id(metric), *values)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*values)
-        return child
-
     def __init__(self) -> None:
         self._children: dict[tuple[Any, ...], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
@@ -106,6 +95,17 @@ class ServiceMetrics:
             buckets=SECONDS_BUCKETS,
             registry=r,
         )
+
+    def labelled(self, metric: Any, *values: str) -> Any:
+        """metric.labels(*values), remembered: `labels()` takes a lock and validates on
+        every call, too much for the inference hot path. Label sets are bounded (routes,
+        methods, statuses, operations), and so is this cache; the metrics are this
+        object's own, so their ids stay theirs."""
+        key = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
 
 JOB_SECONDS_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0)

@@ -39,14 +39,13 @@ def locked_temp(folder: Path, *, name: str | None = None) -> Iterator[tuple[Bina
     else:
         path = folder / f"{name}{TMP_SUFFIX}"
         fd = _open_locked(path)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            fd = -1
+    with os.fdopen(fd, "wb") as file:
+        try:
             yield file, path
-    finally:
-        if fd != -1:
-            os.close(fd)
-        path.unlink(missing_ok=True)
+        finally:
+            # Unlinked under our lock, and only while the name is still our file: once
+            # renamed into place, the name may already be the next writer's.
+            _unlink_if_ours(path, file.fileno())
 
 
 def _open_locked(path: Path) -> int:
@@ -66,6 +65,16 @@ def _open_locked(path: Path) -> int:
         os.close(fd)
 
 
+def _unlink_if_ours(path: Path, fd: int) -> bool:
+    try:
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            return False
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def sweep(folder: Path, *, min_age_s: float = SWEEP_MIN_AGE_S) -> list[Path]:
     """Remove the temporary files in `folder` (not recursive) whose writer is gone."""
     removed: list[Path] = []
@@ -80,8 +89,8 @@ def sweep(folder: Path, *, min_age_s: float = SWEEP_MIN_AGE_S) -> list[Path]:
                     fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # a live writer holds it
-                path.unlink()
-                removed.append(path)
+                if _unlink_if_ours(path, file.fileno()):
+                    removed.append(path)
     if removed:
         log.warning("removed %d temporary file(s) left by dead writers in %s", len(removed), folder)
     return removed

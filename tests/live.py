@@ -111,6 +111,8 @@ class LiveServer:
 def running(settings: Settings, **kwargs: Any) -> Iterator[LiveServer]:
     """A started LiveServer; SIGKILLed at exit if the test left it running."""
     live = LiveServer(settings, **kwargs).start()
-    yield live
-    if live.process is not None and live.process.poll() is None:
-        live.stop(signal.SIGKILL)
+    try:
+        yield live
+    finally:
+        if live.process is not None and live.process.poll() is None:
+            live.stop(signal.SIGKILL)

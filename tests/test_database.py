@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.config import Settings
@@ -149,3 +152,20 @@ def test_only_connection_errors_count_as_database_unavailable(settings: Settings
         assert is_database_unavailable(down.value)
     finally:
         refused.dispose()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("AESVC_TEST_DATABASE_URL"),
+    reason="needs a PostgreSQL server (CI's PostgreSQL run provides one)",
+)
+def test_a_missing_postgresql_database_is_a_configuration_error_not_an_outage() -> None:
+    admin = make_url(os.environ["AESVC_TEST_DATABASE_URL"])
+    missing = create_db_engine(
+        admin.set(database=f"no_such_db_{free_port()}").render_as_string(hide_password=False)
+    )
+    try:
+        with pytest.raises(OperationalError) as wrong:
+            missing.connect()
+        assert not is_database_unavailable(wrong.value)  # a 500 and a loud log, not 503s
+    finally:
+        missing.dispose()

@@ -4,6 +4,7 @@ a live writer's file is never swept; a fixed-name temp file never clobbers a fin
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.main import create_app
 from service.tmpfiles import locked_temp, sweep
+from tests.factories import wait_for
 
 SLOW_WRITER = """
 import sys, time
@@ -33,6 +35,13 @@ ArtifactStore(Path(sys.argv[1])).put_chunks(chunks())
 """
 
 
+def blocked_on_flock(path: Path) -> bool:
+    """Someone waits for the flock of this file (the kernel lists waiters with "->")."""
+    inode = os.stat(path).st_ino
+    locks = Path("/proc/locks").read_text().splitlines()
+    return any("->" in line and "FLOCK" in line and f":{inode} " in line for line in locks)
+
+
 def age(path: Path, seconds: float) -> None:
     then = time.time() - seconds
     os.utime(path, (then, then))
@@ -47,6 +56,8 @@ def test_a_killed_writers_temp_file_is_swept_and_a_live_writers_is_not(tmp_path:
     )
     try:
         assert writer.stdout is not None
+        ready, _, _ = select.select([writer.stdout], [], [], 60)
+        assert ready, "the writer never started writing"
         assert writer.stdout.readline().strip() == b"writing"
         (temp,) = list(store.tmp_dir.iterdir())
         age(temp, 3600)
@@ -95,7 +106,7 @@ def test_a_fixed_name_temp_file_waits_for_the_writer_before_it(tmp_path: Path) -
     thread.start()
     with locked_temp(tmp_path, name=target.name) as (file, path):
         first_holds.set()
-        time.sleep(0.3)  # the second writer is blocked on the lock meanwhile
+        wait_for(lambda: blocked_on_flock(path), timeout_s=10, interval_s=0.01)
         file.write(b"first")
         file.flush()
         os.replace(path, target)
@@ -120,3 +131,22 @@ def test_the_service_sweeps_at_start(settings: Settings) -> None:
         age(path, 3600)
     with TestClient(create_app(settings, start_workers=False)):
         assert [p for p in left if p.exists()] == []
+
+
+def test_a_writer_that_renamed_its_file_never_removes_the_next_writers(tmp_path: Path) -> None:
+    target = tmp_path / "job.pt"
+    with locked_temp(tmp_path, name=target.name) as (file, path):
+        file.write(b"first")
+        file.flush()
+        os.replace(path, target)
+        # The next writer starts its own temp file under the same name before the first
+        # has left its block; the first's clean-up must leave that file alone.
+        second = locked_temp(tmp_path, name=target.name)
+        second_file, second_path = second.__enter__()
+    assert second_path.exists()
+    second_file.write(b"second")
+    second_file.flush()
+    os.replace(second_path, target)
+    second.__exit__(None, None, None)
+    assert target.read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job.pt"]

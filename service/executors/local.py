@@ -35,7 +35,7 @@ def worker_loop(
     MAX_UNAVAILABLE_BACKOFF_S) and resumes when the database answers again.
     """
     from service.context import AppContext
-    from service.database import is_database_unavailable
+    from service.database import first_line, is_database_unavailable
     from service.training import lifecycle
     from service.training.runner import run_job
 
@@ -62,7 +62,7 @@ def worker_loop(
                     "worker %s: database unavailable; polling again in %.1f s: %s",
                     owner,
                     backoff_s,
-                    type(exc).__name__,
+                    first_line(exc),
                 )
                 stopping.wait(backoff_s)
                 backoff_s = min(backoff_s * 2, MAX_UNAVAILABLE_BACKOFF_S)

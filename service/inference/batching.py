@@ -18,10 +18,7 @@ waiting is asynchronous. One background task per queue forms batches:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -29,14 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from service.errors import ServiceError, ServiceUnavailable
+from service.inference.device import BatchFn, Device, Outputs
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
-Outputs = tuple[np.ndarray, ...]  # each (rows, ...)
-BatchFn = Callable[[np.ndarray], Outputs]
 GoneWatch = Callable[[], Awaitable[Any]]  # a fresh awaitable that resolves if the client leaves
 
 
@@ -79,68 +74,6 @@ class RowBudget:
     def release(self, rows: int) -> None:
         self.used -= rows
         self._gauge.set(self.used)
-
-
-class Device:
-    """One inference thread. Batches from every queue on the device take turns (FIFO).
-
-    A plain thread fed by a SimpleQueue, answering through `call_soon_threadsafe`: the
-    same hand-off as `run_in_executor` with a third of its bookkeeping per batch.
-    """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name=f"aesvc-infer-{name}", daemon=True)
-        self._thread.start()
-        self._lock: asyncio.Lock | None = None
-
-    @property
-    def lock(self) -> asyncio.Lock:
-        if self._lock is None:  # made on first use, inside the serving event loop
-            self._lock = asyncio.Lock()
-        return self._lock
-
-    async def run(self, fn: BatchFn, x: np.ndarray) -> Outputs:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outputs] = loop.create_future()
-        self._work.put((fn, x, loop, future))
-        return await future
-
-    def close(self) -> None:
-        self._work.put(None)
-
-    def _serve(self) -> None:
-        while (work := self._work.get()) is not None:
-            fn, x, loop, future = work
-            try:
-                with torch.inference_mode():
-                    outputs = fn(x)
-            except Exception as exc:  # handed to the awaiting batcher
-                _resolve(loop, future, None, exc)
-            else:
-                _resolve(loop, future, outputs, None)
-
-
-_Work = tuple[BatchFn, np.ndarray, asyncio.AbstractEventLoop, "asyncio.Future[Outputs]"]
-
-
-def _resolve(
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[Outputs],
-    outputs: Outputs | None,
-    exc: BaseException | None,
-) -> None:
-    def settle() -> None:
-        if future.done():  # the awaiting batcher was cancelled (shutdown)
-            return
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(outputs)  # type: ignore[arg-type]
-
-    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits for it
-        loop.call_soon_threadsafe(settle)
 
 
 @dataclass(eq=False)
@@ -228,7 +161,9 @@ class Batcher:
         try:
             return await future
         except asyncio.CancelledError:
-            if item.failure is not None:  # cancelled by a timer, not by our caller
+            task = asyncio.current_task()
+            ours = task is not None and task.cancelling() > 0  # our caller cancelled us
+            if item.failure is not None and not ours:  # a timer or the watch ended the wait
                 raise item.failure from None
             raise
         finally:
@@ -253,7 +188,10 @@ class Batcher:
             return
 
         async def watch() -> None:
-            await gone()
+            try:
+                await gone()
+            except Exception:  # the connection cannot tell us more: take it as gone
+                log.debug("client watch failed", exc_info=True)
             self._abandon(item, ClientGone("the client went away before its rows ran"))
 
         tasks.append(asyncio.ensure_future(watch()))

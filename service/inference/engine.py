@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from service.config import Settings
-from service.inference.batching import Batcher, BatchFn, Device, Outputs, RowBudget
+from service.inference.batching import Batcher, RowBudget
 from service.inference.cache import LoadedModel
+from service.inference.device import BatchFn, Device, Outputs
 from service.metrics import ServiceMetrics
 
 OPERATIONS = ("encode", "decode", "reconstruct", "score")

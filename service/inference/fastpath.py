@@ -5,8 +5,9 @@ solving, the exit stack) costs more CPU than the batcher and the forward pass to
 The v1 inference endpoints take only the path's `name` and `ref` and the raw request (they
 parse their own bodies), so this middleware matches them itself and calls the endpoint:
 
-- the same `APIRoute` objects as the app (OpenAPI, `scope["route"]`, metrics and the
-  access log see no difference);
+- the inference router's own `APIRoute` objects, the ones FastAPI puts in
+  `scope["route"]` (OpenAPI, metrics and the access log see no difference); the router
+  is included with no prefix and no dependencies of its own (service/main.py);
 - the app-wide `authorize` dependency is called explicitly, before the endpoint (any
   other app-wide dependency, or an endpoint that needs FastAPI to resolve its
   parameters, is refused when the app is built, so nothing is skipped silently);

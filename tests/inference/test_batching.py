@@ -12,14 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from service.inference.batching import (
-    Batcher,
-    BatchMismatch,
-    Device,
-    Outputs,
-    QueueFull,
-    RowBudget,
-)
+from service.inference.batching import Batcher, BatchMismatch, QueueFull, RowBudget
+from service.inference.device import Device, Outputs
 from service.metrics import ServiceMetrics
 
 
@@ -198,5 +192,44 @@ def test_an_unanswered_request_times_out_with_504_and_frees_its_rows() -> None:
         assert (await batcher(np.ones((2, 2), np.float32)))[0].tolist() == [[2, 2], [2, 2]]
         assert budget.used == 0
         batcher.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_client_watch_counts_as_a_client_gone() -> None:
+    async def scenario() -> None:
+        fn = Gated()
+        batcher, budget = make(fn)
+        first = await busy(batcher, fn)
+
+        async def broken_watch() -> None:
+            raise OSError("the connection cannot say")
+
+        with pytest.raises(Exception, match="went away"):
+            await batcher(rows(1.0), gone=broken_watch)
+        assert budget.used == 0  # its row left the queue
+        fn.gate.set()
+        await first
+        assert len(fn.batches) == 1  # and never ran
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_caller_stays_cancelled_even_if_its_timeout_fired() -> None:
+    async def scenario() -> None:
+        fn = Gated()
+        batcher, budget = make(fn)
+        batcher.timeout_s = 30.0
+        first = await busy(batcher, fn)
+        item = batcher.put(rows(1.0))
+        waiting = asyncio.ensure_future(batcher.result(item))
+        await asyncio.sleep(0)  # waiting on the item's future now
+        batcher._time_out(item)  # the timeout fires ...
+        waiting.cancel()  # ... and the caller is cancelled before it resumes
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert budget.used == 0
+        fn.gate.set()
+        await first
 
     asyncio.run(scenario())

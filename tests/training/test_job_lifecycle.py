@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.context import AppContext
 from service.executors.local import worker_loop
 from service.training import lifecycle
-from tests.factories import job_body, run_worker
+from tests.factories import job_body, run_worker, wait_for
 from tests.live import free_port
 
 DIVERGING = job_body(
@@ -176,8 +178,11 @@ def test_sse_resume_ids_past_64_bits_are_refused_or_clamped(
     assert _read_stream(client, job["id"], **{"Last-Event-ID": huge}) == []
 
 
-def test_worker_loop_outlives_an_unreachable_database(tmp_path: Path) -> None:
+def test_worker_loop_outlives_an_unreachable_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Polling backs off and goes on; the process does not die and restart in a loop."""
+    caplog.set_level(logging.WARNING, logger="service.executors.local")
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/aesvc"
     settings = Settings(data_dir=tmp_path / "var", database_url=url, poll_interval_s=0.05)
     stopping = threading.Event()
@@ -191,8 +196,13 @@ def test_worker_loop_outlives_an_unreachable_database(tmp_path: Path) -> None:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(timeout=2.0)  # several failed polls by now
+
+    def polls() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "database unavailable" in r.getMessage()]
+
+    wait_for(lambda: len(polls()) >= 2, timeout_s=30)  # it polled, failed, and polled again
     assert thread.is_alive(), f"the worker loop ended: {outcome}"
+    assert "connection" in polls()[0].getMessage().lower()  # the reason, not just a class name
     stopping.set()
     thread.join(timeout=30)
     assert not thread.is_alive() and outcome == {"ran": 0}

@@ -1,0 +1,81 @@
+"""One inference thread per device: batches from every queue on the device take turns.
+
+A plain thread fed by a SimpleQueue, answering through `call_soon_threadsafe`: the same
+hand-off as `run_in_executor` with a third of its bookkeeping per batch. Whatever a batch
+raises goes back to the awaiting batcher; the thread itself never dies of it (a dead thread
+would hold its device's lock for ever).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+Outputs = tuple[np.ndarray, ...]  # each (rows, ...)
+BatchFn = Callable[[np.ndarray], Outputs]
+
+
+class Device:
+    """One inference thread. Batches from every queue on the device take turns (FIFO)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=f"aesvc-infer-{name}", daemon=True)
+        self._thread.start()
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        if self._lock is None:  # made on first use, inside the serving event loop
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def run(self, fn: BatchFn, x: np.ndarray) -> Outputs:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outputs] = loop.create_future()
+        self._work.put((fn, x, loop, future))
+        return await future
+
+    def close(self) -> None:
+        self._work.put(None)
+
+    def _serve(self) -> None:
+        while (work := self._work.get()) is not None:
+            fn, x, loop, future = work
+            try:
+                with torch.inference_mode():
+                    outputs = fn(x)
+            except BaseException as exc:  # handed to the batcher; the thread serves on
+                # (SystemExit and the like would stop the event loop that awaits them)
+                error = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
+                _resolve(loop, future, None, error)
+            else:
+                _resolve(loop, future, outputs, None)
+
+
+_Work = tuple[BatchFn, np.ndarray, asyncio.AbstractEventLoop, "asyncio.Future[Outputs]"]
+
+
+def _resolve(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Outputs],
+    outputs: Outputs | None,
+    exc: BaseException | None,
+) -> None:
+    def settle() -> None:
+        if future.done():  # the awaiting batcher was cancelled (shutdown)
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(outputs)  # type: ignore[arg-type]
+
+    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits for it
+        loop.call_soon_threadsafe(settle)
