@@ -114,3 +114,15 @@ def temporary_database_url(data_dir: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def module_settings(data_dir: Path, **overrides: Any) -> Iterator[Settings]:
+    """Settings for a module-wide fixture: a fresh database (SQLite, or PostgreSQL in CI's
+    second run) and the fast polling of tests/conftest.py's `settings`."""
+    with temporary_database_url(data_dir) as database_url:
+        yield Settings(
+            data_dir=data_dir,
+            database_url=database_url,
+            **{"workers": 0, "poll_interval_s": 0.05, "heartbeat_interval_s": 0.3, **overrides},
+        )

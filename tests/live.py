@@ -108,11 +108,13 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def running(settings: Settings, **kwargs: Any) -> Iterator[LiveServer]:
-    """A started LiveServer; SIGKILLed at exit if the test left it running."""
+def running(
+    settings: Settings, *, stop_signal: int = signal.SIGKILL, **kwargs: Any
+) -> Iterator[LiveServer]:
+    """A started LiveServer, stopped with `stop_signal` at exit if the test left it running."""
     live = LiveServer(settings, **kwargs).start()
     try:
         yield live
     finally:
         if live.process is not None and live.process.poll() is None:
-            live.stop(signal.SIGKILL)
+            live.stop(stop_signal)

@@ -34,10 +34,10 @@ from service.config import Settings
 from service.main import create_app
 from tests.factories import (
     job_body,
+    module_settings,
     npy_bytes,
     random_matrix,
     run_worker,
-    temporary_database_url,
 )
 from tests.registry.builders import import_model, model_blob
 
@@ -746,27 +746,24 @@ def _sqlite_file(path: Path) -> bool:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("bad-input")
-    with temporary_database_url(tmp / "var") as database_url:
-        settings = Settings(
-            data_dir=tmp / "var",
-            database_url=database_url,
-            workers=0,
+    with (
+        module_settings(
+            tmp / "var",
             builtin_datasets=False,
-            poll_interval_s=0.05,
-            heartbeat_interval_s=0.3,
             max_upload_bytes=MAX_UPLOAD_BYTES,
             max_body_bytes=MAX_BODY_BYTES,
             max_request_rows=MAX_ROWS,
             max_generate=MAX_GENERATE,
             max_interpolate_steps=MAX_STEPS,
             ref_cache_s=0,
-        )
-        with TestClient(create_app(settings, start_workers=False)) as client:
-            ids = _seed(client, settings)
-            engine = client.app.state.ctx.engine  # type: ignore[attr-defined]
-            metadata = MetaData()
-            metadata.reflect(engine)
-            yield World(client, settings, engine, metadata, ids)
+        ) as settings,
+        TestClient(create_app(settings, start_workers=False)) as client,
+    ):
+        ids = _seed(client, settings)
+        engine = client.app.state.ctx.engine  # type: ignore[attr-defined]
+        metadata = MetaData()
+        metadata.reflect(engine)
+        yield World(client, settings, engine, metadata, ids)
 
 
 def _seed(client: TestClient, settings: Settings) -> dict[str, str]:

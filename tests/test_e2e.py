@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import numpy as np
@@ -10,15 +11,13 @@ from sklearn.datasets import load_digits
 
 from service.config import Settings
 from tests.factories import csv_bytes, wait_for_job
-from tests.live import LiveServer
+from tests.live import LiveServer, running
 
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[LiveServer]:
-    live = LiveServer(settings, workers=1).start()
-    yield live
-    if live.process is not None and live.process.poll() is None:
-        live.stop()
+    with running(settings, stop_signal=signal.SIGTERM, workers=1) as live:
+        yield live
 
 
 def test_upload_train_encode_restart(server: LiveServer) -> None:

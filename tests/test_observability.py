@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings
 from tests.factories import job_body
-from tests.live import LiveServer
+from tests.live import LiveServer, running
 
 
 def test_request_id_is_echoed_or_made(client: TestClient) -> None:
@@ -31,10 +32,8 @@ def test_request_id_is_echoed_or_made(client: TestClient) -> None:
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[LiveServer]:
-    live = LiveServer(settings, workers=0).start()
-    yield live
-    if live.process is not None and live.process.poll() is None:
-        live.stop()
+    with running(settings, stop_signal=signal.SIGTERM, workers=0) as live:
+        yield live
 
 
 def test_every_log_line_of_a_request_is_json_with_its_id(server: LiveServer) -> None:

@@ -10,9 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.datasets import load_digits
 
-from service.config import Settings
 from service.main import create_app
-from tests.factories import job_body, run_worker
+from tests.factories import job_body, module_settings, run_worker
 
 CODE_SIZE = 4
 MAX_REQUEST_ROWS = 50
@@ -22,18 +21,12 @@ BASE = "/v1/models/digits-ae/versions"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One app and one trained model for the whole module: training is the slow part.
-    SQLite only; the per-test PostgreSQL fixture cannot be module-scoped."""
+    """One app and one trained model for the whole module: training is the slow part."""
     data_dir = tmp_path_factory.mktemp("inference") / "var"
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=f"sqlite:///{data_dir / 'aesvc.db'}",
-        workers=0,
-        poll_interval_s=0.05,
-        heartbeat_interval_s=0.3,
-        max_request_rows=MAX_REQUEST_ROWS,
-    )
-    with TestClient(create_app(settings, start_workers=False)) as test_client:
+    with (
+        module_settings(data_dir, max_request_rows=MAX_REQUEST_ROWS) as settings,
+        TestClient(create_app(settings, start_workers=False)) as test_client,
+    ):
         body = job_body(model_name="digits-ae", dataset="digits", code_size=CODE_SIZE)
         job = test_client.post("/v1/jobs", json=body).json()
         assert run_worker(settings) == 1

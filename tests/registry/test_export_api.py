@@ -26,7 +26,7 @@ from service.context import AppContext
 from service.main import create_app
 from service.registry.tables import ModelExport
 from service.zoo import load_serving_model
-from tests.factories import job_body, run_worker
+from tests.factories import job_body, module_settings, run_worker
 from tests.registry.builders import blob_path, import_model, raw_rows
 
 ROWS = load_digits().data[:7].astype(np.float32)  # (7, 64), pixels 0..16
@@ -36,17 +36,12 @@ TOL = {"rtol": 1e-5, "atol": 1e-5}
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Settings]]:
-    """One trained model for the module (SQLite: the per-test PostgreSQL database cannot be
-    module-scoped)."""
+    """One trained model for the module."""
     data_dir = tmp_path_factory.mktemp("export") / "var"
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=f"sqlite:///{data_dir / 'aesvc.db'}",
-        workers=0,
-        poll_interval_s=0.05,
-        heartbeat_interval_s=0.3,
-    )
-    with TestClient(create_app(settings, start_workers=False)) as client:
+    with (
+        module_settings(data_dir) as settings,
+        TestClient(create_app(settings, start_workers=False)) as client,
+    ):
         client.post("/v1/jobs", json=job_body(model_name="digits-ae", code_size=4))
         assert run_worker(settings) == 1
         assert client.get(V1).status_code == 200

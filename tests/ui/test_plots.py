@@ -14,7 +14,7 @@ from matplotlib.image import imread
 from service.config import Settings
 from service.main import create_app
 from service.security import create_key
-from tests.factories import job_body, run_worker
+from tests.factories import job_body, module_settings, run_worker
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 IMAGE_PLOTS = ("reconstructions", "latent", "samples", "features", "scores")
@@ -40,13 +40,10 @@ def train(client: TestClient, settings: Settings, **body: Any) -> dict[str, Any]
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict]]:
     """One app, three tiny versions: dense on digits, a VAE on digits, dense on a table."""
     root = tmp_path_factory.mktemp("plots")
-    settings = Settings(
-        data_dir=root / "var",
-        database_url=f"sqlite:///{root / 'var' / 'aesvc.db'}",
-        workers=0,
-        poll_interval_s=0.05,
-    )
-    with TestClient(create_app(settings, start_workers=False)) as client:
+    with (
+        module_settings(root / "var") as settings,
+        TestClient(create_app(settings, start_workers=False)) as client,
+    ):
         jobs = {
             "digits": train(client, settings, model_name="digits-ae", code_size=4, epochs=3),
             "vae": train(
