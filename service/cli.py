@@ -45,7 +45,7 @@ def serve(
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, freeze_gc=True),
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     model_cache_bytes: int = Field(default=1 << 30, ge=1, description="Loaded weights, LRU.")
     preload: str = Field(default="", description="name@ref,... loaded and warm before /readyz.")
     inference_device: Literal["auto", "cpu", "cuda"] = "auto"
+    inference_parallel_rows: int = Field(
+        default=1024,
+        ge=1,
+        description="CPU inference: batches of at least this many rows use all of torch's "
+        "threads; smaller ones use one, leaving the other cores to HTTP.",
+    )
+    inference_inline_rows: int = Field(
+        default=64,
+        ge=0,
+        description="CPU inference: a batch of at most this many rows runs on the event loop "
+        "(the hand-off to the inference thread costs more); 0: every batch on the thread.",
+    )
     warmup_batch_rows: tuple[int, ...] = Field(
         default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."
     )

@@ -34,7 +34,8 @@ ROWS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 1
 
 
 class ServiceMetrics:
-    def __init__(self) -> None:
+    def __init__(self, inference_operations: Iterable[str] = ()) -> None:
+        self.inference_operations = frozenset(inference_operations)
         self._children: dict[tuple[Any, ...], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -107,6 +108,18 @@ class ServiceMetrics:
             child = self._children[key] = metric.labels(*values)
         return child
 
+    def record_request(
+        self, route: str, method: str, status: int, seconds: float, operation: str | None
+    ) -> None:
+        """One answered request: by route template, method and status; an inference
+        operation (`operation` among `inference_operations`) also by operation."""
+        code = str(status)
+        self.labelled(self.http_requests, route, method, code).inc()
+        self.labelled(self.http_request_seconds, route, method).observe(seconds)
+        if operation in self.inference_operations:
+            self.labelled(self.inference_requests, operation, code).inc()
+            self.labelled(self.inference_request_seconds, operation).observe(seconds)
+
 
 JOB_SECONDS_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0)
 RECENT_JOBS = 10_000
@@ -172,15 +185,14 @@ HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 
 
 class RequestMetricsMiddleware:
-    """Counts requests to routes whose operation_id is in `operations`, with their status.
+    """Counts requests by route template, method and status (`record_request`).
 
     Pure ASGI (no BaseHTTPMiddleware): it reads the route the router put in the scope.
     """
 
-    def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics, operations: set[str]) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.operations = operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -202,14 +214,8 @@ class RequestMetricsMiddleware:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
-            self.metrics.labelled(self.metrics.http_requests, path, method, str(status)).inc()
-            self.metrics.labelled(self.metrics.http_request_seconds, path, method).observe(seconds)
             operation = getattr(route, "operation_id", None)
-            if operation in self.operations:
-                self.metrics.labelled(self.metrics.inference_requests, operation, str(status)).inc()
-                self.metrics.labelled(self.metrics.inference_request_seconds, operation).observe(
-                    seconds
-                )
+            self.metrics.record_request(path, method, status, seconds, operation)
 
 
 router = APIRouter(tags=["metrics"])

@@ -81,7 +81,14 @@ class InferenceEngine:
         self.settings = settings
         self.metrics = metrics
         self.device_names = inference_devices(settings.inference_device)
-        self.devices = {name: Device(name) for name in self.device_names}
+        self.devices = {
+            name: Device(
+                name,
+                parallel_rows=settings.inference_parallel_rows,
+                inline_rows=settings.inference_inline_rows,
+            )
+            for name in self.device_names
+        }
         self.budget = RowBudget(settings.max_queue_rows, metrics)
         self._batchers: dict[tuple[str, str], Batcher] = {}
         self.live_keys: Callable[[], Iterable[str]] | None = None  # the cache's loaded keys

@@ -1,42 +1,69 @@
-"""The hot inference routes, from the middleware stack straight to their endpoints.
+"""The hot inference routes, from the front of the app straight to their endpoints.
 
-For a one-row encode, FastAPI's per-request machinery (its routing layers, dependency
-solving, the exit stack) costs more CPU than the batcher and the forward pass together.
-The v1 inference endpoints take only the path's `name` and `ref` and the raw request (they
-parse their own bodies), so this middleware matches them itself and calls the endpoint:
+For a one-row encode, the generic stack (FastAPI's routing layers, dependency solving,
+the exit stack, every middleware wrapping `send` in its own closure) costs more CPU than
+the batcher and the forward pass together. So `FastPathApp` puts `InferenceFastPath` in
+front of the whole middleware stack; it matches the v1 inference routes itself and does,
+in one place, what the stack would do for them:
 
-- the inference router's own `APIRoute` objects, the ones FastAPI puts in
-  `scope["route"]` (OpenAPI, metrics and the access log see no difference); the router
-  is included with no prefix and no dependencies of its own (service/main.py);
-- the app-wide `authorize` dependency is called explicitly, before the endpoint (any
-  other app-wide dependency, or an endpoint that needs FastAPI to resolve its
-  parameters, is refused when the app is built, so nothing is skipped silently);
-- an error goes through the app's own exception handlers (problem+json), and one without
-  a handler reaches ServerErrorMiddleware as it would through the router.
+- the request id (`service.request_id`: taken or made, echoed, on every log line, one
+  access line), the body limit (`service.limits`: 413 from Content-Length at once, or while
+  the body streams in), the request metrics (`ServiceMetrics.record_request`);
+- the app-wide `authorize` dependency, called explicitly before the endpoint (any other
+  app-wide dependency, or an endpoint that needs FastAPI to resolve its parameters, is
+  refused when the app is built, so nothing is skipped silently);
+- the inference router's own `APIRoute` objects, put in `scope["route"]` as the router
+  would (OpenAPI sees no difference); the endpoints take the path's `name` and `ref` and
+  the request, and parse their own bodies;
+- an error goes through the app's own exception handlers (problem+json); one without a
+  handler gets the app's 500 answer and is raised again to the server, as
+  ServerErrorMiddleware does.
 
-Anything else (another method on the same path included) passes through to the app.
+Anything else (another method on the same path included) goes to the stack.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.errors import PayloadTooLarge
+from service.limits import too_large
+from service.metrics import ServiceMetrics
+from service.request_id import HEADER, current_request_id, log_access, request_id_from
 from service.security import authorize
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 DIRECT_PARAMS = {"name", "ref"}
 
 
+class FastPathApp(FastAPI):
+    """A FastAPI app whose middleware stack has `fast_path` (when set) in front of it."""
+
+    fast_path: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.fast_path is None else self.fast_path(stack)
+
+
 class InferenceFastPath:
     def __init__(
-        self, app: ASGIApp, *, routes: Iterable[BaseRoute], app_dependencies: Sequence[Any]
+        self,
+        app: ASGIApp,
+        *,
+        routes: Iterable[BaseRoute],
+        app_dependencies: Sequence[Any],
+        metrics: ServiceMetrics,
+        max_body_bytes: int,
     ) -> None:
         self.app = app
         self.routes = [r for r in routes if isinstance(r, APIRoute)]
@@ -46,6 +73,8 @@ class InferenceFastPath:
         for route in self.routes:
             _check_direct(route)
         self.prefix = _common_prefix([r.path_format for r in self.routes])
+        self.metrics = metrics
+        self.limit = max_body_bytes  # none of these routes is the upload route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = scope["type"] == "http" and scope["method"] == "POST"
@@ -54,21 +83,66 @@ class InferenceFastPath:
                 match, child = route.matches(scope)
                 if match is Match.FULL:
                     scope.update(child)
-                    await self._handle(route, scope, receive, send)
+                    await self._serve(route, scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
-    async def _handle(self, route: APIRoute, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
+    async def _serve(self, route: APIRoute, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        given = declared = None
+        for key, value in scope["headers"]:
+            if key == HEADER:
+                given = value
+            elif key == b"content-length":
+                declared = value
+        request_id = request_id_from(given)
+        token = current_request_id.set(request_id)
+        status = 500
+        try:
+            response, unexpected = await self._respond(route, scope, receive, declared)
+            status = response.status_code
+            response.raw_headers.append((HEADER, request_id.encode()))
+            await response(scope, receive, send)
+            if unexpected is not None:
+                raise unexpected  # answered 500 already; the server logs it, as for any route
+        finally:
+            seconds = time.perf_counter() - started
+            self.metrics.record_request(route.path, "POST", status, seconds, route.operation_id)
+            log_access("POST", scope["path"], route.path, status, seconds)
+            current_request_id.reset(token)
+
+    async def _respond(
+        self, route: APIRoute, scope: Scope, receive: Receive, declared: bytes | None
+    ) -> tuple[Response, Exception | None]:
+        limit = self.limit
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            detail = f"the body is {int(declared)} bytes; the limit is {limit} bytes"
+            return too_large(scope, detail, limit), None
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(
+                        f"the body is over the limit of {limit} bytes", limit_bytes=limit
+                    )
+            return message
+
+        request = Request(scope, counting_receive)
         try:
             await authorize(request)
-            response: Response = await route.endpoint(request=request, **scope["path_params"])
+            return await route.endpoint(request=request, **scope["path_params"]), None
         except Exception as exc:
             handler = _handler_for(scope["app"], exc)
-            if handler is None:
+            if handler is not None:
+                return await handler(request, exc), None
+            fallback = _handler_for(scope["app"], exc, status=500)
+            if fallback is None:
                 raise
-            response = await handler(request, exc)
-        await response(scope, receive, send)
+            return await fallback(request, exc), exc
 
 
 def _check_direct(route: APIRoute) -> None:
@@ -88,9 +162,12 @@ def _check_direct(route: APIRoute) -> None:
         raise ValueError(f"{route.path} cannot take the fast path: its endpoint needs FastAPI")
 
 
-def _handler_for(app: Any, exc: Exception) -> Handler | None:
-    """The app's handler for exc, as ExceptionMiddleware picks it (500s are not its own)."""
+def _handler_for(app: Any, exc: Exception, *, status: int | None = None) -> Handler | None:
+    """The app's handler for exc, as ExceptionMiddleware picks it; with status=500 the one
+    ServerErrorMiddleware would use (registered for 500 or Exception)."""
     handlers: dict[Any, Handler] = app.exception_handlers
+    if status == 500:
+        return handlers.get(500) or handlers.get(Exception)
     for cls in type(exc).__mro__:
         if cls is Exception:
             return None

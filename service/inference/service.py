@@ -5,6 +5,7 @@ Everything here is checked before anything is queued, so a bad request fails alo
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -43,6 +44,9 @@ async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel
     """The loaded, warm version a {ref} names; a hot {ref} skips the database for
     AESVC_REF_CACHE_S seconds (an alias moved or a version archived shows after that).
 
+    Concurrent misses on one {ref} share one lookup: when the cached entry expires under
+    load, one query runs, not one per waiting request.
+
     While the database is unreachable, a {ref} this process resolved before, to a version
     still loaded, keeps serving that version: no alias can move in the meantime, and
     inference needs only the weights. Any other {ref} answers 503 (database unavailable).
@@ -51,6 +55,18 @@ async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel
     hit = cache.lookup_ref(name, ref, ctx.settings.ref_cache_s)
     if hit is not None:
         return hit
+    lookups: dict[tuple[str, str], asyncio.Future[LoadedModel]] = ctx.extras.setdefault(
+        "ref_lookups", {}
+    )
+    key = (name, ref)
+    lookup = lookups.get(key)
+    if lookup is None:
+        lookup = lookups[key] = asyncio.ensure_future(_look_up(ctx, cache, name, ref))
+        lookup.add_done_callback(lambda done: _settled(lookups, key, done))
+    return await asyncio.shield(lookup)  # a caller that leaves does not cancel the others'
+
+
+async def _look_up(ctx: AppContext, cache: ModelCache, name: str, ref: str) -> LoadedModel:
     try:
         loaded = await run_in_threadpool(_resolve_and_load, ctx, name, ref)
     except Exception as exc:
@@ -60,6 +76,15 @@ async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel
         return stale
     cache.remember_ref(name, ref, loaded)
     return loaded
+
+
+def _settled(
+    lookups: dict[tuple[str, str], Any], key: tuple[str, str], done: asyncio.Future[Any]
+) -> None:
+    if lookups.get(key) is done:
+        del lookups[key]
+    if not done.cancelled():
+        done.exception()  # retrieved, even when every waiter left before it ended
 
 
 def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.ndarray:

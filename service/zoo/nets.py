@@ -7,7 +7,8 @@ built here, conv kinds in `conv.py`; `build_autoencoder` picks one from the spec
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -25,32 +26,60 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
+# The same activations as functions, for the stacks' forward passes (None: identity).
+Activation = Callable[[torch.Tensor], torch.Tensor] | None
+_FUNCTIONAL: dict[str, Activation] = {
+    "elu": F.elu,
+    "relu": F.relu,
+    "selu": F.selu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "linear": None,
+}
+
+
 def make_activation(name: str) -> nn.Module:
     return _ACTIVATIONS[name]()
 
 
+def _apply(fn: Activation, x: torch.Tensor) -> torch.Tensor:
+    return x if fn is None else fn(x)
+
+
 class DenseStack(nn.Module):
-    """Linear layers, each followed by `activation`; the last one by `last_activation`."""
+    """Linear layers, each followed by `activation`; the last one by `last_activation`.
+
+    The forward pass calls the layers and activations as functions (F.linear, F.elu...):
+    serving a few rows, a module call costs as much as the op it wraps. No module hooks
+    run inside a stack.
+    """
 
     def __init__(self, sizes: Sequence[int], activation: str, last_activation: str) -> None:
         super().__init__()
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
-        self.act = make_activation(activation)
-        self.last_act = make_activation(last_activation)
+        self.activations = (activation, last_activation)
+        self._act_fn = _FUNCTIONAL[activation]
+        self._last_fn = _FUNCTIONAL[last_activation]
 
     def layer_forward(self, i: int, x: torch.Tensor) -> torch.Tensor:
         layer = self.layers[i]
         assert isinstance(layer, nn.Linear)
-        y = layer(x)
-        return self.last_act(y) if i == len(self.layers) - 1 else self.act(y)
+        y = F.linear(x, layer.weight, layer.bias)
+        return _apply(self._last_fn if i == len(self.layers) - 1 else self._act_fn, y)
 
     def layer_parameters(self, i: int) -> Iterator[nn.Parameter]:
         return self.layers[i].parameters()
 
+    def extra_repr(self) -> str:
+        return "activation={}, last_activation={}".format(*self.activations)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i in range(len(self.layers)):
-            x = self.layer_forward(i, x)
-        return x
+        # layer_forward for each layer, without its per-call lookups
+        *hidden, last = cast(list[nn.Linear], list(self.layers))
+        act = self._act_fn
+        for layer in hidden:
+            x = _apply(act, F.linear(x, layer.weight, layer.bias))
+        return _apply(self._last_fn, F.linear(x, last.weight, last.bias))
 
 
 class TiedStack(nn.Module):
@@ -66,8 +95,9 @@ class TiedStack(nn.Module):
         self.biases = nn.ParameterList(
             nn.Parameter(torch.zeros(self._weight(j).shape[1])) for j in range(len(self._tied))
         )
-        self.act = make_activation(activation)
-        self.last_act = make_activation(last_activation)
+        self.activations = (activation, last_activation)
+        self._act_fn = _FUNCTIONAL[activation]
+        self._last_fn = _FUNCTIONAL[last_activation]
 
     def _weight(self, j: int) -> torch.Tensor:
         layer = self._tied[j]
@@ -76,10 +106,13 @@ class TiedStack(nn.Module):
 
     def layer_forward(self, j: int, x: torch.Tensor) -> torch.Tensor:
         y = F.linear(x, self._weight(j).t(), self.biases[j])
-        return self.last_act(y) if j == len(self._tied) - 1 else self.act(y)
+        return _apply(self._last_fn if j == len(self._tied) - 1 else self._act_fn, y)
 
     def layer_parameters(self, j: int) -> Iterator[nn.Parameter]:
         yield self.biases[j]  # the weight is trained with the encoder layer it belongs to
+
+    def extra_repr(self) -> str:
+        return "activation={}, last_activation={}".format(*self.activations)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         for j in range(len(self._tied)):

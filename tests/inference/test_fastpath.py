@@ -1,5 +1,7 @@
-"""The inference fast path: it serves exactly the routes it may call directly, passes
-everything else through, and refuses (when the app is built) what it would skip."""
+"""The inference fast path: it serves exactly the routes it may call directly, in front of
+the whole middleware stack, doing what that stack would (request id, body limit, metrics,
+error handlers); it passes everything else through, and refuses (when the app is built)
+what it would skip."""
 
 from __future__ import annotations
 
@@ -10,21 +12,48 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
 from starlette.types import Receive, Scope, Send
 
 from service.config import Settings
-from service.inference.fastpath import InferenceFastPath
+from service.errors import install_error_handlers
+from service.inference.fastpath import FastPathApp, InferenceFastPath
+from service.metrics import ServiceMetrics
 from service.security import authorize
+
+LIMIT = 16
+OPTIONS: dict[str, Any] = {"metrics": ServiceMetrics(), "max_body_bytes": LIMIT}
 
 
 def direct_router() -> APIRouter:
     router = APIRouter(prefix="/v1/models/{name}/versions/{ref}", tags=["inference"])
 
-    @router.post("/echo")
+    @router.post("/echo", operation_id="encode")
     async def echo(name: str, ref: str, request: Request) -> Response:
-        return Response(f"{name}@{ref}:{(await request.body()).decode()}")
+        body = await request.body()
+        if body == b"boom":
+            raise RuntimeError("a bug in the endpoint")
+        return Response(f"{name}@{ref}:{body.decode()}")
 
     return router
+
+
+def fast_app(tmp_path: Path, *, reached: list[tuple[str, str]]) -> tuple[FastAPI, ServiceMetrics]:
+    router = direct_router()
+    app = FastPathApp(dependencies=[Depends(authorize)])
+    app.state.ctx = SimpleNamespace(settings=Settings(data_dir=tmp_path, auth="disabled"))
+    install_error_handlers(app)
+    app.include_router(router)
+    app.add_middleware(Recorder, paths=reached)
+    metrics = ServiceMetrics({"encode"})
+    app.fast_path = lambda stack: InferenceFastPath(
+        stack,
+        routes=router.routes,
+        app_dependencies=app.router.dependencies,
+        metrics=metrics,
+        max_body_bytes=LIMIT,
+    )
+    return app, metrics
 
 
 class Recorder:
@@ -40,26 +69,55 @@ class Recorder:
         await self.app(scope, receive, send)
 
 
-def test_matching_posts_skip_the_router_and_the_rest_pass_through(tmp_path: Path) -> None:
-    router = direct_router()
-    app = FastAPI(dependencies=[Depends(authorize)])
-    app.state.ctx = SimpleNamespace(settings=Settings(data_dir=tmp_path, auth="disabled"))
-    app.include_router(router)
+def test_matching_posts_skip_the_stack_and_the_rest_pass_through(tmp_path: Path) -> None:
     reached: list[tuple[str, str]] = []
-    app.add_middleware(Recorder, paths=reached)
-    app.add_middleware(
-        InferenceFastPath, routes=router.routes, app_dependencies=app.router.dependencies
-    )
+    app, _ = fast_app(tmp_path, reached=reached)
     with TestClient(app) as client:
         answer = client.post("/v1/models/m/versions/latest/echo", content=b"hello")
         assert (answer.status_code, answer.text) == (200, "m@latest:hello")
-        assert reached == []  # served without the router
+        assert reached == []  # served in front of the middleware stack
         assert client.get("/v1/models/m/versions/latest/echo").status_code == 405
         assert client.post("/v1/models/m/versions/latest/other").status_code == 404
     assert reached == [
         ("GET", "/v1/models/m/versions/latest/echo"),
         ("POST", "/v1/models/m/versions/latest/other"),
     ]
+
+
+def test_the_fast_path_does_what_the_stack_would(tmp_path: Path) -> None:
+    app, metrics = fast_app(tmp_path, reached=[])
+    url = "/v1/models/m/versions/latest/echo"
+    with TestClient(app, raise_server_exceptions=False) as client:
+        given = client.post(url, content=b"a", headers={"X-Request-ID": "trace-9"})
+        assert given.headers["x-request-id"] == "trace-9"
+        made = client.post(url, content=b"a", headers={"X-Request-ID": "bad id\t"})
+        assert len(made.headers["x-request-id"]) == 32
+        declared = client.post(url, content=b"x" * (LIMIT + 1))
+        assert declared.status_code == 413
+        assert (
+            declared.json()["detail"]
+            == f"the body is {LIMIT + 1} bytes; the limit is {LIMIT} bytes"
+        )
+        streamed = client.post(url, content=iter([b"x" * LIMIT, b"x"]))  # no Content-Length
+        assert (streamed.status_code, streamed.json()["limit_bytes"]) == (413, LIMIT)
+        assert streamed.headers["content-type"] == "application/problem+json"
+        assert "x-request-id" in streamed.headers
+        broken = client.post(url, content=b"boom")
+        assert (broken.status_code, broken.json()["title"]) == (
+            500,
+            "Internal Server Error",
+        )
+    with TestClient(app) as client, pytest.raises(RuntimeError, match="a bug in the endpoint"):
+        client.post(url, content=b"boom")  # raised again to the server, as the stack does
+    text = generate_latest(metrics.registry).decode()
+    route = "/v1/models/{name}/versions/{ref}/echo"
+    for status, count in (("200", 2), ("413", 2), ("500", 2)):
+        labels = f'method="POST",route="{route}",status="{status}"'
+        assert f"aesvc_http_requests_total{{{labels}}} {count}.0" in text
+        assert (
+            f'aesvc_inference_requests_total{{operation="encode",status="{status}"}} {count}.0'
+            in text
+        )
 
 
 def test_a_route_that_needs_fastapi_is_refused() -> None:
@@ -70,7 +128,7 @@ def test_a_route_that_needs_fastapi_is_refused() -> None:
         return Response(str(limit))
 
     with pytest.raises(ValueError, match="with-query cannot take the fast path"):
-        InferenceFastPath(FastAPI(), routes=router.routes, app_dependencies=[])
+        InferenceFastPath(FastAPI(), routes=router.routes, app_dependencies=[], **OPTIONS)
 
 
 def test_an_app_dependency_other_than_authorize_is_refused() -> None:
@@ -78,6 +136,6 @@ def test_an_app_dependency_other_than_authorize_is_refused() -> None:
         pass
 
     routes = direct_router().routes
-    InferenceFastPath(FastAPI(), routes=routes, app_dependencies=[Depends(authorize)])
+    InferenceFastPath(FastAPI(), routes=routes, app_dependencies=[Depends(authorize)], **OPTIONS)
     with pytest.raises(ValueError, match="calls only `authorize`"):
-        InferenceFastPath(FastAPI(), routes=routes, app_dependencies=[Depends(audit)])
+        InferenceFastPath(FastAPI(), routes=routes, app_dependencies=[Depends(audit)], **OPTIONS)
