@@ -5,7 +5,12 @@ runs one forward per request on the same ServingModel; (c) a FastAPI echo of the
 The load generator runs in its own process (it shares the CPU cores with the servers).
 Then (d) rows/s of 8192-row .npy encode requests to (a) against (e) in-process torch.
 
-    .venv/bin/python benchmarks/inference.py [--device cpu|cuda] [--requests 2000]
+Every figure is the median of `--rounds` rounds, the servers taking turns within each round
+(a, b, c at one concurrency, then the next round), so that a slow moment of the machine
+(the cores are shared with the load generator, and with whatever else runs) lands on all
+three alike rather than on one; (d) and (e) take turns the same way.
+
+    .venv/bin/python benchmarks/inference.py [--device cpu|cuda] [--requests 2000] [--rounds 5]
 
 Targets: (a)/(c) req/s at c=64 >= 0.70; (a)/(b) req/s at c=64 >= 2; (a) p50 at c=1 over
 (c) p50 <= 1.5; (d)/(e) rows/s >= 0.50. Prints and saves benchmarks/results/inference.json.
@@ -19,10 +24,12 @@ import io
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +210,9 @@ def big_rows_per_s(base: str, x: np.ndarray, repeats: int) -> float:
     return asyncio.run(run())
 
 
-def torch_rows_per_s(data_dir: Path, device: str, x: np.ndarray, repeats: int) -> float:
+def in_process_encoder(data_dir: Path, device: str) -> Callable[[np.ndarray], np.ndarray]:
+    """(e): the served model's encode in this process, rows in and codings back to numpy
+    (the same work as a request, without HTTP, batching or validation)."""
     import torch
 
     from service.config import Settings
@@ -215,18 +224,43 @@ def torch_rows_per_s(data_dir: Path, device: str, x: np.ndarray, repeats: int) -
     with ctx.session_factory() as session:
         cache = ModelCache(ctx.store, devices=(device,))
         model = load_version(session=session, cache=cache, name=MODEL, ref="1").model
-    with torch.inference_mode():
-        model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
-        start = time.perf_counter()
-        for _ in range(repeats):  # the same work as a request: rows in, codings back to numpy
-            model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
-        return repeats * len(x) / (time.perf_counter() - start)
+
+    def encode(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
+
+    return encode
+
+
+def torch_rows_per_s(
+    encode: Callable[[np.ndarray], np.ndarray], x: np.ndarray, repeats: int
+) -> float:
+    encode(x)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        encode(x)
+    return repeats * len(x) / (time.perf_counter() - start)
+
+
+def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One level's figures: the median over rounds of each, and every round's req/s."""
+    return {
+        "concurrency": rounds[0]["concurrency"],
+        "requests": sum(r["requests"] for r in rounds),
+        "errors": sum(r["errors"] for r in rounds),
+        "req_per_s": round(statistics.median(r["req_per_s"] for r in rounds), 1),
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in rounds), 3),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in rounds), 3),
+        "rounds_req_per_s": [r["req_per_s"] for r in rounds],
+        "rounds_p50_ms": [r["p50_ms"] for r in rounds],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--requests", type=int, default=2000, help="per concurrency level")
+    parser.add_argument("--requests", type=int, default=2000, help="per server, level and round")
+    parser.add_argument("--rounds", type=int, default=5, help="medians over this many rounds")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--big-repeats", type=int, default=20)
     args = parser.parse_args()
@@ -246,24 +280,38 @@ def main() -> None:
         env = {"AESVC_INFERENCE_DEVICE": args.device, "AESVC_LOG_LEVEL": "WARNING"}
         service = LiveServer(Settings(data_dir=data_dir), workers=0, env=env).start()
         naive, naive_base = start_helper("naive", data_dir, args.device)
+        torch_encode = in_process_encoder(data_dir, args.device)
         try:
             targets = {
                 "a_service": service.base_url + ENCODE,
                 "b_naive": naive_base + ENCODE,
                 "c_echo": naive_base + "/echo",
             }
-            for name, url in targets.items():
-                results[name] = [run_load(url, c, args.requests, one_row) for c in LEVELS]
-                print(name, json.dumps(results[name]), flush=True)
-            d = big_rows_per_s(service.base_url, big, args.big_repeats)
+            rounds: dict[str, dict[int, list[dict[str, Any]]]] = {
+                name: {c: [] for c in LEVELS} for name in targets
+            }
+            for c in LEVELS:
+                for _ in range(args.rounds):
+                    for name, url in targets.items():
+                        rounds[name][c].append(run_load(url, c, args.requests, one_row))
+                for name in targets:
+                    print(name, json.dumps(median_of(rounds[name][c])), flush=True)
+            for name in targets:
+                results[name] = [median_of(rounds[name][c]) for c in LEVELS]
+            d_rounds, e_rounds = [], []
+            for _ in range(args.rounds):
+                d_rounds.append(big_rows_per_s(service.base_url, big, args.big_repeats))
+                e_rounds.append(torch_rows_per_s(torch_encode, big, args.big_repeats))
         finally:
             service.stop()
             service.cleanup()
             naive.terminate()
             naive.wait(30)
-        e = torch_rows_per_s(data_dir, args.device, big, args.big_repeats)
+    d, e = statistics.median(d_rounds), statistics.median(e_rounds)
     results["d_service_npy_rows_per_s"] = round(d)
     results["e_torch_rows_per_s"] = round(e)
+    results["d_rounds"] = [round(v) for v in d_rounds]
+    results["e_rounds"] = [round(v) for v in e_rounds]
 
     def at(name: str, c: int, key: str) -> float:
         return float(next(r[key] for r in results[name] if r["concurrency"] == c))
@@ -283,7 +331,9 @@ def main() -> None:
     results["setup"] = {
         "device": args.device,
         "model": "digits dense AE 64-128-64-8, trained through the service",
-        "requests_per_level": args.requests,
+        "requests_per_round": args.requests,
+        "rounds": args.rounds,
+        "figures": "medians over the rounds; the servers take turns within each round",
         "request": "one-row JSON encode; (d) 8192-row .npy in and out, sequential",
         "load_generator": "aiohttp in a separate process, on the same cores",
         "cpu_count": os.cpu_count(),

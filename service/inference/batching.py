@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 GoneWatch = Callable[[], Awaitable[Any]]  # a fresh awaitable that resolves if the client leaves
 
 
-GONE_WATCH_AFTER_S = 0.02  # a request still queued by then starts watching its client
+GONE_WATCH_AFTER_S = 0.02  # a request still waiting by then starts watching its client
+SWEEP_S = 0.02  # how often waiting requests are checked for their timeout and watch
 
 
 class QueueFull(ServiceUnavailable):
@@ -120,6 +121,11 @@ class Batcher:
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running = False  # a batch is on the device
+        # The requests awaiting `result`, oldest first, with their client watch factories;
+        # one timer sweeps them while any waits (not two timers per request).
+        self._waiting: dict[Pending, GoneWatch | None] = {}
+        self._watches: dict[Pending, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.TimerHandle | None = None
         self._queue_seconds = metrics.labelled(metrics.queue_seconds, operation)
         self._compute_seconds = metrics.labelled(metrics.compute_seconds, operation)
         self._batch_rows = metrics.labelled(metrics.batch_rows, operation)
@@ -146,33 +152,44 @@ class Batcher:
     async def result(self, item: Pending, *, gone: GoneWatch | None = None) -> Outputs:
         """The item's outputs; `gone()` resolving first (the client left) drops the item.
 
-        Most requests are answered within a few milliseconds, so the watch on the client
-        starts only once the item has waited GONE_WATCH_AFTER_S (a task per request costs
-        more than the forward pass of a small model); the timeout is one timer.
+        Most requests are answered within a few milliseconds, so nothing is set up per
+        request: a sweep every SWEEP_S times out the requests past `timeout_s` and starts
+        the watch on the client of those that have waited GONE_WATCH_AFTER_S (a task per
+        request would cost more than the forward pass of a small model).
         """
-        loop = asyncio.get_running_loop()
         future = item.future
-        timers = []
-        if self.timeout_s is not None:
-            timers.append(loop.call_later(self.timeout_s, self._time_out, item))
-        watcher: list[asyncio.Task[None]] = []
-        if gone is not None:
-            timers.append(loop.call_later(GONE_WATCH_AFTER_S, self._watch, item, gone, watcher))
+        self._waiting[item] = gone
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
         try:
             return await future
         except asyncio.CancelledError:
             task = asyncio.current_task()
             ours = task is not None and task.cancelling() > 0  # our caller cancelled us
-            if item.failure is not None and not ours:  # a timer or the watch ended the wait
+            if item.failure is not None and not ours:  # the sweep or the watch ended the wait
                 raise item.failure from None
             raise
         finally:
-            for timer in timers:
-                timer.cancel()
-            for task in watcher:
-                task.cancel()
+            del self._waiting[item]
+            watch = self._watches.pop(item, None)
+            if watch is not None:
+                watch.cancel()
             if not future.done() or future.cancelled():  # our caller was cancelled
                 self._drop(item)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        now = time.perf_counter()
+        for item, gone in list(self._waiting.items()):
+            if item.future.done():
+                continue
+            waited = now - item.enqueued_at
+            if self.timeout_s is not None and waited >= self.timeout_s:
+                self._time_out(item)
+            elif gone is not None and waited >= GONE_WATCH_AFTER_S and item not in self._watches:
+                self._watches[item] = asyncio.ensure_future(self._watch(item, gone))
+        if self._waiting:
+            self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
 
     def _time_out(self, item: Pending) -> None:
         self._abandon(
@@ -183,18 +200,12 @@ class Batcher:
             ),
         )
 
-    def _watch(self, item: Pending, gone: GoneWatch, tasks: list[asyncio.Task[None]]) -> None:
-        if item.future.done():
-            return
-
-        async def watch() -> None:
-            try:
-                await gone()
-            except Exception:  # the connection cannot tell us more: take it as gone
-                log.debug("client watch failed", exc_info=True)
-            self._abandon(item, ClientGone("the client went away before its rows ran"))
-
-        tasks.append(asyncio.ensure_future(watch()))
+    async def _watch(self, item: Pending, gone: GoneWatch) -> None:
+        try:
+            await gone()
+        except Exception:  # the connection cannot tell us more: take it as gone
+            log.debug("client watch failed", exc_info=True)
+        self._abandon(item, ClientGone("the client went away before its rows ran"))
 
     def _abandon(self, item: Pending, failure: ServiceError) -> None:
         """The caller stops waiting: its queued rows leave, its future ends cancelled."""
@@ -209,6 +220,9 @@ class Batcher:
     def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         while self._items:
             item = self._items.popleft()
             self._fail(item, ServiceUnavailable("the service is shutting down"))

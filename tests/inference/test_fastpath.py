@@ -5,6 +5,7 @@ what it would skip."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,6 +20,7 @@ from service.config import Settings
 from service.errors import install_error_handlers
 from service.inference.fastpath import FastPathApp, InferenceFastPath
 from service.metrics import ServiceMetrics
+from service.request_id import RequestIdFilter, access_log
 from service.security import authorize
 
 LIMIT = 16
@@ -118,6 +120,60 @@ def test_the_fast_path_does_what_the_stack_would(tmp_path: Path) -> None:
             f'aesvc_inference_requests_total{{operation="encode",status="{status}"}} {count}.0'
             in text
         )
+
+
+def access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "service.access"]
+
+
+def test_a_hot_request_writes_one_access_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="service.access")
+    caplog.handler.addFilter(RequestIdFilter())  # as service.logs does: the id on each line
+    reached: list[tuple[str, str]] = []
+    app, _ = fast_app(tmp_path, reached=reached)
+    url = "/v1/models/m/versions/latest/echo"
+    with TestClient(app) as client:
+        assert client.post(url, content=b"a", headers={"X-Request-ID": "trace-1"}).is_success
+        too_large = client.post(url, content=b"x" * (LIMIT + 1))
+    assert reached == []  # both answered by the fast path
+    ok, refused = access_records(caplog)
+    route = "/v1/models/{name}/versions/{ref}/echo"
+    for record, status, request_id in (
+        (ok, 200, "trace-1"),
+        (refused, 413, too_large.headers["x-request-id"]),
+    ):
+        assert record.levelno == logging.INFO
+        assert record.getMessage() == f"POST {url} {status}"
+        fields = vars(record)  # request_id: stamped by the filter, from the request's context
+        assert {k: fields[k] for k in ("method", "path", "route", "status", "request_id")} == {
+            "method": "POST",
+            "path": url,
+            "route": route,
+            "status": status,
+            "request_id": request_id,
+        }
+        assert fields["duration_ms"] >= 0
+
+
+def test_no_access_line_is_made_when_the_access_log_is_above_info(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.WARNING, logger="service.access")
+    calls: list[object] = []
+    real_info = access_log.info
+
+    def spied_info(*args: Any, **kwargs: Any) -> None:
+        calls.append(args)
+        real_info(*args, **kwargs)
+
+    monkeypatch.setattr(access_log, "info", spied_info)
+    app, _ = fast_app(tmp_path, reached=[])
+    with TestClient(app) as client:
+        assert client.post("/v1/models/m/versions/latest/echo", content=b"a").is_success
+    assert access_records(caplog) == []
+    assert calls == []  # log_access returned before building the line
 
 
 def test_a_route_that_needs_fastapi_is_refused() -> None:

@@ -1,7 +1,9 @@
-"""The networks: shapes, kinds, tied weights, VAE behaviour, HWC order for conv kinds."""
+"""The networks: shapes, kinds, tied weights, VAE behaviour, HWC order for conv kinds; the
+dense stacks' functional forward against the modules it stands for."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ import torch
 from torch import nn
 
 from service.zoo import Autoencoder, build_autoencoder
+from service.zoo.nets import _ACTIVATIONS, DenseStack, TiedStack, make_activation
 from service.zoo.spec import ModelSpec
 
 IMAGE = (8, 8, 1)
@@ -116,3 +119,71 @@ def test_conv_needs_a_matching_image_shape() -> None:
         build_autoencoder(make_spec(kind="conv"), n_features=64, image_shape=None)
     with pytest.raises(ValueError, match="does not hold"):
         build_autoencoder(make_spec(kind="conv"), n_features=60, image_shape=IMAGE)
+
+
+PAIRS = list(itertools.product(_ACTIVATIONS, repeat=2))  # (activation, last_activation)
+
+
+def dense_stack(activation: str, last_activation: str) -> DenseStack:
+    torch.manual_seed(0)
+    return DenseStack([6, 9, 7, 3], activation, last_activation)
+
+
+def linears(stack: DenseStack) -> list[nn.Linear]:
+    layers = [layer for layer in stack.layers if isinstance(layer, nn.Linear)]
+    assert len(layers) == len(stack.layers)
+    return layers
+
+
+def module_activations(n_layers: int, activation: str, last_activation: str) -> list[nn.Module]:
+    return [make_activation(activation) for _ in range(n_layers - 1)] + [
+        make_activation(last_activation)
+    ]
+
+
+@pytest.mark.parametrize(("activation", "last_activation"), PAIRS)
+def test_dense_stack_matches_its_modules(activation: str, last_activation: str) -> None:
+    stack = dense_stack(activation, last_activation)
+    x = torch.randn(5, 6) * 3  # both signs, past the bends of elu, selu, tanh, sigmoid
+    expected = x
+    layers = linears(stack)
+    for layer, act in zip(layers, module_activations(len(layers), *stack.activations), strict=True):
+        expected = act(layer(expected))
+    torch.testing.assert_close(stack(x), expected, rtol=0, atol=0)
+    composed = x
+    for i in range(len(layers)):
+        composed = stack.layer_forward(i, composed)
+    torch.testing.assert_close(composed, expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("activation", "last_activation"), PAIRS)
+def test_tied_stack_matches_the_transposed_encoder(activation: str, last_activation: str) -> None:
+    encoder = dense_stack("elu", "linear")
+    tied = TiedStack(encoder, activation, last_activation)
+    with torch.no_grad():
+        for bias in tied.biases:
+            bias.normal_()  # zeros at first: a bias left out would not show
+    z = torch.randn(5, 3) * 3
+    expected = z
+    layers = linears(encoder)[::-1]  # (out, in) each: the decoder maps out -> in
+    acts = module_activations(len(layers), activation, last_activation)
+    for layer, bias, act in zip(layers, tied.biases, acts, strict=True):
+        expected = act(expected @ layer.weight + bias)
+    out = tied(z)
+    # a matmul then an add rounds apart from F.linear's fused addmm, by an ulp or so
+    torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
+    composed = z
+    for j in range(len(layers)):
+        composed = tied.layer_forward(j, composed)
+    torch.testing.assert_close(composed, out, rtol=0, atol=0)
+
+
+def test_stacks_hold_only_weights_and_biases_and_name_their_activations() -> None:
+    stack = dense_stack("selu", "sigmoid")
+    assert list(stack.state_dict()) == [
+        f"layers.{i}.{kind}" for i in range(3) for kind in ("weight", "bias")
+    ]
+    tied = TiedStack(stack, "tanh", "relu")
+    assert list(tied.state_dict()) == ["biases.0", "biases.1", "biases.2"]
+    assert "activation=selu, last_activation=sigmoid" in repr(stack)
+    assert "activation=tanh, last_activation=relu" in repr(tied)

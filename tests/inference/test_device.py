@@ -1,0 +1,139 @@
+"""The inference device on a tiny real network: which thread runs a batch (inline on the
+loop, or the device's own thread), with how many intra-op threads, and that a failing batch
+reaches its caller in either lane while the device serves on."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from service.inference.device import Device, Outputs
+
+ALL_THREADS = 3  # set before each Device is made: neither 1 nor tied to the machine's cores
+WIDTH = 4
+
+
+@pytest.fixture(autouse=True)
+def torch_threads() -> Iterator[None]:
+    """Each test starts at ALL_THREADS; torch's own setting is restored afterwards."""
+    original = torch.get_num_threads()
+    torch.set_num_threads(ALL_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(original)
+
+
+@dataclass
+class Seen:
+    thread: str
+    torch_threads: int
+    inference_mode: bool
+
+
+@dataclass
+class TinyNet:
+    """A real nn.Linear on the rows; records where and how each batch ran."""
+
+    fail: bool = False
+    seen: list[Seen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        torch.manual_seed(0)
+        self.layer = nn.Linear(WIDTH, 2)
+
+    def __call__(self, x: np.ndarray) -> Outputs:
+        self.seen.append(
+            Seen(
+                threading.current_thread().name,
+                torch.get_num_threads(),
+                torch.is_inference_mode_enabled(),
+            )
+        )
+        if self.fail:
+            raise ValueError("a broken batch")
+        return (self.layer(torch.from_numpy(x)).numpy(),)
+
+
+def rows(n: int) -> np.ndarray:
+    return np.ones((n, WIDTH), dtype=np.float32)
+
+
+async def run(device: Device, fn: TinyNet, n_rows: int) -> Seen:
+    """One batch of n_rows; what fn saw. (wait_for: a dead device fails, never hangs.)"""
+    (out,) = await asyncio.wait_for(device.run(fn, rows(n_rows)), 30)
+    assert out.shape == (n_rows, 2)
+    return fn.seen[-1]
+
+
+def test_small_cpu_batches_run_inline_and_larger_ones_on_the_device_thread() -> None:
+    async def scenario() -> None:
+        loop_thread = threading.current_thread().name
+        device = Device("cpu", parallel_rows=8, inline_rows=16)
+        fn = TinyNet()
+        try:
+            for n_rows in (1, 16):  # at most inline_rows: on the caller's thread
+                assert (await run(device, fn, n_rows)).thread == loop_thread
+            for n_rows in (17, 40):
+                assert (await run(device, fn, n_rows)).thread == "aesvc-infer-cpu"
+            assert all(seen.inference_mode for seen in fn.seen)
+        finally:
+            device.close()
+
+    asyncio.run(scenario())
+
+
+def test_inline_rows_zero_and_a_device_not_named_cpu_never_run_inline() -> None:
+    async def scenario() -> None:
+        loop_thread = threading.current_thread().name
+        fn = TinyNet()
+        for device in (Device("cpu", inline_rows=0), Device("test", inline_rows=1000)):
+            try:
+                for n_rows in (1, 5):
+                    seen = await run(device, fn, n_rows)
+                    assert seen.thread == f"aesvc-infer-{device.name}" != loop_thread
+            finally:
+                device.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("inline_rows", [0, 16], ids=["on-the-thread", "inline"])
+def test_batches_under_parallel_rows_get_one_torch_thread(inline_rows: int) -> None:
+    async def scenario() -> None:
+        device = Device("cpu", parallel_rows=8, inline_rows=inline_rows)
+        torch.set_num_threads(1)  # later changes do not move what the device recorded
+        fn = TinyNet()
+        try:
+            # small, at the threshold, small again, then over it: set on every batch
+            threads = [(await run(device, fn, n)).torch_threads for n in (7, 8, 1, 9)]
+            assert threads == [1, ALL_THREADS, 1, ALL_THREADS]
+        finally:
+            device.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_batch_reaches_its_caller_in_both_lanes_and_the_device_serves_on() -> None:
+    async def scenario() -> None:
+        loop_thread = threading.current_thread().name
+        device = Device("cpu", parallel_rows=8, inline_rows=4)
+        broken, good = TinyNet(fail=True), TinyNet()
+        try:
+            for n_rows in (2, 10, 2, 10):  # inline, thread, and each again after a failure
+                with pytest.raises(ValueError, match="a broken batch"):
+                    await run(device, broken, n_rows)
+                seen = await run(device, good, n_rows)
+                assert (seen.thread == loop_thread) == (n_rows <= 4)
+            assert [s.thread for s in broken.seen] == [s.thread for s in good.seen]
+        finally:
+            device.close()
+
+    asyncio.run(scenario())
