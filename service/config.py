@@ -67,6 +67,11 @@ class Settings(BaseSettings):
 
     builtin_datasets: bool = True
     log_level: str = "INFO"
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's own OpenTelemetry spans, metrics and logs for each request, "
+        "where a provider is configured. Off, no request pays for looking one up.",
+    )
 
     @model_validator(mode="after")
     def _queue_holds_a_request(self) -> Settings:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -72,6 +74,14 @@ def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> 
         ctx.extras["worker_pool"] = pool
 
 
+def _telemetry(settings: Settings) -> dict[str, Any]:
+    """FastAPI (0.16x on) looks up OpenTelemetry providers on every request unless told not
+    to: AESVC_OPENTELEMETRY=false (the default) tells it."""
+    if settings.opentelemetry or "telemetry" not in inspect.signature(FastAPI).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+
+
 def create_app(
     settings: Settings | None = None, *, start_workers: bool = True, freeze_gc: bool = False
 ) -> FastAPI:
@@ -107,6 +117,7 @@ def create_app(
         "inference: encode, decode, reconstruct, score, generate, interpolate.",
         lifespan=lifespan,
         dependencies=[Depends(authorize)],
+        **_telemetry(settings),
     )
     openapi = app.openapi
     app.openapi = lambda: document_problems(openapi())  # type: ignore[method-assign]

@@ -58,23 +58,23 @@ class BatchMismatch(RuntimeError):
 
 
 class RowBudget:
-    """Rows waiting in every queue together: what bounds the memory that queues hold."""
+    """Rows waiting in every queue together: what bounds the memory that queues hold.
+
+    The queue-depth gauge reads `used` when scraped (nothing per request)."""
 
     def __init__(self, max_rows: int, metrics: ServiceMetrics) -> None:
         self.max_rows = max_rows
         self.used = 0
-        self._gauge = metrics.queue_depth_rows
+        metrics.queue_depth_rows.set_function(lambda: self.used)
 
     def reserve(self, rows: int) -> bool:
         if self.used + rows > self.max_rows:
             return False
         self.used += rows
-        self._gauge.set(self.used)
         return True
 
     def release(self, rows: int) -> None:
         self.used -= rows
-        self._gauge.set(self.used)
 
 
 @dataclass(eq=False)
@@ -121,6 +121,7 @@ class Batcher:
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running = False  # a batch is on the device
+        self._claimed = False  # a request is about to run alone on the idle device
         # The requests awaiting `result`, oldest first, with their client watch factories;
         # one timer sweeps them while any waits (not two timers per request).
         self._waiting: dict[Pending, GoneWatch | None] = {}
@@ -215,7 +216,38 @@ class Batcher:
         self._drop(item)
 
     async def __call__(self, rows: np.ndarray, *, gone: GoneWatch | None = None) -> Outputs:
+        if self._may_run_now(rows):
+            # The device is idle and the batch would run inline: let the requests that
+            # arrived with this one queue first (one turn of the loop; they see the claim),
+            # then run at once in this task if none did, else join them in one batch.
+            self._claimed = True
+            try:
+                await asyncio.sleep(0)
+            finally:
+                self._claimed = False
+            if self._may_run_now(rows):
+                return await self._run_now(rows)
         return await self.result(self.put(rows), gone=gone)
+
+    def _may_run_now(self, rows: np.ndarray) -> bool:
+        return (
+            not self._claimed
+            and not self._items
+            and len(rows) <= self.device.inline_rows
+            and not self.device.lock.locked()
+        )
+
+    async def _run_now(self, rows: np.ndarray) -> Outputs:
+        """One request alone on the idle device, in the caller's task (no queue, no hop)."""
+        lock = self.device.lock
+        await lock.acquire()  # free: no suspension
+        self._running = True
+        try:
+            self._queue_seconds.observe(0.0)
+            return await self._on_device(rows)  # inline: no suspension either
+        finally:
+            self._running = False
+            lock.release()
 
     def close(self) -> None:
         if self._task is not None:

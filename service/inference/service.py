@@ -109,7 +109,9 @@ def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.nda
             limit_rows=max_rows,
         )
     array = np.ascontiguousarray(array, dtype=np.float32)
-    bad = ~np.isfinite(array)
+    if math.isfinite(array.sum()):  # a NaN or an infinity would make the sum non-finite
+        return array
+    bad = ~np.isfinite(array)  # or the sum overflowed: look at every value
     if bad.any():
         row = int(np.flatnonzero(bad.any(axis=1))[0])
         raise Unprocessable(
