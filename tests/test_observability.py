@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.config import Settings
@@ -57,3 +60,16 @@ def test_every_log_line_of_a_request_is_json_with_its_id(server: LiveServer) -> 
     assert access[0]["duration_ms"] > 0
     assert "aesvc_not_a_real_key" not in raw  # no key in logs
     assert f'"dataset": "{secret_body_marker}"' not in raw  # no body content in logs
+
+
+def test_fastapi_opentelemetry_is_off_unless_asked_for(tmp_path: Path) -> None:
+    """FastAPI looks up OpenTelemetry providers on every request unless its telemetry config
+    turns them off; the service turns them off unless AESVC_OPENTELEMETRY=true."""
+    from service.main import create_app
+
+    assert "telemetry" in inspect.signature(FastAPI).parameters
+    default = create_app(Settings(data_dir=tmp_path / "a"))
+    wanted = create_app(Settings(data_dir=tmp_path / "b", opentelemetry=True))
+    off = {"tracing": False, "metrics": False, "logs": False}
+    assert {k: default._telemetry[k] for k in off} == off  # type: ignore[attr-defined]
+    assert {k: wanted._telemetry[k] for k in off} == dict.fromkeys(off, True)  # type: ignore[attr-defined]

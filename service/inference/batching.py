@@ -37,6 +37,10 @@ GoneWatch = Callable[[], Awaitable[Any]]  # a fresh awaitable that resolves if t
 
 GONE_WATCH_AFTER_S = 0.02  # a request still waiting by then starts watching its client
 SWEEP_S = 0.02  # how often waiting requests are checked for their timeout and watch
+# A device idle this long is quiet: a lone small request runs at once, without first
+# letting the loop take others in (requests of one burst arrive within microseconds of
+# each other; one client's next request comes a round trip, several hundred µs, later).
+QUIET_S = 0.0002
 
 
 class QueueFull(ServiceUnavailable):
@@ -217,9 +221,12 @@ class Batcher:
 
     async def __call__(self, rows: np.ndarray, *, gone: GoneWatch | None = None) -> Outputs:
         if self._may_run_now(rows):
-            # The device is idle and the batch would run inline: let the requests that
-            # arrived with this one queue first (one turn of the loop; they see the claim),
-            # then run at once in this task if none did, else join them in one batch.
+            # The device is idle and the batch would run inline. Quiet for a while: run at
+            # once in this task. Just freed: let the requests that arrived with this one
+            # queue first (one turn of the loop; they see the claim), then run at once if
+            # none did, else join them in one batch.
+            if time.perf_counter() - self.device.idle_since >= QUIET_S:
+                return await self._run_now(rows)
             self._claimed = True
             try:
                 await asyncio.sleep(0)
@@ -247,6 +254,7 @@ class Batcher:
             return await self._on_device(rows)  # inline: no suspension either
         finally:
             self._running = False
+            self.device.idle_since = time.perf_counter()
             lock.release()
 
     def close(self) -> None:
@@ -282,6 +290,7 @@ class Batcher:
                     self._fail(item, RuntimeError("the batcher failed; see the log"))
             finally:
                 self._running = False
+                self.device.idle_since = time.perf_counter()
                 self.device.lock.release()
 
     async def _acquire_device(self) -> list[Slice] | None:

@@ -46,6 +46,7 @@ class Device:
         self._thread = threading.Thread(target=self._serve, name=f"aesvc-infer-{name}", daemon=True)
         self._thread.start()
         self._lock: asyncio.Lock | None = None
+        self.idle_since = 0.0  # perf_counter() when the last batch ended (set by batchers)
 
     @property
     def lock(self) -> asyncio.Lock:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
+import torch
 
+from service.inference import batching
 from service.inference.batching import Batcher, BatchMismatch, QueueFull, RowBudget
 from service.inference.device import Device, Outputs
 from service.metrics import ServiceMetrics
@@ -231,5 +233,102 @@ def test_a_cancelled_caller_stays_cancelled_even_if_its_timeout_fired() -> None:
         assert budget.used == 0
         fn.gate.set()
         await first
+
+    asyncio.run(scenario())
+
+
+# -- the idle device: a lone small request runs in its own task ----------------------------
+
+
+@pytest.fixture
+def torch_threads() -> Iterator[None]:
+    """A "cpu" device sets torch's thread count per batch; put it back afterwards."""
+    original = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(original)
+
+
+class Recorded:
+    """Doubles its rows; records each batch and whether `sentinel` had run by then."""
+
+    def __init__(self) -> None:
+        self.batches: list[np.ndarray] = []
+        self.sentinel_ran: list[bool] = []
+        self.ran = False
+
+    def __call__(self, x: np.ndarray) -> Outputs:
+        self.batches.append(x.copy())
+        self.sentinel_ran.append(self.ran)
+        return (x * 2,)
+
+
+def cpu_batcher(fn: Recorded) -> tuple[Batcher, ServiceMetrics]:
+    metrics = ServiceMetrics()
+    batcher = Batcher(
+        operation="op",
+        fn=fn,
+        device=Device("cpu", inline_rows=4),
+        budget=RowBudget(1000, metrics),
+        metrics=metrics,
+        max_batch_rows=64,
+        max_wait_s=60.0,
+    )
+    return batcher, metrics
+
+
+def count(metrics: ServiceMetrics, name: str) -> float:
+    value = metrics.registry.get_sample_value(name, {"operation": "op"})
+    return 0.0 if value is None else value
+
+
+@pytest.mark.usefixtures("torch_threads")
+def test_a_quiet_device_runs_a_lone_request_at_once_in_its_own_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batching, "QUIET_S", 0.0)  # every device counts as quiet
+
+    async def scenario() -> None:
+        fn = Recorded()
+        batcher, metrics = cpu_batcher(fn)
+
+        async def sentinel() -> None:
+            fn.ran = True
+
+        other = asyncio.ensure_future(sentinel())  # ready to run at the next turn
+        (out,) = await batcher(rows(1.0, 2.0))
+        assert fn.sentinel_ran == [False]  # ran before the loop turned: no hand-off, no wait
+        assert out.tolist() == (rows(1.0, 2.0) * 2).tolist()
+        await other
+        (big,) = await batcher(rows(*range(5)))  # over inline_rows: the queue and the thread
+        assert big.shape == (5, 3)
+        assert [len(b) for b in fn.batches] == [2, 5]
+        assert count(metrics, "aesvc_inference_batch_rows_count") == 2
+        assert count(metrics, "aesvc_inference_queue_seconds_count") == 2
+        assert batcher._task is not None  # only the large one started the batcher's task
+        batcher.close()
+        batcher.device.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.usefixtures("torch_threads")
+def test_requests_arriving_together_at_a_just_freed_device_share_one_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batching, "QUIET_S", float("inf"))  # never quiet
+
+    async def scenario() -> None:
+        fn = Recorded()
+        batcher, _ = cpu_batcher(fn)
+        outs = await asyncio.gather(*(batcher(rows(float(i))) for i in range(3)))
+        assert [len(b) for b in fn.batches] == [3]  # the first yielded once; all merged
+        assert sorted(float(o[0][0, 0]) for o in outs) == [0.0, 2.0, 4.0]
+        (alone,) = await batcher(rows(7.0))  # nobody else: it runs at once after its turn
+        assert alone.tolist() == [[14.0] * 3]
+        assert [len(b) for b in fn.batches] == [3, 1]
+        batcher.close()
+        batcher.device.close()
 
     asyncio.run(scenario())
