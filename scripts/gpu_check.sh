@@ -22,7 +22,7 @@ print("torch", torch.__version__, "cuda:", torch.cuda.is_available(),
 PYEOF
 timeout 240 "$PY" -m pytest -q -m gpu -rs tests/test_gpu.py
 if "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
-  timeout 240 "$PY" benchmarks/inference.py --device cuda --requests 1000 --big-repeats 20
+  timeout 240 "$PY" benchmarks/inference.py --device cuda --requests 1000 --rounds 3 --big-repeats 20
 else
   echo "no CUDA device: the GPU benchmark is skipped"
 fi
