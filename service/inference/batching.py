@@ -137,7 +137,7 @@ class Batcher:
 
     @property
     def idle(self) -> bool:
-        return not self._items and not self._running
+        return not self._items and not self._running and not self._claimed
 
     def put(self, rows: np.ndarray) -> Pending:
         if not self.budget.reserve(len(rows)):
