@@ -35,6 +35,7 @@ def serve(
     """Run the API and its local worker pool."""
     import uvicorn
 
+    from service.allocator import tune_malloc
     from service.logs import configure_logging
     from service.main import create_app
 
@@ -44,6 +45,7 @@ def serve(
     if refusal:
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
+    tune_malloc(settings.malloc_top_pad_bytes)
     uvicorn.run(
         create_app(settings, freeze_gc=True),
         host=settings.host,

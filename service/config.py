@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     max_generate: int = Field(default=10000, ge=1, description="generate: the most samples.")
     max_interpolate_steps: int = Field(default=1000, ge=2)
 
+    malloc_top_pad_bytes: int = Field(
+        default=64 << 20,
+        ge=0,
+        description="aesvc serve on glibc: heap slack kept between requests, so that large "
+        "bodies reuse memory instead of faulting it in anew (service.allocator); 0: glibc's "
+        "defaults.",
+    )
+
     builtin_datasets: bool = True
     log_level: str = "INFO"
     opentelemetry: bool = Field(
