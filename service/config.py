@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="CPU inference: a batch of at most this many rows runs on the event loop "
         "(the hand-off to the inference thread costs more); 0: every batch on the thread.",
     )
+    inference_flat_graphs: bool = Field(
+        default=True,
+        description="CPU inference: run each operation as its torch.fx graph, traced through "
+        "the module calls (the same outputs, checked at load; a model FX cannot trace runs "
+        "eagerly); false: always eagerly.",
+    )
     warmup_batch_rows: tuple[int, ...] = Field(
         default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."
     )

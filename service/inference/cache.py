@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -36,6 +36,10 @@ class LoadedModel:
     size_bytes: int
     device: str = "cpu"
     key: str = ""
+    # operation -> its batch function (service.inference.engine.batch_fn), made once
+    batch_fns: dict[str, Callable[[Any], Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 class ModelCache:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from service.config import Settings
+from service.inference import graphs
 from service.inference.batching import Batcher, RowBudget
 from service.inference.cache import LoadedModel
 from service.inference.device import BatchFn, Device, Outputs
@@ -29,12 +30,23 @@ def inference_devices(setting: str) -> tuple[str, ...]:
     return tuple(f"cuda:{i}" for i in range(torch.cuda.device_count()))
 
 
-def batch_fn(loaded: LoadedModel, operation: str) -> BatchFn:
-    model = loaded.model
-    pre, net = model.preprocessor, model.autoencoder
-    device = torch.device(loaded.device)
+def batch_fn(loaded: LoadedModel, operation: str, *, flat: bool = True) -> BatchFn:
+    """numpy rows in, numpy outputs back; made once per loaded version and operation.
 
+    On CPU (and `flat`) the operation runs as its flat graph (service.inference.graphs)
+    where it has one: the same outputs without the Python cost of the module calls. On a
+    GPU, where that cost hides behind the kernels, it runs eagerly."""
+    found = loaded.batch_fns.get(operation)
+    if found is not None:
+        return found
+    device = torch.device(loaded.device)
     on_cpu = device.type == "cpu"  # no device copies to dispatch (each costs a few µs)
+    op = graphs.operation(loaded.model, operation, variational=loaded.variational)
+    run: Callable[[torch.Tensor], tuple[torch.Tensor, ...]] = op
+    if on_cpu and flat:
+        seeded = torch.Generator().manual_seed(0)
+        probe = torch.randn(3, input_width(loaded, operation), generator=seeded)
+        run = graphs.flat(op, probe) or op
 
     def tensor(x: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(x)
@@ -45,36 +57,22 @@ def batch_fn(loaded: LoadedModel, operation: str) -> BatchFn:
             return t.numpy()
         return t.float().cpu().numpy()
 
-    def encode(x: np.ndarray) -> Outputs:  # (B, code_size), VAE: and log_var (B, code_size)
-        if loaded.variational:
-            mean, log_var = model.encode_stats(tensor(x))
-            return array(mean), array(log_var)
-        return (array(model.encode(tensor(x))),)
+    def fn(x: np.ndarray) -> Outputs:  # each output (B, ...): see graphs.operation
+        return tuple(map(array, run(tensor(x))))
 
-    def decode(z: np.ndarray) -> Outputs:  # (B, n_features) raw units
-        return (array(model.decode(tensor(z))),)
-
-    def reconstruct(x: np.ndarray) -> Outputs:  # (B, n_features), (B,)
-        xp = pre(tensor(x))  # one forward gives both the rows and their errors
-        out = net(xp)
-        return array(pre.inverse(out)), array((out - xp).square().mean(dim=1))
-
-    def score(x: np.ndarray) -> Outputs:  # (B,)
-        return (array(model.row_errors(tensor(x))),)
-
-    fns = {"encode": encode, "decode": decode, "reconstruct": reconstruct, "score": score}
-    return fns[operation]
+    loaded.batch_fns[operation] = fn
+    return fn
 
 
 def input_width(loaded: LoadedModel, operation: str) -> int:
     return loaded.code_size if operation == "decode" else loaded.n_features
 
 
-def warm_up(loaded: LoadedModel, batch_rows: Iterable[int]) -> None:
+def warm_up(loaded: LoadedModel, batch_rows: Iterable[int], *, flat: bool = True) -> None:
     """Run every operation once at each batch size, so the first request pays no setup."""
     with torch.inference_mode():
         for operation in OPERATIONS:
-            fn = batch_fn(loaded, operation)
+            fn = batch_fn(loaded, operation, flat=flat)
             for rows in sorted(set(batch_rows)):
                 fn(np.zeros((rows, input_width(loaded, operation)), dtype=np.float32))
 
@@ -104,7 +102,7 @@ class InferenceEngine:
         return sorted(s for s in sizes if 1 <= s <= self.settings.max_batch_rows)
 
     def warm_up(self, loaded: LoadedModel) -> None:
-        warm_up(loaded, self.warmup_batch_rows)
+        warm_up(loaded, self.warmup_batch_rows, flat=self.settings.inference_flat_graphs)
 
     def batcher(self, loaded: LoadedModel, operation: str) -> Batcher:
         key = (loaded.key, operation)
@@ -114,7 +112,7 @@ class InferenceEngine:
                 self.forget(self.live_keys())
             found = self._batchers[key] = Batcher(
                 operation=operation,
-                fn=batch_fn(loaded, operation),
+                fn=batch_fn(loaded, operation, flat=self.settings.inference_flat_graphs),
                 device=self.devices[loaded.device],
                 budget=self.budget,
                 metrics=self.metrics,
