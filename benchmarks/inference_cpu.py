@@ -5,7 +5,8 @@ cores with its load generator, so run-to-run noise is large. This measures what 
 service's own code costs: the event-loop thread's CPU time per request for one-row JSON
 encodes, one at a time (c=1) and from 64 concurrent tasks (c=64), through the whole app
 (the hot path, validation, the batcher, the forward pass, metrics, the response). It also
-times the forward pass alone in a hot loop, so that the in-app figure can be read against it.
+times the forward pass alone in a hot loop, the app's own batch function (its flat graph)
+and the eager model, so that the in-app figure can be read against them.
 
     .venv/bin/python benchmarks/inference_cpu.py [--requests 6000]
 
@@ -80,6 +81,8 @@ async def measure(data_dir: Path, requests: int) -> dict[str, Any]:
     from sklearn.datasets import load_digits
 
     from service.config import Settings
+    from service.inference.engine import batch_fn
+    from service.inference.service import served_version
     from service.main import create_app
 
     settings = Settings(data_dir=data_dir, workers=0, log_level="WARNING")
@@ -112,10 +115,20 @@ async def measure(data_dir: Path, requests: int) -> dict[str, Any]:
                 ),
                 "wall_us_per_request": round((time.perf_counter() - start) / done * 1e6, 1),
             }
+        # the app's own batch function for the encode (its flat graph), rows in and out
+        loaded = await served_version(app.state.ctx, name=MODEL, ref="1")
+        app_encode = batch_fn(loaded, "encode")
+        torch.set_num_threads(1)
+        with torch.inference_mode():
+            for _ in range(300):
+                app_encode(row)
+            start = time.perf_counter()
+            for _ in range(requests):
+                app_encode(row)
+        out["app_batch_fn_hot_loop_us"] = round((time.perf_counter() - start) / requests * 1e6, 1)
         gc.unfreeze()
-    encode = in_process_encoder(data_dir, "cpu")
+    encode = in_process_encoder(data_dir, "cpu")  # eager, as (e) in inference.py
     x = row
-    torch.set_num_threads(1)
     for _ in range(300):
         encode(x)
     start = time.perf_counter()

@@ -161,11 +161,13 @@ async def authorize(request: Request) -> None:
     Async, so that an open or public route costs no threadpool hop; the key lookup (a
     primary-key read, so that a revocation holds at once) runs in the threadpool.
     """
+    request.state.principal = None
+    if request.app.state.ctx.settings.auth == "disabled":
+        return
     route = request.scope.get("route")
     tags = [str(t) for t in getattr(route, "tags", None) or []]
     scope = required_scope(tags, request.method, getattr(route, "path", ""))
-    request.state.principal = None
-    if scope == PUBLIC or request.app.state.ctx.settings.auth == "disabled":
+    if scope == PUBLIC:
         return
     key = presented_key(request)
     if key is None:
