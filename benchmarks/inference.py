@@ -265,6 +265,7 @@ def main() -> None:
     parser.add_argument("--big-repeats", type=int, default=20)
     args = parser.parse_args()
 
+    from service.allocator import tune_malloc
     from service.config import Settings
     from tests.live import LiveServer
 
@@ -272,6 +273,7 @@ def main() -> None:
     one_row = json.dumps({"inputs": [rows[0].tolist()]}).encode()
     big = np.ascontiguousarray(np.resize(rows, (BIG_ROWS, rows.shape[1])), dtype=np.float32)
     results: dict[str, Any] = {}
+    allocator: dict[str, int] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "var"
         t0 = time.perf_counter()
@@ -280,6 +282,10 @@ def main() -> None:
         env = {"AESVC_INFERENCE_DEVICE": args.device, "AESVC_LOG_LEVEL": "WARNING"}
         service = LiveServer(Settings(data_dir=data_dir), workers=0, env=env).start()
         naive, naive_base = start_helper("naive", data_dir, args.device)
+        # (e) with the allocator settings `aesvc serve` uses: with glibc's defaults its
+        # 4 MiB intermediates are mapped and unmapped per forward in some runs and not in
+        # others, and (e) swings between 1.1 and 2.7 M rows/s from run to run
+        allocator = tune_malloc(Settings().malloc_top_pad_bytes)
         torch_encode = in_process_encoder(data_dir, args.device)
         try:
             targets = {
@@ -336,6 +342,7 @@ def main() -> None:
         "figures": "medians over the rounds; the servers take turns within each round",
         "request": "one-row JSON encode; (d) 8192-row .npy in and out, sequential",
         "load_generator": "aiohttp in a separate process, on the same cores",
+        "e_allocator": allocator or "glibc defaults (not glibc, or AESVC_MALLOC_TOP_PAD_BYTES=0)",
         "cpu_count": os.cpu_count(),
         "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         "python": platform.python_version(),

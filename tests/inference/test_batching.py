@@ -98,6 +98,36 @@ def test_a_large_request_is_split_across_batches_and_joined() -> None:
     asyncio.run(scenario())
 
 
+def test_the_rest_of_a_split_request_goes_to_the_device_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While its first batch runs, the request's other batches are already taken (handed
+    to the device thread, which runs them back to back): at most MAX_CHAINED_BATCHES, and
+    never a later request's rows, which wait to merge into the next batch as before."""
+
+    monkeypatch.setattr(batching, "MAX_CHAINED_BATCHES", 3)
+
+    async def scenario() -> None:
+        fn = Gated()
+        batcher, budget = make(fn, max_rows=2, budget_rows=100)
+        x = rows(*range(12))  # six batches of two rows
+        task = asyncio.ensure_future(batcher(x))
+        await asyncio.to_thread(fn.started.wait, 10)
+        later = asyncio.ensure_future(batcher(rows(100.0)))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert budget.used == 12 - 3 * 2 + 1  # x beyond its first three batches, and `later`
+        fn.gate.set()
+        (out,) = await task
+        (alone,) = await later
+        np.testing.assert_array_equal(out, x * 2)
+        np.testing.assert_array_equal(alone, rows(100.0) * 2)
+        assert [len(b) for b in fn.batches] == [2, 2, 2, 2, 2, 2, 1]
+        assert budget.used == 0
+
+    asyncio.run(scenario())
+
+
 def test_a_request_whose_caller_left_never_runs() -> None:
     async def scenario() -> None:
         fn = Gated()
