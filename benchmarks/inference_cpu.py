@@ -74,6 +74,16 @@ async def drive(app: Any, path: str, body: bytes) -> None:
         raise RuntimeError(f"{path} answered {statuses}")
 
 
+def hot_loop_us(fn: Any, x: Any, calls: int) -> float:
+    """µs per call of fn(x), after 300 calls to warm up."""
+    for _ in range(300):
+        fn(x)
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn(x)
+    return round((time.perf_counter() - start) / calls * 1e6, 1)
+
+
 async def measure(data_dir: Path, requests: int) -> dict[str, Any]:
     import numpy as np
     import torch
@@ -120,21 +130,10 @@ async def measure(data_dir: Path, requests: int) -> dict[str, Any]:
         app_encode = batch_fn(loaded, "encode")
         torch.set_num_threads(1)
         with torch.inference_mode():
-            for _ in range(300):
-                app_encode(row)
-            start = time.perf_counter()
-            for _ in range(requests):
-                app_encode(row)
-        out["app_batch_fn_hot_loop_us"] = round((time.perf_counter() - start) / requests * 1e6, 1)
+            out["app_batch_fn_hot_loop_us"] = hot_loop_us(app_encode, row, requests)
         gc.unfreeze()
     encode = in_process_encoder(data_dir, "cpu")  # eager, as (e) in inference.py
-    x = row
-    for _ in range(300):
-        encode(x)
-    start = time.perf_counter()
-    for _ in range(requests):
-        encode(x)
-    out["forward_alone_hot_loop_us"] = round((time.perf_counter() - start) / requests * 1e6, 1)
+    out["forward_alone_hot_loop_us"] = hot_loop_us(encode, row, requests)
     out["model"] = MODEL
     return out
 

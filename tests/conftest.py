@@ -3,6 +3,7 @@ when AESVC_TEST_DATABASE_URL names a server (CI runs the suite both ways)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,3 +48,16 @@ def _reap_live_servers() -> Iterator[None]:
 
     while LIVE_SERVERS:
         LIVE_SERVERS.pop().cleanup()
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """For tests that run `aesvc serve`, which configures the root logger: put back what
+    pytest had."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -4,12 +4,10 @@ AESVC_MALLOC_TOP_PAD_BYTES, and 0 leaves glibc's defaults."""
 
 from __future__ import annotations
 
-import logging
 import platform
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,18 +81,6 @@ def test_values_follow_the_top_pad_and_respect_glibc_limits() -> None:
 def test_not_glibc_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(allocator, "_glibc", lambda: None)
     assert allocator.tune_malloc(64 << 20) is None
-
-
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    """`aesvc serve` configures the root logger; put back what pytest had."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 @pytest.mark.usefixtures("root_logging")

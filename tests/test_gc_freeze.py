@@ -5,7 +5,6 @@ permanent generation once the lifespan has started; the default leaves the colle
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,18 +40,6 @@ def test_the_default_leaves_the_collector_alone(settings: Settings) -> None:
     with TestClient(create_app(settings, start_workers=False)) as client:
         assert client.get("/healthz").status_code == 200
         assert gc.get_freeze_count() == 0
-
-
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    """`aesvc serve` configures the root logger; put back what pytest had."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 @pytest.mark.usefixtures("root_logging")

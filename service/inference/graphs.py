@@ -29,12 +29,19 @@ Tensors = tuple[torch.Tensor, ...]
 Graph = Callable[[torch.Tensor], Tensors]
 
 
-class Encode(nn.Module):
+class Operation(nn.Module):
+    """One operation of a served model: a batch of inputs to a tuple of outputs."""
+
+    def __init__(self, model: ServingModel) -> None:
+        super().__init__()
+        self.model = model
+
+
+class Encode(Operation):
     """(B, n_features) raw -> codings; a VAE's mean and log-variance."""
 
     def __init__(self, model: ServingModel, *, variational: bool) -> None:
-        super().__init__()
-        self.model = model
+        super().__init__(model)
         self.variational = variational
 
     def forward(self, x: torch.Tensor) -> Tensors:
@@ -43,23 +50,15 @@ class Encode(nn.Module):
         return (self.model.encode(x),)
 
 
-class Decode(nn.Module):
+class Decode(Operation):
     """(B, code_size) -> rows in raw units."""
-
-    def __init__(self, model: ServingModel) -> None:
-        super().__init__()
-        self.model = model
 
     def forward(self, z: torch.Tensor) -> Tensors:
         return (self.model.decode(z),)
 
 
-class Reconstruct(nn.Module):
+class Reconstruct(Operation):
     """Rows in raw units and each row's error, from one forward pass."""
-
-    def __init__(self, model: ServingModel) -> None:
-        super().__init__()
-        self.model = model
 
     def forward(self, x: torch.Tensor) -> Tensors:
         pre = self.model.preprocessor
@@ -68,12 +67,8 @@ class Reconstruct(nn.Module):
         return pre.inverse(out), (out - xp).square().mean(dim=1)  # (B, F), (B,)
 
 
-class Score(nn.Module):
+class Score(Operation):
     """Each row's anomaly score (B,)."""
-
-    def __init__(self, model: ServingModel) -> None:
-        super().__init__()
-        self.model = model
 
     def forward(self, x: torch.Tensor) -> Tensors:
         return (self.model.row_errors(x),)
@@ -83,7 +78,7 @@ def operation(model: ServingModel, name: str, *, variational: bool) -> nn.Module
     """The operation's module (eval mode): a batch of inputs to a tuple of outputs."""
     if name == "encode":
         return Encode(model, variational=variational).eval()
-    ops: dict[str, Callable[[ServingModel], nn.Module]] = {
+    ops: dict[str, type[Operation]] = {
         "decode": Decode,
         "reconstruct": Reconstruct,
         "score": Score,
