@@ -294,8 +294,11 @@ class Batcher:
                     self._running = True
                     if len(batches) == 1:
                         await self._execute(batches[0])
-                    else:
-                        await asyncio.gather(*(self._execute(b) for b in batches))
+                    else:  # each ends before the device is let go, even past a failure
+                        ends = [self._execute(b) for b in batches]
+                        for end in await asyncio.gather(*ends, return_exceptions=True):
+                            if isinstance(end, BaseException):
+                                raise end
             except Exception:  # a bug here must not stop the queue
                 log.exception("batcher %s failed", self.operation)
                 for batch in batches:

@@ -36,7 +36,7 @@ def batch_fn(loaded: LoadedModel, operation: str, *, flat: bool = True) -> Batch
     On CPU (and `flat`) the operation runs as its flat graph (service.inference.graphs)
     where it has one: the same outputs without the Python cost of the module calls. On a
     GPU, where that cost hides behind the kernels, it runs eagerly."""
-    found = loaded.batch_fns.get(operation)
+    found = loaded.batch_fns.get((operation, flat))
     if found is not None:
         return found
     device = torch.device(loaded.device)
@@ -60,7 +60,7 @@ def batch_fn(loaded: LoadedModel, operation: str, *, flat: bool = True) -> Batch
     def fn(x: np.ndarray) -> Outputs:  # each output (B, ...): see graphs.operation
         return tuple(map(array, run(tensor(x))))
 
-    loaded.batch_fns[operation] = fn
+    loaded.batch_fns[(operation, flat)] = fn
     return fn
 
 

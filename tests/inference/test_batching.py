@@ -128,6 +128,36 @@ def test_the_rest_of_a_split_request_goes_to_the_device_at_once(
     asyncio.run(scenario())
 
 
+def test_a_bug_in_one_chained_batch_lets_the_device_go_only_once_all_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batching, "MAX_CHAINED_BATCHES", 2)
+
+    async def scenario() -> None:
+        fn = Gated()
+        fn.gate.set()
+        batcher, budget = make(fn, max_rows=2)
+        real = batcher._execute
+        held: list[bool] = []
+
+        async def execute(batch: list[batching.Slice]) -> None:
+            if not held:
+                held.append(True)
+                raise RuntimeError("a bug in the batcher")
+            await asyncio.sleep(0.05)
+            held.append(batcher.device.lock.locked())  # the other batch has failed by now
+            await real(batch)
+
+        monkeypatch.setattr(batcher, "_execute", execute)
+        with pytest.raises(RuntimeError, match="the batcher failed"):
+            await batcher(rows(*range(4)))
+        assert held == [True, True]
+        assert not batcher.device.lock.locked()
+        assert budget.used == 0
+
+    asyncio.run(scenario())
+
+
 def test_a_request_whose_caller_left_never_runs() -> None:
     async def scenario() -> None:
         fn = Gated()
