@@ -3,7 +3,10 @@
 Servers (each a real uvicorn subprocess): (a) the service; (b) a naive FastAPI app that
 runs one forward per request on the same ServingModel; (c) a FastAPI echo of the body.
 The load generator runs in its own process (it shares the CPU cores with the servers).
-Then (d) rows/s of 8192-row .npy encode requests to (a) against (e) in-process torch.
+Then (d) rows/s of 8192-row .npy encode requests to (a) against (e) in-process torch. (e)
+runs with the allocator settings `aesvc serve` applies (service.allocator): with glibc's
+defaults the forward's 4 MiB intermediates are mapped and unmapped per call in some runs and
+reused in others, and (e) alone swung between 1.1 and 2.7 M rows/s from run to run.
 
 Every figure is the median of `--rounds` rounds, the servers taking turns within each round
 (a, b, c at one concurrency, then the next round), so that a slow moment of the machine
