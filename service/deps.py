@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
@@ -29,8 +30,14 @@ def get_session(ctx: ContextDep, request: Request) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.rollback()
-        session.close()
+        try:
+            session.rollback()
+            session.close()
+        except DBAPIError:
+            # The connection died under the session (the database stopping): there is
+            # nothing left to roll back on it. Dropped, not raised: the answer may have
+            # gone out already, and an error now would cut the client's connection.
+            session.invalidate()
 
 
 def get_settings(ctx: ContextDep) -> Settings:

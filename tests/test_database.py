@@ -3,11 +3,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from fastapi import Request
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.config import Settings
+from service.context import AppContext
 from service.database import (
     create_db_engine,
     current_revisions,
@@ -16,6 +18,7 @@ from service.database import (
     migrate,
     migration_heads,
 )
+from service.deps import get_session
 from tests.live import free_port
 
 TABLES = {"dataset", "alembic_version"}
@@ -169,3 +172,26 @@ def test_a_missing_postgresql_database_is_a_configuration_error_not_an_outage() 
         assert not is_database_unavailable(wrong.value)  # a 500 and a loud log, not 503s
     finally:
         missing.dispose()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("AESVC_TEST_DATABASE_URL"),
+    reason="needs a PostgreSQL server (CI's PostgreSQL run provides one)",
+)
+def test_a_request_session_whose_connection_died_ends_without_raising(settings: Settings) -> None:
+    """PostgreSQL stopping between a request's queries and its session's cleanup: the
+    cleanup drops the dead connection instead of raising after the answer went out."""
+    ctx = AppContext.from_settings(settings)
+    try:
+        request = Request({"type": "http", "method": "GET", "headers": [], "app": None})
+        sessions = get_session(ctx, request)
+        session = next(sessions)
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with ctx.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(StopIteration):
+            next(sessions)  # the cleanup: it raised OperationalError before
+        with ctx.session_factory() as fresh:  # the pool serves a live connection again
+            assert fresh.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        ctx.close()
