@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -154,6 +155,44 @@ def test_a_bug_in_one_chained_batch_lets_the_device_go_only_once_all_ended(
         assert held == [True, True]
         assert not batcher.device.lock.locked()
         assert budget.used == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_chained_batch_counts_only_its_own_compute_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three batches of 50 ms handed over together: compute time 3 x 50 ms, not the
+    50 + 100 + 150 ms that each one waited from its hand-off."""
+    monkeypatch.setattr(batching, "MAX_CHAINED_BATCHES", 3)
+
+    def slow(x: np.ndarray) -> Outputs:
+        time.sleep(0.05)
+        return (x * 2,)
+
+    async def scenario() -> Batcher:
+        batcher, _ = make(slow, max_rows=2)
+        await batcher(rows(*range(6)))
+        return batcher
+
+    batcher = asyncio.run(scenario())
+    get = batcher.metrics.registry.get_sample_value
+    labels = {"operation": "op"}
+    assert get("aesvc_inference_compute_seconds_count", labels) == 3
+    assert 0.15 <= (get("aesvc_inference_compute_seconds_sum", labels) or 0) < 0.25
+
+
+def test_parts_of_a_split_request_join_in_row_order_whichever_ends_first() -> None:
+    async def scenario() -> None:
+        batcher, _ = make(Gated(), max_rows=2)
+        x = rows(0.0, 1.0, 2.0, 3.0, 4.0)
+        item = batching.Pending(
+            rows=x, future=asyncio.get_running_loop().create_future(), enqueued_at=0.0
+        )
+        for start in (4, 0, 2):  # the batches' answers, out of order
+            batcher._deliver(item, start, (x[start : start + 2] * 2,))
+        (out,) = await item.future
+        np.testing.assert_array_equal(out, x * 2)
 
     asyncio.run(scenario())
 
