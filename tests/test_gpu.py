@@ -35,7 +35,11 @@ def test_training_on_cuda(bf16: bool) -> None:
 
 
 def test_one_worker_slot_per_device(settings: Settings) -> None:
-    assert worker_slots(settings) == [str(i) for i in range(torch.cuda.device_count())]
+    devices = [str(i) for i in range(torch.cuda.device_count())]
+    # AESVC_WORKERS counts CPU workers: with CUDA there is one slot per device whatever it says
+    for workers in (1, 3):
+        assert worker_slots(settings.model_copy(update={"workers": workers})) == devices
+    assert worker_slots(settings.model_copy(update={"workers": 0})) == []  # workers off
 
 
 def test_inference_runs_on_the_gpu(settings: Settings) -> None:
