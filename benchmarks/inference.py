@@ -3,7 +3,9 @@
 Servers (each a real uvicorn subprocess): (a) the service; (b) a naive FastAPI app that
 runs one forward per request on the same ServingModel; (c) a FastAPI echo of the body.
 The load generator runs in its own process (it shares the CPU cores with the servers).
-Then (d) rows/s of 8192-row .npy encode requests to (a) against (e) in-process torch. (e)
+Then (d) rows/s of 8192-row .npy encode requests to (a) against (e) in-process torch, and
+(f) the same requests to an .npy echo on (c)'s server (parse, answer 8 columns): HTTP and the
+codec without the model, the floor under (d). (e)
 runs with the allocator settings `aesvc serve` applies (service.allocator): with glibc's
 defaults the forward's 4 MiB intermediates are mapped and unmapped per call in some runs and
 reused in others, and (e) alone swung between 1.1 and 2.7 M rows/s from run to run.
@@ -45,6 +47,8 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
 MODEL = "bench-ae"
 ENCODE = f"/v1/models/{MODEL}/versions/1/encode"
+ECHO_NPY = "/echo-npy"
+CODE_SIZE = 8
 LEVELS = (1, 16, 64)
 BIG_ROWS = 8192
 
@@ -78,12 +82,24 @@ def naive_app(data_dir: str, device: str) -> Any:
     async def echo(request: Request) -> Response:
         return Response(await request.body(), media_type="application/json")
 
+    @app.post(ECHO_NPY)
+    async def echo_npy(request: Request) -> Response:
+        """(f): the .npy codec and HTTP of (d) without the model: parse, answer 8 columns."""
+        x = np.load(io.BytesIO(await request.body()), allow_pickle=False)
+        out = io.BytesIO()
+        np.save(out, np.ascontiguousarray(x[:, :CODE_SIZE]))
+        return Response(out.getvalue(), media_type="application/x-npy")
+
     return app
 
 
 def serve(kind: str, port: int, data_dir: str, device: str) -> None:
     import uvicorn
 
+    from service.allocator import tune_malloc
+    from service.config import Settings
+
+    tune_malloc(Settings().malloc_top_pad_bytes)  # as `aesvc serve` does for (a)
     uvicorn.run(naive_app(data_dir, device), host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -186,7 +202,7 @@ def start_helper(kind: str, data_dir: Path, device: str) -> tuple[subprocess.Pop
     raise TimeoutError(f"{kind} server did not start")
 
 
-def big_rows_per_s(base: str, x: np.ndarray, repeats: int) -> float:
+def big_rows_per_s(base: str, x: np.ndarray, repeats: int, path: str = ENCODE) -> float:
     """Sequential .npy encodes of `x`, each answered as .npy (aiohttp, as the load)."""
     import aiohttp
 
@@ -200,7 +216,7 @@ def big_rows_per_s(base: str, x: np.ndarray, repeats: int) -> float:
         async with aiohttp.ClientSession(base, timeout=timeout) as http:
 
             async def post() -> None:
-                async with http.post(ENCODE, data=body, headers=headers) as response:
+                async with http.post(path, data=body, headers=headers) as response:
                     answer = await response.read()
                     assert response.status == 200, answer[:500]
 
@@ -307,20 +323,24 @@ def main() -> None:
                     print(name, json.dumps(median_of(rounds[name][c])), flush=True)
             for name in targets:
                 results[name] = [median_of(rounds[name][c]) for c in LEVELS]
-            d_rounds, e_rounds = [], []
+            d_rounds, e_rounds, f_rounds = [], [], []
             for _ in range(args.rounds):
                 d_rounds.append(big_rows_per_s(service.base_url, big, args.big_repeats))
                 e_rounds.append(torch_rows_per_s(torch_encode, big, args.big_repeats))
+                f_rounds.append(big_rows_per_s(naive_base, big, args.big_repeats, ECHO_NPY))
         finally:
             service.stop()
             service.cleanup()
             naive.terminate()
             naive.wait(30)
     d, e = statistics.median(d_rounds), statistics.median(e_rounds)
+    f = statistics.median(f_rounds)
     results["d_service_npy_rows_per_s"] = round(d)
     results["e_torch_rows_per_s"] = round(e)
+    results["f_npy_echo_rows_per_s"] = round(f)
     results["d_rounds"] = [round(v) for v in d_rounds]
     results["e_rounds"] = [round(v) for v in e_rounds]
+    results["f_rounds"] = [round(v) for v in f_rounds]
 
     def at(name: str, c: int, key: str) -> float:
         return float(next(r[key] for r in results[name] if r["concurrency"] == c))
@@ -336,6 +356,10 @@ def main() -> None:
             at("a_service", 1, "p50_ms") / at("c_echo", 1, "p50_ms"), 3
         ),
         "d_over_e_rows_per_s (target >= 0.50)": round(d / e, 3),
+        # (f) is (d) without the model: what HTTP and the .npy codec alone allow. 1/(1/f+1/e)
+        # is the best (d) could do with no overhead of its own beyond those and the forward.
+        "d_over_f_rows_per_s (no target)": round(d / f, 3),
+        "d_over_e_bound_from_f_and_e (no target)": round(f / (f + e), 3),
     }
     results["setup"] = {
         "device": args.device,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for a machine with CUDA: the tests marked `gpu` (training with and without
-# bf16 autocast, a worker slot per device, inference on the GPU), then the inference
-# benchmark on CUDA. Without CUDA the tests skip and say why. Budget: under 8 minutes.
+# bf16 autocast, a worker slot per device, inference on the GPU and its CUDA graphs), then
+# the inference benchmark on CUDA and the split of a GPU batch's time. Without CUDA the
+# tests skip and say why. Budget: under 8 minutes.
 # On the lent GPU machine: `bash scripts/gpu_wheels.sh` here first, then run this there
 # with .whl carried.
 set -euo pipefail
@@ -23,6 +24,7 @@ PYEOF
 timeout 240 "$PY" -m pytest -q -m gpu -rs tests/test_gpu.py
 if "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
   timeout 240 "$PY" benchmarks/inference.py --device cuda --requests 1000 --rounds 3 --big-repeats 20
+  timeout 120 "$PY" benchmarks/inference_cuda_latency.py --iterations 2000
 else
   echo "no CUDA device: the GPU benchmark is skipped"
 fi

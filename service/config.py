@@ -53,14 +53,22 @@ class Settings(BaseSettings):
     inference_inline_rows: int = Field(
         default=64,
         ge=0,
-        description="CPU inference: a batch of at most this many rows runs on the event loop "
-        "(the hand-off to the inference thread costs more); 0: every batch on the thread.",
+        description="A batch of at most this many rows runs on the event loop (the hand-off "
+        "to the device's inference thread costs more); 0: every batch on the thread.",
     )
     inference_flat_graphs: bool = Field(
         default=True,
         description="CPU inference: run each operation as its torch.fx graph, traced through "
         "the module calls (the same outputs, checked at load; a model FX cannot trace runs "
         "eagerly); false: always eagerly.",
+    )
+    inference_cuda_graph_rows: int = Field(
+        default=128,
+        ge=0,
+        le=4096,
+        description="CUDA inference: batches of at most this many rows replay a CUDA graph "
+        "captured at load for each power of two up to it (a batch is padded to the next; a "
+        "small batch's time on a GPU is its kernel launches); 0: every batch eagerly.",
     )
     warmup_batch_rows: tuple[int, ...] = Field(
         default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."

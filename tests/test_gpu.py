@@ -3,6 +3,8 @@ inference on the GPU. Skipped, with the reason, where torch sees no CUDA device.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from sklearn.datasets import load_digits
 
 from service.config import Settings
 from service.executors.local import worker_slots
+from service.inference import engine
 from service.main import create_app
 from service.training.trainer import train
 from service.zoo.spec import ModelSpec
@@ -56,3 +59,29 @@ def test_inference_runs_on_the_gpu(settings: Settings) -> None:
         assert cache._models[key].device.startswith("cuda")
         gen = client.post("/v1/models/g/versions/1/generate", json={"n": 4, "seed": 0})
         assert gen.status_code == 200 and np.isfinite(gen.json()["samples"]).all()
+
+
+@pytest.mark.parametrize("kind", ["dense", "vae", "conv"])
+def test_small_batches_replay_cuda_graphs_and_answer_as_eager(kind: str) -> None:
+    from tests.inference.test_graphs import OPS, loaded_model
+
+    cpu = loaded_model(kind)
+    gpu = dataclasses.replace(loaded_model(kind), device="cuda:0")
+    gpu.model.to("cuda")
+    rng = np.random.default_rng(0)
+    with torch.inference_mode():
+        for op in OPS:
+            graphed = engine.batch_fn(gpu, op, cuda_graph_rows=16)
+            assert graphed.cuda_graph_sizes == [1, 2, 4, 8, 16]  # type: ignore[attr-defined]
+            eager = engine.batch_fn(gpu, op, flat=False)  # on the GPU, op by op
+            on_cpu = engine.batch_fn(cpu, op, flat=False)
+            # the largest bucket first: rows a batch leaves behind must not reach the next
+            for rows in (16, 3, 1, 9, 16, 17, 40):
+                n = gpu.code_size if op == "decode" else gpu.n_features
+                x = rng.standard_normal((rows, n), dtype=np.float32)
+                got, want, cpu_want = graphed(x), eager(x), on_cpu(x)
+                assert len(got) == len(want) == len(cpu_want)
+                for g, w, c in zip(got, want, cpu_want, strict=True):
+                    assert g.shape == w.shape == c.shape and g.shape[0] == rows
+                    np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4)
+                    np.testing.assert_allclose(g, c, rtol=1e-2, atol=1e-2)  # TF32 convs

@@ -36,8 +36,8 @@ class LoadedModel:
     size_bytes: int
     device: str = "cpu"
     key: str = ""
-    # (operation, flat) -> its batch function (service.inference.engine.batch_fn), made once
-    batch_fns: dict[tuple[str, bool], Callable[[Any], Any]] = field(
+    # (operation, flat, cuda_graph_rows) -> its batch function (engine.batch_fn), made once
+    batch_fns: dict[tuple[str, bool, int], Callable[[Any], Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
 

@@ -8,12 +8,13 @@ inference_mode, in that device's one inference thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
 
 from service.config import Settings
-from service.inference import graphs
+from service.inference import cuda_graphs, graphs
 from service.inference.batching import Batcher, RowBudget
 from service.inference.cache import LoadedModel
 from service.inference.device import BatchFn, Device, Outputs
@@ -30,23 +31,30 @@ def inference_devices(setting: str) -> tuple[str, ...]:
     return tuple(f"cuda:{i}" for i in range(torch.cuda.device_count()))
 
 
-def batch_fn(loaded: LoadedModel, operation: str, *, flat: bool = True) -> BatchFn:
-    """numpy rows in, numpy outputs back; made once per loaded version and operation.
+def batch_fn(
+    loaded: LoadedModel, operation: str, *, flat: bool = True, cuda_graph_rows: int = 0
+) -> BatchFn:
+    """numpy rows in, numpy outputs back; made once per loaded version, operation and mode.
 
     On CPU (and `flat`) the operation runs as its flat graph (service.inference.graphs)
     where it has one: the same outputs without the Python cost of the module calls. On a
-    GPU, where that cost hides behind the kernels, it runs eagerly."""
-    found = loaded.batch_fns.get((operation, flat))
+    GPU, where that cost hides behind the kernels, it runs eagerly, except that batches of
+    at most `cuda_graph_rows` rows replay CUDA graphs (service.inference.cuda_graphs):
+    there a small batch's time is its kernel launches."""
+    key = (operation, flat, cuda_graph_rows)
+    found = loaded.batch_fns.get(key)
     if found is not None:
         return found
     device = torch.device(loaded.device)
     on_cpu = device.type == "cpu"  # no device copies to dispatch (each costs a few µs)
     op = graphs.operation(loaded.model, operation, variational=loaded.variational)
     run: Callable[[torch.Tensor], tuple[torch.Tensor, ...]] = op
+    width = input_width(loaded, operation)
     if on_cpu and flat:
         seeded = torch.Generator().manual_seed(0)
-        probe = torch.randn(3, input_width(loaded, operation), generator=seeded)
+        probe = torch.randn(3, width, generator=seeded)
         run = graphs.flat(op, probe) or op
+    replayed = cuda_graphs.graphed(op, device=device, width=width, max_rows=cuda_graph_rows)
 
     def tensor(x: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(x)
@@ -58,9 +66,11 @@ def batch_fn(loaded: LoadedModel, operation: str, *, flat: bool = True) -> Batch
         return t.float().cpu().numpy()
 
     def fn(x: np.ndarray) -> Outputs:  # each output (B, ...): see graphs.operation
-        return tuple(map(array, run(tensor(x))))
+        outputs = replayed(x) if replayed is not None else None
+        return tuple(map(array, outputs if outputs is not None else run(tensor(x))))
 
-    loaded.batch_fns[(operation, flat)] = fn
+    fn.cuda_graph_sizes = replayed.sizes if replayed is not None else []  # type: ignore[attr-defined]
+    loaded.batch_fns[key] = fn
     return fn
 
 
@@ -68,11 +78,14 @@ def input_width(loaded: LoadedModel, operation: str) -> int:
     return loaded.code_size if operation == "decode" else loaded.n_features
 
 
-def warm_up(loaded: LoadedModel, batch_rows: Iterable[int], *, flat: bool = True) -> None:
-    """Run every operation once at each batch size, so the first request pays no setup."""
+def warm_up(
+    loaded: LoadedModel, batch_rows: Iterable[int], *, flat: bool = True, cuda_graph_rows: int = 0
+) -> None:
+    """Run every operation once at each batch size, so the first request pays no setup
+    (and, on a GPU, capture its CUDA graphs)."""
     with torch.inference_mode():
         for operation in OPERATIONS:
-            fn = batch_fn(loaded, operation, flat=flat)
+            fn = batch_fn(loaded, operation, flat=flat, cuda_graph_rows=cuda_graph_rows)
             for rows in sorted(set(batch_rows)):
                 fn(np.zeros((rows, input_width(loaded, operation)), dtype=np.float32))
 
@@ -102,7 +115,14 @@ class InferenceEngine:
         return sorted(s for s in sizes if 1 <= s <= self.settings.max_batch_rows)
 
     def warm_up(self, loaded: LoadedModel) -> None:
-        warm_up(loaded, self.warmup_batch_rows, flat=self.settings.inference_flat_graphs)
+        warm_up(loaded, self.warmup_batch_rows, **self._batch_fn_mode)
+
+    @property
+    def _batch_fn_mode(self) -> dict[str, Any]:
+        return {
+            "flat": self.settings.inference_flat_graphs,
+            "cuda_graph_rows": self.settings.inference_cuda_graph_rows,
+        }
 
     def batcher(self, loaded: LoadedModel, operation: str) -> Batcher:
         key = (loaded.key, operation)
@@ -112,7 +132,7 @@ class InferenceEngine:
                 self.forget(self.live_keys())
             found = self._batchers[key] = Batcher(
                 operation=operation,
-                fn=batch_fn(loaded, operation, flat=self.settings.inference_flat_graphs),
+                fn=batch_fn(loaded, operation, **self._batch_fn_mode),
                 device=self.devices[loaded.device],
                 budget=self.budget,
                 metrics=self.metrics,

@@ -73,16 +73,17 @@ async def run(device: Device, fn: TinyNet, n_rows: int) -> Seen:
     return fn.seen[-1]
 
 
-def test_small_cpu_batches_run_inline_and_larger_ones_on_the_device_thread() -> None:
+@pytest.mark.parametrize("name", ["cpu", "cuda:0"])  # the name alone: no GPU is touched
+def test_small_batches_run_inline_and_larger_ones_on_the_device_thread(name: str) -> None:
     async def scenario() -> None:
         loop_thread = threading.current_thread().name
-        device = Device("cpu", parallel_rows=8, inline_rows=16)
+        device = Device(name, parallel_rows=8, inline_rows=16)
         fn = TinyNet()
         try:
             for n_rows in (1, 16):  # at most inline_rows: on the caller's thread
                 assert (await run(device, fn, n_rows)).thread == loop_thread
             for n_rows in (17, 40):
-                assert (await run(device, fn, n_rows)).thread == "aesvc-infer-cpu"
+                assert (await run(device, fn, n_rows)).thread == f"aesvc-infer-{name}"
             assert all(seen.inference_mode for seen in fn.seen)
         finally:
             device.close()
@@ -90,11 +91,11 @@ def test_small_cpu_batches_run_inline_and_larger_ones_on_the_device_thread() -> 
     asyncio.run(scenario())
 
 
-def test_inline_rows_zero_and_a_device_not_named_cpu_never_run_inline() -> None:
+def test_inline_rows_zero_never_runs_inline() -> None:
     async def scenario() -> None:
         loop_thread = threading.current_thread().name
         fn = TinyNet()
-        for device in (Device("cpu", inline_rows=0), Device("test", inline_rows=1000)):
+        for device in (Device("cpu", inline_rows=0), Device("cuda:0", inline_rows=0)):
             try:
                 for n_rows in (1, 5):
                     seen = await run(device, fn, n_rows)

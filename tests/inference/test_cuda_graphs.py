@@ -1,0 +1,44 @@
+"""CUDA graphs for small GPU batches (service.inference.cuda_graphs): the bucket sizes, and
+that nothing is captured off a GPU or when turned off. Capture and replay themselves are
+checked against eager answers in tests/test_gpu.py (CUDA only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from service.inference import cuda_graphs, engine
+from tests.inference.test_graphs import OPS, loaded_model
+
+
+@pytest.mark.parametrize(
+    ("max_rows", "sizes"),
+    [(0, []), (1, [1]), (2, [1, 2]), (16, [1, 2, 4, 8, 16]), (100, [1, 2, 4, 8, 16, 32, 64, 100])],
+)
+def test_bucket_sizes_are_powers_of_two_and_the_limit(max_rows: int, sizes: list[int]) -> None:
+    assert cuda_graphs.bucket_sizes(max_rows) == sizes
+
+
+def test_a_batch_goes_to_the_smallest_bucket_that_holds_it() -> None:
+    op = cuda_graphs.GraphedOperation.__new__(cuda_graphs.GraphedOperation)  # no capture
+    op.sizes = cuda_graphs.bucket_sizes(100)
+    assert [op.bucket(n) for n in (1, 2, 3, 33, 64, 65, 100, 101)] == [
+        1, 2, 4, 64, 64, 100, 100, None,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("max_rows", [0, 16])
+def test_nothing_is_captured_on_a_cpu(max_rows: int) -> None:
+    loaded = loaded_model("dense")
+    module = torch.nn.Linear(3, 2)
+    assert (
+        cuda_graphs.graphed(module, device=torch.device("cpu"), width=3, max_rows=max_rows) is None
+    )
+    x = np.random.default_rng(0).standard_normal((5, loaded.n_features), dtype=np.float32)
+    with torch.inference_mode():
+        for op in OPS:
+            fn = engine.batch_fn(loaded, op, cuda_graph_rows=max_rows)
+            assert fn.cuda_graph_sizes == []  # type: ignore[attr-defined]
+            n = loaded.code_size if op == "decode" else loaded.n_features
+            assert all(out.shape[0] == 5 for out in fn(x[:, :n]))
