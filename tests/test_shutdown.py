@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
+
+import pytest
 
 from service.config import Settings
 from tests.factories import wait_for_job
@@ -35,3 +39,47 @@ def test_sigterm_during_a_job_requeues_it_at_once_and_another_worker_finishes(
             assert len(pids) == 2  # finished by the second server's worker
     finally:
         second.stop()
+
+
+STOP_SIGNAL_SCRIPT = """
+import logging, sys, threading, time
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(threadName)s %(message)s")
+from service.executors.local import install_stop_signals
+stopping = threading.Event()
+install_stop_signals(stopping)
+print("ready", flush=True)
+log = logging.getLogger("busy")
+deadline = time.monotonic() + 20
+while not stopping.is_set() and time.monotonic() < deadline:
+    log.debug("x")  # busy in Python code, taking locks: where the signals land
+print("stopped" if stopping.is_set() else "never stopped", flush=True)
+time.sleep(0.3)  # the relay thread's line
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_burst_of_stop_signals_stops_the_worker_once(sig: signal.Signals) -> None:
+    """A worker gets SIGTERM from its pool and its process group at once. The handler once
+    set the event itself, and a second signal landing inside the first one's Event.set()
+    deadlocked the worker on the event's lock (it waited out the 30 s grace period)."""
+    for _ in range(5):
+        process = subprocess.Popen(
+            [sys.executable, "-c", STOP_SIGNAL_SCRIPT], stdout=subprocess.PIPE, text=True
+        )
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(0.1)
+        for _ in range(300):
+            process.send_signal(sig)
+        try:
+            out, _ = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        assert process.returncode == 0, out[-2000:]
+        lines = out.splitlines()
+        assert "stopped" in lines and "never stopped" not in lines
+        reports = [line for line in lines if "handing back" in line]
+        assert reports == [
+            f"stop-signal signal {int(sig)}: finishing the current epoch's checkpoint and "
+            "handing back"
+        ]

@@ -7,6 +7,7 @@ their parent does. `aesvc worker` runs the same loop standalone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -114,10 +115,27 @@ def _die_with_parent(parent_pid: int, stopping: threading.Event) -> None:
 
 
 def install_stop_signals(stopping: threading.Event) -> None:
-    def handle(signum: int, _frame: object) -> None:
-        log.info("signal %s: finishing the current epoch's checkpoint and handing back", signum)
-        stopping.set()
+    """SIGTERM and SIGINT set `stopping`, through a pipe to a thread of their own.
 
+    The handler takes no lock: Python runs it between any two bytecodes of the main thread,
+    which may be inside `stopping.set()` for an earlier signal at that moment (a worker gets
+    SIGTERM from its pool and from its process group together). Event.set takes the event's
+    lock, which is not reentrant: set from the handler itself, the second signal deadlocked
+    the worker inside the first one's set() (seen: a stop waited out its 30 s grace period).
+    Logging, which takes locks too, moves to the same thread."""
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+
+    def handle(signum: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):  # the pipe is full: the relay knows already
+            os.write(write_fd, bytes([signum]))
+
+    def relay() -> None:
+        signum = os.read(read_fd, 1)[0]
+        stopping.set()
+        log.info("signal %s: finishing the current epoch's checkpoint and handing back", signum)
+
+    threading.Thread(target=relay, name="stop-signal", daemon=True).start()
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
 
