@@ -15,6 +15,7 @@ from safetensors.torch import load as load_safetensors
 
 from service.artifacts import ArtifactStore
 from service.errors import ServiceError
+from service.inference.device import one_torch_thread
 from service.metrics import ServiceMetrics
 from service.zoo import ServingModel, load_serving_model
 
@@ -81,9 +82,10 @@ class ModelCache:
             with self._lock:
                 if key in self._models:
                     return self._models[key]
-            loaded = self._load(key, name, version, sha256, config, metrics)
-            if self.warmup is not None:
-                self.warmup(loaded)  # before anyone can see it: it serves warm
+            with one_torch_thread():  # a second OpenMP team would slow the device's
+                loaded = self._load(key, name, version, sha256, config, metrics)
+                if self.warmup is not None:
+                    self.warmup(loaded)  # before anyone can see it: it serves warm
             with self._lock:
                 self._models[key] = loaded
                 self._evict_over_budget(keep=key)

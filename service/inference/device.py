@@ -17,6 +17,16 @@ On a CPU device:
   tens of µs. Larger batches go to the inference thread, where the event loop keeps taking
   requests (and merging them into the next batch) meanwhile.
 
+Torch runs multi-threaded in this process only on a CPU device's inference thread: any other
+thread that does torch work (loading and warming a version, the UI's plots) does it under
+`one_torch_thread()`. With OpenMP (libgomp, as torch's CPU builds use) every thread that
+opens a parallel region gets its own team of threads; once the process holds more OpenMP
+threads than there are cores, libgomp "throttles" the spin-wait of every team to 100 spins,
+so the inference thread's workers sleep on a futex at each barrier instead of spinning.
+Measured on 2 cores, a 4096-row encode of the digits AE: 1.42 ms and no context switch per
+forward with one team, 1.8-2.0 ms and 14 voluntary context switches per forward after a
+warm-up in another thread had made a second team (it stays as long as that thread lives).
+
 On a GPU the second holds too, more so: on an H100 the hand-off to the thread and back cost
 150 µs (benchmarks/inference_cuda_latency.py), a one-row batch replayed from its CUDA graph
 47 µs, numpy in and out.
@@ -28,13 +38,26 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 
 Outputs = tuple[np.ndarray, ...]  # each (rows, ...)
 BatchFn = Callable[[np.ndarray], Outputs]
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Torch work outside an inference thread runs on one intra-op thread here, so that it
+    opens no OpenMP team of its own (see the module's docstring); the thread's setting is
+    restored after (it is per thread: another thread's torch is untouched)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class Device:

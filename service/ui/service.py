@@ -24,6 +24,7 @@ from service.datasets.service import load_arrays
 from service.datasets.tables import Dataset
 from service.errors import NotFound
 from service.inference.cache import LoadedModel, ModelCache
+from service.inference.device import one_torch_thread
 from service.inference.service import sample_codings
 from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
@@ -188,7 +189,7 @@ def _validation_split(ctx: AppContext, data: VersionData) -> tuple[np.ndarray, n
 
 
 def _run(loaded: LoadedModel, method: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray) -> Any:
-    with torch.inference_mode():
+    with one_torch_thread(), torch.inference_mode():  # no OpenMP team outside the devices
         out = method(torch.as_tensor(x, dtype=torch.float32, device=loaded.device))
     return out.float().cpu().numpy()
 
