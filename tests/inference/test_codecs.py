@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from service.errors import Unprocessable
-from service.inference.codecs import _read_plain_npy, parse_npy
+from service.inference.codecs import _read_plain_npy, npy_bytes, parse_npy
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((37, 5)).astype(np.float32)
@@ -88,3 +88,23 @@ def test_trailing_bytes_are_ignored_as_numpy_does() -> None:
     body = bytearray(npy(X) + b"\0" * 8)
     assert _read_plain_npy(body) is None  # not plain: numpy reads the declared rows
     np.testing.assert_array_equal(parse_npy(body, field="inputs"), X)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        RNG.standard_normal((8192, 8)).astype(np.float32),
+        np.zeros((0, 8), dtype=np.float32),
+        RNG.standard_normal(5),  # 1-D: a score's or an error's main array
+        np.asfortranarray(RNG.standard_normal((3, 4))),
+        RNG.standard_normal((6, 4))[:, ::2],  # strided
+        RNG.standard_normal((3, 4)).astype(">f8"),
+        np.array([True, False]),
+    ],
+    ids=["float32", "no-rows", "1-d", "fortran", "strided", "big-endian", "bool"],
+)
+def test_the_npy_answer_is_what_np_save_writes(array: np.ndarray) -> None:
+    out = io.BytesIO()
+    np.save(out, np.ascontiguousarray(array))
+    assert npy_bytes(array) == out.getvalue()
+    assert np.array_equal(np.load(io.BytesIO(npy_bytes(array))), array)
