@@ -262,6 +262,20 @@ def torch_rows_per_s(
     return repeats * len(x) / (time.perf_counter() - start)
 
 
+def context_switches() -> int | None:
+    """This process's voluntary context switches, all threads (Linux): a forward whose
+    OpenMP workers sleep at the barriers (libgomp's throttled mode) makes about a dozen."""
+    total = 0
+    try:
+        for task in Path("/proc/self/task").iterdir():
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches"):
+                    total += int(line.split()[1])
+    except OSError:
+        return None
+    return total
+
+
 def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One level's figures: the median over rounds of each, and every round's req/s."""
     return {
@@ -325,9 +339,13 @@ def main() -> None:
             for name in targets:
                 results[name] = [median_of(rounds[name][c]) for c in LEVELS]
             d_rounds, e_rounds, f_rounds = [], [], []
+            e_switches: list[int] = []
             for _ in range(args.rounds):
                 d_rounds.append(big_rows_per_s(service.base_url, big, args.big_repeats))
+                switches = context_switches()
                 e_rounds.append(torch_rows_per_s(torch_encode, big, args.big_repeats))
+                if switches is not None:
+                    e_switches.append((context_switches() or 0) - switches)
                 f_rounds.append(big_rows_per_s(naive_base, big, args.big_repeats, ECHO_NPY))
         finally:
             service.stop()
@@ -342,6 +360,10 @@ def main() -> None:
     results["d_rounds"] = [round(v) for v in d_rounds]
     results["e_rounds"] = [round(v) for v in e_rounds]
     results["f_rounds"] = [round(v) for v in f_rounds]
+    # (e)'s own health: about 0 when its OpenMP workers spin between ops as they should
+    results["e_context_switches_per_forward"] = [
+        round(n / (args.big_repeats + 1), 1) for n in e_switches
+    ]
 
     def at(name: str, c: int, key: str) -> float:
         return float(next(r[key] for r in results[name] if r["concurrency"] == c))
