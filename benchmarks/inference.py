@@ -96,11 +96,10 @@ def naive_app(data_dir: str, device: str) -> Any:
 def serve(kind: str, port: int, data_dir: str, device: str) -> None:
     import uvicorn
 
-    from service.allocator import tune_malloc, tune_openmp
+    from service.allocator import tune_malloc
     from service.config import Settings
 
-    tune_openmp(Settings().omp_spin_count)  # as `aesvc serve` does for (a), before torch
-    tune_malloc(Settings().malloc_top_pad_bytes)
+    tune_malloc(Settings().malloc_top_pad_bytes)  # as `aesvc serve` does for (a)
     uvicorn.run(naive_app(data_dir, device), host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -1,4 +1,4 @@
-"""glibc malloc and GNU OpenMP settings for the serving process.
+"""glibc malloc settings for the serving process.
 
 A large request (an 8192-row .npy body is 2 MiB) allocates and frees a few megabytes per
 request: the body chunks, the joined body, the arrays in and out. glibc's defaults give
@@ -11,24 +11,12 @@ of server CPU per request by default, 1.0 ms with the settings below.
 past twice that, and serves blocks under min(top_pad, 32 MiB) from the heap. The memory
 kept is bounded by those figures; it is reused by the next request rather than faulted in.
 It applies to glibc only (elsewhere it does nothing and says so).
-
-`tune_openmp(spin_count)` sets GOMP_SPINCOUNT (unless the environment does): how many times
-an idle torch intra-op thread of libgomp spins before it sleeps on a futex. libgomp's
-300000 spins (about 2-6 ms) keep the inference thread's OpenMP worker spinning through most
-of the gap between two large requests, on a core the event loop (and, on one machine, the
-client) needs then. Measured with 8192-row .npy encodes on 2 cores (same run, servers side
-by side): 6.3 and 6.8 ms per request at 300000, 5.4 and 6.0 ms at 10000, no slower in the
-forward itself; a training loop of the digits AE timed the same (0.44 s) either way.
-libgomp reads its environment once, when torch loads it: this must run before torch is
-imported (`aesvc serve` calls it first); later it does nothing and says so.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
-import os
-import sys
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -74,16 +62,3 @@ def tune_malloc(top_pad_bytes: int) -> dict[str, int] | None:
             return None
     log.info("malloc: %s", ", ".join(f"{k}={v}" for k, v in values.items()))
     return values
-
-
-def tune_openmp(spin_count: int) -> str | None:
-    """GOMP_SPINCOUNT for this process and the workers it starts, unless the environment
-    sets it: the value in effect, or None where it is too late to set (torch is loaded)."""
-    if "GOMP_SPINCOUNT" in os.environ:
-        return os.environ["GOMP_SPINCOUNT"]
-    if "torch" in sys.modules:
-        log.warning("openmp: torch is already loaded, GOMP_SPINCOUNT left unset")
-        return None
-    os.environ["GOMP_SPINCOUNT"] = str(spin_count)
-    log.info("openmp: GOMP_SPINCOUNT=%d", spin_count)
-    return str(spin_count)

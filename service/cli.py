@@ -35,8 +35,9 @@ def serve(
     """Run the API and its local worker pool."""
     import uvicorn
 
-    from service.allocator import tune_malloc, tune_openmp
+    from service.allocator import tune_malloc
     from service.logs import configure_logging
+    from service.main import create_app
 
     settings = _settings(host=host, port=port, workers=workers)
     configure_logging(settings.log_level)
@@ -44,11 +45,7 @@ def serve(
     if refusal:
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
-    tune_openmp(settings.omp_spin_count)  # before torch loads (service.main imports it)
     tune_malloc(settings.malloc_top_pad_bytes)
-
-    from service.main import create_app
-
     uvicorn.run(
         create_app(settings, freeze_gc=True),
         host=settings.host,

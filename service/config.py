@@ -87,14 +87,6 @@ class Settings(BaseSettings):
         "defaults.",
     )
 
-    omp_spin_count: int = Field(
-        default=10000,
-        ge=0,
-        description="aesvc serve: GOMP_SPINCOUNT (unless the environment sets it), how often "
-        "an idle torch intra-op thread spins before it sleeps. libgomp's 300000 keeps it "
-        "spinning between large requests, on a core HTTP needs (service.allocator).",
-    )
-
     builtin_datasets: bool = True
     log_level: str = "INFO"
     opentelemetry: bool = Field(

@@ -1,12 +1,9 @@
-"""glibc malloc and GNU OpenMP settings at serve start (service.allocator): freed blocks
-stay in the process for the next request instead of going back to the kernel, `aesvc serve`
-applies AESVC_MALLOC_TOP_PAD_BYTES, and 0 leaves glibc's defaults; GOMP_SPINCOUNT is set
-before torch loads libgomp (never after), and the environment's own value wins."""
+"""glibc malloc settings at serve start (service.allocator): freed blocks stay in the
+process for the next request instead of going back to the kernel, `aesvc serve` applies
+AESVC_MALLOC_TOP_PAD_BYTES, and 0 leaves glibc's defaults."""
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 import subprocess
 import sys
@@ -114,77 +111,3 @@ def test_aesvc_serve_applies_the_setting(
     assert result.exit_code == 0, result.output
     assert calls == [expected]
     assert order == ["malloc", "serve"]
-
-
-# GOMP_SPINCOUNT as the environment holds it when torch loads libgomp (which reads it then).
-OPENMP = textwrap.dedent(
-    """
-    import json, os, sys
-    if sys.argv[1] == "torch-first":
-        import torch
-    from service.allocator import tune_openmp
-
-    first = tune_openmp(1234)
-    import torch
-
-    print(json.dumps({"returned": first, "env": os.environ.get("GOMP_SPINCOUNT")}))
-    """
-)
-
-# `aesvc serve` up to uvicorn.run, which reports the environment and what is loaded then.
-SERVE = textwrap.dedent(
-    """
-    import json, os, sys
-    import uvicorn
-    from typer.testing import CliRunner
-
-    def run(app, **_):
-        loaded = "torch" in sys.modules
-        print(json.dumps({"env": os.environ.get("GOMP_SPINCOUNT"), "torch": loaded}))
-
-    uvicorn.run = run
-    from service.cli import app
-
-    result = CliRunner().invoke(app, ["serve", "--workers", "0"])
-    print(result.output.strip().splitlines()[-1])
-    assert result.exit_code == 0, result.output
-    """
-)
-
-
-def run_python(script: str, *args: str, **env: str) -> dict[str, object]:
-    environ = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"} | env
-    out = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    found: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
-    return found
-
-
-def test_the_spin_count_is_set_before_torch_loads() -> None:
-    assert run_python(OPENMP, "fresh") == {"returned": "1234", "env": "1234"}
-
-
-def test_the_environments_spin_count_wins() -> None:
-    assert run_python(OPENMP, "fresh", GOMP_SPINCOUNT="77") == {"returned": "77", "env": "77"}
-
-
-def test_once_torch_is_loaded_it_is_too_late_and_nothing_is_set() -> None:
-    assert run_python(OPENMP, "torch-first") == {"returned": None, "env": None}
-
-
-@pytest.mark.parametrize(("setting", "expected"), [(None, "10000"), ("500", "500")])
-def test_aesvc_serve_sets_the_spin_count_before_torch_loads(
-    tmp_path: Path, database_url: str, setting: str | None, expected: str
-) -> None:
-    env = {"AESVC_DATA_DIR": str(tmp_path / "var"), "AESVC_DATABASE_URL": database_url}
-    if setting is not None:
-        env["AESVC_OMP_SPIN_COUNT"] = setting
-    # torch is loaded by the time the app serves: the value was set before that
-    assert run_python(SERVE, **env) == {"env": expected, "torch": True}
