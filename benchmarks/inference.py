@@ -5,10 +5,12 @@ runs one forward per request on the same ServingModel; (c) a FastAPI echo of the
 The load generator runs in its own process (it shares the CPU cores with the servers).
 Then (d) rows/s of 8192-row .npy encode requests to (a) against (e) in-process torch, and
 (f) the same requests to an .npy echo on (c)'s server (parse, answer 8 columns): HTTP and the
-codec without the model, the floor under (d). (e)
-runs with the allocator settings `aesvc serve` applies (service.allocator): with glibc's
-defaults the forward's 4 MiB intermediates are mapped and unmapped per call in some runs and
-reused in others, and (e) alone swung between 1.1 and 2.7 M rows/s from run to run.
+codec without the model, the floor under (d); and (d4), (d) from 4 connections at once, where
+the service reads the next bodies while the device computes (no target: how large requests
+fare under concurrency). (e) runs with the allocator settings `aesvc serve` applies
+(service.allocator): with glibc's defaults the forward's 4 MiB intermediates are mapped
+and unmapped per call in some runs and reused in others, and (e) alone swung between 1.1
+and 2.7 M rows/s from run to run.
 
 Every figure is the median of `--rounds` rounds, the servers taking turns within each round
 (a, b, c at one concurrency, then the next round), so that a slow moment of the machine
@@ -202,8 +204,11 @@ def start_helper(kind: str, data_dir: Path, device: str) -> tuple[subprocess.Pop
     raise TimeoutError(f"{kind} server did not start")
 
 
-def big_rows_per_s(base: str, x: np.ndarray, repeats: int, path: str = ENCODE) -> float:
-    """Sequential .npy encodes of `x`, each answered as .npy (aiohttp, as the load)."""
+def big_rows_per_s(
+    base: str, x: np.ndarray, repeats: int, path: str = ENCODE, *, concurrency: int = 1
+) -> float:
+    """.npy encodes of `x`, each answered as .npy (aiohttp, as the load): `repeats` requests
+    from `concurrency` connections, each sending its next request when its answer is in."""
     import aiohttp
 
     buffer = io.BytesIO()
@@ -213,17 +218,25 @@ def big_rows_per_s(base: str, x: np.ndarray, repeats: int, path: str = ENCODE) -
 
     async def run() -> float:
         timeout = aiohttp.ClientTimeout(total=120)
-        async with aiohttp.ClientSession(base, timeout=timeout) as http:
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(base, timeout=timeout, connector=connector) as http:
 
             async def post() -> None:
                 async with http.post(path, data=body, headers=headers) as response:
                     answer = await response.read()
                     assert response.status == 200, answer[:500]
 
-            await post()
+            left = repeats
+
+            async def client() -> None:
+                nonlocal left
+                while left > 0:
+                    left -= 1
+                    await post()
+
+            await asyncio.gather(*[post() for _ in range(concurrency)])  # connections open
             start = time.perf_counter()
-            for _ in range(repeats):
-                await post()
+            await asyncio.gather(*[client() for _ in range(concurrency)])
             return repeats * len(x) / (time.perf_counter() - start)
 
     return asyncio.run(run())
@@ -337,10 +350,13 @@ def main() -> None:
                     print(name, json.dumps(median_of(rounds[name][c])), flush=True)
             for name in targets:
                 results[name] = [median_of(rounds[name][c]) for c in LEVELS]
-            d_rounds, e_rounds, f_rounds = [], [], []
+            d_rounds, d4_rounds, e_rounds, f_rounds = [], [], [], []
             e_switches: list[int] = []
             for _ in range(args.rounds):
                 d_rounds.append(big_rows_per_s(service.base_url, big, args.big_repeats))
+                d4_rounds.append(
+                    big_rows_per_s(service.base_url, big, 2 * args.big_repeats, concurrency=4)
+                )
                 switches = context_switches()
                 e_rounds.append(torch_rows_per_s(torch_encode, big, args.big_repeats))
                 if switches is not None:
@@ -356,7 +372,10 @@ def main() -> None:
     results["d_service_npy_rows_per_s"] = round(d)
     results["e_torch_rows_per_s"] = round(e)
     results["f_npy_echo_rows_per_s"] = round(f)
+    d4 = statistics.median(d4_rounds)
+    results["d4_service_npy_rows_per_s_4_clients"] = round(d4)
     results["d_rounds"] = [round(v) for v in d_rounds]
+    results["d4_rounds"] = [round(v) for v in d4_rounds]
     results["e_rounds"] = [round(v) for v in e_rounds]
     results["f_rounds"] = [round(v) for v in f_rounds]
     # (e)'s own health: about 0 when its OpenMP workers spin between ops as they should
@@ -380,6 +399,8 @@ def main() -> None:
         "d_over_e_rows_per_s (target >= 0.50)": round(d / e, 3),
         # (f) is (d) without the model: what HTTP and the .npy codec alone allow. 1/(1/f+1/e)
         # is the best (d) could do with no overhead of its own beyond those and the forward.
+        # (d) again from 4 concurrent connections: bodies are read while the device computes
+        "d4_over_e_rows_per_s_4_clients (no target)": round(d4 / e, 3),
         "d_over_f_rows_per_s (no target)": round(d / f, 3),
         "d_over_e_bound_from_f_and_e (no target)": round(f / (f + e), 3),
     }
@@ -389,7 +410,8 @@ def main() -> None:
         "requests_per_round": args.requests,
         "rounds": args.rounds,
         "figures": "medians over the rounds; the servers take turns within each round",
-        "request": "one-row JSON encode; (d) 8192-row .npy in and out, sequential",
+        "request": "one-row JSON encode; (d) 8192-row .npy in and out, sequential "
+        "(d4: from 4 connections)",
         "load_generator": "aiohttp in a separate process, on the same cores",
         "e_allocator": allocator or "glibc defaults (not glibc, or AESVC_MALLOC_TOP_PAD_BYTES=0)",
         "cpu_count": os.cpu_count(),
