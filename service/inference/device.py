@@ -10,7 +10,8 @@ On a CPU device:
   would take as long in wall time and spin a second core meanwhile (measured: a 32-row
   batch of the digits AE costs 46 µs on one thread, 46 µs wall and 91 µs CPU on two), and
   that core serves HTTP. Larger batches get all of torch's threads;
-- a batch of at most `inline_rows` rows runs in the caller's thread (the event loop),
+- a batch of at most `inline_rows` rows runs in the caller's thread (the event loop), on one
+  intra-op thread whatever its size (see below),
   still one batch at a time under the device's lock: handing it to the inference thread
   and back costs more than running it (measured in-process, a one-row encode: 290 µs of
   wall time through the thread, 200 µs inline), and a batch that small blocks the loop for
@@ -84,7 +85,7 @@ class Device:
     async def run(self, fn: BatchFn, x: np.ndarray) -> Outputs:
         """fn(x) on this device; the caller holds `lock` (one batch at a time)."""
         if len(x) <= self.inline_rows:
-            return self._call(fn, x)
+            return self._call(fn, x, inline=True)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outputs] = loop.create_future()
         self._work.put((fn, x, loop, future))
@@ -93,9 +94,11 @@ class Device:
     def close(self) -> None:
         self._work.put(None)
 
-    def _call(self, fn: BatchFn, x: np.ndarray) -> Outputs:
+    def _call(self, fn: BatchFn, x: np.ndarray, *, inline: bool = False) -> Outputs:
         if self._cpu:  # set on every batch: the setting is partly per thread, partly global
-            torch.set_num_threads(self._all_threads if len(x) >= self.parallel_rows else 1)
+            # inline (on the event loop) always one: a team there would be a second one
+            many = not inline and len(x) >= self.parallel_rows
+            torch.set_num_threads(self._all_threads if many else 1)
         with torch.inference_mode():
             return fn(x)
 
