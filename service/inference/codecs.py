@@ -109,7 +109,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
     array = np.ascontiguousarray(array)
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
-    return b"".join((header.getvalue(), memoryview(array.reshape(-1).view(np.uint8))))
+    return b"".join((header.getvalue(), array.reshape(-1).view(np.uint8).data))
 
 
 def respond(request: Request, payload: dict[str, Any], *, main: str) -> Response:
