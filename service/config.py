@@ -50,6 +50,14 @@ class Settings(BaseSettings):
         description="CPU inference: batches of at least this many rows use all of torch's "
         "threads; smaller ones use one, leaving the other cores to HTTP.",
     )
+    inference_cpu_lanes: int = Field(
+        default=0,
+        ge=0,
+        description="CPU inference threads: a batch of at least AESVC_INFERENCE_PARALLEL_ROWS "
+        "rows runs as one slice of rows per lane, at once, torch's threads shared among the "
+        "lanes. 1: one thread runs it on all of torch's threads (an OpenMP team); 0: 2 where "
+        "torch has 2 threads or more (service.inference.device).",
+    )
     inference_inline_rows: int = Field(
         default=64,
         ge=0,

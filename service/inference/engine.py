@@ -74,6 +74,11 @@ def batch_fn(
     return fn
 
 
+def cpu_lanes(setting: int) -> int:
+    """AESVC_INFERENCE_CPU_LANES, 0 resolved: 2 where torch has 2 threads or more."""
+    return setting if setting > 0 else min(2, torch.get_num_threads())
+
+
 def input_width(loaded: LoadedModel, operation: str) -> int:
     return loaded.code_size if operation == "decode" else loaded.n_features
 
@@ -102,6 +107,7 @@ class InferenceEngine:
                 name,
                 parallel_rows=settings.inference_parallel_rows,
                 inline_rows=settings.inference_inline_rows,
+                lanes=cpu_lanes(settings.inference_cpu_lanes),
             )
             for name in self.device_names
         }

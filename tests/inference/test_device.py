@@ -1,6 +1,7 @@
 """The inference device on a tiny real network: which thread runs a batch (inline on the
-loop, or the device's own thread), with how many intra-op threads, and that a failing batch
-reaches its caller in either lane while the device serves on."""
+loop, or the device's own thread), with how many intra-op threads, that a large batch on
+several CPU lanes runs as one slice per lane at once and comes back in row order, and that
+a failing batch reaches its caller in either path while the device serves on."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from service.config import Settings
 from service.inference.device import Device, Outputs
+from service.inference.engine import InferenceEngine
+from service.metrics import ServiceMetrics
 
 ALL_THREADS = 3  # set before each Device is made: neither 1 nor tied to the machine's cores
 WIDTH = 4
@@ -36,6 +41,8 @@ class Seen:
     thread: str
     torch_threads: int
     inference_mode: bool
+    ident: int = 0
+    rows: int = 0
 
 
 @dataclass
@@ -44,6 +51,7 @@ class TinyNet:
 
     fail: bool = False
     seen: list[Seen] = field(default_factory=list)
+    barrier: threading.Barrier | None = None  # every slice must be running at once
 
     def __post_init__(self) -> None:
         torch.manual_seed(0)
@@ -55,8 +63,12 @@ class TinyNet:
                 threading.current_thread().name,
                 torch.get_num_threads(),
                 torch.is_inference_mode_enabled(),
+                threading.get_ident(),
+                len(x),
             )
         )
+        if self.barrier is not None:
+            self.barrier.wait()
         if self.fail:
             raise ValueError("a broken batch")
         return (self.layer(torch.from_numpy(x)).numpy(),)
@@ -144,3 +156,63 @@ def test_a_failing_batch_reaches_its_caller_in_both_lanes_and_the_device_serves_
             device.close()
 
     asyncio.run(scenario())
+
+
+def test_a_large_batch_runs_as_one_slice_per_lane_at_once_in_row_order() -> None:
+    async def scenario() -> None:
+        device = Device("cpu", parallel_rows=8, inline_rows=0, lanes=2)
+        fn = TinyNet(barrier=threading.Barrier(2, timeout=30))  # one slice alone times out
+        x = np.arange(11 * WIDTH, dtype=np.float32).reshape(11, WIDTH)
+        try:
+            (out,) = await asyncio.wait_for(device.run(fn, x), 30)
+            with torch.inference_mode():
+                expected = fn.layer(torch.from_numpy(x)).numpy()
+            np.testing.assert_allclose(out, expected, rtol=1e-6)
+            assert sorted(s.rows for s in fn.seen) == [5, 6]
+            assert len({s.ident for s in fn.seen}) == 2  # two lanes, both the device's
+            assert {s.thread for s in fn.seen} == {"aesvc-infer-cpu"}
+            assert {s.torch_threads for s in fn.seen} == {ALL_THREADS // 2}
+            fn.barrier = None  # under parallel_rows: one slice, on one thread
+            assert (await run(device, fn, 7)).torch_threads == 1
+            assert fn.seen[-1].rows == 7
+        finally:
+            device.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_slice_fails_the_batch_and_the_lanes_serve_on() -> None:
+    async def scenario() -> None:
+        device = Device("cpu", parallel_rows=8, inline_rows=0, lanes=2)
+        broken, good = TinyNet(fail=True), TinyNet()
+        try:
+            with pytest.raises(ValueError, match="a broken batch"):
+                await asyncio.wait_for(device.run(broken, rows(10)), 30)
+            assert len(broken.seen) == 2  # both slices ran; the failure came back
+            for _ in range(3):
+                assert (await run(device, good, 10)).thread == "aesvc-infer-cpu"
+        finally:
+            device.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_gpu_device_has_one_lane() -> None:
+    device = Device("cuda:0", lanes=4)  # the name alone: no GPU is touched
+    try:
+        assert device.lanes == 1
+    finally:
+        device.close()
+
+
+@pytest.mark.parametrize(("setting", "lanes"), [(0, 2), (1, 1), (3, 3)])
+def test_the_engine_gives_the_cpu_device_its_lanes(
+    tmp_path: Path, setting: int, lanes: int
+) -> None:
+    """AESVC_INFERENCE_CPU_LANES; 0 is 2 where torch has 2 threads or more (3 here)."""
+    settings = Settings(data_dir=tmp_path, inference_device="cpu", inference_cpu_lanes=setting)
+    engine = InferenceEngine(settings, ServiceMetrics(frozenset({"encode"})))
+    try:
+        assert engine.devices["cpu"].lanes == lanes
+    finally:
+        engine.close()
