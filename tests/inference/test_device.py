@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,43 +158,48 @@ def test_a_failing_batch_reaches_its_caller_in_both_lanes_and_the_device_serves_
     asyncio.run(scenario())
 
 
-def test_a_large_batch_runs_as_one_slice_per_lane_at_once_in_row_order() -> None:
+def on_cpu_lanes(body: Callable[[Device], Awaitable[None]]) -> None:
+    """body(device) on a 2-lane CPU device that splits batches of 8 rows or more."""
+
     async def scenario() -> None:
         device = Device("cpu", parallel_rows=8, inline_rows=0, lanes=2)
-        fn = TinyNet(barrier=threading.Barrier(2, timeout=30))  # one slice alone times out
-        x = np.arange(11 * WIDTH, dtype=np.float32).reshape(11, WIDTH)
         try:
-            (out,) = await asyncio.wait_for(device.run(fn, x), 30)
-            with torch.inference_mode():
-                expected = fn.layer(torch.from_numpy(x)).numpy()
-            np.testing.assert_allclose(out, expected, rtol=1e-6)
-            assert sorted(s.rows for s in fn.seen) == [5, 6]
-            assert len({s.ident for s in fn.seen}) == 2  # two lanes, both the device's
-            assert {s.thread for s in fn.seen} == {"aesvc-infer-cpu"}
-            assert {s.torch_threads for s in fn.seen} == {ALL_THREADS // 2}
-            fn.barrier = None  # under parallel_rows: one slice, on one thread
-            assert (await run(device, fn, 7)).torch_threads == 1
-            assert fn.seen[-1].rows == 7
+            await asyncio.wait_for(body(device), 60)
         finally:
             device.close()
 
     asyncio.run(scenario())
+
+
+def test_a_large_batch_runs_as_one_slice_per_lane_at_once_in_row_order() -> None:
+    async def body(device: Device) -> None:
+        fn = TinyNet(barrier=threading.Barrier(2, timeout=30))  # one slice alone times out
+        x = np.arange(11 * WIDTH, dtype=np.float32).reshape(11, WIDTH)
+        (out,) = await device.run(fn, x)
+        with torch.inference_mode():
+            expected = fn.layer(torch.from_numpy(x)).numpy()
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+        assert sorted(s.rows for s in fn.seen) == [5, 6]
+        assert len({s.ident for s in fn.seen}) == 2  # two lanes, both the device's
+        assert {s.thread for s in fn.seen} == {"aesvc-infer-cpu"}
+        assert {s.torch_threads for s in fn.seen} == {ALL_THREADS // 2}
+        fn.barrier = None  # under parallel_rows: one slice, on one thread
+        assert (await run(device, fn, 7)).torch_threads == 1
+        assert fn.seen[-1].rows == 7
+
+    on_cpu_lanes(body)
 
 
 def test_a_failing_slice_fails_the_batch_and_the_lanes_serve_on() -> None:
-    async def scenario() -> None:
-        device = Device("cpu", parallel_rows=8, inline_rows=0, lanes=2)
+    async def body(device: Device) -> None:
         broken, good = TinyNet(fail=True), TinyNet()
-        try:
-            with pytest.raises(ValueError, match="a broken batch"):
-                await asyncio.wait_for(device.run(broken, rows(10)), 30)
-            assert len(broken.seen) == 2  # both slices ran; the failure came back
-            for _ in range(3):
-                assert (await run(device, good, 10)).thread == "aesvc-infer-cpu"
-        finally:
-            device.close()
+        with pytest.raises(ValueError, match="a broken batch"):
+            await device.run(broken, rows(10))
+        assert len(broken.seen) == 2  # both slices ran; the failure came back
+        for _ in range(3):
+            assert (await run(device, good, 10)).thread == "aesvc-infer-cpu"
 
-    asyncio.run(scenario())
+    on_cpu_lanes(body)
 
 
 def test_a_gpu_device_has_one_lane() -> None:
