@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     inference_parallel_rows: int = Field(
         default=1024,
         ge=1,
-        description="CPU inference: batches of at least this many rows use all of torch's "
-        "threads; smaller ones use one, leaving the other cores to HTTP.",
+        description="CPU inference: batches of at least this many rows are split across the "
+        "lanes (AESVC_INFERENCE_CPU_LANES) and use all of torch's threads; smaller ones use "
+        "one, leaving the other cores to HTTP.",
     )
     inference_cpu_lanes: int = Field(
         default=0,

@@ -113,7 +113,7 @@ class Device:
             return await self._submit(loop, fn, x, threads=1)
         if self.lanes == 1:
             return await self._submit(loop, fn, x, threads=self._all_threads)
-        bounds = np.linspace(0, len(x), self.lanes + 1).astype(int)
+        bounds = np.linspace(0, len(x), min(self.lanes, len(x)) + 1).astype(int)  # no empty one
         slices = [
             self._submit(loop, fn, x[a:b], threads=self._lane_threads)
             for a, b in itertools.pairwise(bounds.tolist())

@@ -190,6 +190,16 @@ def test_a_large_batch_runs_as_one_slice_per_lane_at_once_in_row_order() -> None
     on_cpu_lanes(body)
 
 
+def test_a_batch_with_fewer_rows_than_lanes_has_no_empty_slice() -> None:
+    async def body(device: Device) -> None:
+        device.parallel_rows = 1
+        fn = TinyNet()
+        assert (await run(device, fn, 1)).rows == 1
+        assert [s.rows for s in fn.seen] == [1]
+
+    on_cpu_lanes(body)
+
+
 def test_a_failing_slice_fails_the_batch_and_the_lanes_serve_on() -> None:
     async def body(device: Device) -> None:
         broken, good = TinyNet(fail=True), TinyNet()
