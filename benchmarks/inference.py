@@ -357,10 +357,11 @@ def main() -> None:
                 d4_rounds.append(
                     big_rows_per_s(service.base_url, big, 2 * args.big_repeats, concurrency=4)
                 )
-                switches = context_switches()
+                before = context_switches()
                 e_rounds.append(torch_rows_per_s(torch_encode, big, args.big_repeats))
-                if switches is not None:
-                    e_switches.append((context_switches() or 0) - switches)
+                after = context_switches()
+                if before is not None and after is not None:
+                    e_switches.append(after - before)
                 f_rounds.append(big_rows_per_s(naive_base, big, args.big_repeats, ECHO_NPY))
         finally:
             service.stop()
