@@ -6,7 +6,9 @@ to device copy, the forward pass, the copy back (each synchronised), the whole p
 as the service runs it (numpy in, numpy out), the same through the device's inference
 thread (the hand-off the service adds per batch), and a CUDA graph replay of it (what
 capturing the small batch sizes would save). The CPU's one-row eager encode is the
-reference. Model: the digits dense AE's shape (64-128-64-8), randomly initialised.
+reference. `host_or_gpu`: per operation, the batch sizes the service runs on the host
+rather than the GPU, as it measures them when a version loads (host_batches). Model: the
+digits dense AE's shape (64-128-64-8), randomly initialised.
 
     python benchmarks/inference_cuda_latency.py [--iterations 2000]
 
@@ -77,6 +79,39 @@ def graph_encode(
         return static_out.cpu().numpy()
 
     return run
+
+
+def host_or_gpu() -> dict[str, Any]:
+    """What the service decides at load for this model (service.inference.host_batches):
+    per operation, the batch sizes it runs on the host, and the timings it measured."""
+    from service.inference import engine
+    from service.inference.cache import LoadedModel
+    from service.inference.device import one_torch_thread
+    from service.zoo.serving import build_serving_model
+    from service.zoo.spec import ModelSpec
+
+    spec = ModelSpec.model_validate({"architecture": {"code_size": 8, "hidden_sizes": [128, 64]}})
+    torch.manual_seed(0)
+    host = build_serving_model(spec, 64, None).eval()
+    gpu = build_serving_model(spec, 64, None).eval()
+    gpu.load_state_dict(host.state_dict())
+    loaded = LoadedModel(
+        name="bench", version=1, model=gpu.to("cuda"), config={}, metrics={}, n_features=64,
+        code_size=8, variational=False, size_bytes=0, device="cuda:0", key="bench@1",
+        host_model=host,
+    )  # fmt: skip
+    found: dict[str, Any] = {}
+    with torch.inference_mode(), one_torch_thread():  # as the model cache loads a version
+        for operation in engine.OPERATIONS:
+            fn = engine.batch_fn(loaded, operation, cuda_graph_rows=128, cuda_host_rows=64)
+            found[operation] = {
+                "host_rows": fn.host_rows,  # type: ignore[attr-defined]
+                "timings_us_host_vs_gpu": {
+                    str(rows): list(pair)
+                    for rows, pair in fn.host_timings.items()  # type: ignore[attr-defined]
+                },
+            }
+    return found
 
 
 def main() -> None:
@@ -152,6 +187,7 @@ def main() -> None:
         out["rows_1"]["through_inference_thread_us"] = asyncio.run(through_thread())
         device.close()
         out["sync_alone_us"] = median_us(torch.cuda.synchronize, n)
+        out["host_or_gpu"] = host_or_gpu()
     out["setup"] = {
         "device": torch.cuda.get_device_name(0),
         "torch": torch.__version__,

@@ -79,6 +79,16 @@ class Settings(BaseSettings):
         "captured at load for each power of two up to it (a batch is padded to the next; a "
         "small batch's time on a GPU is its kernel launches); 0: every batch eagerly.",
     )
+    inference_cuda_host_rows: int = Field(
+        default=64,
+        ge=0,
+        le=4096,
+        description="CUDA inference: a version on a GPU keeps a host copy of its weights, and "
+        "its batches of at most this many rows run on the host CPU where, measured when the "
+        "version loads, the host was faster at that size (a small network's small batch "
+        "costs a GPU more in launches and copies than in arithmetic); 0: every batch on the "
+        "GPU, and no host copy.",
+    )
     warmup_batch_rows: tuple[int, ...] = Field(
         default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."
     )

@@ -42,6 +42,7 @@ def _start_inference(ctx: AppContext, metrics: ServiceMetrics) -> None:
         devices=engine.device_names,
         warmup=engine.warm_up,
         metrics=metrics,
+        host_copies=ctx.settings.inference_cuda_host_rows > 0,
     )
     engine.live_keys = cache.loaded
     ctx.extras["inference_engine"] = engine

@@ -4,6 +4,7 @@ inference on the GPU. Skipped, with the reason, where torch sees no CUDA device.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +13,11 @@ from fastapi.testclient import TestClient
 from sklearn.datasets import load_digits
 
 from service.config import Settings
+from service.context import AppContext
 from service.executors.local import worker_slots
-from service.inference import engine
+from service.inference import engine, host_batches
+from service.inference.cache import LoadedModel, ModelCache
+from service.inference.service import load_version
 from service.main import create_app
 from service.training.trainer import train
 from service.zoo.spec import ModelSpec
@@ -85,3 +89,51 @@ def test_small_batches_replay_cuda_graphs_and_answer_as_eager(kind: str) -> None
                     assert g.shape == w.shape == c.shape and g.shape[0] == rows
                     np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4)
                     np.testing.assert_allclose(g, c, rtol=1e-2, atol=1e-2)  # TF32 convs
+
+
+def _cuda_cache(data_dir: Path, *, host_copies: bool) -> LoadedModel:
+    ctx = AppContext.from_settings(Settings(data_dir=data_dir))
+    cache = ModelCache(ctx.store, devices=("cuda:0",), host_copies=host_copies)
+    with ctx.session_factory() as session:
+        return load_version(session=session, cache=cache, name="g", ref="1")
+
+
+def test_a_gpu_version_keeps_a_host_copy_counted_in_its_size(settings: Settings) -> None:
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        client.post("/v1/jobs", json=job_body(model_name="g", code_size=4))
+        assert run_worker(settings) == 1
+    alone = _cuda_cache(settings.data_dir, host_copies=False)
+    both = _cuda_cache(settings.data_dir, host_copies=True)
+    assert alone.host_model is None and both.host_model is not None
+    assert both.device == "cuda:0" and both.size_bytes == 2 * alone.size_bytes
+    host, gpu = both.host_model.state_dict(), both.model.state_dict()
+    assert all(t.device.type == "cpu" for t in host.values())
+    assert all(t.device.type == "cuda" for t in gpu.values())
+    assert all(torch.equal(host[k], gpu[k].cpu()) for k in host)
+
+
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_small_batches_on_the_host_answer_as_the_gpu(kind: str) -> None:
+    from tests.inference.test_graphs import OPS, loaded_model
+
+    cpu = loaded_model(kind)
+    gpu = dataclasses.replace(loaded_model(kind), device="cuda:0", host_model=cpu.model)
+    gpu.model.to("cuda")
+    rng = np.random.default_rng(0)
+    with torch.inference_mode():
+        for op in OPS:
+            measured = engine.batch_fn(gpu, op, cuda_graph_rows=16, cuda_host_rows=16)
+            assert measured.host_rows in (0, 1, 2, 4, 8, 16)  # type: ignore[attr-defined]
+            on_gpu = engine.batch_fn(gpu, op, cuda_graph_rows=16)
+            on_cpu = engine.batch_fn(cpu, op)
+            split = host_batches.routed(on_cpu, on_gpu, 8)  # both sides, whatever was measured
+            for rows in (1, 3, 8, 9, 16, 40):
+                n = gpu.code_size if op == "decode" else gpu.n_features
+                x = rng.standard_normal((rows, n), dtype=np.float32)
+                want = on_gpu(x)
+                for fn in (measured, split):
+                    got = fn(x)
+                    assert len(got) == len(want)
+                    for g, w in zip(got, want, strict=True):
+                        assert g.shape == w.shape and g.shape[0] == rows
+                        np.testing.assert_allclose(g, w, rtol=1e-2, atol=1e-2)  # TF32 convs

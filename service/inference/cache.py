@@ -3,6 +3,7 @@ at once, placed on a device and warmed up before it serves."""
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import OrderedDict
@@ -37,8 +38,11 @@ class LoadedModel:
     size_bytes: int
     device: str = "cpu"
     key: str = ""
-    # (operation, flat, cuda_graph_rows) -> its batch function (engine.batch_fn), made once
-    batch_fns: dict[tuple[str, bool, int], Callable[[Any], Any]] = field(
+    # on a GPU, a copy on the host for small batches (service.inference.host_batches)
+    host_model: ServingModel | None = None
+    # (operation, flat, cuda_graph_rows, cuda_host_rows) -> its batch function
+    # (engine.batch_fn), made once
+    batch_fns: dict[tuple[str, bool, int, int], Callable[[Any], Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -52,8 +56,12 @@ class ModelCache:
         devices: tuple[str, ...] = ("cpu",),
         warmup: Callable[[LoadedModel], None] | None = None,
         metrics: ServiceMetrics | None = None,
+        host_copies: bool = False,
     ) -> None:
+        """`host_copies`: a version placed on a GPU keeps a copy of its weights on the host
+        (AESVC_INFERENCE_CUDA_HOST_ROWS > 0), counted in its size."""
         self.store = store
+        self.host_copies = host_copies
         self.max_bytes = max_bytes
         self.devices = devices
         self.warmup = warmup
@@ -132,7 +140,9 @@ class ModelCache:
         except (ValueError, KeyError, RuntimeError) as exc:
             raise ModelUnloadable(f"version {version} of {name!r} cannot be loaded: {exc}") from exc
         device = self._place()
-        model = model.to(torch.device(device)).eval()
+        model = model.eval()
+        host = copy.deepcopy(model) if self.host_copies and device != "cpu" else None
+        model = model.to(torch.device(device))  # in place: the copy stays on the host
         return LoadedModel(
             name=name,
             version=version,
@@ -142,9 +152,10 @@ class ModelCache:
             n_features=int(config["n_features"]),
             code_size=model.autoencoder.code_size,
             variational=bool(model.autoencoder.variational),
-            size_bytes=sum(t.numel() * t.element_size() for t in model.state_dict().values()),
+            size_bytes=_bytes(model) + (_bytes(host) if host is not None else 0),
             device=device,
             key=key,
+            host_model=host,
         )
 
     # -- {ref} -> version, reused for a short while so that a hot path skips the database --
@@ -177,6 +188,10 @@ class ModelCache:
                 del self._models[key]
             self._refs = {k: v for k, v in self._refs.items() if k[0] != name}
             self._observe()
+
+
+def _bytes(model: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values())
 
 
 def as_tensor(array: Any) -> torch.Tensor:

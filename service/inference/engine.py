@@ -7,6 +7,7 @@ inference_mode, in that device's one inference thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,12 +15,13 @@ import numpy as np
 import torch
 
 from service.config import Settings
-from service.inference import cuda_graphs, graphs
+from service.inference import cuda_graphs, graphs, host_batches
 from service.inference.batching import Batcher, RowBudget
 from service.inference.cache import LoadedModel
 from service.inference.device import BatchFn, Device, Outputs
 from service.metrics import ServiceMetrics
 
+log = logging.getLogger(__name__)
 OPERATIONS = ("encode", "decode", "reconstruct", "score")
 
 
@@ -32,7 +34,12 @@ def inference_devices(setting: str) -> tuple[str, ...]:
 
 
 def batch_fn(
-    loaded: LoadedModel, operation: str, *, flat: bool = True, cuda_graph_rows: int = 0
+    loaded: LoadedModel,
+    operation: str,
+    *,
+    flat: bool = True,
+    cuda_graph_rows: int = 0,
+    cuda_host_rows: int = 0,
 ) -> BatchFn:
     """numpy rows in, numpy outputs back; made once per loaded version, operation and mode.
 
@@ -40,38 +47,78 @@ def batch_fn(
     where it has one: the same outputs without the Python cost of the module calls. On a
     GPU, where that cost hides behind the kernels, it runs eagerly, except that batches of
     at most `cuda_graph_rows` rows replay CUDA graphs (service.inference.cuda_graphs):
-    there a small batch's time is its kernel launches."""
-    key = (operation, flat, cuda_graph_rows)
+    there a small batch's time is its kernel launches. And on a GPU, batches of at most
+    `cuda_host_rows` rows may run on the version's host copy, where the host measured
+    faster here (service.inference.host_batches)."""
+    key = (operation, flat, cuda_graph_rows, cuda_host_rows)
     found = loaded.batch_fns.get(key)
     if found is not None:
         return found
     device = torch.device(loaded.device)
     on_cpu = device.type == "cpu"  # no device copies to dispatch (each costs a few µs)
-    op = graphs.operation(loaded.model, operation, variational=loaded.variational)
-    run: Callable[[torch.Tensor], tuple[torch.Tensor, ...]] = op
     width = input_width(loaded, operation)
-    if on_cpu and flat:
-        seeded = torch.Generator().manual_seed(0)
-        probe = torch.randn(3, width, generator=seeded)
-        run = graphs.flat(op, probe) or op
-    replayed = cuda_graphs.graphed(op, device=device, width=width, max_rows=cuda_graph_rows)
+    run = _runner(loaded.model, operation, loaded.variational, flat=flat and on_cpu)
+    replayed = cuda_graphs.graphed(
+        graphs.operation(loaded.model, operation, variational=loaded.variational),
+        device=device,
+        width=width,
+        max_rows=cuda_graph_rows,
+    )
 
     def tensor(x: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(x)
         return t if on_cpu else t.to(device)
 
-    def array(t: torch.Tensor) -> np.ndarray:
-        if on_cpu and t.dtype == torch.float32:
-            return t.numpy()
-        return t.float().cpu().numpy()
-
-    def fn(x: np.ndarray) -> Outputs:  # each output (B, ...): see graphs.operation
+    def on_device(x: np.ndarray) -> Outputs:  # each output (B, ...): see graphs.operation
         outputs = replayed(x) if replayed is not None else None
-        return tuple(map(array, outputs if outputs is not None else run(tensor(x))))
+        return tuple(map(_array, outputs if outputs is not None else run(tensor(x))))
 
-    fn.cuda_graph_sizes = replayed.sizes if replayed is not None else []  # type: ignore[attr-defined]
+    fn: Any = on_device
+    host_rows, timings = 0, host_batches.Timings()
+    if not on_cpu and cuda_host_rows > 0 and loaded.host_model is not None:
+        host_run = _runner(loaded.host_model, operation, loaded.variational, flat=flat)
+
+        def host(x: np.ndarray) -> Outputs:
+            return tuple(map(_array, host_run(torch.from_numpy(x))))
+
+        on_host = host_batches.on_one_thread(host)
+        sizes = cuda_graphs.bucket_sizes(cuda_host_rows)
+        with torch.inference_mode():
+            host_rows, timings = host_batches.measure_host_rows(
+                on_host, on_device, width=width, sizes=sizes
+            )
+        log.info(
+            "%s %s on %s: batches of at most %d rows run on the host (µs, host vs device: %s)",
+            loaded.key,
+            operation,
+            device,
+            host_rows,
+            timings,
+        )
+        fn = host_batches.routed(on_host, on_device, host_rows)
+    fn.cuda_graph_sizes = replayed.sizes if replayed is not None else []
+    fn.host_rows, fn.host_timings = host_rows, timings  # timings: rows -> (host, device) µs
     loaded.batch_fns[key] = fn
     return fn
+
+
+def _runner(
+    model: Any, operation: str, variational: bool, *, flat: bool
+) -> Callable[[torch.Tensor], tuple[torch.Tensor, ...]]:
+    """The operation on `model`, as its flat graph where `flat` and it traces."""
+    op = graphs.operation(model, operation, variational=variational)
+    if not flat:
+        return op
+    seeded = torch.Generator().manual_seed(0)
+    width = model.autoencoder.code_size if operation == "decode" else model.autoencoder.n_features
+    probe = torch.randn(3, width, generator=seeded)
+    return graphs.flat(op, probe) or op
+
+
+def _array(t: torch.Tensor) -> np.ndarray:
+    if t.device.type == "cpu" and t.dtype == torch.float32:
+        return t.numpy()
+    return t.float().cpu().numpy()
 
 
 def cpu_lanes(setting: int) -> int:
@@ -83,14 +130,13 @@ def input_width(loaded: LoadedModel, operation: str) -> int:
     return loaded.code_size if operation == "decode" else loaded.n_features
 
 
-def warm_up(
-    loaded: LoadedModel, batch_rows: Iterable[int], *, flat: bool = True, cuda_graph_rows: int = 0
-) -> None:
+def warm_up(loaded: LoadedModel, batch_rows: Iterable[int], **mode: Any) -> None:
     """Run every operation once at each batch size, so the first request pays no setup
-    (and, on a GPU, capture its CUDA graphs)."""
+    (and, on a GPU, capture its CUDA graphs and measure where its small batches run);
+    `mode`: batch_fn's keywords."""
     with torch.inference_mode():
         for operation in OPERATIONS:
-            fn = batch_fn(loaded, operation, flat=flat, cuda_graph_rows=cuda_graph_rows)
+            fn = batch_fn(loaded, operation, **mode)
             for rows in sorted(set(batch_rows)):
                 fn(np.zeros((rows, input_width(loaded, operation)), dtype=np.float32))
 
@@ -128,6 +174,7 @@ class InferenceEngine:
         return {
             "flat": self.settings.inference_flat_graphs,
             "cuda_graph_rows": self.settings.inference_cuda_graph_rows,
+            "cuda_host_rows": self.settings.inference_cuda_host_rows,
         }
 
     def batcher(self, loaded: LoadedModel, operation: str) -> Batcher:

@@ -150,34 +150,33 @@ def test_batch_fns_are_made_once_per_operation_flat_or_not(
     loaded = loaded_model("vae")
     engine.warm_up(loaded, [1, 5], flat=flat)
     for op in OPS:
-        assert engine.batch_fn(loaded, op, flat=flat) is loaded.batch_fns[(op, flat, 0)]
+        assert engine.batch_fn(loaded, op, flat=flat) is loaded.batch_fns[(op, flat, 0, 0)]
     assert made == (["Encode", "Decode", "Reconstruct", "Score"] if flat else [])
     x = np.random.default_rng(0).standard_normal((6, 10), dtype=np.float32)
     with torch.inference_mode():
-        mean, log_var = loaded.batch_fns[("encode", flat, 0)](x)
+        mean, log_var = loaded.batch_fns[("encode", flat, 0, 0)](x)
         want_mean, want_log_var = loaded.model.encode_stats(torch.from_numpy(x))
     assert np.array_equal(mean, want_mean.numpy())
     assert np.array_equal(log_var, want_log_var.numpy())
 
 
 def test_the_engine_follows_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    seen: list[tuple[bool, int]] = []
+    seen: list[tuple[bool, int, int]] = []
     real = engine.batch_fn
 
-    def spy(
-        loaded: LoadedModel, operation: str, *, flat: bool = True, cuda_graph_rows: int = 0
-    ) -> Any:
-        seen.append((flat, cuda_graph_rows))
-        return real(loaded, operation, flat=flat, cuda_graph_rows=cuda_graph_rows)
+    def spy(loaded: LoadedModel, operation: str, **mode: Any) -> Any:
+        seen.append((mode["flat"], mode["cuda_graph_rows"], mode["cuda_host_rows"]))
+        return real(loaded, operation, **mode)
 
     monkeypatch.setattr(engine, "batch_fn", spy)
     from service.metrics import ServiceMetrics
 
-    for setting in ((True, 128), (False, 0), (True, 7)):
+    for setting in ((True, 128, 64), (False, 0, 0), (True, 7, 3)):
         settings = Settings(
             data_dir=tmp_path,
             inference_flat_graphs=setting[0],
             inference_cuda_graph_rows=setting[1],
+            inference_cuda_host_rows=setting[2],
         )
         eng = engine.InferenceEngine(settings, ServiceMetrics(frozenset({"encode"})))
         try:
