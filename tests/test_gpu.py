@@ -4,7 +4,6 @@ inference on the GPU. Skipped, with the reason, where torch sees no CUDA device.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,8 +90,8 @@ def test_small_batches_replay_cuda_graphs_and_answer_as_eager(kind: str) -> None
                     np.testing.assert_allclose(g, c, rtol=1e-2, atol=1e-2)  # TF32 convs
 
 
-def _cuda_cache(data_dir: Path, *, host_copies: bool) -> LoadedModel:
-    ctx = AppContext.from_settings(Settings(data_dir=data_dir))
+def _cuda_cache(settings: Settings, *, host_copies: bool) -> LoadedModel:
+    ctx = AppContext.from_settings(settings)
     cache = ModelCache(ctx.store, devices=("cuda:0",), host_copies=host_copies)
     with ctx.session_factory() as session:
         return load_version(session=session, cache=cache, name="g", ref="1")
@@ -100,10 +99,10 @@ def _cuda_cache(data_dir: Path, *, host_copies: bool) -> LoadedModel:
 
 def test_a_gpu_version_keeps_a_host_copy_counted_in_its_size(settings: Settings) -> None:
     with TestClient(create_app(settings, start_workers=False)) as client:
-        client.post("/v1/jobs", json=job_body(model_name="g", code_size=4))
+        assert client.post("/v1/jobs", json=job_body(model_name="g", code_size=4)).status_code == 202
         assert run_worker(settings) == 1
-    alone = _cuda_cache(settings.data_dir, host_copies=False)
-    both = _cuda_cache(settings.data_dir, host_copies=True)
+    alone = _cuda_cache(settings, host_copies=False)
+    both = _cuda_cache(settings, host_copies=True)
     assert alone.host_model is None and both.host_model is not None
     assert both.device == "cuda:0" and both.size_bytes == 2 * alone.size_bytes
     host, gpu = both.host_model.state_dict(), both.model.state_dict()
