@@ -99,7 +99,8 @@ def _cuda_cache(settings: Settings, *, host_copies: bool) -> LoadedModel:
 
 def test_a_gpu_version_keeps_a_host_copy_counted_in_its_size(settings: Settings) -> None:
     with TestClient(create_app(settings, start_workers=False)) as client:
-        assert client.post("/v1/jobs", json=job_body(model_name="g", code_size=4)).status_code == 202
+        posted = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4))
+        assert posted.status_code == 202
         assert run_worker(settings) == 1
     alone = _cuda_cache(settings, host_copies=False)
     both = _cuda_cache(settings, host_copies=True)
