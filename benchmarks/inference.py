@@ -309,7 +309,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="medians over this many rounds")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--big-repeats", type=int, default=20)
+    parser.add_argument(
+        "--variant",
+        metavar="AESVC_SETTING=VALUE",
+        help="also measure (a) with this setting changed, as a_variant, in the same rounds "
+        "(an A/B of one setting on the same machine)",
+    )
     args = parser.parse_args()
+    variant = args.variant.split("=", 1) if args.variant else None
+    if variant is not None and (len(variant) != 2 or not variant[0].startswith("AESVC_")):
+        parser.error("--variant takes AESVC_SETTING=VALUE")
 
     from service.allocator import tune_malloc
     from service.config import Settings
@@ -327,6 +336,10 @@ def main() -> None:
         results["train_s"] = round(time.perf_counter() - t0, 1)
         env = {"AESVC_INFERENCE_DEVICE": args.device, "AESVC_LOG_LEVEL": "WARNING"}
         service = LiveServer(Settings(data_dir=data_dir), workers=0, env=env).start()
+        other = None
+        if variant is not None:
+            other_env = {**env, variant[0]: variant[1]}
+            other = LiveServer(Settings(data_dir=data_dir), workers=0, env=other_env).start()
         naive, naive_base = start_helper("naive", data_dir, args.device)
         # (e) with the allocator settings `aesvc serve` uses: with glibc's defaults its
         # 4 MiB intermediates are mapped and unmapped per forward in some runs and not in
@@ -339,6 +352,8 @@ def main() -> None:
                 "b_naive": naive_base + ENCODE,
                 "c_echo": naive_base + "/echo",
             }
+            if other is not None:
+                targets["a_variant"] = other.base_url + ENCODE
             rounds: dict[str, dict[int, list[dict[str, Any]]]] = {
                 name: {c: [] for c in LEVELS} for name in targets
             }
@@ -364,8 +379,10 @@ def main() -> None:
                     e_switches.append(after - before)
                 f_rounds.append(big_rows_per_s(naive_base, big, args.big_repeats, ECHO_NPY))
         finally:
-            service.stop()
-            service.cleanup()
+            for server in (service, other):
+                if server is not None:
+                    server.stop()
+                    server.cleanup()
             naive.terminate()
             naive.wait(30)
     d, e = statistics.median(d_rounds), statistics.median(e_rounds)
@@ -405,7 +422,15 @@ def main() -> None:
         "d_over_f_rows_per_s (no target)": round(d / f, 3),
         "d_over_e_bound_from_f_and_e (no target)": round(f / (f + e), 3),
     }
+    if variant is not None:
+        results["ratios"]["a_variant_over_c_req_per_s_c64 (no target)"] = round(
+            at("a_variant", 64, "req_per_s") / at("c_echo", 64, "req_per_s"), 3
+        )
+        results["ratios"]["a_variant_p50_c1_over_c_p50_c1 (no target)"] = round(
+            at("a_variant", 1, "p50_ms") / at("c_echo", 1, "p50_ms"), 3
+        )
     results["setup"] = {
+        "variant": "=".join(variant) if variant is not None else None,
         "device": args.device,
         "model": "digits dense AE 64-128-64-8, trained through the service",
         "requests_per_round": args.requests,

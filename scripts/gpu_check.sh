@@ -23,7 +23,9 @@ print("torch", torch.__version__, "cuda:", torch.cuda.is_available(),
 PYEOF
 timeout 240 "$PY" -m pytest -q -m gpu -rs tests/test_gpu.py
 if "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
-  timeout 240 "$PY" benchmarks/inference.py --device cuda --requests 1000 --rounds 3 --big-repeats 20
+  # a_variant: the same service with every batch on the GPU (no host execution), same run
+  timeout 300 "$PY" benchmarks/inference.py --device cuda --requests 1000 --rounds 3 --big-repeats 20 \
+    --variant AESVC_INFERENCE_CUDA_HOST_ROWS=0
   timeout 120 "$PY" benchmarks/inference_cuda_latency.py --iterations 2000
 else
   echo "no CUDA device: the GPU benchmark is skipped"
