@@ -7,10 +7,12 @@ Then (d) rows/s of 8192-row .npy encode requests to (a) against (e) in-process t
 (f) the same requests to an .npy echo on (c)'s server (parse, answer 8 columns): HTTP and the
 codec without the model, the floor under (d); and (d4), (d) from 4 connections at once, where
 the service reads the next bodies while the device computes (no target: how large requests
-fare under concurrency). (e) runs with the allocator settings `aesvc serve` applies
-(service.allocator): with glibc's defaults the forward's 4 MiB intermediates are mapped
-and unmapped per call in some runs and reused in others, and (e) alone swung between 1.1
-and 2.7 M rows/s from run to run.
+fare under concurrency); and (g), the same requests to the least a server can do for them
+(parse, one forward on the event loop on all of torch's threads, answer: no batcher, no
+checks), which puts (d) against what HTTP on the machine allows with the model. (e) runs
+with the allocator settings `aesvc serve` applies (service.allocator): with glibc's
+defaults the forward's 4 MiB intermediates are mapped and unmapped per call in some runs
+and reused in others, and (e) alone swung between 1.1 and 2.7 M rows/s from run to run.
 
 Every figure is the median of `--rounds` rounds, the servers taking turns within each round
 (a, b, c at one concurrency, then the next round), so that a slow moment of the machine
@@ -18,6 +20,7 @@ Every figure is the median of `--rounds` rounds, the servers taking turns within
 three alike rather than on one; (d) and (e) take turns the same way.
 
     .venv/bin/python benchmarks/inference.py [--device cpu|cuda] [--requests 2000] [--rounds 5]
+        [--variant AESVC_SETTING=VALUE]  # (a) again with one setting changed, same rounds
 
 Targets: (a)/(c) req/s at c=64 >= 0.70; (a)/(b) req/s at c=64 >= 2; (a) p50 at c=1 over
 (c) p50 <= 1.5; (d)/(e) rows/s >= 0.50. Prints and saves benchmarks/results/inference.json.
@@ -50,6 +53,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 MODEL = "bench-ae"
 ENCODE = f"/v1/models/{MODEL}/versions/1/encode"
 ECHO_NPY = "/echo-npy"
+INLINE_NPY = "/encode-npy-inline"
 CODE_SIZE = 8
 LEVELS = (1, 16, 64)
 BIG_ROWS = 8192
@@ -90,6 +94,17 @@ def naive_app(data_dir: str, device: str) -> Any:
         x = np.load(io.BytesIO(await request.body()), allow_pickle=False)
         out = io.BytesIO()
         np.save(out, np.ascontiguousarray(x[:, :CODE_SIZE]))
+        return Response(out.getvalue(), media_type="application/x-npy")
+
+    @app.post(INLINE_NPY)
+    async def encode_npy_inline(request: Request) -> Response:
+        """(g): the least a server can do for (d): parse, one forward on the event loop
+        (torch's threads, one OpenMP team, no hand-off, no checks), answer."""
+        x = np.load(io.BytesIO(await request.body()), allow_pickle=False)
+        with torch.inference_mode():
+            codings = model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
+        out = io.BytesIO()
+        np.save(out, codings)
         return Response(out.getvalue(), media_type="application/x-npy")
 
     return app
@@ -365,7 +380,7 @@ def main() -> None:
                     print(name, json.dumps(median_of(rounds[name][c])), flush=True)
             for name in targets:
                 results[name] = [median_of(rounds[name][c]) for c in LEVELS]
-            d_rounds, d4_rounds, e_rounds, f_rounds = [], [], [], []
+            d_rounds, d4_rounds, e_rounds, f_rounds, g_rounds = [], [], [], [], []
             e_switches: list[int] = []
             for _ in range(args.rounds):
                 d_rounds.append(big_rows_per_s(service.base_url, big, args.big_repeats))
@@ -378,6 +393,7 @@ def main() -> None:
                 if before is not None and after is not None:
                     e_switches.append(after - before)
                 f_rounds.append(big_rows_per_s(naive_base, big, args.big_repeats, ECHO_NPY))
+                g_rounds.append(big_rows_per_s(naive_base, big, args.big_repeats, INLINE_NPY))
         finally:
             for server in (service, other):
                 if server is not None:
@@ -396,6 +412,9 @@ def main() -> None:
     results["d4_rounds"] = [round(v) for v in d4_rounds]
     results["e_rounds"] = [round(v) for v in e_rounds]
     results["f_rounds"] = [round(v) for v in f_rounds]
+    g = statistics.median(g_rounds)
+    results["g_inline_npy_rows_per_s"] = round(g)
+    results["g_rounds"] = [round(v) for v in g_rounds]
     # (e)'s own health: about 0 when its OpenMP workers spin between ops as they should
     results["e_context_switches_per_forward"] = [
         round(n / (args.big_repeats + 1), 1) for n in e_switches
@@ -421,6 +440,10 @@ def main() -> None:
         "d4_over_e_rows_per_s_4_clients (no target)": round(d4 / e, 3),
         "d_over_f_rows_per_s (no target)": round(d / f, 3),
         "d_over_e_bound_from_f_and_e (no target)": round(f / (f + e), 3),
+        # (g) is the least a server can do for (d): where d/g is about 1, the service's
+        # batching, checks and lanes cost (d) nothing that HTTP on this machine does not
+        "d_over_g_rows_per_s (no target)": round(d / g, 3),
+        "g_over_e_rows_per_s (no target)": round(g / e, 3),
     }
     if variant is not None:
         results["ratios"]["a_variant_over_c_req_per_s_c64 (no target)"] = round(
