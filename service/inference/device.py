@@ -113,10 +113,11 @@ class Device:
             return await self._submit(loop, fn, x, threads=1)
         if self.lanes == 1:
             return await self._submit(loop, fn, x, threads=self._all_threads)
-        bounds = np.linspace(0, len(x), min(self.lanes, len(x)) + 1).astype(int)  # no empty one
+        parts = min(self.lanes, len(x))  # no empty slice
+        bounds = [len(x) * i // parts for i in range(parts + 1)]
         slices = [
             self._submit(loop, fn, x[a:b], threads=self._lane_threads)
-            for a, b in itertools.pairwise(bounds.tolist())
+            for a, b in itertools.pairwise(bounds)
         ]
         done = await asyncio.gather(*slices, return_exceptions=True)
         for part in done:  # every slice has ended: none is left running on a lane
