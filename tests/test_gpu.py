@@ -4,6 +4,8 @@ inference on the GPU. Skipped, with the reason, where torch sees no CUDA device.
 from __future__ import annotations
 
 import dataclasses
+import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +22,7 @@ from service.inference.service import load_version
 from service.main import create_app
 from service.training.trainer import train
 from service.zoo.spec import ModelSpec
-from tests.factories import job_body, run_worker
+from tests.factories import job_body, run_worker, wait_for
 
 pytestmark = [
     pytest.mark.gpu,
@@ -137,3 +139,45 @@ def test_small_batches_on_the_host_answer_as_the_gpu(kind: str) -> None:
                     for g, w in zip(got, want, strict=True):
                         assert g.shape == w.shape and g.shape[0] == rows
                         np.testing.assert_allclose(g, w, rtol=1e-2, atol=1e-2)  # TF32 convs
+
+
+def test_a_version_captures_its_graphs_while_another_serves(settings: Settings) -> None:
+    """Capture is thread-local (service.inference.cuda_graphs): a version loading and
+    capturing in the threadpool must not disturb, nor be disturbed by, another version
+    serving on the same GPU meanwhile."""
+    settings = settings.model_copy(update={"inference_device": "cuda"})
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        for _ in range(2):
+            posted = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4))
+            assert posted.status_code == 202
+        assert run_worker(settings, max_jobs=2) == 2
+        body = {"inputs": X[:4].tolist()}
+        first = client.post("/v1/models/g/versions/1/encode", json=body)
+        assert first.status_code == 200, first.text
+        want = np.asarray(first.json()["codings"])
+        answers: list[Any] = []
+        stop = threading.Event()
+
+        def serve_version_1() -> None:
+            while not stop.is_set():
+                answers.append(client.post("/v1/models/g/versions/1/encode", json=body))
+
+        server = threading.Thread(target=serve_version_1)
+        server.start()
+        try:
+            wait_for(lambda: len(answers) >= 5, timeout_s=30)
+            before = len(answers)
+            second = client.post("/v1/models/g/versions/2/encode", json=body)  # load + capture
+            during = len(answers) - before
+        finally:
+            stop.set()
+            server.join(60)
+        assert second.status_code == 200, second.text
+        cache = client.app.state.ctx.extras["model_cache"]  # type: ignore[attr-defined]
+        assert len(cache.loaded()) == 2 and not server.is_alive()
+        assert during > 0  # version 1 answered while version 2 loaded and captured
+        for answer in answers:
+            assert answer.status_code == 200, answer.text
+            np.testing.assert_allclose(
+                np.asarray(answer.json()["codings"]), want, rtol=1e-4, atol=1e-5
+            )
