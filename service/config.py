@@ -41,7 +41,12 @@ class Settings(BaseSettings):
     max_queue_rows: int = Field(
         default=262144, ge=1, description="Rows waiting in all queues; past it 503 + Retry-After."
     )
-    model_cache_bytes: int = Field(default=1 << 30, ge=1, description="Loaded weights, LRU.")
+    model_cache_bytes: int = Field(
+        default=1 << 30,
+        ge=1,
+        description="Loaded versions, least recently used out first: their weights, and on a "
+        "GPU their host copies and CUDA graph pools.",
+    )
     preload: str = Field(default="", description="name@ref,... loaded and warm before /readyz.")
     inference_device: Literal["auto", "cpu", "cuda"] = "auto"
     inference_parallel_rows: int = Field(

@@ -76,8 +76,11 @@ def test_small_batches_replay_cuda_graphs_and_answer_as_eager(kind: str) -> None
     rng = np.random.default_rng(0)
     with torch.inference_mode():
         for op in OPS:
+            held = len(gpu.held_bytes)
             graphed = engine.batch_fn(gpu, op, cuda_graph_rows=16)
             assert graphed.cuda_graph_sizes == [1, 2, 4, 8, 16]  # type: ignore[attr-defined]
+            # its pool: the allocator's segments are 2 MiB at least
+            assert len(gpu.held_bytes) == held + 1 and gpu.held_bytes[-1] >= 2 << 20
             eager = engine.batch_fn(gpu, op, flat=False)  # on the GPU, op by op
             on_cpu = engine.batch_fn(cpu, op, flat=False)
             # the largest bucket first: rows a batch leaves behind must not reach the next
@@ -92,20 +95,25 @@ def test_small_batches_replay_cuda_graphs_and_answer_as_eager(kind: str) -> None
                     np.testing.assert_allclose(g, c, rtol=1e-2, atol=1e-2)  # TF32 convs
 
 
-def _cuda_cache(settings: Settings, *, host_copies: bool) -> LoadedModel:
+def _cuda_cache(settings: Settings, *, host_copies: bool, warm: bool = False) -> LoadedModel:
     ctx = AppContext.from_settings(settings)
-    cache = ModelCache(ctx.store, devices=("cuda:0",), host_copies=host_copies)
+    warmup = (lambda loaded: engine.warm_up(loaded, [1], cuda_graph_rows=4)) if warm else None
+    cache = ModelCache(ctx.store, devices=("cuda:0",), host_copies=host_copies, warmup=warmup)
     with ctx.session_factory() as session:
         return load_version(session=session, cache=cache, name="g", ref="1")
 
 
-def test_a_gpu_version_keeps_a_host_copy_counted_in_its_size(settings: Settings) -> None:
+def test_a_gpu_version_counts_its_host_copy_and_graph_pools(settings: Settings) -> None:
     with TestClient(create_app(settings, start_workers=False)) as client:
         posted = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4))
         assert posted.status_code == 202
         assert run_worker(settings) == 1
     alone = _cuda_cache(settings, host_copies=False)
     both = _cuda_cache(settings, host_copies=True)
+    warm = _cuda_cache(settings, host_copies=False, warm=True)  # graphs captured at warm-up
+    assert alone.held_bytes == [] and warm.size_bytes == alone.size_bytes
+    assert len(warm.held_bytes) == len(engine.OPERATIONS) and min(warm.held_bytes) >= 2 << 20
+    assert warm.footprint_bytes == warm.size_bytes + sum(warm.held_bytes)
     assert alone.host_model is None and both.host_model is not None
     assert both.device == "cuda:0" and both.size_bytes == 2 * alone.size_bytes
     host, gpu = both.host_model.state_dict(), both.model.state_dict()

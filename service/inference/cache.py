@@ -40,11 +40,19 @@ class LoadedModel:
     key: str = ""
     # on a GPU, a copy on the host for small batches (service.inference.host_batches)
     host_model: ServingModel | None = None
+    # device memory its batch functions hold beyond the weights (CUDA graph pools), added
+    # as they are made (at warm-up, before the cache counts the version)
+    held_bytes: list[int] = field(default_factory=list, compare=False, repr=False)
     # (operation, flat, cuda_graph_rows, cuda_host_rows) -> its batch function
     # (engine.batch_fn), made once
     batch_fns: dict[tuple[str, bool, int, int], Callable[[Any], Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+    @property
+    def footprint_bytes(self) -> int:
+        """What the cache's budget counts: weights (a host copy included) and held_bytes."""
+        return self.size_bytes + sum(self.held_bytes)
 
 
 class ModelCache:
@@ -110,7 +118,7 @@ class ModelCache:
         self._observe()
 
     def total_bytes(self) -> int:
-        return sum(m.size_bytes for m in self._models.values())
+        return sum(m.footprint_bytes for m in self._models.values())
 
     def _observe(self) -> None:
         if self.metrics is not None:

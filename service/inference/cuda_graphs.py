@@ -13,8 +13,9 @@ Each bucket's graph is checked against the eager operation on a probe batch befo
 used; an operation that cannot be captured (a host sync, a data-dependent shape) or whose
 graph answers differently stays eager, with a log line saying why. The graphs of one
 operation share one memory pool (captured largest first, so the smaller reuse its blocks);
-they are freed with the loaded version. Capture is thread-local: the device's inference
-thread keeps serving other versions while a version loads.
+they are freed with the loaded version, and the model cache counts them in its budget.
+Capture is thread-local: the device's inference thread keeps serving other versions while
+a version loads.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class GraphedOperation:
         self.device = device
         self.sizes = bucket_sizes(max_rows)
         self._graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensors]] = {}
+        reserved = torch.cuda.memory_reserved(device)
         with torch.cuda.device(device), torch.inference_mode():
             self.static_in = torch.zeros(self.sizes[-1], width, device=device)
             pool = torch.cuda.graph_pool_handle()
@@ -57,6 +59,10 @@ class GraphedOperation:
                 got = self.replay(size)
                 if not _close(got, want):
                     raise RuntimeError(f"its graph for {size} rows answered differently")
+        # What the graphs hold on the device: their pool's segments (the allocator reserves
+        # 2 MiB and more, far more than a small network's weights) and the static input.
+        grown = max(0, torch.cuda.memory_reserved(device) - reserved)
+        self.pool_bytes = _pool_bytes(pool, grown) + self.static_in.nbytes
 
     def _capture(self, size: int, pool: Any) -> tuple[torch.cuda.CUDAGraph, Tensors]:
         x = self.static_in[:size]
@@ -91,6 +97,22 @@ class GraphedOperation:
         with torch.cuda.device(self.device):
             self.static_in[:rows].copy_(torch.from_numpy(x))
             return tuple(o[:rows] for o in self.replay(size))
+
+
+def _pool_bytes(pool: Any, fallback: int) -> int:
+    """The bytes of the segments the allocator holds for `pool` (its memory snapshot
+    names each segment's pool); where the snapshot cannot say, `fallback`: the growth of
+    the reserved memory over the capture, which another thread's allocations meanwhile can
+    only make larger (an estimate that errs on the side of counting)."""
+    try:
+        segments = torch.cuda.memory_snapshot()
+        held = sum(
+            int(s["total_size"]) for s in segments if tuple(s["segment_pool_id"]) == tuple(pool)
+        )
+    except Exception:  # the snapshot's format is not a stable API
+        log.debug("no memory snapshot; the pool's size is estimated", exc_info=True)
+        return fallback
+    return held or fallback  # a captured pool holds a segment: none found, the format moved
 
 
 def graphed(

@@ -64,6 +64,8 @@ def batch_fn(
         width=width,
         max_rows=cuda_graph_rows,
     )
+    if replayed is not None:
+        loaded.held_bytes.append(replayed.pool_bytes)
 
     def tensor(x: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(x)

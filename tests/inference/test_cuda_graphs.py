@@ -40,5 +40,6 @@ def test_nothing_is_captured_on_a_cpu(max_rows: int) -> None:
         for op in OPS:
             fn = engine.batch_fn(loaded, op, cuda_graph_rows=max_rows)
             assert fn.cuda_graph_sizes == []  # type: ignore[attr-defined]
+            assert loaded.held_bytes == [] and loaded.footprint_bytes == loaded.size_bytes
             n = loaded.code_size if op == "decode" else loaded.n_features
             assert all(out.shape[0] == 5 for out in fn(x[:, :n]))
