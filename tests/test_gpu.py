@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,9 @@ def test_one_worker_slot_per_device(settings: Settings) -> None:
 
 
 def test_inference_runs_on_the_gpu(settings: Settings) -> None:
-    settings = settings.model_copy(update={"inference_device": "cuda"})
+    # every batch on the GPU: no small batch on the host copy (host_batches)
+    update = {"inference_device": "cuda", "inference_cuda_host_rows": 0}
+    settings = settings.model_copy(update=update)
     with TestClient(create_app(settings, start_workers=False)) as client:
         job = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4)).json()
         assert run_worker(settings) == 1
@@ -153,7 +156,9 @@ def test_a_version_captures_its_graphs_while_another_serves(settings: Settings) 
     """Capture is thread-local (service.inference.cuda_graphs): a version loading and
     capturing in the threadpool must not disturb, nor be disturbed by, another version
     serving on the same GPU meanwhile."""
-    settings = settings.model_copy(update={"inference_device": "cuda"})
+    # version 1's batches on the GPU, not on its host copy (host_batches)
+    update = {"inference_device": "cuda", "inference_cuda_host_rows": 0}
+    settings = settings.model_copy(update=update)
     with TestClient(create_app(settings, start_workers=False)) as client:
         for _ in range(2):
             posted = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4))
@@ -164,26 +169,30 @@ def test_a_version_captures_its_graphs_while_another_serves(settings: Settings) 
         assert first.status_code == 200, first.text
         want = np.asarray(first.json()["codings"])
         answers: list[Any] = []
+        spans: list[tuple[float, float]] = []
         stop = threading.Event()
 
         def serve_version_1() -> None:
             while not stop.is_set():
+                started = time.perf_counter()
                 answers.append(client.post("/v1/models/g/versions/1/encode", json=body))
+                spans.append((started, time.perf_counter()))
 
         server = threading.Thread(target=serve_version_1)
         server.start()
         try:
             wait_for(lambda: len(answers) >= 5, timeout_s=30)
-            before = len(answers)
+            loading = time.perf_counter()
             second = client.post("/v1/models/g/versions/2/encode", json=body)  # load + capture
-            during = len(answers) - before
+            loaded = time.perf_counter()
         finally:
             stop.set()
             server.join(60)
         assert second.status_code == 200, second.text
         cache = client.app.state.ctx.extras["model_cache"]  # type: ignore[attr-defined]
         assert len(cache.loaded()) == 2 and not server.is_alive()
-        assert during > 0  # version 1 answered while version 2 loaded and captured
+        # version 1 answered, start to end, while version 2 loaded and captured
+        assert any(loading < start and end < loaded for start, end in spans)
         for answer in answers:
             assert answer.status_code == 200, answer.text
             np.testing.assert_allclose(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ import torch
 from torch import nn
 
 log = logging.getLogger(__name__)
+_CAPTURING = threading.Lock()
 
 Tensors = tuple[torch.Tensor, ...]
 
@@ -48,7 +50,9 @@ class GraphedOperation:
         self.sizes = bucket_sizes(max_rows)
         self._graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensors]] = {}
         reserved = torch.cuda.memory_reserved(device)
-        with torch.cuda.device(device), torch.inference_mode():
+        # One capture at a time in the process, as torch.cuda.graph requires (versions load
+        # in threadpool threads, two at once where two are asked for cold)
+        with _CAPTURING, torch.cuda.device(device), torch.inference_mode():
             self.static_in = torch.zeros(self.sizes[-1], width, device=device)
             pool = torch.cuda.graph_pool_handle()
             probe = torch.randn(self.sizes[-1], width, generator=torch.Generator().manual_seed(0))
@@ -73,7 +77,10 @@ class GraphedOperation:
                 self.op(x)
         torch.cuda.current_stream(self.device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=pool, capture_error_mode="thread_local"):
+        # a stream of this device (torch's default capture stream is made once, on whichever
+        # device first captured)
+        capture = torch.cuda.Stream(self.device)
+        with torch.cuda.graph(graph, pool=pool, stream=capture, capture_error_mode="thread_local"):
             outputs = self.op(x)
         return graph, tuple(outputs)
 
@@ -102,8 +109,8 @@ class GraphedOperation:
 def _pool_bytes(pool: Any, fallback: int) -> int:
     """The bytes of the segments the allocator holds for `pool` (its memory snapshot
     names each segment's pool); where the snapshot cannot say, `fallback`: the growth of
-    the reserved memory over the capture, which another thread's allocations meanwhile can
-    only make larger (an estimate that errs on the side of counting)."""
+    the reserved memory over the capture, a rough estimate (other threads allocate
+    meanwhile, and torch.cuda.graph empties the cache as a capture begins)."""
     try:
         segments = torch.cuda.memory_snapshot()
         held = sum(
