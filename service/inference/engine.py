@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from service.config import Settings
 from service.inference import cuda_graphs, graphs, host_batches
@@ -57,13 +58,9 @@ def batch_fn(
     device = torch.device(loaded.device)
     on_cpu = device.type == "cpu"  # no device copies to dispatch (each costs a few µs)
     width = input_width(loaded, operation)
-    run = _runner(loaded.model, operation, loaded.variational, flat=flat and on_cpu)
-    replayed = cuda_graphs.graphed(
-        graphs.operation(loaded.model, operation, variational=loaded.variational),
-        device=device,
-        width=width,
-        max_rows=cuda_graph_rows,
-    )
+    op = graphs.operation(loaded.model, operation, variational=loaded.variational)
+    run = _flat_or(op, width) if flat and on_cpu else op
+    replayed = cuda_graphs.graphed(op, device=device, width=width, max_rows=cuda_graph_rows)
     if replayed is not None:
         loaded.held_bytes.append(replayed.pool_bytes)
 
@@ -78,7 +75,8 @@ def batch_fn(
     fn: Any = on_device
     host_rows, timings = 0, host_batches.Timings()
     if not on_cpu and cuda_host_rows > 0 and loaded.host_model is not None:
-        host_run = _runner(loaded.host_model, operation, loaded.variational, flat=flat)
+        host_op = graphs.operation(loaded.host_model, operation, variational=loaded.variational)
+        host_run = _flat_or(host_op, width) if flat else host_op
 
         def host(x: np.ndarray) -> Outputs:
             return tuple(map(_array, host_run(torch.from_numpy(x))))
@@ -104,21 +102,14 @@ def batch_fn(
     return fn
 
 
-def _runner(
-    model: Any, operation: str, variational: bool, *, flat: bool
-) -> Callable[[torch.Tensor], tuple[torch.Tensor, ...]]:
-    """The operation on `model`, as its flat graph where `flat` and it traces."""
-    op = graphs.operation(model, operation, variational=variational)
-    if not flat:
-        return op
-    seeded = torch.Generator().manual_seed(0)
-    width = model.autoencoder.code_size if operation == "decode" else model.autoencoder.n_features
-    probe = torch.randn(3, width, generator=seeded)
+def _flat_or(op: nn.Module, width: int) -> Callable[[torch.Tensor], tuple[torch.Tensor, ...]]:
+    """The operation as its flat graph, or itself where it does not trace."""
+    probe = torch.randn(3, width, generator=torch.Generator().manual_seed(0))
     return graphs.flat(op, probe) or op
 
 
 def _array(t: torch.Tensor) -> np.ndarray:
-    if t.device.type == "cpu" and t.dtype == torch.float32:
+    if not t.is_cuda and t.dtype == torch.float32:
         return t.numpy()
     return t.float().cpu().numpy()
 
