@@ -118,7 +118,8 @@ def test_a_gpu_version_counts_its_host_copy_and_graph_pools(settings: Settings) 
     assert len(warm.held_bytes) == len(engine.OPERATIONS) and min(warm.held_bytes) >= 2 << 20
     assert warm.footprint_bytes == warm.size_bytes + sum(warm.held_bytes)
     assert alone.host_model is None and both.host_model is not None
-    assert both.device == "cuda:0" and both.size_bytes == 2 * alone.size_bytes
+    assert both.device == "cuda:0" and both.size_bytes == alone.size_bytes == both.host_bytes
+    assert both.footprint_bytes == 2 * alone.footprint_bytes
     host, gpu = both.host_model.state_dict(), both.model.state_dict()
     assert all(t.device.type == "cpu" for t in host.values())
     assert all(t.device.type == "cuda" for t in gpu.values())

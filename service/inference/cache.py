@@ -25,7 +25,7 @@ class ModelUnloadable(ServiceError):
     status, title, slug = 500, "Model Unloadable", "model-unloadable"
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoadedModel:
     name: str
     version: int
@@ -38,8 +38,10 @@ class LoadedModel:
     size_bytes: int
     device: str = "cpu"
     key: str = ""
-    # on a GPU, a copy on the host for small batches (service.inference.host_batches)
+    # on a GPU, a copy on the host for small batches (service.inference.host_batches), and
+    # its size; dropped at warm-up where no operation chose the host
     host_model: ServingModel | None = None
+    host_bytes: int = 0
     # device memory its batch functions hold beyond the weights (CUDA graph pools), added
     # as they are made (at warm-up, before the cache counts the version)
     held_bytes: list[int] = field(default_factory=list, compare=False, repr=False)
@@ -51,8 +53,12 @@ class LoadedModel:
 
     @property
     def footprint_bytes(self) -> int:
-        """What the cache's budget counts: weights (a host copy included) and held_bytes."""
-        return self.size_bytes + sum(self.held_bytes)
+        """What the cache's budget counts: the weights, a host copy, held_bytes."""
+        return self.size_bytes + self.host_bytes + sum(self.held_bytes)
+
+    def drop_host_copy(self) -> None:
+        """No batch runs on the host: the copy goes (before the cache counts the version)."""
+        self.host_model, self.host_bytes = None, 0
 
 
 class ModelCache:
@@ -66,8 +72,9 @@ class ModelCache:
         metrics: ServiceMetrics | None = None,
         host_copies: bool = False,
     ) -> None:
-        """`host_copies`: a version placed on a GPU keeps a copy of its weights on the host
-        (AESVC_INFERENCE_CUDA_HOST_ROWS > 0), counted in its size."""
+        """`host_copies`: a version placed on a GPU gets a copy of its weights on the host
+        (AESVC_INFERENCE_CUDA_HOST_ROWS > 0), counted in its footprint, kept where warm-up
+        finds an operation that runs small batches on it."""
         self.store = store
         self.host_copies = host_copies
         self.max_bytes = max_bytes
@@ -160,10 +167,11 @@ class ModelCache:
             n_features=int(config["n_features"]),
             code_size=model.autoencoder.code_size,
             variational=bool(model.autoencoder.variational),
-            size_bytes=_bytes(model) + (_bytes(host) if host is not None else 0),
+            size_bytes=_bytes(model),
             device=device,
             key=key,
             host_model=host,
+            host_bytes=_bytes(host) if host is not None else 0,
         )
 
     # -- {ref} -> version, reused for a short while so that a hot path skips the database --

@@ -125,13 +125,18 @@ def input_width(loaded: LoadedModel, operation: str) -> int:
 
 def warm_up(loaded: LoadedModel, batch_rows: Iterable[int], **mode: Any) -> None:
     """Run every operation once at each batch size, so the first request pays no setup
-    (and, on a GPU, capture its CUDA graphs and measure where its small batches run);
-    `mode`: batch_fn's keywords."""
+    (and, on a GPU, capture its CUDA graphs and measure where its small batches run, and
+    drop the host copy where none does); `mode`: batch_fn's keywords."""
+    host_rows = []
     with torch.inference_mode():
         for operation in OPERATIONS:
             fn = batch_fn(loaded, operation, **mode)
+            host_rows.append(fn.host_rows)  # type: ignore[attr-defined]
             for rows in sorted(set(batch_rows)):
                 fn(np.zeros((rows, input_width(loaded, operation)), dtype=np.float32))
+    if loaded.host_model is not None and not any(host_rows):
+        log.info("%s: no operation runs on the host; its host copy is dropped", loaded.key)
+        loaded.drop_host_copy()
 
 
 class InferenceEngine:

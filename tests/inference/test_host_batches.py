@@ -123,3 +123,14 @@ def test_the_cache_keeps_no_host_copy_of_a_cpu_version(data_dir: Path) -> None:
         assert loaded.device == "cpu" and loaded.host_model is None
         sizes.append(loaded.size_bytes)
     assert sizes[0] == sizes[1] > 0
+
+
+def test_warm_up_drops_a_host_copy_no_operation_runs_on() -> None:
+    """On a CPU (as on a GPU the host wins at no size) every operation's host_rows is 0: the
+    copy goes before the cache counts the version, and its bytes with it."""
+    host = loaded_model("dense").model
+    loaded = dataclasses.replace(loaded_model("dense"), host_model=host, host_bytes=1234)
+    assert loaded.footprint_bytes == loaded.size_bytes + 1234
+    engine.warm_up(loaded, [1, 3], cuda_host_rows=16)
+    assert loaded.host_model is None and loaded.host_bytes == 0
+    assert loaded.footprint_bytes == loaded.size_bytes
