@@ -1,5 +1,6 @@
 """Flat graphs (service.inference.graphs): every kind of model traces, the graph answers
-bit for bit what the eager modules answer, it no longer calls the modules, and whatever FX
+bit for bit what the eager modules answer (with torch's activations; the fast ones are
+tested in test_activations), it no longer calls the modules, and whatever FX
 cannot trace or reproduce stays eager. The engine builds one per version and operation."""
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def width(model: ServingModel, op: str) -> int:
 def test_every_kind_flattens_and_answers_the_same_bits(kind: str, op: str) -> None:
     model, variational = serving_model(kind)
     module = graphs.operation(model, op, variational=variational)
-    graph = graphs.flat(module, torch.randn(3, width(model, op)))
+    graph = graphs.flat(module, torch.randn(3, width(model, op)), fast_activations=False)
     assert graph is not None
     with torch.inference_mode():
         for rows in (1, 7, 64):
@@ -74,7 +75,7 @@ def test_every_kind_flattens_and_answers_the_same_bits(kind: str, op: str) -> No
 def test_the_graph_calls_no_module() -> None:
     model, _ = serving_model("dense")
     module = graphs.operation(model, "encode", variational=False)
-    graph = graphs.flat(module, torch.randn(3, 10))
+    graph = graphs.flat(module, torch.randn(3, 10), fast_activations=False)
     assert graph is not None
     x = torch.randn(4, 10)
     with torch.inference_mode():
