@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         "the module calls (the same outputs, checked at load; a model FX cannot trace runs "
         "eagerly); false: always eagerly.",
     )
+    inference_numpy_rows: int = Field(
+        default=64,
+        ge=0,
+        le=4096,
+        description="CPU inference: batches of at most this many rows of a dense model run "
+        "as its flat graph rewritten into numpy ops (checked close to torch's at load): a "
+        "small batch's time in torch is mostly its op dispatch; 0: every batch in torch.",
+    )
     inference_cuda_graph_rows: int = Field(
         default=128,
         ge=0,

@@ -45,9 +45,9 @@ class LoadedModel:
     # device memory its batch functions hold beyond the weights (CUDA graph pools), added
     # as they are made (at warm-up, before the cache counts the version)
     held_bytes: list[int] = field(default_factory=list, compare=False, repr=False)
-    # (operation, flat, cuda_graph_rows, cuda_host_rows) -> its batch function
+    # (operation, flat, cuda_graph_rows, cuda_host_rows, numpy_rows) -> its batch function
     # (engine.batch_fn), made once
-    batch_fns: dict[tuple[str, bool, int, int], Callable[[Any], Any]] = field(
+    batch_fns: dict[tuple[str, bool, int, int, int], Callable[[Any], Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from service.config import Settings
-from service.inference import cuda_graphs, graphs, host_batches
+from service.inference import cuda_graphs, graphs, host_batches, numpy_graphs
 from service.inference.batching import Batcher, RowBudget
 from service.inference.cache import LoadedModel
 from service.inference.device import BatchFn, Device, Outputs
@@ -41,6 +41,7 @@ def batch_fn(
     flat: bool = True,
     cuda_graph_rows: int = 0,
     cuda_host_rows: int = 0,
+    numpy_rows: int = 0,
 ) -> BatchFn:
     """numpy rows in, numpy outputs back; made once per loaded version, operation and mode.
 
@@ -50,8 +51,10 @@ def batch_fn(
     at most `cuda_graph_rows` rows replay CUDA graphs (service.inference.cuda_graphs):
     there a small batch's time is its kernel launches. And on a GPU, batches of at most
     `cuda_host_rows` rows may run on the version's host copy, where the host measured
-    faster here (service.inference.host_batches)."""
-    key = (operation, flat, cuda_graph_rows, cuda_host_rows)
+    faster here (service.inference.host_batches). On CPU, batches of at most `numpy_rows`
+    rows of a flat graph run as its numpy form where it has one
+    (service.inference.numpy_graphs)."""
+    key = (operation, flat, cuda_graph_rows, cuda_host_rows, numpy_rows)
     found = loaded.batch_fns.get(key)
     if found is not None:
         return found
@@ -73,6 +76,11 @@ def batch_fn(
         return tuple(map(_array, outputs if outputs is not None else run(tensor(x))))
 
     fn: Any = on_device
+    fn_numpy_rows = 0
+    if on_cpu and numpy_rows > 0 and isinstance(run, graphs.FlatGraph):
+        small = numpy_graphs.numpy_graph(run.graph, run.weights, run, width=width)
+        if small is not None:
+            fn, fn_numpy_rows = host_batches.routed(small, on_device, numpy_rows), numpy_rows
     host_rows, timings = 0, host_batches.Timings()
     if not on_cpu and cuda_host_rows > 0 and loaded.host_model is not None:
         host_op = graphs.operation(loaded.host_model, operation, variational=loaded.variational)
@@ -98,6 +106,7 @@ def batch_fn(
         fn = host_batches.routed(on_host, on_device, host_rows)
     fn.cuda_graph_sizes = replayed.sizes if replayed is not None else []
     fn.host_rows, fn.host_timings = host_rows, timings  # timings: rows -> (host, device) µs
+    fn.numpy_rows = fn_numpy_rows
     loaded.batch_fns[key] = fn
     return fn
 
@@ -146,6 +155,8 @@ class InferenceEngine:
         self.settings = settings
         self.metrics = metrics
         self.device_names = inference_devices(settings.inference_device)
+        if settings.inference_numpy_rows > 0 and "cpu" in self.device_names:
+            numpy_graphs.one_blas_thread()  # small batches only: no pool of its own
         self.devices = {
             name: Device(
                 name,
@@ -173,6 +184,7 @@ class InferenceEngine:
             "flat": self.settings.inference_flat_graphs,
             "cuda_graph_rows": self.settings.inference_cuda_graph_rows,
             "cuda_host_rows": self.settings.inference_cuda_host_rows,
+            "numpy_rows": self.settings.inference_numpy_rows,
         }
 
     def batcher(self, loaded: LoadedModel, operation: str) -> Batcher:

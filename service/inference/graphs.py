@@ -156,11 +156,12 @@ class FlatGraph:
 
     def __init__(self, graph: fx.Graph, weights: Tensors, *, fast_activations: int = 0) -> None:
         self._forward = fx.GraphModule(nn.Module(), graph).forward
-        self._weights = weights
+        self.graph = graph  # its inputs: x, then the weights
+        self.weights = weights
         self.fast_activations = fast_activations
 
     def __call__(self, x: torch.Tensor) -> Tensors:
-        return self._forward(x, *self._weights)
+        return self._forward(x, *self.weights)
 
 
 def _with_fast_activations(graph: fx.Graph) -> tuple[fx.Graph, int]:

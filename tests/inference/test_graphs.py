@@ -151,11 +151,11 @@ def test_batch_fns_are_made_once_per_operation_flat_or_not(
     loaded = loaded_model("vae")
     engine.warm_up(loaded, [1, 5], flat=flat)
     for op in OPS:
-        assert engine.batch_fn(loaded, op, flat=flat) is loaded.batch_fns[(op, flat, 0, 0)]
+        assert engine.batch_fn(loaded, op, flat=flat) is loaded.batch_fns[(op, flat, 0, 0, 0)]
     assert made == (["Encode", "Decode", "Reconstruct", "Score"] if flat else [])
     x = np.random.default_rng(0).standard_normal((6, 10), dtype=np.float32)
     with torch.inference_mode():
-        mean, log_var = loaded.batch_fns[("encode", flat, 0, 0)](x)
+        mean, log_var = loaded.batch_fns[("encode", flat, 0, 0, 0)](x)
         want_mean, want_log_var = loaded.model.encode_stats(torch.from_numpy(x))
     assert np.array_equal(mean, want_mean.numpy())
     assert np.array_equal(log_var, want_log_var.numpy())
