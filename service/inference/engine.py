@@ -51,9 +51,9 @@ def batch_fn(
     at most `cuda_graph_rows` rows replay CUDA graphs (service.inference.cuda_graphs):
     there a small batch's time is its kernel launches. And on a GPU, batches of at most
     `cuda_host_rows` rows may run on the version's host copy, where the host measured
-    faster here (service.inference.host_batches). On CPU, batches of at most `numpy_rows`
-    rows of a flat graph run as its numpy form where it has one
-    (service.inference.numpy_graphs)."""
+    faster here (service.inference.host_batches). On the CPU (a CPU device, or that host
+    copy), batches of at most `numpy_rows` rows of a flat graph run as its numpy form where
+    it has one (service.inference.numpy_graphs)."""
     key = (operation, flat, cuda_graph_rows, cuda_host_rows, numpy_rows)
     found = loaded.batch_fns.get(key)
     if found is not None:
@@ -77,18 +77,21 @@ def batch_fn(
 
     fn: Any = on_device
     fn_numpy_rows = 0
-    if on_cpu and numpy_rows > 0 and isinstance(run, graphs.FlatGraph):
-        small = numpy_graphs.numpy_graph(run.graph, run.weights, run, width=width)
-        if small is not None:
-            fn, fn_numpy_rows = host_batches.routed(small, on_device, numpy_rows), numpy_rows
+    small = _numpy_or_none(run, width) if on_cpu and numpy_rows > 0 else None
+    if small is not None:
+        fn, fn_numpy_rows = host_batches.routed(small, on_device, numpy_rows), numpy_rows
     host_rows, timings = 0, host_batches.Timings()
     if not on_cpu and cuda_host_rows > 0 and loaded.host_model is not None:
         host_op = graphs.operation(loaded.host_model, operation, variational=loaded.variational)
         host_run = _flat_or(host_op, width) if flat else host_op
 
-        def host(x: np.ndarray) -> Outputs:
+        def host_torch(x: np.ndarray) -> Outputs:
             return tuple(map(_array, host_run(torch.from_numpy(x))))
 
+        host: BatchFn = host_torch
+        host_small = _numpy_or_none(host_run, width) if numpy_rows > 0 else None
+        if host_small is not None:  # the host's small batches as on a CPU device
+            host = host_batches.routed(host_small, host_torch, numpy_rows)
         on_host = host_batches.on_one_thread(host)
         sizes = cuda_graphs.bucket_sizes(cuda_host_rows)
         with torch.inference_mode():
@@ -104,6 +107,7 @@ def batch_fn(
             timings,
         )
         fn = host_batches.routed(on_host, on_device, host_rows)
+        fn_numpy_rows = min(host_rows, numpy_rows) if host_small is not None else 0
     fn.cuda_graph_sizes = replayed.sizes if replayed is not None else []
     fn.host_rows, fn.host_timings = host_rows, timings  # timings: rows -> (host, device) µs
     fn.numpy_rows = fn_numpy_rows
@@ -115,6 +119,13 @@ def _flat_or(op: nn.Module, width: int) -> Callable[[torch.Tensor], tuple[torch.
     """The operation as its flat graph, or itself where it does not trace."""
     probe = torch.randn(3, width, generator=torch.Generator().manual_seed(0))
     return graphs.flat(op, probe) or op
+
+
+def _numpy_or_none(run: Any, width: int) -> BatchFn | None:
+    """A flat graph's numpy form (service.inference.numpy_graphs), where it has one."""
+    if not isinstance(run, graphs.FlatGraph):
+        return None
+    return numpy_graphs.numpy_graph(run.graph, run.weights, run, width=width)
 
 
 def _array(t: torch.Tensor) -> np.ndarray:
@@ -155,7 +166,7 @@ class InferenceEngine:
         self.settings = settings
         self.metrics = metrics
         self.device_names = inference_devices(settings.inference_device)
-        if settings.inference_numpy_rows > 0 and "cpu" in self.device_names:
+        if settings.inference_numpy_rows > 0:  # on a CPU device or a GPU version's host copy
             numpy_graphs.one_blas_thread()  # small batches only: no pool of its own
         self.devices = {
             name: Device(
