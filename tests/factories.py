@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 
 from service.config import Settings
 from service.executors.local import worker_loop
+from service.inference.cache import LoadedModel
+from service.zoo.serving import ServingModel
 
 
 def csv_bytes(
@@ -126,3 +128,20 @@ def module_settings(data_dir: Path, **overrides: Any) -> Iterator[Settings]:
             database_url=database_url,
             **{"workers": 0, "poll_interval_s": 0.05, "heartbeat_interval_s": 0.3, **overrides},
         )
+
+
+def loaded_version(model: ServingModel, *, name: str, variational: bool) -> LoadedModel:
+    """A version in the cache's terms, of a ServingModel built in the test (on the CPU)."""
+    ae = model.autoencoder
+    return LoadedModel(
+        name=name,
+        version=1,
+        model=model,
+        config={},
+        metrics={},
+        n_features=ae.n_features,
+        code_size=ae.code_size,
+        variational=variational,
+        size_bytes=0,
+        key=f"{name}@1",
+    )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -121,14 +122,8 @@ def flat(op: nn.Module, probe: torch.Tensor, *, fast_activations: bool = True) -
         log.info("%s stays eager: %s", name, exc)
         return None
     with torch.inference_mode():
-        try:
-            same = _same(run(probe), op(probe))
-        except Exception as exc:
-            log.warning("%s stays eager: its graph failed on the probe: %s", name, exc)
+        if not _agrees(run, op, probe, _same, f"{name} stays eager"):
             return None
-    if not same:
-        log.warning("%s stays eager: its graph answered differently", name)
-        return None
     if not fast_activations:
         return run
     fast_graph, swapped = _with_fast_activations(graph)
@@ -138,16 +133,28 @@ def flat(op: nn.Module, probe: torch.Tensor, *, fast_activations: bool = True) -
     shape = (PROBE_ROWS, *probe.shape[1:])
     rows = torch.randn(shape, generator=torch.Generator().manual_seed(1)).to(probe)
     with one_torch_thread(), torch.inference_mode():
-        try:
-            close = _close(fast(rows), run(rows))
-        except Exception as exc:
-            log.warning("%s keeps torch's activations: %s", name, exc)
+        if not _agrees(fast, run, rows, _close, f"{name} keeps torch's activations"):
             return run
-    if not close:
-        log.warning("%s keeps torch's activations: the fast ones answered apart", name)
-        return run
     log.info("%s: %d activations on the fast kernels", name, swapped)
     return fast
+
+
+def _agrees(
+    got: Callable[[torch.Tensor], Any],
+    want: Callable[[torch.Tensor], Any],
+    x: torch.Tensor,
+    same: Callable[[Any, Any], bool],
+    refusal: str,
+) -> bool:
+    """`same(got(x), want(x))`; a failure or a difference is logged as `refusal`."""
+    try:
+        agreed = same(got(x), want(x))
+    except Exception as exc:
+        log.warning("%s: it failed on the probe: %s", refusal, exc)
+        return False
+    if not agreed:
+        log.warning("%s: it answered differently", refusal)
+    return agreed
 
 
 class FlatGraph:

@@ -17,6 +17,7 @@ from service.inference import engine, graphs
 from service.inference.cache import LoadedModel
 from service.zoo.serving import ServingModel, build_serving_model
 from service.zoo.spec import ModelSpec
+from tests.factories import loaded_version
 
 KINDS: dict[str, tuple[dict[str, Any], int, tuple[int, int, int] | None]] = {
     "linear": ({"kind": "linear", "code_size": 3}, 10, None),
@@ -121,19 +122,7 @@ def test_a_graph_that_fails_on_the_probe_stays_eager() -> None:
 
 def loaded_model(kind: str) -> LoadedModel:
     model, variational = serving_model(kind)
-    ae = model.autoencoder
-    return LoadedModel(
-        name=kind,
-        version=1,
-        model=model,
-        config={},
-        metrics={},
-        n_features=ae.n_features,
-        code_size=ae.code_size,
-        variational=variational,
-        size_bytes=0,
-        key=f"{kind}@1",
-    )
+    return loaded_version(model, name=kind, variational=variational)
 
 
 @pytest.mark.parametrize("flat", [True, False])

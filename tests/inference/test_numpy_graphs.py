@@ -19,6 +19,7 @@ from service.inference.cache import LoadedModel
 from service.metrics import ServiceMetrics
 from service.zoo.serving import ServingModel, build_serving_model
 from service.zoo.spec import ModelSpec
+from tests.factories import loaded_version
 
 DENSE: dict[str, dict[str, Any]] = {
     "linear": {"kind": "linear", "code_size": 3},
@@ -139,20 +140,9 @@ def test_a_numpy_form_that_answers_apart_is_not_used(monkeypatch: pytest.MonkeyP
 
 
 def loaded(kind: str, n_features: int = N_FEATURES, image: Any = None) -> LoadedModel:
-    arch = DENSE.get(kind, {"kind": kind, "code_size": 4})
-    model = serving_model(arch, n_features, image)
-    return LoadedModel(
-        name=kind,
-        version=1,
-        model=model,
-        config={},
-        metrics={},
-        n_features=model.autoencoder.n_features,
-        code_size=model.autoencoder.code_size,
-        variational=kind in ("vae", "conv_vae"),
-        size_bytes=0,
-        key=f"{kind}@1",
-    )
+    model = serving_model(DENSE.get(kind, {"kind": kind, "code_size": 4}), n_features, image)
+    variational = kind in ("vae", "conv_vae")
+    return loaded_version(model, name=kind, variational=variational)
 
 
 def test_the_engine_runs_small_batches_in_numpy_and_large_ones_in_torch(
