@@ -111,6 +111,10 @@ def batch_fn(
     fn.cuda_graph_sizes = replayed.sizes if replayed is not None else []
     fn.host_rows, fn.host_timings = host_rows, timings  # timings: rows -> (host, device) µs
     fn.numpy_rows = fn_numpy_rows
+    if fn_numpy_rows:
+        log.info(
+            "%s %s: batches of at most %d rows run in numpy", loaded.key, operation, fn_numpy_rows
+        )
     loaded.batch_fns[key] = fn
     return fn
 
