@@ -7,7 +7,9 @@ as the service runs it (numpy in, numpy out), the same through the device's infe
 thread (the hand-off the service adds per batch), and a CUDA graph replay of it (what
 capturing the small batch sizes would save). The CPU's one-row eager encode is the
 reference. `host_or_gpu`: per operation, the batch sizes the service runs on the host
-rather than the GPU, as it measures them when a version loads (host_batches). Model: the
+rather than the GPU, as it measures them when a version loads (host_batches; with the
+service's settings, so its host batches of up to AESVC_INFERENCE_NUMPY_ROWS rows run in
+numpy, `host_numpy_rows`). Model: the
 digits dense AE's shape (64-128-64-8), randomly initialised.
 
     python benchmarks/inference_cuda_latency.py [--iterations 2000]
@@ -84,7 +86,8 @@ def graph_encode(
 def host_or_gpu() -> dict[str, Any]:
     """What the service decides at load for this model (service.inference.host_batches):
     per operation, the batch sizes it runs on the host, and the timings it measured."""
-    from service.inference import engine
+    from service.config import Settings
+    from service.inference import engine, numpy_graphs
     from service.inference.cache import LoadedModel
     from service.inference.device import one_torch_thread
     from service.zoo.serving import build_serving_model
@@ -101,11 +104,19 @@ def host_or_gpu() -> dict[str, Any]:
         host_model=host,
     )  # fmt: skip
     found: dict[str, Any] = {}
+    settings = Settings()  # the service's defaults (AESVC_* in the environment apply)
+    mode = {
+        "cuda_graph_rows": settings.inference_cuda_graph_rows,
+        "cuda_host_rows": settings.inference_cuda_host_rows,
+        "numpy_rows": settings.inference_numpy_rows,
+    }
+    numpy_graphs.one_blas_thread()  # as the service's engine does
     with torch.inference_mode(), one_torch_thread():  # as the model cache loads a version
         for operation in engine.OPERATIONS:
-            fn = engine.batch_fn(loaded, operation, cuda_graph_rows=128, cuda_host_rows=64)
+            fn = engine.batch_fn(loaded, operation, **mode)
             found[operation] = {
                 "host_rows": fn.host_rows,  # type: ignore[attr-defined]
+                "host_numpy_rows": fn.numpy_rows,  # type: ignore[attr-defined]
                 "timings_us_host_vs_gpu": {
                     str(rows): list(pair)
                     for rows, pair in fn.host_timings.items()  # type: ignore[attr-defined]
