@@ -76,38 +76,13 @@ def batch_fn(
         return tuple(map(_array, outputs if outputs is not None else run(tensor(x))))
 
     fn: Any = on_device
-    fn_numpy_rows = 0
-    small = _numpy_or_none(run, width) if on_cpu and numpy_rows > 0 else None
-    if small is not None:
-        fn, fn_numpy_rows = host_batches.routed(small, on_device, numpy_rows), numpy_rows
-    host_rows, timings = 0, host_batches.Timings()
-    if not on_cpu and cuda_host_rows > 0 and loaded.host_model is not None:
-        host_op = graphs.operation(loaded.host_model, operation, variational=loaded.variational)
-        host_run = _flat_or(host_op, width) if flat else host_op
-
-        def host_torch(x: np.ndarray) -> Outputs:
-            return tuple(map(_array, host_run(torch.from_numpy(x))))
-
-        host: BatchFn = host_torch
-        host_small = _numpy_or_none(host_run, width) if numpy_rows > 0 else None
-        if host_small is not None:  # the host's small batches as on a CPU device
-            host = host_batches.routed(host_small, host_torch, numpy_rows)
-        on_host = host_batches.on_one_thread(host)
-        sizes = cuda_graphs.bucket_sizes(cuda_host_rows)
-        with torch.inference_mode():
-            host_rows, timings = host_batches.measure_host_rows(
-                on_host, on_device, width=width, sizes=sizes
-            )
-        log.info(
-            "%s %s on %s: batches of at most %d rows run on the host (µs, host vs device: %s)",
-            loaded.key,
-            operation,
-            device,
-            host_rows,
-            timings,
+    fn_numpy_rows, host_rows, timings = 0, 0, host_batches.Timings()
+    if on_cpu:
+        fn, fn_numpy_rows = _with_numpy(run, width, on_device, numpy_rows)
+    elif cuda_host_rows > 0 and loaded.host_model is not None:
+        fn, host_rows, timings, fn_numpy_rows = _host_where_faster(
+            loaded, operation, on_device, flat=flat, max_rows=cuda_host_rows, numpy_rows=numpy_rows
         )
-        fn = host_batches.routed(on_host, on_device, host_rows)
-        fn_numpy_rows = min(host_rows, numpy_rows) if host_small is not None else 0
     fn.cuda_graph_sizes = replayed.sizes if replayed is not None else []
     fn.host_rows, fn.host_timings = host_rows, timings  # timings: rows -> (host, device) µs
     fn.numpy_rows = fn_numpy_rows
@@ -119,17 +94,59 @@ def batch_fn(
     return fn
 
 
+def _with_numpy(run: Any, width: int, torch_fn: BatchFn, numpy_rows: int) -> tuple[BatchFn, int]:
+    """`torch_fn`, its batches of at most `numpy_rows` rows on the numpy form of `run` (a
+    flat graph) where it has one (service.inference.numpy_graphs); and those rows, or 0."""
+    small = None
+    if numpy_rows > 0 and isinstance(run, graphs.FlatGraph):
+        small = numpy_graphs.numpy_graph(run.graph, run.weights, run, width=width)
+    if small is None:
+        return torch_fn, 0
+    return host_batches.routed(small, torch_fn, numpy_rows), numpy_rows
+
+
+def _host_where_faster(
+    loaded: LoadedModel,
+    operation: str,
+    on_device: BatchFn,
+    *,
+    flat: bool,
+    max_rows: int,
+    numpy_rows: int,
+) -> tuple[BatchFn, int, host_batches.Timings, int]:
+    """A GPU version's batch function that runs its small batches on the host copy where the
+    host measured faster (service.inference.host_batches); with the largest such batch, the
+    timings, and the largest batch that runs in numpy there."""
+    assert loaded.host_model is not None
+    width = input_width(loaded, operation)
+    host_op = graphs.operation(loaded.host_model, operation, variational=loaded.variational)
+    host_run = _flat_or(host_op, width) if flat else host_op
+
+    def host_torch(x: np.ndarray) -> Outputs:
+        return tuple(map(_array, host_run(torch.from_numpy(x))))
+
+    host, host_numpy_rows = _with_numpy(host_run, width, host_torch, numpy_rows)
+    on_host = host_batches.on_one_thread(host)
+    with torch.inference_mode():
+        host_rows, timings = host_batches.measure_host_rows(
+            on_host, on_device, width=width, sizes=cuda_graphs.bucket_sizes(max_rows)
+        )
+    log.info(
+        "%s %s on %s: batches of at most %d rows run on the host (µs, host vs device: %s)",
+        loaded.key,
+        operation,
+        loaded.device,
+        host_rows,
+        timings,
+    )
+    fn = host_batches.routed(on_host, on_device, host_rows)
+    return fn, host_rows, timings, min(host_rows, host_numpy_rows)
+
+
 def _flat_or(op: nn.Module, width: int) -> Callable[[torch.Tensor], tuple[torch.Tensor, ...]]:
     """The operation as its flat graph, or itself where it does not trace."""
     probe = torch.randn(3, width, generator=torch.Generator().manual_seed(0))
     return graphs.flat(op, probe) or op
-
-
-def _numpy_or_none(run: Any, width: int) -> BatchFn | None:
-    """A flat graph's numpy form (service.inference.numpy_graphs), where it has one."""
-    if not isinstance(run, graphs.FlatGraph):
-        return None
-    return numpy_graphs.numpy_graph(run.graph, run.weights, run, width=width)
 
 
 def _array(t: torch.Tensor) -> np.ndarray:
