@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ import torch
 
 from service.config import Settings
 from service.context import AppContext
-from service.inference import engine, host_batches
+from service.inference import engine, host_batches, numpy_graphs
 from service.inference.cache import ModelCache
 from service.inference.device import Outputs
 from service.inference.service import load_version
@@ -134,3 +135,43 @@ def test_warm_up_drops_a_host_copy_no_operation_runs_on() -> None:
     engine.warm_up(loaded, [1, 3], cuda_host_rows=16)
     assert loaded.host_model is None and loaded.host_bytes == 0
     assert loaded.footprint_bytes == loaded.size_bytes
+
+
+@pytest.mark.parametrize(("numpy_rows", "in_numpy"), [(8, 8), (0, 0)])
+def test_a_slow_devices_small_batches_run_on_the_host_copy_in_numpy(
+    numpy_rows: int, in_numpy: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's host routing, with a "device" 2 ms slower than the host at every size
+    (on the CPU: the GPU side is checked in tests/test_gpu.py): batches of up to 16 rows
+    run on the host copy, those up to `numpy_rows` in its numpy form, larger ones on the
+    device; every answer is the model's."""
+    version = dataclasses.replace(loaded_model("dense"), host_model=loaded_model("dense").model)
+    exact = engine.batch_fn(loaded_model("dense"), "reconstruct")
+    device_rows: list[int] = []
+    numpy_calls: list[int] = []
+    numpy_call = numpy_graphs.NumpyGraph.__call__
+
+    def counted(self: numpy_graphs.NumpyGraph, x: np.ndarray) -> Any:
+        numpy_calls.append(len(x))
+        return numpy_call(self, x)
+
+    monkeypatch.setattr(numpy_graphs.NumpyGraph, "__call__", counted)
+
+    def slow_device(x: np.ndarray) -> Outputs:
+        device_rows.append(len(x))
+        time.sleep(0.002)
+        return exact(x)
+
+    fn, host_rows, timings, numpy_used = engine._host_where_faster(
+        version, "reconstruct", slow_device, flat=True, max_rows=16, numpy_rows=numpy_rows
+    )
+    assert host_rows == 16 and sorted(timings) == SIZES and numpy_used == in_numpy
+    device_rows.clear()
+    numpy_calls.clear()
+    x = np.random.default_rng(3).standard_normal((40, version.n_features), dtype=np.float32)
+    with torch.inference_mode():
+        for rows in (1, 8, 9, 16, 17, 40):
+            for got, want in zip(fn(x[:rows]), exact(x[:rows]), strict=True):
+                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert device_rows == [17, 40]
+    assert numpy_calls == [rows for rows in (1, 8, 9, 16) if rows <= in_numpy]
