@@ -60,3 +60,19 @@ def data_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def served(data_dir: Path) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(data_dir), start_workers=False)) as client:
         yield client
+
+
+@pytest.fixture
+def numpy_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row count of every batch a numpy graph (service.inference.numpy_graphs) runs."""
+    from service.inference.numpy_graphs import NumpyGraph
+
+    calls: list[int] = []
+    real = NumpyGraph.__call__
+
+    def counted(self: NumpyGraph, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        calls.append(len(x))
+        return real(self, x)
+
+    monkeypatch.setattr(NumpyGraph, "__call__", counted)
+    return calls

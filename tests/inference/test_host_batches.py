@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ import torch
 
 from service.config import Settings
 from service.context import AppContext
-from service.inference import engine, host_batches, numpy_graphs
+from service.inference import engine, host_batches
 from service.inference.cache import ModelCache
 from service.inference.device import Outputs
 from service.inference.service import load_version
@@ -139,7 +138,7 @@ def test_warm_up_drops_a_host_copy_no_operation_runs_on() -> None:
 
 @pytest.mark.parametrize(("numpy_rows", "in_numpy"), [(8, 8), (0, 0)])
 def test_a_slow_devices_small_batches_run_on_the_host_copy_in_numpy(
-    numpy_rows: int, in_numpy: int, monkeypatch: pytest.MonkeyPatch
+    numpy_rows: int, in_numpy: int, numpy_calls: list[int]
 ) -> None:
     """The engine's host routing, with a "device" 2 ms slower than the host at every size
     (on the CPU: the GPU side is checked in tests/test_gpu.py): batches of up to 16 rows
@@ -148,14 +147,6 @@ def test_a_slow_devices_small_batches_run_on_the_host_copy_in_numpy(
     version = dataclasses.replace(loaded_model("dense"), host_model=loaded_model("dense").model)
     exact = engine.batch_fn(loaded_model("dense"), "reconstruct")
     device_rows: list[int] = []
-    numpy_calls: list[int] = []
-    numpy_call = numpy_graphs.NumpyGraph.__call__
-
-    def counted(self: numpy_graphs.NumpyGraph, x: np.ndarray) -> Any:
-        numpy_calls.append(len(x))
-        return numpy_call(self, x)
-
-    monkeypatch.setattr(numpy_graphs.NumpyGraph, "__call__", counted)
 
     def slow_device(x: np.ndarray) -> Outputs:
         device_rows.append(len(x))

@@ -146,16 +146,9 @@ def loaded(kind: str, n_features: int = N_FEATURES, image: Any = None) -> Loaded
 
 
 def test_the_engine_runs_small_batches_in_numpy_and_large_ones_in_torch(
-    monkeypatch: pytest.MonkeyPatch,
+    numpy_calls: list[int],
 ) -> None:
-    calls: list[int] = []
-    real_call = numpy_graphs.NumpyGraph.__call__
-
-    def counted(self: numpy_graphs.NumpyGraph, x: np.ndarray) -> Any:
-        calls.append(len(x))
-        return real_call(self, x)
-
-    monkeypatch.setattr(numpy_graphs.NumpyGraph, "__call__", counted)
+    calls = numpy_calls
     version = loaded("dense")
     fn: Any = engine.batch_fn(version, "reconstruct", numpy_rows=16)
     assert fn.numpy_rows == 16
