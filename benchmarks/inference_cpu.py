@@ -5,7 +5,7 @@ cores with its load generator, so run-to-run noise is large. This measures what 
 service's own code costs: the event-loop thread's CPU time per request for one-row JSON
 encodes, one at a time (c=1) and from 64 concurrent tasks (c=64), through the whole app
 (the hot path, validation, the batcher, the forward pass, metrics, the response). It also
-times the forward pass alone in a hot loop, the app's own batch function (its flat graph)
+times the forward pass alone in a hot loop, the app's own batch function (the one its batcher runs)
 and the eager model, so that the in-app figure can be read against them.
 
     .venv/bin/python benchmarks/inference_cpu.py [--requests 6000]
@@ -91,7 +91,6 @@ async def measure(data_dir: Path, requests: int) -> dict[str, Any]:
     from sklearn.datasets import load_digits
 
     from service.config import Settings
-    from service.inference.engine import batch_fn
     from service.inference.service import served_version
     from service.main import create_app
 
@@ -125,9 +124,10 @@ async def measure(data_dir: Path, requests: int) -> dict[str, Any]:
                 ),
                 "wall_us_per_request": round((time.perf_counter() - start) / done * 1e6, 1),
             }
-        # the app's own batch function for the encode (its flat graph), rows in and out
+        # the app's own batch function for the encode (the one its batcher runs: a one-row
+        # batch in numpy, service.inference.numpy_graphs), rows in and out
         loaded = await served_version(app.state.ctx, name=MODEL, ref="1")
-        app_encode = batch_fn(loaded, "encode")
+        app_encode = app.state.ctx.extras["inference_engine"].batcher(loaded, "encode").fn
         torch.set_num_threads(1)
         with torch.inference_mode():
             out["app_batch_fn_hot_loop_us"] = hot_loop_us(app_encode, row, requests)
