@@ -77,12 +77,16 @@ def test_anything_else_is_torchs_own_call(name: str, case: str) -> None:
 
 
 def test_on_a_thread_team_torch_keeps_its_kernels() -> None:
-    if torch.get_num_threads() < 2:
-        pytest.skip("torch runs on one thread here")
-    x = values()
-    with torch.inference_mode():
-        assert not activations._fast(x)
-        assert torch.equal(activations.elu(x), F.elu(x))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # a lane with two threads: torch's kernels share the work
+    try:
+        x = values()
+        with torch.inference_mode():
+            assert not activations._fast(x)
+            assert torch.equal(activations.elu(x), F.elu(x))
+            assert torch.equal(activations.tanh(x), torch.tanh(x))
+    finally:
+        torch.set_num_threads(before)
 
 
 def dense(activation: str) -> torch.nn.Module:
