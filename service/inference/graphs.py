@@ -172,19 +172,30 @@ class FlatGraph:
         return self._forward(x, *self.weights)
 
 
+def copied(graph: fx.Graph) -> fx.Graph:
+    """A copy of the graph, its nodes free to be rewritten."""
+    copy = fx.Graph()
+    copy.output(copy.graph_copy(graph, {}))
+    return copy
+
+
+def elu_options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[float, bool]:
+    """(alpha, inplace) of an F.elu call node's arguments."""
+    alpha = kwargs.get("alpha", args[1] if len(args) > 1 else 1.0)
+    inplace = kwargs.get("inplace", args[2] if len(args) > 2 else False)
+    return float(alpha), bool(inplace)
+
+
 def _with_fast_activations(graph: fx.Graph) -> tuple[fx.Graph, int]:
     """A copy of the graph whose ELUs (alpha 1, not in place) and tanhs call the kernels of
     service.inference.activations; and how many it swapped."""
-    copy = fx.Graph()
-    copy.output(copy.graph_copy(graph, {}))
+    copy = copied(graph)
     swapped = 0
     for node in copy.nodes:
         if node.op != "call_function" or not node.args:
             continue
         if node.target is F.elu:
-            alpha = node.kwargs.get("alpha", node.args[1] if len(node.args) > 1 else 1.0)
-            inplace = node.kwargs.get("inplace", node.args[2] if len(node.args) > 2 else False)
-            if alpha != 1.0 or inplace:
+            if elu_options(node.args, node.kwargs) != (1.0, False):
                 continue
             node.target = activations.elu
         elif node.target is torch.tanh and len(node.args) == 1 and not node.kwargs:

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from service.inference import activations
+from service.inference import activations, graphs
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,10 @@ def _same_args(fn: Callable[..., Any]) -> _Rewrite:
 
 
 def _elu_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, tuple[Any, ...]]:
-    alpha = kwargs.get("alpha", args[1] if len(args) > 1 else 1.0)
-    if kwargs.get("inplace", args[2] if len(args) > 2 else False):
+    alpha, inplace = graphs.elu_options(args, kwargs)
+    if inplace:
         raise _Unsupported("an in-place ELU")
-    return _elu, (args[0], float(alpha))
+    return _elu, (args[0], alpha)
 
 
 def _not_in_place(fn: Callable[[np.ndarray], np.ndarray]) -> _Rewrite:
@@ -201,8 +201,7 @@ def numpy_graph(
 
 
 def _rewrite(graph: fx.Graph) -> fx.Graph:
-    copy = fx.Graph()
-    copy.output(copy.graph_copy(graph, {}))
+    copy = graphs.copied(graph)
     for node in copy.nodes:
         if node.op in ("placeholder", "output"):
             continue
