@@ -102,6 +102,14 @@ class Settings(BaseSettings):
         "costs a GPU more in launches and copies than in arithmetic); 0: every batch on the "
         "GPU, and no host copy.",
     )
+    oip_shared_memory: bool = Field(
+        default=False,
+        description="The Open Inference Protocol's system shared memory extension (Triton's "
+        "--allow-client-shm): clients register regions of POSIX shared memory objects in "
+        "/dev/shm and pass tensors through them instead of the body. A client with the infer "
+        "scope may then read and write any such object the service's user can open: turn it "
+        "on only where the clients on this host are trusted.",
+    )
     warmup_batch_rows: tuple[int, ...] = Field(
         default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."
     )

@@ -18,6 +18,7 @@ from service.context import AppContext
 from service.database import migrate
 from service.errors import document_problems, install_error_handlers
 from service.inference.fastpath import FastPathApp, InferenceFastPath
+from service.inference.shared_memory import SharedMemoryRegistry
 from service.limits import BodyLimitMiddleware
 from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetrics
 from service.request_id import RequestIdMiddleware
@@ -106,6 +107,7 @@ def create_app(
         finally:
             ctx.extras["preloader"].stop()
             ctx.extras["inference_engine"].close()
+            ctx.extras["shared_memory"].close()
             pool = ctx.extras.get("worker_pool")
             if pool is not None:
                 await run_in_threadpool(pool.stop)
@@ -124,6 +126,7 @@ def create_app(
     app.openapi = lambda: document_problems(openapi())  # type: ignore[method-assign]
     app.state.ctx = ctx
     app.state.metrics = metrics
+    ctx.extras["shared_memory"] = SharedMemoryRegistry(enabled=settings.oip_shared_memory)
     install_error_handlers(app)
     from service.inference.router import router as inference_router
 
@@ -146,6 +149,7 @@ def create_app(
     from service.datasets.router import router as datasets_router
     from service.health import router as health_router
     from service.inference.oip import router as oip_router
+    from service.inference.oip_shared_memory import router as shared_memory_router
     from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
     from service.training.router import router as jobs_router
@@ -154,7 +158,7 @@ def create_app(
     # No prefix or dependencies at inclusion: InferenceFastPath calls the inference
     # router's endpoints itself and would not see them.
     routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
-    for router in (inference_router, oip_router, *routers):
+    for router in (inference_router, oip_router, shared_memory_router, *routers):
         app.include_router(router)
     from service.ui import router as ui
 

@@ -14,7 +14,7 @@ import asyncio
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -30,8 +30,10 @@ from service.inference import codecs, service
 from service.inference.cache import LoadedModel
 from service.inference.engine import InferenceEngine
 from service.inference.router import client_gone
+from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry, TensorRef
 from service.registry.service import list_versions
 
+M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/v2")  # tags per route: the server health probes are public
 
 
@@ -54,13 +56,22 @@ NO_BODY: dict[int | str, dict[str, Any]] = {200: {"description": "True", "conten
 OIP: list[str | Enum] = ["oip"]
 HEADER_LENGTH = "Inference-Header-Content-Length"
 DECODER = ".decoder"
-ENCODER_OUTPUTS = ("codings", "reconstruction", "reconstruction_error")
 
 
 class OipError(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers
+
+
+def parse_body(schema: type[M], body: bytes, what: str) -> M:
+    """A JSON body, or an OipError (400) that names the first wrong field."""
+    try:
+        return codecs.parse_json(schema, body)
+    except RequestValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
+        raise OipError(400, f"invalid {what}: {where}: {first['msg']}") from None
 
 
 class InferInput(BaseModel):
@@ -126,7 +137,7 @@ class Target:
         return [tensor("input", loaded.n_features)], outputs
 
 
-def _error(exc: OipError) -> Response:
+def error_response(exc: OipError) -> Response:
     body = orjson.dumps({"error": exc.message})
     return Response(body, status_code=exc.status, media_type=codecs.JSON, headers=exc.headers)
 
@@ -149,14 +160,12 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
-def read_server_metadata() -> dict[str, Any]:
+def read_server_metadata(request: Request) -> dict[str, Any]:
     from service.main import API_VERSION
 
-    return {
-        "name": "autoencoder-service",
-        "version": API_VERSION,
-        "extensions": ["binary_tensor_data"],
-    }
+    shm: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    extensions = ["binary_tensor_data"] + (["system_shared_memory"] if shm.enabled else [])
+    return {"name": "autoencoder-service", "version": API_VERSION, "extensions": extensions}
 
 
 @router.get(
@@ -198,7 +207,7 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
         target, loaded = await _served(request, name, version)
         versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
     except ServiceError as exc:
-        return _error(_from_service_error(exc))
+        return error_response(_from_service_error(exc))
     inputs, outputs = target.signature(loaded)
     body = {
         "name": name,
@@ -214,7 +223,7 @@ async def _ready(request: Request, name: str, version: str | None) -> Response:
     try:
         await _served(request, name, version)
     except ServiceError as exc:
-        return _error(_from_service_error(exc))
+        return error_response(_from_service_error(exc))
     return Response(status_code=200)
 
 
@@ -276,17 +285,14 @@ def _split_body(request: Request, body: bytes) -> tuple[InferRequest, bytes]:
         if not header.isdigit() or int(header) > len(body):
             raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
         head, rest = body[: int(header)], body[int(header) :]
-    try:
-        return codecs.parse_json(InferRequest, head), rest
-    except RequestValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
-        raise OipError(400, f"invalid inference request: {where}: {first['msg']}") from None
+    return parse_body(InferRequest, head, "inference request"), rest
 
 
 def _tensor(
-    spec: InferInput, binary: memoryview, offset: int, width: int
+    spec: InferInput, binary: memoryview, offset: int, width: int, shm: SharedMemoryRegistry
 ) -> tuple[np.ndarray, int]:
+    """The input's values: from the binary part at `offset`, from a shared memory region, or
+    from `data`; and where the binary part's next tensor starts."""
     expected = f"expected {spec.name!r} FP32 with shape [-1, {width}]"
     if spec.datatype != "FP32":
         raise OipError(400, f"input {spec.name!r} has datatype {spec.datatype}; {expected}")
@@ -294,7 +300,16 @@ def _tensor(
         raise OipError(400, f"input {spec.name!r} has shape {spec.shape}; {expected}")
     count = math.prod(spec.shape)
     size = (spec.parameters or {}).get("binary_data_size")
-    if size is not None:
+    ref = TensorRef.from_parameters(spec.parameters, f"input {spec.name!r}")
+    if sum(x is not None for x in (size, ref, spec.data)) > 1:
+        raise OipError(
+            400,
+            f"input {spec.name!r}: give its values one way: data, binary_data_size or a "
+            "shared memory region",
+        )
+    if ref is not None:
+        flat = shm.read_fp32(ref, count, f"input {spec.name!r}")
+    elif size is not None:
         if not isinstance(size, int) or size != count * 4 or offset + size > len(binary):
             raise OipError(
                 400,
@@ -322,14 +337,48 @@ def _tensor(
     return flat.reshape(spec.shape), offset
 
 
-def _wanted(target: Target, infer: InferRequest) -> list[RequestedOutput]:
-    names = ("output",) if target.decoder else ENCODER_OUTPUTS
-    if not infer.outputs:
-        return [RequestedOutput(name=n) for n in names]
-    unknown = [o.name for o in infer.outputs if o.name not in names]
+@dataclass(frozen=True)
+class Wanted:
+    """A requested output: by name, in the body (JSON or binary), or into shared memory."""
+
+    name: str
+    binary: bool
+    ref: TensorRef | None
+
+
+def _wanted(
+    infer: InferRequest, shapes: dict[str, tuple[int, ...]], shm: SharedMemoryRegistry
+) -> list[Wanted]:
+    """The outputs to answer with, each checked (shared memory: that it will fit) before
+    the request is queued."""
+    all_binary = bool((infer.parameters or {}).get("binary_data_output", False))
+    requested = infer.outputs or [RequestedOutput(name=n) for n in shapes]
+    unknown = [o.name for o in requested if o.name not in shapes]
     if unknown:
-        raise OipError(400, f"unknown output {unknown[0]!r}; expected one of {list(names)}")
-    return infer.outputs
+        raise OipError(400, f"unknown output {unknown[0]!r}; expected one of {list(shapes)}")
+    wanted = []
+    for out in requested:
+        what = f"output {out.name!r}"
+        ref = TensorRef.from_parameters(out.parameters, what)
+        binary = (out.parameters or {}).get("binary_data")
+        if ref is not None and binary:
+            raise OipError(
+                400, f"{what}: binary_data and a shared memory region exclude each other"
+            )
+        if ref is not None:
+            shm.check_output(ref, math.prod(shapes[out.name]) * 4, what)
+        wanted.append(Wanted(out.name, all_binary if binary is None else bool(binary), ref))
+    return wanted
+
+
+def _output_shapes(target: Target, loaded: LoadedModel, rows: int) -> dict[str, tuple[int, ...]]:
+    if target.decoder:
+        return {"output": (rows, loaded.n_features)}
+    return {
+        "codings": (rows, loaded.code_size),
+        "reconstruction": (rows, loaded.n_features),
+        "reconstruction_error": (rows,),
+    }
 
 
 async def _run(
@@ -358,15 +407,18 @@ def _respond(
     infer: InferRequest,
     name: str,
     loaded: LoadedModel,
-    wanted: list[RequestedOutput],
+    wanted: list[Wanted],
     arrays: dict[str, np.ndarray],
+    shm: SharedMemoryRegistry,
 ) -> Response:
-    all_binary = bool((infer.parameters or {}).get("binary_data_output", False))
     outputs, blobs = [], []
     for out in wanted:
         array = np.ascontiguousarray(arrays[out.name], dtype="<f4")
         entry: dict[str, Any] = {"name": out.name, "datatype": "FP32", "shape": list(array.shape)}
-        if (out.parameters or {}).get("binary_data", all_binary):
+        if out.ref is not None:
+            written = shm.write(out.ref, array, f"output {out.name!r}")
+            entry["parameters"] = out.ref.parameters(written)
+        elif out.binary:
             blob = array.tobytes()
             entry["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
@@ -391,6 +443,7 @@ def _respond(
 
 
 async def _infer(request: Request, name: str, version: str | None) -> Response:
+    shm: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
     try:
         infer, binary = _split_body(request, await request.body())
         target, loaded = await _served(request, name, version)
@@ -399,7 +452,7 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
         if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
             got = [i.name for i in infer.inputs]
             raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
-        x, used = _tensor(infer.inputs[0], memoryview(binary), 0, width)
+        x, used = _tensor(infer.inputs[0], memoryview(binary), 0, width, shm)
         if used != len(binary):
             raise OipError(400, f"{len(binary) - used} bytes of binary data belong to no input")
         x = service.to_matrix(
@@ -408,13 +461,15 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
             field=wanted_input,
             max_rows=request.app.state.ctx.settings.max_request_rows,
         )
-        wanted = _wanted(target, infer)
+        wanted = _wanted(infer, _output_shapes(target, loaded, len(x)), shm)
         arrays = await _run(request, target, loaded, x, {o.name for o in wanted})
+        return _respond(infer, name, loaded, wanted, arrays, shm)
     except OipError as exc:
-        return _error(exc)
+        return error_response(exc)
+    except SharedMemoryError as exc:
+        return error_response(OipError(400, str(exc)))
     except ServiceError as exc:
-        return _error(_from_service_error(exc))
-    return _respond(infer, name, loaded, wanted, arrays)
+        return error_response(_from_service_error(exc))
 
 
 INFER_DOC: dict[str, Any] = {

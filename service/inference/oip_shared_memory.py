@@ -1,0 +1,122 @@
+"""The Open Inference Protocol's system shared memory extension, as Triton's HTTP API has it:
+register, unregister and the status of regions (service.inference.shared_memory). Errors
+are the protocol's {"error": "..."} with 400, as for inference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from service.inference import codecs
+from service.inference.oip import NO_BODY, OIP, OIP_ERRORS, OipError, error_response, parse_body
+from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry
+
+router = APIRouter(prefix="/v2/systemsharedmemory", tags=OIP)
+ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
+
+
+class SystemSharedMemoryRegister(BaseModel):
+    key: str = Field(description="The POSIX shared memory object, as shm_open names it: '/name'.")
+    offset: int = Field(
+        default=0, ge=0, description="Bytes into the object where the region starts."
+    )
+    byte_size: int = Field(ge=1, description="The region's size in bytes.")
+
+
+class SystemSharedMemoryStatus(BaseModel):
+    name: str
+    key: str
+    offset: int
+    byte_size: int
+
+
+def _registry(request: Request) -> SharedMemoryRegistry:
+    registry: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    return registry
+
+
+def _status(request: Request, name: str | None) -> Response:
+    try:
+        regions = _registry(request).status(name)
+    except SharedMemoryError as exc:
+        return error_response(OipError(400, str(exc)))
+    return Response(orjson.dumps(regions), media_type=codecs.JSON)
+
+
+def _unregister(request: Request, name: str | None) -> Response:
+    try:
+        _registry(request).unregister(name)
+    except SharedMemoryError as exc:
+        return error_response(OipError(400, str(exc)))
+    return Response(status_code=200)
+
+
+@router.get(
+    "/status",
+    operation_id="oip_system_shared_memory_status",
+    summary="Every registered region",
+    response_model=list[SystemSharedMemoryStatus],
+    responses=ERRORS,
+)
+def read_system_shared_memory_status(request: Request) -> Response:
+    return _status(request, None)
+
+
+@router.get(
+    "/region/{region}/status",
+    operation_id="oip_system_shared_memory_region_status",
+    summary="One region (400 where none has that name)",
+    response_model=list[SystemSharedMemoryStatus],
+    responses=ERRORS,
+)
+def read_system_shared_memory_region_status(region: str, request: Request) -> Response:
+    return _status(request, region)
+
+
+REGISTER_DOC: dict[str, Any] = codecs.request_body(SystemSharedMemoryRegister, npy=False)
+
+
+@router.post(
+    "/region/{region}/register",
+    operation_id="oip_register_system_shared_memory",
+    summary="Register a region of a POSIX shared memory object",
+    response_class=Response,
+    responses={**NO_BODY, **ERRORS},
+    openapi_extra=REGISTER_DOC,
+)
+async def create_system_shared_memory_region(region: str, request: Request) -> Response:
+    try:
+        spec = parse_body(SystemSharedMemoryRegister, await request.body(), "register request")
+        _registry(request).register(
+            region, key=spec.key, offset=spec.offset, byte_size=spec.byte_size
+        )
+    except OipError as exc:
+        return error_response(exc)
+    except SharedMemoryError as exc:
+        return error_response(OipError(400, str(exc)))
+    return Response(status_code=200)
+
+
+@router.post(
+    "/unregister",
+    operation_id="oip_unregister_system_shared_memory",
+    summary="Unregister every region",
+    response_class=Response,
+    responses={**NO_BODY, **ERRORS},
+)
+def delete_system_shared_memory_regions(request: Request) -> Response:
+    return _unregister(request, None)
+
+
+@router.post(
+    "/region/{region}/unregister",
+    operation_id="oip_unregister_system_shared_memory_region",
+    summary="Unregister one region (none of that name is no error)",
+    response_class=Response,
+    responses={**NO_BODY, **ERRORS},
+)
+def delete_system_shared_memory_region(region: str, request: Request) -> Response:
+    return _unregister(request, region)

@@ -1,0 +1,260 @@
+"""System shared memory for the Open Inference Protocol: the `system_shared_memory`
+extension of Triton and KServe. A client creates a POSIX shared memory object, registers a
+region of it under a name (`POST /v2/systemsharedmemory/region/{name}/register`), and then
+names that region in an input's or a requested output's parameters instead of sending the
+tensor in the body; an 8192-row request then moves no tensor bytes through HTTP.
+
+Off unless AESVC_OIP_SHARED_MEMORY=true (Triton's --allow-client-shm): a client that may
+register a region may read and write any shared memory object the service's user can open.
+A key is a POSIX name as shm_open takes it ("/name") and maps only a regular file directly
+in /dev/shm, never through a symbolic link.
+
+An input is copied out of its region while the request is parsed: the batcher holds rows
+until they run, and the client owns the memory. An output is written when the request is
+answered. A region is checked against its object's size before every access (an object
+truncated under a mapping would kill the process with SIGBUS), and unregistering takes the
+same lock as every access, so a request whose region went away in between fails with 400.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHM_DIR = Path("/dev/shm")
+MAX_REGIONS = 256  # each holds a descriptor and a mapping
+REGION, OFFSET, BYTE_SIZE = (
+    "shared_memory_region",
+    "shared_memory_offset",
+    "shared_memory_byte_size",
+)
+KEY_PATTERN = re.compile(r"/?[A-Za-z0-9_.-]{1,255}")
+FP32 = np.dtype("<f4")
+
+
+class SharedMemoryError(ValueError):
+    """A request the extension refuses (400): the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """Where a tensor lies: `byte_size` bytes from `offset` in a registered region."""
+
+    region: str
+    byte_size: int
+    offset: int = 0
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, Any] | None, what: str) -> TensorRef | None:
+        """The tensor's shared memory parameters; None where it names no region."""
+        params = parameters or {}
+        if REGION not in params and BYTE_SIZE not in params and OFFSET not in params:
+            return None
+        region = params.get(REGION)
+        expected = f"{REGION} (a string) and {BYTE_SIZE} (bytes), and {OFFSET} (default 0)"
+        if not isinstance(region, str) or not region:
+            raise SharedMemoryError(f"{what}: {REGION} {region!r} is not a region name; {expected}")
+
+        def count(field: str, value: Any) -> int:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise SharedMemoryError(
+                    f"{what}: {field} {value!r} is not a count of bytes; {expected}"
+                )
+            return value
+
+        return cls(
+            region, count(BYTE_SIZE, params.get(BYTE_SIZE)), count(OFFSET, params.get(OFFSET, 0))
+        )
+
+    def parameters(self, written: int) -> dict[str, Any]:
+        """The parameters of a response output written here (`written` bytes)."""
+        params: dict[str, Any] = {REGION: self.region, BYTE_SIZE: written}
+        if self.offset:
+            params[OFFSET] = self.offset
+        return params
+
+
+@dataclass
+class Region:
+    name: str
+    key: str
+    offset: int  # into the object
+    byte_size: int
+    fd: int
+    memory: mmap.mmap  # the object's first offset + byte_size bytes
+    writable: bool
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "key": self.key,
+            "offset": self.offset,
+            "byte_size": self.byte_size,
+        }
+
+    def span(self, ref: TensorRef, what: str) -> slice:
+        """Where `ref` lies in the mapping, once the object is checked to still hold it."""
+        if ref.offset + ref.byte_size > self.byte_size:
+            raise SharedMemoryError(
+                f"{what}: {OFFSET} {ref.offset} + {BYTE_SIZE} {ref.byte_size} runs past the "
+                f"end of region {self.name!r} ({self.byte_size} bytes)"
+            )
+        size = os.fstat(self.fd).st_size
+        if size < self.offset + self.byte_size:
+            raise SharedMemoryError(
+                f"{what}: the object {self.key!r} behind region {self.name!r} shrank to "
+                f"{size} bytes; unregister the region and register it again"
+            )
+        start = self.offset + ref.offset
+        return slice(start, start + ref.byte_size)
+
+    def close(self) -> None:
+        self.memory.close()
+        os.close(self.fd)
+
+
+class SharedMemoryRegistry:
+    def __init__(self, *, enabled: bool, directory: Path = SHM_DIR) -> None:
+        self.enabled = enabled
+        self.directory = directory
+        self._regions: dict[str, Region] = {}
+        self._lock = threading.Lock()
+
+    def _check_enabled(self) -> None:
+        if not self.enabled:
+            raise SharedMemoryError(
+                "system shared memory is off in this service; an operator turns it on with "
+                "AESVC_OIP_SHARED_MEMORY=true"
+            )
+
+    def register(self, name: str, *, key: str, offset: int, byte_size: int) -> None:
+        self._check_enabled()
+        if not KEY_PATTERN.fullmatch(key) or key.lstrip("/") in {".", ".."}:
+            raise SharedMemoryError(
+                f"key {key!r} is not a POSIX shared memory name; expected '/name' with "
+                "letters, digits, '_', '.' or '-' (an object in /dev/shm)"
+            )
+        if byte_size < 1:
+            raise SharedMemoryError(f"byte_size {byte_size} is not a positive count of bytes")
+        with self._lock:
+            if name in self._regions:
+                raise SharedMemoryError(
+                    f"a region named {name!r} is already registered; unregister it first"
+                )
+            if len(self._regions) >= MAX_REGIONS:
+                raise SharedMemoryError(
+                    f"{MAX_REGIONS} regions are registered, the most this service holds; "
+                    "unregister one first"
+                )
+            self._regions[name] = _map(self.directory, name, key, offset, byte_size)
+
+    def unregister(self, name: str | None = None) -> None:
+        """One region, or every one; a name that is not registered is no error."""
+        self._check_enabled()
+        with self._lock:
+            names = list(self._regions) if name is None else [name]
+            for region in [self._regions.pop(n) for n in names if n in self._regions]:
+                region.close()
+
+    def status(self, name: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            if name is None:
+                return [r.status() for r in self._regions.values()]
+            if name not in self._regions:
+                raise SharedMemoryError(f"no system shared memory region named {name!r}")
+            return [self._regions[name].status()]
+
+    def _region(self, ref: TensorRef, what: str) -> Region:
+        self._check_enabled()
+        region = self._regions.get(ref.region)
+        if region is None:
+            raise SharedMemoryError(
+                f"{what}: no system shared memory region named {ref.region!r} is registered"
+            )
+        return region
+
+    def read_fp32(self, ref: TensorRef, count: int, what: str) -> np.ndarray:
+        """A copy of `count` FP32 values (`byte_size` must be exactly their size)."""
+        if ref.byte_size != count * FP32.itemsize:
+            raise SharedMemoryError(
+                f"{what}: {BYTE_SIZE} {ref.byte_size} does not hold its shape's {count} FP32 "
+                f"values ({count * FP32.itemsize} bytes)"
+            )
+        with self._lock:
+            region = self._region(ref, what)
+            where = region.span(ref, what)
+            view = np.frombuffer(region.memory, dtype=FP32, count=count, offset=where.start)
+            values = view.astype(np.float32)  # a copy; the view is gone before the lock is
+            del view
+        return values
+
+    def check_output(self, ref: TensorRef, nbytes: int, what: str) -> None:
+        """Whether `nbytes` will fit where `ref` says, before the request runs."""
+        with self._lock:
+            region = self._region(ref, what)
+            if not region.writable:
+                raise SharedMemoryError(
+                    f"{what}: region {ref.region!r} is read-only to the service ({region.key!r} "
+                    "does not let it write)"
+                )
+            region.span(ref, what)
+        if nbytes > ref.byte_size:
+            raise SharedMemoryError(
+                f"{what}: {BYTE_SIZE} {ref.byte_size} is too small; the output takes {nbytes} bytes"
+            )
+
+    def write(self, ref: TensorRef, array: np.ndarray, what: str) -> int:
+        """Writes `array`'s bytes at `ref` (checked to fit); answers how many."""
+        data = np.ascontiguousarray(array).data.cast("B")
+        self.check_output(ref, data.nbytes, what)
+        with self._lock:
+            region = self._region(ref, what)
+            where = region.span(ref, what)
+            with memoryview(region.memory) as mapped:
+                mapped[where.start : where.start + data.nbytes] = data
+        return data.nbytes
+
+    def close(self) -> None:
+        with self._lock:
+            for region in self._regions.values():
+                region.close()
+            self._regions.clear()
+
+
+def _map(directory: Path, name: str, key: str, offset: int, byte_size: int) -> Region:
+    path = directory / key.lstrip("/")
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        try:
+            fd, writable = os.open(path, os.O_RDWR | flags), True
+        except PermissionError:
+            fd, writable = os.open(path, os.O_RDONLY | flags), False
+    except FileNotFoundError:
+        raise SharedMemoryError(f"no shared memory object {key!r} (in {directory})") from None
+    except OSError as exc:  # ELOOP for a link, EACCES, ...
+        raise SharedMemoryError(
+            f"shared memory object {key!r} cannot be opened: {exc.strerror}"
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SharedMemoryError(f"{key!r} is not a shared memory object")
+        if info.st_size < offset + byte_size:
+            raise SharedMemoryError(
+                f"shared memory object {key!r} holds {info.st_size} bytes; the region needs "
+                f"offset {offset} + byte_size {byte_size} = {offset + byte_size}"
+            )
+        access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
+        memory = mmap.mmap(fd, offset + byte_size, access=access)
+    except BaseException:
+        os.close(fd)
+        raise
+    return Region(name, key, offset, byte_size, fd, memory, writable)
