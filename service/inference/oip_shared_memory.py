@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from service.inference import codecs
-from service.inference.oip import NO_BODY, OIP, OIP_ERRORS, OipError, error_response, parse_body
+from service.inference.oip import NO_BODY, OIP, OIP_ERRORS, error_response
+from service.inference.oip_tensors import OipError, parse_body
 from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry
 
 router = APIRouter(prefix="/v2/systemsharedmemory", tags=OIP)

@@ -1,0 +1,209 @@
+"""The Open Inference Protocol's request and response bodies: JSON tensors, the binary
+tensor data extension (a JSON header of Inference-Header-Content-Length bytes, then the
+tensors' bytes) and tensors in system shared memory (service.inference.shared_memory).
+Each input is read, and each requested output checked, before the request is queued;
+anything wrong is an OipError (400) that says what was expected."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import orjson
+from fastapi import Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.inference import codecs
+from service.inference.shared_memory import SharedMemoryRegistry, TensorRef
+
+M = TypeVar("M", bound=BaseModel)
+HEADER_LENGTH = "Inference-Header-Content-Length"
+
+
+class OipError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
+
+
+def parse_body(schema: type[M], body: bytes, what: str) -> M:
+    """A JSON body, or an OipError (400) that names the first wrong field."""
+    try:
+        return codecs.parse_json(schema, body)
+    except RequestValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
+        raise OipError(400, f"invalid {what}: {where}: {first['msg']}") from None
+
+
+class InferInput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: Any = None
+
+
+class RequestedOutput(BaseModel):
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class InferRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[InferInput] = Field(min_length=1)
+    outputs: list[RequestedOutput] | None = None
+
+
+class InferOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: list[float] | None = None
+
+
+class InferResponse(BaseModel):
+    model_name: str
+    model_version: str | None = None
+    id: str | None = None
+    outputs: list[InferOutput]
+
+
+def split_body(header: str | None, body: bytes) -> tuple[InferRequest, bytes]:
+    """The JSON header and what follows it (binary tensor data extension); `header` is the
+    Inference-Header-Content-Length header's value."""
+    if header is None:
+        head, rest = body, b""
+    else:
+        if not header.isdigit() or int(header) > len(body):
+            raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
+        head, rest = body[: int(header)], body[int(header) :]
+    return parse_body(InferRequest, head, "inference request"), rest
+
+
+def read_input(
+    spec: InferInput, binary: memoryview, offset: int, width: int, shm: SharedMemoryRegistry
+) -> tuple[np.ndarray, int]:
+    """The input's values: from the binary part at `offset`, from a shared memory region, or
+    from `data`; and where the binary part's next tensor starts."""
+    expected = f"expected {spec.name!r} FP32 with shape [-1, {width}]"
+    if spec.datatype != "FP32":
+        raise OipError(400, f"input {spec.name!r} has datatype {spec.datatype}; {expected}")
+    if len(spec.shape) != 2 or spec.shape[1] != width or spec.shape[0] < 1:
+        raise OipError(400, f"input {spec.name!r} has shape {spec.shape}; {expected}")
+    count = math.prod(spec.shape)
+    size = (spec.parameters or {}).get("binary_data_size")
+    ref = TensorRef.from_parameters(spec.parameters, f"input {spec.name!r}")
+    if sum(x is not None for x in (size, ref, spec.data)) > 1:
+        raise OipError(
+            400,
+            f"input {spec.name!r}: give its values one way: data, binary_data_size or a "
+            "shared memory region",
+        )
+    if ref is not None:
+        flat = shm.read_fp32(ref, count, f"input {spec.name!r}")
+    elif size is not None:
+        if not isinstance(size, int) or size != count * 4 or offset + size > len(binary):
+            raise OipError(
+                400,
+                f"input {spec.name!r}: binary_data_size {size!r} does not hold "
+                f"shape {spec.shape} of FP32 ({count * 4} bytes); {expected}",
+            )
+        flat = np.frombuffer(binary[offset : offset + size], dtype="<f4").astype(np.float32)
+        offset += size
+    else:
+        try:
+            with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
+                flat = np.asarray(spec.data, dtype=np.float32).reshape(-1)
+        except (ValueError, TypeError):
+            raise OipError(
+                400,
+                f"input {spec.name!r}: data is not numbers in a "
+                f"row-major (flat or nested) list; {expected}",
+            ) from None
+        if flat.size != count:
+            raise OipError(
+                400,
+                f"input {spec.name!r}: {flat.size} values do not fill shape "
+                f"{spec.shape} ({count}); {expected}",
+            )
+    return flat.reshape(spec.shape), offset
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A requested output: by name, in the body (JSON or binary), or into shared memory."""
+
+    name: str
+    binary: bool
+    ref: TensorRef | None
+
+
+def wanted_outputs(
+    infer: InferRequest, shapes: dict[str, tuple[int, ...]], shm: SharedMemoryRegistry
+) -> list[Wanted]:
+    """The outputs to answer with, each checked (shared memory: that it will fit) before
+    the request is queued."""
+    all_binary = bool((infer.parameters or {}).get("binary_data_output", False))
+    requested = infer.outputs or [RequestedOutput(name=n) for n in shapes]
+    unknown = [o.name for o in requested if o.name not in shapes]
+    if unknown:
+        raise OipError(400, f"unknown output {unknown[0]!r}; expected one of {list(shapes)}")
+    wanted = []
+    for out in requested:
+        what = f"output {out.name!r}"
+        ref = TensorRef.from_parameters(out.parameters, what)
+        binary = (out.parameters or {}).get("binary_data")
+        if ref is not None and binary:
+            raise OipError(
+                400, f"{what}: binary_data and a shared memory region exclude each other"
+            )
+        if ref is not None:
+            shm.check_output(ref, math.prod(shapes[out.name]) * 4, what)
+        wanted.append(Wanted(out.name, all_binary if binary is None else bool(binary), ref))
+    return wanted
+
+
+def respond(
+    infer: InferRequest,
+    name: str,
+    version: int,
+    wanted: list[Wanted],
+    arrays: dict[str, np.ndarray],
+    shm: SharedMemoryRegistry,
+) -> Response:
+    outputs, blobs = [], []
+    for out in wanted:
+        array = np.ascontiguousarray(arrays[out.name], dtype="<f4")
+        entry: dict[str, Any] = {"name": out.name, "datatype": "FP32", "shape": list(array.shape)}
+        if out.ref is not None:
+            written = shm.write(out.ref, array, f"output {out.name!r}")
+            entry["parameters"] = out.ref.parameters(written)
+        elif out.binary:
+            blob = array.tobytes()
+            entry["parameters"] = {"binary_data_size": len(blob)}
+            blobs.append(blob)
+        else:
+            entry["data"] = array.reshape(-1)
+        outputs.append(entry)
+    body: dict[str, Any] = {
+        "model_name": name,
+        "model_version": str(version),
+        "outputs": outputs,
+    }
+    if infer.id is not None:
+        body["id"] = infer.id
+    head = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not blobs:
+        return Response(head, media_type=codecs.JSON)
+    return Response(
+        b"".join([head, *blobs]),
+        media_type="application/octet-stream",
+        headers={HEADER_LENGTH: str(len(head))},
+    )
