@@ -340,6 +340,10 @@ def oip_cases() -> Iterator[Case]:
         (OVERSIZE, "too-many-rows", 400,
          infer([tensor([0.5] * 6 * (MAX_ROWS + 1), [MAX_ROWS + 1, 6])])),
         (OVERSIZE, "body-over-limit", 413, oversize_json()),
+        (UNKNOWN, "shared-memory-region", 400,
+         infer([{"name": "input", "shape": [1, 6], "datatype": "FP32",
+                 "parameters": {"shared_memory_region": "nope",
+                                "shared_memory_byte_size": 24}}])),
         (MALFORMED_NPY, "binary-size-mismatch", 400,
          {"content": binary_head + blob[:-4],
           "headers": {"inference-header-content-length": str(len(binary_head)),
@@ -372,6 +376,29 @@ def oip_cases() -> Iterator[Case]:
         yield Case("POST", "/v2/models/{name}/versions/{version}/infer",
                    f"/v2/models/{AE}/versions/{version}/infer", UNKNOWN, label, 404, None,
                    infer(good))  # fmt: skip
+
+
+def shared_memory_cases() -> Iterator[Case]:
+    """/v2/systemsharedmemory (on in this world): errors are the protocol's 400s."""
+    region = "/v2/systemsharedmemory/region/{region}"
+    yield Case("GET", f"{region}/status", "/v2/systemsharedmemory/region/nope/status", UNKNOWN,
+               "region", 400)  # fmt: skip
+    url = "/v2/systemsharedmemory/region/r/register"
+    cases: list[tuple[str, str, int, dict[str, Any]]] = [
+        (MALFORMED_JSON, "truncated", 400, raw(b'{"key": ')),
+        (OVERSIZE, "body-over-limit", 413, oversize_json()),
+        ("missing", "byte-size-missing", 400, {"json": {"key": "/x"}}),
+        ("wrong-type", "key-a-number", 400, {"json": {"key": 3, "byte_size": 8}}),
+        ("out-of-range", "byte-size-zero", 400, {"json": {"key": "/x", "byte_size": 0}}),
+        ("out-of-range", "negative-offset", 400,
+         {"json": {"key": "/x", "byte_size": 8, "offset": -1}}),
+        ("out-of-range", "key-outside-dev-shm", 400,
+         {"json": {"key": "/../etc/passwd", "byte_size": 8}}),
+        (UNKNOWN, "no-such-object", 400,
+         {"json": {"key": "/aesvc-matrix-no-such-object", "byte_size": 8}}),
+    ]  # fmt: skip
+    for kind, label, status, request in cases:
+        yield Case("POST", f"{region}/register", url, kind, label, status, None, request)
 
 
 def upload(
@@ -701,6 +728,7 @@ CASES: list[Case] = [
     *registry_cases(),
     *inference_cases(),
     *oip_cases(),
+    *shared_memory_cases(),
     *ui_cases(),
 ]
 
@@ -756,6 +784,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             max_generate=MAX_GENERATE,
             max_interpolate_steps=MAX_STEPS,
             ref_cache_s=0,
+            oip_shared_memory=True,
         ) as settings,
         TestClient(create_app(settings, start_workers=False)) as client,
     ):
@@ -830,8 +859,13 @@ def test_bad_input_is_refused_and_changes_nothing(world: World, case: Case) -> N
 
 
 # An operation whose path names what it creates has no "unknown" case; a bad name is
-# its path case (kind out-of-range).
-CREATES_ITS_PATH = {("POST", "/v1/models/{name}/versions")}
+# its path case (kind out-of-range). Unregistering a region that is not registered is no
+# error (the shared memory extension's unregister is idempotent, as Triton's).
+CREATES_ITS_PATH = {
+    ("POST", "/v1/models/{name}/versions"),
+    ("POST", "/v2/systemsharedmemory/region/{region}/register"),
+    ("POST", "/v2/systemsharedmemory/region/{region}/unregister"),
+}
 
 
 def test_the_matrix_covers_every_operation(world: World) -> None:
