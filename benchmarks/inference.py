@@ -13,6 +13,9 @@ checks), which puts (d) against what HTTP on the machine allows with the model. 
 with the allocator settings `aesvc serve` applies (service.allocator): with glibc's
 defaults the forward's 4 MiB intermediates are mapped and unmapped per call in some runs
 and reused in others, and (e) alone swung between 1.1 and 2.7 M rows/s from run to run.
+And (h): (d)'s encodes through the Open Inference Protocol with the rows and the codings in
+system shared memory (only a short JSON body crosses HTTP), and (h4) from 4 clients: what a client
+on the same host gets where HTTP would carry 2 MiB per request (no target).
 
 Every figure is the median of `--rounds` rounds, the servers taking turns within each round
 (a, b, c at one concurrency, then the next round), so that a slow moment of the machine
@@ -23,7 +26,8 @@ three alike rather than on one; (d) and (e) take turns the same way.
         [--variant AESVC_SETTING=VALUE]  # (a) again with one setting changed, same rounds
 
 Targets: (a)/(c) req/s at c=64 >= 0.70; (a)/(b) req/s at c=64 >= 2; (a) p50 at c=1 over
-(c) p50 <= 1.5; (d)/(e) rows/s >= 0.50. Prints and saves benchmarks/results/inference.json.
+(c) p50 <= 1.5; (d)/(e) rows/s >= 0.50; (h) has none. Prints and saves
+benchmarks/results/inference.json.
 """
 
 from __future__ import annotations
@@ -257,6 +261,84 @@ def big_rows_per_s(
     return asyncio.run(run())
 
 
+def shm_rows_per_s(base: str, x: np.ndarray, repeats: int, *, concurrency: int = 1) -> float:
+    """(h): OIP encodes of `x` with the input and the codings in system shared memory, one
+    object per client (its rows, then its codings), registered before the clock starts. As
+    (d)'s client sends one body it made once and reads the answer's bytes without decoding
+    them, this one writes its rows once and leaves the codings where the service put them."""
+    import uuid
+    from multiprocessing import shared_memory
+
+    import aiohttp
+
+    in_bytes, out_bytes = x.nbytes, len(x) * CODE_SIZE * 4
+    objects = [
+        shared_memory.SharedMemory(
+            f"aesvc-bench-{uuid.uuid4().hex[:8]}", True, in_bytes + out_bytes
+        )
+        for _ in range(concurrency)
+    ]
+    infer = f"/v2/models/{MODEL}/versions/1/infer"
+
+    def body(i: int) -> bytes:
+        params = {"shared_memory_region": f"h{i}", "shared_memory_byte_size": in_bytes}
+        out = {**params, "shared_memory_byte_size": out_bytes, "shared_memory_offset": in_bytes}
+        return json.dumps(
+            {
+                "inputs": [
+                    {
+                        "name": "input",
+                        "datatype": "FP32",
+                        "shape": list(x.shape),
+                        "parameters": params,
+                    }
+                ],
+                "outputs": [{"name": "codings", "parameters": out}],
+            }
+        ).encode()
+
+    bodies = [body(i) for i in range(concurrency)]
+
+    async def run() -> float:
+        timeout = aiohttp.ClientTimeout(total=120)
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(base, timeout=timeout, connector=connector) as http:
+            for i, shm in enumerate(objects):
+                shm.buf[:in_bytes] = x.tobytes()  # as (d)'s body, made once
+                spec = {"key": "/" + shm.name, "offset": 0, "byte_size": in_bytes + out_bytes}
+                url = f"/v2/systemsharedmemory/region/h{i}/register"
+                async with http.post(url, json=spec) as response:
+                    assert response.status == 200, await response.text()
+
+            async def post(i: int) -> None:
+                async with http.post(infer, data=bodies[i]) as response:
+                    answer = await response.read()
+                    assert response.status == 200, answer[:500]
+
+            left = repeats
+
+            async def client(i: int) -> None:
+                nonlocal left
+                while left > 0:
+                    left -= 1
+                    await post(i)
+
+            await asyncio.gather(*[post(i) for i in range(concurrency)])
+            start = time.perf_counter()
+            await asyncio.gather(*[client(i) for i in range(concurrency)])
+            elapsed = time.perf_counter() - start
+            async with http.post("/v2/systemsharedmemory/unregister") as response:
+                assert response.status == 200
+            return repeats * len(x) / elapsed
+
+    try:
+        return asyncio.run(run())
+    finally:
+        for shm in objects:
+            shm.close()
+            shm.unlink()
+
+
 def in_process_encoder(data_dir: Path, device: str) -> Callable[[np.ndarray], np.ndarray]:
     """(e): the served model's encode in this process, rows in and codings back to numpy
     (the same work as a request, without HTTP, batching or validation)."""
@@ -349,7 +431,11 @@ def main() -> None:
         t0 = time.perf_counter()
         train(data_dir, args.epochs)
         results["train_s"] = round(time.perf_counter() - t0, 1)
-        env = {"AESVC_INFERENCE_DEVICE": args.device, "AESVC_LOG_LEVEL": "WARNING"}
+        env = {
+            "AESVC_INFERENCE_DEVICE": args.device,
+            "AESVC_LOG_LEVEL": "WARNING",
+            "AESVC_OIP_SHARED_MEMORY": "true",  # (h)
+        }
         service = LiveServer(Settings(data_dir=data_dir), workers=0, env=env).start()
         other = None
         if variant is not None:
@@ -381,6 +467,7 @@ def main() -> None:
             for name in targets:
                 results[name] = [median_of(rounds[name][c]) for c in LEVELS]
             d_rounds, d4_rounds, e_rounds, f_rounds, g_rounds = [], [], [], [], []
+            h_rounds, h4_rounds = [], []
             e_switches: list[int] = []
             for _ in range(args.rounds):
                 d_rounds.append(big_rows_per_s(service.base_url, big, args.big_repeats))
@@ -394,6 +481,10 @@ def main() -> None:
                     e_switches.append(after - before)
                 f_rounds.append(big_rows_per_s(naive_base, big, args.big_repeats, ECHO_NPY))
                 g_rounds.append(big_rows_per_s(naive_base, big, args.big_repeats, INLINE_NPY))
+                h_rounds.append(shm_rows_per_s(service.base_url, big, args.big_repeats))
+                h4_rounds.append(
+                    shm_rows_per_s(service.base_url, big, 2 * args.big_repeats, concurrency=4)
+                )
         finally:
             for server in (service, other):
                 if server is not None:
@@ -415,6 +506,11 @@ def main() -> None:
     g = statistics.median(g_rounds)
     results["g_inline_npy_rows_per_s"] = round(g)
     results["g_rounds"] = [round(v) for v in g_rounds]
+    h, h4 = statistics.median(h_rounds), statistics.median(h4_rounds)
+    results["h_service_shm_rows_per_s"] = round(h)
+    results["h4_service_shm_rows_per_s_4_clients"] = round(h4)
+    results["h_rounds"] = [round(v) for v in h_rounds]
+    results["h4_rounds"] = [round(v) for v in h4_rounds]
     # (e)'s own health: about 0 when its OpenMP workers spin between ops as they should
     results["e_context_switches_per_forward"] = [
         round(n / (args.big_repeats + 1), 1) for n in e_switches
@@ -444,6 +540,10 @@ def main() -> None:
         # batching, checks and lanes cost (d) nothing that HTTP on this machine does not
         "d_over_g_rows_per_s (no target)": round(d / g, 3),
         "g_over_e_rows_per_s (no target)": round(g / e, 3),
+        # (h) is (d) with the tensors in shared memory instead of HTTP bodies
+        "h_over_e_rows_per_s (no target)": round(h / e, 3),
+        "h4_over_e_rows_per_s_4_clients (no target)": round(h4 / e, 3),
+        "h_over_d_rows_per_s (no target)": round(h / d, 3),
     }
     if variant is not None:
         results["ratios"]["a_variant_over_c_req_per_s_c64 (no target)"] = round(
@@ -460,7 +560,7 @@ def main() -> None:
         "rounds": args.rounds,
         "figures": "medians over the rounds; the servers take turns within each round",
         "request": "one-row JSON encode; (d) 8192-row .npy in and out, sequential "
-        "(d4: from 4 connections)",
+        "(d4: from 4 connections); (h) the same rows through OIP system shared memory",
         "load_generator": "aiohttp in a separate process, on the same cores",
         "e_allocator": allocator or "glibc defaults (not glibc, or AESVC_MALLOC_TOP_PAD_BYTES=0)",
         "cpu_count": os.cpu_count(),
