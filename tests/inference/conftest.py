@@ -15,6 +15,7 @@ from sklearn.datasets import load_digits
 from service.config import Settings
 from service.main import create_app
 from tests.factories import job_body, run_worker
+from tests.live import LIVE_SERVERS, LiveServer
 
 CODE_SIZE = 4
 DIGITS = load_digits().data.astype(np.float32)  # (1797, 64), pixels 0..16
@@ -60,6 +61,20 @@ def data_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def served(data_dir: Path) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(data_dir), start_workers=False)) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def shm_live(data_dir: Path) -> Iterator[LiveServer]:
+    """A real server with the OIP system shared memory extension on, for the module."""
+    server = LiveServer(
+        settings_for(data_dir), workers=0, env={"AESVC_OIP_SHARED_MEMORY": "true"}
+    ).start()
+    LIVE_SERVERS.remove(server)  # the per-test reaper would stop it after the first test
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.cleanup()
 
 
 @pytest.fixture

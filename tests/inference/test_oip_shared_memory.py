@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from service.inference.shared_memory import SharedMemoryError, TensorRef
 from service.main import create_app
 from tests.inference.conftest import CODE_SIZE, DIGITS, settings_for
-from tests.live import LIVE_SERVERS, LiveServer
+from tests.live import LiveServer
 
 pytestmark = pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs /dev/shm (Linux)")
 
@@ -369,24 +369,12 @@ def test_an_object_the_service_cannot_write_serves_inputs_only(new_shm: Any) -> 
     )
 
 
-@pytest.fixture(scope="module")
-def live(data_dir: Path) -> Iterator[LiveServer]:
-    server = LiveServer(
-        settings_for(data_dir), workers=0, env={"AESVC_OIP_SHARED_MEMORY": "true"}
-    ).start()
-    LIVE_SERVERS.remove(server)
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.cleanup()
-
-
-def test_concurrent_clients_through_a_live_server(live: LiveServer, new_shm: Any) -> None:
+def test_concurrent_clients_through_a_live_server(shm_live: LiveServer, new_shm: Any) -> None:
     """16 clients, each with its own input and output regions in one object, at once: every
     answer lands in its own region and matches the native encode."""
     clients, rows = 16, 300
     shm = new_shm(clients * rows * (64 + CODE_SIZE) * 4)
+    live = shm_live
     http = live.client()
     for i in range(clients):
         x = np.roll(DIGITS, -101 * i, axis=0)[:rows]
