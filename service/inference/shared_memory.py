@@ -11,14 +11,15 @@ in /dev/shm, never through a symbolic link.
 
 An input is copied out of its region while the request is parsed: the batcher holds rows
 until they run, and the client owns the memory. An output is written when the request is
-answered. A region is checked against its object's size before every access (an object
-truncated under a mapping would kill the process with SIGBUS), and unregistering takes the
-same lock as every access, so a request whose region went away in between fails with 400.
+answered. Both go through the object's descriptor (pread / pwrite, one copy each, as a
+mapping would take) rather than a mapping: a client that truncates its object under a
+mapping would kill the service with SIGBUS, where a read comes back short and is refused.
+Unregistering takes the same lock as every access, so a request whose region went away in
+between fails with 400.
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 import stat
@@ -88,8 +89,7 @@ class Region:
     key: str
     offset: int  # into the object
     byte_size: int
-    fd: int
-    memory: mmap.mmap  # the object's first offset + byte_size bytes
+    fd: int  # the object, open read-write, or read-only where the service may not write
     writable: bool
 
     def status(self) -> dict[str, Any]:
@@ -109,15 +109,17 @@ class Region:
             )
         size = os.fstat(self.fd).st_size
         if size < self.offset + self.byte_size:
-            raise SharedMemoryError(
-                f"{what}: the object {self.key!r} behind region {self.name!r} shrank to "
-                f"{size} bytes; unregister the region and register it again"
-            )
+            raise self.shrank(what, size)
         start = self.offset + ref.offset
         return slice(start, start + ref.byte_size)
 
+    def shrank(self, what: str, size: int) -> SharedMemoryError:
+        return SharedMemoryError(
+            f"{what}: the object {self.key!r} behind region {self.name!r} shrank to "
+            f"{size} bytes; unregister the region and register it again"
+        )
+
     def close(self) -> None:
-        self.memory.close()
         os.close(self.fd)
 
 
@@ -188,13 +190,14 @@ class SharedMemoryRegistry:
                 f"{what}: {BYTE_SIZE} {ref.byte_size} does not hold its shape's {count} FP32 "
                 f"values ({count * FP32.itemsize} bytes)"
             )
+        values = np.empty(count, dtype=FP32)
         with self._lock:
             region = self._region(ref, what)
             where = region.span(ref, what)
-            view = np.frombuffer(region.memory, dtype=FP32, count=count, offset=where.start)
-            values = view.astype(np.float32)  # a copy; the view is gone before the lock is
-            del view
-        return values
+            read = os.preadv(region.fd, [values.data], where.start)
+            if read != ref.byte_size:  # truncated since span() looked
+                raise region.shrank(what, where.start + read)
+        return values.astype(np.float32, copy=False)  # no copy on a little-endian host
 
     def check_output(self, ref: TensorRef, nbytes: int, what: str) -> None:
         """Whether `nbytes` will fit where `ref` says, before the request runs."""
@@ -218,9 +221,10 @@ class SharedMemoryRegistry:
         with self._lock:
             region = self._region(ref, what)
             where = region.span(ref, what)
-            with memoryview(region.memory) as mapped:
-                mapped[where.start : where.start + data.nbytes] = data
-        return data.nbytes
+            written = os.pwrite(region.fd, data, where.start)  # tmpfs: all of it, or an error
+        if written != data.nbytes:
+            raise SharedMemoryError(f"{what}: wrote {written} of {data.nbytes} bytes")
+        return written
 
     def close(self) -> None:
         with self._lock:
@@ -252,9 +256,7 @@ def _map(directory: Path, name: str, key: str, offset: int, byte_size: int) -> R
                 f"shared memory object {key!r} holds {info.st_size} bytes; the region needs "
                 f"offset {offset} + byte_size {byte_size} = {offset + byte_size}"
             )
-        access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
-        memory = mmap.mmap(fd, offset + byte_size, access=access)
     except BaseException:
         os.close(fd)
         raise
-    return Region(name, key, offset, byte_size, fd, memory, writable)
+    return Region(name, key, offset, byte_size, fd, writable)
