@@ -149,6 +149,7 @@ def create_app(
     from service.datasets.router import router as datasets_router
     from service.health import router as health_router
     from service.inference.oip import router as oip_router
+    from service.inference.oip_repository import router as repository_router
     from service.inference.oip_shared_memory import router as shared_memory_router
     from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
@@ -158,7 +159,8 @@ def create_app(
     # No prefix or dependencies at inclusion: InferenceFastPath calls the inference
     # router's endpoints itself and would not see them.
     routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
-    for router in (inference_router, oip_router, shared_memory_router, *routers):
+    oip_routers = (oip_router, shared_memory_router, repository_router)
+    for router in (inference_router, *oip_routers, *routers):
         app.include_router(router)
     from service.ui import router as ui
 

@@ -6,7 +6,8 @@ scope, derived from its tag and method by `required_scope`; a route whose tag is
 in the table makes `required_scope` raise, and the route-table test fails.
 
 Scopes: read (GET), infer (inference, /v2), train (datasets, jobs), admin (aliases,
-deletes, imports, keys). `admin` holds every other scope too.
+deletes, imports, keys, loading and unloading versions through /v2/repository). `admin`
+holds every other scope too.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ WRITE_SCOPE_BY_TAG = {
     "jobs": "train",
     "models": "admin",
     "keys": "admin",
+    "oip-repository": "admin",  # /v2/repository/models/{m}/load and unload
 }
 # "ui": the dashboard page and its static files, the same for everyone and without data
 # (a browser cannot send a header when it opens a page; the page sends the key itself)

@@ -401,6 +401,34 @@ def shared_memory_cases() -> Iterator[Case]:
         yield Case("POST", f"{region}/register", url, kind, label, status, None, request)
 
 
+def repository_cases() -> Iterator[Case]:
+    """/v2/repository: a failed index, load or unload is the protocol's 400."""
+    yield Case("POST", "/v2/repository/index", "/v2/repository/index", MALFORMED_JSON,
+               "truncated", 400, None, raw(b'{"ready": '))  # fmt: skip
+    yield Case("POST", "/v2/repository/index", "/v2/repository/index", OVERSIZE,
+               "body-over-limit", 413, None, oversize_json())  # fmt: skip
+    yield Case("POST", "/v2/repository/index", "/v2/repository/index", "wrong-type",
+               "ready-a-string", 400, None, {"json": {"ready": "maybe"}})  # fmt: skip
+    for action in ("load", "unload"):
+        route = f"/v2/repository/models/{{name}}/{action}"
+        url = f"/v2/repository/models/{AE}/{action}"
+        cases: list[tuple[str, str, str, dict[str, Any]]] = [
+            (UNKNOWN, "model", f"/v2/repository/models/no-such-model/{action}", {}),
+            (MALFORMED_JSON, "truncated", url, raw(b'{"parameters": ')),
+            (OVERSIZE, "body-over-limit", url, oversize_json()),
+            ("extra-field", "unknown-parameter", url, {"json": {"parameters": {"config": "{}"}}}),
+        ]
+        if action == "load":
+            cases += [
+                (UNKNOWN, "version", url, {"json": {"parameters": {"version": "99"}}}),
+                (UNKNOWN, "archived", url, {"json": {"parameters": {"version": str(ARCHIVED)}}}),
+                ("wrong-type", "version-a-bool", url, {"json": {"parameters": {"version": True}}}),
+            ]
+        for kind, label, target, request in cases:
+            status = 413 if kind == OVERSIZE else 400
+            yield Case("POST", route, target, kind, label, status, None, request)
+
+
 def upload(
     filename: str, data: bytes, content_type: str = "application/octet-stream", **form: str
 ) -> dict[str, Any]:
@@ -729,6 +757,7 @@ CASES: list[Case] = [
     *inference_cases(),
     *oip_cases(),
     *shared_memory_cases(),
+    *repository_cases(),
     *ui_cases(),
 ]
 

@@ -137,3 +137,14 @@ def test_errors_reach_the_client_with_our_message(triton: httpclient.InferenceSe
         triton.get_model_metadata("no-such-model")
     with pytest.raises(InferenceServerException, match="no shared memory object"):
         triton.register_system_shared_memory("x", "/aesvc-none-here", 64)
+
+
+def test_model_repository(triton: httpclient.InferenceServerClient) -> None:
+    triton.unload_model(MODEL)
+    index = {(m["name"], m["version"]): m["state"] for m in triton.get_model_repository_index()}
+    assert index[(MODEL, "1")] == "UNAVAILABLE"
+    triton.load_model(MODEL)
+    index = {(m["name"], m["version"]): m["state"] for m in triton.get_model_repository_index()}
+    assert index[(MODEL, "1")] == "READY"
+    with pytest.raises(InferenceServerException, match="failed to load 'no-such-model'"):
+        triton.load_model("no-such-model")

@@ -1,0 +1,177 @@
+"""The Open Inference Protocol's model repository extension, as Triton's HTTP API has it:
+the index of what could serve and what is loaded, and explicit load (warm a version before
+traffic reaches it) and unload (free its memory now rather than when the LRU gets to it).
+
+Here every ready version serves on demand, loading at its first request; the index says
+READY for a version loaded and warm in this process, UNAVAILABLE (reason "unloaded") for
+one that would load at its next request. Load takes an optional `version` parameter (a
+number or an alias; `latest` by default); a `config` parameter (a Triton model config) is
+refused. Unload drops every loaded version of the model from this process's cache; requests
+already running keep theirs. Index needs the infer scope, as the rest of /v2; load and
+unload change what the process holds, so they need admin. Errors are {"error": "..."}, 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from service.context import AppContext
+from service.errors import ServiceError
+from service.inference import codecs, service
+from service.inference.cache import ModelCache
+from service.inference.oip import DECODER, NO_BODY, OIP, OIP_ERRORS, error_response
+from service.inference.oip_tensors import OipError, parse_body
+from service.registry.service import get_model, list_models, list_versions
+
+router = APIRouter(prefix="/v2/repository")
+REPOSITORY_TAGS: list[Any] = ["oip-repository"]  # admin for its writes (service.security)
+ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
+PAGE = 1000
+
+
+class RepositoryIndexRequest(BaseModel):
+    ready: bool = False
+
+
+class RepositoryModelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parameters: dict[str, Any] = {}
+
+
+class RepositoryIndexEntry(BaseModel):
+    name: str
+    version: str
+    state: str
+    reason: str
+
+
+def _loaded_versions(cache: ModelCache) -> set[tuple[str, int]]:
+    """(name, version) of every version in the cache; its keys read name@version:sha256."""
+    pairs = set()
+    for key in cache.loaded():
+        name, _, version = key.split(":", 1)[0].rpartition("@")
+        pairs.add((name, int(version)))
+    return pairs
+
+
+def _index(ctx: AppContext, *, ready_only: bool) -> list[dict[str, str]]:
+    loaded = _loaded_versions(ctx.extras["model_cache"])
+    entries = []
+    with ctx.session_factory() as session:
+        models, _ = list_models(session=session, name_contains=None, offset=0, limit=PAGE)
+        for model in models:
+            versions, _ = list_versions(
+                session=session, name=model.name, status="ready", offset=0, limit=PAGE
+            )
+            for mv in versions:
+                warm = (model.name, mv.version) in loaded
+                if ready_only and not warm:
+                    continue
+                entries.append(
+                    {
+                        "name": model.name,
+                        "version": str(mv.version),
+                        "state": "READY" if warm else "UNAVAILABLE",
+                        "reason": "" if warm else "unloaded",
+                    }
+                )
+    return entries
+
+
+def _model_name(name: str) -> str:
+    return name.removesuffix(DECODER) if name.endswith(DECODER) else name
+
+
+def _body(body: bytes, schema: type[BaseModel], what: str) -> Any:
+    """The spec lets these bodies be empty."""
+    return schema() if not body.strip() else parse_body(schema, body, what)
+
+
+@router.post(
+    "/index",
+    tags=OIP,
+    operation_id="oip_repository_index",
+    summary="Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)",
+    response_model=list[RepositoryIndexEntry],
+    responses=ERRORS,
+    openapi_extra=codecs.request_body(RepositoryIndexRequest, npy=False),
+)
+async def read_repository_index(request: Request) -> Response:
+    try:
+        spec = _body(await request.body(), RepositoryIndexRequest, "index request")
+        entries = await run_in_threadpool(_index, request.app.state.ctx, ready_only=spec.ready)
+    except OipError as exc:
+        return error_response(exc)
+    return Response(orjson.dumps(entries), media_type=codecs.JSON)
+
+
+async def _control(
+    request: Request,
+    name: str,
+    action: str,
+    allowed: set[str],
+    run: Callable[[dict[str, Any]], Awaitable[None]],
+) -> Response:
+    """Load or unload: the body's parameters (only `allowed`), then `run` them; 200 or 400."""
+    try:
+        spec = _body(await request.body(), RepositoryModelRequest, f"{action} request")
+        unknown = sorted(set(spec.parameters) - allowed)
+        if unknown:
+            raise OipError(
+                400,
+                f"{action} parameter {unknown[0]!r} is not supported; expected only "
+                f"{sorted(allowed)}",
+            )
+        await run(spec.parameters)
+    except OipError as exc:
+        return error_response(exc)
+    except ServiceError as exc:
+        return error_response(OipError(400, f"failed to {action} {name!r}: {exc.detail}"))
+    return Response(status_code=200)
+
+
+@router.post(
+    "/models/{name}/load",
+    tags=REPOSITORY_TAGS,
+    operation_id="oip_repository_model_load",
+    summary="Load and warm a version (parameters.version: a number or alias; latest)",
+    response_class=Response,
+    responses={**NO_BODY, **ERRORS},
+    openapi_extra=codecs.request_body(RepositoryModelRequest, npy=False),
+)
+async def create_repository_model_load(name: str, request: Request) -> Response:
+    async def load(parameters: dict[str, Any]) -> None:
+        ref = parameters.get("version", "latest")
+        if not isinstance(ref, str | int) or isinstance(ref, bool):
+            raise OipError(400, f"load parameter 'version' {ref!r} is not a number or alias")
+        await service.served_version(request.app.state.ctx, name=_model_name(name), ref=str(ref))
+
+    return await _control(request, name, "load", {"version"}, load)
+
+
+def _unload(ctx: AppContext, name: str) -> None:
+    with ctx.session_factory() as session:
+        get_model(session=session, name=name)  # an unknown model is an error
+    ctx.extras["model_cache"].evict(name)
+
+
+@router.post(
+    "/models/{name}/unload",
+    tags=REPOSITORY_TAGS,
+    operation_id="oip_repository_model_unload",
+    summary="Drop every loaded version of the model from this process",
+    response_class=Response,
+    responses={**NO_BODY, **ERRORS},
+    openapi_extra=codecs.request_body(RepositoryModelRequest, npy=False),
+)
+async def create_repository_model_unload(name: str, request: Request) -> Response:
+    async def unload(parameters: dict[str, Any]) -> None:
+        await run_in_threadpool(_unload, request.app.state.ctx, _model_name(name))
+
+    return await _control(request, name, "unload", {"unload_dependents"}, unload)
