@@ -151,6 +151,7 @@ def create_app(
     from service.inference.oip import router as oip_router
     from service.inference.oip_repository import router as repository_router
     from service.inference.oip_shared_memory import router as shared_memory_router
+    from service.inference.oip_stats import router as stats_router
     from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
     from service.training.router import router as jobs_router
@@ -159,7 +160,8 @@ def create_app(
     # No prefix or dependencies at inclusion: InferenceFastPath calls the inference
     # router's endpoints itself and would not see them.
     routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
-    oip_routers = (oip_router, shared_memory_router, repository_router)
+    # the statistics first: /v2/models/stats before the OIP router's /v2/models/{name}
+    oip_routers = (stats_router, oip_router, shared_memory_router, repository_router)
     for router in (inference_router, *oip_routers, *routers):
         app.include_router(router)
     from service.ui import router as ui

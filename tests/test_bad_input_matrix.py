@@ -401,6 +401,19 @@ def shared_memory_cases() -> Iterator[Case]:
         yield Case("POST", f"{region}/register", url, kind, label, status, None, request)
 
 
+def statistics_cases() -> Iterator[Case]:
+    """/v2/models/.../stats: an unknown model or version is the protocol's 400."""
+    yield Case("GET", "/v2/models/{name}/stats", "/v2/models/no-such-model/stats", UNKNOWN,
+               "model", 400)  # fmt: skip
+    route = "/v2/models/{name}/versions/{version}/stats"
+    for label, name, version in (
+        ("model", "no-such-model", "1"),
+        ("version", AE, "99"),
+        ("alias", AE, "no-such-alias"),
+    ):
+        yield Case("GET", route, f"/v2/models/{name}/versions/{version}/stats", UNKNOWN, label, 400)
+
+
 def repository_cases() -> Iterator[Case]:
     """/v2/repository: a failed index, load or unload is the protocol's 400."""
     yield Case("POST", "/v2/repository/index", "/v2/repository/index", MALFORMED_JSON,
@@ -758,6 +771,7 @@ CASES: list[Case] = [
     *oip_cases(),
     *shared_memory_cases(),
     *repository_cases(),
+    *statistics_cases(),
     *ui_cases(),
 ]
 

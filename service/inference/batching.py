@@ -29,6 +29,7 @@ import numpy as np
 
 from service.errors import ServiceError, ServiceUnavailable
 from service.inference.device import BatchFn, Device, Outputs
+from service.inference.stats import VersionStats
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,10 @@ class Batcher:
         max_batch_rows: int,
         max_wait_s: float,
         timeout_s: float | None = None,
+        stats: VersionStats | None = None,
     ) -> None:
         self.operation = operation
+        self.stats = stats or VersionStats()  # the version's, shared by its operations
         self.fn = fn
         self.device = device
         self.budget = budget
@@ -223,6 +226,16 @@ class Batcher:
         self._drop(item)
 
     async def __call__(self, rows: np.ndarray, *, gone: GoneWatch | None = None) -> Outputs:
+        start = time.perf_counter()
+        try:
+            outputs = await self._answer(rows, gone)
+        except BaseException:
+            self.stats.failed(time.perf_counter() - start)
+            raise
+        self.stats.answered(len(rows), time.perf_counter() - start)
+        return outputs
+
+    async def _answer(self, rows: np.ndarray, gone: GoneWatch | None) -> Outputs:
         if self._may_run_now(rows):
             # The device is idle and the batch would run inline. Quiet for a while: run at
             # once in this task. Just freed: let the requests that arrived with this one
@@ -254,6 +267,7 @@ class Batcher:
         self._running = True
         try:
             self._queue_seconds.observe(0.0)
+            self.stats.queue.add(0.0)
             return await self._on_device(rows)  # inline: no suspension either
         finally:
             self._running = False
@@ -340,6 +354,7 @@ class Batcher:
             stop = min(item.n, start + self.max_batch_rows - rows)
             if start == 0:
                 self._queue_seconds.observe(now - item.enqueued_at)
+                self.stats.queue.add(now - item.enqueued_at)
             item.taken = stop
             self.budget.release(stop - start)
             batch.append((item, start, stop))
@@ -390,8 +405,10 @@ class Batcher:
                 spans.append((start, time.perf_counter()))
 
         outputs = await self.device.run(timed, x)
-        self._compute_seconds.observe(max(e for _, e in spans) - min(s for s, _ in spans))
+        compute_s = max(e for _, e in spans) - min(s for s, _ in spans)
+        self._compute_seconds.observe(compute_s)
         self._batch_rows.observe(len(x))
+        self.stats.executed(len(x), compute_s)
         wrong = [len(out) for out in outputs if len(out) != len(x)]
         if wrong:
             raise BatchMismatch(f"{self.operation}: {len(x)} rows in, {wrong[0]} rows out")

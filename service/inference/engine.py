@@ -20,6 +20,7 @@ from service.inference import cuda_graphs, graphs, host_batches, numpy_graphs
 from service.inference.batching import Batcher, RowBudget
 from service.inference.cache import LoadedModel
 from service.inference.device import BatchFn, Device, Outputs
+from service.inference.stats import InferenceStats
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ class InferenceEngine:
         }
         self.budget = RowBudget(settings.max_queue_rows, metrics)
         self._batchers: dict[tuple[str, str], Batcher] = {}
+        self.stats = InferenceStats()
         self.live_keys: Callable[[], Iterable[str]] | None = None  # the cache's loaded keys
 
     @property
@@ -234,6 +236,7 @@ class InferenceEngine:
                 max_batch_rows=self.settings.max_batch_rows,
                 max_wait_s=self.settings.max_wait_ms / 1000,
                 timeout_s=self.settings.request_timeout_s,
+                stats=self.stats.of(loaded.name, loaded.version),
             )
         return found
 

@@ -120,7 +120,7 @@ def read_server_metadata(request: Request) -> dict[str, Any]:
     from service.main import API_VERSION
 
     shm: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
-    extensions = ["binary_tensor_data", "model_repository"]
+    extensions = ["binary_tensor_data", "model_repository", "statistics"]
     extensions += ["system_shared_memory"] if shm.enabled else []
     return {"name": "autoencoder-service", "version": API_VERSION, "extensions": extensions}
 

@@ -64,10 +64,20 @@ async def burst(
         )
 
 
+def version_stats(base_url: str) -> dict[str, Any]:
+    """The OIP statistics extension's entry for digits-ae version 1."""
+    response = httpx.get(f"{base_url}/v2/models/digits-ae/versions/1/stats")
+    assert response.status_code == 200, response.text
+    (entry,) = response.json()["model_stats"]
+    out: dict[str, Any] = entry
+    return out
+
+
 def test_concurrent_clients_share_batches(server: LiveServer) -> None:
     bodies: list[dict[str, Any] | bytes] = [
         {"inputs": [DIGITS[i % 100].tolist()]} for i in range(32 * 8)
     ]
+    before = version_stats(server.base_url)
     responses = asyncio.run(burst(server.base_url, bodies))
     assert all(r.status_code == 200 for r in responses)
     for i in (0, 37, 255):  # every caller gets its own row's coding back
@@ -80,6 +90,13 @@ def test_concurrent_clients_share_batches(server: LiveServer) -> None:
     assert rows >= 256 and batches < rows, (rows, batches)  # some batch held more than one row
     counted = metric(server.base_url, "aesvc_inference_requests_total")
     assert counted[(("operation", "encode"), ("status", "200"))] >= 256
+    # the statistics extension sees the same: more rows answered than batches run
+    after = version_stats(server.base_url)
+    answered = after["inference_count"] - before["inference_count"]
+    executed = after["execution_count"] - before["execution_count"]
+    assert answered == 256 + 3 and executed < answered, (answered, executed)
+    success = after["inference_stats"]["success"]["count"]
+    assert success - before["inference_stats"]["success"]["count"] == 256 + 3
 
 
 @pytest.mark.parametrize(
@@ -124,6 +141,9 @@ def test_overload_is_503_with_retry_after_and_the_queue_stays_bounded(data_dir: 
         assert depth[()] == 0  # everything queued was answered or dropped
         counted = metric(live.base_url, "aesvc_inference_requests_total")
         assert counted[(("operation", "encode"), ("status", "503"))] == len(refused)
+        stats = version_stats(live.base_url)["inference_stats"]
+        assert stats["fail"]["count"] == len(refused)
+        assert stats["success"]["count"] == statuses.count(200)
     finally:
         live.stop()
 

@@ -148,3 +148,17 @@ def test_model_repository(triton: httpclient.InferenceServerClient) -> None:
     assert index[(MODEL, "1")] == "READY"
     with pytest.raises(InferenceServerException, match="failed to load 'no-such-model'"):
         triton.load_model("no-such-model")
+
+
+def test_inference_statistics(triton: httpclient.InferenceServerClient) -> None:
+    before = triton.get_inference_statistics(MODEL, "1")["model_stats"][0]
+    tensor = httpclient.InferInput("input", list(ROWS.shape), "FP32")
+    tensor.set_data_from_numpy(ROWS)
+    triton.infer(MODEL, [tensor], outputs=[httpclient.InferRequestedOutput("codings")])
+    after = triton.get_inference_statistics(MODEL, "1")["model_stats"][0]
+    assert (after["name"], after["version"]) == (MODEL, "1")
+    assert int(after["inference_count"]) - int(before["inference_count"]) == len(ROWS)
+    success = after["inference_stats"]["success"]
+    assert int(success["count"]) == int(before["inference_stats"]["success"]["count"]) + 1
+    everything = triton.get_inference_statistics()["model_stats"]
+    assert {(s["name"], s["version"]) for s in everything} >= {(MODEL, "1"), ("digits-vae", "1")}

@@ -1,0 +1,129 @@
+"""The Open Inference Protocol's statistics extension, as Triton's HTTP API has it:
+`GET /v2/models[/{m}[/versions/{v}]]/stats` answers {"model_stats": [...]} from
+service.inference.stats, for every ready version of every model, of one model, or for one
+version (a number or an alias). `{m}.decoder` reports its model: the statistics count every
+operation of a version together. Errors are {"error": "..."}, 400.
+
+Its router is included before the OIP router's, whose `/v2/models/{name}` would otherwise
+take `/v2/models/stats` for a model named "stats" (as in Triton, that model's metadata is
+then out of reach by name)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from service.context import AppContext
+from service.errors import ServiceError
+from service.inference import codecs
+from service.inference.engine import InferenceEngine
+from service.inference.oip import DECODER, OIP, OIP_ERRORS, error_response
+from service.inference.oip_tensors import OipError
+from service.registry.service import list_models, list_versions, resolve_version
+
+router = APIRouter(prefix="/v2/models", tags=OIP)
+ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
+PAGE = 1000
+
+
+class DurationStat(BaseModel):
+    count: int
+    ns: int
+
+
+class InferenceStats(BaseModel):
+    success: DurationStat
+    fail: DurationStat
+    queue: DurationStat
+    compute_input: DurationStat
+    compute_infer: DurationStat
+    compute_output: DurationStat
+    cache_hit: DurationStat
+
+
+class BatchStat(BaseModel):
+    batch_size: int
+    compute_input: DurationStat
+    compute_infer: DurationStat
+    compute_output: DurationStat
+
+
+class ModelStat(BaseModel):
+    name: str
+    version: str
+    last_inference: int
+    inference_count: int
+    execution_count: int
+    inference_stats: InferenceStats
+    batch_stats: list[BatchStat]
+
+
+class ModelStats(BaseModel):
+    model_stats: list[ModelStat]
+
+
+def _versions(ctx: AppContext, name: str | None, ref: str | None) -> list[tuple[str, int]]:
+    with ctx.session_factory() as session:
+        if name is not None and ref is not None:
+            mv = resolve_version(session=session, name=name, ref=ref, allow_archived=True)
+            return [(name, mv.version)]
+        if name is not None:
+            names = [name]
+        else:
+            models, _ = list_models(session=session, name_contains=None, offset=0, limit=PAGE)
+            names = [m.name for m in models]
+        pairs = []
+        for model in names:
+            rows, _ = list_versions(
+                session=session, name=model, status="ready", offset=0, limit=PAGE
+            )
+            pairs += [(model, mv.version) for mv in rows]
+        return pairs
+
+
+async def _stats(request: Request, name: str | None, ref: str | None) -> Response:
+    model = name.removesuffix(DECODER) if name and name.endswith(DECODER) else name
+    try:
+        pairs = await run_in_threadpool(_versions, request.app.state.ctx, model, ref)
+    except ServiceError as exc:
+        return error_response(OipError(400, f"no statistics for {name!r}: {exc.detail}"))
+    engine: InferenceEngine = request.app.state.ctx.extras["inference_engine"]
+    body = {"model_stats": [engine.stats.public(n, v) for n, v in pairs]}
+    return Response(orjson.dumps(body), media_type=codecs.JSON)
+
+
+@router.get(
+    "/stats",
+    operation_id="oip_statistics",
+    summary="Inference statistics of every ready version of every model",
+    response_model=ModelStats,
+    responses=ERRORS,
+)
+async def read_statistics(request: Request) -> Response:
+    return await _stats(request, None, None)
+
+
+@router.get(
+    "/{name}/stats",
+    operation_id="oip_model_statistics",
+    summary="Inference statistics of every ready version of a model",
+    response_model=ModelStats,
+    responses=ERRORS,
+)
+async def read_model_statistics(name: str, request: Request) -> Response:
+    return await _stats(request, name, None)
+
+
+@router.get(
+    "/{name}/versions/{version}/stats",
+    operation_id="oip_model_version_statistics",
+    summary="Inference statistics of one version (a number or an alias)",
+    response_model=ModelStats,
+    responses=ERRORS,
+)
+async def read_model_version_statistics(name: str, version: str, request: Request) -> Response:
+    return await _stats(request, name, version)
