@@ -303,33 +303,37 @@ def shm_rows_per_s(base: str, x: np.ndarray, repeats: int, *, concurrency: int =
         timeout = aiohttp.ClientTimeout(total=120)
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(base, timeout=timeout, connector=connector) as http:
-            for i, shm in enumerate(objects):
-                shm.buf[:in_bytes] = x.tobytes()  # as (d)'s body, made once
-                spec = {"key": "/" + shm.name, "offset": 0, "byte_size": in_bytes + out_bytes}
-                url = f"/v2/systemsharedmemory/region/h{i}/register"
-                async with http.post(url, json=spec) as response:
-                    assert response.status == 200, await response.text()
+            try:
+                return await timed(http)
+            finally:  # a failed round leaves no region behind for the next one's names
+                async with http.post("/v2/systemsharedmemory/unregister") as response:
+                    assert response.status == 200
 
-            async def post(i: int) -> None:
-                async with http.post(infer, data=bodies[i]) as response:
-                    answer = await response.read()
-                    assert response.status == 200, answer[:500]
+    async def timed(http: Any) -> float:
+        for i, shm in enumerate(objects):
+            shm.buf[:in_bytes] = x.tobytes()  # as (d)'s body, made once
+            spec = {"key": "/" + shm.name, "offset": 0, "byte_size": in_bytes + out_bytes}
+            url = f"/v2/systemsharedmemory/region/h{i}/register"
+            async with http.post(url, json=spec) as response:
+                assert response.status == 200, await response.text()
 
-            left = repeats
+        async def post(i: int) -> None:
+            async with http.post(infer, data=bodies[i]) as response:
+                answer = await response.read()
+                assert response.status == 200, answer[:500]
 
-            async def client(i: int) -> None:
-                nonlocal left
-                while left > 0:
-                    left -= 1
-                    await post(i)
+        left = repeats
 
-            await asyncio.gather(*[post(i) for i in range(concurrency)])
-            start = time.perf_counter()
-            await asyncio.gather(*[client(i) for i in range(concurrency)])
-            elapsed = time.perf_counter() - start
-            async with http.post("/v2/systemsharedmemory/unregister") as response:
-                assert response.status == 200
-            return repeats * len(x) / elapsed
+        async def client(i: int) -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                await post(i)
+
+        await asyncio.gather(*[post(i) for i in range(concurrency)])
+        start = time.perf_counter()
+        await asyncio.gather(*[client(i) for i in range(concurrency)])
+        return repeats * len(x) / (time.perf_counter() - start)
 
     try:
         return asyncio.run(run())

@@ -225,7 +225,14 @@ class Batcher:
         item.failure = failure
         self._drop(item)
 
-    async def __call__(self, rows: np.ndarray, *, gone: GoneWatch | None = None) -> Outputs:
+    async def __call__(
+        self, rows: np.ndarray, *, gone: GoneWatch | None = None, counted: bool = True
+    ) -> Outputs:
+        """The rows' outputs. `counted=False`: a request's second call on the version's
+        batchers (interpolate's encode, OIP's reconstruct beside its encode), which the
+        statistics must not count as a second request."""
+        if not counted:
+            return await self._answer(rows, gone)
         start = time.perf_counter()
         try:
             outputs = await self._answer(rows, gone)

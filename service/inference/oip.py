@@ -253,8 +253,9 @@ async def _run(
     jobs: dict[str, Any] = {}
     if "codings" in names:
         jobs["encode"] = service.encode(engine, loaded, x, sample=False, seed=None, gone=gone)
-    if names & {"reconstruction", "reconstruction_error"}:
-        jobs["reconstruct"] = service.reconstruct(engine, loaded, x, gone=gone)
+    if names & {"reconstruction", "reconstruction_error"}:  # one request, counted once
+        counted = "encode" not in jobs
+        jobs["reconstruct"] = service.reconstruct(engine, loaded, x, gone=gone, counted=counted)
     results = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
     arrays: dict[str, np.ndarray] = {}
     if "encode" in results:
@@ -275,15 +276,11 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
         if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
             got = [i.name for i in infer.inputs]
             raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
-        x, used = read_input(infer.inputs[0], memoryview(binary), 0, width, shm)
+        max_rows = request.app.state.ctx.settings.max_request_rows
+        x, used = read_input(infer.inputs[0], memoryview(binary), 0, width, shm, max_rows)
         if used != len(binary):
             raise OipError(400, f"{len(binary) - used} bytes of binary data belong to no input")
-        x = service.to_matrix(
-            x,
-            n_columns=width,
-            field=wanted_input,
-            max_rows=request.app.state.ctx.settings.max_request_rows,
-        )
+        x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
         wanted = wanted_outputs(infer, _output_shapes(target, loaded, len(x)), shm)
         arrays = await _run(request, target, loaded, x, {o.name for o in wanted})
         return respond(infer, name, loaded.version, wanted, arrays, shm)

@@ -27,12 +27,11 @@ from service.inference import codecs, service
 from service.inference.cache import ModelCache
 from service.inference.oip import DECODER, NO_BODY, OIP, OIP_ERRORS, error_response
 from service.inference.oip_tensors import OipError, parse_body
-from service.registry.service import get_model, list_models, list_versions
+from service.registry.service import get_model, ready_versions
 
 router = APIRouter(prefix="/v2/repository")
 REPOSITORY_TAGS: list[Any] = ["oip-repository"]  # admin for its writes (service.security)
 ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
-PAGE = 1000
 
 
 class RepositoryIndexRequest(BaseModel):
@@ -62,25 +61,16 @@ def _loaded_versions(cache: ModelCache) -> set[tuple[str, int]]:
 
 def _index(ctx: AppContext, *, ready_only: bool) -> list[dict[str, str]]:
     loaded = _loaded_versions(ctx.extras["model_cache"])
-    entries = []
     with ctx.session_factory() as session:
-        models, _ = list_models(session=session, name_contains=None, offset=0, limit=PAGE)
-        for model in models:
-            versions, _ = list_versions(
-                session=session, name=model.name, status="ready", offset=0, limit=PAGE
+        versions = ready_versions(session=session)
+    entries = []
+    for name, version in versions:
+        warm = (name, version) in loaded
+        if warm or not ready_only:
+            state, reason = ("READY", "") if warm else ("UNAVAILABLE", "unloaded")
+            entries.append(
+                {"name": name, "version": str(version), "state": state, "reason": reason}
             )
-            for mv in versions:
-                warm = (model.name, mv.version) in loaded
-                if ready_only and not warm:
-                    continue
-                entries.append(
-                    {
-                        "name": model.name,
-                        "version": str(mv.version),
-                        "state": "READY" if warm else "UNAVAILABLE",
-                        "reason": "" if warm else "unloaded",
-                    }
-                )
     return entries
 
 

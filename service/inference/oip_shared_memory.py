@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from service.inference import codecs
 from service.inference.oip import NO_BODY, OIP, OIP_ERRORS, error_response
@@ -91,8 +92,12 @@ REGISTER_DOC: dict[str, Any] = codecs.request_body(SystemSharedMemoryRegister, n
 async def create_system_shared_memory_region(region: str, request: Request) -> Response:
     try:
         spec = parse_body(SystemSharedMemoryRegister, await request.body(), "register request")
-        _registry(request).register(
-            region, key=spec.key, offset=spec.offset, byte_size=spec.byte_size
+        await run_in_threadpool(  # opens a file: off the event loop
+            _registry(request).register,
+            region,
+            key=spec.key,
+            offset=spec.offset,
+            byte_size=spec.byte_size,
         )
     except OipError as exc:
         return error_response(exc)

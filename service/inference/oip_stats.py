@@ -23,11 +23,10 @@ from service.inference import codecs
 from service.inference.engine import InferenceEngine
 from service.inference.oip import DECODER, OIP, OIP_ERRORS, error_response
 from service.inference.oip_tensors import OipError
-from service.registry.service import list_models, list_versions, resolve_version
+from service.registry.service import ready_versions, resolve_version
 
 router = APIRouter(prefix="/v2/models", tags=OIP)
 ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
-PAGE = 1000
 
 
 class DurationStat(BaseModel):
@@ -71,18 +70,7 @@ def _versions(ctx: AppContext, name: str | None, ref: str | None) -> list[tuple[
         if name is not None and ref is not None:
             mv = resolve_version(session=session, name=name, ref=ref, allow_archived=True)
             return [(name, mv.version)]
-        if name is not None:
-            names = [name]
-        else:
-            models, _ = list_models(session=session, name_contains=None, offset=0, limit=PAGE)
-            names = [m.name for m in models]
-        pairs = []
-        for model in names:
-            rows, _ = list_versions(
-                session=session, name=model, status="ready", offset=0, limit=PAGE
-            )
-            pairs += [(model, mv.version) for mv in rows]
-        return pairs
+        return ready_versions(session=session, name=name)
 
 
 async def _stats(request: Request, name: str | None, ref: str | None) -> Response:

@@ -88,7 +88,12 @@ def split_body(header: str | None, body: bytes) -> tuple[InferRequest, bytes]:
 
 
 def read_input(
-    spec: InferInput, binary: memoryview, offset: int, width: int, shm: SharedMemoryRegistry
+    spec: InferInput,
+    binary: memoryview,
+    offset: int,
+    width: int,
+    shm: SharedMemoryRegistry,
+    max_rows: int,
 ) -> tuple[np.ndarray, int]:
     """The input's values: from the binary part at `offset`, from a shared memory region, or
     from `data`; and where the binary part's next tensor starts."""
@@ -107,6 +112,12 @@ def read_input(
             "shared memory region",
         )
     if ref is not None:
+        if spec.shape[0] > max_rows:  # no body limit bounds what a region holds
+            raise OipError(
+                400,
+                f"input {spec.name!r} has {spec.shape[0]} rows; at most {max_rows} "
+                "(AESVC_MAX_REQUEST_ROWS) per request",
+            )
         flat = shm.read_fp32(ref, count, f"input {spec.name!r}")
     elif size is not None:
         if not isinstance(size, int) or size != count * 4 or offset + size > len(binary):

@@ -161,9 +161,14 @@ async def decode(
 
 
 async def reconstruct(
-    engine: InferenceEngine, loaded: LoadedModel, x: np.ndarray, *, gone: Gone = None
+    engine: InferenceEngine,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    *,
+    gone: Gone = None,
+    counted: bool = True,
 ) -> dict[str, Any]:
-    recon, errors = await engine.batcher(loaded, "reconstruct")(x, gone=gone)
+    recon, errors = await engine.batcher(loaded, "reconstruct")(x, gone=gone, counted=counted)
     return served(loaded, reconstructions=recon, errors=errors)
 
 
@@ -238,7 +243,9 @@ async def interpolate(
             to_matrix([end], n_columns=loaded.n_features, field="end", max_rows=1),
         ]
     )  # (2, n_features)
-    codings = (await engine.batcher(loaded, "encode")(ends, gone=gone))[0]  # VAE: the means
+    # one request: its decode counts in the statistics, not this
+    encoded = await engine.batcher(loaded, "encode")(ends, gone=gone, counted=False)
+    codings = encoded[0]  # VAE: the means
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]  # (steps, 1)
     z = np.ascontiguousarray((1 - t) * codings[0] + t * codings[1], dtype=np.float32)
     (outputs,) = await engine.batcher(loaded, "decode")(z, gone=gone)

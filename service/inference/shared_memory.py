@@ -14,16 +14,20 @@ until they run, and the client owns the memory. An output is written when the re
 answered. Both go through the object's descriptor (pread / pwrite, one copy each, as a
 mapping would take) rather than a mapping: a client that truncates its object under a
 mapping would kill the service with SIGBUS, where a read comes back short and is refused.
-Unregistering takes the same lock as every access, so a request whose region went away in
-between fails with 400.
+Each access duplicates the region's descriptor under the registry's lock and copies without
+it, so a region unregistered meanwhile (its descriptor closed, the number reused by another
+file) cannot misdirect the copy.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,9 @@ from typing import Any
 import numpy as np
 
 SHM_DIR = Path("/dev/shm")
-MAX_REGIONS = 256  # each holds a descriptor and a mapping
+MAX_REGIONS = 256  # each holds a descriptor
+# opening read-write fails so for an object the service may still read
+READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ETXTBSY}
 REGION, OFFSET, BYTE_SIZE = (
     "shared_memory_region",
     "shared_memory_offset",
@@ -101,7 +107,7 @@ class Region:
         }
 
     def span(self, ref: TensorRef, what: str) -> slice:
-        """Where `ref` lies in the mapping, once the object is checked to still hold it."""
+        """Where `ref` lies in the object, once the object is checked to still hold it."""
         if ref.offset + ref.byte_size > self.byte_size:
             raise SharedMemoryError(
                 f"{what}: {OFFSET} {ref.offset} + {BYTE_SIZE} {ref.byte_size} runs past the "
@@ -156,7 +162,7 @@ class SharedMemoryRegistry:
                     f"{MAX_REGIONS} regions are registered, the most this service holds; "
                     "unregister one first"
                 )
-            self._regions[name] = _map(self.directory, name, key, offset, byte_size)
+            self._regions[name] = _open(self.directory, name, key, offset, byte_size)
 
     def unregister(self, name: str | None = None) -> None:
         """One region, or every one; a name that is not registered is no error."""
@@ -174,14 +180,34 @@ class SharedMemoryRegistry:
                 raise SharedMemoryError(f"no system shared memory region named {name!r}")
             return [self._regions[name].status()]
 
-    def _region(self, ref: TensorRef, what: str) -> Region:
+    @contextmanager
+    def _opened(self, ref: TensorRef, what: str, *, output: bool) -> Iterator[tuple[int, slice]]:
+        """A descriptor of `ref`'s object of its own, and where `ref` lies in it. The lock is
+        held only to find and duplicate it: the copy runs without it, and the region may be
+        unregistered meanwhile (its descriptor closed, and its number reused) harmlessly."""
         self._check_enabled()
-        region = self._regions.get(ref.region)
-        if region is None:
+        with self._lock:
+            region = self._regions.get(ref.region)
+            if region is None:
+                raise SharedMemoryError(
+                    f"{what}: no system shared memory region named {ref.region!r} is registered"
+                )
+            if output and not region.writable:
+                raise SharedMemoryError(
+                    f"{what}: region {ref.region!r} is read-only to the service ({region.key!r} "
+                    "does not let it write)"
+                )
+            where = region.span(ref, what)
+            fd = os.dup(region.fd)
+        try:
+            yield fd, where
+        except OSError as exc:
             raise SharedMemoryError(
-                f"{what}: no system shared memory region named {ref.region!r} is registered"
-            )
-        return region
+                f"{what}: region {ref.region!r} could not be {'written' if output else 'read'}: "
+                f"{exc.strerror}"
+            ) from None
+        finally:
+            os.close(fd)
 
     def read_fp32(self, ref: TensorRef, count: int, what: str) -> np.ndarray:
         """A copy of `count` FP32 values (`byte_size` must be exactly their size)."""
@@ -191,40 +217,37 @@ class SharedMemoryRegistry:
                 f"values ({count * FP32.itemsize} bytes)"
             )
         values = np.empty(count, dtype=FP32)
-        with self._lock:
-            region = self._region(ref, what)
-            where = region.span(ref, what)
-            read = os.preadv(region.fd, [values.data], where.start)
-            if read != ref.byte_size:  # truncated since span() looked
-                raise region.shrank(what, where.start + read)
+        view = values.data.cast("B")
+        with self._opened(ref, what, output=False) as (fd, where):
+            done = 0
+            while done < ref.byte_size:  # Linux moves at most about 2 GiB a call
+                read = os.preadv(fd, [view[done:]], where.start + done)
+                if read == 0:  # the object was truncated since span() looked
+                    raise SharedMemoryError(
+                        f"{what}: the object behind region {ref.region!r} shrank under the read"
+                    )
+                done += read
         return values.astype(np.float32, copy=False)  # no copy on a little-endian host
 
     def check_output(self, ref: TensorRef, nbytes: int, what: str) -> None:
         """Whether `nbytes` will fit where `ref` says, before the request runs."""
-        with self._lock:
-            region = self._region(ref, what)
-            if not region.writable:
-                raise SharedMemoryError(
-                    f"{what}: region {ref.region!r} is read-only to the service ({region.key!r} "
-                    "does not let it write)"
-                )
-            region.span(ref, what)
         if nbytes > ref.byte_size:
             raise SharedMemoryError(
                 f"{what}: {BYTE_SIZE} {ref.byte_size} is too small; the output takes {nbytes} bytes"
             )
+        with self._opened(ref, what, output=True):
+            pass
 
     def write(self, ref: TensorRef, array: np.ndarray, what: str) -> int:
         """Writes `array`'s bytes at `ref` (checked to fit); answers how many."""
         data = np.ascontiguousarray(array).data.cast("B")
-        self.check_output(ref, data.nbytes, what)
-        with self._lock:
-            region = self._region(ref, what)
-            where = region.span(ref, what)
-            written = os.pwrite(region.fd, data, where.start)  # tmpfs: all of it, or an error
-        if written != data.nbytes:
-            raise SharedMemoryError(f"{what}: wrote {written} of {data.nbytes} bytes")
-        return written
+        if data.nbytes > ref.byte_size:
+            self.check_output(ref, data.nbytes, what)  # raises, and says why
+        with self._opened(ref, what, output=True) as (fd, where):
+            done = 0
+            while done < data.nbytes:
+                done += os.pwrite(fd, data[done:], where.start + done)
+        return data.nbytes
 
     def close(self) -> None:
         with self._lock:
@@ -233,13 +256,16 @@ class SharedMemoryRegistry:
             self._regions.clear()
 
 
-def _map(directory: Path, name: str, key: str, offset: int, byte_size: int) -> Region:
+def _open(directory: Path, name: str, key: str, offset: int, byte_size: int) -> Region:
     path = directory / key.lstrip("/")
-    flags = os.O_NOFOLLOW | os.O_CLOEXEC
+    # O_NONBLOCK: a FIFO put there must not hang the open (it is refused below, not regular)
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
     try:
         try:
             fd, writable = os.open(path, os.O_RDWR | flags), True
-        except PermissionError:
+        except OSError as exc:
+            if exc.errno not in READ_ONLY_ERRNOS:
+                raise
             fd, writable = os.open(path, os.O_RDONLY | flags), False
     except FileNotFoundError:
         raise SharedMemoryError(f"no shared memory object {key!r} (in {directory})") from None

@@ -3,10 +3,12 @@
 nanoseconds since this process started, for every operation of the version together.
 
 `inference_count` counts rows and `execution_count` batches (so their ratio is the mean
-batch size); `success` and `fail` are per request, from its arrival at the batcher to its
-answer, and `queue` is its wait before its first rows ran; `compute_infer` is a batch's time
-on the device, also per batch size in `batch_stats`. Every update happens on the event
-loop, as the batchers' own bookkeeping does, so none needs a lock.
+batch size). `success` and `fail` are per request, from its arrival at the batcher to its
+answer (one that runs two operations, as interpolate or an OIP request for codings and
+reconstructions, counts once); `queue` is its wait before its first rows ran;
+`compute_infer` is a batch's time on the device, also per batch size in `batch_stats`.
+Every update happens on the event loop, as the batchers' own bookkeeping does, so none
+needs a lock.
 """
 
 from __future__ import annotations
@@ -66,8 +68,10 @@ class VersionStats:
                 "success": self.success.public(),
                 "fail": self.fail.public(),
                 "queue": self.queue.public(),
-                "compute_input": zero,  # rows reach the model as they are (CPU), or are
-                "compute_infer": self.compute_infer.public(),  # moved inside the forward
+                # no separate input or output step: rows reach the model as they are, or
+                # move to the GPU inside the forward, which compute_infer times
+                "compute_input": zero,
+                "compute_infer": self.compute_infer.public(),
                 "compute_output": zero,
                 "cache_hit": zero,
             },

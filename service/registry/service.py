@@ -313,6 +313,21 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
     )
 
 
+def ready_versions(*, session: Session, name: str | None = None) -> list[tuple[str, int]]:
+    """(model name, version) of every ready version, of one model (NotFound where there is
+    no such model) or of all, in name and version order."""
+    query = (
+        select(Model.name, ModelVersion.version)
+        .join(Model, ModelVersion.model_id == Model.id)
+        .where(ModelVersion.status == "ready")
+    )
+    if name is not None:
+        get_model(session=session, name=name)
+        query = query.where(Model.name == name)
+    rows = session.execute(query.order_by(Model.name, ModelVersion.version))
+    return [(model, number) for model, number in rows]
+
+
 def list_versions(
     *, session: Session, name: str, status: str | None, offset: int, limit: int
 ) -> tuple[list[ModelVersion], int]:

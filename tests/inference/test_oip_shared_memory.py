@@ -20,7 +20,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from service.inference.shared_memory import SharedMemoryError, TensorRef
+from service.inference.shared_memory import (
+    MAX_REGIONS,
+    SharedMemoryError,
+    SharedMemoryRegistry,
+    TensorRef,
+)
 from service.main import create_app
 from tests.inference.conftest import CODE_SIZE, DIGITS, settings_for
 from tests.live import LiveServer
@@ -125,6 +130,8 @@ def test_off_by_default(served: TestClient, new_shm: Any) -> None:
     assert "AESVC_OIP_SHARED_MEMORY=true" in error_of(response)
     assert served.get(f"{SHM}/status").json() == []
     response = served.post(INFER, json={"inputs": [shm_input("in", 5)]})
+    assert "AESVC_OIP_SHARED_MEMORY=true" in error_of(response)
+    response = served.post(f"{SHM}/unregister")
     assert "AESVC_OIP_SHARED_MEMORY=true" in error_of(response)
 
 
@@ -288,17 +295,66 @@ def test_bad_output_references_fail_before_the_request_runs(
         }
         return error_of(client.post(INFER, json=body))
 
+    executions = batches_run(client)
     assert "too small; the output takes 1280 bytes" in refused(
         shm_params("out", 64), "reconstruction"
     )
     assert "runs past the end of region 'out'" in refused(shm_params("out", 80))
     assert "exclude each other" in refused(shm_params("out", 64) | {"binary_data": True})
-    assert "no system shared memory region named 'x'" in refused(shm_params("x", 64))
+    assert "no system shared memory region named 'x'" in refused(shm_params("x", 80))
+    assert batches_run(client) == executions  # refused before any batch ran
+    assert shm.get((16,), 5 * 64 * 4).tolist() == [0.0] * 16  # no output was written
+
+
+def batches_run(client: TestClient) -> int:
+    response = client.get("/v2/models/digits-ae/versions/1/stats")
+    count: int = response.json()["model_stats"][0]["execution_count"]
+    return count
+
+
+def test_input_checks_come_before_any_read_or_run(client: TestClient, new_shm: Any) -> None:
+    shm = new_shm(5 * 64 * 4)
     nan_rows = ROWS.copy()
     nan_rows[2, 7] = np.nan
     shm.put(nan_rows)
-    assert "NaN" in refused(shm_params("out", 64), "reconstruction_error")
-    assert shm.get((16,), 5 * 64 * 4).tolist() == [0.0] * 16  # no output was written
+    register(client, "in", shm.key, 5 * 64 * 4)
+    executions = batches_run(client)
+    assert "NaN" in error_of(client.post(INFER, json={"inputs": [shm_input("in", 5)]}))
+    # more rows than a request may hold: refused before a byte is read (no region needed)
+    too_many = shm_input("nowhere", 65537)
+    assert "65537 rows; at most 65536" in error_of(client.post(INFER, json={"inputs": [too_many]}))
+    assert batches_run(client) == executions
+
+
+def test_a_fifo_or_a_directory_is_not_a_shared_memory_object(client: TestClient) -> None:
+    base = Path("/dev/shm") / f"aesvc-test-{uuid.uuid4().hex[:8]}"
+    os.mkfifo(f"{base}-fifo")  # opening one for reading would wait for a writer
+    os.mkdir(f"{base}-dir")
+    try:
+        for suffix, needle in (
+            ("-fifo", "is not a shared memory object"),
+            ("-dir", "cannot be opened"),
+        ):
+            body = {"key": f"/{base.name}{suffix}", "byte_size": 8}
+            response = client.post(f"{SHM}/region/r/register", json=body)
+            assert needle in error_of(response), suffix
+    finally:
+        os.unlink(f"{base}-fifo")
+        os.rmdir(f"{base}-dir")
+
+
+def test_the_number_of_regions_is_bounded(tmp_path: Path) -> None:
+    (tmp_path / "object").write_bytes(b"\0" * 64)
+    registry = SharedMemoryRegistry(enabled=True, directory=tmp_path)
+    try:
+        for i in range(MAX_REGIONS):
+            registry.register(f"r{i}", key="/object", offset=0, byte_size=64)
+        with pytest.raises(SharedMemoryError, match=f"{MAX_REGIONS} regions are registered"):
+            registry.register("one-more", key="/object", offset=0, byte_size=64)
+        registry.unregister("r0")
+        registry.register("one-more", key="/object", offset=0, byte_size=64)
+    finally:
+        registry.close()
 
 
 def test_a_truncated_object_is_refused_not_read(client: TestClient, new_shm: Any) -> None:

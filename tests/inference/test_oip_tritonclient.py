@@ -124,6 +124,7 @@ def test_shared_memory_with_tritonclients_utilities(
         triton.unregister_system_shared_memory()
         assert triton.get_system_shared_memory_status() == []
     finally:
+        triton.unregister_system_shared_memory()
         shm_utils.destroy_shared_memory_region(inputs)
         shm_utils.destroy_shared_memory_region(outputs)
 
