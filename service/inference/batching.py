@@ -1,8 +1,8 @@
 """Batched inference: one queue per (model version, operation), one thread per device.
 
-A queued request is a `Pending` that carries its own future. `put` is synchronous (it
-validates nothing: rows arrive validated, and either fit the row budget or are refused);
-waiting is asynchronous. One background task per queue forms batches:
+A queued request is a `Pending` (pending.py) that carries its own future. `put` is
+synchronous (it validates nothing: rows arrive validated, and either fit the row budget or
+are refused); waiting is asynchronous. One background task per queue forms batches:
 
 - the device idle: the batch is what is queued now, and runs at once (no fixed wait);
 - the device busy: arrivals merge into the next batch until the device frees up, the
@@ -21,19 +21,25 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from service.errors import ServiceError, ServiceUnavailable
 from service.inference.device import BatchFn, Device, Outputs
+from service.inference.pending import (
+    BatchMismatch,
+    ClientGone,
+    GoneWatch,
+    InferenceTimeout,
+    Pending,
+    QueueFull,
+    RowBudget,
+    Slice,
+)
 from service.inference.stats import VersionStats
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
-GoneWatch = Callable[[], Awaitable[Any]]  # a fresh awaitable that resolves if the client leaves
 
 
 GONE_WATCH_AFTER_S = 0.02  # a request still waiting by then starts watching its client
@@ -45,63 +51,6 @@ QUIET_S = 0.0002
 # The most batches of one split request handed to the device at once (the device's other
 # batchers wait for them all)
 MAX_CHAINED_BATCHES = 4
-
-
-class QueueFull(ServiceUnavailable):
-    pass
-
-
-class ClientGone(ServiceError):
-    """Nobody reads this answer; 499 (nginx's "client closed request") shows in the metrics."""
-
-    status, title, slug = 499, "Client Closed Request", "client-gone"
-
-
-class InferenceTimeout(ServiceError):
-    status, title, slug = 504, "Gateway Timeout", "timeout"
-
-
-class BatchMismatch(RuntimeError):
-    pass
-
-
-class RowBudget:
-    """Rows waiting in every queue together: what bounds the memory that queues hold.
-
-    The queue-depth gauge reads `used` when scraped (nothing per request)."""
-
-    def __init__(self, max_rows: int, metrics: ServiceMetrics) -> None:
-        self.max_rows = max_rows
-        self.used = 0
-        metrics.queue_depth_rows.set_function(lambda: self.used)
-
-    def reserve(self, rows: int) -> bool:
-        if self.used + rows > self.max_rows:
-            return False
-        self.used += rows
-        return True
-
-    def release(self, rows: int) -> None:
-        self.used -= rows
-
-
-@dataclass(eq=False)
-class Pending:
-    rows: np.ndarray  # (n, ...) validated
-    future: asyncio.Future[Outputs]
-    enqueued_at: float
-    taken: int = 0  # rows handed to batches so far
-    done_rows: int = 0
-    parts: list[tuple[int, Outputs]] = field(default_factory=list)  # (first row, outputs)
-    cancelled: bool = False
-    failure: ServiceError | None = None  # why the wait was abandoned (timeout, client gone)
-
-    @property
-    def n(self) -> int:
-        return len(self.rows)
-
-
-Slice = tuple[Pending, int, int]  # the request, its first row and one past its last
 
 
 class Batcher:
@@ -153,7 +102,12 @@ class Batcher:
                 retry_after_s=1,
             )
         loop = asyncio.get_running_loop()
-        item = Pending(rows=rows, future=loop.create_future(), enqueued_at=time.perf_counter())
+        item = Pending(
+            rows=rows,
+            future=loop.create_future(),
+            enqueued_at=time.perf_counter(),
+            budget=self.budget,
+        )
         self._items.append(item)
         self._arrived.set()
         if self._task is None or self._task.done():
@@ -186,7 +140,7 @@ class Batcher:
             if watch is not None:
                 watch.cancel()
             if not future.done() or future.cancelled():  # our caller was cancelled
-                self._drop(item)
+                item.drop()
 
     def _sweep(self) -> None:
         self._sweeper = None
@@ -223,7 +177,7 @@ class Batcher:
         if item.future.done():
             return
         item.failure = failure
-        self._drop(item)
+        item.drop()
 
     async def __call__(
         self, rows: np.ndarray, *, gone: GoneWatch | None = None, counted: bool = True
@@ -289,14 +243,14 @@ class Batcher:
             self._sweeper = None
         while self._items:
             item = self._items.popleft()
-            self._fail(item, ServiceUnavailable("the service is shutting down"))
+            item.fail(ServiceUnavailable("the service is shutting down"))
 
     # -- the background loop ------------------------------------------------------------
 
     async def _run(self) -> None:
         while True:
             await self._arrived.wait()
-            while self._items and self._gone(self._items[0]):
+            while self._items and self._items[0].gone():
                 self._items.popleft()
             if not self._items:
                 self._arrived.clear()
@@ -324,7 +278,7 @@ class Batcher:
                 log.exception("batcher %s failed", self.operation)
                 for batch in batches:
                     for item, _, _ in batch:
-                        self._fail(item, RuntimeError("the batcher failed; see the log"))
+                        item.fail(RuntimeError("the batcher failed; see the log"))
             finally:
                 self._running = False
                 self.device.idle_since = time.perf_counter()
@@ -354,7 +308,7 @@ class Batcher:
         now = time.perf_counter()
         while self._items and rows < self.max_batch_rows:
             item = self._items[0]
-            if self._gone(item):
+            if item.gone():
                 self._items.popleft()
                 continue
             start = item.taken
@@ -380,14 +334,14 @@ class Batcher:
             outputs = await self._on_device(x)
         except Exception as exc:
             if len(batch) == 1:
-                self._fail(batch[0][0], exc)
+                batch[0][0].fail(exc)
                 return
             await self._retry_alone(batch)
             return
         offset = 0
         for item, start, stop in batch:
             n = stop - start
-            self._deliver(item, start, tuple(out[offset : offset + n] for out in outputs))
+            item.deliver(start, tuple(out[offset : offset + n] for out in outputs))
             offset += n
 
     async def _retry_alone(self, batch: list[Slice]) -> None:
@@ -397,9 +351,9 @@ class Batcher:
             try:
                 outputs = await self._on_device(item.rows[start:stop])
             except Exception as exc:
-                self._fail(item, exc)
+                item.fail(exc)
             else:
-                self._deliver(item, start, outputs)
+                item.deliver(start, outputs)
 
     async def _on_device(self, x: np.ndarray) -> Outputs:
         spans: list[tuple[float, float]] = []
@@ -420,40 +374,3 @@ class Batcher:
         if wrong:
             raise BatchMismatch(f"{self.operation}: {len(x)} rows in, {wrong[0]} rows out")
         return outputs
-
-    # -- one request's fate ---------------------------------------------------------------
-
-    def _deliver(self, item: Pending, start: int, part: Outputs) -> None:
-        """Rows `start`.. of the item's outputs; the last part resolves its future."""
-        if item.future.done():
-            return
-        item.parts.append((start, part))
-        item.done_rows += len(part[0])
-        if item.done_rows == item.n:
-            if len(item.parts) == 1:
-                item.future.set_result(part)
-            else:  # a request split across batches, joined in row order
-                parts = [p for _, p in sorted(item.parts, key=lambda sp: sp[0])]
-                joined = tuple(np.concatenate(cols) for cols in zip(*parts, strict=True))
-                item.future.set_result(joined)
-
-    def _fail(self, item: Pending, exc: BaseException) -> None:
-        if not item.future.done():
-            item.future.set_exception(exc)
-            item.future.exception()  # retrieved: no "never retrieved" noise if nobody waits
-        self._drop(item)
-
-    def _gone(self, item: Pending) -> bool:
-        """Dropped, or its future cancelled by someone: its queued rows will not run."""
-        if not item.cancelled and item.future.cancelled():
-            self._drop(item)
-        return item.cancelled
-
-    def _drop(self, item: Pending) -> None:
-        """Whatever is still queued of the item leaves the queue (and the row budget)."""
-        if not item.cancelled:
-            item.cancelled = True
-            self.budget.release(item.n - item.taken)
-            item.taken = item.n
-        if not item.future.done():
-            item.future.cancel()

@@ -17,9 +17,10 @@ from torch import nn
 
 from service.config import Settings
 from service.inference import cuda_graphs, graphs, host_batches, numpy_graphs
-from service.inference.batching import Batcher, RowBudget
+from service.inference.batching import Batcher
 from service.inference.cache import LoadedModel
 from service.inference.device import BatchFn, Device, Outputs
+from service.inference.pending import RowBudget
 from service.inference.stats import InferenceStats
 from service.metrics import ServiceMetrics
 

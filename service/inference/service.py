@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.database import is_database_unavailable
 from service.errors import PayloadTooLarge, Unprocessable
-from service.inference.batching import GoneWatch
 from service.inference.cache import LoadedModel, ModelCache
 from service.inference.engine import InferenceEngine
+from service.inference.pending import GoneWatch
 from service.registry.service import resolve_version
 
 Gone = GoneWatch | None

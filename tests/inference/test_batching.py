@@ -15,8 +15,9 @@ import pytest
 import torch
 
 from service.inference import batching
-from service.inference.batching import Batcher, BatchMismatch, QueueFull, RowBudget
+from service.inference.batching import Batcher
 from service.inference.device import Device, Outputs
+from service.inference.pending import BatchMismatch, Pending, QueueFull, RowBudget, Slice
 from service.metrics import ServiceMetrics
 
 
@@ -141,7 +142,7 @@ def test_a_bug_in_one_chained_batch_lets_the_device_go_only_once_all_ended(
         real = batcher._execute
         held: list[bool] = []
 
-        async def execute(batch: list[batching.Slice]) -> None:
+        async def execute(batch: list[Slice]) -> None:
             if not held:
                 held.append(True)
                 raise RuntimeError("a bug in the batcher")
@@ -184,13 +185,16 @@ def test_a_chained_batch_counts_only_its_own_compute_time(
 
 def test_parts_of_a_split_request_join_in_row_order_whichever_ends_first() -> None:
     async def scenario() -> None:
-        batcher, _ = make(Gated(), max_rows=2)
+        _, budget = make(Gated(), max_rows=2)
         x = rows(0.0, 1.0, 2.0, 3.0, 4.0)
-        item = batching.Pending(
-            rows=x, future=asyncio.get_running_loop().create_future(), enqueued_at=0.0
+        item = Pending(
+            rows=x,
+            future=asyncio.get_running_loop().create_future(),
+            enqueued_at=0.0,
+            budget=budget,
         )
         for start in (4, 0, 2):  # the batches' answers, out of order
-            batcher._deliver(item, start, (x[start : start + 2] * 2,))
+            item.deliver(start, (x[start : start + 2] * 2,))
         (out,) = await item.future
         np.testing.assert_array_equal(out, x * 2)
 
@@ -274,7 +278,7 @@ def test_the_queue_is_bounded_in_rows() -> None:
 
 
 def test_an_unanswered_request_times_out_with_504_and_frees_its_rows() -> None:
-    from service.inference.batching import InferenceTimeout
+    from service.inference.pending import InferenceTimeout
 
     async def scenario() -> None:
         gated = Gated()
