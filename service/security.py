@@ -187,6 +187,12 @@ def actor_of(request: Request) -> str | None:
     return principal.name if principal else None
 
 
+def key_id_of(request: Request) -> str | None:
+    """The caller's key id; None where authentication is off (or the route is public)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal.key_id if principal else None
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

@@ -42,6 +42,7 @@ from service.inference.oip_tensors import (
 from service.inference.router import client_gone
 from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry
 from service.registry.service import list_versions
+from service.security import key_id_of
 
 router = APIRouter(prefix="/v2")  # tags per route: the server health probes are public
 
@@ -267,7 +268,8 @@ async def _run(
 
 
 async def _infer(request: Request, name: str, version: str | None) -> Response:
-    shm: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    registry: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    shm = registry.client(key_id_of(request))
     try:
         infer, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
         target, loaded = await _served(request, name, version)

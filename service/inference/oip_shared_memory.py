@@ -15,6 +15,7 @@ from service.inference import codecs
 from service.inference.oip import NO_BODY, OIP, OIP_ERRORS, error_response
 from service.inference.oip_tensors import OipError, parse_body
 from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry
+from service.security import key_id_of
 
 router = APIRouter(prefix="/v2/systemsharedmemory", tags=OIP)
 ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
@@ -42,7 +43,7 @@ def _registry(request: Request) -> SharedMemoryRegistry:
 
 def _status(request: Request, name: str | None) -> Response:
     try:
-        regions = _registry(request).status(name)
+        regions = _registry(request).status(name, owner=key_id_of(request))
     except SharedMemoryError as exc:
         return error_response(OipError(400, str(exc)))
     return Response(orjson.dumps(regions), media_type=codecs.JSON)
@@ -50,7 +51,7 @@ def _status(request: Request, name: str | None) -> Response:
 
 def _unregister(request: Request, name: str | None) -> Response:
     try:
-        _registry(request).unregister(name)
+        _registry(request).unregister(name, owner=key_id_of(request))
     except SharedMemoryError as exc:
         return error_response(OipError(400, str(exc)))
     return Response(status_code=200)
@@ -95,6 +96,7 @@ async def create_system_shared_memory_region(region: str, request: Request) -> R
         await run_in_threadpool(  # opens a file: off the event loop
             _registry(request).register,
             region,
+            owner=key_id_of(request),
             key=spec.key,
             offset=spec.offset,
             byte_size=spec.byte_size,

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.inference import codecs
-from service.inference.shared_memory import SharedMemoryRegistry, TensorRef
+from service.inference.shared_memory import ClientRegions, TensorRef
 
 M = TypeVar("M", bound=BaseModel)
 HEADER_LENGTH = "Inference-Header-Content-Length"
@@ -92,7 +92,7 @@ def read_input(
     binary: memoryview,
     offset: int,
     width: int,
-    shm: SharedMemoryRegistry,
+    shm: ClientRegions,
     max_rows: int,
 ) -> tuple[np.ndarray, int]:
     """The input's values: from the binary part at `offset`, from a shared memory region, or
@@ -157,7 +157,7 @@ class Wanted:
 
 
 def wanted_outputs(
-    infer: InferRequest, shapes: dict[str, tuple[int, ...]], shm: SharedMemoryRegistry
+    infer: InferRequest, shapes: dict[str, tuple[int, ...]], shm: ClientRegions
 ) -> list[Wanted]:
     """The outputs to answer with, each checked (shared memory: that it will fit) before
     the request is queued."""
@@ -187,7 +187,7 @@ def respond(
     version: int,
     wanted: list[Wanted],
     arrays: dict[str, np.ndarray],
-    shm: SharedMemoryRegistry,
+    shm: ClientRegions,
 ) -> Response:
     outputs, blobs = [], []
     for out in wanted:

@@ -9,6 +9,10 @@ register a region may read and write any shared memory object the service's user
 A key is a POSIX name as shm_open takes it ("/name") and maps only a regular file directly
 in /dev/shm, never through a symbolic link.
 
+Region names belong to the API key that registered them (with AESVC_AUTH=required): a key
+sees, uses and unregisters only its own regions, and two keys may each have a region of
+the same name. Without authentication every client shares one set of names, as in Triton.
+
 An input is copied out of its region while the request is parsed: the batcher holds rows
 until they run, and the client owns the memory. An output is written when the request is
 answered. Both go through the object's descriptor (pread / pwrite, one copy each, as a
@@ -45,6 +49,7 @@ REGION, OFFSET, BYTE_SIZE = (
 )
 KEY_PATTERN = re.compile(r"/?[A-Za-z0-9_.-]{1,255}")
 FP32 = np.dtype("<f4")
+Owner = str | None  # the id of the API key that registered a region; None without auth
 
 
 class SharedMemoryError(ValueError):
@@ -133,7 +138,7 @@ class SharedMemoryRegistry:
     def __init__(self, *, enabled: bool, directory: Path = SHM_DIR) -> None:
         self.enabled = enabled
         self.directory = directory
-        self._regions: dict[str, Region] = {}
+        self._regions: dict[tuple[Owner, str], Region] = {}
         self._lock = threading.Lock()
 
     def _check_enabled(self) -> None:
@@ -143,7 +148,11 @@ class SharedMemoryRegistry:
                 "AESVC_OIP_SHARED_MEMORY=true"
             )
 
-    def register(self, name: str, *, key: str, offset: int, byte_size: int) -> None:
+    def client(self, owner: Owner) -> ClientRegions:
+        """The regions one client (API key) may name in its tensors."""
+        return ClientRegions(self, owner)
+
+    def register(self, name: str, *, owner: Owner, key: str, offset: int, byte_size: int) -> None:
         self._check_enabled()
         if not KEY_PATTERN.fullmatch(key) or key.lstrip("/") in {".", ".."}:
             raise SharedMemoryError(
@@ -153,7 +162,7 @@ class SharedMemoryRegistry:
         if byte_size < 1:
             raise SharedMemoryError(f"byte_size {byte_size} is not a positive count of bytes")
         with self._lock:
-            if name in self._regions:
+            if (owner, name) in self._regions:
                 raise SharedMemoryError(
                     f"a region named {name!r} is already registered; unregister it first"
                 )
@@ -162,32 +171,37 @@ class SharedMemoryRegistry:
                     f"{MAX_REGIONS} regions are registered, the most this service holds; "
                     "unregister one first"
                 )
-            self._regions[name] = _open(self.directory, name, key, offset, byte_size)
+            self._regions[owner, name] = _open(self.directory, name, key, offset, byte_size)
 
-    def unregister(self, name: str | None = None) -> None:
-        """One region, or every one; a name that is not registered is no error."""
+    def unregister(self, name: str | None = None, *, owner: Owner) -> None:
+        """One of the owner's regions, or all of them; a name not registered is no error."""
         self._check_enabled()
         with self._lock:
-            names = list(self._regions) if name is None else [name]
-            for region in [self._regions.pop(n) for n in names if n in self._regions]:
+            if name is None:
+                keys = [k for k in self._regions if k[0] == owner]
+            else:
+                keys = [(owner, name)] if (owner, name) in self._regions else []
+            for region in [self._regions.pop(k) for k in keys]:
                 region.close()
 
-    def status(self, name: str | None = None) -> list[dict[str, Any]]:
+    def status(self, name: str | None = None, *, owner: Owner) -> list[dict[str, Any]]:
         with self._lock:
             if name is None:
-                return [r.status() for r in self._regions.values()]
-            if name not in self._regions:
+                return [r.status() for (o, _), r in self._regions.items() if o == owner]
+            if (owner, name) not in self._regions:
                 raise SharedMemoryError(f"no system shared memory region named {name!r}")
-            return [self._regions[name].status()]
+            return [self._regions[owner, name].status()]
 
     @contextmanager
-    def _opened(self, ref: TensorRef, what: str, *, output: bool) -> Iterator[tuple[int, slice]]:
+    def _opened(
+        self, ref: TensorRef, what: str, *, owner: Owner, output: bool
+    ) -> Iterator[tuple[int, slice]]:
         """A descriptor of `ref`'s object of its own, and where `ref` lies in it. The lock is
         held only to find and duplicate it: the copy runs without it, and the region may be
         unregistered meanwhile (its descriptor closed, and its number reused) harmlessly."""
         self._check_enabled()
         with self._lock:
-            region = self._regions.get(ref.region)
+            region = self._regions.get((owner, ref.region))
             if region is None:
                 raise SharedMemoryError(
                     f"{what}: no system shared memory region named {ref.region!r} is registered"
@@ -209,7 +223,7 @@ class SharedMemoryRegistry:
         finally:
             os.close(fd)
 
-    def read_fp32(self, ref: TensorRef, count: int, what: str) -> np.ndarray:
+    def read_fp32(self, ref: TensorRef, count: int, what: str, *, owner: Owner) -> np.ndarray:
         """A copy of `count` FP32 values (`byte_size` must be exactly their size)."""
         if ref.byte_size != count * FP32.itemsize:
             raise SharedMemoryError(
@@ -218,7 +232,7 @@ class SharedMemoryRegistry:
             )
         values = np.empty(count, dtype=FP32)
         view = values.data.cast("B")
-        with self._opened(ref, what, output=False) as (fd, where):
+        with self._opened(ref, what, owner=owner, output=False) as (fd, where):
             done = 0
             while done < ref.byte_size:  # Linux moves at most about 2 GiB a call
                 read = os.preadv(fd, [view[done:]], where.start + done)
@@ -229,21 +243,21 @@ class SharedMemoryRegistry:
                 done += read
         return values.astype(np.float32, copy=False)  # no copy on a little-endian host
 
-    def check_output(self, ref: TensorRef, nbytes: int, what: str) -> None:
+    def check_output(self, ref: TensorRef, nbytes: int, what: str, *, owner: Owner) -> None:
         """Whether `nbytes` will fit where `ref` says, before the request runs."""
         if nbytes > ref.byte_size:
             raise SharedMemoryError(
                 f"{what}: {BYTE_SIZE} {ref.byte_size} is too small; the output takes {nbytes} bytes"
             )
-        with self._opened(ref, what, output=True):
+        with self._opened(ref, what, owner=owner, output=True):
             pass
 
-    def write(self, ref: TensorRef, array: np.ndarray, what: str) -> int:
+    def write(self, ref: TensorRef, array: np.ndarray, what: str, *, owner: Owner) -> int:
         """Writes `array`'s bytes at `ref` (checked to fit); answers how many."""
         data = np.ascontiguousarray(array).data.cast("B")
         if data.nbytes > ref.byte_size:
-            self.check_output(ref, data.nbytes, what)  # raises, and says why
-        with self._opened(ref, what, output=True) as (fd, where):
+            self.check_output(ref, data.nbytes, what, owner=owner)  # raises, and says why
+        with self._opened(ref, what, owner=owner, output=True) as (fd, where):
             done = 0
             while done < data.nbytes:
                 done += os.pwrite(fd, data[done:], where.start + done)
@@ -254,6 +268,23 @@ class SharedMemoryRegistry:
             for region in self._regions.values():
                 region.close()
             self._regions.clear()
+
+
+@dataclass(frozen=True)
+class ClientRegions:
+    """One client's view of the registry: the tensors it names resolve among its regions."""
+
+    registry: SharedMemoryRegistry
+    owner: Owner
+
+    def read_fp32(self, ref: TensorRef, count: int, what: str) -> np.ndarray:
+        return self.registry.read_fp32(ref, count, what, owner=self.owner)
+
+    def check_output(self, ref: TensorRef, nbytes: int, what: str) -> None:
+        self.registry.check_output(ref, nbytes, what, owner=self.owner)
+
+    def write(self, ref: TensorRef, array: np.ndarray, what: str) -> int:
+        return self.registry.write(ref, array, what, owner=self.owner)
 
 
 def _open(directory: Path, name: str, key: str, offset: int, byte_size: int) -> Region:

@@ -27,6 +27,7 @@ from service.inference.shared_memory import (
     TensorRef,
 )
 from service.main import create_app
+from service.security import create_key
 from tests.inference.conftest import CODE_SIZE, DIGITS, settings_for
 from tests.live import LiveServer
 
@@ -347,14 +348,72 @@ def test_the_number_of_regions_is_bounded(tmp_path: Path) -> None:
     (tmp_path / "object").write_bytes(b"\0" * 64)
     registry = SharedMemoryRegistry(enabled=True, directory=tmp_path)
     try:
-        for i in range(MAX_REGIONS):
-            registry.register(f"r{i}", key="/object", offset=0, byte_size=64)
+        for i in range(MAX_REGIONS):  # the bound is the process's, over every key's regions
+            owner = "key-a" if i % 2 else None
+            registry.register(f"r{i}", owner=owner, key="/object", offset=0, byte_size=64)
         with pytest.raises(SharedMemoryError, match=f"{MAX_REGIONS} regions are registered"):
-            registry.register("one-more", key="/object", offset=0, byte_size=64)
-        registry.unregister("r0")
-        registry.register("one-more", key="/object", offset=0, byte_size=64)
+            registry.register("one-more", owner="key-b", key="/object", offset=0, byte_size=64)
+        registry.unregister("r0", owner=None)
+        registry.register("one-more", owner="key-b", key="/object", offset=0, byte_size=64)
     finally:
         registry.close()
+
+
+def test_with_keys_each_key_has_its_own_region_names(data_dir: Path, new_shm: Any) -> None:
+    """AESVC_AUTH=required: two keys register a region of the same name over different
+    objects; each reads its own rows through it, lists and unregisters only its own, and
+    cannot name the other's."""
+    settings = settings_for(data_dir, oip_shared_memory=True, auth="required")
+    app = create_app(settings, start_workers=False)
+    with TestClient(app) as client:
+        headers = {}
+        for who in ("a", "b"):
+            with app.state.ctx.session_factory() as session:
+                _, key = create_key(session=session, name=f"shm-{who}", scopes=["infer"])
+            headers[who] = {"Authorization": f"Bearer {key}"}
+        rows = {"a": ROWS[:2].astype(np.float32), "b": ROWS[2:4].astype(np.float32)}
+        objects = {who: new_shm(rows[who].nbytes) for who in rows}
+        for who in ("a", "b"):
+            objects[who].put(rows[who])
+            body = {"key": objects[who].key, "byte_size": rows[who].nbytes}
+            response = client.post(f"{SHM}/region/in/register", json=body, headers=headers[who])
+            assert response.status_code == 200, response.text
+        body = {"key": objects["a"].key, "byte_size": 8}
+        response = client.post(f"{SHM}/region/a-only/register", json=body, headers=headers["a"])
+        assert response.status_code == 200, response.text
+        # the native endpoint, with a's key, for the expected codings of each key's rows
+        expected = {
+            who: client.post(
+                "/v1/models/digits-ae/versions/1/encode",
+                json={"inputs": rows[who].tolist()},
+                headers=headers["a"],
+            ).json()["codings"]
+            for who in rows
+        }
+        for who in ("a", "b"):
+            response = client.post(
+                INFER, json={"inputs": [shm_input("in", 2)]}, headers=headers[who]
+            )
+            assert response.status_code == 200, response.text
+            codings = np.asarray(response.json()["outputs"][0]["data"]).reshape(2, CODE_SIZE)
+            np.testing.assert_allclose(codings, expected[who], atol=1e-6)
+        status = {
+            who: sorted(r["name"] for r in client.get(f"{SHM}/status", headers=h).json())
+            for who, h in headers.items()
+        }
+        assert status == {"a": ["a-only", "in"], "b": ["in"]}
+        assert "no system shared memory region named 'a-only'" in error_of(
+            client.get(f"{SHM}/region/a-only/status", headers=headers["b"])
+        )
+        body = {"inputs": [shm_input("a-only", 1)]}
+        assert "no system shared memory region named 'a-only'" in error_of(
+            client.post(INFER, json=body, headers=headers["b"])
+        )
+        assert client.post(f"{SHM}/unregister", headers=headers["b"]).status_code == 200
+        names = [r["name"] for r in client.get(f"{SHM}/status", headers=headers["a"]).json()]
+        assert sorted(names) == ["a-only", "in"]  # b's unregister-all left a's regions
+        assert client.get(f"{SHM}/status", headers=headers["b"]).json() == []
+        assert client.post(f"{SHM}/unregister", headers=headers["a"]).status_code == 200
 
 
 def test_a_truncated_object_is_refused_not_read(client: TestClient, new_shm: Any) -> None:
@@ -383,11 +442,11 @@ import sys
 import numpy as np
 from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry, TensorRef
 registry = SharedMemoryRegistry(enabled=True)
-registry.register("ro", key=sys.argv[1], offset=0, byte_size=16)
-ref = TensorRef("ro", 16)
-print(registry.read_fp32(ref, 4, "input").tolist())
+registry.register("ro", owner=None, key=sys.argv[1], offset=0, byte_size=16)
+ref, regions = TensorRef("ro", 16), registry.client(None)
+print(regions.read_fp32(ref, 4, "input").tolist())
 try:
-    registry.check_output(ref, 16, "output 'codings'")
+    regions.check_output(ref, 16, "output 'codings'")
 except SharedMemoryError as exc:
     print(exc)
 registry.close()
