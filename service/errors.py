@@ -203,6 +203,18 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def _unstorable(request: Request, exc: Exception) -> Unprocessable:
+    """The parameter that holds a NUL character, where one does (PostgreSQL's text cannot);
+    else the body."""
+    params = {**request.path_params, **request.query_params}
+    field = next((k for k, v in params.items() if "\x00" in str(v)), "body")
+    return Unprocessable(
+        field,
+        "holds a value the database cannot store (a NUL character, or a number out of its "
+        f"range): {first_line(exc)}",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -223,6 +235,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.DBAPIError)
     @app.exception_handler(sa_exc.TimeoutError)
     async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, sa_exc.DataError):  # PostgreSQL: a NUL in text, a number too big
+            return await _service_error(request, _unstorable(request, exc))
         if not is_database_unavailable(exc):
             return await _unexpected(request, exc)
         log.warning(

@@ -16,6 +16,7 @@ case of the kinds that apply to it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -172,6 +173,9 @@ def _bad_row_cases(op: str, array_field: str, width: int) -> Iterator[Case]:
     yield case(MALFORMED_NPY, "float16", 422, f, npy(np.ones((2, width), np.float16)))
     yield case(MALFORMED_NPY, "wrong-width", 422, f, npy(np.ones((2, width + 1), np.float32)))
     yield case(MALFORMED_NPY, "no-rows", 422, f, npy(np.ones((0, width), np.float32)))
+    # a header alone that claims 8 TiB: refused, not allocated (MemoryError was a 500)
+    yield case(MALFORMED_NPY, "header-claims-terabytes", 422, f,
+               raw(npy_header((2**40, width)), NPY))  # fmt: skip
     nan_rows = np.ones((2, width), np.float32)
     nan_rows[1, 0] = np.nan
     yield case("non-finite", "npy-nan", 422, f, npy(nan_rows))
@@ -188,6 +192,7 @@ def _unknown_ref_cases(
         ("model", "no-such-model", "1", 404),
         ("version", AE, "99", 404),
         ("version-past-int32", AE, str(2**40), 404),
+        ("superscript-digit", AE, "\u00b2", 404),  # a digit to str.isdigit, not to int()
         ("alias", AE, "no-such-alias", 404),
         *([("archived-version", AE, str(ARCHIVED), 410)] if archived else []),
     ):
@@ -360,6 +365,10 @@ def oip_cases() -> Iterator[Case]:
          {"content": binary_head,
           "headers": {"inference-header-content-length": "-1",
                       "content-type": "application/octet-stream"}}),
+        (MALFORMED_NPY, "header-length-superscript-digit", 400,
+         {"content": binary_head,
+          "headers": {"inference-header-content-length": b"\xb2",
+                      "content-type": "application/octet-stream"}}),
     ]  # fmt: skip
     for route, url in (
         ("/v2/models/{name}/infer", f"/v2/models/{AE}/infer"),
@@ -448,6 +457,38 @@ def upload(
     return {"files": {"file": (filename, data, content_type)}, "data": {"name": "new", **form}}
 
 
+def npy_header(shape: tuple[int, ...]) -> bytes:
+    """An .npy file's header, for float32 `shape`, and none of its data."""
+    out = io.BytesIO()
+    header = {"descr": "<f4", "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(out, header)
+    return out.getvalue()
+
+
+def npz_bytes(X: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.savez_compressed(out, X=X)
+    return out.getvalue()
+
+
+def npz_with_bad_crc() -> bytes:
+    out = io.BytesIO()
+    np.savez(out, X=random_matrix(5, 3))  # stored, not deflated: the data lie in the clear
+    data = bytearray(out.getvalue())
+    data[data.index(b"NUMPY") + 130] ^= 0xFF  # a byte of X's values
+    return bytes(data)
+
+
+def parquet_zeros(*, rows: int, columns: int) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({f"c{i}": np.zeros(rows, np.float64) for i in range(columns)})
+    out = io.BytesIO()
+    pq.write_table(table, out, compression="zstd")
+    return out.getvalue()
+
+
 def dataset_cases() -> Iterator[Case]:
     route = "/v1/datasets"
     X = random_matrix(5, 3)
@@ -481,6 +522,20 @@ def dataset_cases() -> Iterator[Case]:
         (MALFORMED_NPY, "truncated-npy", 422, "file", upload("x.npy", ok[:40] + b"garbage")),
         (MALFORMED_NPY, "npz-not-a-zip", 422, "file", upload("x.npz", b"PK\x03\x04garbage")),
         (MALFORMED_NPY, "parquet-garbage", 422, "file", upload("x.parquet", b"PAR1garbage")),
+        (MALFORMED_NPY, "npz-bad-crc", 422, "file", upload("x.npz", npz_with_bad_crc())),
+        (MALFORMED_NPY, "npy-header-claims-terabytes", 422, "file",
+         upload("x.npy", npy_header((2**40, 10)))),
+        (OVERSIZE, "npz-decodes-past-limit", 422, "file",
+         upload("x.npz", npz_bytes(np.zeros((4000, 8), np.float32)))),
+        (OVERSIZE, "parquet-decodes-past-limit", 422, "file",
+         upload("x.parquet", parquet_zeros(rows=4000, columns=8))),
+        ("conflict", "csv-repeated-column", 422, "file", upload("x.csv", b"a,a\n1,2\n3,4\n")),
+        ("conflict", "csv-headerless-repeated", 422, "file",
+         upload("x.csv", b"0,0,1\n1,2,3\n4,5,6\n")),
+        ("out-of-range", "name-with-final-newline", 422, "name",
+         upload("x.npy", ok, name="table\n")),
+        ("out-of-range", "image-shape-wraps-int64", 422, "image_shape",
+         upload("x.npy", ok, image_shape="288230376151711745,64,1")),
         (MALFORMED_MULTIPART, "not-multipart", 400, None, NOT_MULTIPART),
         (MALFORMED_MULTIPART, "no-boundary", 400, None, MULTIPART_WITHOUT_BOUNDARY),
         (MALFORMED_MULTIPART, "unterminated-part", 422, "file", UNTERMINATED_PART),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import math
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,44 +46,80 @@ def detect_format(filename: str, content_type: str | None) -> str:
     return fmt
 
 
-def parse_file(path: Path, fmt: str, *, label_column: str | None) -> ParsedData:
+def parse_file(
+    path: Path, fmt: str, *, label_column: str | None, max_decoded_bytes: int
+) -> ParsedData:
+    """`max_decoded_bytes` bounds the arrays a file decodes to, checked from its headers
+    before anything is decoded: a few kB of compressed zeros must not claim gigabytes."""
     if path.stat().st_size == 0:
         raise Unprocessable("file", "the file is empty")
     if fmt in ("csv", "parquet"):
-        return _parse_table(path, fmt, label_column)
+        return _parse_table(path, fmt, label_column, max_decoded_bytes)
     if label_column:
         raise Unprocessable(
             "label_column", f"only csv and parquet files have named columns, not {fmt}"
         )
     if fmt == "npy":
+        with path.open("rb") as fp:
+            _check_npy_header(fp, "file", max_decoded_bytes)
         return _from_arrays(_load_npy(path.read_bytes(), "file"), None)
-    return _parse_npz(path)
+    return _parse_npz(path, max_decoded_bytes)
+
+
+def _too_large(field: str, nbytes: int, max_decoded_bytes: int) -> Unprocessable:
+    return Unprocessable(
+        field,
+        f"the data decode to {nbytes} bytes, more than the {max_decoded_bytes} an upload may "
+        "hold (AESVC_MAX_UPLOAD_BYTES)",
+    )
+
+
+def _check_npy_header(fp: io.BufferedIOBase | zipfile.ZipExtFile, field: str, limit: int) -> int:
+    """The bytes an .npy stream's array takes, from its header; refused past `limit`."""
+    try:
+        version = np.lib.format.read_magic(fp)
+        fmt = np.lib.format
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        header = read(fp)  # (shape, fortran order, dtype)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise Unprocessable(field, f"not a readable .npy array ({exc})") from exc
+    shape, _, dtype = header
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > limit:
+        raise _too_large(field, nbytes, limit)
+    return nbytes
 
 
 def _load_npy(data: bytes, field: str) -> np.ndarray:
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, MemoryError) as exc:
         raise Unprocessable(field, f"not a readable .npy array ({exc})") from exc
     if not isinstance(array, np.ndarray):
         raise Unprocessable(field, "expected a single .npy array")
     return array
 
 
-def _parse_npz(path: Path) -> ParsedData:
+def _parse_npz(path: Path, max_decoded_bytes: int) -> ParsedData:
+    unreadable = (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except unreadable as exc:
         raise Unprocessable("file", f"not a readable .npz archive ({exc})") from exc
     with archive:
         if "X" not in archive.files:
             raise Unprocessable(
                 "file", f"the .npz needs an array named 'X' (found {archive.files})"
             )
+        names = ["X", "y"] if "y" in archive.files else ["X"]
+        total = 0
+        for name in names:
+            with archive.zip.open(f"{name}.npy") as member:
+                total += _check_npy_header(member, "file", max_decoded_bytes - total)
         try:
             X = archive["X"]
             y = archive["y"] if "y" in archive.files else None
-        except ValueError as exc:
+        except unreadable as exc:
             raise Unprocessable("file", f"unreadable array in the .npz ({exc})") from exc
     return _from_arrays(X, y)
 
@@ -129,11 +167,28 @@ def _read_table(path: Path, fmt: str):  # type: ignore[no-untyped-def]
         raise Unprocessable("file", f"could not read the {fmt} file: {message}") from exc
 
 
-def _parse_table(path: Path, fmt: str, label_column: str | None) -> ParsedData:
+def _parse_table(
+    path: Path, fmt: str, label_column: str | None, max_decoded_bytes: int
+) -> ParsedData:
+    import pyarrow.parquet as pq
     import pyarrow.types as pat
 
+    if fmt == "parquet":  # compressed columns: bound what they decode to first
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception as exc:  # pyarrow raises several kinds for a broken footer
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise Unprocessable("file", f"could not read the parquet file: {message}") from exc
+        nbytes = meta.num_rows * meta.num_columns * 8
+        if nbytes > max_decoded_bytes:
+            raise _too_large("file", nbytes, max_decoded_bytes)
     table = _read_table(path, fmt)
     names = [str(n) for n in table.column_names]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise Unprocessable(
+            "file", f"column names must be unique; {repeated} appear more than once"
+        )
     if label_column is not None and label_column not in names:
         raise Unprocessable("label_column", f"no column named {label_column!r} (columns: {names})")
     features = [n for n in names if n != label_column]
@@ -179,9 +234,9 @@ def validate_matrix(X: np.ndarray, image_shape: list[int] | None) -> None:
             bad_values=int(bad.sum()),
             first_bad_row=int(rows[0]),
         )
-    if image_shape is not None and int(np.prod(image_shape)) != n_features:
+    if image_shape is not None and math.prod(image_shape) != n_features:  # no int64 wrap
         raise Unprocessable(
             "image_shape",
-            f"{'x'.join(map(str, image_shape))} = {int(np.prod(image_shape))} does not match "
+            f"{'x'.join(map(str, image_shape))} = {math.prod(image_shape)} does not match "
             f"the {n_features} features",
         )

@@ -50,7 +50,12 @@ def create_dataset(
     ):
         shutil.copyfileobj(file.file, tmp, length=1 << 20)
         tmp.flush()
-        parsed = parse_file(tmp_path, fmt, label_column=label_column or None)
+        parsed = parse_file(
+            tmp_path,
+            fmt,
+            label_column=label_column or None,
+            max_decoded_bytes=settings.max_upload_bytes,
+        )
     dataset = service.create_dataset(
         session=session,
         store=store,

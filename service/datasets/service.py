@@ -23,7 +23,7 @@ ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
 
 
 def check_name(name: str, field: str = "name") -> str:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):  # match's $ also matches before a final newline
         raise Unprocessable(
             field, "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )

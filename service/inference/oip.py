@@ -100,7 +100,7 @@ def error_response(exc: OipError) -> Response:
 
 
 def _from_service_error(exc: ServiceError) -> OipError:
-    status = {404: 404, 410: 404, 503: 503, 499: 499}.get(
+    status = {404: 404, 410: 404, 503: 503, 504: 504, 499: 499}.get(
         exc.status, 400 if exc.status < 500 else 500
     )
     return OipError(status, exc.detail, exc.headers or None)

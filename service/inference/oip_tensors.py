@@ -81,7 +81,7 @@ def split_body(header: str | None, body: bytes) -> tuple[InferRequest, bytes]:
     if header is None:
         head, rest = body, b""
     else:
-        if not header.isdigit() or int(header) > len(body):
+        if not (header.isascii() and header.isdigit()) or int(header) > len(body):
             raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
         head, rest = body[: int(header)], body[int(header) :]
     return parse_body(InferRequest, head, "inference request"), rest

@@ -186,7 +186,8 @@ async def score(
 ) -> dict[str, Any]:
     threshold = threshold_of(loaded)
     (scores,) = await engine.batcher(loaded, "score")(x, gone=gone)
-    return served(loaded, scores=scores, threshold=threshold, is_anomaly=scores > threshold)
+    is_anomaly = ~(scores <= threshold)  # a NaN error (inf - inf) is anomalous too
+    return served(loaded, scores=scores, threshold=threshold, is_anomaly=is_anomaly)
 
 
 def sample_codings(loaded: LoadedModel, *, n: int, seed: int | None) -> tuple[np.ndarray, str]:

@@ -189,7 +189,7 @@ def resolve_version(
     """A {ref} is a version number or an alias; `latest` is the newest ready version."""
     model = get_model(session=session, name=name)
     query = select(ModelVersion).where(ModelVersion.model_id == model.id)
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():  # "²" is a digit to isdigit, not to int()
         number = int(ref)  # past the INTEGER column's range no version can exist
         found = None
         if number <= MAX_VERSION:

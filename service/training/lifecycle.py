@@ -7,7 +7,7 @@ lost its lease can never overwrite what another worker or the reaper decided.
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -157,12 +157,24 @@ def finish_job(
 
 
 def retry_or_fail(
-    factory: sessionmaker[Session], *, job_id: str, owner: str, error: str
+    factory: sessionmaker[Session],
+    *,
+    job_id: str,
+    owner: str,
+    error: str,
+    stale_before: datetime | None = None,
 ) -> str | None:
-    """A failure that may be transient: back to the queue while attempts remain."""
+    """A failure that may be transient: back to the queue while attempts remain.
+
+    `stale_before` (the reaper): only if the job's last heartbeat is still older than that,
+    read in the same transaction; a heartbeat that landed since the reaper looked wins."""
     with immediate_session(factory) as session:
         job = session.get(Job, job_id)
         if job is None:
+            return None
+        if stale_before is not None and (
+            job.heartbeat_at is None or job.heartbeat_at >= stale_before
+        ):
             return None
         errors = [*list(job.attempt_errors or []), {"attempt": job.attempt, "error": error}]
         values: dict[str, Any]
@@ -226,7 +238,10 @@ def requeue_stale_jobs(
         if owner is None:
             continue
         reason = f"worker {host}:{pid} stopped heartbeating for over {lease_timeout_s:g} s"
-        if retry_or_fail(factory, job_id=job_id, owner=owner, error=reason) is not None:
+        moved_on = retry_or_fail(
+            factory, job_id=job_id, owner=owner, error=reason, stale_before=cutoff
+        )
+        if moved_on is not None:
             moved += 1
     return moved
 

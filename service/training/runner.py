@@ -161,28 +161,32 @@ def run_job(
             )
             ckpt.unlink(missing_ok=True)
             return "cancelled"
-    try:
-        register_version(
-            factory,
-            store,
-            job_id=job.id,
-            owner=owner,
-            state_dict=result.model.state_dict(),
-            config=result.config,
-            metrics=result.metrics,
-            history=result.history,
-            stopping=stopping,
-        )
-    except LeaseLost:
-        # Cancelled at the last moment, or the lease moved on: the row says which.
-        reliably(
-            "cancel",
-            lambda: lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled"),
-        )
-        return "lost"
-    except StorageFull as exc:  # the weights did not fit: no blob, no version row
-        log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
-        return fail_or_retry(exc)
+        # Inside the heartbeat: writing the blob and the version row may outlast the lease
+        # (a slow disk, a locked database), and a reaper must not take a finished job back.
+        try:
+            register_version(
+                factory,
+                store,
+                job_id=job.id,
+                owner=owner,
+                state_dict=result.model.state_dict(),
+                config=result.config,
+                metrics=result.metrics,
+                history=result.history,
+                stopping=stopping,
+            )
+        except LeaseLost:
+            # Cancelled at the last moment, or the lease moved on: the row says which.
+            reliably(
+                "cancel",
+                lambda: lifecycle.finish_job(
+                    factory, job_id=job.id, owner=owner, status="cancelled"
+                ),
+            )
+            return "lost"
+        except StorageFull as exc:  # the weights did not fit: no blob, no version row
+            log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
+            return fail_or_retry(exc)
     ckpt.unlink(missing_ok=True)
     return "succeeded"
 

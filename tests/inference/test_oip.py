@@ -180,3 +180,14 @@ def test_binary_size_mismatch_and_unknown_model(served: TestClient) -> None:
     assert response.status_code == 400 and "binary_data_size" in response.json()["error"]
     response = served.post("/v2/models/nope/infer", json={"inputs": [tensor("input", ROWS)]})
     assert response.status_code == 404 and "nope" in response.json()["error"]
+
+
+def test_service_errors_keep_their_status_where_the_protocol_allows() -> None:
+    """A timeout is a 504 on /v2 as on /v1, not a 500; a full queue 503, a client gone 499."""
+    from service.errors import ServiceUnavailable
+    from service.inference.oip import _from_service_error
+    from service.inference.pending import ClientGone, InferenceTimeout
+
+    assert _from_service_error(InferenceTimeout("no answer in time")).status == 504
+    assert _from_service_error(ServiceUnavailable("full", retry_after_s=1)).status == 503
+    assert _from_service_error(ClientGone("gone")).status == 499

@@ -92,6 +92,16 @@ def test_score_is_row_error_against_the_threshold(served: TestClient) -> None:
     np.testing.assert_allclose(npy_scores, scores, rtol=1e-5)
 
 
+def test_a_row_whose_error_is_not_a_number_is_an_anomaly(served: TestClient) -> None:
+    """Finite but extreme inputs can make the error inf - inf = NaN; NaN > threshold is
+    false, and the most extreme rows must not slip past the detector."""
+    extreme = np.full((2, ROWS.shape[1]), 1e38, np.float32)
+    scores = npy_post(served, f"{AE}/score", extreme)
+    assert not np.isfinite(scores).all()  # the case this test is about
+    out = ok(served.post(f"{AE}/score", json={"inputs": extreme.tolist()}))
+    assert out["is_anomaly"] == [True, True]
+
+
 def test_vae_encode_gives_mean_and_log_var_and_seeded_samples(served: TestClient) -> None:
     mean_out = ok(served.post(f"{VAE}/encode", json={"inputs": ROWS.tolist()}))
     mean, log_var = np.asarray(mean_out["codings"]), np.asarray(mean_out["log_var"])
