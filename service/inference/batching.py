@@ -92,7 +92,9 @@ class Batcher:
 
     @property
     def idle(self) -> bool:
-        return not self._items and not self._running and not self._claimed
+        """Nothing queued, running or awaited: a batch closed on max_wait and waiting for
+        the device has left the queue, but its callers still wait here."""
+        return not (self._items or self._running or self._claimed or self._waiting)
 
     def put(self, rows: np.ndarray) -> Pending:
         if not self.budget.reserve(len(rows)):
@@ -244,6 +246,8 @@ class Batcher:
         while self._items:
             item = self._items.popleft()
             item.fail(ServiceUnavailable("the service is shutting down"))
+        for item in list(self._waiting):  # in a batch closed but not yet run
+            item.fail(ServiceUnavailable("the service is shutting down"))
 
     # -- the background loop ------------------------------------------------------------
 
@@ -325,12 +329,12 @@ class Batcher:
         return batch
 
     async def _execute(self, batch: list[Slice]) -> None:
-        if len(batch) == 1:
-            item, start, stop = batch[0]
-            x = item.rows[start:stop]
-        else:
-            x = np.concatenate([item.rows[start:stop] for item, start, stop in batch])
-        try:
+        try:  # the join too: rows that do not join fail alone, not the batcher's loop
+            if len(batch) == 1:
+                item, start, stop = batch[0]
+                x = item.rows[start:stop]
+            else:
+                x = np.concatenate([item.rows[start:stop] for item, start, stop in batch])
             outputs = await self._on_device(x)
         except Exception as exc:
             if len(batch) == 1:

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+import numpy as np
 import torch
 from pydantic import ValidationError
 from safetensors import SafetensorError
@@ -52,6 +53,7 @@ def import_version(
     except ValueError as exc:
         raise Unprocessable("file", f"the tensors do not fit the config: {exc}") from exc
     metrics = _json_object(metrics_json, "metrics") if metrics_json else {}
+    check_metrics(metrics, code_size=spec.architecture.code_size)
     canonical = {
         "spec": spec.model_dump(mode="json"),
         "n_features": n_features,
@@ -87,6 +89,31 @@ def read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, st
     if not isinstance(metadata, dict):
         raise Unprocessable("file", "the safetensors metadata is not a JSON object")
     return tensors, metadata
+
+
+def check_metrics(metrics: dict[str, Any], *, code_size: int) -> None:
+    """The figures inference reads from a version's metrics (score's threshold, generate's
+    Gaussian) are finite and of the right shape: an imported version cannot break its
+    operations, nor a decode batch it shares."""
+    shapes: dict[str, tuple[int, ...]] = {
+        "threshold": (),
+        "contamination": (),
+        "coding_mean": (code_size,),
+        "coding_cov": (code_size, code_size),
+    }
+    for key, shape in shapes.items():
+        if key not in metrics:
+            continue
+        value = metrics[key]
+        try:
+            array = np.asarray(value, dtype=np.float64)
+            ok = not isinstance(value, (bool, str)) and array.shape == shape
+            ok = ok and bool(np.isfinite(array).all())
+        except (ValueError, TypeError):
+            ok = False
+        if not ok:
+            what = "a finite number" if not shape else f"finite numbers of shape {list(shape)}"
+            raise Unprocessable(("metrics", key), f"{value!r:.80} is not {what}")
 
 
 def _json_object(text: str, field: str) -> dict[str, Any]:

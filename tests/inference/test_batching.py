@@ -435,3 +435,56 @@ def test_requests_arriving_together_at_a_just_freed_device_share_one_batch(
         batcher.device.close()
 
     asyncio.run(scenario())
+
+
+def test_rows_that_do_not_join_run_alone_and_the_queue_serves_on() -> None:
+    """Two requests whose rows cannot be concatenated (widths 3 and 2) merge into one batch:
+    each then runs alone, instead of the batcher's loop failing both."""
+
+    async def scenario() -> None:
+        fn = Gated()
+        batcher, budget = make(fn)
+        first = await busy(batcher, fn)
+        wide = asyncio.ensure_future(batcher(rows(1.0, width=3)))
+        narrow = asyncio.ensure_future(batcher(rows(2.0, width=2)))
+        await asyncio.sleep(0)
+        fn.gate.set()
+        await first
+        (a,), (b,) = await asyncio.gather(wide, narrow)
+        np.testing.assert_array_equal(a, rows(2.0, width=3))
+        np.testing.assert_array_equal(b, rows(4.0, width=2))
+        assert [len(x) for x in fn.batches] == [1, 1, 1]  # the join failed; each ran alone
+        assert budget.used == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_closed_and_waiting_for_the_device_keeps_its_batcher_busy() -> None:
+    """Another operation holds the device past max_wait: this batcher's batch closes and
+    leaves the queue, yet its callers still wait, so the engine must not take the batcher
+    for idle (and close it, stranding them)."""
+
+    async def scenario() -> None:
+        fn = Gated()
+        holder, budget = make(fn)
+        waiter = Batcher(
+            operation="other",
+            fn=lambda x: (x + 1,),
+            device=holder.device,
+            budget=budget,
+            metrics=holder.metrics,
+            max_batch_rows=64,
+            max_wait_s=0.01,
+        )
+        first = await busy(holder, fn)
+        queued = asyncio.ensure_future(waiter(rows(1.0)))
+        await asyncio.sleep(0.1)  # past max_wait: the batch closed, the device still busy
+        assert not waiter._items  # the case this test is about
+        assert not waiter.idle
+        fn.gate.set()
+        await first
+        (out,) = await queued
+        np.testing.assert_array_equal(out, rows(2.0))
+        assert waiter.idle
+
+    asyncio.run(scenario())
