@@ -215,6 +215,25 @@ def _unstorable(request: Request, exc: Exception) -> Unprocessable:
     )
 
 
+def _reply(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """problem+json; under /v2 the protocol's {"error": ...} (400 for a bad request)."""
+    if is_oip_path(request.url.path):
+        return JSONResponse({"error": detail}, 400 if status == 422 else status, headers=headers)
+    path = request.url.path
+    return problem_response(
+        status, title, detail, slug=slug, instance=path, headers=headers, **extra
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -248,12 +267,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
-        return problem_response(
+        return _reply(
+            request,
             422,
             "Unprocessable Content",
             f"{first['field']}: {first['message']}",
             slug="validation",
-            instance=request.url.path,
             errors=errors,
         )
 
@@ -265,22 +284,22 @@ def install_error_handlers(app: FastAPI) -> None:
             404: "Not Found",
             405: "Method Not Allowed",
         }
-        return problem_response(
+        return _reply(
+            request,
             exc.status_code,
             titles.get(exc.status_code, "Error"),
             str(exc.detail),
             slug=f"http-{exc.status_code}",
-            instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
+        return _reply(
+            request,
             500,
             "Internal Server Error",
             "an unexpected error occurred; it has been logged",
             slug="internal",
-            instance=request.url.path,
         )

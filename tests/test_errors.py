@@ -124,3 +124,16 @@ def test_a_nul_character_is_never_a_500(client: TestClient) -> None:
             assert response.json()["errors"][0]["field"] == field, path
     response = client.post("/v1/jobs", json=job_body(dataset="digits\u0000"))
     assert response.status_code in (404, 422), response.text
+
+
+def test_errors_under_v2_are_the_protocols_error_body(client: TestClient) -> None:
+    """Routing errors under /v2 too (no route, wrong method) answer {"error": ...}."""
+    for method, path, status in (
+        ("GET", "/v2/nothing-here", 404),
+        ("GET", "/v2/models/m/infer", 405),
+    ):
+        response = client.request(method, path)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert set(response.json()) == {"error"} and response.json()["error"]
+    assert client.get("/v1/nothing-here").headers["content-type"] == PROBLEM_JSON

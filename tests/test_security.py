@@ -171,3 +171,15 @@ def test_alias_history_names_the_key_that_moved_it(secured: TestClient, settings
     assert moved.status_code == 200, moved.text
     history = secured.get("/v1/models/keyed/aliases/prod/history", headers=admin).json()
     assert history["data"][-1]["actor"] == "test-admin"
+
+
+def test_every_delete_needs_admin(secured: TestClient) -> None:
+    """README: `admin` for deletes. A train key uploads datasets but cannot delete one."""
+    deletes = {p: scope for m, p, scope in _routes(secured) if m == "DELETE"}
+    assert "/v1/datasets/{id_or_name}" in deletes
+    assert set(deletes.values()) == {"admin"}, deletes
+    train = {"Authorization": f"Bearer {_key(secured, 'train')}"}
+    response = secured.delete("/v1/datasets/digits", headers=train)
+    assert response.status_code == 403, response.text
+    admin = {"Authorization": f"Bearer {_key(secured, 'admin')}"}
+    assert secured.get("/v1/datasets/digits", headers=admin).status_code == 200
