@@ -136,18 +136,29 @@ def check_spec(spec: ModelSpec) -> None:
         raise SpecError(
             ("training", "strategy"), "layerwise training needs at least one hidden layer"
         )
-    if reg.sparsity is not None and reg.sparsity.kind == "kl":
-        if arch.kind == "linear":
-            raise SpecError(
-                ("regularization", "sparsity", "kind"),
-                "a KL sparsity penalty needs codings in (0, 1); kind 'linear' has no "
-                "activation to make sigmoid: use kind 'dense' or sparsity kind 'l1'",
-            )
-        if variational:
-            raise SpecError(
-                ("regularization", "sparsity", "kind"),
-                "a KL sparsity penalty does not apply to a variational coding layer",
-            )
+    if reg.sparsity is not None and reg.sparsity.kind == "kl" and arch.kind == "linear":
+        raise SpecError(
+            ("regularization", "sparsity", "kind"),
+            "a KL sparsity penalty needs codings in (0, 1); kind 'linear' has no "
+            "activation to make sigmoid: use kind 'dense' or sparsity kind 'l1'",
+        )
+    if reg.sparsity is not None and variational:  # its latent loss already shapes the codings
+        raise SpecError(
+            ("regularization", "sparsity", "kind"),
+            f"a {reg.sparsity.kind} sparsity penalty does not apply to a variational coding "
+            "layer (its kl_weight regularizes the codings)",
+        )
+    if arch.kind == "vae" and not arch.hidden_sizes:
+        raise SpecError(
+            ("architecture", "hidden_sizes"),
+            "kind 'vae' needs at least one hidden layer under its mean and log-variance heads",
+        )
+    if arch.kind == "linear" and arch.output_activation == "sigmoid":
+        raise SpecError(
+            ("architecture", "output_activation"),
+            "kind 'linear' has no activations (it is PCA's subspace): use kind 'dense' for a "
+            "sigmoid output",
+        )
     if train.bf16_autocast and train.device == "cpu":
         raise SpecError(("training", "bf16_autocast"), "bf16 autocast needs device cuda")
 
@@ -185,6 +196,15 @@ def check_against_dataset(
             "bce needs data in [0, 1] after preprocessing "
             f"(here [{preprocessed_min:.4g}, {preprocessed_max:.4g}]): use preprocessing "
             "'minmax' or loss 'mse'",
+        )
+    if spec.training.loss == "bce" and (
+        arch.kind == "linear" or resolved_output_activation(spec) != "sigmoid"
+    ):
+        raise SpecError(
+            ("training", "loss"),
+            "bce needs a sigmoid output (outputs outside (0, 1) get no gradient): use "
+            "preprocessing 'minmax' with output_activation 'auto' or 'sigmoid', a kind other "
+            "than 'linear', or loss 'mse'",
         )
     if arch.output_activation == "sigmoid" and not in_unit_range:
         raise SpecError(

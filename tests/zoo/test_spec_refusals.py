@@ -24,6 +24,15 @@ def spec(architecture: dict[str, Any], **rest: Any) -> ModelSpec:
             ("regularization", "sparsity", "kind"),
         ),
         (spec({"kind": "vae"}, training={"strategy": "layerwise"}), ("training", "strategy")),
+        (  # an L1 penalty a VAE's loss never added
+            spec({"kind": "vae"}, regularization={"sparsity": {"kind": "l1"}}),
+            ("regularization", "sparsity", "kind"),
+        ),
+        (spec({"kind": "vae", "hidden_sizes": []}), ("architecture", "hidden_sizes")),
+        (
+            spec({"kind": "linear", "output_activation": "sigmoid"}),
+            ("architecture", "output_activation"),
+        ),
     ],
 )
 def test_check_spec_refuses(bad: ModelSpec, loc: tuple[str, ...]) -> None:
@@ -56,6 +65,19 @@ def test_bce_on_data_outside_unit_range_is_refused() -> None:
     X = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
     with pytest.raises(SpecError, match="bce"):
         train(spec=bce, X=X, image_shape=None)  # standardized data leave [0, 1]
-    check_against_dataset(
-        bce, n_features=4, image_shape=None, preprocessed_min=0, preprocessed_max=1
-    )
+    with pytest.raises(SpecError, match="bce needs a sigmoid output"):
+        check_against_dataset(  # in range, but the output stays linear: no gradient past (0, 1)
+            bce, n_features=4, image_shape=None, preprocessed_min=0, preprocessed_max=1
+        )
+    for sigmoid in (
+        spec({}, training={"loss": "bce"}, preprocessing="minmax"),  # auto: sigmoid
+        spec({"output_activation": "sigmoid"}, training={"loss": "bce"}),
+    ):
+        check_against_dataset(
+            sigmoid, n_features=4, image_shape=None, preprocessed_min=0, preprocessed_max=1
+        )
+    linear = spec({"kind": "linear"}, training={"loss": "bce"}, preprocessing="minmax")
+    with pytest.raises(SpecError, match="bce needs a sigmoid output"):
+        check_against_dataset(
+            linear, n_features=4, image_shape=None, preprocessed_min=0, preprocessed_max=1
+        )
