@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -135,6 +135,19 @@ class Settings(BaseSettings):
         "where a provider is configured. Off, no request pays for looking one up.",
     )
 
+    @field_validator("artifact_url")
+    @classmethod
+    def _artifact_url_is_a_path(cls, value: str | None) -> str | None:
+        """A folder (a shared volume for many machines), as a path or a file:// URL; an
+        object store URL must not quietly become a relative folder named after it."""
+        if value and "://" in value and not value.startswith("file://"):
+            scheme = value.split("://", 1)[0]
+            raise ValueError(
+                f"{scheme}:// is not supported: give a folder path or a file:// URL (mount an "
+                "object store as a shared volume on every machine)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _queue_holds_a_request(self) -> Settings:
         if self.max_queue_rows < self.max_request_rows:
@@ -163,7 +176,7 @@ class Settings(BaseSettings):
     @property
     def resolved_artifact_root(self) -> Path:
         if self.artifact_url:
-            return Path(self.artifact_url.removeprefix("file://"))
+            return Path(self.artifact_url.removeprefix("file://")).resolve()
         return (self.data_dir / "artifacts").resolve()
 
     @property

@@ -114,3 +114,20 @@ def test_a_full_disk_is_507_storage_full_and_leaves_nothing(tmp_path: Path) -> N
         assert blobs(store) == [store.path_of(kept.sha256)]
         big = store.put_bytes(b"y" * (64 << 10))  # what fits still goes in
         assert store.get_bytes(big.sha256) == b"y" * (64 << 10)
+
+
+def test_the_artifact_url_is_a_folder_or_a_file_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An object store URL is refused (it became a relative folder named 's3:'); a relative
+    path resolves once, so processes started in other folders share one store."""
+    from pydantic import ValidationError
+
+    from service.config import Settings
+
+    with pytest.raises(ValidationError, match="s3:// is not supported"):
+        Settings(data_dir=tmp_path, artifact_url="s3://bucket/prefix")
+    monkeypatch.chdir(tmp_path)
+    for url in ("store", "file://store"):
+        resolved = Settings(data_dir=tmp_path, artifact_url=url).resolved_artifact_root
+        assert resolved == tmp_path.resolve() / "store"
