@@ -282,9 +282,11 @@ def read_rows(path: Path) -> np.ndarray:
         array = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=",", skiprows=int(has_header))
     else:
         raise ClientError(f"{path}: expected a .csv or .npy file")
-    array = np.atleast_2d(np.asarray(array, dtype=np.float32))
-    if array.ndim != 2:
-        raise ClientError(f"{path}: expected a 2-D matrix, got shape {array.shape}")
+    array = np.asarray(array, dtype=np.float32)
+    if array.ndim == 1:  # one column (loadtxt's shape for it), or a 1-D .npy: N rows
+        array = array.reshape(-1, 1)
+    if array.ndim != 2 or len(array) == 0:
+        raise ClientError(f"{path}: expected a 2-D matrix of rows, got shape {array.shape}")
     return array
 
 
@@ -312,6 +314,13 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def encode_path(name: str, ref: str, pinned: str | None) -> str:
+    """The first chunk goes to the ref; its answer names the version (X-Model-Version), and
+    the other chunks go to that version, so an alias moved meanwhile cannot mix two
+    versions' codings in one file."""
+    return f"/v1/models/{name}/versions/{pinned or ref or 'latest'}/encode"
+
+
 def encode(
     model: Annotated[str, typer.Option(help="NAME or NAME@REF (a version or an alias)")],
     input: Annotated[Path, typer.Option("--input", help=".csv or .npy rows", exists=True)],
@@ -329,7 +338,7 @@ def encode(
             for start in range(0, len(rows), ENCODE_CHUNK_ROWS):
                 response = checked(
                     client.post(
-                        f"/v1/models/{name}/versions/{ref or 'latest'}/encode",
+                        encode_path(name, ref, version),
                         content=npy_bytes(rows[start : start + ENCODE_CHUNK_ROWS]),
                         headers={"Content-Type": NPY, "Accept": NPY},
                     )

@@ -76,3 +76,23 @@ def test_train_follows_a_real_job_to_the_end(server: LiveServer, tmp_path: Path)
     )  # fmt: skip
     assert refused.returncode == 1
     assert "404" in refused.stderr and "no-such-data" in refused.stderr
+
+
+def test_read_rows_takes_one_column_as_rows_and_refuses_no_rows(tmp_path: Path) -> None:
+    from service.cli_client import ClientError, read_rows
+
+    (tmp_path / "one.csv").write_text("x\n1\n2\n3\n")
+    assert read_rows(tmp_path / "one.csv").shape == (3, 1)  # not one row of three
+    np.save(tmp_path / "flat.npy", np.arange(4, dtype=np.float32))
+    assert read_rows(tmp_path / "flat.npy").shape == (4, 1)
+    np.save(tmp_path / "empty.npy", np.zeros((0, 3), np.float32))
+    with pytest.raises(ClientError, match="2-D matrix of rows"):
+        read_rows(tmp_path / "empty.npy")
+
+
+def test_encode_chunks_after_the_first_go_to_the_version_it_answered() -> None:
+    from service.cli_client import encode_path
+
+    assert encode_path("m", "", None) == "/v1/models/m/versions/latest/encode"
+    assert encode_path("m", "prod", None) == "/v1/models/m/versions/prod/encode"
+    assert encode_path("m", "prod", "2") == "/v1/models/m/versions/2/encode"
