@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -148,6 +150,7 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
     job = get_job(session=session, job_id=job_id)
     if job.status in TERMINAL_STATES or job.status == "cancelling":
         return job
+    cancelled_queued = False
     for old, new in (("queued", "cancelled"), ("running", "cancelling")):
         values: dict[str, Any] = {"status": new}
         if new == "cancelled":
@@ -157,9 +160,14 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
         )
         if result.rowcount:  # type: ignore[attr-defined]
             add_event(session, job_id, "state", {"status": new})
+            cancelled_queued = new == "cancelled"
             break
     session.commit()
     session.refresh(job)
+    if cancelled_queued and job.checkpoint_uri:
+        # A job handed back or reaped left its checkpoint to resume from; none will now.
+        with contextlib.suppress(OSError):
+            Path(job.checkpoint_uri).unlink(missing_ok=True)
     return job
 
 

@@ -1,4 +1,5 @@
-"""The lease holds until a finished job's version is registered, and the reaper does not
+"""A job's lease and checkpoint around the end of training: the lease holds until a finished
+job's version is registered, a cancelled job's checkpoint goes, and the reaper does not
 take back a job whose worker heartbeat landed after the reaper looked."""
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from service.artifacts import ArtifactStore, StoredArtifact
 from service.config import Settings
 from service.context import AppContext
 from service.training import lifecycle
-from service.training.runner import run_job
-from tests.factories import job_body
+from service.training.runner import checkpoint_path, run_job
+from tests.factories import job_body, wait_for
 
 LEASE_S = 1.0
 
@@ -84,3 +85,37 @@ def test_the_reaper_spares_a_job_whose_heartbeat_landed_after_it_looked(
         ctx.close()
     assert moved == 0
     assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "running"
+
+
+def test_cancelling_a_handed_back_job_removes_its_checkpoint(
+    client: TestClient, settings: Settings
+) -> None:
+    """A worker stopping (SIGTERM) hands its job back with a checkpoint to resume from; a
+    cancel while it is queued again means nothing will resume: the checkpoint goes."""
+    body = job_body(model_name="handed-back", epochs=50)
+    job = client.post("/v1/jobs", json=body).json()
+    ctx = AppContext.from_settings(settings)
+    try:
+        claimed = lifecycle.claim_next_job(ctx.session_factory, owner="w1", host="h", pid=1)
+        assert claimed is not None
+        ckpt = checkpoint_path(ctx.store, claimed.id)
+        stopping = threading.Event()
+
+        def stop_after_the_first_checkpoint() -> None:
+            wait_for(ckpt.exists, timeout_s=60)
+            stopping.set()
+
+        threading.Thread(target=stop_after_the_first_checkpoint, daemon=True).start()
+        status = run_job(
+            factory=ctx.session_factory,
+            store=ctx.store,
+            job=claimed,
+            owner="w1",
+            heartbeat_interval_s=0.3,
+            stopping=stopping,
+        )
+    finally:
+        ctx.close()
+    assert status == "queued" and ckpt.exists()  # handed back, to resume from there
+    assert client.post(f"/v1/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
+    assert not ckpt.exists()
