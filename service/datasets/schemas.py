@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from service.zoo.profile import DataProfile
+
 
 class FeatureStats(BaseModel):
     mean: list[float]
@@ -25,6 +27,10 @@ class DatasetPublic(BaseModel):
     sha256: str = Field(description="sha256 of the stored float32 .npy matrix")
     size_bytes: int
     stats: FeatureStats
+    profile: DataProfile | None = Field(
+        description="What the `auto` spec fields are decided from (taken at upload; null "
+        "for datasets uploaded before profiles existed)."
+    )
     builtin: bool
     created_at: datetime
 

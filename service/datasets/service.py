@@ -17,6 +17,7 @@ from service.datasets.parsing import ParsedData, validate_matrix
 from service.datasets.schemas import DatasetPublic
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
+from service.zoo.profile import profile_data
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
@@ -93,7 +94,10 @@ def create_dataset(
         sha256=stored.sha256,
         labels_sha256=labels.sha256 if labels else None,
         size_bytes=stored.size_bytes,
-        stats=feature_stats(parsed.X),
+        stats={
+            **feature_stats(parsed.X),
+            "profile": profile_data(parsed.X, image_shape).model_dump(),
+        },
         builtin=builtin,
     )
     session.add(dataset)
@@ -111,6 +115,7 @@ def to_public(dataset: Dataset) -> DatasetPublic:
         {
             **{c: getattr(dataset, c) for c in DatasetPublic.model_fields if hasattr(dataset, c)},
             "has_labels": dataset.labels_sha256 is not None,
+            "profile": dataset.stats.get("profile"),
         }
     )
 

@@ -28,7 +28,12 @@ from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_blob
 from service.registry.tables import Model, ModelVersion
 from service.training.schemas import MODEL_NAME_PATTERN
-from service.zoo.serving import FORMAT_VERSION, build_serving_model, load_serving_model
+from service.zoo.serving import (
+    FORMAT_VERSION,
+    READABLE_FORMATS,
+    build_serving_model,
+    load_serving_model,
+)
 from service.zoo.spec import ModelSpec, SpecError, check_spec
 
 MAX_HEADER_BYTES = 100 << 20  # safetensors' own limit on the JSON header
@@ -141,10 +146,10 @@ def _config_from(config_json: str | None, embedded: dict[str, str]) -> dict[str,
 
 def check_config(config: dict[str, Any]) -> tuple[ModelSpec, int, tuple[int, int, int] | None]:
     """ModelSpec, n_features, image_shape: each refusal names the field."""
-    if config.get("format_version") != FORMAT_VERSION:
+    if config.get("format_version") not in READABLE_FORMATS:
         raise Unprocessable(
             "config.format_version",
-            f"is {config.get('format_version')!r}; this service reads {FORMAT_VERSION}",
+            f"is {config.get('format_version')!r}; this service reads {list(READABLE_FORMATS)}",
         )
     try:
         spec = ModelSpec.model_validate(config.get("spec"))

@@ -29,7 +29,7 @@ class JobCreate(BaseModel):
     architecture: Architecture
     regularization: Regularization = Field(default_factory=Regularization)
     training: Training = Field(default_factory=Training)
-    preprocessing: Preprocessing = "standardize"
+    preprocessing: Preprocessing = "auto"
     priority: int = Field(default=0, ge=-1000, le=1000, description="Higher runs first.")
 
     def to_spec(self) -> ModelSpec:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,8 @@ from service.training.schemas import (
     WorkerInfo,
 )
 from service.training.tables import Job, JobEvent
+from service.zoo.auto import resolve_spec
+from service.zoo.profile import DataProfile
 from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ def preprocessed_range(dataset: Dataset, preprocessing: str) -> tuple[float, flo
     """Where the data will lie after preprocessing, from the stored per-feature stats."""
     stats = dataset.stats
     lo, hi = stats["min"], stats["max"]
-    if preprocessing == "minmax":
+    if preprocessing in ("minmax", "global_minmax"):
         return 0.0, 1.0
     if preprocessing == "none":
         return min(lo), max(hi)
@@ -50,7 +53,28 @@ def preprocessed_range(dataset: Dataset, preprocessing: str) -> tuple[float, flo
     return min(a for a, _ in scaled), max(b for _, b in scaled)
 
 
+def dataset_profile(dataset: Dataset) -> DataProfile:
+    """The profile taken at upload; older datasets: what their stored stats tell."""
+    stored = dataset.stats.get("profile")
+    if stored is not None:
+        return DataProfile.model_validate(stored)
+    stats = dataset.stats
+    return DataProfile(
+        n_rows=dataset.n_rows,
+        n_features=dataset.n_features,
+        image=dataset.image_shape is not None,
+        min=min(stats["min"]),
+        max=max(stats["max"]),
+        integer_valued=False,
+        binary_fraction=0.0,
+        constant_fraction=float(np.mean([s <= 1e-12 for s in stats["std"]])),
+        heavy_tailed_fraction=0.0,
+    )
+
+
 def validate_spec_for(spec: ModelSpec, dataset: Dataset) -> None:
+    """Refuse a spec this dataset cannot train, judged on what its `auto` fields become."""
+    spec, _ = resolve_spec(spec, dataset_profile(dataset))
     lo, hi = preprocessed_range(dataset, spec.preprocessing)
     shape = tuple(dataset.image_shape) if dataset.image_shape else None
     try:

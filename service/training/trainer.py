@@ -20,12 +20,21 @@ import torch
 from torch import nn
 
 from service.training.checkpoints import LoopState, load_checkpoint, save_checkpoint, state_copy
+from service.zoo.auto import resolve_spec
 from service.zoo.metrics import quality_metrics
-from service.zoo.nets import Autoencoder
+from service.zoo.nets import Autoencoder, DenseStack
 from service.zoo.objective import layer_loss, layer_parameters, network_loss
+from service.zoo.pca import init_linear_as_pca
 from service.zoo.preprocess import fit_preprocessor
+from service.zoo.profile import profile_data
 from service.zoo.serving import ServingModel, build_serving_model, serving_config
-from service.zoo.spec import ModelSpec, check_against_dataset, check_spec
+from service.zoo.spec import (
+    ModelSpec,
+    batch_size_of,
+    check_against_dataset,
+    check_spec,
+    hidden_sizes_of,
+)
 
 _EVAL_ROWS = 4096  # rows per forward pass outside training
 _PLATEAU_PATIENCE = 3  # epochs without improvement before 'plateau' halves the lr
@@ -83,7 +92,7 @@ class _Context:
 def _stages(spec: ModelSpec) -> list[_Stage]:
     if spec.training.strategy == "end_to_end":
         return [_Stage("end_to_end", None)]
-    n = len(spec.architecture.hidden_sizes) + 1  # one shallow AE per layer, coding included
+    n = len(hidden_sizes_of(spec)) + 1  # one shallow AE per layer, coding included
     return [_Stage(f"layer {i + 1}/{n}", i) for i in range(n)] + [_Stage("fine_tune", None)]
 
 
@@ -116,7 +125,7 @@ def _cpu_threads(ctx: _Context) -> Iterator[None]:
     """
     threads = torch.get_num_threads()
     n_weights = sum(p.numel() for p in ctx.ae.parameters())
-    small = n_weights * ctx.spec.training.batch_size < _ONE_THREAD_MACS
+    small = n_weights * batch_size_of(ctx.spec) < _ONE_THREAD_MACS
     if ctx.device.type != "cpu" or not small or threads == 1:
         yield
         return
@@ -151,7 +160,7 @@ def _stage_parameters(ctx: _Context, stage: _Stage) -> list[nn.Parameter]:
 
 
 def _optimizer(ctx: _Context, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-    train, decay = ctx.spec.training, ctx.spec.regularization.weight_decay
+    train, decay = ctx.spec.training, float(ctx.spec.regularization.weight_decay)
     if train.optimizer == "adam":
         return torch.optim.Adam(params, lr=train.learning_rate, weight_decay=decay)
     if train.optimizer == "adamw":
@@ -187,7 +196,7 @@ def _train_epoch(
     """One pass over the shuffled training rows: (mean loss, samples per second)."""
     ctx.ae.train()
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    clip, batch_size = ctx.spec.training.gradient_clip_norm, ctx.spec.training.batch_size
+    clip, batch_size = ctx.spec.training.gradient_clip_norm, batch_size_of(ctx.spec)
     n_rows = len(ctx.x_train)
     order = torch.randperm(n_rows, generator=ctx.shuffle_gen).to(ctx.device)
     total, started = 0.0, time.perf_counter()
@@ -310,6 +319,9 @@ def _fit(
     while state.stage < len(stages):
         stage = stages[state.stage]
         optimizer, scheduler = _open_stage(ctx, stage, ck)
+        if state.epoch == 0 and ctx.spec.training.early_stopping_patience is not None:
+            # the starting weights are a candidate too: a linear AE starts on PCA's optimum
+            state.best_score, state.best_weights = _val_loss(ctx, stage), state_copy(ctx.ae)
         stage_over = False
         while not stage_over:
             row = _run_epoch(ctx, stage, state, optimizer, should_stop)
@@ -334,13 +346,18 @@ def _fit(
     return state
 
 
+def _start_at_pca(ae: Autoencoder, Xp_train: np.ndarray) -> None:
+    encoder, decoder = ae.encoder, ae.decoder
+    assert isinstance(encoder, DenseStack) and isinstance(decoder, DenseStack)
+    first, last = encoder.layers[0], decoder.layers[0]
+    assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)
+    init_linear_as_pca(first, last, Xp_train)
+
+
 def _prepare(
     spec: ModelSpec, X: np.ndarray, image_shape: tuple[int, int, int] | None
 ) -> tuple[_Context, np.ndarray, np.ndarray]:
     """Split, fit the preprocessor on the training rows, check the spec, build the model."""
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 2 or not np.isfinite(X).all():
-        raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
     seed = spec.training.seed
     train_rows, val_rows = split_rows(len(X), spec.training.validation_fraction, seed)
     X_train, X_val = X[train_rows], X[val_rows]
@@ -357,6 +374,8 @@ def _prepare(
         torch.manual_seed(seed)
         model = build_serving_model(spec, X.shape[1], image_shape)
     model.preprocessor.load_state_dict(preprocessor.state_dict())
+    if spec.architecture.kind == "linear":
+        _start_at_pca(model.autoencoder, Xp_train.numpy())
     device = _pick_device(spec)
     model.to(device)
     with torch.no_grad():
@@ -385,14 +404,22 @@ def train(
 ) -> TrainResult:
     """Train a spec on raw rows X (N, F); resume from checkpoint_path when it exists.
 
+    Every `auto` field is decided from the data's profile first; the result's config holds
+    the resolved spec and its metrics say why each was chosen.
+
     Raises SpecError (spec or data refused), TrainingFailed (diverged: do not retry) and
     TrainingInterrupted (should_stop() said so; the checkpoint stays for a resume).
     """
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2 or not np.isfinite(X).all():
+        raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
+    spec, decisions = resolve_spec(spec, profile_data(X, image_shape))
     check_spec(spec)
     ctx, X_train, X_val = _prepare(spec, X, image_shape)
     with _cpu_threads(ctx):
         state = _fit(ctx, checkpoint_path, on_epoch, should_stop)
     model = ctx.model.to("cpu").eval()
+    model.fit_score(torch.from_numpy(X_train), torch.from_numpy(X_val))
     metrics = quality_metrics(spec, model, X_train, X_val)
     metrics.update(
         train_time_s=state.train_time_s,
@@ -401,6 +428,7 @@ def train(
         n_train=len(X_train),
         n_val=len(X_val),
         device=ctx.device.type,
+        auto_decisions=decisions,
     )
     config = serving_config(spec, X.shape[1], image_shape)
     return TrainResult(model=model, config=config, metrics=metrics, history=state.history)

@@ -37,14 +37,20 @@ def quality_metrics(
 ) -> dict[str, Any]:
     """Validation MSE, its PCA baseline, the anomaly threshold and the coding statistics.
 
-    X_train and X_val are raw rows; every error is measured in the preprocessed space
-    (the space the network is trained in and `row_errors` scores in).
+    X_train and X_val are raw rows. `val_mse` and `pca_val_mse` are in the data's own
+    units: the squared difference between what `reconstruct` returns and the row sent,
+    and PCA fitted on the same raw training rows at the same code size. The `_preprocessed`
+    figures are the same in the space the network trains in. The threshold is on the
+    anomaly score (`ServingModel.row_errors`).
     """
     model = model.eval()
+    code = spec.architecture.code_size
     errors = _batched(model.row_errors, X_val)  # (N_val,)
+    reconstructions = _batched(model.reconstruct, X_val)  # (N_val, F) raw units
     pre = model.preprocessor
     Xp_train = _batched(pre, X_train)
     Xp_val = _batched(pre, X_val)
+    Xp_hat = _batched(model.autoencoder, Xp_val)
     contamination = spec.training.contamination
     mean, cov = coding_moments(_batched(model.encode, X_train))
     sparsity = spec.regularization.sparsity
@@ -55,8 +61,10 @@ def quality_metrics(
         activation = val_codings if sparsity.kind == "kl" else np.abs(val_codings)
         mean_activation = float(activation.mean())
     return {
-        "val_mse": float(errors.mean()),
-        "pca_val_mse": pca_reconstruction_mse(Xp_train, Xp_val, spec.architecture.code_size),
+        "val_mse": float(np.mean((reconstructions.astype(np.float64) - X_val) ** 2)),
+        "pca_val_mse": pca_reconstruction_mse(X_train, X_val, code),
+        "val_mse_preprocessed": float(np.mean((Xp_hat.astype(np.float64) - Xp_val) ** 2)),
+        "pca_val_mse_preprocessed": pca_reconstruction_mse(Xp_train, Xp_val, code),
         "threshold": float(np.quantile(errors, 1.0 - contamination)),
         "contamination": contamination,
         "coding_mean": mean,

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from service.zoo.spec import ModelSpec, resolved_output_activation
+from service.zoo.spec import ModelSpec, hidden_sizes_of, resolved_output_activation
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "elu": nn.ELU,
@@ -200,8 +200,9 @@ def build_dense(spec: ModelSpec, n_features: int) -> Autoencoder:
             code_size=code,
         )
     out_act = resolved_output_activation(spec)
-    sizes = [n_features, *arch.hidden_sizes]
-    dec_sizes = [code, *reversed(arch.hidden_sizes), n_features]
+    hidden = hidden_sizes_of(spec)
+    sizes = [n_features, *hidden]
+    dec_sizes = [code, *reversed(hidden), n_features]
     if arch.kind == "vae":
         body = DenseStack(sizes, arch.activation, arch.activation)
         head = GaussianHead(sizes[-1], code)

@@ -12,13 +12,13 @@ from torch import nn
 
 from service.zoo.losses import kl_sparsity, l1_sparsity, reconstruction_loss, vae_latent_loss
 from service.zoo.nets import Autoencoder, DenseStack, TiedStack, sample_latent
-from service.zoo.spec import ModelSpec
+from service.zoo.spec import Denoising, ModelSpec
 
 
 def corrupt(spec: ModelSpec, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Denoising: gaussian noise and/or input dropout (scaled by 1 / keep, as Keras does)."""
     noise = spec.regularization.denoising
-    if noise is None:
+    if not isinstance(noise, Denoising):  # None, or an unresolved auto (no noise)
         return x
     if noise.gaussian_std > 0:
         eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)

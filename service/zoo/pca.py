@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
 
 
 def pca_fit(X_train: np.ndarray, code_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -21,3 +23,21 @@ def pca_reconstruction_mse(X_train: np.ndarray, X_eval: np.ndarray, code_size: i
     centred = np.asarray(X_eval, dtype=np.float64) - mean  # (N, F)
     reconstruction = centred @ components.T @ components  # (N, F)
     return float(np.mean((centred - reconstruction) ** 2))
+
+
+def init_linear_as_pca(encoder: nn.Linear, decoder: nn.Linear, X_train: np.ndarray) -> None:
+    """Put a linear autoencoder on PCA's solution for X_train (Baldi and Hornik, 1989).
+
+    The optimum of a linear autoencoder under MSE is the projection on the top principal
+    components, with the mean in its biases; gradient descent reaches it only slowly when
+    the data are not centred or the spectrum is flat, so training starts there instead and
+    the regularisers (noise, weight decay) move it from there.
+    """
+    code_size = encoder.out_features
+    mean, components = pca_fit(X_train, code_size)  # (F,), (code, F)
+    weights = torch.from_numpy(components.astype(np.float32))
+    with torch.no_grad():
+        encoder.weight.copy_(weights)  # (code, F)
+        encoder.bias.copy_(-(weights @ torch.from_numpy(mean.astype(np.float32))))
+        decoder.weight.copy_(weights.T)  # (F, code)
+        decoder.bias.copy_(torch.from_numpy(mean.astype(np.float32)))

@@ -8,7 +8,12 @@ import numpy as np
 import torch
 from torch import nn
 
-PreprocessingKind = Literal["standardize", "minmax", "none"]
+PreprocessingKind = Literal["standardize", "minmax", "global_minmax", "none"]
+
+# A feature whose spread is tiny next to the others' (a border pixel that one training row
+# touches) would have a small deviation at serving time blown up by 1 / its spread. Every
+# per-feature scale is floored at this share of the median feature spread.
+SCALE_FLOOR_OF_MEDIAN = 0.1
 
 
 class Preprocessor(nn.Module):
@@ -29,22 +34,42 @@ class Preprocessor(nn.Module):
         return y * self.scale + self.shift  # (B, F)
 
 
-def fit_preprocessor(kind: PreprocessingKind, X_train: np.ndarray) -> Preprocessor:
-    """Fit shift and scale on the training rows; a constant feature keeps scale 1."""
+def _floored(scale: np.ndarray) -> np.ndarray:
+    """Constant features keep scale 1; the others are floored at a share of the median."""
+    spread = scale[scale > 1e-12]
+    if len(spread) == 0:
+        return np.ones_like(scale)
+    floor = SCALE_FLOOR_OF_MEDIAN * float(np.median(spread))
+    return np.where(scale > 1e-12, np.maximum(scale, floor), 1.0)
+
+
+def fit_shift_scale(kind: str, X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(shift (F,), scale (F,)) in float64, fitted on the training rows.
+
+    global_minmax: one shift and scale for every feature (the data's min and range), what
+    the chapter does to pixels: features that share units keep their relative sizes.
+    """
     X = np.asarray(X_train, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"fit_preprocessor needs a non-empty 2-D array, got shape {X.shape}")
-    shift = np.zeros(X.shape[1])
-    scale = np.ones(X.shape[1])
+    n_features = X.shape[1]
     if kind == "standardize":
-        shift, scale = X.mean(axis=0), X.std(axis=0)
-    elif kind == "minmax":
-        shift, scale = X.min(axis=0), X.max(axis=0) - X.min(axis=0)
-    elif kind != "none":
-        raise ValueError(f"unknown preprocessing '{kind}'")
-    # A constant feature would divide by zero: leave it centred (or shifted to 0) instead.
-    scale = np.where(scale > 1e-12, scale, 1.0)
-    pre = Preprocessor(X.shape[1])
+        return X.mean(axis=0), _floored(X.std(axis=0))
+    if kind == "minmax":
+        lo = X.min(axis=0)
+        return lo, _floored(X.max(axis=0) - lo)
+    if kind == "global_minmax":
+        lo, hi = float(X.min()), float(X.max())
+        span = hi - lo if hi - lo > 1e-12 else 1.0
+        return np.full(n_features, lo), np.full(n_features, span)
+    if kind == "none":
+        return np.zeros(n_features), np.ones(n_features)
+    raise ValueError(f"unknown preprocessing '{kind}'")
+
+
+def fit_preprocessor(kind: str, X_train: np.ndarray) -> Preprocessor:
+    shift, scale = fit_shift_scale(kind, X_train)
+    pre = Preprocessor(len(shift))
     pre.shift.copy_(torch.from_numpy(shift.astype(np.float32)))
     pre.scale.copy_(torch.from_numpy(scale.astype(np.float32)))
     return pre

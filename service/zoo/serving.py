@@ -13,16 +13,27 @@ from service.zoo.nets import Autoencoder
 from service.zoo.preprocess import Preprocessor
 from service.zoo.spec import ModelSpec
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the anomaly score's statistics (SCORE_BUFFERS) are stored tensors
+READABLE_FORMATS = (1, 2)
+SCORE_BUFFERS = ("error_scale", "coding_mean", "coding_precision")
 
 
 class ServingModel(nn.Module):
     """Every method takes and returns raw units; the network sees preprocessed data."""
 
+    error_scale: torch.Tensor
+    coding_mean: torch.Tensor
+    coding_precision: torch.Tensor
+
     def __init__(self, preprocessor: Preprocessor, autoencoder: Autoencoder) -> None:
         super().__init__()
         self.preprocessor = preprocessor
         self.autoencoder = autoencoder
+        code = autoencoder.code_size
+        # Neutral until fit_score: the score is then the plain reconstruction error (format 1).
+        self.register_buffer("error_scale", torch.ones(1))  # (1,)
+        self.register_buffer("coding_mean", torch.zeros(code))  # (code,)
+        self.register_buffer("coding_precision", torch.zeros(code, code))  # (code, code)
 
     def encode(self, x_raw: torch.Tensor) -> torch.Tensor:
         return self.autoencoder.encode(self.preprocessor(x_raw))  # (B, code_size)
@@ -37,13 +48,41 @@ class ServingModel(nn.Module):
         return self.preprocessor.inverse(self.autoencoder(self.preprocessor(x_raw)))
 
     def row_errors(self, x_raw: torch.Tensor) -> torch.Tensor:
-        """The anomaly score: per-row mean squared reconstruction error (B,).
+        """The anomaly score of each row (B,): how far it lies from the training data.
 
-        Measured in the preprocessed space, where every feature has a comparable scale
-        (e.g. unit variance with 'standardize'), so that no feature dominates by its units.
+        Two parts, as PCA process monitoring scores a row (its Q and T^2 statistics):
+        - off the learned manifold: the row's mean squared reconstruction error, measured
+          in the preprocessed space (every feature on a comparable scale, so no feature
+          dominates by its units), divided by the validation rows' mean error;
+        - along it: the squared Mahalanobis distance of its codings from the training
+          rows' codings, per coding unit.
+        A typical training row scores about 2; the threshold is a quantile of the
+        validation rows' scores.
         """
         x = self.preprocessor(x_raw)  # (B, F)
-        return (self.autoencoder(x) - x).square().mean(dim=1)  # (B,)
+        codings = self.autoencoder.encode(x)  # (B, code)
+        errors = (self.autoencoder.decode(codings) - x).square().mean(dim=1)  # (B,)
+        centred = codings - self.coding_mean  # (B, code)
+        t2 = ((centred @ self.coding_precision) * centred).sum(dim=1)  # (B,)
+        return errors / self.error_scale + t2 / self.autoencoder.code_size
+
+    @torch.no_grad()
+    def fit_score(self, X_train_raw: torch.Tensor, X_val_raw: torch.Tensor) -> None:
+        """Set the score's statistics: codings of the training rows, errors of the others."""
+        codings = self.encode(X_train_raw).double()  # (N, code)
+        code = codings.shape[1]
+        cov = torch.cov(codings.T).reshape(code, code) if len(codings) > 1 else None
+        if cov is None or not bool(torch.isfinite(cov).all()):
+            cov = torch.eye(code, dtype=torch.float64)
+        # a ridge of 1e-3 of the mean variance: a coding unit that barely varies on the
+        # training rows must not turn a small move at serving time into a huge score
+        ridge = 1e-3 * float(cov.diagonal().mean().clamp_min(1e-12))
+        precision = torch.linalg.pinv(cov + ridge * torch.eye(code, dtype=torch.float64))
+        x = self.preprocessor(X_val_raw)
+        errors = (self.autoencoder(x) - x).square().mean(dim=1)
+        self.error_scale.fill_(max(float(errors.mean()), 1e-12))
+        self.coding_mean.copy_(codings.mean(dim=0).float())
+        self.coding_precision.copy_(precision.float())
 
     def forward(self, x_raw: torch.Tensor) -> torch.Tensor:
         return self.reconstruct(x_raw)
@@ -69,10 +108,10 @@ def build_serving_model(
 
 
 def _parse_config(config: dict[str, Any]) -> tuple[ModelSpec, int, tuple[int, int, int] | None]:
-    if config.get("format_version") != FORMAT_VERSION:
+    if config.get("format_version") not in READABLE_FORMATS:
         raise ValueError(
             f"unsupported format_version {config.get('format_version')!r} "
-            f"(this service reads {FORMAT_VERSION})"
+            f"(this service reads {list(READABLE_FORMATS)})"
         )
     spec = ModelSpec.model_validate(config["spec"])
     n_features = int(config["n_features"])
@@ -106,6 +145,8 @@ def load_serving_model(config: dict[str, Any], tensors: dict[str, torch.Tensor])
     spec, n_features, image_shape = _parse_config(config)
     model = build_serving_model(spec, n_features, image_shape)
     expected = model.state_dict()
+    if config["format_version"] == 1:  # no score statistics: the plain reconstruction error
+        tensors = {**tensors, **{k: expected[k] for k in SCORE_BUFFERS}}
     check_tensors(expected, tensors)
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
     scale = model.preprocessor.scale

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 Kind = Literal["linear", "dense", "conv", "vae", "conv_vae"]
 Activation = Literal["elu", "relu", "selu", "tanh", "sigmoid", "linear"]
 OutputActivation = Literal["sigmoid", "linear", "auto"]
-Preprocessing = Literal["standardize", "minmax", "none"]
+Preprocessing = Literal["auto", "standardize", "minmax", "global_minmax", "none"]
+Loss = Literal["auto", "mse", "bce"]
+Auto = Literal["auto"]
 LayerSize = Annotated[int, Field(ge=1, le=65536)]
 Channels = Annotated[int, Field(ge=1, le=1024)]
 
@@ -37,10 +39,10 @@ class _Spec(BaseModel):
 class Architecture(_Spec):
     kind: Kind = "dense"
     code_size: int = Field(ge=1, le=4096, description="Size of the coding layer.")
-    hidden_sizes: list[LayerSize] = Field(
-        default_factory=lambda: [128, 64],
-        max_length=8,
-        description="Dense layers between input and coding (dense, vae; ignored by linear).",
+    hidden_sizes: Annotated[list[LayerSize], Field(max_length=8)] | Auto = Field(
+        default="auto",
+        description="Dense layers between input and coding (dense, vae; ignored by linear). "
+        "auto: sized from the dataset's features and rows (see the version's spec).",
     )
     conv_channels: list[Channels] = Field(
         default_factory=lambda: [16, 32],
@@ -51,7 +53,8 @@ class Architecture(_Spec):
     activation: Activation = "elu"
     output_activation: OutputActivation = Field(
         default="auto",
-        description="auto: sigmoid when the preprocessed data lie in [0, 1] (minmax), else linear.",
+        description="auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, "
+        "global_minmax), else linear.",
     )
     tied_weights: bool = Field(
         default=False, description="Decoder reuses the transposed encoder weights (dense only)."
@@ -72,9 +75,18 @@ class Sparsity(_Spec):
 
 
 class Regularization(_Spec):
-    denoising: Denoising | None = None
+    denoising: Denoising | Auto | None = Field(
+        default="auto",
+        description="Noise added to the inputs in training, in the units the network sees "
+        "(after preprocessing). auto: gaussian_std 0.1 for dense and conv kinds (a "
+        "regularizer), none for linear and variational kinds.",
+    )
     sparsity: Sparsity | None = None
-    weight_decay: float = Field(default=0.0, ge=0.0, le=1.0)
+    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] | Auto = Field(
+        default="auto",
+        description="L2 penalty on the weights. auto: more for small datasets (see the "
+        "version's spec).",
+    )
     kl_weight: float = Field(
         default=1.0, ge=0.0, le=1000.0, description="Weight of the VAE latent loss (beta)."
     )
@@ -82,11 +94,17 @@ class Regularization(_Spec):
 
 class Training(_Spec):
     epochs: int = Field(default=100, ge=1, le=10000)
-    batch_size: int = Field(default=64, ge=1, le=65536)
+    batch_size: Annotated[int, Field(ge=1, le=65536)] | Auto = Field(
+        default="auto", description="auto: 32 below 10,000 rows, else 256."
+    )
     learning_rate: float = Field(default=3e-3, gt=0.0, le=10.0)
     lr_schedule: Literal["constant", "cosine", "plateau"] = "cosine"
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    loss: Literal["mse", "bce"] = "mse"
+    optimizer: Literal["adam", "adamw", "sgd"] = "adamw"
+    loss: Loss = Field(
+        default="auto",
+        description="auto: bce for a variational model of data in [0, 1] after "
+        "preprocessing, else mse.",
+    )
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
     early_stopping_patience: int | None = Field(default=10, ge=1)
     gradient_clip_norm: float | None = Field(default=5.0, gt=0.0)
@@ -115,7 +133,11 @@ class ModelSpec(_Spec):
     architecture: Architecture
     regularization: Regularization = Field(default_factory=Regularization)
     training: Training = Field(default_factory=Training)
-    preprocessing: Preprocessing = "standardize"
+    preprocessing: Preprocessing = Field(
+        default="auto",
+        description="auto: none for kind linear (PCA in the data's units); global_minmax "
+        "for images and data that share one bounded range; standardize otherwise.",
+    )
 
 
 def check_spec(spec: ModelSpec) -> None:
@@ -132,7 +154,7 @@ def check_spec(spec: ModelSpec) -> None:
             ("training", "strategy"),
             f"layerwise training needs kind 'dense', not '{arch.kind}'",
         )
-    if train.strategy == "layerwise" and not arch.hidden_sizes:
+    if train.strategy == "layerwise" and arch.hidden_sizes == []:
         raise SpecError(
             ("training", "strategy"), "layerwise training needs at least one hidden layer"
         )
@@ -148,7 +170,7 @@ def check_spec(spec: ModelSpec) -> None:
             f"a {reg.sparsity.kind} sparsity penalty does not apply to a variational coding "
             "layer (its kl_weight regularizes the codings)",
         )
-    if arch.kind == "vae" and not arch.hidden_sizes:
+    if arch.kind == "vae" and arch.hidden_sizes == []:
         raise SpecError(
             ("architecture", "hidden_sizes"),
             "kind 'vae' needs at least one hidden layer under its mean and log-variance heads",
@@ -214,7 +236,23 @@ def check_against_dataset(
 
 
 def resolved_output_activation(spec: ModelSpec) -> Literal["sigmoid", "linear"]:
-    """'auto' means sigmoid for minmax-scaled data, linear otherwise."""
+    """'auto' means sigmoid for data scaled into [0, 1], linear otherwise."""
     if spec.architecture.output_activation != "auto":
         return spec.architecture.output_activation
-    return "sigmoid" if spec.preprocessing == "minmax" else "linear"
+    in_unit_range = spec.preprocessing in ("minmax", "global_minmax")
+    return "sigmoid" if in_unit_range and spec.architecture.kind != "linear" else "linear"
+
+
+def batch_size_of(spec: ModelSpec) -> int:
+    size = spec.training.batch_size
+    if size == "auto":
+        raise ValueError("training.batch_size is 'auto': resolve the spec first")
+    return size
+
+
+def hidden_sizes_of(spec: ModelSpec) -> list[int]:
+    """The dense layers of a resolved spec (see zoo.auto)."""
+    sizes = spec.architecture.hidden_sizes
+    if sizes == "auto":
+        raise ValueError("architecture.hidden_sizes is 'auto': resolve the spec first")
+    return sizes
