@@ -179,9 +179,7 @@ def _epochs(quick: bool, quick_epochs: int) -> dict[str, Any]:
 
 def check_linear_pca3d(api: Api, quick: bool) -> Check:
     X = make_pca3d()
-    model, version, _ = api.train(
-        api.upload(X), {"architecture": {"kind": "linear", "code_size": 2}}
-    )
+    model, _, _ = api.train(api.upload(X), {"architecture": {"kind": "linear", "code_size": 2}})
     # The decoder's plane, read through the API: decode the code axes, less the decoded 0.
     basis = np.asarray(api.call(model, "decode", {"codings": [[0, 0], [1, 0], [0, 1]]})["outputs"])
     plane = (basis[1:] - basis[0]).T  # (3, 2)

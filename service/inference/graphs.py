@@ -77,10 +77,8 @@ class Reconstruct(Operation):
     """Rows in raw units and each row's error, from one forward pass."""
 
     def forward(self, x: torch.Tensor) -> Tensors:
-        pre = self.model.preprocessor
-        xp = pre(x)
-        out = self.model.autoencoder(xp)
-        return pre.inverse(out), (out - xp).square().mean(dim=1)  # (B, F), (B,)
+        out = self.model.reconstruct(x)
+        return out, (out - x).square().mean(dim=1)  # (B, F), (B,) in the data's units
 
 
 class Score(Operation):

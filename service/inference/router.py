@@ -152,8 +152,15 @@ async def reconstruct(name: str, ref: RefPath, request: Request) -> Response:
 )
 async def score(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    _, loaded, x = await _rows(request, ctx, name, ref, ScoreRequest, "inputs")
-    out = await service.score(engine, loaded, x, gone=client_gone(request))
+    body, loaded, x = await _rows(request, ctx, name, ref, ScoreRequest, "inputs")
+    out = await service.score(
+        engine,
+        loaded,
+        x,
+        gone=client_gone(request),
+        contamination=body.contamination,
+        threshold=body.threshold,
+    )
     return codecs.respond(request, out, main="scores")
 
 

@@ -50,16 +50,35 @@ class ReconstructRequest(BaseModel):
 
 class ReconstructResponse(Served):
     reconstructions: Rows
-    errors: list[float | None] = Field(description="Per-row MSE in the preprocessed space.")
+    errors: list[float | None] = Field(
+        description="Per-row mean squared error between the row and its reconstruction, in "
+        "the dataset's units."
+    )
 
 
 class ScoreRequest(ReconstructRequest):
-    pass
+    contamination: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=0.5,
+        description="Flag this share of the validation rows instead of the version's own "
+        "contamination (the threshold becomes that quantile of their scores).",
+    )
+    threshold: float | None = Field(
+        default=None, allow_inf_nan=False, description="Flag scores above this instead."
+    )
 
 
 class ScoreResponse(Served):
-    scores: list[float | None] = Field(description="Per-row reconstruction MSE (preprocessed).")
-    threshold: float = Field(description="The version's threshold (validation percentile).")
+    scores: list[float | None] = Field(
+        description="Per-row anomaly score: reconstruction error relative to the validation "
+        "rows' mean, plus the codings' squared Mahalanobis distance per coding unit (about 2 "
+        "for a typical training row; see docs/models.md)."
+    )
+    threshold: float = Field(
+        description="The threshold used: the request's, or the validation scores' quantile "
+        "at 1 - contamination."
+    )
     is_anomaly: list[bool] = Field(description="score > threshold, per row.")
 
 

@@ -20,6 +20,7 @@ from service.inference.cache import LoadedModel, ModelCache
 from service.inference.engine import InferenceEngine
 from service.inference.pending import GoneWatch
 from service.registry.service import resolve_version
+from service.zoo.metrics import threshold_for
 
 Gone = GoneWatch | None
 
@@ -172,19 +173,41 @@ async def reconstruct(
     return served(loaded, reconstructions=recon, errors=errors)
 
 
-def threshold_of(loaded: LoadedModel) -> float:
-    threshold = loaded.metrics.get("threshold")
-    if threshold is None:
+def threshold_of(
+    loaded: LoadedModel, *, contamination: float | None = None, threshold: float | None = None
+) -> float:
+    """The request's threshold, the one its contamination gives, or the version's own."""
+    if threshold is not None and contamination is not None:
+        raise Unprocessable("threshold", "give threshold or contamination, not both")
+    if threshold is not None:
+        return threshold
+    if contamination is not None:
+        quantiles = loaded.metrics.get("score_quantiles")
+        if quantiles is None:
+            raise Unprocessable(
+                "contamination",
+                "this version recorded no score quantiles (trained before they were): give "
+                "a threshold instead",
+            )
+        return threshold_for(quantiles, contamination)
+    stored = loaded.metrics.get("threshold")
+    if stored is None:
         raise Unprocessable(
             "version", "this version recorded no anomaly threshold; expected a trained version"
         )
-    return float(threshold)
+    return float(stored)
 
 
 async def score(
-    engine: InferenceEngine, loaded: LoadedModel, x: np.ndarray, *, gone: Gone = None
+    engine: InferenceEngine,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    *,
+    gone: Gone = None,
+    contamination: float | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
-    threshold = threshold_of(loaded)
+    threshold = threshold_of(loaded, contamination=contamination, threshold=threshold)
     (scores,) = await engine.batcher(loaded, "score")(x, gone=gone)
     is_anomaly = ~(scores <= threshold)  # a NaN error (inf - inf) is anomalous too
     return served(loaded, scores=scores, threshold=threshold, is_anomaly=is_anomaly)

@@ -28,6 +28,7 @@ from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_blob
 from service.registry.tables import Model, ModelVersion
 from service.training.schemas import MODEL_NAME_PATTERN
+from service.zoo.metrics import SCORE_QUANTILE_LEVELS
 from service.zoo.serving import (
     FORMAT_VERSION,
     READABLE_FORMATS,
@@ -105,6 +106,7 @@ def check_metrics(metrics: dict[str, Any], *, code_size: int) -> None:
         "contamination": (),
         "coding_mean": (code_size,),
         "coding_cov": (code_size, code_size),
+        "score_quantiles": (len(SCORE_QUANTILE_LEVELS),),
     }
     for key, shape in shapes.items():
         if key not in metrics:

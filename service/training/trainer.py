@@ -34,6 +34,7 @@ from service.zoo.spec import (
     check_against_dataset,
     check_spec,
     hidden_sizes_of,
+    patience_of,
 )
 
 _EVAL_ROWS = 4096  # rows per forward pass outside training
@@ -251,7 +252,7 @@ def _end_of_epoch(ctx: _Context, state: LoopState, row: dict[str, Any], schedule
     (patience None) it runs every epoch and keeps the last weights.
     """
     state.epoch += 1
-    val_loss, patience = row["val_loss"], ctx.spec.training.early_stopping_patience
+    val_loss, patience = row["val_loss"], patience_of(ctx.spec)
     if patience is None:
         state.best_score, state.best_epoch = val_loss, row["epoch"]
     elif val_loss < state.best_score:
@@ -319,7 +320,7 @@ def _fit(
     while state.stage < len(stages):
         stage = stages[state.stage]
         optimizer, scheduler = _open_stage(ctx, stage, ck)
-        if state.epoch == 0 and ctx.spec.training.early_stopping_patience is not None:
+        if state.epoch == 0 and patience_of(ctx.spec) is not None:
             # the starting weights are a candidate too: a linear AE starts on PCA's optimum
             state.best_score, state.best_weights = _val_loss(ctx, stage), state_copy(ctx.ae)
         stage_over = False

@@ -76,6 +76,14 @@ def resolve_spec(spec: ModelSpec, profile: DataProfile) -> tuple[ModelSpec, dict
         reg["denoising"], decisions["regularization.denoising"] = _denoising(spec)
     if train["batch_size"] == "auto":
         train["batch_size"], decisions["training.batch_size"] = _batch_size(profile)
+    if train["early_stopping_patience"] == "auto":
+        variational = spec.architecture.kind in ("vae", "conv_vae")
+        train["early_stopping_patience"] = 30 if variational else 10
+        decisions["training.early_stopping_patience"] = (
+            "30: a variational model's samples keep sharpening while its loss creeps down"
+            if variational
+            else "10 epochs without a better validation loss"
+        )
     partial = ModelSpec.model_validate(data)
     if arch["output_activation"] == "auto":
         arch["output_activation"] = resolved_output_activation(partial)

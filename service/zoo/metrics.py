@@ -12,6 +12,14 @@ from service.zoo.serving import ServingModel
 from service.zoo.spec import ModelSpec
 
 _ROWS = 4096  # rows per forward pass
+# The validation scores' quantiles at these levels are stored, so that `score` can set the
+# threshold for any contamination in (0, 0.5) a request asks for.
+SCORE_QUANTILE_LEVELS = np.linspace(0.5, 1.0, 101)
+
+
+def threshold_for(score_quantiles: list[float], contamination: float) -> float:
+    """The score above which `contamination` of the validation rows lie."""
+    return float(np.interp(1.0 - contamination, SCORE_QUANTILE_LEVELS, score_quantiles))
 
 
 @torch.no_grad()
@@ -66,6 +74,7 @@ def quality_metrics(
         "val_mse_preprocessed": float(np.mean((Xp_hat.astype(np.float64) - Xp_val) ** 2)),
         "pca_val_mse_preprocessed": pca_reconstruction_mse(Xp_train, Xp_val, code),
         "threshold": float(np.quantile(errors, 1.0 - contamination)),
+        "score_quantiles": [float(v) for v in np.quantile(errors, SCORE_QUANTILE_LEVELS)],
         "contamination": contamination,
         "coding_mean": mean,
         "coding_cov": cov,

@@ -45,7 +45,7 @@ class Architecture(_Spec):
         "auto: sized from the dataset's features and rows (see the version's spec).",
     )
     conv_channels: list[Channels] = Field(
-        default_factory=lambda: [16, 32],
+        default_factory=lambda: [32, 64],
         min_length=1,
         max_length=4,
         description="Channels of the conv encoder's stride-2 layers (conv, conv_vae).",
@@ -106,7 +106,12 @@ class Training(_Spec):
         "preprocessing, else mse.",
     )
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
-    early_stopping_patience: int | None = Field(default=10, ge=1)
+    early_stopping_patience: Annotated[int, Field(ge=1)] | Auto | None = Field(
+        default="auto",
+        description="Epochs without a better validation loss before training stops (null: "
+        "never). auto: 30 for variational kinds (their samples keep sharpening while the "
+        "loss creeps down), else 10.",
+    )
     gradient_clip_norm: float | None = Field(default=5.0, gt=0.0)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     strategy: Literal["end_to_end", "layerwise"] = "end_to_end"
@@ -241,6 +246,13 @@ def resolved_output_activation(spec: ModelSpec) -> Literal["sigmoid", "linear"]:
         return spec.architecture.output_activation
     in_unit_range = spec.preprocessing in ("minmax", "global_minmax")
     return "sigmoid" if in_unit_range and spec.architecture.kind != "linear" else "linear"
+
+
+def patience_of(spec: ModelSpec) -> int | None:
+    patience = spec.training.early_stopping_patience
+    if patience == "auto":
+        raise ValueError("training.early_stopping_patience is 'auto': resolve the spec first")
+    return patience
 
 
 def batch_size_of(spec: ModelSpec) -> int:
