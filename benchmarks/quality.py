@@ -197,6 +197,7 @@ def _mse_check(
     ratio = mse / pca
     details = {"test_mse": mse, "pca_test_mse": pca, "job_wall_s": round(wall, 2)}
     details["version_val_mse"] = version["metrics"]["val_mse"]
+    details["train_time_s"] = version["metrics"]["train_time_s"]
     details["version_pca_val_mse"] = version["metrics"]["pca_val_mse"]
     details["resolved_spec"] = version["spec"]
     return Check(name, ratio, f"<= {target}", ratio <= target, ratio <= direction, details)

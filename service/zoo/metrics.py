@@ -49,11 +49,13 @@ def quality_metrics(
     units: the squared difference between what `reconstruct` returns and the row sent,
     and PCA fitted on the same raw training rows at the same code size. The `_preprocessed`
     figures are the same in the space the network trains in. The threshold is on the
-    anomaly score (`ServingModel.row_errors`).
+    anomaly score (`ServingModel.row_errors`) of every row the model was fitted on, training
+    and validation, as PyOD sets `threshold_` from its training scores: on a small dataset
+    the validation rows alone are too few for a stable quantile.
     """
     model = model.eval()
     code = spec.architecture.code_size
-    errors = _batched(model.row_errors, X_val)  # (N_val,)
+    scores = _batched(model.row_errors, np.concatenate([X_train, X_val]))  # (N,)
     reconstructions = _batched(model.reconstruct, X_val)  # (N_val, F) raw units
     pre = model.preprocessor
     Xp_train = _batched(pre, X_train)
@@ -73,8 +75,8 @@ def quality_metrics(
         "pca_val_mse": pca_reconstruction_mse(X_train, X_val, code),
         "val_mse_preprocessed": float(np.mean((Xp_hat.astype(np.float64) - Xp_val) ** 2)),
         "pca_val_mse_preprocessed": pca_reconstruction_mse(Xp_train, Xp_val, code),
-        "threshold": float(np.quantile(errors, 1.0 - contamination)),
-        "score_quantiles": [float(v) for v in np.quantile(errors, SCORE_QUANTILE_LEVELS)],
+        "threshold": float(np.quantile(scores, 1.0 - contamination)),
+        "score_quantiles": [float(v) for v in np.quantile(scores, SCORE_QUANTILE_LEVELS)],
         "contamination": contamination,
         "coding_mean": mean,
         "coding_cov": cov,

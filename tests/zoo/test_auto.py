@@ -122,7 +122,7 @@ def test_every_explicit_field_wins_over_auto() -> None:
     explicit = _spec(
         architecture={"code_size": 2, "hidden_sizes": [7], "output_activation": "linear"},
         regularization={"weight_decay": 0.3, "denoising": None},
-        training={"loss": "mse", "batch_size": 5},
+        training={"loss": "mse", "batch_size": 5, "early_stopping_patience": 4},
         preprocessing="standardize",
     )
     resolved, why = resolve_spec(explicit, profile)
