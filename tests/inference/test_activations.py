@@ -91,7 +91,8 @@ def test_on_a_thread_team_torch_keeps_its_kernels() -> None:
 
 def dense(activation: str) -> torch.nn.Module:
     torch.manual_seed(0)
-    spec = {"architecture": {"kind": "dense", "code_size": 3, "activation": activation}}
+    arch = {"code_size": 3, "activation": activation, "hidden_sizes": [128, 64]}
+    spec = {"architecture": arch}
     model = build_serving_model(ModelSpec.model_validate(spec), 64, None).eval()
     return graphs.operation(model, "reconstruct", variational=False)
 

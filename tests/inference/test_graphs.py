@@ -39,7 +39,9 @@ def serving_model(kind: str) -> tuple[ServingModel, bool]:
     arch, n_features, image_shape = KINDS[kind]
     torch.manual_seed(0)
     model = build_serving_model(
-        ModelSpec.model_validate({"architecture": arch}), n_features, image_shape
+        ModelSpec.model_validate({"architecture": {"hidden_sizes": [128, 64], **arch}}),
+        n_features,
+        image_shape,
     ).eval()
     with torch.no_grad():  # a preprocessing that changes the rows, so that it shows
         model.preprocessor.shift.uniform_(-1, 1)

@@ -67,29 +67,43 @@ def test_decode_inverts_encode_roughly(served: TestClient) -> None:
 
 def test_reconstruct_npy_returns_the_reconstructions(served: TestClient) -> None:
     out = ok(served.post(f"{AE}/reconstruct", json={"inputs": ROWS.tolist()}))
-    errors = np.asarray(out["errors"])
+    errors, recon = np.asarray(out["errors"]), np.asarray(out["reconstructions"])
     assert errors.shape == (6,) and (errors >= 0).all()
-    np.testing.assert_allclose(
-        npy_post(served, f"{AE}/reconstruct", ROWS), np.asarray(out["reconstructions"]), atol=1e-5
-    )
+    # each row's error is in the data's units: what a user computes from the two arrays
+    np.testing.assert_allclose(errors, ((recon - ROWS) ** 2).mean(axis=1), rtol=1e-4)
+    np.testing.assert_allclose(npy_post(served, f"{AE}/reconstruct", ROWS), recon, atol=1e-5)
 
 
-def test_score_is_row_error_against_the_threshold(served: TestClient) -> None:
-    errors = np.asarray(
-        ok(served.post(f"{AE}/reconstruct", json={"inputs": ROWS.tolist()}))["errors"]
-    )
+def test_score_flags_rows_above_the_threshold(served: TestClient) -> None:
     threshold = ok(served.get("/v1/models/digits-ae/versions/1"))["metrics"]["threshold"]
     noisy = ROWS.copy()
     noisy[0] = 16.0 - noisy[0]  # an inverted digit is an anomaly
     out = ok(served.post(f"{AE}/score", json={"inputs": noisy.tolist()}))
     scores = np.asarray(out["scores"])
     assert out["threshold"] == pytest.approx(threshold)
-    np.testing.assert_allclose(scores[1:], errors[1:], rtol=1e-5)
     assert out["is_anomaly"] == [bool(s > threshold) for s in scores]
-    assert out["is_anomaly"][0] is True
+    assert out["is_anomaly"][0] is True and scores[0] > scores[1:].max()
     npy_scores = npy_post(served, f"{AE}/score", noisy)
     assert npy_scores.shape == (6,)
     np.testing.assert_allclose(npy_scores, scores, rtol=1e-5)
+
+
+def test_score_takes_a_contamination_or_a_threshold_per_request(served: TestClient) -> None:
+    body = {"inputs": ROWS.tolist()}
+    stored = ok(served.post(f"{AE}/score", json=body))
+    wide = ok(served.post(f"{AE}/score", json={**body, "contamination": 0.4}))
+    assert wide["scores"] == stored["scores"]
+    assert wide["threshold"] < stored["threshold"]  # flag 40 % of the fitted rows, not 5 %
+    lowest = min(stored["scores"])
+    given = ok(served.post(f"{AE}/score", json={**body, "threshold": lowest}))
+    assert given["threshold"] == lowest
+    assert given["is_anomaly"] == [s > lowest for s in stored["scores"]]
+    both = served.post(f"{AE}/score", json={**body, "threshold": 1.0, "contamination": 0.1})
+    assert both.status_code == 422 and "threshold" in both.text
+    for bad in ({"contamination": 0.5}, {"contamination": 0}, {"threshold": "x"}):
+        refused = served.post(f"{AE}/score", json={**body, **bad})
+        assert refused.status_code == 422, bad
+        assert next(iter(bad)) in refused.text
 
 
 def test_a_row_whose_error_is_not_a_number_is_an_anomaly(served: TestClient) -> None:
