@@ -189,17 +189,43 @@ def _field_name(loc: Sequence[str | int]) -> str:
     return ".".join(parts) or "body"
 
 
+_AUTO_BRANCH = "literal['auto']"
+_BUILTIN_TAGS = {"int", "float", "str", "bool", "none", "list", "dict"}
+
+
+def _is_union_tag(part: str | int) -> bool:
+    """The member of a union that pydantic names in a loc (`Denoising`, `list[...]`,
+    `literal['auto']`): never a field name, which is snake_case."""
+    text = str(part)
+    return "[" in text or text[:1].isupper() or text in _BUILTIN_TAGS
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    raw = list(exc.errors())
+    # A field that takes a value or "auto": the value's own error is the one to show.
+    has_value_error = {
+        tuple(p for p in e.get("loc", ()) if not _is_union_tag(p))
+        for e in raw
+        if _AUTO_BRANCH not in e.get("loc", ())
+    }
     errors = []
-    for error in exc.errors():
+    for error in raw:
         # A body that is not JSON at all: FastAPI's loc holds the byte offset, not a field.
         loc = ("body",) if error.get("type") == "json_invalid" else error.get("loc", ())
+        field = tuple(p for p in loc if not _is_union_tag(p))
+        message = error.get("msg", "invalid")
+        if _AUTO_BRANCH in loc:
+            if field in has_value_error:
+                continue
+        elif len(field) < len(loc) and any(_AUTO_BRANCH in e.get("loc", ()) for e in raw):
+            message += ' (or "auto")'
         item: dict[str, Any] = {
-            "field": _field_name(loc),
-            "message": error.get("msg", "invalid"),
+            "field": _field_name(field),
+            "message": message,
             "type": error.get("type", "value_error"),
         }
-        errors.append(item)
+        if item not in errors:
+            errors.append(item)
     return errors
 
 
