@@ -215,10 +215,12 @@ def train(
 
 
 def models(url: Url = DEFAULT_URL, api_key: ApiKey = None) -> None:
-    """List models, their latest version and its validation MSE beside PCA's."""
+    """List models, their latest version and its validation MSE beside PCA's (data units)."""
 
     def show() -> None:
-        table = Table("model", "latest", "aliases", "kind", "code", "val MSE", "PCA val MSE")
+        table = Table(
+            "model", "latest", "aliases", "kind", "code", "val MSE (data units)", "PCA val MSE"
+        )
         with http_client(url, api_key) as client:
             for model in checked(client.get("/v1/models", params={"limit": 1000})).json()["data"]:
                 aliases = ", ".join(f"{a}→{v}" for a, v in sorted(model["aliases"].items()))
