@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from service.config import Settings
 from service.errors import install_error_handlers
-from service.inference.fastpath import FastPathApp, InferenceFastPath
+from service.inference.api.fastpath import FastPathApp, InferenceFastPath
 from service.metrics import ServiceMetrics
 from service.request_id import RequestIdFilter, access_log
 from service.security import authorize

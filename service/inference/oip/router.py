@@ -1,6 +1,6 @@
 """Open Inference Protocol v2 (KServe predict API v2 / Triton REST), with the binary
-tensor data and system shared memory extensions (bodies: service.inference.oip_tensors;
-regions: service.inference.oip_shared_memory). Errors are {"error": "..."}: 400 for a
+tensor data and system shared memory extensions (bodies: service.inference.oip.tensors;
+regions: service.inference.oip.shared_memory_router). Errors are {"error": "..."}: 400 for a
 bad request, 404 for an unknown model or version, 503 (with Retry-After) when the queue is
 full.
 
@@ -12,7 +12,6 @@ a number or an alias; without one, `latest`. Inference goes through the batchers
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -26,10 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.errors import ServiceError
 from service.health import readiness
-from service.inference import codecs, service
-from service.inference.cache import LoadedModel
-from service.inference.engine import InferenceEngine
-from service.inference.oip_tensors import (
+from service.inference.api import codecs, service
+from service.inference.api.router import client_gone
+from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry
+from service.inference.oip.tensors import (
     HEADER_LENGTH,
     InferRequest,
     InferResponse,
@@ -39,8 +38,7 @@ from service.inference.oip_tensors import (
     split_body,
     wanted_outputs,
 )
-from service.inference.router import client_gone
-from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry
+from service.inference.runtime.cache import LoadedModel
 from service.registry.service import list_versions
 from service.security import key_id_of
 
@@ -120,7 +118,7 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 def read_server_metadata(request: Request) -> dict[str, Any]:
     from service.main import API_VERSION
 
-    shm: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    shm: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     extensions = ["binary_tensor_data", "model_repository", "statistics"]
     extensions += ["system_shared_memory"] if shm.enabled else []
     return {"name": "autoencoder-service", "version": API_VERSION, "extensions": extensions}
@@ -247,28 +245,24 @@ def _output_shapes(target: Target, loaded: LoadedModel, rows: int) -> dict[str, 
 async def _run(
     request: Request, target: Target, loaded: LoadedModel, x: np.ndarray, names: set[str]
 ) -> dict[str, np.ndarray]:
-    engine: InferenceEngine = request.app.state.ctx.extras["inference_engine"]
+    engine, _ = request.app.state.ctx.inference()
     gone = client_gone(request)
     if target.decoder:
         return {"output": (await service.decode(engine, loaded, x, gone=gone))["outputs"]}
-    jobs: dict[str, Any] = {}
-    if "codings" in names:
-        jobs["encode"] = service.encode(engine, loaded, x, sample=False, seed=None, gone=gone)
-    if names & {"reconstruction", "reconstruction_error"}:  # one request, counted once
-        counted = "encode" not in jobs
-        jobs["reconstruct"] = service.reconstruct(engine, loaded, x, gone=gone, counted=counted)
-    results = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
-    arrays: dict[str, np.ndarray] = {}
-    if "encode" in results:
-        arrays["codings"] = results["encode"]["codings"]
-    if "reconstruct" in results:
-        arrays["reconstruction"] = results["reconstruct"]["reconstructions"]
-        arrays["reconstruction_error"] = results["reconstruct"]["errors"]
-    return arrays
+    if not names & {"reconstruction", "reconstruction_error"}:  # codings alone
+        out = await service.encode(engine, loaded, x, sample=False, seed=None, gone=gone)
+        return {"codings": out["codings"]}
+    # one operation for everything: its rows are queued (and counted in the budget) once
+    out = await service.reconstruct(engine, loaded, x, gone=gone, with_codings=True)
+    return {
+        "codings": out["codings"],
+        "reconstruction": out["reconstructions"],
+        "reconstruction_error": out["errors"],
+    }
 
 
 async def _infer(request: Request, name: str, version: str | None) -> Response:
-    registry: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    registry: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     shm = registry.client(key_id_of(request))
     try:
         infer, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())

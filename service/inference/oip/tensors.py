@@ -1,6 +1,6 @@
 """The Open Inference Protocol's request and response bodies: JSON tensors, the binary
 tensor data extension (a JSON header of Inference-Header-Content-Length bytes, then the
-tensors' bytes) and tensors in system shared memory (service.inference.shared_memory).
+tensors' bytes) and tensors in system shared memory (service.inference.oip.shared_memory).
 Each input is read, and each requested output checked, before the request is queued;
 anything wrong is an OipError (400) that says what was expected."""
 
@@ -16,8 +16,8 @@ from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.inference import codecs
-from service.inference.shared_memory import ClientRegions, TensorRef
+from service.inference.api import codecs
+from service.inference.oip.shared_memory import ClientRegions, TensorRef
 
 M = TypeVar("M", bound=BaseModel)
 HEADER_LENGTH = "Inference-Header-Content-Length"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from service.errors import ServiceError, ServiceUnavailable
-from service.inference.device import Outputs
+from service.inference.backends.base import Outputs
 from service.metrics import ServiceMetrics
 
 GoneWatch = Callable[[], Awaitable[Any]]  # a fresh awaitable that resolves if the client leaves
@@ -113,4 +113,14 @@ class Pending:
             self.future.cancel()
 
 
-Slice = tuple[Pending, int, int]  # the request, its first row and one past its last
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """Rows `start` to `stop` (one past the last) of a queued request, in one batch."""
+
+    item: Pending
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.item.rows[self.start : self.stop]
