@@ -24,8 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.errors import ServiceError
 from service.inference.api import codecs, service
-from service.inference.oip.router import DECODER, NO_BODY, OIP, OIP_ERRORS, error_response
-from service.inference.oip.tensors import OipError, parse_body
+from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS
+from service.inference.oip.tensors import DECODER, OipError, error_response, parse_body
 from service.inference.runtime.cache import ModelCache
 from service.registry.service import get_model, ready_versions
 

@@ -20,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.errors import ServiceError
 from service.inference.api import codecs
-from service.inference.oip.router import DECODER, OIP, OIP_ERRORS, error_response
-from service.inference.oip.tensors import OipError
+from service.inference.oip.router import OIP, OIP_ERRORS
+from service.inference.oip.tensors import DECODER, OipError, error_response
 from service.registry.service import ready_versions, resolve_version
 
 router = APIRouter(prefix="/v2/models", tags=OIP)

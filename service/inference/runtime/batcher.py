@@ -1,9 +1,9 @@
 """Batched inference: one queue per (model version, operation), one thread per device.
 
 A queued request is a `Pending` (pending.py) that carries its own future; its caller waits
-in `Waiting` (waiting.py), which also times it out or drops it when its client leaves. `put` is
-synchronous (it validates nothing: rows arrive validated, and either fit the row budget or
-are refused); waiting is asynchronous. One background task per queue forms batches:
+in `Waiting` (waiting.py). `put` is synchronous (rows arrive validated, and either fit the
+row budget or are refused); waiting is asynchronous. One background task per queue forms
+batches:
 
 - the device idle: the batch is what is queued now, and runs at once (no fixed wait);
 - the device busy: arrivals merge into the next batch until the device frees up, the
@@ -28,14 +28,7 @@ import numpy as np
 from service.errors import ServiceUnavailable
 from service.inference.backends.base import Outputs
 from service.inference.runtime.device import BatchFn, Device
-from service.inference.runtime.pending import (
-    BatchMismatch,
-    GoneWatch,
-    Pending,
-    QueueFull,
-    RowBudget,
-    Slice,
-)
+from service.inference.runtime.pending import BatchMismatch, GoneWatch, Pending, RowBudget, Slice
 from service.inference.runtime.stats import VersionStats
 from service.inference.runtime.waiting import Waiting
 from service.metrics import ServiceMetrics
@@ -97,12 +90,7 @@ class Batcher:
         return not (self._items or self._running or self._claimed or self._waiting)
 
     def put(self, rows: np.ndarray) -> Pending:
-        if not self.budget.reserve(len(rows)):
-            raise QueueFull(
-                f"the inference queues hold {self.budget.used} of {self.budget.max_rows} rows; "
-                f"{len(rows)} more do not fit, retry shortly",
-                retry_after_s=1,
-            )
+        self.budget.take(len(rows))  # or QueueFull
         loop = asyncio.get_running_loop()
         item = Pending(
             rows=rows,
@@ -124,8 +112,7 @@ class Batcher:
         self, rows: np.ndarray, *, gone: GoneWatch | None = None, counted: bool = True
     ) -> Outputs:
         """The rows' outputs. `counted=False`: a request's second call on the version's
-        batchers (interpolate's encode, OIP's reconstruct beside its encode), which the
-        statistics must not count as a second request."""
+        batchers (interpolate's encode), not counted as a second request."""
         if not counted:
             return await self._answer(rows, gone)
         start = time.perf_counter()

@@ -51,11 +51,15 @@ class RowBudget:
         self.used = 0
         metrics.queue_depth_rows.set_function(lambda: self.used)
 
-    def reserve(self, rows: int) -> bool:
+    def take(self, rows: int) -> None:
+        """Reserve `rows`, or refuse them all with 503 + Retry-After."""
         if self.used + rows > self.max_rows:
-            return False
+            raise QueueFull(
+                f"the inference queues hold {self.used} of {self.max_rows} rows; "
+                f"{rows} more do not fit, retry shortly",
+                retry_after_s=1,
+            )
         self.used += rows
-        return True
 
     def release(self, rows: int) -> None:
         self.used -= rows
