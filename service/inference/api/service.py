@@ -107,7 +107,7 @@ def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.nda
             limit_rows=max_rows,
         )
     array = np.ascontiguousarray(array, dtype=np.float32)
-    finite = np.isfinite(array)  # (vectorised: an 8192x64 check in 44 µs, its sum took 119)
+    finite = np.isfinite(array)  # vectorised: faster than a check of the sum
     if finite.all():
         return array
     row = int(np.flatnonzero(~finite.all(axis=1))[0])

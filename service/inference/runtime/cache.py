@@ -206,7 +206,3 @@ class ModelCache:
 
 def _bytes(model: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in model.state_dict().values())
-
-
-def as_tensor(array: Any) -> torch.Tensor:
-    return torch.as_tensor(array, dtype=torch.float32)

@@ -29,6 +29,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,6 +37,16 @@ import torch
 from service.inference.backends.base import Outputs
 
 BatchFn = Callable[[np.ndarray], Outputs]
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """A batch handed to the inference thread, and the future its answer resolves."""
+
+    fn: BatchFn
+    rows: np.ndarray
+    threads: int  # torch's intra-op threads for it (a CPU device)
+    future: asyncio.Future[Outputs]
 
 
 @contextlib.contextmanager
@@ -59,7 +70,7 @@ class Device:
         self.parallel_rows = parallel_rows
         self._cpu = name == "cpu"
         self._all_threads = torch.get_num_threads()
-        self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=f"aesvc-infer-{name}", daemon=True)
         self._thread.start()
         self._lock: asyncio.Lock | None = None
@@ -77,7 +88,7 @@ class Device:
             return self._call(fn, x, threads=1)
         threads = 1 if len(x) < self.parallel_rows else self._all_threads
         future: asyncio.Future[Outputs] = asyncio.get_running_loop().create_future()
-        self._work.put((fn, x, threads, future))
+        self._work.put(Work(fn, x, threads, future))
         return await future
 
     def _call(self, fn: BatchFn, x: np.ndarray, *, threads: int) -> Outputs:
@@ -90,18 +101,14 @@ class Device:
 
     def _serve(self) -> None:
         while (work := self._work.get()) is not None:
-            fn, x, threads, future = work
             try:
-                outputs = self._call(fn, x, threads=threads)
+                outputs = self._call(work.fn, work.rows, threads=work.threads)
             except BaseException as exc:  # handed to the batcher; the thread serves on
                 # (SystemExit and the like would stop the event loop that awaits them)
                 error = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
-                _resolve(future, None, error)
+                _resolve(work.future, None, error)
             else:
-                _resolve(future, outputs, None)
-
-
-_Work = tuple[BatchFn, np.ndarray, int, "asyncio.Future[Outputs]"]
+                _resolve(work.future, outputs, None)
 
 
 def _resolve(
