@@ -91,7 +91,7 @@ async def measure(data_dir: Path, requests: int) -> dict[str, Any]:
     from sklearn.datasets import load_digits
 
     from service.config import Settings
-    from service.inference.service import served_version
+    from service.inference.api.service import served_version
     from service.main import create_app
 
     settings = Settings(data_dir=data_dir, workers=0, log_level="WARNING")
@@ -124,10 +124,10 @@ async def measure(data_dir: Path, requests: int) -> dict[str, Any]:
                 ),
                 "wall_us_per_request": round((time.perf_counter() - start) / done * 1e6, 1),
             }
-        # the app's own batch function for the encode (the one its batcher runs: a one-row
-        # batch in numpy, service.inference.numpy_graphs), rows in and out
+        # the app's own batch function for the encode (the one its batcher runs: the
+        # version's backend, ONNX Runtime on a CPU), rows in and out
         loaded = await served_version(app.state.ctx, name=MODEL, ref="1")
-        app_encode = app.state.ctx.extras["inference_engine"].batcher(loaded, "encode").fn
+        app_encode = app.state.ctx.inference()[0].batcher(loaded, "encode").fn
         torch.set_num_threads(1)
         with torch.inference_mode():
             out["app_batch_fn_hot_loop_us"] = hot_loop_us(app_encode, row, requests)

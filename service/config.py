@@ -44,25 +44,22 @@ class Settings(BaseSettings):
     model_cache_bytes: int = Field(
         default=1 << 30,
         ge=1,
-        description="Loaded versions, least recently used out first: their weights, and on a "
-        "GPU their host copies and CUDA graph pools.",
+        description="Loaded versions, least recently used out first: their weights, and what "
+        "their backends hold beside (ONNX Runtime sessions, CUDA graph pools).",
     )
     preload: str = Field(default="", description="name@ref,... loaded and warm before /readyz.")
     inference_device: Literal["auto", "cpu", "cuda"] = "auto"
+    inference_backend: Literal["auto", "onnxruntime", "torch"] = Field(
+        default="auto",
+        description="What runs the batches: auto is ONNX Runtime on a CPU and torch on a GPU. "
+        "A version ONNX Runtime cannot run (or that answers differently from torch on a probe "
+        "batch at load) runs on torch, with a log line saying why.",
+    )
     inference_parallel_rows: int = Field(
         default=1024,
         ge=1,
-        description="CPU inference: batches of at least this many rows are split across the "
-        "lanes (AESVC_INFERENCE_CPU_LANES) and use all of torch's threads; smaller ones use "
-        "one, leaving the other cores to HTTP.",
-    )
-    inference_cpu_lanes: int = Field(
-        default=0,
-        ge=0,
-        description="CPU inference threads: a batch of at least AESVC_INFERENCE_PARALLEL_ROWS "
-        "rows runs as one slice of rows per lane, at once, torch's threads shared among the "
-        "lanes. 1: one thread runs it on all of torch's threads (an OpenMP team); 0: 2 where "
-        "torch has 2 threads or more (service.inference.device).",
+        description="Torch on a CPU: batches of at least this many rows use all of torch's "
+        "threads; smaller ones use one, leaving the other cores to HTTP.",
     )
     inference_inline_rows: int = Field(
         default=64,
@@ -70,19 +67,11 @@ class Settings(BaseSettings):
         description="A batch of at most this many rows runs on the event loop (the hand-off "
         "to the device's inference thread costs more); 0: every batch on the thread.",
     )
-    inference_flat_graphs: bool = Field(
+    inference_fast_path: bool = Field(
         default=True,
-        description="CPU inference: run each operation as its torch.fx graph, traced through "
-        "the module calls (the same outputs, checked at load; a model FX cannot trace runs "
-        "eagerly); false: always eagerly.",
-    )
-    inference_numpy_rows: int = Field(
-        default=64,
-        ge=0,
-        le=4096,
-        description="CPU inference: batches of at most this many rows of a dense model run "
-        "as its flat graph rewritten into numpy ops (checked close to torch's at load): a "
-        "small batch's time in torch is mostly its op dispatch; 0: every batch in torch.",
+        description="The v1 inference routes skip the generic middleware stack and do its "
+        "work (request id, body limit, metrics, auth) in one place (service.inference.api."
+        "fastpath); false: they go through the stack like every other route.",
     )
     inference_cuda_graph_rows: int = Field(
         default=128,
@@ -91,16 +80,6 @@ class Settings(BaseSettings):
         description="CUDA inference: batches of at most this many rows replay a CUDA graph "
         "captured at load for each power of two up to it (a batch is padded to the next; a "
         "small batch's time on a GPU is its kernel launches); 0: every batch eagerly.",
-    )
-    inference_cuda_host_rows: int = Field(
-        default=64,
-        ge=0,
-        le=4096,
-        description="CUDA inference: a version on a GPU keeps a host copy of its weights, and "
-        "its batches of at most this many rows run on the host CPU where, measured when the "
-        "version loads, the host was faster at that size (a small network's small batch "
-        "costs a GPU more in launches and copies than in arithmetic); 0: every batch on the "
-        "GPU, and no host copy.",
     )
     oip_shared_memory: bool = Field(
         default=False,

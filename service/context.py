@@ -1,10 +1,13 @@
-"""What one process of the service holds: settings, database, artifact store."""
+"""What one process of the service holds: settings, database, artifact store, and what the
+lifespan starts (inference, workers), each a typed attribute."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +15,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import create_db_engine, create_session_factory
+from service.inference.oip.shared_memory import SharedMemoryRegistry
 from service.tmpfiles import sweep
+
+if TYPE_CHECKING:  # typing only: these modules import this one
+    from service.executors.local import WorkerPool
+    from service.executors.ray_executor import RayDispatcher
+    from service.inference.runtime.cache import LoadedModel, ModelCache
+    from service.inference.runtime.engine import InferenceEngine
+    from service.inference.runtime.preload import Preloader
+    from service.ui.service import PlotCache
 
 
 @dataclass
@@ -25,7 +37,23 @@ class AppContext:
     # they first touch the database): a deferred one that reads, then writes after another
     # connection committed, fails with "database is locked" instead of waiting its turn.
     write_session_factory: sessionmaker[Session]
-    extras: dict[str, Any] = field(default_factory=dict)
+    shared_memory: SharedMemoryRegistry  # the OIP system shared memory regions
+    # Started by the lifespan (None before it, and where this process starts none)
+    inference_engine: InferenceEngine | None = None
+    model_cache: ModelCache | None = None
+    preloader: Preloader | None = None
+    worker_pool: WorkerPool | RayDispatcher | None = None
+    # Per-process state of the routes
+    plot_cache: PlotCache | None = None  # the dashboard's rendered PNGs (service.ui)
+    ref_lookups: dict[tuple[str, str], asyncio.Future[LoadedModel]] = field(default_factory=dict)
+    readiness_check: threading.Thread | None = None  # the database probe in flight
+    migration_heads: set[str] | None = None  # of the code, read once
+
+    def inference(self) -> tuple[InferenceEngine, ModelCache]:
+        """The inference engine and model cache (started by the app's lifespan)."""
+        if self.inference_engine is None or self.model_cache is None:
+            raise RuntimeError("inference has not started: the app's lifespan starts it")
+        return self.inference_engine, self.model_cache
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
@@ -38,6 +66,7 @@ class AppContext:
             write_session_factory=create_session_factory(
                 engine.execution_options(sqlite_begin="IMMEDIATE")
             ),
+            shared_memory=SharedMemoryRegistry(enabled=settings.oip_shared_memory),
         )
 
     def sweep_abandoned_temp_files(self) -> list[Path]:

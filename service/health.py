@@ -38,11 +38,11 @@ def _database_revisions(ctx: AppContext, timeout_s: float) -> set[str]:
             outcome["error"] = exc
 
     # One check in flight at most: probes of a hung database must not pile up threads.
-    previous: threading.Thread | None = ctx.extras.get("readiness_check")
+    previous = ctx.readiness_check
     if previous is not None and previous.is_alive():
         raise TimeoutError("the previous check has not answered yet")
     thread = threading.Thread(target=check, name="readiness-database", daemon=True)
-    ctx.extras["readiness_check"] = thread
+    ctx.readiness_check = thread
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
@@ -61,9 +61,9 @@ def readiness(ctx: AppContext) -> dict[str, dict[str, Any]]:
     except Exception as exc:
         checks["database"] = {"ok": False, "detail": f"unreachable: {type(exc).__name__}"}
     if checks["database"]["ok"]:
-        heads = ctx.extras.setdefault(
-            "migration_heads", migration_heads(ctx.settings.resolved_database_url)
-        )
+        if ctx.migration_heads is None:
+            ctx.migration_heads = migration_heads(ctx.settings.resolved_database_url)
+        heads = ctx.migration_heads
         checks["migrations"] = {
             "ok": current == heads,
             "current": sorted(current),
@@ -71,12 +71,12 @@ def readiness(ctx: AppContext) -> dict[str, dict[str, Any]]:
         }
     else:
         checks["migrations"] = {"ok": False, "detail": "database unreachable"}
-    pool = ctx.extras.get("worker_pool")
+    pool = ctx.worker_pool
     if pool is None:
         checks["workers"] = {"ok": True, "detail": "no local workers in this process"}
     else:
         checks["workers"] = {"ok": pool.alive(), "pids": pool.pids()}
-    preloader = ctx.extras.get("preloader")
+    preloader = ctx.preloader
     if preloader is not None and preloader.refs:  # AESVC_PRELOAD: loaded and warm
         checks["models"] = preloader.check()
     return checks

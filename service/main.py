@@ -17,8 +17,7 @@ from service.config import Settings
 from service.context import AppContext
 from service.database import migrate
 from service.errors import document_problems, install_error_handlers
-from service.inference.fastpath import FastPathApp, InferenceFastPath
-from service.inference.shared_memory import SharedMemoryRegistry
+from service.inference.api.fastpath import FastPathApp, InferenceFastPath
 from service.limits import BodyLimitMiddleware
 from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetrics
 from service.request_id import RequestIdMiddleware
@@ -32,9 +31,9 @@ INFERENCE_OPERATIONS = {"encode", "decode", "reconstruct", "score", "generate", 
 
 
 def _start_inference(ctx: AppContext, metrics: ServiceMetrics) -> None:
-    from service.inference.cache import ModelCache
-    from service.inference.engine import InferenceEngine
-    from service.inference.preload import Preloader
+    from service.inference.runtime.cache import ModelCache
+    from service.inference.runtime.engine import InferenceEngine
+    from service.inference.runtime.preload import Preloader
 
     engine = InferenceEngine(ctx.settings, metrics)
     cache = ModelCache(
@@ -43,14 +42,12 @@ def _start_inference(ctx: AppContext, metrics: ServiceMetrics) -> None:
         devices=engine.device_names,
         warmup=engine.warm_up,
         metrics=metrics,
-        host_copies=ctx.settings.inference_cuda_host_rows > 0,
     )
-    engine.live_keys = cache.loaded
-    ctx.extras["inference_engine"] = engine
-    ctx.extras["model_cache"] = cache
-    preloader = Preloader(ctx)
-    ctx.extras["preloader"] = preloader
-    preloader.start()
+    engine.live = cache.loaded_models
+    cache.on_evict = engine.forget_soon
+    ctx.inference_engine, ctx.model_cache = engine, cache
+    ctx.preloader = Preloader(ctx)
+    ctx.preloader.start()
 
 
 def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> None:
@@ -67,13 +64,13 @@ def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> 
 
         dispatcher = RayDispatcher(ctx.settings)
         dispatcher.start()
-        ctx.extras["worker_pool"] = dispatcher
+        ctx.worker_pool = dispatcher
     elif start_workers and ctx.settings.workers > 0:
         from service.executors.local import WorkerPool
 
         pool = WorkerPool(ctx.settings)
         pool.start()
-        ctx.extras["worker_pool"] = pool
+        ctx.worker_pool = pool
 
 
 def _telemetry(settings: Settings) -> dict[str, Any]:
@@ -105,12 +102,13 @@ def create_app(
         try:
             yield
         finally:
-            ctx.extras["preloader"].stop()
-            ctx.extras["inference_engine"].close()
-            ctx.extras["shared_memory"].close()
-            pool = ctx.extras.get("worker_pool")
-            if pool is not None:
-                await run_in_threadpool(pool.stop)
+            if ctx.preloader is not None:
+                ctx.preloader.stop()
+            if ctx.inference_engine is not None:
+                ctx.inference_engine.close()
+            ctx.shared_memory.close()
+            if ctx.worker_pool is not None:
+                await run_in_threadpool(ctx.worker_pool.stop)
             ctx.close()
 
     app = FastPathApp(
@@ -126,19 +124,19 @@ def create_app(
     app.openapi = lambda: document_problems(openapi())  # type: ignore[method-assign]
     app.state.ctx = ctx
     app.state.metrics = metrics
-    ctx.extras["shared_memory"] = SharedMemoryRegistry(enabled=settings.oip_shared_memory)
     install_error_handlers(app)
-    from service.inference.router import router as inference_router
+    from service.inference.api.router import router as inference_router
 
     # In front of the whole stack (its own request id, body limit and metrics): the hot
     # v1 inference routes. Everything else goes through the middlewares below.
-    app.fast_path = functools.partial(
-        InferenceFastPath,
-        routes=inference_router.routes,
-        app_dependencies=app.router.dependencies,
-        metrics=metrics,
-        max_body_bytes=settings.max_body_bytes,
-    )
+    if settings.inference_fast_path:
+        app.fast_path = functools.partial(
+            InferenceFastPath,
+            routes=inference_router.routes,
+            app_dependencies=app.router.dependencies,
+            metrics=metrics,
+            max_body_bytes=settings.max_body_bytes,
+        )
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -148,10 +146,10 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so 413s carry an id
     from service.datasets.router import router as datasets_router
     from service.health import router as health_router
-    from service.inference.oip import router as oip_router
-    from service.inference.oip_repository import router as repository_router
-    from service.inference.oip_shared_memory import router as shared_memory_router
-    from service.inference.oip_stats import router as stats_router
+    from service.inference.oip.repository import router as repository_router
+    from service.inference.oip.router import router as oip_router
+    from service.inference.oip.shared_memory_router import router as shared_memory_router
+    from service.inference.oip.stats import router as stats_router
     from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
     from service.training.router import router as jobs_router

@@ -215,7 +215,7 @@ class JobsCollector(Collector):
         return family
 
     def _workers(self) -> Iterable[Metric]:
-        pool = self.ctx.extras.get("worker_pool")
+        pool = self.ctx.worker_pool
         alive = GaugeMetricFamily("aesvc_workers_alive", "Local worker processes alive.")
         expected = GaugeMetricFamily("aesvc_workers_expected", "Local worker processes wanted.")
         restarts = CounterMetricFamily("aesvc_worker_restarts", "Worker processes restarted.")

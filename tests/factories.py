@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from service.config import Settings
 from service.executors.local import worker_loop
-from service.inference.cache import LoadedModel
+from service.inference.runtime.cache import LoadedModel
 from service.zoo.serving import ServingModel
 
 

@@ -3,7 +3,6 @@ inference on the GPU. Skipped, with the reason, where torch sees no CUDA device.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from typing import Any
@@ -17,9 +16,12 @@ from sklearn.datasets import load_digits
 from service.config import Settings
 from service.context import AppContext
 from service.executors.local import worker_slots
-from service.inference import engine, host_batches
-from service.inference.cache import LoadedModel, ModelCache
-from service.inference.service import load_version
+from service.inference.api.service import load_version
+from service.inference.backends.operations import OPERATIONS
+from service.inference.backends.torch import TorchBackend
+from service.inference.runtime.cache import LoadedModel, ModelCache
+from service.inference.runtime.engine import prepare
+from service.inference.runtime.plan import BackendOptions
 from service.main import create_app
 from service.training.trainer import train
 from service.zoo.spec import ModelSpec
@@ -52,9 +54,7 @@ def test_one_worker_slot_per_device(settings: Settings) -> None:
 
 
 def test_inference_runs_on_the_gpu(settings: Settings) -> None:
-    # every batch on the GPU: no small batch on the host copy (host_batches)
-    update = {"inference_device": "cuda", "inference_cuda_host_rows": 0}
-    settings = settings.model_copy(update=update)
+    settings = settings.model_copy(update={"inference_device": "cuda"})
     with TestClient(create_app(settings, start_workers=False)) as client:
         job = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4)).json()
         assert run_worker(settings) == 1
@@ -62,109 +62,71 @@ def test_inference_runs_on_the_gpu(settings: Settings) -> None:
         out = client.post("/v1/models/g/versions/1/encode", json={"inputs": X[:8].tolist()})
         assert out.status_code == 200, out.text
         assert np.asarray(out.json()["codings"]).shape == (8, 4)
-        cache = client.app.state.ctx.extras["model_cache"]  # type: ignore[attr-defined]
-        (key,) = cache.loaded()
-        assert cache._models[key].device.startswith("cuda")
+        _, cache = client.app.state.ctx.inference()  # type: ignore[attr-defined]
+        (loaded,) = cache.loaded_models()
+        assert loaded.device.startswith("cuda")
+        assert loaded.plan.backend == "torch" and loaded.plan.cuda_graph_sizes  # the default
         gen = client.post("/v1/models/g/versions/1/generate", json={"n": 4, "seed": 0})
         assert gen.status_code == 200 and np.isfinite(gen.json()["samples"]).all()
 
 
 @pytest.mark.parametrize("kind", ["dense", "vae", "conv"])
 def test_small_batches_replay_cuda_graphs_and_answer_as_eager(kind: str) -> None:
-    from tests.inference.test_graphs import OPS, loaded_model
+    from tests.inference.test_backends import serving_model
 
-    cpu = loaded_model(kind)
-    gpu = dataclasses.replace(loaded_model(kind), device="cuda:0")
-    gpu.model.to("cuda")
+    cpu_model, variational = serving_model(kind)
+    gpu_model, _ = serving_model(kind)
+    gpu_model.to("cuda")
+    graphed = TorchBackend(gpu_model, device="cuda:0", variational=variational, cuda_graph_rows=16)
+    assert graphed.cuda_graph_sizes == (1, 2, 4, 8, 16)
+    # its pools: the allocator's segments are 2 MiB at least, one pool per operation
+    assert graphed.held_bytes >= len(OPERATIONS) * (2 << 20)
+    eager = TorchBackend(gpu_model, device="cuda:0", variational=variational)  # op by op
+    on_cpu = TorchBackend(cpu_model, device="cpu", variational=variational)
     rng = np.random.default_rng(0)
-    with torch.inference_mode():
-        for op in OPS:
-            held = len(gpu.held_bytes)
-            graphed = engine.batch_fn(gpu, op, cuda_graph_rows=16)
-            assert graphed.cuda_graph_sizes == [1, 2, 4, 8, 16]  # type: ignore[attr-defined]
-            # its pool: the allocator's segments are 2 MiB at least
-            assert len(gpu.held_bytes) == held + 1 and gpu.held_bytes[-1] >= 2 << 20
-            eager = engine.batch_fn(gpu, op, flat=False)  # on the GPU, op by op
-            on_cpu = engine.batch_fn(cpu, op, flat=False)
-            # the largest bucket first: rows a batch leaves behind must not reach the next
-            for rows in (16, 3, 1, 9, 16, 17, 40):
-                n = gpu.code_size if op == "decode" else gpu.n_features
-                x = rng.standard_normal((rows, n), dtype=np.float32)
-                got, want, cpu_want = graphed(x), eager(x), on_cpu(x)
-                assert len(got) == len(want) == len(cpu_want)
-                for g, w, c in zip(got, want, cpu_want, strict=True):
-                    assert g.shape == w.shape == c.shape and g.shape[0] == rows
-                    np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4)
-                    np.testing.assert_allclose(g, c, rtol=1e-2, atol=1e-2)  # TF32 convs
+    for op in OPERATIONS:
+        # the largest bucket first: rows a batch leaves behind must not reach the next
+        for rows in (16, 3, 1, 9, 16, 17, 40):
+            ae = cpu_model.autoencoder
+            x = rng.standard_normal((rows, ae.code_size if op == "decode" else ae.n_features))
+            x = x.astype(np.float32)
+            got, want, cpu_want = graphed.run(op, x), eager.run(op, x), on_cpu.run(op, x)
+            assert len(got) == len(want) == len(cpu_want)
+            for g, w, c in zip(got, want, cpu_want, strict=True):
+                assert g.shape == w.shape == c.shape and g.shape[0] == rows
+                np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4)
+                np.testing.assert_allclose(g, c, rtol=1e-2, atol=1e-2)  # TF32 convs
 
 
-def _cuda_cache(settings: Settings, *, host_copies: bool, warm: bool = False) -> LoadedModel:
+def _cuda_version(settings: Settings, *, warm: bool) -> LoadedModel:
     ctx = AppContext.from_settings(settings)
-    warmup = (lambda loaded: engine.warm_up(loaded, [1], cuda_graph_rows=4)) if warm else None
-    cache = ModelCache(ctx.store, devices=("cuda:0",), host_copies=host_copies, warmup=warmup)
+    options = BackendOptions(cuda_graph_rows=4)
+    warmup = (lambda loaded: prepare(loaded, options, [1])) if warm else None
+    cache = ModelCache(ctx.store, devices=("cuda:0",), warmup=warmup)
     with ctx.session_factory() as session:
         return load_version(session=session, cache=cache, name="g", ref="1")
 
 
-def test_a_gpu_version_counts_its_host_copy_and_graph_pools(settings: Settings) -> None:
+def test_a_gpu_version_counts_its_graph_pools(settings: Settings) -> None:
     with TestClient(create_app(settings, start_workers=False)) as client:
         posted = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4))
         assert posted.status_code == 202
         assert run_worker(settings) == 1
-    alone = _cuda_cache(settings, host_copies=False)
-    both = _cuda_cache(settings, host_copies=True)
-    warm = _cuda_cache(settings, host_copies=False, warm=True)  # graphs captured at warm-up
-    assert alone.held_bytes == [] and warm.size_bytes == alone.size_bytes
-    assert len(warm.held_bytes) == len(engine.OPERATIONS) and min(warm.held_bytes) >= 2 << 20
-    assert warm.footprint_bytes == warm.size_bytes + sum(warm.held_bytes)
-    assert alone.host_model is None and both.host_model is not None
-    assert both.device == "cuda:0" and both.size_bytes == alone.size_bytes == both.host_bytes
-    assert both.footprint_bytes == 2 * alone.footprint_bytes
-    host, gpu = both.host_model.state_dict(), both.model.state_dict()
-    assert all(t.device.type == "cpu" for t in host.values())
-    assert all(t.device.type == "cuda" for t in gpu.values())
-    assert all(torch.equal(host[k], gpu[k].cpu()) for k in host)
-
-
-@pytest.mark.parametrize("kind", ["dense", "conv"])
-def test_small_batches_on_the_host_answer_as_the_gpu(kind: str) -> None:
-    from tests.inference.test_graphs import OPS, loaded_model
-
-    cpu = loaded_model(kind)
-    gpu = dataclasses.replace(loaded_model(kind), device="cuda:0", host_model=cpu.model)
-    gpu.model.to("cuda")
-    rng = np.random.default_rng(0)
-    with torch.inference_mode():
-        for op in OPS:
-            measured: Any = engine.batch_fn(
-                gpu, op, cuda_graph_rows=16, cuda_host_rows=16, numpy_rows=8
-            )
-            assert measured.host_rows in (0, 1, 2, 4, 8, 16)
-            # the host's batches of up to 8 rows in numpy (a dense model; a conv keeps torch)
-            numpy_rows = min(measured.host_rows, 8) if kind == "dense" else 0
-            assert measured.numpy_rows == numpy_rows
-            on_gpu = engine.batch_fn(gpu, op, cuda_graph_rows=16)
-            on_cpu = engine.batch_fn(cpu, op)
-            split = host_batches.routed(on_cpu, on_gpu, 8)  # both sides, whatever was measured
-            for rows in (1, 3, 8, 9, 16, 40):
-                n = gpu.code_size if op == "decode" else gpu.n_features
-                x = rng.standard_normal((rows, n), dtype=np.float32)
-                want = on_gpu(x)
-                for fn in (measured, split):
-                    got = fn(x)
-                    assert len(got) == len(want)
-                    for g, w in zip(got, want, strict=True):
-                        assert g.shape == w.shape and g.shape[0] == rows
-                        np.testing.assert_allclose(g, w, rtol=1e-2, atol=1e-2)  # TF32 convs
+    alone = _cuda_version(settings, warm=False)
+    warm = _cuda_version(settings, warm=True)  # graphs captured at warm-up
+    assert alone.backend is None and alone.footprint_bytes == alone.size_bytes
+    assert warm.backend is not None and warm.plan is not None
+    assert warm.plan.backend == "torch" and warm.plan.cuda_graph_sizes == (1, 2, 4)
+    assert warm.backend.held_bytes >= len(OPERATIONS) * (2 << 20)
+    assert warm.footprint_bytes == warm.size_bytes + warm.backend.held_bytes
+    assert all(t.device.type == "cuda" for t in warm.model.state_dict().values())
 
 
 def test_a_version_captures_its_graphs_while_another_serves(settings: Settings) -> None:
-    """Capture is thread-local (service.inference.cuda_graphs): a version loading and
+    """Capture is thread-local (service.inference.backends.cuda_graphs): a version loading and
     capturing in the threadpool must not disturb, nor be disturbed by, another version
     serving on the same GPU meanwhile."""
-    # version 1's batches on the GPU, not on its host copy (host_batches)
-    update = {"inference_device": "cuda", "inference_cuda_host_rows": 0}
-    settings = settings.model_copy(update=update)
+    settings = settings.model_copy(update={"inference_device": "cuda"})
     with TestClient(create_app(settings, start_workers=False)) as client:
         for _ in range(2):
             posted = client.post("/v1/jobs", json=job_body(model_name="g", code_size=4))
@@ -195,7 +157,7 @@ def test_a_version_captures_its_graphs_while_another_serves(settings: Settings) 
             stop.set()
             server.join(60)
         assert second.status_code == 200, second.text
-        cache = client.app.state.ctx.extras["model_cache"]  # type: ignore[attr-defined]
+        _, cache = client.app.state.ctx.inference()  # type: ignore[attr-defined]
         assert len(cache.loaded()) == 2 and not server.is_alive()
         # version 1 answered, start to end, while version 2 loaded and captured
         assert any(loading < start and end < loaded for start, end in spans)

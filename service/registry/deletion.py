@@ -21,7 +21,7 @@ ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
 
 
 class Evictor(Protocol):
-    """What deletion needs of the inference model cache (service.inference.cache)."""
+    """What deletion needs of the inference model cache (service.inference.runtime.cache)."""
 
     def evict(self, name: str, version: int | None = None) -> None: ...
 

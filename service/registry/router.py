@@ -44,12 +44,11 @@ BINARY: dict[int | str, dict[str, Any]] = {
 
 
 def _cache(ctx: ContextDep) -> deletion.Evictor | None:
-    cache: deletion.Evictor | None = ctx.extras.get("model_cache")
-    return cache
+    return ctx.model_cache
 
 
 def _forget_refs(ctx: ContextDep, name: str) -> None:
-    cache = ctx.extras.get("model_cache")
+    cache = ctx.model_cache
     if cache is not None:
         cache.forget_refs(name)
 

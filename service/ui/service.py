@@ -23,9 +23,9 @@ from service.context import AppContext
 from service.datasets.service import load_arrays
 from service.datasets.tables import Dataset
 from service.errors import NotFound
-from service.inference.cache import LoadedModel, ModelCache
-from service.inference.device import one_torch_thread
-from service.inference.service import sample_codings
+from service.inference.api.service import sample_codings
+from service.inference.runtime.cache import LoadedModel
+from service.inference.runtime.device import one_torch_thread
 from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
 from service.training.schemas import TERMINAL_STATES
@@ -78,8 +78,9 @@ class PlotCache:
 
 
 def plot_cache(ctx: AppContext) -> PlotCache:
-    cache: PlotCache = ctx.extras.setdefault("plot_cache", PlotCache())
-    return cache
+    if ctx.plot_cache is None:
+        ctx.plot_cache = PlotCache()
+    return ctx.plot_cache
 
 
 # -- jobs --
@@ -151,7 +152,7 @@ def version_plot(ctx: AppContext, *, session: Session, name: str, ref: str, plot
     data = _version_data(session, name, ref)
     if plot not in applicable_plots(data):
         raise NotFound(_why_not(data, plot))
-    cache: ModelCache = ctx.extras["model_cache"]
+    _, cache = ctx.inference()
     mv = data.mv
     loaded = cache.get(
         name=name,

@@ -75,19 +75,3 @@ def shm_live(data_dir: Path) -> Iterator[LiveServer]:
     finally:
         server.stop()
         server.cleanup()
-
-
-@pytest.fixture
-def numpy_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The row count of every batch a numpy graph (service.inference.numpy_graphs) runs."""
-    from service.inference.numpy_graphs import NumpyGraph
-
-    calls: list[int] = []
-    real = NumpyGraph.__call__
-
-    def counted(self: NumpyGraph, x: np.ndarray) -> tuple[np.ndarray, ...]:
-        calls.append(len(x))
-        return real(self, x)
-
-    monkeypatch.setattr(NumpyGraph, "__call__", counted)
-    return calls

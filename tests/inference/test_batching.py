@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from service.inference import batching
-from service.inference.batching import Batcher
-from service.inference.device import Device, Outputs
-from service.inference.pending import BatchMismatch, Pending, QueueFull, RowBudget, Slice
+from service.inference.runtime import batcher as batching
+from service.inference.runtime.batcher import Batcher
+from service.inference.runtime.device import Device, Outputs
+from service.inference.runtime.pending import BatchMismatch, Pending, QueueFull, RowBudget, Slice
 from service.metrics import ServiceMetrics
 
 
@@ -278,7 +278,7 @@ def test_the_queue_is_bounded_in_rows() -> None:
 
 
 def test_an_unanswered_request_times_out_with_504_and_frees_its_rows() -> None:
-    from service.inference.pending import InferenceTimeout
+    from service.inference.runtime.pending import InferenceTimeout
 
     async def scenario() -> None:
         gated = Gated()
@@ -329,7 +329,7 @@ def test_a_cancelled_caller_stays_cancelled_even_if_its_timeout_fired() -> None:
         item = batcher.put(rows(1.0))
         waiting = asyncio.ensure_future(batcher.result(item))
         await asyncio.sleep(0)  # waiting on the item's future now
-        batcher._time_out(item)  # the timeout fires ...
+        batcher._waiting._time_out(item)  # the timeout fires ...
         waiting.cancel()  # ... and the caller is cancelled before it resumes
         with pytest.raises(asyncio.CancelledError):
             await waiting

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from service.errors import Unprocessable
-from service.inference.codecs import _read_plain_npy, npy_bytes, parse_npy
+from service.inference.api.codecs import _read_plain_npy, npy_bytes, parse_npy
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((37, 5)).astype(np.float32)

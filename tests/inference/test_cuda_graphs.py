@@ -1,5 +1,5 @@
-"""CUDA graphs for small GPU batches (service.inference.cuda_graphs): the bucket sizes, and
-that nothing is captured off a GPU or when turned off. Capture and replay themselves are
+"""CUDA graphs for small GPU batches (service.inference.backends.cuda_graphs): the bucket
+sizes, and that nothing is captured off a GPU or when turned off. Capture and replay themselves are
 checked against eager answers in tests/test_gpu.py (CUDA only)."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from service.inference import cuda_graphs, engine
-from tests.inference.test_graphs import OPS, loaded_model
+from service.inference.backends import cuda_graphs
+from service.inference.backends.torch import TorchBackend
+from tests.inference.test_backends import OPS, serving_model
 
 
 @pytest.mark.parametrize(
@@ -30,16 +31,14 @@ def test_a_batch_goes_to_the_smallest_bucket_that_holds_it() -> None:
 
 @pytest.mark.parametrize("max_rows", [0, 16])
 def test_nothing_is_captured_on_a_cpu(max_rows: int) -> None:
-    loaded = loaded_model("dense")
     module = torch.nn.Linear(3, 2)
     assert (
         cuda_graphs.graphed(module, device=torch.device("cpu"), width=3, max_rows=max_rows) is None
     )
-    x = np.random.default_rng(0).standard_normal((5, loaded.n_features), dtype=np.float32)
-    with torch.inference_mode():
-        for op in OPS:
-            fn = engine.batch_fn(loaded, op, cuda_graph_rows=max_rows)
-            assert fn.cuda_graph_sizes == []  # type: ignore[attr-defined]
-            assert loaded.held_bytes == [] and loaded.footprint_bytes == loaded.size_bytes
-            n = loaded.code_size if op == "decode" else loaded.n_features
-            assert all(out.shape[0] == 5 for out in fn(x[:, :n]))
+    model, variational = serving_model("dense")
+    backend = TorchBackend(model, device="cpu", variational=variational, cuda_graph_rows=max_rows)
+    assert backend.cuda_graph_sizes == () and backend.held_bytes == 0
+    x = np.random.default_rng(0).standard_normal((5, 10), dtype=np.float32)
+    for op in OPS:
+        n = model.autoencoder.code_size if op == "decode" else 10
+        assert all(out.shape[0] == 5 for out in backend.run(op, x[:, :n]))

@@ -1,25 +1,24 @@
 """The inference device on a tiny real network: which thread runs a batch (inline on the
-loop, or the device's own thread), with how many intra-op threads, that a large batch on
-several CPU lanes runs as one slice per lane at once and comes back in row order, and that
-a failing batch reaches its caller in either path while the device serves on."""
+loop, or the device's own thread), and that a failing batch reaches its caller in either
+path while the device serves on. And the torch backend on a CPU: how many intra-op threads
+a batch gets."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from service.config import Settings
-from service.inference.device import Device, Outputs
-from service.inference.engine import InferenceEngine
-from service.metrics import ServiceMetrics
+from service.inference.backends.base import Outputs
+from service.inference.backends.torch import TorchBackend
+from service.inference.runtime.device import Device
+from tests.inference.test_backends import serving_model
 
 ALL_THREADS = 3  # set before each Device is made: neither 1 nor tied to the machine's cores
 WIDTH = 4
@@ -51,7 +50,6 @@ class TinyNet:
 
     fail: bool = False
     seen: list[Seen] = field(default_factory=list)
-    barrier: threading.Barrier | None = None  # every slice must be running at once
 
     def __post_init__(self) -> None:
         torch.manual_seed(0)
@@ -67,11 +65,10 @@ class TinyNet:
                 len(x),
             )
         )
-        if self.barrier is not None:
-            self.barrier.wait()
         if self.fail:
             raise ValueError("a broken batch")
-        return (self.layer(torch.from_numpy(x)).numpy(),)
+        with torch.inference_mode():  # as the torch backend runs its modules
+            return (self.layer(torch.from_numpy(x)).numpy(),)
 
 
 def rows(n: int) -> np.ndarray:
@@ -89,14 +86,13 @@ async def run(device: Device, fn: TinyNet, n_rows: int) -> Seen:
 def test_small_batches_run_inline_and_larger_ones_on_the_device_thread(name: str) -> None:
     async def scenario() -> None:
         loop_thread = threading.current_thread().name
-        device = Device(name, parallel_rows=8, inline_rows=16)
+        device = Device(name, inline_rows=16)
         fn = TinyNet()
         try:
             for n_rows in (1, 16):  # at most inline_rows: on the caller's thread
                 assert (await run(device, fn, n_rows)).thread == loop_thread
             for n_rows in (17, 40):
                 assert (await run(device, fn, n_rows)).thread == f"aesvc-infer-{name}"
-            assert all(seen.inference_mode for seen in fn.seen)
         finally:
             device.close()
 
@@ -140,10 +136,24 @@ def test_batches_under_parallel_rows_get_one_torch_thread(
     asyncio.run(scenario())
 
 
-def test_a_failing_batch_reaches_its_caller_in_both_lanes_and_the_device_serves_on() -> None:
+def test_the_torch_backend_runs_in_inference_mode() -> None:
+    model, variational = serving_model("dense")
+    backend = TorchBackend(model, device="cpu", variational=variational)
+    seen: list[bool] = []
+
+    def recorded(z: torch.Tensor) -> tuple[torch.Tensor]:
+        seen.append(torch.is_inference_mode_enabled())
+        return (z,)
+
+    backend._ops["decode"] = recorded  # type: ignore[assignment]
+    backend.run("decode", rows(2))
+    assert seen == [True]
+
+
+def test_a_failing_batch_reaches_its_caller_in_both_paths_and_the_device_serves_on() -> None:
     async def scenario() -> None:
         loop_thread = threading.current_thread().name
-        device = Device("cpu", parallel_rows=8, inline_rows=4)
+        device = Device("cpu", inline_rows=4)
         broken, good = TinyNet(fail=True), TinyNet()
         try:
             for n_rows in (2, 10, 2, 10):  # inline, thread, and each again after a failure
@@ -156,78 +166,3 @@ def test_a_failing_batch_reaches_its_caller_in_both_lanes_and_the_device_serves_
             device.close()
 
     asyncio.run(scenario())
-
-
-def on_cpu_lanes(body: Callable[[Device], Awaitable[None]]) -> None:
-    """body(device) on a 2-lane CPU device that splits batches of 8 rows or more."""
-
-    async def scenario() -> None:
-        device = Device("cpu", parallel_rows=8, inline_rows=0, lanes=2)
-        try:
-            await asyncio.wait_for(body(device), 60)
-        finally:
-            device.close()
-
-    asyncio.run(scenario())
-
-
-def test_a_large_batch_runs_as_one_slice_per_lane_at_once_in_row_order() -> None:
-    async def body(device: Device) -> None:
-        fn = TinyNet(barrier=threading.Barrier(2, timeout=30))  # one slice alone times out
-        x = np.arange(11 * WIDTH, dtype=np.float32).reshape(11, WIDTH)
-        (out,) = await device.run(fn, x)
-        with torch.inference_mode():
-            expected = fn.layer(torch.from_numpy(x)).numpy()
-        np.testing.assert_allclose(out, expected, rtol=1e-6)
-        assert sorted(s.rows for s in fn.seen) == [5, 6]
-        assert len({s.ident for s in fn.seen}) == 2  # two lanes, both the device's
-        assert {s.thread for s in fn.seen} == {"aesvc-infer-cpu"}
-        assert {s.torch_threads for s in fn.seen} == {ALL_THREADS // 2}
-        fn.barrier = None  # under parallel_rows: one slice, on one thread
-        assert (await run(device, fn, 7)).torch_threads == 1
-        assert fn.seen[-1].rows == 7
-
-    on_cpu_lanes(body)
-
-
-def test_a_batch_with_fewer_rows_than_lanes_has_no_empty_slice() -> None:
-    async def body(device: Device) -> None:
-        device.parallel_rows = 1
-        fn = TinyNet()
-        assert (await run(device, fn, 1)).rows == 1
-        assert [s.rows for s in fn.seen] == [1]
-
-    on_cpu_lanes(body)
-
-
-def test_a_failing_slice_fails_the_batch_and_the_lanes_serve_on() -> None:
-    async def body(device: Device) -> None:
-        broken, good = TinyNet(fail=True), TinyNet()
-        with pytest.raises(ValueError, match="a broken batch"):
-            await device.run(broken, rows(10))
-        assert len(broken.seen) == 2  # both slices ran; the failure came back
-        for _ in range(3):
-            assert (await run(device, good, 10)).thread == "aesvc-infer-cpu"
-
-    on_cpu_lanes(body)
-
-
-def test_a_gpu_device_has_one_lane() -> None:
-    device = Device("cuda:0", lanes=4)  # the name alone: no GPU is touched
-    try:
-        assert device.lanes == 1
-    finally:
-        device.close()
-
-
-@pytest.mark.parametrize(("setting", "lanes"), [(0, 2), (1, 1), (3, 3)])
-def test_the_engine_gives_the_cpu_device_its_lanes(
-    tmp_path: Path, setting: int, lanes: int
-) -> None:
-    """AESVC_INFERENCE_CPU_LANES; 0 is 2 where torch has 2 threads or more (3 here)."""
-    settings = Settings(data_dir=tmp_path, inference_device="cpu", inference_cpu_lanes=setting)
-    engine = InferenceEngine(settings, ServiceMetrics(frozenset({"encode"})))
-    try:
-        assert engine.devices["cpu"].lanes == lanes
-    finally:
-        engine.close()

@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from service.config import Settings
 from service.errors import install_error_handlers
-from service.inference.fastpath import FastPathApp, InferenceFastPath
+from service.inference.api.fastpath import FastPathApp, InferenceFastPath
 from service.metrics import ServiceMetrics
 from service.request_id import RequestIdFilter, access_log
 from service.security import authorize
@@ -195,3 +195,26 @@ def test_an_app_dependency_other_than_authorize_is_refused() -> None:
     InferenceFastPath(FastAPI(), routes=routes, app_dependencies=[Depends(authorize)], **OPTIONS)
     with pytest.raises(ValueError, match="calls only `authorize`"):
         InferenceFastPath(FastAPI(), routes=routes, app_dependencies=[Depends(audit)], **OPTIONS)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_fast_path_is_a_switch_and_the_routes_answer_alike(data_dir: Path, on: bool) -> None:
+    """AESVC_INFERENCE_FAST_PATH=false: the v1 inference routes go through the middleware
+    stack like every other route, with the same answers, ids and metrics."""
+    from fastapi.testclient import TestClient as Client
+
+    from service.main import create_app
+    from tests.inference.conftest import DIGITS, settings_for
+
+    app = create_app(settings_for(data_dir, inference_fast_path=on), start_workers=False)
+    assert (app.fast_path is not None) == on  # type: ignore[attr-defined]
+    with Client(app) as client:
+        path = "/v1/models/digits-ae/versions/1/encode"
+        response = client.post(path, json={"inputs": DIGITS[:2].tolist()})
+        assert response.status_code == 200 and len(response.json()["codings"]) == 2
+        assert response.headers["x-request-id"]
+        bad = client.post(path, json={"inputs": [[1.0]]})
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith(
+            "application/problem+json"
+        )
+        assert 'operation="encode"' in client.get("/metrics").text

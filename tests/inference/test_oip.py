@@ -4,13 +4,15 @@ answers match the native v1 endpoints."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.inference.conftest import CODE_SIZE, DIGITS
+from service.main import create_app
+from tests.inference.conftest import CODE_SIZE, DIGITS, settings_for
 
 ROWS = DIGITS[:4]
 V1 = "/v1/models/digits-ae/versions/1"
@@ -185,9 +187,35 @@ def test_binary_size_mismatch_and_unknown_model(served: TestClient) -> None:
 def test_service_errors_keep_their_status_where_the_protocol_allows() -> None:
     """A timeout is a 504 on /v2 as on /v1, not a 500; a full queue 503, a client gone 499."""
     from service.errors import ServiceUnavailable
-    from service.inference.oip import _from_service_error
-    from service.inference.pending import ClientGone, InferenceTimeout
+    from service.inference.oip.router import _from_service_error
+    from service.inference.runtime.pending import ClientGone, InferenceTimeout
 
     assert _from_service_error(InferenceTimeout("no answer in time")).status == 504
     assert _from_service_error(ServiceUnavailable("full", retry_after_s=1)).status == 503
     assert _from_service_error(ClientGone("gone")).status == 499
+
+
+def test_a_request_for_codings_and_reconstructions_queues_its_rows_once(data_dir: Path) -> None:
+    """Both come from one operation: the request's rows count once in the row budget (a
+    queue that holds exactly one such request takes it, where counting them twice, once
+    per operation, answered 503)."""
+    settings = settings_for(
+        data_dir, inference_inline_rows=0, max_request_rows=100, max_queue_rows=100
+    )
+    rows = DIGITS[:60]
+    body = {"inputs": [tensor("input", rows)]}
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        out = infer_json(client, "/v2/models/digits-ae/versions/1/infer", body)
+        by_name = {o["name"]: np.asarray(o["data"]).reshape(o["shape"]) for o in out["outputs"]}
+        assert set(by_name) == {"codings", "reconstruction", "reconstruction_error"}
+        codings = native(client, "encode", {"inputs": rows.tolist()})["codings"]
+        recon = native(client, "reconstruct", {"inputs": rows.tolist()})
+        np.testing.assert_allclose(by_name["codings"], codings, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            by_name["reconstruction"], recon["reconstructions"], rtol=1e-5, atol=1e-5
+        )
+        np.testing.assert_allclose(
+            by_name["reconstruction_error"], recon["errors"], rtol=1e-5, atol=1e-5
+        )
+        stats = client.get("/v2/models/digits-ae/versions/1/stats").json()["model_stats"][0]
+        assert stats["inference_stats"]["success"]["count"] == 3  # one per request

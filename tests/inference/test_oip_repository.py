@@ -4,6 +4,8 @@ request loads it again); errors are the protocol's 400s."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from service.main import create_app
 from tests.inference.conftest import DIGITS, settings_for
 
 INDEX = "/v2/repository/index"
+V1 = "/v1/models/digits-ae/versions/1"
 
 
 @pytest.fixture
@@ -105,3 +108,51 @@ def test_malformed_bodies(client: TestClient) -> None:
     for path in ("index", "models/digits-ae/load", "models/digits-ae/unload"):
         response = client.post(f"/v2/repository/{path}", content=b"{", headers=headers)
         assert "invalid" in error_of(response), path
+
+
+def loaded_versions(client: TestClient) -> list[Any]:
+    """The cache's loaded versions (objects, not keys)."""
+    _, cache = client.app.state.ctx.inference()  # type: ignore[attr-defined]
+    return list(cache.loaded_models())
+
+
+def settle(client: TestClient) -> None:
+    """A few turns of the app's event loop (closing a batcher ends its task on a later
+    turn), then a full collection."""
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200
+    gc.collect()
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+def test_unload_frees_the_weights_and_a_reload_serves_the_new_copy(
+    data_dir: Path, backend: str
+) -> None:
+    """The batchers hold the version's backend: keyed by the loaded object, they close when
+    it leaves the cache, and a version loaded again gets batchers of its own (keyed by its
+    cache key, they kept the unloaded copy alive and served it after a reload)."""
+    settings = settings_for(data_dir, inference_backend=backend)
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        _unload_and_reload(client)
+
+
+def _unload_and_reload(client: TestClient) -> None:
+    encode = f"{V1}/encode"
+    body = {"inputs": DIGITS[:3].tolist()}
+    want = client.post(encode, json=body).json()["codings"]
+    (first,) = loaded_versions(client)
+    gone = [weakref.ref(first), weakref.ref(first.model), weakref.ref(first.backend)]
+    del first
+    assert client.post("/v2/repository/models/digits-ae/unload").status_code == 200
+    settle(client)
+    assert [ref() is None for ref in gone] == [True, True, True]
+    again = client.post(encode, json=body)
+    assert again.status_code == 200
+    np.testing.assert_allclose(again.json()["codings"], want, rtol=1e-6)
+    (second,) = loaded_versions(client)
+    copies = [weakref.ref(second)]
+    assert client.post("/v2/repository/models/digits-ae/unload").status_code == 200
+    assert client.post(encode, json=body).status_code == 200  # a third copy, loaded again
+    del second
+    settle(client)
+    assert copies[0]() is None

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from service.inference.shared_memory import (
+from service.inference.oip.shared_memory import (
     MAX_REGIONS,
     SharedMemoryError,
     SharedMemoryRegistry,
@@ -440,7 +440,7 @@ def test_tensor_ref_parameters() -> None:
 READ_ONLY_SCRIPT = """
 import sys
 import numpy as np
-from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry, TensorRef
+from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry, TensorRef
 registry = SharedMemoryRegistry(enabled=True)
 registry.register("ro", owner=None, key=sys.argv[1], offset=0, byte_size=16)
 ref, regions = TensorRef("ro", 16), registry.client(None)

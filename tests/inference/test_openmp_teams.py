@@ -1,4 +1,5 @@
-"""Torch runs multi-threaded only on a CPU device's inference thread (service.inference.device).
+"""Torch runs multi-threaded only on a CPU device's inference thread
+(service.inference.runtime.device), with the torch backend.
 
 A thread that opens an OpenMP parallel region gets a team of worker threads of its own, and
 once the process holds more OpenMP threads than cores, libgomp makes every team sleep at its
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 PROBE = r"""
-import asyncio, json, os, sys, threading
+import asyncio, functools, json, os, sys, threading
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +26,17 @@ import torch
 
 from service.config import Settings
 from service.context import AppContext
-from service.inference import engine
-from service.inference.cache import ModelCache
-from service.inference.device import Device
-from service.inference.service import load_version
+from service.inference.api.service import load_version
+from service.inference.runtime.cache import ModelCache
+from service.inference.runtime.device import Device
+from service.inference.runtime.engine import prepare
+from service.inference.runtime.plan import BackendOptions
 from service.ui.service import _run
 
 torch.set_num_threads(2)  # what a 2-core machine starts with
 ctx = AppContext.from_settings(Settings(data_dir=Path(sys.argv[1])))
-cache = ModelCache(ctx.store, warmup=lambda loaded: engine.warm_up(loaded, [1, 32, 4096]))
+torch_backend = BackendOptions(setting="torch")
+cache = ModelCache(ctx.store, warmup=lambda loaded: prepare(loaded, torch_backend, [1, 32, 4096]))
 x = np.random.default_rng(0).uniform(0, 16, (4096, 64)).astype(np.float32)
 found = {}
 
@@ -55,8 +58,8 @@ def load():
 thread = threading.Thread(target=load)
 thread.start()
 thread.join()
-device = Device("cpu", parallel_rows=1024)
-fn = engine.batch_fn(found["loaded"], "encode")
+device = Device("cpu")
+fn = functools.partial(found["loaded"].backend.run, "encode")
 before = tasks()
 (codings,) = asyncio.run(device.run(fn, x))
 assert codings.shape == (4096, 4), codings.shape

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from service.context import AppContext
 from service.errors import NotFound
-from service.inference import service
-from service.inference.cache import LoadedModel, ModelCache
+from service.inference.api import service
+from service.inference.runtime.cache import LoadedModel, ModelCache
 from service.main import create_app
 from tests.inference.conftest import settings_for
 
@@ -63,7 +63,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
 
 def expire(ctx: AppContext) -> ModelCache:
     """The cached {ref}s of NAME are dropped, as when they outlive AESVC_REF_CACHE_S."""
-    cache: ModelCache = ctx.extras["model_cache"]
+    _, cache = ctx.inference()
     cache.forget_refs(NAME)
     return cache
 

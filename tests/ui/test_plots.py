@@ -101,7 +101,7 @@ def test_plots_are_cached_per_artifact(trained: tuple[TestClient, dict]) -> None
     by_alias = client.get("/v1/models/digits-ae/versions/latest/plots/latent.png")
     assert first.content == by_alias.content
     assert first.headers["etag"] == by_alias.headers["etag"]
-    cache = client.app.state.ctx.extras["plot_cache"]  # type: ignore[attr-defined]
+    cache = client.app.state.ctx.plot_cache  # type: ignore[attr-defined]
     assert any(key.endswith(":latent") for key in cache._items)
 
 

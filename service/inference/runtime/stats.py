@@ -4,8 +4,8 @@ nanoseconds since this process started, for every operation of the version toget
 
 `inference_count` counts rows and `execution_count` batches (so their ratio is the mean
 batch size). `success` and `fail` are per request, from its arrival at the batcher to its
-answer (one that runs two operations, as interpolate or an OIP request for codings and
-reconstructions, counts once); `queue` is its wait before its first rows ran;
+answer (one that runs two operations, as interpolate does, counts once); `queue` is its
+wait before its first rows ran;
 `compute_infer` is a batch's time on the device, also per batch size in `batch_stats`.
 Every update happens on the event loop, as the batchers' own bookkeeping does, so none
 needs a lock.

@@ -1,21 +1,17 @@
 """Small batches on a CUDA device, replayed from CUDA graphs captured at load.
 
-A small network's small batch on a GPU costs its kernel launches, not its arithmetic.
-Measured on an H100 (benchmarks/inference_cuda_latency.py), the digits dense AE's one-row
-encode, numpy in and numpy out: 95 µs launched op by op, 47 µs as one graph replay (the
-CPU, eagerly: 41 µs). So an operation is captured once per bucket size (the powers of two
-up to `max_rows`, and `max_rows`), and a batch of at most `max_rows` rows is copied into the
-head of a static input, padded up to its bucket with whatever rows the last batch left
-there (rows are independent in every served operation: those outputs are cut off), and
+A small network's small batch on a GPU costs its kernel launches, not its arithmetic (the
+figures are in docs/performance.md). So an operation is captured once per bucket size (the
+powers of two up to `max_rows`, and `max_rows`), and a batch of at most `max_rows` rows is
+copied into the head of a static input, padded up to its bucket with whatever rows the last
+batch left there (rows are independent in every operation: those outputs are cut off), and
 replayed. Larger batches run eagerly: their launches hide behind the work.
 
-Each bucket's graph is checked against the eager operation on a probe batch before it is
-used; an operation that cannot be captured (a host sync, a data-dependent shape) or whose
-graph answers differently stays eager, with a log line saying why. The graphs of one
-operation share one memory pool (captured largest first, so the smaller reuse its blocks);
-they are freed with the loaded version, and the model cache counts them in its budget.
-Capture is thread-local: the device's inference thread keeps serving other versions while
-a version loads.
+Each bucket's graph is checked against the eager operation on a probe batch; an operation
+that cannot be captured, or whose graph answers differently, stays eager, with a log line
+saying why. The graphs of one operation share one memory pool (captured largest first, so
+the smaller reuse its blocks), counted in the model cache's budget. Capture is
+thread-local: the device's inference thread serves other versions while one loads.
 """
 
 from __future__ import annotations

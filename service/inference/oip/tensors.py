@@ -1,6 +1,6 @@
 """The Open Inference Protocol's request and response bodies: JSON tensors, the binary
 tensor data extension (a JSON header of Inference-Header-Content-Length bytes, then the
-tensors' bytes) and tensors in system shared memory (service.inference.shared_memory).
+tensors' bytes) and tensors in system shared memory (service.inference.oip.shared_memory).
 Each input is read, and each requested output checked, before the request is queued;
 anything wrong is an OipError (400) that says what was expected."""
 
@@ -16,8 +16,10 @@ from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.inference import codecs
-from service.inference.shared_memory import ClientRegions, TensorRef
+from service.errors import ServiceError
+from service.inference.api import codecs
+from service.inference.oip.shared_memory import ClientRegions, TensorRef
+from service.inference.runtime.cache import LoadedModel
 
 M = TypeVar("M", bound=BaseModel)
 HEADER_LENGTH = "Inference-Header-Content-Length"
@@ -218,3 +220,54 @@ def respond(
         media_type="application/octet-stream",
         headers={HEADER_LENGTH: str(len(head))},
     )
+
+
+DECODER = ".decoder"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a v2 model name means: the autoencoder, or its decoder alone."""
+
+    model: str  # the registry's model name
+    decoder: bool
+
+    @classmethod
+    def parse(cls, name: str) -> Target:
+        if name.endswith(DECODER) and len(name) > len(DECODER):
+            return cls(name.removesuffix(DECODER), True)
+        return cls(name, False)
+
+    def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        def tensor(name: str, *shape: int) -> dict[str, Any]:
+            return {"name": name, "datatype": "FP32", "shape": [-1, *shape]}
+
+        if self.decoder:
+            return [tensor("codings", loaded.code_size)], [tensor("output", loaded.n_features)]
+        outputs = [
+            tensor("codings", loaded.code_size),
+            tensor("reconstruction", loaded.n_features),
+            tensor("reconstruction_error"),
+        ]
+        return [tensor("input", loaded.n_features)], outputs
+
+    def output_shapes(self, loaded: LoadedModel, rows: int) -> dict[str, tuple[int, ...]]:
+        if self.decoder:
+            return {"output": (rows, loaded.n_features)}
+        return {
+            "codings": (rows, loaded.code_size),
+            "reconstruction": (rows, loaded.n_features),
+            "reconstruction_error": (rows,),
+        }
+
+
+def error_response(exc: OipError) -> Response:
+    body = orjson.dumps({"error": exc.message})
+    return Response(body, status_code=exc.status, media_type=codecs.JSON, headers=exc.headers)
+
+
+def _from_service_error(exc: ServiceError) -> OipError:
+    status = {404: 404, 410: 404, 503: 503, 504: 504, 499: 499}.get(
+        exc.status, 400 if exc.status < 500 else 500
+    )
+    return OipError(status, exc.detail, exc.headers or None)

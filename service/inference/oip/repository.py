@@ -23,10 +23,10 @@ from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
 from service.errors import ServiceError
-from service.inference import codecs, service
-from service.inference.cache import ModelCache
-from service.inference.oip import DECODER, NO_BODY, OIP, OIP_ERRORS, error_response
-from service.inference.oip_tensors import OipError, parse_body
+from service.inference.api import codecs, service
+from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS
+from service.inference.oip.tensors import DECODER, OipError, error_response, parse_body
+from service.inference.runtime.cache import ModelCache
 from service.registry.service import get_model, ready_versions
 
 router = APIRouter(prefix="/v2/repository")
@@ -60,7 +60,7 @@ def _loaded_versions(cache: ModelCache) -> set[tuple[str, int]]:
 
 
 def _index(ctx: AppContext, *, ready_only: bool) -> list[dict[str, str]]:
-    loaded = _loaded_versions(ctx.extras["model_cache"])
+    loaded = _loaded_versions(ctx.inference()[1])
     with ctx.session_factory() as session:
         versions = ready_versions(session=session)
     entries = []
@@ -148,7 +148,7 @@ async def create_repository_model_load(name: str, request: Request) -> Response:
 def _unload(ctx: AppContext, name: str) -> None:
     with ctx.session_factory() as session:
         get_model(session=session, name=name)  # an unknown model is an error
-    ctx.extras["model_cache"].evict(name)
+    ctx.inference()[1].evict(name)
 
 
 @router.post(

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Path, Request, Response
 
 from service.context import AppContext
 from service.errors import problem_responses
-from service.inference import codecs, service
-from service.inference.engine import InferenceEngine
-from service.inference.schemas import (
+from service.inference.api import codecs, service
+from service.inference.api.schemas import (
     DecodeRequest,
     DecodeResponse,
     EncodeRequest,
@@ -29,6 +28,7 @@ from service.inference.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
+from service.inference.runtime.engine import InferenceEngine
 
 router = APIRouter(prefix="/v1/models/{name}/versions/{ref}", tags=["inference"])
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
@@ -53,7 +53,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def _served_by(request: Request) -> tuple[AppContext, InferenceEngine]:
     """The hot path takes no dependencies: each one costs FastAPI a resolution per request."""
     ctx: AppContext = request.app.state.ctx
-    return ctx, ctx.extras["inference_engine"]
+    return ctx, ctx.inference()[0]
 
 
 def client_gone(request: Request) -> Callable[[], Any]:

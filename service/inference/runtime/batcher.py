@@ -1,8 +1,9 @@
 """Batched inference: one queue per (model version, operation), one thread per device.
 
-A queued request is a `Pending` (pending.py) that carries its own future. `put` is
-synchronous (it validates nothing: rows arrive validated, and either fit the row budget or
-are refused); waiting is asynchronous. One background task per queue forms batches:
+A queued request is a `Pending` (pending.py) that carries its own future; its caller waits
+in `Waiting` (waiting.py). `put` is synchronous (rows arrive validated, and either fit the
+row budget or are refused); waiting is asynchronous. One background task per queue forms
+batches:
 
 - the device idle: the batch is what is queued now, and runs at once (no fixed wait);
 - the device busy: arrivals merge into the next batch until the device frees up, the
@@ -24,26 +25,15 @@ from collections import deque
 
 import numpy as np
 
-from service.errors import ServiceError, ServiceUnavailable
-from service.inference.device import BatchFn, Device, Outputs
-from service.inference.pending import (
-    BatchMismatch,
-    ClientGone,
-    GoneWatch,
-    InferenceTimeout,
-    Pending,
-    QueueFull,
-    RowBudget,
-    Slice,
-)
-from service.inference.stats import VersionStats
+from service.errors import ServiceUnavailable
+from service.inference.backends.base import Outputs
+from service.inference.runtime.device import BatchFn, Device
+from service.inference.runtime.pending import BatchMismatch, GoneWatch, Pending, RowBudget, Slice
+from service.inference.runtime.stats import VersionStats
+from service.inference.runtime.waiting import Waiting
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
-
-
-GONE_WATCH_AFTER_S = 0.02  # a request still waiting by then starts watching its client
-SWEEP_S = 0.02  # how often waiting requests are checked for their timeout and watch
 # A device idle this long is quiet: a lone small request runs at once, without first
 # letting the loop take others in (requests of one burst arrive within microseconds of
 # each other; one client's next request comes a round trip, several hundred µs, later).
@@ -75,20 +65,23 @@ class Batcher:
         self.metrics = metrics
         self.max_batch_rows = max_batch_rows
         self.max_wait_s = max_wait_s
-        self.timeout_s = timeout_s
         self._items: deque[Pending] = deque()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running = False  # a batch is on the device
         self._claimed = False  # a request is about to run alone on the idle device
-        # The requests awaiting `result`, oldest first, with their client watch factories;
-        # one timer sweeps them while any waits (not two timers per request).
-        self._waiting: dict[Pending, GoneWatch | None] = {}
-        self._watches: dict[Pending, asyncio.Task[None]] = {}
-        self._sweeper: asyncio.TimerHandle | None = None
+        self._waiting = Waiting(timeout_s)
         self._queue_seconds = metrics.labelled(metrics.queue_seconds, operation)
         self._compute_seconds = metrics.labelled(metrics.compute_seconds, operation)
         self._batch_rows = metrics.labelled(metrics.batch_rows, operation)
+
+    @property
+    def timeout_s(self) -> float | None:
+        return self._waiting.timeout_s
+
+    @timeout_s.setter
+    def timeout_s(self, value: float | None) -> None:
+        self._waiting.timeout_s = value
 
     @property
     def idle(self) -> bool:
@@ -97,12 +90,7 @@ class Batcher:
         return not (self._items or self._running or self._claimed or self._waiting)
 
     def put(self, rows: np.ndarray) -> Pending:
-        if not self.budget.reserve(len(rows)):
-            raise QueueFull(
-                f"the inference queues hold {self.budget.used} of {self.budget.max_rows} rows; "
-                f"{len(rows)} more do not fit, retry shortly",
-                retry_after_s=1,
-            )
+        self.budget.take(len(rows))  # or QueueFull
         loop = asyncio.get_running_loop()
         item = Pending(
             rows=rows,
@@ -117,76 +105,14 @@ class Batcher:
         return item
 
     async def result(self, item: Pending, *, gone: GoneWatch | None = None) -> Outputs:
-        """The item's outputs; `gone()` resolving first (the client left) drops the item.
-
-        Most requests are answered within a few milliseconds, so nothing is set up per
-        request: a sweep every SWEEP_S times out the requests past `timeout_s` and starts
-        the watch on the client of those that have waited GONE_WATCH_AFTER_S (a task per
-        request would cost more than the forward pass of a small model).
-        """
-        future = item.future
-        self._waiting[item] = gone
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
-        try:
-            return await future
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            ours = task is not None and task.cancelling() > 0  # our caller cancelled us
-            if item.failure is not None and not ours:  # the sweep or the watch ended the wait
-                raise item.failure from None
-            raise
-        finally:
-            del self._waiting[item]
-            watch = self._watches.pop(item, None)
-            if watch is not None:
-                watch.cancel()
-            if not future.done() or future.cancelled():  # our caller was cancelled
-                item.drop()
-
-    def _sweep(self) -> None:
-        self._sweeper = None
-        now = time.perf_counter()
-        for item, gone in list(self._waiting.items()):
-            if item.future.done():
-                continue
-            waited = now - item.enqueued_at
-            if self.timeout_s is not None and waited >= self.timeout_s:
-                self._time_out(item)
-            elif gone is not None and waited >= GONE_WATCH_AFTER_S and item not in self._watches:
-                self._watches[item] = asyncio.ensure_future(self._watch(item, gone))
-        if self._waiting:
-            self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
-
-    def _time_out(self, item: Pending) -> None:
-        self._abandon(
-            item,
-            InferenceTimeout(
-                f"no answer within the {self.timeout_s:g} s request timeout "
-                "(AESVC_REQUEST_TIMEOUT_S); the rows were dropped"
-            ),
-        )
-
-    async def _watch(self, item: Pending, gone: GoneWatch) -> None:
-        try:
-            await gone()
-        except Exception:  # the connection cannot tell us more: take it as gone
-            log.debug("client watch failed", exc_info=True)
-        self._abandon(item, ClientGone("the client went away before its rows ran"))
-
-    def _abandon(self, item: Pending, failure: ServiceError) -> None:
-        """The caller stops waiting: its queued rows leave, its future ends cancelled."""
-        if item.future.done():
-            return
-        item.failure = failure
-        item.drop()
+        """The item's outputs; `gone()` resolving first (the client left) drops the item."""
+        return await self._waiting.result(item, gone)
 
     async def __call__(
         self, rows: np.ndarray, *, gone: GoneWatch | None = None, counted: bool = True
     ) -> Outputs:
         """The rows' outputs. `counted=False`: a request's second call on the version's
-        batchers (interpolate's encode, OIP's reconstruct beside its encode), which the
-        statistics must not count as a second request."""
+        batchers (interpolate's encode), not counted as a second request."""
         if not counted:
             return await self._answer(rows, gone)
         start = time.perf_counter()
@@ -240,13 +166,11 @@ class Batcher:
     def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
+        self._waiting.close()
         while self._items:
             item = self._items.popleft()
             item.fail(ServiceUnavailable("the service is shutting down"))
-        for item in list(self._waiting):  # in a batch closed but not yet run
+        for item in self._waiting:  # in a batch closed but not yet run
             item.fail(ServiceUnavailable("the service is shutting down"))
 
     # -- the background loop ------------------------------------------------------------
@@ -281,8 +205,8 @@ class Batcher:
             except Exception:  # a bug here must not stop the queue
                 log.exception("batcher %s failed", self.operation)
                 for batch in batches:
-                    for item, _, _ in batch:
-                        item.fail(RuntimeError("the batcher failed; see the log"))
+                    for part in batch:
+                        part.item.fail(RuntimeError("the batcher failed; see the log"))
             finally:
                 self._running = False
                 self.device.idle_since = time.perf_counter()
@@ -322,7 +246,7 @@ class Batcher:
                 self.stats.queue.add(now - item.enqueued_at)
             item.taken = stop
             self.budget.release(stop - start)
-            batch.append((item, start, stop))
+            batch.append(Slice(item, start, stop))
             rows += stop - start
             if stop == item.n:
                 self._items.popleft()
@@ -330,47 +254,43 @@ class Batcher:
 
     async def _execute(self, batch: list[Slice]) -> None:
         try:  # the join too: rows that do not join fail alone, not the batcher's loop
-            if len(batch) == 1:
-                item, start, stop = batch[0]
-                x = item.rows[start:stop]
-            else:
-                x = np.concatenate([item.rows[start:stop] for item, start, stop in batch])
+            x = batch[0].rows if len(batch) == 1 else np.concatenate([p.rows for p in batch])
             outputs = await self._on_device(x)
         except Exception as exc:
             if len(batch) == 1:
-                batch[0][0].fail(exc)
+                batch[0].item.fail(exc)
                 return
             await self._retry_alone(batch)
             return
         offset = 0
-        for item, start, stop in batch:
-            n = stop - start
-            item.deliver(start, tuple(out[offset : offset + n] for out in outputs))
+        for part in batch:
+            n = part.stop - part.start
+            part.item.deliver(part.start, tuple(out[offset : offset + n] for out in outputs))
             offset += n
 
     async def _retry_alone(self, batch: list[Slice]) -> None:
-        for item, start, stop in batch:
-            if item.future.done():
+        for part in batch:
+            if part.item.future.done():
                 continue
             try:
-                outputs = await self._on_device(item.rows[start:stop])
+                outputs = await self._on_device(part.rows)
             except Exception as exc:
-                item.fail(exc)
+                part.item.fail(exc)
             else:
-                item.deliver(start, outputs)
+                part.item.deliver(part.start, outputs)
 
     async def _on_device(self, x: np.ndarray) -> Outputs:
-        spans: list[tuple[float, float]] = []
+        span: list[float] = []
 
         def timed(rows: np.ndarray) -> Outputs:  # on the device: a batch queued behind
             start = time.perf_counter()  # another one does not count that one's time
             try:
                 return self.fn(rows)
-            finally:  # one span per lane the batch's slices ran on (list.append: atomic)
-                spans.append((start, time.perf_counter()))
+            finally:
+                span.append(time.perf_counter() - start)
 
         outputs = await self.device.run(timed, x)
-        compute_s = max(e for _, e in spans) - min(s for s, _ in spans)
+        compute_s = span[0]
         self._compute_seconds.observe(compute_s)
         self._batch_rows.observe(len(x))
         self.stats.executed(len(x), compute_s)

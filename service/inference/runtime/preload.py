@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from service.context import AppContext
-from service.inference.service import load_version
+from service.inference.api.service import load_version
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Preloader:
                     with self.ctx.session_factory() as session:
                         loaded = load_version(
                             session=session,
-                            cache=self.ctx.extras["model_cache"],
+                            cache=self.ctx.inference()[1],
                             name=name,
                             ref=ref,
                         )

@@ -1,6 +1,6 @@
 """Open Inference Protocol v2 (KServe predict API v2 / Triton REST), with the binary
-tensor data and system shared memory extensions (bodies: service.inference.oip_tensors;
-regions: service.inference.oip_shared_memory). Errors are {"error": "..."}: 400 for a
+tensor data and system shared memory extensions (bodies: service.inference.oip.tensors;
+regions: service.inference.oip.shared_memory_router). Errors are {"error": "..."}: 400 for a
 bad request, 404 for an unknown model or version, 503 (with Retry-After) when the queue is
 full.
 
@@ -12,8 +12,7 @@ a number or an alias; without one, `latest`. Inference goes through the batchers
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any
 
@@ -26,21 +25,23 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.errors import ServiceError
 from service.health import readiness
-from service.inference import codecs, service
-from service.inference.cache import LoadedModel
-from service.inference.engine import InferenceEngine
-from service.inference.oip_tensors import (
+from service.inference.api import codecs, service
+from service.inference.api.router import client_gone
+from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry
+from service.inference.oip.tensors import (
     HEADER_LENGTH,
     InferRequest,
     InferResponse,
     OipError,
+    Target,
+    _from_service_error,
+    error_response,
     read_input,
     respond,
     split_body,
     wanted_outputs,
 )
-from service.inference.router import client_gone
-from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry
+from service.inference.runtime.cache import LoadedModel
 from service.registry.service import list_versions
 from service.security import key_id_of
 
@@ -64,46 +65,7 @@ TOO_LARGE: dict[int | str, dict[str, Any]] = {
 # The health probes answer with a status and no body.
 NO_BODY: dict[int | str, dict[str, Any]] = {200: {"description": "True", "content": None}}
 OIP: list[str | Enum] = ["oip"]
-DECODER = ".decoder"
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a v2 model name means: the autoencoder, or its decoder alone."""
-
-    model: str  # the registry's model name
-    decoder: bool
-
-    @classmethod
-    def parse(cls, name: str) -> Target:
-        if name.endswith(DECODER) and len(name) > len(DECODER):
-            return cls(name.removesuffix(DECODER), True)
-        return cls(name, False)
-
-    def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        def tensor(name: str, *shape: int) -> dict[str, Any]:
-            return {"name": name, "datatype": "FP32", "shape": [-1, *shape]}
-
-        if self.decoder:
-            return [tensor("codings", loaded.code_size)], [tensor("output", loaded.n_features)]
-        outputs = [
-            tensor("codings", loaded.code_size),
-            tensor("reconstruction", loaded.n_features),
-            tensor("reconstruction_error"),
-        ]
-        return [tensor("input", loaded.n_features)], outputs
-
-
-def error_response(exc: OipError) -> Response:
-    body = orjson.dumps({"error": exc.message})
-    return Response(body, status_code=exc.status, media_type=codecs.JSON, headers=exc.headers)
-
-
-def _from_service_error(exc: ServiceError) -> OipError:
-    status = {404: 404, 410: 404, 503: 503, 504: 504, 499: 499}.get(
-        exc.status, 400 if exc.status < 500 else 500
-    )
-    return OipError(status, exc.detail, exc.headers or None)
+Handler = Callable[[Request, str, str | None], Awaitable[Response]]
 
 
 async def _served(request: Request, name: str, version: str | None) -> tuple[Target, LoadedModel]:
@@ -120,7 +82,7 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 def read_server_metadata(request: Request) -> dict[str, Any]:
     from service.main import API_VERSION
 
-    shm: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    shm: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     extensions = ["binary_tensor_data", "model_repository", "statistics"]
     extensions += ["system_shared_memory"] if shm.enabled else []
     return {"name": "autoencoder-service", "version": API_VERSION, "extensions": extensions}
@@ -185,90 +147,77 @@ async def _ready(request: Request, name: str, version: str | None) -> Response:
     return Response(status_code=200)
 
 
-@router.get(
-    "/models/{name}",
-    tags=OIP,
-    operation_id="oip_model_metadata",
+def _route_pair(
+    method: str, path: str, handler: Handler, ids: str, summaries: str, **spec: Any
+) -> None:
+    """`/models/{name}{path}` (the latest version) and `/models/{name}/versions/{version}
+    {path}`; `ids` and `summaries`: the two routes', separated by "|"."""
+
+    async def latest(name: str, request: Request) -> Response:
+        return await handler(request, name, None)
+
+    async def versioned(name: str, version: str, request: Request) -> Response:
+        return await handler(request, name, version)
+
+    endpoints: tuple[Callable[..., Awaitable[Response]], ...] = (latest, versioned)
+    infixes = ("", "/versions/{version}")
+    routes = zip(infixes, endpoints, ids.split("|"), summaries.split("|"), strict=True)
+    for infix, endpoint, operation_id, summary in routes:
+        router.add_api_route(
+            f"/models/{{name}}{infix}{path}",
+            endpoint,
+            methods=[method],
+            tags=OIP,
+            operation_id=operation_id,
+            summary=summary,
+            name=operation_id,
+            **spec,
+        )
+
+
+_route_pair(
+    "GET",
+    "",
+    _metadata,
+    "oip_model_metadata|oip_model_version_metadata",
+    "Model metadata|Model version metadata",
     responses=OIP_ERRORS,
-    summary="Model metadata",
 )
-async def read_model_metadata(name: str, request: Request) -> Response:
-    return await _metadata(request, name, None)
-
-
-@router.get(
-    "/models/{name}/versions/{version}",
-    tags=OIP,
-    operation_id="oip_model_version_metadata",
-    responses=OIP_ERRORS,
-    summary="Model version metadata",
-)
-async def read_model_version_metadata(name: str, version: str, request: Request) -> Response:
-    return await _metadata(request, name, version)
-
-
-@router.get(
-    "/models/{name}/ready",
-    tags=OIP,
-    operation_id="oip_model_ready",
+_route_pair(
+    "GET",
+    "/ready",
+    _ready,
+    "oip_model_ready|oip_model_version_ready",
+    "200 ready, 4xx not|200 ready, 4xx not",
     response_class=Response,
     responses={**NO_BODY, **OIP_ERRORS},
-    summary="200 ready, 4xx not",
 )
-async def read_model_ready(name: str, request: Request) -> Response:
-    return await _ready(request, name, None)
-
-
-@router.get(
-    "/models/{name}/versions/{version}/ready",
-    tags=OIP,
-    operation_id="oip_model_version_ready",
-    response_class=Response,
-    responses={**NO_BODY, **OIP_ERRORS},
-    summary="200 ready, 4xx not",
-)
-async def read_model_version_ready(name: str, version: str, request: Request) -> Response:
-    return await _ready(request, name, version)
 
 
 # -- inference ----------------------------------------------------------------------------
 
 
-def _output_shapes(target: Target, loaded: LoadedModel, rows: int) -> dict[str, tuple[int, ...]]:
-    if target.decoder:
-        return {"output": (rows, loaded.n_features)}
-    return {
-        "codings": (rows, loaded.code_size),
-        "reconstruction": (rows, loaded.n_features),
-        "reconstruction_error": (rows,),
-    }
-
-
 async def _run(
     request: Request, target: Target, loaded: LoadedModel, x: np.ndarray, names: set[str]
 ) -> dict[str, np.ndarray]:
-    engine: InferenceEngine = request.app.state.ctx.extras["inference_engine"]
+    engine, _ = request.app.state.ctx.inference()
     gone = client_gone(request)
     if target.decoder:
         return {"output": (await service.decode(engine, loaded, x, gone=gone))["outputs"]}
-    jobs: dict[str, Any] = {}
-    if "codings" in names:
-        jobs["encode"] = service.encode(engine, loaded, x, sample=False, seed=None, gone=gone)
-    if names & {"reconstruction", "reconstruction_error"}:  # one request, counted once
-        counted = "encode" not in jobs
-        jobs["reconstruct"] = service.reconstruct(engine, loaded, x, gone=gone, counted=counted)
-    results = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
-    arrays: dict[str, np.ndarray] = {}
-    if "encode" in results:
-        arrays["codings"] = results["encode"]["codings"]
-    if "reconstruct" in results:
-        arrays["reconstruction"] = results["reconstruct"]["reconstructions"]
-        arrays["reconstruction_error"] = results["reconstruct"]["errors"]
-    return arrays
+    if not names & {"reconstruction", "reconstruction_error"}:  # codings alone
+        out = await service.encode(engine, loaded, x, sample=False, seed=None, gone=gone)
+        return {"codings": out["codings"]}
+    # one operation for everything: its rows are queued (and counted in the budget) once
+    out = await service.reconstruct(engine, loaded, x, gone=gone, with_codings=True)
+    return {
+        "codings": out["codings"],
+        "reconstruction": out["reconstructions"],
+        "reconstruction_error": out["errors"],
+    }
 
 
 async def _infer(request: Request, name: str, version: str | None) -> Response:
-    registry: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    registry: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     shm = registry.client(key_id_of(request))
     try:
         infer, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
@@ -283,7 +232,7 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
         if used != len(binary):
             raise OipError(400, f"{len(binary) - used} bytes of binary data belong to no input")
         x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
-        wanted = wanted_outputs(infer, _output_shapes(target, loaded, len(x)), shm)
+        wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
         arrays = await _run(request, target, loaded, x, {o.name for o in wanted})
         return respond(infer, name, loaded.version, wanted, arrays, shm)
     except OipError as exc:
@@ -303,27 +252,13 @@ INFER_DOC: dict[str, Any] = {
 }
 
 
-@router.post(
-    "/models/{name}/infer",
-    tags=OIP,
-    operation_id="oip_infer",
+_route_pair(
+    "POST",
+    "/infer",
+    _infer,
+    "oip_infer|oip_infer_version",
+    "Inference (latest version)|Inference on a version",
     responses={**OIP_ERRORS, **TOO_LARGE},
-    summary="Inference (latest version)",
     response_model=InferResponse,
     openapi_extra=INFER_DOC,
 )
-async def infer_model(name: str, request: Request) -> Response:
-    return await _infer(request, name, None)
-
-
-@router.post(
-    "/models/{name}/versions/{version}/infer",
-    tags=OIP,
-    operation_id="oip_infer_version",
-    responses={**OIP_ERRORS, **TOO_LARGE},
-    summary="Inference on a version",
-    response_model=InferResponse,
-    openapi_extra=INFER_DOC,
-)
-async def infer_model_version(name: str, version: str, request: Request) -> Response:
-    return await _infer(request, name, version)

@@ -1,6 +1,6 @@
 """The Open Inference Protocol's statistics extension, as Triton's HTTP API has it:
 `GET /v2/models[/{m}[/versions/{v}]]/stats` answers {"model_stats": [...]} from
-service.inference.stats, for every ready version of every model, of one model, or for one
+service.inference.runtime.stats, for every ready version of every model, of one model, or for one
 version (a number or an alias). `{m}.decoder` reports its model: the statistics count every
 operation of a version together. Errors are {"error": "..."}, 400.
 
@@ -19,10 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
 from service.errors import ServiceError
-from service.inference import codecs
-from service.inference.engine import InferenceEngine
-from service.inference.oip import DECODER, OIP, OIP_ERRORS, error_response
-from service.inference.oip_tensors import OipError
+from service.inference.api import codecs
+from service.inference.oip.router import OIP, OIP_ERRORS
+from service.inference.oip.tensors import DECODER, OipError, error_response
 from service.registry.service import ready_versions, resolve_version
 
 router = APIRouter(prefix="/v2/models", tags=OIP)
@@ -79,7 +78,7 @@ async def _stats(request: Request, name: str | None, ref: str | None) -> Respons
         pairs = await run_in_threadpool(_versions, request.app.state.ctx, model, ref)
     except ServiceError as exc:
         return error_response(OipError(400, f"no statistics for {name!r}: {exc.detail}"))
-    engine: InferenceEngine = request.app.state.ctx.extras["inference_engine"]
+    engine, _ = request.app.state.ctx.inference()
     body = {"model_stats": [engine.stats.public(n, v) for n, v in pairs]}
     return Response(orjson.dumps(body), media_type=codecs.JSON)
 

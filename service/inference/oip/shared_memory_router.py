@@ -1,5 +1,5 @@
 """The Open Inference Protocol's system shared memory extension, as Triton's HTTP API has it:
-register, unregister and the status of regions (service.inference.shared_memory). Errors
+register, unregister and the status of regions (service.inference.oip.shared_memory). Errors
 are the protocol's {"error": "..."} with 400, as for inference."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from service.inference import codecs
-from service.inference.oip import NO_BODY, OIP, OIP_ERRORS, error_response
-from service.inference.oip_tensors import OipError, parse_body
-from service.inference.shared_memory import SharedMemoryError, SharedMemoryRegistry
+from service.inference.api import codecs
+from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS, error_response
+from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry
+from service.inference.oip.tensors import OipError, parse_body
 from service.security import key_id_of
 
 router = APIRouter(prefix="/v2/systemsharedmemory", tags=OIP)
@@ -37,7 +37,7 @@ class SystemSharedMemoryStatus(BaseModel):
 
 
 def _registry(request: Request) -> SharedMemoryRegistry:
-    registry: SharedMemoryRegistry = request.app.state.ctx.extras["shared_memory"]
+    registry: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     return registry
 
 

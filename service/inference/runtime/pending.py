@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from service.errors import ServiceError, ServiceUnavailable
-from service.inference.device import Outputs
+from service.inference.backends.base import Outputs
 from service.metrics import ServiceMetrics
 
 GoneWatch = Callable[[], Awaitable[Any]]  # a fresh awaitable that resolves if the client leaves
@@ -51,11 +51,15 @@ class RowBudget:
         self.used = 0
         metrics.queue_depth_rows.set_function(lambda: self.used)
 
-    def reserve(self, rows: int) -> bool:
+    def take(self, rows: int) -> None:
+        """Reserve `rows`, or refuse them all with 503 + Retry-After."""
         if self.used + rows > self.max_rows:
-            return False
+            raise QueueFull(
+                f"the inference queues hold {self.used} of {self.max_rows} rows; "
+                f"{rows} more do not fit, retry shortly",
+                retry_after_s=1,
+            )
         self.used += rows
-        return True
 
     def release(self, rows: int) -> None:
         self.used -= rows
@@ -113,4 +117,14 @@ class Pending:
             self.future.cancel()
 
 
-Slice = tuple[Pending, int, int]  # the request, its first row and one past its last
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """Rows `start` to `stop` (one past the last) of a queued request, in one batch."""
+
+    item: Pending
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.item.rows[self.start : self.stop]

@@ -3,7 +3,6 @@ at once, placed on a device and warmed up before it serves."""
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections import OrderedDict
@@ -16,7 +15,9 @@ from safetensors.torch import load as load_safetensors
 
 from service.artifacts import ArtifactStore
 from service.errors import ServiceError
-from service.inference.device import one_torch_thread
+from service.inference.backends.base import Backend
+from service.inference.runtime.device import one_torch_thread
+from service.inference.runtime.plan import Plan
 from service.metrics import ServiceMetrics
 from service.zoo import ServingModel, load_serving_model
 
@@ -25,11 +26,11 @@ class ModelUnloadable(ServiceError):
     status, title, slug = 500, "Model Unloadable", "model-unloadable"
 
 
-@dataclass
+@dataclass(eq=False)  # one object per load: the batchers are keyed by it, not by its key
 class LoadedModel:
     name: str
     version: int
-    model: ServingModel
+    model: ServingModel  # on `device`: the torch backend's, the probe's and the UI's
     config: dict[str, Any]
     metrics: dict[str, Any]
     n_features: int
@@ -38,27 +39,14 @@ class LoadedModel:
     size_bytes: int
     device: str = "cpu"
     key: str = ""
-    # on a GPU, a copy on the host for small batches (service.inference.host_batches), and
-    # its size; dropped at warm-up where no operation chose the host
-    host_model: ServingModel | None = None
-    host_bytes: int = 0
-    # device memory its batch functions hold beyond the weights (CUDA graph pools), added
-    # as they are made (at warm-up, before the cache counts the version)
-    held_bytes: list[int] = field(default_factory=list, compare=False, repr=False)
-    # (operation, flat, cuda_graph_rows, cuda_host_rows, numpy_rows) -> its batch function
-    # (engine.batch_fn), made once
-    batch_fns: dict[tuple[str, bool, int, int, int], Callable[[Any], Any]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    # what runs its batches, and why (set by the engine when the version loads)
+    backend: Backend | None = field(default=None, repr=False)
+    plan: Plan | None = None
 
     @property
     def footprint_bytes(self) -> int:
-        """What the cache's budget counts: the weights, a host copy, held_bytes."""
-        return self.size_bytes + self.host_bytes + sum(self.held_bytes)
-
-    def drop_host_copy(self) -> None:
-        """No batch runs on the host: the copy goes (before the cache counts the version)."""
-        self.host_model, self.host_bytes = None, 0
+        """What the cache's budget counts: the weights and what the backend holds beside."""
+        return self.size_bytes + (self.backend.held_bytes if self.backend is not None else 0)
 
 
 class ModelCache:
@@ -70,13 +58,9 @@ class ModelCache:
         devices: tuple[str, ...] = ("cpu",),
         warmup: Callable[[LoadedModel], None] | None = None,
         metrics: ServiceMetrics | None = None,
-        host_copies: bool = False,
     ) -> None:
-        """`host_copies`: a version placed on a GPU gets a copy of its weights on the host
-        (AESVC_INFERENCE_CUDA_HOST_ROWS > 0), counted in its footprint, kept where warm-up
-        finds an operation that runs small batches on it."""
+        """`warmup`: makes a loaded version's backend and runs it once (the engine's)."""
         self.store = store
-        self.host_copies = host_copies
         self.max_bytes = max_bytes
         self.devices = devices
         self.warmup = warmup
@@ -85,6 +69,9 @@ class ModelCache:
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
         self._refs: dict[tuple[str, str], tuple[float, LoadedModel]] = {}
+        # told after versions leave (on the thread that evicted them): the engine closes
+        # their batchers, which hold their backends
+        self.on_evict: Callable[[], None] | None = None
 
     def get(
         self,
@@ -111,11 +98,14 @@ class ModelCache:
                     self.warmup(loaded)  # before anyone can see it: it serves warm
             with self._lock:
                 self._models[key] = loaded
-                self._evict_over_budget(keep=key)
+                evicted = self._evict_over_budget(keep=key)
                 self._loading.pop(key, None)
+        if evicted:
+            self._evicted()
         return loaded
 
-    def _evict_over_budget(self, *, keep: str) -> None:
+    def _evict_over_budget(self, *, keep: str) -> bool:
+        before = len(self._models)
         while self.total_bytes() > self.max_bytes and len(self._models) > 1:
             oldest = next(iter(self._models))
             if oldest == keep:
@@ -123,6 +113,11 @@ class ModelCache:
             del self._models[oldest]
         self._refs = {k: v for k, v in self._refs.items() if v[1].key in self._models}
         self._observe()
+        return len(self._models) < before
+
+    def _evicted(self) -> None:
+        if self.on_evict is not None:
+            self.on_evict()
 
     def total_bytes(self) -> int:
         return sum(m.footprint_bytes for m in self._models.values())
@@ -155,9 +150,7 @@ class ModelCache:
         except (ValueError, KeyError, RuntimeError) as exc:
             raise ModelUnloadable(f"version {version} of {name!r} cannot be loaded: {exc}") from exc
         device = self._place()
-        model = model.eval()
-        host = copy.deepcopy(model) if self.host_copies and device != "cpu" else None
-        model = model.to(torch.device(device))  # in place: the copy stays on the host
+        model = model.eval().to(torch.device(device))
         return LoadedModel(
             name=name,
             version=version,
@@ -170,8 +163,6 @@ class ModelCache:
             size_bytes=_bytes(model),
             device=device,
             key=key,
-            host_model=host,
-            host_bytes=_bytes(host) if host is not None else 0,
         )
 
     # -- {ref} -> version, reused for a short while so that a hot path skips the database --
@@ -191,6 +182,10 @@ class ModelCache:
         with self._lock:
             return list(self._models)
 
+    def loaded_models(self) -> list[LoadedModel]:
+        with self._lock:
+            return list(self._models.values())
+
     def forget_refs(self, name: str) -> None:
         """An alias of `name` moved: resolve its {ref}s afresh (in this process at once;
         other API processes within AESVC_REF_CACHE_S)."""
@@ -200,15 +195,14 @@ class ModelCache:
     def evict(self, name: str, version: int | None = None) -> None:
         prefix = f"{name}@" if version is None else f"{name}@{version}:"
         with self._lock:
-            for key in [k for k in self._models if k.startswith(prefix)]:
+            keys = [k for k in self._models if k.startswith(prefix)]
+            for key in keys:
                 del self._models[key]
             self._refs = {k: v for k, v in self._refs.items() if k[0] != name}
             self._observe()
+        if keys:
+            self._evicted()
 
 
 def _bytes(model: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in model.state_dict().values())
-
-
-def as_tensor(array: Any) -> torch.Tensor:
-    return torch.as_tensor(array, dtype=torch.float32)

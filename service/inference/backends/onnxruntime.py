@@ -1,0 +1,112 @@
+"""The ONNX Runtime backend: the default on a CPU.
+
+Each operation module (service.inference.backends.operations, the preprocessing inside) is
+exported to ONNX once when the version loads and runs in an `InferenceSession`. The runtime
+does what hand-written graph rewriting would (constant folding, operator fusion, its own
+GEMM and activation kernels) and costs a small batch a fraction of torch's per-op dispatch;
+the figures are in docs/performance.md. Before the version serves, every operation's session
+is checked against the torch module on a probe batch; an export that fails, or a session
+that answers differently, raises BackendUnavailable and the version runs on torch instead.
+
+Sessions run on the intra-op threads that torch would use, with spinning off: a worker that
+spins after a batch takes a core the event loop needs for HTTP.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any, ClassVar, cast
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from service.inference.backends.base import BackendUnavailable, Outputs, disagreement
+from service.inference.backends.operations import OPERATIONS, operation, probe_rows
+from service.zoo import ServingModel
+
+OPSET = 18
+CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
+
+
+class OnnxRuntimeBackend:
+    name: ClassVar[str] = "onnxruntime"
+    cuda_graph_sizes: tuple[int, ...] = ()
+
+    def __init__(
+        self, model: ServingModel, *, device: str, variational: bool, threads: int = 0
+    ) -> None:
+        """`model` on the CPU; `threads` 0: as many as torch's."""
+        self.device = device
+        self._providers = _providers(device)
+        self._options = _options(threads or torch.get_num_threads())
+        self._sessions: dict[str, tuple[ort.InferenceSession, str]] = {}
+        self.held_bytes = 0
+        for op in OPERATIONS:
+            module = operation(model, op, variational=variational)
+            onnx_bytes = self._load(op, module, probe_rows(model, op))
+            self.held_bytes += len(onnx_bytes)  # about the weights the session holds
+
+    def _load(self, op: str, module: nn.Module, probe: torch.Tensor) -> bytes:
+        with torch.no_grad():
+            want = tuple(t.numpy() for t in module(probe))
+        try:
+            onnx_bytes = export(module, probe, n_outputs=len(want))
+            session = ort.InferenceSession(onnx_bytes, self._options, providers=self._providers)
+        except Exception as exc:  # the exporter and ORT raise many types for what they refuse
+            raise BackendUnavailable(f"{op}: {type(exc).__name__}: {exc}") from exc
+        self._sessions[op] = (session, session.get_inputs()[0].name)
+        got = self.run(op, probe.numpy())
+        why = disagreement(got, want)
+        if why:
+            raise BackendUnavailable(f"{op} answers differently from torch on the probe: {why}")
+        return onnx_bytes
+
+    def run(self, operation: str, rows: np.ndarray) -> Outputs:
+        session, input_name = self._sessions[operation]
+        return tuple(session.run(None, {input_name: rows}))
+
+
+def export(module: nn.Module, example: torch.Tensor, *, n_outputs: int) -> bytes:
+    """The module as ONNX, its batch dimension dynamic.
+
+    TorchScript-based exporter: it takes milliseconds where the torch.export-based one takes
+    about a second per graph, and versions load while they are first requested."""
+    names = [f"output{i}" for i in range(n_outputs)]
+    axes = {name: {0: "batch"} for name in ["input", *names]}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # its deprecation notice, once per export
+        torch.onnx.export(
+            module,
+            (example,),
+            cast(Any, buffer),  # a file-like object works; the stubs say only a path
+            dynamo=False,
+            input_names=["input"],
+            output_names=names,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+        )
+    return buffer.getvalue()
+
+
+def _providers(device: str) -> list[str | tuple[str, dict[str, str]]]:
+    if device == "cpu":
+        return [CPU]
+    if CUDA not in ort.get_available_providers():
+        raise BackendUnavailable(f"this onnxruntime build has no {CUDA} for {device}")
+    index = device.partition(":")[2] or "0"
+    return [(CUDA, {"device_id": index})]
+
+
+def _options(threads: int) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only: its warnings are about its own fusions
+    return options

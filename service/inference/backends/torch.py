@@ -1,0 +1,65 @@
+"""The torch backend: the operation modules run eagerly; the default on a GPU.
+
+On a GPU, batches of at most `cuda_graph_rows` rows replay CUDA graphs captured at load
+(service.inference.backends.cuda_graphs): there a small batch's time is its kernel
+launches. On a CPU (AESVC_INFERENCE_BACKEND=torch, or a version ONNX Runtime cannot run),
+the device sets torch's intra-op threads per batch (service.inference.runtime.device).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from service.inference.backends import cuda_graphs
+from service.inference.backends.base import Outputs
+from service.inference.backends.operations import OPERATIONS, input_width, operation
+from service.zoo import ServingModel
+
+
+class TorchBackend:
+    name: ClassVar[str] = "torch"
+
+    def __init__(
+        self,
+        model: ServingModel,
+        *,
+        device: str,
+        variational: bool,
+        cuda_graph_rows: int = 0,
+    ) -> None:
+        """`model` is already on `device`."""
+        self.device = device
+        self._device = torch.device(device)
+        self._cpu = self._device.type == "cpu"
+        self._ops = {op: operation(model, op, variational=variational) for op in OPERATIONS}
+        self._graphs: dict[str, cuda_graphs.GraphedOperation] = {}
+        for op, module in self._ops.items():
+            graphed = cuda_graphs.graphed(
+                module,
+                device=self._device,
+                width=input_width(model, op),
+                max_rows=cuda_graph_rows,
+            )
+            if graphed is not None:
+                self._graphs[op] = graphed
+        self.held_bytes = sum(g.pool_bytes for g in self._graphs.values())
+        sizes = {size for g in self._graphs.values() for size in g.sizes}
+        self.cuda_graph_sizes = tuple(sorted(sizes))
+
+    def run(self, operation: str, rows: np.ndarray) -> Outputs:
+        with torch.inference_mode():
+            graphed = self._graphs.get(operation)
+            outputs = graphed(rows) if graphed is not None else None
+            if outputs is None:
+                x = torch.from_numpy(rows)
+                outputs = self._ops[operation](x if self._cpu else x.to(self._device))
+            return tuple(_array(t) for t in outputs)
+
+
+def _array(t: torch.Tensor) -> np.ndarray:
+    if not t.is_cuda and t.dtype == torch.float32:
+        return t.numpy()
+    return t.float().cpu().numpy()

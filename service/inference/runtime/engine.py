@@ -1,0 +1,127 @@
+"""The engine: one device (and its inference thread) per device name, the row budget that
+bounds every queue together, a backend per loaded version, one batcher per loaded version
+and operation."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import torch
+
+from service.config import Settings
+from service.inference.backends.operations import OPERATIONS, input_width
+from service.inference.runtime.batcher import Batcher
+from service.inference.runtime.cache import LoadedModel
+from service.inference.runtime.device import Device
+from service.inference.runtime.pending import RowBudget
+from service.inference.runtime.plan import BackendOptions, load_backend
+from service.inference.runtime.stats import InferenceStats
+from service.metrics import ServiceMetrics
+
+log = logging.getLogger(__name__)
+
+
+def inference_devices(setting: str) -> tuple[str, ...]:
+    if setting == "cpu" or (setting == "auto" and not torch.cuda.is_available()):
+        return ("cpu",)
+    if not torch.cuda.is_available():
+        raise RuntimeError("AESVC_INFERENCE_DEVICE is 'cuda' but torch sees no CUDA device")
+    return tuple(f"cuda:{i}" for i in range(torch.cuda.device_count()))
+
+
+def prepare(loaded: LoadedModel, options: BackendOptions, batch_rows: Iterable[int]) -> None:
+    """Give the version its backend and plan, then run every operation once at each batch
+    size, so that the first request pays no setup."""
+    backend, plan = load_backend(
+        loaded.model,
+        label=f"{loaded.name}@{loaded.version}",
+        device=loaded.device,
+        variational=loaded.variational,
+        options=options,
+    )
+    loaded.backend, loaded.plan = backend, plan
+    log.info("%s@%s: %s", loaded.name, loaded.version, plan)
+    for operation in OPERATIONS:
+        width = input_width(loaded.model, operation)
+        for rows in sorted(set(batch_rows)):
+            backend.run(operation, np.zeros((rows, width), dtype=np.float32))
+
+
+class InferenceEngine:
+    def __init__(self, settings: Settings, metrics: ServiceMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.device_names = inference_devices(settings.inference_device)
+        self.devices = {
+            name: Device(
+                name,
+                inline_rows=settings.inference_inline_rows,
+                parallel_rows=settings.inference_parallel_rows,
+            )
+            for name in self.device_names
+        }
+        self.options = BackendOptions(
+            setting=settings.inference_backend,
+            cuda_graph_rows=settings.inference_cuda_graph_rows,
+        )
+        self.budget = RowBudget(settings.max_queue_rows, metrics)
+        # keyed by the loaded object: a version unloaded and loaded again is a new object
+        # with new batchers, and the old ones (holding the old backend) are closed
+        self._batchers: dict[tuple[LoadedModel, str], Batcher] = {}
+        self.stats = InferenceStats()
+        self.live: Callable[[], list[LoadedModel]] | None = None  # the cache's loaded versions
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def warmup_batch_rows(self) -> list[int]:
+        sizes = {*self.settings.warmup_batch_rows, self.settings.max_batch_rows}
+        return sorted(s for s in sizes if 1 <= s <= self.settings.max_batch_rows)
+
+    def warm_up(self, loaded: LoadedModel) -> None:
+        prepare(loaded, self.options, self.warmup_batch_rows)
+
+    def batcher(self, loaded: LoadedModel, operation: str) -> Batcher:
+        found = self._batchers.get((loaded, operation))
+        if found is None:
+            self._loop = asyncio.get_running_loop()
+            self.forget()
+            if loaded.backend is None:  # a version made outside the cache (tests)
+                prepare(loaded, self.options, [])
+            assert loaded.backend is not None
+            found = self._batchers[(loaded, operation)] = Batcher(
+                operation=operation,
+                fn=functools.partial(loaded.backend.run, operation),
+                device=self.devices[loaded.device],
+                budget=self.budget,
+                metrics=self.metrics,
+                max_batch_rows=self.settings.max_batch_rows,
+                max_wait_s=self.settings.max_wait_ms / 1000,
+                timeout_s=self.settings.request_timeout_s,
+                stats=self.stats.of(loaded.name, loaded.version),
+            )
+        return found
+
+    def forget(self) -> None:
+        """Close the idle batchers of versions no longer in the cache (the busy ones at a
+        later call), so that nothing holds an unloaded version's backend."""
+        if self.live is None:
+            return
+        live = set(self.live())
+        for key in [k for k, b in self._batchers.items() if k[0] not in live and b.idle]:
+            self._batchers.pop(key).close()
+
+    def forget_soon(self) -> None:
+        """`forget` on the event loop, from any thread (the cache calls it after evicting)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.forget)
+
+    def close(self) -> None:
+        for batcher in self._batchers.values():
+            batcher.close()
+        self._batchers.clear()
+        for device in self.devices.values():
+            device.close()
