@@ -46,16 +46,15 @@ class Decode(Operation):
 
 
 class Reconstruct(Operation):
-    """Rows in raw units (B, n_features), each row's error (B,) and its codings
-    (B, code_size; a VAE's mean), from one forward pass: an OIP request for codings and
-    reconstructions is one batch, not two."""
+    """Rows in raw units (B, n_features), each row's mean squared error in the data's
+    units (B,) and its codings (B, code_size; a VAE's mean), from one forward pass: an OIP
+    request for codings and reconstructions is one batch, not two."""
 
     def forward(self, x: torch.Tensor) -> Tensors:
         pre, ae = self.model.preprocessor, self.model.autoencoder
-        xp = pre(x)
-        z = ae.encode(xp)
-        out = ae.decode(z)  # what ae(xp) answers in eval mode
-        return pre.inverse(out), (out - xp).square().mean(dim=1), z
+        z = ae.encode(pre(x))
+        out = pre.inverse(ae.decode(z))  # what reconstruct(x) answers in eval mode
+        return out, (out - x).square().mean(dim=1), z
 
 
 class Score(Operation):
