@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,18 @@ class Settings(BaseSettings):
     executor: Literal["local", "ray"] = "local"
     auth: Literal["disabled", "required"] = "disabled"
 
+    allowed_hosts: str = Field(
+        default="localhost,127.0.0.1,[::1]",
+        description="Host header values (names, without the port) this service answers to, "
+        "comma-separated; *.example.com matches its subdomains, * any host. Anything else "
+        "is a 400: a web page that rebinds its DNS name to this address is refused.",
+    )
+    public_docs: bool | None = Field(
+        default=None,
+        description="/docs, /redoc and /openapi.json without a key. Unset: public while "
+        "AESVC_AUTH=disabled; with auth required, /openapi.json needs a read key and the "
+        "two pages are not served.",
+    )
     max_upload_bytes: int = Field(default=1 << 30, ge=1)
     max_body_bytes: int = Field(default=64 << 20, ge=1)
     max_request_rows: int = Field(default=65536, ge=1)
@@ -116,6 +129,20 @@ class Settings(BaseSettings):
     ref_cache_s: float = Field(
         default=1.0, ge=0, description="How long a resolved {ref} is reused (0: every request)."
     )
+    max_model_parameters: int | None = Field(
+        default=None,
+        ge=1,
+        description="The most parameters (and buffers) a network may have, imported or "
+        "submitted for training; checked on the meta device before anything is allocated. "
+        "Unset: as many float32 values as fill 1/16 of the memory (the cgroup's limit "
+        "where set).",
+    )
+    max_training_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="The most memory one training job may need (weights, gradients, Adam's "
+        "moments, one batch's activations), estimated at submission. Unset: half the memory.",
+    )
     max_generate: int = Field(default=10000, ge=1, description="generate: the most samples.")
     max_interpolate_steps: int = Field(default=1000, ge=2)
 
@@ -168,6 +195,22 @@ class Settings(BaseSettings):
         return refs
 
     @property
+    def allowed_host_names(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+
+    @property
+    def docs_are_public(self) -> bool:
+        return self.auth == "disabled" if self.public_docs is None else self.public_docs
+
+    @property
+    def resolved_max_model_parameters(self) -> int:
+        return self.max_model_parameters or machine_memory_bytes() // 16 // 4
+
+    @property
+    def resolved_max_training_bytes(self) -> int:
+        return self.max_training_bytes or machine_memory_bytes() // 2
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -182,3 +225,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+def machine_memory_bytes() -> int:
+    """This process's memory: the cgroup's limit where one is set, else the machine's."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            return min(physical, int(text))
+    return physical

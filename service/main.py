@@ -16,7 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from service.config import Settings
 from service.context import AppContext
 from service.database import migrate
+from service.docs import router as docs_router
 from service.errors import document_problems, install_error_handlers
+from service.guard import RequestGuard
 from service.inference.fastpath import FastPathApp, InferenceFastPath
 from service.inference.shared_memory import SharedMemoryRegistry
 from service.limits import BodyLimitMiddleware
@@ -113,7 +115,11 @@ def create_app(
                 await run_in_threadpool(pool.stop)
             ctx.close()
 
+    public_docs = settings.docs_are_public
     app = FastPathApp(
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
+        openapi_url="/openapi.json" if public_docs else None,
         title="autoencoder-service",
         version=API_VERSION,
         description="Train autoencoders on a worker pool, keep every version, serve batched "
@@ -132,13 +138,16 @@ def create_app(
 
     # In front of the whole stack (its own request id, body limit and metrics): the hot
     # v1 inference routes. Everything else goes through the middlewares below.
-    app.fast_path = functools.partial(
+    fast_path = functools.partial(
         InferenceFastPath,
         routes=inference_router.routes,
         app_dependencies=app.router.dependencies,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
     )
+    # The guard in front of everything, the fast path included (service.guard).
+    allowed_hosts = settings.allowed_host_names
+    app.fast_path = lambda stack: RequestGuard(fast_path(stack), allowed_hosts=allowed_hosts)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -168,4 +177,6 @@ def create_app(
 
     for router in (ui.jobs_router, ui.models_router, ui.router):
         app.include_router(router)
+    if not public_docs:
+        app.include_router(docs_router)
     return app

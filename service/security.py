@@ -48,6 +48,7 @@ ALWAYS_SCOPE_BY_TAG = {
     "ui": PUBLIC,
     "inference": "infer",
     "oip": "infer",
+    "docs": "read",  # /openapi.json where AESVC_PUBLIC_DOCS is off (service.docs)
 }
 READ_METHODS = {"GET", "HEAD"}
 

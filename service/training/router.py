@@ -7,7 +7,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep
+from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep, SettingsDep
 from service.errors import problem_responses
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
@@ -29,13 +29,16 @@ router = APIRouter(
 )
 def create_job(
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     body: JobCreate,
     idempotency_key: Annotated[
         str | None, Header(max_length=255, description="Replays return the first job")
     ] = None,
 ) -> JobPublic:
-    job, _created = service.submit_job(session=session, body=body, idempotency_key=idempotency_key)
+    job, _created = service.submit_job(
+        session=session, body=body, idempotency_key=idempotency_key, limits=settings
+    )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return service.to_public(job)
 

@@ -29,6 +29,8 @@ from service.training.schemas import (
     WorkerInfo,
 )
 from service.training.tables import Job, JobEvent
+from service.config import Settings
+from service.zoo.budget import check_budget
 from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def preprocessed_range(dataset: Dataset, preprocessing: str) -> tuple[float, flo
     return min(a for a, _ in scaled), max(b for _, b in scaled)
 
 
-def validate_spec_for(spec: ModelSpec, dataset: Dataset) -> None:
+def validate_spec_for(spec: ModelSpec, dataset: Dataset, *, limits: Settings) -> None:
     lo, hi = preprocessed_range(dataset, spec.preprocessing)
     shape = tuple(dataset.image_shape) if dataset.image_shape else None
     try:
@@ -61,6 +63,13 @@ def validate_spec_for(spec: ModelSpec, dataset: Dataset) -> None:
             image_shape=shape,
             preprocessed_min=lo,
             preprocessed_max=hi,
+        )
+        check_budget(
+            spec,
+            n_features=dataset.n_features,
+            image_shape=shape,  # type: ignore[arg-type]
+            max_parameters=limits.resolved_max_model_parameters,
+            max_training_bytes=limits.resolved_max_training_bytes,
         )
     except SpecError as exc:
         raise Unprocessable(exc.loc, exc.message) from exc
@@ -73,7 +82,7 @@ def _request_sha256(body: JobCreate) -> str:
 
 
 def submit_job(
-    *, session: Session, body: JobCreate, idempotency_key: str | None
+    *, session: Session, body: JobCreate, idempotency_key: str | None, limits: Settings
 ) -> tuple[Job, bool]:
     """Queue a job; returns (job, created). A replayed Idempotency-Key returns the first job."""
     request_sha = _request_sha256(body)
@@ -83,7 +92,7 @@ def submit_job(
             return existing, False
     dataset = get_dataset(session=session, id_or_name=body.dataset)
     spec = body.to_spec()
-    validate_spec_for(spec, dataset)
+    validate_spec_for(spec, dataset, limits=limits)
     job = Job(
         id=uuid.uuid4().hex,
         model_name=body.model_name,
