@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from service.config import Settings
 from service.database import utcnow
 from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
@@ -29,7 +30,6 @@ from service.training.schemas import (
     WorkerInfo,
 )
 from service.training.tables import Job, JobEvent
-from service.config import Settings
 from service.zoo.budget import check_budget
 from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
 
