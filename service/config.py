@@ -34,6 +34,22 @@ class Settings(BaseSettings):
         "AESVC_AUTH=disabled; with auth required, /openapi.json needs a read key and the "
         "two pages are not served.",
     )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections per API process; one past it closes the connection "
+        "that has waited longest for a request head (service.server). Keep it well under "
+        "the process's descriptor limit (ulimit -n).",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection must send a whole request head this soon after it opens "
+        "or after its previous response, or it is closed (slowloris).",
+    )
+    max_header_bytes: int = Field(
+        default=64 << 10, ge=1024, description="A request head past this is a 431."
+    )
     max_upload_bytes: int = Field(default=1 << 30, ge=1)
     max_body_bytes: int = Field(default=64 << 20, ge=1)
     max_request_rows: int = Field(default=65536, ge=1)
