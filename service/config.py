@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(default=1 << 30, ge=1)
     max_body_bytes: int = Field(default=64 << 20, ge=1)
+    json_off_loop_bytes: int = Field(
+        default=1 << 20,
+        ge=0,
+        description="An inference JSON body of rows this large or larger is parsed in a "
+        "separate process (service.json_bodies), not on the event loop.",
+    )
+    json_parse_processes: int = Field(
+        default=2, ge=1, le=64, description="Processes that parse large JSON bodies."
+    )
     max_request_rows: int = Field(default=65536, ge=1)
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="An inference request unanswered by then gets 504."

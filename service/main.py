@@ -21,6 +21,7 @@ from service.errors import document_problems, install_error_handlers
 from service.guard import RequestGuard
 from service.inference.fastpath import FastPathApp, InferenceFastPath
 from service.inference.shared_memory import SharedMemoryRegistry
+from service.json_bodies import JsonBodyPool
 from service.limits import BodyLimitMiddleware
 from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetrics
 from service.request_id import RequestIdMiddleware
@@ -110,6 +111,7 @@ def create_app(
             ctx.extras["preloader"].stop()
             ctx.extras["inference_engine"].close()
             ctx.extras["shared_memory"].close()
+            ctx.extras["json_bodies"].close()
             pool = ctx.extras.get("worker_pool")
             if pool is not None:
                 await run_in_threadpool(pool.stop)
@@ -133,6 +135,7 @@ def create_app(
     app.state.ctx = ctx
     app.state.metrics = metrics
     ctx.extras["shared_memory"] = SharedMemoryRegistry(enabled=settings.oip_shared_memory)
+    ctx.extras["json_bodies"] = JsonBodyPool(processes=settings.json_parse_processes)
     install_error_handlers(app)
     from service.inference.router import router as inference_router
 
