@@ -66,6 +66,24 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="An inference request unanswered by then gets 504."
     )
 
+    max_streams: int = Field(
+        default=256,
+        ge=1,
+        description="Open job event streams (SSE) per API process; past it 429 + Retry-After.",
+    )
+    max_streams_per_key: int = Field(
+        default=8,
+        ge=1,
+        description="Open job event streams per API key (all anonymous "
+        "callers share one count while auth is disabled); past it 429 + Retry-After.",
+    )
+    stream_key_check_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often an open event stream checks that its key "
+        "is not revoked; a revoked key's streams end.",
+    )
+
     heartbeat_interval_s: float = Field(default=2.0, gt=0)
     lease_timeout_s: float = Field(default=30.0, gt=0, description="Stale heartbeat → requeue.")
     poll_interval_s: float = Field(default=0.5, gt=0)

@@ -123,6 +123,7 @@ PROBLEM_STATUSES = {
     413: "The body, or a part of it, is over the limit",
     415: "Unsupported content type",
     422: "A field is missing, malformed or out of range (`errors` names it)",
+    429: "Too many open event streams (per key or per server); see Retry-After",
     503: "Not available now (a full queue, the database unreachable); see Retry-After",
     504: "Not answered in time",
     507: "No space left in the artifact store; nothing was stored",

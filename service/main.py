@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from prometheus_client import Gauge
 from starlette.concurrency import run_in_threadpool
 
 from service.config import Settings
@@ -25,7 +26,8 @@ from service.json_bodies import JsonBodyPool
 from service.limits import BodyLimitMiddleware
 from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetrics
 from service.request_id import RequestIdMiddleware
-from service.security import authorize
+from service.security import authorize, key_is_active
+from service.training.streams import JobStreams
 
 log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
@@ -136,6 +138,21 @@ def create_app(
     app.state.metrics = metrics
     ctx.extras["shared_memory"] = SharedMemoryRegistry(enabled=settings.oip_shared_memory)
     ctx.extras["json_bodies"] = JsonBodyPool(processes=settings.json_parse_processes)
+    ctx.extras["job_streams"] = streams = JobStreams(
+        ctx.session_factory,
+        max_per_key=settings.max_streams_per_key,
+        max_total=settings.max_streams,
+        key_check_s=settings.stream_key_check_s,
+        key_is_active=functools.partial(key_is_active, ctx.session_factory),
+    )
+    Gauge("aesvc_event_streams", "Open job event streams.", registry=metrics.registry).set_function(
+        lambda: streams.stats()["streams"]
+    )
+    Gauge(
+        "aesvc_event_feeds",
+        "Jobs polled for their open event streams (one poll each).",
+        registry=metrics.registry,
+    ).set_function(lambda: streams.stats()["feeds"])
     install_error_handlers(app)
     from service.inference.router import router as inference_router
 

@@ -147,6 +147,13 @@ def verify_key(*, session: Session, presented: str) -> Principal | None:
     return Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
 
 
+def key_is_active(factory: Any, key_id: str) -> bool:
+    """The key exists and is not revoked (an open event stream checks now and then)."""
+    with factory() as session:
+        row = session.get(ApiKey, key_id)
+        return row is not None and row.revoked_at is None
+
+
 def _verify(factory: Any, presented: str) -> Principal | None:
     with factory() as session:
         return verify_key(session=session, presented=presented)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.database import utcnow
@@ -188,31 +185,6 @@ def list_events(*, session: Session, job_id: str, after_id: int) -> list[JobEven
             .order_by(JobEvent.id)
         )
     )
-
-
-async def follow_events(
-    factory: sessionmaker[Session], job_id: str, *, after_id: int, poll_s: float = 0.25
-) -> AsyncIterator[JobEvent]:
-    """Every event after `after_id`, in order, until the job's terminal state event."""
-    last = after_id
-    while True:
-        batch, status = await run_in_threadpool(_events_and_status, factory, job_id, last)
-        for event in batch:
-            last = event.id
-            yield event
-        if status in TERMINAL_STATES and not batch:
-            return
-        if not batch:
-            await asyncio.sleep(poll_s)
-
-
-def _events_and_status(
-    factory: sessionmaker[Session], job_id: str, after_id: int
-) -> tuple[list[JobEvent], str | None]:
-    with factory() as session:
-        # Status first: an event written after this read is still found by the next poll.
-        status = session.scalar(select(Job.status).where(Job.id == job_id))
-        return list_events(session=session, job_id=job_id, after_id=after_id), status
 
 
 def job_history(*, session: Session, job_id: str) -> list[dict[str, Any]]:
