@@ -163,8 +163,21 @@ class Settings(BaseSettings):
         description="The Open Inference Protocol's system shared memory extension (Triton's "
         "--allow-client-shm): clients register regions of POSIX shared memory objects in "
         "/dev/shm and pass tensors through them instead of the body. A client with the infer "
-        "scope may then read and write any such object the service's user can open: turn it "
-        "on only where the clients on this host are trusted.",
+        "scope may then read and write the service user's objects named with "
+        "AESVC_OIP_SHARED_MEMORY_PREFIX: turn it on only where the clients on this host are "
+        "trusted.",
+    )
+    oip_shared_memory_prefix: str = Field(
+        default="aesvc-",
+        min_length=1,
+        description="Only shared memory objects whose names start with this (and that the "
+        "service's user owns) may be registered.",
+    )
+    oip_shared_memory_regions_per_key: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="Regions one API key may hold at once, of the 256 the service holds.",
     )
     warmup_batch_rows: tuple[int, ...] = Field(
         default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."

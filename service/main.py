@@ -136,7 +136,11 @@ def create_app(
     app.openapi = lambda: document_problems(openapi())  # type: ignore[method-assign]
     app.state.ctx = ctx
     app.state.metrics = metrics
-    ctx.extras["shared_memory"] = SharedMemoryRegistry(enabled=settings.oip_shared_memory)
+    ctx.extras["shared_memory"] = SharedMemoryRegistry(
+        enabled=settings.oip_shared_memory,
+        prefix=settings.oip_shared_memory_prefix,
+        regions_per_owner=settings.oip_shared_memory_regions_per_key,
+    )
     ctx.extras["json_bodies"] = JsonBodyPool(processes=settings.json_parse_processes)
     ctx.extras["job_streams"] = streams = JobStreams(
         ctx.session_factory,

@@ -54,7 +54,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.head_since is not None:
+        waiting = self.head_since is not None
+        super().data_received(data)  # a chunk may hold the head's end and a body after it
+        if waiting and self.head_since is not None:
             self.head_bytes += len(data)
             if self.head_bytes > self.limits.max_header_bytes:
                 self._head_done()
@@ -63,8 +65,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                     b"content-length: 0\r\nconnection: close\r\n\r\n"
                 )
                 self.transport.close()
-                return
-        super().data_received(data)
 
     def on_headers_complete(self) -> None:
         self._head_done()

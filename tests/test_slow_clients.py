@@ -102,3 +102,7 @@ def test_a_slow_request_head_is_cut_off_and_a_huge_one_is_431(
         with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-big: " + b"a" * 100_000)
             assert sock.recv(100).startswith(b"HTTP/1.1 431")
+        # a large body after the head is no large head
+        with httpx.Client(base_url=live.base_url, timeout=10) as client:
+            body = {"inputs": [[0.5] * 64] * 2000}  # about 0.5 MB
+            assert client.post("/v1/models/none/versions/1/encode", json=body).status_code == 404
