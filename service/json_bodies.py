@@ -5,13 +5,15 @@ Parsing and validating JSON rows (pydantic, like orjson) holds the GIL the whole
 clients sending such bodies stalled /healthz for seconds. A body of at least
 AESVC_JSON_OFF_LOOP_BYTES goes to a small pool of spawned processes, which validate it with
 the same schema (the same errors, field by field) and send back the row field as one
-float32 array, cheap to pickle; the loop only moves bytes.
+float32 array, cheap to pickle; the loop only moves bytes. The processes run at a lower
+priority (nice 10), so that on a machine of few cores the loop is not starved either.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -40,6 +42,11 @@ def parse_rows_body(
     return True, fields
 
 
+def _lower_priority() -> None:
+    """Parsing is bulk work: where the cores are few, the event loop goes first."""
+    os.nice(10)
+
+
 class JsonBodyPool:
     """Started on first use: a service that never sees a large body starts no process."""
 
@@ -52,7 +59,9 @@ class JsonBodyPool:
     ) -> tuple[bool, dict[str, Any] | list[Any]]:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn")
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_lower_priority,
             )
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(

@@ -316,9 +316,7 @@ class ClientRegions:
         return self.registry.write(ref, array, what, owner=self.owner)
 
 
-def _open(
-    directory: Path, name: str, key: str, offset: int, byte_size: int, *, uid: int
-) -> Region:
+def _open(directory: Path, name: str, key: str, offset: int, byte_size: int, *, uid: int) -> Region:
     path = directory / key.lstrip("/")
     # O_NONBLOCK: a FIFO put there must not hang the open (it is refused below, not regular)
     flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
