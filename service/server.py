@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,10 @@ class ConnectionLimits:
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     limits: ConnectionLimits  # set on the subclass `protocol_for` makes
+    # The connections waiting for a request head, the longest-waiting first (the subclass
+    # `protocol_for` makes has its own): eviction and bookkeeping in O(1), as a flood of
+    # connections makes one of each per connection.
+    waiting: OrderedDict[GuardedHttpToolsProtocol, None]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -77,11 +82,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _await_head(self) -> None:
         self._head_done()
+        self.waiting[self] = None
         self.head_since = time.monotonic()
         self.head_bytes = 0
         self.head_deadline = self.loop.call_later(self.limits.header_timeout_s, self._too_slow)
 
     def _head_done(self) -> None:
+        self.waiting.pop(self, None)
         self.head_since = None
         if self.head_deadline is not None:
             self.head_deadline.cancel()
@@ -90,23 +97,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _too_slow(self) -> None:
         self.head_deadline = None
         if self.head_since is not None and not self.transport.is_closing():
-            self.head_since = None
+            self._head_done()
             self.transport.close()
 
     def _evict_one(self) -> None:
         """Close the connection that has waited longest for a request head (this one
         only where every other is busy with a request)."""
-        waiting = [
-            c
-            for c in self.connections
-            if isinstance(c, GuardedHttpToolsProtocol) and c.head_since is not None
-        ]
-        if waiting:
-            oldest = min(waiting, key=lambda c: c.head_since or 0.0)
+        if self.waiting:
+            oldest, _ = self.waiting.popitem(last=False)
             oldest._head_done()
             oldest.transport.close()
 
 
 def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
     """uvicorn builds its protocol from a class (`uvicorn.run(http=...)`): one per setting."""
-    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
+    attributes = {"limits": limits, "waiting": OrderedDict()}
+    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), attributes)
