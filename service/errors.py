@@ -295,13 +295,14 @@ def install_error_handlers(app: FastAPI) -> None:
         full = _no_space_cause(exc)
         if full is not None:  # FastAPI's 400 for a body it could not spool (a full TMPDIR)
             folder = getattr(full, "filename", None) or tempfile.gettempdir()
+            reason = os.strerror(full.errno or errno.ENOSPC)
             return _reply(
                 request,
                 InsufficientStorage.status,
                 InsufficientStorage.title,
                 f"no space left in {folder} (TMPDIR, where uploads are spooled while they "
-                f"arrive): {os.strerror(full.errno)}; nothing was stored. Free space there, "
-                "or point TMPDIR at a larger disk, then retry",
+                f"arrive): {reason}; nothing was stored. Free space there, or point TMPDIR "
+                "at a larger disk, then retry",
                 slug=InsufficientStorage.slug,
             )
         titles = {

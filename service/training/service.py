@@ -64,7 +64,7 @@ def validate_spec_for(spec: ModelSpec, dataset: Dataset, *, limits: Settings) ->
         check_budget(
             spec,
             n_features=dataset.n_features,
-            image_shape=shape,  # type: ignore[arg-type]
+            image_shape=shape,
             max_parameters=limits.resolved_max_model_parameters,
             max_training_bytes=limits.resolved_max_training_bytes,
         )
