@@ -38,6 +38,7 @@ def serve(
     from service.allocator import tune_malloc
     from service.logs import configure_logging
     from service.main import create_app
+    from service.server import ConnectionLimits, protocol_for
 
     settings = _settings(host=host, port=port, workers=workers)
     configure_logging(settings.log_level)
@@ -53,6 +54,13 @@ def serve(
         log_config=None,
         access_log=False,  # service.request_id writes one access line, with the request id
         timeout_graceful_shutdown=30,
+        http=protocol_for(
+            ConnectionLimits(
+                max_connections=settings.max_connections,
+                header_timeout_s=settings.header_timeout_s,
+                max_header_bytes=settings.max_header_bytes,
+            )
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -21,11 +22,66 @@ class Settings(BaseSettings):
     executor: Literal["local", "ray"] = "local"
     auth: Literal["disabled", "required"] = "disabled"
 
+    allowed_hosts: str = Field(
+        default="localhost,127.0.0.1,[::1]",
+        description="Host header values (names, without the port) this service answers to, "
+        "comma-separated; *.example.com matches its subdomains, * any host. Anything else "
+        "is a 400: a web page that rebinds its DNS name to this address is refused.",
+    )
+    public_docs: bool | None = Field(
+        default=None,
+        description="/docs, /redoc and /openapi.json without a key. Unset: public while "
+        "AESVC_AUTH=disabled; with auth required, /openapi.json needs a read key and the "
+        "two pages are not served.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections per API process; one past it closes the connection "
+        "that has waited longest for a request head (service.server). Keep it well under "
+        "the process's descriptor limit (ulimit -n).",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection must send a whole request head this soon after it opens "
+        "or after its previous response, or it is closed (slowloris).",
+    )
+    max_header_bytes: int = Field(
+        default=64 << 10, ge=1024, description="A request head past this is a 431."
+    )
     max_upload_bytes: int = Field(default=1 << 30, ge=1)
     max_body_bytes: int = Field(default=64 << 20, ge=1)
+    json_off_loop_bytes: int = Field(
+        default=1 << 20,
+        ge=0,
+        description="An inference JSON body of rows this large or larger is parsed in a "
+        "separate process (service.json_bodies), not on the event loop.",
+    )
+    json_parse_processes: int = Field(
+        default=2, ge=1, le=64, description="Processes that parse large JSON bodies."
+    )
     max_request_rows: int = Field(default=65536, ge=1)
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="An inference request unanswered by then gets 504."
+    )
+
+    max_streams: int = Field(
+        default=256,
+        ge=1,
+        description="Open job event streams (SSE) per API process; past it 429 + Retry-After.",
+    )
+    max_streams_per_key: int = Field(
+        default=8,
+        ge=1,
+        description="Open job event streams per API key (all anonymous "
+        "callers share one count while auth is disabled); past it 429 + Retry-After.",
+    )
+    stream_key_check_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often an open event stream checks that its key "
+        "is not revoked; a revoked key's streams end.",
     )
 
     heartbeat_interval_s: float = Field(default=2.0, gt=0)
@@ -86,14 +142,41 @@ class Settings(BaseSettings):
         description="The Open Inference Protocol's system shared memory extension (Triton's "
         "--allow-client-shm): clients register regions of POSIX shared memory objects in "
         "/dev/shm and pass tensors through them instead of the body. A client with the infer "
-        "scope may then read and write any such object the service's user can open: turn it "
-        "on only where the clients on this host are trusted.",
+        "scope may then read and write the service user's objects named with "
+        "AESVC_OIP_SHARED_MEMORY_PREFIX: turn it on only where the clients on this host are "
+        "trusted.",
+    )
+    oip_shared_memory_prefix: str = Field(
+        default="aesvc-",
+        min_length=1,
+        description="Only shared memory objects whose names start with this (and that the "
+        "service's user owns) may be registered.",
+    )
+    oip_shared_memory_regions_per_key: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="Regions one API key may hold at once, of the 256 the service holds.",
     )
     warmup_batch_rows: tuple[int, ...] = Field(
         default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."
     )
     ref_cache_s: float = Field(
         default=1.0, ge=0, description="How long a resolved {ref} is reused (0: every request)."
+    )
+    max_model_parameters: int | None = Field(
+        default=None,
+        ge=1,
+        description="The most parameters (and buffers) a network may have, imported or "
+        "submitted for training; checked on the meta device before anything is allocated. "
+        "Unset: as many float32 values as fill 1/16 of the memory (the cgroup's limit "
+        "where set).",
+    )
+    max_training_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="The most memory one training job may need (weights, gradients, Adam's "
+        "moments, one batch's activations), estimated at submission. Unset: half the memory.",
     )
     max_generate: int = Field(default=10000, ge=1, description="generate: the most samples.")
     max_interpolate_steps: int = Field(default=1000, ge=2)
@@ -147,6 +230,22 @@ class Settings(BaseSettings):
         return refs
 
     @property
+    def allowed_host_names(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+
+    @property
+    def docs_are_public(self) -> bool:
+        return self.auth == "disabled" if self.public_docs is None else self.public_docs
+
+    @property
+    def resolved_max_model_parameters(self) -> int:
+        return self.max_model_parameters or machine_memory_bytes() // 16 // 4
+
+    @property
+    def resolved_max_training_bytes(self) -> int:
+        return self.max_training_bytes or machine_memory_bytes() // 2
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -161,3 +260,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+def machine_memory_bytes() -> int:
+    """This process's memory: the cgroup's limit where one is set, else the machine's."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            return min(physical, int(text))
+    return physical

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # typing only: these modules import this one
     from service.inference.runtime.cache import LoadedModel, ModelCache
     from service.inference.runtime.engine import InferenceEngine
     from service.inference.runtime.preload import Preloader
+    from service.json_bodies import JsonBodyPool
+    from service.training.streams import JobStreams
     from service.ui.service import PlotCache
 
 
@@ -43,6 +45,8 @@ class AppContext:
     model_cache: ModelCache | None = None
     preloader: Preloader | None = None
     worker_pool: WorkerPool | RayDispatcher | None = None
+    json_bodies: JsonBodyPool | None = None  # large JSON bodies parsed off the event loop
+    job_streams: JobStreams | None = None  # the jobs' event streams, their caps and feeds
     # Per-process state of the routes
     plot_cache: PlotCache | None = None  # the dashboard's rendered PNGs (service.ui)
     ref_lookups: dict[tuple[str, str], asyncio.Future[LoadedModel]] = field(default_factory=dict)
@@ -66,7 +70,11 @@ class AppContext:
             write_session_factory=create_session_factory(
                 engine.execution_options(sqlite_begin="IMMEDIATE")
             ),
-            shared_memory=SharedMemoryRegistry(enabled=settings.oip_shared_memory),
+            shared_memory=SharedMemoryRegistry(
+                enabled=settings.oip_shared_memory,
+                prefix=settings.oip_shared_memory_prefix,
+                regions_per_owner=settings.oip_shared_memory_regions_per_key,
+            ),
         )
 
     def sweep_abandoned_temp_files(self) -> list[Path]:

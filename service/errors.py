@@ -7,7 +7,10 @@ answered with a bare 500 that reveals nothing.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -123,6 +126,7 @@ PROBLEM_STATUSES = {
     413: "The body, or a part of it, is over the limit",
     415: "Unsupported content type",
     422: "A field is missing, malformed or out of range (`errors` names it)",
+    429: "Too many open event streams (per key or per server); see Retry-After",
     503: "Not available now (a full queue, the database unreachable); see Retry-After",
     504: "Not answered in time",
     507: "No space left in the artifact store; nothing was stored",
@@ -158,6 +162,16 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 def is_oip_path(path: str) -> bool:
     """The Open Inference Protocol's routes answer errors as {"error": "..."}."""
     return path == "/v2" or path.startswith("/v2/")
+
+
+def _no_space_cause(exc: BaseException) -> OSError | None:
+    """The "no space left" (or over quota) error that an exception was raised from."""
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def problem_response(
@@ -304,6 +318,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        full = _no_space_cause(exc)
+        if full is not None:  # FastAPI's 400 for a body it could not spool (a full TMPDIR)
+            folder = getattr(full, "filename", None) or tempfile.gettempdir()
+            reason = os.strerror(full.errno or errno.ENOSPC)
+            return _reply(
+                request,
+                InsufficientStorage.status,
+                InsufficientStorage.title,
+                f"no space left in {folder} (TMPDIR, where uploads are spooled while they "
+                f"arrive): {reason}; nothing was stored. Free space there, or point TMPDIR "
+                "at a larger disk, then retry",
+                slug=InsufficientStorage.slug,
+            )
         titles = {
             400: "Bad Request",
             401: "Unauthorized",

@@ -11,17 +11,22 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from prometheus_client import Gauge
 from starlette.concurrency import run_in_threadpool
 
 from service.config import Settings
 from service.context import AppContext
 from service.database import migrate
+from service.docs import router as docs_router
 from service.errors import document_problems, install_error_handlers
+from service.guard import RequestGuard
 from service.inference.api.fastpath import FastPathApp, InferenceFastPath
+from service.json_bodies import JsonBodyPool
 from service.limits import BodyLimitMiddleware
 from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetrics
 from service.request_id import RequestIdMiddleware
-from service.security import authorize
+from service.security import authorize, key_is_active
+from service.training.streams import JobStreams
 
 log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
@@ -107,11 +112,17 @@ def create_app(
             if ctx.inference_engine is not None:
                 ctx.inference_engine.close()
             ctx.shared_memory.close()
+            if ctx.json_bodies is not None:
+                ctx.json_bodies.close()
             if ctx.worker_pool is not None:
                 await run_in_threadpool(ctx.worker_pool.stop)
             ctx.close()
 
+    public_docs = settings.docs_are_public
     app = FastPathApp(
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
+        openapi_url="/openapi.json" if public_docs else None,
         title="autoencoder-service",
         version=API_VERSION,
         description="Train autoencoders on a worker pool, keep every version, serve batched "
@@ -124,19 +135,40 @@ def create_app(
     app.openapi = lambda: document_problems(openapi())  # type: ignore[method-assign]
     app.state.ctx = ctx
     app.state.metrics = metrics
+    ctx.json_bodies = JsonBodyPool(processes=settings.json_parse_processes)
+    ctx.job_streams = streams = JobStreams(
+        ctx.session_factory,
+        max_per_key=settings.max_streams_per_key,
+        max_total=settings.max_streams,
+        key_check_s=settings.stream_key_check_s,
+        key_is_active=functools.partial(key_is_active, ctx.session_factory),
+    )
+    Gauge("aesvc_event_streams", "Open job event streams.", registry=metrics.registry).set_function(
+        lambda: streams.stats()["streams"]
+    )
+    Gauge(
+        "aesvc_event_feeds",
+        "Jobs polled for their open event streams (one poll each).",
+        registry=metrics.registry,
+    ).set_function(lambda: streams.stats()["feeds"])
     install_error_handlers(app)
     from service.inference.api.router import router as inference_router
 
     # In front of the whole stack (its own request id, body limit and metrics): the hot
     # v1 inference routes. Everything else goes through the middlewares below.
+    fast_path = functools.partial(
+        InferenceFastPath,
+        routes=inference_router.routes,
+        app_dependencies=app.router.dependencies,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    # The guard in front of everything, the fast path included (service.guard).
+    allowed_hosts = settings.allowed_host_names
     if settings.inference_fast_path:
-        app.fast_path = functools.partial(
-            InferenceFastPath,
-            routes=inference_router.routes,
-            app_dependencies=app.router.dependencies,
-            metrics=metrics,
-            max_body_bytes=settings.max_body_bytes,
-        )
+        app.fast_path = lambda stack: RequestGuard(fast_path(stack), allowed_hosts=allowed_hosts)
+    else:
+        app.fast_path = lambda stack: RequestGuard(stack, allowed_hosts=allowed_hosts)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -166,4 +198,6 @@ def create_app(
 
     for router in (ui.jobs_router, ui.models_router, ui.router):
         app.include_router(router)
+    if not public_docs:
+        app.include_router(docs_router)
     return app

@@ -48,6 +48,7 @@ ALWAYS_SCOPE_BY_TAG = {
     "ui": PUBLIC,
     "inference": "infer",
     "oip": "infer",
+    "docs": "read",  # /openapi.json where AESVC_PUBLIC_DOCS is off (service.docs)
 }
 READ_METHODS = {"GET", "HEAD"}
 
@@ -144,6 +145,13 @@ def verify_key(*, session: Session, presented: str) -> Principal | None:
     if not hmac.compare_digest(row.secret_sha256, _hash(secret)):
         return None
     return Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
+
+
+def key_is_active(factory: Any, key_id: str) -> bool:
+    """The key exists and is not revoked (an open event stream checks now and then)."""
+    with factory() as session:
+        row = session.get(ApiKey, key_id)
+        return row is not None and row.revoked_at is None
 
 
 def _verify(factory: Any, presented: str) -> Principal | None:

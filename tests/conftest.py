@@ -4,6 +4,7 @@ when AESVC_TEST_DATABASE_URL names a server (CI runs the suite both ways)."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from fastapi.testclient import TestClient
 from service.config import Settings
 from service.main import create_app
 from tests.factories import temporary_database_url
+
+# starlette's TestClient sends `Host: testserver`; the service answers only to the hosts in
+# AESVC_ALLOWED_HOSTS (loopback names by default). tests/test_security.py checks the default.
+os.environ.setdefault("AESVC_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 
 @pytest.fixture

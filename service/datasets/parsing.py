@@ -112,6 +112,14 @@ def _parse_npz(path: Path, max_decoded_bytes: int) -> ParsedData:
                 "file", f"the .npz needs an array named 'X' (found {archive.files})"
             )
         names = ["X", "y"] if "y" in archive.files else ["X"]
+        members = set(archive.zip.namelist())
+        for name in names:
+            if f"{name}.npy" not in members:  # numpy would hand the member over as raw bytes
+                raise Unprocessable(
+                    "file",
+                    f"the .npz member {name!r} is not stored as '{name}.npy' (an .npy array, "
+                    "as np.savez writes it)",
+                )
         total = 0
         for name in names:
             with archive.zip.open(f"{name}.npy") as member:

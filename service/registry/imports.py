@@ -28,11 +28,13 @@ from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_blob
 from service.registry.tables import Model, ModelVersion
 from service.training.schemas import MODEL_NAME_PATTERN
+from service.zoo.budget import meta_model, parameter_count
 from service.zoo.metrics import SCORE_QUANTILE_LEVELS
 from service.zoo.serving import (
     FORMAT_VERSION,
     READABLE_FORMATS,
-    build_serving_model,
+    SCORE_BUFFERS,
+    check_tensors,
     load_serving_model,
 )
 from service.zoo.spec import ModelSpec, SpecError, check_spec
@@ -44,6 +46,7 @@ def import_version(
     *,
     session: Session,
     store: ArtifactStore,
+    max_parameters: int,
     name: str,
     data: bytes,
     config_json: str | None,
@@ -53,8 +56,13 @@ def import_version(
         raise Unprocessable("name", f"{name!r} does not match {MODEL_NAME_PATTERN}")
     tensors, embedded = read_safetensors(data)
     config = _config_from(config_json, embedded)
-    spec, n_features, image_shape = check_config(config)
+    spec, n_features, image_shape = check_config(config, max_parameters=max_parameters)
     try:
+        # shapes first, against the meta network: a mismatch allocates nothing
+        expected = meta_model(spec, n_features, image_shape).state_dict()
+        if config["format_version"] == 1:  # no score statistics (see load_serving_model)
+            expected = {k: v for k, v in expected.items() if k not in SCORE_BUFFERS}
+        check_tensors(expected, tensors)
         model = load_serving_model(config, tensors)
     except ValueError as exc:
         raise Unprocessable("file", f"the tensors do not fit the config: {exc}") from exc
@@ -146,8 +154,11 @@ def _config_from(config_json: str | None, embedded: dict[str, str]) -> dict[str,
     )
 
 
-def check_config(config: dict[str, Any]) -> tuple[ModelSpec, int, tuple[int, int, int] | None]:
-    """ModelSpec, n_features, image_shape: each refusal names the field."""
+def check_config(
+    config: dict[str, Any], *, max_parameters: int
+) -> tuple[ModelSpec, int, tuple[int, int, int] | None]:
+    """ModelSpec, n_features, image_shape: each refusal names the field. The network is
+    built on the meta device (no storage) and its size capped before anything is built."""
     if config.get("format_version") not in READABLE_FORMATS:
         raise Unprocessable(
             "config.format_version",
@@ -175,9 +186,15 @@ def check_config(config: dict[str, Any]) -> tuple[ModelSpec, int, tuple[int, int
             )
         image_shape = (shape[0], shape[1], shape[2])
     try:
-        build_serving_model(spec, n_features, image_shape)
+        parameters = parameter_count(meta_model(spec, n_features, image_shape))
     except ValueError as exc:
         raise Unprocessable("config", str(exc)) from exc
+    if parameters > max_parameters:
+        raise Unprocessable(
+            "config.spec.architecture",
+            f"the network would have {parameters} parameters; the limit is {max_parameters} "
+            "(AESVC_MAX_MODEL_PARAMETERS)",
+        )
     return spec, n_features, image_shape
 
 

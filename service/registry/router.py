@@ -11,6 +11,7 @@ from service.deps import (
     MultipartBody,
     OffsetQuery,
     SessionDep,
+    SettingsDep,
     StoreDep,
 )
 from service.errors import problem_responses
@@ -122,6 +123,7 @@ def list_model_versions(
 def import_model_version(
     session: SessionDep,
     store: StoreDep,
+    settings: SettingsDep,
     response: Response,
     name: str,
     file: Annotated[UploadFile, File(description="Weights and preprocessing, safetensors")],
@@ -137,6 +139,7 @@ def import_model_version(
     mv = imports.import_version(
         session=session,
         store=store,
+        max_parameters=settings.resolved_max_model_parameters,
         name=name,
         data=file.file.read(),
         config_json=config,

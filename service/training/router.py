@@ -4,11 +4,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
-from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep
+from service.context import AppContext
+from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep, SettingsDep
 from service.errors import problem_responses
+from service.security import key_id_of
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
 
@@ -29,13 +33,16 @@ router = APIRouter(
 )
 def create_job(
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     body: JobCreate,
     idempotency_key: Annotated[
         str | None, Header(max_length=255, description="Replays return the first job")
     ] = None,
 ) -> JobPublic:
-    job, _created = service.submit_job(session=session, body=body, idempotency_key=idempotency_key)
+    job, _created = service.submit_job(
+        session=session, body=body, idempotency_key=idempotency_key, limits=settings
+    )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return service.to_public(job)
 
@@ -69,10 +76,14 @@ def read_job_history(session: SessionDep, job_id: str) -> JobHistory:
     operation_id="stream_job_events",
     summary="Server-Sent Events: state changes and per-epoch progress, to the terminal state",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"},
+        **problem_responses(429),
+    },
 )
 async def stream_job_events(
     ctx: ContextDep,
+    request: Request,
     job_id: str,
     last_event_id: Annotated[
         str | None, Header(description="Resume after this event id (set by EventSource)")
@@ -81,17 +92,29 @@ async def stream_job_events(
         int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id")
     ] = None,
 ) -> EventSourceResponse:
-    with ctx.session_factory() as session:
-        service.get_job(session=session, job_id=job_id)  # 404 before the stream starts
+    await run_in_threadpool(_check_job, ctx, job_id)  # 404 before the stream starts
     start = after if after is not None else _parse_event_id(last_event_id)
+    streams = ctx.job_streams
+    assert streams is not None, "the app creates the job streams"
+    key_id = key_id_of(request)
+    release = streams.open(key_id)  # 429 past the caps
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        async for event in service.follow_events(ctx.session_factory, job_id, after_id=start):
-            yield ServerSentEvent(
-                data=orjson.dumps(event.data).decode(), event=event.kind, id=str(event.id)
-            )
+        try:
+            async for event in streams.follow(job_id, after_id=start, key_id=key_id):
+                yield ServerSentEvent(
+                    data=orjson.dumps(event.data).decode(), event=event.kind, id=str(event.id)
+                )
+        finally:
+            release()
 
-    return EventSourceResponse(events(), ping=15)
+    # the background release covers a client gone before the stream's first event
+    return EventSourceResponse(events(), ping=15, background=BackgroundTask(release))
+
+
+def _check_job(ctx: AppContext, job_id: str) -> None:
+    with ctx.session_factory() as session:
+        service.get_job(session=session, job_id=job_id)
 
 
 def _parse_event_id(raw: str | None) -> int:

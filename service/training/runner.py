@@ -57,6 +57,17 @@ class JobHeartbeat:
                 self.cancelled.set()
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, torch's OutOfMemoryError (CUDA), or its CPU allocator's refusal (a
+    RuntimeError "DefaultCPUAllocator: can't allocate memory")."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "can't allocate memory" in text or "out of memory" in text
+    )
+
+
 def checkpoint_path(store: ArtifactStore, job_id: str) -> Path:
     return store.checkpoint_dir / f"{job_id}.pt"  # save_checkpoint makes the folder
 
@@ -150,6 +161,17 @@ def run_job(
             log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
             return fail_or_retry(exc)
         except Exception as exc:
+            if is_out_of_memory(exc):  # the same spec would die the same way on every attempt
+                ckpt.unlink(missing_ok=True)
+                log.error("job %s attempt %s ran out of memory: %s", job.id, job.attempt, exc)
+                error = f"out of memory: {exc}"
+                reliably(
+                    "fail",
+                    lambda: lifecycle.finish_job(
+                        factory, job_id=job.id, owner=owner, status="failed", error=error
+                    ),
+                )
+                return "failed"
             log.exception("job %s attempt %s crashed", job.id, job.attempt)
             return fail_or_retry(exc)
         if beat.cancelled.is_set():

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +13,9 @@ import numpy as np
 import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
+from service.config import Settings
 from service.database import utcnow
 from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
@@ -31,6 +29,7 @@ from service.training.schemas import (
 )
 from service.training.tables import Job, JobEvent
 from service.zoo.auto import resolve_spec
+from service.zoo.budget import check_budget
 from service.zoo.profile import DataProfile
 from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
 
@@ -72,7 +71,7 @@ def dataset_profile(dataset: Dataset) -> DataProfile:
     )
 
 
-def validate_spec_for(spec: ModelSpec, dataset: Dataset) -> None:
+def validate_spec_for(spec: ModelSpec, dataset: Dataset, *, limits: Settings) -> None:
     """Refuse a spec this dataset cannot train, judged on what its `auto` fields become."""
     spec, _ = resolve_spec(spec, dataset_profile(dataset))
     lo, hi = preprocessed_range(dataset, spec.preprocessing)
@@ -86,6 +85,13 @@ def validate_spec_for(spec: ModelSpec, dataset: Dataset) -> None:
             preprocessed_min=lo,
             preprocessed_max=hi,
         )
+        check_budget(
+            spec,
+            n_features=dataset.n_features,
+            image_shape=shape,
+            max_parameters=limits.resolved_max_model_parameters,
+            max_training_bytes=limits.resolved_max_training_bytes,
+        )
     except SpecError as exc:
         raise Unprocessable(exc.loc, exc.message) from exc
 
@@ -97,7 +103,7 @@ def _request_sha256(body: JobCreate) -> str:
 
 
 def submit_job(
-    *, session: Session, body: JobCreate, idempotency_key: str | None
+    *, session: Session, body: JobCreate, idempotency_key: str | None, limits: Settings
 ) -> tuple[Job, bool]:
     """Queue a job; returns (job, created). A replayed Idempotency-Key returns the first job."""
     request_sha = _request_sha256(body)
@@ -107,7 +113,7 @@ def submit_job(
             return existing, False
     dataset = get_dataset(session=session, id_or_name=body.dataset)
     spec = body.to_spec()
-    validate_spec_for(spec, dataset)
+    validate_spec_for(spec, dataset, limits=limits)
     job = Job(
         id=uuid.uuid4().hex,
         model_name=body.model_name,
@@ -203,31 +209,6 @@ def list_events(*, session: Session, job_id: str, after_id: int) -> list[JobEven
             .order_by(JobEvent.id)
         )
     )
-
-
-async def follow_events(
-    factory: sessionmaker[Session], job_id: str, *, after_id: int, poll_s: float = 0.25
-) -> AsyncIterator[JobEvent]:
-    """Every event after `after_id`, in order, until the job's terminal state event."""
-    last = after_id
-    while True:
-        batch, status = await run_in_threadpool(_events_and_status, factory, job_id, last)
-        for event in batch:
-            last = event.id
-            yield event
-        if status in TERMINAL_STATES and not batch:
-            return
-        if not batch:
-            await asyncio.sleep(poll_s)
-
-
-def _events_and_status(
-    factory: sessionmaker[Session], job_id: str, after_id: int
-) -> tuple[list[JobEvent], str | None]:
-    with factory() as session:
-        # Status first: an event written after this read is still found by the next poll.
-        status = session.scalar(select(Job.status).where(Job.id == job_id))
-        return list_events(session=session, job_id=job_id, after_id=after_id), status
 
 
 def job_history(*, session: Session, job_id: str) -> list[dict[str, Any]]:

@@ -247,3 +247,33 @@ def test_labels_that_do_not_fit_leave_no_matrix_blob_behind(
         assert [p for p in (store.root / "sha256").rglob("*") if p.is_file()] == []
         assert list((store.root / "tmp").iterdir()) == []
     assert client.get("/v1/datasets/labelled").status_code == 404
+
+
+def test_an_npz_member_without_the_npy_suffix_is_422(upload: Any, footprint: Any) -> None:
+    """numpy hands such a member over as raw bytes: it was a 500."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("X", npy_bytes(random_matrix(5, 3)))
+    before = footprint()
+    body = assert_rejected(upload("d.npz", buffer.getvalue()), 422, footprint, before)
+    assert field_of(body) == "file" and "'X.npy'" in body["detail"]
+
+
+def test_a_full_tmpdir_during_an_upload_is_507(
+    upload: Any, footprint: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The multipart parser spools a part over 1 MB to TMPDIR: a full one was a 400."""
+    import tempfile
+
+    from tests.tmpfs import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / "tmpdir", 1 << 20) as tmpdir:
+        monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))  # what TMPDIR sets at start
+        before = footprint()
+        data = npy_bytes(random_matrix(20000, 16))  # 2.5 MB: past the 1 MB tmpfs
+        body = assert_rejected(upload("big.npy", data), 507, footprint, before)
+        assert str(tmpdir) in body["detail"] and "TMPDIR" in body["detail"]
+        assert list(tmpdir.iterdir()) == []

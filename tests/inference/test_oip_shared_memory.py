@@ -345,18 +345,62 @@ def test_a_fifo_or_a_directory_is_not_a_shared_memory_object(client: TestClient)
 
 
 def test_the_number_of_regions_is_bounded(tmp_path: Path) -> None:
-    (tmp_path / "object").write_bytes(b"\0" * 64)
+    (tmp_path / "aesvc-object").write_bytes(b"\0" * 64)
     registry = SharedMemoryRegistry(enabled=True, directory=tmp_path)
+    share = MAX_REGIONS // 8
     try:
         for i in range(MAX_REGIONS):  # the bound is the process's, over every key's regions
-            owner = "key-a" if i % 2 else None
-            registry.register(f"r{i}", owner=owner, key="/object", offset=0, byte_size=64)
+            owner = f"key-{i // share}" if i >= share else None
+            registry.register(f"r{i}", owner=owner, key="/aesvc-object", offset=0, byte_size=64)
         with pytest.raises(SharedMemoryError, match=f"{MAX_REGIONS} regions are registered"):
-            registry.register("one-more", owner="key-b", key="/object", offset=0, byte_size=64)
+            registry.register("more", owner="key-b", key="/aesvc-object", offset=0, byte_size=64)
         registry.unregister("r0", owner=None)
-        registry.register("one-more", owner="key-b", key="/object", offset=0, byte_size=64)
+        registry.register("more", owner="key-b", key="/aesvc-object", offset=0, byte_size=64)
     finally:
         registry.close()
+
+
+def test_one_key_holds_at_most_its_share_of_the_regions(tmp_path: Path) -> None:
+    """Issue 22, defect 8: one key cannot take every region slot (each a descriptor)."""
+    (tmp_path / "aesvc-object").write_bytes(b"\0" * 64)
+    registry = SharedMemoryRegistry(enabled=True, directory=tmp_path, regions_per_owner=3)
+    try:
+        for i in range(3):
+            registry.register(f"r{i}", owner="greedy", key="/aesvc-object", offset=0, byte_size=64)
+        with pytest.raises(SharedMemoryError, match="its share"):
+            registry.register("r3", owner="greedy", key="/aesvc-object", offset=0, byte_size=64)
+        registry.register("r0", owner="other", key="/aesvc-object", offset=0, byte_size=64)
+    finally:
+        registry.close()
+
+
+def test_only_the_services_own_objects_with_its_prefix_may_be_registered(
+    client: TestClient, new_shm: Any, tmp_path: Path
+) -> None:
+    """Issue 22, defect 8: an infer key registered (and overwrote) another user's 0600
+    object, and PostgreSQL's own segment. Now: the prefix, the owner and one link."""
+    foreign = Path("/dev/shm") / f"PostgreSQL.{uuid.uuid4().int % 10**9}"
+    foreign.write_bytes(b"\0" * 4096)
+    try:
+        body = {"key": "/" + foreign.name, "offset": 0, "byte_size": 64}
+        response = client.post(f"{SHM}/region/pg/register", json=body)
+        assert response.status_code == 400
+        assert "'/aesvc-...'" in error_of(response)
+    finally:
+        foreign.unlink()
+    # an object of another user (here: the registry sees the test's own as another's)
+    (tmp_path / "aesvc-theirs").write_bytes(b"\0" * 64)
+    os.chmod(tmp_path / "aesvc-theirs", 0o600)
+    registry = SharedMemoryRegistry(enabled=True, directory=tmp_path, service_uid=os.geteuid() + 1)
+    with pytest.raises(SharedMemoryError, match=f"belongs to uid {os.geteuid()}"):
+        registry.register("r", owner=None, key="/aesvc-theirs", offset=0, byte_size=64)
+    # a second link to an object is refused too (a hard link may name anyone's object)
+    os.link(tmp_path / "aesvc-theirs", tmp_path / "aesvc-link")
+    own = SharedMemoryRegistry(enabled=True, directory=tmp_path)
+    with pytest.raises(SharedMemoryError, match="links: 2"):
+        own.register("r", owner=None, key="/aesvc-link", offset=0, byte_size=64)
+    own.close()
+    registry.close()
 
 
 def test_with_keys_each_key_has_its_own_region_names(data_dir: Path, new_shm: Any) -> None:

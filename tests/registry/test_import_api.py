@@ -148,3 +148,39 @@ def test_bad_model_name_is_422(client: TestClient) -> None:
         "/v1/models/bad name!/versions", files={"file": ("m.safetensors", model_blob()[0])}
     )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "name"
+
+
+def test_a_tiny_file_whose_config_describes_a_huge_network_is_refused_before_building_it(
+    client: TestClient, settings: Settings
+) -> None:
+    """Issue 22, defect 1: a 186-byte file with n_features 65536 and hidden_sizes [65536]
+    (8.6e9 parameters, 34 GB) OOM-killed the API. Now it is counted on the meta device."""
+    config = {
+        "spec": {"architecture": {"code_size": 2, "hidden_sizes": [65536]}},
+        "n_features": 65536,
+        "image_shape": None,
+        "format_version": 1,
+    }
+    blob = save_safetensors({"x": torch.zeros(1)}, metadata={"config": json.dumps(config)})
+    assert len(blob) < 400
+    before = stored_blobs(settings)
+    response = post(client, blob)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["field"] == "config.spec.architecture", problem
+    assert "AESVC_MAX_MODEL_PARAMETERS" in problem["detail"]
+    assert stored_blobs(settings) == before
+
+
+def test_a_network_over_the_parameter_cap_is_refused_even_with_fitting_tensors(
+    settings: Settings,
+) -> None:
+    from service.main import create_app
+
+    capped = settings.model_copy(update={"max_model_parameters": 100})
+    blob, config = model_blob(seed=1, embed_config=False)  # 6 -> 16 -> 2 -> 16 -> 6
+    with TestClient(create_app(capped, start_workers=False)) as client:
+        response = post(client, blob, config=json.dumps(config))
+        assert response.status_code == 422, response.text
+        assert "the limit is 100" in response.json()["detail"]
+        assert client.get("/v1/models/imported").status_code == 404

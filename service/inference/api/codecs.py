@@ -93,6 +93,18 @@ async def read_request(request: Request, schema: type[M], *, array_field: str | 
         return schema.model_construct(**fields)
     body = await request.body()
     if kind == JSON or kind.endswith("+json"):
+        ctx = request.app.state.ctx
+        pool = ctx.json_bodies
+        if (
+            pool is not None
+            and array_field is not None
+            and len(body) >= ctx.settings.json_off_loop_bytes
+        ):
+            # rows: validated in a separate process, the loop stays free (service.json_bodies)
+            ok, parsed = await pool.parse_rows(schema, body, array_field)
+            if not ok:
+                raise RequestValidationError(parsed)
+            return schema.model_construct(**parsed)
         return parse_json(schema, body)
     accepted = JSON if array_field is None else f"{JSON} or {NPY}"
     raise UnsupportedMediaType(f"content type {kind!r} is not supported here; send {accepted}")

@@ -9,6 +9,12 @@ register a region may read and write any shared memory object the service's user
 A key is a POSIX name as shm_open takes it ("/name") and maps only a regular file directly
 in /dev/shm, never through a symbolic link.
 
+Only objects made for the service may be registered: a name that starts with
+AESVC_OIP_SHARED_MEMORY_PREFIX (default "aesvc-"), a regular file with one link, owned by
+the user the service runs as. Another user's object (even one the service, running as
+root, could open) or another server's segment (PostgreSQL's) is refused. One key holds at
+most AESVC_OIP_SHARED_MEMORY_REGIONS_PER_KEY of the MAX_REGIONS region slots.
+
 Region names belong to the API key that registered them (with AESVC_AUTH=required): a key
 sees, uses and unregisters only its own regions, and two keys may each have a region of
 the same name. Without authentication every client shares one set of names, as in Triton.
@@ -135,9 +141,20 @@ class Region:
 
 
 class SharedMemoryRegistry:
-    def __init__(self, *, enabled: bool, directory: Path = SHM_DIR) -> None:
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        directory: Path = SHM_DIR,
+        prefix: str = "aesvc-",
+        regions_per_owner: int = MAX_REGIONS // 8,
+        service_uid: int | None = None,
+    ) -> None:
         self.enabled = enabled
         self.directory = directory
+        self.prefix = prefix
+        self.regions_per_owner = regions_per_owner
+        self.service_uid = os.geteuid() if service_uid is None else service_uid
         self._regions: dict[tuple[Owner, str], Region] = {}
         self._lock = threading.Lock()
 
@@ -159,9 +176,20 @@ class SharedMemoryRegistry:
                 f"key {key!r} is not a POSIX shared memory name; expected '/name' with "
                 "letters, digits, '_', '.' or '-' (an object in /dev/shm)"
             )
+        if not key.lstrip("/").startswith(self.prefix):
+            raise SharedMemoryError(
+                f"key {key!r}: only objects made for this service may be registered, named "
+                f"'/{self.prefix}...' (AESVC_OIP_SHARED_MEMORY_PREFIX)"
+            )
         if byte_size < 1:
             raise SharedMemoryError(f"byte_size {byte_size} is not a positive count of bytes")
         with self._lock:
+            held = sum(1 for o, _ in self._regions if o == owner)
+            if held >= self.regions_per_owner:
+                raise SharedMemoryError(
+                    f"this key holds {held} regions, its share of the {MAX_REGIONS} "
+                    "(AESVC_OIP_SHARED_MEMORY_REGIONS_PER_KEY); unregister one first"
+                )
             if (owner, name) in self._regions:
                 raise SharedMemoryError(
                     f"a region named {name!r} is already registered; unregister it first"
@@ -171,7 +199,8 @@ class SharedMemoryRegistry:
                     f"{MAX_REGIONS} regions are registered, the most this service holds; "
                     "unregister one first"
                 )
-            self._regions[owner, name] = _open(self.directory, name, key, offset, byte_size)
+            region = _open(self.directory, name, key, offset, byte_size, uid=self.service_uid)
+            self._regions[owner, name] = region
 
     def unregister(self, name: str | None = None, *, owner: Owner) -> None:
         """One of the owner's regions, or all of them; a name not registered is no error."""
@@ -287,7 +316,7 @@ class ClientRegions:
         return self.registry.write(ref, array, what, owner=self.owner)
 
 
-def _open(directory: Path, name: str, key: str, offset: int, byte_size: int) -> Region:
+def _open(directory: Path, name: str, key: str, offset: int, byte_size: int, *, uid: int) -> Region:
     path = directory / key.lstrip("/")
     # O_NONBLOCK: a FIFO put there must not hang the open (it is refused below, not regular)
     flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
@@ -308,6 +337,12 @@ def _open(directory: Path, name: str, key: str, offset: int, byte_size: int) -> 
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise SharedMemoryError(f"{key!r} is not a shared memory object")
+        if info.st_uid != uid or info.st_nlink != 1:
+            raise SharedMemoryError(
+                f"shared memory object {key!r} belongs to uid {info.st_uid} (links: "
+                f"{info.st_nlink}); only the service's own objects (uid {uid}, one link) may "
+                "be registered"
+            )
         if info.st_size < offset + byte_size:
             raise SharedMemoryError(
                 f"shared memory object {key!r} holds {info.st_size} bytes; the region needs "

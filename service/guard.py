@@ -1,0 +1,132 @@
+"""What a browser could make the service do for a web page it did not serve.
+
+In front of everything (the inference fast path included):
+- the Host header must name this service (`AESVC_ALLOWED_HOSTS`): a page that rebinds its
+  own DNS name to 127.0.0.1 sends its own name, and is refused (400, as Django and starlette do);
+- a state-changing request that a browser marks cross-site or same-site (`Sec-Fetch-Site`:
+  another port on localhost is same-site), or whose `Origin` is not this service's own
+  host and port, is refused (403);
+- the body types a browser sends cross-site without a pre-flight (text/plain, url-encoded
+  and multipart forms) are refused (415) except by the two upload routes, which take a
+  multipart form and rely on the Origin check above;
+- every answer carries `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and
+  `Referrer-Policy: no-referrer`; the dashboard's page and files a CSP without inline script.
+
+starlette's TrustedHostMiddleware checks hosts too, but answers a plain-text 400; every
+refusal here is problem+json (under /v2 the protocol's {"error": ...}).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import is_oip_path, problem_response
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# What a browser sends cross-site with no pre-flight (the CORS-safelisted types).
+SIMPLE_TYPES = {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
+UPLOAD_ROUTES = (re.compile(r"/v1/datasets/?"), re.compile(r"/v1/models/[^/]+/versions/?"))
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+ALWAYS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+def host_name(value: str) -> str:
+    """The name part of a Host header or an Origin's netloc, lowercase, without the port."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[: value.find("]") + 1]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_allowed(name: str, allowed: frozenset[str]) -> bool:
+    if "*" in allowed or name in allowed:
+        return True
+    return any(p.startswith("*.") and name.endswith(p[1:]) for p in allowed)
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, *, allowed_hosts: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self.refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        is_ui = scope["path"] == "/ui" or scope["path"].startswith("/ui/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for key, value in ALWAYS:
+                    headers.raw.append((key, value))
+                if is_ui:
+                    headers["Content-Security-Policy"] = CSP
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def refusal(self, scope: Scope) -> Response | None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        host = host_name(headers.get("host", ""))
+        if not host_allowed(host, self.allowed):
+            return _refuse(
+                scope,
+                400,
+                "Bad Request",
+                f"the Host header {host!r} is not one this service answers to "
+                "(AESVC_ALLOWED_HOSTS)",
+                "host-not-allowed",
+            )
+        if scope["method"] in SAFE_METHODS:
+            return None
+        site = headers.get("sec-fetch-site", "").lower()
+        origin = headers.get("origin")
+        # the page's origin must be this service itself (scheme aside: TLS may end at a proxy)
+        if site in ("cross-site", "same-site") or (
+            origin is not None
+            and urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+        ):
+            return _refuse(
+                scope,
+                403,
+                "Forbidden",
+                f"a cross-site request may not change anything (Origin {origin!r}, "
+                f"Sec-Fetch-Site {site or None!r})",
+                "cross-site-request",
+            )
+        kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        upload = any(route.fullmatch(scope["path"]) for route in UPLOAD_ROUTES)
+        if kind in SIMPLE_TYPES and not (upload and kind == "multipart/form-data"):
+            return _refuse(
+                scope,
+                415,
+                "Unsupported Media Type",
+                f"content type {kind!r} is not accepted here; send application/json (or the "
+                "route's binary type)",
+                "unsupported-media-type",
+            )
+        return None
+
+
+def _refuse(scope: Scope, status: int, title: str, detail: str, slug: str) -> Response:
+    if is_oip_path(scope["path"]):
+        return JSONResponse({"error": detail}, status_code=status)
+    return problem_response(status, title, detail, slug=slug, instance=scope["path"])

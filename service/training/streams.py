@@ -1,0 +1,182 @@
+"""Job event streams (SSE), bounded: per key and per process, one poll per job, revocable.
+
+Each open stream used to poll the database on its own, four times a second, for as long as
+its job ran: 500 streams from one key pushed /healthz past a second. Now:
+- at most AESVC_MAX_STREAMS_PER_KEY streams per API key (or per anonymous caller while
+  auth is disabled) and AESVC_MAX_STREAMS per process; past either, 429 + Retry-After;
+- the streams of one job share one `JobFeed`: one poll per job, whatever the number of
+  readers; a reader first reads its own backlog (resuming after Last-Event-ID), once;
+- a stream whose key is revoked ends within AESVC_STREAM_KEY_CHECK_S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from service.errors import ServiceError
+from service.training.schemas import TERMINAL_STATES
+from service.training.tables import Job, JobEvent
+
+ANONYMOUS = ""  # the one bucket of every caller while auth is disabled
+
+
+class TooManyStreams(ServiceError):
+    status, title, slug = 429, "Too Many Requests", "too-many-streams"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.headers["Retry-After"] = str(retry_after_s)
+
+
+@dataclass
+class JobFeed:
+    """The events of one job, polled once for all of its readers."""
+
+    job_id: str
+    last_id: int
+    events: list[JobEvent] = field(default_factory=list)
+    finished: bool = False
+    readers: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+def _events_after(
+    factory: sessionmaker[Session], job_id: str, after_id: int
+) -> tuple[list[JobEvent], str | None]:
+    with factory() as session:
+        # Status first: an event written after this read is still found by the next poll.
+        status = session.scalar(select(Job.status).where(Job.id == job_id))
+        query = (
+            select(JobEvent)
+            .where(JobEvent.job_id == job_id, JobEvent.id > after_id)
+            .order_by(JobEvent.id)
+        )
+        events = list(session.scalars(query))
+        session.expunge_all()
+        return events, status
+
+
+class JobStreams:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        max_per_key: int,
+        max_total: int,
+        key_check_s: float,
+        key_is_active: Callable[[str], bool],
+        poll_s: float = 0.25,
+    ) -> None:
+        self.factory = factory
+        self.max_per_key = max_per_key
+        self.max_total = max_total
+        self.key_check_s = key_check_s
+        self.key_is_active = key_is_active
+        self.poll_s = poll_s
+        self.open_by_key: Counter[str] = Counter()
+        self.feeds: dict[str, JobFeed] = {}
+
+    def open(self, key_id: str | None) -> Callable[[], None]:
+        """Take a stream slot (or 429); returns its release, safe to call twice."""
+        key = key_id or ANONYMOUS
+        total = sum(self.open_by_key.values())
+        if total >= self.max_total:
+            raise TooManyStreams(
+                f"{total} event streams are open on this server (AESVC_MAX_STREAMS); retry "
+                "later, or poll GET /v1/jobs/{id}",
+                retry_after_s=5,
+            )
+        if self.open_by_key[key] >= self.max_per_key:
+            raise TooManyStreams(
+                f"this key has {self.open_by_key[key]} event streams open "
+                "(AESVC_MAX_STREAMS_PER_KEY); close one first",
+                retry_after_s=5,
+            )
+        self.open_by_key[key] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.open_by_key[key] -= 1
+                if self.open_by_key[key] <= 0:
+                    del self.open_by_key[key]
+
+        return release
+
+    async def follow(
+        self, job_id: str, *, after_id: int, key_id: str | None
+    ) -> AsyncIterator[JobEvent]:
+        """Every event after `after_id`, in order, until the job's terminal state event
+        (or until the key is revoked)."""
+        backlog, status = await run_in_threadpool(_events_after, self.factory, job_id, after_id)
+        last = after_id
+        for event in backlog:
+            last = event.id
+            yield event
+        if status in TERMINAL_STATES or status is None:
+            return
+        feed = self._join(job_id, last)
+        checked_at = time.monotonic()
+        try:
+            while True:
+                changed = feed.changed  # taken before reading: a later poll sets this one
+                for event in [e for e in feed.events if e.id > last]:
+                    last = event.id
+                    yield event
+                if feed.finished:
+                    return
+                if key_id is not None and time.monotonic() - checked_at >= self.key_check_s:
+                    checked_at = time.monotonic()
+                    if not await run_in_threadpool(self.key_is_active, key_id):
+                        return  # revoked: the stream ends, the client's retry gets a 401
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=self.key_check_s)
+        finally:
+            self._leave(feed)
+
+    def _join(self, job_id: str, last_id: int) -> JobFeed:
+        feed = self.feeds.get(job_id)
+        if feed is None or feed.finished:
+            feed = JobFeed(job_id=job_id, last_id=last_id)
+            self.feeds[job_id] = feed
+            feed.task = asyncio.create_task(self._poll(feed), name=f"job-feed-{job_id}")
+        feed.readers += 1
+        return feed
+
+    def _leave(self, feed: JobFeed) -> None:
+        feed.readers -= 1
+        if feed.readers <= 0 and feed.task is not None:
+            feed.task.cancel()
+            if self.feeds.get(feed.job_id) is feed:
+                del self.feeds[feed.job_id]
+
+    async def _poll(self, feed: JobFeed) -> None:
+        while not feed.finished:
+            batch, status = await run_in_threadpool(
+                _events_after, self.factory, feed.job_id, feed.last_id
+            )
+            if batch:
+                feed.events.extend(batch)
+                feed.last_id = batch[-1].id
+            feed.finished = (status in TERMINAL_STATES or status is None) and not batch
+            if batch or feed.finished:
+                feed.changed.set()
+                feed.changed = asyncio.Event()
+            if not batch and not feed.finished:
+                await asyncio.sleep(self.poll_s)
+
+    def stats(self) -> dict[str, Any]:
+        return {"streams": sum(self.open_by_key.values()), "feeds": len(self.feeds)}

@@ -1,0 +1,68 @@
+"""Issue 22, defect 4: a large JSON body is parsed off the event loop.
+
+A body of rows of at least AESVC_JSON_OFF_LOOP_BYTES is validated in a spawned process
+(service.json_bodies). Here the threshold is 0 for one app, so every body goes there, and
+each answer (right or wrong input) must be the one the in-loop parser gives. The figures
+(/healthz under four clients sending 32 MB bodies) are benchmarks/attacks.py's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.main import create_app
+from tests.registry.builders import import_model, raw_rows
+
+URL = "/v1/models/m/versions/1"
+BODIES: list[Any] = [
+    {"inputs": raw_rows(5).tolist()},
+    {"inputs": raw_rows(3).tolist(), "sample": False},
+    {"inputs": [[1e39] * 6]},  # overflows float32: non-finite
+    {"inputs": [[1.0] * 6, [1.0] * 5, [2.0] * 5]},  # ragged
+    {"inputs": []},
+    {"inputs": [[0.0] * 7]},  # wrong width
+    {"inputs": "rows"},
+    {"inputs": [["a"] * 6]},
+    {"inputs": [[0.0] * 6], "extra": 1},
+    {"inputs": [[0.0] * 6] * 51},  # past AESVC_MAX_REQUEST_ROWS
+]
+
+
+@pytest.fixture
+def clients(settings: Settings, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient]]:
+    limited = settings.model_copy(update={"max_request_rows": 50})
+    with TestClient(create_app(limited, start_workers=False)) as in_loop:
+        import_model(in_loop, "m", seed=3)
+        off_loop_settings = limited.model_copy(update={"json_off_loop_bytes": 0})
+        with TestClient(create_app(off_loop_settings, start_workers=False)) as off_loop:
+            yield in_loop, off_loop
+
+
+def test_large_bodies_are_parsed_in_another_process_with_the_same_answers(
+    clients: tuple[TestClient, TestClient],
+) -> None:
+    in_loop, off_loop = clients
+    before = {p.pid for p in multiprocessing.active_children()}
+    for operation in ("encode", "reconstruct", "score"):
+        for body in BODIES:
+            want = in_loop.post(f"{URL}/{operation}", json=body)
+            got = off_loop.post(f"{URL}/{operation}", json=body)
+            assert got.status_code == want.status_code, (operation, body, got.text)
+            if want.status_code == 200:
+                for key, value in want.json().items():
+                    if isinstance(value, list):
+                        np.testing.assert_allclose(np.asarray(got.json()[key], float), value)
+                    else:
+                        assert got.json()[key] == value, key
+            else:
+                assert got.json() == want.json(), (operation, body)
+    parsers = {p.pid for p in multiprocessing.active_children()} - before
+    assert parsers, "no body was parsed outside this process"
