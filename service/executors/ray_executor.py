@@ -140,7 +140,9 @@ def portable_settings(settings: Settings) -> Settings:
         update={
             "data_dir": settings.data_dir.resolve(),
             "database_url": settings.resolved_database_url,
-            "artifact_url": str(settings.resolved_artifact_root),
+            "artifact_url": settings.artifact_url
+            if settings.artifact_in_object_store
+            else str(settings.resolved_artifact_root),
         }
     )
 
@@ -167,7 +169,7 @@ def reconcile(ctx: AppContext) -> int:
         if owner is not None and not actor_alive(job_id):
             error = "its Ray actor is gone (worker process or node died)"
             if lifecycle.retry_or_fail(
-                ctx.session_factory, job_id=job_id, owner=owner, error=error
+                ctx.session_factory, job_id=job_id, owner=owner, error=error, store=ctx.store
             ):
                 settled += 1
     return settled
@@ -215,6 +217,7 @@ class RayDispatcher:
                             ctx.engine,
                             ctx.session_factory,
                             lease_timeout_s=self.settings.lease_timeout_s,
+                            store=ctx.store,
                         )
                         next_reconcile = time.monotonic() + 1.0
                     self._renew_pending(ctx, pid)
@@ -243,7 +246,7 @@ class RayDispatcher:
                 del self._pending[job_id]
                 error = f"its Ray actor did not start within {ACTOR_START_TIMEOUT_S:g} s"
                 lifecycle.retry_or_fail(
-                    ctx.session_factory, job_id=job_id, owner=owner, error=error
+                    ctx.session_factory, job_id=job_id, owner=owner, error=error, store=ctx.store
                 )
             else:
                 lifecycle.heartbeat(ctx.session_factory, job_id=job_id, owner=owner)
@@ -259,6 +262,10 @@ class RayDispatcher:
         except Exception as exc:
             log.exception("could not start a Ray actor for job %s", job.id)
             lifecycle.retry_or_fail(
-                ctx.session_factory, job_id=job.id, owner=owner, error=f"ray: {exc}"
+                ctx.session_factory,
+                job_id=job.id,
+                owner=owner,
+                error=f"ray: {exc}",
+                store=ctx.store,
             )
         return True

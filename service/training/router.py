@@ -7,7 +7,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep
+from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep, StoreDep
 from service.errors import problem_responses
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
@@ -101,5 +101,5 @@ def _parse_event_id(raw: str | None) -> int:
 
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job", summary="Cancel a job")
-def cancel_job(session: SessionDep, job_id: str) -> JobPublic:
-    return service.to_public(service.cancel_job(session=session, job_id=job_id))
+def cancel_job(session: SessionDep, store: StoreDep, job_id: str) -> JobPublic:
+    return service.to_public(service.cancel_job(session=session, job_id=job_id, store=store))
