@@ -127,7 +127,7 @@ def test_the_artifact_url_is_a_folder_a_file_url_or_a_known_object_store(
     from service.config import Settings
 
     for url in ("ftp://host/x", "http://host/bucket", "s4://bucket"):
-        with pytest.raises(ValidationError, match="AESVC_ARTIFACT_URL: .* not a known store"):
+        with pytest.raises(ValidationError, match=r"AESVC_ARTIFACT_URL: .* not a known store"):
             Settings(data_dir=tmp_path, artifact_url=url)
     with pytest.raises(ValidationError, match="names no bucket"):
         Settings(data_dir=tmp_path, artifact_url="s3://")
