@@ -242,7 +242,7 @@ class ObjectStore(ArtifactStore):
     def checkpoint(self, job_id: str) -> ObjectCheckpoint:
         return ObjectCheckpoint(self, f"checkpoints/{job_id}.pt")
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def list_keys(self, prefix: str = "") -> list[str]:
         """Every key under `prefix` (relative to the store's own prefix)."""
         found: list[str] = []
         for batch in self._call(lambda: obstore.list(self._store, prefix or None)):

@@ -42,7 +42,7 @@ def stored_blobs(store: ArtifactStore) -> list[str]:
         root = store.root / "sha256"
         return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
     assert isinstance(store, ObjectStore)
-    return sorted(key.rsplit("/", 1)[-1] for key in store.keys("sha256"))
+    return sorted(key.rsplit("/", 1)[-1] for key in store.list_keys("sha256"))
 
 
 def overwrite(store: ArtifactStore, key: str, data: bytes) -> None:
