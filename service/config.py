@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=0, le=64, description="Local worker processes on CPU.")
     executor: Literal["local", "ray"] = "local"
+    ray_job_resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="AESVC_EXECUTOR=ray: custom Ray resources every job actor asks for, as "
+        'JSON (e.g. {"trainer": 1}): jobs run only on the nodes started with them.',
+    )
     auth: Literal["disabled", "required"] = "disabled"
 
     max_upload_bytes: int = Field(default=1 << 30, ge=1)
