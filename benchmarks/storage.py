@@ -8,7 +8,7 @@ Targets (issue 27):
 - the same training job with S3 artifacts: at most 1.10x the wall time on a folder.
 Prints and saves JSON to benchmarks/results/storage.json.
 
-    .venv/bin/python benchmarks/storage.py [--upload-mb 1024] [--repeats 5] [--epochs 40]
+    .venv/bin/python benchmarks/storage.py [--upload-mb 1024] [--repeats 7] [--epochs 40]
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +63,6 @@ def fetch_seconds(store: ArtifactStore, sha256: str) -> float:
     return time.perf_counter() - start
 
 
-def median_of(repeats: int, run: Callable[[], float]) -> tuple[float, list[float]]:
-    runs = [run() for _ in range(repeats)]
-    return statistics.median(runs), runs
-
-
 def model_loads(s3: S3Server, tmp: Path, repeats: int) -> dict[str, Any]:
     blob, config = ten_mb_model()
     folder = FolderStore(tmp / "folder-artifacts")
@@ -78,22 +72,24 @@ def model_loads(s3: S3Server, tmp: Path, repeats: int) -> dict[str, Any]:
     warm = ObjectStore(url, spool_dir=tmp / "spool", cache=cache)
     sha = folder.put_bytes(blob).sha256
     cold.put_bytes(blob)
-    for store in (folder, cold, warm):
+    stores = {"folder": folder, "s3_cold": cold, "s3_warm": warm}
+    for store in stores.values():
         load_seconds(store, sha, config)  # imports, allocator, connection pool: not measured
-    folder_s, folder_runs = median_of(repeats, lambda: load_seconds(folder, sha, config))
-    cold_s, cold_runs = median_of(repeats, lambda: load_seconds(cold, sha, config))
-    warm_s, warm_runs = median_of(repeats, lambda: load_seconds(warm, sha, config))
-    # The bytes alone (fetch and sha256 check), without building the network.
-    fetch = {
-        name: median_of(repeats, lambda store=store: fetch_seconds(store, sha))[0]  # type: ignore[misc]
-        for name, store in (("folder", folder), ("s3_cold", cold), ("s3_warm", warm))
-    }
+    loads: dict[str, list[float]] = {name: [] for name in stores}
+    fetches: dict[str, list[float]] = {name: [] for name in stores}
+    for _ in range(repeats):  # interleaved, so drift hits every store alike
+        for name, store in stores.items():
+            loads[name].append(load_seconds(store, sha, config))
+            fetches[name].append(fetch_seconds(store, sha))  # the bytes alone, checked
+    folder_s, cold_s, warm_s = (statistics.median(loads[n]) for n in stores)
+    fetch = {name: statistics.median(runs) for name, runs in fetches.items()}
     return {
         "weights_bytes": len(blob),
         "fetch_only_median_s": fetch,
-        "folder_load_s": folder_runs,
-        "s3_cold_load_s": cold_runs,
-        "s3_warm_load_s": warm_runs,
+        "fetch_only_ratio_s3_cold_over_folder": fetch["s3_cold"] / fetch["folder"],
+        "fetch_only_ratio_s3_warm_over_folder": fetch["s3_warm"] / fetch["folder"],
+        "load_s": loads,
+        "fetch_only_s": fetches,
         "cold_ratio_s3_over_folder": cold_s / folder_s,
         "warm_ratio_cached_over_folder": warm_s / folder_s,
         "cold_target": 2.0,
@@ -180,9 +176,9 @@ def training_jobs(s3: S3Server, tmp: Path, epochs: int, repeats: int) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--upload-mb", type=int, default=1024)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--training-repeats", type=int, default=2)
+    parser.add_argument("--training-repeats", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
