@@ -116,6 +116,9 @@ class ObjectCheckpoint(Checkpoint):
         except FileNotFoundError:
             return None
 
+    def exists(self) -> bool:
+        return retry_store(lambda: self.store.has_key(self.key), what=f"look up {self.uri}")
+
     def write(self, data: bytes | memoryview) -> None:
         payload = bytes(data)
         retry_store(lambda: self.store.put_raw(self.key, payload), what=f"write {self.uri}")
@@ -227,12 +230,15 @@ class ObjectStore(ArtifactStore):
             self.cache.put(sha256, data)
         return data
 
-    def exists(self, sha256: str) -> bool:
+    def has_key(self, key: str) -> bool:
         try:
-            self._call(lambda: obstore.head(self._store, blob_key(sha256)))
+            self._call(lambda: obstore.head(self._store, key))
         except FileNotFoundError:
             return False
         return True
+
+    def exists(self, sha256: str) -> bool:
+        return self.has_key(blob_key(sha256))
 
     def delete(self, sha256: str) -> None:
         self.delete_raw(blob_key(sha256))

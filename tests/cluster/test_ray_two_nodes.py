@@ -2,7 +2,8 @@
 pinned to the second node trains there and serves from the API; SIGKILL of that node mid-
 job, and attempt 2 resumes on a fresh node from the checkpoint in the bucket.
 
-Runs once in CI: in the PostgreSQL run (AESVC_TEST_DATABASE_URL), skipped in the other."""
+PostgreSQL: the suite's (AESVC_TEST_DATABASE_URL) or a throwaway cluster of the test. CI runs
+tests/cluster/ once, in its PostgreSQL run (.ci/run)."""
 
 from __future__ import annotations
 
@@ -33,9 +34,7 @@ CREDENTIAL_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, database_url: str) -> Iterator[RayCluster]:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("runs once, in the PostgreSQL run of the suite (AESVC_TEST_DATABASE_URL)")
+def cluster(tmp_path: Path) -> Iterator[RayCluster]:
     if not Path(ray_cli()).exists():
         pytest.skip("ray is not installed (pip install -e '.[ray]')")
     # The nodes get no object store credentials: the job brings them (service.executors).
@@ -62,7 +61,7 @@ def _adopted(http: Any, job_id: str, attempt: int, api_pid: int) -> dict[str, An
 
 def test_a_job_pinned_to_a_node_survives_that_node_being_killed(
     settings: Settings,
-    database_url: str,
+    shared_database_url: str,
     s3_url: str,
     s3_server: S3Server,
     cluster: RayCluster,
@@ -70,7 +69,12 @@ def test_a_job_pinned_to_a_node_survives_that_node_being_killed(
     node_env = {k: v for k, v in os.environ.items() if not k.startswith(CREDENTIAL_PREFIXES)}
     second = cluster.add_node({TRAINER: 1}, node_env)
     api = settings.model_copy(
-        update={"artifact_url": s3_url, "lease_timeout_s": 3.0, "heartbeat_interval_s": 0.3}
+        update={
+            "database_url": shared_database_url,
+            "artifact_url": s3_url,
+            "lease_timeout_s": 3.0,
+            "heartbeat_interval_s": 0.3,
+        }
     )
     env = {
         "AESVC_EXECUTOR": "ray",
