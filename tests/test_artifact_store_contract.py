@@ -5,6 +5,9 @@ cache, and the blob-deletion race closed against a real database."""
 from __future__ import annotations
 
 import hashlib
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +28,9 @@ from service.datasets import service as datasets
 from service.datasets.parsing import ParsedData
 from service.main import create_app
 from service.object_store import ObjectStore, ReadThroughCache, open_store
+from service.tmpfiles import sweep
+from tests.factories import wait_for
+from tests.s3 import S3Server, relayed
 
 STORES = ["folder", pytest.param("s3", marks=pytest.mark.cluster)]
 
@@ -261,3 +267,41 @@ def test_an_unusable_store_refuses_the_start_naming_the_setting(
         )
         assert result.returncode == 2, result.stderr[-2000:]
         assert expected in result.stderr
+
+
+UPLOADER = """
+import sys
+from pathlib import Path
+from service.object_store import ObjectStore
+
+store = ObjectStore(sys.argv[1], spool_dir=Path(sys.argv[2]))
+store.put_chunks(bytes([i % 251]) * (1 << 20) for i in range(64))
+print("uploaded", flush=True)
+"""
+
+
+@pytest.mark.cluster
+def test_an_upload_killed_midway_leaves_no_object_and_its_spool_is_swept(
+    s3_server: S3Server, s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL while the multipart upload of a 64 MB blob is on the wire: no object under
+    any final key (S3 shows a multipart upload only once completed), and the spool file the
+    writer left is swept once nobody holds it."""
+    spool = tmp_path / "spool"
+    with relayed(s3_server) as relay:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
+        writer = subprocess.Popen(
+            [sys.executable, "-c", UPLOADER, s3_url, str(spool)],
+            stdout=subprocess.PIPE,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        try:
+            wait_for(lambda: relay.bytes_up > 16 << 20, timeout_s=120, interval_s=0.01)
+        finally:
+            writer.send_signal(signal.SIGKILL)
+            writer.wait(10)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    store = ObjectStore(s3_url, spool_dir=spool)
+    assert store.list_keys() == []
+    (left,) = list(spool.iterdir())  # SIGKILL ran no cleanup ...
+    assert sweep(spool, min_age_s=0) == [left]  # ... the next start's sweep removes it
