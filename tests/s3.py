@@ -4,6 +4,7 @@ front of it that a test can cut (the store unreachable) and restore."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -27,7 +28,10 @@ CREDENTIALS = {
 class S3Server:
     """moto's server in a process of its own; state lives in that process's memory."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, *, check_credentials: bool = False) -> None:
+        """check_credentials: moto checks every request's keys against its own IAM users
+        (there are none), so any key is refused, as a real S3 refuses a wrong one."""
+        self.check_credentials = check_credentials
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -35,8 +39,12 @@ class S3Server:
 
     def start(self, timeout_s: float = 30.0) -> S3Server:
         log = self.log_path.open("ab")
+        env = {**os.environ}
+        if self.check_credentials:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env=env,
             stdout=log,
             stderr=log,
             start_new_session=True,

@@ -5,6 +5,7 @@ cache, and the blob-deletion race closed against a real database."""
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from service.main import create_app
 from service.object_store import ObjectStore, ReadThroughCache, open_store
 from service.tmpfiles import sweep
 from tests.factories import wait_for
+from tests.live import free_port
 from tests.s3 import S3Server, relayed
 
 STORES = ["folder", pytest.param("s3", marks=pytest.mark.cluster)]
@@ -234,18 +236,13 @@ def test_open_store_picks_the_store_by_url(s3_url: str, tmp_path: Path) -> None:
     [
         ("missing bucket", "AESVC_ARTIFACT_URL=s3://aesvc-no-such-bucket/p: the bucket does not"),
         ("no server", "no server answered (check AWS_ENDPOINT_URL"),
+        ("refused credentials", "the credentials were refused (AWS_ACCESS_KEY_ID"),
     ],
 )
 def test_an_unusable_store_refuses_the_start_naming_the_setting(
     problem: str, expected: str, s3_url: str, tmp_path: Path, database_url: str
 ) -> None:
     """`aesvc serve` and `aesvc worker` exit 2 before serving or claiming anything."""
-    import os
-    import subprocess
-    import sys
-
-    from tests.live import free_port
-
     env = {
         **os.environ,
         "AESVC_DATA_DIR": str(tmp_path / "var"),
@@ -257,6 +254,18 @@ def test_an_unusable_store_refuses_the_start_naming_the_setting(
     }
     if problem == "no server":
         env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+    checking = None
+    if problem == "refused credentials":
+        checking = S3Server(tmp_path / "moto-auth.log", check_credentials=True).start()
+        env["AWS_ENDPOINT_URL"] = checking.endpoint
+    try:
+        _assert_refused(env, expected)
+    finally:
+        if checking is not None:
+            checking.stop()
+
+
+def _assert_refused(env: dict[str, str], expected: str) -> None:
     for command in ("serve", "worker"):
         result = subprocess.run(
             [sys.executable, "-m", "service.cli", command],
