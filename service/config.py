@@ -9,17 +9,37 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# What AESVC_ARTIFACT_URL may name besides a folder (file:// is a folder): obstore's schemes.
+OBJECT_STORE_SCHEMES = ("s3", "s3a", "gs", "az", "abfs", "abfss", "azure", "adl")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AESVC_", extra="ignore")
 
     data_dir: Path = Field(default=Path("./var"), description="SQLite file and artifacts.")
     database_url: str | None = Field(default=None, description="Overrides the SQLite file.")
-    artifact_url: str | None = Field(default=None, description="Overrides <data_dir>/artifacts.")
+    artifact_url: str | None = Field(
+        default=None,
+        description="Overrides <data_dir>/artifacts: a folder, file://, or an object store "
+        "(s3://bucket/prefix, gs://, az://) with the usual credential variables "
+        "(AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).",
+    )
+    artifact_cache_bytes: int = Field(
+        default=1 << 30,
+        ge=0,
+        description="Object store only: blobs read from it are kept under "
+        "<data_dir>/artifact-cache up to this many bytes, least recently read out first "
+        "(0: none).",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=0, le=64, description="Local worker processes on CPU.")
     executor: Literal["local", "ray"] = "local"
+    ray_job_resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="AESVC_EXECUTOR=ray: custom Ray resources every job actor asks for, as "
+        'JSON (e.g. {"trainer": 1}): jobs run only on the nodes started with them.',
+    )
     auth: Literal["disabled", "required"] = "disabled"
 
     allowed_hosts: str = Field(
@@ -199,15 +219,19 @@ class Settings(BaseSettings):
 
     @field_validator("artifact_url")
     @classmethod
-    def _artifact_url_is_a_path(cls, value: str | None) -> str | None:
-        """A folder (a shared volume for many machines), as a path or a file:// URL; an
-        object store URL must not quietly become a relative folder named after it."""
-        if value and "://" in value and not value.startswith("file://"):
+    def _artifact_url_is_known(cls, value: str | None) -> str | None:
+        """A folder, a file:// URL, or an object store obstore speaks; any other URL must
+        not quietly become a relative folder named after it."""
+        if value and "://" in value:
             scheme = value.split("://", 1)[0]
-            raise ValueError(
-                f"{scheme}:// is not supported: give a folder path or a file:// URL (mount an "
-                "object store as a shared volume on every machine)"
-            )
+            if scheme != "file" and scheme not in OBJECT_STORE_SCHEMES:
+                known = ", ".join(f"{s}://" for s in ("file", *OBJECT_STORE_SCHEMES))
+                raise ValueError(
+                    f"AESVC_ARTIFACT_URL: {scheme}:// is not a known store; give a folder "
+                    f"path or one of {known}"
+                )
+            if scheme != "file" and not value.split("://", 1)[1].strip("/"):
+                raise ValueError(f"AESVC_ARTIFACT_URL: {value} names no bucket")
         return value
 
     @model_validator(mode="after")
@@ -250,6 +274,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'aesvc.db').resolve()}"
+
+    @property
+    def artifact_in_object_store(self) -> bool:
+        return bool(self.artifact_url) and str(self.artifact_url).split("://", 1)[0] in (
+            OBJECT_STORE_SCHEMES
+        )
 
     @property
     def resolved_artifact_root(self) -> Path:

@@ -16,6 +16,7 @@ from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import create_db_engine, create_session_factory
 from service.inference.oip.shared_memory import SharedMemoryRegistry
+from service.object_store import open_store
 from service.tmpfiles import sweep
 
 if TYPE_CHECKING:  # typing only: these modules import this one
@@ -61,12 +62,14 @@ class AppContext:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
+        store = open_store(settings)
+        store.check()  # a missing bucket or refused credentials: refused now, not later
         engine = create_db_engine(settings.resolved_database_url)
         return cls(
             settings=settings,
             engine=engine,
             session_factory=create_session_factory(engine),
-            store=ArtifactStore(settings.resolved_artifact_root),
+            store=store,
             write_session_factory=create_session_factory(
                 engine.execution_options(sqlite_begin="IMMEDIATE")
             ),

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from service.config import Settings
 from service.main import create_app
 from tests.factories import temporary_database_url
+from tests.s3 import S3Server
 
 # starlette's TestClient sends `Host: testserver`; the service answers only to the hosts in
 # AESVC_ALLOWED_HOSTS (loopback names by default). tests/test_security.py checks the default.
@@ -66,3 +67,22 @@ def root_logging() -> Iterator[None]:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One moto S3 server for the session; each test takes a bucket of its own."""
+    server = S3Server(tmp_path_factory.mktemp("s3") / "moto.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket, and the usual AWS variables pointing at the server (this process
+    and the servers a test starts inherit them)."""
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    return f"s3://{s3_server.create_bucket()}/aesvc"

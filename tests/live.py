@@ -48,6 +48,8 @@ class LiveServer:
             "AESVC_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
             "AESVC_LEASE_TIMEOUT_S": str(settings.lease_timeout_s),
             "AESVC_POLL_INTERVAL_S": str(settings.poll_interval_s),
+            "AESVC_ARTIFACT_CACHE_BYTES": str(settings.artifact_cache_bytes),
+            **({"AESVC_ARTIFACT_URL": settings.artifact_url} if settings.artifact_url else {}),
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from service.artifacts import ArtifactCorrupted, ArtifactMissing, ArtifactStore, StorageFull
+from service.artifacts import ArtifactCorrupted, ArtifactMissing, FolderStore, StorageFull
 from tests.tmpfs import mounted_tmpfs
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ArtifactStore:
-    return ArtifactStore(tmp_path / "artifacts")
+def store(tmp_path: Path) -> FolderStore:
+    return FolderStore(tmp_path / "artifacts")
 
 
-def blobs(store: ArtifactStore) -> list[Path]:
+def blobs(store: FolderStore) -> list[Path]:
     return sorted(p for p in (store.root / "sha256").rglob("*") if p.is_file())
 
 
-def test_put_then_get_round_trips(store: ArtifactStore) -> None:
+def test_put_then_get_round_trips(store: FolderStore) -> None:
     data = bytes(range(256)) * 10
     stored = store.put_bytes(data)
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
@@ -31,7 +31,7 @@ def test_put_then_get_round_trips(store: ArtifactStore) -> None:
     )
 
 
-def test_chunks_and_streams_store_the_same_blob(store: ArtifactStore, tmp_path: Path) -> None:
+def test_chunks_and_streams_store_the_same_blob(store: FolderStore, tmp_path: Path) -> None:
     data = b"abc" * 1000
     source = tmp_path / "source.bin"
     source.write_bytes(data)
@@ -42,7 +42,7 @@ def test_chunks_and_streams_store_the_same_blob(store: ArtifactStore, tmp_path: 
     assert len(blobs(store)) == 1
 
 
-def test_same_bytes_same_address_one_file(store: ArtifactStore) -> None:
+def test_same_bytes_same_address_one_file(store: FolderStore) -> None:
     first = store.put_bytes(b"hello")
     second = store.put_bytes(b"hello")
     other = store.put_bytes(b"hello!")
@@ -50,7 +50,7 @@ def test_same_bytes_same_address_one_file(store: ArtifactStore) -> None:
     assert blobs(store) == sorted([store.path_of(first.sha256), store.path_of(other.sha256)])
 
 
-def test_flipped_byte_is_corrupted(store: ArtifactStore) -> None:
+def test_flipped_byte_is_corrupted(store: FolderStore) -> None:
     stored = store.put_bytes(b"x" * 100)
     path = store.path_of(stored.sha256)
     raw = bytearray(path.read_bytes())
@@ -60,7 +60,7 @@ def test_flipped_byte_is_corrupted(store: ArtifactStore) -> None:
         store.get_bytes(stored.sha256)
 
 
-def test_missing_blob(store: ArtifactStore) -> None:
+def test_missing_blob(store: FolderStore) -> None:
     sha = hashlib.sha256(b"never stored").hexdigest()
     assert not store.exists(sha)
     with pytest.raises(ArtifactMissing, match=sha):
@@ -72,14 +72,14 @@ def test_missing_blob(store: ArtifactStore) -> None:
         store.get_bytes(stored.sha256)
 
 
-def test_no_temporary_files_left(store: ArtifactStore) -> None:
+def test_no_temporary_files_left(store: FolderStore) -> None:
     for i in range(3):
         store.put_bytes(str(i).encode() * 100)
     assert list((store.root / "tmp").iterdir()) == []
     assert len(blobs(store)) == 3
 
 
-def test_failure_while_streaming_leaves_no_temporary_file(store: ArtifactStore) -> None:
+def test_failure_while_streaming_leaves_no_temporary_file(store: FolderStore) -> None:
     def chunks() -> Iterator[bytes]:
         yield b"first part"
         raise OSError("connection lost")
@@ -94,7 +94,7 @@ def test_failure_while_streaming_leaves_no_temporary_file(store: ArtifactStore) 
     "sha",
     ["", "abc", "A" * 64, "g" * 64, "0" * 63, "0" * 65, "../" + "0" * 61],
 )
-def test_invalid_sha_is_value_error(store: ArtifactStore, sha: str) -> None:
+def test_invalid_sha_is_value_error(store: FolderStore, sha: str) -> None:
     with pytest.raises(ValueError, match="sha256"):
         store.get_bytes(sha)
     with pytest.raises(ValueError):
@@ -103,7 +103,7 @@ def test_invalid_sha_is_value_error(store: ArtifactStore, sha: str) -> None:
 
 def test_a_full_disk_is_507_storage_full_and_leaves_nothing(tmp_path: Path) -> None:
     with mounted_tmpfs(tmp_path / "disk", 256 << 10) as disk:
-        store = ArtifactStore(disk / "artifacts")
+        store = FolderStore(disk / "artifacts")
         kept = store.put_bytes(b"small")
         with pytest.raises(StorageFull) as raised:
             store.put_bytes(b"x" * (1 << 20))
@@ -116,18 +116,25 @@ def test_a_full_disk_is_507_storage_full_and_leaves_nothing(tmp_path: Path) -> N
         assert store.get_bytes(big.sha256) == b"y" * (64 << 10)
 
 
-def test_the_artifact_url_is_a_folder_or_a_file_url(
+def test_the_artifact_url_is_a_folder_a_file_url_or_a_known_object_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An object store URL is refused (it became a relative folder named 's3:'); a relative
-    path resolves once, so processes started in other folders share one store."""
+    """An unknown scheme is refused naming the setting (it must not become a relative
+    folder named 'ftp:'); a relative path resolves once, so processes started in other
+    folders share one store; s3:// and the other object stores are accepted."""
     from pydantic import ValidationError
 
     from service.config import Settings
 
-    with pytest.raises(ValidationError, match="s3:// is not supported"):
-        Settings(data_dir=tmp_path, artifact_url="s3://bucket/prefix")
+    for url in ("ftp://host/x", "http://host/bucket", "s4://bucket"):
+        with pytest.raises(ValidationError, match=r"AESVC_ARTIFACT_URL: .* not a known store"):
+            Settings(data_dir=tmp_path, artifact_url=url)
+    with pytest.raises(ValidationError, match="names no bucket"):
+        Settings(data_dir=tmp_path, artifact_url="s3://")
+    for url in ("s3://bucket/prefix", "gs://bucket", "az://container/p"):
+        assert Settings(data_dir=tmp_path, artifact_url=url).artifact_in_object_store
     monkeypatch.chdir(tmp_path)
     for url in ("store", "file://store"):
-        resolved = Settings(data_dir=tmp_path, artifact_url=url).resolved_artifact_root
-        assert resolved == tmp_path.resolve() / "store"
+        settings = Settings(data_dir=tmp_path, artifact_url=url)
+        assert not settings.artifact_in_object_store
+        assert settings.resolved_artifact_root == tmp_path.resolve() / "store"

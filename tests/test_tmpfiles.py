@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.artifacts import ArtifactStore
+from service.artifacts import FolderStore
 from service.config import Settings
 from service.main import create_app
 from service.tmpfiles import locked_temp, sweep
@@ -23,7 +23,7 @@ from tests.factories import wait_for
 SLOW_WRITER = """
 import sys, time
 from pathlib import Path
-from service.artifacts import ArtifactStore
+from service.artifacts import FolderStore
 
 def chunks():
     yield b"x" * 4096
@@ -31,7 +31,7 @@ def chunks():
     time.sleep(600)
     yield b"never"
 
-ArtifactStore(Path(sys.argv[1])).put_chunks(chunks())
+FolderStore(Path(sys.argv[1])).put_chunks(chunks())
 """
 
 
@@ -48,7 +48,7 @@ def age(path: Path, seconds: float) -> None:
 
 
 def test_a_killed_writers_temp_file_is_swept_and_a_live_writers_is_not(tmp_path: Path) -> None:
-    store = ArtifactStore(tmp_path / "artifacts")
+    store = FolderStore(tmp_path / "artifacts")
     writer = subprocess.Popen(
         [sys.executable, "-c", SLOW_WRITER, str(store.root)],
         stdout=subprocess.PIPE,
@@ -119,7 +119,7 @@ def test_a_fixed_name_temp_file_waits_for_the_writer_before_it(tmp_path: Path) -
 
 
 def test_the_service_sweeps_at_start(settings: Settings) -> None:
-    store = ArtifactStore(settings.resolved_artifact_root)
+    store = FolderStore(settings.resolved_artifact_root)
     left = [
         store.tmp_dir / "aesvc-put.tmp",
         store.checkpoint_dir / "0123abcd.pt.tmp",

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
+from service.blob_guard import delete_unreferenced, ensure_blob
 from service.datasets.parsing import ParsedData, validate_matrix
 from service.datasets.schemas import DatasetPublic
 from service.datasets.tables import Dataset
@@ -75,9 +76,11 @@ def create_dataset(
     session.rollback()  # end the transaction: no database lock is held while blobs are written
     if taken:
         raise Conflict(f"a dataset named {name!r} already exists")
-    stored = store.put_bytes(_npy_bytes(parsed.X))
+    x_bytes = _npy_bytes(parsed.X)
+    y_bytes = _npy_bytes(parsed.y) if parsed.y is not None else None
+    stored = store.put_bytes(x_bytes)
     try:
-        labels = store.put_bytes(_npy_bytes(parsed.y)) if parsed.y is not None else None
+        labels = store.put_bytes(y_bytes) if y_bytes is not None else None
     except BaseException:  # e.g. the store filled up: the matrix must not stay behind alone
         _drop_unreferenced(session, store, [stored.sha256])
         session.rollback()
@@ -102,6 +105,9 @@ def create_dataset(
     )
     session.add(dataset)
     try:
+        ensure_blob(session, store, stored.sha256, x_bytes)  # see service.blob_guard
+        if labels is not None and y_bytes is not None:
+            ensure_blob(session, store, labels.sha256, y_bytes)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -155,15 +161,18 @@ def delete_dataset(*, session: Session, store: ArtifactStore, id_or_name: str) -
 
 
 def _drop_unreferenced(session: Session, store: ArtifactStore, blobs: list[str | None]) -> None:
-    """Remove blobs no dataset refers to any more (identical uploads share one blob)."""
-    for sha in filter(None, blobs):
-        used = session.scalar(
-            select(func.count())
-            .select_from(Dataset)
-            .where(or_(Dataset.sha256 == sha, Dataset.labels_sha256 == sha))
-        )
-        if not used:
-            store.delete(sha)
+    """Remove blobs no dataset refers to any more (identical uploads share one blob), each
+    under its lock (service.blob_guard): an upload of the same bytes meanwhile keeps it."""
+    delete_unreferenced(session, store, blobs, referenced=_dataset_blob_in_use)
+
+
+def _dataset_blob_in_use(session: Session, sha: str) -> bool:
+    used = session.scalar(
+        select(func.count())
+        .select_from(Dataset)
+        .where(or_(Dataset.sha256 == sha, Dataset.labels_sha256 == sha))
+    )
+    return bool(used)
 
 
 def load_arrays(

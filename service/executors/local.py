@@ -52,7 +52,10 @@ def worker_loop(
             try:
                 if time.monotonic() >= next_reap:
                     lifecycle.requeue_stale_jobs(
-                        ctx.engine, ctx.session_factory, lease_timeout_s=settings.lease_timeout_s
+                        ctx.engine,
+                        ctx.session_factory,
+                        lease_timeout_s=settings.lease_timeout_s,
+                        store=ctx.store,
                     )
                     next_reap = time.monotonic() + max(settings.lease_timeout_s / 4, 0.5)
                 job = lifecycle.claim_next_job(ctx.session_factory, owner=owner, host=host, pid=pid)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from service.config import Settings
@@ -37,7 +39,7 @@ class JobActor:
     """Runs one job in a background thread, so that no caller owns the work."""
 
     def __init__(self, settings_json: str, job_id: str, owner: str) -> None:
-        self.settings = Settings.model_validate_json(settings_json)
+        self.settings = node_local(Settings.model_validate_json(settings_json), job_id)
         self.job_id, self.owner = job_id, owner
         self.status = "starting"
         self._thread = threading.Thread(target=self._run, name=f"job-{job_id[:8]}", daemon=True)
@@ -76,6 +78,26 @@ class JobActor:
 
     def state(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "status": self.status, "pid": os.getpid()}
+
+
+def node_local(settings: Settings, job_id: str) -> Settings:
+    """With PostgreSQL and an object store, a job needs no disk of the API's machine: its
+    spool and read-through cache go to this node's temporary folder."""
+    if settings.is_sqlite or not settings.artifact_in_object_store:
+        return settings
+    return settings.model_copy(update={"data_dir": Path(tempfile.gettempdir()) / "aesvc-ray"})
+
+
+# The credentials of an object store reach the job actors on other nodes with the job
+# (nodes with an instance role or workload identity need none of these).
+FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+
+
+def _runtime_env(settings: Settings) -> dict[str, Any] | None:
+    if not settings.artifact_in_object_store:
+        return None
+    forwarded = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV_PREFIXES)}
+    return {"env_vars": forwarded} if forwarded else None
 
 
 def _exit_actor() -> None:
@@ -131,6 +153,8 @@ def dispatch(settings: Settings, job_id: str, owner: str, spec: dict[str, Any]) 
         max_restarts=0,
         num_cpus=1,
         num_gpus=_gpus_for(spec),
+        resources=settings.ray_job_resources or None,
+        runtime_env=_runtime_env(settings),
     ).remote(portable_settings(settings).model_dump_json(), job_id, owner)
 
 
@@ -140,7 +164,9 @@ def portable_settings(settings: Settings) -> Settings:
         update={
             "data_dir": settings.data_dir.resolve(),
             "database_url": settings.resolved_database_url,
-            "artifact_url": str(settings.resolved_artifact_root),
+            "artifact_url": settings.artifact_url
+            if settings.artifact_in_object_store
+            else str(settings.resolved_artifact_root),
         }
     )
 
@@ -167,7 +193,7 @@ def reconcile(ctx: AppContext) -> int:
         if owner is not None and not actor_alive(job_id):
             error = "its Ray actor is gone (worker process or node died)"
             if lifecycle.retry_or_fail(
-                ctx.session_factory, job_id=job_id, owner=owner, error=error
+                ctx.session_factory, job_id=job_id, owner=owner, error=error, store=ctx.store
             ):
                 settled += 1
     return settled
@@ -215,6 +241,7 @@ class RayDispatcher:
                             ctx.engine,
                             ctx.session_factory,
                             lease_timeout_s=self.settings.lease_timeout_s,
+                            store=ctx.store,
                         )
                         next_reconcile = time.monotonic() + 1.0
                     self._renew_pending(ctx, pid)
@@ -243,7 +270,7 @@ class RayDispatcher:
                 del self._pending[job_id]
                 error = f"its Ray actor did not start within {ACTOR_START_TIMEOUT_S:g} s"
                 lifecycle.retry_or_fail(
-                    ctx.session_factory, job_id=job_id, owner=owner, error=error
+                    ctx.session_factory, job_id=job_id, owner=owner, error=error, store=ctx.store
                 )
             else:
                 lifecycle.heartbeat(ctx.session_factory, job_id=job_id, owner=owner)
@@ -259,6 +286,10 @@ class RayDispatcher:
         except Exception as exc:
             log.exception("could not start a Ray actor for job %s", job.id)
             lifecycle.retry_or_fail(
-                ctx.session_factory, job_id=job.id, owner=owner, error=f"ray: {exc}"
+                ctx.session_factory,
+                job_id=job.id,
+                owner=owner,
+                error=f"ray: {exc}",
+                store=ctx.store,
             )
         return True

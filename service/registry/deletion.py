@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
+from service.blob_guard import delete_unreferenced
 from service.errors import Conflict, Gone, NotFound
 from service.registry.service import lock_model
 from service.registry.tables import AliasEvent, Model, ModelAlias, ModelExport, ModelVersion
@@ -99,20 +100,28 @@ def delete_model(
 
 
 def release_artifacts(*, session: Session, store: ArtifactStore, sha256s: list[str]) -> None:
-    """Delete each blob (and its cached exports) that no ready version still holds."""
-    for sha256 in dict.fromkeys(sha256s):
-        still_used = session.scalar(
+    """Delete each blob (and its cached exports) that no ready version still holds, under
+    the blob's lock (service.blob_guard): a registration reusing it meanwhile keeps it."""
+    delete_unreferenced(
+        session, store, sha256s, referenced=weights_in_use, also_delete=_drop_exports
+    )
+
+
+def weights_in_use(session: Session, sha256: str) -> bool:
+    return bool(
+        session.scalar(
             select(func.count())
             .select_from(ModelVersion)
             .where(ModelVersion.artifact_sha256 == sha256, ModelVersion.status == "ready")
         )
-        if still_used:
-            continue
-        exports = list(
-            session.scalars(select(ModelExport).where(ModelExport.artifact_sha256 == sha256))
+    )
+
+
+def _drop_exports(session: Session, sha256: str) -> list[str]:
+    exports = list(
+        session.scalars(
+            select(ModelExport.export_sha256).where(ModelExport.artifact_sha256 == sha256)
         )
-        session.execute(delete(ModelExport).where(ModelExport.artifact_sha256 == sha256))
-        session.commit()
-        for export in exports:
-            store.delete(export.export_sha256)
-        store.delete(sha256)
+    )
+    session.execute(delete(ModelExport).where(ModelExport.artifact_sha256 == sha256))
+    return exports

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from torch import nn
 
 from service.artifacts import ArtifactMissing, ArtifactStore
+from service.blob_guard import lock_blob
 from service.errors import ServiceError, Unprocessable
 from service.registry.schemas import ExportFormat, ExportPart
 from service.registry.service import resolve_version
@@ -199,12 +200,19 @@ def _keep_export(
     data: bytes,
 ) -> str:
     stored = store.put_bytes(data)
+    if session.in_transaction():
+        session.rollback()
+    # The weights' lock, shared (service.blob_guard): an archive that would drop this
+    # export's row waits for our commit, or has already archived the version.
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    lock_blob(session, artifact_sha256, exclusive=False)
     still_ready = session.scalar(
         select(func.count())
         .select_from(ModelVersion)
         .where(ModelVersion.artifact_sha256 == artifact_sha256, ModelVersion.status == "ready")
     )
     if not still_ready:  # archived while we exported: keep nothing that nobody references
+        session.rollback()
         store.delete(stored.sha256)
         return stored.sha256
     session.add(
@@ -218,6 +226,8 @@ def _keep_export(
         )
     )
     try:
+        if not store.exists(stored.sha256):  # an equal export dropped since our put
+            store.put_bytes(data)
         session.commit()
     except IntegrityError:  # another process cached the same export first: keep theirs
         session.rollback()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
+from service.blob_guard import ensure_blob
 from service.database import utcnow
 from service.errors import Unprocessable
 from service.registry.deletion import release_artifacts
@@ -77,13 +79,20 @@ def import_version(
     blob = weights_blob(model.state_dict(), canonical)
     stored = store.put_bytes(blob)
     try:
-        mv = _add_version(session, name, canonical, spec, metrics, stored.sha256, stored.size_bytes)
+        mv = _add_version(
+            session,
+            name,
+            canonical,
+            spec,
+            metrics,
+            stored.sha256,
+            stored.size_bytes,
+            before_commit=lambda: ensure_blob(session, store, stored.sha256, blob),
+        )
     except BaseException:
         session.rollback()
         release_artifacts(session=session, store=store, sha256s=[stored.sha256])
         raise
-    if not store.exists(stored.sha256):  # removed by a concurrent archive of equal weights
-        store.put_bytes(blob)
     return mv
 
 
@@ -210,6 +219,7 @@ def _add_version(
     metrics: dict[str, Any],
     sha256: str,
     size_bytes: int,
+    before_commit: Callable[[], None],
 ) -> ModelVersion:
     """The next number of `name` (created if new), under the model's write lock."""
     for _ in range(5):
@@ -244,6 +254,7 @@ def _add_version(
                 torch_version=torch.__version__,
             )
             session.add(mv)
+            before_commit()  # the blob is there when the row is (service.blob_guard)
             session.commit()
             return mv
         except IntegrityError:

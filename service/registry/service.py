@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.artifacts import ArtifactStore
+from service.artifacts import ArtifactStore, retry_store
+from service.blob_guard import ensure_blob
 from service.database import retry_while_unavailable, utcnow
 from service.errors import Gone, NotFound, Unprocessable
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
@@ -77,7 +79,10 @@ def register_version(
     the first attempt registered, and so does a retry while the database was unreachable.
     A full store raises StorageFull before any row is written.
     """
-    stored = store.put_bytes(weights_blob(state_dict, config))
+    blob = weights_blob(state_dict, config)
+    stored = retry_store(
+        lambda: store.put_bytes(blob), what=f"job {job_id}: store its weights", stopping=stopping
+    )
 
     def register() -> int:
         for _ in range(5):
@@ -93,6 +98,7 @@ def register_version(
                     config,
                     metrics,
                     history,
+                    before_commit=partial(ensure_blob, session, store, stored.sha256, blob),
                 )
             except IntegrityError:
                 session.rollback()  # a concurrent first version of a new model: try again
@@ -114,6 +120,8 @@ def _register_once(
     config: dict[str, Any],
     metrics: dict[str, Any],
     history: list[dict[str, Any]],
+    *,
+    before_commit: Callable[[], None],
 ) -> int:
     existing = session.scalars(
         select(ModelVersion).where(ModelVersion.source_job_id == job_id)
@@ -172,6 +180,7 @@ def _register_once(
     add_event(
         session, job_id, "state", {"status": "succeeded", "model_version": model.last_version}
     )
+    before_commit()  # the blob is there when the row is (service.blob_guard)
     session.commit()
     return model.last_version
 

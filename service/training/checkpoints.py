@@ -1,5 +1,8 @@
 """The trainer's per-epoch checkpoint: one dict, written atomically, loadable weights_only.
 
+It is written to the artifact store's Checkpoint of the job (a file in a folder, or an
+object replaced by one PUT), so a job resumes on any machine that reaches the store.
+
 With the model, the optimizer and scheduler state and both RNG states, the loop state below
 is everything a run needs to resume and end on the weights an uninterrupted run ends on.
 """
@@ -7,7 +10,6 @@ is everything a run needs to resume and end on the weights an uninterrupted run 
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from service.artifacts import no_space_is_storage_full
-from service.tmpfiles import locked_temp
+from service.artifacts import Checkpoint, FolderCheckpoint
 from service.zoo.spec import ModelSpec
 
 CHECKPOINT_FORMAT = 1
@@ -41,8 +42,13 @@ def state_copy(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
 
+def as_checkpoint(where: Checkpoint | Path) -> Checkpoint:
+    """A Path is a checkpoint file in a folder (the trainer's own tests pass one)."""
+    return FolderCheckpoint(where) if isinstance(where, Path) else where
+
+
 def save_checkpoint(
-    path: Path,
+    checkpoint: Checkpoint,
     *,
     spec: ModelSpec,
     shape: list[int],
@@ -76,20 +82,15 @@ def save_checkpoint(
         "noise_rng": noise_gen.get_state(),
     }
     # Serialised in memory first: torch.save into a file reports a full disk as a bare
-    # RuntimeError, a plain write says ENOSPC (and a full disk must leave no .tmp behind).
+    # RuntimeError, a plain write says ENOSPC (and a full disk must leave no .tmp behind);
+    # an object store takes it as one PUT.
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    with (
-        no_space_is_storage_full(path.parent, f"the checkpoint {path.name}"),
-        locked_temp(path.parent, name=path.name) as (file, tmp_path),
-    ):
-        file.write(buffer.getbuffer())
-        file.flush()
-        os.replace(tmp_path, path)
+    checkpoint.write(buffer.getvalue())
 
 
 def load_checkpoint(
-    path: Path,
+    checkpoint: Checkpoint,
     *,
     spec: ModelSpec,
     shape: list[int],
@@ -97,11 +98,15 @@ def load_checkpoint(
     rngs: tuple[torch.Generator, torch.Generator],
 ) -> tuple[LoopState, dict[str, Any]]:
     """Restore model and RNGs in place; return the loop state and the raw checkpoint."""
-    ck = torch.load(path, map_location="cpu", weights_only=True)
+    data = checkpoint.read()
+    if data is None:
+        raise FileNotFoundError(f"no checkpoint at {checkpoint.uri}")
+    ck = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    where = checkpoint.uri
     if ck.get("format") != CHECKPOINT_FORMAT or ck.get("spec") != spec.model_dump_json():
-        raise ValueError(f"checkpoint {path} belongs to another spec or format; delete it")
+        raise ValueError(f"checkpoint {where} belongs to another spec or format; delete it")
     if ck["shape"] != shape:
-        raise ValueError(f"checkpoint {path} was trained on data of another shape")
+        raise ValueError(f"checkpoint {where} was trained on data of another shape")
     model.load_state_dict(ck["model"])
     shuffle_gen, noise_gen = rngs
     shuffle_gen.set_state(ck["shuffle_rng"])

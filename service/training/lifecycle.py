@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.artifacts import ArtifactStore
 from service.database import utcnow
 from service.training.service import add_event
 from service.training.tables import Job
@@ -163,6 +164,7 @@ def retry_or_fail(
     owner: str,
     error: str,
     stale_before: datetime | None = None,
+    store: ArtifactStore | None = None,
 ) -> str | None:
     """A failure that may be transient: back to the queue while attempts remain.
 
@@ -193,9 +195,17 @@ def retry_or_fail(
         session.commit()
     if new_status != "queued" and checkpoint:
         # Nothing will resume from it, and the worker that would have removed it is gone.
-        with contextlib.suppress(OSError):
-            Path(checkpoint).unlink(missing_ok=True)
+        discard_checkpoint(job_id, checkpoint, store)
     return new_status
+
+
+def discard_checkpoint(job_id: str, uri: str, store: ArtifactStore | None) -> None:
+    """Best effort: a checkpoint left behind is garbage, never a wrong answer."""
+    if store is not None:
+        store.checkpoint(job_id).delete()
+    elif "://" not in uri:
+        with contextlib.suppress(OSError):
+            Path(uri).unlink(missing_ok=True)
 
 
 def hand_back(factory: sessionmaker[Session], *, job_id: str, owner: str) -> bool:
@@ -224,7 +234,11 @@ def _all_attempts(errors: list[dict[str, Any]]) -> str:
 
 
 def requeue_stale_jobs(
-    engine: Engine, factory: sessionmaker[Session], *, lease_timeout_s: float
+    engine: Engine,
+    factory: sessionmaker[Session],
+    *,
+    lease_timeout_s: float,
+    store: ArtifactStore | None = None,
 ) -> int:
     """Jobs whose worker stopped heartbeating go back to the queue (or fail, or cancel)."""
     cutoff = utcnow() - timedelta(seconds=lease_timeout_s)
@@ -239,7 +253,7 @@ def requeue_stale_jobs(
             continue
         reason = f"worker {host}:{pid} stopped heartbeating for over {lease_timeout_s:g} s"
         moved_on = retry_or_fail(
-            factory, job_id=job_id, owner=owner, error=reason, stale_before=cutoff
+            factory, job_id=job_id, owner=owner, error=reason, stale_before=cutoff, store=store
         )
         if moved_on is not None:
             moved += 1

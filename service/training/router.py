@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
-from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep, SettingsDep
+from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
 from service.security import key_id_of
 from service.training import service
@@ -124,5 +124,5 @@ def _parse_event_id(raw: str | None) -> int:
 
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job", summary="Cancel a job")
-def cancel_job(session: SessionDep, job_id: str) -> JobPublic:
-    return service.to_public(service.cancel_job(session=session, job_id=job_id))
+def cancel_job(session: SessionDep, store: StoreDep, job_id: str) -> JobPublic:
+    return service.to_public(service.cancel_job(session=session, job_id=job_id, store=store))

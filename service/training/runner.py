@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.artifacts import ArtifactStore, StorageFull
+from service.artifacts import ArtifactStore, StorageFull, retry_store
 from service.database import is_database_unavailable, retry_while_unavailable
 from service.datasets.service import load_arrays
 from service.datasets.tables import Dataset
@@ -68,10 +67,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def checkpoint_path(store: ArtifactStore, job_id: str) -> Path:
-    return store.checkpoint_dir / f"{job_id}.pt"  # save_checkpoint makes the folder
-
-
 def run_job(
     *,
     factory: sessionmaker[Session],
@@ -88,7 +83,7 @@ def run_job(
     """
     from service.training.trainer import TrainingFailed, TrainingInterrupted, train
 
-    ckpt = checkpoint_path(store, job.id)
+    ckpt = store.checkpoint(job.id)
 
     def reliably(what: str, action: Any) -> Any:
         return retry_while_unavailable(action, what=f"job {job.id}: {what}", stopping=stopping)
@@ -100,7 +95,7 @@ def run_job(
             lambda: lifecycle.retry_or_fail(factory, job_id=job.id, owner=owner, error=error),
         )
         if retried in ("failed", "cancelled"):
-            ckpt.unlink(missing_ok=True)  # no attempt will resume from it
+            ckpt.delete()  # no attempt will resume from it
         return retried or "lost"
 
     with JobHeartbeat(factory, job.id, owner, heartbeat_interval_s) as beat:
@@ -120,7 +115,7 @@ def run_job(
             }
             try:
                 kept = lifecycle.record_progress(
-                    factory, job_id=job.id, owner=owner, progress=progress, checkpoint_uri=str(ckpt)
+                    factory, job_id=job.id, owner=owner, progress=progress, checkpoint_uri=ckpt.uri
                 )
             except Exception as exc:
                 if not is_database_unavailable(exc):
@@ -145,10 +140,10 @@ def run_job(
         except TrainingInterrupted:
             status = reliably("stop", lambda: _interrupted(factory, job, owner, beat, stopping))
             if status == "cancelled":
-                ckpt.unlink(missing_ok=True)
+                ckpt.delete()
             return str(status)
         except (TrainingFailed, SpecError, _UnusableData) as exc:
-            ckpt.unlink(missing_ok=True)
+            ckpt.delete()
             error = str(exc)
             reliably(
                 "fail",
@@ -162,7 +157,7 @@ def run_job(
             return fail_or_retry(exc)
         except Exception as exc:
             if is_out_of_memory(exc):  # the same spec would die the same way on every attempt
-                ckpt.unlink(missing_ok=True)
+                ckpt.delete()
                 log.error("job %s attempt %s ran out of memory: %s", job.id, job.attempt, exc)
                 error = f"out of memory: {exc}"
                 reliably(
@@ -181,7 +176,7 @@ def run_job(
                     factory, job_id=job.id, owner=owner, status="cancelled"
                 ),
             )
-            ckpt.unlink(missing_ok=True)
+            ckpt.delete()
             return "cancelled"
         # Inside the heartbeat: writing the blob and the version row may outlast the lease
         # (a slow disk, a locked database), and a reaper must not take a finished job back.
@@ -209,7 +204,7 @@ def run_job(
         except StorageFull as exc:  # the weights did not fit: no blob, no version row
             log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
             return fail_or_retry(exc)
-    ckpt.unlink(missing_ok=True)
+    ckpt.delete()
     return "succeeded"
 
 
@@ -225,7 +220,10 @@ def _load_data(
         if dataset is None:
             raise _UnusableData("the job's dataset was deleted")
         sha, shape = dataset.sha256, dataset.image_shape
-    X, _ = load_arrays(store=store, sha256=sha, labels_sha256=None)
+    X, _ = retry_store(
+        lambda: load_arrays(store=store, sha256=sha, labels_sha256=None),
+        what=f"job {job.id}: read its dataset",
+    )
     return X, (tuple(shape) if shape else None)
 
 

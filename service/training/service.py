@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import utcnow
 from service.datasets.service import get_dataset
@@ -176,7 +177,7 @@ def list_jobs(
     return list(rows), count
 
 
-def cancel_job(*, session: Session, job_id: str) -> Job:
+def cancel_job(*, session: Session, job_id: str, store: ArtifactStore | None = None) -> Job:
     job = get_job(session=session, job_id=job_id)
     if job.status in TERMINAL_STATES or job.status == "cancelling":
         return job
@@ -196,8 +197,11 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
     session.refresh(job)
     if cancelled_queued and job.checkpoint_uri:
         # A job handed back or reaped left its checkpoint to resume from; none will now.
-        with contextlib.suppress(OSError):
-            Path(job.checkpoint_uri).unlink(missing_ok=True)
+        if store is not None:
+            store.checkpoint(job.id).delete()
+        elif "://" not in job.checkpoint_uri:
+            with contextlib.suppress(OSError):
+                Path(job.checkpoint_uri).unlink(missing_ok=True)
     return job
 
 

@@ -19,7 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from service.training.checkpoints import LoopState, load_checkpoint, save_checkpoint, state_copy
+from service.artifacts import Checkpoint
+from service.training.checkpoints import (
+    LoopState,
+    as_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    state_copy,
+)
 from service.zoo.auto import resolve_spec
 from service.zoo.metrics import quality_metrics
 from service.zoo.nets import Autoencoder, DenseStack
@@ -302,15 +309,15 @@ def _run_epoch(
 
 def _fit(
     ctx: _Context,
-    checkpoint_path: Path | None,
+    checkpoint: Checkpoint | None,
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> LoopState:
     stages = _stages(ctx.spec)
     state, ck = LoopState(), None
-    if checkpoint_path is not None and checkpoint_path.exists():
+    if checkpoint is not None and checkpoint.exists():
         state, ck = load_checkpoint(
-            checkpoint_path,
+            checkpoint,
             spec=ctx.spec,
             shape=_shape(ctx),
             model=ctx.model,
@@ -328,10 +335,10 @@ def _fit(
             row = _run_epoch(ctx, stage, state, optimizer, should_stop)
             state.history.append(row)
             stage_over = _end_of_epoch(ctx, state, row, scheduler)
-            if checkpoint_path is not None:
+            if checkpoint is not None:
                 kept = (None, None) if stage_over else (optimizer, scheduler)
                 save_checkpoint(
-                    checkpoint_path,
+                    checkpoint,
                     spec=ctx.spec,
                     shape=_shape(ctx),
                     model=ctx.model,
@@ -399,11 +406,12 @@ def train(
     spec: ModelSpec,
     X: np.ndarray,
     image_shape: tuple[int, int, int] | None,
-    checkpoint_path: Path | None = None,
+    checkpoint_path: Checkpoint | Path | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
-    """Train a spec on raw rows X (N, F); resume from checkpoint_path when it exists.
+    """Train a spec on raw rows X (N, F); resume from checkpoint_path when it exists (a
+    file, or the job's Checkpoint in the artifact store).
 
     Every `auto` field is decided from the data's profile first; the result's config holds
     the resolved spec and its metrics say why each was chosen.
@@ -418,7 +426,8 @@ def train(
     check_spec(spec)
     ctx, X_train, X_val = _prepare(spec, X, image_shape)
     with _cpu_threads(ctx):
-        state = _fit(ctx, checkpoint_path, on_epoch, should_stop)
+        slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
+        state = _fit(ctx, slot, on_epoch, should_stop)
     model = ctx.model.to("cpu").eval()
     model.fit_score(torch.from_numpy(X_train), torch.from_numpy(X_val))
     metrics = quality_metrics(spec, model, X_train, X_val)

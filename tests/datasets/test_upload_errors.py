@@ -224,7 +224,7 @@ def test_streamed_body_under_the_limit_is_accepted(
 def test_labels_that_do_not_fit_leave_no_matrix_blob_behind(
     client: TestClient, tmp_path: Path
 ) -> None:
-    from service.artifacts import ArtifactStore, StorageFull
+    from service.artifacts import FolderStore, StorageFull
     from service.datasets import service
     from service.datasets.parsing import ParsedData
     from tests.tmpfs import fill, mounted_tmpfs
@@ -232,7 +232,7 @@ def test_labels_that_do_not_fit_leave_no_matrix_blob_behind(
     X = random_matrix(1000, 4)  # a 16 KB blob: fits
     y = np.arange(1000, dtype=np.int64)  # an 8 KB blob: does not
     with mounted_tmpfs(tmp_path / "disk", 1 << 20) as disk:
-        store = ArtifactStore(disk / "artifacts")
+        store = FolderStore(disk / "artifacts")
         fill(disk, leave_bytes=len(npy_bytes(X)) // 4096 * 4096 + 4096)
         parsed = ParsedData(X=X, y=y, feature_names=None, label_names=None)
         with client.app.state.ctx.session_factory() as session, pytest.raises(StorageFull):

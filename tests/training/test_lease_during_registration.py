@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.artifacts import ArtifactStore, StoredArtifact
+from service.artifacts import FolderStore, StoredArtifact
 from service.config import Settings
 from service.context import AppContext
 from service.training import lifecycle
-from service.training.runner import checkpoint_path, run_job
+from service.training.runner import run_job
 from tests.factories import job_body, wait_for
 
 LEASE_S = 1.0
 
 
-class SlowStore(ArtifactStore):
+class SlowStore(FolderStore):
     """A blob write that outlasts the lease (a slow disk, a big model), while another
     worker's reaper runs."""
 
@@ -98,7 +98,7 @@ def test_cancelling_a_handed_back_job_removes_its_checkpoint(
     try:
         claimed = lifecycle.claim_next_job(ctx.session_factory, owner="w1", host="h", pid=1)
         assert claimed is not None
-        ckpt = checkpoint_path(ctx.store, claimed.id)
+        ckpt = ctx.store.checkpoint(claimed.id)
         stopping = threading.Event()
 
         def stop_after_the_first_checkpoint() -> None:

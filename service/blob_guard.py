@@ -1,0 +1,82 @@
+"""Shared blobs, deleted safely: the race between a deleter and a writer of equal bytes.
+
+Blobs are named by their content, so two records may share one: a dataset uploaded twice,
+two versions with equal weights, an export of either. A deleter checks that no row still
+references a blob and then deletes it; a writer stores the blob first and commits its row
+after. Without care, a writer whose blob was already there (its put a no-op) commits a
+row after the deleter's check, and the deleter then removes the blob under it.
+
+Both sides take a lock named by the blob in the database, for a transaction:
+- the deleter, exclusive: check the references, delete the blob, commit;
+- the writer, shared: after its row is written (flushed) and until it commits, it makes
+  sure the blob is in the store, and puts it again if a deleter removed it.
+Either the deleter finishes first (the writer then finds the blob gone and restores it) or
+the writer commits first (the deleter then sees its row). PostgreSQL: advisory transaction
+locks. SQLite: one writer at a time, so the write lock is the lock (the deleter's
+transaction begins IMMEDIATE; the writer holds it from its flush).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service.artifacts import ArtifactStore
+
+
+def _advisory_key(sha256: str) -> int:
+    return int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_blob(session: Session, sha256: str, *, exclusive: bool) -> None:
+    """PostgreSQL: the blob's advisory lock until the transaction ends. SQLite: nothing
+    more to take; the caller's transaction holds the write lock (IMMEDIATE, or a flush)."""
+    if _is_postgresql(session):
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.execute(text(f"SELECT {lock}(:key)"), {"key": _advisory_key(sha256)})
+
+
+def ensure_blob(session: Session, store: ArtifactStore, sha256: str, data: bytes) -> None:
+    """Writer side, before its commit: the row is flushed, the blob is (again) there."""
+    session.flush()  # on SQLite this takes the write lock, if the row was not yet written
+    lock_blob(session, sha256, exclusive=False)
+    if not store.exists(sha256):  # a deleter removed it between our put and now
+        store.put_bytes(data)
+
+
+def delete_unreferenced(
+    session: Session,
+    store: ArtifactStore,
+    sha256s: Iterable[str | None],
+    *,
+    referenced: Callable[[Session, str], bool],
+    also_delete: Callable[[Session, str], list[str]] | None = None,
+) -> list[str]:
+    """Deleter side: each blob that `referenced` finds unused is deleted, under its lock.
+
+    `also_delete` may remove dependent rows in the same transaction and name more blobs
+    that go with it (a version's cached exports). Returns the blobs deleted."""
+    deleted: list[str] = []
+    for sha256 in dict.fromkeys(filter(None, sha256s)):
+        session.commit()  # a fresh transaction: the check must see every committed row
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            lock_blob(session, sha256, exclusive=True)
+            if referenced(session, sha256):
+                session.rollback()
+                continue
+            extra = also_delete(session, sha256) if also_delete is not None else []
+            for blob in [*extra, sha256]:
+                store.delete(blob)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        deleted.append(sha256)
+    return deleted

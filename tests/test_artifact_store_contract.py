@@ -1,0 +1,316 @@
+"""What every artifact store promises, checked on a folder and on a real S3 API (moto's
+server): content addressing, sha256 checks, atomic writes, checkpoints, the read-through
+cache, and the blob-deletion race closed against a real database."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from service.artifacts import (
+    ArtifactCorrupted,
+    ArtifactMissing,
+    ArtifactStore,
+    FolderStore,
+    blob_key,
+)
+from service.config import Settings
+from service.context import AppContext
+from service.datasets import service as datasets
+from service.datasets.parsing import ParsedData
+from service.main import create_app
+from service.object_store import ObjectStore, ReadThroughCache, open_store
+from service.tmpfiles import sweep
+from tests.factories import wait_for
+from tests.live import free_port
+from tests.s3 import S3Server, relayed
+
+STORES = ["folder", pytest.param("s3", marks=pytest.mark.cluster)]
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
+    if request.param == "folder":
+        return FolderStore(tmp_path / "artifacts")
+    url = request.getfixturevalue("s3_url")
+    return ObjectStore(url, spool_dir=tmp_path / "spool")  # no cache: every read hits S3
+
+
+def stored_blobs(store: ArtifactStore) -> list[str]:
+    if isinstance(store, FolderStore):
+        root = store.root / "sha256"
+        return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    assert isinstance(store, ObjectStore)
+    return sorted(key.rsplit("/", 1)[-1] for key in store.list_keys("sha256"))
+
+
+def overwrite(store: ArtifactStore, key: str, data: bytes) -> None:
+    """Damage an object behind the store's back (a disk error, a stray writer)."""
+    if isinstance(store, FolderStore):
+        (store.root / key).write_bytes(data)
+    else:
+        assert isinstance(store, ObjectStore)
+        store.put_raw(key, data)
+
+
+def test_put_get_round_trip_and_content_address(store: ArtifactStore) -> None:
+    data = bytes(range(256)) * 10
+    stored = store.put_bytes(data)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.size_bytes == len(data)
+    assert store.exists(stored.sha256)
+    assert store.get_bytes(stored.sha256) == data
+    assert store.put_bytes(data) == stored
+    assert stored_blobs(store) == [stored.sha256]
+
+
+def test_chunks_streams_and_bytes_name_the_same_blob(store: ArtifactStore, tmp_path: Path) -> None:
+    data = b"abc" * 1000
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    with source.open("rb") as stream:
+        from_stream = store.put_stream(stream)
+    assert from_stream == store.put_chunks([data[:7], data[7:]]) == store.put_bytes(data)
+    assert stored_blobs(store) == [from_stream.sha256]
+
+
+def test_a_large_blob_goes_up_in_parts_and_comes_back_whole(store: ArtifactStore) -> None:
+    """20 MB in 1 MB chunks: on S3 a multipart upload (8 MB parts), visible once whole."""
+    rng = np.random.default_rng(0)
+    chunks = [rng.bytes(1 << 20) for _ in range(20)]
+    stored = store.put_chunks(iter(chunks))
+    assert stored.size_bytes == 20 << 20
+    assert store.get_bytes(stored.sha256) == b"".join(chunks)
+
+
+def test_a_changed_byte_is_refused(store: ArtifactStore) -> None:
+    stored = store.put_bytes(b"x" * 100)
+    overwrite(store, blob_key(stored.sha256), b"x" * 49 + b"y" + b"x" * 50)
+    with pytest.raises(ArtifactCorrupted, match=stored.sha256):
+        store.get_bytes(stored.sha256)
+
+
+def test_missing_and_deleted_blobs(store: ArtifactStore) -> None:
+    sha = hashlib.sha256(b"never stored").hexdigest()
+    assert not store.exists(sha)
+    with pytest.raises(ArtifactMissing, match=sha):
+        store.get_bytes(sha)
+    stored = store.put_bytes(b"deleted")
+    store.delete(stored.sha256)
+    store.delete(stored.sha256)  # twice is fine
+    assert not store.exists(stored.sha256)
+    with pytest.raises(ArtifactMissing):
+        store.get_bytes(stored.sha256)
+
+
+def test_a_write_that_fails_midway_leaves_nothing(store: ArtifactStore) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"first part" * 1000
+        raise OSError("connection lost")
+
+    with pytest.raises(OSError, match="connection lost"):
+        store.put_chunks(chunks())
+    assert stored_blobs(store) == []
+    spool = store.tmp_dir if isinstance(store, FolderStore) else store.spool_dir  # type: ignore[attr-defined]
+    assert not spool.exists() or list(spool.iterdir()) == []
+
+
+@pytest.mark.parametrize("sha", ["", "abc", "A" * 64, "g" * 64, "0" * 63, "../" + "0" * 61])
+def test_a_name_that_is_no_sha256_is_refused(store: ArtifactStore, sha: str) -> None:
+    with pytest.raises(ValueError, match="sha256"):
+        store.get_bytes(sha)
+
+
+def test_checkpoints_are_replaced_whole_and_removed(store: ArtifactStore) -> None:
+    checkpoint = store.checkpoint("job-1")
+    assert checkpoint.read() is None and not checkpoint.exists()
+    checkpoint.write(b"epoch 1")
+    checkpoint.write(b"epoch 2")
+    assert checkpoint.read() == b"epoch 2" and checkpoint.exists()
+    assert store.checkpoint("job-2").read() is None
+    checkpoint.delete()
+    checkpoint.delete()
+    assert checkpoint.read() is None
+    assert stored_blobs(store) == []  # checkpoints are not blobs
+
+
+@pytest.mark.cluster
+def test_the_read_through_cache_serves_repeats_and_stays_bounded(
+    s3_url: str, tmp_path: Path
+) -> None:
+    cache = ReadThroughCache(tmp_path / "cache", max_bytes=2500)
+    store = ObjectStore(s3_url, spool_dir=tmp_path / "spool", cache=cache)
+    blobs = [store.put_bytes(bytes([i]) * 1000) for i in range(3)]
+    for blob in blobs:
+        store.get_bytes(blob.sha256)
+    cached = sorted(p.name for p in cache.root.iterdir())
+    assert len(cached) == 2 and blobs[0].sha256 not in cached  # least recent out first
+    # A cached blob is served from disk: even with the object gone from S3.
+    store.delete_raw(blob_key(blobs[2].sha256))
+    assert store.get_bytes(blobs[2].sha256) == bytes([2]) * 1000
+    # A damaged cached copy is dropped and fetched again, checked.
+    (cache.root / blobs[1].sha256).write_bytes(b"junk")
+    assert store.get_bytes(blobs[1].sha256) == bytes([1]) * 1000
+    assert (cache.root / blobs[1].sha256).read_bytes() == bytes([1]) * 1000
+    with pytest.raises(ArtifactMissing):
+        store.get_bytes(hashlib.sha256(b"absent").hexdigest())
+
+
+def _dataset(session: object, store: ArtifactStore, name: str, X: np.ndarray) -> object:
+    return datasets.create_dataset(
+        session=session,  # type: ignore[arg-type]
+        store=store,
+        name=name,
+        parsed=ParsedData(X=X, y=None, feature_names=None, label_names=None),
+        source_format="npy",
+        image_shape=None,
+    )
+
+
+@pytest.mark.parametrize("backend", STORES)
+def test_a_delete_racing_an_upload_of_the_same_bytes_keeps_the_blob(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, database_url: str
+) -> None:
+    """The deleter runs between the writer's put (a no-op: the blob is there) and its
+    commit: the writer finds the blob gone and restores it before its row is visible."""
+    url = request.getfixturevalue("s3_url") if backend == "s3" else None
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        artifact_url=url,
+        artifact_cache_bytes=0,
+        builtin_datasets=False,
+    )
+    with TestClient(create_app(settings, start_workers=False)):
+        pass  # migrations
+    ctx = AppContext.from_settings(settings)
+    try:
+        X = np.arange(12, dtype=np.float32).reshape(4, 3)
+        with ctx.write_session_factory() as session:
+            first = _dataset(session, ctx.store, "first", X)
+        store = ctx.store
+        put = store.put_bytes
+        raced: list[str] = []
+
+        def put_then_race(data: bytes):  # type: ignore[no-untyped-def]
+            stored = put(data)
+            if not raced:
+                raced.append(stored.sha256)
+                with ctx.write_session_factory() as other:
+                    datasets.delete_dataset(session=other, store=store, id_or_name="first")
+                assert not store.exists(stored.sha256)  # the deleter took it
+            return stored
+
+        store.put_bytes = put_then_race  # type: ignore[method-assign]
+        with ctx.write_session_factory() as session:
+            second = _dataset(session, store, "second", X)
+        assert raced == [first.sha256] == [second.sha256]  # type: ignore[attr-defined]
+        assert store.exists(second.sha256)  # type: ignore[attr-defined]
+        X2, _ = datasets.load_arrays(store=store, sha256=second.sha256, labels_sha256=None)  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(X2, X)
+    finally:
+        ctx.close()
+
+
+@pytest.mark.cluster
+def test_open_store_picks_the_store_by_url(s3_url: str, tmp_path: Path) -> None:
+    s3 = open_store(Settings(data_dir=tmp_path, artifact_url=s3_url))
+    assert isinstance(s3, ObjectStore) and s3.cache is not None
+    s3.check()
+    folder = open_store(Settings(data_dir=tmp_path))
+    assert isinstance(folder, FolderStore) and folder.root == (tmp_path / "artifacts").resolve()
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize(
+    ("problem", "expected"),
+    [
+        ("missing bucket", "AESVC_ARTIFACT_URL=s3://aesvc-no-such-bucket/p: the bucket does not"),
+        ("no server", "no server answered (check AWS_ENDPOINT_URL"),
+        ("refused credentials", "the credentials were refused (AWS_ACCESS_KEY_ID"),
+    ],
+)
+def test_an_unusable_store_refuses_the_start_naming_the_setting(
+    problem: str, expected: str, s3_url: str, tmp_path: Path, database_url: str
+) -> None:
+    """`aesvc serve` and `aesvc worker` exit 2 before serving or claiming anything."""
+    env = {
+        **os.environ,
+        "AESVC_DATA_DIR": str(tmp_path / "var"),
+        "AESVC_DATABASE_URL": database_url,
+        "AESVC_PORT": str(free_port()),
+        "AESVC_ARTIFACT_URL": "s3://aesvc-no-such-bucket/p"
+        if problem == "missing bucket"
+        else s3_url,
+    }
+    if problem == "no server":
+        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+    checking = None
+    if problem == "refused credentials":
+        checking = S3Server(tmp_path / "moto-auth.log", check_credentials=True).start()
+        env["AWS_ENDPOINT_URL"] = checking.endpoint
+    try:
+        _assert_refused(env, expected)
+    finally:
+        if checking is not None:
+            checking.stop()
+
+
+def _assert_refused(env: dict[str, str], expected: str) -> None:
+    for command in ("serve", "worker"):
+        result = subprocess.run(
+            [sys.executable, "-m", "service.cli", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert expected in result.stderr
+
+
+UPLOADER = """
+import sys
+from pathlib import Path
+from service.object_store import ObjectStore
+
+store = ObjectStore(sys.argv[1], spool_dir=Path(sys.argv[2]))
+store.put_chunks(bytes([i % 251]) * (1 << 20) for i in range(64))
+print("uploaded", flush=True)
+"""
+
+
+@pytest.mark.cluster
+def test_an_upload_killed_midway_leaves_no_object_and_its_spool_is_swept(
+    s3_server: S3Server, s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL while the multipart upload of a 64 MB blob is on the wire: no object under
+    any final key (S3 shows a multipart upload only once completed), and the spool file the
+    writer left is swept once nobody holds it."""
+    spool = tmp_path / "spool"
+    with relayed(s3_server) as relay:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
+        writer = subprocess.Popen(
+            [sys.executable, "-c", UPLOADER, s3_url, str(spool)],
+            stdout=subprocess.PIPE,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        try:
+            wait_for(lambda: relay.bytes_up > 16 << 20, timeout_s=120, interval_s=0.01)
+        finally:
+            writer.send_signal(signal.SIGKILL)
+            writer.wait(10)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    store = ObjectStore(s3_url, spool_dir=spool)
+    assert store.list_keys() == []
+    (left,) = list(spool.iterdir())  # SIGKILL ran no cleanup ...
+    assert sweep(spool, min_age_s=0) == [left]  # ... the next start's sweep removes it
