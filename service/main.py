@@ -156,19 +156,16 @@ def create_app(
 
     # In front of the whole stack (its own request id, body limit and metrics): the hot
     # v1 inference routes. Everything else goes through the middlewares below.
-    fast_path = functools.partial(
-        InferenceFastPath,
-        routes=inference_router.routes,
-        app_dependencies=app.router.dependencies,
-        metrics=metrics,
-        max_body_bytes=settings.max_body_bytes,
-    )
-    # The guard in front of everything, the fast path included (service.guard).
-    allowed_hosts = settings.allowed_host_names
     if settings.inference_fast_path:
-        app.fast_path = lambda stack: RequestGuard(fast_path(stack), allowed_hosts=allowed_hosts)
-    else:
-        app.fast_path = lambda stack: RequestGuard(stack, allowed_hosts=allowed_hosts)
+        app.fast_path = functools.partial(
+            InferenceFastPath,
+            routes=inference_router.routes,
+            app_dependencies=app.router.dependencies,
+            metrics=metrics,
+            max_body_bytes=settings.max_body_bytes,
+        )
+    # The guard in front of everything, the fast path included (service.guard).
+    app.front = functools.partial(RequestGuard, allowed_hosts=settings.allowed_host_names)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware,

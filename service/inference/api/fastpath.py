@@ -46,13 +46,17 @@ DIRECT_PARAMS = {"name", "ref"}
 
 
 class FastPathApp(FastAPI):
-    """A FastAPI app whose middleware stack has `fast_path` (when set) in front of it."""
+    """A FastAPI app whose middleware stack has `fast_path` (when set) in front of it, and
+    `front` (when set: the request guard) in front of both."""
 
     fast_path: Callable[[ASGIApp], ASGIApp] | None = None
+    front: Callable[[ASGIApp], ASGIApp] | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        return stack if self.fast_path is None else self.fast_path(stack)
+        if self.fast_path is not None:
+            stack = self.fast_path(stack)
+        return stack if self.front is None else self.front(stack)
 
 
 class InferenceFastPath:
