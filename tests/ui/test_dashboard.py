@@ -134,6 +134,9 @@ def test_dashboard_trains_follows_plots_and_cancels(
     cells = wait(browser, f"{model_row} && [...{model_row}.cells].map(c => c.textContent)")
     assert cells[:4] == ["ui-ae", "1", "dense", "3"] and "latest" in cells[4]
     assert float(cells[5]) > 0 and float(cells[6]) > 0  # val MSE beside the PCA baseline
+    with server.client(headers={"Authorization": f"Bearer {key}"}) as http:
+        worse = http.get("/v1/models/ui-ae/versions/1").json()["worse_than"]
+    assert cells[7] == ("worse than PCA" if worse else "")  # what the version JSON says
 
     loaded = (
         "[...document.querySelectorAll('img.plot')]"
