@@ -15,23 +15,44 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("./var"), description="SQLite file and artifacts.")
     database_url: str | None = Field(default=None, description="Overrides the SQLite file.")
     artifact_url: str | None = Field(default=None, description="Overrides <data_dir>/artifacts.")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = Field(
+        default="127.0.0.1",
+        description="Where `aesvc serve` listens (and the CLI connects when AESVC_URL is unset).",
+    )
+    port: int = Field(default=8000, ge=0, le=65535, description="The port, likewise.")
     workers: int = Field(default=1, ge=0, le=64, description="Local worker processes on CPU.")
-    executor: Literal["local", "ray"] = "local"
-    auth: Literal["disabled", "required"] = "disabled"
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="local worker processes, or a Ray cluster (RAY_ADDRESS)."
+    )
+    auth: Literal["disabled", "required"] = Field(
+        default="disabled",
+        description="required: every route but health and metrics needs an API key; disabled "
+        "is refused off a loopback address.",
+    )
 
-    max_upload_bytes: int = Field(default=1 << 30, ge=1)
-    max_body_bytes: int = Field(default=64 << 20, ge=1)
-    max_request_rows: int = Field(default=65536, ge=1)
+    max_upload_bytes: int = Field(
+        default=1 << 30, ge=1, description="A dataset upload (and what it decodes to); past it 413."
+    )
+    max_body_bytes: int = Field(
+        default=64 << 20, ge=1, description="Any other request body; past it 413."
+    )
+    max_request_rows: int = Field(
+        default=65536, ge=1, description="Rows in one inference request; past it 413."
+    )
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="An inference request unanswered by then gets 504."
     )
 
-    heartbeat_interval_s: float = Field(default=2.0, gt=0)
+    heartbeat_interval_s: float = Field(
+        default=2.0, gt=0, description="How often a running job's worker heartbeats."
+    )
     lease_timeout_s: float = Field(default=30.0, gt=0, description="Stale heartbeat → requeue.")
-    poll_interval_s: float = Field(default=0.5, gt=0)
-    worker_restart_delay_s: float = Field(default=1.0, ge=0)
+    poll_interval_s: float = Field(
+        default=0.5, gt=0, description="How often an idle worker looks for a queued job."
+    )
+    worker_restart_delay_s: float = Field(
+        default=1.0, ge=0, description="Pause before a crashed worker process is restarted."
+    )
 
     # inference (see DESIGN.md "Inference: batched, bounded, isolated")
     max_batch_rows: int = Field(default=4096, ge=1, description="Rows per batch, not requests.")
@@ -48,7 +69,9 @@ class Settings(BaseSettings):
         "GPU their host copies and CUDA graph pools.",
     )
     preload: str = Field(default="", description="name@ref,... loaded and warm before /readyz.")
-    inference_device: Literal["auto", "cpu", "cuda"] = "auto"
+    inference_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="auto: CUDA where present, else the CPU."
+    )
     inference_parallel_rows: int = Field(
         default=1024,
         ge=1,
@@ -117,7 +140,9 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="How long a resolved {ref} is reused (0: every request)."
     )
     max_generate: int = Field(default=10000, ge=1, description="generate: the most samples.")
-    max_interpolate_steps: int = Field(default=1000, ge=2)
+    max_interpolate_steps: int = Field(
+        default=1000, ge=2, description="interpolate: the most steps."
+    )
 
     malloc_top_pad_bytes: int = Field(
         default=64 << 20,
@@ -127,8 +152,10 @@ class Settings(BaseSettings):
         "defaults.",
     )
 
-    builtin_datasets: bool = True
-    log_level: str = "INFO"
+    builtin_datasets: bool = Field(
+        default=True, description="Create digits, pca3d and breast_cancer at start."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level name.")
     opentelemetry: bool = Field(
         default=False,
         description="FastAPI's own OpenTelemetry spans, metrics and logs for each request, "

@@ -32,7 +32,9 @@ def create_dataset(
     store: StoreDep,
     settings: SettingsDep,
     response: Response,
-    file: Annotated[UploadFile, File(description="The data file")],
+    file: Annotated[
+        UploadFile, File(description="The data file", json_schema_extra={"format": "binary"})
+    ],
     name: Annotated[str, Form(description="Unique dataset name")],
     image_shape: Annotated[str | None, Form(description="H,W[,C], e.g. 8,8,1")] = None,
     label_column: Annotated[str | None, Form(description="csv/parquet column of labels")] = None,

@@ -69,7 +69,12 @@ def read_job_history(session: SessionDep, job_id: str) -> JobHistory:
     operation_id="stream_job_events",
     summary="Server-Sent Events: state changes and per-epoch progress, to the terminal state",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "An SSE stream (id, event, data lines) until the job ends",
+        }
+    },
 )
 async def stream_job_events(
     ctx: ContextDep,

@@ -22,7 +22,10 @@ from service.ui.service import Png
 
 PNG = "image/png"
 PNG_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {PNG: {}}, "description": "A PNG image"},
+    200: {
+        "content": {PNG: {"schema": {"type": "string", "format": "binary"}}},
+        "description": "A PNG image",
+    },
     304: {"description": "Not modified (If-None-Match)"},
     404: {
         **problem_responses(404)[404],
