@@ -88,7 +88,7 @@ class Training(_Spec):
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     loss: Literal["mse", "bce"] = "mse"
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
-    early_stopping_patience: int | None = Field(default=10, ge=1)
+    early_stopping_patience: int | None = Field(default=10, ge=1, le=10000)
     gradient_clip_norm: float | None = Field(default=5.0, gt=0.0)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     strategy: Literal["end_to_end", "layerwise"] = "end_to_end"
