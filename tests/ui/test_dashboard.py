@@ -128,6 +128,13 @@ def test_dashboard_trains_follows_plots_and_cancels(
         f"const p = {row}.querySelector('progress'); return [p.value, p.max]"
     )
     assert bar == [5, 5]
+    # a job that early stopping ended at epoch 26 of 100 is complete, not a quarter full
+    early = browser.execute_script(
+        "const [cell] = progressCells({status: 'succeeded', progress: {epoch: 26, "
+        "epochs: 100, train_loss: 1, val_loss: 1}}); const p = cell.querySelector('progress');"
+        " return [p.value, p.max, cell.textContent]"
+    )
+    assert early[:2] == [100, 100] and "stopped early at 26/100" in early[2]
     assert browser.execute_script(f"return {row}.querySelector('.version').textContent") == "1"
 
     model_row = "document.querySelector('#model-rows tr[data-model=\"ui-ae\"]')"
