@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format openapi clean
+.PHONY: install run test test-fast lint format openapi clients clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check service tests benchmarks
 	$(VENV)/bin/mypy service
 	$(VENV)/bin/aesvc openapi --check
+	$(VENV)/bin/aesvc settings-doc --check
+	bash scripts/check_clients.sh
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix service tests benchmarks
@@ -39,6 +41,11 @@ format: $(STAMP)
 
 openapi: $(STAMP)
 	$(VENV)/bin/aesvc openapi
+	$(VENV)/bin/aesvc settings-doc
+
+# clients/python from openapi/openapi.json (scripts/check_clients.sh checks it is fresh)
+clients: openapi
+	bash scripts/check_clients.sh --write
 
 clean:
 	rm -rf $(VENV) var

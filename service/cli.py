@@ -215,6 +215,24 @@ def openapi(
     typer.echo(f"wrote {output}")
 
 
+@app.command("settings-doc")
+def settings_doc(
+    check: Annotated[bool, typer.Option("--check", help="Fail if the file is out of date")] = False,
+) -> None:
+    """Write docs/configuration.md from the Settings class (or check the committed one)."""
+    from service.settings_doc import DOC_PATH, render
+
+    text = render()
+    if check:
+        if not DOC_PATH.exists() or DOC_PATH.read_text() != text:
+            typer.echo(f"{DOC_PATH} is out of date: run `aesvc settings-doc`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{DOC_PATH} is up to date")
+        return
+    DOC_PATH.write_text(text)
+    typer.echo(f"wrote {DOC_PATH}")
+
+
 def main() -> None:
     app(prog_name="aesvc")
 

@@ -1,13 +1,15 @@
 """aesvc train | models | jobs | encode: a client of a running service, over HTTP (httpx).
 
-The server is --url (AESVC_URL, default http://127.0.0.1:8000) and the key --api-key
-(AESVC_API_KEY), sent as `Authorization: Bearer`.
+The server is --url (AESVC_URL; unset, http://AESVC_HOST:AESVC_PORT as `aesvc serve` binds
+it, default http://127.0.0.1:8000) and the key --api-key (AESVC_API_KEY), sent as
+`Authorization: Bearer`.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +18,7 @@ import httpx
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,24 +29,45 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from service.datasets.columns import ColumnError, match_columns, numeric_column, read_csv
+
 NPY = "application/x-npy"
 TERMINAL = ("succeeded", "failed", "cancelled")
 ENCODE_CHUNK_ROWS = 8192
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line
 
-Url = Annotated[str, typer.Option(envvar="AESVC_URL", help="The service (AESVC_URL)")]
+Url = Annotated[
+    str | None,
+    typer.Option(
+        envvar="AESVC_URL",
+        help="The service (AESVC_URL; default http://AESVC_HOST:AESVC_PORT, as `aesvc serve`)",
+        show_default=False,
+    ),
+]
 ApiKey = Annotated[str | None, typer.Option(envvar="AESVC_API_KEY", help="API key (AESVC_API_KEY)")]
-DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_URL = None
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 
 
 class ClientError(Exception):
     """Shown to the user as one line; the command exits 1."""
 
 
-def http_client(url: str, api_key: str | None, timeout_s: float = 60.0) -> httpx.Client:
+def service_url(url: str | None) -> str:
+    """--url / AESVC_URL, else where `aesvc serve` listens with the same environment."""
+    if url:
+        return url.rstrip("/")
+    host = os.environ.get("AESVC_HOST", "127.0.0.1").strip()
+    host = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{os.environ.get('AESVC_PORT', '8000').strip()}"
+
+
+def http_client(url: str | None, api_key: str | None, timeout_s: float = 60.0) -> httpx.Client:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout_s)
+    return httpx.Client(base_url=service_url(url), headers=headers, timeout=timeout_s)
 
 
 def checked(response: httpx.Response) -> httpx.Response:
@@ -65,10 +89,19 @@ def run(command: Any) -> None:
     try:
         command()
     except ClientError as exc:
-        err_console.print(f"[red]error[/red] {exc}")
+        err_console.print(f"[red]error[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     except httpx.HTTPError as exc:
-        err_console.print(f"[red]error[/red] cannot reach the service: {exc}")
+        try:
+            where = f" at {exc.request.url}"
+        except RuntimeError:  # no request attached
+            where = ""
+        err_console.print(
+            f"[red]error[/red] cannot reach the service{where}: {escape(str(exc))} "
+            "(--url, AESVC_URL, or AESVC_HOST/AESVC_PORT)",
+            markup=True,
+            highlight=False,
+        )
         raise typer.Exit(1) from exc
 
 
@@ -152,7 +185,24 @@ def follow_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
                     progress.update(task, description=data.get("status", ""))
             job: dict[str, Any] = checked(client.get(f"/v1/jobs/{job_id}")).json()
             if job["status"] in TERMINAL:  # else the stream broke off: resume after `after`
+                early = stopped_early(job)
+                if early:
+                    progress.update(task, description=early, completed=progress.tasks[0].total)
                 return job
+
+
+def stopped_early(job: dict[str, Any]) -> str | None:
+    """ "stopped early at 26/100" for a job that succeeded before its last epoch."""
+    p = job.get("progress") or {}
+    if job["status"] == "succeeded" and p and p.get("epoch", 0) < p.get("epochs", 0):
+        return f"stopped early at {p['epoch']}/{p['epochs']}"
+    return None
+
+
+def quality_warnings(client: httpx.Client, model: str, version: int) -> list[str]:
+    """What the new version is worse than (the version JSON's `worse_than`)."""
+    found = checked(client.get(f"/v1/models/{model}/versions/{version}")).json()
+    return [w["message"] for w in found.get("worse_than") or []]
 
 
 def _fmt(value: Any) -> str:
@@ -200,10 +250,23 @@ def train(
                 err_console.print(f"stopped following; job {job['id']} goes on")
                 raise typer.Exit(130) from None
         if job["status"] == "succeeded":
+            early = stopped_early(job)
             console.print(
-                f"job {job['id']} [green]succeeded[/green]: "
+                f"job {job['id']} [green]succeeded[/green]"
+                f"{f' ({early})' if early else ''}: "
                 f"model {job['model_name']} version {job['model_version']}"
             )
+            with http_client(url, api_key) as client:
+                warnings = quality_warnings(client, job["model_name"], job["model_version"])
+            for warning in warnings:
+                console.print(
+                    f"[yellow]warning[/yellow] version {job['model_version']}: {escape(warning)}",
+                    soft_wrap=True,
+                )
+            if warnings:
+                console.print(
+                    "`latest` names it all the same; aliases stay where they are", soft_wrap=True
+                )
             return
         err_console.print(f"job {job['id']} [red]{job['status']}[/red]: {job.get('error') or ''}")
         raise typer.Exit(1)
@@ -252,19 +315,30 @@ def jobs(
         params: dict[str, Any] = {"limit": limit}
         if status:
             params["status"] = status
-        table = Table("job", "model", "status", "epoch", "val loss", "version", "created")
+        columns = ("job", "model", "status", "epoch", "val loss", "version", "created")
+        table = Table(*columns)
         with http_client(url, api_key) as client:
-            for job in checked(client.get("/v1/jobs", params=params)).json()["data"]:
-                p = job["progress"] or {}
-                table.add_row(
+            found = checked(client.get("/v1/jobs", params=params)).json()["data"]
+        rows = []
+        for job in found:
+            p = job["progress"] or {}
+            rows.append(
+                (
                     job["id"],
                     job["model_name"],
                     job["status"],
-                    f"{p['epoch']}/{p['epochs']}" if p else "-",
+                    stopped_early(job) or (f"{p['epoch']}/{p['epochs']}" if p else "-"),
                     _fmt(p.get("val_loss")),
                     str(job["model_version"] or "-"),
                     job["created_at"][:19],
                 )
+            )
+        if not console.is_terminal:  # a pipe or a file: whole ids, one job a line
+            for row in [columns, *rows]:
+                typer.echo("\t".join(row))
+            return
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
 
     run(show)
@@ -273,31 +347,78 @@ def jobs(
 # -- encode --
 
 
-def read_rows(path: Path) -> np.ndarray:
-    """A 2-D float32 matrix from .npy, or .csv (a header row, if any, is skipped)."""
+def read_rows(
+    path: Path,
+    *,
+    header: bool | None = None,
+    features: list[str] | None = None,
+    has_labels: bool = False,
+    label_column: str | None = None,
+) -> np.ndarray:
+    """A 2-D float32 matrix from .npy, or from .csv with its columns put in the order of
+    `features` by name (the dataset's feature names). A CSV's header is decided as an upload
+    decides it (service.datasets.columns): a first row of numbers needs --no-header."""
     if path.suffix == ".npy":
-        array = np.load(path, allow_pickle=False)
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ClientError(f"{path}: not a readable .npy array ({exc})") from exc
     elif path.suffix == ".csv":
-        lines = path.read_text().splitlines()
-        first = lines[0].split(",") if lines else []
-        has_header = any(not _is_number(cell) for cell in first)
-        array = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=",", skiprows=int(has_header))
+        array = _read_csv_rows(
+            path, header=header, features=features, has_labels=has_labels, label=label_column
+        )
     else:
         raise ClientError(f"{path}: expected a .csv or .npy file")
     array = np.asarray(array, dtype=np.float32)
-    if array.ndim == 1:  # one column (loadtxt's shape for it), or a 1-D .npy: N rows
+    if array.ndim == 1:  # a 1-D .npy: N rows of one value
         array = array.reshape(-1, 1)
     if array.ndim != 2 or len(array) == 0:
         raise ClientError(f"{path}: expected a 2-D matrix of rows, got shape {array.shape}")
     return array
 
 
-def _is_number(cell: str) -> bool:
+def _read_csv_rows(
+    path: Path,
+    *,
+    header: bool | None,
+    features: list[str] | None,
+    has_labels: bool,
+    label: str | None,
+) -> np.ndarray:
     try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+        names, table = read_csv(path, header=header)
+        if features is None or not _has_names(header, names):
+            order = list(range(len(names)))
+            if label is not None:
+                order = [i for i, n in enumerate(names) if n != label]
+        else:
+            match = match_columns(names, features, label_column=label, has_labels=has_labels)
+            order = match.order
+            if match.dropped_label is not None:
+                err_console.print(f"dropped the label column {match.dropped_label!r}")
+        columns = [numeric_column(table, names[i]) for i in order]
+    except ColumnError as exc:
+        option = {"header": "--header/--no-header", "label_column": "--label-column"}
+        where = option.get(exc.field, "")
+        message = exc.message.replace("header=false", "--no-header").replace(
+            "header=true", "--header"
+        )
+        raise ClientError(f"{path}: {message}{f' ({where})' if where else ''}") from exc
+    if not columns:
+        return np.zeros((table.num_rows, 0), np.float32)
+    matrix = np.stack(columns, axis=1)
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ClientError(
+            f"{path}: row {row + 1}, column {names[order[col]]!r} is empty or not finite"
+        )
+    return matrix
+
+
+def _has_names(header: bool | None, names: list[str]) -> bool:
+    """--no-header: the columns are in the dataset's order, by the user's word."""
+    return header is not False
 
 
 def write_rows(path: Path, array: np.ndarray, prefix: str) -> None:
@@ -323,20 +444,66 @@ def encode_path(name: str, ref: str, pinned: str | None) -> str:
     return f"/v1/models/{name}/versions/{pinned or ref or 'latest'}/encode"
 
 
+def dataset_columns(
+    client: httpx.Client, name: str, ref: str
+) -> tuple[str, list[str] | None, bool]:
+    """(version number, the dataset's feature names, whether it has labels); the names are
+    None where the version has no stored dataset (an imported version)."""
+    version = checked(client.get(f"/v1/models/{name}/versions/{ref or 'latest'}")).json()
+    number = str(version["version"])
+    if not version.get("dataset_id"):
+        return number, None, False
+    response = client.get(f"/v1/datasets/{version['dataset_id']}")
+    if response.status_code == 404:
+        return number, None, False
+    dataset = checked(response).json()
+    return number, list(dataset["feature_names"]), bool(dataset["has_labels"])
+
+
 def encode(
     model: Annotated[str, typer.Option(help="NAME or NAME@REF (a version or an alias)")],
     input: Annotated[Path, typer.Option("--input", help=".csv or .npy rows", exists=True)],
     output: Annotated[Path, typer.Option("--output", help=".csv or .npy codings")],
+    header: Annotated[
+        bool | None,
+        typer.Option(
+            "--header/--no-header",
+            help="csv: the first row names the columns (default: yes, unless it is all "
+            "numbers, which is refused); --no-header: the columns are in the dataset's order",
+            show_default=False,
+        ),
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option(help="csv: a column to drop (the dataset's labels)")
+    ] = None,
     url: Url = DEFAULT_URL,
     api_key: ApiKey = None,
 ) -> None:
-    """Encode rows (in the dataset's own units) into codings, as .npy over the wire."""
+    """Encode rows (in the dataset's own units) into codings, as .npy over the wire. A
+    CSV's columns are matched by name to the dataset the version was trained on."""
     name, _, ref = model.partition("@")
 
     def go() -> None:
-        rows = read_rows(input)
-        parts, version = [], None
+        parts = []
         with http_client(url, api_key) as client:
+            features: list[str] | None = None
+            has_labels = False
+            version: str | None = None
+            if input.suffix == ".csv":
+                version, features, has_labels = dataset_columns(client, name, ref)
+                if features is None and header is not False:
+                    raise ClientError(
+                        f"{input}: version {version} of {name} has no stored dataset to match "
+                        "the columns by name: pass --no-header with the columns in the "
+                        "training order, or an .npy file"
+                    )
+            rows = read_rows(
+                input,
+                header=header,
+                features=features,
+                has_labels=has_labels,
+                label_column=label_column,
+            )
             for start in range(0, len(rows), ENCODE_CHUNK_ROWS):
                 response = checked(
                     client.post(

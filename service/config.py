@@ -31,16 +31,25 @@ class Settings(BaseSettings):
         "<data_dir>/artifact-cache up to this many bytes, least recently read out first "
         "(0: none).",
     )
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = Field(
+        default="127.0.0.1",
+        description="Where `aesvc serve` listens (and the CLI connects when AESVC_URL is unset).",
+    )
+    port: int = Field(default=8000, ge=0, le=65535, description="The port, likewise.")
     workers: int = Field(default=1, ge=0, le=64, description="Local worker processes on CPU.")
-    executor: Literal["local", "ray"] = "local"
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="local worker processes, or a Ray cluster (RAY_ADDRESS)."
+    )
     ray_job_resources: dict[str, float] = Field(
         default_factory=dict,
         description="AESVC_EXECUTOR=ray: custom Ray resources every job actor asks for, as "
         'JSON (e.g. {"trainer": 1}): jobs run only on the nodes started with them.',
     )
-    auth: Literal["disabled", "required"] = "disabled"
+    auth: Literal["disabled", "required"] = Field(
+        default="disabled",
+        description="required: every route but health and metrics needs an API key; disabled "
+        "is refused off a loopback address.",
+    )
 
     allowed_hosts: str = Field(
         default="localhost,127.0.0.1,[::1]",
@@ -70,8 +79,12 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(
         default=64 << 10, ge=1024, description="A request head past this is a 431."
     )
-    max_upload_bytes: int = Field(default=1 << 30, ge=1)
-    max_body_bytes: int = Field(default=64 << 20, ge=1)
+    max_upload_bytes: int = Field(
+        default=1 << 30, ge=1, description="A dataset upload (and what it decodes to); past it 413."
+    )
+    max_body_bytes: int = Field(
+        default=64 << 20, ge=1, description="Any other request body; past it 413."
+    )
     json_off_loop_bytes: int = Field(
         default=1 << 20,
         ge=0,
@@ -81,7 +94,9 @@ class Settings(BaseSettings):
     json_parse_processes: int = Field(
         default=2, ge=1, le=64, description="Processes that parse large JSON bodies."
     )
-    max_request_rows: int = Field(default=65536, ge=1)
+    max_request_rows: int = Field(
+        default=65536, ge=1, description="Rows in one inference request; past it 413."
+    )
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="An inference request unanswered by then gets 504."
     )
@@ -104,10 +119,16 @@ class Settings(BaseSettings):
         "is not revoked; a revoked key's streams end.",
     )
 
-    heartbeat_interval_s: float = Field(default=2.0, gt=0)
+    heartbeat_interval_s: float = Field(
+        default=2.0, gt=0, description="How often a running job's worker heartbeats."
+    )
     lease_timeout_s: float = Field(default=30.0, gt=0, description="Stale heartbeat → requeue.")
-    poll_interval_s: float = Field(default=0.5, gt=0)
-    worker_restart_delay_s: float = Field(default=1.0, ge=0)
+    poll_interval_s: float = Field(
+        default=0.5, gt=0, description="How often an idle worker looks for a queued job."
+    )
+    worker_restart_delay_s: float = Field(
+        default=1.0, ge=0, description="Pause before a crashed worker process is restarted."
+    )
 
     # inference (see DESIGN.md "Inference: batched, bounded, isolated")
     max_batch_rows: int = Field(default=4096, ge=1, description="Rows per batch, not requests.")
@@ -124,7 +145,9 @@ class Settings(BaseSettings):
         "their backends hold beside (ONNX Runtime sessions, CUDA graph pools).",
     )
     preload: str = Field(default="", description="name@ref,... loaded and warm before /readyz.")
-    inference_device: Literal["auto", "cpu", "cuda"] = "auto"
+    inference_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="auto: CUDA where present, else the CPU."
+    )
     inference_backend: Literal["auto", "onnxruntime", "torch"] = Field(
         default="auto",
         description="What runs the batches: auto is ONNX Runtime on a CPU and torch on a GPU. "
@@ -199,7 +222,9 @@ class Settings(BaseSettings):
         "moments, one batch's activations), estimated at submission. Unset: half the memory.",
     )
     max_generate: int = Field(default=10000, ge=1, description="generate: the most samples.")
-    max_interpolate_steps: int = Field(default=1000, ge=2)
+    max_interpolate_steps: int = Field(
+        default=1000, ge=2, description="interpolate: the most steps."
+    )
 
     malloc_top_pad_bytes: int = Field(
         default=64 << 20,
@@ -209,8 +234,10 @@ class Settings(BaseSettings):
         "defaults.",
     )
 
-    builtin_datasets: bool = True
-    log_level: str = "INFO"
+    builtin_datasets: bool = Field(
+        default=True, description="Create digits, pca3d and breast_cancer at start."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level name.")
     opentelemetry: bool = Field(
         default=False,
         description="FastAPI's own OpenTelemetry spans, metrics and logs for each request, "

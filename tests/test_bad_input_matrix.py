@@ -144,7 +144,7 @@ def _bad_row_cases(op: str, array_field: str, width: int) -> Iterator[Case]:
     yield case("wrong-shape", "too-wide", 422, f, {"json": {f: [[*row, 0.5]]}})
     yield case("wrong-shape", "too-narrow", 422, f, {"json": {f: [row[:-1]]}})
     yield case("wrong-shape", "ragged", 422, f, {"json": {f: [row, row[:-1]]}})
-    yield case("wrong-shape", "one-dimensional", 422, f"{f}.0", {"json": {f: row}})
+    yield case("wrong-shape", "one-dimensional", 422, f, {"json": {f: row}})
     yield case("wrong-shape", "three-dimensional", 422, f"{f}.0.0", {"json": {f: [[row]]}})
     yield case("wrong-type", "strings", 422, f"{f}.0.0", {"json": {f: [["a"] * width]}})
     yield case("wrong-type", "object", 422, f, {"json": {f: {"a": 1}}})
@@ -530,7 +530,9 @@ def dataset_cases() -> Iterator[Case]:
         (OVERSIZE, "parquet-decodes-past-limit", 422, "file",
          upload("x.parquet", parquet_zeros(rows=4000, columns=8))),
         ("conflict", "csv-repeated-column", 422, "file", upload("x.csv", b"a,a\n1,2\n3,4\n")),
-        ("conflict", "csv-headerless-repeated", 422, "file",
+        ("conflict", "csv-numeric-header-repeated", 422, "file",
+         upload("x.csv", b"0,0,1\n1,2,3\n4,5,6\n", header="true")),
+        ("conflict", "csv-numeric-first-row-undeclared", 422, "header",
          upload("x.csv", b"0,0,1\n1,2,3\n4,5,6\n")),
         ("out-of-range", "name-with-final-newline", 422, "name",
          upload("x.npy", ok, name="table\n")),

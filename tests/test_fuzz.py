@@ -102,13 +102,22 @@ def _strategy(operation: Any, seeded: Seeded) -> st.SearchStrategy[Any]:
     return st.one_of(strategies)
 
 
+# The SSE stream's schema is the stream as a whole (bytes, so that a generated client hands
+# them over: clients/); Schemathesis reads a text/event-stream schema as each event's.
+WHOLE_STREAM_SCHEMA = {"/v1/jobs/{job_id}/events"}
+
+
 def _fuzz(operation: Any, seeded: Seeded, counter: list[int]) -> None:
+    checks = CHECKS
+    if operation.path in WHOLE_STREAM_SCHEMA:
+        checks = [c for c in CHECKS if c is not response_schema_conformance]
+
     @FUZZ_SETTINGS
     @hypothesis.given(case=_strategy(operation, seeded))
     def run(case: schemathesis.Case) -> None:
         counter[0] += 1
         case.call_and_validate(
-            base_url=seeded.live.base_url, checks=CHECKS, timeout=REQUEST_TIMEOUT_S
+            base_url=seeded.live.base_url, checks=checks, timeout=REQUEST_TIMEOUT_S
         )
 
     run()

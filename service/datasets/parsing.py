@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from service.datasets.columns import ColumnError, numeric_column, read_csv
 from service.errors import Unprocessable, UnsupportedMediaType
 
 FORMATS = {".csv": "csv", ".npy": "npy", ".npz": "npz", ".parquet": "parquet"}
@@ -47,14 +48,25 @@ def detect_format(filename: str, content_type: str | None) -> str:
 
 
 def parse_file(
-    path: Path, fmt: str, *, label_column: str | None, max_decoded_bytes: int
+    path: Path,
+    fmt: str,
+    *,
+    label_column: str | None,
+    max_decoded_bytes: int,
+    header: bool | None = None,
 ) -> ParsedData:
     """`max_decoded_bytes` bounds the arrays a file decodes to, checked from its headers
-    before anything is decoded: a few kB of compressed zeros must not claim gigabytes."""
+    before anything is decoded: a few kB of compressed zeros must not claim gigabytes.
+    `header` (csv only): None refuses a first row of numbers (see datasets.columns)."""
     if path.stat().st_size == 0:
         raise Unprocessable("file", "the file is empty")
+    if header is not None and fmt != "csv":
+        raise Unprocessable("header", f"only csv files have a header row, not {fmt}")
     if fmt in ("csv", "parquet"):
-        return _parse_table(path, fmt, label_column, max_decoded_bytes)
+        try:
+            return _parse_table(path, fmt, label_column, max_decoded_bytes, header)
+        except ColumnError as exc:
+            raise Unprocessable(exc.field, exc.message) from exc
     if label_column:
         raise Unprocessable(
             "label_column", f"only csv and parquet files have named columns, not {fmt}"
@@ -161,14 +173,13 @@ def _encode_labels(y: np.ndarray | None) -> tuple[np.ndarray | None, list[str] |
     return codes.astype(np.int64), [str(u) for u in uniques.tolist()]
 
 
-def _read_table(path: Path, fmt: str):  # type: ignore[no-untyped-def]
+def _read_table(path: Path, fmt: str, header: bool | None):  # type: ignore[no-untyped-def]
     import pyarrow as pa
-    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    if fmt == "csv":
+        return read_csv(path, header=header)[1]
     try:
-        if fmt == "csv":
-            return pacsv.read_csv(path)
         return pq.read_table(path)
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
         message = str(exc).splitlines()[0]
@@ -176,10 +187,9 @@ def _read_table(path: Path, fmt: str):  # type: ignore[no-untyped-def]
 
 
 def _parse_table(
-    path: Path, fmt: str, label_column: str | None, max_decoded_bytes: int
+    path: Path, fmt: str, label_column: str | None, max_decoded_bytes: int, header: bool | None
 ) -> ParsedData:
     import pyarrow.parquet as pq
-    import pyarrow.types as pat
 
     if fmt == "parquet":  # compressed columns: bound what they decode to first
         try:
@@ -190,7 +200,7 @@ def _parse_table(
         nbytes = meta.num_rows * meta.num_columns * 8
         if nbytes > max_decoded_bytes:
             raise _too_large("file", nbytes, max_decoded_bytes)
-    table = _read_table(path, fmt)
+    table = _read_table(path, fmt, header)
     names = [str(n) for n in table.column_names]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -202,21 +212,7 @@ def _parse_table(
     features = [n for n in names if n != label_column]
     if not features:
         raise Unprocessable("file", "the file has no feature columns")
-    columns = []
-    for name in features:
-        column = table.column(name)
-        if not (
-            pat.is_integer(column.type)
-            or pat.is_floating(column.type)
-            or pat.is_boolean(column.type)
-            or pat.is_null(column.type)
-        ):
-            raise Unprocessable(
-                ("file", name),
-                f"column {name!r} is not numeric (type {column.type}); drop it or name it "
-                "as label_column",
-            )
-        columns.append(column.to_numpy(zero_copy_only=False).astype(np.float32))
+    columns = [numeric_column(table, name) for name in features]
     X = np.stack(columns, axis=1) if columns else np.zeros((table.num_rows, 0), np.float32)
     y = None
     if label_column is not None:

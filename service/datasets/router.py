@@ -32,10 +32,19 @@ def create_dataset(
     store: StoreDep,
     settings: SettingsDep,
     response: Response,
-    file: Annotated[UploadFile, File(description="The data file")],
+    file: Annotated[
+        UploadFile, File(description="The data file", json_schema_extra={"format": "binary"})
+    ],
     name: Annotated[str, Form(description="Unique dataset name")],
     image_shape: Annotated[str | None, Form(description="H,W[,C], e.g. 8,8,1")] = None,
     label_column: Annotated[str | None, Form(description="csv/parquet column of labels")] = None,
+    header: Annotated[
+        bool | None,
+        Form(
+            description="csv: whether the first row names the columns. Unset, a first row of "
+            "numbers is refused (422) rather than taken as names."
+        ),
+    ] = None,
 ) -> DatasetPublic:
     fmt = detect_format(file.filename or "", file.content_type)
     service.check_name(name)
@@ -55,6 +64,7 @@ def create_dataset(
             fmt,
             label_column=label_column or None,
             max_decoded_bytes=settings.max_upload_bytes,
+            header=header,
         )
     dataset = service.create_dataset(
         session=session,

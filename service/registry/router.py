@@ -126,7 +126,13 @@ def import_model_version(
     settings: SettingsDep,
     response: Response,
     name: str,
-    file: Annotated[UploadFile, File(description="Weights and preprocessing, safetensors")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="Weights and preprocessing, safetensors",
+            json_schema_extra={"format": "binary"},
+        ),
+    ],
     config: Annotated[
         str | None,
         Form(

@@ -10,6 +10,18 @@ from service.zoo.spec import ModelSpec
 TagValue = Annotated[str, Field(max_length=1024)]
 
 
+class QualityWarning(BaseModel):
+    """This version is worse than a baseline: PCA at its code size, or an alias's version."""
+
+    against: str = Field(description='"pca", or "alias:NAME" for the version an alias names')
+    alias: str | None = None
+    version: int | None = Field(default=None, description="The alias's version.")
+    metric: str = Field(description="The metric compared (lower is better).")
+    value: float = Field(description="This version's figure.")
+    baseline_value: float
+    message: str
+
+
 class ModelVersionPublic(BaseModel):
     model: str
     version: int
@@ -19,6 +31,12 @@ class ModelVersionPublic(BaseModel):
     n_features: int
     code_size: int
     metrics: dict[str, Any]
+    worse_than: list[QualityWarning] = Field(
+        default_factory=list,
+        description="Baselines this version is worse than (more than 1% higher error): PCA "
+        "at the same code size, and the versions other aliases point at (same dataset). "
+        "`latest` moves to the newest version even so.",
+    )
     spec: ModelSpec
     source_job_id: str | None
     dataset_id: str | None

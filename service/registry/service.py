@@ -21,6 +21,7 @@ from service.artifacts import ArtifactStore, retry_store
 from service.blob_guard import ensure_blob
 from service.database import retry_while_unavailable, utcnow
 from service.errors import Gone, NotFound, Unprocessable
+from service.registry.quality import worse_than
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
 from service.registry.tables import Model, ModelAlias, ModelVersion
 from service.training.service import add_event
@@ -297,8 +298,29 @@ def model_public(session: Session, model: Model) -> ModelPublic:
     )
 
 
+def _aliased_versions(
+    session: Session, model_id: int, aliases: dict[str, int], exclude: int
+) -> dict[str, tuple[int, dict[str, Any], str | None]]:
+    """alias -> (version, metrics, dataset sha256) of the aliases naming another version."""
+    numbers = {v for v in aliases.values() if v != exclude}
+    if not numbers:
+        return {}
+    rows = session.scalars(
+        select(ModelVersion).where(
+            ModelVersion.model_id == model_id, ModelVersion.version.in_(numbers)
+        )
+    ).all()
+    by_number = {row.version: row for row in rows}
+    return {
+        alias: (n, by_number[n].metrics, by_number[n].dataset_sha256)
+        for alias, n in aliases.items()
+        if n in by_number
+    }
+
+
 def version_public(session: Session, model_name: str, mv: ModelVersion) -> ModelVersionPublic:
-    aliases = sorted(a for a, v in aliases_of(session, mv.model_id).items() if v == mv.version)
+    all_aliases = aliases_of(session, mv.model_id)
+    aliases = sorted(a for a, v in all_aliases.items() if v == mv.version)
     if latest_version_number(session, mv.model_id) == mv.version:
         aliases.append(LATEST)
     return ModelVersionPublic(
@@ -310,6 +332,11 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
         n_features=mv.n_features,
         code_size=mv.code_size,
         metrics=mv.metrics,
+        worse_than=worse_than(
+            metrics=mv.metrics,
+            dataset_sha256=mv.dataset_sha256,
+            aliased=_aliased_versions(session, mv.model_id, all_aliases, mv.version),
+        ),
         spec=ModelSpec.model_validate(mv.spec),
         source_job_id=mv.source_job_id,
         dataset_id=mv.dataset_id,

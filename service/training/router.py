@@ -77,7 +77,10 @@ def read_job_history(session: SessionDep, job_id: str) -> JobHistory:
     summary="Server-Sent Events: state changes and per-epoch progress, to the terminal state",
     response_class=EventSourceResponse,
     responses={
-        200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"},
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "An SSE stream (id, event, data lines) until the job ends",
+        },
         **problem_responses(429),
     },
 )

@@ -114,32 +114,81 @@ def reconstructions(
     return to_png(figure)
 
 
+def robust_limits(values: np.ndarray, *, include: Sequence[float] = ()) -> tuple[float, float]:
+    """The 1st to 99th percentile with a 5% margin (and any `include` values): one outlier
+    must not flatten the other points into a line."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = (float(v) for v in np.percentile(finite, [1.0, 99.0]))
+    lo, hi = min([lo, *include]), max([hi, *include])
+    pad = (hi - lo) * 0.05 or max(abs(hi), 1.0) * 0.05
+    return lo - pad, hi + pad
+
+
+def _clip_marked(ax: Axes, values: np.ndarray, limits: tuple[float, float]) -> np.ndarray:
+    """Values pinned to the limits; how many were is said in the plot's corner."""
+    clipped = np.clip(values, *limits)
+    outside = int((values != clipped).sum())
+    if outside:
+        ax.annotate(
+            f"{outside} outlier{'s' if outside > 1 else ''} shown at the edge",
+            xy=(0.99, 0.01),
+            xycoords="axes fraction",
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color=THRESHOLD_COLOR,
+        )
+    return clipped
+
+
 def latent(
     points: np.ndarray, labels: np.ndarray | None, *, axis_names: tuple[str, str], title: str
 ) -> bytes:
-    """The codings in 2-D, coloured by label where there are labels."""
+    return to_png(latent_figure(points, labels, axis_names=axis_names, title=title))
+
+
+def latent_figure(
+    points: np.ndarray, labels: np.ndarray | None, *, axis_names: tuple[str, str], title: str
+) -> Figure:
+    """The codings in 2-D, coloured by label where there are labels; outliers past the
+    1st-99th percentile sit on the edge as triangles."""
     figure = Figure(figsize=(6.0, 5.0))
     ax = figure.add_subplot(1, 1, 1)
+    xlim, ylim = robust_limits(points[:, 0]), robust_limits(points[:, 1])
+    outside = (points[:, 0] != np.clip(points[:, 0], *xlim)) | (
+        points[:, 1] != np.clip(points[:, 1], *ylim)
+    )
+    x = _clip_marked(ax, points[:, 0], xlim)
+    y = np.clip(points[:, 1], *ylim)
+    inside = ~outside
     if labels is None:
-        ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.7, color=TRAIN_COLOR)
+        ax.scatter(x[inside], y[inside], s=8, alpha=0.7, color=TRAIN_COLOR)
     else:
         classes = np.unique(labels)
         discrete = len(classes) <= 20
         scatter = ax.scatter(
-            points[:, 0],
-            points[:, 1],
-            c=labels,
+            x[inside],
+            y[inside],
+            c=labels[inside],
             s=8,
             alpha=0.8,
             cmap="tab10" if len(classes) <= 10 else ("tab20" if discrete else "viridis"),
+            vmin=float(classes.min()),
+            vmax=float(classes.max()),
         )
         figure.colorbar(scatter, ax=ax, label="label", ticks=classes if discrete else None)
+    if outside.any():
+        ax.scatter(x[outside], y[outside], s=24, marker="^", color=THRESHOLD_COLOR)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1])
     ax.grid(alpha=0.3)
     ax.set_title(title)
     figure.tight_layout()
-    return to_png(figure)
+    return figure
 
 
 def image_grid(images: np.ndarray, *, image_shape: Sequence[int], title: str) -> bytes:
@@ -174,14 +223,25 @@ def sample_profiles(samples: np.ndarray, *, title: str) -> bytes:
 
 
 def score_histogram(scores: np.ndarray, threshold: float, *, title: str) -> bytes:
+    return to_png(score_figure(scores, threshold, title=title))
+
+
+def score_figure(scores: np.ndarray, threshold: float, *, title: str) -> Figure:
+    """The scores' histogram over their 1st-99th percentile (and the threshold); the rows
+    past it are counted into the edge bins and said so."""
     figure = Figure(figsize=(6.4, 4.0))
     ax = figure.add_subplot(1, 1, 1)
-    ax.hist(scores, bins=min(50, max(10, len(scores) // 10)), color=TRAIN_COLOR, alpha=0.8)
+    limits = robust_limits(scores, include=[threshold] if math.isfinite(threshold) else [])
+    shown = _clip_marked(ax, scores, limits)
+    ax.hist(
+        shown, bins=min(50, max(10, len(scores) // 10)), range=limits, color=TRAIN_COLOR, alpha=0.8
+    )
     ax.axvline(threshold, color=THRESHOLD_COLOR, ls="--", label=f"threshold {threshold:.4g}")
     above = float((scores > threshold).mean()) if len(scores) else 0.0
+    ax.set_xlim(*limits)
     ax.set_xlabel("anomaly score (reconstruction MSE, preprocessed units)")
     ax.set_ylabel("validation rows")
     ax.legend(title=f"{above:.1%} above")
     ax.set_title(title)
     figure.tight_layout()
-    return to_png(figure)
+    return figure

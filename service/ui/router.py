@@ -12,7 +12,7 @@ from importlib.resources import files
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 
 from service.deps import ContextDep, SessionDep
@@ -22,7 +22,10 @@ from service.ui.service import Png
 
 PNG = "image/png"
 PNG_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {PNG: {}}, "description": "A PNG image"},
+    200: {
+        "content": {PNG: {"schema": {"type": "string", "format": "binary"}}},
+        "description": "A PNG image",
+    },
     304: {"description": "Not modified (If-None-Match)"},
     404: {
         **problem_responses(404)[404],
@@ -114,6 +117,12 @@ for _plot in service.VERSION_PLOTS:
 
 STATIC = files("service.ui") / "static"
 ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+
+
+@router.get("/", include_in_schema=False)
+def redirect_to_dashboard() -> RedirectResponse:
+    """A browser pointed at the service lands on the dashboard, not on a 404."""
+    return RedirectResponse("/ui")
 
 
 @router.get(

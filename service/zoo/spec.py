@@ -106,7 +106,7 @@ class Training(_Spec):
         "preprocessing, else mse.",
     )
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
-    early_stopping_patience: Annotated[int, Field(ge=1)] | Auto | None = Field(
+    early_stopping_patience: Annotated[int, Field(ge=1, le=10000)] | Auto | None = Field(
         default="auto",
         description="Epochs without a better validation loss before training stops (null: "
         "never). auto: 30 for variational kinds (their samples keep sharpening while the "

@@ -277,3 +277,29 @@ def test_a_full_tmpdir_during_an_upload_is_507(
         body = assert_rejected(upload("big.npy", data), 507, footprint, before)
         assert str(tmpdir) in body["detail"] and "TMPDIR" in body["detail"]
         assert list(tmpdir.iterdir()) == []
+
+
+def test_csv_without_header_is_refused_and_says_how_to_declare_it(
+    upload: Any, footprint: Any
+) -> None:
+    """A first row of numbers is data: taken as names it lost a row and named the columns
+    "1", "2", "3" without a word."""
+    before = footprint()
+    data = b"1,2,3\n4,5,6\n7,8,9\n"
+    body = assert_rejected(upload("h.csv", data), 422, footprint, before)
+    assert field_of(body) == "header" and "header=false" in body["detail"]
+
+
+def test_csv_declared_without_header_keeps_every_row(upload: Any) -> None:
+    response = upload("h.csv", b"1,2,3\n4,5,6\n7,8,9\n", header="false")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["n_rows"] == 3 and body["feature_names"] == ["x0", "x1", "x2"]
+    named = upload("n.csv", b"1,2,3\n4,5,6\n7,8,9\n", name="named", header="true")
+    assert named.status_code == 201 and named.json()["feature_names"] == ["1", "2", "3"]
+
+
+def test_semicolon_separated_csv_is_422_naming_the_separator(upload: Any, footprint: Any) -> None:
+    before = footprint()
+    body = assert_rejected(upload("s.csv", b"a;b;c\n1;2;3\n4;5;6\n"), 422, footprint, before)
+    assert "semicolon" in body["detail"] and "';'" in body["detail"]

@@ -128,12 +128,22 @@ def test_dashboard_trains_follows_plots_and_cancels(
         f"const p = {row}.querySelector('progress'); return [p.value, p.max]"
     )
     assert bar == [5, 5]
+    # a job that early stopping ended at epoch 26 of 100 is complete, not a quarter full
+    early = browser.execute_script(
+        "const [cell] = progressCells({status: 'succeeded', progress: {epoch: 26, "
+        "epochs: 100, train_loss: 1, val_loss: 1}}); const p = cell.querySelector('progress');"
+        " return [p.value, p.max, cell.textContent]"
+    )
+    assert early[:2] == [100, 100] and "stopped early at 26/100" in early[2]
     assert browser.execute_script(f"return {row}.querySelector('.version').textContent") == "1"
 
     model_row = "document.querySelector('#model-rows tr[data-model=\"ui-ae\"]')"
     cells = wait(browser, f"{model_row} && [...{model_row}.cells].map(c => c.textContent)")
     assert cells[:4] == ["ui-ae", "1", "dense", "3"] and "latest" in cells[4]
     assert float(cells[5]) > 0 and float(cells[6]) > 0  # val MSE beside the PCA baseline
+    with server.client(headers={"Authorization": f"Bearer {key}"}) as http:
+        worse = http.get("/v1/models/ui-ae/versions/1").json()["worse_than"]
+    assert cells[7] == ("worse than PCA" if worse else "")  # what the version JSON says
 
     loaded = (
         "[...document.querySelectorAll('img.plot')]"

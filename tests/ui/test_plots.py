@@ -155,3 +155,21 @@ def test_plots_need_the_read_scope_and_the_page_is_public(settings: Settings) ->
         assert client.get(url).status_code == 401
         assert client.get(url, headers={"Authorization": f"Bearer {infer_key}"}).status_code == 403
         assert client.get(url, headers={"Authorization": f"Bearer {read_key}"}).status_code == 404
+
+
+def test_one_outlier_does_not_flatten_the_score_and_latent_plots() -> None:
+    from service.ui.plots import latent_figure, score_figure
+
+    rng = np.random.default_rng(0)
+    scores = np.abs(rng.normal(1.0, 0.2, size=500))
+    scores[0] = 1e6
+    ax = score_figure(scores, 1.5, title="s").axes[0]
+    low, high = ax.get_xlim()
+    assert high < 10 and low < 1.5 < high  # the bulk and the threshold, not 0..1e6
+    assert any("outliers shown at the edge" in t.get_text() for t in ax.texts)
+
+    points = rng.normal(size=(300, 2))
+    points[5] = [1e4, -1e4]
+    ax = latent_figure(points, np.arange(300) % 3, axis_names=("a", "b"), title="l").axes[0]
+    assert ax.get_xlim()[1] < 10 and ax.get_ylim()[0] > -10
+    assert any("outliers shown at the edge" in t.get_text() for t in ax.texts)

@@ -32,7 +32,23 @@ def parse_json(schema: type[M], body: bytes) -> M:
         return schema.model_validate_json(body)
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from None
+        raise RequestValidationError(_flat_rows_once(errors)) from None
+
+
+ROWS_EXPECTED = "send rows as a list of lists: [[...]] (one inner list per row)"
+
+
+def _flat_rows_once(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A 1-D list where rows belong fails once per value (64 values, 64 errors): say it
+    once, with the fix."""
+    flat = {e["loc"][1] for e in errors if e["type"] == "list_type" and len(e["loc"]) == 3}
+    if not flat:
+        return errors
+    kept = [e for e in errors if len(e["loc"]) < 2 or e["loc"][1] not in flat]
+    return kept + [
+        {"type": "rows_type", "loc": ("body", field), "msg": ROWS_EXPECTED, "input": None}
+        for field in sorted(flat)
+    ]
 
 
 # What np.save writes for a C-ordered little-endian float32/float64 2-D array (the header

@@ -60,7 +60,7 @@ class ModelStat(BaseModel):
     batch_stats: list[BatchStat]
 
 
-class ModelStats(BaseModel):
+class StatisticsResponse(BaseModel):
     model_stats: list[ModelStat]
 
 
@@ -87,7 +87,7 @@ async def _stats(request: Request, name: str | None, ref: str | None) -> Respons
     "/stats",
     operation_id="oip_statistics",
     summary="Inference statistics of every ready version of every model",
-    response_model=ModelStats,
+    response_model=StatisticsResponse,
     responses=ERRORS,
 )
 async def read_statistics(request: Request) -> Response:
@@ -98,7 +98,7 @@ async def read_statistics(request: Request) -> Response:
     "/{name}/stats",
     operation_id="oip_model_statistics",
     summary="Inference statistics of every ready version of a model",
-    response_model=ModelStats,
+    response_model=StatisticsResponse,
     responses=ERRORS,
 )
 async def read_model_statistics(name: str, request: Request) -> Response:
@@ -109,7 +109,7 @@ async def read_model_statistics(name: str, request: Request) -> Response:
     "/{name}/versions/{version}/stats",
     operation_id="oip_model_version_statistics",
     summary="Inference statistics of one version (a number or an alias)",
-    response_model=ModelStats,
+    response_model=StatisticsResponse,
     responses=ERRORS,
 )
 async def read_model_version_statistics(name: str, version: str, request: Request) -> Response:

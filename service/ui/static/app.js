@@ -72,8 +72,10 @@ async function loadDatasets() {
 
 function progressCells(job) {
   const p = job.progress;
-  const bar = el("progress", { max: p ? p.epochs : 1, value: p ? p.epoch : 0 });
-  const text = p ? ` ${p.epoch}/${p.epochs}` : "";
+  // early stopping ends a job before its last epoch: that is a whole bar, not a quarter
+  const early = p && job.status === "succeeded" && p.epoch < p.epochs;
+  const bar = el("progress", { max: p ? p.epochs : 1, value: p ? (early ? p.epochs : p.epoch) : 0 });
+  const text = early ? ` stopped early at ${p.epoch}/${p.epochs}` : p ? ` ${p.epoch}/${p.epochs}` : "";
   const loss = p ? `train ${fmt(p.train_loss, 3)} · val ${fmt(p.val_loss, 3)}` : "";
   return [el("td", { class: "progress" }, bar, text), el("td", { class: "loss" }, loss)];
 }
@@ -200,6 +202,9 @@ async function loadModels({ show } = {}) {
         el("td", {}, v.aliases.join(", ")),
         el("td", { class: mseClass, title: ratio === null ? "" : `${(ratio * 100).toFixed(0)}% of PCA's error` }, fmt(m.val_mse)),
         el("td", {}, fmt(m.pca_val_mse)),
+        el("td", { class: v.worse_than.length ? "worse quality" : "quality" },
+          v.worse_than.map((w) => w.against === "pca" ? "worse than PCA" : `worse than ${w.alias} (v${w.version})`).join("; "),
+          ),
         el("td", {}, el("button", { class: "show-plots", onclick: () => showPlots(model.name, v.version) }, "plots"))));
       if (!newest || v.created_at > newest[2]) newest = [model.name, v.version, v.created_at];
     }

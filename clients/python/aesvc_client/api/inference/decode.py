@@ -1,0 +1,264 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.decode_json_decode_request import DecodeJsonDecodeRequest
+from ...models.decode_response import DecodeResponse
+from ...models.problem import Problem
+from ...types import File, FileTypes
+from io import BytesIO
+from typing import cast
+
+
+
+def _get_kwargs(
+    name: str,
+    ref: str,
+    *,
+    body:    DecodeJsonDecodeRequest  |     File ,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/models/{name}/versions/{ref}/decode".format(name=quote(str(name), safe=""),ref=quote(str(ref), safe=""),),
+    }
+
+    if isinstance(body, DecodeJsonDecodeRequest):
+        _kwargs["json"] = body.to_dict()
+
+        headers["Content-Type"] = "application/json"
+    if isinstance(body, File):
+        _kwargs["content"] = body.payload
+        headers["Content-Type"] = "application/x-npy"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DecodeResponse | Problem | None:
+    if response.status_code == 200:
+        response_200 = DecodeResponse.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 410:
+        response_410 = Problem.from_dict(response.json())
+
+
+
+        return response_410
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if response.status_code == 504:
+        response_504 = Problem.from_dict(response.json())
+
+
+
+        return response_504
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[DecodeResponse | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body:    DecodeJsonDecodeRequest  |     File ,
+
+) -> Response[DecodeResponse | Problem]:
+    """ Decode codings into rows
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+        body (DecodeJsonDecodeRequest):
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DecodeResponse | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+ref=ref,
+body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body:    DecodeJsonDecodeRequest  |     File ,
+
+) -> DecodeResponse | Problem | None:
+    """ Decode codings into rows
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+        body (DecodeJsonDecodeRequest):
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DecodeResponse | Problem
+     """
+
+
+    return sync_detailed(
+        name=name,
+ref=ref,
+client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body:    DecodeJsonDecodeRequest  |     File ,
+
+) -> Response[DecodeResponse | Problem]:
+    """ Decode codings into rows
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+        body (DecodeJsonDecodeRequest):
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DecodeResponse | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+ref=ref,
+body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body:    DecodeJsonDecodeRequest  |     File ,
+
+) -> DecodeResponse | Problem | None:
+    """ Decode codings into rows
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+        body (DecodeJsonDecodeRequest):
+        body (File):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DecodeResponse | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        name=name,
+ref=ref,
+client=client,
+body=body,
+
+    )).parsed

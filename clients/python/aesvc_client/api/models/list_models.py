@@ -1,0 +1,279 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.models_public import ModelsPublic
+from ...models.problem import Problem
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    name_contains: None | str | Unset = UNSET,
+    offset: int | Unset = 0,
+    limit: int | Unset = 100,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    json_name_contains: None | str | Unset
+    if isinstance(name_contains, Unset):
+        json_name_contains = UNSET
+    else:
+        json_name_contains = name_contains
+    params["name_contains"] = json_name_contains
+
+    params["offset"] = offset
+
+    params["limit"] = limit
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/models",
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ModelsPublic | Problem | None:
+    if response.status_code == 200:
+        response_200 = ModelsPublic.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 410:
+        response_410 = Problem.from_dict(response.json())
+
+
+
+        return response_410
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if response.status_code == 507:
+        response_507 = Problem.from_dict(response.json())
+
+
+
+        return response_507
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ModelsPublic | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    name_contains: None | str | Unset = UNSET,
+    offset: int | Unset = 0,
+    limit: int | Unset = 100,
+
+) -> Response[ModelsPublic | Problem]:
+    """ List models
+
+    Args:
+        name_contains (None | str | Unset): Case-insensitive part of the name
+        offset (int | Unset):  Default: 0.
+        limit (int | Unset):  Default: 100.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ModelsPublic | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name_contains=name_contains,
+offset=offset,
+limit=limit,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    name_contains: None | str | Unset = UNSET,
+    offset: int | Unset = 0,
+    limit: int | Unset = 100,
+
+) -> ModelsPublic | Problem | None:
+    """ List models
+
+    Args:
+        name_contains (None | str | Unset): Case-insensitive part of the name
+        offset (int | Unset):  Default: 0.
+        limit (int | Unset):  Default: 100.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ModelsPublic | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+name_contains=name_contains,
+offset=offset,
+limit=limit,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    name_contains: None | str | Unset = UNSET,
+    offset: int | Unset = 0,
+    limit: int | Unset = 100,
+
+) -> Response[ModelsPublic | Problem]:
+    """ List models
+
+    Args:
+        name_contains (None | str | Unset): Case-insensitive part of the name
+        offset (int | Unset):  Default: 0.
+        limit (int | Unset):  Default: 100.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ModelsPublic | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name_contains=name_contains,
+offset=offset,
+limit=limit,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    name_contains: None | str | Unset = UNSET,
+    offset: int | Unset = 0,
+    limit: int | Unset = 100,
+
+) -> ModelsPublic | Problem | None:
+    """ List models
+
+    Args:
+        name_contains (None | str | Unset): Case-insensitive part of the name
+        offset (int | Unset):  Default: 0.
+        limit (int | Unset):  Default: 100.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ModelsPublic | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+name_contains=name_contains,
+offset=offset,
+limit=limit,
+
+    )).parsed

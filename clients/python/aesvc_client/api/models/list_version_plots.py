@@ -1,0 +1,206 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.problem import Problem
+from ...models.version_plots import VersionPlots
+from typing import cast
+
+
+
+def _get_kwargs(
+    name: str,
+    ref: str,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/models/{name}/versions/{ref}/plots".format(name=quote(str(name), safe=""),ref=quote(str(ref), safe=""),),
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | VersionPlots | None:
+    if response.status_code == 200:
+        response_200 = VersionPlots.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 410:
+        response_410 = Problem.from_dict(response.json())
+
+
+
+        return response_410
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | VersionPlots]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[Problem | VersionPlots]:
+    """ The plots that apply to this version, with their URLs
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | VersionPlots]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+ref=ref,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Problem | VersionPlots | None:
+    """ The plots that apply to this version, with their URLs
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | VersionPlots
+     """
+
+
+    return sync_detailed(
+        name=name,
+ref=ref,
+client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[Problem | VersionPlots]:
+    """ The plots that apply to this version, with their URLs
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | VersionPlots]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+ref=ref,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Problem | VersionPlots | None:
+    """ The plots that apply to this version, with their URLs
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | VersionPlots
+     """
+
+
+    return (await asyncio_detailed(
+        name=name,
+ref=ref,
+client=client,
+
+    )).parsed

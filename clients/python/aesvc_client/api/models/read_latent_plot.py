@@ -1,0 +1,233 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.problem import Problem
+from ...types import File, FileTypes
+from ...types import UNSET, Unset
+from io import BytesIO
+from typing import cast
+
+
+
+def _get_kwargs(
+    name: str,
+    ref: str,
+    *,
+    if_none_match: None | str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(if_none_match, Unset):
+        headers["if-none-match"] = if_none_match
+
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/models/{name}/versions/{ref}/plots/latent.png".format(name=quote(str(name), safe=""),ref=quote(str(ref), safe=""),),
+    }
+
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | File | Problem | None:
+    if response.status_code == 200:
+        response_200 = File(
+             payload = BytesIO(response.content)
+        )
+
+
+
+        return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 410:
+        response_410 = Problem.from_dict(response.json())
+
+
+
+        return response_410
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | File | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+    if_none_match: None | str | Unset = UNSET,
+
+) -> Response[Any | File | Problem]:
+    """ The validation codings in 2-D (PCA-projected past 2), coloured by label
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+        if_none_match (None | str | Unset): An ETag from an earlier answer
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | File | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+ref=ref,
+if_none_match=if_none_match,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+    if_none_match: None | str | Unset = UNSET,
+
+) -> Any | File | Problem | None:
+    """ The validation codings in 2-D (PCA-projected past 2), coloured by label
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+        if_none_match (None | str | Unset): An ETag from an earlier answer
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | File | Problem
+     """
+
+
+    return sync_detailed(
+        name=name,
+ref=ref,
+client=client,
+if_none_match=if_none_match,
+
+    ).parsed
+
+async def asyncio_detailed(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+    if_none_match: None | str | Unset = UNSET,
+
+) -> Response[Any | File | Problem]:
+    """ The validation codings in 2-D (PCA-projected past 2), coloured by label
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+        if_none_match (None | str | Unset): An ETag from an earlier answer
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | File | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+ref=ref,
+if_none_match=if_none_match,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    name: str,
+    ref: str,
+    *,
+    client: AuthenticatedClient | Client,
+    if_none_match: None | str | Unset = UNSET,
+
+) -> Any | File | Problem | None:
+    """ The validation codings in 2-D (PCA-projected past 2), coloured by label
+
+    Args:
+        name (str):
+        ref (str): A version number or an alias (latest always exists)
+        if_none_match (None | str | Unset): An ETag from an earlier answer
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | File | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        name=name,
+ref=ref,
+client=client,
+if_none_match=if_none_match,
+
+    )).parsed

@@ -1,0 +1,248 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.alias_public import AliasPublic
+from ...models.problem import Problem
+from typing import cast
+
+
+
+def _get_kwargs(
+    name: str,
+    alias: str,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/models/{name}/aliases/{alias}".format(name=quote(str(name), safe=""),alias=quote(str(alias), safe=""),),
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AliasPublic | Problem | None:
+    if response.status_code == 200:
+        response_200 = AliasPublic.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 410:
+        response_410 = Problem.from_dict(response.json())
+
+
+
+        return response_410
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if response.status_code == 507:
+        response_507 = Problem.from_dict(response.json())
+
+
+
+        return response_507
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AliasPublic | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    name: str,
+    alias: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[AliasPublic | Problem]:
+    """ Where an alias points (latest included)
+
+    Args:
+        name (str):
+        alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AliasPublic | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+alias=alias,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    name: str,
+    alias: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> AliasPublic | Problem | None:
+    """ Where an alias points (latest included)
+
+    Args:
+        name (str):
+        alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AliasPublic | Problem
+     """
+
+
+    return sync_detailed(
+        name=name,
+alias=alias,
+client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    name: str,
+    alias: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[AliasPublic | Problem]:
+    """ Where an alias points (latest included)
+
+    Args:
+        name (str):
+        alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AliasPublic | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+alias=alias,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    name: str,
+    alias: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> AliasPublic | Problem | None:
+    """ Where an alias points (latest included)
+
+    Args:
+        name (str):
+        alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AliasPublic | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        name=name,
+alias=alias,
+client=client,
+
+    )).parsed

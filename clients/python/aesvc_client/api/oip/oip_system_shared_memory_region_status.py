@@ -1,0 +1,192 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.oip_error_body import OipErrorBody
+from ...models.problem import Problem
+from ...models.system_shared_memory_status import SystemSharedMemoryStatus
+from typing import cast
+
+
+
+def _get_kwargs(
+    region: str,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v2/systemsharedmemory/region/{region}/status".format(region=quote(str(region), safe=""),),
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipErrorBody | Problem | list[SystemSharedMemoryStatus] | None:
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for response_200_item_data in (_response_200):
+            response_200_item = SystemSharedMemoryStatus.from_dict(response_200_item_data)
+
+
+
+            response_200.append(response_200_item)
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = OipErrorBody.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    region: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]:
+    """ One region (400 where none has that name)
+
+    Args:
+        region (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]
+     """
+
+
+    kwargs = _get_kwargs(
+        region=region,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    region: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> OipErrorBody | Problem | list[SystemSharedMemoryStatus] | None:
+    """ One region (400 where none has that name)
+
+    Args:
+        region (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        OipErrorBody | Problem | list[SystemSharedMemoryStatus]
+     """
+
+
+    return sync_detailed(
+        region=region,
+client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    region: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]:
+    """ One region (400 where none has that name)
+
+    Args:
+        region (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]
+     """
+
+
+    kwargs = _get_kwargs(
+        region=region,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    region: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> OipErrorBody | Problem | list[SystemSharedMemoryStatus] | None:
+    """ One region (400 where none has that name)
+
+    Args:
+        region (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        OipErrorBody | Problem | list[SystemSharedMemoryStatus]
+     """
+
+
+    return (await asyncio_detailed(
+        region=region,
+client=client,
+
+    )).parsed

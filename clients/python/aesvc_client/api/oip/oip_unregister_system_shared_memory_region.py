@@ -1,0 +1,183 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.oip_error_body import OipErrorBody
+from ...models.problem import Problem
+from typing import cast
+
+
+
+def _get_kwargs(
+    region: str,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v2/systemsharedmemory/region/{region}/unregister".format(region=quote(str(region), safe=""),),
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | OipErrorBody | Problem | None:
+    if response.status_code == 200:
+        response_200 = cast(Any, None)
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = OipErrorBody.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | OipErrorBody | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    region: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[Any | OipErrorBody | Problem]:
+    """ Unregister one region (none of that name is no error)
+
+    Args:
+        region (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | OipErrorBody | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        region=region,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    region: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Any | OipErrorBody | Problem | None:
+    """ Unregister one region (none of that name is no error)
+
+    Args:
+        region (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | OipErrorBody | Problem
+     """
+
+
+    return sync_detailed(
+        region=region,
+client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    region: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[Any | OipErrorBody | Problem]:
+    """ Unregister one region (none of that name is no error)
+
+    Args:
+        region (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | OipErrorBody | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        region=region,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    region: str,
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Any | OipErrorBody | Problem | None:
+    """ Unregister one region (none of that name is no error)
+
+    Args:
+        region (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | OipErrorBody | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        region=region,
+client=client,
+
+    )).parsed

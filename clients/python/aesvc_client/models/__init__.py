@@ -1,0 +1,197 @@
+""" Contains all the data models used in inputs/outputs """
+
+from .alias_event_public import AliasEventPublic
+from .alias_events_public import AliasEventsPublic
+from .alias_public import AliasPublic
+from .alias_update import AliasUpdate
+from .architecture import Architecture
+from .architecture_activation import ArchitectureActivation
+from .architecture_kind import ArchitectureKind
+from .architecture_output_activation import ArchitectureOutputActivation
+from .batch_stat import BatchStat
+from .body_create_dataset import BodyCreateDataset
+from .body_import_model_version import BodyImportModelVersion
+from .dataset_public import DatasetPublic
+from .datasets_public import DatasetsPublic
+from .decode_json_decode_request import DecodeJsonDecodeRequest
+from .decode_response import DecodeResponse
+from .denoising import Denoising
+from .duration_stat import DurationStat
+from .encode_json_encode_request import EncodeJsonEncodeRequest
+from .encode_response import EncodeResponse
+from .export_model_version_format import ExportModelVersionFormat
+from .export_model_version_part import ExportModelVersionPart
+from .feature_stats import FeatureStats
+from .generate_generate_request import GenerateGenerateRequest
+from .generate_response import GenerateResponse
+from .generate_response_method import GenerateResponseMethod
+from .infer_output import InferOutput
+from .infer_output_parameters_type_0 import InferOutputParametersType0
+from .infer_response import InferResponse
+from .inference_stats import InferenceStats
+from .interpolate_interpolate_request import InterpolateInterpolateRequest
+from .interpolate_response import InterpolateResponse
+from .job_create import JobCreate
+from .job_create_preprocessing import JobCreatePreprocessing
+from .job_history import JobHistory
+from .job_history_epochs_item import JobHistoryEpochsItem
+from .job_progress import JobProgress
+from .job_public import JobPublic
+from .job_public_attempt_errors_item import JobPublicAttemptErrorsItem
+from .job_public_status import JobPublicStatus
+from .jobs_public import JobsPublic
+from .list_jobs_status_type_0 import ListJobsStatusType0
+from .model_public import ModelPublic
+from .model_public_aliases import ModelPublicAliases
+from .model_public_tags import ModelPublicTags
+from .model_spec import ModelSpec
+from .model_spec_preprocessing import ModelSpecPreprocessing
+from .model_stat import ModelStat
+from .model_update import ModelUpdate
+from .model_update_tags_type_0 import ModelUpdateTagsType0
+from .model_version_public import ModelVersionPublic
+from .model_version_public_metrics import ModelVersionPublicMetrics
+from .model_versions_public import ModelVersionsPublic
+from .models_public import ModelsPublic
+from .oip_error_body import OipErrorBody
+from .oip_infer_json_infer_request import OipInferJsonInferRequest
+from .oip_infer_json_infer_request_infer_input import OipInferJsonInferRequestInferInput
+from .oip_infer_json_infer_request_infer_input_parameters_type_0 import OipInferJsonInferRequestInferInputParametersType0
+from .oip_infer_json_infer_request_parameters_type_0 import OipInferJsonInferRequestParametersType0
+from .oip_infer_json_infer_request_requested_output import OipInferJsonInferRequestRequestedOutput
+from .oip_infer_json_infer_request_requested_output_parameters_type_0 import OipInferJsonInferRequestRequestedOutputParametersType0
+from .oip_infer_version_json_infer_request import OipInferVersionJsonInferRequest
+from .oip_infer_version_json_infer_request_infer_input import OipInferVersionJsonInferRequestInferInput
+from .oip_infer_version_json_infer_request_infer_input_parameters_type_0 import OipInferVersionJsonInferRequestInferInputParametersType0
+from .oip_infer_version_json_infer_request_parameters_type_0 import OipInferVersionJsonInferRequestParametersType0
+from .oip_infer_version_json_infer_request_requested_output import OipInferVersionJsonInferRequestRequestedOutput
+from .oip_infer_version_json_infer_request_requested_output_parameters_type_0 import OipInferVersionJsonInferRequestRequestedOutputParametersType0
+from .oip_register_system_shared_memory_system_shared_memory_register import OipRegisterSystemSharedMemorySystemSharedMemoryRegister
+from .oip_repository_index_repository_index_request import OipRepositoryIndexRepositoryIndexRequest
+from .oip_repository_model_load_repository_model_request import OipRepositoryModelLoadRepositoryModelRequest
+from .oip_repository_model_load_repository_model_request_parameters import OipRepositoryModelLoadRepositoryModelRequestParameters
+from .oip_repository_model_unload_repository_model_request import OipRepositoryModelUnloadRepositoryModelRequest
+from .oip_repository_model_unload_repository_model_request_parameters import OipRepositoryModelUnloadRepositoryModelRequestParameters
+from .oip_server_metadata_response_oip_server_metadata import OipServerMetadataResponseOipServerMetadata
+from .problem import Problem
+from .problem_errors_type_0_item import ProblemErrorsType0Item
+from .quality_warning import QualityWarning
+from .read_health_response_read_health import ReadHealthResponseReadHealth
+from .reconstruct_json_reconstruct_request import ReconstructJsonReconstructRequest
+from .reconstruct_response import ReconstructResponse
+from .regularization import Regularization
+from .repository_index_entry import RepositoryIndexEntry
+from .score_json_score_request import ScoreJsonScoreRequest
+from .score_response import ScoreResponse
+from .sparsity import Sparsity
+from .sparsity_kind import SparsityKind
+from .statistics_response import StatisticsResponse
+from .system_shared_memory_status import SystemSharedMemoryStatus
+from .training import Training
+from .training_device import TrainingDevice
+from .training_loss import TrainingLoss
+from .training_lr_schedule import TrainingLrSchedule
+from .training_optimizer import TrainingOptimizer
+from .training_strategy import TrainingStrategy
+from .version_plots import VersionPlots
+from .version_plots_plots import VersionPlotsPlots
+from .worker_info import WorkerInfo
+
+__all__ = (
+    "AliasEventPublic",
+    "AliasEventsPublic",
+    "AliasPublic",
+    "AliasUpdate",
+    "Architecture",
+    "ArchitectureActivation",
+    "ArchitectureKind",
+    "ArchitectureOutputActivation",
+    "BatchStat",
+    "BodyCreateDataset",
+    "BodyImportModelVersion",
+    "DatasetPublic",
+    "DatasetsPublic",
+    "DecodeJsonDecodeRequest",
+    "DecodeResponse",
+    "Denoising",
+    "DurationStat",
+    "EncodeJsonEncodeRequest",
+    "EncodeResponse",
+    "ExportModelVersionFormat",
+    "ExportModelVersionPart",
+    "FeatureStats",
+    "GenerateGenerateRequest",
+    "GenerateResponse",
+    "GenerateResponseMethod",
+    "InferenceStats",
+    "InferOutput",
+    "InferOutputParametersType0",
+    "InferResponse",
+    "InterpolateInterpolateRequest",
+    "InterpolateResponse",
+    "JobCreate",
+    "JobCreatePreprocessing",
+    "JobHistory",
+    "JobHistoryEpochsItem",
+    "JobProgress",
+    "JobPublic",
+    "JobPublicAttemptErrorsItem",
+    "JobPublicStatus",
+    "JobsPublic",
+    "ListJobsStatusType0",
+    "ModelPublic",
+    "ModelPublicAliases",
+    "ModelPublicTags",
+    "ModelSpec",
+    "ModelSpecPreprocessing",
+    "ModelsPublic",
+    "ModelStat",
+    "ModelUpdate",
+    "ModelUpdateTagsType0",
+    "ModelVersionPublic",
+    "ModelVersionPublicMetrics",
+    "ModelVersionsPublic",
+    "OipErrorBody",
+    "OipInferJsonInferRequest",
+    "OipInferJsonInferRequestInferInput",
+    "OipInferJsonInferRequestInferInputParametersType0",
+    "OipInferJsonInferRequestParametersType0",
+    "OipInferJsonInferRequestRequestedOutput",
+    "OipInferJsonInferRequestRequestedOutputParametersType0",
+    "OipInferVersionJsonInferRequest",
+    "OipInferVersionJsonInferRequestInferInput",
+    "OipInferVersionJsonInferRequestInferInputParametersType0",
+    "OipInferVersionJsonInferRequestParametersType0",
+    "OipInferVersionJsonInferRequestRequestedOutput",
+    "OipInferVersionJsonInferRequestRequestedOutputParametersType0",
+    "OipRegisterSystemSharedMemorySystemSharedMemoryRegister",
+    "OipRepositoryIndexRepositoryIndexRequest",
+    "OipRepositoryModelLoadRepositoryModelRequest",
+    "OipRepositoryModelLoadRepositoryModelRequestParameters",
+    "OipRepositoryModelUnloadRepositoryModelRequest",
+    "OipRepositoryModelUnloadRepositoryModelRequestParameters",
+    "OipServerMetadataResponseOipServerMetadata",
+    "Problem",
+    "ProblemErrorsType0Item",
+    "QualityWarning",
+    "ReadHealthResponseReadHealth",
+    "ReconstructJsonReconstructRequest",
+    "ReconstructResponse",
+    "Regularization",
+    "RepositoryIndexEntry",
+    "ScoreJsonScoreRequest",
+    "ScoreResponse",
+    "Sparsity",
+    "SparsityKind",
+    "StatisticsResponse",
+    "SystemSharedMemoryStatus",
+    "Training",
+    "TrainingDevice",
+    "TrainingLoss",
+    "TrainingLrSchedule",
+    "TrainingOptimizer",
+    "TrainingStrategy",
+    "VersionPlots",
+    "VersionPlotsPlots",
+    "WorkerInfo",
+)

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..models.architecture_activation import ArchitectureActivation
+from ..models.architecture_kind import ArchitectureKind
+from ..models.architecture_output_activation import ArchitectureOutputActivation
+from ..types import UNSET, Unset
+from typing import cast
+
+
+
+
+
+
+T = TypeVar("T", bound="Architecture")
+
+
+
+@_attrs_define
+class Architecture:
+    """ 
+        Attributes:
+            code_size (int): Size of the coding layer.
+            activation (ArchitectureActivation | Unset):  Default: ArchitectureActivation.ELU.
+            conv_channels (list[int] | Unset): Channels of the conv encoder's stride-2 layers (conv, conv_vae).
+            hidden_sizes (list[int] | Unset): Dense layers between input and coding (dense, vae; ignored by linear).
+            kind (ArchitectureKind | Unset):  Default: ArchitectureKind.DENSE.
+            output_activation (ArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in [0, 1]
+                (minmax), else linear. Default: ArchitectureOutputActivation.AUTO.
+            tied_weights (bool | Unset): Decoder reuses the transposed encoder weights (dense only). Default: False.
+     """
+
+    code_size: int
+    activation: ArchitectureActivation | Unset = ArchitectureActivation.ELU
+    conv_channels: list[int] | Unset = UNSET
+    hidden_sizes: list[int] | Unset = UNSET
+    kind: ArchitectureKind | Unset = ArchitectureKind.DENSE
+    output_activation: ArchitectureOutputActivation | Unset = ArchitectureOutputActivation.AUTO
+    tied_weights: bool | Unset = False
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        code_size = self.code_size
+
+        activation: str | Unset = UNSET
+        if not isinstance(self.activation, Unset):
+            activation = self.activation.value
+
+
+        conv_channels: list[int] | Unset = UNSET
+        if not isinstance(self.conv_channels, Unset):
+            conv_channels = self.conv_channels
+
+
+
+        hidden_sizes: list[int] | Unset = UNSET
+        if not isinstance(self.hidden_sizes, Unset):
+            hidden_sizes = self.hidden_sizes
+
+
+
+        kind: str | Unset = UNSET
+        if not isinstance(self.kind, Unset):
+            kind = self.kind.value
+
+
+        output_activation: str | Unset = UNSET
+        if not isinstance(self.output_activation, Unset):
+            output_activation = self.output_activation.value
+
+
+        tied_weights = self.tied_weights
+
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({
+            "code_size": code_size,
+        })
+        if activation is not UNSET:
+            field_dict["activation"] = activation
+        if conv_channels is not UNSET:
+            field_dict["conv_channels"] = conv_channels
+        if hidden_sizes is not UNSET:
+            field_dict["hidden_sizes"] = hidden_sizes
+        if kind is not UNSET:
+            field_dict["kind"] = kind
+        if output_activation is not UNSET:
+            field_dict["output_activation"] = output_activation
+        if tied_weights is not UNSET:
+            field_dict["tied_weights"] = tied_weights
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        code_size = d.pop("code_size")
+
+        _activation = d.pop("activation", UNSET)
+        activation: ArchitectureActivation | Unset
+        if isinstance(_activation,  Unset):
+            activation = UNSET
+        else:
+            activation = ArchitectureActivation(_activation)
+
+
+
+
+        conv_channels = cast(list[int], d.pop("conv_channels", UNSET))
+
+
+        hidden_sizes = cast(list[int], d.pop("hidden_sizes", UNSET))
+
+
+        _kind = d.pop("kind", UNSET)
+        kind: ArchitectureKind | Unset
+        if isinstance(_kind,  Unset):
+            kind = UNSET
+        else:
+            kind = ArchitectureKind(_kind)
+
+
+
+
+        _output_activation = d.pop("output_activation", UNSET)
+        output_activation: ArchitectureOutputActivation | Unset
+        if isinstance(_output_activation,  Unset):
+            output_activation = UNSET
+        else:
+            output_activation = ArchitectureOutputActivation(_output_activation)
+
+
+
+
+        tied_weights = d.pop("tied_weights", UNSET)
+
+        architecture = cls(
+            code_size=code_size,
+            activation=activation,
+            conv_channels=conv_channels,
+            hidden_sizes=hidden_sizes,
+            kind=kind,
+            output_activation=output_activation,
+            tied_weights=tied_weights,
+        )
+
+        return architecture
+

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+import json
+from .. import types
+
+from ..types import UNSET, Unset
+
+from ..types import File, FileTypes
+from ..types import UNSET, Unset
+from io import BytesIO
+from typing import cast
+
+
+
+
+
+
+T = TypeVar("T", bound="BodyImportModelVersion")
+
+
+
+@_attrs_define
+class BodyImportModelVersion:
+    """ 
+        Attributes:
+            file (File): Weights and preprocessing, safetensors
+            config (None | str | Unset): Config JSON {spec, n_features, image_shape, format_version}; optional when the
+                file's metadata holds it under 'config'
+            metrics (None | str | Unset): Metrics JSON object (optional)
+     """
+
+    file: File
+    config: None | str | Unset = UNSET
+    metrics: None | str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        file = self.file.to_tuple()
+
+
+        config: None | str | Unset
+        if isinstance(self.config, Unset):
+            config = UNSET
+        else:
+            config = self.config
+
+        metrics: None | str | Unset
+        if isinstance(self.metrics, Unset):
+            metrics = UNSET
+        else:
+            metrics = self.metrics
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "file": file,
+        })
+        if config is not UNSET:
+            field_dict["config"] = config
+        if metrics is not UNSET:
+            field_dict["metrics"] = metrics
+
+        return field_dict
+
+
+    def to_multipart(self) -> types.RequestFiles:
+        files: types.RequestFiles = []
+
+        files.append(("file", self.file.to_tuple()))
+
+
+
+        if not isinstance(self.config, Unset):
+            if isinstance(self.config, str):
+
+                files.append(("config", (None, str(self.config).encode(), "text/plain")))
+            else:
+                files.append(("config", (None, str(self.config).encode(), "text/plain")))
+
+
+        if not isinstance(self.metrics, Unset):
+            if isinstance(self.metrics, str):
+
+                files.append(("metrics", (None, str(self.metrics).encode(), "text/plain")))
+            else:
+                files.append(("metrics", (None, str(self.metrics).encode(), "text/plain")))
+
+
+
+        for prop_name, prop in self.additional_properties.items():
+            files.append((prop_name, (None, str(prop).encode(), "text/plain")))
+
+
+
+        return files
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        file = File(
+             payload = BytesIO(d.pop("file"))
+        )
+
+
+
+
+        def _parse_config(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        config = _parse_config(d.pop("config", UNSET))
+
+
+        def _parse_metrics(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        metrics = _parse_metrics(d.pop("metrics", UNSET))
+
+
+        body_import_model_version = cls(
+            file=file,
+            config=config,
+            metrics=metrics,
+        )
+
+
+        body_import_model_version.additional_properties = d
+        return body_import_model_version
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+class ModelSpecPreprocessing(StrEnum):
+    MINMAX = "minmax"
+    NONE = "none"
+    STANDARDIZE = "standardize"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..types import UNSET, Unset
+from typing import cast
+
+if TYPE_CHECKING:
+  from ..models.oip_infer_version_json_infer_request_infer_input_parameters_type_0 import OipInferVersionJsonInferRequestInferInputParametersType0
+
+
+
+
+
+T = TypeVar("T", bound="OipInferVersionJsonInferRequestInferInput")
+
+
+
+@_attrs_define
+class OipInferVersionJsonInferRequestInferInput:
+    """ 
+        Attributes:
+            datatype (str):
+            name (str):
+            shape (list[int]):
+            data (Any | Unset):
+            parameters (None | OipInferVersionJsonInferRequestInferInputParametersType0 | Unset):
+     """
+
+    datatype: str
+    name: str
+    shape: list[int]
+    data: Any | Unset = UNSET
+    parameters: None | OipInferVersionJsonInferRequestInferInputParametersType0 | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.oip_infer_version_json_infer_request_infer_input_parameters_type_0 import OipInferVersionJsonInferRequestInferInputParametersType0 # noqa: PLC0415
+        datatype = self.datatype
+
+        name = self.name
+
+        shape = self.shape
+
+
+
+        data = self.data
+
+        parameters: dict[str, Any] | None | Unset
+        if isinstance(self.parameters, Unset):
+            parameters = UNSET
+        elif isinstance(self.parameters, OipInferVersionJsonInferRequestInferInputParametersType0):
+            parameters = self.parameters.to_dict()
+        else:
+            parameters = self.parameters
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "datatype": datatype,
+            "name": name,
+            "shape": shape,
+        })
+        if data is not UNSET:
+            field_dict["data"] = data
+        if parameters is not UNSET:
+            field_dict["parameters"] = parameters
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.oip_infer_version_json_infer_request_infer_input_parameters_type_0 import OipInferVersionJsonInferRequestInferInputParametersType0 # noqa: PLC0415
+        d = dict(src_dict)
+        datatype = d.pop("datatype")
+
+        name = d.pop("name")
+
+        shape = cast(list[int], d.pop("shape"))
+
+
+        data = d.pop("data", UNSET)
+
+        def _parse_parameters(data: object) -> None | OipInferVersionJsonInferRequestInferInputParametersType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                parameters_type_0 = OipInferVersionJsonInferRequestInferInputParametersType0.from_dict(data)
+
+
+
+                return parameters_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | OipInferVersionJsonInferRequestInferInputParametersType0 | Unset, data)
+
+        parameters = _parse_parameters(d.pop("parameters", UNSET))
+
+
+        oip_infer_version_json_infer_request_infer_input = cls(
+            datatype=datatype,
+            name=name,
+            shape=shape,
+            data=data,
+            parameters=parameters,
+        )
+
+
+        oip_infer_version_json_infer_request_infer_input.additional_properties = d
+        return oip_infer_version_json_infer_request_infer_input
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..types import UNSET, Unset
+
+
+
+
+
+
+T = TypeVar("T", bound="OipRegisterSystemSharedMemorySystemSharedMemoryRegister")
+
+
+
+@_attrs_define
+class OipRegisterSystemSharedMemorySystemSharedMemoryRegister:
+    """ 
+        Attributes:
+            byte_size (int): The region's size in bytes.
+            key (str): The POSIX shared memory object, as shm_open names it: '/name'.
+            offset (int | Unset): Bytes into the object where the region starts. Default: 0.
+     """
+
+    byte_size: int
+    key: str
+    offset: int | Unset = 0
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        byte_size = self.byte_size
+
+        key = self.key
+
+        offset = self.offset
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "byte_size": byte_size,
+            "key": key,
+        })
+        if offset is not UNSET:
+            field_dict["offset"] = offset
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        byte_size = d.pop("byte_size")
+
+        key = d.pop("key")
+
+        offset = d.pop("offset", UNSET)
+
+        oip_register_system_shared_memory_system_shared_memory_register = cls(
+            byte_size=byte_size,
+            key=key,
+            offset=offset,
+        )
+
+
+        oip_register_system_shared_memory_system_shared_memory_register.additional_properties = d
+        return oip_register_system_shared_memory_system_shared_memory_register
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

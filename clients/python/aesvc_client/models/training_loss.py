@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+class TrainingLoss(StrEnum):
+    BCE = "bce"
+    MSE = "mse"
+
+    def __str__(self) -> str:
+        return str(self.value)

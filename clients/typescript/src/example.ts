@@ -1,0 +1,41 @@
+// A small program over the generated types (src/schema.d.ts): CI type-checks it with tsc, so
+// a schema change that breaks a client's use of the API fails there.
+import type { components, operations, paths } from "./schema";
+
+type Dataset = components["schemas"]["DatasetPublic"];
+type JobCreate = components["schemas"]["JobCreate"];
+type Job = components["schemas"]["JobPublic"];
+type Version = components["schemas"]["ModelVersionPublic"];
+type EncodeResponse = components["schemas"]["EncodeResponse"];
+type Problem = components["schemas"]["Problem"];
+type EncodePath = paths["/v1/models/{name}/versions/{ref}/encode"]["post"];
+
+export async function trainAndEncode(base: string, rows: number[][]): Promise<number[][]> {
+  const post = async <T>(path: string, body: unknown): Promise<T> => {
+    const response = await fetch(base + path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const problem = (await response.json()) as Problem;
+      throw new Error(`${problem.status} ${problem.title}: ${problem.detail}`);
+    }
+    return (await response.json()) as T;
+  };
+  const spec: JobCreate = { model_name: "ts-demo", dataset: "digits", architecture: { code_size: 2 } };
+  const job = await post<Job>("/v1/jobs", spec);
+  const version = (await (await fetch(`${base}/v1/models/${job.model_name}/versions/latest`)).json()) as Version;
+  const worse: string[] = (version.worse_than ?? []).map((w) => w.message);
+  if (worse.length) console.warn(worse.join("\n"));
+  const request: EncodePath["requestBody"] extends { content: { "application/json": infer B } } ? B : never = {
+    inputs: rows,
+  };
+  const encoded = await post<EncodeResponse>(`/v1/models/${version.model}/versions/${version.version}/encode`, request);
+  const listed: operations["list_datasets"]["responses"][200]["content"]["application/json"] = {
+    data: [] as Dataset[],
+    count: 0,
+  };
+  void listed;
+  return encoded.codings;
+}
