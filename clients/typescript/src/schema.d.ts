@@ -996,9 +996,10 @@ export interface components {
             conv_channels?: number[];
             /**
              * Hidden Sizes
-             * @description Dense layers between input and coding (dense, vae; ignored by linear).
+             * @description Dense layers between input and coding (dense, vae; ignored by linear). auto: sized from the dataset's features and rows (see the version's spec).
+             * @default auto
              */
-            hidden_sizes?: number[];
+            hidden_sizes?: number[] | "auto";
             /**
              * Kind
              * @default dense
@@ -1007,7 +1008,7 @@ export interface components {
             kind?: "linear" | "dense" | "conv" | "vae" | "conv_vae";
             /**
              * Output Activation
-             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax), else linear.
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
              * @default auto
              * @enum {string}
              */
@@ -1075,6 +1076,27 @@ export interface components {
              */
             metrics?: string | null;
         };
+        /** DataProfile */
+        DataProfile: {
+            /** Binary Fraction */
+            binary_fraction: number;
+            /** Constant Fraction */
+            constant_fraction: number;
+            /** Heavy Tailed Fraction */
+            heavy_tailed_fraction: number;
+            /** Image */
+            image: boolean;
+            /** Integer Valued */
+            integer_valued: boolean;
+            /** Max */
+            max: number;
+            /** Min */
+            min: number;
+            /** N Features */
+            n_features: number;
+            /** N Rows */
+            n_rows: number;
+        };
         /** DatasetPublic */
         DatasetPublic: {
             /** Builtin */
@@ -1100,6 +1122,8 @@ export interface components {
             n_rows: number;
             /** Name */
             name: string;
+            /** @description What the `auto` spec fields are decided from (taken at upload; null for datasets uploaded before profiles existed). */
+            profile: components["schemas"]["DataProfile"] | null;
             /**
              * Sha256
              * @description sha256 of the stored float32 .npy matrix
@@ -1295,10 +1319,10 @@ export interface components {
             model_name: string;
             /**
              * Preprocessing
-             * @default standardize
+             * @default auto
              * @enum {string}
              */
-            preprocessing?: "standardize" | "minmax" | "none";
+            preprocessing?: "auto" | "standardize" | "minmax" | "global_minmax" | "none";
             /**
              * Priority
              * @description Higher runs first.
@@ -1415,10 +1439,11 @@ export interface components {
             architecture: components["schemas"]["Architecture"];
             /**
              * Preprocessing
-             * @default standardize
+             * @description auto: none for kind linear (PCA in the data's units); global_minmax for images and data that share one bounded range; standardize otherwise.
+             * @default auto
              * @enum {string}
              */
-            preprocessing?: "standardize" | "minmax" | "none";
+            preprocessing?: "auto" | "standardize" | "minmax" | "global_minmax" | "none";
             regularization?: components["schemas"]["Regularization"];
             training?: components["schemas"]["Training"];
         };
@@ -1588,7 +1613,7 @@ export interface components {
         ReconstructResponse: {
             /**
              * Errors
-             * @description Per-row MSE in the preprocessed space.
+             * @description Per-row mean squared error between the row and its reconstruction, in the dataset's units.
              */
             errors: (number | null)[];
             /**
@@ -1606,7 +1631,12 @@ export interface components {
         };
         /** Regularization */
         Regularization: {
-            denoising?: components["schemas"]["Denoising"] | null;
+            /**
+             * Denoising
+             * @description Noise added to the inputs in training, in the units the network sees (after preprocessing). auto: gaussian_std 0.1 for dense and conv kinds (a regularizer), none for linear and variational kinds.
+             * @default auto
+             */
+            denoising?: components["schemas"]["Denoising"] | "auto" | null;
             /**
              * Kl Weight
              * @description Weight of the VAE latent loss (beta).
@@ -1616,9 +1646,10 @@ export interface components {
             sparsity?: components["schemas"]["Sparsity"] | null;
             /**
              * Weight Decay
-             * @default 0
+             * @description L2 penalty on the weights. auto: more for small datasets (see the version's spec).
+             * @default auto
              */
-            weight_decay?: number;
+            weight_decay?: number | "auto";
         };
         /** RepositoryIndexEntry */
         RepositoryIndexEntry: {
@@ -1645,12 +1676,12 @@ export interface components {
             model: string;
             /**
              * Scores
-             * @description Per-row reconstruction MSE (preprocessed).
+             * @description Per-row anomaly score: reconstruction error relative to the validation rows' mean, plus the codings' squared Mahalanobis distance per coding unit (about 2 for a typical training row; see docs/models.md).
              */
             scores: (number | null)[];
             /**
              * Threshold
-             * @description The version's threshold (validation percentile).
+             * @description The threshold used: the request's, or the validation scores' quantile at 1 - contamination.
              */
             threshold: number;
             /**
@@ -1699,9 +1730,10 @@ export interface components {
         Training: {
             /**
              * Batch Size
-             * @default 64
+             * @description auto: 32 below 10,000 rows, else 256.
+             * @default auto
              */
-            batch_size?: number;
+            batch_size?: number | "auto";
             /**
              * Bf16 Autocast
              * @description CUDA only: bf16 autocast.
@@ -1722,9 +1754,10 @@ export interface components {
             device?: "auto" | "cpu" | "cuda";
             /**
              * Early Stopping Patience
-             * @default 10
+             * @description Epochs without a better validation loss before training stops (null: never). auto: 30 for variational kinds (their samples keep sharpening while the loss creeps down), else 10.
+             * @default auto
              */
-            early_stopping_patience?: number | null;
+            early_stopping_patience?: number | "auto" | null;
             /**
              * Epochs
              * @default 100
@@ -1747,10 +1780,11 @@ export interface components {
             learning_rate?: number;
             /**
              * Loss
-             * @default mse
+             * @description auto: bce for a variational model of data in [0, 1] after preprocessing, else mse.
+             * @default auto
              * @enum {string}
              */
-            loss?: "mse" | "bce";
+            loss?: "auto" | "mse" | "bce";
             /**
              * Lr Schedule
              * @default cosine
@@ -1764,7 +1798,7 @@ export interface components {
             max_attempts?: number;
             /**
              * Optimizer
-             * @default adam
+             * @default adamw
              * @enum {string}
              */
             optimizer?: "adam" | "adamw" | "sgd";
@@ -2701,6 +2735,15 @@ export interface operations {
             };
             /** @description A field is missing, malformed or out of range (`errors` names it) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many open event streams (per key or per server); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5018,10 +5061,20 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
+                     * Contamination
+                     * @description Flag this share of the validation rows instead of the version's own contamination (the threshold becomes that quantile of their scores).
+                     */
+                    contamination?: number | null;
+                    /**
                      * Inputs
                      * @description Rows in the dataset's units, (n, n_features).
                      */
                     inputs: number[][];
+                    /**
+                     * Threshold
+                     * @description Flag scores above this instead.
+                     */
+                    threshold?: number | null;
                 };
                 "application/x-npy": string;
             };

@@ -11,6 +11,7 @@ from .architecture_output_activation import ArchitectureOutputActivation
 from .batch_stat import BatchStat
 from .body_create_dataset import BodyCreateDataset
 from .body_import_model_version import BodyImportModelVersion
+from .data_profile import DataProfile
 from .dataset_public import DatasetPublic
 from .datasets_public import DatasetsPublic
 from .decode_json_decode_request import DecodeJsonDecodeRequest
@@ -109,6 +110,7 @@ __all__ = (
     "BatchStat",
     "BodyCreateDataset",
     "BodyImportModelVersion",
+    "DataProfile",
     "DatasetPublic",
     "DatasetsPublic",
     "DecodeJsonDecodeRequest",

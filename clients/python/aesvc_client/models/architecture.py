@@ -13,6 +13,7 @@ from ..models.architecture_kind import ArchitectureKind
 from ..models.architecture_output_activation import ArchitectureOutputActivation
 from ..types import UNSET, Unset
 from typing import cast
+from typing import Literal, cast
 
 
 
@@ -30,17 +31,18 @@ class Architecture:
             code_size (int): Size of the coding layer.
             activation (ArchitectureActivation | Unset):  Default: ArchitectureActivation.ELU.
             conv_channels (list[int] | Unset): Channels of the conv encoder's stride-2 layers (conv, conv_vae).
-            hidden_sizes (list[int] | Unset): Dense layers between input and coding (dense, vae; ignored by linear).
+            hidden_sizes (list[int] | Literal['auto'] | Unset): Dense layers between input and coding (dense, vae; ignored
+                by linear). auto: sized from the dataset's features and rows (see the version's spec).
             kind (ArchitectureKind | Unset):  Default: ArchitectureKind.DENSE.
             output_activation (ArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in [0, 1]
-                (minmax), else linear. Default: ArchitectureOutputActivation.AUTO.
+                (minmax, global_minmax), else linear. Default: ArchitectureOutputActivation.AUTO.
             tied_weights (bool | Unset): Decoder reuses the transposed encoder weights (dense only). Default: False.
      """
 
     code_size: int
     activation: ArchitectureActivation | Unset = ArchitectureActivation.ELU
     conv_channels: list[int] | Unset = UNSET
-    hidden_sizes: list[int] | Unset = UNSET
+    hidden_sizes: list[int] | Literal['auto'] | Unset = UNSET
     kind: ArchitectureKind | Unset = ArchitectureKind.DENSE
     output_activation: ArchitectureOutputActivation | Unset = ArchitectureOutputActivation.AUTO
     tied_weights: bool | Unset = False
@@ -63,11 +65,15 @@ class Architecture:
 
 
 
-        hidden_sizes: list[int] | Unset = UNSET
-        if not isinstance(self.hidden_sizes, Unset):
+        hidden_sizes: list[int] | Literal['auto'] | Unset
+        if isinstance(self.hidden_sizes, Unset):
+            hidden_sizes = UNSET
+        elif isinstance(self.hidden_sizes, list):
             hidden_sizes = self.hidden_sizes
 
 
+        else:
+            hidden_sizes = self.hidden_sizes
 
         kind: str | Unset = UNSET
         if not isinstance(self.kind, Unset):
@@ -122,7 +128,23 @@ class Architecture:
         conv_channels = cast(list[int], d.pop("conv_channels", UNSET))
 
 
-        hidden_sizes = cast(list[int], d.pop("hidden_sizes", UNSET))
+        def _parse_hidden_sizes(data: object) -> list[int] | Literal['auto'] | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                hidden_sizes_type_0 = cast(list[int], data)
+
+                return hidden_sizes_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            hidden_sizes_type_1 = cast(Literal['auto'] , data)
+            if hidden_sizes_type_1 != 'auto':
+                raise ValueError(f"hidden_sizes_type_1 must match const 'auto', got '{hidden_sizes_type_1}'")
+            return hidden_sizes_type_1
+
+        hidden_sizes = _parse_hidden_sizes(d.pop("hidden_sizes", UNSET))
 
 
         _kind = d.pop("kind", UNSET)

@@ -12,6 +12,7 @@ from typing import cast
 import datetime
 
 if TYPE_CHECKING:
+  from ..models.data_profile import DataProfile
   from ..models.feature_stats import FeatureStats
 
 
@@ -36,6 +37,8 @@ class DatasetPublic:
             n_features (int):
             n_rows (int):
             name (str):
+            profile (DataProfile | None): What the `auto` spec fields are decided from (taken at upload; null for datasets
+                uploaded before profiles existed).
             sha256 (str): sha256 of the stored float32 .npy matrix
             size_bytes (int):
             source_format (str):
@@ -52,6 +55,7 @@ class DatasetPublic:
     n_features: int
     n_rows: int
     name: str
+    profile: DataProfile | None
     sha256: str
     size_bytes: int
     source_format: str
@@ -63,6 +67,7 @@ class DatasetPublic:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.data_profile import DataProfile # noqa: PLC0415
         from ..models.feature_stats import FeatureStats # noqa: PLC0415
         builtin = self.builtin
 
@@ -98,6 +103,12 @@ class DatasetPublic:
 
         name = self.name
 
+        profile: dict[str, Any] | None
+        if isinstance(self.profile, DataProfile):
+            profile = self.profile.to_dict()
+        else:
+            profile = self.profile
+
         sha256 = self.sha256
 
         size_bytes = self.size_bytes
@@ -120,6 +131,7 @@ class DatasetPublic:
             "n_features": n_features,
             "n_rows": n_rows,
             "name": name,
+            "profile": profile,
             "sha256": sha256,
             "size_bytes": size_bytes,
             "source_format": source_format,
@@ -132,6 +144,7 @@ class DatasetPublic:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.data_profile import DataProfile # noqa: PLC0415
         from ..models.feature_stats import FeatureStats # noqa: PLC0415
         d = dict(src_dict)
         builtin = d.pop("builtin")
@@ -186,6 +199,24 @@ class DatasetPublic:
 
         name = d.pop("name")
 
+        def _parse_profile(data: object) -> DataProfile | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                profile_type_0 = DataProfile.from_dict(data)
+
+
+
+                return profile_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DataProfile | None, data)
+
+        profile = _parse_profile(d.pop("profile"))
+
+
         sha256 = d.pop("sha256")
 
         size_bytes = d.pop("size_bytes")
@@ -208,6 +239,7 @@ class DatasetPublic:
             n_features=n_features,
             n_rows=n_rows,
             name=name,
+            profile=profile,
             sha256=sha256,
             size_bytes=size_bytes,
             source_format=source_format,

@@ -33,7 +33,7 @@ class JobCreate:
             architecture (Architecture):
             dataset (str): Dataset id or name.
             model_name (str): Model to add a version to.
-            preprocessing (JobCreatePreprocessing | Unset):  Default: JobCreatePreprocessing.STANDARDIZE.
+            preprocessing (JobCreatePreprocessing | Unset):  Default: JobCreatePreprocessing.AUTO.
             priority (int | Unset): Higher runs first. Default: 0.
             regularization (Regularization | Unset):
             training (Training | Unset):
@@ -42,7 +42,7 @@ class JobCreate:
     architecture: Architecture
     dataset: str
     model_name: str
-    preprocessing: JobCreatePreprocessing | Unset = JobCreatePreprocessing.STANDARDIZE
+    preprocessing: JobCreatePreprocessing | Unset = JobCreatePreprocessing.AUTO
     priority: int | Unset = 0
     regularization: Regularization | Unset = UNSET
     training: Training | Unset = UNSET

@@ -1,6 +1,8 @@
 from enum import StrEnum
 
 class JobCreatePreprocessing(StrEnum):
+    AUTO = "auto"
+    GLOBAL_MINMAX = "global_minmax"
     MINMAX = "minmax"
     NONE = "none"
     STANDARDIZE = "standardize"

@@ -31,13 +31,15 @@ class ModelSpec:
 
         Attributes:
             architecture (Architecture):
-            preprocessing (ModelSpecPreprocessing | Unset):  Default: ModelSpecPreprocessing.STANDARDIZE.
+            preprocessing (ModelSpecPreprocessing | Unset): auto: none for kind linear (PCA in the data's units);
+                global_minmax for images and data that share one bounded range; standardize otherwise. Default:
+                ModelSpecPreprocessing.AUTO.
             regularization (Regularization | Unset):
             training (Training | Unset):
      """
 
     architecture: Architecture
-    preprocessing: ModelSpecPreprocessing | Unset = ModelSpecPreprocessing.STANDARDIZE
+    preprocessing: ModelSpecPreprocessing | Unset = ModelSpecPreprocessing.AUTO
     regularization: Regularization | Unset = UNSET
     training: Training | Unset = UNSET
 

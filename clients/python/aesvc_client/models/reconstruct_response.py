@@ -23,7 +23,8 @@ T = TypeVar("T", bound="ReconstructResponse")
 class ReconstructResponse:
     """ 
         Attributes:
-            errors (list[float | None]): Per-row MSE in the preprocessed space.
+            errors (list[float | None]): Per-row mean squared error between the row and its reconstruction, in the dataset's
+                units.
             model (str): The model name.
             reconstructions (list[list[float]]):
             version (int): The version that answered ({ref} resolved).

@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 from ..types import UNSET, Unset
 from typing import cast
+from typing import Literal, cast
 
 if TYPE_CHECKING:
   from ..models.denoising import Denoising
@@ -27,16 +28,19 @@ T = TypeVar("T", bound="Regularization")
 class Regularization:
     """ 
         Attributes:
-            denoising (Denoising | None | Unset):
+            denoising (Denoising | Literal['auto'] | None | Unset): Noise added to the inputs in training, in the units the
+                network sees (after preprocessing). auto: gaussian_std 0.1 for dense and conv kinds (a regularizer), none for
+                linear and variational kinds. Default: 'auto'.
             kl_weight (float | Unset): Weight of the VAE latent loss (beta). Default: 1.0.
             sparsity (None | Sparsity | Unset):
-            weight_decay (float | Unset):  Default: 0.0.
+            weight_decay (float | Literal['auto'] | Unset): L2 penalty on the weights. auto: more for small datasets (see
+                the version's spec). Default: 'auto'.
      """
 
-    denoising: Denoising | None | Unset = UNSET
+    denoising: Denoising | Literal['auto'] | None | Unset = 'auto'
     kl_weight: float | Unset = 1.0
     sparsity: None | Sparsity | Unset = UNSET
-    weight_decay: float | Unset = 0.0
+    weight_decay: float | Literal['auto'] | Unset = 'auto'
 
 
 
@@ -45,7 +49,7 @@ class Regularization:
     def to_dict(self) -> dict[str, Any]:
         from ..models.denoising import Denoising # noqa: PLC0415
         from ..models.sparsity import Sparsity # noqa: PLC0415
-        denoising: dict[str, Any] | None | Unset
+        denoising: dict[str, Any] | Literal['auto'] | None | Unset
         if isinstance(self.denoising, Unset):
             denoising = UNSET
         elif isinstance(self.denoising, Denoising):
@@ -63,7 +67,11 @@ class Regularization:
         else:
             sparsity = self.sparsity
 
-        weight_decay = self.weight_decay
+        weight_decay: float | Literal['auto'] | Unset
+        if isinstance(self.weight_decay, Unset):
+            weight_decay = UNSET
+        else:
+            weight_decay = self.weight_decay
 
 
         field_dict: dict[str, Any] = {}
@@ -88,7 +96,7 @@ class Regularization:
         from ..models.denoising import Denoising # noqa: PLC0415
         from ..models.sparsity import Sparsity # noqa: PLC0415
         d = dict(src_dict)
-        def _parse_denoising(data: object) -> Denoising | None | Unset:
+        def _parse_denoising(data: object) -> Denoising | Literal['auto'] | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -103,7 +111,11 @@ class Regularization:
                 return denoising_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(Denoising | None | Unset, data)
+            denoising_type_1 = cast(Literal['auto'] , data)
+            if denoising_type_1 != 'auto':
+                raise ValueError(f"denoising_type_1 must match const 'auto', got '{denoising_type_1}'")
+            return denoising_type_1
+            return cast(Denoising | Literal['auto'] | None | Unset, data)
 
         denoising = _parse_denoising(d.pop("denoising", UNSET))
 
@@ -130,7 +142,17 @@ class Regularization:
         sparsity = _parse_sparsity(d.pop("sparsity", UNSET))
 
 
-        weight_decay = d.pop("weight_decay", UNSET)
+        def _parse_weight_decay(data: object) -> float | Literal['auto'] | Unset:
+            if isinstance(data, Unset):
+                return data
+            weight_decay_type_1 = cast(Literal['auto'] , data)
+            if weight_decay_type_1 != 'auto':
+                raise ValueError(f"weight_decay_type_1 must match const 'auto', got '{weight_decay_type_1}'")
+            return weight_decay_type_1
+            return cast(float | Literal['auto'] | Unset, data)
+
+        weight_decay = _parse_weight_decay(d.pop("weight_decay", UNSET))
+
 
         regularization = cls(
             denoising=denoising,

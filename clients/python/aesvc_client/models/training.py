@@ -15,6 +15,7 @@ from ..models.training_optimizer import TrainingOptimizer
 from ..models.training_strategy import TrainingStrategy
 from ..types import UNSET, Unset
 from typing import cast
+from typing import Literal, cast
 
 
 
@@ -29,37 +30,40 @@ T = TypeVar("T", bound="Training")
 class Training:
     """ 
         Attributes:
-            batch_size (int | Unset):  Default: 64.
+            batch_size (int | Literal['auto'] | Unset): auto: 32 below 10,000 rows, else 256. Default: 'auto'.
             bf16_autocast (bool | Unset): CUDA only: bf16 autocast. Default: False.
             contamination (float | Unset): Share of validation rows above the anomaly threshold. Default: 0.05.
             device (TrainingDevice | Unset):  Default: TrainingDevice.AUTO.
-            early_stopping_patience (int | None | Unset):  Default: 10.
+            early_stopping_patience (int | Literal['auto'] | None | Unset): Epochs without a better validation loss before
+                training stops (null: never). auto: 30 for variational kinds (their samples keep sharpening while the loss
+                creeps down), else 10. Default: 'auto'.
             epochs (int | Unset):  Default: 100.
             gpus (int | None | Unset): GPUs a Ray job asks for; default 1 where the cluster has GPUs, else 0.
             gradient_clip_norm (float | None | Unset):  Default: 5.0.
             learning_rate (float | Unset):  Default: 0.003.
-            loss (TrainingLoss | Unset):  Default: TrainingLoss.MSE.
+            loss (TrainingLoss | Unset): auto: bce for a variational model of data in [0, 1] after preprocessing, else mse.
+                Default: TrainingLoss.AUTO.
             lr_schedule (TrainingLrSchedule | Unset):  Default: TrainingLrSchedule.COSINE.
             max_attempts (int | Unset):  Default: 3.
-            optimizer (TrainingOptimizer | Unset):  Default: TrainingOptimizer.ADAM.
+            optimizer (TrainingOptimizer | Unset):  Default: TrainingOptimizer.ADAMW.
             seed (int | Unset):  Default: 0.
             strategy (TrainingStrategy | Unset):  Default: TrainingStrategy.END_TO_END.
             validation_fraction (float | Unset):  Default: 0.2.
      """
 
-    batch_size: int | Unset = 64
+    batch_size: int | Literal['auto'] | Unset = 'auto'
     bf16_autocast: bool | Unset = False
     contamination: float | Unset = 0.05
     device: TrainingDevice | Unset = TrainingDevice.AUTO
-    early_stopping_patience: int | None | Unset = 10
+    early_stopping_patience: int | Literal['auto'] | None | Unset = 'auto'
     epochs: int | Unset = 100
     gpus: int | None | Unset = UNSET
     gradient_clip_norm: float | None | Unset = 5.0
     learning_rate: float | Unset = 0.003
-    loss: TrainingLoss | Unset = TrainingLoss.MSE
+    loss: TrainingLoss | Unset = TrainingLoss.AUTO
     lr_schedule: TrainingLrSchedule | Unset = TrainingLrSchedule.COSINE
     max_attempts: int | Unset = 3
-    optimizer: TrainingOptimizer | Unset = TrainingOptimizer.ADAM
+    optimizer: TrainingOptimizer | Unset = TrainingOptimizer.ADAMW
     seed: int | Unset = 0
     strategy: TrainingStrategy | Unset = TrainingStrategy.END_TO_END
     validation_fraction: float | Unset = 0.2
@@ -69,7 +73,11 @@ class Training:
 
 
     def to_dict(self) -> dict[str, Any]:
-        batch_size = self.batch_size
+        batch_size: int | Literal['auto'] | Unset
+        if isinstance(self.batch_size, Unset):
+            batch_size = UNSET
+        else:
+            batch_size = self.batch_size
 
         bf16_autocast = self.bf16_autocast
 
@@ -80,7 +88,7 @@ class Training:
             device = self.device.value
 
 
-        early_stopping_patience: int | None | Unset
+        early_stopping_patience: int | Literal['auto'] | None | Unset
         if isinstance(self.early_stopping_patience, Unset):
             early_stopping_patience = UNSET
         else:
@@ -173,7 +181,17 @@ class Training:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        batch_size = d.pop("batch_size", UNSET)
+        def _parse_batch_size(data: object) -> int | Literal['auto'] | Unset:
+            if isinstance(data, Unset):
+                return data
+            batch_size_type_1 = cast(Literal['auto'] , data)
+            if batch_size_type_1 != 'auto':
+                raise ValueError(f"batch_size_type_1 must match const 'auto', got '{batch_size_type_1}'")
+            return batch_size_type_1
+            return cast(int | Literal['auto'] | Unset, data)
+
+        batch_size = _parse_batch_size(d.pop("batch_size", UNSET))
+
 
         bf16_autocast = d.pop("bf16_autocast", UNSET)
 
@@ -189,12 +207,16 @@ class Training:
 
 
 
-        def _parse_early_stopping_patience(data: object) -> int | None | Unset:
+        def _parse_early_stopping_patience(data: object) -> int | Literal['auto'] | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(int | None | Unset, data)
+            early_stopping_patience_type_1 = cast(Literal['auto'] , data)
+            if early_stopping_patience_type_1 != 'auto':
+                raise ValueError(f"early_stopping_patience_type_1 must match const 'auto', got '{early_stopping_patience_type_1}'")
+            return early_stopping_patience_type_1
+            return cast(int | Literal['auto'] | None | Unset, data)
 
         early_stopping_patience = _parse_early_stopping_patience(d.pop("early_stopping_patience", UNSET))
 

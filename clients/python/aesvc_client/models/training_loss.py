@@ -1,6 +1,7 @@
 from enum import StrEnum
 
 class TrainingLoss(StrEnum):
+    AUTO = "auto"
     BCE = "bce"
     MSE = "mse"
 
