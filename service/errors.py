@@ -203,15 +203,18 @@ def _field_name(loc: Sequence[str | int]) -> str:
     return ".".join(parts) or "body"
 
 
-_AUTO_BRANCH = "literal['auto']"
+_AUTO_BRANCH = "str-enum[Auto]"
 _BUILTIN_TAGS = {"int", "float", "str", "bool", "none", "list", "dict"}
+_CONSTRAINED = "constrained-"  # pydantic's tag for an Annotated member with bounds
 
 
 def _is_union_tag(part: str | int) -> bool:
     """The member of a union that pydantic names in a loc (`Denoising`, `list[...]`,
-    `literal['auto']`): never a field name, which is snake_case."""
+    `str-enum[Auto]`, `constrained-float`): never a field name, which is snake_case."""
     text = str(part)
-    return "[" in text or text[:1].isupper() or text in _BUILTIN_TAGS
+    return (
+        "[" in text or text[:1].isupper() or text in _BUILTIN_TAGS or text.startswith(_CONSTRAINED)
+    )
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

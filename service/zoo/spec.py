@@ -7,6 +7,7 @@ live in model validators; checks that need the dataset live in `check_against_da
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +17,15 @@ Activation = Literal["elu", "relu", "selu", "tanh", "sigmoid", "linear"]
 OutputActivation = Literal["sigmoid", "linear", "auto"]
 Preprocessing = Literal["auto", "standardize", "minmax", "global_minmax", "none"]
 Loss = Literal["auto", "mse", "bce"]
-Auto = Literal["auto"]
+
+
+class Auto(StrEnum):
+    """A field decided from the dataset's profile (zoo.auto). An enum rather than a bare
+    Literal: generated clients parse a one-member enum in a union, not a lone const."""
+
+    AUTO = "auto"
+
+
 LayerSize = Annotated[int, Field(ge=1, le=65536)]
 Channels = Annotated[int, Field(ge=1, le=1024)]
 
@@ -40,7 +49,7 @@ class Architecture(_Spec):
     kind: Kind = "dense"
     code_size: int = Field(ge=1, le=4096, description="Size of the coding layer.")
     hidden_sizes: Annotated[list[LayerSize], Field(max_length=8)] | Auto = Field(
-        default="auto",
+        default=Auto.AUTO,
         description="Dense layers between input and coding (dense, vae; ignored by linear). "
         "auto: sized from the dataset's features and rows (see the version's spec).",
     )
@@ -76,14 +85,14 @@ class Sparsity(_Spec):
 
 class Regularization(_Spec):
     denoising: Denoising | Auto | None = Field(
-        default="auto",
+        default=Auto.AUTO,
         description="Noise added to the inputs in training, in the units the network sees "
         "(after preprocessing). auto: gaussian_std 0.1 for dense and conv kinds (a "
         "regularizer), none for linear and variational kinds.",
     )
     sparsity: Sparsity | None = None
     weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] | Auto = Field(
-        default="auto",
+        default=Auto.AUTO,
         description="L2 penalty on the weights. auto: more for small datasets (see the "
         "version's spec).",
     )
@@ -95,7 +104,7 @@ class Regularization(_Spec):
 class Training(_Spec):
     epochs: int = Field(default=100, ge=1, le=10000)
     batch_size: Annotated[int, Field(ge=1, le=65536)] | Auto = Field(
-        default="auto", description="auto: 32 below 10,000 rows, else 256."
+        default=Auto.AUTO, description="auto: 32 below 10,000 rows, else 256."
     )
     learning_rate: float = Field(default=3e-3, gt=0.0, le=10.0)
     lr_schedule: Literal["constant", "cosine", "plateau"] = "cosine"
@@ -107,7 +116,7 @@ class Training(_Spec):
     )
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
     early_stopping_patience: Annotated[int, Field(ge=1, le=10000)] | Auto | None = Field(
-        default="auto",
+        default=Auto.AUTO,
         description="Epochs without a better validation loss before training stops (null: "
         "never). auto: 30 for variational kinds (their samples keep sharpening while the "
         "loss creeps down), else 10.",
@@ -250,14 +259,14 @@ def resolved_output_activation(spec: ModelSpec) -> Literal["sigmoid", "linear"]:
 
 def patience_of(spec: ModelSpec) -> int | None:
     patience = spec.training.early_stopping_patience
-    if patience == "auto":
+    if isinstance(patience, Auto):
         raise ValueError("training.early_stopping_patience is 'auto': resolve the spec first")
     return patience
 
 
 def batch_size_of(spec: ModelSpec) -> int:
     size = spec.training.batch_size
-    if size == "auto":
+    if isinstance(size, Auto):
         raise ValueError("training.batch_size is 'auto': resolve the spec first")
     return size
 
@@ -265,6 +274,6 @@ def batch_size_of(spec: ModelSpec) -> int:
 def hidden_sizes_of(spec: ModelSpec) -> list[int]:
     """The dense layers of a resolved spec (see zoo.auto)."""
     sizes = spec.architecture.hidden_sizes
-    if sizes == "auto":
+    if isinstance(sizes, Auto):
         raise ValueError("architecture.hidden_sizes is 'auto': resolve the spec first")
     return sizes

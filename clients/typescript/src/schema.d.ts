@@ -999,7 +999,7 @@ export interface components {
              * @description Dense layers between input and coding (dense, vae; ignored by linear). auto: sized from the dataset's features and rows (see the version's spec).
              * @default auto
              */
-            hidden_sizes?: number[] | "auto";
+            hidden_sizes?: number[] | components["schemas"]["Auto"];
             /**
              * Kind
              * @default dense
@@ -1020,6 +1020,13 @@ export interface components {
              */
             tied_weights?: boolean;
         };
+        /**
+         * Auto
+         * @description A field decided from the dataset's profile (zoo.auto). An enum rather than a bare
+         *     Literal: generated clients parse a one-member enum in a union, not a lone const.
+         * @enum {string}
+         */
+        Auto: "auto";
         /** BatchStat */
         BatchStat: {
             /** Batch Size */
@@ -1636,7 +1643,7 @@ export interface components {
              * @description Noise added to the inputs in training, in the units the network sees (after preprocessing). auto: gaussian_std 0.1 for dense and conv kinds (a regularizer), none for linear and variational kinds.
              * @default auto
              */
-            denoising?: components["schemas"]["Denoising"] | "auto" | null;
+            denoising?: components["schemas"]["Denoising"] | components["schemas"]["Auto"] | null;
             /**
              * Kl Weight
              * @description Weight of the VAE latent loss (beta).
@@ -1649,7 +1656,7 @@ export interface components {
              * @description L2 penalty on the weights. auto: more for small datasets (see the version's spec).
              * @default auto
              */
-            weight_decay?: number | "auto";
+            weight_decay?: number | components["schemas"]["Auto"];
         };
         /** RepositoryIndexEntry */
         RepositoryIndexEntry: {
@@ -1733,7 +1740,7 @@ export interface components {
              * @description auto: 32 below 10,000 rows, else 256.
              * @default auto
              */
-            batch_size?: number | "auto";
+            batch_size?: number | components["schemas"]["Auto"];
             /**
              * Bf16 Autocast
              * @description CUDA only: bf16 autocast.
@@ -1757,7 +1764,7 @@ export interface components {
              * @description Epochs without a better validation loss before training stops (null: never). auto: 30 for variational kinds (their samples keep sharpening while the loss creeps down), else 10.
              * @default auto
              */
-            early_stopping_patience?: number | "auto" | null;
+            early_stopping_patience?: number | components["schemas"]["Auto"] | null;
             /**
              * Epochs
              * @default 100

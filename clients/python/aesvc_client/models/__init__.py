@@ -8,6 +8,7 @@ from .architecture import Architecture
 from .architecture_activation import ArchitectureActivation
 from .architecture_kind import ArchitectureKind
 from .architecture_output_activation import ArchitectureOutputActivation
+from .auto import Auto
 from .batch_stat import BatchStat
 from .body_create_dataset import BodyCreateDataset
 from .body_import_model_version import BodyImportModelVersion
@@ -107,6 +108,7 @@ __all__ = (
     "ArchitectureActivation",
     "ArchitectureKind",
     "ArchitectureOutputActivation",
+    "Auto",
     "BatchStat",
     "BodyCreateDataset",
     "BodyImportModelVersion",

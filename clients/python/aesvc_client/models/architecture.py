@@ -11,9 +11,9 @@ from ..types import UNSET, Unset
 from ..models.architecture_activation import ArchitectureActivation
 from ..models.architecture_kind import ArchitectureKind
 from ..models.architecture_output_activation import ArchitectureOutputActivation
+from ..models.auto import Auto
 from ..types import UNSET, Unset
 from typing import cast
-from typing import Literal, cast
 
 
 
@@ -31,8 +31,8 @@ class Architecture:
             code_size (int): Size of the coding layer.
             activation (ArchitectureActivation | Unset):  Default: ArchitectureActivation.ELU.
             conv_channels (list[int] | Unset): Channels of the conv encoder's stride-2 layers (conv, conv_vae).
-            hidden_sizes (list[int] | Literal['auto'] | Unset): Dense layers between input and coding (dense, vae; ignored
-                by linear). auto: sized from the dataset's features and rows (see the version's spec).
+            hidden_sizes (Auto | list[int] | Unset): Dense layers between input and coding (dense, vae; ignored by linear).
+                auto: sized from the dataset's features and rows (see the version's spec).
             kind (ArchitectureKind | Unset):  Default: ArchitectureKind.DENSE.
             output_activation (ArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in [0, 1]
                 (minmax, global_minmax), else linear. Default: ArchitectureOutputActivation.AUTO.
@@ -42,7 +42,7 @@ class Architecture:
     code_size: int
     activation: ArchitectureActivation | Unset = ArchitectureActivation.ELU
     conv_channels: list[int] | Unset = UNSET
-    hidden_sizes: list[int] | Literal['auto'] | Unset = UNSET
+    hidden_sizes: Auto | list[int] | Unset = UNSET
     kind: ArchitectureKind | Unset = ArchitectureKind.DENSE
     output_activation: ArchitectureOutputActivation | Unset = ArchitectureOutputActivation.AUTO
     tied_weights: bool | Unset = False
@@ -65,7 +65,7 @@ class Architecture:
 
 
 
-        hidden_sizes: list[int] | Literal['auto'] | Unset
+        hidden_sizes: list[int] | str | Unset
         if isinstance(self.hidden_sizes, Unset):
             hidden_sizes = UNSET
         elif isinstance(self.hidden_sizes, list):
@@ -73,7 +73,8 @@ class Architecture:
 
 
         else:
-            hidden_sizes = self.hidden_sizes
+            hidden_sizes = self.hidden_sizes.value
+
 
         kind: str | Unset = UNSET
         if not isinstance(self.kind, Unset):
@@ -128,7 +129,7 @@ class Architecture:
         conv_channels = cast(list[int], d.pop("conv_channels", UNSET))
 
 
-        def _parse_hidden_sizes(data: object) -> list[int] | Literal['auto'] | Unset:
+        def _parse_hidden_sizes(data: object) -> Auto | list[int] | Unset:
             if isinstance(data, Unset):
                 return data
             try:
@@ -139,9 +140,12 @@ class Architecture:
                 return hidden_sizes_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            hidden_sizes_type_1 = cast(Literal['auto'] , data)
-            if hidden_sizes_type_1 != 'auto':
-                raise ValueError(f"hidden_sizes_type_1 must match const 'auto', got '{hidden_sizes_type_1}'")
+            if not isinstance(data, str):
+                raise TypeError()
+            hidden_sizes_type_1 = Auto(data)
+
+
+
             return hidden_sizes_type_1
 
         hidden_sizes = _parse_hidden_sizes(d.pop("hidden_sizes", UNSET))

@@ -8,9 +8,9 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.auto import Auto
 from ..types import UNSET, Unset
 from typing import cast
-from typing import Literal, cast
 
 if TYPE_CHECKING:
   from ..models.denoising import Denoising
@@ -28,19 +28,19 @@ T = TypeVar("T", bound="Regularization")
 class Regularization:
     """ 
         Attributes:
-            denoising (Denoising | Literal['auto'] | None | Unset): Noise added to the inputs in training, in the units the
-                network sees (after preprocessing). auto: gaussian_std 0.1 for dense and conv kinds (a regularizer), none for
-                linear and variational kinds. Default: 'auto'.
+            denoising (Auto | Denoising | None | Unset): Noise added to the inputs in training, in the units the network
+                sees (after preprocessing). auto: gaussian_std 0.1 for dense and conv kinds (a regularizer), none for linear and
+                variational kinds. Default: Auto.AUTO.
             kl_weight (float | Unset): Weight of the VAE latent loss (beta). Default: 1.0.
             sparsity (None | Sparsity | Unset):
-            weight_decay (float | Literal['auto'] | Unset): L2 penalty on the weights. auto: more for small datasets (see
-                the version's spec). Default: 'auto'.
+            weight_decay (Auto | float | Unset): L2 penalty on the weights. auto: more for small datasets (see the version's
+                spec). Default: Auto.AUTO.
      """
 
-    denoising: Denoising | Literal['auto'] | None | Unset = 'auto'
+    denoising: Auto | Denoising | None | Unset = Auto.AUTO
     kl_weight: float | Unset = 1.0
     sparsity: None | Sparsity | Unset = UNSET
-    weight_decay: float | Literal['auto'] | Unset = 'auto'
+    weight_decay: Auto | float | Unset = Auto.AUTO
 
 
 
@@ -49,11 +49,13 @@ class Regularization:
     def to_dict(self) -> dict[str, Any]:
         from ..models.denoising import Denoising # noqa: PLC0415
         from ..models.sparsity import Sparsity # noqa: PLC0415
-        denoising: dict[str, Any] | Literal['auto'] | None | Unset
+        denoising: dict[str, Any] | None | str | Unset
         if isinstance(self.denoising, Unset):
             denoising = UNSET
         elif isinstance(self.denoising, Denoising):
             denoising = self.denoising.to_dict()
+        elif isinstance(self.denoising, Auto):
+            denoising = self.denoising.value
         else:
             denoising = self.denoising
 
@@ -67,9 +69,11 @@ class Regularization:
         else:
             sparsity = self.sparsity
 
-        weight_decay: float | Literal['auto'] | Unset
+        weight_decay: float | str | Unset
         if isinstance(self.weight_decay, Unset):
             weight_decay = UNSET
+        elif isinstance(self.weight_decay, Auto):
+            weight_decay = self.weight_decay.value
         else:
             weight_decay = self.weight_decay
 
@@ -96,7 +100,7 @@ class Regularization:
         from ..models.denoising import Denoising # noqa: PLC0415
         from ..models.sparsity import Sparsity # noqa: PLC0415
         d = dict(src_dict)
-        def _parse_denoising(data: object) -> Denoising | Literal['auto'] | None | Unset:
+        def _parse_denoising(data: object) -> Auto | Denoising | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -111,11 +115,17 @@ class Regularization:
                 return denoising_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            denoising_type_1 = cast(Literal['auto'] , data)
-            if denoising_type_1 != 'auto':
-                raise ValueError(f"denoising_type_1 must match const 'auto', got '{denoising_type_1}'")
-            return denoising_type_1
-            return cast(Denoising | Literal['auto'] | None | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                denoising_type_1 = Auto(data)
+
+
+
+                return denoising_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Auto | Denoising | None | Unset, data)
 
         denoising = _parse_denoising(d.pop("denoising", UNSET))
 
@@ -142,14 +152,20 @@ class Regularization:
         sparsity = _parse_sparsity(d.pop("sparsity", UNSET))
 
 
-        def _parse_weight_decay(data: object) -> float | Literal['auto'] | Unset:
+        def _parse_weight_decay(data: object) -> Auto | float | Unset:
             if isinstance(data, Unset):
                 return data
-            weight_decay_type_1 = cast(Literal['auto'] , data)
-            if weight_decay_type_1 != 'auto':
-                raise ValueError(f"weight_decay_type_1 must match const 'auto', got '{weight_decay_type_1}'")
-            return weight_decay_type_1
-            return cast(float | Literal['auto'] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                weight_decay_type_1 = Auto(data)
+
+
+
+                return weight_decay_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Auto | float | Unset, data)
 
         weight_decay = _parse_weight_decay(d.pop("weight_decay", UNSET))
 

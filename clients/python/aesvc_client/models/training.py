@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.auto import Auto
 from ..models.training_device import TrainingDevice
 from ..models.training_loss import TrainingLoss
 from ..models.training_lr_schedule import TrainingLrSchedule
@@ -15,7 +16,6 @@ from ..models.training_optimizer import TrainingOptimizer
 from ..models.training_strategy import TrainingStrategy
 from ..types import UNSET, Unset
 from typing import cast
-from typing import Literal, cast
 
 
 
@@ -30,13 +30,13 @@ T = TypeVar("T", bound="Training")
 class Training:
     """ 
         Attributes:
-            batch_size (int | Literal['auto'] | Unset): auto: 32 below 10,000 rows, else 256. Default: 'auto'.
+            batch_size (Auto | int | Unset): auto: 32 below 10,000 rows, else 256. Default: Auto.AUTO.
             bf16_autocast (bool | Unset): CUDA only: bf16 autocast. Default: False.
             contamination (float | Unset): Share of validation rows above the anomaly threshold. Default: 0.05.
             device (TrainingDevice | Unset):  Default: TrainingDevice.AUTO.
-            early_stopping_patience (int | Literal['auto'] | None | Unset): Epochs without a better validation loss before
-                training stops (null: never). auto: 30 for variational kinds (their samples keep sharpening while the loss
-                creeps down), else 10. Default: 'auto'.
+            early_stopping_patience (Auto | int | None | Unset): Epochs without a better validation loss before training
+                stops (null: never). auto: 30 for variational kinds (their samples keep sharpening while the loss creeps down),
+                else 10. Default: Auto.AUTO.
             epochs (int | Unset):  Default: 100.
             gpus (int | None | Unset): GPUs a Ray job asks for; default 1 where the cluster has GPUs, else 0.
             gradient_clip_norm (float | None | Unset):  Default: 5.0.
@@ -51,11 +51,11 @@ class Training:
             validation_fraction (float | Unset):  Default: 0.2.
      """
 
-    batch_size: int | Literal['auto'] | Unset = 'auto'
+    batch_size: Auto | int | Unset = Auto.AUTO
     bf16_autocast: bool | Unset = False
     contamination: float | Unset = 0.05
     device: TrainingDevice | Unset = TrainingDevice.AUTO
-    early_stopping_patience: int | Literal['auto'] | None | Unset = 'auto'
+    early_stopping_patience: Auto | int | None | Unset = Auto.AUTO
     epochs: int | Unset = 100
     gpus: int | None | Unset = UNSET
     gradient_clip_norm: float | None | Unset = 5.0
@@ -73,9 +73,11 @@ class Training:
 
 
     def to_dict(self) -> dict[str, Any]:
-        batch_size: int | Literal['auto'] | Unset
+        batch_size: int | str | Unset
         if isinstance(self.batch_size, Unset):
             batch_size = UNSET
+        elif isinstance(self.batch_size, Auto):
+            batch_size = self.batch_size.value
         else:
             batch_size = self.batch_size
 
@@ -88,9 +90,11 @@ class Training:
             device = self.device.value
 
 
-        early_stopping_patience: int | Literal['auto'] | None | Unset
+        early_stopping_patience: int | None | str | Unset
         if isinstance(self.early_stopping_patience, Unset):
             early_stopping_patience = UNSET
+        elif isinstance(self.early_stopping_patience, Auto):
+            early_stopping_patience = self.early_stopping_patience.value
         else:
             early_stopping_patience = self.early_stopping_patience
 
@@ -181,14 +185,20 @@ class Training:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        def _parse_batch_size(data: object) -> int | Literal['auto'] | Unset:
+        def _parse_batch_size(data: object) -> Auto | int | Unset:
             if isinstance(data, Unset):
                 return data
-            batch_size_type_1 = cast(Literal['auto'] , data)
-            if batch_size_type_1 != 'auto':
-                raise ValueError(f"batch_size_type_1 must match const 'auto', got '{batch_size_type_1}'")
-            return batch_size_type_1
-            return cast(int | Literal['auto'] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                batch_size_type_1 = Auto(data)
+
+
+
+                return batch_size_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Auto | int | Unset, data)
 
         batch_size = _parse_batch_size(d.pop("batch_size", UNSET))
 
@@ -207,16 +217,22 @@ class Training:
 
 
 
-        def _parse_early_stopping_patience(data: object) -> int | Literal['auto'] | None | Unset:
+        def _parse_early_stopping_patience(data: object) -> Auto | int | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            early_stopping_patience_type_1 = cast(Literal['auto'] , data)
-            if early_stopping_patience_type_1 != 'auto':
-                raise ValueError(f"early_stopping_patience_type_1 must match const 'auto', got '{early_stopping_patience_type_1}'")
-            return early_stopping_patience_type_1
-            return cast(int | Literal['auto'] | None | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                early_stopping_patience_type_1 = Auto(data)
+
+
+
+                return early_stopping_patience_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Auto | int | None | Unset, data)
 
         early_stopping_patience = _parse_early_stopping_patience(d.pop("early_stopping_patience", UNSET))
 
