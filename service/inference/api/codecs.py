@@ -1,7 +1,5 @@
-"""Bodies in and out: JSON (orjson out), .npy (application/x-npy) both ways.
-
-Parsing happens before anything is queued, so a malformed body never reaches a batch.
-"""
+"""Bodies in and out: JSON (orjson out) and .npy (application/x-npy), parsed before anything
+is queued."""
 
 from __future__ import annotations
 

@@ -1,15 +1,5 @@
-"""The Open Inference Protocol's model repository extension, as Triton's HTTP API has it:
-the index of what could serve and what is loaded, and explicit load (warm a version before
-traffic reaches it) and unload (free its memory now rather than when the LRU gets to it).
-
-Here every ready version serves on demand, loading at its first request; the index says
-READY for a version loaded and warm in this process, UNAVAILABLE (reason "unloaded") for
-one that would load at its next request. Load takes an optional `version` parameter (a
-number or an alias; `latest` by default); a `config` parameter (a Triton model config) is
-refused. Unload drops every loaded version of the model from this process's cache; requests
-already running keep theirs. Index needs the infer scope, as the rest of /v2; load and
-unload change what the process holds, so they need admin. Errors are {"error": "..."}, 400.
-"""
+"""The Open Inference Protocol's model repository extension: the index, and explicit load and
+unload of versions (docs/inference.md). Errors are {"error": "..."}, 400."""
 
 from __future__ import annotations
 

@@ -1,14 +1,5 @@
-"""Open Inference Protocol v2 (KServe predict API v2 / Triton REST), with the binary
-tensor data and system shared memory extensions (bodies: service.inference.oip.tensors;
-regions: service.inference.oip.shared_memory_router). Errors are {"error": "..."}: 400 for a
-bad request, 404 for an unknown model or version, 503 (with Retry-After) when the queue is
-full.
-
-Models: `{name}` takes `input` FP32 [-1, n_features] and answers `codings`,
-`reconstruction` and `reconstruction_error` (those named in `outputs`, else all);
-`{name}.decoder` takes `codings` FP32 [-1, code_size] and answers `output`. A version is
-a number or an alias; without one, `latest`. Inference goes through the batchers.
-"""
+"""Open Inference Protocol v2 (KServe v2 / Triton REST): health, model metadata and readiness,
+and inference (models and tensors: docs/inference.md). Errors are {"error": "..."}."""
 
 from __future__ import annotations
 
@@ -248,7 +239,7 @@ INFER_DOC: dict[str, Any] = {
         InferRequest,
         npy=False,
         extra={"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    ),
+    )
 }
 
 

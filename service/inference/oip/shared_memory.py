@@ -1,33 +1,6 @@
-"""System shared memory for the Open Inference Protocol: the `system_shared_memory`
-extension of Triton and KServe. A client creates a POSIX shared memory object, registers a
-region of it under a name (`POST /v2/systemsharedmemory/region/{name}/register`), and then
-names that region in an input's or a requested output's parameters instead of sending the
-tensor in the body; an 8192-row request then moves no tensor bytes through HTTP.
-
-Off unless AESVC_OIP_SHARED_MEMORY=true (Triton's --allow-client-shm): a client that may
-register a region may read and write any shared memory object the service's user can open.
-A key is a POSIX name as shm_open takes it ("/name") and maps only a regular file directly
-in /dev/shm, never through a symbolic link.
-
-Only objects made for the service may be registered: a name that starts with
-AESVC_OIP_SHARED_MEMORY_PREFIX (default "aesvc-"), a regular file with one link, owned by
-the user the service runs as. Another user's object (even one the service, running as
-root, could open) or another server's segment (PostgreSQL's) is refused. One key holds at
-most AESVC_OIP_SHARED_MEMORY_REGIONS_PER_KEY of the MAX_REGIONS region slots.
-
-Region names belong to the API key that registered them (with AESVC_AUTH=required): a key
-sees, uses and unregisters only its own regions, and two keys may each have a region of
-the same name. Without authentication every client shares one set of names, as in Triton.
-
-An input is copied out of its region while the request is parsed: the batcher holds rows
-until they run, and the client owns the memory. An output is written when the request is
-answered. Both go through the object's descriptor (pread / pwrite, one copy each, as a
-mapping would take) rather than a mapping: a client that truncates its object under a
-mapping would kill the service with SIGBUS, where a read comes back short and is refused.
-Each access duplicates the region's descriptor under the registry's lock and copies without
-it, so a region unregistered meanwhile (its descriptor closed, the number reused by another
-file) cannot misdirect the copy.
-"""
+"""System shared memory for the Open Inference Protocol (Triton's `system_shared_memory`):
+regions of the service's own POSIX objects, read and written with pread/pwrite, never mapped
+(docs/inference.md says why)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The Open Inference Protocol's system shared memory extension, as Triton's HTTP API has it:
-register, unregister and the status of regions (service.inference.oip.shared_memory). Errors
-are the protocol's {"error": "..."} with 400, as for inference."""
+"""The system shared memory extension's routes: register, unregister, status."""
 
 from __future__ import annotations
 

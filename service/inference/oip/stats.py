@@ -1,12 +1,5 @@
-"""The Open Inference Protocol's statistics extension, as Triton's HTTP API has it:
-`GET /v2/models[/{m}[/versions/{v}]]/stats` answers {"model_stats": [...]} from
-service.inference.runtime.stats, for every ready version of every model, of one model, or for one
-version (a number or an alias). `{m}.decoder` reports its model: the statistics count every
-operation of a version together. Errors are {"error": "..."}, 400.
-
-Its router is included before the OIP router's, whose `/v2/models/{name}` would otherwise
-take `/v2/models/stats` for a model named "stats" (as in Triton, that model's metadata is
-then out of reach by name)."""
+"""The Open Inference Protocol's statistics extension (`GET /v2/models[/{m}[/versions/{v}]]/stats`);
+its router goes before the OIP router's (docs/inference.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The Open Inference Protocol's request and response bodies: JSON tensors, the binary
-tensor data extension (a JSON header of Inference-Header-Content-Length bytes, then the
-tensors' bytes) and tensors in system shared memory (service.inference.oip.shared_memory).
-Each input is read, and each requested output checked, before the request is queued;
-anything wrong is an OipError (400) that says what was expected."""
+"""The Open Inference Protocol's bodies: JSON tensors, binary tensor data and shared memory
+tensors, each checked before the request is queued (an OipError, 400, says what was wrong)."""
 
 from __future__ import annotations
 
@@ -90,12 +87,7 @@ def split_body(header: str | None, body: bytes) -> tuple[InferRequest, bytes]:
 
 
 def read_input(
-    spec: InferInput,
-    binary: memoryview,
-    offset: int,
-    width: int,
-    shm: ClientRegions,
-    max_rows: int,
+    spec: InferInput, binary: memoryview, offset: int, width: int, shm: ClientRegions, max_rows: int
 ) -> tuple[np.ndarray, int]:
     """The input's values: from the binary part at `offset`, from a shared memory region, or
     from `data`; and where the binary part's next tensor starts."""
@@ -205,11 +197,7 @@ def respond(
         else:
             entry["data"] = array.reshape(-1)
         outputs.append(entry)
-    body: dict[str, Any] = {
-        "model_name": name,
-        "model_version": str(version),
-        "outputs": outputs,
-    }
+    body: dict[str, Any] = {"model_name": name, "model_version": str(version), "outputs": outputs}
     if infer.id is not None:
         body["id"] = infer.id
     head = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)

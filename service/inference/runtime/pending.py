@@ -1,11 +1,5 @@
-"""A queued request, the row budget that bounds every queue together, and the errors a
-caller of the batcher can get.
-
-A `Pending` carries its own future and its own fate: its parts arrive from one or more
-batches (a request larger than a batch's room is split) and are joined in row order; it
-may fail, or be dropped when its caller leaves, and then whatever of it is still queued
-leaves the row budget.
-"""
+"""A queued request (carrying its own future), the row budget that bounds every queue
+together, and the errors a caller of the batcher can get."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""The callers waiting on one batcher, their request timeout and their clients.
-
-Most requests are answered within a few milliseconds, so nothing is set up per request: one
-timer sweeps the waiting requests every SWEEP_S while any waits, times out those past
-`timeout_s` (504) and starts a watch on the client of those that have waited
-GONE_WATCH_AFTER_S (a request whose client left is dropped: 499). A task or two timers per
-request would cost more than the forward pass of a small model.
-"""
+"""The callers waiting on one batcher: one timer sweep per batcher enforces the request
+timeout (504) and watches clients that left (499), nothing per request (docs/inference.md)."""
 
 from __future__ import annotations
 
