@@ -71,12 +71,10 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
 def read_server_metadata(request: Request) -> dict[str, Any]:
-    from service.main import API_VERSION
-
     shm: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     extensions = ["binary_tensor_data", "model_repository", "statistics"]
     extensions += ["system_shared_memory"] if shm.enabled else []
-    return {"name": "autoencoder-service", "version": API_VERSION, "extensions": extensions}
+    return {"name": "autoencoder-service", "version": request.app.version, "extensions": extensions}
 
 
 @router.get(

@@ -65,8 +65,18 @@ def _versions(ctx: AppContext, name: str | None, ref: str | None) -> list[tuple[
         return ready_versions(session=session, name=name)
 
 
+def _get(path: str, operation_id: str, summary: str) -> Any:
+    return router.get(
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        response_model=ModelStats,
+        responses=ERRORS,
+    )
+
+
 async def _stats(request: Request, name: str | None, ref: str | None) -> Response:
-    model = name.removesuffix(DECODER) if name and name.endswith(DECODER) else name
+    model = name and name.removesuffix(DECODER)
     try:
         pairs = await run_in_threadpool(_versions, request.app.state.ctx, model, ref)
     except ServiceError as exc:
@@ -76,34 +86,24 @@ async def _stats(request: Request, name: str | None, ref: str | None) -> Respons
     return Response(orjson.dumps(body), media_type=codecs.JSON)
 
 
-@router.get(
-    "/stats",
-    operation_id="oip_statistics",
-    summary="Inference statistics of every ready version of every model",
-    response_model=ModelStats,
-    responses=ERRORS,
-)
+@_get("/stats", "oip_statistics", "Inference statistics of every ready version of every model")
 async def read_statistics(request: Request) -> Response:
     return await _stats(request, None, None)
 
 
-@router.get(
+@_get(
     "/{name}/stats",
-    operation_id="oip_model_statistics",
-    summary="Inference statistics of every ready version of a model",
-    response_model=ModelStats,
-    responses=ERRORS,
+    "oip_model_statistics",
+    "Inference statistics of every ready version of a model",
 )
 async def read_model_statistics(name: str, request: Request) -> Response:
     return await _stats(request, name, None)
 
 
-@router.get(
+@_get(
     "/{name}/versions/{version}/stats",
-    operation_id="oip_model_version_statistics",
-    summary="Inference statistics of one version (a number or an alias)",
-    response_model=ModelStats,
-    responses=ERRORS,
+    "oip_model_version_statistics",
+    "Inference statistics of one version (a number or an alias)",
 )
 async def read_model_version_statistics(name: str, version: str, request: Request) -> Response:
     return await _stats(request, name, version)

@@ -13,9 +13,15 @@ import numpy as np
 from service.errors import ServiceUnavailable
 from service.inference.backends.base import Outputs
 from service.inference.runtime.device import BatchFn, Device
-from service.inference.runtime.pending import BatchMismatch, GoneWatch, Pending, RowBudget, Slice
+from service.inference.runtime.pending import (
+    BatchMismatch,
+    GoneWatch,
+    Pending,
+    RowBudget,
+    Slice,
+    Waiting,
+)
 from service.inference.runtime.stats import VersionStats
-from service.inference.runtime.waiting import Waiting
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
