@@ -25,7 +25,6 @@ from service.inference.oip.tensors import (
     InferResponse,
     OipError,
     Target,
-    _from_service_error,
     error_response,
     read_input,
     respond,
@@ -116,7 +115,7 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
         target, loaded = await _served(request, name, version)
         versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
     except ServiceError as exc:
-        return error_response(_from_service_error(exc))
+        return error_response(exc)
     inputs, outputs = target.signature(loaded)
     body = {
         "name": name,
@@ -132,7 +131,7 @@ async def _ready(request: Request, name: str, version: str | None) -> Response:
     try:
         await _served(request, name, version)
     except ServiceError as exc:
-        return error_response(_from_service_error(exc))
+        return error_response(exc)
     return Response(status_code=200)
 
 
@@ -224,12 +223,8 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
         wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
         arrays = await _run(request, target, loaded, x, {o.name for o in wanted})
         return respond(infer, name, loaded.version, wanted, arrays, shm)
-    except OipError as exc:
+    except (OipError, SharedMemoryError, ServiceError) as exc:
         return error_response(exc)
-    except SharedMemoryError as exc:
-        return error_response(OipError(400, str(exc)))
-    except ServiceError as exc:
-        return error_response(_from_service_error(exc))
 
 
 INFER_DOC: dict[str, Any] = {

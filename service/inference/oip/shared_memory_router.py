@@ -43,7 +43,7 @@ def _status(request: Request, name: str | None) -> Response:
     try:
         regions = _registry(request).status(name, owner=key_id_of(request))
     except SharedMemoryError as exc:
-        return error_response(OipError(400, str(exc)))
+        return error_response(exc)
     return Response(orjson.dumps(regions), media_type=codecs.JSON)
 
 
@@ -51,7 +51,7 @@ def _unregister(request: Request, name: str | None) -> Response:
     try:
         _registry(request).unregister(name, owner=key_id_of(request))
     except SharedMemoryError as exc:
-        return error_response(OipError(400, str(exc)))
+        return error_response(exc)
     return Response(status_code=200)
 
 
@@ -99,10 +99,8 @@ async def create_system_shared_memory_region(region: str, request: Request) -> R
             offset=spec.offset,
             byte_size=spec.byte_size,
         )
-    except OipError as exc:
+    except (OipError, SharedMemoryError) as exc:
         return error_response(exc)
-    except SharedMemoryError as exc:
-        return error_response(OipError(400, str(exc)))
     return Response(status_code=200)
 
 

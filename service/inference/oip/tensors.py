@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.errors import ServiceError
 from service.inference.api import codecs
-from service.inference.oip.shared_memory import ClientRegions, TensorRef
+from service.inference.oip.shared_memory import ClientRegions, SharedMemoryError, TensorRef
 from service.inference.runtime.cache import LoadedModel
 
 M = TypeVar("M", bound=BaseModel)
@@ -249,7 +249,13 @@ class Target:
         }
 
 
-def error_response(exc: OipError) -> Response:
+def error_response(exc: OipError | SharedMemoryError | ServiceError) -> Response:
+    """The protocol's error body: a shared memory refusal is a 400, a service error keeps its
+    status where the protocol has one."""
+    if isinstance(exc, SharedMemoryError):
+        exc = OipError(400, str(exc))
+    elif isinstance(exc, ServiceError):
+        exc = _from_service_error(exc)
     body = orjson.dumps({"error": exc.message})
     return Response(body, status_code=exc.status, media_type=codecs.JSON, headers=exc.headers)
 
