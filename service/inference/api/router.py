@@ -10,21 +10,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from service.context import AppContext
 from service.errors import problem_responses
-from service.inference.api import codecs, service
-from service.inference.api.schemas import (
-    DecodeRequest,
-    DecodeResponse,
-    EncodeRequest,
-    EncodeResponse,
-    GenerateRequest,
-    GenerateResponse,
-    InterpolateRequest,
-    InterpolateResponse,
-    ReconstructRequest,
-    ReconstructResponse,
-    ScoreRequest,
-    ScoreResponse,
-)
+from service.inference.api import codecs, schemas, service
 from service.inference.runtime.engine import InferenceEngine
 
 router = APIRouter(prefix="/v1/models/{name}/versions/{ref}", tags=["inference"])
@@ -64,12 +50,12 @@ def client_gone(request: Request) -> Callable[[], Any]:
 
 
 BODIES: dict[str, tuple[type, type]] = {  # operation: (request, response)
-    "encode": (EncodeRequest, EncodeResponse),
-    "decode": (DecodeRequest, DecodeResponse),
-    "reconstruct": (ReconstructRequest, ReconstructResponse),
-    "score": (ScoreRequest, ScoreResponse),
-    "generate": (GenerateRequest, GenerateResponse),
-    "interpolate": (InterpolateRequest, InterpolateResponse),
+    "encode": (schemas.EncodeRequest, schemas.EncodeResponse),
+    "decode": (schemas.DecodeRequest, schemas.DecodeResponse),
+    "reconstruct": (schemas.ReconstructRequest, schemas.ReconstructResponse),
+    "score": (schemas.ScoreRequest, schemas.ScoreResponse),
+    "generate": (schemas.GenerateRequest, schemas.GenerateResponse),
+    "interpolate": (schemas.InterpolateRequest, schemas.InterpolateResponse),
 }
 
 
@@ -102,7 +88,7 @@ async def _rows(
 @_post("encode", "Encode rows into codings", "codings")
 async def encode(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    body, loaded, x = await _rows(request, ctx, name, ref, EncodeRequest, "inputs")
+    body, loaded, x = await _rows(request, ctx, name, ref, schemas.EncodeRequest, "inputs")
     out = await service.encode(
         engine, loaded, x, sample=body.sample, seed=body.seed, gone=client_gone(request)
     )
@@ -112,7 +98,7 @@ async def encode(name: str, ref: RefPath, request: Request) -> Response:
 @_post("decode", "Decode codings into rows", "outputs")
 async def decode(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    _, loaded, z = await _rows(request, ctx, name, ref, DecodeRequest, "codings")
+    _, loaded, z = await _rows(request, ctx, name, ref, schemas.DecodeRequest, "codings")
     out = await service.decode(engine, loaded, z, gone=client_gone(request))
     return codecs.respond(request, out, main="outputs")
 
@@ -120,7 +106,7 @@ async def decode(name: str, ref: RefPath, request: Request) -> Response:
 @_post("reconstruct", "Reconstruct rows; per-row errors", "reconstructions")
 async def reconstruct(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    _, loaded, x = await _rows(request, ctx, name, ref, ReconstructRequest, "inputs")
+    _, loaded, x = await _rows(request, ctx, name, ref, schemas.ReconstructRequest, "inputs")
     out = await service.reconstruct(engine, loaded, x, gone=client_gone(request))
     return codecs.respond(request, out, main="reconstructions")
 
@@ -128,22 +114,15 @@ async def reconstruct(name: str, ref: RefPath, request: Request) -> Response:
 @_post("score", "Anomaly scores: per-row error against the threshold", "scores (1-D)")
 async def score(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    body, loaded, x = await _rows(request, ctx, name, ref, ScoreRequest, "inputs")
-    out = await service.score(
-        engine,
-        loaded,
-        x,
-        gone=client_gone(request),
-        contamination=body.contamination,
-        threshold=body.threshold,
-    )
+    body, loaded, x = await _rows(request, ctx, name, ref, schemas.ScoreRequest, "inputs")
+    out = await service.score(engine, loaded, x, body, gone=client_gone(request))
     return codecs.respond(request, out, main="scores")
 
 
 @_post("generate", "Sample new rows from the latent space", "samples", npy=False)
 async def generate(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    body = await codecs.read_request(request, GenerateRequest, array_field=None)
+    body = await codecs.read_request(request, schemas.GenerateRequest, array_field=None)
     loaded = await service.served_version(ctx, name=name, ref=ref)
     max_n = ctx.settings.max_generate
     out = await service.generate(engine, loaded, body, max_n=max_n, gone=client_gone(request))
@@ -153,7 +132,7 @@ async def generate(name: str, ref: RefPath, request: Request) -> Response:
 @_post("interpolate", "Decode a straight latent line between two rows", "outputs", npy=False)
 async def interpolate(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    body = await codecs.read_request(request, InterpolateRequest, array_field=None)
+    body = await codecs.read_request(request, schemas.InterpolateRequest, array_field=None)
     loaded = await service.served_version(ctx, name=name, ref=ref)
     max_steps = ctx.settings.max_interpolate_steps
     out = await service.interpolate(

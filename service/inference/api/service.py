@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.database import is_database_unavailable
 from service.errors import PayloadTooLarge, Unprocessable
-from service.inference.api.schemas import GenerateRequest, InterpolateRequest
+from service.inference.api.schemas import GenerateRequest, InterpolateRequest, ScoreRequest
 from service.inference.runtime.cache import LoadedModel, ModelCache
 from service.inference.runtime.engine import InferenceEngine
 from service.inference.runtime.pending import GoneWatch
@@ -193,15 +193,9 @@ def threshold_of(
 
 
 async def score(
-    engine: InferenceEngine,
-    loaded: LoadedModel,
-    x: np.ndarray,
-    *,
-    gone: Gone = None,
-    contamination: float | None = None,
-    threshold: float | None = None,
+    engine: InferenceEngine, loaded: LoadedModel, x: np.ndarray, body: ScoreRequest, *, gone: Gone
 ) -> dict[str, Any]:
-    threshold = threshold_of(loaded, contamination=contamination, threshold=threshold)
+    threshold = threshold_of(loaded, contamination=body.contamination, threshold=body.threshold)
     (scores,) = await engine.batcher(loaded, "score")(x, gone=gone)
     is_anomaly = ~(scores <= threshold)  # a NaN error (inf - inf) is anomalous too
     return served(loaded, scores=scores, threshold=threshold, is_anomaly=is_anomaly)
