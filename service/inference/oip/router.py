@@ -32,7 +32,7 @@ from service.inference.oip.tensors import (
     wanted_outputs,
 )
 from service.inference.runtime.cache import LoadedModel
-from service.registry.service import list_versions
+from service.registry.service import ready_versions
 from service.security import key_id_of
 
 router = APIRouter(prefix="/v2")  # tags per route: the server health probes are public
@@ -106,8 +106,7 @@ def read_server_ready(request: Request) -> Response:
 
 def _ready_versions(ctx: AppContext, model: str) -> list[str]:
     with ctx.session_factory() as session:
-        rows, _ = list_versions(session=session, name=model, status="ready", offset=0, limit=1000)
-        return [str(mv.version) for mv in rows]
+        return [str(version) for _, version in ready_versions(session=session, name=model)]
 
 
 async def _metadata(request: Request, name: str, version: str | None) -> Response:

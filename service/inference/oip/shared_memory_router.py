@@ -34,6 +34,10 @@ class SystemSharedMemoryStatus(BaseModel):
     byte_size: int
 
 
+STATUS: dict[str, Any] = {"response_model": list[SystemSharedMemoryStatus], "responses": ERRORS}
+NO_ANSWER: dict[str, Any] = {"response_class": Response, "responses": {**NO_BODY, **ERRORS}}
+
+
 def _registry(request: Request) -> SharedMemoryRegistry:
     registry: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     return registry
@@ -59,8 +63,7 @@ def _unregister(request: Request, name: str | None) -> Response:
     "/status",
     operation_id="oip_system_shared_memory_status",
     summary="Every registered region",
-    response_model=list[SystemSharedMemoryStatus],
-    responses=ERRORS,
+    **STATUS,
 )
 def read_system_shared_memory_status(request: Request) -> Response:
     return _status(request, None)
@@ -70,8 +73,7 @@ def read_system_shared_memory_status(request: Request) -> Response:
     "/region/{region}/status",
     operation_id="oip_system_shared_memory_region_status",
     summary="One region (400 where none has that name)",
-    response_model=list[SystemSharedMemoryStatus],
-    responses=ERRORS,
+    **STATUS,
 )
 def read_system_shared_memory_region_status(region: str, request: Request) -> Response:
     return _status(request, region)
@@ -84,21 +86,14 @@ REGISTER_DOC: dict[str, Any] = codecs.request_body(SystemSharedMemoryRegister, n
     "/region/{region}/register",
     operation_id="oip_register_system_shared_memory",
     summary="Register a region of a POSIX shared memory object",
-    response_class=Response,
-    responses={**NO_BODY, **ERRORS},
+    **NO_ANSWER,
     openapi_extra=REGISTER_DOC,
 )
 async def create_system_shared_memory_region(region: str, request: Request) -> Response:
     try:
         spec = parse_body(SystemSharedMemoryRegister, await request.body(), "register request")
-        await run_in_threadpool(  # opens a file: off the event loop
-            _registry(request).register,
-            region,
-            owner=key_id_of(request),
-            key=spec.key,
-            offset=spec.offset,
-            byte_size=spec.byte_size,
-        )
+        register = _registry(request).register  # opens a file: off the event loop
+        await run_in_threadpool(register, region, owner=key_id_of(request), **spec.model_dump())
     except (OipError, SharedMemoryError) as exc:
         return error_response(exc)
     return Response(status_code=200)
@@ -108,8 +103,7 @@ async def create_system_shared_memory_region(region: str, request: Request) -> R
     "/unregister",
     operation_id="oip_unregister_system_shared_memory",
     summary="Unregister every region",
-    response_class=Response,
-    responses={**NO_BODY, **ERRORS},
+    **NO_ANSWER,
 )
 def delete_system_shared_memory_regions(request: Request) -> Response:
     return _unregister(request, None)
@@ -119,8 +113,7 @@ def delete_system_shared_memory_regions(request: Request) -> Response:
     "/region/{region}/unregister",
     operation_id="oip_unregister_system_shared_memory_region",
     summary="Unregister one region (none of that name is no error)",
-    response_class=Response,
-    responses={**NO_BODY, **ERRORS},
+    **NO_ANSWER,
 )
 def delete_system_shared_memory_region(region: str, request: Request) -> Response:
     return _unregister(request, region)
