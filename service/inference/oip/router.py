@@ -209,8 +209,7 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     try:
         infer, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
         target, loaded = await _served(request, name, version)
-        wanted_input = "codings" if target.decoder else "input"
-        width = loaded.code_size if target.decoder else loaded.n_features
+        wanted_input, width = target.input(loaded)
         if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
             got = [i.name for i in infer.inputs]
             raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")

@@ -226,18 +226,16 @@ class Target:
             return cls(name.removesuffix(DECODER), True)
         return cls(name, False)
 
-    def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        def tensor(name: str, *shape: int) -> dict[str, Any]:
-            return {"name": name, "datatype": "FP32", "shape": [-1, *shape]}
+    def input(self, loaded: LoadedModel) -> tuple[str, int]:
+        """The one input's name and width."""
+        return ("codings", loaded.code_size) if self.decoder else ("input", loaded.n_features)
 
-        if self.decoder:
-            return [tensor("codings", loaded.code_size)], [tensor("output", loaded.n_features)]
-        outputs = [
-            tensor("codings", loaded.code_size),
-            tensor("reconstruction", loaded.n_features),
-            tensor("reconstruction_error"),
-        ]
-        return [tensor("input", loaded.n_features)], outputs
+    def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The metadata's inputs and outputs: FP32, any number of rows."""
+        name, width = self.input(loaded)
+        shapes = {name: (-1, width), **self.output_shapes(loaded, -1)}
+        tensors = [{"name": n, "datatype": "FP32", "shape": list(s)} for n, s in shapes.items()]
+        return tensors[:1], tensors[1:]
 
     def output_shapes(self, loaded: LoadedModel, rows: int) -> dict[str, tuple[int, ...]]:
         if self.decoder:
