@@ -158,11 +158,10 @@ class Batcher:
         if self._task is not None:
             self._task.cancel()
         self._waiting.close()
-        while self._items:
-            item = self._items.popleft()
+        # the queued ones, then those in a batch closed but not yet run
+        for item in [*self._items, *self._waiting]:
             item.fail(ServiceUnavailable("the service is shutting down"))
-        for item in self._waiting:  # in a batch closed but not yet run
-            item.fail(ServiceUnavailable("the service is shutting down"))
+        self._items.clear()
 
     # -- the background loop ------------------------------------------------------------
 
