@@ -154,17 +154,10 @@ def version_plot(ctx: AppContext, *, session: Session, name: str, ref: str, plot
         raise NotFound(_why_not(data, plot))
     _, cache = ctx.inference()
     mv = data.mv
-    loaded = cache.get(
-        name=name,
-        version=mv.version,
-        sha256=mv.artifact_sha256,
-        config=mv.config,
-        metrics=mv.metrics,
-    )
+    loaded = cache.get(name, mv)
     renderer = RENDERERS[plot]
     return plot_cache(ctx).get_or_render(
-        f"{mv.artifact_sha256}:{mv.dataset_sha256}:{plot}",
-        lambda: renderer(ctx, data, loaded),
+        f"{mv.artifact_sha256}:{mv.dataset_sha256}:{plot}", lambda: renderer(ctx, data, loaded)
     )
 
 

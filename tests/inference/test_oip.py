@@ -187,7 +187,7 @@ def test_binary_size_mismatch_and_unknown_model(served: TestClient) -> None:
 def test_service_errors_keep_their_status_where_the_protocol_allows() -> None:
     """A timeout is a 504 on /v2 as on /v1, not a 500; a full queue 503, a client gone 499."""
     from service.errors import ServiceUnavailable
-    from service.inference.oip.router import _from_service_error
+    from service.inference.oip.tensors import _from_service_error
     from service.inference.runtime.pending import ClientGone, InferenceTimeout
 
     assert _from_service_error(InferenceTimeout("no answer in time")).status == 504

@@ -1,7 +1,5 @@
-"""Bodies in and out: JSON (orjson out), .npy (application/x-npy) both ways.
-
-Parsing happens before anything is queued, so a malformed body never reaches a batch.
-"""
+"""Bodies in and out: JSON (orjson out) and .npy (application/x-npy), parsed before anything
+is queued."""
 
 from __future__ import annotations
 
@@ -21,10 +19,6 @@ JSON = "application/json"
 NPY = "application/x-npy"
 M = TypeVar("M", bound=BaseModel)
 NPY_EXPECTED = "expected a 2-D float32 or float64 .npy array"
-
-
-def media_type(value: str | None) -> str:
-    return (value or "").split(";", 1)[0].strip().lower()
 
 
 def parse_json(schema: type[M], body: bytes) -> M:
@@ -100,7 +94,7 @@ def parse_npy(body: bytes | bytearray, *, field: str) -> np.ndarray:
 async def read_request(request: Request, schema: type[M], *, array_field: str | None) -> M:
     """The body as `schema`: JSON, or (where `array_field` is given) an .npy body that
     fills that field, the others keeping their defaults. Anything else is a 415."""
-    kind = media_type(request.headers.get("content-type")) or JSON
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower() or JSON
     if kind == NPY and array_field is not None:
         # joined into a bytearray (one copy, as Request.body() joins into bytes): the array
         # is read from it in place and stays writable, as torch.from_numpy wants it
@@ -126,10 +120,6 @@ async def read_request(request: Request, schema: type[M], *, array_field: str | 
     raise UnsupportedMediaType(f"content type {kind!r} is not supported here; send {accepted}")
 
 
-def wants_npy(request: Request) -> bool:
-    return NPY in request.headers.get("accept", "")
-
-
 def npy_bytes(array: np.ndarray) -> bytes:
     """What np.save writes (a version 1.0 header, then the data in C order), in one copy of
     the data: np.save copies it through nditer's buffer, a BytesIO and getvalue()."""
@@ -142,7 +132,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
 def respond(request: Request, payload: dict[str, Any], *, main: str) -> Response:
     """orjson (numpy arrays written natively), or with Accept: application/x-npy the main
     array alone as .npy, the model and version in headers."""
-    if wants_npy(request):
+    if NPY in request.headers.get("accept", ""):
         headers = {"X-Model-Name": payload["model"], "X-Model-Version": str(payload["version"])}
         return Response(npy_bytes(payload[main]), media_type=NPY, headers=headers)
     return Response(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), media_type=JSON)

@@ -1,26 +1,6 @@
-"""The hot inference routes, from the front of the app straight to their endpoints.
-
-For a one-row encode, the generic stack (FastAPI's routing layers, dependency solving,
-the exit stack, every middleware wrapping `send` in its own closure) costs more CPU than
-the batcher and the forward pass together. So `FastPathApp` puts `InferenceFastPath` in
-front of the whole middleware stack; it matches the v1 inference routes itself and does,
-in one place, what the stack would do for them:
-
-- the request id (`service.request_id`: taken or made, echoed, on every log line, one
-  access line), the body limit (`service.limits`: 413 from Content-Length at once, or while
-  the body streams in), the request metrics (`ServiceMetrics.record_request`);
-- the app-wide `authorize` dependency, called explicitly before the endpoint (any other
-  app-wide dependency, or an endpoint that needs FastAPI to resolve its parameters, is
-  refused when the app is built, so nothing is skipped silently);
-- the inference router's own `APIRoute` objects, put in `scope["route"]` as the router
-  would (OpenAPI sees no difference); the endpoints take the path's `name` and `ref` and
-  the request, and parse their own bodies;
-- an error goes through the app's own exception handlers (problem+json); one without a
-  handler gets the app's 500 answer and is raised again to the server, as
-  ServerErrorMiddleware does.
-
-Anything else (another method on the same path included) goes to the stack.
-"""
+"""The hot inference routes, from the front of the app straight to their endpoints: the
+request id, body limit, metrics, `authorize` and error handlers done in one place, since the
+generic stack costs a one-row encode more CPU than the batch (docs/inference.md)."""
 
 from __future__ import annotations
 

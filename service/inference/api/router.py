@@ -1,8 +1,5 @@
-"""v1 inference: encode, decode, reconstruct, score, generate, interpolate.
-
-Bodies are JSON or (for row inputs) .npy; answers are JSON, or the main array as .npy with
-Accept: application/x-npy. Every operation goes through the version's batcher.
-"""
+"""v1 inference: encode, decode, reconstruct, score, generate, interpolate; JSON or .npy both
+ways, every operation through the version's batcher."""
 
 from __future__ import annotations
 
@@ -13,21 +10,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from service.context import AppContext
 from service.errors import problem_responses
-from service.inference.api import codecs, service
-from service.inference.api.schemas import (
-    DecodeRequest,
-    DecodeResponse,
-    EncodeRequest,
-    EncodeResponse,
-    GenerateRequest,
-    GenerateResponse,
-    InterpolateRequest,
-    InterpolateResponse,
-    ReconstructRequest,
-    ReconstructResponse,
-    ScoreRequest,
-    ScoreResponse,
-)
+from service.inference.api import codecs, schemas, service
 from service.inference.runtime.engine import InferenceEngine
 
 router = APIRouter(prefix="/v1/models/{name}/versions/{ref}", tags=["inference"])
@@ -66,18 +49,27 @@ def client_gone(request: Request) -> Callable[[], Any]:
     return watch
 
 
-def _spec(op: str, summary: str, response: type, main: str, body: type, *, npy: bool) -> Any:
-    """router.post keywords: explicit operation id, the JSON and .npy bodies both ways."""
-    return {
-        "operation_id": op,
-        "summary": summary,
-        "response_model": response,
-        "responses": {
-            **codecs.npy_response(f"JSON, or with Accept {codecs.NPY}: {main}"),
-            **ERRORS,
-        },
-        "openapi_extra": codecs.request_body(body, npy=npy),
-    }
+BODIES: dict[str, tuple[type, type]] = {  # operation: (request, response)
+    "encode": (schemas.EncodeRequest, schemas.EncodeResponse),
+    "decode": (schemas.DecodeRequest, schemas.DecodeResponse),
+    "reconstruct": (schemas.ReconstructRequest, schemas.ReconstructResponse),
+    "score": (schemas.ScoreRequest, schemas.ScoreResponse),
+    "generate": (schemas.GenerateRequest, schemas.GenerateResponse),
+    "interpolate": (schemas.InterpolateRequest, schemas.InterpolateResponse),
+}
+
+
+def _post(op: str, summary: str, main: str, *, npy: bool = True) -> Any:
+    """router.post for an operation: explicit operation id, the JSON and .npy bodies both ways."""
+    body, response = BODIES[op]
+    return router.post(
+        f"/{op}",
+        operation_id=op,
+        summary=summary,
+        response_model=response,
+        responses={**codecs.npy_response(f"JSON, or with Accept {codecs.NPY}: {main}"), **ERRORS},
+        openapi_extra=codecs.request_body(body, npy=npy),
+    )
 
 
 async def _rows(
@@ -93,125 +85,57 @@ async def _rows(
     return body, loaded, x
 
 
-@router.post(
-    "/encode",
-    **_spec(
-        "encode", "Encode rows into codings", EncodeResponse, "codings", EncodeRequest, npy=True
-    ),
-)
+@_post("encode", "Encode rows into codings", "codings")
 async def encode(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    body, loaded, x = await _rows(request, ctx, name, ref, EncodeRequest, "inputs")
+    body, loaded, x = await _rows(request, ctx, name, ref, schemas.EncodeRequest, "inputs")
     out = await service.encode(
         engine, loaded, x, sample=body.sample, seed=body.seed, gone=client_gone(request)
     )
     return codecs.respond(request, out, main="codings")
 
 
-@router.post(
-    "/decode",
-    **_spec(
-        "decode", "Decode codings into rows", DecodeResponse, "outputs", DecodeRequest, npy=True
-    ),
-)
+@_post("decode", "Decode codings into rows", "outputs")
 async def decode(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    _, loaded, z = await _rows(request, ctx, name, ref, DecodeRequest, "codings")
+    _, loaded, z = await _rows(request, ctx, name, ref, schemas.DecodeRequest, "codings")
     out = await service.decode(engine, loaded, z, gone=client_gone(request))
     return codecs.respond(request, out, main="outputs")
 
 
-@router.post(
-    "/reconstruct",
-    **_spec(
-        "reconstruct",
-        "Reconstruct rows; per-row errors",
-        ReconstructResponse,
-        "reconstructions",
-        ReconstructRequest,
-        npy=True,
-    ),
-)
+@_post("reconstruct", "Reconstruct rows; per-row errors", "reconstructions")
 async def reconstruct(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    _, loaded, x = await _rows(request, ctx, name, ref, ReconstructRequest, "inputs")
+    _, loaded, x = await _rows(request, ctx, name, ref, schemas.ReconstructRequest, "inputs")
     out = await service.reconstruct(engine, loaded, x, gone=client_gone(request))
     return codecs.respond(request, out, main="reconstructions")
 
 
-@router.post(
-    "/score",
-    **_spec(
-        "score",
-        "Anomaly scores: per-row error against the threshold",
-        ScoreResponse,
-        "scores (1-D)",
-        ScoreRequest,
-        npy=True,
-    ),
-)
+@_post("score", "Anomaly scores: per-row error against the threshold", "scores (1-D)")
 async def score(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    body, loaded, x = await _rows(request, ctx, name, ref, ScoreRequest, "inputs")
-    out = await service.score(
-        engine,
-        loaded,
-        x,
-        gone=client_gone(request),
-        contamination=body.contamination,
-        threshold=body.threshold,
-    )
+    body, loaded, x = await _rows(request, ctx, name, ref, schemas.ScoreRequest, "inputs")
+    out = await service.score(engine, loaded, x, body, gone=client_gone(request))
     return codecs.respond(request, out, main="scores")
 
 
-@router.post(
-    "/generate",
-    **_spec(
-        "generate",
-        "Sample new rows from the latent space",
-        GenerateResponse,
-        "samples",
-        GenerateRequest,
-        npy=False,
-    ),
-)
+@_post("generate", "Sample new rows from the latent space", "samples", npy=False)
 async def generate(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    body = await codecs.read_request(request, GenerateRequest, array_field=None)
+    body = await codecs.read_request(request, schemas.GenerateRequest, array_field=None)
     loaded = await service.served_version(ctx, name=name, ref=ref)
-    out = await service.generate(
-        engine,
-        loaded,
-        n=body.n,
-        seed=body.seed,
-        max_n=ctx.settings.max_generate,
-        gone=client_gone(request),
-    )
+    max_n = ctx.settings.max_generate
+    out = await service.generate(engine, loaded, body, max_n=max_n, gone=client_gone(request))
     return codecs.respond(request, out, main="samples")
 
 
-@router.post(
-    "/interpolate",
-    **_spec(
-        "interpolate",
-        "Decode a straight latent line between two rows",
-        InterpolateResponse,
-        "outputs",
-        InterpolateRequest,
-        npy=False,
-    ),
-)
+@_post("interpolate", "Decode a straight latent line between two rows", "outputs", npy=False)
 async def interpolate(name: str, ref: RefPath, request: Request) -> Response:
     ctx, engine = _served_by(request)
-    body = await codecs.read_request(request, InterpolateRequest, array_field=None)
+    body = await codecs.read_request(request, schemas.InterpolateRequest, array_field=None)
     loaded = await service.served_version(ctx, name=name, ref=ref)
+    max_steps = ctx.settings.max_interpolate_steps
     out = await service.interpolate(
-        engine,
-        loaded,
-        start=body.start,
-        end=body.end,
-        steps=body.steps,
-        max_steps=ctx.settings.max_interpolate_steps,
-        gone=client_gone(request),
+        engine, loaded, body, max_steps=max_steps, gone=client_gone(request)
     )
     return codecs.respond(request, out, main="outputs")

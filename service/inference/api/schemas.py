@@ -1,8 +1,5 @@
-"""Request and response bodies of the v1 inference operations.
-
-Requests are parsed by `codecs` (JSON through these models, or an .npy body); responses
-are written with orjson, and these models document them in the OpenAPI schema.
-"""
+"""Request and response bodies of the v1 inference operations (they document the OpenAPI
+schema; responses are written with orjson)."""
 
 from __future__ import annotations
 

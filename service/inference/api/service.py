@@ -1,7 +1,5 @@
-"""Inference operations: validate against the version, queue on its batcher, shape the answer.
-
-Everything here is checked before anything is queued, so a bad request fails alone.
-"""
+"""Inference operations: validate against the version (before anything is queued, so a bad
+request fails alone), queue on its batcher, shape the answer."""
 
 from __future__ import annotations
 
@@ -16,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.database import is_database_unavailable
 from service.errors import PayloadTooLarge, Unprocessable
+from service.inference.api.schemas import GenerateRequest, InterpolateRequest, ScoreRequest
 from service.inference.runtime.cache import LoadedModel, ModelCache
 from service.inference.runtime.engine import InferenceEngine
 from service.inference.runtime.pending import GoneWatch
@@ -26,14 +25,7 @@ Gone = GoneWatch | None
 
 
 def load_version(*, session: Session, cache: ModelCache, name: str, ref: str) -> LoadedModel:
-    mv = resolve_version(session=session, name=name, ref=ref)
-    return cache.get(
-        name=name,
-        version=mv.version,
-        sha256=mv.artifact_sha256,
-        config=mv.config,
-        metrics=mv.metrics,
-    )
+    return cache.get(name, resolve_version(session=session, name=name, ref=ref))
 
 
 def _resolve_and_load(ctx: AppContext, name: str, ref: str) -> LoadedModel:
@@ -201,15 +193,9 @@ def threshold_of(
 
 
 async def score(
-    engine: InferenceEngine,
-    loaded: LoadedModel,
-    x: np.ndarray,
-    *,
-    gone: Gone = None,
-    contamination: float | None = None,
-    threshold: float | None = None,
+    engine: InferenceEngine, loaded: LoadedModel, x: np.ndarray, body: ScoreRequest, *, gone: Gone
 ) -> dict[str, Any]:
-    threshold = threshold_of(loaded, contamination=contamination, threshold=threshold)
+    threshold = threshold_of(loaded, contamination=body.contamination, threshold=body.threshold)
     (scores,) = await engine.batcher(loaded, "score")(x, gone=gone)
     is_anomaly = ~(scores <= threshold)  # a NaN error (inf - inf) is anomalous too
     return served(loaded, scores=scores, threshold=threshold, is_anomaly=is_anomaly)
@@ -238,16 +224,10 @@ def sample_codings(loaded: LoadedModel, *, n: int, seed: int | None) -> tuple[np
 
 
 async def generate(
-    engine: InferenceEngine,
-    loaded: LoadedModel,
-    *,
-    n: int,
-    seed: int | None,
-    max_n: int,
-    gone: Gone = None,
+    engine: InferenceEngine, loaded: LoadedModel, body: GenerateRequest, *, max_n: int, gone: Gone
 ) -> dict[str, Any]:
-    check_range(n, field="n", low=1, high=max_n)
-    z, method = sample_codings(loaded, n=n, seed=seed)
+    check_range(body.n, field="n", low=1, high=max_n)
+    z, method = sample_codings(loaded, n=body.n, seed=body.seed)
     (samples,) = await engine.batcher(loaded, "decode")(z, gone=gone)
     return served(loaded, samples=samples, method=method)
 
@@ -255,24 +235,19 @@ async def generate(
 async def interpolate(
     engine: InferenceEngine,
     loaded: LoadedModel,
+    body: InterpolateRequest,
     *,
-    start: list[float],
-    end: list[float],
-    steps: int,
     max_steps: int,
-    gone: Gone = None,
+    gone: Gone,
 ) -> dict[str, Any]:
-    check_range(steps, field="steps", low=2, high=max_steps)
-    ends = np.concatenate(
-        [
-            to_matrix([start], n_columns=loaded.n_features, field="start", max_rows=1),
-            to_matrix([end], n_columns=loaded.n_features, field="end", max_rows=1),
-        ]
-    )  # (2, n_features)
+    check_range(body.steps, field="steps", low=2, high=max_steps)
+    width = loaded.n_features
+    start = to_matrix([body.start], n_columns=width, field="start", max_rows=1)
+    ends = np.concatenate([start, to_matrix([body.end], n_columns=width, field="end", max_rows=1)])
     # one request: its decode counts in the statistics, not this
     encoded = await engine.batcher(loaded, "encode")(ends, gone=gone, counted=False)
     codings = encoded[0]  # VAE: the means
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]  # (steps, 1)
+    t = np.linspace(0.0, 1.0, body.steps, dtype=np.float32)[:, None]  # (steps, 1)
     z = np.ascontiguousarray((1 - t) * codings[0] + t * codings[1], dtype=np.float32)
     (outputs,) = await engine.batcher(loaded, "decode")(z, gone=gone)
     return served(loaded, outputs=outputs)

@@ -1,13 +1,5 @@
-"""The one interface every inference runtime implements, as Triton's backends do: load a
-version's parts for a device, run an operation on a batch of rows.
-
-A backend is built for one loaded version on one device (its constructor is the load) and
-then only runs batches, in that device's inference thread (or inline on the event loop for
-a small batch): `run(operation, rows)` takes (B, width) float32 rows in the dataset's units
-and answers one numpy array per output, each with B rows (see `operations`). Whatever it
-cannot do at load it refuses with `BackendUnavailable`, saying why, so that the runtime can
-fall back to torch.
-"""
+"""The one interface every inference runtime implements: built for one version on one device,
+then `run(operation, rows)`; what it cannot load it refuses with `BackendUnavailable`."""
 
 from __future__ import annotations
 

@@ -1,18 +1,5 @@
-"""Small batches on a CUDA device, replayed from CUDA graphs captured at load.
-
-A small network's small batch on a GPU costs its kernel launches, not its arithmetic (the
-figures are in docs/performance.md). So an operation is captured once per bucket size (the
-powers of two up to `max_rows`, and `max_rows`), and a batch of at most `max_rows` rows is
-copied into the head of a static input, padded up to its bucket with whatever rows the last
-batch left there (rows are independent in every operation: those outputs are cut off), and
-replayed. Larger batches run eagerly: their launches hide behind the work.
-
-Each bucket's graph is checked against the eager operation on a probe batch; an operation
-that cannot be captured, or whose graph answers differently, stays eager, with a log line
-saying why. The graphs of one operation share one memory pool (captured largest first, so
-the smaller reuse its blocks), counted in the model cache's budget. Capture is
-thread-local: the device's inference thread serves other versions while one loads.
-"""
+"""Small batches on a CUDA device, replayed from CUDA graphs captured per bucket size at load
+and checked against the eager operation (docs/inference.md)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,5 @@
-"""The ONNX Runtime backend: the default on a CPU.
-
-Each operation module (service.inference.backends.operations, the preprocessing inside) is
-exported to ONNX once when the version loads and runs in an `InferenceSession`. The runtime
-does what hand-written graph rewriting would (constant folding, operator fusion, its own
-GEMM and activation kernels) and costs a small batch a fraction of torch's per-op dispatch;
-the figures are in docs/performance.md. Before the version serves, every operation's session
-is checked against the torch module on a probe batch; an export that fails, or a session
-that answers differently, raises BackendUnavailable and the version runs on torch instead.
-
-Sessions run on the intra-op threads that torch would use, with spinning off: a worker that
-spins after a batch takes a core the event loop needs for HTTP.
-"""
+"""The ONNX Runtime backend, the default on a CPU: each operation exported once at load and
+checked against torch on a probe batch; a mismatch falls back to torch (docs/inference.md)."""
 
 from __future__ import annotations
 

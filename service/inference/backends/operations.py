@@ -1,10 +1,5 @@
-"""Each served operation as a module: a batch of rows to a tuple of outputs, rows in the
-dataset's units (the preprocessing and its inverse are inside, as in the exports).
-
-The torch backend runs these modules; the ONNX Runtime backend runs their exports, and is
-checked against them when a version loads. Every row's outputs depend on that row alone, so
-batches may be split and joined freely.
-"""
+"""Each served operation as a torch module: rows in the dataset's units to a tuple of outputs,
+the preprocessing inside; each row's outputs depend on that row alone."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The torch backend: the operation modules run eagerly; the default on a GPU.
-
-On a GPU, batches of at most `cuda_graph_rows` rows replay CUDA graphs captured at load
-(service.inference.backends.cuda_graphs): there a small batch's time is its kernel
-launches. On a CPU (AESVC_INFERENCE_BACKEND=torch, or a version ONNX Runtime cannot run),
-the device sets torch's intra-op threads per batch (service.inference.runtime.device).
-"""
+"""The torch backend, the default on a GPU: the operation modules run eagerly, or replay CUDA
+graphs for small batches."""
 
 from __future__ import annotations
 
@@ -23,12 +18,7 @@ class TorchBackend:
     name: ClassVar[str] = "torch"
 
     def __init__(
-        self,
-        model: ServingModel,
-        *,
-        device: str,
-        variational: bool,
-        cuda_graph_rows: int = 0,
+        self, model: ServingModel, *, device: str, variational: bool, cuda_graph_rows: int = 0
     ) -> None:
         """`model` is already on `device`."""
         self.device = device
@@ -38,10 +28,7 @@ class TorchBackend:
         self._graphs: dict[str, cuda_graphs.GraphedOperation] = {}
         for op, module in self._ops.items():
             graphed = cuda_graphs.graphed(
-                module,
-                device=self._device,
-                width=input_width(model, op),
-                max_rows=cuda_graph_rows,
+                module, device=self._device, width=input_width(model, op), max_rows=cuda_graph_rows
             )
             if graphed is not None:
                 self._graphs[op] = graphed

@@ -1,15 +1,5 @@
-"""The Open Inference Protocol's model repository extension, as Triton's HTTP API has it:
-the index of what could serve and what is loaded, and explicit load (warm a version before
-traffic reaches it) and unload (free its memory now rather than when the LRU gets to it).
-
-Here every ready version serves on demand, loading at its first request; the index says
-READY for a version loaded and warm in this process, UNAVAILABLE (reason "unloaded") for
-one that would load at its next request. Load takes an optional `version` parameter (a
-number or an alias; `latest` by default); a `config` parameter (a Triton model config) is
-refused. Unload drops every loaded version of the model from this process's cache; requests
-already running keep theirs. Index needs the infer scope, as the rest of /v2; load and
-unload change what the process holds, so they need admin. Errors are {"error": "..."}, 400.
-"""
+"""The Open Inference Protocol's model repository extension: the index, and explicit load and
+unload of versions (docs/inference.md). Errors are {"error": "..."}, 400."""
 
 from __future__ import annotations
 
@@ -26,7 +16,6 @@ from service.errors import ServiceError
 from service.inference.api import codecs, service
 from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS
 from service.inference.oip.tensors import DECODER, OipError, error_response, parse_body
-from service.inference.runtime.cache import ModelCache
 from service.registry.service import get_model, ready_versions
 
 router = APIRouter(prefix="/v2/repository")
@@ -50,17 +39,8 @@ class RepositoryIndexEntry(BaseModel):
     reason: str
 
 
-def _loaded_versions(cache: ModelCache) -> set[tuple[str, int]]:
-    """(name, version) of every version in the cache; its keys read name@version:sha256."""
-    pairs = set()
-    for key in cache.loaded():
-        name, _, version = key.split(":", 1)[0].rpartition("@")
-        pairs.add((name, int(version)))
-    return pairs
-
-
 def _index(ctx: AppContext, *, ready_only: bool) -> list[dict[str, str]]:
-    loaded = _loaded_versions(ctx.inference()[1])
+    loaded = {(m.name, m.version) for m in ctx.inference()[1].loaded_models()}
     with ctx.session_factory() as session:
         versions = ready_versions(session=session)
     entries = []
@@ -72,10 +52,6 @@ def _index(ctx: AppContext, *, ready_only: bool) -> list[dict[str, str]]:
                 {"name": name, "version": str(version), "state": state, "reason": reason}
             )
     return entries
-
-
-def _model_name(name: str) -> str:
-    return name.removesuffix(DECODER) if name.endswith(DECODER) else name
 
 
 def _body(body: bytes, schema: type[BaseModel], what: str) -> Any:
@@ -140,7 +116,9 @@ async def create_repository_model_load(name: str, request: Request) -> Response:
         ref = parameters.get("version", "latest")
         if not isinstance(ref, str | int) or isinstance(ref, bool):
             raise OipError(400, f"load parameter 'version' {ref!r} is not a number or alias")
-        await service.served_version(request.app.state.ctx, name=_model_name(name), ref=str(ref))
+        await service.served_version(
+            request.app.state.ctx, name=name.removesuffix(DECODER), ref=str(ref)
+        )
 
     return await _control(request, name, "load", {"version"}, load)
 
@@ -162,6 +140,6 @@ def _unload(ctx: AppContext, name: str) -> None:
 )
 async def create_repository_model_unload(name: str, request: Request) -> Response:
     async def unload(parameters: dict[str, Any]) -> None:
-        await run_in_threadpool(_unload, request.app.state.ctx, _model_name(name))
+        await run_in_threadpool(_unload, request.app.state.ctx, name.removesuffix(DECODER))
 
     return await _control(request, name, "unload", {"unload_dependents"}, unload)

@@ -1,14 +1,5 @@
-"""Open Inference Protocol v2 (KServe predict API v2 / Triton REST), with the binary
-tensor data and system shared memory extensions (bodies: service.inference.oip.tensors;
-regions: service.inference.oip.shared_memory_router). Errors are {"error": "..."}: 400 for a
-bad request, 404 for an unknown model or version, 503 (with Retry-After) when the queue is
-full.
-
-Models: `{name}` takes `input` FP32 [-1, n_features] and answers `codings`,
-`reconstruction` and `reconstruction_error` (those named in `outputs`, else all);
-`{name}.decoder` takes `codings` FP32 [-1, code_size] and answers `output`. A version is
-a number or an alias; without one, `latest`. Inference goes through the batchers.
-"""
+"""Open Inference Protocol v2 (KServe v2 / Triton REST): health, model metadata and readiness,
+and inference (models and tensors: docs/inference.md). Errors are {"error": "..."}."""
 
 from __future__ import annotations
 
@@ -34,7 +25,6 @@ from service.inference.oip.tensors import (
     InferResponse,
     OipError,
     Target,
-    _from_service_error,
     error_response,
     read_input,
     respond,
@@ -42,7 +32,7 @@ from service.inference.oip.tensors import (
     wanted_outputs,
 )
 from service.inference.runtime.cache import LoadedModel
-from service.registry.service import list_versions
+from service.registry.service import ready_versions
 from service.security import key_id_of
 
 router = APIRouter(prefix="/v2")  # tags per route: the server health probes are public
@@ -80,12 +70,10 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
 def read_server_metadata(request: Request) -> dict[str, Any]:
-    from service.main import API_VERSION
-
     shm: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     extensions = ["binary_tensor_data", "model_repository", "statistics"]
     extensions += ["system_shared_memory"] if shm.enabled else []
-    return {"name": "autoencoder-service", "version": API_VERSION, "extensions": extensions}
+    return {"name": "autoencoder-service", "version": request.app.version, "extensions": extensions}
 
 
 @router.get(
@@ -118,8 +106,7 @@ def read_server_ready(request: Request) -> Response:
 
 def _ready_versions(ctx: AppContext, model: str) -> list[str]:
     with ctx.session_factory() as session:
-        rows, _ = list_versions(session=session, name=model, status="ready", offset=0, limit=1000)
-        return [str(mv.version) for mv in rows]
+        return [str(version) for _, version in ready_versions(session=session, name=model)]
 
 
 async def _metadata(request: Request, name: str, version: str | None) -> Response:
@@ -127,7 +114,7 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
         target, loaded = await _served(request, name, version)
         versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
     except ServiceError as exc:
-        return error_response(_from_service_error(exc))
+        return error_response(exc)
     inputs, outputs = target.signature(loaded)
     body = {
         "name": name,
@@ -143,7 +130,7 @@ async def _ready(request: Request, name: str, version: str | None) -> Response:
     try:
         await _served(request, name, version)
     except ServiceError as exc:
-        return error_response(_from_service_error(exc))
+        return error_response(exc)
     return Response(status_code=200)
 
 
@@ -222,8 +209,7 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     try:
         infer, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
         target, loaded = await _served(request, name, version)
-        wanted_input = "codings" if target.decoder else "input"
-        width = loaded.code_size if target.decoder else loaded.n_features
+        wanted_input, width = target.input(loaded)
         if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
             got = [i.name for i in infer.inputs]
             raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
@@ -235,12 +221,8 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
         wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
         arrays = await _run(request, target, loaded, x, {o.name for o in wanted})
         return respond(infer, name, loaded.version, wanted, arrays, shm)
-    except OipError as exc:
+    except (OipError, SharedMemoryError, ServiceError) as exc:
         return error_response(exc)
-    except SharedMemoryError as exc:
-        return error_response(OipError(400, str(exc)))
-    except ServiceError as exc:
-        return error_response(_from_service_error(exc))
 
 
 INFER_DOC: dict[str, Any] = {
@@ -248,7 +230,7 @@ INFER_DOC: dict[str, Any] = {
         InferRequest,
         npy=False,
         extra={"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    ),
+    )
 }
 
 

@@ -1,40 +1,11 @@
-"""System shared memory for the Open Inference Protocol: the `system_shared_memory`
-extension of Triton and KServe. A client creates a POSIX shared memory object, registers a
-region of it under a name (`POST /v2/systemsharedmemory/region/{name}/register`), and then
-names that region in an input's or a requested output's parameters instead of sending the
-tensor in the body; an 8192-row request then moves no tensor bytes through HTTP.
-
-Off unless AESVC_OIP_SHARED_MEMORY=true (Triton's --allow-client-shm): a client that may
-register a region may read and write any shared memory object the service's user can open.
-A key is a POSIX name as shm_open takes it ("/name") and maps only a regular file directly
-in /dev/shm, never through a symbolic link.
-
-Only objects made for the service may be registered: a name that starts with
-AESVC_OIP_SHARED_MEMORY_PREFIX (default "aesvc-"), a regular file with one link, owned by
-the user the service runs as. Another user's object (even one the service, running as
-root, could open) or another server's segment (PostgreSQL's) is refused. One key holds at
-most AESVC_OIP_SHARED_MEMORY_REGIONS_PER_KEY of the MAX_REGIONS region slots.
-
-Region names belong to the API key that registered them (with AESVC_AUTH=required): a key
-sees, uses and unregisters only its own regions, and two keys may each have a region of
-the same name. Without authentication every client shares one set of names, as in Triton.
-
-An input is copied out of its region while the request is parsed: the batcher holds rows
-until they run, and the client owns the memory. An output is written when the request is
-answered. Both go through the object's descriptor (pread / pwrite, one copy each, as a
-mapping would take) rather than a mapping: a client that truncates its object under a
-mapping would kill the service with SIGBUS, where a read comes back short and is refused.
-Each access duplicates the region's descriptor under the registry's lock and copies without
-it, so a region unregistered meanwhile (its descriptor closed, the number reused by another
-file) cannot misdirect the copy.
-"""
+"""System shared memory for the Open Inference Protocol (Triton's `system_shared_memory`):
+regions of the service's own POSIX objects, read and written with pread/pwrite, never mapped
+(docs/inference.md says why)."""
 
 from __future__ import annotations
 
-import errno
 import os
 import re
-import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,22 +15,20 @@ from typing import Any
 
 import numpy as np
 
+from service.inference.oip.shm_objects import (
+    BYTE_SIZE,
+    OFFSET,
+    REGION,
+    Region,
+    SharedMemoryError,
+    open_region,
+)
+
 SHM_DIR = Path("/dev/shm")
 MAX_REGIONS = 256  # each holds a descriptor
-# opening read-write fails so for an object the service may still read
-READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ETXTBSY}
-REGION, OFFSET, BYTE_SIZE = (
-    "shared_memory_region",
-    "shared_memory_offset",
-    "shared_memory_byte_size",
-)
 KEY_PATTERN = re.compile(r"/?[A-Za-z0-9_.-]{1,255}")
 FP32 = np.dtype("<f4")
 Owner = str | None  # the id of the API key that registered a region; None without auth
-
-
-class SharedMemoryError(ValueError):
-    """A request the extension refuses (400): the message says what was expected."""
 
 
 @dataclass(frozen=True)
@@ -98,46 +67,6 @@ class TensorRef:
         if self.offset:
             params[OFFSET] = self.offset
         return params
-
-
-@dataclass
-class Region:
-    name: str
-    key: str
-    offset: int  # into the object
-    byte_size: int
-    fd: int  # the object, open read-write, or read-only where the service may not write
-    writable: bool
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "key": self.key,
-            "offset": self.offset,
-            "byte_size": self.byte_size,
-        }
-
-    def span(self, ref: TensorRef, what: str) -> slice:
-        """Where `ref` lies in the object, once the object is checked to still hold it."""
-        if ref.offset + ref.byte_size > self.byte_size:
-            raise SharedMemoryError(
-                f"{what}: {OFFSET} {ref.offset} + {BYTE_SIZE} {ref.byte_size} runs past the "
-                f"end of region {self.name!r} ({self.byte_size} bytes)"
-            )
-        size = os.fstat(self.fd).st_size
-        if size < self.offset + self.byte_size:
-            raise self.shrank(what, size)
-        start = self.offset + ref.offset
-        return slice(start, start + ref.byte_size)
-
-    def shrank(self, what: str, size: int) -> SharedMemoryError:
-        return SharedMemoryError(
-            f"{what}: the object {self.key!r} behind region {self.name!r} shrank to "
-            f"{size} bytes; unregister the region and register it again"
-        )
-
-    def close(self) -> None:
-        os.close(self.fd)
 
 
 class SharedMemoryRegistry:
@@ -199,7 +128,7 @@ class SharedMemoryRegistry:
                     f"{MAX_REGIONS} regions are registered, the most this service holds; "
                     "unregister one first"
                 )
-            region = _open(self.directory, name, key, offset, byte_size, uid=self.service_uid)
+            region = open_region(self.directory, name, key, offset, byte_size, uid=self.service_uid)
             self._regions[owner, name] = region
 
     def unregister(self, name: str | None = None, *, owner: Owner) -> None:
@@ -222,7 +151,7 @@ class SharedMemoryRegistry:
             return [self._regions[owner, name].status()]
 
     @contextmanager
-    def _opened(
+    def opened(
         self, ref: TensorRef, what: str, *, owner: Owner, output: bool
     ) -> Iterator[tuple[int, slice]]:
         """A descriptor of `ref`'s object of its own, and where `ref` lies in it. The lock is
@@ -240,7 +169,7 @@ class SharedMemoryRegistry:
                     f"{what}: region {ref.region!r} is read-only to the service ({region.key!r} "
                     "does not let it write)"
                 )
-            where = region.span(ref, what)
+            where = region.span(ref.offset, ref.byte_size, what)
             fd = os.dup(region.fd)
         try:
             yield fd, where
@@ -251,46 +180,6 @@ class SharedMemoryRegistry:
             ) from None
         finally:
             os.close(fd)
-
-    def read_fp32(self, ref: TensorRef, count: int, what: str, *, owner: Owner) -> np.ndarray:
-        """A copy of `count` FP32 values (`byte_size` must be exactly their size)."""
-        if ref.byte_size != count * FP32.itemsize:
-            raise SharedMemoryError(
-                f"{what}: {BYTE_SIZE} {ref.byte_size} does not hold its shape's {count} FP32 "
-                f"values ({count * FP32.itemsize} bytes)"
-            )
-        values = np.empty(count, dtype=FP32)
-        view = values.data.cast("B")
-        with self._opened(ref, what, owner=owner, output=False) as (fd, where):
-            done = 0
-            while done < ref.byte_size:  # Linux moves at most about 2 GiB a call
-                read = os.preadv(fd, [view[done:]], where.start + done)
-                if read == 0:  # the object was truncated since span() looked
-                    raise SharedMemoryError(
-                        f"{what}: the object behind region {ref.region!r} shrank under the read"
-                    )
-                done += read
-        return values.astype(np.float32, copy=False)  # no copy on a little-endian host
-
-    def check_output(self, ref: TensorRef, nbytes: int, what: str, *, owner: Owner) -> None:
-        """Whether `nbytes` will fit where `ref` says, before the request runs."""
-        if nbytes > ref.byte_size:
-            raise SharedMemoryError(
-                f"{what}: {BYTE_SIZE} {ref.byte_size} is too small; the output takes {nbytes} bytes"
-            )
-        with self._opened(ref, what, owner=owner, output=True):
-            pass
-
-    def write(self, ref: TensorRef, array: np.ndarray, what: str, *, owner: Owner) -> int:
-        """Writes `array`'s bytes at `ref` (checked to fit); answers how many."""
-        data = np.ascontiguousarray(array).data.cast("B")
-        if data.nbytes > ref.byte_size:
-            self.check_output(ref, data.nbytes, what, owner=owner)  # raises, and says why
-        with self._opened(ref, what, owner=owner, output=True) as (fd, where):
-            done = 0
-            while done < data.nbytes:
-                done += os.pwrite(fd, data[done:], where.start + done)
-        return data.nbytes
 
     def close(self) -> None:
         with self._lock:
@@ -307,48 +196,41 @@ class ClientRegions:
     owner: Owner
 
     def read_fp32(self, ref: TensorRef, count: int, what: str) -> np.ndarray:
-        return self.registry.read_fp32(ref, count, what, owner=self.owner)
+        """A copy of `count` FP32 values (`byte_size` must be exactly their size)."""
+        if ref.byte_size != count * FP32.itemsize:
+            raise SharedMemoryError(
+                f"{what}: {BYTE_SIZE} {ref.byte_size} does not hold its shape's {count} FP32 "
+                f"values ({count * FP32.itemsize} bytes)"
+            )
+        values = np.empty(count, dtype=FP32)
+        view = values.data.cast("B")
+        with self.registry.opened(ref, what, owner=self.owner, output=False) as (fd, where):
+            done = 0
+            while done < ref.byte_size:  # Linux moves at most about 2 GiB a call
+                read = os.preadv(fd, [view[done:]], where.start + done)
+                if read == 0:  # the object was truncated since span() looked
+                    raise SharedMemoryError(
+                        f"{what}: the object behind region {ref.region!r} shrank under the read"
+                    )
+                done += read
+        return values.astype(np.float32, copy=False)  # no copy on a little-endian host
 
     def check_output(self, ref: TensorRef, nbytes: int, what: str) -> None:
-        self.registry.check_output(ref, nbytes, what, owner=self.owner)
+        """Whether `nbytes` will fit where `ref` says, before the request runs."""
+        if nbytes > ref.byte_size:
+            raise SharedMemoryError(
+                f"{what}: {BYTE_SIZE} {ref.byte_size} is too small; the output takes {nbytes} bytes"
+            )
+        with self.registry.opened(ref, what, owner=self.owner, output=True):
+            pass
 
     def write(self, ref: TensorRef, array: np.ndarray, what: str) -> int:
-        return self.registry.write(ref, array, what, owner=self.owner)
-
-
-def _open(directory: Path, name: str, key: str, offset: int, byte_size: int, *, uid: int) -> Region:
-    path = directory / key.lstrip("/")
-    # O_NONBLOCK: a FIFO put there must not hang the open (it is refused below, not regular)
-    flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-    try:
-        try:
-            fd, writable = os.open(path, os.O_RDWR | flags), True
-        except OSError as exc:
-            if exc.errno not in READ_ONLY_ERRNOS:
-                raise
-            fd, writable = os.open(path, os.O_RDONLY | flags), False
-    except FileNotFoundError:
-        raise SharedMemoryError(f"no shared memory object {key!r} (in {directory})") from None
-    except OSError as exc:  # ELOOP for a link, EACCES, ...
-        raise SharedMemoryError(
-            f"shared memory object {key!r} cannot be opened: {exc.strerror}"
-        ) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SharedMemoryError(f"{key!r} is not a shared memory object")
-        if info.st_uid != uid or info.st_nlink != 1:
-            raise SharedMemoryError(
-                f"shared memory object {key!r} belongs to uid {info.st_uid} (links: "
-                f"{info.st_nlink}); only the service's own objects (uid {uid}, one link) may "
-                "be registered"
-            )
-        if info.st_size < offset + byte_size:
-            raise SharedMemoryError(
-                f"shared memory object {key!r} holds {info.st_size} bytes; the region needs "
-                f"offset {offset} + byte_size {byte_size} = {offset + byte_size}"
-            )
-    except BaseException:
-        os.close(fd)
-        raise
-    return Region(name, key, offset, byte_size, fd, writable)
+        """Writes `array`'s bytes at `ref` (checked to fit); answers how many."""
+        data = np.ascontiguousarray(array).data.cast("B")
+        if data.nbytes > ref.byte_size:
+            self.check_output(ref, data.nbytes, what)  # raises, and says why
+        with self.registry.opened(ref, what, owner=self.owner, output=True) as (fd, where):
+            done = 0
+            while done < data.nbytes:
+                done += os.pwrite(fd, data[done:], where.start + done)
+        return data.nbytes

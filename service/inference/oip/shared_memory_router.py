@@ -1,6 +1,4 @@
-"""The Open Inference Protocol's system shared memory extension, as Triton's HTTP API has it:
-register, unregister and the status of regions (service.inference.oip.shared_memory). Errors
-are the protocol's {"error": "..."} with 400, as for inference."""
+"""The system shared memory extension's routes: register, unregister, status."""
 
 from __future__ import annotations
 
@@ -36,6 +34,10 @@ class SystemSharedMemoryStatus(BaseModel):
     byte_size: int
 
 
+STATUS: dict[str, Any] = {"response_model": list[SystemSharedMemoryStatus], "responses": ERRORS}
+NO_ANSWER: dict[str, Any] = {"response_class": Response, "responses": {**NO_BODY, **ERRORS}}
+
+
 def _registry(request: Request) -> SharedMemoryRegistry:
     registry: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     return registry
@@ -45,7 +47,7 @@ def _status(request: Request, name: str | None) -> Response:
     try:
         regions = _registry(request).status(name, owner=key_id_of(request))
     except SharedMemoryError as exc:
-        return error_response(OipError(400, str(exc)))
+        return error_response(exc)
     return Response(orjson.dumps(regions), media_type=codecs.JSON)
 
 
@@ -53,7 +55,7 @@ def _unregister(request: Request, name: str | None) -> Response:
     try:
         _registry(request).unregister(name, owner=key_id_of(request))
     except SharedMemoryError as exc:
-        return error_response(OipError(400, str(exc)))
+        return error_response(exc)
     return Response(status_code=200)
 
 
@@ -61,8 +63,7 @@ def _unregister(request: Request, name: str | None) -> Response:
     "/status",
     operation_id="oip_system_shared_memory_status",
     summary="Every registered region",
-    response_model=list[SystemSharedMemoryStatus],
-    responses=ERRORS,
+    **STATUS,
 )
 def read_system_shared_memory_status(request: Request) -> Response:
     return _status(request, None)
@@ -72,8 +73,7 @@ def read_system_shared_memory_status(request: Request) -> Response:
     "/region/{region}/status",
     operation_id="oip_system_shared_memory_region_status",
     summary="One region (400 where none has that name)",
-    response_model=list[SystemSharedMemoryStatus],
-    responses=ERRORS,
+    **STATUS,
 )
 def read_system_shared_memory_region_status(region: str, request: Request) -> Response:
     return _status(request, region)
@@ -86,25 +86,16 @@ REGISTER_DOC: dict[str, Any] = codecs.request_body(SystemSharedMemoryRegister, n
     "/region/{region}/register",
     operation_id="oip_register_system_shared_memory",
     summary="Register a region of a POSIX shared memory object",
-    response_class=Response,
-    responses={**NO_BODY, **ERRORS},
+    **NO_ANSWER,
     openapi_extra=REGISTER_DOC,
 )
 async def create_system_shared_memory_region(region: str, request: Request) -> Response:
     try:
         spec = parse_body(SystemSharedMemoryRegister, await request.body(), "register request")
-        await run_in_threadpool(  # opens a file: off the event loop
-            _registry(request).register,
-            region,
-            owner=key_id_of(request),
-            key=spec.key,
-            offset=spec.offset,
-            byte_size=spec.byte_size,
-        )
-    except OipError as exc:
+        register = _registry(request).register  # opens a file: off the event loop
+        await run_in_threadpool(register, region, owner=key_id_of(request), **spec.model_dump())
+    except (OipError, SharedMemoryError) as exc:
         return error_response(exc)
-    except SharedMemoryError as exc:
-        return error_response(OipError(400, str(exc)))
     return Response(status_code=200)
 
 
@@ -112,8 +103,7 @@ async def create_system_shared_memory_region(region: str, request: Request) -> R
     "/unregister",
     operation_id="oip_unregister_system_shared_memory",
     summary="Unregister every region",
-    response_class=Response,
-    responses={**NO_BODY, **ERRORS},
+    **NO_ANSWER,
 )
 def delete_system_shared_memory_regions(request: Request) -> Response:
     return _unregister(request, None)
@@ -123,8 +113,7 @@ def delete_system_shared_memory_regions(request: Request) -> Response:
     "/region/{region}/unregister",
     operation_id="oip_unregister_system_shared_memory_region",
     summary="Unregister one region (none of that name is no error)",
-    response_class=Response,
-    responses={**NO_BODY, **ERRORS},
+    **NO_ANSWER,
 )
 def delete_system_shared_memory_region(region: str, request: Request) -> Response:
     return _unregister(request, region)

@@ -1,12 +1,5 @@
-"""The Open Inference Protocol's statistics extension, as Triton's HTTP API has it:
-`GET /v2/models[/{m}[/versions/{v}]]/stats` answers {"model_stats": [...]} from
-service.inference.runtime.stats, for every ready version of every model, of one model, or for one
-version (a number or an alias). `{m}.decoder` reports its model: the statistics count every
-operation of a version together. Errors are {"error": "..."}, 400.
-
-Its router is included before the OIP router's, whose `/v2/models/{name}` would otherwise
-take `/v2/models/stats` for a model named "stats" (as in Triton, that model's metadata is
-then out of reach by name)."""
+"""The Open Inference Protocol's statistics extension (`GET /v2/models[/{m}[/versions/{v}]]/stats`);
+its router goes before the OIP router's (docs/inference.md)."""
 
 from __future__ import annotations
 
@@ -72,8 +65,18 @@ def _versions(ctx: AppContext, name: str | None, ref: str | None) -> list[tuple[
         return ready_versions(session=session, name=name)
 
 
+def _get(path: str, operation_id: str, summary: str) -> Any:
+    return router.get(
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        response_model=StatisticsResponse,
+        responses=ERRORS,
+    )
+
+
 async def _stats(request: Request, name: str | None, ref: str | None) -> Response:
-    model = name.removesuffix(DECODER) if name and name.endswith(DECODER) else name
+    model = name and name.removesuffix(DECODER)
     try:
         pairs = await run_in_threadpool(_versions, request.app.state.ctx, model, ref)
     except ServiceError as exc:
@@ -83,34 +86,24 @@ async def _stats(request: Request, name: str | None, ref: str | None) -> Respons
     return Response(orjson.dumps(body), media_type=codecs.JSON)
 
 
-@router.get(
-    "/stats",
-    operation_id="oip_statistics",
-    summary="Inference statistics of every ready version of every model",
-    response_model=StatisticsResponse,
-    responses=ERRORS,
-)
+@_get("/stats", "oip_statistics", "Inference statistics of every ready version of every model")
 async def read_statistics(request: Request) -> Response:
     return await _stats(request, None, None)
 
 
-@router.get(
+@_get(
     "/{name}/stats",
-    operation_id="oip_model_statistics",
-    summary="Inference statistics of every ready version of a model",
-    response_model=StatisticsResponse,
-    responses=ERRORS,
+    "oip_model_statistics",
+    "Inference statistics of every ready version of a model",
 )
 async def read_model_statistics(name: str, request: Request) -> Response:
     return await _stats(request, name, None)
 
 
-@router.get(
+@_get(
     "/{name}/versions/{version}/stats",
-    operation_id="oip_model_version_statistics",
-    summary="Inference statistics of one version (a number or an alias)",
-    response_model=StatisticsResponse,
-    responses=ERRORS,
+    "oip_model_version_statistics",
+    "Inference statistics of one version (a number or an alias)",
 )
 async def read_model_version_statistics(name: str, version: str, request: Request) -> Response:
     return await _stats(request, name, version)

@@ -1,8 +1,5 @@
-"""The Open Inference Protocol's request and response bodies: JSON tensors, the binary
-tensor data extension (a JSON header of Inference-Header-Content-Length bytes, then the
-tensors' bytes) and tensors in system shared memory (service.inference.oip.shared_memory).
-Each input is read, and each requested output checked, before the request is queued;
-anything wrong is an OipError (400) that says what was expected."""
+"""The Open Inference Protocol's bodies: JSON tensors, binary tensor data and shared memory
+tensors, each checked before the request is queued (an OipError, 400, says what was wrong)."""
 
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.errors import ServiceError
 from service.inference.api import codecs
-from service.inference.oip.shared_memory import ClientRegions, TensorRef
+from service.inference.oip.shared_memory import ClientRegions, SharedMemoryError, TensorRef
 from service.inference.runtime.cache import LoadedModel
 
 M = TypeVar("M", bound=BaseModel)
@@ -90,12 +87,7 @@ def split_body(header: str | None, body: bytes) -> tuple[InferRequest, bytes]:
 
 
 def read_input(
-    spec: InferInput,
-    binary: memoryview,
-    offset: int,
-    width: int,
-    shm: ClientRegions,
-    max_rows: int,
+    spec: InferInput, binary: memoryview, offset: int, width: int, shm: ClientRegions, max_rows: int
 ) -> tuple[np.ndarray, int]:
     """The input's values: from the binary part at `offset`, from a shared memory region, or
     from `data`; and where the binary part's next tensor starts."""
@@ -205,11 +197,7 @@ def respond(
         else:
             entry["data"] = array.reshape(-1)
         outputs.append(entry)
-    body: dict[str, Any] = {
-        "model_name": name,
-        "model_version": str(version),
-        "outputs": outputs,
-    }
+    body: dict[str, Any] = {"model_name": name, "model_version": str(version), "outputs": outputs}
     if infer.id is not None:
         body["id"] = infer.id
     head = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -238,18 +226,16 @@ class Target:
             return cls(name.removesuffix(DECODER), True)
         return cls(name, False)
 
-    def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        def tensor(name: str, *shape: int) -> dict[str, Any]:
-            return {"name": name, "datatype": "FP32", "shape": [-1, *shape]}
+    def input(self, loaded: LoadedModel) -> tuple[str, int]:
+        """The one input's name and width."""
+        return ("codings", loaded.code_size) if self.decoder else ("input", loaded.n_features)
 
-        if self.decoder:
-            return [tensor("codings", loaded.code_size)], [tensor("output", loaded.n_features)]
-        outputs = [
-            tensor("codings", loaded.code_size),
-            tensor("reconstruction", loaded.n_features),
-            tensor("reconstruction_error"),
-        ]
-        return [tensor("input", loaded.n_features)], outputs
+    def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The metadata's inputs and outputs: FP32, any number of rows."""
+        name, width = self.input(loaded)
+        shapes = {name: (-1, width), **self.output_shapes(loaded, -1)}
+        tensors = [{"name": n, "datatype": "FP32", "shape": list(s)} for n, s in shapes.items()]
+        return tensors[:1], tensors[1:]
 
     def output_shapes(self, loaded: LoadedModel, rows: int) -> dict[str, tuple[int, ...]]:
         if self.decoder:
@@ -261,7 +247,13 @@ class Target:
         }
 
 
-def error_response(exc: OipError) -> Response:
+def error_response(exc: OipError | SharedMemoryError | ServiceError) -> Response:
+    """The protocol's error body: a shared memory refusal is a 400, a service error keeps its
+    status where the protocol has one."""
+    if isinstance(exc, SharedMemoryError):
+        exc = OipError(400, str(exc))
+    elif isinstance(exc, ServiceError):
+        exc = _from_service_error(exc)
     body = orjson.dumps({"error": exc.message})
     return Response(body, status_code=exc.status, media_type=codecs.JSON, headers=exc.headers)
 

@@ -1,20 +1,5 @@
-"""Batched inference: one queue per (model version, operation), one thread per device.
-
-A queued request is a `Pending` (pending.py) that carries its own future; its caller waits
-in `Waiting` (waiting.py). `put` is synchronous (rows arrive validated, and either fit the
-row budget or are refused); waiting is asynchronous. One background task per queue forms
-batches:
-
-- the device idle: the batch is what is queued now, and runs at once (no fixed wait);
-- the device busy: arrivals merge into the next batch until the device frees up, the
-  batch holds `max_batch_rows` rows, or its oldest request has waited `max_wait_s`;
-- batches count rows, not requests: a request larger than the room left is split across
-  batches and its parts are joined again before its future resolves;
-- the outputs of a batch must have as many rows as went in; they are split back per
-  request. When a batch fails, each of its requests is run again alone, so only the
-  culprit fails (a failure that every request reproduces reaches every caller);
-- a request whose caller went away (cancelled task, disconnected client) is skipped.
-"""
+"""Batched inference: one queue per (model version, operation) that counts rows, runs at once
+when the device is idle and retries a failed batch request by request (docs/inference.md)."""
 
 from __future__ import annotations
 
@@ -28,9 +13,15 @@ import numpy as np
 from service.errors import ServiceUnavailable
 from service.inference.backends.base import Outputs
 from service.inference.runtime.device import BatchFn, Device
-from service.inference.runtime.pending import BatchMismatch, GoneWatch, Pending, RowBudget, Slice
+from service.inference.runtime.pending import (
+    BatchMismatch,
+    GoneWatch,
+    Pending,
+    RowBudget,
+    Slice,
+    Waiting,
+)
 from service.inference.runtime.stats import VersionStats
-from service.inference.runtime.waiting import Waiting
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -167,11 +158,10 @@ class Batcher:
         if self._task is not None:
             self._task.cancel()
         self._waiting.close()
-        while self._items:
-            item = self._items.popleft()
+        # the queued ones, then those in a batch closed but not yet run
+        for item in [*self._items, *self._waiting]:
             item.fail(ServiceUnavailable("the service is shutting down"))
-        for item in self._waiting:  # in a batch closed but not yet run
-            item.fail(ServiceUnavailable("the service is shutting down"))
+        self._items.clear()
 
     # -- the background loop ------------------------------------------------------------
 

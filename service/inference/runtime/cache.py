@@ -1,5 +1,5 @@
-"""Loaded models: an LRU within a memory budget, each version loaded once even when asked
-at once, placed on a device and warmed up before it serves."""
+"""Loaded models: an LRU within a memory budget, each version loaded once and warmed before
+it serves."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from service.inference.backends.base import Backend
 from service.inference.runtime.device import one_torch_thread
 from service.inference.runtime.plan import Plan
 from service.metrics import ServiceMetrics
+from service.registry.tables import ModelVersion
 from service.zoo import ServingModel, load_serving_model
 
 
@@ -73,16 +74,9 @@ class ModelCache:
         # their batchers, which hold their backends
         self.on_evict: Callable[[], None] | None = None
 
-    def get(
-        self,
-        *,
-        name: str,
-        version: int,
-        sha256: str,
-        config: dict[str, Any],
-        metrics: dict[str, Any],
-    ) -> LoadedModel:
-        key = f"{name}@{version}:{sha256}"
+    def get(self, name: str, mv: ModelVersion) -> LoadedModel:
+        """Version `mv` of model `name`, loaded and warm (loaded now if it is not yet)."""
+        key = f"{name}@{mv.version}:{mv.artifact_sha256}"
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
@@ -93,7 +87,7 @@ class ModelCache:
                 if key in self._models:
                     return self._models[key]
             with one_torch_thread():  # a second OpenMP team would slow the device's
-                loaded = self._load(key, name, version, sha256, config, metrics)
+                loaded = self._load(key, name, mv)
                 if self.warmup is not None:
                     self.warmup(loaded)  # before anyone can see it: it serves warm
             with self._lock:
@@ -135,16 +129,11 @@ class ModelCache:
                 counts[m.device] = counts.get(m.device, 0) + 1
         return min(self.devices, key=lambda d: counts.get(d, 0))
 
-    def _load(
-        self,
-        key: str,
-        name: str,
-        version: int,
-        sha256: str,
-        config: dict[str, Any],
-        metrics: dict[str, Any],
-    ) -> LoadedModel:
-        blob = self.store.get_bytes(sha256)  # sha256-checked: a corrupted file is never served
+    def _load(self, key: str, name: str, mv: ModelVersion) -> LoadedModel:
+        version, config = mv.version, mv.config
+        blob = self.store.get_bytes(
+            mv.artifact_sha256
+        )  # sha256-checked: a corrupted file is never served
         try:
             model = load_serving_model(config, load_safetensors(blob))
         except (ValueError, KeyError, RuntimeError) as exc:
@@ -156,7 +145,7 @@ class ModelCache:
             version=version,
             model=model,
             config=config,
-            metrics=metrics,
+            metrics=mv.metrics,
             n_features=int(config["n_features"]),
             code_size=model.autoencoder.code_size,
             variational=bool(model.autoencoder.variational),

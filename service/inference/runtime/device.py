@@ -1,26 +1,6 @@
-"""The inference thread of a device: batches from every queue on the device take turns.
-
-A plain thread fed by a SimpleQueue, answering through `call_soon_threadsafe`: the same
-hand-off as `run_in_executor` with less bookkeeping per batch. Whatever a batch raises goes
-back to the awaiting batcher; the thread itself never dies of it (a dead thread would hold
-its device's lock for ever).
-
-A batch of at most `inline_rows` rows runs in the caller's thread (the event loop), still
-one batch at a time under the device's lock: handing it to the thread and back costs more
-than running it, and a batch that small blocks the loop for tens of µs. Larger batches go
-to the thread, while the event loop keeps taking requests (and merging them into the next
-batch).
-
-On a CPU device, a batch under `parallel_rows` rows (and any inline batch) runs torch on
-one intra-op thread: its other threads would take as long in wall time and spin a second
-core meanwhile, and that core serves HTTP. A larger batch gets all of torch's threads.
-(ONNX Runtime's sessions have threads of their own, set when a version loads.)
-
-Torch work outside the inference thread (loading and warming a version, the UI's plots) runs under
-`one_torch_thread()`: with OpenMP every thread that opens a parallel region gets its own
-team of threads, and once the process holds more OpenMP threads than cores, libgomp makes
-every team sleep at its barriers instead of spinning, which slows the device's batches.
-"""
+"""The inference thread of a device: batches from every queue on the device take turns; small
+ones run inline on the event loop, and CPU torch threads are set per batch
+(docs/inference.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The engine: one device (and its inference thread) per device name, the row budget that
-bounds every queue together, a backend per loaded version, one batcher per loaded version
-and operation."""
+"""The engine: a device per device name, the row budget, a backend per loaded version and a
+batcher per loaded version and operation."""
 
 from __future__ import annotations
 
@@ -65,8 +64,7 @@ class InferenceEngine:
             for name in self.device_names
         }
         self.options = BackendOptions(
-            setting=settings.inference_backend,
-            cuda_graph_rows=settings.inference_cuda_graph_rows,
+            setting=settings.inference_backend, cuda_graph_rows=settings.inference_cuda_graph_rows
         )
         self.budget = RowBudget(settings.max_queue_rows, metrics)
         # keyed by the loaded object: a version unloaded and loaded again is a new object

@@ -1,11 +1,5 @@
-"""The plan: which backend runs a loaded version, on which device, and why.
-
-Chosen by configuration when the version loads, never by a timing race:
-AESVC_INFERENCE_BACKEND=auto runs ONNX Runtime on a CPU and torch (with CUDA graphs for
-small batches) on a GPU; `onnxruntime` or `torch` asks for one everywhere. A version the
-asked-for ONNX Runtime cannot run (an export it refuses, a session that answers differently
-from torch on the probe batch) runs on torch, and the plan and the log say why.
-"""
+"""The plan: which backend runs a loaded version, on which device, and why; chosen by
+configuration (AESVC_INFERENCE_BACKEND) at load, never by a timing race."""
 
 from __future__ import annotations
 
@@ -66,9 +60,6 @@ def load_backend(
             fallback = f"onnxruntime cannot run it: {exc}"
             log.warning("%s runs on torch on %s: %s", label, device, fallback)
     backend = TorchBackend(
-        model,
-        device=device,
-        variational=variational,
-        cuda_graph_rows=options.cuda_graph_rows,
+        model, device=device, variational=variational, cuda_graph_rows=options.cuda_graph_rows
     )
     return backend, Plan(backend.name, device, asked, fallback, backend.cuda_graph_sizes)

@@ -46,10 +46,7 @@ class Preloader:
                 try:
                     with self.ctx.session_factory() as session:
                         loaded = load_version(
-                            session=session,
-                            cache=self.ctx.inference()[1],
-                            name=name,
-                            ref=ref,
+                            session=session, cache=self.ctx.inference()[1], name=name, ref=ref
                         )
                     self.state[label] = "loaded"
                     log.info("preloaded %s (version %s, warm)", label, loaded.version)

@@ -1,15 +1,5 @@
 """Per-version inference statistics, as the Open Inference Protocol's statistics extension
-(Triton's `GET /v2/models[/{m}[/versions/{v}]]/stats`) reports them: counts and total
-nanoseconds since this process started, for every operation of the version together.
-
-`inference_count` counts rows and `execution_count` batches (so their ratio is the mean
-batch size). `success` and `fail` are per request, from its arrival at the batcher to its
-answer (one that runs two operations, as interpolate does, counts once); `queue` is its
-wait before its first rows ran;
-`compute_infer` is a batch's time on the device, also per batch size in `batch_stats`.
-Every update happens on the event loop, as the batchers' own bookkeeping does, so none
-needs a lock.
-"""
+reports them (docs/inference.md); updated on the event loop only, so lock-free."""
 
 from __future__ import annotations
 
