@@ -193,7 +193,9 @@ def train(data_dir: Path, epochs: int) -> None:
     from service.main import create_app
     from tests.factories import run_worker
 
-    settings = Settings(data_dir=data_dir, workers=0, poll_interval_s=0.05)
+    # starlette's TestClient sends `Host: testserver`, which the request guard refuses
+    hosts = "localhost,127.0.0.1,[::1],testserver"
+    settings = Settings(data_dir=data_dir, workers=0, poll_interval_s=0.05, allowed_hosts=hosts)
     body = {
         "model_name": MODEL,
         "dataset": "digits",

@@ -46,7 +46,7 @@ async def drive(app: Any, path: str, body: bytes) -> None:
         "root_path": "",
         "query_string": b"",
         "headers": [
-            (b"host", b"bench"),
+            (b"host", b"localhost"),  # an allowed host (service.guard)
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ],
