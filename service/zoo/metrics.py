@@ -56,11 +56,11 @@ def quality_metrics(
     model = model.eval()
     code = spec.architecture.code_size
     scores = _batched(model.row_errors, np.concatenate([X_train, X_val]))  # (N,)
-    reconstructions = _batched(model.reconstruct, X_val)  # (N_val, F) raw units
     pre = model.preprocessor
     Xp_train = _batched(pre, X_train)
     Xp_val = _batched(pre, X_val)
-    Xp_hat = _batched(model.autoencoder, Xp_val)
+    Xp_hat = _batched(model.autoencoder, Xp_val)  # (N_val, F) preprocessed
+    reconstructions = _batched(pre.inverse, Xp_hat)  # what `reconstruct` returns, raw units
     contamination = spec.training.contamination
     mean, cov = coding_moments(_batched(model.encode, X_train))
     sparsity = spec.regularization.sparsity

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import torch
 from torch import nn
-
-PreprocessingKind = Literal["standardize", "minmax", "global_minmax", "none"]
 
 # A feature whose spread is tiny next to the others' (a border pixel that one training row
 # touches) would have a small deviation at serving time blown up by 1 / its spread. Every
