@@ -129,6 +129,14 @@ class Settings(BaseSettings):
     worker_restart_delay_s: float = Field(
         default=1.0, ge=0, description="Pause before a crashed worker process is restarted."
     )
+    worker_memory_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Local workers: run each worker process in a memory cgroup of its own "
+        "capped at this size, so the kernel kills a worker that outgrows it, never the API "
+        "(needs a writable cgroup). Either way a worker the kernel kills for memory fails "
+        "its job at once instead of retrying it.",
+    )
 
     # inference (see DESIGN.md "Inference: batched, bounded, isolated")
     max_batch_rows: int = Field(default=4096, ge=1, description="Rows per batch, not requests.")

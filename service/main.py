@@ -6,7 +6,8 @@ import functools
 import gc
 import inspect
 import logging
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -73,9 +74,20 @@ def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> 
     elif start_workers and ctx.settings.workers > 0:
         from service.executors.local import WorkerPool
 
-        pool = WorkerPool(ctx.settings)
+        pool = WorkerPool(ctx.settings, on_oom_kill=_fail_jobs_of(ctx))
         pool.start()
         ctx.worker_pool = pool
+
+
+def _fail_jobs_of(ctx: AppContext) -> Callable[[int, str], None]:
+    def fail(pid: int, error: str) -> None:
+        from service.training.lifecycle import fail_jobs_of_oom_killed_worker
+
+        fail_jobs_of_oom_killed_worker(
+            ctx.session_factory, host=socket.gethostname(), pid=pid, error=error, store=ctx.store
+        )
+
+    return fail
 
 
 def _telemetry(settings: Settings) -> dict[str, Any]:
