@@ -19,7 +19,7 @@ from tests.live import LiveServer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "clients" / "python"))
 
 from aesvc_client import Client
-from aesvc_client.api.datasets import create_dataset
+from aesvc_client.api.datasets import create_dataset, list_datasets
 from aesvc_client.api.inference import encode, generate, reconstruct, score
 from aesvc_client.api.jobs import create_job as create_job_api
 from aesvc_client.api.jobs import read_job, stream_job_events
@@ -36,6 +36,7 @@ from aesvc_client.models import (
     GenerateGenerateRequest,
     JobCreate,
     JobPublicStatus,
+    ListDatasetsOrderBy,
     Problem,
     ReconstructJsonReconstructRequest,
     ScoreJsonScoreRequest,
@@ -82,6 +83,18 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
         ),
     )
     assert getattr(array, "feature_names", None) == ["x0", "x1", "x2", "x3", "x4"], array
+    # every dataset, two per page, newest first: next_page_token until it is None
+    names, token, pages = [], None, 0
+    while True:
+        page = list_datasets.sync(
+            client=sdk, limit=2, order_by=ListDatasetsOrderBy.CREATED_AT_DESC, page_token=token
+        )
+        names += [d.name for d in page.data]  # type: ignore[union-attr]
+        pages, token = pages + 1, page.next_page_token  # type: ignore[union-attr]
+        if not token:
+            break
+    assert names[:2] == ["sdk-npy", "sdk-csv"] and len(names) == page.count > 2  # type: ignore[union-attr]
+    assert pages == -(-len(names) // 2) and len(set(names)) == len(names)
 
     spec = JobCreate(
         model_name="sdk",

@@ -3,16 +3,20 @@ from __future__ import annotations
 import shutil
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
 
 from service.artifacts import no_space_is_storage_full
 from service.datasets import service
 from service.datasets.parsing import detect_format, parse_file
 from service.datasets.schemas import DatasetPublic, DatasetsPublic
-from service.deps import MultipartBody, OffsetQuery, SessionDep, SettingsDep, StoreDep
+from service.deps import MultipartBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
+from service.pages import PageRequest, page_request
 from service.tmpfiles import locked_temp
 
+DatasetPage = Annotated[
+    PageRequest, page_request(("created_at", "-created_at", "name", "-name"), "created_at")
+]
 router = APIRouter(
     prefix="/v1/datasets",
     tags=["datasets"],
@@ -79,13 +83,11 @@ def create_dataset(
 
 
 @router.get("", operation_id="list_datasets", summary="List datasets")
-def list_datasets(
-    session: SessionDep,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> DatasetsPublic:
-    rows, count = service.list_datasets(session=session, offset=offset, limit=limit)
-    return DatasetsPublic(data=[service.to_public(d) for d in rows], count=count)
+def list_datasets(session: SessionDep, page: DatasetPage) -> DatasetsPublic:
+    rows, count, token = service.list_datasets(session=session, page=page)
+    return DatasetsPublic(
+        data=[service.to_public(d) for d in rows], count=count, next_page_token=token
+    )
 
 
 @router.get("/{id_or_name}", operation_id="read_dataset", summary="Get a dataset by id or name")

@@ -18,6 +18,7 @@ from service.datasets.parsing import ParsedData, validate_matrix
 from service.datasets.schemas import DatasetPublic
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
+from service.pages import PageRequest, paginate
 from service.zoo.profile import profile_data
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -126,12 +127,11 @@ def to_public(dataset: Dataset) -> DatasetPublic:
     )
 
 
-def list_datasets(*, session: Session, offset: int, limit: int) -> tuple[list[Dataset], int]:
-    rows = session.scalars(
-        select(Dataset).order_by(Dataset.created_at, Dataset.name).offset(offset).limit(limit)
-    ).all()
-    count = session.scalar(select(func.count()).select_from(Dataset)) or 0
-    return list(rows), count
+def list_datasets(*, session: Session, page: PageRequest) -> tuple[list[Dataset], int, str | None]:
+    columns = {"created_at": Dataset.created_at, "name": Dataset.name}
+    return paginate(
+        session, select(Dataset), page, columns=columns, tie_break=Dataset.id, filters={}
+    )
 
 
 def get_dataset(*, session: Session, id_or_name: str) -> Dataset:

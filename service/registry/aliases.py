@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import utcnow
 from service.errors import Conflict, NotFound, Unprocessable
+from service.pages import PageRequest, paginate
 from service.registry.schemas import ALIAS_PATTERN, AliasEventPublic, AliasPublic
 from service.registry.service import LATEST, get_model, latest_version_number, lock_model
 from service.registry.tables import AliasEvent, ModelAlias, ModelVersion
@@ -113,8 +114,8 @@ def delete_alias(*, session: Session, name: str, alias: str, actor: str | None =
 
 
 def alias_history(
-    *, session: Session, name: str, alias: str, offset: int, limit: int
-) -> tuple[list[AliasEventPublic], int]:
+    *, session: Session, name: str, alias: str, page: PageRequest
+) -> tuple[list[AliasEventPublic], int, str | None]:
     """Every move of the alias, oldest first; 404 for an alias that never existed."""
     if alias == LATEST:
         raise Unprocessable(
@@ -122,18 +123,26 @@ def alias_history(
         )
     model = get_model(session=session, name=name)
     query = select(AliasEvent).where(AliasEvent.model_id == model.id, AliasEvent.alias == alias)
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if count == 0:
+    if session.scalar(query.limit(1)) is None:
         raise NotFound(f"model {name!r} has never had an alias {alias!r}")
-    rows = session.scalars(query.order_by(AliasEvent.id).offset(offset).limit(limit))
-    events = [
-        AliasEventPublic(
+
+    def public(e: AliasEvent) -> AliasEventPublic:
+        return AliasEventPublic(
             alias=e.alias,
             from_version=e.from_version,
             to_version=e.to_version,
             actor=e.actor,
             created_at=e.created_at,
         )
-        for e in rows
-    ]
-    return events, count
+
+    columns = {"created_at": AliasEvent.created_at}
+    filters = {"model": name, "alias": alias}
+    return paginate(
+        session,
+        query,
+        page,
+        columns=columns,
+        tie_break=AliasEvent.id,
+        filters=filters,
+        convert=public,
+    )

@@ -9,12 +9,12 @@ from service.deps import (
     ContextDep,
     JsonBody,
     MultipartBody,
-    OffsetQuery,
     SessionDep,
     SettingsDep,
     StoreDep,
 )
 from service.errors import problem_responses
+from service.pages import PageRequest, page_request
 from service.registry import aliases, deletion, export, imports, service
 from service.registry.schemas import (
     ALIAS_PATTERN,
@@ -37,6 +37,13 @@ router = APIRouter(
 )
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
 AliasPath = Annotated[str, Path(max_length=64, description=f"An alias name, {ALIAS_PATTERN}")]
+ModelPage = Annotated[
+    PageRequest, page_request(("name", "-name", "created_at", "-created_at"), "name")
+]
+VersionPage = Annotated[
+    PageRequest, page_request(("version", "-version", "created_at", "-created_at"), "version")
+]
+AliasEventPage = Annotated[PageRequest, page_request(("created_at", "-created_at"), "created_at")]
 BINARY: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
@@ -57,16 +64,16 @@ def _forget_refs(ctx: ContextDep, name: str) -> None:
 @router.get("", operation_id="list_models", summary="List models")
 def list_models(
     session: SessionDep,
+    page: ModelPage,
     name_contains: Annotated[
         str | None, Query(max_length=128, description="Case-insensitive part of the name")
     ] = None,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ModelsPublic:
-    rows, count = service.list_models(
-        session=session, name_contains=name_contains, offset=offset, limit=limit
+    rows, count, token = service.list_models(
+        session=session, name_contains=name_contains, page=page
     )
-    return ModelsPublic(data=[service.model_public(session, m) for m in rows], count=count)
+    data = [service.model_public(session, m) for m in rows]
+    return ModelsPublic(data=data, count=count, next_page_token=token)
 
 
 @router.get("/{name}", operation_id="read_model", summary="Get a model with its aliases")
@@ -101,16 +108,12 @@ def delete_model(session: SessionDep, store: StoreDep, ctx: ContextDep, name: st
 def list_model_versions(
     session: SessionDep,
     name: str,
+    page: VersionPage,
     status: Annotated[str | None, Query(pattern="^(ready|archived)$")] = None,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ModelVersionsPublic:
-    rows, count = service.list_versions(
-        session=session, name=name, status=status, offset=offset, limit=limit
-    )
-    return ModelVersionsPublic(
-        data=[service.version_public(session, name, v) for v in rows], count=count
-    )
+    rows, count, token = service.list_versions(session=session, name=name, status=status, page=page)
+    data = [service.version_public(session, name, v) for v in rows]
+    return ModelVersionsPublic(data=data, count=count, next_page_token=token)
 
 
 @router.post(
@@ -264,10 +267,7 @@ def list_model_alias_history(
     session: SessionDep,
     name: str,
     alias: AliasPath,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    page: AliasEventPage,
 ) -> AliasEventsPublic:
-    events, count = aliases.alias_history(
-        session=session, name=name, alias=alias, offset=offset, limit=limit
-    )
-    return AliasEventsPublic(data=events, count=count)
+    events, count, token = aliases.alias_history(session=session, name=name, alias=alias, page=page)
+    return AliasEventsPublic(data=events, count=count, next_page_token=token)

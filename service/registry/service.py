@@ -21,6 +21,7 @@ from service.artifacts import ArtifactStore, retry_store
 from service.blob_guard import ensure_blob
 from service.database import retry_while_unavailable, utcnow
 from service.errors import Gone, NotFound, Unprocessable
+from service.pages import PageRequest, paginate
 from service.registry.quality import worse_than
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
 from service.registry.tables import Model, ModelAlias, ModelVersion
@@ -244,14 +245,14 @@ def lock_model(session: Session, name: str) -> Model:
 
 
 def list_models(
-    *, session: Session, name_contains: str | None, offset: int, limit: int
-) -> tuple[list[Model], int]:
+    *, session: Session, name_contains: str | None, page: PageRequest
+) -> tuple[list[Model], int, str | None]:
     query = select(Model)
     if name_contains:  # case-insensitive on every backend; % and _ match themselves
         query = query.where(func.lower(Model.name).contains(name_contains.lower(), autoescape=True))
-    rows = session.scalars(query.order_by(Model.name).offset(offset).limit(limit)).all()
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(rows), count
+    columns = {"name": Model.name, "created_at": Model.created_at}
+    filters = {"name_contains": name_contains}
+    return paginate(session, query, page, columns=columns, tie_break=Model.id, filters=filters)
 
 
 def update_model(*, session: Session, name: str, update: ModelUpdate) -> Model:
@@ -365,12 +366,14 @@ def ready_versions(*, session: Session, name: str | None = None) -> list[tuple[s
 
 
 def list_versions(
-    *, session: Session, name: str, status: str | None, offset: int, limit: int
-) -> tuple[list[ModelVersion], int]:
+    *, session: Session, name: str, status: str | None, page: PageRequest
+) -> tuple[list[ModelVersion], int, str | None]:
     model = get_model(session=session, name=name)
     query = select(ModelVersion).where(ModelVersion.model_id == model.id)
     if status is not None:
         query = query.where(ModelVersion.status == status)
-    rows = session.scalars(query.order_by(ModelVersion.version).offset(offset).limit(limit))
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(rows), count
+    columns = {"version": ModelVersion.version, "created_at": ModelVersion.created_at}
+    filters = {"model": name, "status": status}
+    return paginate(
+        session, query, page, columns=columns, tie_break=ModelVersion.id, filters=filters
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from service.database import utcnow
 from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
+from service.pages import PageRequest, paginate
 from service.training.schemas import (
     TERMINAL_STATES,
     JobCreate,
@@ -163,18 +164,16 @@ def get_job(*, session: Session, job_id: str) -> Job:
 
 
 def list_jobs(
-    *, session: Session, status: str | None, model_name: str | None, offset: int, limit: int
-) -> tuple[list[Job], int]:
+    *, session: Session, status: str | None, model_name: str | None, page: PageRequest
+) -> tuple[list[Job], int, str | None]:
     query = select(Job)
     if status is not None:
         query = query.where(Job.status == status)
     if model_name is not None:
         query = query.where(Job.model_name == model_name)
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Job.created_at.desc(), Job.id).offset(offset).limit(limit)
-    )
-    return list(rows), count
+    filters = {"status": status, "model_name": model_name}
+    columns = {"created_at": Job.created_at}
+    return paginate(session, query, page, columns=columns, tie_break=Job.id, filters=filters)
 
 
 def cancel_job(*, session: Session, job_id: str, store: ArtifactStore | None = None) -> Job:

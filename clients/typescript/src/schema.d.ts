@@ -948,6 +948,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["AliasEventPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** AliasPublic */
         AliasPublic: {
@@ -1148,6 +1153,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["DatasetPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** DecodeResponse */
         DecodeResponse: {
@@ -1410,6 +1420,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["JobPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** ModelPublic */
         ModelPublic: {
@@ -1543,6 +1558,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["ModelVersionPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** ModelsPublic */
         ModelsPublic: {
@@ -1550,6 +1570,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["ModelPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** OipErrorBody */
         OipErrorBody: {
@@ -1983,8 +2008,17 @@ export interface operations {
     list_datasets: {
         parameters: {
             query?: {
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of created_at, -created_at, name, -name ('-' descending); default created_at */
+                order_by?: "created_at" | "-created_at" | "name" | "-name";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path?: never;
@@ -2362,8 +2396,17 @@ export interface operations {
             query?: {
                 status?: ("queued" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled") | null;
                 model_name?: string | null;
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of -created_at, created_at ('-' descending); default -created_at */
+                order_by?: "-created_at" | "created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path?: never;
@@ -2909,8 +2952,17 @@ export interface operations {
             query?: {
                 /** @description Case-insensitive part of the name */
                 name_contains?: string | null;
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of name, -name, created_at, -created_at ('-' descending); default name */
+                order_by?: "name" | "-name" | "created_at" | "-created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path?: never;
@@ -3641,8 +3693,17 @@ export interface operations {
     list_model_alias_history: {
         parameters: {
             query?: {
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of created_at, -created_at ('-' descending); default created_at */
+                order_by?: "created_at" | "-created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path: {
@@ -3750,8 +3811,17 @@ export interface operations {
         parameters: {
             query?: {
                 status?: string | null;
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of version, -version, created_at, -created_at ('-' descending); default version */
+                order_by?: "version" | "-version" | "created_at" | "-created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path: {

@@ -42,7 +42,12 @@ from .job_public import JobPublic
 from .job_public_attempt_errors_item import JobPublicAttemptErrorsItem
 from .job_public_status import JobPublicStatus
 from .jobs_public import JobsPublic
+from .list_datasets_order_by import ListDatasetsOrderBy
+from .list_jobs_order_by import ListJobsOrderBy
 from .list_jobs_status_type_0 import ListJobsStatusType0
+from .list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
+from .list_model_versions_order_by import ListModelVersionsOrderBy
+from .list_models_order_by import ListModelsOrderBy
 from .model_public import ModelPublic
 from .model_public_aliases import ModelPublicAliases
 from .model_public_tags import ModelPublicTags
@@ -142,7 +147,12 @@ __all__ = (
     "JobPublicAttemptErrorsItem",
     "JobPublicStatus",
     "JobsPublic",
+    "ListDatasetsOrderBy",
+    "ListJobsOrderBy",
     "ListJobsStatusType0",
+    "ListModelAliasHistoryOrderBy",
+    "ListModelsOrderBy",
+    "ListModelVersionsOrderBy",
     "ModelPublic",
     "ModelPublicAliases",
     "ModelPublicTags",

@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.jobs_public import JobsPublic
+from ...models.list_jobs_order_by import ListJobsOrderBy
 from ...models.list_jobs_status_type_0 import ListJobsStatusType0
 from ...models.problem import Problem
 from ...types import UNSET, Unset
@@ -20,8 +21,10 @@ def _get_kwargs(
     *,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -46,9 +49,27 @@ def _get_kwargs(
         json_model_name = model_name
     params["model_name"] = json_model_name
 
-    params["offset"] = offset
-
     params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -135,8 +156,10 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> Response[JobsPublic | Problem]:
     """ List jobs, newest first
@@ -144,8 +167,12 @@ def sync_detailed(
     Args:
         status (ListJobsStatusType0 | None | Unset):
         model_name (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,8 +186,10 @@ def sync_detailed(
     kwargs = _get_kwargs(
         status=status,
 model_name=model_name,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -175,8 +204,10 @@ def sync(
     client: AuthenticatedClient | Client,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> JobsPublic | Problem | None:
     """ List jobs, newest first
@@ -184,8 +215,12 @@ def sync(
     Args:
         status (ListJobsStatusType0 | None | Unset):
         model_name (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,8 +235,10 @@ def sync(
         client=client,
 status=status,
 model_name=model_name,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     ).parsed
 
@@ -210,8 +247,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> Response[JobsPublic | Problem]:
     """ List jobs, newest first
@@ -219,8 +258,12 @@ async def asyncio_detailed(
     Args:
         status (ListJobsStatusType0 | None | Unset):
         model_name (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -234,8 +277,10 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         status=status,
 model_name=model_name,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -250,8 +295,10 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> JobsPublic | Problem | None:
     """ List jobs, newest first
@@ -259,8 +306,12 @@ async def asyncio(
     Args:
         status (ListJobsStatusType0 | None | Unset):
         model_name (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -275,7 +326,9 @@ async def asyncio(
         client=client,
 status=status,
 model_name=model_name,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )).parsed

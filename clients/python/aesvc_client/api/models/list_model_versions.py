@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.list_model_versions_order_by import ListModelVersionsOrderBy
 from ...models.model_versions_public import ModelVersionsPublic
 from ...models.problem import Problem
 from ...types import UNSET, Unset
@@ -19,8 +20,10 @@ def _get_kwargs(
     name: str,
     *,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -36,9 +39,27 @@ def _get_kwargs(
         json_status = status
     params["status"] = json_status
 
-    params["offset"] = offset
-
     params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -146,8 +167,10 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> Response[ModelVersionsPublic | Problem]:
     """ List a model's versions
@@ -155,8 +178,13 @@ def sync_detailed(
     Args:
         name (str):
         status (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelVersionsOrderBy | Unset): Sort key: one of version, -version,
+            created_at, -created_at ('-' descending); default version Default:
+            ListModelVersionsOrderBy.VERSION.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -170,8 +198,10 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 status=status,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -186,8 +216,10 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> ModelVersionsPublic | Problem | None:
     """ List a model's versions
@@ -195,8 +227,13 @@ def sync(
     Args:
         name (str):
         status (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelVersionsOrderBy | Unset): Sort key: one of version, -version,
+            created_at, -created_at ('-' descending); default version Default:
+            ListModelVersionsOrderBy.VERSION.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -211,8 +248,10 @@ def sync(
         name=name,
 client=client,
 status=status,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     ).parsed
 
@@ -221,8 +260,10 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> Response[ModelVersionsPublic | Problem]:
     """ List a model's versions
@@ -230,8 +271,13 @@ async def asyncio_detailed(
     Args:
         name (str):
         status (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelVersionsOrderBy | Unset): Sort key: one of version, -version,
+            created_at, -created_at ('-' descending); default version Default:
+            ListModelVersionsOrderBy.VERSION.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -245,8 +291,10 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 status=status,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -261,8 +309,10 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> ModelVersionsPublic | Problem | None:
     """ List a model's versions
@@ -270,8 +320,13 @@ async def asyncio(
     Args:
         name (str):
         status (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelVersionsOrderBy | Unset): Sort key: one of version, -version,
+            created_at, -created_at ('-' descending); default version Default:
+            ListModelVersionsOrderBy.VERSION.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -286,7 +341,9 @@ async def asyncio(
         name=name,
 client=client,
 status=status,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )).parsed
