@@ -146,5 +146,7 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     # errors parse as the problem model, naming the field
     missing = read_model_version.sync("sdk", "99", client=sdk)
     assert isinstance(missing, Problem) and missing.status == 404
+    assert missing.code == "version_not_found"  # a stable cause to branch on
     bad = encode.sync("sdk", "1", client=sdk, body=EncodeJsonEncodeRequest(inputs=[[1.0, 2.0]]))
     assert isinstance(bad, Problem) and bad.status == 422 and "inputs" in bad.detail
+    assert bad.code == "validation" and bad.errors and bad.errors[0].pointer.startswith("/inputs")

@@ -76,7 +76,7 @@ def create_dataset(
     taken = session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None
     session.rollback()  # end the transaction: no database lock is held while blobs are written
     if taken:
-        raise Conflict(f"a dataset named {name!r} already exists")
+        raise Conflict(f"a dataset named {name!r} already exists", code="dataset_name_taken")
     x_bytes = _npy_bytes(parsed.X)
     y_bytes = _npy_bytes(parsed.y) if parsed.y is not None else None
     stored = store.put_bytes(x_bytes)
@@ -113,7 +113,9 @@ def create_dataset(
     except IntegrityError as exc:
         session.rollback()
         _drop_unreferenced(session, store, [stored.sha256, labels.sha256 if labels else None])
-        raise Conflict(f"a dataset named {name!r} already exists") from exc
+        raise Conflict(
+            f"a dataset named {name!r} already exists", code="dataset_name_taken"
+        ) from exc
     return dataset
 
 
@@ -139,7 +141,7 @@ def get_dataset(*, session: Session, id_or_name: str) -> Dataset:
         select(Dataset).where(or_(Dataset.id == id_or_name, Dataset.name == id_or_name))
     ).first()
     if dataset is None:
-        raise NotFound(f"no dataset with id or name {id_or_name!r}")
+        raise NotFound(f"no dataset with id or name {id_or_name!r}", code="dataset_not_found")
     return dataset
 
 
@@ -153,7 +155,10 @@ def delete_dataset(*, session: Session, store: ArtifactStore, id_or_name: str) -
         .where(Job.dataset_id == dataset.id, Job.status.in_(ACTIVE_JOB_STATES))
     )
     if busy:
-        raise Conflict(f"dataset {dataset.name!r} is used by {busy} queued or running job(s)")
+        raise Conflict(
+            f"dataset {dataset.name!r} is used by {busy} queued or running job(s)",
+            code="dataset_in_use",
+        )
     blobs = [dataset.sha256, dataset.labels_sha256]
     session.delete(dataset)
     session.commit()

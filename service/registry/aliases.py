@@ -44,11 +44,13 @@ def read_alias(*, session: Session, name: str, alias: str) -> AliasPublic:
     if alias == LATEST:
         latest = latest_version_number(session, model.id)
         if latest is None:
-            raise NotFound(f"model {name!r} has no ready version, so no 'latest'")
+            raise NotFound(
+                f"model {name!r} has no ready version, so no 'latest'", code="version_not_found"
+            )
         return AliasPublic(model=name, alias=LATEST, version=latest, updated_at=None)
     row = _alias_row(session, model.id, alias)
     if row is None:
-        raise NotFound(f"model {name!r} has no alias {alias!r}")
+        raise NotFound(f"model {name!r} has no alias {alias!r}", code="alias_not_found")
     return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
 
 
@@ -67,10 +69,11 @@ def set_alias(
         )
     )
     if status is None:
-        raise NotFound(f"model {name!r} has no version {version}")
+        raise NotFound(f"model {name!r} has no version {version}", code="version_not_found")
     if status != "ready":
         raise Conflict(
-            f"version {version} of model {name!r} is {status}; an alias needs a ready one"
+            f"version {version} of model {name!r} is {status}; an alias needs a ready one",
+            code="version_not_ready",
         )
     found = _alias_row(session, model.id, alias)
     previous = found.version if found is not None else None
@@ -98,7 +101,7 @@ def delete_alias(*, session: Session, name: str, alias: str, actor: str | None =
     model = lock_model(session, name)
     row = _alias_row(session, model.id, alias)
     if row is None:
-        raise NotFound(f"model {name!r} has no alias {alias!r}")
+        raise NotFound(f"model {name!r} has no alias {alias!r}", code="alias_not_found")
     session.add(
         AliasEvent(
             model_id=model.id,
@@ -124,7 +127,7 @@ def alias_history(
     model = get_model(session=session, name=name)
     query = select(AliasEvent).where(AliasEvent.model_id == model.id, AliasEvent.alias == alias)
     if session.scalar(query.limit(1)) is None:
-        raise NotFound(f"model {name!r} has never had an alias {alias!r}")
+        raise NotFound(f"model {name!r} has never had an alias {alias!r}", code="alias_not_found")
 
     def public(e: AliasEvent) -> AliasEventPublic:
         return AliasEventPublic(

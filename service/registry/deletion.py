@@ -43,9 +43,11 @@ def archive_version(
         )
     ).first()
     if mv is None:
-        raise NotFound(f"model {name!r} has no version {version}")
+        raise NotFound(f"model {name!r} has no version {version}", code="version_not_found")
     if mv.status != "ready":
-        raise Gone(f"version {version} of model {name!r} is already archived")
+        raise Gone(
+            f"version {version} of model {name!r} is already archived", code="version_archived"
+        )
     pointing = sorted(
         session.scalars(
             select(ModelAlias.alias).where(
@@ -57,6 +59,7 @@ def archive_version(
         raise Conflict(
             f"version {version} of model {name!r} is still the target of alias(es) "
             f"{', '.join(pointing)}; move or delete them first",
+            code="version_has_aliases",
             aliases=pointing,
         )
     mv.status = "archived"
@@ -81,6 +84,7 @@ def delete_model(
         raise Conflict(
             f"{active} job(s) for model {name!r} are queued or running; cancel them or "
             "wait for them to finish first",
+            code="model_has_active_jobs",
             active_jobs=int(active),
         )
     sha256s = list(

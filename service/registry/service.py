@@ -190,7 +190,7 @@ def _register_once(
 def get_model(*, session: Session, name: str) -> Model:
     model = session.scalars(select(Model).where(Model.name == name)).first()
     if model is None:
-        raise NotFound(f"no model named {name!r}")
+        raise NotFound(f"no model named {name!r}", code="model_not_found")
     return model
 
 
@@ -214,12 +214,15 @@ def resolve_version(
             select(ModelAlias).where(ModelAlias.model_id == model.id, ModelAlias.alias == ref)
         ).first()
         if alias is None:
-            raise NotFound(f"model {name!r} has no alias {ref!r}")
+            raise NotFound(f"model {name!r} has no alias {ref!r}", code="alias_not_found")
         found = session.scalars(query.where(ModelVersion.version == alias.version)).first()
     if found is None:
-        raise NotFound(f"model {name!r} has no version {ref!r}")
+        raise NotFound(f"model {name!r} has no version {ref!r}", code="version_not_found")
     if found.status != "ready" and not allow_archived:
-        raise Gone(f"version {found.version} of model {name!r} is archived and no longer served")
+        raise Gone(
+            f"version {found.version} of model {name!r} is archived and no longer served",
+            code="version_archived",
+        )
     return found
 
 
@@ -240,7 +243,7 @@ def lock_model(session: Session, name: str) -> Model:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     model = session.scalars(select(Model).where(Model.name == name).with_for_update()).first()
     if model is None:
-        raise NotFound(f"no model named {name!r}")
+        raise NotFound(f"no model named {name!r}", code="model_not_found")
     return model
 
 

@@ -148,7 +148,10 @@ def submit_job(
 def _replay(session: Session, key: str, request_sha: str) -> Job | None:
     job = session.scalars(select(Job).where(Job.idempotency_key == key)).first()
     if job is not None and job.request_sha256 != request_sha:
-        raise Conflict(f"Idempotency-Key {key!r} was used with a different request body")
+        raise Conflict(
+            f"Idempotency-Key {key!r} was used with a different request body",
+            code="idempotency_key_reused",
+        )
     return job
 
 
@@ -159,7 +162,7 @@ def add_event(session: Session, job_id: str, kind: str, data: dict[str, Any]) ->
 def get_job(*, session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id)
     if job is None:
-        raise NotFound(f"no job with id {job_id!r}")
+        raise NotFound(f"no job with id {job_id!r}", code="job_not_found")
     return job
 
 

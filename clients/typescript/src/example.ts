@@ -19,7 +19,8 @@ export async function trainAndEncode(base: string, rows: number[][]): Promise<nu
     });
     if (!response.ok) {
       const problem = (await response.json()) as Problem;
-      throw new Error(`${problem.status} ${problem.title}: ${problem.detail}`);
+      if (problem.code === "version_not_found") throw new Error(`no such version: ${problem.detail}`);
+      throw new Error(`${problem.status} ${problem.code}: ${problem.detail}`);
     }
     return (await response.json()) as T;
   };

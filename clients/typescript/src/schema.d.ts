@@ -1233,6 +1233,29 @@ export interface components {
             /** Std */
             std: number[];
         };
+        /**
+         * FieldError
+         * @description One wrong field of a 422.
+         */
+        FieldError: {
+            /**
+             * Field
+             * @description Dotted path: `architecture.code_size`, `inputs.3`
+             */
+            field: string;
+            /** Message */
+            message: string;
+            /**
+             * Pointer
+             * @description The same path as a JSON Pointer (RFC 6901): `/architecture/code_size`
+             */
+            pointer: string;
+            /**
+             * Type
+             * @description The check that failed: `greater_than_equal`, `missing`, ...
+             */
+            type: string;
+        };
         /** GenerateResponse */
         GenerateResponse: {
             /**
@@ -1583,18 +1606,21 @@ export interface components {
         };
         /**
          * Problem
-         * @description The body of every error answer (problem+json); a 422 adds `errors`, one per field.
+         * @description The body of every error answer (RFC 9457 problem+json); a 422 adds `errors`.
          */
         Problem: {
+            /**
+             * Code
+             * @description The cause, stable across releases: branch on this, not on `detail` (`model_not_found`, `dataset_in_use`, `idempotency_key_reused`, ...)
+             */
+            code: string;
             /** Detail */
             detail: string;
             /**
              * Errors
              * @default null
              */
-            errors?: {
-                [key: string]: unknown;
-            }[] | null;
+            errors?: components["schemas"]["FieldError"][] | null;
             /**
              * Instance
              * @default null
@@ -1604,7 +1630,10 @@ export interface components {
             status: number;
             /** Title */
             title: string;
-            /** Type */
+            /**
+             * Type
+             * @description A URI per cause; the last segment is `code` in kebab-case
+             */
             type: string;
         } & {
             [key: string]: unknown;

@@ -24,6 +24,7 @@ from .encode_response import EncodeResponse
 from .export_model_version_format import ExportModelVersionFormat
 from .export_model_version_part import ExportModelVersionPart
 from .feature_stats import FeatureStats
+from .field_error import FieldError
 from .generate_generate_request import GenerateGenerateRequest
 from .generate_response import GenerateResponse
 from .generate_response_method import GenerateResponseMethod
@@ -81,7 +82,6 @@ from .oip_repository_model_unload_repository_model_request import OipRepositoryM
 from .oip_repository_model_unload_repository_model_request_parameters import OipRepositoryModelUnloadRepositoryModelRequestParameters
 from .oip_server_metadata_response_oip_server_metadata import OipServerMetadataResponseOipServerMetadata
 from .problem import Problem
-from .problem_errors_type_0_item import ProblemErrorsType0Item
 from .quality_warning import QualityWarning
 from .read_health_response_read_health import ReadHealthResponseReadHealth
 from .reconstruct_json_reconstruct_request import ReconstructJsonReconstructRequest
@@ -129,6 +129,7 @@ __all__ = (
     "ExportModelVersionFormat",
     "ExportModelVersionPart",
     "FeatureStats",
+    "FieldError",
     "GenerateGenerateRequest",
     "GenerateResponse",
     "GenerateResponseMethod",
@@ -186,7 +187,6 @@ __all__ = (
     "OipRepositoryModelUnloadRepositoryModelRequestParameters",
     "OipServerMetadataResponseOipServerMetadata",
     "Problem",
-    "ProblemErrorsType0Item",
     "QualityWarning",
     "ReadHealthResponseReadHealth",
     "ReconstructJsonReconstructRequest",
