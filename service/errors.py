@@ -60,6 +60,10 @@ class Gone(ServiceError):
     status, title, slug = 410, "Gone", "gone"
 
 
+class PreconditionFailed(ServiceError):
+    status, title, slug = 412, "Precondition Failed", "etag-mismatch"
+
+
 class PayloadTooLarge(ServiceError):
     status, title, slug = 413, "Content Too Large", "payload-too-large"
 
@@ -150,6 +154,7 @@ PROBLEM_STATUSES = {
     404: "No such resource",
     409: "Conflicts with the resource's current state",
     410: "The resource is archived",
+    412: "If-Match named an ETag the resource no longer has",
     413: "The body, or a part of it, is over the limit",
     415: "Unsupported content type",
     422: "A field is missing, malformed or out of range (`errors` names it)",

@@ -20,6 +20,7 @@ from service.context import AppContext
 from service.database import migrate
 from service.docs import router as docs_router
 from service.errors import document_problems, install_error_handlers
+from service.etags import ETagMiddleware, document_etags
 from service.guard import RequestGuard
 from service.inference.api.fastpath import FastPathApp, InferenceFastPath
 from service.json_bodies import JsonBodyPool
@@ -77,6 +78,17 @@ def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> 
         pool = WorkerPool(ctx.settings, on_oom_kill=_fail_jobs_of(ctx))
         pool.start()
         ctx.worker_pool = pool
+
+
+# The writes that take If-Match (service.etags).
+IF_MATCH_OPERATIONS = {
+    "set_model_alias",
+    "delete_model_alias",
+    "update_model",
+    "delete_model",
+    "delete_model_version",
+    "delete_dataset",
+}
 
 
 def _fail_jobs_of(ctx: AppContext) -> Callable[[int, str], None]:
@@ -144,7 +156,9 @@ def create_app(
         **_telemetry(settings),
     )
     openapi = app.openapi
-    app.openapi = lambda: document_problems(openapi())  # type: ignore[method-assign]
+    app.openapi = lambda: document_etags(  # type: ignore[method-assign]
+        document_problems(openapi()), IF_MATCH_OPERATIONS
+    )
     app.state.ctx = ctx
     app.state.metrics = metrics
     ctx.json_bodies = JsonBodyPool(processes=settings.json_parse_processes)
@@ -178,6 +192,7 @@ def create_app(
         )
     # The guard in front of everything, the fast path included (service.guard).
     app.front = functools.partial(RequestGuard, allowed_hosts=settings.allowed_host_names)
+    app.add_middleware(ETagMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -139,8 +139,17 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     plot = read_latent_plot.sync("sdk", "1", client=sdk)
     assert isinstance(plot, File) and plot.payload.read(8) == b"\x89PNG\r\n\x1a\n"
 
-    alias = set_model_alias.sync("sdk", "prod", client=sdk, body=AliasUpdate(version=1))
-    assert getattr(alias, "version", None) == 1, alias
+    alias = set_model_alias.sync_detailed("sdk", "prod", client=sdk, body=AliasUpdate(version=1))
+    assert getattr(alias.parsed, "version", None) == 1, alias
+    etag = alias.headers["etag"]
+    stale = set_model_alias.sync_detailed(
+        "sdk", "prod", client=sdk, body=AliasUpdate(version=1), if_match='"stale"'
+    )
+    assert stale.status_code == 412 and stale.parsed.code == "etag_mismatch"  # type: ignore[union-attr]
+    fresh = set_model_alias.sync_detailed(
+        "sdk", "prod", client=sdk, body=AliasUpdate(version=1), if_match=etag
+    )
+    assert fresh.status_code == 200
     assert read_model_version.sync("sdk", "prod", client=sdk).version == 1  # type: ignore[union-attr]
 
     # errors parse as the problem model, naming the field

@@ -11,6 +11,7 @@ from service.datasets.parsing import detect_format, parse_file
 from service.datasets.schemas import DatasetPublic, DatasetsPublic
 from service.deps import MultipartBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
+from service.etags import IfMatch
 from service.pages import PageRequest, page_request
 from service.tmpfiles import locked_temp
 
@@ -101,5 +102,7 @@ def read_dataset(session: SessionDep, id_or_name: str) -> DatasetPublic:
     operation_id="delete_dataset",
     summary="Delete a dataset (409 while a job uses it)",
 )
-def delete_dataset(session: SessionDep, store: StoreDep, id_or_name: str) -> None:
-    service.delete_dataset(session=session, store=store, id_or_name=id_or_name)
+def delete_dataset(
+    session: SessionDep, store: StoreDep, id_or_name: str, if_match: IfMatch = None
+) -> None:
+    service.delete_dataset(session=session, store=store, id_or_name=id_or_name, if_match=if_match)

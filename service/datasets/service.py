@@ -18,6 +18,7 @@ from service.datasets.parsing import ParsedData, validate_matrix
 from service.datasets.schemas import DatasetPublic
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
+from service.etags import check_if_match
 from service.pages import PageRequest, paginate
 from service.zoo.profile import profile_data
 
@@ -145,10 +146,13 @@ def get_dataset(*, session: Session, id_or_name: str) -> Dataset:
     return dataset
 
 
-def delete_dataset(*, session: Session, store: ArtifactStore, id_or_name: str) -> None:
+def delete_dataset(
+    *, session: Session, store: ArtifactStore, id_or_name: str, if_match: str | None = None
+) -> None:
     from service.training.tables import Job
 
     dataset = get_dataset(session=session, id_or_name=id_or_name)
+    check_if_match(if_match, to_public(dataset))
     busy = session.scalar(
         select(func.count())
         .select_from(Job)

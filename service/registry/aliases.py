@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.database import utcnow
 from service.errors import Conflict, NotFound, Unprocessable
+from service.etags import check_if_match
 from service.pages import PageRequest, paginate
 from service.registry.schemas import ALIAS_PATTERN, AliasEventPublic, AliasPublic
 from service.registry.service import LATEST, get_model, latest_version_number, lock_model
@@ -54,15 +55,30 @@ def read_alias(*, session: Session, name: str, alias: str) -> AliasPublic:
     return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
 
 
+def _current(session: Session, name: str, model_id: int, alias: str) -> AliasPublic | None:
+    row = _alias_row(session, model_id, alias)
+    if row is None:
+        return None
+    return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
+
+
 def set_alias(
-    *, session: Session, name: str, alias: str, version: int, actor: str | None = None
+    *,
+    session: Session,
+    name: str,
+    alias: str,
+    version: int,
+    actor: str | None = None,
+    if_match: str | None = None,
 ) -> AliasPublic:
     """Point `alias` at a ready version: upsert and event in one transaction.
 
     Setting it to where it already points changes nothing and records no event.
+    `if_match` is compared under the model's lock: of two moves from the same ETag, one wins.
     """
     check_alias_name(alias)
     model = lock_model(session, name)
+    check_if_match(if_match, _current(session, name, model.id, alias))
     status = session.scalar(
         select(ModelVersion.status).where(
             ModelVersion.model_id == model.id, ModelVersion.version == version
@@ -96,9 +112,17 @@ def set_alias(
     return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
 
 
-def delete_alias(*, session: Session, name: str, alias: str, actor: str | None = None) -> None:
+def delete_alias(
+    *,
+    session: Session,
+    name: str,
+    alias: str,
+    actor: str | None = None,
+    if_match: str | None = None,
+) -> None:
     check_alias_name(alias)
     model = lock_model(session, name)
+    check_if_match(if_match, _current(session, name, model.id, alias))
     row = _alias_row(session, model.id, alias)
     if row is None:
         raise NotFound(f"model {name!r} has no alias {alias!r}", code="alias_not_found")

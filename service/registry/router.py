@@ -14,6 +14,7 @@ from service.deps import (
     StoreDep,
 )
 from service.errors import problem_responses
+from service.etags import IfMatch, etag_of
 from service.pages import PageRequest, page_request
 from service.registry import aliases, deletion, export, imports, service
 from service.registry.schemas import (
@@ -87,9 +88,13 @@ def read_model(session: SessionDep, name: str) -> ModelPublic:
     dependencies=[JsonBody],
     summary="Set the description; merge tags (a null tag value removes it)",
 )
-def update_model(session: SessionDep, name: str, body: ModelUpdate) -> ModelPublic:
-    model = service.update_model(session=session, name=name, update=body)
-    return service.model_public(session, model)
+def update_model(
+    session: SessionDep, response: Response, name: str, body: ModelUpdate, if_match: IfMatch = None
+) -> ModelPublic:
+    model = service.update_model(session=session, name=name, update=body, if_match=if_match)
+    public = service.model_public(session, model)
+    response.headers["ETag"] = etag_of(public)
+    return public
 
 
 @router.delete(
@@ -98,8 +103,12 @@ def update_model(session: SessionDep, name: str, body: ModelUpdate) -> ModelPubl
     operation_id="delete_model",
     summary="Delete a model: versions, aliases, history, blobs (409 while a job trains it)",
 )
-def delete_model(session: SessionDep, store: StoreDep, ctx: ContextDep, name: str) -> None:
-    deletion.delete_model(session=session, store=store, name=name, cache=_cache(ctx))
+def delete_model(
+    session: SessionDep, store: StoreDep, ctx: ContextDep, name: str, if_match: IfMatch = None
+) -> None:
+    deletion.delete_model(
+        session=session, store=store, name=name, cache=_cache(ctx), if_match=if_match
+    )
 
 
 @router.get(
@@ -182,9 +191,15 @@ def delete_model_version(
     version: Annotated[
         int, Path(ge=1, le=2**31 - 1, description="A version number (not an alias)")
     ],
+    if_match: IfMatch = None,
 ) -> None:
     deletion.archive_version(
-        session=session, store=store, name=name, version=version, cache=_cache(ctx)
+        session=session,
+        store=store,
+        name=name,
+        version=version,
+        cache=_cache(ctx),
+        if_match=if_match,
     )
 
 
@@ -237,11 +252,19 @@ def set_model_alias(
     name: str,
     alias: AliasPath,
     body: AliasUpdate,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> AliasPublic:
     moved = aliases.set_alias(
-        session=session, name=name, alias=alias, version=body.version, actor=actor
+        session=session,
+        name=name,
+        alias=alias,
+        version=body.version,
+        actor=actor,
+        if_match=if_match,
     )
     _forget_refs(ctx, name)
+    response.headers["ETag"] = etag_of(moved)
     return moved
 
 
@@ -252,9 +275,14 @@ def set_model_alias(
     summary="Remove an alias (the removal is recorded)",
 )
 def delete_model_alias(
-    session: SessionDep, ctx: ContextDep, actor: ActorDep, name: str, alias: AliasPath
+    session: SessionDep,
+    ctx: ContextDep,
+    actor: ActorDep,
+    name: str,
+    alias: AliasPath,
+    if_match: IfMatch = None,
 ) -> None:
-    aliases.delete_alias(session=session, name=name, alias=alias, actor=actor)
+    aliases.delete_alias(session=session, name=name, alias=alias, actor=actor, if_match=if_match)
     _forget_refs(ctx, name)
 
 

@@ -21,6 +21,7 @@ from service.artifacts import ArtifactStore, retry_store
 from service.blob_guard import ensure_blob
 from service.database import retry_while_unavailable, utcnow
 from service.errors import Gone, NotFound, Unprocessable
+from service.etags import check_if_match
 from service.pages import PageRequest, paginate
 from service.registry.quality import worse_than
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
@@ -258,9 +259,12 @@ def list_models(
     return paginate(session, query, page, columns=columns, tie_break=Model.id, filters=filters)
 
 
-def update_model(*, session: Session, name: str, update: ModelUpdate) -> Model:
+def update_model(
+    *, session: Session, name: str, update: ModelUpdate, if_match: str | None = None
+) -> Model:
     """Replace the description; merge the tags (a null value removes that tag)."""
     model = lock_model(session, name)
+    check_if_match(if_match, model_public(session, model))
     if update.description is not None:
         model.description = update.description
     if update.tags is not None:

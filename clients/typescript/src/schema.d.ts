@@ -2058,11 +2058,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -2248,11 +2257,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -2331,7 +2349,10 @@ export interface operations {
     delete_dataset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 id_or_name: string;
             };
@@ -2366,6 +2387,15 @@ export interface operations {
             };
             /** @description Conflicts with the resource's current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2446,11 +2476,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -2612,11 +2651,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -2855,11 +2903,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobHistory"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3002,11 +3059,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3105,11 +3171,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3197,7 +3272,10 @@ export interface operations {
     delete_model: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
             };
@@ -3241,6 +3319,15 @@ export interface operations {
             };
             /** @description The resource is archived */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3298,7 +3385,10 @@ export interface operations {
     update_model: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
             };
@@ -3348,6 +3438,15 @@ export interface operations {
             };
             /** @description The resource is archived */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3418,11 +3517,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AliasPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3510,7 +3618,10 @@ export interface operations {
     set_model_alias: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
                 /** @description An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$ */
@@ -3569,6 +3680,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body, or a part of it, is over the limit */
             413: {
                 headers: {
@@ -3619,7 +3739,10 @@ export interface operations {
     delete_model_alias: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
                 /** @description An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$ */
@@ -3665,6 +3788,15 @@ export interface operations {
             };
             /** @description The resource is archived */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3747,11 +3879,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AliasEventsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3863,11 +4004,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelVersionsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -4075,11 +4225,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelVersionPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -4713,11 +4872,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["VersionPlots"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No such resource */
             404: {
@@ -5264,7 +5432,10 @@ export interface operations {
     delete_model_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
                 /** @description A version number (not an alias) */
@@ -5310,6 +5481,15 @@ export interface operations {
             };
             /** @description The resource is archived */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

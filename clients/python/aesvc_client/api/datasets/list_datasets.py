@@ -67,13 +67,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DatasetsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | DatasetsPublic | Problem | None:
     if response.status_code == 200:
         response_200 = DatasetsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -137,7 +141,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[DatasetsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | DatasetsPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -154,7 +158,7 @@ def sync_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[DatasetsPublic | Problem]:
+) -> Response[Any | DatasetsPublic | Problem]:
     """ List datasets
 
     Args:
@@ -170,7 +174,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DatasetsPublic | Problem]
+        Response[Any | DatasetsPublic | Problem]
      """
 
 
@@ -196,7 +200,7 @@ def sync(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> DatasetsPublic | Problem | None:
+) -> Any | DatasetsPublic | Problem | None:
     """ List datasets
 
     Args:
@@ -212,7 +216,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DatasetsPublic | Problem
+        Any | DatasetsPublic | Problem
      """
 
 
@@ -233,7 +237,7 @@ async def asyncio_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[DatasetsPublic | Problem]:
+) -> Response[Any | DatasetsPublic | Problem]:
     """ List datasets
 
     Args:
@@ -249,7 +253,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DatasetsPublic | Problem]
+        Response[Any | DatasetsPublic | Problem]
      """
 
 
@@ -275,7 +279,7 @@ async def asyncio(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> DatasetsPublic | Problem | None:
+) -> Any | DatasetsPublic | Problem | None:
     """ List datasets
 
     Args:
@@ -291,7 +295,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DatasetsPublic | Problem
+        Any | DatasetsPublic | Problem
      """
 
 

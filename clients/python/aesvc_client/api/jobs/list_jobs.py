@@ -86,13 +86,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | JobsPublic | Problem | None:
     if response.status_code == 200:
         response_200 = JobsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -142,7 +146,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | JobsPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -161,7 +165,7 @@ def sync_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[JobsPublic | Problem]:
+) -> Response[Any | JobsPublic | Problem]:
     """ List jobs, newest first
 
     Args:
@@ -179,7 +183,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobsPublic | Problem]
+        Response[Any | JobsPublic | Problem]
      """
 
 
@@ -209,7 +213,7 @@ def sync(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> JobsPublic | Problem | None:
+) -> Any | JobsPublic | Problem | None:
     """ List jobs, newest first
 
     Args:
@@ -227,7 +231,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JobsPublic | Problem
+        Any | JobsPublic | Problem
      """
 
 
@@ -252,7 +256,7 @@ async def asyncio_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[JobsPublic | Problem]:
+) -> Response[Any | JobsPublic | Problem]:
     """ List jobs, newest first
 
     Args:
@@ -270,7 +274,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobsPublic | Problem]
+        Response[Any | JobsPublic | Problem]
      """
 
 
@@ -300,7 +304,7 @@ async def asyncio(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> JobsPublic | Problem | None:
+) -> Any | JobsPublic | Problem | None:
     """ List jobs, newest first
 
     Args:
@@ -318,7 +322,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JobsPublic | Problem
+        Any | JobsPublic | Problem
      """
 
 

@@ -69,13 +69,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AliasEventsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AliasEventsPublic | Any | Problem | None:
     if response.status_code == 200:
         response_200 = AliasEventsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -146,7 +150,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AliasEventsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AliasEventsPublic | Any | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -165,7 +169,7 @@ def sync_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[AliasEventsPublic | Problem]:
+) -> Response[AliasEventsPublic | Any | Problem]:
     """ Every move of an alias, oldest first
 
     Args:
@@ -183,7 +187,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AliasEventsPublic | Problem]
+        Response[AliasEventsPublic | Any | Problem]
      """
 
 
@@ -213,7 +217,7 @@ def sync(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> AliasEventsPublic | Problem | None:
+) -> AliasEventsPublic | Any | Problem | None:
     """ Every move of an alias, oldest first
 
     Args:
@@ -231,7 +235,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AliasEventsPublic | Problem
+        AliasEventsPublic | Any | Problem
      """
 
 
@@ -256,7 +260,7 @@ async def asyncio_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[AliasEventsPublic | Problem]:
+) -> Response[AliasEventsPublic | Any | Problem]:
     """ Every move of an alias, oldest first
 
     Args:
@@ -274,7 +278,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AliasEventsPublic | Problem]
+        Response[AliasEventsPublic | Any | Problem]
      """
 
 
@@ -304,7 +308,7 @@ async def asyncio(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> AliasEventsPublic | Problem | None:
+) -> AliasEventsPublic | Any | Problem | None:
     """ Every move of an alias, oldest first
 
     Args:
@@ -322,7 +326,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AliasEventsPublic | Problem
+        AliasEventsPublic | Any | Problem
      """
 
 

@@ -76,13 +76,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ModelVersionsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | ModelVersionsPublic | Problem | None:
     if response.status_code == 200:
         response_200 = ModelVersionsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -153,7 +157,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ModelVersionsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | ModelVersionsPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -172,7 +176,7 @@ def sync_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[ModelVersionsPublic | Problem]:
+) -> Response[Any | ModelVersionsPublic | Problem]:
     """ List a model's versions
 
     Args:
@@ -191,7 +195,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelVersionsPublic | Problem]
+        Response[Any | ModelVersionsPublic | Problem]
      """
 
 
@@ -221,7 +225,7 @@ def sync(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> ModelVersionsPublic | Problem | None:
+) -> Any | ModelVersionsPublic | Problem | None:
     """ List a model's versions
 
     Args:
@@ -240,7 +244,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelVersionsPublic | Problem
+        Any | ModelVersionsPublic | Problem
      """
 
 
@@ -265,7 +269,7 @@ async def asyncio_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[ModelVersionsPublic | Problem]:
+) -> Response[Any | ModelVersionsPublic | Problem]:
     """ List a model's versions
 
     Args:
@@ -284,7 +288,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelVersionsPublic | Problem]
+        Response[Any | ModelVersionsPublic | Problem]
      """
 
 
@@ -314,7 +318,7 @@ async def asyncio(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> ModelVersionsPublic | Problem | None:
+) -> Any | ModelVersionsPublic | Problem | None:
     """ List a model's versions
 
     Args:
@@ -333,7 +337,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelVersionsPublic | Problem
+        Any | ModelVersionsPublic | Problem
      """
 
 

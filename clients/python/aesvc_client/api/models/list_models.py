@@ -75,13 +75,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ModelsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | ModelsPublic | Problem | None:
     if response.status_code == 200:
         response_200 = ModelsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -152,7 +156,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ModelsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | ModelsPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -170,7 +174,7 @@ def sync_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[ModelsPublic | Problem]:
+) -> Response[Any | ModelsPublic | Problem]:
     """ List models
 
     Args:
@@ -187,7 +191,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelsPublic | Problem]
+        Response[Any | ModelsPublic | Problem]
      """
 
 
@@ -215,7 +219,7 @@ def sync(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> ModelsPublic | Problem | None:
+) -> Any | ModelsPublic | Problem | None:
     """ List models
 
     Args:
@@ -232,7 +236,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelsPublic | Problem
+        Any | ModelsPublic | Problem
      """
 
 
@@ -255,7 +259,7 @@ async def asyncio_detailed(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> Response[ModelsPublic | Problem]:
+) -> Response[Any | ModelsPublic | Problem]:
     """ List models
 
     Args:
@@ -272,7 +276,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelsPublic | Problem]
+        Response[Any | ModelsPublic | Problem]
      """
 
 
@@ -300,7 +304,7 @@ async def asyncio(
     page_token: None | str | Unset = UNSET,
     offset: int | None | Unset = UNSET,
 
-) -> ModelsPublic | Problem | None:
+) -> Any | ModelsPublic | Problem | None:
     """ List models
 
     Args:
@@ -317,7 +321,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelsPublic | Problem
+        Any | ModelsPublic | Problem
      """
 
 
