@@ -106,6 +106,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Open job event streams (SSE) per API process; past it 429 + Retry-After.",
     )
+    idempotency_ttl_s: float = Field(
+        default=86400.0,
+        gt=0,
+        description="How long an Idempotency-Key (per API key) replays its first answer.",
+    )
+    idempotency_pending_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="An Idempotency-Key whose first request has not answered after this long "
+        "(its process died) may be run again.",
+    )
     max_streams_per_key: int = Field(
         default=8,
         ge=1,

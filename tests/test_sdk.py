@@ -24,6 +24,8 @@ from aesvc_client.api.inference import encode, generate, reconstruct, score
 from aesvc_client.api.jobs import create_job as create_job_api
 from aesvc_client.api.jobs import read_job, stream_job_events
 from aesvc_client.api.models import (
+    export_model_version,
+    import_model_version,
     read_latent_plot,
     read_model_version,
     set_model_alias,
@@ -32,6 +34,7 @@ from aesvc_client.models import (
     AliasUpdate,
     Architecture,
     BodyCreateDataset,
+    BodyImportModelVersion,
     EncodeJsonEncodeRequest,
     GenerateGenerateRequest,
     JobCreate,
@@ -151,6 +154,24 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     )
     assert fresh.status_code == 200
     assert read_model_version.sync("sdk", "prod", client=sdk).version == 1  # type: ignore[union-attr]
+
+    # a retried import with the same Idempotency-Key replays the first answer
+    weights = export_model_version.sync("sdk", "1", client=sdk)
+    assert isinstance(weights, File)
+    blob = weights.payload.read()
+
+    def import_copy() -> Any:
+        body = BodyImportModelVersion(
+            file=File(payload=io.BytesIO(blob), file_name="m.safetensors")
+        )
+        return import_model_version.sync_detailed(
+            "sdk-copy", client=sdk, body=body, idempotency_key="copy-1"
+        )
+
+    first, retried = import_copy(), import_copy()
+    assert first.status_code == retried.status_code == 201, first.content
+    assert retried.headers["idempotent-replayed"] == "true"
+    assert retried.parsed.version == first.parsed.version == 1  # type: ignore[union-attr]
 
     # errors parse as the problem model, naming the field
     missing = read_model_version.sync("sdk", "99", client=sdk)

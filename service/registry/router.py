@@ -2,8 +2,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
+from fastapi.responses import JSONResponse
 
+from service import idempotency
 from service.deps import (
     ActorDep,
     ContextDep,
@@ -15,6 +28,7 @@ from service.deps import (
 )
 from service.errors import problem_responses
 from service.etags import IfMatch, etag_of
+from service.idempotency import IdempotencyKey
 from service.pages import PageRequest, page_request
 from service.registry import aliases, deletion, export, imports, service
 from service.registry.schemas import (
@@ -129,6 +143,7 @@ def list_model_versions(
     "/{name}/versions",
     status_code=status.HTTP_201_CREATED,
     operation_id="import_model_version",
+    response_model=ModelVersionPublic,
     dependencies=[MultipartBody],
     summary="Import a model trained elsewhere (safetensors + config) as the next version",
 )
@@ -136,6 +151,8 @@ def import_model_version(
     session: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
+    ctx: ContextDep,
+    request: Request,
     response: Response,
     name: str,
     file: Annotated[
@@ -153,18 +170,38 @@ def import_model_version(
         ),
     ] = None,
     metrics: Annotated[str | None, Form(description="Metrics JSON object (optional)")] = None,
-) -> ModelVersionPublic:
-    mv = imports.import_version(
-        session=session,
-        store=store,
-        max_parameters=settings.resolved_max_model_parameters,
-        name=name,
-        data=file.file.read(),
-        config_json=config,
-        metrics_json=metrics,
+    idempotency_key: IdempotencyKey = None,
+) -> ModelVersionPublic | JSONResponse:
+    data = file.file.read()
+    claim = idempotency.begin(
+        session,
+        request,
+        key=idempotency_key,
+        operation="import_model_version",
+        digest=idempotency.request_digest(name, data, config, metrics),
+        ttl_s=settings.idempotency_ttl_s,
+        pending_s=settings.idempotency_pending_s,
     )
-    response.headers["Location"] = f"/v1/models/{name}/versions/{mv.version}"
-    return service.version_public(session, name, mv)
+    if claim.replay is not None:
+        return claim.replay
+    try:
+        mv = imports.import_version(
+            session=session,
+            store=store,
+            max_parameters=settings.resolved_max_model_parameters,
+            name=name,
+            data=data,
+            config_json=config,
+            metrics_json=metrics,
+        )
+        public = service.version_public(session, name, mv)
+    except BaseException:
+        idempotency.abandon(session, claim)
+        raise
+    location = f"/v1/models/{name}/versions/{mv.version}"
+    idempotency.finish(session, claim, status_code=201, answer=public, location=location)
+    response.headers["Location"] = location
+    return public
 
 
 @router.get(

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.deps import ContextDep, JsonBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
+from service.idempotency import REPLAYED, IdempotencyKey, request_digest
 from service.pages import PageRequest, page_request
 from service.security import key_id_of
 from service.training import service
@@ -37,15 +38,18 @@ def create_job(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    request: Request,
     body: JobCreate,
-    idempotency_key: Annotated[
-        str | None, Header(max_length=255, description="Replays return the first job")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
-    job, _created = service.submit_job(
-        session=session, body=body, idempotency_key=idempotency_key, limits=settings
+    # Scoped per API key: stored as a digest of (caller, key), never the key itself.
+    scoped = request_digest(key_id_of(request) or "-", idempotency_key) if idempotency_key else None
+    job, created = service.submit_job(
+        session=session, body=body, idempotency_key=scoped, limits=settings
     )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
+    if not created:
+        response.headers[REPLAYED] = "true"
     return service.to_public(job)
 
 

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,12 @@ def submit_job(
     request_sha = _request_sha256(body)
     if idempotency_key is not None:
         existing = _replay(session, idempotency_key, request_sha)
+        if existing is not None and existing.created_at < utcnow() - timedelta(
+            seconds=limits.idempotency_ttl_s
+        ):
+            existing.idempotency_key = None  # expired: the key is free again
+            session.commit()
+            existing = None
         if existing is not None:
             return existing, False
     dataset = get_dataset(session=session, id_or_name=body.dataset)

@@ -2551,8 +2551,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Replays return the first job */
-                "idempotency-key"?: string | null;
+                /** @description Retry-safe creation: the same key and request replay the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept AESVC_IDEMPOTENCY_TTL_S */
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -4105,7 +4105,10 @@ export interface operations {
     import_model_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and request replay the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept AESVC_IDEMPOTENCY_TTL_S */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 name: string;
             };
