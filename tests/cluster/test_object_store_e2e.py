@@ -117,7 +117,7 @@ def test_a_corrupted_object_is_refused_and_served_again_once_restored(
 @pytest.fixture
 def relay(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, s3_url: str) -> Iterator[Relay]:
     """The service reaches the S3 server only through this relay (s3_url's bucket)."""
-    with relayed(s3_server) as relay:
+    with relayed(s3_server.port) as relay:
         monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
         yield relay
 
