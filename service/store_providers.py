@@ -22,8 +22,8 @@ class Provider:
     allow_http_variable: str  # object_store's own switch; our client options would hide it
     endpoint_hint: str
     credentials_hint: str
-    missing_bucket_codes: tuple[str, ...]  # error codes in the server's answer
-    refused_codes: tuple[str, ...]
+    missing_bucket_codes: tuple[str, ...]  # in the server's answer, as obstore quotes it
+    refused_codes: tuple[str, ...]  # statuses with their reason: a bare "403" may be a time
 
 
 S3 = Provider(
@@ -35,7 +35,7 @@ S3 = Provider(
     endpoint_hint="AWS_ENDPOINT_URL",
     credentials_hint="AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the platform's credentials",
     missing_bucket_codes=("NoSuchBucket",),
-    refused_codes=("403", "InvalidAccessKeyId", "SignatureDoesNotMatch"),
+    refused_codes=("403 Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"),
 )
 GCS = Provider(
     name="Google Cloud Storage",
@@ -49,7 +49,7 @@ GCS = Provider(
         "GOOGLE_APPLICATION_CREDENTIALS or the platform's credentials"
     ),
     missing_bucket_codes=("NoSuchBucket",),
-    refused_codes=("401", "403", "AccessDenied"),
+    refused_codes=("401 Unauthorized", "403 Forbidden", "AccessDenied"),
 )
 AZURE = Provider(
     name="Azure Blob Storage",
@@ -70,7 +70,7 @@ AZURE = Provider(
         "or the platform's credentials"
     ),
     missing_bucket_codes=("ContainerNotFound",),
-    refused_codes=("403", "AuthenticationFailed", "AuthorizationFailure"),
+    refused_codes=("403 Forbidden", "AuthenticationFailed", "AuthorizationFailure"),
 )
 PROVIDERS = (S3, GCS, AZURE)
 KNOWN_FORMS = (
