@@ -29,6 +29,20 @@ def _env(tmp_path: Path, database_url: str, artifact_url: str) -> dict[str, str]
     }
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ftp://host/x", "aesvc: AESVC_ARTIFACT_URL: ftp:// is not a known store here; give"),
+        ("gs://", "aesvc: AESVC_ARTIFACT_URL: gs:// names no bucket or container"),
+    ],
+)
+def test_an_unknown_scheme_or_no_bucket_refuses_the_start(
+    url: str, expected: str, tmp_path: Path, database_url: str
+) -> None:
+    """One line naming the setting, not a traceback (the other forms: tests/test_artifacts.py)."""
+    assert_start_refused(_env(tmp_path, database_url, url), expected)
+
+
 @pytest.mark.cluster
 def test_every_azure_url_form_names_the_same_container(az_url: str, tmp_path: Path) -> None:
     container = az_url.removeprefix("az://").split("/")[0]
