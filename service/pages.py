@@ -43,14 +43,14 @@ class PageRequest:
     offset: int | None
 
 
-def page_request(orders: Sequence[str], default: str) -> Any:
+def page_request(orders: Sequence[str], default: str, default_limit: int = 100) -> Any:
     """A dependency for a list route sorted by one of `orders` ("name", "-created_at", ...:
     a leading '-' is descending)."""
     description = f"Sort key: one of {', '.join(orders)} ('-' descending); default {default}"
 
     def dependency(
         response: Response,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = default_limit,
         order_by: Annotated[
             str, Query(description=description, json_schema_extra=_enum(orders))
         ] = default,

@@ -566,6 +566,9 @@ def _list_query_cases(route: str, url: str | None = None) -> Iterator[Case]:
         ("limit-not-a-number", {"limit": "ten"}, "limit"),
         ("offset-negative", {"offset": -1}, "offset"),
         ("offset-past-int64", {"offset": 2**63}, "offset"),
+        ("page-token-garbage", {"page_token": "not-a-token"}, "page_token"),
+        ("page-token-too-long", {"page_token": "x" * 513}, "page_token"),
+        ("order-by-unknown", {"order_by": "colour"}, "order_by"),
     ):
         yield Case("GET", route, url, BAD_QUERY, label, 422, name, {"params": params})
 
@@ -641,6 +644,7 @@ def job_cases() -> Iterator[Case]:
     for label, after in (("after-negative", -1), ("after-past-int32", 2**31), ("after-text", "x")):
         yield Case("GET", events, "/v1/jobs/{job}/events", BAD_QUERY, label, 422, "after",
                    {"params": {"after": after}})  # fmt: skip
+    yield from _list_query_cases("/v1/jobs/{job_id}/history", "/v1/jobs/{job}/history")
 
 
 def registry_cases() -> Iterator[Case]:

@@ -21,6 +21,7 @@ from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPubli
 # job_event.id is an INTEGER column: 32 bits on PostgreSQL, so a larger id is refused there.
 MAX_EVENT_ID = 2**31 - 1
 JobPage = Annotated[PageRequest, page_request(("-created_at", "created_at"), "-created_at")]
+HistoryPage = Annotated[PageRequest, page_request(("reported", "-reported"), "reported", 1000)]
 router = APIRouter(
     prefix="/v1/jobs", tags=["jobs"], responses=problem_responses(400, 404, 409, 413, 503)
 )
@@ -72,8 +73,9 @@ def read_job(session: SessionDep, job_id: str) -> JobPublic:
 
 
 @router.get("/{job_id}/history", operation_id="read_job_history", summary="Per-epoch metrics")
-def read_job_history(session: SessionDep, job_id: str) -> JobHistory:
-    return JobHistory(job_id=job_id, epochs=service.job_history(session=session, job_id=job_id))
+def read_job_history(session: SessionDep, job_id: str, page: HistoryPage) -> JobHistory:
+    epochs, count, token = service.job_history(session=session, job_id=job_id, page=page)
+    return JobHistory(job_id=job_id, epochs=epochs, count=count, next_page_token=token)
 
 
 @router.get(

@@ -92,3 +92,7 @@ class JobEventPublic(BaseModel):
 class JobHistory(BaseModel):
     job_id: str
     epochs: list[dict[str, Any]]
+    count: int
+    next_page_token: str | None = Field(
+        description="Send as page_token for the next page; null on the last page"
+    )

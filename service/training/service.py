@@ -224,13 +224,31 @@ def list_events(*, session: Session, job_id: str, after_id: int) -> list[JobEven
     )
 
 
-def job_history(*, session: Session, job_id: str) -> list[dict[str, Any]]:
+def progress_reports(*, session: Session, job_id: str) -> list[dict[str, Any]]:
+    """Every per-epoch report of a job, for the server's own plots."""
     get_job(session=session, job_id=job_id)
     return [
         e.data
         for e in list_events(session=session, job_id=job_id, after_id=0)
         if e.kind == "progress"
     ]
+
+
+def job_history(
+    *, session: Session, job_id: str, page: PageRequest
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """The per-epoch reports, every attempt's, in the order they came."""
+    get_job(session=session, job_id=job_id)
+    query = select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.kind == "progress")
+    return paginate(
+        session,
+        query,
+        page,
+        columns={"reported": JobEvent.id},
+        tie_break=JobEvent.id,
+        filters={"job": job_id},
+        convert=lambda event: event.data,
+    )
 
 
 def to_public(job: Job) -> JobPublic:

@@ -29,7 +29,7 @@ from service.inference.runtime.device import one_torch_thread
 from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
 from service.training.schemas import TERMINAL_STATES
-from service.training.service import get_job, job_history
+from service.training.service import get_job, progress_reports
 from service.training.trainer import split_rows
 from service.ui import plots
 
@@ -98,7 +98,7 @@ def loss_stages(history: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 def job_loss_plot(ctx: AppContext, *, session: Session, job_id: str) -> Png:
     job = get_job(session=session, job_id=job_id)
-    history = job_history(session=session, job_id=job_id)
+    history = progress_reports(session=session, job_id=job_id)
 
     def render() -> bytes:
         return plots.loss_curve(

@@ -27,6 +27,12 @@ def test_job_runs_and_registers_version(client: TestClient, settings: Settings) 
     assert client.get("/v1/models/digits-ae/versions/latest").json()["version"] == 1
     history = client.get(f"/v1/jobs/{job['id']}/history").json()["epochs"]
     assert [h["epoch"] for h in history] == [1, 2]
+    first = client.get(f"/v1/jobs/{job['id']}/history", params={"limit": 1}).json()
+    assert [h["epoch"] for h in first["epochs"]] == [1] and first["count"] == 2
+    rest = client.get(
+        f"/v1/jobs/{job['id']}/history", params={"limit": 1, "page_token": first["next_page_token"]}
+    ).json()
+    assert [h["epoch"] for h in rest["epochs"]] == [2] and rest["next_page_token"] is None
 
 
 def test_unknown_dataset_is_404(client: TestClient) -> None:

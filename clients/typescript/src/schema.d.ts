@@ -1358,12 +1358,19 @@ export interface components {
         };
         /** JobHistory */
         JobHistory: {
+            /** Count */
+            count: number;
             /** Epochs */
             epochs: {
                 [key: string]: unknown;
             }[];
             /** Job Id */
             job_id: string;
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** JobProgress */
         JobProgress: {
@@ -3525,7 +3532,19 @@ export interface operations {
     };
     read_job_history: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Sort key: one of reported, -reported ('-' descending); default reported */
+                order_by?: "reported" | "-reported";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
+            };
             header?: never;
             path: {
                 job_id: string;

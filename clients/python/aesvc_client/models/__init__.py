@@ -85,6 +85,7 @@ from .oip_server_metadata_response_oip_server_metadata import OipServerMetadataR
 from .problem import Problem
 from .quality_warning import QualityWarning
 from .read_health_response_read_health import ReadHealthResponseReadHealth
+from .read_job_history_order_by import ReadJobHistoryOrderBy
 from .reconstruct_json_reconstruct_request import ReconstructJsonReconstructRequest
 from .reconstruct_response import ReconstructResponse
 from .regularization import Regularization
@@ -191,6 +192,7 @@ __all__ = (
     "Problem",
     "QualityWarning",
     "ReadHealthResponseReadHealth",
+    "ReadJobHistoryOrderBy",
     "ReconstructJsonReconstructRequest",
     "ReconstructResponse",
     "Regularization",

@@ -25,12 +25,16 @@ T = TypeVar("T", bound="JobHistory")
 class JobHistory:
     """ 
         Attributes:
+            count (int):
             epochs (list[JobHistoryEpochsItem]):
             job_id (str):
+            next_page_token (None | str): Send as page_token for the next page; null on the last page
      """
 
+    count: int
     epochs: list[JobHistoryEpochsItem]
     job_id: str
+    next_page_token: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -39,6 +43,8 @@ class JobHistory:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.job_history_epochs_item import JobHistoryEpochsItem # noqa: PLC0415
+        count = self.count
+
         epochs = []
         for epochs_item_data in self.epochs:
             epochs_item = epochs_item_data.to_dict()
@@ -48,12 +54,17 @@ class JobHistory:
 
         job_id = self.job_id
 
+        next_page_token: None | str
+        next_page_token = self.next_page_token
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
+            "count": count,
             "epochs": epochs,
             "job_id": job_id,
+            "next_page_token": next_page_token,
         })
 
         return field_dict
@@ -64,6 +75,8 @@ class JobHistory:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.job_history_epochs_item import JobHistoryEpochsItem # noqa: PLC0415
         d = dict(src_dict)
+        count = d.pop("count")
+
         epochs = []
         _epochs = d.pop("epochs")
         for epochs_item_data in (_epochs):
@@ -76,9 +89,19 @@ class JobHistory:
 
         job_id = d.pop("job_id")
 
+        def _parse_next_page_token(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        next_page_token = _parse_next_page_token(d.pop("next_page_token"))
+
+
         job_history = cls(
+            count=count,
             epochs=epochs,
             job_id=job_id,
+            next_page_token=next_page_token,
         )
 
 

@@ -10,23 +10,57 @@ from ... import errors
 
 from ...models.job_history import JobHistory
 from ...models.problem import Problem
+from ...models.read_job_history_order_by import ReadJobHistoryOrderBy
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
     job_id: str,
+    *,
+    limit: int | Unset = 1000,
+    order_by: ReadJobHistoryOrderBy | Unset = ReadJobHistoryOrderBy.REPORTED,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v1/jobs/{job_id}/history".format(job_id=quote(str(job_id), safe=""),),
+        "params": params,
     }
 
 
@@ -135,12 +169,22 @@ def sync_detailed(
     job_id: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    order_by: ReadJobHistoryOrderBy | Unset = ReadJobHistoryOrderBy.REPORTED,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> Response[Any | JobHistory | Problem]:
     """ Per-epoch metrics
 
     Args:
         job_id (str):
+        limit (int | Unset): Page size Default: 1000.
+        order_by (ReadJobHistoryOrderBy | Unset): Sort key: one of reported, -reported ('-'
+            descending); default reported Default: ReadJobHistoryOrderBy.REPORTED.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -153,6 +197,10 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         job_id=job_id,
+limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -166,12 +214,22 @@ def sync(
     job_id: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    order_by: ReadJobHistoryOrderBy | Unset = ReadJobHistoryOrderBy.REPORTED,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> Any | JobHistory | Problem | None:
     """ Per-epoch metrics
 
     Args:
         job_id (str):
+        limit (int | Unset): Page size Default: 1000.
+        order_by (ReadJobHistoryOrderBy | Unset): Sort key: one of reported, -reported ('-'
+            descending); default reported Default: ReadJobHistoryOrderBy.REPORTED.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,6 +243,10 @@ def sync(
     return sync_detailed(
         job_id=job_id,
 client=client,
+limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     ).parsed
 
@@ -192,12 +254,22 @@ async def asyncio_detailed(
     job_id: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    order_by: ReadJobHistoryOrderBy | Unset = ReadJobHistoryOrderBy.REPORTED,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> Response[Any | JobHistory | Problem]:
     """ Per-epoch metrics
 
     Args:
         job_id (str):
+        limit (int | Unset): Page size Default: 1000.
+        order_by (ReadJobHistoryOrderBy | Unset): Sort key: one of reported, -reported ('-'
+            descending); default reported Default: ReadJobHistoryOrderBy.REPORTED.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -210,6 +282,10 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         job_id=job_id,
+limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -223,12 +299,22 @@ async def asyncio(
     job_id: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    order_by: ReadJobHistoryOrderBy | Unset = ReadJobHistoryOrderBy.REPORTED,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> Any | JobHistory | Problem | None:
     """ Per-epoch metrics
 
     Args:
         job_id (str):
+        limit (int | Unset): Page size Default: 1000.
+        order_by (ReadJobHistoryOrderBy | Unset): Sort key: one of reported, -reported ('-'
+            descending); default reported Default: ReadJobHistoryOrderBy.REPORTED.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -242,5 +328,9 @@ async def asyncio(
     return (await asyncio_detailed(
         job_id=job_id,
 client=client,
+limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )).parsed
