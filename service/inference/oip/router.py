@@ -18,14 +18,14 @@ from service.errors import ServiceError
 from service.health import readiness
 from service.inference.api import codecs, service
 from service.inference.api.router import client_gone
+from service.inference.oip.schemas import InferRequest, InferResponse
 from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry
 from service.inference.oip.tensors import (
     HEADER_LENGTH,
-    InferRequest,
-    InferResponse,
     OipError,
     Target,
     error_response,
+    parse_infer,
     read_input,
     respond,
     split_body,
@@ -207,7 +207,8 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     registry: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     shm = registry.client(key_id_of(request))
     try:
-        infer, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
+        head, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
+        infer = await parse_infer(request.app.state.ctx, head)
         target, loaded = await _served(request, name, version)
         wanted_input, width = target.input(loaded)
         if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:

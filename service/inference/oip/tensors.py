@@ -10,11 +10,17 @@ from typing import Any, TypeVar
 import numpy as np
 import orjson
 from fastapi import Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ValidationError
 
+from service.context import AppContext
 from service.errors import ServiceError
 from service.inference.api import codecs
+from service.inference.oip.schemas import (
+    InferInput,
+    InferRequest,
+    RequestedOutput,
+    parse_infer_request,
+)
 from service.inference.oip.shared_memory import ClientRegions, SharedMemoryError, TensorRef
 from service.inference.runtime.cache import LoadedModel
 
@@ -31,59 +37,34 @@ class OipError(Exception):
 def parse_body(schema: type[M], body: bytes, what: str) -> M:
     """A JSON body, or an OipError (400) that names the first wrong field."""
     try:
-        return codecs.parse_json(schema, body)
-    except RequestValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
-        raise OipError(400, f"invalid {what}: {where}: {first['msg']}") from None
+        return schema.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid(exc.errors(include_url=False), what) from None
 
 
-class InferInput(BaseModel):
-    name: str
-    shape: list[int]
-    datatype: str
-    parameters: dict[str, Any] | None = None
-    data: Any = None
+def invalid(errors: list[Any], what: str) -> OipError:
+    where = ".".join(str(p) for p in errors[0]["loc"]) or "body"
+    return OipError(400, f"invalid {what}: {where}: {errors[0]['msg']}")
 
 
-class RequestedOutput(BaseModel):
-    name: str
-    parameters: dict[str, Any] | None = None
-
-
-class InferRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    id: str | None = None
-    parameters: dict[str, Any] | None = None
-    inputs: list[InferInput] = Field(min_length=1)
-    outputs: list[RequestedOutput] | None = None
-
-
-class InferOutput(BaseModel):
-    name: str
-    shape: list[int]
-    datatype: str
-    parameters: dict[str, Any] | None = None
-    data: list[float] | None = None
-
-
-class InferResponse(BaseModel):
-    model_name: str
-    model_version: str | None = None
-    id: str | None = None
-    outputs: list[InferOutput]
-
-
-def split_body(header: str | None, body: bytes) -> tuple[InferRequest, bytes]:
+def split_body(header: str | None, body: bytes) -> tuple[bytes, bytes]:
     """The JSON header and what follows it (binary tensor data extension); `header` is the
     Inference-Header-Content-Length header's value."""
     if header is None:
-        head, rest = body, b""
-    else:
-        if not (header.isascii() and header.isdigit()) or int(header) > len(body):
-            raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
-        head, rest = body[: int(header)], body[int(header) :]
-    return parse_body(InferRequest, head, "inference request"), rest
+        return body, b""
+    if not (header.isascii() and header.isdigit()) or int(header) > len(body):
+        raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
+    return body[: int(header)], body[int(header) :]
+
+
+async def parse_infer(ctx: AppContext, head: bytes) -> InferRequest:
+    """The JSON header; a large one parsed in another process, as the v1 rows are."""
+    if ctx.json_bodies is None or len(head) < ctx.settings.json_off_loop_bytes:
+        return parse_body(InferRequest, head, "inference request")
+    parsed = await ctx.json_bodies.run(parse_infer_request, head)
+    if isinstance(parsed, list):
+        raise invalid(parsed, "inference request")
+    return parsed
 
 
 def read_input(
