@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +35,7 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+WATCHED = (b"host", b"sec-fetch-site", b"origin", b"content-type")
 ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -70,21 +70,20 @@ class RequestGuard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        is_ui = scope["path"] == "/ui" or scope["path"].startswith("/ui/")
+        extra = ALWAYS
+        if scope["path"] == "/ui" or scope["path"].startswith("/ui/"):
+            extra = [*ALWAYS, (b"content-security-policy", CSP.encode())]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for key, value in ALWAYS:
-                    headers.raw.append((key, value))
-                if is_ui:
-                    headers["Content-Security-Policy"] = CSP
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
     def refusal(self, scope: Scope) -> Response | None:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        raw = dict(scope["headers"])  # lowercase names (ASGI); four of them are read
+        headers = {k.decode(): raw[k].decode("latin-1") for k in WATCHED if k in raw}
         host = host_name(headers.get("host", ""))
         if not host_allowed(host, self.allowed):
             return _refuse(
@@ -113,8 +112,10 @@ class RequestGuard:
                 "cross-site-request",
             )
         kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        upload = any(route.fullmatch(scope["path"]) for route in UPLOAD_ROUTES)
-        if kind in SIMPLE_TYPES and not (upload and kind == "multipart/form-data"):
+        upload = kind == "multipart/form-data" and any(
+            route.fullmatch(scope["path"]) for route in UPLOAD_ROUTES
+        )
+        if kind in SIMPLE_TYPES and not upload:
             return _refuse(
                 scope,
                 415,
