@@ -385,7 +385,7 @@ def in_process_onnxruntime_encoder(
     with ctx.session_factory() as session:
         cache = ModelCache(ctx.store, devices=(device,))
         loaded = load_version(session=session, cache=cache, name=MODEL, ref="1")
-    backend = OnnxRuntimeBackend(loaded.model, device=device, variational=loaded.variational)
+    backend = OnnxRuntimeBackend(loaded.model, device=device)
 
     def encode(x: np.ndarray) -> np.ndarray:
         return backend.run("encode", x)[0]

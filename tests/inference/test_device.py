@@ -137,8 +137,8 @@ def test_batches_under_parallel_rows_get_one_torch_thread(
 
 
 def test_the_torch_backend_runs_in_inference_mode() -> None:
-    model, variational = serving_model("dense")
-    backend = TorchBackend(model, device="cpu", variational=variational)
+    model, _ = serving_model("dense")
+    backend = TorchBackend(model, device="cpu")
     seen: list[bool] = []
 
     def recorded(z: torch.Tensor) -> tuple[torch.Tensor]:

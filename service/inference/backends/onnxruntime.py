@@ -24,9 +24,7 @@ class OnnxRuntimeBackend:
     name: ClassVar[str] = "onnxruntime"
     cuda_graph_sizes: tuple[int, ...] = ()
 
-    def __init__(
-        self, model: ServingModel, *, device: str, variational: bool, threads: int = 0
-    ) -> None:
+    def __init__(self, model: ServingModel, *, device: str, threads: int = 0) -> None:
         """`model` on the CPU; `threads` 0: as many as torch's."""
         self.device = device
         self._providers = _providers(device)
@@ -34,7 +32,7 @@ class OnnxRuntimeBackend:
         self._sessions: dict[str, tuple[ort.InferenceSession, str]] = {}
         self.held_bytes = 0
         for op in OPERATIONS:
-            module = operation(model, op, variational=variational)
+            module = operation(model, op)
             onnx_bytes = self._load(op, module, probe_rows(model, op))
             self.held_bytes += len(onnx_bytes)  # about the weights the session holds
 

@@ -32,17 +32,25 @@ class LoadedModel:
     name: str
     version: int
     model: ServingModel  # on `device`: the torch backend's, the probe's and the UI's
-    config: dict[str, Any]
     metrics: dict[str, Any]
-    n_features: int
-    code_size: int
-    variational: bool
     size_bytes: int
     device: str = "cpu"
     key: str = ""
     # what runs its batches, and why (set by the engine when the version loads)
     backend: Backend | None = field(default=None, repr=False)
     plan: Plan | None = None
+
+    @property
+    def n_features(self) -> int:
+        return self.model.autoencoder.n_features
+
+    @property
+    def code_size(self) -> int:
+        return self.model.autoencoder.code_size
+
+    @property
+    def variational(self) -> bool:
+        return bool(self.model.autoencoder.variational)
 
     @property
     def footprint_bytes(self) -> int:
@@ -94,8 +102,8 @@ class ModelCache:
                 self._models[key] = loaded
                 evicted = self._evict_over_budget(keep=key)
                 self._loading.pop(key, None)
-        if evicted:
-            self._evicted()
+        if evicted and self.on_evict is not None:
+            self.on_evict()
         return loaded
 
     def _evict_over_budget(self, *, keep: str) -> bool:
@@ -108,10 +116,6 @@ class ModelCache:
         self._refs = {k: v for k, v in self._refs.items() if v[1].key in self._models}
         self._observe()
         return len(self._models) < before
-
-    def _evicted(self) -> None:
-        if self.on_evict is not None:
-            self.on_evict()
 
     def total_bytes(self) -> int:
         return sum(m.footprint_bytes for m in self._models.values())
@@ -130,29 +134,16 @@ class ModelCache:
         return min(self.devices, key=lambda d: counts.get(d, 0))
 
     def _load(self, key: str, name: str, mv: ModelVersion) -> LoadedModel:
-        version, config = mv.version, mv.config
-        blob = self.store.get_bytes(
-            mv.artifact_sha256
-        )  # sha256-checked: a corrupted file is never served
+        blob = self.store.get_bytes(mv.artifact_sha256)  # checked: a corrupt file never serves
         try:
-            model = load_serving_model(config, load_safetensors(blob))
+            model = load_serving_model(mv.config, load_safetensors(blob))
         except (ValueError, KeyError, RuntimeError) as exc:
-            raise ModelUnloadable(f"version {version} of {name!r} cannot be loaded: {exc}") from exc
+            why = f"version {mv.version} of {name!r} cannot be loaded: {exc}"
+            raise ModelUnloadable(why) from exc
         device = self._place()
         model = model.eval().to(torch.device(device))
-        return LoadedModel(
-            name=name,
-            version=version,
-            model=model,
-            config=config,
-            metrics=mv.metrics,
-            n_features=int(config["n_features"]),
-            code_size=model.autoencoder.code_size,
-            variational=bool(model.autoencoder.variational),
-            size_bytes=_bytes(model),
-            device=device,
-            key=key,
-        )
+        size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        return LoadedModel(name, mv.version, model, mv.metrics, size, device, key)
 
     # -- {ref} -> version, reused for a short while so that a hot path skips the database --
 
@@ -166,10 +157,6 @@ class ModelCache:
         with self._lock:
             if loaded.key in self._models:
                 self._refs[(name, ref)] = (time.monotonic(), loaded)
-
-    def loaded(self) -> list[str]:
-        with self._lock:
-            return list(self._models)
 
     def loaded_models(self) -> list[LoadedModel]:
         with self._lock:
@@ -189,9 +176,5 @@ class ModelCache:
                 del self._models[key]
             self._refs = {k: v for k, v in self._refs.items() if k[0] != name}
             self._observe()
-        if keys:
-            self._evicted()
-
-
-def _bytes(model: torch.nn.Module) -> int:
-    return sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        if keys and self.on_evict is not None:
+            self.on_evict()

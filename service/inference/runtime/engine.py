@@ -40,7 +40,6 @@ def prepare(loaded: LoadedModel, options: BackendOptions, batch_rows: Iterable[i
         loaded.model,
         label=label,
         device=loaded.device,
-        variational=loaded.variational,
         options=options,
     )
     log.info("%s: %s", label, loaded.plan)
