@@ -136,9 +136,10 @@ def _route_pair(
     async def versioned(name: str, version: str, request: Request) -> Response:
         return await handler(request, name, version)
 
+    endpoints: tuple[Callable[..., Awaitable[Response]], ...] = (latest, versioned)
     pairs = zip(
         ("", "/versions/{version}"),
-        (latest, versioned),
+        endpoints,
         ids.split("|"),
         summaries.split("|"),
         strict=True,
