@@ -19,6 +19,7 @@ JSON = "application/json"
 NPY = "application/x-npy"
 M = TypeVar("M", bound=BaseModel)
 NPY_EXPECTED = "expected a 2-D float32 or float64 .npy array"
+BINARY = {"type": "string", "format": "binary"}
 
 
 def parse_json(schema: type[M], body: bytes) -> M:
@@ -149,24 +150,16 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def request_body(
-    schema: type[BaseModel], *, npy: bool, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """openapi_extra for a body parsed by hand: the JSON schema (inlined), and .npy."""
+def request_body(schema: type[BaseModel], *, binary: str | None = None) -> dict[str, Any]:
+    """openapi_extra for a body parsed by hand: the JSON schema (inlined), or `binary`."""
     json_schema = schema.model_json_schema()
     content: dict[str, Any] = {
         JSON: {"schema": _inline_refs(json_schema, json_schema.get("$defs", {}))}
     }
-    if npy:
-        content[NPY] = {"schema": {"type": "string", "format": "binary"}}
-    content.update(extra or {})
+    if binary is not None:
+        content[binary] = {"schema": BINARY}
     return {"requestBody": {"required": True, "content": content}}
 
 
 def npy_response(description: str) -> dict[int | str, dict[str, Any]]:
-    return {
-        200: {
-            "description": description,
-            "content": {NPY: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    }
+    return {200: {"description": description, "content": {NPY: {"schema": BINARY}}}}

@@ -103,7 +103,7 @@ async def _body(request: Request, schema: type[Any], what: str) -> Any:
     summary="Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)",
     response_model=list[RepositoryIndexEntry],
     responses=ERRORS,
-    openapi_extra=codecs.request_body(RepositoryIndexRequest, npy=False),
+    openapi_extra=codecs.request_body(RepositoryIndexRequest),
 )
 async def read_repository_index(request: Request) -> Response:
     try:
@@ -133,7 +133,7 @@ def _control(path: str, operation_id: str, summary: str) -> Any:
         summary=summary,
         response_class=Response,
         responses={**NO_BODY, **ERRORS},
-        openapi_extra=codecs.request_body(RepositoryModelRequest, npy=False),
+        openapi_extra=codecs.request_body(RepositoryModelRequest),
     )
 
 

@@ -218,7 +218,6 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
         return error_response(exc)
 
 
-BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 _route_pair(
     "POST",
     "/infer",
@@ -227,5 +226,5 @@ _route_pair(
     "Inference (latest version)|Inference on a version",
     responses={**OIP_ERRORS, **TOO_LARGE},
     response_model=InferResponse,
-    openapi_extra=codecs.request_body(InferRequest, npy=False, extra=BINARY),
+    openapi_extra=codecs.request_body(InferRequest, binary="application/octet-stream"),
 )

@@ -90,7 +90,7 @@ def read_system_shared_memory_region_status(region: str, request: Request) -> Re
     "/region/{region}/register",
     "oip_register_system_shared_memory",
     "Register a region of a POSIX shared memory object",
-    openapi_extra=codecs.request_body(SystemSharedMemoryRegister, npy=False),
+    openapi_extra=codecs.request_body(SystemSharedMemoryRegister),
 )
 async def create_system_shared_memory_region(region: str, request: Request) -> Response:
     try:
