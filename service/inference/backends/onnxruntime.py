@@ -30,11 +30,8 @@ class OnnxRuntimeBackend:
         self._providers = _providers(device)
         self._options = _options(threads or torch.get_num_threads())
         self._sessions: dict[str, tuple[ort.InferenceSession, str]] = {}
-        self.held_bytes = 0
-        for op in OPERATIONS:
-            module = operation(model, op)
-            onnx_bytes = self._load(op, module, probe_rows(model, op))
-            self.held_bytes += len(onnx_bytes)  # about the weights the session holds
+        onnx = [self._load(op, operation(model, op), probe_rows(model, op)) for op in OPERATIONS]
+        self.held_bytes = sum(len(b) for b in onnx)  # about the weights the sessions hold
 
     def _load(self, op: str, module: nn.Module, probe: torch.Tensor) -> bytes:
         with torch.no_grad():

@@ -37,17 +37,13 @@ class BackendOptions:
     threads: int = field(default_factory=torch.get_num_threads)
 
 
-def asked_backend(setting: BackendSetting, device: str) -> str:
-    if setting != "auto":
-        return setting
-    return "onnxruntime" if device == "cpu" else "torch"
-
-
 def load_backend(
     model: ServingModel, *, label: str, device: str, options: BackendOptions
 ) -> tuple[Backend, Plan]:
     """The version's backend on `device` (`model` already there), and its plan."""
-    asked = asked_backend(options.setting, device)
+    asked = options.setting
+    if asked == "auto":
+        asked = "onnxruntime" if device == "cpu" else "torch"
     fallback = ""
     if asked == "onnxruntime":
         try:
