@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import torch
@@ -58,29 +58,24 @@ class LoadedModel:
         return self.size_bytes + (self.backend.held_bytes if self.backend is not None else 0)
 
 
+@dataclass(eq=False)
 class ModelCache:
-    def __init__(
-        self,
-        store: ArtifactStore,
-        *,
-        max_bytes: int = 1 << 30,
-        devices: tuple[str, ...] = ("cpu",),
-        warmup: Callable[[LoadedModel], None] | None = None,
-        metrics: ServiceMetrics | None = None,
-    ) -> None:
-        """`warmup`: makes a loaded version's backend and runs it once (the engine's)."""
-        self.store = store
-        self.max_bytes = max_bytes
-        self.devices = devices
-        self.warmup = warmup
-        self.metrics = metrics
-        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
-        self._lock = threading.Lock()
-        self._loading: dict[str, threading.Lock] = {}
-        self._refs: dict[tuple[str, str], tuple[float, LoadedModel]] = {}
-        # told after versions leave (on the thread that evicted them): the engine closes
-        # their batchers, which hold their backends
-        self.on_evict: Callable[[], None] | None = None
+    store: ArtifactStore
+    _: KW_ONLY
+    max_bytes: int = 1 << 30
+    devices: tuple[str, ...] = ("cpu",)
+    # makes a loaded version's backend and runs it once (the engine's warm_up)
+    warmup: Callable[[LoadedModel], None] | None = None
+    metrics: ServiceMetrics | None = None
+    # told after versions leave (on the thread that evicted them): the engine closes
+    # their batchers, which hold their backends
+    on_evict: Callable[[], None] | None = None
+    _models: OrderedDict[str, LoadedModel] = field(default_factory=OrderedDict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _loading: dict[str, threading.Lock] = field(default_factory=dict, init=False)
+    _refs: dict[tuple[str, str], tuple[float, LoadedModel]] = field(
+        default_factory=dict, init=False
+    )
 
     def get(self, name: str, mv: ModelVersion) -> LoadedModel:
         """Version `mv` of model `name`, loaded and warm (loaded now if it is not yet)."""
