@@ -39,18 +39,18 @@ class LoadedModel:
     # what runs its batches, and why (set by the engine when the version loads)
     backend: Backend | None = field(default=None, repr=False)
     plan: Plan | None = None
+    # the model's, as plain fields: read on every request, where nn.Module's lookups cost
+    n_features: int = field(init=False)
+    code_size: int = field(init=False)
+    variational: bool = field(init=False)
 
-    @property
-    def n_features(self) -> int:
-        return self.model.autoencoder.n_features
-
-    @property
-    def code_size(self) -> int:
-        return self.model.autoencoder.code_size
-
-    @property
-    def variational(self) -> bool:
-        return bool(self.model.autoencoder.variational)
+    def __post_init__(self) -> None:
+        ae = self.model.autoencoder
+        self.n_features, self.code_size, self.variational = (
+            ae.n_features,
+            ae.code_size,
+            bool(ae.variational),
+        )
 
     @property
     def footprint_bytes(self) -> int:
