@@ -207,9 +207,7 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
             got = [i.name for i in infer.inputs]
             raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
         max_rows = ctx.settings.max_request_rows
-        x, used = read_input(infer.inputs[0], memoryview(binary), 0, width, shm, max_rows)
-        if used != len(binary):
-            raise OipError(400, f"{len(binary) - used} bytes of binary data belong to no input")
+        x = read_input(infer.inputs[0], binary, width, shm, max_rows)
         x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
         wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
         arrays = await _run(request, target, loaded, x, {o.name for o in wanted})

@@ -68,10 +68,9 @@ async def parse_infer(ctx: AppContext, head: bytes) -> InferRequest:
 
 
 def read_input(
-    spec: InferInput, binary: memoryview, offset: int, width: int, shm: ClientRegions, max_rows: int
-) -> tuple[np.ndarray, int]:
-    """The input's values: from the binary part at `offset`, from a shared memory region, or
-    from `data`; and where the binary part's next tensor starts."""
+    spec: InferInput, binary: bytes, width: int, shm: ClientRegions, max_rows: int
+) -> np.ndarray:
+    """The one input's values: the binary part (all of it), a shared memory region, or `data`."""
     expected = f"expected {spec.name!r} FP32 with shape [-1, {width}]"
     if spec.datatype != "FP32":
         raise OipError(400, f"input {spec.name!r} has datatype {spec.datatype}; {expected}")
@@ -95,14 +94,13 @@ def read_input(
             )
         flat = shm.read_fp32(ref, count, f"input {spec.name!r}")
     elif size is not None:
-        if not isinstance(size, int) or size != count * 4 or offset + size > len(binary):
+        if not isinstance(size, int) or size != count * 4 or size > len(binary):
             raise OipError(
                 400,
                 f"input {spec.name!r}: binary_data_size {size!r} does not hold "
                 f"shape {spec.shape} of FP32 ({count * 4} bytes); {expected}",
             )
-        flat = np.frombuffer(binary[offset : offset + size], dtype="<f4").astype(np.float32)
-        offset += size
+        flat = np.frombuffer(memoryview(binary)[:size], dtype="<f4").astype(np.float32)
     else:
         try:
             with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
@@ -119,7 +117,10 @@ def read_input(
                 f"input {spec.name!r}: {flat.size} values do not fill shape "
                 f"{spec.shape} ({count}); {expected}",
             )
-    return flat.reshape(spec.shape), offset
+    unused = len(binary) - (size or 0)
+    if unused:
+        raise OipError(400, f"{unused} bytes of binary data belong to no input")
+    return flat.reshape(spec.shape)
 
 
 @dataclass(frozen=True)
