@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,46 +32,30 @@ QUIET_S = 0.0002
 MAX_CHAINED_BATCHES = 4  # batches of one split request handed to the device at once
 
 
+@dataclass(eq=False, kw_only=True)
 class Batcher:
-    def __init__(
-        self,
-        *,
-        operation: str,
-        fn: BatchFn,
-        device: Device,
-        budget: RowBudget,
-        metrics: ServiceMetrics,
-        max_batch_rows: int,
-        max_wait_s: float,
-        timeout_s: float | None = None,
-        stats: VersionStats | None = None,
-    ) -> None:
-        self.operation = operation
-        self.stats = stats or VersionStats()  # the version's, shared by its operations
-        self.fn = fn
-        self.device = device
-        self.budget = budget
-        self.metrics = metrics
-        self.max_batch_rows = max_batch_rows
-        self.max_wait_s = max_wait_s
+    operation: str
+    fn: BatchFn
+    device: Device
+    budget: RowBudget
+    metrics: ServiceMetrics
+    max_batch_rows: int
+    max_wait_s: float
+    timeout_s: float | None = None  # read by each sweep of the waiting callers
+    stats: VersionStats = field(default_factory=VersionStats)  # the version's, all operations'
+
+    def __post_init__(self) -> None:
         self._items: deque[Pending] = deque()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running = False  # a batch is on the device
         self._claimed = False  # a request is about to run alone on the idle device
-        self._waiting = Waiting(timeout_s)
+        self._waiting = Waiting(lambda: self.timeout_s)
         self.result = self._waiting.result  # the item's outputs (gone: the client left)
-        self._queue_seconds = metrics.labelled(metrics.queue_seconds, operation)
-        self._compute_seconds = metrics.labelled(metrics.compute_seconds, operation)
-        self._batch_rows = metrics.labelled(metrics.batch_rows, operation)
-
-    @property
-    def timeout_s(self) -> float | None:
-        return self._waiting.timeout_s
-
-    @timeout_s.setter
-    def timeout_s(self, value: float | None) -> None:
-        self._waiting.timeout_s = value
+        labelled, operation = self.metrics.labelled, self.operation
+        self._queue_seconds = labelled(self.metrics.queue_seconds, operation)
+        self._compute_seconds = labelled(self.metrics.compute_seconds, operation)
+        self._batch_rows = labelled(self.metrics.batch_rows, operation)
 
     @property
     def idle(self) -> bool:

@@ -132,8 +132,8 @@ SWEEP_S = 0.02  # how often waiting requests are checked for their timeout and w
 
 
 class Waiting:
-    def __init__(self, timeout_s: float | None) -> None:
-        self.timeout_s = timeout_s
+    def __init__(self, timeout_s: Callable[[], float | None]) -> None:
+        self.timeout_s = timeout_s  # the batcher's, read at each sweep
         self._waiting: dict[Pending, GoneWatch | None] = {}  # oldest first
         self._watches: dict[Pending, asyncio.Task[None]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
@@ -177,7 +177,8 @@ class Waiting:
             if item.future.done():
                 continue
             waited = now - item.enqueued_at
-            if self.timeout_s is not None and waited >= self.timeout_s:
+            timeout_s = self.timeout_s()
+            if timeout_s is not None and waited >= timeout_s:
                 self._time_out(item)
             elif gone is not None and waited >= GONE_WATCH_AFTER_S and item not in self._watches:
                 self._watches[item] = asyncio.ensure_future(self._watch(item, gone))
@@ -185,7 +186,9 @@ class Waiting:
             self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
 
     def _time_out(self, item: Pending) -> None:
-        why = f"no answer within the {self.timeout_s:g} s request timeout (AESVC_REQUEST_TIMEOUT_S)"
+        why = (
+            f"no answer within the {self.timeout_s():g} s request timeout (AESVC_REQUEST_TIMEOUT_S)"
+        )
         self._abandon(item, InferenceTimeout(f"{why}; the rows were dropped"))
 
     async def _watch(self, item: Pending, gone: GoneWatch) -> None:
