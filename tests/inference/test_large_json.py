@@ -34,6 +34,7 @@ BODIES: list[Any] = [
     {"inputs": [["a"] * 6]},
     {"inputs": [[0.0] * 6], "extra": 1},
     {"inputs": [[0.0] * 6] * 51},  # past AESVC_MAX_REQUEST_ROWS
+    {"inputs": [0.0] * 6},  # one flat row: said once, with the fix
 ]
 
 

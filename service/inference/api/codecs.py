@@ -114,7 +114,7 @@ async def read_request(request: Request, schema: type[M], *, array_field: str | 
             # rows: validated in a separate process, the loop stays free (service.json_bodies)
             ok, parsed = await pool.parse_rows(schema, body, array_field)
             if not ok:
-                raise RequestValidationError(parsed)
+                raise RequestValidationError(_flat_rows_once(parsed))
             return schema.model_construct(**parsed)
         return parse_json(schema, body)
     accepted = JSON if array_field is None else f"{JSON} or {NPY}"
