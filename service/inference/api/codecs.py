@@ -54,11 +54,8 @@ _PLAIN_NPY_HEADER = re.compile(
 
 
 def _read_plain_npy(body: bytes | bytearray) -> np.ndarray | None:
-    """The array of a plain .npy body, read in place (a view of `body`, no copy), or None
-    for anything else: numpy's reader then decides, and words any error.
-
-    numpy's reader copies the data out of the body and parses the header with
-    ast.literal_eval, which costs a large body several times more (docs/performance.md)."""
+    """The array of a plain .npy body, read in place (a view of `body`: numpy's reader copies
+    the data out), or None for anything else: numpy's reader then decides, and words any error."""
     if len(body) < 12 or body[:6] != b"\x93NUMPY" or body[6] not in (1, 2, 3):
         return None
     start = 10 if body[6] == 1 else 12  # version 1: a 2-byte header length; 2 and 3: 4

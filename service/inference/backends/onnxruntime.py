@@ -54,10 +54,8 @@ class OnnxRuntimeBackend:
 
 
 def export(module: nn.Module, example: torch.Tensor, *, n_outputs: int) -> bytes:
-    """The module as ONNX, its batch dimension dynamic.
-
-    TorchScript-based exporter: it takes milliseconds where the torch.export-based one takes
-    about a second per graph, and versions load while they are first requested."""
+    """The module as ONNX, its batch dimension dynamic; the TorchScript-based exporter, much
+    faster than torch.export's (versions load while they are first requested)."""
     names = [f"output{i}" for i in range(n_outputs)]
     axes = {name: {0: "batch"} for name in ["input", *names]}
     buffer = io.BytesIO()
