@@ -110,3 +110,16 @@ def test_large_oip_bodies_are_parsed_in_another_process_with_the_same_answers(
                 assert mine == theirs
     parsers = {p.pid for p in multiprocessing.active_children()} - before
     assert parsers, "no OIP body was parsed outside this process"
+
+
+def test_an_oip_body_over_the_limit_is_refused_as_it_streams(settings: Settings) -> None:
+    """No Content-Length: the count of the streamed bytes refuses it, before any parse."""
+    limited = settings.model_copy(update={"max_body_bytes": 1000, "json_off_loop_bytes": 0})
+    before = {p.pid for p in multiprocessing.active_children()}
+    with TestClient(create_app(limited, start_workers=False)) as client:
+        chunks = iter([b'{"inputs": [', b" " * 2000, b"]}"])
+        headers = {"content-type": "application/json"}
+        response = client.post("/v2/models/m/infer", content=chunks, headers=headers)
+        assert response.status_code == 413, response.text
+        assert response.json() == {"error": "the body is over the limit of 1000 bytes"}
+        assert {p.pid for p in multiprocessing.active_children()} <= before  # nothing parsed
