@@ -44,7 +44,7 @@ class GraphedOperation:
                 self._graphs[size] = self._capture(size, pool)
                 want = op(probe[:size].to(device))
                 self.static_in[:size].copy_(probe[:size])
-                why = disagreement(_arrays(self.replay(size)), _arrays(want))
+                why = disagreement(to_numpy(self.replay(size)), to_numpy(want))
                 if why:
                     raise RuntimeError(f"its graph for {size} rows answered differently: {why}")
         # What the graphs hold on the device: their pool's segments (the allocator reserves
@@ -117,5 +117,6 @@ def graphed(
         return None
 
 
-def _arrays(tensors: Tensors) -> Outputs:
+def to_numpy(tensors: Tensors) -> Outputs:
+    """Float32 arrays on the host (no copy of a CPU float32 tensor)."""
     return tuple(t.float().cpu().numpy() for t in tensors)

@@ -41,10 +41,4 @@ class TorchBackend:
             if outputs is None:
                 x = torch.from_numpy(rows)
                 outputs = self._ops[operation](x if self._cpu else x.to(self._device))
-            return tuple(_array(t) for t in outputs)
-
-
-def _array(t: torch.Tensor) -> np.ndarray:
-    if not t.is_cuda and t.dtype == torch.float32:
-        return t.numpy()
-    return t.float().cpu().numpy()
+            return cuda_graphs.to_numpy(outputs)
