@@ -71,34 +71,27 @@ def read_input(
     spec: InferInput, binary: bytes, width: int, shm: ClientRegions, max_rows: int
 ) -> np.ndarray:
     """The one input's values: the binary part (all of it), a shared memory region, or `data`."""
-    expected = f"expected {spec.name!r} FP32 with shape [-1, {width}]"
+    what, expected = f"input {spec.name!r}", f"expected {spec.name!r} FP32 with shape [-1, {width}]"
     if spec.datatype != "FP32":
-        raise OipError(400, f"input {spec.name!r} has datatype {spec.datatype}; {expected}")
+        raise OipError(400, f"{what} has datatype {spec.datatype}; {expected}")
     if len(spec.shape) != 2 or spec.shape[1] != width or spec.shape[0] < 1:
-        raise OipError(400, f"input {spec.name!r} has shape {spec.shape}; {expected}")
+        raise OipError(400, f"{what} has shape {spec.shape}; {expected}")
     count = math.prod(spec.shape)
     size = (spec.parameters or {}).get("binary_data_size")
-    ref = TensorRef.from_parameters(spec.parameters, f"input {spec.name!r}")
+    ref = TensorRef.from_parameters(spec.parameters, what)
     if sum(x is not None for x in (size, ref, spec.data)) > 1:
-        raise OipError(
-            400,
-            f"input {spec.name!r}: give its values one way: data, binary_data_size or a "
-            "shared memory region",
-        )
+        ways = "data, binary_data_size or a shared memory region"
+        raise OipError(400, f"{what}: give its values one way: {ways}")
     if ref is not None:
         if spec.shape[0] > max_rows:  # no body limit bounds what a region holds
-            raise OipError(
-                400,
-                f"input {spec.name!r} has {spec.shape[0]} rows; at most {max_rows} "
-                "(AESVC_MAX_REQUEST_ROWS) per request",
-            )
-        flat = shm.read_fp32(ref, count, f"input {spec.name!r}")
+            most = f"at most {max_rows} (AESVC_MAX_REQUEST_ROWS) per request"
+            raise OipError(400, f"{what} has {spec.shape[0]} rows; {most}")
+        flat = shm.read_fp32(ref, count, what)
     elif size is not None:
         if not isinstance(size, int) or size != count * 4 or size > len(binary):
+            holds = f"shape {spec.shape} of FP32 ({count * 4} bytes)"
             raise OipError(
-                400,
-                f"input {spec.name!r}: binary_data_size {size!r} does not hold "
-                f"shape {spec.shape} of FP32 ({count * 4} bytes); {expected}",
+                400, f"{what}: binary_data_size {size!r} does not hold {holds}; {expected}"
             )
         flat = np.frombuffer(memoryview(binary)[:size], dtype="<f4").astype(np.float32)
     else:
@@ -106,17 +99,11 @@ def read_input(
             with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
                 flat = np.asarray(spec.data, dtype=np.float32).reshape(-1)
         except (ValueError, TypeError):
-            raise OipError(
-                400,
-                f"input {spec.name!r}: data is not numbers in a "
-                f"row-major (flat or nested) list; {expected}",
-            ) from None
+            not_numbers = "data is not numbers in a row-major (flat or nested) list"
+            raise OipError(400, f"{what}: {not_numbers}; {expected}") from None
         if flat.size != count:
-            raise OipError(
-                400,
-                f"input {spec.name!r}: {flat.size} values do not fill shape "
-                f"{spec.shape} ({count}); {expected}",
-            )
+            fill = f"{flat.size} values do not fill shape {spec.shape} ({count})"
+            raise OipError(400, f"{what}: {fill}; {expected}")
     unused = len(binary) - (size or 0)
     if unused:
         raise OipError(400, f"{unused} bytes of binary data belong to no input")
