@@ -127,10 +127,7 @@ class SharedMemoryRegistry:
         """One of the owner's regions, or all of them; a name not registered is no error."""
         self._check_enabled()
         with self._lock:
-            if name is None:
-                keys = [k for k in self._regions if k[0] == owner]
-            else:
-                keys = [(owner, name)] if (owner, name) in self._regions else []
+            keys = [k for k in self._regions if k[0] == owner and name in (None, k[1])]
             for region in [self._regions.pop(k) for k in keys]:
                 region.close()
 
