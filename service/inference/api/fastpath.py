@@ -73,13 +73,9 @@ class InferenceFastPath:
 
     async def _serve(self, route: APIRoute, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        given = declared = None
-        for key, value in scope["headers"]:
-            if key == HEADER:
-                given = value
-            elif key == b"content-length":
-                declared = value
-        request_id = request_id_from(given)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        request_id = request_id_from(headers.get(HEADER))
         token = current_request_id.set(request_id)
         status = 500
         try:
