@@ -57,10 +57,8 @@ def main() -> None:
     for threads in sorted({1, all_threads}):
         torch.set_num_threads(threads)
         backends = {
-            "onnxruntime": OnnxRuntimeBackend(
-                model, device="cpu", variational=False, threads=threads
-            ),
-            "torch": TorchBackend(model, device="cpu", variational=False),
+            "onnxruntime": OnnxRuntimeBackend(model, device="cpu", threads=threads),
+            "torch": TorchBackend(model, device="cpu"),
         }
         for op in OPERATIONS:
             for rows in (1, 64, 8192):

@@ -385,7 +385,7 @@ def in_process_onnxruntime_encoder(
     with ctx.session_factory() as session:
         cache = ModelCache(ctx.store, devices=(device,))
         loaded = load_version(session=session, cache=cache, name=MODEL, ref="1")
-    backend = OnnxRuntimeBackend(loaded.model, device=device, variational=loaded.variational)
+    backend = OnnxRuntimeBackend(loaded.model, device=device)
 
     def encode(x: np.ndarray) -> np.ndarray:
         return backend.run("encode", x)[0]
@@ -577,7 +577,7 @@ def main() -> None:
         "d_over_f_rows_per_s (no target)": round(d / f, 3),
         "d_over_e_bound_from_f_and_e (no target)": round(f / (f + e), 3),
         # (g) is the least a server can do for (d): where d/g is about 1, the service's
-        # batching, checks and lanes cost (d) nothing that HTTP on this machine does not
+        # batching and checks cost (d) nothing that HTTP on this machine does not
         "d_over_g_rows_per_s (no target)": round(d / g, 3),
         "g_over_e_rows_per_s (no target)": round(g / e, 3),
         # (h) is (d) with the tensors in shared memory instead of HTTP bodies

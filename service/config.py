@@ -87,8 +87,9 @@ class Settings(BaseSettings):
     json_off_loop_bytes: int = Field(
         default=1 << 20,
         ge=0,
-        description="An inference JSON body of rows this large or larger is parsed in a "
-        "separate process (service.json_bodies), not on the event loop.",
+        description="An inference JSON body of rows (v1), or a v2 infer request's JSON, this "
+        "large or larger is parsed in a separate process (service.json_bodies), not on the "
+        "event loop.",
     )
     json_parse_processes: int = Field(
         default=2, ge=1, le=64, description="Processes that parse large JSON bodies."

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,6 +39,7 @@ CSP = (
 # may name it, and a version this service does not speak is refused (400) rather than
 # served with other shapes. docs/api.md keeps the changes between versions.
 API_VERSION_DATE = "2026-12-05"
+WATCHED = (b"host", b"sec-fetch-site", b"origin", b"content-type", b"api-version")
 ALWAYS = [
     (b"api-version", API_VERSION_DATE.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -75,23 +75,25 @@ class RequestGuard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        is_ui = scope["path"] == "/ui" or scope["path"].startswith("/ui/")
+        extra = ALWAYS
+        if scope["path"] == "/ui" or scope["path"].startswith("/ui/"):
+            extra = [*ALWAYS, (b"content-security-policy", CSP.encode())]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for key, value in ALWAYS:
-                    headers.raw.append((key, value))
-                if is_ui:
-                    headers["Content-Security-Policy"] = CSP
-                for key, value in scope.get("state", {}).get("rate_limit", {}).items():
-                    headers[key] = value
+                limits = scope.get("state", {}).get("rate_limit", {})  # service.rate_limits
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    *extra,
+                    *((k.lower().encode(), v.encode()) for k, v in limits.items()),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
     def refusal(self, scope: Scope) -> Response | None:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        raw = dict(scope["headers"])  # lowercase names (ASGI); four of them are read
+        headers = {k.decode(): raw[k].decode("latin-1") for k in WATCHED if k in raw}
         host = host_name(headers.get("host", ""))
         if not host_allowed(host, self.allowed):
             return _refuse(
@@ -130,8 +132,10 @@ class RequestGuard:
                 "cross-site-request",
             )
         kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        upload = any(route.fullmatch(scope["path"]) for route in UPLOAD_ROUTES)
-        if kind in SIMPLE_TYPES and not (upload and kind == "multipart/form-data"):
+        upload = kind == "multipart/form-data" and any(
+            route.fullmatch(scope["path"]) for route in UPLOAD_ROUTES
+        )
+        if kind in SIMPLE_TYPES and not upload:
             return _refuse(
                 scope,
                 415,

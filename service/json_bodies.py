@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T")
 
 
 def parse_rows_body(
@@ -57,16 +60,18 @@ class JsonBodyPool:
     async def parse_rows(
         self, schema: type[BaseModel], body: bytes, array_field: str
     ) -> tuple[bool, dict[str, Any] | list[Any]]:
+        return await self.run(parse_rows_body, schema, body, array_field)
+
+    async def run(self, parse: Callable[..., T], *args: Any) -> T:
+        """`parse(*args)` in the pool: a module-level function, light to import (the pool's
+        processes import its module, and the modules of its arguments)."""
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_lower_priority,
             )
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, parse_rows_body, schema, body, array_field
-        )
+        return await asyncio.get_running_loop().run_in_executor(self._executor, parse, *args)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -22,6 +22,31 @@ def too_large(scope: Scope, detail: str, limit: int) -> Response:
     )
 
 
+def declared_too_large(declared: bytes | None, scope: Scope, limit: int) -> Response | None:
+    """The 413 for a Content-Length over `limit`, or None."""
+    if declared is None or not declared.isdigit() or int(declared) <= limit:
+        return None
+    return too_large(scope, f"the body is {int(declared)} bytes; the limit is {limit} bytes", limit)
+
+
+class CountedBody:
+    """`receive` that refuses the body (PayloadTooLarge) once it passes `limit` bytes."""
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self.receive, self.limit = receive, limit
+        self.received, self.exceeded = 0, False
+
+    async def __call__(self) -> Message:
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                self.exceeded = True
+                detail = f"the body is over the limit of {self.limit} bytes"
+                raise PayloadTooLarge(detail, limit_bytes=self.limit)
+        return message
+
+
 class BodyLimitMiddleware:
     """413 past the limit: from Content-Length at once, else while counting the stream."""
 
@@ -40,39 +65,27 @@ class BodyLimitMiddleware:
             return
         limit = self.limit_for(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            detail = f"the body is {int(declared)} bytes; the limit is {limit} bytes"
-            await too_large(scope, detail, limit)(scope, receive, send)
+        refusal = declared_too_large(declared, scope, limit)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
-        received = 0
-        exceeded = started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    exceeded = True
-                    raise PayloadTooLarge(
-                        f"the body is over the limit of {limit} bytes", limit_bytes=limit
-                    )
-            return message
+        counted = CountedBody(receive, limit)
+        started = False
 
         async def guarded_send(message: Message) -> None:
             # FastAPI turns any error while parsing a body into its own 400, so once the
             # limit is passed the app's answer is dropped and the 413 below sent instead.
             nonlocal started
-            if exceeded and not started:
+            if counted.exceeded and not started:
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, guarded_send)
+            await self.app(scope, counted, guarded_send)
         except Exception:
-            if not exceeded or started:
+            if not counted.exceeded or started:
                 raise
-        if exceeded and not started:
+        if counted.exceeded and not started:
             detail = f"the body is over the limit of {limit} bytes"
             await too_large(scope, detail, limit)(scope, receive, send)

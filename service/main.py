@@ -206,10 +206,9 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so 413s carry an id
     from service.datasets.router import router as datasets_router
     from service.health import router as health_router
-    from service.inference.oip.repository import router as repository_router
+    from service.inference.oip.extensions import router as extensions_router
     from service.inference.oip.router import router as oip_router
     from service.inference.oip.shared_memory_router import router as shared_memory_router
-    from service.inference.oip.stats import router as stats_router
     from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
     from service.training.router import router as jobs_router
@@ -218,8 +217,8 @@ def create_app(
     # No prefix or dependencies at inclusion: InferenceFastPath calls the inference
     # router's endpoints itself and would not see them.
     routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
-    # the statistics first: /v2/models/stats before the OIP router's /v2/models/{name}
-    oip_routers = (stats_router, oip_router, shared_memory_router, repository_router)
+    # the extensions first: /v2/models/stats before the OIP router's /v2/models/{name}
+    oip_routers = (extensions_router, oip_router, shared_memory_router)
     for router in (inference_router, *oip_routers, *routers):
         app.include_router(router)
     from service.ui import router as ui

@@ -74,15 +74,15 @@ def test_inference_runs_on_the_gpu(settings: Settings) -> None:
 def test_small_batches_replay_cuda_graphs_and_answer_as_eager(kind: str) -> None:
     from tests.inference.test_backends import serving_model
 
-    cpu_model, variational = serving_model(kind)
+    cpu_model, _ = serving_model(kind)
     gpu_model, _ = serving_model(kind)
     gpu_model.to("cuda")
-    graphed = TorchBackend(gpu_model, device="cuda:0", variational=variational, cuda_graph_rows=16)
+    graphed = TorchBackend(gpu_model, device="cuda:0", cuda_graph_rows=16)
     assert graphed.cuda_graph_sizes == (1, 2, 4, 8, 16)
     # its pools: the allocator's segments are 2 MiB at least, one pool per operation
     assert graphed.held_bytes >= len(OPERATIONS) * (2 << 20)
-    eager = TorchBackend(gpu_model, device="cuda:0", variational=variational)  # op by op
-    on_cpu = TorchBackend(cpu_model, device="cpu", variational=variational)
+    eager = TorchBackend(gpu_model, device="cuda:0")  # op by op
+    on_cpu = TorchBackend(cpu_model, device="cpu")
     rng = np.random.default_rng(0)
     for op in OPERATIONS:
         # the largest bucket first: rows a batch leaves behind must not reach the next
@@ -158,7 +158,7 @@ def test_a_version_captures_its_graphs_while_another_serves(settings: Settings) 
             server.join(60)
         assert second.status_code == 200, second.text
         _, cache = client.app.state.ctx.inference()  # type: ignore[attr-defined]
-        assert len(cache.loaded()) == 2 and not server.is_alive()
+        assert len(cache.loaded_models()) == 2 and not server.is_alive()
         # version 1 answered, start to end, while version 2 loaded and captured
         assert any(loading < start and end < loaded for start, end in spans)
         for answer in answers:

@@ -99,8 +99,8 @@ def loaded_model(kind: str) -> LoadedModel:
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_onnxruntime_and_torch_agree_on_every_operation(kind: str) -> None:
     model, variational = serving_model(kind)
-    ort = OnnxRuntimeBackend(model, device="cpu", variational=variational)
-    eager = TorchBackend(model, device="cpu", variational=variational)
+    ort = OnnxRuntimeBackend(model, device="cpu")
+    eager = TorchBackend(model, device="cpu")
     rng = np.random.default_rng(1)
     for op in OPS:
         for rows in (1, 7, 300):
@@ -115,8 +115,8 @@ def test_onnxruntime_and_torch_agree_on_every_operation(kind: str) -> None:
 @pytest.mark.parametrize("kind", ["dense", "vae", "conv"])
 def test_reconstruct_gives_what_encode_and_the_model_give(kind: str) -> None:
     """The codings beside a reconstruction (an OIP request for both) are encode's."""
-    model, variational = serving_model(kind)
-    backend = OnnxRuntimeBackend(model, device="cpu", variational=variational)
+    model, _ = serving_model(kind)
+    backend = OnnxRuntimeBackend(model, device="cpu")
     x = np.random.default_rng(2).standard_normal((5, model.autoencoder.n_features), np.float32)
     recon, errors, codings = backend.run("reconstruct", x)
     assert disagreement((codings,), backend.run("encode", x)[:1]) == ""
@@ -148,11 +148,9 @@ def test_a_version_onnxruntime_cannot_run_falls_back_to_torch_and_says_why(
         raise RuntimeError("an operator the exporter does not know")
 
     monkeypatch.setattr(ort_backend, "export", refuse)
-    model, variational = serving_model("dense")
+    model, _ = serving_model("dense")
     caplog.set_level(logging.WARNING, logger="service.inference.runtime.plan")
-    backend, plan = load_backend(
-        model, label="m@1", device="cpu", variational=variational, options=BackendOptions()
-    )
+    backend, plan = load_backend(model, label="m@1", device="cpu", options=BackendOptions())
     assert isinstance(backend, TorchBackend)
     assert (plan.backend, plan.asked) == ("torch", "onnxruntime")
     assert "an operator the exporter does not know" in plan.fallback
@@ -169,12 +167,11 @@ def test_a_version_onnxruntime_cannot_run_falls_back_to_torch_and_says_why(
     [("auto", "onnxruntime"), ("onnxruntime", "onnxruntime"), ("torch", "torch")],
 )
 def test_the_plan_follows_the_setting_on_a_cpu(setting: Any, backend: str) -> None:
-    model, variational = serving_model("vae")
+    model, _ = serving_model("vae")
     _, plan = load_backend(
         model,
         label="m@1",
         device="cpu",
-        variational=variational,
         options=BackendOptions(setting=setting),
     )
     assert (plan.backend, plan.device, plan.fallback, plan.cuda_graph_sizes) == (
@@ -188,6 +185,6 @@ def test_the_plan_follows_the_setting_on_a_cpu(setting: Any, backend: str) -> No
 def test_onnxruntime_on_a_gpu_without_its_cuda_provider_falls_back_to_torch() -> None:
     if "CUDAExecutionProvider" in ort_backend.ort.get_available_providers():
         pytest.skip("this onnxruntime has a CUDA execution provider")
-    model, variational = serving_model("dense")
+    model, _ = serving_model("dense")
     with pytest.raises(BackendUnavailable, match="no CUDAExecutionProvider"):
-        OnnxRuntimeBackend(model, device="cuda:0", variational=variational)
+        OnnxRuntimeBackend(model, device="cuda:0")

@@ -35,8 +35,8 @@ def test_nothing_is_captured_on_a_cpu(max_rows: int) -> None:
     assert (
         cuda_graphs.graphed(module, device=torch.device("cpu"), width=3, max_rows=max_rows) is None
     )
-    model, variational = serving_model("dense")
-    backend = TorchBackend(model, device="cpu", variational=variational, cuda_graph_rows=max_rows)
+    model, _ = serving_model("dense")
+    backend = TorchBackend(model, device="cpu", cuda_graph_rows=max_rows)
     assert backend.cuda_graph_sizes == () and backend.held_bytes == 0
     x = np.random.default_rng(0).standard_normal((5, 10), dtype=np.float32)
     for op in OPS:

@@ -92,7 +92,7 @@ def test_small_batches_run_inline_and_larger_ones_on_the_device_thread(name: str
             for n_rows in (1, 16):  # at most inline_rows: on the caller's thread
                 assert (await run(device, fn, n_rows)).thread == loop_thread
             for n_rows in (17, 40):
-                assert (await run(device, fn, n_rows)).thread == f"aesvc-infer-{name}"
+                assert (await run(device, fn, n_rows)).thread == f"aesvc-infer-{name}_0"
         finally:
             device.close()
 
@@ -107,7 +107,7 @@ def test_inline_rows_zero_never_runs_inline() -> None:
             try:
                 for n_rows in (1, 5):
                     seen = await run(device, fn, n_rows)
-                    assert seen.thread == f"aesvc-infer-{device.name}" != loop_thread
+                    assert seen.thread == f"aesvc-infer-{device.name}_0" != loop_thread
             finally:
                 device.close()
 
@@ -137,8 +137,8 @@ def test_batches_under_parallel_rows_get_one_torch_thread(
 
 
 def test_the_torch_backend_runs_in_inference_mode() -> None:
-    model, variational = serving_model("dense")
-    backend = TorchBackend(model, device="cpu", variational=variational)
+    model, _ = serving_model("dense")
+    backend = TorchBackend(model, device="cpu")
     seen: list[bool] = []
 
     def recorded(z: torch.Tensor) -> tuple[torch.Tensor]:

@@ -19,6 +19,7 @@ JSON = "application/json"
 NPY = "application/x-npy"
 M = TypeVar("M", bound=BaseModel)
 NPY_EXPECTED = "expected a 2-D float32 or float64 .npy array"
+BINARY = {"type": "string", "format": "binary"}
 
 
 def parse_json(schema: type[M], body: bytes) -> M:
@@ -53,11 +54,8 @@ _PLAIN_NPY_HEADER = re.compile(
 
 
 def _read_plain_npy(body: bytes | bytearray) -> np.ndarray | None:
-    """The array of a plain .npy body, read in place (a view of `body`, no copy), or None
-    for anything else: numpy's reader then decides, and words any error.
-
-    numpy's reader copies the data out of the body and parses the header with
-    ast.literal_eval, which costs a large body several times more (docs/performance.md)."""
+    """The array of a plain .npy body, read in place (a view of `body`: numpy's reader copies
+    the data out), or None for anything else: numpy's reader then decides, and words any error."""
     if len(body) < 12 or body[:6] != b"\x93NUMPY" or body[6] not in (1, 2, 3):
         return None
     start = 10 if body[6] == 1 else 12  # version 1: a 2-byte header length; 2 and 3: 4
@@ -113,7 +111,7 @@ async def read_request(request: Request, schema: type[M], *, array_field: str | 
             # rows: validated in a separate process, the loop stays free (service.json_bodies)
             ok, parsed = await pool.parse_rows(schema, body, array_field)
             if not ok:
-                raise RequestValidationError(parsed)
+                raise RequestValidationError(_flat_rows_once(parsed))
             return schema.model_construct(**parsed)
         return parse_json(schema, body)
     accepted = JSON if array_field is None else f"{JSON} or {NPY}"
@@ -149,24 +147,16 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def request_body(
-    schema: type[BaseModel], *, npy: bool, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """openapi_extra for a body parsed by hand: the JSON schema (inlined), and .npy."""
+def request_body(schema: type[BaseModel], *, binary: str | None = None) -> dict[str, Any]:
+    """openapi_extra for a body parsed by hand: the JSON schema (inlined), or `binary`."""
     json_schema = schema.model_json_schema()
     content: dict[str, Any] = {
         JSON: {"schema": _inline_refs(json_schema, json_schema.get("$defs", {}))}
     }
-    if npy:
-        content[NPY] = {"schema": {"type": "string", "format": "binary"}}
-    content.update(extra or {})
+    if binary is not None:
+        content[binary] = {"schema": BINARY}
     return {"requestBody": {"required": True, "content": content}}
 
 
 def npy_response(description: str) -> dict[int | str, dict[str, Any]]:
-    return {
-        200: {
-            "description": description,
-            "content": {NPY: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    }
+    return {200: {"description": description, "content": {NPY: {"schema": BINARY}}}}

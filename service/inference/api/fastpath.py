@@ -4,6 +4,7 @@ generic stack costs a one-row encode more CPU than the batch (docs/inference.md)
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -13,10 +14,9 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.errors import PayloadTooLarge
-from service.limits import too_large
+from service.limits import CountedBody, declared_too_large
 from service.metrics import ServiceMetrics
 from service.request_id import HEADER, current_request_id, log_access, request_id_from
 from service.security import authorize
@@ -56,7 +56,7 @@ class InferenceFastPath:
             raise ValueError(f"the fast path calls only `authorize`, not {others}")
         for route in self.routes:
             _check_direct(route)
-        self.prefix = _common_prefix([r.path_format for r in self.routes])
+        self.prefix = os.path.commonpath([r.path_format.split("{")[0] for r in self.routes])
         self.metrics = metrics
         self.limit = max_body_bytes  # none of these routes is the upload route
 
@@ -73,13 +73,9 @@ class InferenceFastPath:
 
     async def _serve(self, route: APIRoute, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        given = declared = None
-        for key, value in scope["headers"]:
-            if key == HEADER:
-                given = value
-            elif key == b"content-length":
-                declared = value
-        request_id = request_id_from(given)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        request_id = request_id_from(headers.get(HEADER))
         token = current_request_id.set(request_id)
         status = 500
         try:
@@ -98,24 +94,10 @@ class InferenceFastPath:
     async def _respond(
         self, route: APIRoute, scope: Scope, receive: Receive, declared: bytes | None
     ) -> tuple[Response, Exception | None]:
-        limit = self.limit
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            detail = f"the body is {int(declared)} bytes; the limit is {limit} bytes"
-            return too_large(scope, detail, limit), None
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLarge(
-                        f"the body is over the limit of {limit} bytes", limit_bytes=limit
-                    )
-            return message
-
-        request = Request(scope, counting_receive)
+        refusal = declared_too_large(declared, scope, self.limit)
+        if refusal is not None:
+            return refusal, None
+        request = Request(scope, CountedBody(receive, self.limit))
         try:
             await authorize(request)
             return await route.endpoint(request=request, **scope["path_params"]), None
@@ -158,11 +140,3 @@ def _handler_for(app: Any, exc: Exception, *, status: int | None = None) -> Hand
         if cls in handlers:
             return handlers[cls]
     return None
-
-
-def _common_prefix(paths: list[str]) -> str:
-    prefix = paths[0].split("{", 1)[0] if paths else "/"
-    for path in paths:
-        while not path.startswith(prefix):
-            prefix = prefix[:-1]
-    return prefix

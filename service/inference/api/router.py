@@ -15,21 +15,18 @@ from service.inference.runtime.engine import InferenceEngine
 
 router = APIRouter(prefix="/v1/models/{name}/versions/{ref}", tags=["inference"])
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {**problem, "description": description}
-    for (status, problem), description in zip(
-        problem_responses(404, 410, 413, 415, 422, 503, 504).items(),
-        (
-            "Unknown model, version or alias",
-            "The version is archived",
-            "More rows than the request limit, or a body over the limit",
-            "Unsupported content type",
-            "Wrong shape, non-finite values, or a value out of range",
-            "The inference queue is full; see Retry-After",
-            "Not answered within the inference request timeout",
-        ),
-        strict=True,
-    )
+WHY: dict[int | str, str] = {
+    404: "Unknown model, version or alias",
+    410: "The version is archived",
+    413: "More rows than the request limit, or a body over the limit",
+    415: "Unsupported content type",
+    422: "Wrong shape, non-finite values, or a value out of range",
+    503: "The inference queue is full; see Retry-After",
+    504: "Not answered within the inference request timeout",
+}
+ERRORS = {
+    s: {**p, "description": WHY[s]}
+    for s, p in problem_responses(404, 410, 413, 415, 422, 503, 504).items()
 }
 
 
@@ -68,7 +65,7 @@ def _post(op: str, summary: str, main: str, *, npy: bool = True) -> Any:
         summary=summary,
         response_model=response,
         responses={**codecs.npy_response(f"JSON, or with Accept {codecs.NPY}: {main}"), **ERRORS},
-        openapi_extra=codecs.request_body(body, npy=npy),
+        openapi_extra=codecs.request_body(body, binary=codecs.NPY if npy else None),
     )
 
 
@@ -79,10 +76,8 @@ async def _rows(
     body: Any = await codecs.read_request(request, schema, array_field=field)
     loaded = await service.served_version(ctx, name=name, ref=ref)
     width = loaded.code_size if field == "codings" else loaded.n_features
-    x = service.to_matrix(
-        getattr(body, field), n_columns=width, field=field, max_rows=ctx.settings.max_request_rows
-    )
-    return body, loaded, x
+    rows, most = getattr(body, field), ctx.settings.max_request_rows
+    return body, loaded, service.to_matrix(rows, n_columns=width, field=field, max_rows=most)
 
 
 @_post("encode", "Encode rows into codings", "codings")

@@ -35,29 +35,21 @@ def _resolve_and_load(ctx: AppContext, name: str, ref: str) -> LoadedModel:
 
 async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel:
     """The loaded, warm version a {ref} names; a hot {ref} skips the database for
-    AESVC_REF_CACHE_S seconds (an alias moved or a version archived shows after that).
-
-    Concurrent misses on one {ref} share one lookup: when the cached entry expires under
-    load, one query runs, not one per waiting request.
-
-    While the database is unreachable, a {ref} this process resolved before, to a version
-    still loaded, keeps serving that version: no alias can move in the meantime, and
-    inference needs only the weights. Any other {ref} answers 503 (database unavailable).
-    """
+    AESVC_REF_CACHE_S seconds, and concurrent misses share one lookup. While the database is
+    unreachable, a {ref} resolved before to a version still loaded keeps serving it (no
+    alias can move meanwhile); any other answers 503."""
     _, cache = ctx.inference()
     hit = cache.lookup_ref(name, ref, ctx.settings.ref_cache_s)
     if hit is not None:
         return hit
-    lookups = ctx.ref_lookups
-    key = (name, ref)
-    lookup = lookups.get(key)
+    lookup = ctx.ref_lookups.get((name, ref))
     if lookup is None:
-        lookup = lookups[key] = asyncio.ensure_future(_look_up(ctx, cache, name, ref))
-        lookup.add_done_callback(lambda done: _settled(lookups, key, done))
+        lookup = ctx.ref_lookups[name, ref] = asyncio.ensure_future(_look_up(ctx, name, ref))
     return await asyncio.shield(lookup)  # a caller that leaves does not cancel the others'
 
 
-async def _look_up(ctx: AppContext, cache: ModelCache, name: str, ref: str) -> LoadedModel:
+async def _look_up(ctx: AppContext, name: str, ref: str) -> LoadedModel:
+    _, cache = ctx.inference()
     try:
         loaded = await run_in_threadpool(_resolve_and_load, ctx, name, ref)
     except Exception as exc:
@@ -65,17 +57,11 @@ async def _look_up(ctx: AppContext, cache: ModelCache, name: str, ref: str) -> L
         if stale is None:
             raise
         return stale
-    cache.remember_ref(name, ref, loaded)
-    return loaded
-
-
-def _settled(
-    lookups: dict[tuple[str, str], Any], key: tuple[str, str], done: asyncio.Future[Any]
-) -> None:
-    if lookups.get(key) is done:
-        del lookups[key]
-    if not done.cancelled():
-        done.exception()  # retrieved, even when every waiter left before it ended
+    else:
+        cache.remember_ref(name, ref, loaded)
+        return loaded
+    finally:  # the next miss looks up afresh
+        del ctx.ref_lookups[name, ref]
 
 
 def to_matrix(rows: Any, *, n_columns: int, field: str, max_rows: int) -> np.ndarray:

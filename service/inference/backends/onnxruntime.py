@@ -24,19 +24,14 @@ class OnnxRuntimeBackend:
     name: ClassVar[str] = "onnxruntime"
     cuda_graph_sizes: tuple[int, ...] = ()
 
-    def __init__(
-        self, model: ServingModel, *, device: str, variational: bool, threads: int = 0
-    ) -> None:
+    def __init__(self, model: ServingModel, *, device: str, threads: int = 0) -> None:
         """`model` on the CPU; `threads` 0: as many as torch's."""
         self.device = device
         self._providers = _providers(device)
         self._options = _options(threads or torch.get_num_threads())
         self._sessions: dict[str, tuple[ort.InferenceSession, str]] = {}
-        self.held_bytes = 0
-        for op in OPERATIONS:
-            module = operation(model, op, variational=variational)
-            onnx_bytes = self._load(op, module, probe_rows(model, op))
-            self.held_bytes += len(onnx_bytes)  # about the weights the session holds
+        onnx = [self._load(op, operation(model, op), probe_rows(model, op)) for op in OPERATIONS]
+        self.held_bytes = sum(len(b) for b in onnx)  # about the weights the sessions hold
 
     def _load(self, op: str, module: nn.Module, probe: torch.Tensor) -> bytes:
         with torch.no_grad():
@@ -59,10 +54,8 @@ class OnnxRuntimeBackend:
 
 
 def export(module: nn.Module, example: torch.Tensor, *, n_outputs: int) -> bytes:
-    """The module as ONNX, its batch dimension dynamic.
-
-    TorchScript-based exporter: it takes milliseconds where the torch.export-based one takes
-    about a second per graph, and versions load while they are first requested."""
+    """The module as ONNX, its batch dimension dynamic; the TorchScript-based exporter, much
+    faster than torch.export's (versions load while they are first requested)."""
     names = [f"output{i}" for i in range(n_outputs)]
     axes = {name: {0: "batch"} for name in ["input", *names]}
     buffer = io.BytesIO()

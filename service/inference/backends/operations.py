@@ -23,12 +23,8 @@ class Operation(nn.Module):
 class Encode(Operation):
     """(B, n_features) raw -> codings (B, code_size); a VAE's mean and log-variance."""
 
-    def __init__(self, model: ServingModel, *, variational: bool) -> None:
-        super().__init__(model)
-        self.variational = variational
-
     def forward(self, x: torch.Tensor) -> Tensors:
-        if self.variational:
+        if self.model.autoencoder.variational:
             return self.model.encode_stats(x)
         return (self.model.encode(x),)
 
@@ -59,11 +55,14 @@ class Score(Operation):
         return (self.model.row_errors(x),)
 
 
-def operation(model: ServingModel, name: str, *, variational: bool) -> nn.Module:
+def operation(model: ServingModel, name: str) -> nn.Module:
     """The operation's module (eval mode)."""
-    if name == "encode":
-        return Encode(model, variational=variational).eval()
-    ops: dict[str, type[Operation]] = {"decode": Decode, "reconstruct": Reconstruct, "score": Score}
+    ops: dict[str, type[Operation]] = {
+        "encode": Encode,
+        "decode": Decode,
+        "reconstruct": Reconstruct,
+        "score": Score,
+    }
     return ops[name](model).eval()
 
 

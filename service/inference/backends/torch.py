@@ -17,14 +17,12 @@ from service.zoo import ServingModel
 class TorchBackend:
     name: ClassVar[str] = "torch"
 
-    def __init__(
-        self, model: ServingModel, *, device: str, variational: bool, cuda_graph_rows: int = 0
-    ) -> None:
+    def __init__(self, model: ServingModel, *, device: str, cuda_graph_rows: int = 0) -> None:
         """`model` is already on `device`."""
         self.device = device
         self._device = torch.device(device)
         self._cpu = self._device.type == "cpu"
-        self._ops = {op: operation(model, op, variational=variational) for op in OPERATIONS}
+        self._ops = {op: operation(model, op) for op in OPERATIONS}
         self._graphs: dict[str, cuda_graphs.GraphedOperation] = {}
         for op, module in self._ops.items():
             graphed = cuda_graphs.graphed(
@@ -43,10 +41,4 @@ class TorchBackend:
             if outputs is None:
                 x = torch.from_numpy(rows)
                 outputs = self._ops[operation](x if self._cpu else x.to(self._device))
-            return tuple(_array(t) for t in outputs)
-
-
-def _array(t: torch.Tensor) -> np.ndarray:
-    if not t.is_cuda and t.dtype == torch.float32:
-        return t.numpy()
-    return t.float().cpu().numpy()
+            return cuda_graphs.to_numpy(outputs)

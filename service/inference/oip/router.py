@@ -18,14 +18,14 @@ from service.errors import ServiceError
 from service.health import readiness
 from service.inference.api import codecs, service
 from service.inference.api.router import client_gone
+from service.inference.oip.schemas import InferRequest, InferResponse
 from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry
 from service.inference.oip.tensors import (
     HEADER_LENGTH,
-    InferRequest,
-    InferResponse,
     OipError,
     Target,
     error_response,
+    parse_infer,
     read_input,
     respond,
     split_body,
@@ -36,24 +36,28 @@ from service.registry.service import ready_versions
 from service.security import key_id_of
 
 router = APIRouter(prefix="/v2")  # tags per route: the server health probes are public
+Responses = dict[int | str, dict[str, Any]]
 
 
 class OipErrorBody(BaseModel):
     error: str
 
 
+def _error(description: str) -> dict[str, Any]:
+    return {"model": OipErrorBody, "description": description}
+
+
 # The protocol's own error body ({"error": ...}), not problem+json.
-OIP_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": OipErrorBody, "description": "A malformed request or wrong tensors"},
-    404: {"model": OipErrorBody, "description": "Unknown or archived model or version"},
-    503: {"model": OipErrorBody, "description": "The inference queue is full; see Retry-After"},
+OIP_ERRORS: Responses = {
+    400: _error("A malformed request or wrong tensors"),
+    404: _error("Unknown or archived model or version"),
+    503: _error("The inference queue is full; see Retry-After"),
 }
 # Inference bodies past AESVC_MAX_BODY_BYTES (service.limits answers in this form too).
-TOO_LARGE: dict[int | str, dict[str, Any]] = {
-    413: {"model": OipErrorBody, "description": "The body is over AESVC_MAX_BODY_BYTES"}
-}
+TOO_LARGE: Responses = {413: _error("The body is over AESVC_MAX_BODY_BYTES")}
 # The health probes answer with a status and no body.
-NO_BODY: dict[int | str, dict[str, Any]] = {200: {"description": "True", "content": None}}
+NO_BODY: Responses = {200: {"description": "True", "content": None}}
+NOT_READY: Responses = {400: {"description": "Not ready", "content": None}}
 OIP: list[str | Enum] = ["oip"]
 Handler = Callable[[Request, str, str | None], Awaitable[Response]]
 
@@ -61,11 +65,7 @@ Handler = Callable[[Request, str, str | None], Awaitable[Response]]
 async def _served(request: Request, name: str, version: str | None) -> tuple[Target, LoadedModel]:
     target = Target.parse(name)
     ctx: AppContext = request.app.state.ctx
-    loaded = await service.served_version(ctx, name=target.model, ref=version or "latest")
-    return target, loaded
-
-
-# -- server -----------------------------------------------------------------------------
+    return target, await service.served_version(ctx, name=target.model, ref=version or "latest")
 
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
@@ -76,32 +76,26 @@ def read_server_metadata(request: Request) -> dict[str, Any]:
     return {"name": "autoencoder-service", "version": request.app.version, "extensions": extensions}
 
 
-@router.get(
-    "/health/live",
-    tags=["health"],
-    operation_id="oip_server_live",
-    summary="200 while the server runs",
-    response_class=Response,
-    responses=NO_BODY,
-)
+def _probe(path: str, operation_id: str, summary: str, responses: Responses) -> Any:
+    return router.get(
+        path,
+        tags=["health"],
+        operation_id=operation_id,
+        summary=summary,
+        response_class=Response,
+        responses=responses,
+    )
+
+
+@_probe("/health/live", "oip_server_live", "200 while the server runs", NO_BODY)
 def read_server_live() -> Response:
     return Response(status_code=200)
 
 
-@router.get(
-    "/health/ready",
-    tags=["health"],
-    operation_id="oip_server_ready",
-    summary="200 ready, 400 not",
-    response_class=Response,
-    responses={**NO_BODY, 400: {"description": "Not ready", "content": None}},
-)
+@_probe("/health/ready", "oip_server_ready", "200 ready, 400 not", {**NO_BODY, **NOT_READY})
 def read_server_ready(request: Request) -> Response:
     checks = readiness(request.app.state.ctx)
     return Response(status_code=200 if all(c["ok"] for c in checks.values()) else 400)
-
-
-# -- model metadata and readiness ---------------------------------------------------------
 
 
 def _ready_versions(ctx: AppContext, model: str) -> list[str]:
@@ -116,14 +110,10 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
     except ServiceError as exc:
         return error_response(exc)
     inputs, outputs = target.signature(loaded)
-    body = {
-        "name": name,
-        "versions": versions,
-        "platform": "pytorch",
-        "inputs": inputs,
-        "outputs": outputs,
-    }
-    return Response(orjson.dumps(body), media_type=codecs.JSON)
+    body = {"name": name, "versions": versions, "platform": "pytorch"}
+    return Response(
+        orjson.dumps({**body, "inputs": inputs, "outputs": outputs}), media_type=codecs.JSON
+    )
 
 
 async def _ready(request: Request, name: str, version: str | None) -> Response:
@@ -147,9 +137,14 @@ def _route_pair(
         return await handler(request, name, version)
 
     endpoints: tuple[Callable[..., Awaitable[Response]], ...] = (latest, versioned)
-    infixes = ("", "/versions/{version}")
-    routes = zip(infixes, endpoints, ids.split("|"), summaries.split("|"), strict=True)
-    for infix, endpoint, operation_id, summary in routes:
+    pairs = zip(
+        ("", "/versions/{version}"),
+        endpoints,
+        ids.split("|"),
+        summaries.split("|"),
+        strict=True,
+    )
+    for infix, endpoint, operation_id, summary in pairs:
         router.add_api_route(
             f"/models/{{name}}{infix}{path}",
             endpoint,
@@ -181,9 +176,6 @@ _route_pair(
 )
 
 
-# -- inference ----------------------------------------------------------------------------
-
-
 async def _run(
     request: Request, target: Target, loaded: LoadedModel, x: np.ndarray, names: set[str]
 ) -> dict[str, np.ndarray]:
@@ -204,34 +196,24 @@ async def _run(
 
 
 async def _infer(request: Request, name: str, version: str | None) -> Response:
-    registry: SharedMemoryRegistry = request.app.state.ctx.shared_memory
-    shm = registry.client(key_id_of(request))
+    ctx: AppContext = request.app.state.ctx
+    shm = ctx.shared_memory.client(key_id_of(request))
     try:
-        infer, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
+        head, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
+        infer = await parse_infer(ctx, head)
         target, loaded = await _served(request, name, version)
         wanted_input, width = target.input(loaded)
         if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
             got = [i.name for i in infer.inputs]
             raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
-        max_rows = request.app.state.ctx.settings.max_request_rows
-        x, used = read_input(infer.inputs[0], memoryview(binary), 0, width, shm, max_rows)
-        if used != len(binary):
-            raise OipError(400, f"{len(binary) - used} bytes of binary data belong to no input")
+        max_rows = ctx.settings.max_request_rows
+        x = read_input(infer.inputs[0], binary, width, shm, max_rows)
         x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
         wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
         arrays = await _run(request, target, loaded, x, {o.name for o in wanted})
         return respond(infer, name, loaded.version, wanted, arrays, shm)
     except (OipError, SharedMemoryError, ServiceError) as exc:
         return error_response(exc)
-
-
-INFER_DOC: dict[str, Any] = {
-    **codecs.request_body(
-        InferRequest,
-        npy=False,
-        extra={"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    )
-}
 
 
 _route_pair(
@@ -242,5 +224,5 @@ _route_pair(
     "Inference (latest version)|Inference on a version",
     responses={**OIP_ERRORS, **TOO_LARGE},
     response_model=InferResponse,
-    openapi_extra=INFER_DOC,
+    openapi_extra=codecs.request_body(InferRequest, binary="application/octet-stream"),
 )

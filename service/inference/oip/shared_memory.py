@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,23 +69,15 @@ class TensorRef:
         return params
 
 
+@dataclass(kw_only=True, eq=False)
 class SharedMemoryRegistry:
-    def __init__(
-        self,
-        *,
-        enabled: bool,
-        directory: Path = SHM_DIR,
-        prefix: str = "aesvc-",
-        regions_per_owner: int = MAX_REGIONS // 8,
-        service_uid: int | None = None,
-    ) -> None:
-        self.enabled = enabled
-        self.directory = directory
-        self.prefix = prefix
-        self.regions_per_owner = regions_per_owner
-        self.service_uid = os.geteuid() if service_uid is None else service_uid
-        self._regions: dict[tuple[Owner, str], Region] = {}
-        self._lock = threading.Lock()
+    enabled: bool
+    directory: Path = SHM_DIR
+    prefix: str = "aesvc-"
+    regions_per_owner: int = MAX_REGIONS // 8
+    service_uid: int = field(default_factory=os.geteuid)
+    _regions: dict[tuple[Owner, str], Region] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def _check_enabled(self) -> None:
         if not self.enabled:
@@ -135,10 +127,7 @@ class SharedMemoryRegistry:
         """One of the owner's regions, or all of them; a name not registered is no error."""
         self._check_enabled()
         with self._lock:
-            if name is None:
-                keys = [k for k in self._regions if k[0] == owner]
-            else:
-                keys = [(owner, name)] if (owner, name) in self._regions else []
+            keys = [k for k in self._regions if k[0] == owner and name in (None, k[1])]
             for region in [self._regions.pop(k) for k in keys]:
                 region.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -34,60 +35,62 @@ class SystemSharedMemoryStatus(BaseModel):
     byte_size: int
 
 
-STATUS: dict[str, Any] = {"response_model": list[SystemSharedMemoryStatus], "responses": ERRORS}
-NO_ANSWER: dict[str, Any] = {"response_class": Response, "responses": {**NO_BODY, **ERRORS}}
-
-
 def _registry(request: Request) -> SharedMemoryRegistry:
     registry: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     return registry
 
 
-def _status(request: Request, name: str | None) -> Response:
+def _status(path: str, operation_id: str, summary: str) -> Any:
+    return router.get(
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        response_model=list[SystemSharedMemoryStatus],
+        responses=ERRORS,
+    )
+
+
+def _change(path: str, operation_id: str, summary: str, **spec: Any) -> Any:
+    return router.post(
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        response_class=Response,
+        responses={**NO_BODY, **ERRORS},
+        **spec,
+    )
+
+
+def _answer(run: Callable[[], Any]) -> Response:
+    """`run()`'s list as JSON, or 200 with no body where it answers None; 400 where refused."""
     try:
-        regions = _registry(request).status(name, owner=key_id_of(request))
+        answer = run()
     except SharedMemoryError as exc:
         return error_response(exc)
-    return Response(orjson.dumps(regions), media_type=codecs.JSON)
+    if answer is None:
+        return Response(status_code=200)
+    return Response(orjson.dumps(answer), media_type=codecs.JSON)
 
 
-def _unregister(request: Request, name: str | None) -> Response:
-    try:
-        _registry(request).unregister(name, owner=key_id_of(request))
-    except SharedMemoryError as exc:
-        return error_response(exc)
-    return Response(status_code=200)
-
-
-@router.get(
-    "/status",
-    operation_id="oip_system_shared_memory_status",
-    summary="Every registered region",
-    **STATUS,
-)
+@_status("/status", "oip_system_shared_memory_status", "Every registered region")
 def read_system_shared_memory_status(request: Request) -> Response:
-    return _status(request, None)
+    return _answer(lambda: _registry(request).status(owner=key_id_of(request)))
 
 
-@router.get(
+@_status(
     "/region/{region}/status",
-    operation_id="oip_system_shared_memory_region_status",
-    summary="One region (400 where none has that name)",
-    **STATUS,
+    "oip_system_shared_memory_region_status",
+    "One region (400 where none has that name)",
 )
 def read_system_shared_memory_region_status(region: str, request: Request) -> Response:
-    return _status(request, region)
+    return _answer(lambda: _registry(request).status(region, owner=key_id_of(request)))
 
 
-REGISTER_DOC: dict[str, Any] = codecs.request_body(SystemSharedMemoryRegister, npy=False)
-
-
-@router.post(
+@_change(
     "/region/{region}/register",
-    operation_id="oip_register_system_shared_memory",
-    summary="Register a region of a POSIX shared memory object",
-    **NO_ANSWER,
-    openapi_extra=REGISTER_DOC,
+    "oip_register_system_shared_memory",
+    "Register a region of a POSIX shared memory object",
+    openapi_extra=codecs.request_body(SystemSharedMemoryRegister),
 )
 async def create_system_shared_memory_region(region: str, request: Request) -> Response:
     try:
@@ -99,21 +102,15 @@ async def create_system_shared_memory_region(region: str, request: Request) -> R
     return Response(status_code=200)
 
 
-@router.post(
-    "/unregister",
-    operation_id="oip_unregister_system_shared_memory",
-    summary="Unregister every region",
-    **NO_ANSWER,
-)
+@_change("/unregister", "oip_unregister_system_shared_memory", "Unregister every region")
 def delete_system_shared_memory_regions(request: Request) -> Response:
-    return _unregister(request, None)
+    return _answer(lambda: _registry(request).unregister(owner=key_id_of(request)))
 
 
-@router.post(
+@_change(
     "/region/{region}/unregister",
-    operation_id="oip_unregister_system_shared_memory_region",
-    summary="Unregister one region (none of that name is no error)",
-    **NO_ANSWER,
+    "oip_unregister_system_shared_memory_region",
+    "Unregister one region (none of that name is no error)",
 )
 def delete_system_shared_memory_region(region: str, request: Request) -> Response:
-    return _unregister(request, region)
+    return _answer(lambda: _registry(request).unregister(region, owner=key_id_of(request)))

@@ -10,11 +10,17 @@ from typing import Any, TypeVar
 import numpy as np
 import orjson
 from fastapi import Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ValidationError
 
+from service.context import AppContext
 from service.errors import ServiceError
 from service.inference.api import codecs
+from service.inference.oip.schemas import (
+    InferInput,
+    InferRequest,
+    RequestedOutput,
+    parse_infer_request,
+)
 from service.inference.oip.shared_memory import ClientRegions, SharedMemoryError, TensorRef
 from service.inference.runtime.cache import LoadedModel
 
@@ -31,114 +37,77 @@ class OipError(Exception):
 def parse_body(schema: type[M], body: bytes, what: str) -> M:
     """A JSON body, or an OipError (400) that names the first wrong field."""
     try:
-        return codecs.parse_json(schema, body)
-    except RequestValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
-        raise OipError(400, f"invalid {what}: {where}: {first['msg']}") from None
+        return schema.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid(exc.errors(include_url=False), what) from None
 
 
-class InferInput(BaseModel):
-    name: str
-    shape: list[int]
-    datatype: str
-    parameters: dict[str, Any] | None = None
-    data: Any = None
+def invalid(errors: list[Any], what: str) -> OipError:
+    where = ".".join(str(p) for p in errors[0]["loc"]) or "body"
+    return OipError(400, f"invalid {what}: {where}: {errors[0]['msg']}")
 
 
-class RequestedOutput(BaseModel):
-    name: str
-    parameters: dict[str, Any] | None = None
-
-
-class InferRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    id: str | None = None
-    parameters: dict[str, Any] | None = None
-    inputs: list[InferInput] = Field(min_length=1)
-    outputs: list[RequestedOutput] | None = None
-
-
-class InferOutput(BaseModel):
-    name: str
-    shape: list[int]
-    datatype: str
-    parameters: dict[str, Any] | None = None
-    data: list[float] | None = None
-
-
-class InferResponse(BaseModel):
-    model_name: str
-    model_version: str | None = None
-    id: str | None = None
-    outputs: list[InferOutput]
-
-
-def split_body(header: str | None, body: bytes) -> tuple[InferRequest, bytes]:
+def split_body(header: str | None, body: bytes) -> tuple[bytes, bytes]:
     """The JSON header and what follows it (binary tensor data extension); `header` is the
     Inference-Header-Content-Length header's value."""
     if header is None:
-        head, rest = body, b""
-    else:
-        if not (header.isascii() and header.isdigit()) or int(header) > len(body):
-            raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
-        head, rest = body[: int(header)], body[int(header) :]
-    return parse_body(InferRequest, head, "inference request"), rest
+        return body, b""
+    if not (header.isascii() and header.isdigit()) or int(header) > len(body):
+        raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
+    return body[: int(header)], body[int(header) :]
+
+
+async def parse_infer(ctx: AppContext, head: bytes) -> InferRequest:
+    """The JSON header; a large one parsed in another process, as the v1 rows are."""
+    if ctx.json_bodies is None or len(head) < ctx.settings.json_off_loop_bytes:
+        return parse_body(InferRequest, head, "inference request")
+    parsed = await ctx.json_bodies.run(parse_infer_request, head)
+    if isinstance(parsed, list):
+        raise invalid(parsed, "inference request")
+    return parsed
 
 
 def read_input(
-    spec: InferInput, binary: memoryview, offset: int, width: int, shm: ClientRegions, max_rows: int
-) -> tuple[np.ndarray, int]:
-    """The input's values: from the binary part at `offset`, from a shared memory region, or
-    from `data`; and where the binary part's next tensor starts."""
-    expected = f"expected {spec.name!r} FP32 with shape [-1, {width}]"
+    spec: InferInput, binary: bytes, width: int, shm: ClientRegions, max_rows: int
+) -> np.ndarray:
+    """The one input's values: the binary part (all of it), a shared memory region, or `data`."""
+    what, expected = f"input {spec.name!r}", f"expected {spec.name!r} FP32 with shape [-1, {width}]"
     if spec.datatype != "FP32":
-        raise OipError(400, f"input {spec.name!r} has datatype {spec.datatype}; {expected}")
+        raise OipError(400, f"{what} has datatype {spec.datatype}; {expected}")
     if len(spec.shape) != 2 or spec.shape[1] != width or spec.shape[0] < 1:
-        raise OipError(400, f"input {spec.name!r} has shape {spec.shape}; {expected}")
+        raise OipError(400, f"{what} has shape {spec.shape}; {expected}")
     count = math.prod(spec.shape)
     size = (spec.parameters or {}).get("binary_data_size")
-    ref = TensorRef.from_parameters(spec.parameters, f"input {spec.name!r}")
+    ref = TensorRef.from_parameters(spec.parameters, what)
     if sum(x is not None for x in (size, ref, spec.data)) > 1:
-        raise OipError(
-            400,
-            f"input {spec.name!r}: give its values one way: data, binary_data_size or a "
-            "shared memory region",
-        )
+        ways = "data, binary_data_size or a shared memory region"
+        raise OipError(400, f"{what}: give its values one way: {ways}")
     if ref is not None:
         if spec.shape[0] > max_rows:  # no body limit bounds what a region holds
-            raise OipError(
-                400,
-                f"input {spec.name!r} has {spec.shape[0]} rows; at most {max_rows} "
-                "(AESVC_MAX_REQUEST_ROWS) per request",
-            )
-        flat = shm.read_fp32(ref, count, f"input {spec.name!r}")
+            most = f"at most {max_rows} (AESVC_MAX_REQUEST_ROWS) per request"
+            raise OipError(400, f"{what} has {spec.shape[0]} rows; {most}")
+        flat = shm.read_fp32(ref, count, what)
     elif size is not None:
-        if not isinstance(size, int) or size != count * 4 or offset + size > len(binary):
+        if not isinstance(size, int) or size != count * 4 or size > len(binary):
+            holds = f"shape {spec.shape} of FP32 ({count * 4} bytes)"
             raise OipError(
-                400,
-                f"input {spec.name!r}: binary_data_size {size!r} does not hold "
-                f"shape {spec.shape} of FP32 ({count * 4} bytes); {expected}",
+                400, f"{what}: binary_data_size {size!r} does not hold {holds}; {expected}"
             )
-        flat = np.frombuffer(binary[offset : offset + size], dtype="<f4").astype(np.float32)
-        offset += size
+        flat = np.frombuffer(memoryview(binary)[:size], dtype="<f4").astype(np.float32)
     else:
         try:
             with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
                 flat = np.asarray(spec.data, dtype=np.float32).reshape(-1)
         except (ValueError, TypeError):
-            raise OipError(
-                400,
-                f"input {spec.name!r}: data is not numbers in a "
-                f"row-major (flat or nested) list; {expected}",
-            ) from None
+            not_numbers = "data is not numbers in a row-major (flat or nested) list"
+            raise OipError(400, f"{what}: {not_numbers}; {expected}") from None
         if flat.size != count:
-            raise OipError(
-                400,
-                f"input {spec.name!r}: {flat.size} values do not fill shape "
-                f"{spec.shape} ({count}); {expected}",
-            )
-    return flat.reshape(spec.shape), offset
+            fill = f"{flat.size} values do not fill shape {spec.shape} ({count})"
+            raise OipError(400, f"{what}: {fill}; {expected}")
+    unused = len(binary) - (size or 0)
+    if unused:
+        raise OipError(400, f"{unused} bytes of binary data belong to no input")
+    return flat.reshape(spec.shape)
 
 
 @dataclass(frozen=True)

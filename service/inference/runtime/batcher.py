@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,54 +26,36 @@ from service.inference.runtime.stats import VersionStats
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
-# A device idle this long is quiet: a lone small request runs at once, without first
-# letting the loop take others in (requests of one burst arrive within microseconds of
-# each other; one client's next request comes a round trip, several hundred µs, later).
+# A device idle this long is quiet: a lone small request runs at once (the requests of one
+# burst arrive within microseconds; a client's next one comes a round trip later).
 QUIET_S = 0.0002
-# The most batches of one split request handed to the device at once (the device's other
-# batchers wait for them all)
-MAX_CHAINED_BATCHES = 4
+MAX_CHAINED_BATCHES = 4  # batches of one split request handed to the device at once
 
 
+@dataclass(eq=False, kw_only=True)
 class Batcher:
-    def __init__(
-        self,
-        *,
-        operation: str,
-        fn: BatchFn,
-        device: Device,
-        budget: RowBudget,
-        metrics: ServiceMetrics,
-        max_batch_rows: int,
-        max_wait_s: float,
-        timeout_s: float | None = None,
-        stats: VersionStats | None = None,
-    ) -> None:
-        self.operation = operation
-        self.stats = stats or VersionStats()  # the version's, shared by its operations
-        self.fn = fn
-        self.device = device
-        self.budget = budget
-        self.metrics = metrics
-        self.max_batch_rows = max_batch_rows
-        self.max_wait_s = max_wait_s
+    operation: str
+    fn: BatchFn
+    device: Device
+    budget: RowBudget
+    metrics: ServiceMetrics
+    max_batch_rows: int
+    max_wait_s: float
+    timeout_s: float | None = None  # read by each sweep of the waiting callers
+    stats: VersionStats = field(default_factory=VersionStats)  # the version's, all operations'
+
+    def __post_init__(self) -> None:
         self._items: deque[Pending] = deque()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running = False  # a batch is on the device
         self._claimed = False  # a request is about to run alone on the idle device
-        self._waiting = Waiting(timeout_s)
-        self._queue_seconds = metrics.labelled(metrics.queue_seconds, operation)
-        self._compute_seconds = metrics.labelled(metrics.compute_seconds, operation)
-        self._batch_rows = metrics.labelled(metrics.batch_rows, operation)
-
-    @property
-    def timeout_s(self) -> float | None:
-        return self._waiting.timeout_s
-
-    @timeout_s.setter
-    def timeout_s(self, value: float | None) -> None:
-        self._waiting.timeout_s = value
+        self._waiting = Waiting(lambda: self.timeout_s)
+        self.result = self._waiting.result  # the item's outputs (gone: the client left)
+        labelled, operation = self.metrics.labelled, self.operation
+        self._queue_seconds = labelled(self.metrics.queue_seconds, operation)
+        self._compute_seconds = labelled(self.metrics.compute_seconds, operation)
+        self._batch_rows = labelled(self.metrics.batch_rows, operation)
 
     @property
     def idle(self) -> bool:
@@ -95,10 +78,6 @@ class Batcher:
             self._task = loop.create_task(self._run(), name=f"batcher-{self.operation}")
         return item
 
-    async def result(self, item: Pending, *, gone: GoneWatch | None = None) -> Outputs:
-        """The item's outputs; `gone()` resolving first (the client left) drops the item."""
-        return await self._waiting.result(item, gone)
-
     async def __call__(
         self, rows: np.ndarray, *, gone: GoneWatch | None = None, counted: bool = True
     ) -> Outputs:
@@ -117,10 +96,8 @@ class Batcher:
 
     async def _answer(self, rows: np.ndarray, gone: GoneWatch | None) -> Outputs:
         if self._may_run_now(rows):
-            # The device is idle and the batch would run inline. Quiet for a while: run at
-            # once in this task. Just freed: let the requests that arrived with this one
-            # queue first (one turn of the loop; they see the claim), then run at once if
-            # none did, else join them in one batch.
+            # Idle and quiet: run at once in this task. Just freed: let the requests of this
+            # burst queue first (one turn of the loop), then run at once if none did.
             if time.perf_counter() - self.device.idle_since >= QUIET_S:
                 return await self._run_now(rows)
             self._claimed = True
@@ -130,7 +107,7 @@ class Batcher:
                 self._claimed = False
             if self._may_run_now(rows):
                 return await self._run_now(rows)
-        return await self.result(self.put(rows), gone=gone)
+        return await self.result(self.put(rows), gone)
 
     def _may_run_now(self, rows: np.ndarray) -> bool:
         return (
@@ -142,17 +119,19 @@ class Batcher:
 
     async def _run_now(self, rows: np.ndarray) -> Outputs:
         """One request alone on the idle device, in the caller's task (no queue, no hop)."""
-        lock = self.device.lock
-        await lock.acquire()  # free: no suspension
+        await self.device.lock.acquire()  # free: no suspension
         self._running = True
         try:
             self._queue_seconds.observe(0.0)
             self.stats.queue.add(0.0)
             return await self._on_device(rows)  # inline: no suspension either
         finally:
-            self._running = False
-            self.device.idle_since = time.perf_counter()
-            lock.release()
+            self._release()
+
+    def _release(self) -> None:
+        self._running = False
+        self.device.idle_since = time.perf_counter()
+        self.device.lock.release()
 
     def close(self) -> None:
         if self._task is not None:
@@ -177,10 +156,8 @@ class Batcher:
             batches: list[list[Slice]] = []
             try:
                 batches = [frozen if frozen is not None else self._take()]
-                # The rest of a request split across batches is ready now: its batches go
-                # to the device together, and its thread runs them back to back. A round
-                # trip through the event loop between two of them (the thread's answer,
-                # then the next hand-off, each a wake-up) cost 1-2 ms on a 2-core VM.
+                # The rest of a split request goes to the device with it, run back to back
+                # (a round trip through the loop between two batches costs two wake-ups).
                 while len(batches) < MAX_CHAINED_BATCHES and self._continues_a_request():
                     batches.append(self._take())
                 if batches[0]:
@@ -198,9 +175,7 @@ class Batcher:
                     for part in batch:
                         part.item.fail(RuntimeError("the batcher failed; see the log"))
             finally:
-                self._running = False
-                self.device.idle_since = time.perf_counter()
-                self.device.lock.release()
+                self._release()
 
     async def _acquire_device(self) -> list[Slice] | None:
         """Wait for the device. If that outlasts max_wait, the batch closes (returned) first."""

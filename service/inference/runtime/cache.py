@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import torch
@@ -32,17 +32,25 @@ class LoadedModel:
     name: str
     version: int
     model: ServingModel  # on `device`: the torch backend's, the probe's and the UI's
-    config: dict[str, Any]
     metrics: dict[str, Any]
-    n_features: int
-    code_size: int
-    variational: bool
     size_bytes: int
     device: str = "cpu"
     key: str = ""
     # what runs its batches, and why (set by the engine when the version loads)
     backend: Backend | None = field(default=None, repr=False)
     plan: Plan | None = None
+    # the model's, as plain fields: read on every request, where nn.Module's lookups cost
+    n_features: int = field(init=False)
+    code_size: int = field(init=False)
+    variational: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        ae = self.model.autoencoder
+        self.n_features, self.code_size, self.variational = (
+            ae.n_features,
+            ae.code_size,
+            bool(ae.variational),
+        )
 
     @property
     def footprint_bytes(self) -> int:
@@ -50,29 +58,24 @@ class LoadedModel:
         return self.size_bytes + (self.backend.held_bytes if self.backend is not None else 0)
 
 
+@dataclass(eq=False)
 class ModelCache:
-    def __init__(
-        self,
-        store: ArtifactStore,
-        *,
-        max_bytes: int = 1 << 30,
-        devices: tuple[str, ...] = ("cpu",),
-        warmup: Callable[[LoadedModel], None] | None = None,
-        metrics: ServiceMetrics | None = None,
-    ) -> None:
-        """`warmup`: makes a loaded version's backend and runs it once (the engine's)."""
-        self.store = store
-        self.max_bytes = max_bytes
-        self.devices = devices
-        self.warmup = warmup
-        self.metrics = metrics
-        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
-        self._lock = threading.Lock()
-        self._loading: dict[str, threading.Lock] = {}
-        self._refs: dict[tuple[str, str], tuple[float, LoadedModel]] = {}
-        # told after versions leave (on the thread that evicted them): the engine closes
-        # their batchers, which hold their backends
-        self.on_evict: Callable[[], None] | None = None
+    store: ArtifactStore
+    _: KW_ONLY
+    max_bytes: int = 1 << 30
+    devices: tuple[str, ...] = ("cpu",)
+    # makes a loaded version's backend and runs it once (the engine's warm_up)
+    warmup: Callable[[LoadedModel], None] | None = None
+    metrics: ServiceMetrics | None = None
+    # told after versions leave (on the thread that evicted them): the engine closes
+    # their batchers, which hold their backends
+    on_evict: Callable[[], None] | None = None
+    _models: OrderedDict[str, LoadedModel] = field(default_factory=OrderedDict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _loading: dict[str, threading.Lock] = field(default_factory=dict, init=False)
+    _refs: dict[tuple[str, str], tuple[float, LoadedModel]] = field(
+        default_factory=dict, init=False
+    )
 
     def get(self, name: str, mv: ModelVersion) -> LoadedModel:
         """Version `mv` of model `name`, loaded and warm (loaded now if it is not yet)."""
@@ -94,8 +97,8 @@ class ModelCache:
                 self._models[key] = loaded
                 evicted = self._evict_over_budget(keep=key)
                 self._loading.pop(key, None)
-        if evicted:
-            self._evicted()
+        if evicted and self.on_evict is not None:
+            self.on_evict()
         return loaded
 
     def _evict_over_budget(self, *, keep: str) -> bool:
@@ -108,10 +111,6 @@ class ModelCache:
         self._refs = {k: v for k, v in self._refs.items() if v[1].key in self._models}
         self._observe()
         return len(self._models) < before
-
-    def _evicted(self) -> None:
-        if self.on_evict is not None:
-            self.on_evict()
 
     def total_bytes(self) -> int:
         return sum(m.footprint_bytes for m in self._models.values())
@@ -130,29 +129,16 @@ class ModelCache:
         return min(self.devices, key=lambda d: counts.get(d, 0))
 
     def _load(self, key: str, name: str, mv: ModelVersion) -> LoadedModel:
-        version, config = mv.version, mv.config
-        blob = self.store.get_bytes(
-            mv.artifact_sha256
-        )  # sha256-checked: a corrupted file is never served
+        blob = self.store.get_bytes(mv.artifact_sha256)  # checked: a corrupt file never serves
         try:
-            model = load_serving_model(config, load_safetensors(blob))
+            model = load_serving_model(mv.config, load_safetensors(blob))
         except (ValueError, KeyError, RuntimeError) as exc:
-            raise ModelUnloadable(f"version {version} of {name!r} cannot be loaded: {exc}") from exc
+            why = f"version {mv.version} of {name!r} cannot be loaded: {exc}"
+            raise ModelUnloadable(why) from exc
         device = self._place()
         model = model.eval().to(torch.device(device))
-        return LoadedModel(
-            name=name,
-            version=version,
-            model=model,
-            config=config,
-            metrics=mv.metrics,
-            n_features=int(config["n_features"]),
-            code_size=model.autoencoder.code_size,
-            variational=bool(model.autoencoder.variational),
-            size_bytes=_bytes(model),
-            device=device,
-            key=key,
-        )
+        size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        return LoadedModel(name, mv.version, model, mv.metrics, size, device, key)
 
     # -- {ref} -> version, reused for a short while so that a hot path skips the database --
 
@@ -166,10 +152,6 @@ class ModelCache:
         with self._lock:
             if loaded.key in self._models:
                 self._refs[(name, ref)] = (time.monotonic(), loaded)
-
-    def loaded(self) -> list[str]:
-        with self._lock:
-            return list(self._models)
 
     def loaded_models(self) -> list[LoadedModel]:
         with self._lock:
@@ -189,9 +171,5 @@ class ModelCache:
                 del self._models[key]
             self._refs = {k: v for k, v in self._refs.items() if k[0] != name}
             self._observe()
-        if keys:
-            self._evicted()
-
-
-def _bytes(model: torch.nn.Module) -> int:
-    return sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        if keys and self.on_evict is not None:
+            self.on_evict()

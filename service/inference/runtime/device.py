@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -17,16 +15,6 @@ import torch
 from service.inference.backends.base import Outputs
 
 BatchFn = Callable[[np.ndarray], Outputs]
-
-
-@dataclass(frozen=True, slots=True)
-class Work:
-    """A batch handed to the inference thread, and the future its answer resolves."""
-
-    fn: BatchFn
-    rows: np.ndarray
-    threads: int  # torch's intra-op threads for it (a CPU device)
-    future: asyncio.Future[Outputs]
 
 
 @contextlib.contextmanager
@@ -50,57 +38,22 @@ class Device:
         self.parallel_rows = parallel_rows
         self._cpu = name == "cpu"
         self._all_threads = torch.get_num_threads()
-        self._work: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name=f"aesvc-infer-{name}", daemon=True)
-        self._thread.start()
-        self._lock: asyncio.Lock | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"aesvc-infer-{name}")
+        self.lock = asyncio.Lock()  # held by the batcher whose batch is on the device
         self.idle_since = 0.0  # perf_counter() when the last batch ended (set by batchers)
-
-    @property
-    def lock(self) -> asyncio.Lock:
-        if self._lock is None:  # made on first use, inside the serving event loop
-            self._lock = asyncio.Lock()
-        return self._lock
 
     async def run(self, fn: BatchFn, x: np.ndarray) -> Outputs:
         """fn(x) on this device; the caller holds `lock` (one batch at a time)."""
         if len(x) <= self.inline_rows:  # one thread: a team on the loop would be a second one
-            return self._call(fn, x, threads=1)
+            return self._call(fn, x, 1)
         threads = 1 if len(x) < self.parallel_rows else self._all_threads
-        future: asyncio.Future[Outputs] = asyncio.get_running_loop().create_future()
-        self._work.put(Work(fn, x, threads, future))
-        return await future
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._call, fn, x, threads)
 
-    def _call(self, fn: BatchFn, x: np.ndarray, *, threads: int) -> Outputs:
+    def _call(self, fn: BatchFn, x: np.ndarray, threads: int) -> Outputs:
         if self._cpu:  # set on every batch: the setting is partly per thread, partly global
             torch.set_num_threads(threads)
         return fn(x)
 
     def close(self) -> None:
-        self._work.put(None)
-
-    def _serve(self) -> None:
-        while (work := self._work.get()) is not None:
-            try:
-                outputs = self._call(work.fn, work.rows, threads=work.threads)
-            except BaseException as exc:  # handed to the batcher; the thread serves on
-                # (SystemExit and the like would stop the event loop that awaits them)
-                error = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
-                _resolve(work.future, None, error)
-            else:
-                _resolve(work.future, outputs, None)
-
-
-def _resolve(
-    future: asyncio.Future[Outputs], outputs: Outputs | None, exc: BaseException | None
-) -> None:
-    def settle() -> None:
-        if future.done():  # the awaiting batcher was cancelled (shutdown)
-            return
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(outputs)  # type: ignore[arg-type]
-
-    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits for it
-        future.get_loop().call_soon_threadsafe(settle)
+        self._thread.shutdown(wait=False, cancel_futures=True)

@@ -35,19 +35,18 @@ def inference_devices(setting: str) -> tuple[str, ...]:
 def prepare(loaded: LoadedModel, options: BackendOptions, batch_rows: Iterable[int]) -> None:
     """Give the version its backend and plan, then run every operation once at each batch
     size, so that the first request pays no setup."""
-    backend, plan = load_backend(
+    label = f"{loaded.name}@{loaded.version}"
+    loaded.backend, loaded.plan = load_backend(
         loaded.model,
-        label=f"{loaded.name}@{loaded.version}",
+        label=label,
         device=loaded.device,
-        variational=loaded.variational,
         options=options,
     )
-    loaded.backend, loaded.plan = backend, plan
-    log.info("%s@%s: %s", loaded.name, loaded.version, plan)
+    log.info("%s: %s", label, loaded.plan)
     for operation in OPERATIONS:
-        width = input_width(loaded.model, operation)
         for rows in sorted(set(batch_rows)):
-            backend.run(operation, np.zeros((rows, width), dtype=np.float32))
+            zeros = np.zeros((rows, input_width(loaded.model, operation)), dtype=np.float32)
+            loaded.backend.run(operation, zeros)
 
 
 class InferenceEngine:
@@ -74,13 +73,10 @@ class InferenceEngine:
         self.live: Callable[[], list[LoadedModel]] | None = None  # the cache's loaded versions
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    @property
-    def warmup_batch_rows(self) -> list[int]:
-        sizes = {*self.settings.warmup_batch_rows, self.settings.max_batch_rows}
-        return sorted(s for s in sizes if 1 <= s <= self.settings.max_batch_rows)
-
     def warm_up(self, loaded: LoadedModel) -> None:
-        prepare(loaded, self.options, self.warmup_batch_rows)
+        most = self.settings.max_batch_rows
+        sizes = {*self.settings.warmup_batch_rows, most}
+        prepare(loaded, self.options, [s for s in sizes if 1 <= s <= most])
 
     def batcher(self, loaded: LoadedModel, operation: str) -> Batcher:
         found = self._batchers.get((loaded, operation))
@@ -99,7 +95,7 @@ class InferenceEngine:
                 max_batch_rows=self.settings.max_batch_rows,
                 max_wait_s=self.settings.max_wait_ms / 1000,
                 timeout_s=self.settings.request_timeout_s,
-                stats=self.stats.of(loaded.name, loaded.version),
+                stats=self.stats[(loaded.name, loaded.version)],
             )
         return found
 

@@ -1,7 +1,6 @@
-"""A queued request (carrying its own future), the row budget that bounds every queue
-together, the errors a caller of the batcher can get, and the callers waiting on a batcher:
-one timer sweep per batcher enforces the request timeout (504) and watches clients that
-left (499), nothing per request (docs/inference.md)."""
+"""A queued request (carrying its own future), the row budget of every queue together, and
+the callers waiting on a batcher: one timer sweep per batcher enforces the request timeout
+(504) and watches clients that left (499), nothing per request (docs/inference.md)."""
 
 from __future__ import annotations
 
@@ -41,9 +40,8 @@ class BatchMismatch(RuntimeError):
 
 
 class RowBudget:
-    """Rows waiting in every queue together: what bounds the memory that queues hold.
-
-    The queue-depth gauge reads `used` when scraped (nothing per request)."""
+    """Rows waiting in every queue together: what bounds the memory that queues hold (the
+    queue-depth gauge reads `used` when scraped)."""
 
     def __init__(self, max_rows: int, metrics: ServiceMetrics) -> None:
         self.max_rows = max_rows
@@ -134,8 +132,8 @@ SWEEP_S = 0.02  # how often waiting requests are checked for their timeout and w
 
 
 class Waiting:
-    def __init__(self, timeout_s: float | None) -> None:
-        self.timeout_s = timeout_s
+    def __init__(self, timeout_s: Callable[[], float | None]) -> None:
+        self.timeout_s = timeout_s  # the batcher's, read at each sweep
         self._waiting: dict[Pending, GoneWatch | None] = {}  # oldest first
         self._watches: dict[Pending, asyncio.Task[None]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
@@ -146,14 +144,13 @@ class Waiting:
     def __iter__(self) -> Iterator[Pending]:
         return iter(list(self._waiting))
 
-    async def result(self, item: Pending, gone: GoneWatch | None) -> Outputs:
+    async def result(self, item: Pending, gone: GoneWatch | None = None) -> Outputs:
         """The item's outputs; `gone()` resolving first (the client left) drops the item."""
-        future = item.future
         self._waiting[item] = gone
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
         try:
-            return await future
+            return await item.future
         except asyncio.CancelledError:
             task = asyncio.current_task()
             ours = task is not None and task.cancelling() > 0  # our caller cancelled us
@@ -165,7 +162,7 @@ class Waiting:
             watch = self._watches.pop(item, None)
             if watch is not None:
                 watch.cancel()
-            if not future.done() or future.cancelled():  # our caller was cancelled
+            if not item.future.done() or item.future.cancelled():  # our caller was cancelled
                 item.drop()
 
     def close(self) -> None:
@@ -180,7 +177,8 @@ class Waiting:
             if item.future.done():
                 continue
             waited = now - item.enqueued_at
-            if self.timeout_s is not None and waited >= self.timeout_s:
+            timeout_s = self.timeout_s()
+            if timeout_s is not None and waited >= timeout_s:
                 self._time_out(item)
             elif gone is not None and waited >= GONE_WATCH_AFTER_S and item not in self._watches:
                 self._watches[item] = asyncio.ensure_future(self._watch(item, gone))
@@ -188,13 +186,10 @@ class Waiting:
             self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
 
     def _time_out(self, item: Pending) -> None:
-        self._abandon(
-            item,
-            InferenceTimeout(
-                f"no answer within the {self.timeout_s:g} s request timeout "
-                "(AESVC_REQUEST_TIMEOUT_S); the rows were dropped"
-            ),
+        why = (
+            f"no answer within the {self.timeout_s():g} s request timeout (AESVC_REQUEST_TIMEOUT_S)"
         )
+        self._abandon(item, InferenceTimeout(f"{why}; the rows were dropped"))
 
     async def _watch(self, item: Pending, gone: GoneWatch) -> None:
         try:

@@ -37,29 +37,21 @@ class BackendOptions:
     threads: int = field(default_factory=torch.get_num_threads)
 
 
-def asked_backend(setting: BackendSetting, device: str) -> str:
-    if setting != "auto":
-        return setting
-    return "onnxruntime" if device == "cpu" else "torch"
-
-
 def load_backend(
-    model: ServingModel, *, label: str, device: str, variational: bool, options: BackendOptions
+    model: ServingModel, *, label: str, device: str, options: BackendOptions
 ) -> tuple[Backend, Plan]:
     """The version's backend on `device` (`model` already there), and its plan."""
-    asked = asked_backend(options.setting, device)
+    asked = options.setting
+    if asked == "auto":
+        asked = "onnxruntime" if device == "cpu" else "torch"
     fallback = ""
     if asked == "onnxruntime":
         try:
             on_cpu = model if device == "cpu" else copy.deepcopy(model).cpu()  # to export
-            backend: Backend = OnnxRuntimeBackend(
-                on_cpu, device=device, variational=variational, threads=options.threads
-            )
+            backend: Backend = OnnxRuntimeBackend(on_cpu, device=device, threads=options.threads)
             return backend, Plan(backend.name, device, asked)
         except BackendUnavailable as exc:
             fallback = f"onnxruntime cannot run it: {exc}"
             log.warning("%s runs on torch on %s: %s", label, device, fallback)
-    backend = TorchBackend(
-        model, device=device, variational=variational, cuda_graph_rows=options.cuda_graph_rows
-    )
+    backend = TorchBackend(model, device=device, cuda_graph_rows=options.cuda_graph_rows)
     return backend, Plan(backend.name, device, asked, fallback, backend.cuda_graph_sizes)

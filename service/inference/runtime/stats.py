@@ -4,7 +4,8 @@ reports them (docs/inference.md); updated on the event loop only, so lock-free."
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -17,9 +18,6 @@ class Duration:
         self.count += 1
         self.ns += int(seconds * 1e9)
 
-    def public(self) -> dict[str, int]:
-        return {"count": self.count, "ns": self.ns}
-
 
 @dataclass
 class VersionStats:
@@ -30,7 +28,7 @@ class VersionStats:
     fail: Duration = field(default_factory=Duration)
     queue: Duration = field(default_factory=Duration)
     compute_infer: Duration = field(default_factory=Duration)
-    batches: dict[int, Duration] = field(default_factory=dict)  # batch rows -> compute
+    batches: defaultdict[int, Duration] = field(default_factory=lambda: defaultdict(Duration))
 
     def answered(self, rows: int, seconds: float) -> None:
         self.success.add(seconds)
@@ -44,10 +42,13 @@ class VersionStats:
     def executed(self, rows: int, seconds: float) -> None:
         self.execution_count += 1
         self.compute_infer.add(seconds)
-        self.batches.setdefault(rows, Duration()).add(seconds)
+        self.batches[rows].add(seconds)
 
     def public(self, name: str, version: int) -> dict[str, Any]:
-        zero = Duration().public()
+        # no separate input or output step: rows reach the model as they are, or move to
+        # the GPU inside the forward, which compute_infer times
+        zero = asdict(Duration())
+        timed = ("success", "fail", "queue", "compute_infer")
         return {
             "name": name,
             "version": str(version),
@@ -55,21 +56,14 @@ class VersionStats:
             "inference_count": self.inference_count,
             "execution_count": self.execution_count,
             "inference_stats": {
-                "success": self.success.public(),
-                "fail": self.fail.public(),
-                "queue": self.queue.public(),
-                # no separate input or output step: rows reach the model as they are, or
-                # move to the GPU inside the forward, which compute_infer times
-                "compute_input": zero,
-                "compute_infer": self.compute_infer.public(),
-                "compute_output": zero,
-                "cache_hit": zero,
+                **{key: asdict(getattr(self, key)) for key in timed},
+                **{key: zero for key in ("compute_input", "compute_output", "cache_hit")},
             },
             "batch_stats": [
                 {
                     "batch_size": rows,
                     "compute_input": {"count": d.count, "ns": 0},
-                    "compute_infer": d.public(),
+                    "compute_infer": asdict(d),
                     "compute_output": {"count": d.count, "ns": 0},
                 }
                 for rows, d in sorted(self.batches.items())
@@ -77,18 +71,11 @@ class VersionStats:
         }
 
 
-class InferenceStats:
+class InferenceStats(defaultdict[tuple[str, int], VersionStats]):
     """Every version's statistics in this process, kept across unloads and reloads."""
 
     def __init__(self) -> None:
-        self._versions: dict[tuple[str, int], VersionStats] = {}
-
-    def of(self, name: str, version: int) -> VersionStats:
-        found = self._versions.get((name, version))
-        if found is None:
-            found = self._versions[(name, version)] = VersionStats()
-        return found
+        super().__init__(VersionStats)
 
     def public(self, name: str, version: int) -> dict[str, Any]:
-        found = self._versions.get((name, version)) or VersionStats()
-        return found.public(name, version)
+        return self.get((name, version), VersionStats()).public(name, version)

@@ -1,0 +1,235 @@
+"""The Open Inference Protocol's model repository extension (the index, explicit load and
+unload of versions) and statistics extension (docs/inference.md). Errors are {"error": "..."},
+400. Its router goes before the OIP router's: /v2/models/stats before /v2/models/{name}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from service.context import AppContext
+from service.errors import ServiceError
+from service.inference.api import codecs, service
+from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS
+from service.inference.oip.tensors import DECODER, OipError, error_response, parse_body
+from service.registry.service import get_model, ready_versions, resolve_version
+
+router = APIRouter(prefix="/v2")
+REPOSITORY_TAGS: list[Any] = ["oip-repository"]  # admin for its writes (service.security)
+ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
+
+
+class RepositoryIndexRequest(BaseModel):
+    ready: bool = False
+
+
+class RepositoryModelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parameters: dict[str, Any] = {}
+
+
+class RepositoryIndexEntry(BaseModel):
+    name: str
+    version: str
+    state: str
+    reason: str
+
+
+class DurationStat(BaseModel):
+    count: int
+    ns: int
+
+
+class InferenceStats(BaseModel):
+    success: DurationStat
+    fail: DurationStat
+    queue: DurationStat
+    compute_input: DurationStat
+    compute_infer: DurationStat
+    compute_output: DurationStat
+    cache_hit: DurationStat
+
+
+class BatchStat(BaseModel):
+    batch_size: int
+    compute_input: DurationStat
+    compute_infer: DurationStat
+    compute_output: DurationStat
+
+
+class ModelStat(BaseModel):
+    name: str
+    version: str
+    last_inference: int
+    inference_count: int
+    execution_count: int
+    inference_stats: InferenceStats
+    batch_stats: list[BatchStat]
+
+
+class StatisticsResponse(BaseModel):
+    model_stats: list[ModelStat]
+
+
+def _index(ctx: AppContext, *, ready_only: bool) -> list[dict[str, str]]:
+    loaded = {(m.name, m.version) for m in ctx.inference()[1].loaded_models()}
+    with ctx.session_factory() as session:
+        versions = ready_versions(session=session)
+    entries = []
+    for name, version in versions:
+        warm = (name, version) in loaded
+        if warm or not ready_only:
+            state, reason = ("READY", "") if warm else ("UNAVAILABLE", "unloaded")
+            entries.append(
+                {"name": name, "version": str(version), "state": state, "reason": reason}
+            )
+    return entries
+
+
+async def _body(request: Request, schema: type[Any], what: str) -> Any:
+    """The spec lets these bodies be empty."""
+    body = await request.body()
+    return schema() if not body.strip() else parse_body(schema, body, what)
+
+
+@router.post(
+    "/repository/index",
+    tags=OIP,
+    operation_id="oip_repository_index",
+    summary="Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)",
+    response_model=list[RepositoryIndexEntry],
+    responses=ERRORS,
+    openapi_extra=codecs.request_body(RepositoryIndexRequest),
+)
+async def read_repository_index(request: Request) -> Response:
+    try:
+        spec = await _body(request, RepositoryIndexRequest, "index request")
+        entries = await run_in_threadpool(_index, request.app.state.ctx, ready_only=spec.ready)
+    except OipError as exc:
+        return error_response(exc)
+    return Response(orjson.dumps(entries), media_type=codecs.JSON)
+
+
+async def _parameters(request: Request, action: str, allowed: set[str]) -> dict[str, Any]:
+    """The body's parameters, only `allowed` ones."""
+    spec = await _body(request, RepositoryModelRequest, f"{action} request")
+    unknown = sorted(set(spec.parameters) - allowed)
+    if unknown:
+        expected = f"expected only {sorted(allowed)}"
+        raise OipError(400, f"{action} parameter {unknown[0]!r} is not supported; {expected}")
+    parameters: dict[str, Any] = spec.parameters
+    return parameters
+
+
+def _control(path: str, operation_id: str, summary: str) -> Any:
+    return router.post(
+        f"/repository/models/{{name}}/{path}",
+        tags=REPOSITORY_TAGS,
+        operation_id=operation_id,
+        summary=summary,
+        response_class=Response,
+        responses={**NO_BODY, **ERRORS},
+        openapi_extra=codecs.request_body(RepositoryModelRequest),
+    )
+
+
+def _failed(action: str, name: str, exc: ServiceError) -> Response:
+    return error_response(OipError(400, f"failed to {action} {name!r}: {exc.detail}"))
+
+
+@_control(
+    "load",
+    "oip_repository_model_load",
+    "Load and warm a version (parameters.version: a number or alias; latest)",
+)
+async def create_repository_model_load(name: str, request: Request) -> Response:
+    try:
+        ref = (await _parameters(request, "load", {"version"})).get("version", "latest")
+        if not isinstance(ref, str | int) or isinstance(ref, bool):
+            raise OipError(400, f"load parameter 'version' {ref!r} is not a number or alias")
+        ctx = request.app.state.ctx
+        await service.served_version(ctx, name=name.removesuffix(DECODER), ref=str(ref))
+    except OipError as exc:
+        return error_response(exc)
+    except ServiceError as exc:
+        return _failed("load", name, exc)
+    return Response(status_code=200)
+
+
+def _unload(ctx: AppContext, name: str) -> None:
+    with ctx.session_factory() as session:
+        get_model(session=session, name=name)  # an unknown model is an error
+    ctx.inference()[1].evict(name)
+
+
+@_control(
+    "unload",
+    "oip_repository_model_unload",
+    "Drop every loaded version of the model from this process",
+)
+async def create_repository_model_unload(name: str, request: Request) -> Response:
+    try:
+        await _parameters(request, "unload", {"unload_dependents"})
+        await run_in_threadpool(_unload, request.app.state.ctx, name.removesuffix(DECODER))
+    except OipError as exc:
+        return error_response(exc)
+    except ServiceError as exc:
+        return _failed("unload", name, exc)
+    return Response(status_code=200)
+
+
+def _versions(ctx: AppContext, name: str | None, ref: str | None) -> list[tuple[str, int]]:
+    with ctx.session_factory() as session:
+        if name is not None and ref is not None:
+            mv = resolve_version(session=session, name=name, ref=ref, allow_archived=True)
+            return [(name, mv.version)]
+        return ready_versions(session=session, name=name)
+
+
+def _get(path: str, operation_id: str, summary: str) -> Any:
+    return router.get(
+        f"/models{path}",
+        tags=OIP,
+        operation_id=operation_id,
+        summary=summary,
+        response_model=StatisticsResponse,
+        responses=ERRORS,
+    )
+
+
+async def _stats(request: Request, name: str | None, ref: str | None) -> Response:
+    model = name and name.removesuffix(DECODER)
+    try:
+        pairs = await run_in_threadpool(_versions, request.app.state.ctx, model, ref)
+    except ServiceError as exc:
+        return error_response(OipError(400, f"no statistics for {name!r}: {exc.detail}"))
+    engine, _ = request.app.state.ctx.inference()
+    body = {"model_stats": [engine.stats.public(n, v) for n, v in pairs]}
+    return Response(orjson.dumps(body), media_type=codecs.JSON)
+
+
+@_get("/stats", "oip_statistics", "Inference statistics of every ready version of every model")
+async def read_statistics(request: Request) -> Response:
+    return await _stats(request, None, None)
+
+
+@_get(
+    "/{name}/stats",
+    "oip_model_statistics",
+    "Inference statistics of every ready version of a model",
+)
+async def read_model_statistics(name: str, request: Request) -> Response:
+    return await _stats(request, name, None)
+
+
+@_get(
+    "/{name}/versions/{version}/stats",
+    "oip_model_version_statistics",
+    "Inference statistics of one version (a number or an alias)",
+)
+async def read_model_version_statistics(name: str, version: str, request: Request) -> Response:
+    return await _stats(request, name, version)

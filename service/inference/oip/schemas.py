@@ -1,0 +1,65 @@
+"""The Open Inference Protocol's inference bodies, and their parse off the event loop: this
+module imports only pydantic and numpy, as the processes of service.json_bodies do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class InferInput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: Any = None
+
+
+class RequestedOutput(BaseModel):
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class InferRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[InferInput] = Field(min_length=1)
+    outputs: list[RequestedOutput] | None = None
+
+
+class InferOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: list[float] | None = None
+
+
+class InferResponse(BaseModel):
+    model_name: str
+    model_version: str | None = None
+    id: str | None = None
+    outputs: list[InferOutput]
+
+
+NOT_NUMBERS = ["not a number"]  # what the loop reads as data that is not numbers, as it would
+
+
+def parse_infer_request(head: bytes) -> InferRequest | list[Any]:
+    """In the pool: the request, each input's data a flat float32 array, or the validation
+    errors. Only arrays go back: a large list would cost the loop its unpickling."""
+    try:
+        infer = InferRequest.model_validate_json(head)
+    except ValidationError as exc:
+        return exc.errors(include_url=False)
+    for spec in infer.inputs:
+        if spec.data is not None:
+            try:
+                with np.errstate(over="ignore"):  # 1e39 becomes inf, refused later
+                    spec.data = np.asarray(spec.data, dtype=np.float32).reshape(-1)
+            except (ValueError, TypeError):
+                spec.data = NOT_NUMBERS
+    return infer
