@@ -24,6 +24,7 @@ from service.config import Settings
 from service.context import AppContext
 from service.database import utcnow
 from service.training import lifecycle
+from service.training.schemas import LEASED_STATES
 
 log = logging.getLogger(__name__)
 NAMESPACE = "aesvc"
@@ -64,7 +65,7 @@ class JobActor:
                 job = session.get(Job, self.job_id)
             assert job is not None
             self.status = "running"
-            self.status = run_job(
+            outcome = run_job(
                 factory=ctx.session_factory,
                 store=ctx.store,
                 job=job,
@@ -72,6 +73,7 @@ class JobActor:
                 heartbeat_interval_s=self.settings.heartbeat_interval_s,
                 stopping=threading.Event(),
             )
+            self.status = outcome or "lost"
         finally:
             ctx.close()
             _exit_actor()
@@ -184,7 +186,7 @@ def reconcile(ctx: AppContext) -> int:
     with ctx.session_factory() as session:
         running = session.execute(
             select(Job.id, Job.lease_owner).where(
-                Job.status.in_(("running", "cancelling")),
+                Job.status.in_(LEASED_STATES),
                 Job.lease_owner.like(f"{OWNER_PREFIX}%"),
                 Job.heartbeat_at < cutoff,
             )

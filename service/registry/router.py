@@ -92,7 +92,9 @@ def update_model(session: SessionDep, name: str, body: ModelUpdate) -> ModelPubl
     summary="Delete a model: versions, aliases, history, blobs (409 while a job trains it)",
 )
 def delete_model(session: SessionDep, store: StoreDep, ctx: ContextDep, name: str) -> None:
-    deletion.delete_model(session=session, store=store, name=name, cache=_cache(ctx))
+    deletion.delete_model(
+        session=session, store=store, name=name, guard=ctx.model_delete_guard, cache=_cache(ctx)
+    )
 
 
 @router.get(
