@@ -11,8 +11,8 @@ from service.zoo.spec import Architecture, ModelSpec, Preprocessing, Regularizat
 
 
 class JobStatus(StrEnum):
-    """queued -> running -> succeeded | failed; a cancel: cancelling -> cancelled (a queued
-    job goes to cancelled at once). Stored as its value in job.status."""
+    """A job's state: queued -> running -> succeeded | failed. A cancel moves a running job
+    to cancelling, then cancelled; a queued one straight to cancelled."""
 
     QUEUED = "queued"
     RUNNING = "running"

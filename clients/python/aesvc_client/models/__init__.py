@@ -40,9 +40,8 @@ from .job_history_epochs_item import JobHistoryEpochsItem
 from .job_progress import JobProgress
 from .job_public import JobPublic
 from .job_public_attempt_errors_item import JobPublicAttemptErrorsItem
-from .job_public_status import JobPublicStatus
+from .job_status import JobStatus
 from .jobs_public import JobsPublic
-from .list_jobs_status_type_0 import ListJobsStatusType0
 from .model_public import ModelPublic
 from .model_public_aliases import ModelPublicAliases
 from .model_public_tags import ModelPublicTags
@@ -140,9 +139,8 @@ __all__ = (
     "JobProgress",
     "JobPublic",
     "JobPublicAttemptErrorsItem",
-    "JobPublicStatus",
     "JobsPublic",
-    "ListJobsStatusType0",
+    "JobStatus",
     "ModelPublic",
     "ModelPublicAliases",
     "ModelPublicTags",

@@ -8,8 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.job_status import JobStatus
 from ...models.jobs_public import JobsPublic
-from ...models.list_jobs_status_type_0 import ListJobsStatusType0
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -18,7 +18,7 @@ from typing import cast
 
 def _get_kwargs(
     *,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
@@ -33,7 +33,7 @@ def _get_kwargs(
     json_status: None | str | Unset
     if isinstance(status, Unset):
         json_status = UNSET
-    elif isinstance(status, ListJobsStatusType0):
+    elif isinstance(status, JobStatus):
         json_status = status.value
     else:
         json_status = status
@@ -133,7 +133,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
@@ -142,7 +142,7 @@ def sync_detailed(
     """ List jobs, newest first
 
     Args:
-        status (ListJobsStatusType0 | None | Unset):
+        status (JobStatus | None | Unset):
         model_name (None | str | Unset):
         offset (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
@@ -173,7 +173,7 @@ limit=limit,
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
@@ -182,7 +182,7 @@ def sync(
     """ List jobs, newest first
 
     Args:
-        status (ListJobsStatusType0 | None | Unset):
+        status (JobStatus | None | Unset):
         model_name (None | str | Unset):
         offset (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
@@ -208,7 +208,7 @@ limit=limit,
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
@@ -217,7 +217,7 @@ async def asyncio_detailed(
     """ List jobs, newest first
 
     Args:
-        status (ListJobsStatusType0 | None | Unset):
+        status (JobStatus | None | Unset):
         model_name (None | str | Unset):
         offset (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
@@ -248,7 +248,7 @@ limit=limit,
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
@@ -257,7 +257,7 @@ async def asyncio(
     """ List jobs, newest first
 
     Args:
-        status (ListJobsStatusType0 | None | Unset):
+        status (JobStatus | None | Unset):
         model_name (None | str | Unset):
         offset (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
