@@ -116,7 +116,6 @@ class JobRun:
         stopping: threading.Event,
     ) -> None:
         self.factory, self.store, self.job, self.owner = factory, store, job, owner
-        self.heartbeat_interval_s = heartbeat_interval_s
         self.stopping = stopping
         self.ckpt = store.checkpoint(job.id)
         self.beat = JobHeartbeat(factory, job.id, owner, heartbeat_interval_s)
