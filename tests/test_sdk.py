@@ -43,6 +43,8 @@ from aesvc_client.models import (
 )
 from aesvc_client.types import File
 
+pytestmark = pytest.mark.slow  # the generated client through a whole training on a real server
+
 
 @pytest.fixture
 def sdk(settings: Settings) -> Iterator[Client]:

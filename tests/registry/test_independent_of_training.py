@@ -57,9 +57,7 @@ def test_no_registry_module_imports_training() -> None:
     assert len(files) >= 5  # the package is where this test looks for it
     offenders = {
         str(path.relative_to(REGISTRY)): sorted(
-            m
-            for m in imported_modules(path.read_text(), "service.registry")
-            if names_training(m)
+            m for m in imported_modules(path.read_text(), "service.registry") if names_training(m)
         )
         for path in files
     }
