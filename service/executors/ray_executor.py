@@ -24,7 +24,7 @@ from service.config import Settings
 from service.context import AppContext
 from service.database import utcnow
 from service.training import lifecycle
-from service.training.schemas import LEASED_STATES
+from service.training.schemas import LEASED_STATES, JobStatus
 
 log = logging.getLogger(__name__)
 NAMESPACE = "aesvc"
@@ -42,7 +42,9 @@ class JobActor:
     def __init__(self, settings_json: str, job_id: str, owner: str) -> None:
         self.settings = node_local(Settings.model_validate_json(settings_json), job_id)
         self.job_id, self.owner = job_id, owner
-        self.status = "starting"
+        # the job's status as this actor left it (JobStatus), before it: "starting"; after
+        # a lease it no longer holds: "lost"
+        self.status: str = "starting"
         self._thread = threading.Thread(target=self._run, name=f"job-{job_id[:8]}", daemon=True)
         self._thread.start()
 
@@ -64,7 +66,7 @@ class JobActor:
             with ctx.session_factory() as session:
                 job = session.get(Job, self.job_id)
             assert job is not None
-            self.status = "running"
+            self.status = JobStatus.RUNNING
             outcome = run_job(
                 factory=ctx.session_factory,
                 store=ctx.store,
