@@ -23,9 +23,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Skips the tests that start several servers (S3 server, Azurite, API replicas, Ray nodes).
+# Skips the tests that start several servers (S3 server, Azurite, API replicas, Ray
+# nodes) and the slow ones (faults, kills, restarts, whole trainings through real servers);
+# `make test` runs everything.
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not cluster and not ray" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not cluster and not ray and not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests benchmarks migrations

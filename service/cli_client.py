@@ -30,9 +30,9 @@ from rich.progress import (
 from rich.table import Table
 
 from service.datasets.columns import ColumnError, match_columns, numeric_column, read_csv
+from service.training.schemas import TERMINAL_STATES, JobStatus
 
 NPY = "application/x-npy"
-TERMINAL = ("succeeded", "failed", "cancelled")
 ENCODE_CHUNK_ROWS = 8192
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line
@@ -184,7 +184,7 @@ def follow_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
                 elif kind == "state":
                     progress.update(task, description=data.get("status", ""))
             job: dict[str, Any] = checked(client.get(f"/v1/jobs/{job_id}")).json()
-            if job["status"] in TERMINAL:  # else the stream broke off: resume after `after`
+            if job["status"] in TERMINAL_STATES:  # else the stream broke off: resume after `after`
                 early = stopped_early(job)
                 if early:
                     progress.update(task, description=early, completed=progress.tasks[0].total)
@@ -194,7 +194,7 @@ def follow_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
 def stopped_early(job: dict[str, Any]) -> str | None:
     """ "stopped early at 26/100" for a job that succeeded before its last epoch."""
     p = job.get("progress") or {}
-    if job["status"] == "succeeded" and p and p.get("epoch", 0) < p.get("epochs", 0):
+    if job["status"] == JobStatus.SUCCEEDED and p and p.get("epoch", 0) < p.get("epochs", 0):
         return f"stopped early at {p['epoch']}/{p['epochs']}"
     return None
 
@@ -249,7 +249,7 @@ def train(
             except KeyboardInterrupt:
                 err_console.print(f"stopped following; job {job['id']} goes on")
                 raise typer.Exit(130) from None
-        if job["status"] == "succeeded":
+        if job["status"] == JobStatus.SUCCEEDED:
             early = stopped_early(job)
             console.print(
                 f"job {job['id']} [green]succeeded[/green]"

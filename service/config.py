@@ -1,156 +1,247 @@
-"""Settings: one object, read from the environment (prefix AESVC_)."""
+"""Settings: one object, read from the environment (prefix AESVC_).
+
+The fields are grouped (server, security, storage, jobs, inference) by a marker on each,
+not by nested models: the variable names (AESVC_PORT, not AESVC_SERVER__PORT) are what
+deployments set, and they stay. docs/configuration.md has a section per group.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.store_providers import KNOWN_FORMS, names_a_bucket, provider_for
 
+SettingGroup = Literal["server", "security", "storage", "jobs", "inference"]
+# the order and the headings of docs/configuration.md's sections
+SETTING_GROUPS: dict[SettingGroup, str] = {
+    "server": "Server: the HTTP side of `aesvc serve`, its limits and its logs",
+    "security": "Security: who may call, and from where",
+    "storage": "Storage: the database and the artifacts",
+    "jobs": "Jobs: the workers that train, and what a job may ask for",
+    "inference": "Inference: batching, queues, the model cache and the backends",
+}
+
+
+def setting(group: SettingGroup, **field: Any) -> Any:
+    """A pydantic Field marked with its group (json_schema_extra["group"])."""
+    return Field(json_schema_extra={"group": group}, **field)
+
+
+def group_of(name: str) -> SettingGroup | None:
+    extra = Settings.model_fields[name].json_schema_extra
+    group = extra.get("group") if isinstance(extra, dict) else None
+    return group if group in SETTING_GROUPS else None
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AESVC_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("./var"), description="SQLite file and artifacts.")
-    database_url: str | None = Field(default=None, description="Overrides the SQLite file.")
-    artifact_url: str | None = Field(
-        default=None,
-        description="Overrides <data_dir>/artifacts: a folder, file://, or an object store "
-        "(s3://bucket/prefix, gs://bucket/prefix, az://container/prefix) with the usual "
-        "credential variables (AWS_*, GOOGLE_*, AZURE_*; see docs/deployment.md).",
-    )
-    artifact_cache_bytes: int = Field(
-        default=1 << 30,
-        ge=0,
-        description="Object store only: blobs read from it are kept under "
-        "<data_dir>/artifact-cache up to this many bytes, least recently read out first "
-        "(0: none).",
-    )
-    host: str = Field(
+    # server: the HTTP side of `aesvc serve` and its limits
+    host: str = setting(
+        "server",
         default="127.0.0.1",
         description="Where `aesvc serve` listens (and the CLI connects when AESVC_URL is unset).",
     )
-    port: int = Field(default=8000, ge=0, le=65535, description="The port, likewise.")
-    workers: int = Field(default=1, ge=0, le=64, description="Local worker processes on CPU.")
-    executor: Literal["local", "ray"] = Field(
-        default="local", description="local worker processes, or a Ray cluster (RAY_ADDRESS)."
-    )
-    ray_job_resources: dict[str, float] = Field(
-        default_factory=dict,
-        description="AESVC_EXECUTOR=ray: custom Ray resources every job actor asks for, as "
-        'JSON (e.g. {"trainer": 1}): jobs run only on the nodes started with them.',
-    )
-    auth: Literal["disabled", "required"] = Field(
-        default="disabled",
-        description="required: every route but health and metrics needs an API key; disabled "
-        "is refused off a loopback address.",
-    )
-
-    allowed_hosts: str = Field(
-        default="localhost,127.0.0.1,[::1]",
-        description="Host header values (names, without the port) this service answers to, "
-        "comma-separated; *.example.com matches its subdomains, * any host. Anything else "
-        "is a 400: a web page that rebinds its DNS name to this address is refused.",
-    )
-    public_docs: bool | None = Field(
-        default=None,
-        description="/docs, /redoc and /openapi.json without a key. Unset: public while "
-        "AESVC_AUTH=disabled; with auth required, /openapi.json needs a read key and the "
-        "two pages are not served.",
-    )
-    max_connections: int = Field(
+    port: int = setting("server", default=8000, ge=0, le=65535, description="The port, likewise.")
+    max_connections: int = setting(
+        "server",
         default=1000,
         ge=1,
         description="Open connections per API process; one past it closes the connection "
         "that has waited longest for a request head (service.server). Keep it well under "
         "the process's descriptor limit (ulimit -n).",
     )
-    header_timeout_s: float = Field(
+    header_timeout_s: float = setting(
+        "server",
         default=10.0,
         gt=0,
         description="A connection must send a whole request head this soon after it opens "
         "or after its previous response, or it is closed (slowloris).",
     )
-    max_header_bytes: int = Field(
-        default=64 << 10, ge=1024, description="A request head past this is a 431."
+    max_header_bytes: int = setting(
+        "server", default=64 << 10, ge=1024, description="A request head past this is a 431."
     )
-    max_upload_bytes: int = Field(
-        default=1 << 30, ge=1, description="A dataset upload (and what it decodes to); past it 413."
+    max_upload_bytes: int = setting(
+        "server",
+        default=1 << 30,
+        ge=1,
+        description="A dataset upload (and what it decodes to); past it 413.",
     )
-    max_body_bytes: int = Field(
-        default=64 << 20, ge=1, description="Any other request body; past it 413."
+    max_body_bytes: int = setting(
+        "server", default=64 << 20, ge=1, description="Any other request body; past it 413."
     )
-    json_off_loop_bytes: int = Field(
+    json_off_loop_bytes: int = setting(
+        "server",
         default=1 << 20,
         ge=0,
         description="An inference JSON body of rows (v1), or a v2 infer request's JSON, this "
         "large or larger is parsed in a separate process (service.json_bodies), not on the "
         "event loop.",
     )
-    json_parse_processes: int = Field(
-        default=2, ge=1, le=64, description="Processes that parse large JSON bodies."
+    json_parse_processes: int = setting(
+        "server", default=2, ge=1, le=64, description="Processes that parse large JSON bodies."
     )
-    max_request_rows: int = Field(
-        default=65536, ge=1, description="Rows in one inference request; past it 413."
-    )
-    request_timeout_s: float = Field(
-        default=30.0, gt=0, description="An inference request unanswered by then gets 504."
-    )
-
-    max_streams: int = Field(
+    max_streams: int = setting(
+        "server",
         default=256,
         ge=1,
         description="Open job event streams (SSE) per API process; past it 429 + Retry-After.",
     )
-    rate_limit_per_s: float | None = Field(
+    idempotency_ttl_s: float = setting(
+        "server",
+        default=86400.0,
+        gt=0,
+        description="How long an Idempotency-Key (per API key) replays its first answer.",
+    )
+    idempotency_pending_s: float = setting(
+        "server",
+        default=600.0,
+        gt=0,
+        description="An Idempotency-Key whose first request has not answered after this long "
+        "(its process died) may be run again.",
+    )
+    max_streams_per_key: int = setting(
+        "server",
+        default=8,
+        ge=1,
+        description="Open job event streams per API key (all anonymous "
+        "callers share one count while auth is disabled); past it 429 + Retry-After.",
+    )
+    malloc_top_pad_bytes: int = setting(
+        "server",
+        default=64 << 20,
+        ge=0,
+        description="aesvc serve on glibc: heap slack kept between requests, so that large "
+        "bodies reuse memory instead of faulting it in anew (service.allocator); 0: glibc's "
+        "defaults.",
+    )
+    log_level: str = setting("server", default="INFO", description="Python logging level name.")
+    opentelemetry: bool = setting(
+        "server",
+        default=False,
+        description="FastAPI's own OpenTelemetry spans, metrics and logs for each request, "
+        "where a provider is configured. Off, no request pays for looking one up.",
+    )
+
+    # security: who may call, from where
+    rate_limit_per_s: float | None = setting(
+        "security",
         default=None,
         ge=0,
         description="Requests per second per API key (per client address with auth "
         "disabled), past a burst of AESVC_RATE_LIMIT_BURST: 429 with RateLimit-* headers. "
         "Unset: off with auth disabled (a loopback bind), 50 with auth required; 0: off.",
     )
-    rate_limit_burst: int = Field(
-        default=100, ge=1, description="Requests a caller may send at once before the rate applies."
-    )
-    idempotency_ttl_s: float = Field(
-        default=86400.0,
-        gt=0,
-        description="How long an Idempotency-Key (per API key) replays its first answer.",
-    )
-    idempotency_pending_s: float = Field(
-        default=600.0,
-        gt=0,
-        description="An Idempotency-Key whose first request has not answered after this long "
-        "(its process died) may be run again.",
-    )
-    max_streams_per_key: int = Field(
-        default=8,
+    rate_limit_burst: int = setting(
+        "security",
+        default=100,
         ge=1,
-        description="Open job event streams per API key (all anonymous "
-        "callers share one count while auth is disabled); past it 429 + Retry-After.",
+        description="Requests a caller may send at once before the rate applies.",
     )
-    stream_key_check_s: float = Field(
+    auth: Literal["disabled", "required"] = setting(
+        "security",
+        default="disabled",
+        description="required: every route but health and metrics needs an API key; disabled "
+        "is refused off a loopback address.",
+    )
+    allowed_hosts: str = setting(
+        "security",
+        default="localhost,127.0.0.1,[::1]",
+        description="Host header values (names, without the port) this service answers to, "
+        "comma-separated; *.example.com matches its subdomains, * any host. Anything else "
+        "is a 400: a web page that rebinds its DNS name to this address is refused.",
+    )
+    public_docs: bool | None = setting(
+        "security",
+        default=None,
+        description="/docs, /redoc and /openapi.json without a key. Unset: public while "
+        "AESVC_AUTH=disabled; with auth required, /openapi.json needs a read key and the "
+        "two pages are not served.",
+    )
+    stream_key_check_s: float = setting(
+        "security",
         default=5.0,
         gt=0,
         description="How often an open event stream checks that its key "
         "is not revoked; a revoked key's streams end.",
     )
 
-    heartbeat_interval_s: float = Field(
-        default=2.0, gt=0, description="How often a running job's worker heartbeats."
+    # storage: the database and the artifacts
+    data_dir: Path = setting(
+        "storage", default=Path("./var"), description="SQLite file and artifacts."
     )
-    lease_timeout_s: float = Field(default=30.0, gt=0, description="Stale heartbeat → requeue.")
-    poll_interval_s: float = Field(
-        default=0.5, gt=0, description="How often an idle worker looks for a queued job."
+    database_url: str | None = setting(
+        "storage", default=None, description="Overrides the SQLite file."
     )
-    worker_restart_delay_s: float = Field(
-        default=1.0, ge=0, description="Pause before a crashed worker process is restarted."
+    artifact_url: str | None = setting(
+        "storage",
+        default=None,
+        description="Overrides <data_dir>/artifacts: a folder, file://, or an object store "
+        "(s3://bucket/prefix, gs://bucket/prefix, az://container/prefix) with the usual "
+        "credential variables (AWS_*, GOOGLE_*, AZURE_*; see docs/deployment.md).",
     )
-    worker_memory_bytes: int | None = Field(
+    artifact_cache_bytes: int = setting(
+        "storage",
+        default=1 << 30,
+        ge=0,
+        description="Object store only: blobs read from it are kept under "
+        "<data_dir>/artifact-cache up to this many bytes, least recently read out first "
+        "(0: none).",
+    )
+    builtin_datasets: bool = setting(
+        "storage", default=True, description="Create digits, pca3d and breast_cancer at start."
+    )
+
+    # jobs: the workers that train (see DESIGN.md "Jobs: nothing lost")
+    workers: int = setting(
+        "jobs", default=1, ge=0, le=64, description="Local worker processes on CPU."
+    )
+    executor: Literal["local", "ray"] = setting(
+        "jobs",
+        default="local",
+        description="local worker processes, or a Ray cluster (RAY_ADDRESS).",
+    )
+    ray_job_resources: dict[str, float] = setting(
+        "jobs",
+        default_factory=dict,
+        description="AESVC_EXECUTOR=ray: custom Ray resources every job actor asks for, as "
+        'JSON (e.g. {"trainer": 1}): jobs run only on the nodes started with them.',
+    )
+    heartbeat_interval_s: float = setting(
+        "jobs", default=2.0, gt=0, description="How often a running job's worker heartbeats."
+    )
+    lease_timeout_s: float = setting(
+        "jobs", default=30.0, gt=0, description="Stale heartbeat → requeue."
+    )
+    poll_interval_s: float = setting(
+        "jobs", default=0.5, gt=0, description="How often an idle worker looks for a queued job."
+    )
+    worker_restart_delay_s: float = setting(
+        "jobs", default=1.0, ge=0, description="Pause before a crashed worker process is restarted."
+    )
+    max_model_parameters: int | None = setting(
+        "jobs",
+        default=None,
+        ge=1,
+        description="The most parameters (and buffers) a network may have, imported or "
+        "submitted for training; checked on the meta device before anything is allocated. "
+        "Unset: as many float32 values as fill 1/16 of the memory (the cgroup's limit "
+        "where set).",
+    )
+    max_training_bytes: int | None = setting(
+        "jobs",
+        default=None,
+        ge=1,
+        description="The most memory one training job may need (weights, gradients, Adam's "
+        "moments, one batch's activations), estimated at submission. Unset: half the memory.",
+    )
+    worker_memory_bytes: int | None = setting(
+        "jobs",
         default=None,
         ge=1,
         description="Local workers: run each worker process in a memory cgroup of its own "
@@ -160,48 +251,73 @@ class Settings(BaseSettings):
     )
 
     # inference (see DESIGN.md "Inference: batched, bounded, isolated")
-    max_batch_rows: int = Field(default=4096, ge=1, description="Rows per batch, not requests.")
-    max_wait_ms: float = Field(
-        default=5.0, ge=0, description="While the device is busy, how long a batch stays open."
+    max_request_rows: int = setting(
+        "inference", default=65536, ge=1, description="Rows in one inference request; past it 413."
     )
-    max_queue_rows: int = Field(
-        default=262144, ge=1, description="Rows waiting in all queues; past it 503 + Retry-After."
+    request_timeout_s: float = setting(
+        "inference",
+        default=30.0,
+        gt=0,
+        description="An inference request unanswered by then gets 504.",
     )
-    model_cache_bytes: int = Field(
+    max_batch_rows: int = setting(
+        "inference", default=4096, ge=1, description="Rows per batch, not requests."
+    )
+    max_wait_ms: float = setting(
+        "inference",
+        default=5.0,
+        ge=0,
+        description="While the device is busy, how long a batch stays open.",
+    )
+    max_queue_rows: int = setting(
+        "inference",
+        default=262144,
+        ge=1,
+        description="Rows waiting in all queues; past it 503 + Retry-After.",
+    )
+    model_cache_bytes: int = setting(
+        "inference",
         default=1 << 30,
         ge=1,
         description="Loaded versions, least recently used out first: their weights, and what "
         "their backends hold beside (ONNX Runtime sessions, CUDA graph pools).",
     )
-    preload: str = Field(default="", description="name@ref,... loaded and warm before /readyz.")
-    inference_device: Literal["auto", "cpu", "cuda"] = Field(
-        default="auto", description="auto: CUDA where present, else the CPU."
+    preload: str = setting(
+        "inference", default="", description="name@ref,... loaded and warm before /readyz."
     )
-    inference_backend: Literal["auto", "onnxruntime", "torch"] = Field(
+    inference_device: Literal["auto", "cpu", "cuda"] = setting(
+        "inference", default="auto", description="auto: CUDA where present, else the CPU."
+    )
+    inference_backend: Literal["auto", "onnxruntime", "torch"] = setting(
+        "inference",
         default="auto",
         description="What runs the batches: auto is ONNX Runtime on a CPU and torch on a GPU. "
         "A version ONNX Runtime cannot run (or that answers differently from torch on a probe "
         "batch at load) runs on torch, with a log line saying why.",
     )
-    inference_parallel_rows: int = Field(
+    inference_parallel_rows: int = setting(
+        "inference",
         default=1024,
         ge=1,
         description="Torch on a CPU: batches of at least this many rows use all of torch's "
         "threads; smaller ones use one, leaving the other cores to HTTP.",
     )
-    inference_inline_rows: int = Field(
+    inference_inline_rows: int = setting(
+        "inference",
         default=64,
         ge=0,
         description="A batch of at most this many rows runs on the event loop (the hand-off "
         "to the device's inference thread costs more); 0: every batch on the thread.",
     )
-    inference_fast_path: bool = Field(
+    inference_fast_path: bool = setting(
+        "inference",
         default=True,
         description="The v1 inference routes skip the generic middleware stack and do its "
         "work (request id, body limit, metrics, auth) in one place (service.inference.api."
         "fastpath); false: they go through the stack like every other route.",
     )
-    inference_cuda_graph_rows: int = Field(
+    inference_cuda_graph_rows: int = setting(
+        "inference",
         default=128,
         ge=0,
         le=4096,
@@ -209,7 +325,8 @@ class Settings(BaseSettings):
         "captured at load for each power of two up to it (a batch is padded to the next; a "
         "small batch's time on a GPU is its kernel launches); 0: every batch eagerly.",
     )
-    oip_shared_memory: bool = Field(
+    oip_shared_memory: bool = setting(
+        "inference",
         default=False,
         description="The Open Inference Protocol's system shared memory extension (Triton's "
         "--allow-client-shm): clients register regions of POSIX shared memory objects in "
@@ -218,59 +335,36 @@ class Settings(BaseSettings):
         "AESVC_OIP_SHARED_MEMORY_PREFIX: turn it on only where the clients on this host are "
         "trusted.",
     )
-    oip_shared_memory_prefix: str = Field(
+    oip_shared_memory_prefix: str = setting(
+        "inference",
         default="aesvc-",
         min_length=1,
         description="Only shared memory objects whose names start with this (and that the "
         "service's user owns) may be registered.",
     )
-    oip_shared_memory_regions_per_key: int = Field(
+    oip_shared_memory_regions_per_key: int = setting(
+        "inference",
         default=32,
         ge=1,
         le=256,
         description="Regions one API key may hold at once, of the 256 the service holds.",
     )
-    warmup_batch_rows: tuple[int, ...] = Field(
-        default=(1, 32), description="Batch sizes run once at load (max_batch_rows is added)."
+    warmup_batch_rows: tuple[int, ...] = setting(
+        "inference",
+        default=(1, 32),
+        description="Batch sizes run once at load (max_batch_rows is added).",
     )
-    ref_cache_s: float = Field(
-        default=1.0, ge=0, description="How long a resolved {ref} is reused (0: every request)."
-    )
-    max_model_parameters: int | None = Field(
-        default=None,
-        ge=1,
-        description="The most parameters (and buffers) a network may have, imported or "
-        "submitted for training; checked on the meta device before anything is allocated. "
-        "Unset: as many float32 values as fill 1/16 of the memory (the cgroup's limit "
-        "where set).",
-    )
-    max_training_bytes: int | None = Field(
-        default=None,
-        ge=1,
-        description="The most memory one training job may need (weights, gradients, Adam's "
-        "moments, one batch's activations), estimated at submission. Unset: half the memory.",
-    )
-    max_generate: int = Field(default=10000, ge=1, description="generate: the most samples.")
-    max_interpolate_steps: int = Field(
-        default=1000, ge=2, description="interpolate: the most steps."
-    )
-
-    malloc_top_pad_bytes: int = Field(
-        default=64 << 20,
+    ref_cache_s: float = setting(
+        "inference",
+        default=1.0,
         ge=0,
-        description="aesvc serve on glibc: heap slack kept between requests, so that large "
-        "bodies reuse memory instead of faulting it in anew (service.allocator); 0: glibc's "
-        "defaults.",
+        description="How long a resolved {ref} is reused (0: every request).",
     )
-
-    builtin_datasets: bool = Field(
-        default=True, description="Create digits, pca3d and breast_cancer at start."
+    max_generate: int = setting(
+        "inference", default=10000, ge=1, description="generate: the most samples."
     )
-    log_level: str = Field(default="INFO", description="Python logging level name.")
-    opentelemetry: bool = Field(
-        default=False,
-        description="FastAPI's own OpenTelemetry spans, metrics and logs for each request, "
-        "where a provider is configured. Off, no request pays for looking one up.",
+    max_interpolate_steps: int = setting(
+        "inference", default=1000, ge=2, description="interpolate: the most steps."
     )
 
     @field_validator("artifact_url")

@@ -17,7 +17,9 @@ from service.config import Settings
 from service.database import create_db_engine, create_session_factory
 from service.inference.oip.shared_memory import SharedMemoryRegistry
 from service.object_store import open_store
+from service.registry.deletion import DeleteGuard
 from service.tmpfiles import sweep
+from service.training.service import refuse_while_training
 
 if TYPE_CHECKING:  # typing only: these modules import this one
     from service.executors.local import WorkerPool
@@ -42,6 +44,9 @@ class AppContext:
     # connection committed, fails with "database is locked" instead of waiting its turn.
     write_session_factory: sessionmaker[Session]
     shared_memory: SharedMemoryRegistry  # the OIP system shared memory regions
+    # What the registry asks before deleting a model: training refuses while a job will
+    # still add a version to it (the registry imports nothing of training).
+    model_delete_guard: DeleteGuard = refuse_while_training
     # Started by the lifespan (None before it, and where this process starts none)
     inference_engine: InferenceEngine | None = None
     model_cache: ModelCache | None = None

@@ -22,6 +22,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.training.schemas import TERMINAL_STATES, JobStatus
+from service.training.tables import Job
+
 if TYPE_CHECKING:
     from service.context import AppContext
 
@@ -180,8 +183,6 @@ class JobsCollector(Collector):
         return []
 
     def collect(self) -> Iterable[Metric]:
-        from service.training.tables import Job
-
         by_state = GaugeMetricFamily("aesvc_jobs", "Jobs by state.", labels=["state"])
         with self.ctx.session_factory() as session:
             counts = dict(
@@ -193,7 +194,7 @@ class JobsCollector(Collector):
                 .order_by(Job.finished_at.desc())
                 .limit(RECENT_JOBS)
             ).all()
-        for state in ("queued", "running", "cancelling", "succeeded", "failed", "cancelled"):
+        for state in JobStatus:
             by_state.add_metric([state], float(counts.get(state, 0)))
         yield by_state
         yield self._durations(finished)
@@ -205,7 +206,7 @@ class JobsCollector(Collector):
             f"Started-to-finished time of the last {RECENT_JOBS} finished jobs, by final state.",
             labels=["state"],
         )
-        for state in ("succeeded", "failed", "cancelled"):
+        for state in TERMINAL_STATES:
             seconds = [(f - s).total_seconds() for st, s, f in rows if st == state]
             buckets = [
                 (str(b), float(sum(1 for x in seconds if x <= b))) for b in JOB_SECONDS_BUCKETS

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
-from service.config import Settings
+from service.config import SETTING_GROUPS, Settings, group_of
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 HEADER = """# Configuration reference
@@ -17,9 +17,10 @@ Generated from `Settings` in `service/config.py` by `aesvc settings-doc` (`make 
 runs it too); `make lint` fails when this file is out of date. Every setting is read from
 the environment with the prefix `AESVC_` (pydantic-settings); `aesvc serve --host --port
 --workers` override three of them. A tuple is given as JSON, e.g.
-`AESVC_WARMUP_BATCH_ROWS='[1, 32]'`.
-
-| variable | type | default | meaning |
+`AESVC_WARMUP_BATCH_ROWS='[1, 32]'`. The settings come in groups, one section each
+below; the group is only where a setting is documented, never part of its name.
+"""
+TABLE_HEAD = """| variable | type | default | meaning |
 |---|---|---|---|
 """
 
@@ -53,9 +54,21 @@ def _type(field: Any) -> str:
     return text.replace("<class '", "").replace("'>", "").replace("|", "\\|")
 
 
+def _row(name: str, field: Any) -> str:
+    meaning = (field.description or "").replace("\n", " ").replace("|", "\\|")
+    return f"| `AESVC_{name.upper()}` | {_type(field)} | {_default(field)} | {meaning} |"
+
+
 def render() -> str:
-    rows = []
-    for name, field in Settings.model_fields.items():
-        meaning = (field.description or "").replace("\n", " ").replace("|", "\\|")
-        rows.append(f"| `AESVC_{name.upper()}` | {_type(field)} | {_default(field)} | {meaning} |")
-    return HEADER + "\n".join(rows) + "\n"
+    ungrouped = [name for name in Settings.model_fields if group_of(name) is None]
+    if ungrouped:  # it would be missing from the page
+        raise ValueError(f"settings without a group (service.config.setting): {ungrouped}")
+    sections = []
+    for group, title in SETTING_GROUPS.items():
+        rows = [
+            _row(name, field)
+            for name, field in Settings.model_fields.items()
+            if group_of(name) == group
+        ]
+        sections.append(f"## {title}\n\n" + TABLE_HEAD + "\n".join(rows) + "\n")
+    return HEADER + "\n" + "\n".join(sections)

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from service.config import Settings
 from service.main import create_app
 from tests.azurite import AzuriteServer, azurite_binary
-from tests.factories import temporary_database_url
+from tests.bad_input import WORLD_SETTINGS, Seeded, World, open_world, seed_world
+from tests.factories import module_settings, temporary_database_url
 from tests.s3 import S3Server
 
 # starlette's TestClient sends `Host: testserver`; the service answers only to the hosts in
@@ -112,3 +113,20 @@ def az_url(azurite_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch) -> st
     for key, value in azurite_server.env().items():
         monkeypatch.setenv(key, value)
     return f"az://{azurite_server.create_container()}/aesvc"
+
+
+@pytest.fixture(scope="session")
+def bad_input_seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """The bad-input matrix's world (tests/bad_input.py), trained and seeded once: its
+    cases, in several modules, leave it as they found it."""
+    with module_settings(tmp_path_factory.mktemp("bad-input") / "var", **WORLD_SETTINGS) as s:
+        with TestClient(create_app(s, start_workers=False)) as client:
+            ids = seed_world(client, s)
+        yield Seeded(s, ids)
+
+
+@pytest.fixture(scope="module")
+def bad_input_world(bad_input_seed: Seeded) -> Iterator[World]:
+    """An app of the module's own on the bad-input world (no app outlives its module)."""
+    with open_world(bad_input_seed) as world:
+        yield world

@@ -13,6 +13,8 @@ from service.config import Settings
 from tests.factories import csv_bytes, wait_for_job
 from tests.live import LiveServer, running
 
+pytestmark = pytest.mark.slow  # a real server trained, killed and restarted
+
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[LiveServer]:

@@ -33,6 +33,8 @@ from service.config import Settings
 from tests.factories import job_body, run_worker
 from tests.live import LiveServer
 
+pytestmark = pytest.mark.slow  # schemathesis over every operation of a real server
+
 MODEL = "fuzz-ae"
 EXAMPLES_PER_OPERATION = 20
 REQUEST_TIMEOUT_S = 10

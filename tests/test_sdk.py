@@ -38,7 +38,7 @@ from aesvc_client.models import (
     EncodeJsonEncodeRequest,
     GenerateGenerateRequest,
     JobCreate,
-    JobPublicStatus,
+    JobStatus,
     ListDatasetsOrderBy,
     Problem,
     ReconstructJsonReconstructRequest,
@@ -46,6 +46,8 @@ from aesvc_client.models import (
     Training,
 )
 from aesvc_client.types import File
+
+pytestmark = pytest.mark.slow  # the generated client through a whole training on a real server
 
 
 @pytest.fixture
@@ -113,12 +115,12 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     assert isinstance(events, File) and b"event: state" in events.payload.read()
     deadline = time.monotonic() + 120
     while (current := read_job.sync(job_id, client=sdk)).status not in (  # type: ignore[union-attr]
-        JobPublicStatus.SUCCEEDED,
-        JobPublicStatus.FAILED,
+        JobStatus.SUCCEEDED,
+        JobStatus.FAILED,
     ):
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert current.status == JobPublicStatus.SUCCEEDED, current  # type: ignore[union-attr]
+    assert current.status == JobStatus.SUCCEEDED, current  # type: ignore[union-attr]
 
     version = read_model_version.sync("sdk", "latest", client=sdk)
     assert getattr(version, "version", None) == 1, version

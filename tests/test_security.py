@@ -109,6 +109,7 @@ def test_health_and_metrics_stay_open(secured: TestClient) -> None:
     assert secured.get("/readyz").status_code == 200
 
 
+@pytest.mark.slow  # several `aesvc keys` processes
 def test_cli_creates_lists_and_revokes_keys(settings: Settings) -> None:
     env = {
         "AESVC_DATA_DIR": str(settings.data_dir),

@@ -14,6 +14,8 @@ from tests.factories import wait_for_job
 from tests.live import LiveServer
 from tests.training.test_durability import SLOW_JOB, _running_at_epoch, _state_events
 
+pytestmark = pytest.mark.slow  # SIGTERM to real servers mid-job (durability)
+
 
 def test_sigterm_during_a_job_requeues_it_at_once_and_another_worker_finishes(
     settings: Settings,

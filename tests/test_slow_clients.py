@@ -69,6 +69,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             server.cleanup()
 
 
+@pytest.mark.slow  # many trickling connections held for seconds (fault)
 def test_healthz_answers_within_a_second_under_a_slowloris(live: LiveServer) -> None:
     assert live.process is not None
     pid = live.process.pid

@@ -95,8 +95,8 @@ def worker_loop(
                     raise
                 # Retried for minutes already: the lease runs out and the reaper requeues it.
                 log.error("job %s: database unavailable for too long; left to its lease", job.id)
-                status = "lost"
-            log.info("job %s left as %s", job.id, status)
+                status = None
+            log.info("job %s left as %s", job.id, status or "lost (no longer this worker's)")
             ran += 1
     finally:
         ctx.close()

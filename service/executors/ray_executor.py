@@ -24,6 +24,7 @@ from service.config import Settings
 from service.context import AppContext
 from service.database import utcnow
 from service.training import lifecycle
+from service.training.schemas import LEASED_STATES, JobStatus
 
 log = logging.getLogger(__name__)
 NAMESPACE = "aesvc"
@@ -41,7 +42,9 @@ class JobActor:
     def __init__(self, settings_json: str, job_id: str, owner: str) -> None:
         self.settings = node_local(Settings.model_validate_json(settings_json), job_id)
         self.job_id, self.owner = job_id, owner
-        self.status = "starting"
+        # the job's status as this actor left it (JobStatus), before it: "starting"; after
+        # a lease it no longer holds: "lost"
+        self.status: str = "starting"
         self._thread = threading.Thread(target=self._run, name=f"job-{job_id[:8]}", daemon=True)
         self._thread.start()
 
@@ -63,8 +66,8 @@ class JobActor:
             with ctx.session_factory() as session:
                 job = session.get(Job, self.job_id)
             assert job is not None
-            self.status = "running"
-            self.status = run_job(
+            self.status = JobStatus.RUNNING
+            outcome = run_job(
                 factory=ctx.session_factory,
                 store=ctx.store,
                 job=job,
@@ -72,6 +75,7 @@ class JobActor:
                 heartbeat_interval_s=self.settings.heartbeat_interval_s,
                 stopping=threading.Event(),
             )
+            self.status = outcome or "lost"
         finally:
             ctx.close()
             _exit_actor()
@@ -184,7 +188,7 @@ def reconcile(ctx: AppContext) -> int:
     with ctx.session_factory() as session:
         running = session.execute(
             select(Job.id, Job.lease_owner).where(
-                Job.status.in_(("running", "cancelling")),
+                Job.status.in_(LEASED_STATES),
                 Job.lease_owner.like(f"{OWNER_PREFIX}%"),
                 Job.heartbeat_at < cutoff,
             )

@@ -6,6 +6,7 @@ between leaves an unreferenced blob, never a row that points at a missing one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import delete, func, select
@@ -17,9 +18,10 @@ from service.errors import Conflict, Gone, NotFound
 from service.etags import check_if_match
 from service.registry.service import lock_model, model_public, version_public
 from service.registry.tables import AliasEvent, Model, ModelAlias, ModelExport, ModelVersion
-from service.training.tables import Job
 
-ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
+# Raises to refuse deleting the model (a domain error): what deletion asks of the parts
+# that add versions (training, through service.context: 409 while a job will add one).
+DeleteGuard = Callable[[Session, str], None]
 
 
 class Evictor(Protocol):
@@ -78,24 +80,15 @@ def delete_model(
     session: Session,
     store: ArtifactStore,
     name: str,
+    guard: DeleteGuard,
     cache: Evictor | None = None,
     if_match: str | None = None,
 ) -> None:
-    """Versions, aliases, alias history and unshared blobs; 409 while a job trains it."""
+    """Versions, aliases, alias history and unshared blobs, unless `guard` refuses (in
+    the same transaction, under the model's write lock: no version can sneak in)."""
     model = lock_model(session, name)
     check_if_match(if_match, model_public(session, model))
-    active = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.model_name == name, Job.status.in_(ACTIVE_JOB_STATES))
-    )
-    if active:
-        raise Conflict(
-            f"{active} job(s) for model {name!r} are queued or running; cancel them or "
-            "wait for them to finish first",
-            code="model_has_active_jobs",
-            active_jobs=int(active),
-        )
+    guard(session, name)
     sha256s = list(
         session.scalars(
             select(ModelVersion.artifact_sha256).where(ModelVersion.model_id == model.id)

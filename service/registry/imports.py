@@ -26,10 +26,10 @@ from service.artifacts import ArtifactStore
 from service.blob_guard import ensure_blob
 from service.database import utcnow
 from service.errors import Unprocessable
+from service.names import MODEL_NAME_PATTERN
 from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_blob
 from service.registry.tables import Model, ModelVersion
-from service.training.schemas import MODEL_NAME_PATTERN
 from service.zoo.budget import meta_model, parameter_count
 from service.zoo.metrics import SCORE_QUANTILE_LEVELS
 from service.zoo.serving import (

@@ -121,7 +121,12 @@ def delete_model(
     session: SessionDep, store: StoreDep, ctx: ContextDep, name: str, if_match: IfMatch = None
 ) -> None:
     deletion.delete_model(
-        session=session, store=store, name=name, cache=_cache(ctx), if_match=if_match
+        session=session,
+        store=store,
+        name=name,
+        guard=ctx.model_delete_guard,
+        cache=_cache(ctx),
+        if_match=if_match,
     )
 
 

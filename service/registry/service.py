@@ -6,28 +6,28 @@ import json
 import subprocess
 import threading
 from collections.abc import Callable
-from functools import lru_cache, partial
+from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import save as save_safetensors
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore, retry_store
 from service.blob_guard import ensure_blob
 from service.database import retry_while_unavailable, utcnow
+from service.datasets.tables import Dataset
 from service.errors import Gone, NotFound, Unprocessable
 from service.etags import check_if_match
 from service.pages import PageRequest, paginate
 from service.registry.quality import worse_than
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
 from service.registry.tables import Model, ModelAlias, ModelVersion
-from service.training.service import add_event
-from service.training.tables import Job
 from service.zoo.spec import ModelSpec
 
 LATEST = "latest"
@@ -60,31 +60,47 @@ def weights_blob(state_dict: dict[str, torch.Tensor], config: dict[str, Any]) ->
     return save_safetensors(tensors, metadata={"config": json.dumps(config, sort_keys=True)})
 
 
-class LeaseLost(Exception):
-    """The job is no longer this worker's: its result must not be registered."""
+def _nothing(session: Session, version: int) -> None:
+    return None
 
 
 def register_version(
     factory: sessionmaker[Session],
     store: ArtifactStore,
     *,
-    job_id: str,
-    owner: str,
+    model_name: str,
+    source_job_id: str,
+    dataset_id: str | None,
     state_dict: dict[str, torch.Tensor],
     config: dict[str, Any],
     metrics: dict[str, Any],
     history: list[dict[str, Any]],
     stopping: threading.Event | None = None,
+    in_same_transaction: Callable[[Session, int], None] = _nothing,
 ) -> int:
-    """Store the weights, then in ONE transaction add the version and mark the job succeeded.
+    """Store the weights, then in ONE transaction add the version and whatever the caller
+    adds with `in_same_transaction(session, version)` (training: its job's success, or an
+    exception that leaves nothing written).
 
-    Idempotent per job (unique source_job_id): a retry after a crash returns the version
-    the first attempt registered, and so does a retry while the database was unreachable.
-    A full store raises StorageFull before any row is written.
+    Idempotent per source job (unique source_job_id): a retry after a crash returns the
+    version the first attempt registered, and so does a retry while the database was
+    unreachable. A full store raises StorageFull before any row is written.
     """
     blob = weights_blob(state_dict, config)
     stored = retry_store(
-        lambda: store.put_bytes(blob), what=f"job {job_id}: store its weights", stopping=stopping
+        lambda: store.put_bytes(blob),
+        what=f"job {source_job_id}: store its weights",
+        stopping=stopping,
+    )
+    row = _VersionRow(
+        model_name=model_name,
+        source_job_id=source_job_id,
+        dataset_id=dataset_id,
+        sha256=stored.sha256,
+        size_bytes=stored.size_bytes,
+        config=config,
+        metrics=metrics,
+        history=history,
     )
 
     def register() -> int:
@@ -92,100 +108,83 @@ def register_version(
             session = factory()
             try:
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                return _register_once(
-                    session,
-                    job_id,
-                    owner,
-                    stored.sha256,
-                    stored.size_bytes,
-                    config,
-                    metrics,
-                    history,
-                    before_commit=partial(ensure_blob, session, store, stored.sha256, blob),
-                )
+                version = _register_once(session, row)
+                if version.created:
+                    in_same_transaction(session, version.number)
+                    ensure_blob(session, store, stored.sha256, blob)  # (service.blob_guard)
+                    session.commit()
+                return version.number
             except IntegrityError:
                 session.rollback()  # a concurrent first version of a new model: try again
             finally:
                 session.close()
-        raise RuntimeError(f"could not register a version for job {job_id}")
+        raise RuntimeError(f"could not register a version for job {source_job_id}")
 
     return retry_while_unavailable(
-        register, what=f"job {job_id}: register its version", stopping=stopping
+        register, what=f"job {source_job_id}: register its version", stopping=stopping
     )
 
 
-def _register_once(
-    session: Session,
-    job_id: str,
-    owner: str,
-    sha256: str,
-    size_bytes: int,
-    config: dict[str, Any],
-    metrics: dict[str, Any],
-    history: list[dict[str, Any]],
-    *,
-    before_commit: Callable[[], None],
-) -> int:
+@dataclass(frozen=True)
+class _VersionRow:
+    model_name: str
+    source_job_id: str
+    dataset_id: str | None
+    sha256: str
+    size_bytes: int
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Registered:
+    number: int
+    created: bool  # False: the source's first attempt registered it already
+
+
+def _register_once(session: Session, row: _VersionRow) -> _Registered:
+    """Add the version row (not committed), or find the one this source registered."""
     existing = session.scalars(
-        select(ModelVersion).where(ModelVersion.source_job_id == job_id)
+        select(ModelVersion).where(ModelVersion.source_job_id == row.source_job_id)
     ).first()
     if existing is not None:
-        return existing.version
-    job = session.get(Job, job_id)
-    if job is None or job.lease_owner != owner or job.status != "running":
-        raise LeaseLost(f"job {job_id} is no longer leased to {owner}")
+        return _Registered(existing.version, created=False)
     model = session.scalars(
-        select(Model).where(Model.name == job.model_name).with_for_update()
+        select(Model).where(Model.name == row.model_name).with_for_update()
     ).first()
     if model is None:
-        model = Model(name=job.model_name, description="", tags={}, last_version=0)
+        model = Model(name=row.model_name, description="", tags={}, last_version=0)
         session.add(model)
         session.flush()
     model.last_version += 1
     model.updated_at = utcnow()
-    spec = ModelSpec.model_validate(config["spec"])
-    from service.datasets.tables import Dataset
-
-    dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
+    spec = ModelSpec.model_validate(row.config["spec"])
+    # read in this transaction: a dataset deleted since the job started is no lineage
+    dataset = session.get(Dataset, row.dataset_id) if row.dataset_id else None
     session.add(
         ModelVersion(
             model_id=model.id,
             version=model.last_version,
             status="ready",
-            source_job_id=job_id,
-            dataset_id=job.dataset_id,
+            source_job_id=row.source_job_id,
+            dataset_id=dataset.id if dataset else None,
             dataset_sha256=dataset.sha256 if dataset else None,
-            spec=config["spec"],
-            config=config,
-            metrics=metrics,
-            history=history,
-            artifact_sha256=sha256,
-            size_bytes=size_bytes,
-            n_features=int(config["n_features"]),
+            spec=row.config["spec"],
+            config=row.config,
+            metrics=row.metrics,
+            history=row.history,
+            artifact_sha256=row.sha256,
+            size_bytes=row.size_bytes,
+            n_features=int(row.config["n_features"]),
             code_size=spec.architecture.code_size,
             kind=spec.architecture.kind,
             service_version=service_version(),
             torch_version=torch.__version__,
         )
     )
-    session.execute(
-        update(Job)
-        .where(Job.id == job_id)
-        .values(
-            status="succeeded",
-            model_version=model.last_version,
-            finished_at=utcnow(),
-            lease_owner=None,
-            worker_host=None,
-            worker_pid=None,
-        )
-    )
-    add_event(
-        session, job_id, "state", {"status": "succeeded", "model_version": model.last_version}
-    )
-    before_commit()  # the blob is there when the row is (service.blob_guard)
-    session.commit()
-    return model.last_version
+    session.flush()
+    return _Registered(model.last_version, created=True)
 
 
 def get_model(*, session: Session, name: str) -> Model:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore
 from service.database import utcnow
+from service.training.schemas import LEASED_STATES, JobStatus
 from service.training.service import add_event
 from service.training.tables import Job
 
@@ -34,7 +35,7 @@ def claim_next_job(
     with immediate_session(factory) as session:
         candidate = (
             select(Job.id)
-            .where(Job.status == "queued")
+            .where(Job.status == JobStatus.QUEUED)
             .order_by(Job.priority.desc(), Job.created_at, Job.id)
             .limit(1)
         )
@@ -47,9 +48,9 @@ def claim_next_job(
         now = utcnow()
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == "queued")
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
             .values(
-                status="running",
+                status=JobStatus.RUNNING,
                 attempt=Job.attempt + 1,
                 lease_owner=owner,
                 worker_host=host,
@@ -68,13 +69,13 @@ def claim_next_job(
             session,
             job_id,
             "state",
-            {"status": "running", "attempt": job.attempt, "worker": host, "pid": pid},
+            {"status": JobStatus.RUNNING, "attempt": job.attempt, "worker": host, "pid": pid},
         )
         session.commit()
         return job
 
 
-def heartbeat(factory: sessionmaker[Session], *, job_id: str, owner: str) -> str | None:
+def heartbeat(factory: sessionmaker[Session], *, job_id: str, owner: str) -> JobStatus | None:
     """Renew the lease; returns the job's status, or None when the lease is no longer ours."""
     with factory() as session:
         result = session.execute(
@@ -82,14 +83,14 @@ def heartbeat(factory: sessionmaker[Session], *, job_id: str, owner: str) -> str
             .where(
                 Job.id == job_id,
                 Job.lease_owner == owner,
-                Job.status.in_(("running", "cancelling")),
+                Job.status.in_(LEASED_STATES),
             )
             .values(heartbeat_at=utcnow())
         )
         renewed = bool(result.rowcount)  # type: ignore[attr-defined]
         status = session.scalar(select(Job.status).where(Job.id == job_id)) if renewed else None
         session.commit()
-        return status
+        return JobStatus(status) if status is not None else None
 
 
 def record_progress(
@@ -114,12 +115,14 @@ def record_progress(
         return True
 
 
-def _release(session: Session, job_id: str, owner: str, **values: Any) -> bool:
+def _release(
+    session: Session, job_id: str, owner: str, *, running_only: bool = False, **values: Any
+) -> bool:
+    """Give up the lease, if it is still ours, with these new values; False if it is not."""
+    states = (JobStatus.RUNNING,) if running_only else LEASED_STATES
     result = session.execute(
         update(Job)
-        .where(
-            Job.id == job_id, Job.lease_owner == owner, Job.status.in_(("running", "cancelling"))
-        )
+        .where(Job.id == job_id, Job.lease_owner == owner, Job.status.in_(states))
         .values(lease_owner=None, worker_host=None, worker_pid=None, **values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -130,10 +133,10 @@ def finish_job(
     *,
     job_id: str,
     owner: str,
-    status: str,
+    status: JobStatus,
     error: str | None = None,
 ) -> bool:
-    """Terminal states other than succeeded (which commits with its model version)."""
+    """Terminal states other than succeeded (mark_succeeded: with its model version)."""
     with immediate_session(factory) as session:
         job = session.get(Job, job_id)
         errors = list(job.attempt_errors or []) if job else []
@@ -157,6 +160,29 @@ def finish_job(
         return True
 
 
+class LeaseLost(Exception):
+    """The job is no longer this worker's: its result must not be registered."""
+
+
+def mark_succeeded(session: Session, *, job_id: str, owner: str, model_version: int) -> None:
+    """The job's success, in the transaction that adds its model version (not committed
+    here: service.registry.service.register_version commits both or neither). Raises
+    LeaseLost, and so writes neither, unless the job is still running under this lease."""
+    if not _release(
+        session,
+        job_id,
+        owner,
+        status=JobStatus.SUCCEEDED,
+        model_version=model_version,
+        finished_at=utcnow(),
+        running_only=True,
+    ):
+        raise LeaseLost(f"job {job_id} is no longer leased to {owner}")
+    add_event(
+        session, job_id, "state", {"status": JobStatus.SUCCEEDED, "model_version": model_version}
+    )
+
+
 def retry_or_fail(
     factory: sessionmaker[Session],
     *,
@@ -165,7 +191,7 @@ def retry_or_fail(
     error: str,
     stale_before: datetime | None = None,
     store: ArtifactStore | None = None,
-) -> str | None:
+) -> JobStatus | None:
     """A failure that may be transient: back to the queue while attempts remain.
 
     `stale_before` (the reaper): only if the job's last heartbeat is still older than that,
@@ -180,20 +206,21 @@ def retry_or_fail(
             return None
         errors = [*list(job.attempt_errors or []), {"attempt": job.attempt, "error": error}]
         values: dict[str, Any]
-        if job.status == "cancelling":
-            new_status, values = "cancelled", {"finished_at": utcnow()}
+        new_status: JobStatus
+        if job.status == JobStatus.CANCELLING:
+            new_status, values = JobStatus.CANCELLED, {"finished_at": utcnow()}
         elif job.attempt >= job.max_attempts:
-            new_status = "failed"
+            new_status = JobStatus.FAILED
             values = {"finished_at": utcnow(), "error": _all_attempts(errors)}
         else:
-            new_status, values = "queued", {}
+            new_status, values = JobStatus.QUEUED, {}
         if not _release(session, job_id, owner, status=new_status, attempt_errors=errors, **values):
             session.rollback()
             return None
         add_event(session, job_id, "state", {"status": new_status, "error": error})
         checkpoint = job.checkpoint_uri
         session.commit()
-    if new_status != "queued" and checkpoint:
+    if new_status != JobStatus.QUEUED and checkpoint:
         # Nothing will resume from it, and the worker that would have removed it is gone.
         discard_checkpoint(job_id, checkpoint, store)
     return new_status
@@ -214,12 +241,13 @@ def hand_back(factory: sessionmaker[Session], *, job_id: str, owner: str) -> boo
         job = session.get(Job, job_id)
         if job is None:
             return False
-        if job.status == "cancelling":
-            ok = _release(session, job_id, owner, status="cancelled", finished_at=utcnow())
-            event = {"status": "cancelled"}
+        event: dict[str, str]
+        if job.status == JobStatus.CANCELLING:
+            ok = _release(session, job_id, owner, status=JobStatus.CANCELLED, finished_at=utcnow())
+            event = {"status": JobStatus.CANCELLED}
         else:
-            ok = _release(session, job_id, owner, status="queued", attempt=Job.attempt - 1)
-            event = {"status": "queued", "reason": "worker stopping; handed back"}
+            ok = _release(session, job_id, owner, status=JobStatus.QUEUED, attempt=Job.attempt - 1)
+            event = {"status": JobStatus.QUEUED, "reason": "worker stopping; handed back"}
         if not ok:
             session.rollback()
             return False
@@ -244,7 +272,7 @@ def requeue_stale_jobs(
     cutoff = utcnow() - timedelta(seconds=lease_timeout_s)
     with factory() as session:
         stale = session.scalars(
-            select(Job).where(Job.status.in_(("running", "cancelling")), Job.heartbeat_at < cutoff)
+            select(Job).where(Job.status.in_(LEASED_STATES), Job.heartbeat_at < cutoff)
         ).all()
         owners = [(job.id, job.lease_owner, job.worker_host, job.worker_pid) for job in stale]
     moved = 0
@@ -275,7 +303,7 @@ def fail_jobs_of_oom_killed_worker(
     with factory() as session:
         held = session.execute(
             select(Job.id, Job.lease_owner, Job.status, Job.checkpoint_uri).where(
-                Job.status.in_(("running", "cancelling")),
+                Job.status.in_(LEASED_STATES),
                 Job.worker_host == host,
                 Job.worker_pid == pid,
             )
@@ -284,7 +312,7 @@ def fail_jobs_of_oom_killed_worker(
     for job_id, owner, status, checkpoint in held:
         if owner is None:
             continue
-        final = "cancelled" if status == "cancelling" else "failed"
+        final = JobStatus.CANCELLED if status == JobStatus.CANCELLING else JobStatus.FAILED
         if finish_job(factory, job_id=job_id, owner=owner, status=final, error=error):
             ended.append(job_id)
             if checkpoint:
@@ -299,12 +327,13 @@ def adopt_job(
     with factory() as session:
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.lease_owner == owner, Job.status == "running")
+            .where(Job.id == job_id, Job.lease_owner == owner, Job.status == JobStatus.RUNNING)
             .values(worker_host=host, worker_pid=pid, heartbeat_at=utcnow())
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             session.rollback()
             return False
-        add_event(session, job_id, "state", {"status": "running", "executor": "ray", "pid": pid})
+        event = {"status": JobStatus.RUNNING, "executor": "ray", "pid": pid}
+        add_event(session, job_id, "state", event)
         session.commit()
         return True

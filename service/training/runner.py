@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -12,12 +13,21 @@ from service.artifacts import ArtifactStore, StorageFull, retry_store
 from service.database import is_database_unavailable, retry_while_unavailable
 from service.datasets.service import load_arrays
 from service.datasets.tables import Dataset
-from service.registry.service import LeaseLost, register_version
+from service.registry.service import register_version
 from service.training import lifecycle
+from service.training.schemas import JobStatus
 from service.training.tables import Job
+from service.training.trainer import (
+    EpochReport,
+    TrainingFailed,
+    TrainingInterrupted,
+    TrainResult,
+    train,
+)
 from service.zoo.spec import ModelSpec, SpecError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class JobHeartbeat:
@@ -52,7 +62,7 @@ class JobHeartbeat:
                 continue
             if status is None:
                 self.lease_lost.set()
-            elif status == "cancelling":
+            elif status == JobStatus.CANCELLING:
                 self.cancelled.set()
 
 
@@ -75,169 +85,196 @@ def run_job(
     owner: str,
     heartbeat_interval_s: float,
     stopping: threading.Event,
-) -> str:
-    """Returns the job's final status as this worker left it.
+) -> JobStatus | None:
+    """Run one claimed job (JobRun); its status as this worker left it, None where the
+    job is no longer this worker's (the row says what became of it)."""
+    return JobRun(
+        factory=factory,
+        store=store,
+        job=job,
+        owner=owner,
+        heartbeat_interval_s=heartbeat_interval_s,
+        stopping=stopping,
+    ).run()
+
+
+class JobRun:
+    """One attempt at one job, from its claim to a status the job row keeps.
 
     While the database is unreachable the job goes on: progress reports are skipped, and
     every transition (finish, retry, register) waits for the database to come back.
     """
-    from service.training.trainer import TrainingFailed, TrainingInterrupted, train
 
-    ckpt = store.checkpoint(job.id)
+    def __init__(
+        self,
+        *,
+        factory: sessionmaker[Session],
+        store: ArtifactStore,
+        job: Job,
+        owner: str,
+        heartbeat_interval_s: float,
+        stopping: threading.Event,
+    ) -> None:
+        self.factory, self.store, self.job, self.owner = factory, store, job, owner
+        self.stopping = stopping
+        self.ckpt = store.checkpoint(job.id)
+        self.beat = JobHeartbeat(factory, job.id, owner, heartbeat_interval_s)
 
-    def reliably(what: str, action: Any) -> Any:
-        return retry_while_unavailable(action, what=f"job {job.id}: {what}", stopping=stopping)
-
-    def fail_or_retry(exc: BaseException) -> str:
-        error = str(exc) if isinstance(exc, StorageFull) else f"{type(exc).__name__}: {exc}"
-        retried = reliably(
-            "retry or fail",
-            lambda: lifecycle.retry_or_fail(factory, job_id=job.id, owner=owner, error=error),
-        )
-        if retried in ("failed", "cancelled"):
-            ckpt.delete()  # no attempt will resume from it
-        return retried or "lost"
-
-    with JobHeartbeat(factory, job.id, owner, heartbeat_interval_s) as beat:
-
-        def should_stop() -> bool:
-            return stopping.is_set() or beat.cancelled.is_set() or beat.lease_lost.is_set()
-
-        def on_epoch(report: Any) -> None:
-            progress = {
-                "epoch": report.epoch,
-                "epochs": report.epochs,
-                "train_loss": report.train_loss,
-                "val_loss": report.val_loss,
-                "samples_per_s": report.samples_per_s,
-                "stage": report.stage,
-                "attempt": job.attempt,
-            }
+    def run(self) -> JobStatus | None:
+        job = self.job
+        with self.beat:
             try:
-                kept = lifecycle.record_progress(
-                    factory, job_id=job.id, owner=owner, progress=progress, checkpoint_uri=ckpt.uri
-                )
+                result = self.train()
+            except TrainingInterrupted:
+                return self.interrupted()
+            except (TrainingFailed, SpecError, _UnusableData) as exc:
+                return self.fail(str(exc))
+            except StorageFull as exc:  # a full disk is told as such, without a stack trace
+                log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
+                return self.retry_or_fail(str(exc))
             except Exception as exc:
-                if not is_database_unavailable(exc):
-                    raise
-                # The checkpoint is on disk; the next report (or the heartbeat) catches up.
-                log.warning("job %s: progress not recorded, database unavailable", job.id)
-                return
-            if not kept:
-                beat.lease_lost.set()
+                if is_out_of_memory(exc):  # the same spec would die the same way every time
+                    log.error("job %s attempt %s ran out of memory: %s", job.id, job.attempt, exc)
+                    return self.fail(f"out of memory: {exc}")
+                log.exception("job %s attempt %s crashed", job.id, job.attempt)
+                return self.retry_or_fail(f"{type(exc).__name__}: {exc}")
+            if self.beat.cancelled.is_set():
+                return self.finish(JobStatus.CANCELLED)
+            # Inside the heartbeat: writing the blob and the version row may outlast the
+            # lease (a slow disk, a locked database), and a reaper must not take a finished
+            # job back.
+            return self.register(result)
 
-        try:
-            spec = ModelSpec.model_validate(job.spec)
-            X, image_shape = reliably("load data", lambda: _load_data(factory, store, job))
-            result = train(
-                spec=spec,
-                X=X,
-                image_shape=image_shape,
-                checkpoint_path=ckpt,
-                on_epoch=on_epoch,
-                should_stop=should_stop,
-            )
-        except TrainingInterrupted:
-            status = reliably("stop", lambda: _interrupted(factory, job, owner, beat, stopping))
-            if status == "cancelled":
-                ckpt.delete()
-            return str(status)
-        except (TrainingFailed, SpecError, _UnusableData) as exc:
-            ckpt.delete()
-            error = str(exc)
-            reliably(
-                "fail",
-                lambda: lifecycle.finish_job(
-                    factory, job_id=job.id, owner=owner, status="failed", error=error
-                ),
-            )
-            return "failed"
-        except StorageFull as exc:  # a full disk is told as such, without a stack trace
-            log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
-            return fail_or_retry(exc)
-        except Exception as exc:
-            if is_out_of_memory(exc):  # the same spec would die the same way on every attempt
-                ckpt.delete()
-                log.error("job %s attempt %s ran out of memory: %s", job.id, job.attempt, exc)
-                error = f"out of memory: {exc}"
-                reliably(
-                    "fail",
-                    lambda: lifecycle.finish_job(
-                        factory, job_id=job.id, owner=owner, status="failed", error=error
-                    ),
-                )
-                return "failed"
-            log.exception("job %s attempt %s crashed", job.id, job.attempt)
-            return fail_or_retry(exc)
-        if beat.cancelled.is_set():
-            reliably(
-                "cancel",
-                lambda: lifecycle.finish_job(
-                    factory, job_id=job.id, owner=owner, status="cancelled"
-                ),
-            )
-            ckpt.delete()
-            return "cancelled"
-        # Inside the heartbeat: writing the blob and the version row may outlast the lease
-        # (a slow disk, a locked database), and a reaper must not take a finished job back.
+    def train(self) -> TrainResult:
+        spec = ModelSpec.model_validate(self.job.spec)
+        X, image_shape = self.reliably("load data", self.load_data)
+        return train(
+            spec=spec,
+            X=X,
+            image_shape=image_shape,
+            checkpoint_path=self.ckpt,
+            on_epoch=self.on_epoch,
+            should_stop=self.should_stop,
+        )
+
+    def register(self, result: TrainResult) -> JobStatus | None:
+        """The version row and the job's success commit together, or neither does."""
         try:
             register_version(
-                factory,
-                store,
-                job_id=job.id,
-                owner=owner,
+                self.factory,
+                self.store,
+                model_name=self.job.model_name,
+                source_job_id=self.job.id,
+                dataset_id=self.job.dataset_id,
                 state_dict=result.model.state_dict(),
                 config=result.config,
                 metrics=result.metrics,
                 history=result.history,
-                stopping=stopping,
+                stopping=self.stopping,
+                in_same_transaction=self.mark_succeeded,
             )
-        except LeaseLost:
+        except lifecycle.LeaseLost:
             # Cancelled at the last moment, or the lease moved on: the row says which.
-            reliably(
-                "cancel",
-                lambda: lifecycle.finish_job(
-                    factory, job_id=job.id, owner=owner, status="cancelled"
-                ),
-            )
-            return "lost"
+            self.reliably("cancel", lambda: self.finish_row(JobStatus.CANCELLED))
+            return None
         except StorageFull as exc:  # the weights did not fit: no blob, no version row
-            log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
-            return fail_or_retry(exc)
-    ckpt.delete()
-    return "succeeded"
+            log.error("job %s attempt %s: %s", self.job.id, self.job.attempt, exc)
+            return self.retry_or_fail(str(exc))
+        self.ckpt.delete()
+        return JobStatus.SUCCEEDED
+
+    def mark_succeeded(self, session: Session, version: int) -> None:
+        lifecycle.mark_succeeded(
+            session, job_id=self.job.id, owner=self.owner, model_version=version
+        )
+
+    def fail(self, error: str) -> JobStatus:
+        """A failure that every attempt would meet again: no retry."""
+        return self.finish(JobStatus.FAILED, error)
+
+    def finish(self, status: JobStatus, error: str | None = None) -> JobStatus:
+        self.ckpt.delete()  # no attempt will resume from it
+        self.reliably(f"mark it {status}", lambda: self.finish_row(status, error))
+        return status
+
+    def finish_row(self, status: JobStatus, error: str | None = None) -> bool:
+        return lifecycle.finish_job(
+            self.factory, job_id=self.job.id, owner=self.owner, status=status, error=error
+        )
+
+    def retry_or_fail(self, error: str) -> JobStatus | None:
+        """A failure that may be transient: queued again while attempts remain."""
+        status = self.reliably(
+            "retry or fail",
+            lambda: lifecycle.retry_or_fail(
+                self.factory, job_id=self.job.id, owner=self.owner, error=error
+            ),
+        )
+        if status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            self.ckpt.delete()  # no attempt will resume from it
+        return status
+
+    def interrupted(self) -> JobStatus | None:
+        """Training stopped early: cancelled, the worker stopping, or the lease lost."""
+        if self.beat.cancelled.is_set():
+            return self.finish(JobStatus.CANCELLED)
+        if self.stopping.is_set():
+            handed_back = self.reliably(
+                "hand back",
+                lambda: lifecycle.hand_back(self.factory, job_id=self.job.id, owner=self.owner),
+            )
+            return JobStatus.QUEUED if handed_back else None
+        return None
+
+    def should_stop(self) -> bool:
+        beat = self.beat
+        return self.stopping.is_set() or beat.cancelled.is_set() or beat.lease_lost.is_set()
+
+    def on_epoch(self, report: EpochReport) -> None:
+        progress = {
+            "epoch": report.epoch,
+            "epochs": report.epochs,
+            "train_loss": report.train_loss,
+            "val_loss": report.val_loss,
+            "samples_per_s": report.samples_per_s,
+            "stage": report.stage,
+            "attempt": self.job.attempt,
+        }
+        try:
+            kept = lifecycle.record_progress(
+                self.factory,
+                job_id=self.job.id,
+                owner=self.owner,
+                progress=progress,
+                checkpoint_uri=self.ckpt.uri,
+            )
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            # The checkpoint is on disk; the next report (or the heartbeat) catches up.
+            log.warning("job %s: progress not recorded, database unavailable", self.job.id)
+            return
+        if not kept:
+            self.beat.lease_lost.set()
+
+    def reliably(self, what: str, action: Callable[[], T]) -> T:
+        return retry_while_unavailable(
+            action, what=f"job {self.job.id}: {what}", stopping=self.stopping
+        )
+
+    def load_data(self) -> tuple[Any, tuple[int, int, int] | None]:
+        job = self.job
+        with self.factory() as session:
+            dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
+            if dataset is None:
+                raise _UnusableData("the job's dataset was deleted")
+            sha, shape = dataset.sha256, dataset.image_shape
+        X, _ = retry_store(
+            lambda: load_arrays(store=self.store, sha256=sha, labels_sha256=None),
+            what=f"job {job.id}: read its dataset",
+        )
+        return X, (tuple(shape) if shape else None)
 
 
 class _UnusableData(Exception):
     pass
-
-
-def _load_data(
-    factory: sessionmaker[Session], store: ArtifactStore, job: Job
-) -> tuple[Any, tuple[int, int, int] | None]:
-    with factory() as session:
-        dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
-        if dataset is None:
-            raise _UnusableData("the job's dataset was deleted")
-        sha, shape = dataset.sha256, dataset.image_shape
-    X, _ = retry_store(
-        lambda: load_arrays(store=store, sha256=sha, labels_sha256=None),
-        what=f"job {job.id}: read its dataset",
-    )
-    return X, (tuple(shape) if shape else None)
-
-
-def _interrupted(
-    factory: sessionmaker[Session],
-    job: Job,
-    owner: str,
-    beat: JobHeartbeat,
-    stopping: threading.Event,
-) -> str:
-    if beat.cancelled.is_set():
-        lifecycle.finish_job(factory, job_id=job.id, owner=owner, status="cancelled")
-        return "cancelled"
-    if stopping.is_set():
-        lifecycle.hand_back(factory, job_id=job.id, owner=owner)
-        return "queued"
-    return "lost"

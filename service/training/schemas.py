@@ -1,15 +1,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.names import MODEL_NAME_PATTERN
 from service.zoo.spec import Architecture, ModelSpec, Preprocessing, Regularization, Training
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelling", "cancelled"]
-TERMINAL_STATES = ("succeeded", "failed", "cancelled")
-MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+class JobStatus(StrEnum):
+    """A job's state: queued -> running -> succeeded | failed. A cancel moves a running job
+    to cancelling, then cancelled; a queued one straight to cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+LEASED_STATES = (JobStatus.RUNNING, JobStatus.CANCELLING)  # a worker holds the job
+ACTIVE_STATES = (JobStatus.QUEUED, *LEASED_STATES)  # will still add a version
 
 
 class JobCreate(BaseModel):

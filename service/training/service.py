@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,10 +24,13 @@ from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
 from service.pages import PageRequest, paginate
 from service.training.schemas import (
+    ACTIVE_STATES,
+    LEASED_STATES,
     TERMINAL_STATES,
     JobCreate,
     JobProgress,
     JobPublic,
+    JobStatus,
     WorkerInfo,
 )
 from service.training.tables import Job, JobEvent
@@ -128,7 +131,7 @@ def submit_job(
         model_name=body.model_name,
         dataset_id=dataset.id,
         spec=spec.model_dump(mode="json"),
-        status="queued",
+        status=JobStatus.QUEUED,
         priority=body.priority,
         max_attempts=spec.training.max_attempts,
         attempt_errors=[],
@@ -137,7 +140,7 @@ def submit_job(
     )
     session.add(job)
     session.flush()
-    add_event(session, job.id, "state", {"status": "queued"})
+    add_event(session, job.id, "state", {"status": JobStatus.QUEUED})
     try:
         session.commit()
     except IntegrityError:
@@ -166,6 +169,23 @@ def add_event(session: Session, job_id: str, kind: str, data: dict[str, Any]) ->
     session.add(JobEvent(job_id=job_id, kind=kind, data=data))
 
 
+def refuse_while_training(session: Session, model_name: str) -> None:
+    """409 while a job will still add a version to this model (deleting it would lose that
+    version's model, or bring the model back with its numbers restarted)."""
+    active = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.model_name == model_name, Job.status.in_(ACTIVE_STATES))
+    )
+    if active:
+        raise Conflict(
+            f"{active} job(s) for model {model_name!r} are queued or running; cancel them or "
+            "wait for them to finish first",
+            code="model_has_active_jobs",
+            active_jobs=int(active),
+        )
+
+
 def get_job(*, session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id)
     if job is None:
@@ -174,7 +194,7 @@ def get_job(*, session: Session, job_id: str) -> Job:
 
 
 def list_jobs(
-    *, session: Session, status: str | None, model_name: str | None, page: PageRequest
+    *, session: Session, status: JobStatus | None, model_name: str | None, page: PageRequest
 ) -> tuple[list[Job], int, str | None]:
     query = select(Job)
     if status is not None:
@@ -188,19 +208,22 @@ def list_jobs(
 
 def cancel_job(*, session: Session, job_id: str, store: ArtifactStore | None = None) -> Job:
     job = get_job(session=session, job_id=job_id)
-    if job.status in TERMINAL_STATES or job.status == "cancelling":
+    if job.status in TERMINAL_STATES or job.status == JobStatus.CANCELLING:
         return job
     cancelled_queued = False
-    for old, new in (("queued", "cancelled"), ("running", "cancelling")):
+    for old, new in (
+        (JobStatus.QUEUED, JobStatus.CANCELLED),
+        (JobStatus.RUNNING, JobStatus.CANCELLING),
+    ):
         values: dict[str, Any] = {"status": new}
-        if new == "cancelled":
+        if new == JobStatus.CANCELLED:
             values["finished_at"] = utcnow()
         result = session.execute(
             update(Job).where(Job.id == job_id, Job.status == old).values(**values)
         )
         if result.rowcount:  # type: ignore[attr-defined]
             add_event(session, job_id, "state", {"status": new})
-            cancelled_queued = new == "cancelled"
+            cancelled_queued = new == JobStatus.CANCELLED
             break
     session.commit()
     session.refresh(job)
@@ -252,12 +275,12 @@ def job_history(
 
 
 def to_public(job: Job) -> JobPublic:
-    running = job.status in ("running", "cancelling") and job.worker_host is not None
+    running = job.status in LEASED_STATES and job.worker_host is not None
     return JobPublic(
         id=job.id,
         model_name=job.model_name,
         dataset_id=job.dataset_id,
-        status=job.status,  # type: ignore[arg-type]
+        status=JobStatus(job.status),
         attempt=job.attempt,
         max_attempts=job.max_attempts,
         priority=job.priority,

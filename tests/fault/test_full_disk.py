@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from service.config import Settings
 from tests.factories import job_body, npy_bytes, wait_for_job
 from tests.live import LiveServer
 from tests.tmpfs import fill, free_bytes, mounted_tmpfs
+
+pytestmark = pytest.mark.slow  # a server on a filling tmpfs (fault)
 
 PROBLEM_JSON = "application/problem+json"
 DISK_BYTES = 4 << 20

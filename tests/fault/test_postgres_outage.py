@@ -23,11 +23,14 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 
 from service.config import Settings
 from tests.factories import csv_bytes, job_body, wait_for, wait_for_job
 from tests.fault.conftest import PostgresCluster
 from tests.live import LiveServer
+
+pytestmark = pytest.mark.slow  # a PostgreSQL cluster stopped under load (fault)
 
 PROBLEM_JSON = "application/problem+json"
 N_FEATURES = 8

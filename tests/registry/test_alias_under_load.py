@@ -17,6 +17,8 @@ from service.config import Settings
 from tests.factories import job_body, run_worker
 from tests.live import LiveServer
 
+pytestmark = pytest.mark.slow  # 8 clients against a real server while an alias moves 50 times
+
 N_CLIENTS = 8
 N_MOVES = 50
 ROWS = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]

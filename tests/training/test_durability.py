@@ -14,6 +14,8 @@ from service.config import Settings
 from tests.factories import wait_for, wait_for_job
 from tests.live import LiveServer, running
 
+pytestmark = pytest.mark.slow  # killed workers and servers, many real processes (durability)
+
 # About 0.2-0.5 s an epoch on 2 cores: long enough to kill mid-run, short enough for CI.
 SLOW_JOB: dict[str, Any] = {
     "model_name": "slow",

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from service.config import Settings
 from service.context import AppContext
@@ -47,6 +48,7 @@ def _metric(client: httpx.Client, name: str) -> float:
     raise AssertionError(f"no {name} in /metrics")
 
 
+@pytest.mark.slow  # a real server, streams held open
 def test_streams_are_capped_shared_and_end_when_their_key_is_revoked(
     settings: Settings, tmp_path: Path
 ) -> None:

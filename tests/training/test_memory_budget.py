@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
@@ -72,6 +73,7 @@ run_worker(Settings(workers=0, poll_interval_s=0.05), max_jobs=1)
 """
 
 
+@pytest.mark.slow  # a worker process made to run out of memory
 def test_a_job_that_runs_out_of_memory_fails_at_once_without_retry(settings: Settings) -> None:
     """A real worker process with 2.5 GB of address space and a 2 GB network: torch's
     allocator refuses; the job fails on attempt 1 saying so, instead of being retried."""

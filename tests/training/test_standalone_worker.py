@@ -14,6 +14,8 @@ from service.config import Settings
 from tests.factories import job_body, wait_for_job
 from tests.live import LiveServer
 
+pytestmark = pytest.mark.slow  # a real server and `aesvc worker` processes
+
 
 @pytest.fixture
 def api_only(settings: Settings) -> Iterator[LiveServer]:

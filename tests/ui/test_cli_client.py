@@ -16,6 +16,8 @@ from sklearn.datasets import load_digits
 from service.config import Settings
 from tests.live import LiveServer, free_port
 
+pytestmark = pytest.mark.slow  # real servers followed through whole trainings by the CLI
+
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[LiveServer]:

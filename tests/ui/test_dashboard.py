@@ -16,6 +16,8 @@ from service.context import AppContext
 from service.security import create_key
 from tests.live import LiveServer
 
+pytestmark = pytest.mark.slow  # headless Chromium through a whole training on a real server
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 VERSION_PLOTS = {"reconstructions", "latent", "samples", "features", "scores"}

@@ -1420,14 +1420,17 @@ export interface components {
             spec: components["schemas"]["ModelSpec"];
             /** Started At */
             started_at: string | null;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "queued" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled";
+            status: components["schemas"]["JobStatus"];
             /** @description Set while the job runs. */
             worker: components["schemas"]["WorkerInfo"] | null;
         };
+        /**
+         * JobStatus
+         * @description A job's state: queued -> running -> succeeded | failed. A cancel moves a running job
+         *     to cancelling, then cancelled; a queued one straight to cancelled.
+         * @enum {string}
+         */
+        JobStatus: "queued" | "running" | "cancelling" | "succeeded" | "failed" | "cancelled";
         /** JobsPublic */
         JobsPublic: {
             /** Count */
@@ -2838,7 +2841,7 @@ export interface operations {
     list_jobs: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled") | null;
+                status?: components["schemas"]["JobStatus"] | null;
                 model_name?: string | null;
                 /** @description Page size */
                 limit?: number;

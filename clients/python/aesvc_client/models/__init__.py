@@ -41,11 +41,10 @@ from .job_history_epochs_item import JobHistoryEpochsItem
 from .job_progress import JobProgress
 from .job_public import JobPublic
 from .job_public_attempt_errors_item import JobPublicAttemptErrorsItem
-from .job_public_status import JobPublicStatus
+from .job_status import JobStatus
 from .jobs_public import JobsPublic
 from .list_datasets_order_by import ListDatasetsOrderBy
 from .list_jobs_order_by import ListJobsOrderBy
-from .list_jobs_status_type_0 import ListJobsStatusType0
 from .list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
 from .list_model_versions_order_by import ListModelVersionsOrderBy
 from .list_models_order_by import ListModelsOrderBy
@@ -148,11 +147,10 @@ __all__ = (
     "JobProgress",
     "JobPublic",
     "JobPublicAttemptErrorsItem",
-    "JobPublicStatus",
     "JobsPublic",
+    "JobStatus",
     "ListDatasetsOrderBy",
     "ListJobsOrderBy",
-    "ListJobsStatusType0",
     "ListModelAliasHistoryOrderBy",
     "ListModelsOrderBy",
     "ListModelVersionsOrderBy",

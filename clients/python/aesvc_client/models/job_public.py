@@ -8,7 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-from ..models.job_public_status import JobPublicStatus
+from ..models.job_status import JobStatus
 from typing import cast
 import datetime
 
@@ -44,7 +44,8 @@ class JobPublic:
             progress (JobProgress | None):
             spec (ModelSpec): Everything needed to rebuild and retrain a model, apart from its data.
             started_at (datetime.datetime | None):
-            status (JobPublicStatus):
+            status (JobStatus): A job's state: queued -> running -> succeeded | failed. A cancel moves a running job
+                to cancelling, then cancelled; a queued one straight to cancelled.
             worker (None | WorkerInfo): Set while the job runs.
      """
 
@@ -62,7 +63,7 @@ class JobPublic:
     progress: JobProgress | None
     spec: ModelSpec
     started_at: datetime.datetime | None
-    status: JobPublicStatus
+    status: JobStatus
     worker: None | WorkerInfo
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -272,7 +273,7 @@ class JobPublic:
         started_at = _parse_started_at(d.pop("started_at"))
 
 
-        status = JobPublicStatus(d.pop("status"))
+        status = JobStatus(d.pop("status"))
 
 
 

@@ -8,9 +8,9 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.job_status import JobStatus
 from ...models.jobs_public import JobsPublic
 from ...models.list_jobs_order_by import ListJobsOrderBy
-from ...models.list_jobs_status_type_0 import ListJobsStatusType0
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -19,7 +19,7 @@ from typing import cast
 
 def _get_kwargs(
     *,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -36,7 +36,7 @@ def _get_kwargs(
     json_status: None | str | Unset
     if isinstance(status, Unset):
         json_status = UNSET
-    elif isinstance(status, ListJobsStatusType0):
+    elif isinstance(status, JobStatus):
         json_status = status.value
     else:
         json_status = status
@@ -186,7 +186,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -197,7 +197,7 @@ def sync_detailed(
     """ List jobs, newest first
 
     Args:
-        status (ListJobsStatusType0 | None | Unset):
+        status (JobStatus | None | Unset):
         model_name (None | str | Unset):
         limit (int | Unset): Page size Default: 100.
         order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
@@ -234,7 +234,7 @@ offset=offset,
 def sync(
     *,
     client: AuthenticatedClient,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -245,7 +245,7 @@ def sync(
     """ List jobs, newest first
 
     Args:
-        status (ListJobsStatusType0 | None | Unset):
+        status (JobStatus | None | Unset):
         model_name (None | str | Unset):
         limit (int | Unset): Page size Default: 100.
         order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
@@ -277,7 +277,7 @@ offset=offset,
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -288,7 +288,7 @@ async def asyncio_detailed(
     """ List jobs, newest first
 
     Args:
-        status (ListJobsStatusType0 | None | Unset):
+        status (JobStatus | None | Unset):
         model_name (None | str | Unset):
         limit (int | Unset): Page size Default: 100.
         order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
@@ -325,7 +325,7 @@ offset=offset,
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    status: ListJobsStatusType0 | None | Unset = UNSET,
+    status: JobStatus | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -336,7 +336,7 @@ async def asyncio(
     """ List jobs, newest first
 
     Args:
-        status (ListJobsStatusType0 | None | Unset):
+        status (JobStatus | None | Unset):
         model_name (None | str | Unset):
         limit (int | Unset): Page size Default: 100.
         order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'

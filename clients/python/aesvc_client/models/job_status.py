@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-class ListJobsStatusType0(StrEnum):
+class JobStatus(StrEnum):
     CANCELLED = "cancelled"
     CANCELLING = "cancelling"
     FAILED = "failed"
