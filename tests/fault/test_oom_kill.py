@@ -31,9 +31,12 @@ def _writable_memory_cgroup() -> bool:
     return True
 
 
-pytestmark = pytest.mark.skipif(
-    not _writable_memory_cgroup(), reason="needs a writable memory cgroup (root in a container)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not _writable_memory_cgroup(), reason="needs a writable memory cgroup (root in a container)"
+    ),
+]
 
 
 def _wait_for(
