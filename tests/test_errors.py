@@ -177,3 +177,15 @@ def test_errors_under_v2_are_the_protocols_error_body(client: TestClient) -> Non
         assert response.headers["content-type"] == "application/json"
         assert set(response.json()) == {"error"} and response.json()["error"]
     assert client.get("/v1/nothing-here").headers["content-type"] == PROBLEM_JSON
+
+
+def test_model_names_that_v2_reads_otherwise_are_refused(client: TestClient) -> None:
+    """/v2/models/stats is a route, and `<name>.decoder` is a model's decoder under /v2."""
+    for name in ("stats", "STATS", "ae.decoder"):
+        body = problem(client.post("/v1/jobs", json=job_body(model_name=name)), 422)
+        assert body["errors"][0]["field"] == "model_name", body
+        assert "reserved" in body["detail"] or ".decoder" in body["detail"]
+        files = {"file": ("m.safetensors", b"x", "application/octet-stream")}
+        refused = problem(client.post(f"/v1/models/{name}/versions", files=files), 422)
+        assert refused["errors"][0]["field"] == "name"
+    assert client.post("/v1/jobs", json=job_body(model_name="stats-ae")).status_code == 202

@@ -26,7 +26,7 @@ from service.artifacts import ArtifactStore
 from service.blob_guard import ensure_blob
 from service.database import utcnow
 from service.errors import Unprocessable
-from service.names import MODEL_NAME_PATTERN
+from service.names import MODEL_NAME_PATTERN, model_name_problem
 from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_blob
 from service.registry.tables import Model, ModelVersion
@@ -56,6 +56,8 @@ def import_version(
 ) -> ModelVersion:
     if not re.fullmatch(MODEL_NAME_PATTERN, name):
         raise Unprocessable("name", f"{name!r} does not match {MODEL_NAME_PATTERN}")
+    if problem := model_name_problem(name):
+        raise Unprocessable("name", problem)
     tensors, embedded = read_safetensors(data)
     config = _config_from(config_json, embedded)
     spec, n_features, image_shape = check_config(config, max_parameters=max_parameters)

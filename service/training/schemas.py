@@ -4,9 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service.names import MODEL_NAME_PATTERN
+from service.names import MODEL_NAME_PATTERN, model_name_problem
 from service.zoo.spec import Architecture, ModelSpec, Preprocessing, Regularization, Training
 
 
@@ -46,6 +46,14 @@ class JobCreate(BaseModel):
     training: Training = Field(default_factory=Training)
     preprocessing: Preprocessing = "auto"
     priority: int = Field(default=0, ge=-1000, le=1000, description="Higher runs first.")
+
+    @field_validator("model_name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        problem = model_name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        return name
 
     def to_spec(self) -> ModelSpec:
         return ModelSpec(
