@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.context import AppContext
 from service.database import current_revisions, migration_heads
@@ -82,11 +83,26 @@ def readiness(ctx: AppContext) -> dict[str, dict[str, Any]]:
     return checks
 
 
+class Check(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a check may add what it saw (pids, versions)
+    ok: bool
+    detail: str | None = None
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, Check] = Field(description="database, migrations, workers, models")
+    failing: list[str] | None = None
+
+
 @router.get(
     "/readyz",
     operation_id="read_readiness",
     summary="Database reachable, migrations at head, worker pool alive, preloaded models warm",
-    responses={503: {"description": "A check failed"}},
+    responses={
+        200: {"model": Readiness, "description": "Every check passed"},
+        503: {"model": Readiness, "description": "A check failed (`failing` names it)"},
+    },
 )
 def read_readiness(request: Request) -> JSONResponse:
     checks = readiness(request.app.state.ctx)

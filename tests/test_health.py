@@ -37,3 +37,24 @@ def test_readyz_is_503_naming_migrations_behind_head(
 
     migrate(settings.resolved_database_url)
     assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_and_the_v2_metadata_answer_their_declared_models(client: TestClient) -> None:
+    """The 200s the schema now types (generated clients parse them): every field there."""
+    from service.health import Readiness
+    from service.inference.oip.schemas import ModelMetadata, ServerMetadata
+    from tests.registry.builders import import_model
+
+    ready = client.get("/readyz").json()
+    assert Readiness.model_validate(ready).status == "ready" and set(ready) <= {
+        "status",
+        "checks",
+        "failing",
+    }
+    server = client.get("/v2").json()
+    assert set(server) == set(ServerMetadata.model_fields), server
+    import_model(client, "ae")
+    metadata = client.get("/v2/models/ae").json()
+    assert set(metadata) == set(ModelMetadata.model_fields), metadata
+    parsed = ModelMetadata.model_validate(metadata)
+    assert parsed.versions == ["1"] and parsed.inputs[0].shape[0] == -1

@@ -1072,6 +1072,15 @@ export interface components {
              */
             metrics?: string | null;
         };
+        /** Check */
+        Check: {
+            /** Detail */
+            detail?: string | null;
+            /** Ok */
+            ok: boolean;
+        } & {
+            [key: string]: unknown;
+        };
         /** DataProfile */
         DataProfile: {
             /** Binary Fraction */
@@ -1443,6 +1452,22 @@ export interface components {
              */
             next_page_token: string | null;
         };
+        /** ModelMetadata */
+        ModelMetadata: {
+            /** Inputs */
+            inputs: components["schemas"]["TensorMetadata"][];
+            /** Name */
+            name: string;
+            /** Outputs */
+            outputs: components["schemas"]["TensorMetadata"][];
+            /** Platform */
+            platform: string;
+            /**
+             * Versions
+             * @description Every ready version, oldest first
+             */
+            versions: string[];
+        };
         /** ModelPublic */
         ModelPublic: {
             /** Aliases */
@@ -1668,6 +1693,23 @@ export interface components {
              */
             version?: number | null;
         };
+        /** Readiness */
+        Readiness: {
+            /**
+             * Checks
+             * @description database, migrations, workers, models
+             */
+            checks: {
+                [key: string]: components["schemas"]["Check"];
+            };
+            /** Failing */
+            failing?: string[] | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "unavailable";
+        };
         /** ReconstructResponse */
         ReconstructResponse: {
             /**
@@ -1749,6 +1791,15 @@ export interface components {
              */
             version: number;
         };
+        /** ServerMetadata */
+        ServerMetadata: {
+            /** Extensions */
+            extensions: string[];
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+        };
         /** Sparsity */
         Sparsity: {
             /**
@@ -1784,6 +1835,18 @@ export interface components {
             name: string;
             /** Offset */
             offset: number;
+        };
+        /** TensorMetadata */
+        TensorMetadata: {
+            /** Datatype */
+            datatype: string;
+            /** Name */
+            name: string;
+            /**
+             * Shape
+             * @description -1: any number of rows
+             */
+            shape: number[];
         };
         /** Training */
         Training: {
@@ -2037,14 +2100,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Every check passed */
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description A malformed request */
@@ -2067,14 +2130,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A check failed */
+            /** @description A check failed (`failing` names it) */
             503: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
                     "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
             };
         };
     };
@@ -7874,9 +7939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ServerMetadata"];
                 };
             };
             /** @description An error ({"error": ...}) */
@@ -8143,14 +8206,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The model's tensors */
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ModelMetadata"];
                 };
             };
             /** @description An error ({"error": ...}) */
@@ -8570,14 +8633,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The model's tensors */
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ModelMetadata"];
                 };
             };
             /** @description An error ({"error": ...}) */

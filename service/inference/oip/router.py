@@ -18,7 +18,12 @@ from service.errors import ServiceError
 from service.health import readiness
 from service.inference.api import codecs, service
 from service.inference.api.router import client_gone
-from service.inference.oip.schemas import InferRequest, InferResponse
+from service.inference.oip.schemas import (
+    InferRequest,
+    InferResponse,
+    ModelMetadata,
+    ServerMetadata,
+)
 from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry
 from service.inference.oip.tensors import (
     HEADER_LENGTH,
@@ -69,11 +74,13 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
-def read_server_metadata(request: Request) -> dict[str, Any]:
+def read_server_metadata(request: Request) -> ServerMetadata:
     shm: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     extensions = ["binary_tensor_data", "model_repository", "statistics"]
     extensions += ["system_shared_memory"] if shm.enabled else []
-    return {"name": "autoencoder-service", "version": request.app.version, "extensions": extensions}
+    return ServerMetadata(
+        name="autoencoder-service", version=request.app.version, extensions=extensions
+    )
 
 
 def _probe(path: str, operation_id: str, summary: str, responses: Responses) -> Any:
@@ -163,7 +170,7 @@ _route_pair(
     _metadata,
     "oip_model_metadata|oip_model_version_metadata",
     "Model metadata|Model version metadata",
-    responses=OIP_ERRORS,
+    responses={200: {"model": ModelMetadata, "description": "The model's tensors"}, **OIP_ERRORS},
 )
 _route_pair(
     "GET",

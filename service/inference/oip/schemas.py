@@ -63,3 +63,23 @@ def parse_infer_request(head: bytes) -> InferRequest | list[Any]:
             except (ValueError, TypeError):
                 spec.data = NOT_NUMBERS
     return infer
+
+
+class ServerMetadata(BaseModel):
+    name: str
+    version: str
+    extensions: list[str]
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int] = Field(description="-1: any number of rows")
+
+
+class ModelMetadata(BaseModel):
+    name: str
+    versions: list[str] = Field(description="Every ready version, oldest first")
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]

@@ -12,6 +12,7 @@ from .auto import Auto
 from .batch_stat import BatchStat
 from .body_create_dataset import BodyCreateDataset
 from .body_import_model_version import BodyImportModelVersion
+from .check import Check
 from .data_profile import DataProfile
 from .dataset_public import DatasetPublic
 from .datasets_public import DatasetsPublic
@@ -48,6 +49,7 @@ from .list_jobs_order_by import ListJobsOrderBy
 from .list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
 from .list_model_versions_order_by import ListModelVersionsOrderBy
 from .list_models_order_by import ListModelsOrderBy
+from .model_metadata import ModelMetadata
 from .model_public import ModelPublic
 from .model_public_aliases import ModelPublicAliases
 from .model_public_tags import ModelPublicTags
@@ -80,21 +82,25 @@ from .oip_repository_model_load_repository_model_request import OipRepositoryMod
 from .oip_repository_model_load_repository_model_request_parameters import OipRepositoryModelLoadRepositoryModelRequestParameters
 from .oip_repository_model_unload_repository_model_request import OipRepositoryModelUnloadRepositoryModelRequest
 from .oip_repository_model_unload_repository_model_request_parameters import OipRepositoryModelUnloadRepositoryModelRequestParameters
-from .oip_server_metadata_response_oip_server_metadata import OipServerMetadataResponseOipServerMetadata
 from .problem import Problem
 from .quality_warning import QualityWarning
 from .read_health_response_read_health import ReadHealthResponseReadHealth
 from .read_job_history_order_by import ReadJobHistoryOrderBy
+from .readiness import Readiness
+from .readiness_checks import ReadinessChecks
+from .readiness_status import ReadinessStatus
 from .reconstruct_json_reconstruct_request import ReconstructJsonReconstructRequest
 from .reconstruct_response import ReconstructResponse
 from .regularization import Regularization
 from .repository_index_entry import RepositoryIndexEntry
 from .score_json_score_request import ScoreJsonScoreRequest
 from .score_response import ScoreResponse
+from .server_metadata import ServerMetadata
 from .sparsity import Sparsity
 from .sparsity_kind import SparsityKind
 from .statistics_response import StatisticsResponse
 from .system_shared_memory_status import SystemSharedMemoryStatus
+from .tensor_metadata import TensorMetadata
 from .training import Training
 from .training_device import TrainingDevice
 from .training_loss import TrainingLoss
@@ -118,6 +124,7 @@ __all__ = (
     "BatchStat",
     "BodyCreateDataset",
     "BodyImportModelVersion",
+    "Check",
     "DataProfile",
     "DatasetPublic",
     "DatasetsPublic",
@@ -154,6 +161,7 @@ __all__ = (
     "ListModelAliasHistoryOrderBy",
     "ListModelsOrderBy",
     "ListModelVersionsOrderBy",
+    "ModelMetadata",
     "ModelPublic",
     "ModelPublicAliases",
     "ModelPublicTags",
@@ -186,10 +194,12 @@ __all__ = (
     "OipRepositoryModelLoadRepositoryModelRequestParameters",
     "OipRepositoryModelUnloadRepositoryModelRequest",
     "OipRepositoryModelUnloadRepositoryModelRequestParameters",
-    "OipServerMetadataResponseOipServerMetadata",
     "Problem",
     "QualityWarning",
     "ReadHealthResponseReadHealth",
+    "Readiness",
+    "ReadinessChecks",
+    "ReadinessStatus",
     "ReadJobHistoryOrderBy",
     "ReconstructJsonReconstructRequest",
     "ReconstructResponse",
@@ -197,10 +207,12 @@ __all__ = (
     "RepositoryIndexEntry",
     "ScoreJsonScoreRequest",
     "ScoreResponse",
+    "ServerMetadata",
     "Sparsity",
     "SparsityKind",
     "StatisticsResponse",
     "SystemSharedMemoryStatus",
+    "TensorMetadata",
     "Training",
     "TrainingDevice",
     "TrainingLoss",

@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
+from ...models.readiness import Readiness
 from typing import cast
 
 
@@ -32,9 +33,12 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Readiness | None:
     if response.status_code == 200:
-        response_200 = response.json()
+        response_200 = Readiness.from_dict(response.json())
+
+
+
         return response_200
 
     if response.status_code == 400:
@@ -52,7 +56,10 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_500
 
     if response.status_code == 503:
-        response_503 = cast(Any, None)
+        response_503 = Readiness.from_dict(response.json())
+
+
+
         return response_503
 
     if client.raise_on_unexpected_status:
@@ -61,7 +68,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Readiness]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -74,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Any | Problem]:
+) -> Response[Problem | Readiness]:
     """ Database reachable, migrations at head, worker pool alive, preloaded models warm
 
     Raises:
@@ -82,7 +89,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Problem | Readiness]
      """
 
 
@@ -100,7 +107,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Any | Problem | None:
+) -> Problem | Readiness | None:
     """ Database reachable, migrations at head, worker pool alive, preloaded models warm
 
     Raises:
@@ -108,7 +115,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Problem | Readiness
      """
 
 
@@ -121,7 +128,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Any | Problem]:
+) -> Response[Problem | Readiness]:
     """ Database reachable, migrations at head, worker pool alive, preloaded models warm
 
     Raises:
@@ -129,7 +136,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Problem | Readiness]
      """
 
 
@@ -147,7 +154,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Any | Problem | None:
+) -> Problem | Readiness | None:
     """ Database reachable, migrations at head, worker pool alive, preloaded models warm
 
     Raises:
@@ -155,7 +162,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Problem | Readiness
      """
 
 

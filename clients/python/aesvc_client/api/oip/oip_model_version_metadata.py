@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.model_metadata import ModelMetadata
 from ...models.oip_error import OipError
 from ...models.oip_error_body import OipErrorBody
 from typing import cast
@@ -35,9 +36,12 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | OipError | OipErrorBody | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ModelMetadata | OipError | OipErrorBody | None:
     if response.status_code == 200:
-        response_200 = response.json()
+        response_200 = ModelMetadata.from_dict(response.json())
+
+
+
         return response_200
 
     if response.status_code == 400:
@@ -95,7 +99,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | OipError | OipErrorBody]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ModelMetadata | OipError | OipErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -110,7 +114,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Any | OipError | OipErrorBody]:
+) -> Response[ModelMetadata | OipError | OipErrorBody]:
     """ Model version metadata
 
     Args:
@@ -122,7 +126,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OipError | OipErrorBody]
+        Response[ModelMetadata | OipError | OipErrorBody]
      """
 
 
@@ -144,7 +148,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Any | OipError | OipErrorBody | None:
+) -> ModelMetadata | OipError | OipErrorBody | None:
     """ Model version metadata
 
     Args:
@@ -156,7 +160,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OipError | OipErrorBody
+        ModelMetadata | OipError | OipErrorBody
      """
 
 
@@ -173,7 +177,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Any | OipError | OipErrorBody]:
+) -> Response[ModelMetadata | OipError | OipErrorBody]:
     """ Model version metadata
 
     Args:
@@ -185,7 +189,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OipError | OipErrorBody]
+        Response[ModelMetadata | OipError | OipErrorBody]
      """
 
 
@@ -207,7 +211,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Any | OipError | OipErrorBody | None:
+) -> ModelMetadata | OipError | OipErrorBody | None:
     """ Model version metadata
 
     Args:
@@ -219,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OipError | OipErrorBody
+        ModelMetadata | OipError | OipErrorBody
      """
 
 

@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.oip_error import OipError
-from ...models.oip_server_metadata_response_oip_server_metadata import OipServerMetadataResponseOipServerMetadata
+from ...models.server_metadata import ServerMetadata
 from typing import cast
 
 
@@ -33,9 +33,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipError | OipServerMetadataResponseOipServerMetadata | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipError | ServerMetadata | None:
     if response.status_code == 200:
-        response_200 = OipServerMetadataResponseOipServerMetadata.from_dict(response.json())
+        response_200 = ServerMetadata.from_dict(response.json())
 
 
 
@@ -89,7 +89,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipError | OipServerMetadataResponseOipServerMetadata]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipError | ServerMetadata]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -102,7 +102,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[OipError | OipServerMetadataResponseOipServerMetadata]:
+) -> Response[OipError | ServerMetadata]:
     """ Server metadata
 
     Raises:
@@ -110,7 +110,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipError | OipServerMetadataResponseOipServerMetadata]
+        Response[OipError | ServerMetadata]
      """
 
 
@@ -128,7 +128,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> OipError | OipServerMetadataResponseOipServerMetadata | None:
+) -> OipError | ServerMetadata | None:
     """ Server metadata
 
     Raises:
@@ -136,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipError | OipServerMetadataResponseOipServerMetadata
+        OipError | ServerMetadata
      """
 
 
@@ -149,7 +149,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[OipError | OipServerMetadataResponseOipServerMetadata]:
+) -> Response[OipError | ServerMetadata]:
     """ Server metadata
 
     Raises:
@@ -157,7 +157,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipError | OipServerMetadataResponseOipServerMetadata]
+        Response[OipError | ServerMetadata]
      """
 
 
@@ -175,7 +175,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> OipError | OipServerMetadataResponseOipServerMetadata | None:
+) -> OipError | ServerMetadata | None:
     """ Server metadata
 
     Raises:
@@ -183,7 +183,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipError | OipServerMetadataResponseOipServerMetadata
+        OipError | ServerMetadata
      """
 
 

@@ -8,20 +8,29 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from typing import cast
 
 
 
 
 
 
-T = TypeVar("T", bound="OipServerMetadataResponseOipServerMetadata")
+T = TypeVar("T", bound="ServerMetadata")
 
 
 
 @_attrs_define
-class OipServerMetadataResponseOipServerMetadata:
-    
+class ServerMetadata:
+    """ 
+        Attributes:
+            extensions (list[str]):
+            name (str):
+            version (str):
+     """
 
+    extensions: list[str]
+    name: str
+    version: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -29,9 +38,22 @@ class OipServerMetadataResponseOipServerMetadata:
 
 
     def to_dict(self) -> dict[str, Any]:
-        
+        extensions = self.extensions
+
+
+
+        name = self.name
+
+        version = self.version
+
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({
+            "extensions": extensions,
+            "name": name,
+            "version": version,
+        })
 
         return field_dict
 
@@ -40,12 +62,22 @@ class OipServerMetadataResponseOipServerMetadata:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        oip_server_metadata_response_oip_server_metadata = cls(
+        extensions = cast(list[str], d.pop("extensions"))
+
+
+        name = d.pop("name")
+
+        version = d.pop("version")
+
+        server_metadata = cls(
+            extensions=extensions,
+            name=name,
+            version=version,
         )
 
 
-        oip_server_metadata_response_oip_server_metadata.additional_properties = d
-        return oip_server_metadata_response_oip_server_metadata
+        server_metadata.additional_properties = d
+        return server_metadata
 
     @property
     def additional_keys(self) -> list[str]:
