@@ -26,11 +26,19 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
 
 
+# A dataset's id: 32 lowercase hex digits (uuid4().hex). A name of that shape is refused,
+# so that {id_or_name} is never ambiguous (an id is looked up as an id, anything else as a
+# name).
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
 def check_name(name: str, field: str = "name") -> str:
     if not NAME_PATTERN.fullmatch(name):  # match's $ also matches before a final newline
         raise Unprocessable(
             field, "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
+    if ID_PATTERN.fullmatch(name):
+        raise Unprocessable(field, "32 hexadecimal digits would read as a dataset id; add a letter")
     return name
 
 
@@ -138,8 +146,9 @@ def list_datasets(*, session: Session, page: PageRequest) -> tuple[list[Dataset]
 
 
 def get_dataset(*, session: Session, id_or_name: str) -> Dataset:
+    by_id = ID_PATTERN.fullmatch(id_or_name) is not None
     dataset = session.scalars(
-        select(Dataset).where(or_(Dataset.id == id_or_name, Dataset.name == id_or_name))
+        select(Dataset).where(Dataset.id == id_or_name if by_id else Dataset.name == id_or_name)
     ).first()
     if dataset is None:
         raise NotFound(f"no dataset with id or name {id_or_name!r}", code="dataset_not_found")

@@ -208,3 +208,18 @@ def test_an_offset_past_64_bits_is_422_not_500(client: TestClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"][0]["field"] == "offset"
     assert client.get("/v1/datasets", params={"offset": 2**63 - 1}).json()["data"] == []
+
+
+def test_a_name_is_never_read_as_an_id(client: TestClient) -> None:
+    """{id_or_name}: 32 hex digits are an id, anything else a name; no name may look like an
+    id (0.x looked up `id OR name`, so such a name could shadow another dataset's id)."""
+    files = {"file": ("d.csv", csv_bytes(random_matrix(10, 3)), "text/csv")}
+    first = client.post("/v1/datasets", files=files, data={"name": "plain"}).json()
+    refused = client.post("/v1/datasets", files=files, data={"name": first["id"]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "name"
+    assert "dataset id" in refused.json()["detail"]
+    assert client.get(f"/v1/datasets/{first['id']}").json()["name"] == "plain"
+    assert client.get("/v1/datasets/plain").json()["id"] == first["id"]
+    missing = client.get(f"/v1/datasets/{'f' * 32}")
+    assert missing.status_code == 404 and missing.json()["code"] == "dataset_not_found"
+    assert client.post("/v1/datasets", files=files, data={"name": "F" * 32}).status_code == 201
