@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from service.errors import is_oip_path, problem_responses
 from service.security import PUBLIC, SCOPES, required_scope
 
@@ -53,7 +55,29 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/headers/{name}"}
 
 
+def _name_bodies(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI names a form body `Body_<operation id>`; SDKs would expose that name. Each
+    becomes `<OperationId>Form` (`Body_create_dataset` -> `CreateDatasetForm`)."""
+    schemas = schema.get("components", {}).get("schemas", {})
+    renames = {
+        old: "".join(p.title() for p in old.removeprefix("Body_").split("_")) + "Form"
+        for old in schemas
+        if old.startswith("Body_")
+    }
+    if not renames:
+        return schema
+    text = orjson.dumps(schema).decode()
+    for old, new in renames.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    renamed: dict[str, Any] = orjson.loads(text)
+    parts = renamed["components"]["schemas"]
+    for old, new in renames.items():
+        parts[new] = {**parts.pop(old), "title": new}
+    return renamed
+
+
 def document_contract(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = _name_bodies(schema)
     schema.setdefault("servers", [{"url": "/", "description": "The service that served this"}])
     components = schema.setdefault("components", {})
     components["headers"] = HEADERS

@@ -33,10 +33,10 @@ from aesvc_client.api.models import (
 from aesvc_client.models import (
     AliasUpdate,
     Architecture,
-    BodyCreateDataset,
-    BodyImportModelVersion,
+    CreateDatasetForm,
     EncodeJsonEncodeRequest,
     GenerateGenerateRequest,
+    ImportModelVersionForm,
     JobCreate,
     JobStatus,
     ListDatasetsOrderBy,
@@ -75,7 +75,7 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
 
     csv = create_dataset.sync(
         client=sdk,
-        body=BodyCreateDataset(
+        body=CreateDatasetForm(
             file=File(payload=io.BytesIO(table.encode()), file_name="t.csv", mime_type="text/csv"),
             name="sdk-csv",
         ),
@@ -83,7 +83,7 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     assert getattr(csv, "n_rows", None) == 40, csv
     array = create_dataset.sync(
         client=sdk,
-        body=BodyCreateDataset(
+        body=CreateDatasetForm(
             file=File(payload=io.BytesIO(npy(rows)), file_name="t.npy"), name="sdk-npy"
         ),
     )
@@ -163,7 +163,7 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     blob = weights.payload.read()
 
     def import_copy() -> Any:
-        body = BodyImportModelVersion(
+        body = ImportModelVersionForm(
             file=File(payload=io.BytesIO(blob), file_name="m.safetensors")
         )
         return import_model_version.sync_detailed(

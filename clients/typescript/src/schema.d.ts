@@ -1024,8 +1024,17 @@ export interface components {
             compute_input: components["schemas"]["DurationStat"];
             compute_output: components["schemas"]["DurationStat"];
         };
-        /** Body_create_dataset */
-        Body_create_dataset: {
+        /** Check */
+        Check: {
+            /** Detail */
+            detail?: string | null;
+            /** Ok */
+            ok: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        /** CreateDatasetForm */
+        CreateDatasetForm: {
             /**
              * File
              * Format: binary
@@ -1052,34 +1061,6 @@ export interface components {
              * @description Unique dataset name
              */
             name: string;
-        };
-        /** Body_import_model_version */
-        Body_import_model_version: {
-            /**
-             * Config
-             * @description Config JSON {spec, n_features, image_shape, format_version}; optional when the file's metadata holds it under 'config'
-             */
-            config?: string | null;
-            /**
-             * File
-             * Format: binary
-             * @description Weights and preprocessing, safetensors
-             */
-            file: string;
-            /**
-             * Metrics
-             * @description Metrics JSON object (optional)
-             */
-            metrics?: string | null;
-        };
-        /** Check */
-        Check: {
-            /** Detail */
-            detail?: string | null;
-            /** Ok */
-            ok: boolean;
-        } & {
-            [key: string]: unknown;
         };
         /** DataProfile */
         DataProfile: {
@@ -1272,6 +1253,25 @@ export interface components {
              * @description The version that answered ({ref} resolved).
              */
             version: number;
+        };
+        /** ImportModelVersionForm */
+        ImportModelVersionForm: {
+            /**
+             * Config
+             * @description Config JSON {spec, n_features, image_shape, format_version}; optional when the file's metadata holds it under 'config'
+             */
+            config?: string | null;
+            /**
+             * File
+             * Format: binary
+             * @description Weights and preprocessing, safetensors
+             */
+            file: string;
+            /**
+             * Metrics
+             * @description Metrics JSON object (optional)
+             */
+            metrics?: string | null;
         };
         /** InferOutput */
         InferOutput: {
@@ -2444,7 +2444,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_create_dataset"];
+                "multipart/form-data": components["schemas"]["CreateDatasetForm"];
             };
         };
         responses: {
@@ -5464,7 +5464,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_import_model_version"];
+                "multipart/form-data": components["schemas"]["ImportModelVersionForm"];
             };
         };
         responses: {

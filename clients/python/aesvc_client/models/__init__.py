@@ -10,9 +10,8 @@ from .architecture_kind import ArchitectureKind
 from .architecture_output_activation import ArchitectureOutputActivation
 from .auto import Auto
 from .batch_stat import BatchStat
-from .body_create_dataset import BodyCreateDataset
-from .body_import_model_version import BodyImportModelVersion
 from .check import Check
+from .create_dataset_form import CreateDatasetForm
 from .data_profile import DataProfile
 from .dataset_public import DatasetPublic
 from .datasets_public import DatasetsPublic
@@ -29,6 +28,7 @@ from .field_error import FieldError
 from .generate_generate_request import GenerateGenerateRequest
 from .generate_response import GenerateResponse
 from .generate_response_method import GenerateResponseMethod
+from .import_model_version_form import ImportModelVersionForm
 from .infer_output import InferOutput
 from .infer_output_parameters_type_0 import InferOutputParametersType0
 from .infer_response import InferResponse
@@ -122,9 +122,8 @@ __all__ = (
     "ArchitectureOutputActivation",
     "Auto",
     "BatchStat",
-    "BodyCreateDataset",
-    "BodyImportModelVersion",
     "Check",
+    "CreateDatasetForm",
     "DataProfile",
     "DatasetPublic",
     "DatasetsPublic",
@@ -141,6 +140,7 @@ __all__ = (
     "GenerateGenerateRequest",
     "GenerateResponse",
     "GenerateResponseMethod",
+    "ImportModelVersionForm",
     "InferenceStats",
     "InferOutput",
     "InferOutputParametersType0",

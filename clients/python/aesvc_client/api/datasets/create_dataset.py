@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.body_create_dataset import BodyCreateDataset
+from ...models.create_dataset_form import CreateDatasetForm
 from ...models.dataset_public import DatasetPublic
 from ...models.problem import Problem
 from typing import cast
@@ -17,7 +17,7 @@ from typing import cast
 
 def _get_kwargs(
     *,
-    body: BodyCreateDataset,
+    body: CreateDatasetForm,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -151,13 +151,13 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateDataset,
+    body: CreateDatasetForm,
 
 ) -> Response[DatasetPublic | Problem]:
     """ Upload a dataset (.csv, .npy, .npz, .parquet)
 
     Args:
-        body (BodyCreateDataset):
+        body (CreateDatasetForm):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,13 +182,13 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateDataset,
+    body: CreateDatasetForm,
 
 ) -> DatasetPublic | Problem | None:
     """ Upload a dataset (.csv, .npy, .npz, .parquet)
 
     Args:
-        body (BodyCreateDataset):
+        body (CreateDatasetForm):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -208,13 +208,13 @@ body=body,
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateDataset,
+    body: CreateDatasetForm,
 
 ) -> Response[DatasetPublic | Problem]:
     """ Upload a dataset (.csv, .npy, .npz, .parquet)
 
     Args:
-        body (BodyCreateDataset):
+        body (CreateDatasetForm):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -239,13 +239,13 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateDataset,
+    body: CreateDatasetForm,
 
 ) -> DatasetPublic | Problem | None:
     """ Upload a dataset (.csv, .npy, .npz, .parquet)
 
     Args:
-        body (BodyCreateDataset):
+        body (CreateDatasetForm):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

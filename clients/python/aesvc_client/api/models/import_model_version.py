@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.body_import_model_version import BodyImportModelVersion
+from ...models.import_model_version_form import ImportModelVersionForm
 from ...models.model_version_public import ModelVersionPublic
 from ...models.problem import Problem
 from ...types import UNSET, Unset
@@ -19,7 +19,7 @@ from typing import cast
 def _get_kwargs(
     name: str,
     *,
-    body: BodyImportModelVersion,
+    body: ImportModelVersionForm,
     idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -165,7 +165,7 @@ def sync_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
-    body: BodyImportModelVersion,
+    body: ImportModelVersionForm,
     idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[ModelVersionPublic | Problem]:
@@ -176,7 +176,7 @@ def sync_detailed(
         idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
             the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
             AESVC_IDEMPOTENCY_TTL_S
-        body (BodyImportModelVersion):
+        body (ImportModelVersionForm):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -204,7 +204,7 @@ def sync(
     name: str,
     *,
     client: AuthenticatedClient,
-    body: BodyImportModelVersion,
+    body: ImportModelVersionForm,
     idempotency_key: None | str | Unset = UNSET,
 
 ) -> ModelVersionPublic | Problem | None:
@@ -215,7 +215,7 @@ def sync(
         idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
             the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
             AESVC_IDEMPOTENCY_TTL_S
-        body (BodyImportModelVersion):
+        body (ImportModelVersionForm):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -238,7 +238,7 @@ async def asyncio_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
-    body: BodyImportModelVersion,
+    body: ImportModelVersionForm,
     idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[ModelVersionPublic | Problem]:
@@ -249,7 +249,7 @@ async def asyncio_detailed(
         idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
             the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
             AESVC_IDEMPOTENCY_TTL_S
-        body (BodyImportModelVersion):
+        body (ImportModelVersionForm):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -277,7 +277,7 @@ async def asyncio(
     name: str,
     *,
     client: AuthenticatedClient,
-    body: BodyImportModelVersion,
+    body: ImportModelVersionForm,
     idempotency_key: None | str | Unset = UNSET,
 
 ) -> ModelVersionPublic | Problem | None:
@@ -288,7 +288,7 @@ async def asyncio(
         idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
             the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
             AESVC_IDEMPOTENCY_TTL_S
-        body (BodyImportModelVersion):
+        body (ImportModelVersionForm):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -20,12 +20,12 @@ from typing import cast
 
 
 
-T = TypeVar("T", bound="BodyImportModelVersion")
+T = TypeVar("T", bound="ImportModelVersionForm")
 
 
 
 @_attrs_define
-class BodyImportModelVersion:
+class ImportModelVersionForm:
     """ 
         Attributes:
             file (File): Weights and preprocessing, safetensors
@@ -135,15 +135,15 @@ class BodyImportModelVersion:
         metrics = _parse_metrics(d.pop("metrics", UNSET))
 
 
-        body_import_model_version = cls(
+        import_model_version_form = cls(
             file=file,
             config=config,
             metrics=metrics,
         )
 
 
-        body_import_model_version.additional_properties = d
-        return body_import_model_version
+        import_model_version_form.additional_properties = d
+        return import_model_version_form
 
     @property
     def additional_keys(self) -> list[str]:

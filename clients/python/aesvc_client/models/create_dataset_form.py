@@ -20,12 +20,12 @@ from typing import cast
 
 
 
-T = TypeVar("T", bound="BodyCreateDataset")
+T = TypeVar("T", bound="CreateDatasetForm")
 
 
 
 @_attrs_define
-class BodyCreateDataset:
+class CreateDatasetForm:
     """ 
         Attributes:
             file (File): The data file
@@ -174,7 +174,7 @@ class BodyCreateDataset:
         label_column = _parse_label_column(d.pop("label_column", UNSET))
 
 
-        body_create_dataset = cls(
+        create_dataset_form = cls(
             file=file,
             name=name,
             header=header,
@@ -183,8 +183,8 @@ class BodyCreateDataset:
         )
 
 
-        body_create_dataset.additional_properties = d
-        return body_create_dataset
+        create_dataset_form.additional_properties = d
+        return create_dataset_form
 
     @property
     def additional_keys(self) -> list[str]:
