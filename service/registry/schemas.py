@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.zoo.spec import ModelSpec
+from service.zoo.spec import Kind, ModelSpec
 
 TagValue = Annotated[str, Field(max_length=1024)]
 
@@ -25,9 +25,9 @@ class QualityWarning(BaseModel):
 class ModelVersionPublic(BaseModel):
     model: str
     version: int
-    status: str = Field(description="ready, or archived once deleted")
+    status: Literal["ready", "archived"] = Field(description="ready, or archived once deleted")
     aliases: list[str]
-    kind: str
+    kind: Kind
     n_features: int
     code_size: int
     metrics: dict[str, Any]

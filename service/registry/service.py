@@ -333,9 +333,9 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
     return ModelVersionPublic(
         model=model_name,
         version=mv.version,
-        status=mv.status,
+        status=mv.status,  # type: ignore[arg-type]  # the column holds one of the two
         aliases=aliases,
-        kind=mv.kind,
+        kind=mv.kind,  # type: ignore[arg-type]  # written from a validated spec
         n_features=mv.n_features,
         code_size=mv.code_size,
         metrics=mv.metrics,

@@ -1277,8 +1277,11 @@ export interface components {
         InferOutput: {
             /** Data */
             data?: number[] | null;
-            /** Datatype */
-            datatype: string;
+            /**
+             * Datatype
+             * @enum {string}
+             */
+            datatype: "BOOL" | "UINT8" | "UINT16" | "UINT32" | "UINT64" | "INT8" | "INT16" | "INT32" | "INT64" | "FP16" | "FP32" | "FP64" | "BYTES";
             /** Name */
             name: string;
             /** Parameters */
@@ -1562,8 +1565,11 @@ export interface components {
             dataset_id: string | null;
             /** Dataset Sha256 */
             dataset_sha256: string | null;
-            /** Kind */
-            kind: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "linear" | "dense" | "conv" | "vae" | "conv_vae";
             /** Metrics */
             metrics: {
                 [key: string]: unknown;
@@ -1582,8 +1588,9 @@ export interface components {
             /**
              * Status
              * @description ready, or archived once deleted
+             * @enum {string}
              */
-            status: string;
+            status: "ready" | "archived";
             /** Torch Version */
             torch_version: string;
             /** Version */
@@ -1758,8 +1765,11 @@ export interface components {
             name: string;
             /** Reason */
             reason: string;
-            /** State */
-            state: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "READY" | "UNAVAILABLE";
             /** Version */
             version: string;
         };
@@ -1838,8 +1848,11 @@ export interface components {
         };
         /** TensorMetadata */
         TensorMetadata: {
-            /** Datatype */
-            datatype: string;
+            /**
+             * Datatype
+             * @enum {string}
+             */
+            datatype: "BOOL" | "UINT8" | "UINT16" | "UINT32" | "UINT64" | "INT8" | "INT16" | "INT32" | "INT64" | "FP16" | "FP32" | "FP64" | "BYTES";
             /** Name */
             name: string;
             /**

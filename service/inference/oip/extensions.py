@@ -4,7 +4,7 @@ unload of versions) and statistics extension (docs/inference.md). Errors are {"e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -35,7 +35,7 @@ class RepositoryModelRequest(BaseModel):
 class RepositoryIndexEntry(BaseModel):
     name: str
     version: str
-    state: str
+    state: Literal["READY", "UNAVAILABLE"]
     reason: str
 
 

@@ -3,7 +3,7 @@ module imports only pydantic and numpy, as the processes of service.json_bodies 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -30,10 +30,17 @@ class InferRequest(BaseModel):
     outputs: list[RequestedOutput] | None = None
 
 
+# The protocol's tensor types; this service answers FP32 (and reads FP32 inputs).
+Datatype = Literal[
+    "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
+    "FP16", "FP32", "FP64", "BYTES",
+]  # fmt: skip
+
+
 class InferOutput(BaseModel):
     name: str
     shape: list[int]
-    datatype: str
+    datatype: Datatype
     parameters: dict[str, Any] | None = None
     data: list[float] | None = None
 
@@ -73,7 +80,7 @@ class ServerMetadata(BaseModel):
 
 class TensorMetadata(BaseModel):
     name: str
-    datatype: str
+    datatype: Datatype
     shape: list[int] = Field(description="-1: any number of rows")
 
 

@@ -30,6 +30,7 @@ from .generate_response import GenerateResponse
 from .generate_response_method import GenerateResponseMethod
 from .import_model_version_form import ImportModelVersionForm
 from .infer_output import InferOutput
+from .infer_output_datatype import InferOutputDatatype
 from .infer_output_parameters_type_0 import InferOutputParametersType0
 from .infer_response import InferResponse
 from .inference_stats import InferenceStats
@@ -59,7 +60,9 @@ from .model_stat import ModelStat
 from .model_update import ModelUpdate
 from .model_update_tags_type_0 import ModelUpdateTagsType0
 from .model_version_public import ModelVersionPublic
+from .model_version_public_kind import ModelVersionPublicKind
 from .model_version_public_metrics import ModelVersionPublicMetrics
+from .model_version_public_status import ModelVersionPublicStatus
 from .model_versions_public import ModelVersionsPublic
 from .models_public import ModelsPublic
 from .oip_error import OipError
@@ -93,6 +96,7 @@ from .reconstruct_json_reconstruct_request import ReconstructJsonReconstructRequ
 from .reconstruct_response import ReconstructResponse
 from .regularization import Regularization
 from .repository_index_entry import RepositoryIndexEntry
+from .repository_index_entry_state import RepositoryIndexEntryState
 from .score_json_score_request import ScoreJsonScoreRequest
 from .score_response import ScoreResponse
 from .server_metadata import ServerMetadata
@@ -101,6 +105,7 @@ from .sparsity_kind import SparsityKind
 from .statistics_response import StatisticsResponse
 from .system_shared_memory_status import SystemSharedMemoryStatus
 from .tensor_metadata import TensorMetadata
+from .tensor_metadata_datatype import TensorMetadataDatatype
 from .training import Training
 from .training_device import TrainingDevice
 from .training_loss import TrainingLoss
@@ -143,6 +148,7 @@ __all__ = (
     "ImportModelVersionForm",
     "InferenceStats",
     "InferOutput",
+    "InferOutputDatatype",
     "InferOutputParametersType0",
     "InferResponse",
     "InterpolateInterpolateRequest",
@@ -172,7 +178,9 @@ __all__ = (
     "ModelUpdate",
     "ModelUpdateTagsType0",
     "ModelVersionPublic",
+    "ModelVersionPublicKind",
     "ModelVersionPublicMetrics",
+    "ModelVersionPublicStatus",
     "ModelVersionsPublic",
     "OipError",
     "OipErrorBody",
@@ -205,6 +213,7 @@ __all__ = (
     "ReconstructResponse",
     "Regularization",
     "RepositoryIndexEntry",
+    "RepositoryIndexEntryState",
     "ScoreJsonScoreRequest",
     "ScoreResponse",
     "ServerMetadata",
@@ -213,6 +222,7 @@ __all__ = (
     "StatisticsResponse",
     "SystemSharedMemoryStatus",
     "TensorMetadata",
+    "TensorMetadataDatatype",
     "Training",
     "TrainingDevice",
     "TrainingLoss",

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.infer_output_datatype import InferOutputDatatype
 from ..types import UNSET, Unset
 from typing import cast
 
@@ -26,14 +27,14 @@ T = TypeVar("T", bound="InferOutput")
 class InferOutput:
     """ 
         Attributes:
-            datatype (str):
+            datatype (InferOutputDatatype):
             name (str):
             shape (list[int]):
             data (list[float] | None | Unset):
             parameters (InferOutputParametersType0 | None | Unset):
      """
 
-    datatype: str
+    datatype: InferOutputDatatype
     name: str
     shape: list[int]
     data: list[float] | None | Unset = UNSET
@@ -46,7 +47,7 @@ class InferOutput:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.infer_output_parameters_type_0 import InferOutputParametersType0 # noqa: PLC0415
-        datatype = self.datatype
+        datatype = self.datatype.value
 
         name = self.name
 
@@ -93,7 +94,10 @@ class InferOutput:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.infer_output_parameters_type_0 import InferOutputParametersType0 # noqa: PLC0415
         d = dict(src_dict)
-        datatype = d.pop("datatype")
+        datatype = InferOutputDatatype(d.pop("datatype"))
+
+
+
 
         name = d.pop("name")
 

@@ -8,6 +8,8 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.model_version_public_kind import ModelVersionPublicKind
+from ..models.model_version_public_status import ModelVersionPublicStatus
 from ..types import UNSET, Unset
 from typing import cast
 import datetime
@@ -35,7 +37,7 @@ class ModelVersionPublic:
             created_at (datetime.datetime):
             dataset_id (None | str):
             dataset_sha256 (None | str):
-            kind (str):
+            kind (ModelVersionPublicKind):
             metrics (ModelVersionPublicMetrics):
             model (str):
             n_features (int):
@@ -43,7 +45,7 @@ class ModelVersionPublic:
             size_bytes (int):
             source_job_id (None | str):
             spec (ModelSpec): Everything needed to rebuild and retrain a model, apart from its data.
-            status (str): ready, or archived once deleted
+            status (ModelVersionPublicStatus): ready, or archived once deleted
             torch_version (str):
             version (int):
             worse_than (list[QualityWarning] | Unset): Baselines this version is worse than (more than 1% higher error): PCA
@@ -57,7 +59,7 @@ class ModelVersionPublic:
     created_at: datetime.datetime
     dataset_id: None | str
     dataset_sha256: None | str
-    kind: str
+    kind: ModelVersionPublicKind
     metrics: ModelVersionPublicMetrics
     model: str
     n_features: int
@@ -65,7 +67,7 @@ class ModelVersionPublic:
     size_bytes: int
     source_job_id: None | str
     spec: ModelSpec
-    status: str
+    status: ModelVersionPublicStatus
     torch_version: str
     version: int
     worse_than: list[QualityWarning] | Unset = UNSET
@@ -95,7 +97,7 @@ class ModelVersionPublic:
         dataset_sha256: None | str
         dataset_sha256 = self.dataset_sha256
 
-        kind = self.kind
+        kind = self.kind.value
 
         metrics = self.metrics.to_dict()
 
@@ -112,7 +114,7 @@ class ModelVersionPublic:
 
         spec = self.spec.to_dict()
 
-        status = self.status
+        status = self.status.value
 
         torch_version = self.torch_version
 
@@ -190,7 +192,10 @@ class ModelVersionPublic:
         dataset_sha256 = _parse_dataset_sha256(d.pop("dataset_sha256"))
 
 
-        kind = d.pop("kind")
+        kind = ModelVersionPublicKind(d.pop("kind"))
+
+
+
 
         metrics = ModelVersionPublicMetrics.from_dict(d.pop("metrics"))
 
@@ -218,7 +223,10 @@ class ModelVersionPublic:
 
 
 
-        status = d.pop("status")
+        status = ModelVersionPublicStatus(d.pop("status"))
+
+
+
 
         torch_version = d.pop("torch_version")
 

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.repository_index_entry_state import RepositoryIndexEntryState
 
 
 
@@ -24,13 +25,13 @@ class RepositoryIndexEntry:
         Attributes:
             name (str):
             reason (str):
-            state (str):
+            state (RepositoryIndexEntryState):
             version (str):
      """
 
     name: str
     reason: str
-    state: str
+    state: RepositoryIndexEntryState
     version: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -43,7 +44,7 @@ class RepositoryIndexEntry:
 
         reason = self.reason
 
-        state = self.state
+        state = self.state.value
 
         version = self.version
 
@@ -68,7 +69,10 @@ class RepositoryIndexEntry:
 
         reason = d.pop("reason")
 
-        state = d.pop("state")
+        state = RepositoryIndexEntryState(d.pop("state"))
+
+
+
 
         version = d.pop("version")
 

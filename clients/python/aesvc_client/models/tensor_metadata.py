@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.tensor_metadata_datatype import TensorMetadataDatatype
 from typing import cast
 
 
@@ -23,12 +24,12 @@ T = TypeVar("T", bound="TensorMetadata")
 class TensorMetadata:
     """ 
         Attributes:
-            datatype (str):
+            datatype (TensorMetadataDatatype):
             name (str):
             shape (list[int]): -1: any number of rows
      """
 
-    datatype: str
+    datatype: TensorMetadataDatatype
     name: str
     shape: list[int]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -38,7 +39,7 @@ class TensorMetadata:
 
 
     def to_dict(self) -> dict[str, Any]:
-        datatype = self.datatype
+        datatype = self.datatype.value
 
         name = self.name
 
@@ -62,7 +63,10 @@ class TensorMetadata:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        datatype = d.pop("datatype")
+        datatype = TensorMetadataDatatype(d.pop("datatype"))
+
+
+
 
         name = d.pop("name")
 
