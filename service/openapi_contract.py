@@ -51,6 +51,41 @@ OIP_ERROR = {
 }
 
 
+ROW = [0.0, 1.5, 3.0, 0.5]
+# A request example for every JSON and form body whose model carries none (a generated
+# SDK's docs, and "Try it out", start from these). Binary bodies are .npy or OIP binary.
+EXAMPLES: dict[str, Any] = {
+    "create_dataset": {"name": "sensors", "file": "(a .csv, .npy, .npz or .parquet file)"},
+    "import_model_version": {"file": "(model.safetensors)"},
+    "encode": {"inputs": [ROW]},
+    "decode": {"codings": [[0.1, -0.3]]},
+    "reconstruct": {"inputs": [ROW]},
+    "score": {"inputs": [ROW], "threshold": 2.5},
+    "generate": {"n": 4, "seed": 0},
+    "interpolate": {"start": ROW, "end": [1.0, 0.0, 2.0, 1.0], "steps": 5},
+    "oip_infer": {
+        "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": ROW}],
+        "outputs": [{"name": "codings"}],
+    },
+    "oip_repository_index": {"ready": True},
+    "oip_repository_model_load": {},
+    "oip_repository_model_unload": {},
+    "oip_register_system_shared_memory": {"key": "/aesvc-inputs", "offset": 0, "byte_size": 4096},
+}
+EXAMPLES["oip_infer_version"] = EXAMPLES["oip_infer"]
+
+
+def _examples(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    example = EXAMPLES.get(operation.get("operationId", ""))
+    for media, content in operation.get("requestBody", {}).get("content", {}).items():
+        if media != "application/json" and media != "multipart/form-data":
+            continue
+        ref = content.get("schema", {}).get("$ref", "")
+        named = schemas.get(ref.rsplit("/", 1)[-1], {})
+        if example is not None and "examples" not in named and "example" not in content:
+            content["example"] = example
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/headers/{name}"}
 
@@ -106,6 +141,7 @@ def document_contract(schema: dict[str, Any]) -> dict[str, Any]:
                 for status, response in problem_responses(*statuses).items():
                     responses.setdefault(str(status), response)
             _headers(operation, responses)
+            _examples(operation, components["schemas"])
     return schema
 
 

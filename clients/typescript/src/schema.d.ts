@@ -2457,6 +2457,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "file": "(a .csv, .npy, .npz or .parquet file)",
+                 *       "name": "sensors"
+                 *     }
+                 */
                 "multipart/form-data": components["schemas"]["CreateDatasetForm"];
             };
         };
@@ -5477,6 +5483,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "file": "(model.safetensors)"
+                 *     }
+                 */
                 "multipart/form-data": components["schemas"]["ImportModelVersionForm"];
             };
         };
@@ -6150,6 +6161,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "codings": [
+                 *         [
+                 *           0.1,
+                 *           -0.3
+                 *         ]
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Codings
@@ -6313,6 +6334,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "inputs": [
+                 *         [
+                 *           0,
+                 *           1.5,
+                 *           3,
+                 *           0.5
+                 *         ]
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Inputs
@@ -6487,6 +6520,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "n": 4,
+                 *       "seed": 0
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * N
@@ -6655,6 +6694,23 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "end": [
+                 *         1,
+                 *         0,
+                 *         2,
+                 *         1
+                 *       ],
+                 *       "start": [
+                 *         0,
+                 *         1.5,
+                 *         3,
+                 *         0.5
+                 *       ],
+                 *       "steps": 5
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * End
@@ -7613,6 +7669,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "inputs": [
+                 *         [
+                 *           0,
+                 *           1.5,
+                 *           3,
+                 *           0.5
+                 *         ]
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Inputs
@@ -7776,6 +7844,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "inputs": [
+                 *         [
+                 *           0,
+                 *           1.5,
+                 *           3,
+                 *           0.5
+                 *         ]
+                 *       ],
+                 *       "threshold": 2.5
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Contamination
@@ -8317,6 +8398,31 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "inputs": [
+                 *         {
+                 *           "data": [
+                 *             0,
+                 *             1.5,
+                 *             3,
+                 *             0.5
+                 *           ],
+                 *           "datatype": "FP32",
+                 *           "name": "input",
+                 *           "shape": [
+                 *             1,
+                 *             4
+                 *           ]
+                 *         }
+                 *       ],
+                 *       "outputs": [
+                 *         {
+                 *           "name": "codings"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** Id */
                     id?: string | null;
@@ -8745,6 +8851,31 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "inputs": [
+                 *         {
+                 *           "data": [
+                 *             0,
+                 *             1.5,
+                 *             3,
+                 *             0.5
+                 *           ],
+                 *           "datatype": "FP32",
+                 *           "name": "input",
+                 *           "shape": [
+                 *             1,
+                 *             4
+                 *           ]
+                 *         }
+                 *       ],
+                 *       "outputs": [
+                 *         {
+                 *           "name": "codings"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** Id */
                     id?: string | null;
@@ -9073,6 +9204,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "ready": true
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Ready
@@ -9171,6 +9307,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": {
                     /**
                      * Parameters
@@ -9269,6 +9406,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": {
                     /**
                      * Parameters
@@ -9367,6 +9505,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "byte_size": 4096,
+                 *       "key": "/aesvc-inputs",
+                 *       "offset": 0
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Byte Size
