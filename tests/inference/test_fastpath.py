@@ -43,7 +43,9 @@ def direct_router() -> APIRouter:
 def fast_app(tmp_path: Path, *, reached: list[tuple[str, str]]) -> tuple[FastAPI, ServiceMetrics]:
     router = direct_router()
     app = FastPathApp(dependencies=[Depends(authorize)])
-    app.state.ctx = SimpleNamespace(settings=Settings(data_dir=tmp_path, auth="disabled"))
+    app.state.ctx = SimpleNamespace(
+        settings=Settings(data_dir=tmp_path, auth="disabled"), rate_limiter=None
+    )
     install_error_handlers(app)
     app.include_router(router)
     app.add_middleware(Recorder, paths=reached)
