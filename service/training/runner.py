@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore, StorageFull, retry_store
 from service.database import is_database_unavailable, retry_while_unavailable
-from service.datasets.service import load_arrays
+from service.datasets.service import open_rows
 from service.datasets.tables import Dataset
 from service.registry.service import LeaseLost, register_version
 from service.training import lifecycle
+from service.training.data import IN_MEMORY_BYTES
 from service.training.tables import Job
 from service.zoo.spec import ModelSpec, SpecError
 
@@ -215,15 +216,16 @@ class _UnusableData(Exception):
 def _load_data(
     factory: sessionmaker[Session], store: ArtifactStore, job: Job
 ) -> tuple[Any, tuple[int, int, int] | None]:
+    """The rows in memory for a small dataset; past IN_MEMORY_BYTES, the dataset's chunks,
+    which the trainer streams (service.training.data)."""
     with factory() as session:
         dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
         if dataset is None:
             raise _UnusableData("the job's dataset was deleted")
-        sha, shape = dataset.sha256, dataset.image_shape
-    X, _ = retry_store(
-        lambda: load_arrays(store=store, sha256=sha, labels_sha256=None),
-        what=f"job {job.id}: read its dataset",
-    )
+        rows, shape = open_rows(session=session, store=store, dataset=dataset), dataset.image_shape
+    if rows.nbytes > IN_MEMORY_BYTES:
+        return rows, (tuple(shape) if shape else None)
+    X = retry_store(rows.read_all, what=f"job {job.id}: read its dataset")
     return X, (tuple(shape) if shape else None)
 
 

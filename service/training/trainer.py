@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from service.artifacts import Checkpoint
+from service.datasets.chunks import ChunkedRows
 from service.training.checkpoints import (
     LoopState,
     as_checkpoint,
@@ -27,12 +28,13 @@ from service.training.checkpoints import (
     save_checkpoint,
     state_copy,
 )
+from service.training.data import Scan, ShuffledChunks, StreamSplit, scan_rows
 from service.zoo.auto import resolve_spec
 from service.zoo.metrics import quality_metrics
 from service.zoo.nets import Autoencoder, DenseStack
 from service.zoo.objective import layer_loss, layer_parameters, network_loss
 from service.zoo.pca import init_linear_as_pca
-from service.zoo.preprocess import fit_preprocessor
+from service.zoo.preprocess import fit_preprocessor, preprocessor_from_moments
 from service.zoo.profile import profile_data
 from service.zoo.serving import ServingModel, build_serving_model, serving_config
 from service.zoo.spec import (
@@ -85,12 +87,14 @@ class _Stage:
 class _Context:
     spec: ModelSpec
     model: ServingModel
-    x_train: torch.Tensor  # (N_train, F) preprocessed, on device
+    x_train: torch.Tensor | None  # (N_train, F) preprocessed, on device; None: streamed
     x_val: torch.Tensor  # (N_val, F) preprocessed, on device
+    n_train: int
     device: torch.device
     shuffle_gen: torch.Generator  # CPU: batch order
     noise_gen: torch.Generator  # device: denoising and VAE sampling
     bf16: bool
+    stream: ShuffledChunks | None = None  # raw batches of a dataset too large to hold
 
     @property
     def ae(self) -> Autoencoder:
@@ -204,14 +208,11 @@ def _train_epoch(
     """One pass over the shuffled training rows: (mean loss, samples per second)."""
     ctx.ae.train()
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    clip, batch_size = ctx.spec.training.gradient_clip_norm, batch_size_of(ctx.spec)
-    n_rows = len(ctx.x_train)
-    order = torch.randperm(n_rows, generator=ctx.shuffle_gen).to(ctx.device)
-    total, started = 0.0, time.perf_counter()
-    for batch, start in enumerate(range(0, n_rows, batch_size)):
+    clip = ctx.spec.training.gradient_clip_norm
+    total, n_rows, started = 0.0, 0, time.perf_counter()
+    for batch, x in enumerate(_batches(ctx, epoch)):  # (B, F) preprocessed
         if should_stop is not None and should_stop():
             raise TrainingInterrupted(f"stopped during epoch {epoch}")
-        x = ctx.x_train[order[start : start + batch_size]]  # (B, F)
         loss = _loss(ctx, stage, x, training=True)
         value = float(loss.item())
         if not np.isfinite(value):
@@ -222,7 +223,25 @@ def _train_epoch(
             nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()
         total += value * len(x)
+        n_rows += len(x)
     return total / n_rows, n_rows / max(time.perf_counter() - started, 1e-9)
+
+
+def _batches(ctx: _Context, epoch: int) -> Iterator[torch.Tensor]:
+    """In memory: a permutation drawn from the shuffle generator (kept in checkpoints).
+    Streamed: the order of (seed, epoch) (service.training.data), preprocessed here."""
+    batch_size = batch_size_of(ctx.spec)
+    if ctx.stream is None:
+        assert ctx.x_train is not None
+        n_rows = len(ctx.x_train)
+        order = torch.randperm(n_rows, generator=ctx.shuffle_gen).to(ctx.device)
+        for start in range(0, n_rows, batch_size):
+            yield ctx.x_train[order[start : start + batch_size]]
+        return
+    ctx.stream.set_epoch(epoch)
+    with torch.no_grad():
+        for raw in ctx.stream:
+            yield ctx.model.preprocessor(raw.to(ctx.device, non_blocking=True))
 
 
 @torch.no_grad()
@@ -235,7 +254,7 @@ def _val_loss(ctx: _Context, stage: _Stage) -> float:
 
 
 def _shape(ctx: _Context) -> list[int]:
-    return [len(ctx.x_train), len(ctx.x_val), ctx.ae.n_features]
+    return [ctx.n_train, len(ctx.x_val), ctx.ae.n_features]
 
 
 # ---------------------------------------------------------------- the loop
@@ -362,12 +381,47 @@ def _start_at_pca(ae: Autoencoder, Xp_train: np.ndarray) -> None:
     init_linear_as_pca(first, last, Xp_train)
 
 
+def _build(
+    spec: ModelSpec,
+    n_features: int,
+    image_shape: tuple[int, int, int] | None,
+    preprocessor: nn.Module,
+    Xp_train: torch.Tensor,
+) -> tuple[ServingModel, torch.device]:
+    """The seeded network with its preprocessor, on its device (a linear AE on PCA)."""
+    with torch.random.fork_rng(devices=[]):  # seeded init, the caller's RNG untouched
+        torch.manual_seed(spec.training.seed)
+        model = build_serving_model(spec, n_features, image_shape)
+    model.preprocessor.load_state_dict(preprocessor.state_dict())
+    if spec.architecture.kind == "linear":
+        _start_at_pca(model.autoencoder, Xp_train.numpy())
+    device = _pick_device(spec)
+    return model.to(device), device
+
+
+def _context(
+    spec: ModelSpec, model: ServingModel, device: torch.device, X_val: np.ndarray, **kw: Any
+) -> _Context:
+    seed = spec.training.seed
+    with torch.no_grad():
+        x_val = model.preprocessor(torch.from_numpy(X_val).to(device))
+    return _Context(
+        spec=spec,
+        model=model,
+        x_val=x_val,
+        device=device,
+        shuffle_gen=torch.Generator().manual_seed(seed),
+        noise_gen=torch.Generator(device=device).manual_seed(seed + 1),
+        bf16=spec.training.bf16_autocast and device.type == "cuda",
+        **kw,
+    )
+
+
 def _prepare(
     spec: ModelSpec, X: np.ndarray, image_shape: tuple[int, int, int] | None
 ) -> tuple[_Context, np.ndarray, np.ndarray]:
     """Split, fit the preprocessor on the training rows, check the spec, build the model."""
-    seed = spec.training.seed
-    train_rows, val_rows = split_rows(len(X), spec.training.validation_fraction, seed)
+    train_rows, val_rows = split_rows(len(X), spec.training.validation_fraction, spec.training.seed)
     X_train, X_val = X[train_rows], X[val_rows]
     preprocessor = fit_preprocessor(spec.preprocessing, X_train)
     Xp_train = preprocessor(torch.from_numpy(X_train))  # (N_train, F)
@@ -378,33 +432,45 @@ def _prepare(
         preprocessed_min=float(Xp_train.min()),
         preprocessed_max=float(Xp_train.max()),
     )
-    with torch.random.fork_rng(devices=[]):  # seeded init, the caller's RNG untouched
-        torch.manual_seed(seed)
-        model = build_serving_model(spec, X.shape[1], image_shape)
-    model.preprocessor.load_state_dict(preprocessor.state_dict())
-    if spec.architecture.kind == "linear":
-        _start_at_pca(model.autoencoder, Xp_train.numpy())
-    device = _pick_device(spec)
-    model.to(device)
-    with torch.no_grad():
-        x_val = model.preprocessor(torch.from_numpy(X_val).to(device))
-    ctx = _Context(
-        spec=spec,
-        model=model,
-        x_train=Xp_train.to(device),
-        x_val=x_val,
-        device=device,
-        shuffle_gen=torch.Generator().manual_seed(seed),
-        noise_gen=torch.Generator(device=device).manual_seed(seed + 1),
-        bf16=spec.training.bf16_autocast and device.type == "cuda",
-    )
+    model, device = _build(spec, X.shape[1], image_shape, preprocessor, Xp_train)
+    ctx = _context(spec, model, device, X_val, x_train=Xp_train.to(device), n_train=len(Xp_train))
     return ctx, X_train, X_val
+
+
+def _prepare_stream(
+    spec: ModelSpec, rows: ChunkedRows, scan: Scan, image_shape: tuple[int, int, int] | None
+) -> tuple[_Context, np.ndarray, np.ndarray]:
+    """_prepare for a dataset read chunk by chunk: the preprocessor from the training
+    rows' moments, the bounds it maps them to from their per-feature min and max (the map
+    is increasing per feature), the PCA start and the later fits on the training sample."""
+    m = scan.moments
+    assert m.mean is not None and m.m2 is not None and m.lo is not None and m.hi is not None
+    preprocessor = preprocessor_from_moments(
+        spec.preprocessing, m.mean, np.sqrt(m.m2 / m.n), m.lo, m.hi
+    )
+    with torch.no_grad():
+        bounds = preprocessor(torch.from_numpy(np.stack([m.lo, m.hi]).astype(np.float32)))
+        Xp_sample = preprocessor(torch.from_numpy(scan.X_train_sample))
+    check_against_dataset(
+        spec,
+        n_features=rows.n_features,
+        image_shape=image_shape,
+        preprocessed_min=float(bounds.min()),
+        preprocessed_max=float(bounds.max()),
+    )
+    model, device = _build(spec, rows.n_features, image_shape, preprocessor, Xp_sample)
+    split = StreamSplit.for_rows(rows, spec.training.validation_fraction, spec.training.seed)
+    stream = ShuffledChunks(rows, split, batch_size=batch_size_of(spec))
+    ctx = _context(
+        spec, model, device, scan.X_val, x_train=None, n_train=scan.n_train, stream=stream
+    )
+    return ctx, scan.X_train_sample, scan.X_val
 
 
 def train(
     *,
     spec: ModelSpec,
-    X: np.ndarray,
+    X: np.ndarray | ChunkedRows,
     image_shape: tuple[int, int, int] | None,
     checkpoint_path: Checkpoint | Path | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
@@ -413,18 +479,34 @@ def train(
     """Train a spec on raw rows X (N, F); resume from checkpoint_path when it exists (a
     file, or the job's Checkpoint in the artifact store).
 
+    X is a matrix, or a dataset's ChunkedRows, then read chunk by chunk with bounded
+    memory (service.training.data); the fits after training (the score, the metrics) then
+    take a sample of the training rows.
+
     Every `auto` field is decided from the data's profile first; the result's config holds
     the resolved spec and its metrics say why each was chosen.
 
     Raises SpecError (spec or data refused), TrainingFailed (diverged: do not retry) and
     TrainingInterrupted (should_stop() said so; the checkpoint stays for a resume).
     """
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 2 or not np.isfinite(X).all():
-        raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
-    spec, decisions = resolve_spec(spec, profile_data(X, image_shape))
-    check_spec(spec)
-    ctx, X_train, X_val = _prepare(spec, X, image_shape)
+    if isinstance(X, ChunkedRows):
+        fraction, seed = spec.training.validation_fraction, spec.training.seed
+        try:
+            scan = scan_rows(X, StreamSplit.for_rows(X, fraction, seed), image_shape)
+        except ValueError as exc:
+            raise TrainingFailed(str(exc)) from exc
+        spec, decisions = resolve_spec(spec, scan.profile)
+        check_spec(spec)
+        ctx, X_train, X_val = _prepare_stream(spec, X, scan, image_shape)
+        n_features, n_val = X.n_features, scan.n_val
+    else:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or not np.isfinite(X).all():
+            raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
+        spec, decisions = resolve_spec(spec, profile_data(X, image_shape))
+        check_spec(spec)
+        ctx, X_train, X_val = _prepare(spec, X, image_shape)
+        n_features, n_val = X.shape[1], len(X_val)
     with _cpu_threads(ctx):
         slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
         state = _fit(ctx, slot, on_epoch, should_stop)
@@ -435,10 +517,10 @@ def train(
         train_time_s=state.train_time_s,
         epochs_run=len(state.history),
         best_epoch=state.best_epoch,
-        n_train=len(X_train),
-        n_val=len(X_val),
+        n_train=ctx.n_train,
+        n_val=n_val,
         device=ctx.device.type,
         auto_decisions=decisions,
     )
-    config = serving_config(spec, X.shape[1], image_shape)
+    config = serving_config(spec, n_features, image_shape)
     return TrainResult(model=model, config=config, metrics=metrics, history=state.history)
