@@ -24,7 +24,6 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
-from service.errors import ServiceUnavailable
 
 
 def _advisory_key(sha256: str) -> int:
@@ -43,24 +42,15 @@ def lock_blob(session: Session, sha256: str, *, exclusive: bool) -> None:
         session.execute(text(f"SELECT {lock}(:key)"), {"key": _advisory_key(sha256)})
 
 
-class BlobRemoved(ServiceUnavailable):
-    """A chunk this write shares with a record deleted meanwhile was removed; the writer
-    no longer holds its bytes (a dataset's chunks are streamed), so the upload is retried."""
-
-    slug = "blob-removed"
-
-
-def ensure_blob(session: Session, store: ArtifactStore, sha256: str, data: bytes | None) -> None:
+def ensure_blob(
+    session: Session, store: ArtifactStore, sha256: str, data: bytes | Callable[[], bytes]
+) -> None:
     """Writer side, before its commit: the row is flushed, the blob is (again) there.
-    `data` None: the writer cannot put it again, and a removed blob is BlobRemoved (503)."""
+    `data` may be a function that makes the bytes again (a dataset's chunk, streamed)."""
     session.flush()  # on SQLite this takes the write lock, if the row was not yet written
     lock_blob(session, sha256, exclusive=False)
     if not store.exists(sha256):  # a deleter removed it between our put and now
-        if data is None:
-            raise BlobRemoved(
-                f"blob {sha256} was removed with a record deleted during this write; retry"
-            )
-        store.put_bytes(data)
+        store.put_bytes(data if isinstance(data, bytes) else data())
 
 
 def delete_unreferenced(

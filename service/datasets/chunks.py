@@ -105,6 +105,20 @@ class ChunkedRows:
         return self.take(np.arange(min(n, self.n_rows)))
 
 
+def chunk_again(blocks: Iterator[np.ndarray], ref: ChunkRef) -> bytes:
+    """A chunk's .npy bytes made again from the blocks it was written from."""
+    parts, seen = [], 0
+    end = ref.first_row + ref.n_rows
+    for block in blocks:
+        lo, hi = max(ref.first_row - seen, 0), min(end - seen, len(block))
+        if lo < hi:
+            parts.append(np.asarray(block[lo:hi], dtype=np.float32))
+        seen += len(block)
+        if seen >= end:
+            break
+    return npy_bytes(np.ascontiguousarray(np.concatenate(parts)))
+
+
 @dataclass
 class FeatureMoments:
     """Per-feature mean, variance, min and max merged block by block (Chan et al.)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
 from service.blob_guard import delete_unreferenced, ensure_blob
-from service.datasets.chunks import ChunkedRows, ChunkRef, ChunkWriter, npy_bytes
+from service.datasets.chunks import ChunkedRows, ChunkRef, ChunkWriter, chunk_again, npy_bytes
 from service.datasets.parsing import ParsedData, StreamedData, as_streamed, validate_shape
 from service.datasets.schemas import DatasetPublic
 from service.datasets.tables import Dataset, DatasetChunk
@@ -125,7 +126,8 @@ def create_dataset(
     blobs = [c.sha256 for c in written.chunks] + [labels.sha256 if labels else None]
     try:
         for chunk in written.chunks:  # see service.blob_guard
-            ensure_blob(session, store, chunk.sha256, None)
+            again = functools.partial(chunk_again, data.blocks(), chunk)
+            ensure_blob(session, store, chunk.sha256, again)
         if labels is not None and y_bytes is not None:
             ensure_blob(session, store, labels.sha256, y_bytes)
         session.commit()
