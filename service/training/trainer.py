@@ -239,9 +239,8 @@ def _batches(ctx: _Context, epoch: int) -> Iterator[torch.Tensor]:
             yield ctx.x_train[order[start : start + batch_size]]
         return
     ctx.stream.set_epoch(epoch)
-    with torch.no_grad():
-        for raw in ctx.stream:
-            yield ctx.model.preprocessor(raw.to(ctx.device, non_blocking=True))
+    for raw in ctx.stream:  # no grad mode here: it would hold across the yield
+        yield ctx.model.preprocessor(raw.to(ctx.device, non_blocking=True))
 
 
 @torch.no_grad()
