@@ -32,8 +32,8 @@ from service.zoo.profile import DataProfile, ProfileAccumulator
 
 IN_MEMORY_BYTES = 64 << 20  # datasets up to this are trained from memory
 SHUFFLE_BUFFER_BYTES = 32 << 20  # rows shuffled together: a group of chunks
-VAL_MAX_BYTES = 64 << 20  # validation rows held in memory (a uniform draw past it)
-TRAIN_SAMPLE_BYTES = 32 << 20  # training rows kept for the fits done after training
+VAL_MAX_BYTES = 16 << 20  # validation rows held in memory (a uniform draw past it)
+TRAIN_SAMPLE_BYTES = 8 << 20  # training rows kept for the fits done after training
 PREFETCH_CHUNKS = 2  # chunks read ahead by a thread while the current ones train
 
 

@@ -38,6 +38,7 @@ class DataProfile(BaseModel):
 
 
 _SAMPLE_BYTES = 32 << 20  # ... and at most this many bytes of float32, whatever the width
+_MOMENT_BYTES = 8 << 20  # float64 columns of the sample worked on at a time
 
 
 def sample_rows(n_features: int) -> int:
@@ -69,7 +70,7 @@ class ProfileAccumulator:
     def result(self) -> DataProfile:
         sample = np.concatenate(self._sample) if self._sample else np.zeros((1, self.n_features))
         # Moments in float64 a slice of features at a time: no float64 copy of the sample.
-        width = max(1, _SAMPLE_BYTES // (8 * len(sample)))
+        width = max(1, _MOMENT_BYTES // (8 * len(sample)))
         parts = [_moments(sample[:, i : i + width]) for i in range(0, self.n_features, width)]
         constant, binary, integer, heavy = (np.concatenate(p) for p in zip(*parts, strict=True))
         return DataProfile(
