@@ -137,7 +137,7 @@ def _check_npy_header(fp: io.BufferedIOBase | zipfile.ZipExtFile, field: str, li
 
 def _read_npy_header(
     fp: io.BufferedIOBase | zipfile.ZipExtFile | IO[bytes], field: str
-) -> tuple[tuple[int, ...], bool, np.dtype]:  # type: ignore[type-arg]
+) -> tuple[tuple[int, ...], bool, np.dtype]:
     try:
         version = np.lib.format.read_magic(fp)
         fmt = np.lib.format
@@ -148,7 +148,7 @@ def _read_npy_header(
     return header
 
 
-def _check_shape(shape: tuple[int, ...], dtype: np.dtype) -> None:  # type: ignore[type-arg]
+def _check_shape(shape: tuple[int, ...], dtype: np.dtype) -> None:
     if len(shape) != 2:
         raise Unprocessable("file", f"expected a 2-D array (rows, features), got shape {shape}")
     if dtype.kind not in "biuf" or dtype.hasobject:
@@ -199,7 +199,7 @@ def _read_rows(
     fp: IO[bytes] | zipfile.ZipExtFile,
     n_rows: int,
     n_features: int,
-    dtype: np.dtype,  # type: ignore[type-arg]
+    dtype: np.dtype,
     field: str,
 ) -> Iterator[np.ndarray]:
     row_bytes = max(1, n_features * dtype.itemsize)

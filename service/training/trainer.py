@@ -28,24 +28,35 @@ from service.training.checkpoints import (
     save_checkpoint,
     state_copy,
 )
-from service.training.data import Scan, ShuffledChunks, StreamSplit, scan_rows
+from service.training.data import StreamSplit, scan_rows
+from service.training.prepare import (
+    Context,
+    TrainingFailed,
+    prepare,
+    prepare_stream,
+    split_rows,
+)
 from service.zoo.auto import resolve_spec
 from service.zoo.metrics import quality_metrics
-from service.zoo.nets import Autoencoder, DenseStack
 from service.zoo.objective import layer_loss, layer_parameters, network_loss
-from service.zoo.pca import init_linear_as_pca
-from service.zoo.preprocess import fit_preprocessor, preprocessor_from_moments
 from service.zoo.profile import profile_data
-from service.zoo.serving import ServingModel, build_serving_model, serving_config
+from service.zoo.serving import ServingModel, serving_config
 from service.zoo.spec import (
     ModelSpec,
     batch_size_of,
-    check_against_dataset,
     check_spec,
     hidden_sizes_of,
     patience_of,
 )
 
+__all__ = [
+    "EpochReport",
+    "TrainResult",
+    "TrainingFailed",
+    "TrainingInterrupted",
+    "split_rows",
+    "train",
+]
 _EVAL_ROWS = 4096  # rows per forward pass outside training
 _PLATEAU_PATIENCE = 3  # epochs without improvement before 'plateau' halves the lr
 _ONE_THREAD_MACS = 2**24  # weights x batch rows below which a CPU step runs on one thread
@@ -73,32 +84,10 @@ class TrainingInterrupted(Exception):
     """should_stop() returned True; the last per-epoch checkpoint stays on disk."""
 
 
-class TrainingFailed(Exception):
-    """The spec cannot train on this data (e.g. the loss diverged); retrying will not help."""
-
-
 @dataclass
 class _Stage:
     name: str
     layer: int | None  # layerwise: the encoder layer trained alone; None: the whole network
-
-
-@dataclass
-class _Context:
-    spec: ModelSpec
-    model: ServingModel
-    x_train: torch.Tensor | None  # (N_train, F) preprocessed, on device; None: streamed
-    x_val: torch.Tensor  # (N_val, F) preprocessed, on device
-    n_train: int
-    device: torch.device
-    shuffle_gen: torch.Generator  # CPU: batch order
-    noise_gen: torch.Generator  # device: denoising and VAE sampling
-    bf16: bool
-    stream: ShuffledChunks | None = None  # raw batches of a dataset too large to hold
-
-    @property
-    def ae(self) -> Autoencoder:
-        return self.model.autoencoder
 
 
 def _stages(spec: ModelSpec) -> list[_Stage]:
@@ -108,26 +97,8 @@ def _stages(spec: ModelSpec) -> list[_Stage]:
     return [_Stage(f"layer {i + 1}/{n}", i) for i in range(n)] + [_Stage("fine_tune", None)]
 
 
-def split_rows(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(training rows, validation rows), sorted; the split train() makes for this seed."""
-    n_val = max(1, round(n_rows * fraction))
-    if n_rows - n_val < 1:
-        raise TrainingFailed(f"{n_rows} rows cannot be split into training and validation")
-    order = np.random.default_rng(seed).permutation(n_rows)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def _pick_device(spec: ModelSpec) -> torch.device:
-    wanted = spec.training.device
-    if wanted == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("training.device is 'cuda' but this worker has no CUDA device")
-    if wanted == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(wanted)
-
-
 @contextlib.contextmanager
-def _cpu_threads(ctx: _Context) -> Iterator[None]:
+def _cpu_threads(ctx: Context) -> Iterator[None]:
     """Train a small network on one intra-op thread (CPU only), then restore the count.
 
     A step of a small network is a chain of tiny ops: more threads only add a barrier per
@@ -148,7 +119,7 @@ def _cpu_threads(ctx: _Context) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _loss(ctx: _Context, stage: _Stage, x: torch.Tensor, training: bool) -> torch.Tensor:
+def _loss(ctx: Context, stage: _Stage, x: torch.Tensor, training: bool) -> torch.Tensor:
     autocast = (
         torch.autocast(device_type="cuda", dtype=torch.bfloat16)
         if ctx.bf16
@@ -165,13 +136,13 @@ def _loss(ctx: _Context, stage: _Stage, x: torch.Tensor, training: bool) -> torc
 # ---------------------------------------------------------------- optimisation
 
 
-def _stage_parameters(ctx: _Context, stage: _Stage) -> list[nn.Parameter]:
+def _stage_parameters(ctx: Context, stage: _Stage) -> list[nn.Parameter]:
     if stage.layer is None:
         return list(ctx.ae.parameters())
     return layer_parameters(ctx.ae, stage.layer)
 
 
-def _optimizer(ctx: _Context, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+def _optimizer(ctx: Context, params: list[nn.Parameter]) -> torch.optim.Optimizer:
     train, decay = ctx.spec.training, float(ctx.spec.regularization.weight_decay)
     if train.optimizer == "adam":
         return torch.optim.Adam(params, lr=train.learning_rate, weight_decay=decay)
@@ -180,7 +151,7 @@ def _optimizer(ctx: _Context, params: list[nn.Parameter]) -> torch.optim.Optimiz
     return torch.optim.SGD(params, lr=train.learning_rate, momentum=0.9, weight_decay=decay)
 
 
-def _scheduler(ctx: _Context, optimizer: torch.optim.Optimizer) -> Any:
+def _scheduler(ctx: Context, optimizer: torch.optim.Optimizer) -> Any:
     schedule = ctx.spec.training.lr_schedule
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, ctx.spec.training.epochs)
@@ -199,7 +170,7 @@ def _diverged(where: str, value: float) -> TrainingFailed:
 
 
 def _train_epoch(
-    ctx: _Context,
+    ctx: Context,
     stage: _Stage,
     optimizer: torch.optim.Optimizer,
     should_stop: Callable[[], bool] | None,
@@ -227,7 +198,7 @@ def _train_epoch(
     return total / n_rows, n_rows / max(time.perf_counter() - started, 1e-9)
 
 
-def _batches(ctx: _Context, epoch: int) -> Iterator[torch.Tensor]:
+def _batches(ctx: Context, epoch: int) -> Iterator[torch.Tensor]:
     """In memory: a permutation drawn from the shuffle generator (kept in checkpoints).
     Streamed: the order of (seed, epoch) (service.training.data), preprocessed here."""
     batch_size = batch_size_of(ctx.spec)
@@ -244,7 +215,7 @@ def _batches(ctx: _Context, epoch: int) -> Iterator[torch.Tensor]:
 
 
 @torch.no_grad()
-def _val_loss(ctx: _Context, stage: _Stage) -> float:
+def _val_loss(ctx: Context, stage: _Stage) -> float:
     ctx.ae.eval()
     total = 0.0
     for x in ctx.x_val.split(_EVAL_ROWS):
@@ -252,14 +223,14 @@ def _val_loss(ctx: _Context, stage: _Stage) -> float:
     return total / len(ctx.x_val)
 
 
-def _shape(ctx: _Context) -> list[int]:
+def _shape(ctx: Context) -> list[int]:
     return [ctx.n_train, len(ctx.x_val), ctx.ae.n_features]
 
 
 # ---------------------------------------------------------------- the loop
 
 
-def _open_stage(ctx: _Context, stage: _Stage, ck: dict[str, Any] | None) -> tuple[Any, Any]:
+def _open_stage(ctx: Context, stage: _Stage, ck: dict[str, Any] | None) -> tuple[Any, Any]:
     """A fresh optimizer and scheduler for the stage, restored from ck where it has them."""
     optimizer = _optimizer(ctx, _stage_parameters(ctx, stage))
     scheduler = _scheduler(ctx, optimizer)
@@ -270,7 +241,7 @@ def _open_stage(ctx: _Context, stage: _Stage, ck: dict[str, Any] | None) -> tupl
     return optimizer, scheduler
 
 
-def _end_of_epoch(ctx: _Context, state: LoopState, row: dict[str, Any], scheduler: Any) -> bool:
+def _end_of_epoch(ctx: Context, state: LoopState, row: dict[str, Any], scheduler: Any) -> bool:
     """Early stopping and lr schedule; True when the stage is over.
 
     With early stopping the stage ends on its best validation epoch's weights; without
@@ -301,7 +272,7 @@ def _end_of_epoch(ctx: _Context, state: LoopState, row: dict[str, Any], schedule
 
 
 def _run_epoch(
-    ctx: _Context,
+    ctx: Context,
     stage: _Stage,
     state: LoopState,
     optimizer: torch.optim.Optimizer,
@@ -326,7 +297,7 @@ def _run_epoch(
 
 
 def _fit(
-    ctx: _Context,
+    ctx: Context,
     checkpoint: Checkpoint | None,
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
@@ -372,100 +343,6 @@ def _fit(
     return state
 
 
-def _start_at_pca(ae: Autoencoder, Xp_train: np.ndarray) -> None:
-    encoder, decoder = ae.encoder, ae.decoder
-    assert isinstance(encoder, DenseStack) and isinstance(decoder, DenseStack)
-    first, last = encoder.layers[0], decoder.layers[0]
-    assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)
-    init_linear_as_pca(first, last, Xp_train)
-
-
-def _build(
-    spec: ModelSpec,
-    n_features: int,
-    image_shape: tuple[int, int, int] | None,
-    preprocessor: nn.Module,
-    Xp_train: torch.Tensor,
-) -> tuple[ServingModel, torch.device]:
-    """The seeded network with its preprocessor, on its device (a linear AE on PCA)."""
-    with torch.random.fork_rng(devices=[]):  # seeded init, the caller's RNG untouched
-        torch.manual_seed(spec.training.seed)
-        model = build_serving_model(spec, n_features, image_shape)
-    model.preprocessor.load_state_dict(preprocessor.state_dict())
-    if spec.architecture.kind == "linear":
-        _start_at_pca(model.autoencoder, Xp_train.numpy())
-    device = _pick_device(spec)
-    return model.to(device), device
-
-
-def _context(
-    spec: ModelSpec, model: ServingModel, device: torch.device, X_val: np.ndarray, **kw: Any
-) -> _Context:
-    seed = spec.training.seed
-    with torch.no_grad():
-        x_val = model.preprocessor(torch.from_numpy(X_val).to(device))
-    return _Context(
-        spec=spec,
-        model=model,
-        x_val=x_val,
-        device=device,
-        shuffle_gen=torch.Generator().manual_seed(seed),
-        noise_gen=torch.Generator(device=device).manual_seed(seed + 1),
-        bf16=spec.training.bf16_autocast and device.type == "cuda",
-        **kw,
-    )
-
-
-def _prepare(
-    spec: ModelSpec, X: np.ndarray, image_shape: tuple[int, int, int] | None
-) -> tuple[_Context, np.ndarray, np.ndarray]:
-    """Split, fit the preprocessor on the training rows, check the spec, build the model."""
-    train_rows, val_rows = split_rows(len(X), spec.training.validation_fraction, spec.training.seed)
-    X_train, X_val = X[train_rows], X[val_rows]
-    preprocessor = fit_preprocessor(spec.preprocessing, X_train)
-    Xp_train = preprocessor(torch.from_numpy(X_train))  # (N_train, F)
-    check_against_dataset(
-        spec,
-        n_features=X.shape[1],
-        image_shape=image_shape,
-        preprocessed_min=float(Xp_train.min()),
-        preprocessed_max=float(Xp_train.max()),
-    )
-    model, device = _build(spec, X.shape[1], image_shape, preprocessor, Xp_train)
-    ctx = _context(spec, model, device, X_val, x_train=Xp_train.to(device), n_train=len(Xp_train))
-    return ctx, X_train, X_val
-
-
-def _prepare_stream(
-    spec: ModelSpec, rows: ChunkedRows, scan: Scan, image_shape: tuple[int, int, int] | None
-) -> tuple[_Context, np.ndarray, np.ndarray]:
-    """_prepare for a dataset read chunk by chunk: the preprocessor from the training
-    rows' moments, the bounds it maps them to from their per-feature min and max (the map
-    is increasing per feature), the PCA start and the later fits on the training sample."""
-    m = scan.moments
-    assert m.mean is not None and m.m2 is not None and m.lo is not None and m.hi is not None
-    preprocessor = preprocessor_from_moments(
-        spec.preprocessing, m.mean, np.sqrt(m.m2 / m.n), m.lo, m.hi
-    )
-    with torch.no_grad():
-        bounds = preprocessor(torch.from_numpy(np.stack([m.lo, m.hi]).astype(np.float32)))
-        Xp_sample = preprocessor(torch.from_numpy(scan.X_train_sample))
-    check_against_dataset(
-        spec,
-        n_features=rows.n_features,
-        image_shape=image_shape,
-        preprocessed_min=float(bounds.min()),
-        preprocessed_max=float(bounds.max()),
-    )
-    model, device = _build(spec, rows.n_features, image_shape, preprocessor, Xp_sample)
-    split = StreamSplit.for_rows(rows, spec.training.validation_fraction, spec.training.seed)
-    stream = ShuffledChunks(rows, split, batch_size=batch_size_of(spec))
-    ctx = _context(
-        spec, model, device, scan.X_val, x_train=None, n_train=scan.n_train, stream=stream
-    )
-    return ctx, scan.X_train_sample, scan.X_val
-
-
 def train(
     *,
     spec: ModelSpec,
@@ -496,7 +373,7 @@ def train(
             raise TrainingFailed(str(exc)) from exc
         spec, decisions = resolve_spec(spec, scan.profile)
         check_spec(spec)
-        ctx, X_train, X_val = _prepare_stream(spec, X, scan, image_shape)
+        ctx, X_train, X_val = prepare_stream(spec, X, scan, image_shape)
         n_features, n_val = X.n_features, scan.n_val
     else:
         X = np.asarray(X, dtype=np.float32)
@@ -504,7 +381,7 @@ def train(
             raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
         spec, decisions = resolve_spec(spec, profile_data(X, image_shape))
         check_spec(spec)
-        ctx, X_train, X_val = _prepare(spec, X, image_shape)
+        ctx, X_train, X_val = prepare(spec, X, image_shape)
         n_features, n_val = X.shape[1], len(X_val)
     with _cpu_threads(ctx):
         slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)

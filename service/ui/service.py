@@ -29,9 +29,9 @@ from service.inference.runtime.device import one_torch_thread
 from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
 from service.training.data import IN_MEMORY_BYTES, StreamSplit, stream_validation_rows
+from service.training.prepare import split_rows
 from service.training.schemas import TERMINAL_STATES
 from service.training.service import get_job, job_history
-from service.training.trainer import split_rows
 from service.ui import plots
 
 VERSION_PLOTS = ("reconstructions", "latent", "samples", "features", "scores")
