@@ -23,7 +23,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Skips the tests that start several servers (S3 server, API replicas, Ray nodes).
+# Skips the tests that start several servers (S3 server, Azurite, API replicas, Ray nodes).
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not cluster and not ray" $(PYTEST_ARGS)
 

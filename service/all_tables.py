@@ -1,9 +1,17 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
+from service import idempotency as idempotency_tables
 from service import security as security_tables
 from service.database import Base
 from service.datasets import tables as datasets_tables
 from service.registry import tables as registry_tables
 from service.training import tables as training_tables
 
-__all__ = ["Base", "datasets_tables", "registry_tables", "security_tables", "training_tables"]
+__all__ = [
+    "Base",
+    "datasets_tables",
+    "idempotency_tables",
+    "registry_tables",
+    "security_tables",
+    "training_tables",
+]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from service.cli_client import register as register_client_commands
 from service.config import Settings
@@ -20,8 +21,19 @@ OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.jso
 
 
 def _settings(**overrides: Any) -> Settings:
+    """Settings that fail validation stop the command (exit 2) with one line each, naming
+    the variable, instead of a traceback."""
     values = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**values)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if not message.startswith("AESVC_"):
+                field = "_".join(str(part) for part in error["loc"]).upper()
+                message = f"AESVC_{field}: {message}" if field else message
+            typer.echo(f"aesvc: {message}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _check_store(settings: Settings) -> None:

@@ -9,8 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# What AESVC_ARTIFACT_URL may name besides a folder (file:// is a folder): obstore's schemes.
-OBJECT_STORE_SCHEMES = ("s3", "s3a", "gs", "az", "abfs", "abfss", "azure", "adl")
+from service.store_providers import KNOWN_FORMS, names_a_bucket, provider_for
 
 
 class Settings(BaseSettings):
@@ -21,8 +20,8 @@ class Settings(BaseSettings):
     artifact_url: str | None = Field(
         default=None,
         description="Overrides <data_dir>/artifacts: a folder, file://, or an object store "
-        "(s3://bucket/prefix, gs://, az://) with the usual credential variables "
-        "(AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).",
+        "(s3://bucket/prefix, gs://bucket/prefix, az://container/prefix) with the usual "
+        "credential variables (AWS_*, GOOGLE_*, AZURE_*; see docs/deployment.md).",
     )
     artifact_cache_bytes: int = Field(
         default=1 << 30,
@@ -115,6 +114,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Open job event streams (SSE) per API process; past it 429 + Retry-After.",
     )
+    idempotency_ttl_s: float = Field(
+        default=86400.0,
+        gt=0,
+        description="How long an Idempotency-Key (per API key) replays its first answer.",
+    )
+    idempotency_pending_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="An Idempotency-Key whose first request has not answered after this long "
+        "(its process died) may be run again.",
+    )
     max_streams_per_key: int = Field(
         default=8,
         ge=1,
@@ -137,6 +147,14 @@ class Settings(BaseSettings):
     )
     worker_restart_delay_s: float = Field(
         default=1.0, ge=0, description="Pause before a crashed worker process is restarted."
+    )
+    worker_memory_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Local workers: run each worker process in a memory cgroup of its own "
+        "capped at this size, so the kernel kills a worker that outgrows it, never the API "
+        "(needs a writable cgroup). Either way a worker the kernel kills for memory fails "
+        "its job at once instead of retrying it.",
     )
 
     # inference (see DESIGN.md "Inference: batched, bounded, isolated")
@@ -258,16 +276,14 @@ class Settings(BaseSettings):
     def _artifact_url_is_known(cls, value: str | None) -> str | None:
         """A folder, a file:// URL, or an object store obstore speaks; any other URL must
         not quietly become a relative folder named after it."""
-        if value and "://" in value:
+        if value and "://" in value and not value.startswith("file://"):
             scheme = value.split("://", 1)[0]
-            if scheme != "file" and scheme not in OBJECT_STORE_SCHEMES:
-                known = ", ".join(f"{s}://" for s in ("file", *OBJECT_STORE_SCHEMES))
+            if provider_for(value) is None:
                 raise ValueError(
-                    f"AESVC_ARTIFACT_URL: {scheme}:// is not a known store; give a folder "
-                    f"path or one of {known}"
+                    f"AESVC_ARTIFACT_URL: {scheme}:// is not a known store here; give {KNOWN_FORMS}"
                 )
-            if scheme != "file" and not value.split("://", 1)[1].strip("/"):
-                raise ValueError(f"AESVC_ARTIFACT_URL: {value} names no bucket")
+            if not names_a_bucket(value):
+                raise ValueError(f"AESVC_ARTIFACT_URL: {value} names no bucket or container")
         return value
 
     @model_validator(mode="after")
@@ -313,9 +329,7 @@ class Settings(BaseSettings):
 
     @property
     def artifact_in_object_store(self) -> bool:
-        return bool(self.artifact_url) and str(self.artifact_url).split("://", 1)[0] in (
-            OBJECT_STORE_SCHEMES
-        )
+        return bool(self.artifact_url) and provider_for(str(self.artifact_url)) is not None
 
     @property
     def resolved_artifact_root(self) -> Path:

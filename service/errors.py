@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,11 +33,15 @@ class ServiceError(Exception):
     title = "Internal Server Error"
     slug = "internal"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        """`code`: the cause, stable for clients to branch on (`model_not_found`); the
+        class's kind (`not_found`) where one cause is all it has."""
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
         self.headers: dict[str, str] = {}
+        if code is not None:
+            self.slug = code.replace("_", "-")
 
 
 class BadRequest(ServiceError):
@@ -56,6 +60,10 @@ class Gone(ServiceError):
     status, title, slug = 410, "Gone", "gone"
 
 
+class PreconditionFailed(ServiceError):
+    status, title, slug = 412, "Precondition Failed", "etag-mismatch"
+
+
 class PayloadTooLarge(ServiceError):
     status, title, slug = 413, "Content Too Large", "payload-too-large"
 
@@ -69,9 +77,17 @@ class Unprocessable(ServiceError):
 
     status, title, slug = 422, "Unprocessable Content", "validation"
 
-    def __init__(self, field: str | Sequence[str | int], detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        field: str | Sequence[str | int],
+        detail: str,
+        *,
+        code: str | None = None,
+        **extra: Any,
+    ) -> None:
         name = field if isinstance(field, str) else ".".join(str(p) for p in field)
-        super().__init__(f"{name}: {detail}", errors=[{"field": name, "message": detail}], **extra)
+        item = {"field": name, "message": detail, "type": code or "value_error"}
+        super().__init__(f"{name}: {detail}", code=code, errors=[item], **extra)
         self.field = name
 
 
@@ -104,17 +120,32 @@ class InsufficientStorage(ServiceError):
     status, title, slug = 507, "Insufficient Storage", "insufficient-storage"
 
 
+class FieldError(BaseModel):
+    """One wrong field of a 422."""
+
+    field: str = Field(description="Dotted path: `architecture.code_size`, `inputs.3`")
+    pointer: str = Field(
+        description="The same path as a JSON Pointer (RFC 6901): `/architecture/code_size`"
+    )
+    message: str
+    type: str = Field(description="The check that failed: `greater_than_equal`, `missing`, ...")
+
+
 class Problem(BaseModel):
-    """The body of every error answer (problem+json); a 422 adds `errors`, one per field."""
+    """The body of every error answer (RFC 9457 problem+json); a 422 adds `errors`."""
 
     model_config = ConfigDict(extra="allow")
 
-    type: str
+    type: str = Field(description="A URI per cause; the last segment is `code` in kebab-case")
+    code: str = Field(
+        description="The cause, stable across releases: branch on this, not on `detail` "
+        "(`model_not_found`, `dataset_in_use`, `idempotency_key_reused`, ...)"
+    )
     title: str
     status: int
     detail: str
     instance: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    errors: list[FieldError] | None = None
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -123,6 +154,7 @@ PROBLEM_STATUSES = {
     404: "No such resource",
     409: "Conflicts with the resource's current state",
     410: "The resource is archived",
+    412: "If-Match named an ETag the resource no longer has",
     413: "The body, or a part of it, is over the limit",
     415: "Unsupported content type",
     422: "A field is missing, malformed or out of range (`errors` names it)",
@@ -148,7 +180,9 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """Add `Problem` to the OpenAPI components, and give FastAPI's own 422 (declared on
     every route with parameters) the problem+json body the handler really sends."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["Problem"] = Problem.model_json_schema()
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(problem.pop("$defs", {}))
+    components["Problem"] = problem
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             invalid = operation.get("responses", {}).get("422", {})
@@ -186,6 +220,7 @@ def problem_response(
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": TYPE_BASE + slug,
+        "code": slug.replace("-", "_"),
         "title": title,
         "status": status,
         "detail": detail,
@@ -193,7 +228,16 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update(extra)
+    if "errors" in body:
+        body["errors"] = [{**e, "pointer": json_pointer(e["field"])} for e in body["errors"]]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def json_pointer(field: str) -> str:
+    """`architecture.code_size` -> `/architecture/code_size` (RFC 6901 escapes)."""
+    if field == "body":
+        return ""
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in field.split("."))
 
 
 def _field_name(loc: Sequence[str | int]) -> str:
@@ -309,7 +353,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
-        first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        first = errors[0] if errors else {"field": "body", "message": "invalid", "type": "invalid"}
         return _reply(
             request,
             422,

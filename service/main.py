@@ -6,7 +6,8 @@ import functools
 import gc
 import inspect
 import logging
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,6 +20,7 @@ from service.context import AppContext
 from service.database import migrate
 from service.docs import router as docs_router
 from service.errors import document_problems, install_error_handlers
+from service.etags import ETagMiddleware, document_etags
 from service.guard import RequestGuard
 from service.inference.api.fastpath import FastPathApp, InferenceFastPath
 from service.json_bodies import JsonBodyPool
@@ -73,9 +75,31 @@ def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> 
     elif start_workers and ctx.settings.workers > 0:
         from service.executors.local import WorkerPool
 
-        pool = WorkerPool(ctx.settings)
+        pool = WorkerPool(ctx.settings, on_oom_kill=_fail_jobs_of(ctx))
         pool.start()
         ctx.worker_pool = pool
+
+
+# The writes that take If-Match (service.etags).
+IF_MATCH_OPERATIONS = {
+    "set_model_alias",
+    "delete_model_alias",
+    "update_model",
+    "delete_model",
+    "delete_model_version",
+    "delete_dataset",
+}
+
+
+def _fail_jobs_of(ctx: AppContext) -> Callable[[int, str], None]:
+    def fail(pid: int, error: str) -> None:
+        from service.training.lifecycle import fail_jobs_of_oom_killed_worker
+
+        fail_jobs_of_oom_killed_worker(
+            ctx.session_factory, host=socket.gethostname(), pid=pid, error=error, store=ctx.store
+        )
+
+    return fail
 
 
 def _telemetry(settings: Settings) -> dict[str, Any]:
@@ -132,7 +156,9 @@ def create_app(
         **_telemetry(settings),
     )
     openapi = app.openapi
-    app.openapi = lambda: document_problems(openapi())  # type: ignore[method-assign]
+    app.openapi = lambda: document_etags(  # type: ignore[method-assign]
+        document_problems(openapi()), IF_MATCH_OPERATIONS
+    )
     app.state.ctx = ctx
     app.state.metrics = metrics
     ctx.json_bodies = JsonBodyPool(processes=settings.json_parse_processes)
@@ -166,6 +192,7 @@ def create_app(
         )
     # The guard in front of everything, the fast path included (service.guard).
     app.front = functools.partial(RequestGuard, allowed_hosts=settings.allowed_host_names)
+    app.add_middleware(ETagMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware,

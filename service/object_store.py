@@ -38,6 +38,7 @@ from service.artifacts import (
     retry_store,
 )
 from service.config import Settings
+from service.store_providers import S3, Provider, provider_for
 from service.tmpfiles import locked_temp
 
 log = logging.getLogger(__name__)
@@ -147,13 +148,13 @@ class ObjectStore(ArtifactStore):
         retry_timeout_s: float = 3.0,
     ) -> None:
         self.url, self.spool_dir, self.cache = url, spool_dir, cache
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        self.provider = provider_for(url) or S3
         client: dict[str, Any] = {
             "connect_timeout": timedelta(seconds=connect_timeout_s),
             "timeout": timedelta(seconds=timeout_s),
         }
-        if endpoint and endpoint.startswith("http://"):
-            client["allow_http"] = True  # a MinIO-style server on a private network
+        if _allows_plain_http(self.provider):
+            client["allow_http"] = True  # a MinIO-style server or an emulator on a private network
         # A request's read gives up after a few seconds (503 + Retry-After); a job's
         # writes go through retry_store, which waits longer.
         retry = {
@@ -191,7 +192,9 @@ class ObjectStore(ArtifactStore):
         )
 
     def delete_raw(self, key: str) -> None:
-        self._call(lambda: obstore.delete(self._store, key))
+        """Deleting what is not there is done (S3 says so; Azure answers 404)."""
+        with contextlib.suppress(FileNotFoundError):
+            self._call(lambda: obstore.delete(self._store, key))
 
     # -- the artifact store --
 
@@ -260,19 +263,28 @@ class ObjectStore(ArtifactStore):
         try:
             next(iter(obstore.list(self._store, chunk_size=1)), None)
         except (ObstoreError, OSError) as exc:
-            text = str(exc)
-            if "NoSuchBucket" in text:
-                why = "the bucket does not exist; create it first"
-            elif any(s in text for s in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch")):
-                why = (
-                    "the credentials were refused (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
-                    "or the platform's credentials)"
-                )
-            elif "error sending request" in text or "connect" in text.lower():
-                why = "no server answered (check AWS_ENDPOINT_URL and the network)"
-            else:
-                why = _first_line(exc)
-            raise StoreMisconfigured(f"{SETTING}={self.url}: {why}") from exc
+            raise StoreMisconfigured(f"{SETTING}={self.url}: {self._refusal(exc)}") from exc
+
+    def _refusal(self, exc: BaseException) -> str:
+        text, provider = str(exc), self.provider
+        if any(code in text for code in provider.missing_bucket_codes):
+            return f"the {provider.bucket_word} does not exist; create it first"
+        if any(code in text for code in provider.refused_codes):
+            return f"the credentials were refused ({provider.credentials_hint})"
+        if "error sending request" in text or "connect" in text.lower():
+            return f"no server answered (check {provider.endpoint_hint} and the network)"
+        return _first_line(exc)
+
+
+def _allows_plain_http(provider: Provider) -> bool:
+    """obstore's own ALLOW_HTTP variable, hidden by the client options we pass; and an S3
+    endpoint given as http:// (moto, MinIO) implies it. An Azure emulator allows it itself."""
+    if os.environ.get(provider.allow_http_variable, "").lower() in ("1", "true", "yes"):
+        return True
+    if provider is S3:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        return bool(endpoint and endpoint.startswith("http://"))
+    return False
 
 
 def open_store(settings: Settings) -> ArtifactStore:

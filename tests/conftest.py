@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.main import create_app
+from tests.azurite import AzuriteServer, azurite_binary
 from tests.factories import temporary_database_url
 from tests.s3 import S3Server
 
@@ -86,3 +87,28 @@ def s3_url(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
     for key, value in s3_server.env().items():
         monkeypatch.setenv(key, value)
     return f"s3://{s3_server.create_bucket()}/aesvc"
+
+
+@pytest.fixture(scope="session")
+def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
+    """One Azurite for the session; each test takes a container of its own."""
+    binary = azurite_binary()
+    if binary is None:
+        message = "needs Azurite from npm (bash scripts/install_azurite.sh, see .ci/run)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = AzuriteServer(binary, tmp_path_factory.mktemp("azurite") / "azurite.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def az_url(azurite_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh container, and the emulator variables obstore reads (inherited by the
+    servers a test starts)."""
+    for key, value in azurite_server.env().items():
+        monkeypatch.setenv(key, value)
+    return f"az://{azurite_server.create_container()}/aesvc"

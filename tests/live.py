@@ -120,3 +120,17 @@ def running(
     finally:
         if live.process is not None and live.process.poll() is None:
             live.stop(stop_signal)
+
+
+def assert_start_refused(env: dict[str, str], expected: str) -> None:
+    """`aesvc serve` and `aesvc worker` both exit 2 with `expected` in their stderr."""
+    for command in ("serve", "worker"):
+        result = subprocess.run(
+            [sys.executable, "-m", "service.cli", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert expected in result.stderr, result.stderr[-2000:]

@@ -137,8 +137,9 @@ class Relay:
 
 
 @contextlib.contextmanager
-def relayed(server: S3Server) -> Iterator[Relay]:
-    relay = Relay(server.port)
+def relayed(port: int) -> Iterator[Relay]:
+    """A relay to a server on 127.0.0.1:`port` (moto, Azurite, ...)."""
+    relay = Relay(port)
     try:
         yield relay
     finally:

@@ -126,12 +126,23 @@ def test_the_artifact_url_is_a_folder_a_file_url_or_a_known_object_store(
 
     from service.config import Settings
 
-    for url in ("ftp://host/x", "http://host/bucket", "s4://bucket"):
+    for url in ("ftp://host/x", "http://host/bucket", "s4://bucket", "https://example.com/b"):
         with pytest.raises(ValidationError, match=r"AESVC_ARTIFACT_URL: .* not a known store"):
             Settings(data_dir=tmp_path, artifact_url=url)
-    with pytest.raises(ValidationError, match="names no bucket"):
-        Settings(data_dir=tmp_path, artifact_url="s3://")
-    for url in ("s3://bucket/prefix", "gs://bucket", "az://container/p"):
+    for url in ("s3://", "gs:///", "az://", "https://acct.blob.core.windows.net/"):
+        with pytest.raises(ValidationError, match="names no bucket or container"):
+            Settings(data_dir=tmp_path, artifact_url=url)
+    accepted = (
+        "s3://bucket/prefix",
+        "gs://bucket",
+        "gs://bucket/prefix",
+        "az://container/p",
+        "azure://container/p",
+        "abfss://container@acct.dfs.core.windows.net/p",
+        "adl://container/p",
+        "https://acct.blob.core.windows.net/container/p",
+    )
+    for url in accepted:
         assert Settings(data_dir=tmp_path, artifact_url=url).artifact_in_object_store
     monkeypatch.chdir(tmp_path)
     for url in ("store", "file://store"):

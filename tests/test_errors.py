@@ -18,10 +18,50 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM_JSON
     body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail"} <= set(body)
+    assert {"type", "code", "title", "status", "detail"} <= set(body)
     assert body["status"] == status
     assert body["type"].startswith("https://") and body["title"] and body["detail"]
+    assert body["type"].rsplit("/", 1)[1] == body["code"].replace("_", "-")
+    for item in body.get("errors") or []:
+        assert set(item) == {"field", "pointer", "message", "type"}, item
     return body
+
+
+def test_each_cause_has_its_own_code_to_branch_on(client: TestClient) -> None:
+    """Five causes answered 409 (and several 404) once shared one problem type."""
+    codes = {
+        "job_not_found": client.get("/v1/jobs/nope"),
+        "dataset_not_found": client.get("/v1/datasets/nope"),
+        "model_not_found": client.get("/v1/models/nope"),
+    }
+    files = {"file": ("x.csv", b"a,b\n1,2\n3,4\n", "text/csv")}
+    assert client.post("/v1/datasets", files=files, data={"name": "taken"}).status_code == 201
+    codes["dataset_name_taken"] = client.post("/v1/datasets", files=files, data={"name": "taken"})
+    headers = {"Idempotency-Key": "k1"}
+    assert client.post("/v1/jobs", json=job_body(), headers=headers).status_code == 202
+    codes["idempotency_key_reused"] = client.post(
+        "/v1/jobs", json=job_body(code_size=3), headers=headers
+    )
+    codes["dataset_in_use"] = client.delete("/v1/datasets/digits")  # the queued job uses it
+    for code, response in codes.items():
+        body = problem(response, response.status_code)
+        assert body["code"] == code, (code, body)
+    assert codes["dataset_in_use"].status_code == 409
+
+
+def test_field_errors_carry_a_json_pointer(client: TestClient) -> None:
+    body = problem(
+        client.post("/v1/jobs", json=job_body(architecture={"code_size": 0, "hidden_sizes": [8]})),
+        422,
+    )
+    item = next(e for e in body["errors"] if e["field"] == "architecture.code_size")
+    assert item["pointer"] == "/architecture/code_size" and item["type"] == "greater_than_equal"
+    assert body["code"] == "validation"
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "code" in schema["Problem"]["required"]
+    assert schema["Problem"]["properties"]["errors"]["anyOf"][0]["items"] == {
+        "$ref": "#/components/schemas/FieldError"
+    }
 
 
 def test_unknown_route_is_404(client: TestClient) -> None:

@@ -19,11 +19,13 @@ from tests.live import LiveServer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "clients" / "python"))
 
 from aesvc_client import Client
-from aesvc_client.api.datasets import create_dataset
+from aesvc_client.api.datasets import create_dataset, list_datasets
 from aesvc_client.api.inference import encode, generate, reconstruct, score
 from aesvc_client.api.jobs import create_job as create_job_api
 from aesvc_client.api.jobs import read_job, stream_job_events
 from aesvc_client.api.models import (
+    export_model_version,
+    import_model_version,
     read_latent_plot,
     read_model_version,
     set_model_alias,
@@ -32,10 +34,12 @@ from aesvc_client.models import (
     AliasUpdate,
     Architecture,
     BodyCreateDataset,
+    BodyImportModelVersion,
     EncodeJsonEncodeRequest,
     GenerateGenerateRequest,
     JobCreate,
     JobPublicStatus,
+    ListDatasetsOrderBy,
     Problem,
     ReconstructJsonReconstructRequest,
     ScoreJsonScoreRequest,
@@ -82,6 +86,18 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
         ),
     )
     assert getattr(array, "feature_names", None) == ["x0", "x1", "x2", "x3", "x4"], array
+    # every dataset, two per page, newest first: next_page_token until it is None
+    names, token, pages = [], None, 0
+    while True:
+        page = list_datasets.sync(
+            client=sdk, limit=2, order_by=ListDatasetsOrderBy.CREATED_AT_DESC, page_token=token
+        )
+        names += [d.name for d in page.data]  # type: ignore[union-attr]
+        pages, token = pages + 1, page.next_page_token  # type: ignore[union-attr]
+        if not token:
+            break
+    assert names[:2] == ["sdk-npy", "sdk-csv"] and len(names) == page.count > 2  # type: ignore[union-attr]
+    assert pages == -(-len(names) // 2) and len(set(names)) == len(names)
 
     spec = JobCreate(
         model_name="sdk",
@@ -126,12 +142,41 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     plot = read_latent_plot.sync("sdk", "1", client=sdk)
     assert isinstance(plot, File) and plot.payload.read(8) == b"\x89PNG\r\n\x1a\n"
 
-    alias = set_model_alias.sync("sdk", "prod", client=sdk, body=AliasUpdate(version=1))
-    assert getattr(alias, "version", None) == 1, alias
+    alias = set_model_alias.sync_detailed("sdk", "prod", client=sdk, body=AliasUpdate(version=1))
+    assert getattr(alias.parsed, "version", None) == 1, alias
+    etag = alias.headers["etag"]
+    stale = set_model_alias.sync_detailed(
+        "sdk", "prod", client=sdk, body=AliasUpdate(version=1), if_match='"stale"'
+    )
+    assert stale.status_code == 412 and stale.parsed.code == "etag_mismatch"  # type: ignore[union-attr]
+    fresh = set_model_alias.sync_detailed(
+        "sdk", "prod", client=sdk, body=AliasUpdate(version=1), if_match=etag
+    )
+    assert fresh.status_code == 200
     assert read_model_version.sync("sdk", "prod", client=sdk).version == 1  # type: ignore[union-attr]
+
+    # a retried import with the same Idempotency-Key replays the first answer
+    weights = export_model_version.sync("sdk", "1", client=sdk)
+    assert isinstance(weights, File)
+    blob = weights.payload.read()
+
+    def import_copy() -> Any:
+        body = BodyImportModelVersion(
+            file=File(payload=io.BytesIO(blob), file_name="m.safetensors")
+        )
+        return import_model_version.sync_detailed(
+            "sdk-copy", client=sdk, body=body, idempotency_key="copy-1"
+        )
+
+    first, retried = import_copy(), import_copy()
+    assert first.status_code == retried.status_code == 201, first.content
+    assert retried.headers["idempotent-replayed"] == "true"
+    assert retried.parsed.version == first.parsed.version == 1  # type: ignore[union-attr]
 
     # errors parse as the problem model, naming the field
     missing = read_model_version.sync("sdk", "99", client=sdk)
     assert isinstance(missing, Problem) and missing.status == 404
+    assert missing.code == "version_not_found"  # a stable cause to branch on
     bad = encode.sync("sdk", "1", client=sdk, body=EncodeJsonEncodeRequest(inputs=[[1.0, 2.0]]))
     assert isinstance(bad, Problem) and bad.status == 422 and "inputs" in bad.detail
+    assert bad.code == "validation" and bad.errors and bad.errors[0].pointer.startswith("/inputs")

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
 
 from service.artifacts import no_space_is_storage_full
 from service.datasets import service
 from service.datasets.parsing import detect_format, parse_file
 from service.datasets.schemas import DatasetPublic, DatasetsPublic
-from service.deps import MultipartBody, OffsetQuery, SessionDep, SettingsDep, StoreDep
+from service.deps import MultipartBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
+from service.etags import IfMatch
+from service.pages import PageRequest, page_request
 from service.tmpfiles import locked_temp
 
+DatasetPage = Annotated[
+    PageRequest, page_request(("created_at", "-created_at", "name", "-name"), "created_at")
+]
 router = APIRouter(
     prefix="/v1/datasets",
     tags=["datasets"],
@@ -86,13 +91,11 @@ def create_dataset(
 
 
 @router.get("", operation_id="list_datasets", summary="List datasets")
-def list_datasets(
-    session: SessionDep,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> DatasetsPublic:
-    rows, count = service.list_datasets(session=session, offset=offset, limit=limit)
-    return DatasetsPublic(data=[service.to_public(d) for d in rows], count=count)
+def list_datasets(session: SessionDep, page: DatasetPage) -> DatasetsPublic:
+    rows, count, token = service.list_datasets(session=session, page=page)
+    return DatasetsPublic(
+        data=[service.to_public(d) for d in rows], count=count, next_page_token=token
+    )
 
 
 @router.get("/{id_or_name}", operation_id="read_dataset", summary="Get a dataset by id or name")
@@ -106,5 +109,7 @@ def read_dataset(session: SessionDep, id_or_name: str) -> DatasetPublic:
     operation_id="delete_dataset",
     summary="Delete a dataset (409 while a job uses it)",
 )
-def delete_dataset(session: SessionDep, store: StoreDep, id_or_name: str) -> None:
-    service.delete_dataset(session=session, store=store, id_or_name=id_or_name)
+def delete_dataset(
+    session: SessionDep, store: StoreDep, id_or_name: str, if_match: IfMatch = None
+) -> None:
+    service.delete_dataset(session=session, store=store, id_or_name=id_or_name, if_match=if_match)

@@ -41,3 +41,6 @@ class DatasetPublic(BaseModel):
 class DatasetsPublic(BaseModel):
     data: list[DatasetPublic]
     count: int
+    next_page_token: str | None = Field(
+        description="Send as page_token for the next page; null on the last page"
+    )

@@ -21,6 +21,8 @@ from service.datasets.parsing import ParsedData, StreamedData, as_streamed, vali
 from service.datasets.schemas import DatasetPublic
 from service.datasets.tables import Dataset, DatasetChunk
 from service.errors import Conflict, NotFound, Unprocessable
+from service.etags import check_if_match
+from service.pages import PageRequest, paginate
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
@@ -84,7 +86,7 @@ def create_dataset(
     taken = session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None
     session.rollback()  # end the transaction: no database lock is held while blobs are written
     if taken:
-        raise Conflict(f"a dataset named {name!r} already exists")
+        raise Conflict(f"a dataset named {name!r} already exists", code="dataset_name_taken")
     writer = ChunkWriter(store, data.n_rows, data.n_features, image_shape)
     y_bytes = npy_bytes(data.y) if data.y is not None else None
     labels = None
@@ -134,7 +136,9 @@ def create_dataset(
     except IntegrityError as exc:
         session.rollback()
         _drop_unreferenced(session, store, blobs)
-        raise Conflict(f"a dataset named {name!r} already exists") from exc
+        raise Conflict(
+            f"a dataset named {name!r} already exists", code="dataset_name_taken"
+        ) from exc
     except BaseException:
         session.rollback()
         _drop_unreferenced(session, store, blobs)
@@ -152,12 +156,11 @@ def to_public(dataset: Dataset) -> DatasetPublic:
     )
 
 
-def list_datasets(*, session: Session, offset: int, limit: int) -> tuple[list[Dataset], int]:
-    rows = session.scalars(
-        select(Dataset).order_by(Dataset.created_at, Dataset.name).offset(offset).limit(limit)
-    ).all()
-    count = session.scalar(select(func.count()).select_from(Dataset)) or 0
-    return list(rows), count
+def list_datasets(*, session: Session, page: PageRequest) -> tuple[list[Dataset], int, str | None]:
+    columns = {"created_at": Dataset.created_at, "name": Dataset.name}
+    return paginate(
+        session, select(Dataset), page, columns=columns, tie_break=Dataset.id, filters={}
+    )
 
 
 def get_dataset(*, session: Session, id_or_name: str) -> Dataset:
@@ -165,21 +168,27 @@ def get_dataset(*, session: Session, id_or_name: str) -> Dataset:
         select(Dataset).where(or_(Dataset.id == id_or_name, Dataset.name == id_or_name))
     ).first()
     if dataset is None:
-        raise NotFound(f"no dataset with id or name {id_or_name!r}")
+        raise NotFound(f"no dataset with id or name {id_or_name!r}", code="dataset_not_found")
     return dataset
 
 
-def delete_dataset(*, session: Session, store: ArtifactStore, id_or_name: str) -> None:
+def delete_dataset(
+    *, session: Session, store: ArtifactStore, id_or_name: str, if_match: str | None = None
+) -> None:
     from service.training.tables import Job
 
     dataset = get_dataset(session=session, id_or_name=id_or_name)
+    check_if_match(if_match, to_public(dataset))
     busy = session.scalar(
         select(func.count())
         .select_from(Job)
         .where(Job.dataset_id == dataset.id, Job.status.in_(ACTIVE_JOB_STATES))
     )
     if busy:
-        raise Conflict(f"dataset {dataset.name!r} is used by {busy} queued or running job(s)")
+        raise Conflict(
+            f"dataset {dataset.name!r} is used by {busy} queued or running job(s)",
+            code="dataset_in_use",
+        )
     chunks = session.scalars(
         select(DatasetChunk.sha256).where(DatasetChunk.dataset_id == dataset.id)
     ).all()

@@ -17,10 +17,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
 
 from service.config import Settings
+from service.executors.memory import MemoryCgroup
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -180,17 +182,30 @@ class _Slot:
     process: SpawnProcess | None = None
     restarts: int = 0
     next_start: float = 0.0
+    cgroup: MemoryCgroup | None = None
+    oom_kills_at_start: int = 0
 
 
 @dataclass
 class WorkerPool:
+    """`on_oom_kill(pid, error)` is told of a worker the kernel killed for memory (the API
+    fails that worker's jobs instead of leaving them to be retried)."""
+
     settings: Settings
+    on_oom_kill: Callable[[int, str], None] | None = None
     slots: list[_Slot] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.slots = [_Slot(cuda_device=d) for d in worker_slots(self.settings)]
+        own = MemoryCgroup.of_process()
+        limit = self.settings.worker_memory_bytes
+        self.slots = []
+        for i, device in enumerate(worker_slots(self.settings)):
+            cgroup = own
+            if own is not None and limit is not None:
+                cgroup = own.child(f"aesvc-worker-{os.getpid()}-{i}", limit) or own
+            self.slots.append(_Slot(cuda_device=device, cgroup=cgroup))
         started = threading.Event()
         # The supervisor thread spawns every process itself: a worker's parent-death signal
         # fires when the *thread* that started it ends, so that must be a long-lived one.
@@ -213,7 +228,11 @@ class WorkerPool:
             name=f"aesvc-worker-{slot.cuda_device or 'cpu'}",
             daemon=False,
         )
+        if slot.cgroup is not None:
+            slot.oom_kills_at_start = slot.cgroup.oom_kills()
         slot.process.start()
+        if slot.cgroup is not None and slot.process.pid is not None:
+            slot.cgroup.add(slot.process.pid)
         log.info("started worker pid %s (device %s)", slot.process.pid, slot.cuda_device or "cpu")
 
     def _supervise(self, started: threading.Event) -> None:
@@ -230,11 +249,28 @@ class WorkerPool:
                     log.warning(
                         "worker pid %s exited with %s; restarting", process.pid, process.exitcode
                     )
+                    self._tell_if_oom_killed(slot, process)
                     slot.next_start = now + self.settings.worker_restart_delay_s
                 if now >= slot.next_start and not self._stopping.is_set():
                     slot.restarts += 1
                     slot.next_start = 0.0
                     self._start(slot)
+
+    def _tell_if_oom_killed(self, slot: _Slot, process: SpawnProcess) -> None:
+        if process.exitcode != -signal.SIGKILL or slot.cgroup is None or process.pid is None:
+            return
+        if slot.cgroup.oom_kills() <= slot.oom_kills_at_start:
+            return  # killed by someone else: its job resumes from its checkpoint
+        error = (
+            f"out of memory: worker pid {process.pid} was killed by the kernel's OOM killer "
+            f"(memory cgroup {slot.cgroup.path})"
+        )
+        log.error("%s", error)
+        if self.on_oom_kill is not None:
+            try:
+                self.on_oom_kill(process.pid, error)
+            except Exception:  # the database may be down: the lease reaper retries the job
+                log.exception("could not fail the jobs of worker pid %s", process.pid)
 
     def alive(self) -> bool:
         return all(slot.process is not None and slot.process.is_alive() for slot in self.slots)
@@ -258,3 +294,6 @@ class WorkerPool:
             if slot.process.is_alive():
                 slot.process.kill()
                 slot.process.join(timeout=5)
+        for slot in self.slots:
+            if slot.cgroup is not None and slot.cgroup.path.name.startswith("aesvc-worker-"):
+                slot.cgroup.remove()

@@ -90,7 +90,7 @@ def node_local(settings: Settings, job_id: str) -> Settings:
 
 # The credentials of an object store reach the job actors on other nodes with the job
 # (nodes with an instance role or workload identity need none of these).
-FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_", "AZURITE_")
 
 
 def _runtime_env(settings: Settings) -> dict[str, Any] | None:

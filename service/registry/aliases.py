@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import utcnow
 from service.errors import Conflict, NotFound, Unprocessable
+from service.etags import check_if_match
+from service.pages import PageRequest, paginate
 from service.registry.schemas import ALIAS_PATTERN, AliasEventPublic, AliasPublic
 from service.registry.service import LATEST, get_model, latest_version_number, lock_model
 from service.registry.tables import AliasEvent, ModelAlias, ModelVersion
@@ -43,33 +45,51 @@ def read_alias(*, session: Session, name: str, alias: str) -> AliasPublic:
     if alias == LATEST:
         latest = latest_version_number(session, model.id)
         if latest is None:
-            raise NotFound(f"model {name!r} has no ready version, so no 'latest'")
+            raise NotFound(
+                f"model {name!r} has no ready version, so no 'latest'", code="version_not_found"
+            )
         return AliasPublic(model=name, alias=LATEST, version=latest, updated_at=None)
     row = _alias_row(session, model.id, alias)
     if row is None:
-        raise NotFound(f"model {name!r} has no alias {alias!r}")
+        raise NotFound(f"model {name!r} has no alias {alias!r}", code="alias_not_found")
+    return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
+
+
+def _current(session: Session, name: str, model_id: int, alias: str) -> AliasPublic | None:
+    row = _alias_row(session, model_id, alias)
+    if row is None:
+        return None
     return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
 
 
 def set_alias(
-    *, session: Session, name: str, alias: str, version: int, actor: str | None = None
+    *,
+    session: Session,
+    name: str,
+    alias: str,
+    version: int,
+    actor: str | None = None,
+    if_match: str | None = None,
 ) -> AliasPublic:
     """Point `alias` at a ready version: upsert and event in one transaction.
 
     Setting it to where it already points changes nothing and records no event.
+    `if_match` is compared under the model's lock: of two moves from the same ETag, one wins.
     """
     check_alias_name(alias)
     model = lock_model(session, name)
+    check_if_match(if_match, _current(session, name, model.id, alias))
     status = session.scalar(
         select(ModelVersion.status).where(
             ModelVersion.model_id == model.id, ModelVersion.version == version
         )
     )
     if status is None:
-        raise NotFound(f"model {name!r} has no version {version}")
+        raise NotFound(f"model {name!r} has no version {version}", code="version_not_found")
     if status != "ready":
         raise Conflict(
-            f"version {version} of model {name!r} is {status}; an alias needs a ready one"
+            f"version {version} of model {name!r} is {status}; an alias needs a ready one",
+            code="version_not_ready",
         )
     found = _alias_row(session, model.id, alias)
     previous = found.version if found is not None else None
@@ -92,12 +112,20 @@ def set_alias(
     return AliasPublic(model=name, alias=alias, version=row.version, updated_at=row.updated_at)
 
 
-def delete_alias(*, session: Session, name: str, alias: str, actor: str | None = None) -> None:
+def delete_alias(
+    *,
+    session: Session,
+    name: str,
+    alias: str,
+    actor: str | None = None,
+    if_match: str | None = None,
+) -> None:
     check_alias_name(alias)
     model = lock_model(session, name)
+    check_if_match(if_match, _current(session, name, model.id, alias))
     row = _alias_row(session, model.id, alias)
     if row is None:
-        raise NotFound(f"model {name!r} has no alias {alias!r}")
+        raise NotFound(f"model {name!r} has no alias {alias!r}", code="alias_not_found")
     session.add(
         AliasEvent(
             model_id=model.id,
@@ -113,8 +141,8 @@ def delete_alias(*, session: Session, name: str, alias: str, actor: str | None =
 
 
 def alias_history(
-    *, session: Session, name: str, alias: str, offset: int, limit: int
-) -> tuple[list[AliasEventPublic], int]:
+    *, session: Session, name: str, alias: str, page: PageRequest
+) -> tuple[list[AliasEventPublic], int, str | None]:
     """Every move of the alias, oldest first; 404 for an alias that never existed."""
     if alias == LATEST:
         raise Unprocessable(
@@ -122,18 +150,26 @@ def alias_history(
         )
     model = get_model(session=session, name=name)
     query = select(AliasEvent).where(AliasEvent.model_id == model.id, AliasEvent.alias == alias)
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if count == 0:
-        raise NotFound(f"model {name!r} has never had an alias {alias!r}")
-    rows = session.scalars(query.order_by(AliasEvent.id).offset(offset).limit(limit))
-    events = [
-        AliasEventPublic(
+    if session.scalar(query.limit(1)) is None:
+        raise NotFound(f"model {name!r} has never had an alias {alias!r}", code="alias_not_found")
+
+    def public(e: AliasEvent) -> AliasEventPublic:
+        return AliasEventPublic(
             alias=e.alias,
             from_version=e.from_version,
             to_version=e.to_version,
             actor=e.actor,
             created_at=e.created_at,
         )
-        for e in rows
-    ]
-    return events, count
+
+    columns = {"created_at": AliasEvent.created_at}
+    filters = {"model": name, "alias": alias}
+    return paginate(
+        session,
+        query,
+        page,
+        columns=columns,
+        tie_break=AliasEvent.id,
+        filters=filters,
+        convert=public,
+    )

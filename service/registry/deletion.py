@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from service.artifacts import ArtifactStore
 from service.blob_guard import delete_unreferenced
 from service.errors import Conflict, Gone, NotFound
-from service.registry.service import lock_model
+from service.etags import check_if_match
+from service.registry.service import lock_model, model_public, version_public
 from service.registry.tables import AliasEvent, Model, ModelAlias, ModelExport, ModelVersion
 from service.training.tables import Job
 
@@ -34,6 +35,7 @@ def archive_version(
     name: str,
     version: int,
     cache: Evictor | None = None,
+    if_match: str | None = None,
 ) -> None:
     """409 while an alias points at it; else archived (410 on inference) and its blob freed."""
     model = lock_model(session, name)
@@ -42,10 +44,13 @@ def archive_version(
             ModelVersion.model_id == model.id, ModelVersion.version == version
         )
     ).first()
+    check_if_match(if_match, version_public(session, name, mv) if mv is not None else None)
     if mv is None:
-        raise NotFound(f"model {name!r} has no version {version}")
+        raise NotFound(f"model {name!r} has no version {version}", code="version_not_found")
     if mv.status != "ready":
-        raise Gone(f"version {version} of model {name!r} is already archived")
+        raise Gone(
+            f"version {version} of model {name!r} is already archived", code="version_archived"
+        )
     pointing = sorted(
         session.scalars(
             select(ModelAlias.alias).where(
@@ -57,6 +62,7 @@ def archive_version(
         raise Conflict(
             f"version {version} of model {name!r} is still the target of alias(es) "
             f"{', '.join(pointing)}; move or delete them first",
+            code="version_has_aliases",
             aliases=pointing,
         )
     mv.status = "archived"
@@ -68,10 +74,16 @@ def archive_version(
 
 
 def delete_model(
-    *, session: Session, store: ArtifactStore, name: str, cache: Evictor | None = None
+    *,
+    session: Session,
+    store: ArtifactStore,
+    name: str,
+    cache: Evictor | None = None,
+    if_match: str | None = None,
 ) -> None:
     """Versions, aliases, alias history and unshared blobs; 409 while a job trains it."""
     model = lock_model(session, name)
+    check_if_match(if_match, model_public(session, model))
     active = session.scalar(
         select(func.count())
         .select_from(Job)
@@ -81,6 +93,7 @@ def delete_model(
         raise Conflict(
             f"{active} job(s) for model {name!r} are queued or running; cancel them or "
             "wait for them to finish first",
+            code="model_has_active_jobs",
             active_jobs=int(active),
         )
     sha256s = list(

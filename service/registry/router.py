@@ -2,19 +2,34 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
+from fastapi.responses import JSONResponse
 
+from service import idempotency
 from service.deps import (
     ActorDep,
     ContextDep,
     JsonBody,
     MultipartBody,
-    OffsetQuery,
     SessionDep,
     SettingsDep,
     StoreDep,
 )
 from service.errors import problem_responses
+from service.etags import IfMatch, etag_of
+from service.idempotency import IdempotencyKey
+from service.pages import PageRequest, page_request
 from service.registry import aliases, deletion, export, imports, service
 from service.registry.schemas import (
     ALIAS_PATTERN,
@@ -37,6 +52,13 @@ router = APIRouter(
 )
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
 AliasPath = Annotated[str, Path(max_length=64, description=f"An alias name, {ALIAS_PATTERN}")]
+ModelPage = Annotated[
+    PageRequest, page_request(("name", "-name", "created_at", "-created_at"), "name")
+]
+VersionPage = Annotated[
+    PageRequest, page_request(("version", "-version", "created_at", "-created_at"), "version")
+]
+AliasEventPage = Annotated[PageRequest, page_request(("created_at", "-created_at"), "created_at")]
 BINARY: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
@@ -57,16 +79,16 @@ def _forget_refs(ctx: ContextDep, name: str) -> None:
 @router.get("", operation_id="list_models", summary="List models")
 def list_models(
     session: SessionDep,
+    page: ModelPage,
     name_contains: Annotated[
         str | None, Query(max_length=128, description="Case-insensitive part of the name")
     ] = None,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ModelsPublic:
-    rows, count = service.list_models(
-        session=session, name_contains=name_contains, offset=offset, limit=limit
+    rows, count, token = service.list_models(
+        session=session, name_contains=name_contains, page=page
     )
-    return ModelsPublic(data=[service.model_public(session, m) for m in rows], count=count)
+    data = [service.model_public(session, m) for m in rows]
+    return ModelsPublic(data=data, count=count, next_page_token=token)
 
 
 @router.get("/{name}", operation_id="read_model", summary="Get a model with its aliases")
@@ -80,9 +102,13 @@ def read_model(session: SessionDep, name: str) -> ModelPublic:
     dependencies=[JsonBody],
     summary="Set the description; merge tags (a null tag value removes it)",
 )
-def update_model(session: SessionDep, name: str, body: ModelUpdate) -> ModelPublic:
-    model = service.update_model(session=session, name=name, update=body)
-    return service.model_public(session, model)
+def update_model(
+    session: SessionDep, response: Response, name: str, body: ModelUpdate, if_match: IfMatch = None
+) -> ModelPublic:
+    model = service.update_model(session=session, name=name, update=body, if_match=if_match)
+    public = service.model_public(session, model)
+    response.headers["ETag"] = etag_of(public)
+    return public
 
 
 @router.delete(
@@ -91,8 +117,12 @@ def update_model(session: SessionDep, name: str, body: ModelUpdate) -> ModelPubl
     operation_id="delete_model",
     summary="Delete a model: versions, aliases, history, blobs (409 while a job trains it)",
 )
-def delete_model(session: SessionDep, store: StoreDep, ctx: ContextDep, name: str) -> None:
-    deletion.delete_model(session=session, store=store, name=name, cache=_cache(ctx))
+def delete_model(
+    session: SessionDep, store: StoreDep, ctx: ContextDep, name: str, if_match: IfMatch = None
+) -> None:
+    deletion.delete_model(
+        session=session, store=store, name=name, cache=_cache(ctx), if_match=if_match
+    )
 
 
 @router.get(
@@ -101,22 +131,19 @@ def delete_model(session: SessionDep, store: StoreDep, ctx: ContextDep, name: st
 def list_model_versions(
     session: SessionDep,
     name: str,
+    page: VersionPage,
     status: Annotated[str | None, Query(pattern="^(ready|archived)$")] = None,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ModelVersionsPublic:
-    rows, count = service.list_versions(
-        session=session, name=name, status=status, offset=offset, limit=limit
-    )
-    return ModelVersionsPublic(
-        data=[service.version_public(session, name, v) for v in rows], count=count
-    )
+    rows, count, token = service.list_versions(session=session, name=name, status=status, page=page)
+    data = [service.version_public(session, name, v) for v in rows]
+    return ModelVersionsPublic(data=data, count=count, next_page_token=token)
 
 
 @router.post(
     "/{name}/versions",
     status_code=status.HTTP_201_CREATED,
     operation_id="import_model_version",
+    response_model=ModelVersionPublic,
     dependencies=[MultipartBody],
     summary="Import a model trained elsewhere (safetensors + config) as the next version",
 )
@@ -124,6 +151,8 @@ def import_model_version(
     session: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
+    ctx: ContextDep,
+    request: Request,
     response: Response,
     name: str,
     file: Annotated[
@@ -141,18 +170,38 @@ def import_model_version(
         ),
     ] = None,
     metrics: Annotated[str | None, Form(description="Metrics JSON object (optional)")] = None,
-) -> ModelVersionPublic:
-    mv = imports.import_version(
-        session=session,
-        store=store,
-        max_parameters=settings.resolved_max_model_parameters,
-        name=name,
-        data=file.file.read(),
-        config_json=config,
-        metrics_json=metrics,
+    idempotency_key: IdempotencyKey = None,
+) -> ModelVersionPublic | JSONResponse:
+    data = file.file.read()
+    claim = idempotency.begin(
+        session,
+        request,
+        key=idempotency_key,
+        operation="import_model_version",
+        digest=idempotency.request_digest(name, data, config, metrics),
+        ttl_s=settings.idempotency_ttl_s,
+        pending_s=settings.idempotency_pending_s,
     )
-    response.headers["Location"] = f"/v1/models/{name}/versions/{mv.version}"
-    return service.version_public(session, name, mv)
+    if claim.replay is not None:
+        return claim.replay
+    try:
+        mv = imports.import_version(
+            session=session,
+            store=store,
+            max_parameters=settings.resolved_max_model_parameters,
+            name=name,
+            data=data,
+            config_json=config,
+            metrics_json=metrics,
+        )
+        public = service.version_public(session, name, mv)
+    except BaseException:
+        idempotency.abandon(session, claim)
+        raise
+    location = f"/v1/models/{name}/versions/{mv.version}"
+    idempotency.finish(session, claim, status_code=201, answer=public, location=location)
+    response.headers["Location"] = location
+    return public
 
 
 @router.get(
@@ -179,9 +228,15 @@ def delete_model_version(
     version: Annotated[
         int, Path(ge=1, le=2**31 - 1, description="A version number (not an alias)")
     ],
+    if_match: IfMatch = None,
 ) -> None:
     deletion.archive_version(
-        session=session, store=store, name=name, version=version, cache=_cache(ctx)
+        session=session,
+        store=store,
+        name=name,
+        version=version,
+        cache=_cache(ctx),
+        if_match=if_match,
     )
 
 
@@ -234,11 +289,19 @@ def set_model_alias(
     name: str,
     alias: AliasPath,
     body: AliasUpdate,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> AliasPublic:
     moved = aliases.set_alias(
-        session=session, name=name, alias=alias, version=body.version, actor=actor
+        session=session,
+        name=name,
+        alias=alias,
+        version=body.version,
+        actor=actor,
+        if_match=if_match,
     )
     _forget_refs(ctx, name)
+    response.headers["ETag"] = etag_of(moved)
     return moved
 
 
@@ -249,9 +312,14 @@ def set_model_alias(
     summary="Remove an alias (the removal is recorded)",
 )
 def delete_model_alias(
-    session: SessionDep, ctx: ContextDep, actor: ActorDep, name: str, alias: AliasPath
+    session: SessionDep,
+    ctx: ContextDep,
+    actor: ActorDep,
+    name: str,
+    alias: AliasPath,
+    if_match: IfMatch = None,
 ) -> None:
-    aliases.delete_alias(session=session, name=name, alias=alias, actor=actor)
+    aliases.delete_alias(session=session, name=name, alias=alias, actor=actor, if_match=if_match)
     _forget_refs(ctx, name)
 
 
@@ -264,10 +332,7 @@ def list_model_alias_history(
     session: SessionDep,
     name: str,
     alias: AliasPath,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    page: AliasEventPage,
 ) -> AliasEventsPublic:
-    events, count = aliases.alias_history(
-        session=session, name=name, alias=alias, offset=offset, limit=limit
-    )
-    return AliasEventsPublic(data=events, count=count)
+    events, count, token = aliases.alias_history(session=session, name=name, alias=alias, page=page)
+    return AliasEventsPublic(data=events, count=count, next_page_token=token)

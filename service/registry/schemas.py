@@ -51,6 +51,9 @@ class ModelVersionPublic(BaseModel):
 class ModelVersionsPublic(BaseModel):
     data: list[ModelVersionPublic]
     count: int
+    next_page_token: str | None = Field(
+        description="Send as page_token for the next page; null on the last page"
+    )
 
 
 class ModelPublic(BaseModel):
@@ -66,6 +69,9 @@ class ModelPublic(BaseModel):
 class ModelsPublic(BaseModel):
     data: list[ModelPublic]
     count: int
+    next_page_token: str | None = Field(
+        description="Send as page_token for the next page; null on the last page"
+    )
 
 
 ALIAS_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"  # starts with a letter: never a version number
@@ -113,3 +119,6 @@ class AliasEventPublic(BaseModel):
 class AliasEventsPublic(BaseModel):
     data: list[AliasEventPublic]
     count: int
+    next_page_token: str | None = Field(
+        description="Send as page_token for the next page; null on the last page"
+    )

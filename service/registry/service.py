@@ -21,6 +21,8 @@ from service.artifacts import ArtifactStore, retry_store
 from service.blob_guard import ensure_blob
 from service.database import retry_while_unavailable, utcnow
 from service.errors import Gone, NotFound, Unprocessable
+from service.etags import check_if_match
+from service.pages import PageRequest, paginate
 from service.registry.quality import worse_than
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
 from service.registry.tables import Model, ModelAlias, ModelVersion
@@ -189,7 +191,7 @@ def _register_once(
 def get_model(*, session: Session, name: str) -> Model:
     model = session.scalars(select(Model).where(Model.name == name)).first()
     if model is None:
-        raise NotFound(f"no model named {name!r}")
+        raise NotFound(f"no model named {name!r}", code="model_not_found")
     return model
 
 
@@ -213,12 +215,15 @@ def resolve_version(
             select(ModelAlias).where(ModelAlias.model_id == model.id, ModelAlias.alias == ref)
         ).first()
         if alias is None:
-            raise NotFound(f"model {name!r} has no alias {ref!r}")
+            raise NotFound(f"model {name!r} has no alias {ref!r}", code="alias_not_found")
         found = session.scalars(query.where(ModelVersion.version == alias.version)).first()
     if found is None:
-        raise NotFound(f"model {name!r} has no version {ref!r}")
+        raise NotFound(f"model {name!r} has no version {ref!r}", code="version_not_found")
     if found.status != "ready" and not allow_archived:
-        raise Gone(f"version {found.version} of model {name!r} is archived and no longer served")
+        raise Gone(
+            f"version {found.version} of model {name!r} is archived and no longer served",
+            code="version_archived",
+        )
     return found
 
 
@@ -239,24 +244,27 @@ def lock_model(session: Session, name: str) -> Model:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     model = session.scalars(select(Model).where(Model.name == name).with_for_update()).first()
     if model is None:
-        raise NotFound(f"no model named {name!r}")
+        raise NotFound(f"no model named {name!r}", code="model_not_found")
     return model
 
 
 def list_models(
-    *, session: Session, name_contains: str | None, offset: int, limit: int
-) -> tuple[list[Model], int]:
+    *, session: Session, name_contains: str | None, page: PageRequest
+) -> tuple[list[Model], int, str | None]:
     query = select(Model)
     if name_contains:  # case-insensitive on every backend; % and _ match themselves
         query = query.where(func.lower(Model.name).contains(name_contains.lower(), autoescape=True))
-    rows = session.scalars(query.order_by(Model.name).offset(offset).limit(limit)).all()
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(rows), count
+    columns = {"name": Model.name, "created_at": Model.created_at}
+    filters = {"name_contains": name_contains}
+    return paginate(session, query, page, columns=columns, tie_break=Model.id, filters=filters)
 
 
-def update_model(*, session: Session, name: str, update: ModelUpdate) -> Model:
+def update_model(
+    *, session: Session, name: str, update: ModelUpdate, if_match: str | None = None
+) -> Model:
     """Replace the description; merge the tags (a null value removes that tag)."""
     model = lock_model(session, name)
+    check_if_match(if_match, model_public(session, model))
     if update.description is not None:
         model.description = update.description
     if update.tags is not None:
@@ -365,12 +373,14 @@ def ready_versions(*, session: Session, name: str | None = None) -> list[tuple[s
 
 
 def list_versions(
-    *, session: Session, name: str, status: str | None, offset: int, limit: int
-) -> tuple[list[ModelVersion], int]:
+    *, session: Session, name: str, status: str | None, page: PageRequest
+) -> tuple[list[ModelVersion], int, str | None]:
     model = get_model(session=session, name=name)
     query = select(ModelVersion).where(ModelVersion.model_id == model.id)
     if status is not None:
         query = query.where(ModelVersion.status == status)
-    rows = session.scalars(query.order_by(ModelVersion.version).offset(offset).limit(limit))
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(rows), count
+    columns = {"version": ModelVersion.version, "created_at": ModelVersion.created_at}
+    filters = {"model": name, "status": status}
+    return paginate(
+        session, query, page, columns=columns, tie_break=ModelVersion.id, filters=filters
+    )

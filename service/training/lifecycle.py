@@ -260,6 +260,38 @@ def requeue_stale_jobs(
     return moved
 
 
+def fail_jobs_of_oom_killed_worker(
+    factory: sessionmaker[Session],
+    *,
+    host: str,
+    pid: int,
+    error: str,
+    store: ArtifactStore | None = None,
+) -> list[str]:
+    """The kernel killed this worker for memory: its jobs fail now, on this attempt.
+
+    The same spec would be killed the same way on every retry, so they are not requeued
+    (a cancelling job ends cancelled). Returns the ids of the jobs that ended."""
+    with factory() as session:
+        held = session.execute(
+            select(Job.id, Job.lease_owner, Job.status, Job.checkpoint_uri).where(
+                Job.status.in_(("running", "cancelling")),
+                Job.worker_host == host,
+                Job.worker_pid == pid,
+            )
+        ).all()
+    ended = []
+    for job_id, owner, status, checkpoint in held:
+        if owner is None:
+            continue
+        final = "cancelled" if status == "cancelling" else "failed"
+        if finish_job(factory, job_id=job_id, owner=owner, status=final, error=error):
+            ended.append(job_id)
+            if checkpoint:
+                discard_checkpoint(job_id, checkpoint, store)
+    return ended
+
+
 def adopt_job(
     factory: sessionmaker[Session], *, job_id: str, owner: str, host: str, pid: int
 ) -> bool:

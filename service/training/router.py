@@ -10,14 +10,17 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
-from service.deps import ContextDep, JsonBody, OffsetQuery, SessionDep, SettingsDep, StoreDep
+from service.deps import ContextDep, JsonBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
+from service.idempotency import REPLAYED, IdempotencyKey, request_digest
+from service.pages import PageRequest, page_request
 from service.security import key_id_of
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
 
 # job_event.id is an INTEGER column: 32 bits on PostgreSQL, so a larger id is refused there.
 MAX_EVENT_ID = 2**31 - 1
+JobPage = Annotated[PageRequest, page_request(("-created_at", "created_at"), "-created_at")]
 router = APIRouter(
     prefix="/v1/jobs", tags=["jobs"], responses=problem_responses(400, 404, 409, 413, 503)
 )
@@ -35,30 +38,32 @@ def create_job(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    request: Request,
     body: JobCreate,
-    idempotency_key: Annotated[
-        str | None, Header(max_length=255, description="Replays return the first job")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
-    job, _created = service.submit_job(
-        session=session, body=body, idempotency_key=idempotency_key, limits=settings
+    # Scoped per API key: stored as a digest of (caller, key), never the key itself.
+    scoped = request_digest(key_id_of(request) or "-", idempotency_key) if idempotency_key else None
+    job, created = service.submit_job(
+        session=session, body=body, idempotency_key=scoped, limits=settings
     )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
+    if not created:
+        response.headers[REPLAYED] = "true"
     return service.to_public(job)
 
 
 @router.get("", operation_id="list_jobs", summary="List jobs, newest first")
 def list_jobs(
     session: SessionDep,
+    page: JobPage,
     status: JobStatus | None = None,
     model_name: str | None = None,
-    offset: OffsetQuery = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JobsPublic:
-    rows, count = service.list_jobs(
-        session=session, status=status, model_name=model_name, offset=offset, limit=limit
+    rows, count, token = service.list_jobs(
+        session=session, status=status, model_name=model_name, page=page
     )
-    return JobsPublic(data=[service.to_public(j) for j in rows], count=count)
+    return JobsPublic(data=[service.to_public(j) for j in rows], count=count, next_page_token=token)
 
 
 @router.get("/{job_id}", operation_id="read_job", summary="Get a job")

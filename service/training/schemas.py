@@ -77,6 +77,9 @@ class JobPublic(BaseModel):
 class JobsPublic(BaseModel):
     data: list[JobPublic]
     count: int
+    next_page_token: str | None = Field(
+        description="Send as page_token for the next page; null on the last page"
+    )
 
 
 class JobEventPublic(BaseModel):

@@ -6,12 +6,13 @@ import contextlib
 import hashlib
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from service.database import utcnow
 from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
+from service.pages import PageRequest, paginate
 from service.training.schemas import (
     TERMINAL_STATES,
     JobCreate,
@@ -110,6 +112,12 @@ def submit_job(
     request_sha = _request_sha256(body)
     if idempotency_key is not None:
         existing = _replay(session, idempotency_key, request_sha)
+        if existing is not None and existing.created_at < utcnow() - timedelta(
+            seconds=limits.idempotency_ttl_s
+        ):
+            existing.idempotency_key = None  # expired: the key is free again
+            session.commit()
+            existing = None
         if existing is not None:
             return existing, False
     dataset = get_dataset(session=session, id_or_name=body.dataset)
@@ -147,7 +155,10 @@ def submit_job(
 def _replay(session: Session, key: str, request_sha: str) -> Job | None:
     job = session.scalars(select(Job).where(Job.idempotency_key == key)).first()
     if job is not None and job.request_sha256 != request_sha:
-        raise Conflict(f"Idempotency-Key {key!r} was used with a different request body")
+        raise Conflict(
+            f"Idempotency-Key {key!r} was used with a different request body",
+            code="idempotency_key_reused",
+        )
     return job
 
 
@@ -158,23 +169,21 @@ def add_event(session: Session, job_id: str, kind: str, data: dict[str, Any]) ->
 def get_job(*, session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id)
     if job is None:
-        raise NotFound(f"no job with id {job_id!r}")
+        raise NotFound(f"no job with id {job_id!r}", code="job_not_found")
     return job
 
 
 def list_jobs(
-    *, session: Session, status: str | None, model_name: str | None, offset: int, limit: int
-) -> tuple[list[Job], int]:
+    *, session: Session, status: str | None, model_name: str | None, page: PageRequest
+) -> tuple[list[Job], int, str | None]:
     query = select(Job)
     if status is not None:
         query = query.where(Job.status == status)
     if model_name is not None:
         query = query.where(Job.model_name == model_name)
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Job.created_at.desc(), Job.id).offset(offset).limit(limit)
-    )
-    return list(rows), count
+    filters = {"status": status, "model_name": model_name}
+    columns = {"created_at": Job.created_at}
+    return paginate(session, query, page, columns=columns, tie_break=Job.id, filters=filters)
 
 
 def cancel_job(*, session: Session, job_id: str, store: ArtifactStore | None = None) -> Job:

@@ -144,7 +144,7 @@ def read_dashboard() -> HTMLResponse:
 )
 def read_dashboard_asset(filename: str) -> Response:
     if filename not in ASSETS:
-        raise NotFound(f"no dashboard file {filename!r}")
+        raise NotFound(f"no dashboard file {filename!r}", code="file_not_found")
     return Response(
         (STATIC / filename).read_bytes(),
         media_type=ASSETS[filename],

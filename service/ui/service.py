@@ -153,7 +153,7 @@ def list_version_plots(*, session: Session, name: str, ref: str) -> tuple[int, l
 def version_plot(ctx: AppContext, *, session: Session, name: str, ref: str, plot: str) -> Png:
     data = _version_data(session, name, ref)
     if plot not in applicable_plots(data):
-        raise NotFound(_why_not(data, plot))
+        raise NotFound(_why_not(data, plot), code="plot_unavailable")
     _, cache = ctx.inference()
     mv = data.mv
     loaded = cache.get(name, mv)
@@ -270,7 +270,9 @@ def first_layer_filters(network: nn.Module) -> tuple[np.ndarray, list[int] | Non
             return weights.reshape(len(weights), -1).numpy(), [int(kh), int(kw), 1]
         if isinstance(module, nn.Linear):
             return module.weight.detach().float().cpu().numpy(), None
-    raise NotFound("this network has no dense or convolutional layer to show")
+    raise NotFound(
+        "this network has no dense or convolutional layer to show", code="plot_unavailable"
+    )
 
 
 def _render_features(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> bytes:

@@ -1,6 +1,7 @@
 """The service on a real S3 API (moto's server): jobs, registry, inference and exports with
-every byte in the bucket; a corrupted object; the store unreachable for seconds (503 +
-Retry-After for reads, a job's writes retried) and a worker killed mid-checkpoint."""
+every byte in the bucket (and in an Azure container, on Azurite); a corrupted object; the
+store unreachable for seconds (503 + Retry-After for reads, a job's writes retried) and a
+worker killed mid-checkpoint."""
 
 from __future__ import annotations
 
@@ -48,11 +49,17 @@ def _get(http: httpx.Client) -> Any:
     return lambda path: http.get(path).json()
 
 
+@pytest.fixture(params=["s3_url", "az_url"])
+def any_store_url(request: pytest.FixtureRequest) -> str:
+    """A fresh S3 bucket (moto) or Azure container (Azurite), its variables set."""
+    return str(request.getfixturevalue(request.param))
+
+
 def test_jobs_registry_and_inference_keep_every_byte_in_the_bucket(
-    settings: Settings, s3_url: str, tmp_path: Path
+    settings: Settings, any_store_url: str, tmp_path: Path
 ) -> None:
-    s3 = bucket(s3_url, tmp_path)
-    with running(on_s3(settings, s3_url), workers=1) as live, live.client() as http:
+    store = bucket(any_store_url, tmp_path)
+    with running(on_s3(settings, any_store_url), workers=1) as live, live.client() as http:
         upload = http.post(
             "/v1/datasets",
             files={"file": ("rows.npy", npy_bytes(raw_rows(64)), "application/octet-stream")},
@@ -73,7 +80,7 @@ def test_jobs_registry_and_inference_keep_every_byte_in_the_bucket(
         assert encoded.status_code == 200 and len(encoded.json()["codings"][0]) == 2
         onnx = http.get("/v1/models/on-s3/versions/1/artifact", params={"format": "onnx"})
         assert onnx.status_code == 200
-        keys = set(s3.list_keys())
+        keys = set(store.list_keys())
         for sha in (upload.json()["sha256"], version["artifact_sha256"]):
             assert blob_key(sha) in keys
         assert blob_key(onnx.headers["X-Checksum-Sha256"]) in keys
@@ -81,7 +88,7 @@ def test_jobs_registry_and_inference_keep_every_byte_in_the_bucket(
         assert not (settings.data_dir / "artifacts").exists()  # nothing on the local disk
         # Deleting the model frees its weights and their exports in the bucket.
         assert http.delete("/v1/models/on-s3").status_code == 204
-        keys = set(s3.list_keys())
+        keys = set(store.list_keys())
         assert blob_key(version["artifact_sha256"]) not in keys
         assert blob_key(onnx.headers["X-Checksum-Sha256"]) not in keys
         assert blob_key(upload.json()["sha256"]) in keys  # the dataset's stays
@@ -117,7 +124,7 @@ def test_a_corrupted_object_is_refused_and_served_again_once_restored(
 @pytest.fixture
 def relay(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, s3_url: str) -> Iterator[Relay]:
     """The service reaches the S3 server only through this relay (s3_url's bucket)."""
-    with relayed(s3_server) as relay:
+    with relayed(s3_server.port) as relay:
         monkeypatch.setenv("AWS_ENDPOINT_URL", relay.endpoint)
         yield relay
 

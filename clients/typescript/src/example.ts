@@ -19,7 +19,8 @@ export async function trainAndEncode(base: string, rows: number[][]): Promise<nu
     });
     if (!response.ok) {
       const problem = (await response.json()) as Problem;
-      throw new Error(`${problem.status} ${problem.title}: ${problem.detail}`);
+      if (problem.code === "version_not_found") throw new Error(`no such version: ${problem.detail}`);
+      throw new Error(`${problem.status} ${problem.code}: ${problem.detail}`);
     }
     return (await response.json()) as T;
   };
@@ -32,10 +33,24 @@ export async function trainAndEncode(base: string, rows: number[][]): Promise<nu
     inputs: rows,
   };
   const encoded = await post<EncodeResponse>(`/v1/models/${version.model}/versions/${version.version}/encode`, request);
-  const listed: operations["list_datasets"]["responses"][200]["content"]["application/json"] = {
-    data: [] as Dataset[],
-    count: 0,
-  };
-  void listed;
+  const datasets = await listAll<Dataset>(base, "/v1/datasets", "name");
+  void datasets;
   return encoded.codings;
+}
+
+type DatasetPage = operations["list_datasets"]["responses"][200]["content"]["application/json"];
+type DatasetOrder = NonNullable<NonNullable<operations["list_datasets"]["parameters"]["query"]>["order_by"]>;
+
+// Every row of a collection, page by page: next_page_token is null on the last page.
+export async function listAll<T>(base: string, path: string, orderBy: DatasetOrder): Promise<T[]> {
+  const rows: T[] = [];
+  let token: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: "100", order_by: orderBy });
+    if (token) query.set("page_token", token);
+    const page = (await (await fetch(`${base}${path}?${query}`)).json()) as DatasetPage;
+    rows.push(...(page.data as T[]));
+    token = page.next_page_token;
+  } while (token);
+  return rows;
 }

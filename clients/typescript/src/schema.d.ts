@@ -948,6 +948,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["AliasEventPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** AliasPublic */
         AliasPublic: {
@@ -1156,6 +1161,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["DatasetPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** DecodeResponse */
         DecodeResponse: {
@@ -1230,6 +1240,29 @@ export interface components {
             min: number[];
             /** Std */
             std: number[];
+        };
+        /**
+         * FieldError
+         * @description One wrong field of a 422.
+         */
+        FieldError: {
+            /**
+             * Field
+             * @description Dotted path: `architecture.code_size`, `inputs.3`
+             */
+            field: string;
+            /** Message */
+            message: string;
+            /**
+             * Pointer
+             * @description The same path as a JSON Pointer (RFC 6901): `/architecture/code_size`
+             */
+            pointer: string;
+            /**
+             * Type
+             * @description The check that failed: `greater_than_equal`, `missing`, ...
+             */
+            type: string;
         };
         /** GenerateResponse */
         GenerateResponse: {
@@ -1418,6 +1451,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["JobPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** ModelPublic */
         ModelPublic: {
@@ -1551,6 +1589,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["ModelVersionPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** ModelsPublic */
         ModelsPublic: {
@@ -1558,6 +1601,11 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["ModelPublic"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** OipErrorBody */
         OipErrorBody: {
@@ -1566,18 +1614,21 @@ export interface components {
         };
         /**
          * Problem
-         * @description The body of every error answer (problem+json); a 422 adds `errors`, one per field.
+         * @description The body of every error answer (RFC 9457 problem+json); a 422 adds `errors`.
          */
         Problem: {
+            /**
+             * Code
+             * @description The cause, stable across releases: branch on this, not on `detail` (`model_not_found`, `dataset_in_use`, `idempotency_key_reused`, ...)
+             */
+            code: string;
             /** Detail */
             detail: string;
             /**
              * Errors
              * @default null
              */
-            errors?: {
-                [key: string]: unknown;
-            }[] | null;
+            errors?: components["schemas"]["FieldError"][] | null;
             /**
              * Instance
              * @default null
@@ -1587,7 +1638,10 @@ export interface components {
             status: number;
             /** Title */
             title: string;
-            /** Type */
+            /**
+             * Type
+             * @description A URI per cause; the last segment is `code` in kebab-case
+             */
             type: string;
         } & {
             [key: string]: unknown;
@@ -1991,8 +2045,17 @@ export interface operations {
     list_datasets: {
         parameters: {
             query?: {
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of created_at, -created_at, name, -name ('-' descending); default created_at */
+                order_by?: "created_at" | "-created_at" | "name" | "-name";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path?: never;
@@ -2003,11 +2066,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -2193,99 +2265,16 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetPublic"];
                 };
             };
-            /** @description A malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the resource's current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body, or a part of it, is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is missing, malformed or out of range (`errors` names it) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not available now (a full queue, the database unreachable); see Retry-After */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No space left in the artifact store; nothing was stored */
-            507: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    delete_dataset: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id_or_name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2365,13 +2354,126 @@ export interface operations {
             };
         };
     };
+    delete_dataset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                id_or_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, or a part of it, is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing, malformed or out of range (`errors` names it) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (a full queue, the database unreachable); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No space left in the artifact store; nothing was stored */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_jobs: {
         parameters: {
             query?: {
                 status?: ("queued" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled") | null;
                 model_name?: string | null;
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of -created_at, created_at ('-' descending); default -created_at */
+                order_by?: "-created_at" | "created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path?: never;
@@ -2382,11 +2484,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -2448,8 +2559,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Replays return the first job */
-                "idempotency-key"?: string | null;
+                /** @description Retry-safe creation: the same key and request replay the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept AESVC_IDEMPOTENCY_TTL_S */
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -2548,11 +2659,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -2791,11 +2911,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobHistory"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -2917,8 +3046,17 @@ export interface operations {
             query?: {
                 /** @description Case-insensitive part of the name */
                 name_contains?: string | null;
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of name, -name, created_at, -created_at ('-' descending); default name */
+                order_by?: "name" | "-name" | "created_at" | "-created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path?: never;
@@ -2929,11 +3067,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3032,11 +3179,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3124,7 +3280,10 @@ export interface operations {
     delete_model: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
             };
@@ -3168,6 +3327,15 @@ export interface operations {
             };
             /** @description The resource is archived */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3225,7 +3393,10 @@ export interface operations {
     update_model: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
             };
@@ -3275,6 +3446,15 @@ export interface operations {
             };
             /** @description The resource is archived */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3345,11 +3525,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AliasPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3437,7 +3626,10 @@ export interface operations {
     set_model_alias: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
                 /** @description An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$ */
@@ -3496,6 +3688,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body, or a part of it, is over the limit */
             413: {
                 headers: {
@@ -3546,7 +3747,10 @@ export interface operations {
     delete_model_alias: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
                 /** @description An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$ */
@@ -3592,6 +3796,15 @@ export interface operations {
             };
             /** @description The resource is archived */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3649,8 +3862,17 @@ export interface operations {
     list_model_alias_history: {
         parameters: {
             query?: {
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of created_at, -created_at ('-' descending); default created_at */
+                order_by?: "created_at" | "-created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path: {
@@ -3665,11 +3887,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AliasEventsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3758,8 +3989,17 @@ export interface operations {
         parameters: {
             query?: {
                 status?: string | null;
-                offset?: number;
+                /** @description Page size */
                 limit?: number;
+                /** @description Sort key: one of version, -version, created_at, -created_at ('-' descending); default version */
+                order_by?: "version" | "-version" | "created_at" | "-created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
             };
             header?: never;
             path: {
@@ -3772,11 +4012,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelVersionsPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -3864,7 +4113,10 @@ export interface operations {
     import_model_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and request replay the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept AESVC_IDEMPOTENCY_TTL_S */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 name: string;
             };
@@ -3984,11 +4236,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelVersionPublic"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -4622,11 +4883,20 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["VersionPlots"];
                 };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No such resource */
             404: {
@@ -5173,7 +5443,10 @@ export interface operations {
     delete_model_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's ETag as last read: 412 if it changed since (or `*`: only if it exists) */
+                "If-Match"?: string | null;
+            };
             path: {
                 name: string;
                 /** @description A version number (not an alias) */
@@ -5219,6 +5492,15 @@ export interface operations {
             };
             /** @description The resource is archived */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an ETag the resource no longer has */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -24,6 +24,7 @@ from .encode_response import EncodeResponse
 from .export_model_version_format import ExportModelVersionFormat
 from .export_model_version_part import ExportModelVersionPart
 from .feature_stats import FeatureStats
+from .field_error import FieldError
 from .generate_generate_request import GenerateGenerateRequest
 from .generate_response import GenerateResponse
 from .generate_response_method import GenerateResponseMethod
@@ -42,7 +43,12 @@ from .job_public import JobPublic
 from .job_public_attempt_errors_item import JobPublicAttemptErrorsItem
 from .job_public_status import JobPublicStatus
 from .jobs_public import JobsPublic
+from .list_datasets_order_by import ListDatasetsOrderBy
+from .list_jobs_order_by import ListJobsOrderBy
 from .list_jobs_status_type_0 import ListJobsStatusType0
+from .list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
+from .list_model_versions_order_by import ListModelVersionsOrderBy
+from .list_models_order_by import ListModelsOrderBy
 from .model_public import ModelPublic
 from .model_public_aliases import ModelPublicAliases
 from .model_public_tags import ModelPublicTags
@@ -76,7 +82,6 @@ from .oip_repository_model_unload_repository_model_request import OipRepositoryM
 from .oip_repository_model_unload_repository_model_request_parameters import OipRepositoryModelUnloadRepositoryModelRequestParameters
 from .oip_server_metadata_response_oip_server_metadata import OipServerMetadataResponseOipServerMetadata
 from .problem import Problem
-from .problem_errors_type_0_item import ProblemErrorsType0Item
 from .quality_warning import QualityWarning
 from .read_health_response_read_health import ReadHealthResponseReadHealth
 from .reconstruct_json_reconstruct_request import ReconstructJsonReconstructRequest
@@ -124,6 +129,7 @@ __all__ = (
     "ExportModelVersionFormat",
     "ExportModelVersionPart",
     "FeatureStats",
+    "FieldError",
     "GenerateGenerateRequest",
     "GenerateResponse",
     "GenerateResponseMethod",
@@ -142,7 +148,12 @@ __all__ = (
     "JobPublicAttemptErrorsItem",
     "JobPublicStatus",
     "JobsPublic",
+    "ListDatasetsOrderBy",
+    "ListJobsOrderBy",
     "ListJobsStatusType0",
+    "ListModelAliasHistoryOrderBy",
+    "ListModelsOrderBy",
+    "ListModelVersionsOrderBy",
     "ModelPublic",
     "ModelPublicAliases",
     "ModelPublicTags",
@@ -176,7 +187,6 @@ __all__ = (
     "OipRepositoryModelUnloadRepositoryModelRequestParameters",
     "OipServerMetadataResponseOipServerMetadata",
     "Problem",
-    "ProblemErrorsType0Item",
     "QualityWarning",
     "ReadHealthResponseReadHealth",
     "ReconstructJsonReconstructRequest",

@@ -27,10 +27,12 @@ class JobsPublic:
         Attributes:
             count (int):
             data (list[JobPublic]):
+            next_page_token (None | str): Send as page_token for the next page; null on the last page
      """
 
     count: int
     data: list[JobPublic]
+    next_page_token: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -48,12 +50,16 @@ class JobsPublic:
 
 
 
+        next_page_token: None | str
+        next_page_token = self.next_page_token
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
             "count": count,
             "data": data,
+            "next_page_token": next_page_token,
         })
 
         return field_dict
@@ -76,9 +82,18 @@ class JobsPublic:
             data.append(data_item)
 
 
+        def _parse_next_page_token(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        next_page_token = _parse_next_page_token(d.pop("next_page_token"))
+
+
         jobs_public = cls(
             count=count,
             data=data,
+            next_page_token=next_page_token,
         )
 
 

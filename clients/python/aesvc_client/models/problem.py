@@ -12,7 +12,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.problem_errors_type_0_item import ProblemErrorsType0Item
+  from ..models.field_error import FieldError
 
 
 
@@ -24,22 +24,25 @@ T = TypeVar("T", bound="Problem")
 
 @_attrs_define
 class Problem:
-    """ The body of every error answer (problem+json); a 422 adds `errors`, one per field.
+    """ The body of every error answer (RFC 9457 problem+json); a 422 adds `errors`.
 
         Attributes:
+            code (str): The cause, stable across releases: branch on this, not on `detail` (`model_not_found`,
+                `dataset_in_use`, `idempotency_key_reused`, ...)
             detail (str):
             status (int):
             title (str):
-            type_ (str):
-            errors (list[ProblemErrorsType0Item] | None | Unset):
+            type_ (str): A URI per cause; the last segment is `code` in kebab-case
+            errors (list[FieldError] | None | Unset):
             instance (None | str | Unset):
      """
 
+    code: str
     detail: str
     status: int
     title: str
     type_: str
-    errors: list[ProblemErrorsType0Item] | None | Unset = UNSET
+    errors: list[FieldError] | None | Unset = UNSET
     instance: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -48,7 +51,9 @@ class Problem:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.problem_errors_type_0_item import ProblemErrorsType0Item # noqa: PLC0415
+        from ..models.field_error import FieldError # noqa: PLC0415
+        code = self.code
+
         detail = self.detail
 
         status = self.status
@@ -80,6 +85,7 @@ class Problem:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
+            "code": code,
             "detail": detail,
             "status": status,
             "title": title,
@@ -96,8 +102,10 @@ class Problem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.problem_errors_type_0_item import ProblemErrorsType0Item # noqa: PLC0415
+        from ..models.field_error import FieldError # noqa: PLC0415
         d = dict(src_dict)
+        code = d.pop("code")
+
         detail = d.pop("detail")
 
         status = d.pop("status")
@@ -106,7 +114,7 @@ class Problem:
 
         type_ = d.pop("type")
 
-        def _parse_errors(data: object) -> list[ProblemErrorsType0Item] | None | Unset:
+        def _parse_errors(data: object) -> list[FieldError] | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -117,7 +125,7 @@ class Problem:
                 errors_type_0 = []
                 _errors_type_0 = data
                 for errors_type_0_item_data in (_errors_type_0):
-                    errors_type_0_item = ProblemErrorsType0Item.from_dict(errors_type_0_item_data)
+                    errors_type_0_item = FieldError.from_dict(errors_type_0_item_data)
 
 
 
@@ -126,7 +134,7 @@ class Problem:
                 return errors_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[ProblemErrorsType0Item] | None | Unset, data)
+            return cast(list[FieldError] | None | Unset, data)
 
         errors = _parse_errors(d.pop("errors", UNSET))
 
@@ -142,6 +150,7 @@ class Problem:
 
 
         problem = cls(
+            code=code,
             detail=detail,
             status=status,
             title=title,

@@ -9,15 +9,22 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
     id_or_name: str,
+    *,
+    if_match: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
-    
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
+
 
     
 
@@ -29,6 +36,7 @@ def _get_kwargs(
     }
 
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -58,6 +66,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_409
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
@@ -113,12 +128,15 @@ def sync_detailed(
     id_or_name: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Delete a dataset (409 while a job uses it)
 
     Args:
         id_or_name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,6 +149,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id_or_name=id_or_name,
+if_match=if_match,
 
     )
 
@@ -144,12 +163,15 @@ def sync(
     id_or_name: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Delete a dataset (409 while a job uses it)
 
     Args:
         id_or_name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -163,6 +185,7 @@ def sync(
     return sync_detailed(
         id_or_name=id_or_name,
 client=client,
+if_match=if_match,
 
     ).parsed
 
@@ -170,12 +193,15 @@ async def asyncio_detailed(
     id_or_name: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Delete a dataset (409 while a job uses it)
 
     Args:
         id_or_name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,6 +214,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id_or_name=id_or_name,
+if_match=if_match,
 
     )
 
@@ -201,12 +228,15 @@ async def asyncio(
     id_or_name: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Delete a dataset (409 while a job uses it)
 
     Args:
         id_or_name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -220,5 +250,6 @@ async def asyncio(
     return (await asyncio_detailed(
         id_or_name=id_or_name,
 client=client,
+if_match=if_match,
 
     )).parsed

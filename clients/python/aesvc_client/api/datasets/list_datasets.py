@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.datasets_public import DatasetsPublic
+from ...models.list_datasets_order_by import ListDatasetsOrderBy
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -17,8 +18,10 @@ from typing import cast
 
 def _get_kwargs(
     *,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -27,9 +30,27 @@ def _get_kwargs(
 
     params: dict[str, Any] = {}
 
-    params["offset"] = offset
-
     params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -46,13 +67,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DatasetsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | DatasetsPublic | Problem | None:
     if response.status_code == 200:
         response_200 = DatasetsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -116,7 +141,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[DatasetsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | DatasetsPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -128,28 +153,36 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[DatasetsPublic | Problem]:
+) -> Response[Any | DatasetsPublic | Problem]:
     """ List datasets
 
     Args:
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListDatasetsOrderBy | Unset): Sort key: one of created_at, -created_at, name,
+            -name ('-' descending); default created_at Default: ListDatasetsOrderBy.CREATED_AT.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DatasetsPublic | Problem]
+        Response[Any | DatasetsPublic | Problem]
      """
 
 
     kwargs = _get_kwargs(
-        offset=offset,
-limit=limit,
+        limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -162,57 +195,73 @@ limit=limit,
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> DatasetsPublic | Problem | None:
+) -> Any | DatasetsPublic | Problem | None:
     """ List datasets
 
     Args:
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListDatasetsOrderBy | Unset): Sort key: one of created_at, -created_at, name,
+            -name ('-' descending); default created_at Default: ListDatasetsOrderBy.CREATED_AT.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DatasetsPublic | Problem
+        Any | DatasetsPublic | Problem
      """
 
 
     return sync_detailed(
         client=client,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     ).parsed
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[DatasetsPublic | Problem]:
+) -> Response[Any | DatasetsPublic | Problem]:
     """ List datasets
 
     Args:
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListDatasetsOrderBy | Unset): Sort key: one of created_at, -created_at, name,
+            -name ('-' descending); default created_at Default: ListDatasetsOrderBy.CREATED_AT.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DatasetsPublic | Problem]
+        Response[Any | DatasetsPublic | Problem]
      """
 
 
     kwargs = _get_kwargs(
-        offset=offset,
-limit=limit,
+        limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -225,28 +274,36 @@ limit=limit,
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> DatasetsPublic | Problem | None:
+) -> Any | DatasetsPublic | Problem | None:
     """ List datasets
 
     Args:
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListDatasetsOrderBy | Unset): Sort key: one of created_at, -created_at, name,
+            -name ('-' descending); default created_at Default: ListDatasetsOrderBy.CREATED_AT.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DatasetsPublic | Problem
+        Any | DatasetsPublic | Problem
      """
 
 
     return (await asyncio_detailed(
         client=client,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )).parsed

@@ -34,13 +34,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DatasetPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | DatasetPublic | Problem | None:
     if response.status_code == 200:
         response_200 = DatasetPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -104,7 +108,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[DatasetPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | DatasetPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -118,7 +122,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[DatasetPublic | Problem]:
+) -> Response[Any | DatasetPublic | Problem]:
     """ Get a dataset by id or name
 
     Args:
@@ -129,7 +133,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DatasetPublic | Problem]
+        Response[Any | DatasetPublic | Problem]
      """
 
 
@@ -149,7 +153,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> DatasetPublic | Problem | None:
+) -> Any | DatasetPublic | Problem | None:
     """ Get a dataset by id or name
 
     Args:
@@ -160,7 +164,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DatasetPublic | Problem
+        Any | DatasetPublic | Problem
      """
 
 
@@ -175,7 +179,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[DatasetPublic | Problem]:
+) -> Response[Any | DatasetPublic | Problem]:
     """ Get a dataset by id or name
 
     Args:
@@ -186,7 +190,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DatasetPublic | Problem]
+        Response[Any | DatasetPublic | Problem]
      """
 
 
@@ -206,7 +210,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> DatasetPublic | Problem | None:
+) -> Any | DatasetPublic | Problem | None:
     """ Get a dataset by id or name
 
     Args:
@@ -217,7 +221,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DatasetPublic | Problem
+        Any | DatasetPublic | Problem
      """
 
 

@@ -24,7 +24,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["idempotency-key"] = idempotency_key
+        headers["Idempotency-Key"] = idempotency_key
 
 
 
@@ -128,7 +128,9 @@ def sync_detailed(
     """ Queue a training job
 
     Args:
-        idempotency_key (None | str | Unset): Replays return the first job
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (JobCreate): A training job: which data, which autoencoder, how to train it.
 
     Raises:
@@ -162,7 +164,9 @@ def sync(
     """ Queue a training job
 
     Args:
-        idempotency_key (None | str | Unset): Replays return the first job
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (JobCreate): A training job: which data, which autoencoder, how to train it.
 
     Raises:
@@ -191,7 +195,9 @@ async def asyncio_detailed(
     """ Queue a training job
 
     Args:
-        idempotency_key (None | str | Unset): Replays return the first job
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (JobCreate): A training job: which data, which autoencoder, how to train it.
 
     Raises:
@@ -225,7 +231,9 @@ async def asyncio(
     """ Queue a training job
 
     Args:
-        idempotency_key (None | str | Unset): Replays return the first job
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (JobCreate): A training job: which data, which autoencoder, how to train it.
 
     Raises:

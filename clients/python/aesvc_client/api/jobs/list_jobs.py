@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.jobs_public import JobsPublic
+from ...models.list_jobs_order_by import ListJobsOrderBy
 from ...models.list_jobs_status_type_0 import ListJobsStatusType0
 from ...models.problem import Problem
 from ...types import UNSET, Unset
@@ -20,8 +21,10 @@ def _get_kwargs(
     *,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -46,9 +49,27 @@ def _get_kwargs(
         json_model_name = model_name
     params["model_name"] = json_model_name
 
-    params["offset"] = offset
-
     params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -65,13 +86,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | JobsPublic | Problem | None:
     if response.status_code == 200:
         response_200 = JobsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -121,7 +146,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | JobsPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -135,32 +160,40 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[JobsPublic | Problem]:
+) -> Response[Any | JobsPublic | Problem]:
     """ List jobs, newest first
 
     Args:
         status (ListJobsStatusType0 | None | Unset):
         model_name (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobsPublic | Problem]
+        Response[Any | JobsPublic | Problem]
      """
 
 
     kwargs = _get_kwargs(
         status=status,
 model_name=model_name,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -175,24 +208,30 @@ def sync(
     client: AuthenticatedClient | Client,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> JobsPublic | Problem | None:
+) -> Any | JobsPublic | Problem | None:
     """ List jobs, newest first
 
     Args:
         status (ListJobsStatusType0 | None | Unset):
         model_name (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JobsPublic | Problem
+        Any | JobsPublic | Problem
      """
 
 
@@ -200,8 +239,10 @@ def sync(
         client=client,
 status=status,
 model_name=model_name,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     ).parsed
 
@@ -210,32 +251,40 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[JobsPublic | Problem]:
+) -> Response[Any | JobsPublic | Problem]:
     """ List jobs, newest first
 
     Args:
         status (ListJobsStatusType0 | None | Unset):
         model_name (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobsPublic | Problem]
+        Response[Any | JobsPublic | Problem]
      """
 
 
     kwargs = _get_kwargs(
         status=status,
 model_name=model_name,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -250,24 +299,30 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> JobsPublic | Problem | None:
+) -> Any | JobsPublic | Problem | None:
     """ List jobs, newest first
 
     Args:
         status (ListJobsStatusType0 | None | Unset):
         model_name (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JobsPublic | Problem
+        Any | JobsPublic | Problem
      """
 
 
@@ -275,7 +330,9 @@ async def asyncio(
         client=client,
 status=status,
 model_name=model_name,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )).parsed

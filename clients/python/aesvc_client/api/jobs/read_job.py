@@ -34,13 +34,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | JobPublic | Problem | None:
     if response.status_code == 200:
         response_200 = JobPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -90,7 +94,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | JobPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -104,7 +108,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[JobPublic | Problem]:
+) -> Response[Any | JobPublic | Problem]:
     """ Get a job
 
     Args:
@@ -115,7 +119,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobPublic | Problem]
+        Response[Any | JobPublic | Problem]
      """
 
 
@@ -135,7 +139,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> JobPublic | Problem | None:
+) -> Any | JobPublic | Problem | None:
     """ Get a job
 
     Args:
@@ -146,7 +150,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JobPublic | Problem
+        Any | JobPublic | Problem
      """
 
 
@@ -161,7 +165,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[JobPublic | Problem]:
+) -> Response[Any | JobPublic | Problem]:
     """ Get a job
 
     Args:
@@ -172,7 +176,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobPublic | Problem]
+        Response[Any | JobPublic | Problem]
      """
 
 
@@ -192,7 +196,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> JobPublic | Problem | None:
+) -> Any | JobPublic | Problem | None:
     """ Get a job
 
     Args:
@@ -203,7 +207,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JobPublic | Problem
+        Any | JobPublic | Problem
      """
 
 

@@ -9,15 +9,22 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
     name: str,
+    *,
+    if_match: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
-    
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
+
 
     
 
@@ -29,6 +36,7 @@ def _get_kwargs(
     }
 
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -65,6 +73,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_410
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
@@ -120,12 +135,15 @@ def sync_detailed(
     name: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Delete a model: versions, aliases, history, blobs (409 while a job trains it)
 
     Args:
         name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,6 +156,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         name=name,
+if_match=if_match,
 
     )
 
@@ -151,12 +170,15 @@ def sync(
     name: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Delete a model: versions, aliases, history, blobs (409 while a job trains it)
 
     Args:
         name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -170,6 +192,7 @@ def sync(
     return sync_detailed(
         name=name,
 client=client,
+if_match=if_match,
 
     ).parsed
 
@@ -177,12 +200,15 @@ async def asyncio_detailed(
     name: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Delete a model: versions, aliases, history, blobs (409 while a job trains it)
 
     Args:
         name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -195,6 +221,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         name=name,
+if_match=if_match,
 
     )
 
@@ -208,12 +235,15 @@ async def asyncio(
     name: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Delete a model: versions, aliases, history, blobs (409 while a job trains it)
 
     Args:
         name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -227,5 +257,6 @@ async def asyncio(
     return (await asyncio_detailed(
         name=name,
 client=client,
+if_match=if_match,
 
     )).parsed

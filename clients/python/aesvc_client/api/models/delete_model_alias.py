@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -16,9 +17,15 @@ from typing import cast
 def _get_kwargs(
     name: str,
     alias: str,
+    *,
+    if_match: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
-    
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
+
 
     
 
@@ -30,6 +37,7 @@ def _get_kwargs(
     }
 
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -66,6 +74,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_410
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
@@ -122,6 +137,7 @@ def sync_detailed(
     alias: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Remove an alias (the removal is recorded)
@@ -129,6 +145,8 @@ def sync_detailed(
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -142,6 +160,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 alias=alias,
+if_match=if_match,
 
     )
 
@@ -156,6 +175,7 @@ def sync(
     alias: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Remove an alias (the removal is recorded)
@@ -163,6 +183,8 @@ def sync(
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,6 +199,7 @@ def sync(
         name=name,
 alias=alias,
 client=client,
+if_match=if_match,
 
     ).parsed
 
@@ -185,6 +208,7 @@ async def asyncio_detailed(
     alias: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Remove an alias (the removal is recorded)
@@ -192,6 +216,8 @@ async def asyncio_detailed(
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -205,6 +231,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 alias=alias,
+if_match=if_match,
 
     )
 
@@ -219,6 +246,7 @@ async def asyncio(
     alias: str,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Remove an alias (the removal is recorded)
@@ -226,6 +254,8 @@ async def asyncio(
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -240,5 +270,6 @@ async def asyncio(
         name=name,
 alias=alias,
 client=client,
+if_match=if_match,
 
     )).parsed

@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -16,9 +17,15 @@ from typing import cast
 def _get_kwargs(
     name: str,
     version: int,
+    *,
+    if_match: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
-    
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
+
 
     
 
@@ -30,6 +37,7 @@ def _get_kwargs(
     }
 
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -66,6 +74,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_410
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
@@ -122,6 +137,7 @@ def sync_detailed(
     version: int,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Archive a version and free its blob (409 while an alias points at it)
@@ -129,6 +145,8 @@ def sync_detailed(
     Args:
         name (str):
         version (int): A version number (not an alias)
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -142,6 +160,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 version=version,
+if_match=if_match,
 
     )
 
@@ -156,6 +175,7 @@ def sync(
     version: int,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Archive a version and free its blob (409 while an alias points at it)
@@ -163,6 +183,8 @@ def sync(
     Args:
         name (str):
         version (int): A version number (not an alias)
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,6 +199,7 @@ def sync(
         name=name,
 version=version,
 client=client,
+if_match=if_match,
 
     ).parsed
 
@@ -185,6 +208,7 @@ async def asyncio_detailed(
     version: int,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Archive a version and free its blob (409 while an alias points at it)
@@ -192,6 +216,8 @@ async def asyncio_detailed(
     Args:
         name (str):
         version (int): A version number (not an alias)
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -205,6 +231,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 version=version,
+if_match=if_match,
 
     )
 
@@ -219,6 +246,7 @@ async def asyncio(
     version: int,
     *,
     client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Archive a version and free its blob (409 while an alias points at it)
@@ -226,6 +254,8 @@ async def asyncio(
     Args:
         name (str):
         version (int): A version number (not an alias)
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -240,5 +270,6 @@ async def asyncio(
         name=name,
 version=version,
 client=client,
+if_match=if_match,
 
     )).parsed

@@ -11,6 +11,7 @@ from ... import errors
 from ...models.body_import_model_version import BodyImportModelVersion
 from ...models.model_version_public import ModelVersionPublic
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ def _get_kwargs(
     name: str,
     *,
     body: BodyImportModelVersion,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
 
 
     
@@ -133,12 +138,16 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: BodyImportModelVersion,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[ModelVersionPublic | Problem]:
     """ Import a model trained elsewhere (safetensors + config) as the next version
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (BodyImportModelVersion):
 
     Raises:
@@ -153,6 +162,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -167,12 +177,16 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: BodyImportModelVersion,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> ModelVersionPublic | Problem | None:
     """ Import a model trained elsewhere (safetensors + config) as the next version
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (BodyImportModelVersion):
 
     Raises:
@@ -188,6 +202,7 @@ def sync(
         name=name,
 client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     ).parsed
 
@@ -196,12 +211,16 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: BodyImportModelVersion,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[ModelVersionPublic | Problem]:
     """ Import a model trained elsewhere (safetensors + config) as the next version
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (BodyImportModelVersion):
 
     Raises:
@@ -216,6 +235,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -230,12 +250,16 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: BodyImportModelVersion,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> ModelVersionPublic | Problem | None:
     """ Import a model trained elsewhere (safetensors + config) as the next version
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (BodyImportModelVersion):
 
     Raises:
@@ -251,5 +275,6 @@ async def asyncio(
         name=name,
 client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     )).parsed

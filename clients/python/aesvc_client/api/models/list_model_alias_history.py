@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.alias_events_public import AliasEventsPublic
+from ...models.list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -19,8 +20,10 @@ def _get_kwargs(
     name: str,
     alias: str,
     *,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -29,9 +32,27 @@ def _get_kwargs(
 
     params: dict[str, Any] = {}
 
-    params["offset"] = offset
-
     params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -48,13 +69,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AliasEventsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AliasEventsPublic | Any | Problem | None:
     if response.status_code == 200:
         response_200 = AliasEventsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -125,7 +150,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AliasEventsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AliasEventsPublic | Any | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -139,32 +164,40 @@ def sync_detailed(
     alias: str,
     *,
     client: AuthenticatedClient | Client,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[AliasEventsPublic | Problem]:
+) -> Response[AliasEventsPublic | Any | Problem]:
     """ Every move of an alias, oldest first
 
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelAliasHistoryOrderBy | Unset): Sort key: one of created_at, -created_at
+            ('-' descending); default created_at Default: ListModelAliasHistoryOrderBy.CREATED_AT.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AliasEventsPublic | Problem]
+        Response[AliasEventsPublic | Any | Problem]
      """
 
 
     kwargs = _get_kwargs(
         name=name,
 alias=alias,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -179,24 +212,30 @@ def sync(
     alias: str,
     *,
     client: AuthenticatedClient | Client,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> AliasEventsPublic | Problem | None:
+) -> AliasEventsPublic | Any | Problem | None:
     """ Every move of an alias, oldest first
 
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelAliasHistoryOrderBy | Unset): Sort key: one of created_at, -created_at
+            ('-' descending); default created_at Default: ListModelAliasHistoryOrderBy.CREATED_AT.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AliasEventsPublic | Problem
+        AliasEventsPublic | Any | Problem
      """
 
 
@@ -204,8 +243,10 @@ def sync(
         name=name,
 alias=alias,
 client=client,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     ).parsed
 
@@ -214,32 +255,40 @@ async def asyncio_detailed(
     alias: str,
     *,
     client: AuthenticatedClient | Client,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[AliasEventsPublic | Problem]:
+) -> Response[AliasEventsPublic | Any | Problem]:
     """ Every move of an alias, oldest first
 
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelAliasHistoryOrderBy | Unset): Sort key: one of created_at, -created_at
+            ('-' descending); default created_at Default: ListModelAliasHistoryOrderBy.CREATED_AT.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AliasEventsPublic | Problem]
+        Response[AliasEventsPublic | Any | Problem]
      """
 
 
     kwargs = _get_kwargs(
         name=name,
 alias=alias,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -254,24 +303,30 @@ async def asyncio(
     alias: str,
     *,
     client: AuthenticatedClient | Client,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> AliasEventsPublic | Problem | None:
+) -> AliasEventsPublic | Any | Problem | None:
     """ Every move of an alias, oldest first
 
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelAliasHistoryOrderBy | Unset): Sort key: one of created_at, -created_at
+            ('-' descending); default created_at Default: ListModelAliasHistoryOrderBy.CREATED_AT.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AliasEventsPublic | Problem
+        AliasEventsPublic | Any | Problem
      """
 
 
@@ -279,7 +334,9 @@ async def asyncio(
         name=name,
 alias=alias,
 client=client,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )).parsed

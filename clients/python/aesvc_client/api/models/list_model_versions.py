@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.list_model_versions_order_by import ListModelVersionsOrderBy
 from ...models.model_versions_public import ModelVersionsPublic
 from ...models.problem import Problem
 from ...types import UNSET, Unset
@@ -19,8 +20,10 @@ def _get_kwargs(
     name: str,
     *,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -36,9 +39,27 @@ def _get_kwargs(
         json_status = status
     params["status"] = json_status
 
-    params["offset"] = offset
-
     params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -55,13 +76,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ModelVersionsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | ModelVersionsPublic | Problem | None:
     if response.status_code == 200:
         response_200 = ModelVersionsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -132,7 +157,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ModelVersionsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | ModelVersionsPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -146,32 +171,41 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[ModelVersionsPublic | Problem]:
+) -> Response[Any | ModelVersionsPublic | Problem]:
     """ List a model's versions
 
     Args:
         name (str):
         status (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelVersionsOrderBy | Unset): Sort key: one of version, -version,
+            created_at, -created_at ('-' descending); default version Default:
+            ListModelVersionsOrderBy.VERSION.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelVersionsPublic | Problem]
+        Response[Any | ModelVersionsPublic | Problem]
      """
 
 
     kwargs = _get_kwargs(
         name=name,
 status=status,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -186,24 +220,31 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> ModelVersionsPublic | Problem | None:
+) -> Any | ModelVersionsPublic | Problem | None:
     """ List a model's versions
 
     Args:
         name (str):
         status (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelVersionsOrderBy | Unset): Sort key: one of version, -version,
+            created_at, -created_at ('-' descending); default version Default:
+            ListModelVersionsOrderBy.VERSION.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelVersionsPublic | Problem
+        Any | ModelVersionsPublic | Problem
      """
 
 
@@ -211,8 +252,10 @@ def sync(
         name=name,
 client=client,
 status=status,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     ).parsed
 
@@ -221,32 +264,41 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[ModelVersionsPublic | Problem]:
+) -> Response[Any | ModelVersionsPublic | Problem]:
     """ List a model's versions
 
     Args:
         name (str):
         status (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelVersionsOrderBy | Unset): Sort key: one of version, -version,
+            created_at, -created_at ('-' descending); default version Default:
+            ListModelVersionsOrderBy.VERSION.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelVersionsPublic | Problem]
+        Response[Any | ModelVersionsPublic | Problem]
      """
 
 
     kwargs = _get_kwargs(
         name=name,
 status=status,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -261,24 +313,31 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     status: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> ModelVersionsPublic | Problem | None:
+) -> Any | ModelVersionsPublic | Problem | None:
     """ List a model's versions
 
     Args:
         name (str):
         status (None | str | Unset):
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelVersionsOrderBy | Unset): Sort key: one of version, -version,
+            created_at, -created_at ('-' descending); default version Default:
+            ListModelVersionsOrderBy.VERSION.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelVersionsPublic | Problem
+        Any | ModelVersionsPublic | Problem
      """
 
 
@@ -286,7 +345,9 @@ async def asyncio(
         name=name,
 client=client,
 status=status,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )).parsed

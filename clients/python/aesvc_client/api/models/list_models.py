@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.list_models_order_by import ListModelsOrderBy
 from ...models.models_public import ModelsPublic
 from ...models.problem import Problem
 from ...types import UNSET, Unset
@@ -18,8 +19,10 @@ from typing import cast
 def _get_kwargs(
     *,
     name_contains: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -35,9 +38,27 @@ def _get_kwargs(
         json_name_contains = name_contains
     params["name_contains"] = json_name_contains
 
-    params["offset"] = offset
-
     params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -54,13 +75,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ModelsPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | ModelsPublic | Problem | None:
     if response.status_code == 200:
         response_200 = ModelsPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -131,7 +156,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ModelsPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | ModelsPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -144,30 +169,38 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     name_contains: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[ModelsPublic | Problem]:
+) -> Response[Any | ModelsPublic | Problem]:
     """ List models
 
     Args:
         name_contains (None | str | Unset): Case-insensitive part of the name
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelsOrderBy | Unset): Sort key: one of name, -name, created_at,
+            -created_at ('-' descending); default name Default: ListModelsOrderBy.NAME.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelsPublic | Problem]
+        Response[Any | ModelsPublic | Problem]
      """
 
 
     kwargs = _get_kwargs(
         name_contains=name_contains,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -181,31 +214,39 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     name_contains: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> ModelsPublic | Problem | None:
+) -> Any | ModelsPublic | Problem | None:
     """ List models
 
     Args:
         name_contains (None | str | Unset): Case-insensitive part of the name
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelsOrderBy | Unset): Sort key: one of name, -name, created_at,
+            -created_at ('-' descending); default name Default: ListModelsOrderBy.NAME.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelsPublic | Problem
+        Any | ModelsPublic | Problem
      """
 
 
     return sync_detailed(
         client=client,
 name_contains=name_contains,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     ).parsed
 
@@ -213,30 +254,38 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     name_contains: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> Response[ModelsPublic | Problem]:
+) -> Response[Any | ModelsPublic | Problem]:
     """ List models
 
     Args:
         name_contains (None | str | Unset): Case-insensitive part of the name
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelsOrderBy | Unset): Sort key: one of name, -name, created_at,
+            -created_at ('-' descending); default name Default: ListModelsOrderBy.NAME.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelsPublic | Problem]
+        Response[Any | ModelsPublic | Problem]
      """
 
 
     kwargs = _get_kwargs(
         name_contains=name_contains,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )
 
@@ -250,30 +299,38 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     name_contains: None | str | Unset = UNSET,
-    offset: int | Unset = 0,
     limit: int | Unset = 100,
+    order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
 
-) -> ModelsPublic | Problem | None:
+) -> Any | ModelsPublic | Problem | None:
     """ List models
 
     Args:
         name_contains (None | str | Unset): Case-insensitive part of the name
-        offset (int | Unset):  Default: 0.
-        limit (int | Unset):  Default: 100.
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListModelsOrderBy | Unset): Sort key: one of name, -name, created_at,
+            -created_at ('-' descending); default name Default: ListModelsOrderBy.NAME.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelsPublic | Problem
+        Any | ModelsPublic | Problem
      """
 
 
     return (await asyncio_detailed(
         client=client,
 name_contains=name_contains,
-offset=offset,
 limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
 
     )).parsed

@@ -35,13 +35,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | VersionPlots | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Problem | VersionPlots | None:
     if response.status_code == 200:
         response_200 = VersionPlots.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -70,7 +74,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | VersionPlots]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Problem | VersionPlots]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,7 +89,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Problem | VersionPlots]:
+) -> Response[Any | Problem | VersionPlots]:
     """ The plots that apply to this version, with their URLs
 
     Args:
@@ -97,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | VersionPlots]
+        Response[Any | Problem | VersionPlots]
      """
 
 
@@ -119,7 +123,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Problem | VersionPlots | None:
+) -> Any | Problem | VersionPlots | None:
     """ The plots that apply to this version, with their URLs
 
     Args:
@@ -131,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | VersionPlots
+        Any | Problem | VersionPlots
      """
 
 
@@ -148,7 +152,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Problem | VersionPlots]:
+) -> Response[Any | Problem | VersionPlots]:
     """ The plots that apply to this version, with their URLs
 
     Args:
@@ -160,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | VersionPlots]
+        Response[Any | Problem | VersionPlots]
      """
 
 
@@ -182,7 +186,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Problem | VersionPlots | None:
+) -> Any | Problem | VersionPlots | None:
     """ The plots that apply to this version, with their URLs
 
     Args:
@@ -194,7 +198,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | VersionPlots
+        Any | Problem | VersionPlots
      """
 
 

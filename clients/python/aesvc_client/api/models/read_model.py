@@ -34,13 +34,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ModelPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | ModelPublic | Problem | None:
     if response.status_code == 200:
         response_200 = ModelPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -111,7 +115,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ModelPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | ModelPublic | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -125,7 +129,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[ModelPublic | Problem]:
+) -> Response[Any | ModelPublic | Problem]:
     """ Get a model with its aliases
 
     Args:
@@ -136,7 +140,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelPublic | Problem]
+        Response[Any | ModelPublic | Problem]
      """
 
 
@@ -156,7 +160,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> ModelPublic | Problem | None:
+) -> Any | ModelPublic | Problem | None:
     """ Get a model with its aliases
 
     Args:
@@ -167,7 +171,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelPublic | Problem
+        Any | ModelPublic | Problem
      """
 
 
@@ -182,7 +186,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[ModelPublic | Problem]:
+) -> Response[Any | ModelPublic | Problem]:
     """ Get a model with its aliases
 
     Args:
@@ -193,7 +197,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ModelPublic | Problem]
+        Response[Any | ModelPublic | Problem]
      """
 
 
@@ -213,7 +217,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> ModelPublic | Problem | None:
+) -> Any | ModelPublic | Problem | None:
     """ Get a model with its aliases
 
     Args:
@@ -224,7 +228,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ModelPublic | Problem
+        Any | ModelPublic | Problem
      """
 
 

@@ -35,13 +35,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AliasPublic | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AliasPublic | Any | Problem | None:
     if response.status_code == 200:
         response_200 = AliasPublic.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -112,7 +116,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AliasPublic | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AliasPublic | Any | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -127,7 +131,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[AliasPublic | Problem]:
+) -> Response[AliasPublic | Any | Problem]:
     """ Where an alias points (latest included)
 
     Args:
@@ -139,7 +143,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AliasPublic | Problem]
+        Response[AliasPublic | Any | Problem]
      """
 
 
@@ -161,7 +165,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> AliasPublic | Problem | None:
+) -> AliasPublic | Any | Problem | None:
     """ Where an alias points (latest included)
 
     Args:
@@ -173,7 +177,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AliasPublic | Problem
+        AliasPublic | Any | Problem
      """
 
 
@@ -190,7 +194,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[AliasPublic | Problem]:
+) -> Response[AliasPublic | Any | Problem]:
     """ Where an alias points (latest included)
 
     Args:
@@ -202,7 +206,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AliasPublic | Problem]
+        Response[AliasPublic | Any | Problem]
      """
 
 
@@ -224,7 +228,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> AliasPublic | Problem | None:
+) -> AliasPublic | Any | Problem | None:
     """ Where an alias points (latest included)
 
     Args:
@@ -236,7 +240,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AliasPublic | Problem
+        AliasPublic | Any | Problem
      """
 
 

@@ -11,6 +11,7 @@ from ... import errors
 from ...models.alias_public import AliasPublic
 from ...models.alias_update import AliasUpdate
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -20,9 +21,13 @@ def _get_kwargs(
     alias: str,
     *,
     body: AliasUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
 
 
     
@@ -78,6 +83,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_410
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
@@ -135,6 +147,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: AliasUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[AliasPublic | Problem]:
     """ Point an alias at a ready version (atomic; the move is recorded)
@@ -142,6 +155,8 @@ def sync_detailed(
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
         body (AliasUpdate):
 
     Raises:
@@ -157,6 +172,7 @@ def sync_detailed(
         name=name,
 alias=alias,
 body=body,
+if_match=if_match,
 
     )
 
@@ -172,6 +188,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: AliasUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> AliasPublic | Problem | None:
     """ Point an alias at a ready version (atomic; the move is recorded)
@@ -179,6 +196,8 @@ def sync(
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
         body (AliasUpdate):
 
     Raises:
@@ -195,6 +214,7 @@ def sync(
 alias=alias,
 client=client,
 body=body,
+if_match=if_match,
 
     ).parsed
 
@@ -204,6 +224,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: AliasUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[AliasPublic | Problem]:
     """ Point an alias at a ready version (atomic; the move is recorded)
@@ -211,6 +232,8 @@ async def asyncio_detailed(
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
         body (AliasUpdate):
 
     Raises:
@@ -226,6 +249,7 @@ async def asyncio_detailed(
         name=name,
 alias=alias,
 body=body,
+if_match=if_match,
 
     )
 
@@ -241,6 +265,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: AliasUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> AliasPublic | Problem | None:
     """ Point an alias at a ready version (atomic; the move is recorded)
@@ -248,6 +273,8 @@ async def asyncio(
     Args:
         name (str):
         alias (str): An alias name, ^[A-Za-z][A-Za-z0-9_-]{0,63}$
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
         body (AliasUpdate):
 
     Raises:
@@ -264,5 +291,6 @@ async def asyncio(
 alias=alias,
 client=client,
 body=body,
+if_match=if_match,
 
     )).parsed

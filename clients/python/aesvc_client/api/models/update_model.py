@@ -11,6 +11,7 @@ from ... import errors
 from ...models.model_public import ModelPublic
 from ...models.model_update import ModelUpdate
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ def _get_kwargs(
     name: str,
     *,
     body: ModelUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
 
 
     
@@ -78,6 +83,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_410
 
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+
+
+        return response_412
+
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
 
@@ -133,12 +145,15 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ModelUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[ModelPublic | Problem]:
     """ Set the description; merge tags (a null tag value removes it)
 
     Args:
         name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
         body (ModelUpdate): PATCH body: description replaces; tags merge (RFC 7396: a null value
             removes the tag).
 
@@ -154,6 +169,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+if_match=if_match,
 
     )
 
@@ -168,12 +184,15 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: ModelUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> ModelPublic | Problem | None:
     """ Set the description; merge tags (a null tag value removes it)
 
     Args:
         name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
         body (ModelUpdate): PATCH body: description replaces; tags merge (RFC 7396: a null value
             removes the tag).
 
@@ -190,6 +209,7 @@ def sync(
         name=name,
 client=client,
 body=body,
+if_match=if_match,
 
     ).parsed
 
@@ -198,12 +218,15 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ModelUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[ModelPublic | Problem]:
     """ Set the description; merge tags (a null tag value removes it)
 
     Args:
         name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
         body (ModelUpdate): PATCH body: description replaces; tags merge (RFC 7396: a null value
             removes the tag).
 
@@ -219,6 +242,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+if_match=if_match,
 
     )
 
@@ -233,12 +257,15 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: ModelUpdate,
+    if_match: None | str | Unset = UNSET,
 
 ) -> ModelPublic | Problem | None:
     """ Set the description; merge tags (a null tag value removes it)
 
     Args:
         name (str):
+        if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
+            (or `*`: only if it exists)
         body (ModelUpdate): PATCH body: description replaces; tags merge (RFC 7396: a null value
             removes the tag).
 
@@ -255,5 +282,6 @@ async def asyncio(
         name=name,
 client=client,
 body=body,
+if_match=if_match,
 
     )).parsed

@@ -14,14 +14,25 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="ProblemErrorsType0Item")
+T = TypeVar("T", bound="FieldError")
 
 
 
 @_attrs_define
-class ProblemErrorsType0Item:
-    
+class FieldError:
+    """ One wrong field of a 422.
 
+        Attributes:
+            field (str): Dotted path: `architecture.code_size`, `inputs.3`
+            message (str):
+            pointer (str): The same path as a JSON Pointer (RFC 6901): `/architecture/code_size`
+            type_ (str): The check that failed: `greater_than_equal`, `missing`, ...
+     """
+
+    field: str
+    message: str
+    pointer: str
+    type_: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -29,9 +40,23 @@ class ProblemErrorsType0Item:
 
 
     def to_dict(self) -> dict[str, Any]:
-        
+        field = self.field
+
+        message = self.message
+
+        pointer = self.pointer
+
+        type_ = self.type_
+
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({
+            "field": field,
+            "message": message,
+            "pointer": pointer,
+            "type": type_,
+        })
 
         return field_dict
 
@@ -40,12 +65,24 @@ class ProblemErrorsType0Item:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        problem_errors_type_0_item = cls(
+        field = d.pop("field")
+
+        message = d.pop("message")
+
+        pointer = d.pop("pointer")
+
+        type_ = d.pop("type")
+
+        field_error = cls(
+            field=field,
+            message=message,
+            pointer=pointer,
+            type_=type_,
         )
 
 
-        problem_errors_type_0_item.additional_properties = d
-        return problem_errors_type_0_item
+        field_error.additional_properties = d
+        return field_error
 
     @property
     def additional_keys(self) -> list[str]:

@@ -1,0 +1,149 @@
+"""Cursor pages for every collection: `limit`, `order_by`, `page_token` → `next_page_token`.
+
+Offset pages shift as rows arrive (a job submitted between two pages pushes one job onto
+the next page twice); a cursor names the last row seen, so the next page starts after it
+whatever was added or removed since. The token is opaque to clients: the sort key's value
+and the row's id (the tie-break), with the order and the filters it was made for, so a
+token sent with another order or other filters is refused rather than silently misread.
+`offset` stays for 0.x clients, deprecated (a `Deprecation` header on every answer).
+"""
+
+# No `from __future__ import annotations`: the dependency's Query annotations close over
+# `orders` and `description`, which FastAPI must see as objects, not strings.
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import Depends, Query, Response
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from service.errors import Unprocessable
+
+T = TypeVar("T")
+# SQL OFFSET is a 64-bit integer (SQLite INTEGER, PostgreSQL BIGINT): past it, a 422
+# here rather than an overflow in the driver.
+MAX_OFFSET = 2**63 - 1
+MAX_LIMIT = 1000
+# RFC 9745: the moment `offset` was deprecated (API 1.0); RFC 8594: when it may go.
+OFFSET_DEPRECATED = "@1796515200"  # 2026-12-05
+OFFSET_SUNSET = "Tue, 01 Jun 2027 00:00:00 GMT"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    order_by: str
+    page_token: str | None
+    offset: int | None
+
+
+def page_request(orders: Sequence[str], default: str) -> Any:
+    """A dependency for a list route sorted by one of `orders` ("name", "-created_at", ...:
+    a leading '-' is descending)."""
+    description = f"Sort key: one of {', '.join(orders)} ('-' descending); default {default}"
+
+    def dependency(
+        response: Response,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
+        order_by: Annotated[
+            str, Query(description=description, json_schema_extra=_enum(orders))
+        ] = default,
+        page_token: Annotated[
+            str | None,
+            Query(max_length=512, description="The `next_page_token` of the previous page"),
+        ] = None,
+        offset: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                le=MAX_OFFSET,
+                deprecated=True,
+                description="Deprecated: rows to skip (pages shift as rows arrive); use page_token",
+            ),
+        ] = None,
+    ) -> PageRequest:
+        if order_by not in orders:
+            raise Unprocessable("order_by", f"must be one of {', '.join(orders)}")
+        if offset is not None:
+            if page_token is not None:
+                raise Unprocessable("offset", "send page_token or offset, not both")
+            response.headers["Deprecation"] = OFFSET_DEPRECATED
+            response.headers["Sunset"] = OFFSET_SUNSET
+        return PageRequest(limit=limit, order_by=order_by, page_token=page_token, offset=offset)
+
+    return Depends(dependency)
+
+
+def _enum(orders: Sequence[str]) -> dict[str, Any]:
+    """The closed set, with names for generated SDKs (CREATED_AT_DESC, not VALUE_0)."""
+    names = [o.lstrip("-").upper() + ("_DESC" if o.startswith("-") else "") for o in orders]
+    return {"enum": list(orders), "x-enum-varnames": names}
+
+
+def _encode(value: Any) -> Any:
+    return {"t": value.isoformat()} if isinstance(value, datetime) else value
+
+
+def _decode(value: Any) -> Any:
+    return datetime.fromisoformat(value["t"]) if isinstance(value, dict) else value
+
+
+def _scope(order_by: str, filters: Mapping[str, Any]) -> str:
+    text = orjson.dumps([order_by, filters], option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+def _read_token(token: str, scope: str) -> tuple[Any, Any]:
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        made_for, value, row_id = raw["s"], _decode(raw["v"]), raw["i"]
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        raise Unprocessable("page_token", "not a page token this service made") from None
+    if made_for != scope:
+        raise Unprocessable(
+            "page_token",
+            "made for another order_by or other filters: send the same ones as for the first page",
+        )
+    return value, row_id
+
+
+def paginate(
+    session: Session,
+    query: Select[Any],
+    page: PageRequest,
+    *,
+    columns: Mapping[str, InstrumentedAttribute[Any]],
+    tie_break: InstrumentedAttribute[Any],
+    filters: Mapping[str, Any],
+    convert: Callable[[Any], T] = lambda row: row,
+) -> tuple[list[T], int, str | None]:
+    """(this page's rows, the total count of the filtered query, the next page's token)."""
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    name = page.order_by.lstrip("-")
+    column, descending = columns[name], page.order_by.startswith("-")
+    scope = _scope(page.order_by, filters)
+    if page.page_token is not None:
+        value, row_id = _read_token(page.page_token, scope)
+        beyond = column < value if descending else column > value
+        query = query.where(or_(beyond, and_(column == value, tie_break > row_id)))
+    ordered = query.order_by(column.desc() if descending else column.asc(), tie_break.asc())
+    if page.offset:
+        ordered = ordered.offset(page.offset)
+    rows = list(session.scalars(ordered.limit(page.limit + 1)))
+    next_token = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        last = rows[-1]
+        payload = {
+            "s": scope,
+            "v": _encode(getattr(last, column.key)),
+            "i": getattr(last, tie_break.key),
+        }
+        next_token = base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+    return [convert(row) for row in rows], count, next_token

@@ -1,0 +1,128 @@
+"""Idempotency-Key on the creating POSTs: replays, mismatches, scope per API key, expiry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.database import utcnow
+from service.idempotency import IdempotencyRecord
+from service.main import create_app
+from service.security import create_key
+from tests.factories import job_body
+from tests.registry.builders import model_blob
+
+M = "/v1/models/ae/versions"
+
+
+def _import(client: TestClient, seed: int, key: str | None, **headers: str) -> object:
+    blob, _ = model_blob(seed)
+    return client.post(
+        M,
+        files={"file": ("model.safetensors", blob, "application/octet-stream")},
+        headers={**({"Idempotency-Key": key} if key else {}), **headers},
+    )
+
+
+def test_a_retried_import_replays_the_first_answer_and_makes_no_second_version(
+    client: TestClient,
+) -> None:
+    first = _import(client, 0, "import-1")
+    assert first.status_code == 201, first.text  # type: ignore[attr-defined]
+    again = _import(client, 0, "import-1")
+    assert again.status_code == 201  # type: ignore[attr-defined]
+    assert again.headers["Idempotent-Replayed"] == "true"  # type: ignore[attr-defined]
+    assert again.json() == first.json()  # type: ignore[attr-defined]
+    assert again.headers["Location"] == first.headers["Location"]  # type: ignore[attr-defined]
+    assert "Idempotent-Replayed" not in first.headers  # type: ignore[attr-defined]
+    assert client.get(M).json()["count"] == 1
+    other = _import(client, 1, "import-1")  # the same key, another file
+    assert other.status_code == 409  # type: ignore[attr-defined]
+    assert other.json()["code"] == "idempotency_key_reused"  # type: ignore[attr-defined]
+    assert _import(client, 0, None).status_code == 201  # type: ignore[attr-defined]
+    assert client.get(M).json()["count"] == 2
+
+
+def test_a_failed_request_frees_its_key(client: TestClient) -> None:
+    broken = client.post(
+        M,
+        files={"file": ("model.safetensors", b"not safetensors", "application/octet-stream")},
+        headers={"Idempotency-Key": "k"},
+    )
+    assert broken.status_code == 422
+    assert _import(client, 0, "k").status_code == 201  # type: ignore[attr-defined]
+
+
+def test_a_key_still_running_is_409_in_use_until_its_claim_is_abandoned(
+    client: TestClient, settings: Settings
+) -> None:
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    blob, _ = model_blob(0)
+    from service.idempotency import request_digest
+
+    with ctx.session_factory() as session:
+        session.add(
+            IdempotencyRecord(
+                scope="-",
+                key="busy",
+                operation="import_model_version",
+                request_sha256=request_digest("ae", blob, None, None),
+                created_at=utcnow(),
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
+        session.commit()
+    busy = _import(client, 0, "busy")
+    assert busy.status_code == 409  # type: ignore[attr-defined]
+    assert busy.json()["code"] == "idempotency_key_in_use"  # type: ignore[attr-defined]
+    assert busy.headers["Retry-After"] == "1"  # type: ignore[attr-defined]
+    with ctx.session_factory() as session:
+        record = session.query(IdempotencyRecord).filter_by(key="busy").one()
+        record.created_at = utcnow() - timedelta(seconds=settings.idempotency_pending_s + 1)
+        session.commit()
+    assert _import(client, 0, "busy").status_code == 201  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def short_lived(settings: Settings) -> Iterator[TestClient]:
+    quick = settings.model_copy(update={"idempotency_ttl_s": 1.0})
+    with TestClient(create_app(quick, start_workers=False)) as client:
+        yield client
+
+
+def test_keys_expire(short_lived: TestClient) -> None:
+    assert _import(short_lived, 0, "e").status_code == 201  # type: ignore[attr-defined]
+    job = short_lived.post("/v1/jobs", json=job_body(), headers={"Idempotency-Key": "j"})
+    time.sleep(1.2)
+    again = _import(short_lived, 0, "e")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers  # type: ignore[attr-defined]
+    assert short_lived.get(M).json()["count"] == 2
+    second = short_lived.post("/v1/jobs", json=job_body(), headers={"Idempotency-Key": "j"})
+    assert second.status_code == 202 and second.json()["id"] != job.json()["id"]
+
+
+def test_jobs_replay_with_the_header_and_keys_are_scoped_per_api_key(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"auth": "required"}), start_workers=False)
+    with TestClient(app) as client:
+        with app.state.ctx.session_factory() as session:
+            _, alice = create_key(session=session, name="alice", scopes=["train", "admin"])
+            _, bob = create_key(session=session, name="bob", scopes=["train", "admin"])
+        as_alice = {"Authorization": f"Bearer {alice}", "Idempotency-Key": "same"}
+        as_bob = {"Authorization": f"Bearer {bob}", "Idempotency-Key": "same"}
+        first = client.post("/v1/jobs", json=job_body(), headers=as_alice)
+        replay = client.post("/v1/jobs", json=job_body(), headers=as_alice)
+        assert first.status_code == replay.status_code == 202
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        assert replay.json()["id"] == first.json()["id"]
+        bobs = client.post("/v1/jobs", json=job_body(code_size=3), headers=as_bob)
+        assert bobs.status_code == 202 and bobs.json()["id"] != first.json()["id"]
+        a = _import(client, 0, "same", Authorization=f"Bearer {alice}")
+        b = _import(client, 0, "same", Authorization=f"Bearer {bob}")
+        assert a.status_code == b.status_code == 201  # type: ignore[attr-defined]
+        assert "Idempotent-Replayed" not in b.headers  # type: ignore[attr-defined]
+        assert a.json()["version"] != b.json()["version"]  # type: ignore[attr-defined]
