@@ -4,6 +4,7 @@
 #     regenerates it, else it is checked fresh, warning-free and mypy-clean.
 #   clients/typescript: openapi-typescript's types, checked fresh, and a small program that
 #     uses them type-checked with tsc (skipped with --no-typescript).
+#   openapi/openapi.json itself: `redocly lint` with redocly.yaml (node, so with TypeScript).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -49,7 +50,7 @@ command -v npm >/dev/null || {
   exit 1
 }
 cd clients/typescript
-[ -d node_modules/openapi-typescript ] && [ -d node_modules/typescript ] ||
+[ -d node_modules/openapi-typescript ] && [ -d node_modules/typescript ] && [ -d node_modules/@redocly/cli ] ||
   npm ci --no-audit --no-fund --loglevel=error
 if $write; then
   npx --no-install openapi-typescript ../../openapi/openapi.json -o src/schema.d.ts --default-non-nullable=false --silent
@@ -58,4 +59,12 @@ else
     { echo "clients/typescript/src/schema.d.ts is out of date: run \`make clients\`" >&2; exit 1; }
 fi
 npx --no-install tsc --noEmit -p .
+# The schema itself, against Redocly's recommended-strict rules (redocly.yaml).
+report=$(npx --no-install redocly lint ../../openapi/openapi.json --config ../../redocly.yaml \
+  --format=codeframe 2>&1) || {
+  echo "$report" | grep -v -E '[║╔╚]' >&2
+  echo "redocly lint fails on openapi/openapi.json" >&2
+  exit 1
+}
+echo "openapi/openapi.json passes redocly lint (recommended-strict)"
 echo "clients/typescript type-checks"

@@ -114,6 +114,16 @@ class Settings(BaseSettings):
         ge=1,
         description="Open job event streams (SSE) per API process; past it 429 + Retry-After.",
     )
+    rate_limit_per_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Requests per second per API key (per client address with auth "
+        "disabled), past a burst of AESVC_RATE_LIMIT_BURST: 429 with RateLimit-* headers. "
+        "Unset: off with auth disabled (a loopback bind), 50 with auth required; 0: off.",
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Requests a caller may send at once before the rate applies."
+    )
     idempotency_ttl_s: float = Field(
         default=86400.0,
         gt=0,
@@ -308,6 +318,12 @@ class Settings(BaseSettings):
     @property
     def allowed_host_names(self) -> frozenset[str]:
         return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+
+    @property
+    def resolved_rate_limit_per_s(self) -> float | None:
+        if self.rate_limit_per_s is None:
+            return None if self.auth == "disabled" else 50.0
+        return self.rate_limit_per_s or None
 
     @property
     def docs_are_public(self) -> bool:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # typing only: these modules import this one
     from service.inference.runtime.engine import InferenceEngine
     from service.inference.runtime.preload import Preloader
     from service.json_bodies import JsonBodyPool
+    from service.rate_limits import RateLimiter
     from service.training.streams import JobStreams
     from service.ui.service import PlotCache
 
@@ -48,6 +49,7 @@ class AppContext:
     worker_pool: WorkerPool | RayDispatcher | None = None
     json_bodies: JsonBodyPool | None = None  # large JSON bodies parsed off the event loop
     job_streams: JobStreams | None = None  # the jobs' event streams, their caps and feeds
+    rate_limiter: RateLimiter | None = None  # per-caller request rates (service.rate_limits)
     # Per-process state of the routes
     plot_cache: PlotCache | None = None  # the dashboard's rendered PNGs (service.ui)
     ref_lookups: dict[tuple[str, str], asyncio.Future[LoadedModel]] = field(default_factory=dict)

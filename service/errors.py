@@ -151,6 +151,8 @@ class Problem(BaseModel):
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_STATUSES = {
     400: "A malformed request",
+    401: "No API key, or an unknown or revoked one",
+    403: "The key lacks the operation's scope, or a cross-site request",
     404: "No such resource",
     409: "Conflicts with the resource's current state",
     410: "The resource is archived",
@@ -158,7 +160,8 @@ PROBLEM_STATUSES = {
     413: "The body, or a part of it, is over the limit",
     415: "Unsupported content type",
     422: "A field is missing, malformed or out of range (`errors` names it)",
-    429: "Too many open event streams (per key or per server); see Retry-After",
+    429: "Over the caller's rate limit, or too many open event streams; see Retry-After",
+    500: "An unexpected error; it has been logged",
     503: "Not available now (a full queue, the database unreachable); see Retry-After",
     504: "Not answered in time",
     507: "No space left in the artifact store; nothing was stored",
@@ -273,7 +276,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     for error in raw:
         # A body that is not JSON at all: FastAPI's loc holds the byte offset, not a field.
         loc = ("body",) if error.get("type") == "json_invalid" else error.get("loc", ())
-        field = tuple(p for p in loc if not _is_union_tag(p))
+        # union tags live in bodies; a header's name may start with a capital
+        in_body = tuple(loc[:1]) == ("body",)
+        field = tuple(p for p in loc if not (in_body and _is_union_tag(p)))
         message = error.get("msg", "invalid")
         if _AUTO_BRANCH in loc:
             if field in has_value_error:

@@ -36,7 +36,12 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+# The API's dated version (Stripe and GitHub style): answered on every response; a request
+# may name it, and a version this service does not speak is refused (400) rather than
+# served with other shapes. docs/api.md keeps the changes between versions.
+API_VERSION_DATE = "2026-12-05"
 ALWAYS = [
+    (b"api-version", API_VERSION_DATE.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
@@ -79,6 +84,8 @@ class RequestGuard:
                     headers.raw.append((key, value))
                 if is_ui:
                     headers["Content-Security-Policy"] = CSP
+                for key, value in scope.get("state", {}).get("rate_limit", {}).items():
+                    headers[key] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -94,6 +101,16 @@ class RequestGuard:
                 f"the Host header {host!r} is not one this service answers to "
                 "(AESVC_ALLOWED_HOSTS)",
                 "host-not-allowed",
+            )
+        wanted = headers.get("api-version")
+        if wanted is not None and wanted.strip() != API_VERSION_DATE:
+            return _refuse(
+                scope,
+                400,
+                "Bad Request",
+                f"API-Version {wanted!r} is not served here; this service speaks "
+                f"{API_VERSION_DATE} (docs/api.md lists the changes)",
+                "api-version-unsupported",
             )
         if scope["method"] in SAFE_METHODS:
             return None

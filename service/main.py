@@ -26,6 +26,8 @@ from service.inference.api.fastpath import FastPathApp, InferenceFastPath
 from service.json_bodies import JsonBodyPool
 from service.limits import BodyLimitMiddleware
 from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetrics
+from service.openapi_contract import document_contract
+from service.rate_limits import RateLimiter
 from service.request_id import RequestIdMiddleware
 from service.security import authorize, key_is_active
 from service.training.streams import JobStreams
@@ -156,12 +158,14 @@ def create_app(
         **_telemetry(settings),
     )
     openapi = app.openapi
-    app.openapi = lambda: document_etags(  # type: ignore[method-assign]
-        document_problems(openapi()), IF_MATCH_OPERATIONS
+    app.openapi = lambda: document_contract(  # type: ignore[method-assign]
+        document_etags(document_problems(openapi()), IF_MATCH_OPERATIONS)
     )
     app.state.ctx = ctx
     app.state.metrics = metrics
     ctx.json_bodies = JsonBodyPool(processes=settings.json_parse_processes)
+    if (per_s := settings.resolved_rate_limit_per_s) is not None:
+        ctx.rate_limiter = RateLimiter(per_s, settings.rate_limit_burst)
     ctx.job_streams = streams = JobStreams(
         ctx.session_factory,
         max_per_key=settings.max_streams_per_key,

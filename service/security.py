@@ -174,22 +174,27 @@ async def authorize(request: Request) -> None:
     primary-key read, so that a revocation holds at once) runs in the threadpool.
     """
     request.state.principal = None
-    if request.app.state.ctx.settings.auth == "disabled":
-        return
+    ctx = request.app.state.ctx
     route = request.scope.get("route")
     tags = [str(t) for t in getattr(route, "tags", None) or []]
     scope = required_scope(tags, request.method, getattr(route, "path", ""))
     if scope == PUBLIC:
         return
+    if ctx.settings.auth == "disabled":
+        if ctx.rate_limiter is not None:
+            ctx.rate_limiter.take(request, request.client.host if request.client else "-")
+        return
     key = presented_key(request)
     if key is None:
         raise Unauthorized("an API key is required: send `Authorization: Bearer <key>`")
-    principal = await run_in_threadpool(_verify, request.app.state.ctx.session_factory, key)
+    principal = await run_in_threadpool(_verify, ctx.session_factory, key)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     if not principal.allows(scope):
         raise Forbidden(f"this key lacks the {scope!r} scope (it has {sorted(principal.scopes)})")
     request.state.principal = principal
+    if ctx.rate_limiter is not None:
+        ctx.rate_limiter.take(request, principal.key_id)
 
 
 def actor_of(request: Request) -> str | None:

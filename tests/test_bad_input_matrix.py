@@ -615,7 +615,7 @@ def job_cases() -> Iterator[Case]:
         ("wrong-type", "body-is-a-list", 422, "body", {"json": [1]}),
         ("conflict", "idempotency-key-reused", 409, None,
          {**body(), "headers": {"idempotency-key": IDEMPOTENCY_KEY}}),
-        ("out-of-range", "idempotency-key-too-long", 422, "idempotency-key",
+        ("out-of-range", "idempotency-key-too-long", 422, "Idempotency-Key",
          {**body(), "headers": {"idempotency-key": "k" * 256}}),
         (UNKNOWN, "dataset", 404, None, body(dataset="no-such-dataset")),
         (MALFORMED_JSON, "truncated", 422, "body", raw(b'{"model_name": "new",')),
@@ -682,14 +682,14 @@ def registry_cases() -> Iterator[Case]:
     yield from import_cases()
 
     yield from _unknown_ref_cases("GET", "/v1/models/{name}/versions/{ref}", "", {}, archived=False)
-    route = "/v1/models/{name}/versions/{version}"
+    route = "/v1/models/{name}/versions/{ref}"
     for kind, label, status, name, url in (
         (UNKNOWN, "model", 404, None, "/v1/models/no-such-model/versions/1"),
         (UNKNOWN, "version", 404, None, f"/v1/models/{AE}/versions/99"),
         (UNKNOWN, "archived", 410, None, f"/v1/models/{AE}/versions/{ARCHIVED}"),
-        ("wrong-type", "alias-not-number", 422, "version", f"/v1/models/{AE}/versions/{ALIAS}"),
-        ("out-of-range", "zero", 422, "version", f"/v1/models/{AE}/versions/0"),
-        ("out-of-range", "past-int32", 422, "version", f"/v1/models/{AE}/versions/{2**31}"),
+        ("conflict", "alias-pins-its-version", 409, None, f"/v1/models/{AE}/versions/{ALIAS}"),
+        (UNKNOWN, "zero", 404, None, f"/v1/models/{AE}/versions/0"),
+        (UNKNOWN, "past-int32", 404, None, f"/v1/models/{AE}/versions/{2**31}"),
         ("conflict", "alias-points-at-it", 409, None, f"/v1/models/{AE}/versions/1"),
     ):
         yield Case("DELETE", route, url, kind, label, status, name)

@@ -215,7 +215,7 @@ def read_model_version(session: SessionDep, name: str, ref: RefPath) -> ModelVer
 
 
 @router.delete(
-    "/{name}/versions/{version}",
+    "/{name}/versions/{ref}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="delete_model_version",
     summary="Archive a version and free its blob (409 while an alias points at it)",
@@ -225,16 +225,17 @@ def delete_model_version(
     store: StoreDep,
     ctx: ContextDep,
     name: str,
-    version: Annotated[
-        int, Path(ge=1, le=2**31 - 1, description="A version number (not an alias)")
-    ],
+    ref: RefPath,
     if_match: IfMatch = None,
 ) -> None:
+    # The same {ref} as every version route; an alias resolves to the version it names
+    # (which it still points at, so that is a 409 unless it is `latest`).
+    version = service.resolve_version(session=session, name=name, ref=ref, allow_archived=True)
     deletion.archive_version(
         session=session,
         store=store,
         name=name,
-        version=version,
+        version=version.version,
         cache=_cache(ctx),
         if_match=if_match,
     )

@@ -61,6 +61,7 @@ from .model_version_public import ModelVersionPublic
 from .model_version_public_metrics import ModelVersionPublicMetrics
 from .model_versions_public import ModelVersionsPublic
 from .models_public import ModelsPublic
+from .oip_error import OipError
 from .oip_error_body import OipErrorBody
 from .oip_infer_json_infer_request import OipInferJsonInferRequest
 from .oip_infer_json_infer_request_infer_input import OipInferJsonInferRequestInferInput
@@ -166,6 +167,7 @@ __all__ = (
     "ModelVersionPublic",
     "ModelVersionPublicMetrics",
     "ModelVersionsPublic",
+    "OipError",
     "OipErrorBody",
     "OipInferJsonInferRequest",
     "OipInferJsonInferRequestInferInput",

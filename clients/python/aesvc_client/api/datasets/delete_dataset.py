@@ -53,6 +53,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -95,6 +109,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -127,7 +155,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     id_or_name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
@@ -162,7 +190,7 @@ if_match=if_match,
 def sync(
     id_or_name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
@@ -192,7 +220,7 @@ if_match=if_match,
 async def asyncio_detailed(
     id_or_name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
@@ -227,7 +255,7 @@ if_match=if_match,
 async def asyncio(
     id_or_name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:

@@ -86,6 +86,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -121,6 +135,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -152,7 +180,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -194,7 +222,7 @@ offset=offset,
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -231,7 +259,7 @@ offset=offset,
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -273,7 +301,7 @@ offset=offset,
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,

@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.problem import Problem
 from ...models.read_health_response_read_health import ReadHealthResponseReadHealth
 from typing import cast
 
@@ -32,7 +33,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ReadHealthResponseReadHealth | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | ReadHealthResponseReadHealth | None:
     if response.status_code == 200:
         response_200 = ReadHealthResponseReadHealth.from_dict(response.json())
 
@@ -40,13 +41,34 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ReadHealthResponseReadHealth]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | ReadHealthResponseReadHealth]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -59,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[ReadHealthResponseReadHealth]:
+) -> Response[Problem | ReadHealthResponseReadHealth]:
     """ The process is alive (liveness: needs neither the database nor the workers)
 
     Raises:
@@ -67,7 +89,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ReadHealthResponseReadHealth]
+        Response[Problem | ReadHealthResponseReadHealth]
      """
 
 
@@ -85,7 +107,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> ReadHealthResponseReadHealth | None:
+) -> Problem | ReadHealthResponseReadHealth | None:
     """ The process is alive (liveness: needs neither the database nor the workers)
 
     Raises:
@@ -93,7 +115,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ReadHealthResponseReadHealth
+        Problem | ReadHealthResponseReadHealth
      """
 
 
@@ -106,7 +128,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[ReadHealthResponseReadHealth]:
+) -> Response[Problem | ReadHealthResponseReadHealth]:
     """ The process is alive (liveness: needs neither the database nor the workers)
 
     Raises:
@@ -114,7 +136,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ReadHealthResponseReadHealth]
+        Response[Problem | ReadHealthResponseReadHealth]
      """
 
 
@@ -132,7 +154,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> ReadHealthResponseReadHealth | None:
+) -> Problem | ReadHealthResponseReadHealth | None:
     """ The process is alive (liveness: needs neither the database nor the workers)
 
     Raises:
@@ -140,7 +162,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ReadHealthResponseReadHealth
+        Problem | ReadHealthResponseReadHealth
      """
 
 

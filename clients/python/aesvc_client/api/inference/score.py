@@ -57,6 +57,27 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -92,6 +113,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -125,7 +160,7 @@ def sync_detailed(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    ScoreJsonScoreRequest  |     File ,
 
 ) -> Response[Problem | ScoreResponse]:
@@ -163,7 +198,7 @@ def sync(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    ScoreJsonScoreRequest  |     File ,
 
 ) -> Problem | ScoreResponse | None:
@@ -196,7 +231,7 @@ async def asyncio_detailed(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    ScoreJsonScoreRequest  |     File ,
 
 ) -> Response[Problem | ScoreResponse]:
@@ -234,7 +269,7 @@ async def asyncio(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    ScoreJsonScoreRequest  |     File ,
 
 ) -> Problem | ScoreResponse | None:

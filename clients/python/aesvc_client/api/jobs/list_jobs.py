@@ -105,6 +105,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -133,6 +147,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -157,7 +185,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
@@ -205,7 +233,7 @@ offset=offset,
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
@@ -248,7 +276,7 @@ offset=offset,
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
@@ -296,7 +324,7 @@ offset=offset,
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     status: ListJobsStatusType0 | None | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,

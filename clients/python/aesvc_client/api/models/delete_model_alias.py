@@ -54,6 +54,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -103,6 +117,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -136,7 +164,7 @@ def sync_detailed(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
@@ -174,7 +202,7 @@ def sync(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
@@ -207,7 +235,7 @@ async def asyncio_detailed(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
@@ -245,7 +273,7 @@ async def asyncio(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:

@@ -16,7 +16,7 @@ from typing import cast
 
 def _get_kwargs(
     name: str,
-    version: int,
+    ref: str,
     *,
     if_match: None | str | Unset = UNSET,
 
@@ -33,7 +33,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "delete",
-        "url": "/v1/models/{name}/versions/{version}".format(name=quote(str(name), safe=""),version=quote(str(version), safe=""),),
+        "url": "/v1/models/{name}/versions/{ref}".format(name=quote(str(name), safe=""),ref=quote(str(ref), safe=""),),
     }
 
 
@@ -53,6 +53,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -103,6 +117,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -134,9 +162,9 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     name: str,
-    version: int,
+    ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
@@ -144,7 +172,7 @@ def sync_detailed(
 
     Args:
         name (str):
-        version (int): A version number (not an alias)
+        ref (str): A version number or an alias (latest always exists)
         if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
             (or `*`: only if it exists)
 
@@ -159,7 +187,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         name=name,
-version=version,
+ref=ref,
 if_match=if_match,
 
     )
@@ -172,9 +200,9 @@ if_match=if_match,
 
 def sync(
     name: str,
-    version: int,
+    ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
@@ -182,7 +210,7 @@ def sync(
 
     Args:
         name (str):
-        version (int): A version number (not an alias)
+        ref (str): A version number or an alias (latest always exists)
         if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
             (or `*`: only if it exists)
 
@@ -197,7 +225,7 @@ def sync(
 
     return sync_detailed(
         name=name,
-version=version,
+ref=ref,
 client=client,
 if_match=if_match,
 
@@ -205,9 +233,9 @@ if_match=if_match,
 
 async def asyncio_detailed(
     name: str,
-    version: int,
+    ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
@@ -215,7 +243,7 @@ async def asyncio_detailed(
 
     Args:
         name (str):
-        version (int): A version number (not an alias)
+        ref (str): A version number or an alias (latest always exists)
         if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
             (or `*`: only if it exists)
 
@@ -230,7 +258,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         name=name,
-version=version,
+ref=ref,
 if_match=if_match,
 
     )
@@ -243,9 +271,9 @@ if_match=if_match,
 
 async def asyncio(
     name: str,
-    version: int,
+    ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
@@ -253,7 +281,7 @@ async def asyncio(
 
     Args:
         name (str):
-        version (int): A version number (not an alias)
+        ref (str): A version number or an alias (latest always exists)
         if_match (None | str | Unset): The resource's ETag as last read: 412 if it changed since
             (or `*`: only if it exists)
 
@@ -268,7 +296,7 @@ async def asyncio(
 
     return (await asyncio_detailed(
         name=name,
-version=version,
+ref=ref,
 client=client,
 if_match=if_match,
 

@@ -82,6 +82,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -124,6 +138,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -157,7 +185,7 @@ def sync_detailed(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     format_: ExportModelVersionFormat | Unset = ExportModelVersionFormat.SAFETENSORS,
     part: ExportModelVersionPart | Unset = ExportModelVersionPart.FULL,
     if_none_match: None | str | Unset = UNSET,
@@ -202,7 +230,7 @@ def sync(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     format_: ExportModelVersionFormat | Unset = ExportModelVersionFormat.SAFETENSORS,
     part: ExportModelVersionPart | Unset = ExportModelVersionPart.FULL,
     if_none_match: None | str | Unset = UNSET,
@@ -242,7 +270,7 @@ async def asyncio_detailed(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     format_: ExportModelVersionFormat | Unset = ExportModelVersionFormat.SAFETENSORS,
     part: ExportModelVersionPart | Unset = ExportModelVersionPart.FULL,
     if_none_match: None | str | Unset = UNSET,
@@ -287,7 +315,7 @@ async def asyncio(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     format_: ExportModelVersionFormat | Unset = ExportModelVersionFormat.SAFETENSORS,
     part: ExportModelVersionPart | Unset = ExportModelVersionPart.FULL,
     if_none_match: None | str | Unset = UNSET,

@@ -88,6 +88,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -130,6 +144,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -163,7 +191,7 @@ def sync_detailed(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     limit: int | Unset = 100,
     order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -211,7 +239,7 @@ def sync(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     limit: int | Unset = 100,
     order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -254,7 +282,7 @@ async def asyncio_detailed(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     limit: int | Unset = 100,
     order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -302,7 +330,7 @@ async def asyncio(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     limit: int | Unset = 100,
     order_by: ListModelAliasHistoryOrderBy | Unset = ListModelAliasHistoryOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,

@@ -95,6 +95,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -137,6 +151,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -169,7 +197,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     status: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
@@ -218,7 +246,7 @@ offset=offset,
 def sync(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     status: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
@@ -262,7 +290,7 @@ offset=offset,
 async def asyncio_detailed(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     status: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,
@@ -311,7 +339,7 @@ offset=offset,
 async def asyncio(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     status: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListModelVersionsOrderBy | Unset = ListModelVersionsOrderBy.VERSION,

@@ -94,6 +94,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -136,6 +150,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -167,7 +195,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     name_contains: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,
@@ -212,7 +240,7 @@ offset=offset,
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     name_contains: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,
@@ -252,7 +280,7 @@ offset=offset,
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     name_contains: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,
@@ -297,7 +325,7 @@ offset=offset,
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     name_contains: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListModelsOrderBy | Unset = ListModelsOrderBy.NAME,

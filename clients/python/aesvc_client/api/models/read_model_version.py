@@ -54,6 +54,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -96,6 +110,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -129,7 +157,7 @@ def sync_detailed(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
 ) -> Response[Any | ModelVersionPublic | Problem]:
     """ Get a version by number or alias
@@ -163,7 +191,7 @@ def sync(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
 ) -> Any | ModelVersionPublic | Problem | None:
     """ Get a version by number or alias
@@ -192,7 +220,7 @@ async def asyncio_detailed(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
 ) -> Response[Any | ModelVersionPublic | Problem]:
     """ Get a version by number or alias
@@ -226,7 +254,7 @@ async def asyncio(
     name: str,
     ref: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
 ) -> Any | ModelVersionPublic | Problem | None:
     """ Get a version by number or alias

@@ -63,6 +63,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -112,6 +126,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -145,7 +173,7 @@ def sync_detailed(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: AliasUpdate,
     if_match: None | str | Unset = UNSET,
 
@@ -186,7 +214,7 @@ def sync(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: AliasUpdate,
     if_match: None | str | Unset = UNSET,
 
@@ -222,7 +250,7 @@ async def asyncio_detailed(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: AliasUpdate,
     if_match: None | str | Unset = UNSET,
 
@@ -263,7 +291,7 @@ async def asyncio(
     name: str,
     alias: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: AliasUpdate,
     if_match: None | str | Unset = UNSET,
 

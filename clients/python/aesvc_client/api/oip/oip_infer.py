@@ -9,9 +9,9 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.infer_response import InferResponse
+from ...models.oip_error import OipError
 from ...models.oip_error_body import OipErrorBody
 from ...models.oip_infer_json_infer_request import OipInferJsonInferRequest
-from ...models.problem import Problem
 from ...types import File, FileTypes
 from io import BytesIO
 from typing import cast
@@ -49,7 +49,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> InferResponse | OipErrorBody | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> InferResponse | OipError | OipErrorBody | None:
     if response.status_code == 200:
         response_200 = InferResponse.from_dict(response.json())
 
@@ -58,11 +58,25 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = OipErrorBody.from_dict(response.json())
@@ -78,15 +92,22 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_413
 
-    if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
 
 
 
-        return response_422
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
 
     if response.status_code == 503:
-        response_503 = OipErrorBody.from_dict(response.json())
+        response_503 = OipError.from_dict(response.json())
 
 
 
@@ -98,7 +119,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[InferResponse | OipErrorBody | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[InferResponse | OipError | OipErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -110,10 +131,10 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    OipInferJsonInferRequest  |     File ,
 
-) -> Response[InferResponse | OipErrorBody | Problem]:
+) -> Response[InferResponse | OipError | OipErrorBody]:
     """ Inference (latest version)
 
     Args:
@@ -126,7 +147,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[InferResponse | OipErrorBody | Problem]
+        Response[InferResponse | OipError | OipErrorBody]
      """
 
 
@@ -145,10 +166,10 @@ body=body,
 def sync(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    OipInferJsonInferRequest  |     File ,
 
-) -> InferResponse | OipErrorBody | Problem | None:
+) -> InferResponse | OipError | OipErrorBody | None:
     """ Inference (latest version)
 
     Args:
@@ -161,7 +182,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        InferResponse | OipErrorBody | Problem
+        InferResponse | OipError | OipErrorBody
      """
 
 
@@ -175,10 +196,10 @@ body=body,
 async def asyncio_detailed(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    OipInferJsonInferRequest  |     File ,
 
-) -> Response[InferResponse | OipErrorBody | Problem]:
+) -> Response[InferResponse | OipError | OipErrorBody]:
     """ Inference (latest version)
 
     Args:
@@ -191,7 +212,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[InferResponse | OipErrorBody | Problem]
+        Response[InferResponse | OipError | OipErrorBody]
      """
 
 
@@ -210,10 +231,10 @@ body=body,
 async def asyncio(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    OipInferJsonInferRequest  |     File ,
 
-) -> InferResponse | OipErrorBody | Problem | None:
+) -> InferResponse | OipError | OipErrorBody | None:
     """ Inference (latest version)
 
     Args:
@@ -226,7 +247,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        InferResponse | OipErrorBody | Problem
+        InferResponse | OipError | OipErrorBody
      """
 
 

@@ -9,9 +9,9 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.infer_response import InferResponse
+from ...models.oip_error import OipError
 from ...models.oip_error_body import OipErrorBody
 from ...models.oip_infer_version_json_infer_request import OipInferVersionJsonInferRequest
-from ...models.problem import Problem
 from ...types import File, FileTypes
 from io import BytesIO
 from typing import cast
@@ -50,7 +50,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> InferResponse | OipErrorBody | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> InferResponse | OipError | OipErrorBody | None:
     if response.status_code == 200:
         response_200 = InferResponse.from_dict(response.json())
 
@@ -59,11 +59,25 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = OipErrorBody.from_dict(response.json())
@@ -79,15 +93,22 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_413
 
-    if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
 
 
 
-        return response_422
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
 
     if response.status_code == 503:
-        response_503 = OipErrorBody.from_dict(response.json())
+        response_503 = OipError.from_dict(response.json())
 
 
 
@@ -99,7 +120,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[InferResponse | OipErrorBody | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[InferResponse | OipError | OipErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -112,10 +133,10 @@ def sync_detailed(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    OipInferVersionJsonInferRequest  |     File ,
 
-) -> Response[InferResponse | OipErrorBody | Problem]:
+) -> Response[InferResponse | OipError | OipErrorBody]:
     """ Inference on a version
 
     Args:
@@ -129,7 +150,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[InferResponse | OipErrorBody | Problem]
+        Response[InferResponse | OipError | OipErrorBody]
      """
 
 
@@ -150,10 +171,10 @@ def sync(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    OipInferVersionJsonInferRequest  |     File ,
 
-) -> InferResponse | OipErrorBody | Problem | None:
+) -> InferResponse | OipError | OipErrorBody | None:
     """ Inference on a version
 
     Args:
@@ -167,7 +188,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        InferResponse | OipErrorBody | Problem
+        InferResponse | OipError | OipErrorBody
      """
 
 
@@ -183,10 +204,10 @@ async def asyncio_detailed(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    OipInferVersionJsonInferRequest  |     File ,
 
-) -> Response[InferResponse | OipErrorBody | Problem]:
+) -> Response[InferResponse | OipError | OipErrorBody]:
     """ Inference on a version
 
     Args:
@@ -200,7 +221,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[InferResponse | OipErrorBody | Problem]
+        Response[InferResponse | OipError | OipErrorBody]
      """
 
 
@@ -221,10 +242,10 @@ async def asyncio(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body:    OipInferVersionJsonInferRequest  |     File ,
 
-) -> InferResponse | OipErrorBody | Problem | None:
+) -> InferResponse | OipError | OipErrorBody | None:
     """ Inference on a version
 
     Args:
@@ -238,7 +259,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        InferResponse | OipErrorBody | Problem
+        InferResponse | OipError | OipErrorBody
      """
 
 

@@ -8,8 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.oip_error import OipError
 from ...models.oip_error_body import OipErrorBody
-from ...models.problem import Problem
 from typing import cast
 
 
@@ -34,17 +34,31 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | OipErrorBody | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | OipError | OipErrorBody | None:
     if response.status_code == 200:
         response_200 = response.json()
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = OipErrorBody.from_dict(response.json())
@@ -53,15 +67,22 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
 
 
 
-        return response_422
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
 
     if response.status_code == 503:
-        response_503 = OipErrorBody.from_dict(response.json())
+        response_503 = OipError.from_dict(response.json())
 
 
 
@@ -73,7 +94,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | OipErrorBody | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | OipError | OipErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,9 +106,9 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[Any | OipErrorBody | Problem]:
+) -> Response[Any | OipError | OipErrorBody]:
     """ Model metadata
 
     Args:
@@ -98,7 +119,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OipErrorBody | Problem]
+        Response[Any | OipError | OipErrorBody]
      """
 
 
@@ -116,9 +137,9 @@ def sync_detailed(
 def sync(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Any | OipErrorBody | Problem | None:
+) -> Any | OipError | OipErrorBody | None:
     """ Model metadata
 
     Args:
@@ -129,7 +150,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OipErrorBody | Problem
+        Any | OipError | OipErrorBody
      """
 
 
@@ -142,9 +163,9 @@ client=client,
 async def asyncio_detailed(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[Any | OipErrorBody | Problem]:
+) -> Response[Any | OipError | OipErrorBody]:
     """ Model metadata
 
     Args:
@@ -155,7 +176,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OipErrorBody | Problem]
+        Response[Any | OipError | OipErrorBody]
      """
 
 
@@ -173,9 +194,9 @@ async def asyncio_detailed(
 async def asyncio(
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Any | OipErrorBody | Problem | None:
+) -> Any | OipError | OipErrorBody | None:
     """ Model metadata
 
     Args:
@@ -186,7 +207,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OipErrorBody | Problem
+        Any | OipError | OipErrorBody
      """
 
 

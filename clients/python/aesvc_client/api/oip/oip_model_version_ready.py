@@ -8,8 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.oip_error import OipError
 from ...models.oip_error_body import OipErrorBody
-from ...models.problem import Problem
 from typing import cast
 
 
@@ -35,17 +35,31 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | OipErrorBody | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | OipError | OipErrorBody | None:
     if response.status_code == 200:
         response_200 = cast(Any, None)
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = OipErrorBody.from_dict(response.json())
@@ -54,15 +68,22 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
 
 
 
-        return response_422
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
 
     if response.status_code == 503:
-        response_503 = OipErrorBody.from_dict(response.json())
+        response_503 = OipError.from_dict(response.json())
 
 
 
@@ -74,7 +95,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | OipErrorBody | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | OipError | OipErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,9 +108,9 @@ def sync_detailed(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[Any | OipErrorBody | Problem]:
+) -> Response[Any | OipError | OipErrorBody]:
     """ 200 ready, 4xx not
 
     Args:
@@ -101,7 +122,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OipErrorBody | Problem]
+        Response[Any | OipError | OipErrorBody]
      """
 
 
@@ -121,9 +142,9 @@ def sync(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Any | OipErrorBody | Problem | None:
+) -> Any | OipError | OipErrorBody | None:
     """ 200 ready, 4xx not
 
     Args:
@@ -135,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OipErrorBody | Problem
+        Any | OipError | OipErrorBody
      """
 
 
@@ -150,9 +171,9 @@ async def asyncio_detailed(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[Any | OipErrorBody | Problem]:
+) -> Response[Any | OipError | OipErrorBody]:
     """ 200 ready, 4xx not
 
     Args:
@@ -164,7 +185,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OipErrorBody | Problem]
+        Response[Any | OipError | OipErrorBody]
      """
 
 
@@ -184,9 +205,9 @@ async def asyncio(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Any | OipErrorBody | Problem | None:
+) -> Any | OipError | OipErrorBody | None:
     """ 200 ready, 4xx not
 
     Args:
@@ -198,7 +219,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OipErrorBody | Problem
+        Any | OipError | OipErrorBody
      """
 
 

@@ -8,8 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.oip_error_body import OipErrorBody
-from ...models.problem import Problem
+from ...models.oip_error import OipError
 from ...models.statistics_response import StatisticsResponse
 from typing import cast
 
@@ -36,7 +35,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipErrorBody | Problem | StatisticsResponse | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipError | StatisticsResponse | None:
     if response.status_code == 200:
         response_200 = StatisticsResponse.from_dict(response.json())
 
@@ -45,18 +44,46 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
 
-    if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
 
 
 
-        return response_422
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = OipError.from_dict(response.json())
+
+
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -64,7 +91,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipErrorBody | Problem | StatisticsResponse]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipError | StatisticsResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -77,9 +104,9 @@ def sync_detailed(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipErrorBody | Problem | StatisticsResponse]:
+) -> Response[OipError | StatisticsResponse]:
     """ Inference statistics of one version (a number or an alias)
 
     Args:
@@ -91,7 +118,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | Problem | StatisticsResponse]
+        Response[OipError | StatisticsResponse]
      """
 
 
@@ -111,9 +138,9 @@ def sync(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipErrorBody | Problem | StatisticsResponse | None:
+) -> OipError | StatisticsResponse | None:
     """ Inference statistics of one version (a number or an alias)
 
     Args:
@@ -125,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | Problem | StatisticsResponse
+        OipError | StatisticsResponse
      """
 
 
@@ -140,9 +167,9 @@ async def asyncio_detailed(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipErrorBody | Problem | StatisticsResponse]:
+) -> Response[OipError | StatisticsResponse]:
     """ Inference statistics of one version (a number or an alias)
 
     Args:
@@ -154,7 +181,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | Problem | StatisticsResponse]
+        Response[OipError | StatisticsResponse]
      """
 
 
@@ -174,9 +201,9 @@ async def asyncio(
     name: str,
     version: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipErrorBody | Problem | StatisticsResponse | None:
+) -> OipError | StatisticsResponse | None:
     """ Inference statistics of one version (a number or an alias)
 
     Args:
@@ -188,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | Problem | StatisticsResponse
+        OipError | StatisticsResponse
      """
 
 

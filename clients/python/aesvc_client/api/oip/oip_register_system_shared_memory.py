@@ -8,9 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.oip_error_body import OipErrorBody
+from ...models.oip_error import OipError
 from ...models.oip_register_system_shared_memory_system_shared_memory_register import OipRegisterSystemSharedMemorySystemSharedMemoryRegister
-from ...models.problem import Problem
 from typing import cast
 
 
@@ -42,24 +41,52 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | OipErrorBody | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | OipError | None:
     if response.status_code == 200:
         response_200 = cast(Any, None)
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
 
-    if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
 
 
 
-        return response_422
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = OipError.from_dict(response.json())
+
+
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -67,7 +94,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | OipErrorBody | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | OipError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -79,10 +106,10 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     region: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: OipRegisterSystemSharedMemorySystemSharedMemoryRegister,
 
-) -> Response[Any | OipErrorBody | Problem]:
+) -> Response[Any | OipError]:
     """ Register a region of a POSIX shared memory object
 
     Args:
@@ -94,7 +121,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OipErrorBody | Problem]
+        Response[Any | OipError]
      """
 
 
@@ -113,10 +140,10 @@ body=body,
 def sync(
     region: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: OipRegisterSystemSharedMemorySystemSharedMemoryRegister,
 
-) -> Any | OipErrorBody | Problem | None:
+) -> Any | OipError | None:
     """ Register a region of a POSIX shared memory object
 
     Args:
@@ -128,7 +155,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OipErrorBody | Problem
+        Any | OipError
      """
 
 
@@ -142,10 +169,10 @@ body=body,
 async def asyncio_detailed(
     region: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: OipRegisterSystemSharedMemorySystemSharedMemoryRegister,
 
-) -> Response[Any | OipErrorBody | Problem]:
+) -> Response[Any | OipError]:
     """ Register a region of a POSIX shared memory object
 
     Args:
@@ -157,7 +184,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OipErrorBody | Problem]
+        Response[Any | OipError]
      """
 
 
@@ -176,10 +203,10 @@ body=body,
 async def asyncio(
     region: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: OipRegisterSystemSharedMemorySystemSharedMemoryRegister,
 
-) -> Any | OipErrorBody | Problem | None:
+) -> Any | OipError | None:
     """ Register a region of a POSIX shared memory object
 
     Args:
@@ -191,7 +218,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OipErrorBody | Problem
+        Any | OipError
      """
 
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.oip_error_body import OipErrorBody
+from ...models.oip_error import OipError
 from ...models.oip_repository_index_repository_index_request import OipRepositoryIndexRepositoryIndexRequest
 from ...models.repository_index_entry import RepositoryIndexEntry
 from typing import cast
@@ -41,7 +41,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipErrorBody | list[RepositoryIndexEntry] | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipError | list[RepositoryIndexEntry] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
@@ -55,11 +55,46 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = OipError.from_dict(response.json())
+
+
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -67,7 +102,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipErrorBody | list[RepositoryIndexEntry]]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipError | list[RepositoryIndexEntry]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -78,10 +113,10 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: OipRepositoryIndexRepositoryIndexRequest,
 
-) -> Response[OipErrorBody | list[RepositoryIndexEntry]]:
+) -> Response[OipError | list[RepositoryIndexEntry]]:
     """ Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)
 
     Args:
@@ -92,7 +127,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | list[RepositoryIndexEntry]]
+        Response[OipError | list[RepositoryIndexEntry]]
      """
 
 
@@ -109,10 +144,10 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: OipRepositoryIndexRepositoryIndexRequest,
 
-) -> OipErrorBody | list[RepositoryIndexEntry] | None:
+) -> OipError | list[RepositoryIndexEntry] | None:
     """ Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)
 
     Args:
@@ -123,7 +158,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | list[RepositoryIndexEntry]
+        OipError | list[RepositoryIndexEntry]
      """
 
 
@@ -135,10 +170,10 @@ body=body,
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: OipRepositoryIndexRepositoryIndexRequest,
 
-) -> Response[OipErrorBody | list[RepositoryIndexEntry]]:
+) -> Response[OipError | list[RepositoryIndexEntry]]:
     """ Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)
 
     Args:
@@ -149,7 +184,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | list[RepositoryIndexEntry]]
+        Response[OipError | list[RepositoryIndexEntry]]
      """
 
 
@@ -166,10 +201,10 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: OipRepositoryIndexRepositoryIndexRequest,
 
-) -> OipErrorBody | list[RepositoryIndexEntry] | None:
+) -> OipError | list[RepositoryIndexEntry] | None:
     """ Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)
 
     Args:
@@ -180,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | list[RepositoryIndexEntry]
+        OipError | list[RepositoryIndexEntry]
      """
 
 

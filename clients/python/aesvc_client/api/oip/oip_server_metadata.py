@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.oip_error import OipError
 from ...models.oip_server_metadata_response_oip_server_metadata import OipServerMetadataResponseOipServerMetadata
 from typing import cast
 
@@ -32,7 +33,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipServerMetadataResponseOipServerMetadata | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipError | OipServerMetadataResponseOipServerMetadata | None:
     if response.status_code == 200:
         response_200 = OipServerMetadataResponseOipServerMetadata.from_dict(response.json())
 
@@ -40,13 +41,55 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = OipError.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = OipError.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipServerMetadataResponseOipServerMetadata]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipError | OipServerMetadataResponseOipServerMetadata]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -57,9 +100,9 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipServerMetadataResponseOipServerMetadata]:
+) -> Response[OipError | OipServerMetadataResponseOipServerMetadata]:
     """ Server metadata
 
     Raises:
@@ -67,7 +110,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipServerMetadataResponseOipServerMetadata]
+        Response[OipError | OipServerMetadataResponseOipServerMetadata]
      """
 
 
@@ -83,9 +126,9 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipServerMetadataResponseOipServerMetadata | None:
+) -> OipError | OipServerMetadataResponseOipServerMetadata | None:
     """ Server metadata
 
     Raises:
@@ -93,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipServerMetadataResponseOipServerMetadata
+        OipError | OipServerMetadataResponseOipServerMetadata
      """
 
 
@@ -104,9 +147,9 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipServerMetadataResponseOipServerMetadata]:
+) -> Response[OipError | OipServerMetadataResponseOipServerMetadata]:
     """ Server metadata
 
     Raises:
@@ -114,7 +157,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipServerMetadataResponseOipServerMetadata]
+        Response[OipError | OipServerMetadataResponseOipServerMetadata]
      """
 
 
@@ -130,9 +173,9 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipServerMetadataResponseOipServerMetadata | None:
+) -> OipError | OipServerMetadataResponseOipServerMetadata | None:
     """ Server metadata
 
     Raises:
@@ -140,7 +183,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipServerMetadataResponseOipServerMetadata
+        OipError | OipServerMetadataResponseOipServerMetadata
      """
 
 

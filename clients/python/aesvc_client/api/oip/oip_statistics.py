@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.oip_error_body import OipErrorBody
+from ...models.oip_error import OipError
 from ...models.statistics_response import StatisticsResponse
 from typing import cast
 
@@ -33,7 +33,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipErrorBody | StatisticsResponse | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipError | StatisticsResponse | None:
     if response.status_code == 200:
         response_200 = StatisticsResponse.from_dict(response.json())
 
@@ -42,11 +42,46 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = OipError.from_dict(response.json())
+
+
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -54,7 +89,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipErrorBody | StatisticsResponse]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipError | StatisticsResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -65,9 +100,9 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipErrorBody | StatisticsResponse]:
+) -> Response[OipError | StatisticsResponse]:
     """ Inference statistics of every ready version of every model
 
     Raises:
@@ -75,7 +110,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | StatisticsResponse]
+        Response[OipError | StatisticsResponse]
      """
 
 
@@ -91,9 +126,9 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipErrorBody | StatisticsResponse | None:
+) -> OipError | StatisticsResponse | None:
     """ Inference statistics of every ready version of every model
 
     Raises:
@@ -101,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | StatisticsResponse
+        OipError | StatisticsResponse
      """
 
 
@@ -112,9 +147,9 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipErrorBody | StatisticsResponse]:
+) -> Response[OipError | StatisticsResponse]:
     """ Inference statistics of every ready version of every model
 
     Raises:
@@ -122,7 +157,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | StatisticsResponse]
+        Response[OipError | StatisticsResponse]
      """
 
 
@@ -138,9 +173,9 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipErrorBody | StatisticsResponse | None:
+) -> OipError | StatisticsResponse | None:
     """ Inference statistics of every ready version of every model
 
     Raises:
@@ -148,7 +183,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | StatisticsResponse
+        OipError | StatisticsResponse
      """
 
 

@@ -8,8 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.oip_error_body import OipErrorBody
-from ...models.problem import Problem
+from ...models.oip_error import OipError
 from ...models.system_shared_memory_status import SystemSharedMemoryStatus
 from typing import cast
 
@@ -35,7 +34,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipErrorBody | Problem | list[SystemSharedMemoryStatus] | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipError | list[SystemSharedMemoryStatus] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
@@ -49,18 +48,46 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
 
-    if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
 
 
 
-        return response_422
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = OipError.from_dict(response.json())
+
+
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -68,7 +95,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipError | list[SystemSharedMemoryStatus]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -80,9 +107,9 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     region: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]:
+) -> Response[OipError | list[SystemSharedMemoryStatus]]:
     """ One region (400 where none has that name)
 
     Args:
@@ -93,7 +120,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]
+        Response[OipError | list[SystemSharedMemoryStatus]]
      """
 
 
@@ -111,9 +138,9 @@ def sync_detailed(
 def sync(
     region: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipErrorBody | Problem | list[SystemSharedMemoryStatus] | None:
+) -> OipError | list[SystemSharedMemoryStatus] | None:
     """ One region (400 where none has that name)
 
     Args:
@@ -124,7 +151,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | Problem | list[SystemSharedMemoryStatus]
+        OipError | list[SystemSharedMemoryStatus]
      """
 
 
@@ -137,9 +164,9 @@ client=client,
 async def asyncio_detailed(
     region: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]:
+) -> Response[OipError | list[SystemSharedMemoryStatus]]:
     """ One region (400 where none has that name)
 
     Args:
@@ -150,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | Problem | list[SystemSharedMemoryStatus]]
+        Response[OipError | list[SystemSharedMemoryStatus]]
      """
 
 
@@ -168,9 +195,9 @@ async def asyncio_detailed(
 async def asyncio(
     region: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipErrorBody | Problem | list[SystemSharedMemoryStatus] | None:
+) -> OipError | list[SystemSharedMemoryStatus] | None:
     """ One region (400 where none has that name)
 
     Args:
@@ -181,7 +208,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | Problem | list[SystemSharedMemoryStatus]
+        OipError | list[SystemSharedMemoryStatus]
      """
 
 

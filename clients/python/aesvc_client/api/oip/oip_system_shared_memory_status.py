@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.oip_error_body import OipErrorBody
+from ...models.oip_error import OipError
 from ...models.system_shared_memory_status import SystemSharedMemoryStatus
 from typing import cast
 
@@ -33,7 +33,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipErrorBody | list[SystemSharedMemoryStatus] | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OipError | list[SystemSharedMemoryStatus] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
@@ -47,11 +47,46 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_200
 
     if response.status_code == 400:
-        response_400 = OipErrorBody.from_dict(response.json())
+        response_400 = OipError.from_dict(response.json())
 
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = OipError.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = OipError.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = OipError.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = OipError.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = OipError.from_dict(response.json())
+
+
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -59,7 +94,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipErrorBody | list[SystemSharedMemoryStatus]]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OipError | list[SystemSharedMemoryStatus]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -70,9 +105,9 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipErrorBody | list[SystemSharedMemoryStatus]]:
+) -> Response[OipError | list[SystemSharedMemoryStatus]]:
     """ Every registered region
 
     Raises:
@@ -80,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | list[SystemSharedMemoryStatus]]
+        Response[OipError | list[SystemSharedMemoryStatus]]
      """
 
 
@@ -96,9 +131,9 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipErrorBody | list[SystemSharedMemoryStatus] | None:
+) -> OipError | list[SystemSharedMemoryStatus] | None:
     """ Every registered region
 
     Raises:
@@ -106,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | list[SystemSharedMemoryStatus]
+        OipError | list[SystemSharedMemoryStatus]
      """
 
 
@@ -117,9 +152,9 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> Response[OipErrorBody | list[SystemSharedMemoryStatus]]:
+) -> Response[OipError | list[SystemSharedMemoryStatus]]:
     """ Every registered region
 
     Raises:
@@ -127,7 +162,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OipErrorBody | list[SystemSharedMemoryStatus]]
+        Response[OipError | list[SystemSharedMemoryStatus]]
      """
 
 
@@ -143,9 +178,9 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 
-) -> OipErrorBody | list[SystemSharedMemoryStatus] | None:
+) -> OipError | list[SystemSharedMemoryStatus] | None:
     """ Every registered region
 
     Raises:
@@ -153,7 +188,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OipErrorBody | list[SystemSharedMemoryStatus]
+        OipError | list[SystemSharedMemoryStatus]
      """
 
 
