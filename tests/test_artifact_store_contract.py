@@ -180,7 +180,9 @@ def _dataset(session: object, store: ArtifactStore, name: str, X: np.ndarray) ->
         session=session,  # type: ignore[arg-type]
         store=store,
         name=name,
-        parsed=ParsedData(X=X, y=None, feature_names=None, label_names=None),
+        parsed=ParsedData(
+            X=X, y=None, feature_names=[f"x{i}" for i in range(X.shape[1])], label_names=None
+        ),
         source_format="npy",
         image_shape=None,
     )
