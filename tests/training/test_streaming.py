@@ -14,7 +14,7 @@ from service.artifacts import FolderStore
 from service.datasets import chunks
 from service.datasets.chunks import ChunkedRows, ChunkWriter
 from service.training import data
-from service.training.data import ShuffledChunks, StreamSplit, scan_rows
+from service.training.data import ShuffledChunks, StreamSplit, scan_rows, stream_validation_rows
 from service.training.trainer import EpochReport, TrainingInterrupted, train
 from tests.training.test_trainer import LAYERWISE, NOISY_VAE, assert_same_weights, weights
 
@@ -101,3 +101,13 @@ def test_streamed_and_in_memory_training_agree_closely(rows: ChunkedRows) -> Non
     a, b = streamed.metrics["val_mse"], in_memory.metrics["val_mse"]
     assert abs(a - b) / b < 0.25
     assert torch.isfinite(torch.tensor([a, b])).all()
+
+
+def test_plots_find_validation_rows_without_reading_a_chunk(rows: ChunkedRows) -> None:
+    split = StreamSplit.for_rows(rows, 0.2, 0)
+    picked = stream_validation_rows(rows, split, limit=30)
+    assert len(picked) == 30 and picked[-1] < 400  # from the first chunks only
+    chunk_of = picked // 40
+    for index in np.unique(chunk_of):
+        mask = split.is_val(int(index), 40)
+        assert mask[picked[chunk_of == index] - 40 * index].all()
