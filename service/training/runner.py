@@ -217,13 +217,14 @@ def _load_data(
     factory: sessionmaker[Session], store: ArtifactStore, job: Job
 ) -> tuple[Any, tuple[int, int, int] | None]:
     """The rows in memory for a small dataset; past IN_MEMORY_BYTES, the dataset's chunks,
-    which the trainer streams (service.training.data)."""
+    which the trainer streams (service.training.data). A dataset stored as one blob
+    (before #28) is read whole either way, so it trains in memory as it did."""
     with factory() as session:
         dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
         if dataset is None:
             raise _UnusableData("the job's dataset was deleted")
         rows, shape = open_rows(session=session, store=store, dataset=dataset), dataset.image_shape
-    if rows.nbytes > IN_MEMORY_BYTES:
+    if rows.nbytes > IN_MEMORY_BYTES and len(rows.chunks) > 1:
         return rows, (tuple(shape) if shape else None)
     X = retry_store(rows.read_all, what=f"job {job.id}: read its dataset")
     return X, (tuple(shape) if shape else None)
