@@ -37,6 +37,12 @@ TRAIN_SAMPLE_BYTES = 8 << 20  # training rows kept for the fits done after train
 PREFETCH_CHUNKS = 2  # chunks read ahead by a thread while the current ones train
 
 
+def is_streamed(rows: ChunkedRows) -> bool:
+    """Whether a job streams these rows (else it loads them whole). A dataset stored as one
+    blob (before #28) is read whole either way, so it trains in memory as it did."""
+    return rows.nbytes > IN_MEMORY_BYTES and len(rows.chunks) > 1
+
+
 @dataclass(frozen=True)
 class StreamSplit:
     """Which rows of a chunk are validation rows, which are kept as samples."""

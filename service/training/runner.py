@@ -14,7 +14,7 @@ from service.datasets.service import open_rows
 from service.datasets.tables import Dataset
 from service.registry.service import LeaseLost, register_version
 from service.training import lifecycle
-from service.training.data import IN_MEMORY_BYTES
+from service.training.data import is_streamed
 from service.training.tables import Job
 from service.zoo.spec import ModelSpec, SpecError
 
@@ -216,15 +216,14 @@ class _UnusableData(Exception):
 def _load_data(
     factory: sessionmaker[Session], store: ArtifactStore, job: Job
 ) -> tuple[Any, tuple[int, int, int] | None]:
-    """The rows in memory for a small dataset; past IN_MEMORY_BYTES, the dataset's chunks,
-    which the trainer streams (service.training.data). A dataset stored as one blob
-    (before #28) is read whole either way, so it trains in memory as it did."""
+    """The rows in memory for a small dataset; else the dataset's chunks, which the
+    trainer streams (service.training.data.is_streamed)."""
     with factory() as session:
         dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
         if dataset is None:
             raise _UnusableData("the job's dataset was deleted")
         rows, shape = open_rows(session=session, store=store, dataset=dataset), dataset.image_shape
-    if rows.nbytes > IN_MEMORY_BYTES and len(rows.chunks) > 1:
+    if is_streamed(rows):
         return rows, (tuple(shape) if shape else None)
     X = retry_store(rows.read_all, what=f"job {job.id}: read its dataset")
     return X, (tuple(shape) if shape else None)

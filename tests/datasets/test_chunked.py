@@ -89,7 +89,7 @@ def test_an_upload_is_stored_in_chunks_and_trains(
     assert len(rows.chunks) == 8
     np.testing.assert_array_equal(rows.read_all(), X)
     # the worker streams it: every dataset counts as too large to hold
-    monkeypatch.setattr("service.training.runner.IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr("service.training.data.IN_MEMORY_BYTES", 0)
     job = client.post("/v1/jobs", json=job_body(dataset="big", epochs=2, code_size=2)).json()
     assert run_worker(settings) == 1
     done = wait_for_job(lambda p: client.get(p).json(), job["id"])
