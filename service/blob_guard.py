@@ -42,12 +42,15 @@ def lock_blob(session: Session, sha256: str, *, exclusive: bool) -> None:
         session.execute(text(f"SELECT {lock}(:key)"), {"key": _advisory_key(sha256)})
 
 
-def ensure_blob(session: Session, store: ArtifactStore, sha256: str, data: bytes) -> None:
-    """Writer side, before its commit: the row is flushed, the blob is (again) there."""
+def ensure_blob(
+    session: Session, store: ArtifactStore, sha256: str, data: bytes | Callable[[], bytes]
+) -> None:
+    """Writer side, before its commit: the row is flushed, the blob is (again) there.
+    `data` may be a function that makes the bytes again (a dataset's chunk, streamed)."""
     session.flush()  # on SQLite this takes the write lock, if the row was not yet written
     lock_blob(session, sha256, exclusive=False)
     if not store.exists(sha256):  # a deleter removed it between our put and now
-        store.put_bytes(data)
+        store.put_bytes(data if isinstance(data, bytes) else data())
 
 
 def delete_unreferenced(

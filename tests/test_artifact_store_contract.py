@@ -180,7 +180,9 @@ def _dataset(session: object, store: ArtifactStore, name: str, X: np.ndarray) ->
         session=session,  # type: ignore[arg-type]
         store=store,
         name=name,
-        parsed=ParsedData(X=X, y=None, feature_names=None, label_names=None),
+        parsed=ParsedData(
+            X=X, y=None, feature_names=[f"x{i}" for i in range(X.shape[1])], label_names=None
+        ),
         source_format="npy",
         image_shape=None,
     )
@@ -223,10 +225,12 @@ def test_a_delete_racing_an_upload_of_the_same_bytes_keeps_the_blob(
         store.put_bytes = put_then_race  # type: ignore[method-assign]
         with ctx.write_session_factory() as session:
             second = _dataset(session, store, "second", X)
-        assert raced == [first.sha256] == [second.sha256]  # type: ignore[attr-defined]
-        assert store.exists(second.sha256)  # type: ignore[attr-defined]
-        X2, _ = datasets.load_arrays(store=store, sha256=second.sha256, labels_sha256=None)  # type: ignore[attr-defined]
-        np.testing.assert_array_equal(X2, X)
+        with ctx.session_factory() as session:
+            rows = datasets.open_rows(session=session, store=store, dataset=second)  # type: ignore[arg-type]
+        assert raced == [rows.chunks[0].sha256]  # one chunk, shared by both datasets
+        assert first.sha256 == second.sha256  # type: ignore[attr-defined]
+        assert store.exists(rows.chunks[0].sha256)
+        np.testing.assert_array_equal(rows.read_all(), X)
     finally:
         ctx.close()
 

@@ -6,8 +6,10 @@ import io
 import math
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -33,6 +35,42 @@ class ParsedData:
     label_names: list[str] | None
 
 
+BLOCK_BYTES = 4 << 20  # what a streamed upload reads at a time
+
+
+@dataclass
+class StreamedData:
+    """A matrix read block by block (an upload's .npy, or an .npz member): its size is
+    known from its header, its rows come from `blocks()`, never whole."""
+
+    n_rows: int
+    n_features: int
+    blocks: Callable[[], Iterator[np.ndarray]]  # (rows, F) blocks of any numeric dtype
+    y: np.ndarray | None
+    feature_names: list[str]
+    label_names: list[str] | None
+
+
+def as_streamed(parsed: ParsedData | StreamedData) -> StreamedData:
+    if isinstance(parsed, StreamedData):
+        return parsed
+    X = parsed.X
+
+    def blocks() -> Iterator[np.ndarray]:
+        step = max(1, BLOCK_BYTES // max(1, X.shape[1] * 4))
+        for start in range(0, len(X), step):
+            yield X[start : start + step]
+
+    return StreamedData(
+        n_rows=int(X.shape[0]),
+        n_features=int(X.shape[1]) if X.ndim == 2 else 0,
+        blocks=blocks,
+        y=parsed.y,
+        feature_names=parsed.feature_names,
+        label_names=parsed.label_names,
+    )
+
+
 def detect_format(filename: str, content_type: str | None) -> str:
     suffix = Path(filename or "").suffix.lower()
     if suffix not in FORMATS:
@@ -53,10 +91,13 @@ def parse_file(
     *,
     label_column: str | None,
     max_decoded_bytes: int,
+    max_table_bytes: int | None = None,
     header: bool | None = None,
-) -> ParsedData:
+) -> ParsedData | StreamedData:
     """`max_decoded_bytes` bounds the arrays a file decodes to, checked from its headers
     before anything is decoded: a few kB of compressed zeros must not claim gigabytes.
+    .npy and .npz are streamed (StreamedData); csv and parquet are parsed whole, so they
+    are bounded by `max_table_bytes` too.
     `header` (csv only): None refuses a first row of numbers (see datasets.columns)."""
     if path.stat().st_size == 0:
         raise Unprocessable("file", "the file is empty")
@@ -64,7 +105,8 @@ def parse_file(
         raise Unprocessable("header", f"only csv files have a header row, not {fmt}")
     if fmt in ("csv", "parquet"):
         try:
-            return _parse_table(path, fmt, label_column, max_decoded_bytes, header)
+            limit = min(max_decoded_bytes, max_table_bytes or max_decoded_bytes)
+            return _parse_table(path, fmt, label_column, limit, header)
         except ColumnError as exc:
             raise Unprocessable(exc.field, exc.message) from exc
     if label_column:
@@ -72,9 +114,7 @@ def parse_file(
             "label_column", f"only csv and parquet files have named columns, not {fmt}"
         )
     if fmt == "npy":
-        with path.open("rb") as fp:
-            _check_npy_header(fp, "file", max_decoded_bytes)
-        return _from_arrays(_load_npy(path.read_bytes(), "file"), None)
+        return _stream_npy(path, max_decoded_bytes)
     return _parse_npz(path, max_decoded_bytes)
 
 
@@ -88,6 +128,16 @@ def _too_large(field: str, nbytes: int, max_decoded_bytes: int) -> Unprocessable
 
 def _check_npy_header(fp: io.BufferedIOBase | zipfile.ZipExtFile, field: str, limit: int) -> int:
     """The bytes an .npy stream's array takes, from its header; refused past `limit`."""
+    shape, _, dtype = _read_npy_header(fp, field)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > limit:
+        raise _too_large(field, nbytes, limit)
+    return nbytes
+
+
+def _read_npy_header(
+    fp: io.BufferedIOBase | zipfile.ZipExtFile | IO[bytes], field: str
+) -> tuple[tuple[int, ...], bool, np.dtype]:
     try:
         version = np.lib.format.read_magic(fp)
         fmt = np.lib.format
@@ -95,28 +145,88 @@ def _check_npy_header(fp: io.BufferedIOBase | zipfile.ZipExtFile, field: str, li
         header = read(fp)  # (shape, fortran order, dtype)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise Unprocessable(field, f"not a readable .npy array ({exc})") from exc
-    shape, _, dtype = header
+    return header
+
+
+def _check_shape(shape: tuple[int, ...], dtype: np.dtype) -> None:
+    if len(shape) != 2:
+        raise Unprocessable("file", f"expected a 2-D array (rows, features), got shape {shape}")
+    if dtype.kind not in "biuf" or dtype.hasobject:
+        raise Unprocessable("file", f"expected a numeric array, got dtype {dtype}")
+
+
+def _stream_npy(path: Path, max_decoded_bytes: int) -> StreamedData:
+    """The .npy's header is checked (shape, dtype, size against the file's) before any row
+    is read; the rows are then read a block at a time from the file, never mapped whole."""
+    with path.open("rb") as fp:
+        shape, fortran, dtype = _read_npy_header(fp, "file")
+        offset = fp.tell()
+    _check_shape(shape, dtype)
     nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > limit:
-        raise _too_large(field, nbytes, limit)
-    return nbytes
+    if nbytes > max_decoded_bytes:
+        raise _too_large("file", nbytes, max_decoded_bytes)
+    held = path.stat().st_size - offset
+    if held < nbytes:
+        raise Unprocessable(
+            "file",
+            f"the .npy file is truncated: its header declares {shape[0]}x{shape[1]} values of "
+            f"{dtype} ({nbytes} bytes), the file holds {held} bytes of data",
+        )
+    n_rows, n_features = shape
+
+    def blocks() -> Iterator[np.ndarray]:
+        if fortran:  # columns first on disk: rows are gathered from a read-only map
+            mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+            step = max(1, BLOCK_BYTES // max(1, n_features * dtype.itemsize))
+            for start in range(0, n_rows, step):
+                yield np.array(mapped[start : start + step])
+            return
+        with path.open("rb") as fp:
+            fp.seek(offset)
+            yield from _read_rows(fp, n_rows, n_features, dtype, "file")
+
+    return StreamedData(
+        n_rows=n_rows,
+        n_features=n_features,
+        blocks=blocks,
+        y=None,
+        feature_names=[f"x{i}" for i in range(n_features)],
+        label_names=None,
+    )
 
 
-def _load_npy(data: bytes, field: str) -> np.ndarray:
-    try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, MemoryError) as exc:
-        raise Unprocessable(field, f"not a readable .npy array ({exc})") from exc
-    if not isinstance(array, np.ndarray):
-        raise Unprocessable(field, "expected a single .npy array")
-    return array
+def _read_rows(
+    fp: IO[bytes] | zipfile.ZipExtFile,
+    n_rows: int,
+    n_features: int,
+    dtype: np.dtype,
+    field: str,
+) -> Iterator[np.ndarray]:
+    row_bytes = max(1, n_features * dtype.itemsize)
+    step = max(1, BLOCK_BYTES // row_bytes)
+    for start in range(0, n_rows, step):
+        want = min(step, n_rows - start)
+        try:
+            data = fp.read(want * row_bytes)
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise Unprocessable(field, f"not a readable .npy array ({exc})") from exc
+        if len(data) < want * row_bytes:
+            raise Unprocessable(
+                field,
+                f"the array is truncated: its data end within row {start + len(data) // row_bytes}",
+            )
+        yield np.frombuffer(data, dtype=dtype).reshape(want, n_features)
 
 
-def _parse_npz(path: Path, max_decoded_bytes: int) -> ParsedData:
-    unreadable = (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error)
+_UNREADABLE = (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error)
+
+
+def _parse_npz(path: Path, max_decoded_bytes: int) -> StreamedData:
+    """X is streamed from its member (stored or deflated alike); y, one value a row, is
+    read whole."""
     try:
         archive = np.load(path, allow_pickle=False)
-    except unreadable as exc:
+    except _UNREADABLE as exc:
         raise Unprocessable("file", f"not a readable .npz archive ({exc})") from exc
     with archive:
         if "X" not in archive.files:
@@ -136,12 +246,37 @@ def _parse_npz(path: Path, max_decoded_bytes: int) -> ParsedData:
         for name in names:
             with archive.zip.open(f"{name}.npy") as member:
                 total += _check_npy_header(member, "file", max_decoded_bytes - total)
+        with archive.zip.open("X.npy") as member:
+            shape, fortran, dtype = _read_npy_header(member, "file")
+        _check_shape(shape, dtype)
         try:
-            X = archive["X"]
             y = archive["y"] if "y" in archive.files else None
-        except unreadable as exc:
+            X_whole = archive["X"] if fortran else None  # rare: numpy writes C order
+        except _UNREADABLE as exc:
             raise Unprocessable("file", f"unreadable array in the .npz ({exc})") from exc
-    return _from_arrays(X, y)
+    if X_whole is not None:
+        return as_streamed(_from_arrays(X_whole, y))
+    n_rows, n_features = shape
+    if y is not None and (y.ndim != 1 or len(y) != n_rows):
+        raise Unprocessable("y", f"labels must be 1-D with {n_rows} entries, got shape {y.shape}")
+    codes, label_names = _encode_labels(y)
+
+    def blocks() -> Iterator[np.ndarray]:
+        try:
+            with zipfile.ZipFile(path) as archive, archive.open("X.npy") as member:
+                _read_npy_header(member, "file")
+                yield from _read_rows(member, n_rows, n_features, dtype, "file")
+        except _UNREADABLE as exc:
+            raise Unprocessable("file", f"unreadable array in the .npz ({exc})") from exc
+
+    return StreamedData(
+        n_rows=n_rows,
+        n_features=n_features,
+        blocks=blocks,
+        y=codes,
+        feature_names=[f"x{i}" for i in range(n_features)],
+        label_names=label_names,
+    )
 
 
 def _from_arrays(X: np.ndarray, y: np.ndarray | None) -> ParsedData:
@@ -221,23 +356,12 @@ def _parse_table(
     return ParsedData(X=X, y=codes, feature_names=features, label_names=label_names)
 
 
-def validate_matrix(X: np.ndarray, image_shape: list[int] | None) -> None:
-    """The rules every dataset obeys, whatever its format."""
-    n_rows, n_features = X.shape
+def validate_shape(n_rows: int, n_features: int, image_shape: list[int] | None) -> None:
+    """The rules on a matrix's size every dataset obeys, checked before its rows are read."""
     if n_features == 0:
         raise Unprocessable("file", "the data have zero columns")
     if n_rows < 2:
         raise Unprocessable("file", f"need at least 2 rows to train and validate, got {n_rows}")
-    bad = ~np.isfinite(X)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        raise Unprocessable(
-            "file",
-            f"{int(bad.sum())} NaN or infinite values in {len(rows)} rows; the first is row "
-            f"{int(rows[0])} (0-based, header excluded)",
-            bad_values=int(bad.sum()),
-            first_bad_row=int(rows[0]),
-        )
     if image_shape is not None and math.prod(image_shape) != n_features:  # no int64 wrap
         raise Unprocessable(
             "image_shape",

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
@@ -43,6 +42,13 @@ def create_dataset(
     name: Annotated[str, Form(description="Unique dataset name")],
     image_shape: Annotated[str | None, Form(description="H,W[,C], e.g. 8,8,1")] = None,
     label_column: Annotated[str | None, Form(description="csv/parquet column of labels")] = None,
+    sha256: Annotated[
+        str | None,
+        Form(
+            description="The file's sha256 (hex), when the client wants the upload checked: "
+            "on a mismatch nothing is stored and the answer is 422."
+        ),
+    ] = None,
     header: Annotated[
         bool | None,
         Form(
@@ -62,23 +68,24 @@ def create_dataset(
         no_space_is_storage_full(spool, "the upload to its spool folder"),
         locked_temp(spool) as (tmp, tmp_path),
     ):
-        shutil.copyfileobj(file.file, tmp, length=1 << 20)
-        tmp.flush()
+        service.spool_upload(file.file, tmp, expected_sha256=sha256)
         parsed = parse_file(
             tmp_path,
             fmt,
             label_column=label_column or None,
             max_decoded_bytes=settings.max_upload_bytes,
+            max_table_bytes=settings.max_table_upload_bytes,
             header=header,
         )
-    dataset = service.create_dataset(
-        session=session,
-        store=store,
-        name=name,
-        parsed=parsed,
-        source_format=fmt,
-        image_shape=shape,
-    )
+        # Inside the spool's `with`: a streamed file is read while its chunks are stored.
+        dataset = service.create_dataset(
+            session=session,
+            store=store,
+            name=name,
+            parsed=parsed,
+            source_format=fmt,
+            image_shape=shape,
+        )
     response.headers["Location"] = f"/v1/datasets/{dataset.id}"
     return service.to_public(dataset)
 

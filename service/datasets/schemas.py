@@ -24,8 +24,11 @@ class DatasetPublic(BaseModel):
     feature_names: list[str]
     label_names: list[str] | None
     has_labels: bool
-    sha256: str = Field(description="sha256 of the stored float32 .npy matrix")
-    size_bytes: int
+    sha256: str = Field(
+        description="sha256 of the float32 matrix as one .npy file (np.save's bytes); the "
+        "rows are stored in chunks of a few MB, each checked on read"
+    )
+    size_bytes: int = Field(description="Bytes stored (the chunks' .npy files)")
     stats: FeatureStats
     profile: DataProfile | None = Field(
         description="What the `auto` spec fields are decided from (taken at upload; null "

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import re
 import uuid
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
 from service.blob_guard import delete_unreferenced, ensure_blob
-from service.datasets.parsing import ParsedData, validate_matrix
+from service.datasets.chunks import ChunkedRows, ChunkRef, ChunkWriter, chunk_again, npy_bytes
+from service.datasets.parsing import ParsedData, StreamedData, as_streamed, validate_shape
 from service.datasets.schemas import DatasetPublic
-from service.datasets.tables import Dataset
+from service.datasets.tables import Dataset, DatasetChunk
 from service.errors import Conflict, NotFound, Unprocessable
 from service.etags import check_if_match
 from service.pages import PageRequest, paginate
-from service.zoo.profile import profile_data
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
@@ -54,20 +56,23 @@ def parse_image_shape(raw: str | None) -> list[int] | None:
     return shape if len(shape) == 3 else [*shape, 1]
 
 
-def feature_stats(X: np.ndarray) -> dict[str, list[float]]:
-    X64 = X.astype(np.float64)
-    return {
-        "mean": X64.mean(axis=0).tolist(),
-        "std": X64.std(axis=0).tolist(),
-        "min": X64.min(axis=0).tolist(),
-        "max": X64.max(axis=0).tolist(),
-    }
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+def spool_upload(source: BinaryIO, spool: BinaryIO, *, expected_sha256: str | None) -> str:
+    """Copy the uploaded file to its spool, hashing it on the way; a checksum the client
+    sent must match (422 naming both), before anything is parsed or stored."""
+    digest = hashlib.sha256()
+    while block := source.read(1 << 20):
+        digest.update(block)
+        spool.write(block)
+    spool.flush()
+    actual = digest.hexdigest()
+    wanted = (expected_sha256 or "").strip().lower()
+    if wanted and wanted != actual:
+        raise Unprocessable(
+            "sha256",
+            f"the file received has sha256 {actual}, not the {wanted} sent: the upload was "
+            "damaged or cut short; nothing was stored",
+        )
+    return actual
 
 
 def create_dataset(
@@ -75,56 +80,77 @@ def create_dataset(
     session: Session,
     store: ArtifactStore,
     name: str,
-    parsed: ParsedData,
+    parsed: ParsedData | StreamedData,
     source_format: str,
     image_shape: list[int] | None,
     builtin: bool = False,
 ) -> Dataset:
+    """Store the rows chunk by chunk (service.datasets.chunks), then the row that makes
+    them a dataset: nothing is visible before the commit, and a failure on the way (bad
+    values, a truncated file, a full store) removes the chunks already written."""
     check_name(name)
-    validate_matrix(parsed.X, image_shape)
+    data = as_streamed(parsed)
+    validate_shape(data.n_rows, data.n_features, image_shape)
     taken = session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None
     session.rollback()  # end the transaction: no database lock is held while blobs are written
     if taken:
         raise Conflict(f"a dataset named {name!r} already exists", code="dataset_name_taken")
-    x_bytes = _npy_bytes(parsed.X)
-    y_bytes = _npy_bytes(parsed.y) if parsed.y is not None else None
-    stored = store.put_bytes(x_bytes)
+    writer = ChunkWriter(store, data.n_rows, data.n_features, image_shape)
+    y_bytes = npy_bytes(data.y) if data.y is not None else None
+    labels = None
     try:
+        for block in data.blocks():
+            writer.add(block)
+        written = writer.finish()
         labels = store.put_bytes(y_bytes) if y_bytes is not None else None
-    except BaseException:  # e.g. the store filled up: the matrix must not stay behind alone
-        _drop_unreferenced(session, store, [stored.sha256])
+    except BaseException:  # e.g. bad values or the store filled up: no chunk stays behind
+        _drop_unreferenced(session, store, [c.sha256 for c in writer.chunks])
         session.rollback()
         raise
     dataset = Dataset(
         id=uuid.uuid4().hex,
         name=name,
         source_format=source_format,
-        n_rows=int(parsed.X.shape[0]),
-        n_features=int(parsed.X.shape[1]),
+        n_rows=data.n_rows,
+        n_features=data.n_features,
         image_shape=image_shape,
-        feature_names=parsed.feature_names,
-        label_names=parsed.label_names,
-        sha256=stored.sha256,
+        feature_names=data.feature_names,
+        label_names=data.label_names,
+        sha256=written.sha256,
         labels_sha256=labels.sha256 if labels else None,
-        size_bytes=stored.size_bytes,
-        stats={
-            **feature_stats(parsed.X),
-            "profile": profile_data(parsed.X, image_shape).model_dump(),
-        },
+        size_bytes=written.size_bytes,
+        stats={**written.stats, "profile": written.profile.model_dump()},
         builtin=builtin,
     )
     session.add(dataset)
+    session.add_all(
+        DatasetChunk(
+            dataset_id=dataset.id,
+            position=i,
+            first_row=c.first_row,
+            n_rows=c.n_rows,
+            sha256=c.sha256,
+        )
+        for i, c in enumerate(written.chunks)
+    )
+    blobs = [c.sha256 for c in written.chunks] + [labels.sha256 if labels else None]
     try:
-        ensure_blob(session, store, stored.sha256, x_bytes)  # see service.blob_guard
+        for chunk in written.chunks:  # see service.blob_guard
+            again = functools.partial(chunk_again, data.blocks(), chunk)
+            ensure_blob(session, store, chunk.sha256, again)
         if labels is not None and y_bytes is not None:
             ensure_blob(session, store, labels.sha256, y_bytes)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        _drop_unreferenced(session, store, [stored.sha256, labels.sha256 if labels else None])
+        _drop_unreferenced(session, store, blobs)
         raise Conflict(
             f"a dataset named {name!r} already exists", code="dataset_name_taken"
         ) from exc
+    except BaseException:
+        session.rollback()
+        _drop_unreferenced(session, store, blobs)
+        raise
     return dataset
 
 
@@ -172,7 +198,11 @@ def delete_dataset(
             f"dataset {dataset.name!r} is used by {busy} queued or running job(s)",
             code="dataset_in_use",
         )
-    blobs = [dataset.sha256, dataset.labels_sha256]
+    chunks = session.scalars(
+        select(DatasetChunk.sha256).where(DatasetChunk.dataset_id == dataset.id)
+    ).all()
+    blobs = [*chunks, dataset.sha256, dataset.labels_sha256]
+    session.execute(delete(DatasetChunk).where(DatasetChunk.dataset_id == dataset.id))
     session.delete(dataset)
     session.commit()
     _drop_unreferenced(session, store, blobs)
@@ -190,17 +220,28 @@ def _dataset_blob_in_use(session: Session, sha: str) -> bool:
         .select_from(Dataset)
         .where(or_(Dataset.sha256 == sha, Dataset.labels_sha256 == sha))
     )
-    return bool(used)
+    chunk = session.scalar(select(DatasetChunk.dataset_id).where(DatasetChunk.sha256 == sha))
+    return bool(used) or chunk is not None
 
 
-def load_arrays(
-    *, store: ArtifactStore, sha256: str, labels_sha256: str | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    X = np.load(io.BytesIO(store.get_bytes(sha256)), allow_pickle=False)
-    y = None
-    if labels_sha256:
-        y = np.load(io.BytesIO(store.get_bytes(labels_sha256)), allow_pickle=False)
-    return X, y
+def open_rows(*, session: Session, store: ArtifactStore, dataset: Dataset) -> ChunkedRows:
+    """The dataset's rows, read a chunk at a time; a dataset stored before chunks existed
+    is its one blob, read as one chunk."""
+    rows = session.execute(
+        select(DatasetChunk.sha256, DatasetChunk.first_row, DatasetChunk.n_rows)
+        .where(DatasetChunk.dataset_id == dataset.id)
+        .order_by(DatasetChunk.position)
+    ).all()
+    chunks = [ChunkRef(sha256=r[0], first_row=r[1], n_rows=r[2]) for r in rows]
+    if not chunks:
+        chunks = [ChunkRef(sha256=dataset.sha256, first_row=0, n_rows=dataset.n_rows)]
+    return ChunkedRows(store, chunks, dataset.n_features)
+
+
+def load_labels(*, store: ArtifactStore, labels_sha256: str | None) -> np.ndarray | None:
+    if not labels_sha256:
+        return None
+    return np.load(io.BytesIO(store.get_bytes(labels_sha256)), allow_pickle=False)
 
 
 def builtin_payloads() -> dict[str, dict[str, Any]]:

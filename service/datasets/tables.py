@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.database import Base, UTCDateTime, utcnow
@@ -26,3 +26,20 @@ class Dataset(Base):
     stats: Mapped[dict[str, Any]]
     builtin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DatasetChunk(Base):
+    """One block of a dataset's rows, a float32 .npy blob in the artifact store (#28).
+
+    A dataset uploaded before chunks existed has none: its matrix is the one blob named by
+    `dataset.sha256`."""
+
+    __tablename__ = "dataset_chunk"
+
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    first_row: Mapped[int] = mapped_column(BigInteger)
+    n_rows: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore, StorageFull, retry_store
 from service.database import is_database_unavailable, retry_while_unavailable
-from service.datasets.service import load_arrays
+from service.datasets.service import open_rows
 from service.datasets.tables import Dataset
 from service.registry.service import register_version
 from service.training import lifecycle
+from service.training.data import is_streamed
 from service.training.schemas import JobStatus
 from service.training.tables import Job
 from service.training.trainer import (
@@ -263,17 +264,20 @@ class JobRun:
         )
 
     def load_data(self) -> tuple[Any, tuple[int, int, int] | None]:
+        """The rows in memory for a small dataset; else the dataset's chunks, which the
+        trainer streams (service.training.data.is_streamed)."""
         job = self.job
         with self.factory() as session:
             dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
             if dataset is None:
                 raise _UnusableData("the job's dataset was deleted")
-            sha, shape = dataset.sha256, dataset.image_shape
-        X, _ = retry_store(
-            lambda: load_arrays(store=self.store, sha256=sha, labels_sha256=None),
-            what=f"job {job.id}: read its dataset",
-        )
-        return X, (tuple(shape) if shape else None)
+            rows = open_rows(session=session, store=self.store, dataset=dataset)
+            shape = dataset.image_shape
+        image_shape = tuple(shape) if shape else None
+        if is_streamed(rows):
+            return rows, image_shape
+        X = retry_store(rows.read_all, what=f"job {job.id}: read its dataset")
+        return X, image_shape
 
 
 class _UnusableData(Exception):

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from service.artifacts import Checkpoint
+from service.datasets.chunks import ChunkedRows
 from service.training.checkpoints import (
     LoopState,
     as_checkpoint,
@@ -27,23 +28,35 @@ from service.training.checkpoints import (
     save_checkpoint,
     state_copy,
 )
+from service.training.data import StreamSplit, scan_rows
+from service.training.prepare import (
+    Context,
+    TrainingFailed,
+    prepare,
+    prepare_stream,
+    split_rows,
+)
 from service.zoo.auto import resolve_spec
 from service.zoo.metrics import quality_metrics
-from service.zoo.nets import Autoencoder, DenseStack
 from service.zoo.objective import layer_loss, layer_parameters, network_loss
-from service.zoo.pca import init_linear_as_pca
-from service.zoo.preprocess import fit_preprocessor
 from service.zoo.profile import profile_data
-from service.zoo.serving import ServingModel, build_serving_model, serving_config
+from service.zoo.serving import ServingModel, serving_config
 from service.zoo.spec import (
     ModelSpec,
     batch_size_of,
-    check_against_dataset,
     check_spec,
     hidden_sizes_of,
     patience_of,
 )
 
+__all__ = [
+    "EpochReport",
+    "TrainResult",
+    "TrainingFailed",
+    "TrainingInterrupted",
+    "split_rows",
+    "train",
+]
 _EVAL_ROWS = 4096  # rows per forward pass outside training
 _PLATEAU_PATIENCE = 3  # epochs without improvement before 'plateau' halves the lr
 _ONE_THREAD_MACS = 2**24  # weights x batch rows below which a CPU step runs on one thread
@@ -71,30 +84,10 @@ class TrainingInterrupted(Exception):
     """should_stop() returned True; the last per-epoch checkpoint stays on disk."""
 
 
-class TrainingFailed(Exception):
-    """The spec cannot train on this data (e.g. the loss diverged); retrying will not help."""
-
-
 @dataclass
 class _Stage:
     name: str
     layer: int | None  # layerwise: the encoder layer trained alone; None: the whole network
-
-
-@dataclass
-class _Context:
-    spec: ModelSpec
-    model: ServingModel
-    x_train: torch.Tensor  # (N_train, F) preprocessed, on device
-    x_val: torch.Tensor  # (N_val, F) preprocessed, on device
-    device: torch.device
-    shuffle_gen: torch.Generator  # CPU: batch order
-    noise_gen: torch.Generator  # device: denoising and VAE sampling
-    bf16: bool
-
-    @property
-    def ae(self) -> Autoencoder:
-        return self.model.autoencoder
 
 
 def _stages(spec: ModelSpec) -> list[_Stage]:
@@ -104,26 +97,8 @@ def _stages(spec: ModelSpec) -> list[_Stage]:
     return [_Stage(f"layer {i + 1}/{n}", i) for i in range(n)] + [_Stage("fine_tune", None)]
 
 
-def split_rows(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(training rows, validation rows), sorted; the split train() makes for this seed."""
-    n_val = max(1, round(n_rows * fraction))
-    if n_rows - n_val < 1:
-        raise TrainingFailed(f"{n_rows} rows cannot be split into training and validation")
-    order = np.random.default_rng(seed).permutation(n_rows)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def _pick_device(spec: ModelSpec) -> torch.device:
-    wanted = spec.training.device
-    if wanted == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("training.device is 'cuda' but this worker has no CUDA device")
-    if wanted == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(wanted)
-
-
 @contextlib.contextmanager
-def _cpu_threads(ctx: _Context) -> Iterator[None]:
+def _cpu_threads(ctx: Context) -> Iterator[None]:
     """Train a small network on one intra-op thread (CPU only), then restore the count.
 
     A step of a small network is a chain of tiny ops: more threads only add a barrier per
@@ -144,7 +119,7 @@ def _cpu_threads(ctx: _Context) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _loss(ctx: _Context, stage: _Stage, x: torch.Tensor, training: bool) -> torch.Tensor:
+def _loss(ctx: Context, stage: _Stage, x: torch.Tensor, training: bool) -> torch.Tensor:
     autocast = (
         torch.autocast(device_type="cuda", dtype=torch.bfloat16)
         if ctx.bf16
@@ -161,13 +136,13 @@ def _loss(ctx: _Context, stage: _Stage, x: torch.Tensor, training: bool) -> torc
 # ---------------------------------------------------------------- optimisation
 
 
-def _stage_parameters(ctx: _Context, stage: _Stage) -> list[nn.Parameter]:
+def _stage_parameters(ctx: Context, stage: _Stage) -> list[nn.Parameter]:
     if stage.layer is None:
         return list(ctx.ae.parameters())
     return layer_parameters(ctx.ae, stage.layer)
 
 
-def _optimizer(ctx: _Context, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+def _optimizer(ctx: Context, params: list[nn.Parameter]) -> torch.optim.Optimizer:
     train, decay = ctx.spec.training, float(ctx.spec.regularization.weight_decay)
     if train.optimizer == "adam":
         return torch.optim.Adam(params, lr=train.learning_rate, weight_decay=decay)
@@ -176,7 +151,7 @@ def _optimizer(ctx: _Context, params: list[nn.Parameter]) -> torch.optim.Optimiz
     return torch.optim.SGD(params, lr=train.learning_rate, momentum=0.9, weight_decay=decay)
 
 
-def _scheduler(ctx: _Context, optimizer: torch.optim.Optimizer) -> Any:
+def _scheduler(ctx: Context, optimizer: torch.optim.Optimizer) -> Any:
     schedule = ctx.spec.training.lr_schedule
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, ctx.spec.training.epochs)
@@ -195,7 +170,7 @@ def _diverged(where: str, value: float) -> TrainingFailed:
 
 
 def _train_epoch(
-    ctx: _Context,
+    ctx: Context,
     stage: _Stage,
     optimizer: torch.optim.Optimizer,
     should_stop: Callable[[], bool] | None,
@@ -204,14 +179,11 @@ def _train_epoch(
     """One pass over the shuffled training rows: (mean loss, samples per second)."""
     ctx.ae.train()
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    clip, batch_size = ctx.spec.training.gradient_clip_norm, batch_size_of(ctx.spec)
-    n_rows = len(ctx.x_train)
-    order = torch.randperm(n_rows, generator=ctx.shuffle_gen).to(ctx.device)
-    total, started = 0.0, time.perf_counter()
-    for batch, start in enumerate(range(0, n_rows, batch_size)):
+    clip = ctx.spec.training.gradient_clip_norm
+    total, n_rows, started = 0.0, 0, time.perf_counter()
+    for batch, x in enumerate(_batches(ctx, epoch)):  # (B, F) preprocessed
         if should_stop is not None and should_stop():
             raise TrainingInterrupted(f"stopped during epoch {epoch}")
-        x = ctx.x_train[order[start : start + batch_size]]  # (B, F)
         loss = _loss(ctx, stage, x, training=True)
         value = float(loss.item())
         if not np.isfinite(value):
@@ -222,11 +194,28 @@ def _train_epoch(
             nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()
         total += value * len(x)
+        n_rows += len(x)
     return total / n_rows, n_rows / max(time.perf_counter() - started, 1e-9)
 
 
+def _batches(ctx: Context, epoch: int) -> Iterator[torch.Tensor]:
+    """In memory: a permutation drawn from the shuffle generator (kept in checkpoints).
+    Streamed: the order of (seed, epoch) (service.training.data), preprocessed here."""
+    batch_size = batch_size_of(ctx.spec)
+    if ctx.stream is None:
+        assert ctx.x_train is not None
+        n_rows = len(ctx.x_train)
+        order = torch.randperm(n_rows, generator=ctx.shuffle_gen).to(ctx.device)
+        for start in range(0, n_rows, batch_size):
+            yield ctx.x_train[order[start : start + batch_size]]
+        return
+    ctx.stream.set_epoch(epoch)
+    for raw in ctx.stream:  # no grad mode here: it would hold across the yield
+        yield ctx.model.preprocessor(raw.to(ctx.device, non_blocking=True))
+
+
 @torch.no_grad()
-def _val_loss(ctx: _Context, stage: _Stage) -> float:
+def _val_loss(ctx: Context, stage: _Stage) -> float:
     ctx.ae.eval()
     total = 0.0
     for x in ctx.x_val.split(_EVAL_ROWS):
@@ -234,14 +223,14 @@ def _val_loss(ctx: _Context, stage: _Stage) -> float:
     return total / len(ctx.x_val)
 
 
-def _shape(ctx: _Context) -> list[int]:
-    return [len(ctx.x_train), len(ctx.x_val), ctx.ae.n_features]
+def _shape(ctx: Context) -> list[int]:
+    return [ctx.n_train, len(ctx.x_val), ctx.ae.n_features]
 
 
 # ---------------------------------------------------------------- the loop
 
 
-def _open_stage(ctx: _Context, stage: _Stage, ck: dict[str, Any] | None) -> tuple[Any, Any]:
+def _open_stage(ctx: Context, stage: _Stage, ck: dict[str, Any] | None) -> tuple[Any, Any]:
     """A fresh optimizer and scheduler for the stage, restored from ck where it has them."""
     optimizer = _optimizer(ctx, _stage_parameters(ctx, stage))
     scheduler = _scheduler(ctx, optimizer)
@@ -252,7 +241,7 @@ def _open_stage(ctx: _Context, stage: _Stage, ck: dict[str, Any] | None) -> tupl
     return optimizer, scheduler
 
 
-def _end_of_epoch(ctx: _Context, state: LoopState, row: dict[str, Any], scheduler: Any) -> bool:
+def _end_of_epoch(ctx: Context, state: LoopState, row: dict[str, Any], scheduler: Any) -> bool:
     """Early stopping and lr schedule; True when the stage is over.
 
     With early stopping the stage ends on its best validation epoch's weights; without
@@ -283,7 +272,7 @@ def _end_of_epoch(ctx: _Context, state: LoopState, row: dict[str, Any], schedule
 
 
 def _run_epoch(
-    ctx: _Context,
+    ctx: Context,
     stage: _Stage,
     state: LoopState,
     optimizer: torch.optim.Optimizer,
@@ -308,7 +297,7 @@ def _run_epoch(
 
 
 def _fit(
-    ctx: _Context,
+    ctx: Context,
     checkpoint: Checkpoint | None,
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
@@ -354,57 +343,10 @@ def _fit(
     return state
 
 
-def _start_at_pca(ae: Autoencoder, Xp_train: np.ndarray) -> None:
-    encoder, decoder = ae.encoder, ae.decoder
-    assert isinstance(encoder, DenseStack) and isinstance(decoder, DenseStack)
-    first, last = encoder.layers[0], decoder.layers[0]
-    assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)
-    init_linear_as_pca(first, last, Xp_train)
-
-
-def _prepare(
-    spec: ModelSpec, X: np.ndarray, image_shape: tuple[int, int, int] | None
-) -> tuple[_Context, np.ndarray, np.ndarray]:
-    """Split, fit the preprocessor on the training rows, check the spec, build the model."""
-    seed = spec.training.seed
-    train_rows, val_rows = split_rows(len(X), spec.training.validation_fraction, seed)
-    X_train, X_val = X[train_rows], X[val_rows]
-    preprocessor = fit_preprocessor(spec.preprocessing, X_train)
-    Xp_train = preprocessor(torch.from_numpy(X_train))  # (N_train, F)
-    check_against_dataset(
-        spec,
-        n_features=X.shape[1],
-        image_shape=image_shape,
-        preprocessed_min=float(Xp_train.min()),
-        preprocessed_max=float(Xp_train.max()),
-    )
-    with torch.random.fork_rng(devices=[]):  # seeded init, the caller's RNG untouched
-        torch.manual_seed(seed)
-        model = build_serving_model(spec, X.shape[1], image_shape)
-    model.preprocessor.load_state_dict(preprocessor.state_dict())
-    if spec.architecture.kind == "linear":
-        _start_at_pca(model.autoencoder, Xp_train.numpy())
-    device = _pick_device(spec)
-    model.to(device)
-    with torch.no_grad():
-        x_val = model.preprocessor(torch.from_numpy(X_val).to(device))
-    ctx = _Context(
-        spec=spec,
-        model=model,
-        x_train=Xp_train.to(device),
-        x_val=x_val,
-        device=device,
-        shuffle_gen=torch.Generator().manual_seed(seed),
-        noise_gen=torch.Generator(device=device).manual_seed(seed + 1),
-        bf16=spec.training.bf16_autocast and device.type == "cuda",
-    )
-    return ctx, X_train, X_val
-
-
 def train(
     *,
     spec: ModelSpec,
-    X: np.ndarray,
+    X: np.ndarray | ChunkedRows,
     image_shape: tuple[int, int, int] | None,
     checkpoint_path: Checkpoint | Path | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
@@ -413,18 +355,34 @@ def train(
     """Train a spec on raw rows X (N, F); resume from checkpoint_path when it exists (a
     file, or the job's Checkpoint in the artifact store).
 
+    X is a matrix, or a dataset's ChunkedRows, then read chunk by chunk with bounded
+    memory (service.training.data); the fits after training (the score, the metrics) then
+    take a sample of the training rows.
+
     Every `auto` field is decided from the data's profile first; the result's config holds
     the resolved spec and its metrics say why each was chosen.
 
     Raises SpecError (spec or data refused), TrainingFailed (diverged: do not retry) and
     TrainingInterrupted (should_stop() said so; the checkpoint stays for a resume).
     """
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 2 or not np.isfinite(X).all():
-        raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
-    spec, decisions = resolve_spec(spec, profile_data(X, image_shape))
-    check_spec(spec)
-    ctx, X_train, X_val = _prepare(spec, X, image_shape)
+    if isinstance(X, ChunkedRows):
+        fraction, seed = spec.training.validation_fraction, spec.training.seed
+        try:
+            scan = scan_rows(X, StreamSplit.for_rows(X, fraction, seed), image_shape)
+        except ValueError as exc:
+            raise TrainingFailed(str(exc)) from exc
+        spec, decisions = resolve_spec(spec, scan.profile)
+        check_spec(spec)
+        ctx, X_train, X_val = prepare_stream(spec, X, scan, image_shape)
+        n_features, n_val = X.n_features, scan.n_val
+    else:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or not np.isfinite(X).all():
+            raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
+        spec, decisions = resolve_spec(spec, profile_data(X, image_shape))
+        check_spec(spec)
+        ctx, X_train, X_val = prepare(spec, X, image_shape)
+        n_features, n_val = X.shape[1], len(X_val)
     with _cpu_threads(ctx):
         slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
         state = _fit(ctx, slot, on_epoch, should_stop)
@@ -435,10 +393,10 @@ def train(
         train_time_s=state.train_time_s,
         epochs_run=len(state.history),
         best_epoch=state.best_epoch,
-        n_train=len(X_train),
-        n_val=len(X_val),
+        n_train=ctx.n_train,
+        n_val=n_val,
         device=ctx.device.type,
         auto_decisions=decisions,
     )
-    config = serving_config(spec, X.shape[1], image_shape)
+    config = serving_config(spec, n_features, image_shape)
     return TrainResult(model=model, config=config, metrics=metrics, history=state.history)

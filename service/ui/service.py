@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from torch import nn
 
 from service.context import AppContext
-from service.datasets.service import load_arrays
+from service.datasets.service import load_labels, open_rows
 from service.datasets.tables import Dataset
 from service.errors import NotFound
 from service.inference.api.service import sample_codings
@@ -28,15 +28,17 @@ from service.inference.runtime.cache import LoadedModel
 from service.inference.runtime.device import one_torch_thread
 from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
+from service.training.data import StreamSplit, is_streamed, stream_validation_rows
+from service.training.prepare import split_rows
 from service.training.schemas import TERMINAL_STATES
 from service.training.service import get_job, progress_reports
-from service.training.trainer import split_rows
 from service.ui import plots
 
 VERSION_PLOTS = ("reconstructions", "latent", "samples", "features", "scores")
 N_RECONSTRUCTIONS = 6
 MAX_FEATURE_IMAGES = 64
 SAMPLES_SEED = 0
+PLOT_SAMPLE_ROWS = 5000  # validation rows plotted of a dataset too large to hold
 
 
 @dataclass(frozen=True)
@@ -173,13 +175,20 @@ def _why_not(data: VersionData, plot: str) -> str:
 
 
 def _validation_split(ctx: AppContext, data: VersionData) -> tuple[np.ndarray, np.ndarray | None]:
+    """The version's validation rows; of a dataset too large to hold, at most
+    PLOT_SAMPLE_ROWS of them, read from the first chunks only."""
     assert data.dataset is not None
-    X, y = load_arrays(
-        store=ctx.store, sha256=data.dataset.sha256, labels_sha256=data.dataset.labels_sha256
-    )
+    with ctx.session_factory() as session:
+        rows = open_rows(session=session, store=ctx.store, dataset=data.dataset)
+    y = load_labels(store=ctx.store, labels_sha256=data.dataset.labels_sha256)
     training = data.mv.spec["training"]
-    _, val_rows = split_rows(len(X), float(training["validation_fraction"]), int(training["seed"]))
-    return X[val_rows].astype(np.float32), None if y is None else y[val_rows]
+    fraction, seed = float(training["validation_fraction"]), int(training["seed"])
+    if not is_streamed(rows):
+        _, val_rows = split_rows(len(rows), fraction, seed)
+    else:
+        split = StreamSplit.for_rows(rows, fraction, seed)
+        val_rows = stream_validation_rows(rows, split, PLOT_SAMPLE_ROWS)
+    return rows.take(val_rows), None if y is None else y[val_rows]
 
 
 def _run(loaded: LoadedModel, method: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray) -> Any:

@@ -69,3 +69,27 @@ def fit_preprocessor(kind: str, X_train: np.ndarray) -> Preprocessor:
     pre.shift.copy_(torch.from_numpy(shift.astype(np.float32)))
     pre.scale.copy_(torch.from_numpy(scale.astype(np.float32)))
     return pre
+
+
+def preprocessor_from_moments(
+    kind: str, mean: np.ndarray, std: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> Preprocessor:
+    """fit_preprocessor from per-feature moments of the training rows (mean, std, min,
+    max), taken in one streaming pass over data too large to hold."""
+    n_features = len(mean)
+    if kind == "standardize":
+        shift, scale = mean, _floored(std)
+    elif kind == "minmax":
+        shift, scale = lo, _floored(hi - lo)
+    elif kind == "global_minmax":
+        low, high = float(lo.min()), float(hi.max())
+        span = high - low if high - low > 1e-12 else 1.0
+        shift, scale = np.full(n_features, low), np.full(n_features, span)
+    elif kind == "none":
+        shift, scale = np.zeros(n_features), np.ones(n_features)
+    else:
+        raise ValueError(f"unknown preprocessing '{kind}'")
+    pre = Preprocessor(n_features)
+    pre.shift.copy_(torch.from_numpy(np.asarray(shift, dtype=np.float32)))
+    pre.scale.copy_(torch.from_numpy(np.asarray(scale, dtype=np.float32)))
+    return pre

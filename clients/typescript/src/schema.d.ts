@@ -1061,6 +1061,11 @@ export interface components {
              * @description Unique dataset name
              */
             name: string;
+            /**
+             * Sha256
+             * @description The file's sha256 (hex), when the client wants the upload checked: on a mismatch nothing is stored and the answer is 422.
+             */
+            sha256?: string | null;
         };
         /** DataProfile */
         DataProfile: {
@@ -1112,10 +1117,13 @@ export interface components {
             profile: components["schemas"]["DataProfile"] | null;
             /**
              * Sha256
-             * @description sha256 of the stored float32 .npy matrix
+             * @description sha256 of the float32 matrix as one .npy file (np.save's bytes); the rows are stored in chunks of a few MB, each checked on read
              */
             sha256: string;
-            /** Size Bytes */
+            /**
+             * Size Bytes
+             * @description Bytes stored (the chunks' .npy files)
+             */
             size_bytes: number;
             /** Source Format */
             source_format: string;

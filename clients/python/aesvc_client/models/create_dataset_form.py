@@ -34,6 +34,8 @@ class CreateDatasetForm:
                 refused (422) rather than taken as names.
             image_shape (None | str | Unset): H,W[,C], e.g. 8,8,1
             label_column (None | str | Unset): csv/parquet column of labels
+            sha256 (None | str | Unset): The file's sha256 (hex), when the client wants the upload checked: on a mismatch
+                nothing is stored and the answer is 422.
      """
 
     file: File
@@ -41,6 +43,7 @@ class CreateDatasetForm:
     header: bool | None | Unset = UNSET
     image_shape: None | str | Unset = UNSET
     label_column: None | str | Unset = UNSET
+    sha256: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -71,6 +74,12 @@ class CreateDatasetForm:
         else:
             label_column = self.label_column
 
+        sha256: None | str | Unset
+        if isinstance(self.sha256, Unset):
+            sha256 = UNSET
+        else:
+            sha256 = self.sha256
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -84,6 +93,8 @@ class CreateDatasetForm:
             field_dict["image_shape"] = image_shape
         if label_column is not UNSET:
             field_dict["label_column"] = label_column
+        if sha256 is not UNSET:
+            field_dict["sha256"] = sha256
 
         return field_dict
 
@@ -121,6 +132,14 @@ class CreateDatasetForm:
                 files.append(("label_column", (None, str(self.label_column).encode(), "text/plain")))
             else:
                 files.append(("label_column", (None, str(self.label_column).encode(), "text/plain")))
+
+
+        if not isinstance(self.sha256, Unset):
+            if isinstance(self.sha256, str):
+
+                files.append(("sha256", (None, str(self.sha256).encode(), "text/plain")))
+            else:
+                files.append(("sha256", (None, str(self.sha256).encode(), "text/plain")))
 
 
 
@@ -174,12 +193,23 @@ class CreateDatasetForm:
         label_column = _parse_label_column(d.pop("label_column", UNSET))
 
 
+        def _parse_sha256(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        sha256 = _parse_sha256(d.pop("sha256", UNSET))
+
+
         create_dataset_form = cls(
             file=file,
             name=name,
             header=header,
             image_shape=image_shape,
             label_column=label_column,
+            sha256=sha256,
         )
 
 

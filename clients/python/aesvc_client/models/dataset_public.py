@@ -39,8 +39,9 @@ class DatasetPublic:
             name (str):
             profile (DataProfile | None): What the `auto` spec fields are decided from (taken at upload; null for datasets
                 uploaded before profiles existed).
-            sha256 (str): sha256 of the stored float32 .npy matrix
-            size_bytes (int):
+            sha256 (str): sha256 of the float32 matrix as one .npy file (np.save's bytes); the rows are stored in chunks of
+                a few MB, each checked on read
+            size_bytes (int): Bytes stored (the chunks' .npy files)
             source_format (str):
             stats (FeatureStats):
      """

@@ -1,0 +1,180 @@
+"""Training data larger than memory: one streaming pass to prepare, then shuffled batches
+read chunk by chunk (service.datasets.chunks), in an order fixed by (seed, epoch).
+
+A dataset up to IN_MEMORY_BYTES is loaded whole and trained as before (trainer.py): the
+same speed, the same weights for a seed. Past it:
+- the split: each row draws u in [0, 1) from a generator seeded by (seed, chunk); u below
+  the validation fraction makes it a validation row. No permutation of N is held, and a
+  row's side never depends on how the dataset is read;
+- one pass (`scan_rows`) takes the profile (for `auto`), the training rows' per-feature
+  moments (the preprocessor), the validation rows (at most VAL_MAX_BYTES of them, drawn
+  uniformly by the same u) and a sample of training rows (the PCA start, the anomaly score
+  statistics and the PCA baseline);
+- each epoch (`ShuffledChunks`) visits the chunks in a permuted order and shuffles the rows
+  of a group of chunks (a shuffle buffer of SHUFFLE_BUFFER_BYTES) before cutting batches.
+  Both permutations come from a generator seeded by (seed, epoch): a run resumed from an
+  epoch's checkpoint sees the batches an uninterrupted run sees.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset
+
+from service.datasets.chunks import ChunkedRows, FeatureMoments
+from service.zoo.profile import DataProfile, ProfileAccumulator
+
+IN_MEMORY_BYTES = 64 << 20  # datasets up to this are trained from memory
+SHUFFLE_BUFFER_BYTES = 32 << 20  # rows shuffled together: a group of chunks
+VAL_MAX_BYTES = 16 << 20  # validation rows held in memory (a uniform draw past it)
+TRAIN_SAMPLE_BYTES = 8 << 20  # training rows kept for the fits done after training
+PREFETCH_CHUNKS = 2  # chunks read ahead by a thread while the current ones train
+
+
+def is_streamed(rows: ChunkedRows) -> bool:
+    """Whether a job streams these rows (else it loads them whole). A dataset stored as one
+    blob (before #28) is read whole either way, so it trains in memory as it did."""
+    return rows.nbytes > IN_MEMORY_BYTES and len(rows.chunks) > 1
+
+
+@dataclass(frozen=True)
+class StreamSplit:
+    """Which rows of a chunk are validation rows, which are kept as samples."""
+
+    fraction: float
+    seed: int
+    val_keep: float  # share of the validation rows held in memory
+    train_keep: float  # share of the training rows kept as the training sample
+
+    @classmethod
+    def for_rows(cls, rows: ChunkedRows, fraction: float, seed: int) -> StreamSplit:
+        row_bytes = rows.n_features * 4
+        val_bytes = max(1.0, fraction * rows.n_rows * row_bytes)
+        train_bytes = max(1.0, (1 - fraction) * rows.n_rows * row_bytes)
+        return cls(
+            fraction=fraction,
+            seed=seed,
+            val_keep=min(1.0, VAL_MAX_BYTES / val_bytes),
+            train_keep=min(1.0, TRAIN_SAMPLE_BYTES / train_bytes),
+        )
+
+    def draws(self, chunk: int, n_rows: int) -> np.ndarray:
+        return np.random.default_rng([self.seed, chunk]).random(n_rows)  # (n_rows,)
+
+    def is_val(self, chunk: int, n_rows: int) -> np.ndarray:
+        return self.draws(chunk, n_rows) < self.fraction
+
+
+def stream_validation_rows(rows: ChunkedRows, split: StreamSplit, limit: int) -> np.ndarray:
+    """The first `limit` validation rows' indices, found without reading a chunk."""
+    found: list[np.ndarray] = []
+    total = 0
+    for index, ref in enumerate(rows.chunks):
+        picked = ref.first_row + np.flatnonzero(split.is_val(index, ref.n_rows))
+        found.append(picked[: limit - total])
+        total += len(found[-1])
+        if total >= limit:
+            break
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class Scan:
+    profile: DataProfile
+    moments: FeatureMoments  # of the training rows
+    X_val: np.ndarray  # (N_val kept, F) raw
+    X_train_sample: np.ndarray  # (N_sample, F) raw
+    n_train: int
+    n_val: int
+
+
+def scan_rows(rows: ChunkedRows, split: StreamSplit, image_shape: object = None) -> Scan:
+    """The one streaming pass before training (see the module's docstring)."""
+    profile = ProfileAccumulator(rows.n_features, image_shape)
+    moments = FeatureMoments()
+    val_parts, sample_parts, n_val = [], [], 0
+    for index, chunk in rows.iter_chunks():
+        profile.update(chunk)
+        u = split.draws(index, len(chunk))
+        is_val = u < split.fraction
+        n_val += int(is_val.sum())
+        if (~is_val).any():
+            moments.update(chunk[~is_val])
+        val_parts.append(chunk[u < split.fraction * split.val_keep])
+        in_sample = (~is_val) & (u < split.fraction + (1 - split.fraction) * split.train_keep)
+        sample_parts.append(chunk[in_sample])
+    n_train = rows.n_rows - n_val
+    if n_train < 1 or n_val < 1:
+        raise ValueError(f"{rows.n_rows} rows cannot be split into training and validation")
+    return Scan(
+        profile=profile.result(),
+        moments=moments,
+        X_val=np.concatenate(val_parts),
+        X_train_sample=np.concatenate(sample_parts),
+        n_train=n_train,
+        n_val=n_val,
+    )
+
+
+class ShuffledChunks(IterableDataset[torch.Tensor]):
+    """The training rows in batches (B, F) of raw float32, in the order of `set_epoch`."""
+
+    def __init__(
+        self,
+        rows: ChunkedRows,
+        split: StreamSplit,
+        *,
+        batch_size: int,
+        buffer_bytes: int = SHUFFLE_BUFFER_BYTES,
+    ) -> None:
+        self.rows, self.split, self.batch_size = rows, split, batch_size
+        chunk_rows = max(1, max(c.n_rows for c in rows.chunks))
+        self.group = max(1, buffer_bytes // (chunk_rows * rows.n_features * 4))
+        self.epoch = 1
+
+    def set_epoch(self, epoch: int) -> None:
+        """The order of every epoch is fixed by (seed, epoch), whatever came before."""
+        self.epoch = epoch
+
+    def _train_rows(self, index: int) -> np.ndarray:
+        chunk = self.rows.read_chunk(index)
+        return chunk[~self.split.is_val(index, len(chunk))]
+
+    def _read_ahead(self, order: np.ndarray) -> Iterator[np.ndarray]:
+        """The chunks' training rows in `order`, the next ones read by a thread meanwhile
+        (a read is I/O and a sha256, both outside the GIL)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunks") as pool:
+            pending: deque[Future[np.ndarray]] = deque()
+            for index in order:
+                pending.append(pool.submit(self._train_rows, int(index)))
+                if len(pending) > PREFETCH_CHUNKS:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        rng = np.random.default_rng([self.split.seed, self.epoch, 1])
+        order = rng.permutation(len(self.rows.chunks))
+        carry = np.zeros((0, self.rows.n_features), dtype=np.float32)
+        group: list[np.ndarray] = []
+        B = self.batch_size
+        chunks = self._read_ahead(order)
+        for position, train_rows in enumerate(chunks, start=1):
+            group.append(train_rows)
+            if len(group) < self.group and position < len(order):
+                continue
+            buffer = np.concatenate([carry, *group])  # (≤ buffer rows, F)
+            group = []
+            shuffled = rng.permutation(len(buffer))
+            full = len(buffer) // B * B
+            for start in range(0, full, B):
+                yield torch.from_numpy(buffer[shuffled[start : start + B]])
+            carry = buffer[shuffled[full:]]
+        if len(carry):
+            yield torch.from_numpy(carry)
