@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -126,3 +127,24 @@ def test_jobs_replay_with_the_header_and_keys_are_scoped_per_api_key(settings: S
         assert a.status_code == b.status_code == 201  # type: ignore[attr-defined]
         assert "Idempotent-Replayed" not in b.headers  # type: ignore[attr-defined]
         assert a.json()["version"] != b.json()["version"]  # type: ignore[attr-defined]
+
+
+def test_a_retried_dataset_upload_replays_and_another_file_under_the_key_is_409(
+    client: TestClient,
+) -> None:
+    from tests.factories import csv_bytes, random_matrix
+
+    def upload(seed: int) -> Any:
+        files = {"file": ("d.csv", csv_bytes(random_matrix(10, 3, seed=seed)), "text/csv")}
+        return client.post(
+            "/v1/datasets", files=files, data={"name": "once"}, headers={"Idempotency-Key": "u"}
+        )
+
+    first, again = upload(0), upload(0)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    other = upload(1)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    names = [d["name"] for d in client.get("/v1/datasets", params={"limit": 1000}).json()["data"]]
+    assert names.count("once") == 1

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
+from fastapi.responses import JSONResponse
 
+from service import idempotency
 from service.artifacts import no_space_is_storage_full
 from service.datasets import service
 from service.datasets.parsing import detect_format, parse_file
@@ -11,6 +13,7 @@ from service.datasets.schemas import DatasetPublic, DatasetsPublic
 from service.deps import MultipartBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
 from service.etags import IfMatch
+from service.idempotency import IdempotencyKey
 from service.pages import PageRequest, page_request
 from service.tmpfiles import locked_temp
 
@@ -28,10 +31,12 @@ router = APIRouter(
     "",
     status_code=status.HTTP_201_CREATED,
     operation_id="create_dataset",
+    response_model=DatasetPublic,
     dependencies=[MultipartBody],
     summary="Upload a dataset (.csv, .npy, .npz, .parquet)",
 )
 def create_dataset(
+    request: Request,
     session: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
@@ -56,7 +61,8 @@ def create_dataset(
             "numbers is refused (422) rather than taken as names."
         ),
     ] = None,
-) -> DatasetPublic:
+    idempotency_key: IdempotencyKey = None,
+) -> DatasetPublic | JSONResponse:
     fmt = detect_format(file.filename or "", file.content_type)
     service.check_name(name)
     shape = service.parse_image_shape(image_shape)
@@ -68,26 +74,46 @@ def create_dataset(
         no_space_is_storage_full(spool, "the upload to its spool folder"),
         locked_temp(spool) as (tmp, tmp_path),
     ):
-        service.spool_upload(file.file, tmp, expected_sha256=sha256)
-        parsed = parse_file(
-            tmp_path,
-            fmt,
-            label_column=label_column or None,
-            max_decoded_bytes=settings.max_upload_bytes,
-            max_table_bytes=settings.max_table_upload_bytes,
-            header=header,
+        file_sha = service.spool_upload(file.file, tmp, expected_sha256=sha256)
+        claim = idempotency.begin(
+            session,
+            request,
+            key=idempotency_key,
+            operation="create_dataset",
+            digest=idempotency.request_digest(
+                name, file_sha, fmt, image_shape, label_column, str(header)
+            ),
+            ttl_s=settings.idempotency_ttl_s,
+            pending_s=settings.idempotency_pending_s,
         )
-        # Inside the spool's `with`: a streamed file is read while its chunks are stored.
-        dataset = service.create_dataset(
-            session=session,
-            store=store,
-            name=name,
-            parsed=parsed,
-            source_format=fmt,
-            image_shape=shape,
-        )
-    response.headers["Location"] = f"/v1/datasets/{dataset.id}"
-    return service.to_public(dataset)
+        if claim.replay is not None:
+            return claim.replay
+        try:
+            parsed = parse_file(
+                tmp_path,
+                fmt,
+                label_column=label_column or None,
+                max_decoded_bytes=settings.max_upload_bytes,
+                max_table_bytes=settings.max_table_upload_bytes,
+                header=header,
+            )
+            # Inside the spool's `with`: a streamed file is read while its chunks are stored.
+            dataset = service.create_dataset(
+                session=session,
+                store=store,
+                name=name,
+                parsed=parsed,
+                source_format=fmt,
+                image_shape=shape,
+            )
+            public = service.to_public(dataset)
+        except BaseException:
+            idempotency.abandon(session, claim)
+            raise
+    location = f"/v1/datasets/{dataset.id}"
+    idempotency.finish(session, claim, status_code=201, answer=public, location=location)
+    response.headers["Location"] = location
+    return public
 
 
 @router.get("", operation_id="list_datasets", summary="List datasets")

@@ -2459,7 +2459,10 @@ export interface operations {
     create_dataset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and request replay the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept AESVC_IDEMPOTENCY_TTL_S */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2479,6 +2482,7 @@ export interface operations {
             201: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };

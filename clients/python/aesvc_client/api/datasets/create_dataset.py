@@ -11,6 +11,7 @@ from ... import errors
 from ...models.create_dataset_form import CreateDatasetForm
 from ...models.dataset_public import DatasetPublic
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -18,9 +19,13 @@ from typing import cast
 def _get_kwargs(
     *,
     body: CreateDatasetForm,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
 
 
     
@@ -152,11 +157,15 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: CreateDatasetForm,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[DatasetPublic | Problem]:
     """ Upload a dataset (.csv, .npy, .npz, .parquet)
 
     Args:
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (CreateDatasetForm):
 
     Raises:
@@ -170,6 +179,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -183,11 +193,15 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: CreateDatasetForm,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> DatasetPublic | Problem | None:
     """ Upload a dataset (.csv, .npy, .npz, .parquet)
 
     Args:
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (CreateDatasetForm):
 
     Raises:
@@ -202,6 +216,7 @@ def sync(
     return sync_detailed(
         client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     ).parsed
 
@@ -209,11 +224,15 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: CreateDatasetForm,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[DatasetPublic | Problem]:
     """ Upload a dataset (.csv, .npy, .npz, .parquet)
 
     Args:
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (CreateDatasetForm):
 
     Raises:
@@ -227,6 +246,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -240,11 +260,15 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: CreateDatasetForm,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> DatasetPublic | Problem | None:
     """ Upload a dataset (.csv, .npy, .npz, .parquet)
 
     Args:
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
         body (CreateDatasetForm):
 
     Raises:
@@ -259,5 +283,6 @@ async def asyncio(
     return (await asyncio_detailed(
         client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     )).parsed
