@@ -26,8 +26,9 @@ test: $(STAMP)
 # Skips the tests that start several servers (S3 server, Azurite, API replicas, Ray
 # nodes) and the slow ones (faults, kills, restarts, whole trainings through real servers);
 # `make test` runs everything.
+# Two processes (pytest-xdist): 160 s -> 111 s for 1,231 tests on this 2-core machine.
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not cluster and not ray and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not cluster and not ray and not slow" -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests benchmarks migrations
