@@ -38,7 +38,10 @@ def test_a_caller_past_its_burst_gets_429_with_ratelimit_headers(settings: Setti
 def test_off_on_loopback_by_default_and_per_key_with_auth(settings: Settings) -> None:
     with TestClient(create_app(settings, start_workers=False)) as client:
         assert "RateLimit-Limit" not in client.get("/v1/jobs").headers
-    secured = settings.model_copy(update={"auth": "required", "rate_limit_burst": 2})
+    # a slow refill: on a loaded CI machine the default rate would refill between requests
+    secured = settings.model_copy(
+        update={"auth": "required", "rate_limit_burst": 2, "rate_limit_per_s": 0.01}
+    )
     app = create_app(secured, start_workers=False)
     with TestClient(app) as client:
         with app.state.ctx.session_factory() as session:
