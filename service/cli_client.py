@@ -123,10 +123,9 @@ def job_request(
         architecture["hidden_sizes"] = [int(s) for s in hidden_sizes.split(",") if s.strip()]
     training = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
     return {
-        "model_name": model_name,
+        "model": model_name,
         "dataset": dataset,
-        "architecture": architecture,
-        "training": training,
+        "spec": {"architecture": architecture, "training": training},
     }
 
 
@@ -241,7 +240,7 @@ def train(
     def submit() -> None:
         with http_client(url, api_key) as client:
             job = checked(client.post("/v1/jobs", json=body)).json()
-            console.print(f"job {job['id']} queued for model {job['model_name']}")
+            console.print(f"job {job['id']} queued for model {job['model']}")
             if not follow:
                 return
             try:
@@ -254,10 +253,10 @@ def train(
             console.print(
                 f"job {job['id']} [green]succeeded[/green]"
                 f"{f' ({early})' if early else ''}: "
-                f"model {job['model_name']} version {job['model_version']}"
+                f"model {job['model']} version {job['model_version']}"
             )
             with http_client(url, api_key) as client:
-                warnings = quality_warnings(client, job["model_name"], job["model_version"])
+                warnings = quality_warnings(client, job["model"], job["model_version"])
             for warning in warnings:
                 console.print(
                     f"[yellow]warning[/yellow] version {job['model_version']}: {escape(warning)}",
@@ -325,7 +324,7 @@ def jobs(
             rows.append(
                 (
                     job["id"],
-                    job["model_name"],
+                    job["model"],
                     job["status"],
                     stopped_early(job) or (f"{p['epoch']}/{p['epochs']}" if p else "-"),
                     _fmt(p.get("val_loss")),

@@ -30,9 +30,16 @@ T = TypeVar("T")
 # here rather than an overflow in the driver.
 MAX_OFFSET = 2**63 - 1
 MAX_LIMIT = 1000
-# RFC 9745: the moment `offset` was deprecated (API 1.0); RFC 8594: when it may go.
+# RFC 9745: the moment `offset` and the 0.x job body were deprecated (API 1.0); RFC 8594:
+# when they may go.
 OFFSET_DEPRECATED = "@1796515200"  # 2026-12-05
 OFFSET_SUNSET = "Tue, 01 Jun 2027 00:00:00 GMT"
+
+
+def mark_deprecated(response: Response) -> None:
+    """The headers of an answer to a request that used a 0.x (API 1.0-deprecated) shape."""
+    response.headers["Deprecation"] = OFFSET_DEPRECATED
+    response.headers["Sunset"] = OFFSET_SUNSET
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,7 @@ def page_request(orders: Sequence[str], default: str, default_limit: int = 100) 
         if offset is not None:
             if page_token is not None:
                 raise Unprocessable("offset", "send page_token or offset, not both")
-            response.headers["Deprecation"] = OFFSET_DEPRECATED
-            response.headers["Sunset"] = OFFSET_SUNSET
+            mark_deprecated(response)
         return PageRequest(limit=limit, order_by=order_by, page_token=page_token, offset=offset)
 
     return Depends(dependency)

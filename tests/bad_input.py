@@ -255,7 +255,7 @@ def seed_world(client: TestClient, settings: Settings) -> dict[str, str]:
         job_body(model_name=AE, dataset=DATASET, code_size=CODE_SIZE, **tiny),
         job_body(model_name=AE, dataset=DATASET, code_size=CODE_SIZE, priority=-1, **tiny),
         job_body(model_name=VAE, dataset=DATASET, code_size=CODE_SIZE, priority=-2, **tiny)
-        | {"architecture": {"kind": "vae", "code_size": CODE_SIZE, "hidden_sizes": [8]}},
+        | {"spec": {**tiny, "architecture": {"kind": "vae", "code_size": CODE_SIZE}}},
     ]
     first = client.post("/v1/jobs", json=bodies[0], headers={"idempotency-key": IDEMPOTENCY_KEY})
     assert first.status_code == 202, first.text

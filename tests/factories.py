@@ -52,6 +52,9 @@ def random_matrix(n_rows: int = 40, n_features: int = 6, seed: int = 0) -> np.nd
     return rng.normal(size=(n_rows, n_features)).astype(np.float32)
 
 
+SPEC_PARTS = ("architecture", "regularization", "training", "preprocessing")
+
+
 def job_body(
     *,
     model_name: str = "m",
@@ -60,17 +63,18 @@ def job_body(
     epochs: int = 2,
     **overrides: Any,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model_name": model_name,
-        "dataset": dataset,
+    """A 1.0 job body (`model`, `spec`); overrides of the spec's parts go inside `spec`."""
+    spec: dict[str, Any] = {
         "architecture": {"code_size": code_size, "hidden_sizes": [16]},
         "training": {"epochs": epochs, "batch_size": 64},
     }
+    body: dict[str, Any] = {"model": model_name, "dataset": dataset, "spec": spec}
     for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(body.get(key), dict):
-            body[key] = {**body[key], **value}
+        where = spec if key in SPEC_PARTS else body
+        if isinstance(value, dict) and isinstance(where.get(key), dict):
+            where[key] = {**where[key], **value}
         else:
-            body[key] = value
+            where[key] = value
     return body
 
 

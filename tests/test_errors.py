@@ -54,8 +54,10 @@ def test_field_errors_carry_a_json_pointer(client: TestClient) -> None:
         client.post("/v1/jobs", json=job_body(architecture={"code_size": 0, "hidden_sizes": [8]})),
         422,
     )
-    item = next(e for e in body["errors"] if e["field"] == "architecture.code_size")
-    assert item["pointer"] == "/architecture/code_size" and item["type"] == "greater_than_equal"
+    item = next(e for e in body["errors"] if e["field"] == "spec.architecture.code_size")
+    assert (
+        item["pointer"] == "/spec/architecture/code_size" and item["type"] == "greater_than_equal"
+    )
     assert body["code"] == "validation"
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     assert "code" in schema["Problem"]["required"]
@@ -88,7 +90,7 @@ def test_malformed_json_is_422(client: TestClient) -> None:
 
 def test_missing_field_is_422_naming_it(client: TestClient) -> None:
     body = problem(client.post("/v1/jobs", json={"dataset": "digits"}), 422)
-    assert "model_name" in {e["field"] for e in body["errors"]}
+    assert "model" in {e["field"] for e in body["errors"]}
 
 
 def test_domain_errors_are_problems(client: TestClient) -> None:
@@ -183,7 +185,7 @@ def test_model_names_that_v2_reads_otherwise_are_refused(client: TestClient) -> 
     """/v2/models/stats is a route, and `<name>.decoder` is a model's decoder under /v2."""
     for name in ("stats", "STATS", "ae.decoder"):
         body = problem(client.post("/v1/jobs", json=job_body(model_name=name)), 422)
-        assert body["errors"][0]["field"] == "model_name", body
+        assert body["errors"][0]["field"] == "model", body
         assert "reserved" in body["detail"] or ".decoder" in body["detail"]
         files = {"file": ("m.safetensors", b"x", "application/octet-stream")}
         refused = problem(client.post(f"/v1/models/{name}/versions", files=files), 422)

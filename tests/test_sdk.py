@@ -40,6 +40,7 @@ from aesvc_client.models import (
     JobCreate,
     JobStatus,
     ListDatasetsOrderBy,
+    ModelSpec,
     Problem,
     ReconstructJsonReconstructRequest,
     ScoreJsonScoreRequest,
@@ -102,10 +103,11 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     assert pages == -(-len(names) // 2) and len(set(names)) == len(names)
 
     spec = JobCreate(
-        model_name="sdk",
+        model="sdk",
         dataset="sdk-csv",
-        architecture=Architecture(code_size=2, hidden_sizes=[8]),
-        training=Training(epochs=3),
+        spec=ModelSpec(
+            architecture=Architecture(code_size=2, hidden_sizes=[8]), training=Training(epochs=3)
+        ),
     )
     job = create_job_api.sync(client=sdk, body=spec)
     job_id = getattr(job, "id", None)

@@ -13,7 +13,7 @@ from service.context import AppContext
 from service.deps import ContextDep, JsonBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
 from service.idempotency import REPLAYED, IdempotencyKey, request_digest
-from service.pages import PageRequest, page_request
+from service.pages import PageRequest, mark_deprecated, page_request
 from service.security import key_id_of
 from service.training import service
 from service.training.schemas import JobCreate, JobHistory, JobPublic, JobsPublic, JobStatus
@@ -49,6 +49,8 @@ def create_job(
         session=session, body=body, idempotency_key=scoped, limits=settings
     )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
+    if body.legacy or body.model_name is not None:
+        mark_deprecated(response)
     if not created:
         response.headers[REPLAYED] = "true"
     return service.to_public(job)
@@ -58,11 +60,17 @@ def create_job(
 def list_jobs(
     session: SessionDep,
     page: JobPage,
+    response: Response,
     status: JobStatus | None = None,
-    model_name: str | None = None,
+    model: str | None = None,
+    model_name: Annotated[
+        str | None, Query(deprecated=True, description="0.x name of `model`.")
+    ] = None,
 ) -> JobsPublic:
+    if model_name is not None:
+        mark_deprecated(response)
     rows, count, token = service.list_jobs(
-        session=session, status=status, model_name=model_name, page=page
+        session=session, status=status, model_name=model or model_name, page=page
     )
     return JobsPublic(data=[service.to_public(j) for j in rows], count=count, next_page_token=token)
 

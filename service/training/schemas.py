@@ -27,40 +27,107 @@ LEASED_STATES = (JobStatus.RUNNING, JobStatus.CANCELLING)  # a worker holds the 
 ACTIVE_STATES = (JobStatus.QUEUED, *LEASED_STATES)  # will still add a version
 
 
+_DEPRECATED = {"deprecated": True}
+
+
 class JobCreate(BaseModel):
-    """A training job: which data, which autoencoder, how to train it."""
+    """A training job: which model, which data, and the version's spec (the same shape as a
+    job's `spec` and a version's `spec`, so a spec read back can be sent again).
+
+    0.x bodies (`model_name`, and `architecture` / `regularization` / `training` /
+    `preprocessing` at the top level) are still accepted and marked deprecated in the
+    schema; a body mixes neither shape with the other.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"model_name": "digits-ae", "dataset": "digits", "architecture": {"code_size": 8}}
+                {
+                    "model": "digits-ae",
+                    "dataset": "digits",
+                    "spec": {"architecture": {"code_size": 8}},
+                }
             ]
         },
     )
 
-    model_name: str = Field(pattern=MODEL_NAME_PATTERN, description="Model to add a version to.")
+    model: str | None = Field(
+        default=None, pattern=MODEL_NAME_PATTERN, description="Model to add a version to."
+    )
     dataset: str = Field(min_length=1, max_length=128, description="Dataset id or name.")
-    architecture: Architecture
-    regularization: Regularization = Field(default_factory=Regularization)
-    training: Training = Field(default_factory=Training)
-    preprocessing: Preprocessing = "auto"
+    spec: ModelSpec | None = Field(
+        default=None, description="The version's spec (required unless a 0.x body)."
+    )
     priority: int = Field(default=0, ge=-1000, le=1000, description="Higher runs first.")
+    model_name: str | None = Field(
+        default=None,
+        pattern=MODEL_NAME_PATTERN,
+        description="0.x name of `model`.",
+        json_schema_extra=_DEPRECATED,
+    )
+    architecture: Architecture | None = Field(
+        default=None, description="0.x place of `spec.architecture`.", json_schema_extra=_DEPRECATED
+    )
+    regularization: Regularization | None = Field(
+        default=None,
+        description="0.x place of `spec.regularization`.",
+        json_schema_extra=_DEPRECATED,
+    )
+    training: Training | None = Field(
+        default=None, description="0.x place of `spec.training`.", json_schema_extra=_DEPRECATED
+    )
+    preprocessing: Preprocessing | None = Field(
+        default=None,
+        description="0.x place of `spec.preprocessing`.",
+        json_schema_extra=_DEPRECATED,
+    )
 
-    @field_validator("model_name")
+    @field_validator("model", "model_name")
     @classmethod
-    def _not_reserved(cls, name: str) -> str:
-        problem = model_name_problem(name)
+    def _not_reserved(cls, name: str | None) -> str | None:
+        problem = model_name_problem(name) if name is not None else None
         if problem:
             raise ValueError(problem)
         return name
 
+    @property
+    def legacy(self) -> bool:
+        """A 0.x body: the spec's parts at the top level."""
+        return self.spec is None and self.architecture is not None
+
+    def shape_problem(self) -> tuple[str, str] | None:
+        """(field, message) where the body names its model or spec twice or not at all."""
+        if self.model is not None and self.model_name is not None:
+            return "model_name", "send model only (model_name is its deprecated 0.x name)"
+        if self.model is None and self.model_name is None:
+            return "model", "Field required"
+        flat = [
+            name
+            for name in ("architecture", "regularization", "training", "preprocessing")
+            if getattr(self, name) is not None
+        ]
+        if self.spec is not None and flat:
+            return flat[0], f"send it inside spec ({flat[0]} at the top level is the 0.x shape)"
+        if self.spec is None and self.architecture is None:
+            return "spec", "Field required"
+        return None
+
+    @property
+    def model_ref(self) -> str:
+        name = self.model or self.model_name
+        assert name is not None, "shape_problem() is checked first"
+        return name
+
     def to_spec(self) -> ModelSpec:
+        if self.spec is not None:
+            return self.spec
+        assert self.architecture is not None, "shape_problem() is checked first"
         return ModelSpec(
             architecture=self.architecture,
-            regularization=self.regularization,
-            training=self.training,
-            preprocessing=self.preprocessing,
+            regularization=self.regularization or Regularization(),
+            training=self.training or Training(),
+            preprocessing=self.preprocessing or "auto",
         )
 
 
@@ -80,7 +147,8 @@ class WorkerInfo(BaseModel):
 
 class JobPublic(BaseModel):
     id: str
-    model_name: str
+    model: str
+    model_name: str = Field(description="0.x name of `model`.", json_schema_extra=_DEPRECATED)
     dataset_id: str | None
     status: JobStatus
     attempt: int

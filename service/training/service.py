@@ -77,8 +77,11 @@ def dataset_profile(dataset: Dataset) -> DataProfile:
     )
 
 
-def validate_spec_for(spec: ModelSpec, dataset: Dataset, *, limits: Settings) -> None:
-    """Refuse a spec this dataset cannot train, judged on what its `auto` fields become."""
+def validate_spec_for(
+    spec: ModelSpec, dataset: Dataset, *, limits: Settings, prefix: tuple[str, ...] = ()
+) -> None:
+    """Refuse a spec this dataset cannot train, judged on what its `auto` fields become;
+    `prefix` is where the spec lies in the request body."""
     spec, _ = resolve_spec(spec, dataset_profile(dataset))
     lo, hi = preprocessed_range(dataset, spec.preprocessing)
     shape = tuple(dataset.image_shape) if dataset.image_shape else None
@@ -99,7 +102,7 @@ def validate_spec_for(spec: ModelSpec, dataset: Dataset, *, limits: Settings) ->
             max_training_bytes=limits.resolved_max_training_bytes,
         )
     except SpecError as exc:
-        raise Unprocessable(exc.loc, exc.message) from exc
+        raise Unprocessable((*prefix, *exc.loc), exc.message) from exc
 
 
 def _request_sha256(body: JobCreate) -> str:
@@ -123,12 +126,15 @@ def submit_job(
             existing = None
         if existing is not None:
             return existing, False
+    shape = body.shape_problem()
+    if shape is not None:
+        raise Unprocessable(*shape)
     dataset = get_dataset(session=session, id_or_name=body.dataset)
     spec = body.to_spec()
-    validate_spec_for(spec, dataset, limits=limits)
+    validate_spec_for(spec, dataset, limits=limits, prefix=() if body.legacy else ("spec",))
     job = Job(
         id=uuid.uuid4().hex,
-        model_name=body.model_name,
+        model_name=body.model_ref,
         dataset_id=dataset.id,
         spec=spec.model_dump(mode="json"),
         status=JobStatus.QUEUED,
@@ -278,6 +284,7 @@ def to_public(job: Job) -> JobPublic:
     running = job.status in LEASED_STATES and job.worker_host is not None
     return JobPublic(
         id=job.id,
+        model=job.model_name,
         model_name=job.model_name,
         dataset_id=job.dataset_id,
         status=JobStatus(job.status),

@@ -92,7 +92,7 @@ def _check_full_disk(api: Any, disk: Path, artifacts: Path, settings: Settings) 
     # (b) the disk full: the job's first checkpoint finds no space.
     fill(disk)
     body = job_body(model_name="full", dataset="small", code_size=2, epochs=3)
-    body["training"]["max_attempts"] = 2
+    body["spec"]["training"]["max_attempts"] = 2
     job_id = api.post("/v1/jobs", json=body).json()["id"]
     job = wait_for_job(get_json, job_id)
     assert job["status"] == "failed", job

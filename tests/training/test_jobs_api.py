@@ -46,14 +46,14 @@ def test_code_size_not_smaller_than_features_is_422(client: TestClient) -> None:
     response = client.post("/v1/jobs", json=job_body(dataset="pca3d", code_size=3))
     assert response.status_code == 422
     body = response.json()
-    assert body["errors"][0]["field"] == "architecture.code_size"
+    assert body["errors"][0]["field"] == "spec.architecture.code_size"
     assert client.get("/v1/jobs").json()["count"] == 0
 
 
 def test_epochs_zero_is_422_naming_the_field(client: TestClient) -> None:
     response = client.post("/v1/jobs", json=job_body(training={"epochs": 0}))
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "training.epochs"
+    assert response.json()["errors"][0]["field"] == "spec.training.epochs"
     assert client.get("/v1/jobs").json()["count"] == 0
 
 
@@ -66,3 +66,34 @@ def test_an_offset_past_64_bits_is_422_not_500(client: TestClient) -> None:
     response = client.get("/v1/jobs", params={"offset": 2**64})
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "offset"
+
+
+def test_a_spec_read_back_is_sent_again_and_the_0x_body_still_works(client: TestClient) -> None:
+    """1.0 bodies are shaped like a job's `spec`; 0.x bodies are read, with Deprecation."""
+    first = client.post("/v1/jobs", json=job_body(model_name="round", code_size=3))
+    assert first.status_code == 202 and "Deprecation" not in first.headers
+    job = first.json()
+    assert job["model"] == job["model_name"] == "round"
+    again = client.post(
+        "/v1/jobs", json={"model": "round", "dataset": "digits", "spec": job["spec"]}
+    )
+    assert again.status_code == 202, again.text
+    assert again.json()["spec"] == job["spec"]
+
+    legacy = {
+        "model_name": "old",
+        "dataset": "digits",
+        "architecture": {"code_size": 3, "hidden_sizes": [16]},
+        "training": {"epochs": 2},
+    }
+    old = client.post("/v1/jobs", json=legacy)
+    assert old.status_code == 202, old.text
+    assert old.headers["Deprecation"] and old.headers["Sunset"]
+    assert old.json()["model"] == "old"
+    assert old.json()["spec"]["architecture"]["code_size"] == 3
+    assert old.json()["spec"]["training"]["epochs"] == 2
+
+    by_model = client.get("/v1/jobs", params={"model": "round"})
+    assert by_model.json()["count"] == 2 and "Deprecation" not in by_model.headers
+    by_old_name = client.get("/v1/jobs", params={"model_name": "old"})
+    assert by_old_name.json()["count"] == 1 and by_old_name.headers["Deprecation"]

@@ -26,7 +26,7 @@ def test_a_network_past_the_parameter_cap_is_refused_at_submission(client: TestC
     )
     assert response.status_code == 422, response.text
     problem = response.json()
-    assert problem["errors"][0]["field"] == "architecture.hidden_sizes"
+    assert problem["errors"][0]["field"] == "spec.architecture.hidden_sizes"
     assert "AESVC_MAX_MODEL_PARAMETERS" in problem["detail"]
     assert client.get("/v1/jobs").json()["count"] == 0
 
@@ -56,10 +56,12 @@ def test_a_batch_past_the_training_memory_cap_names_the_batch_size(settings: Set
         body = job_body(architecture=spec.architecture.model_dump(), training={"batch_size": 8192})
         refused = client.post("/v1/jobs", json=body)
         assert refused.status_code == 422, refused.text
-        assert refused.json()["errors"][0]["field"] == "training.batch_size"
+        assert refused.json()["errors"][0]["field"] == "spec.training.batch_size"
         assert "AESVC_MAX_TRAINING_BYTES" in refused.json()["detail"]
         assert (
-            client.post("/v1/jobs", json={**body, "training": {"batch_size": 64}}).status_code
+            client.post(
+                "/v1/jobs", json=job_body(architecture=spec.architecture.model_dump())
+            ).status_code
             == 202
         )
 

@@ -114,7 +114,7 @@ def test_dashboard_trains_follows_plots_and_cancels(
     assert all("401" in e["message"] for e in before_key if e["level"] == "SEVERE"), before_key
     since_ms = browser.execute_script("return Date.now()")
 
-    fill(browser, model_name="ui-ae", dataset="digits", kind="dense", code_size="3",
+    fill(browser, model="ui-ae", dataset="digits", kind="dense", code_size="3",
          hidden_sizes="16", epochs="5")  # fmt: skip
     job_id = wait(browser, "document.querySelector('#job-rows tr')?.dataset.jobId")
     row = f"document.querySelector('tr[data-job-id=\"{job_id}\"]')"
@@ -154,7 +154,7 @@ def test_dashboard_trains_follows_plots_and_cancels(
     plots = wait(browser, f"{loaded}.length === 6 && {loaded}")
     assert set(plots) == VERSION_PLOTS | {"loss"}
 
-    fill(browser, model_name="ui-long", epochs="5000")
+    fill(browser, model="ui-long", epochs="5000")
     long_id = wait(browser, f"(r => r && r.dataset.jobId !== '{job_id}' && r.dataset.jobId)"
                             "(document.querySelector('#job-rows tr'))")  # fmt: skip
     long_row = f"document.querySelector('tr[data-job-id=\"{long_id}\"]')"

@@ -24,9 +24,9 @@ export async function trainAndEncode(base: string, rows: number[][]): Promise<nu
     }
     return (await response.json()) as T;
   };
-  const spec: JobCreate = { model_name: "ts-demo", dataset: "digits", architecture: { code_size: 2 } };
+  const spec: JobCreate = { model: "ts-demo", dataset: "digits", spec: { architecture: { code_size: 2 } } };
   const job = await post<Job>("/v1/jobs", spec);
-  const version = (await (await fetch(`${base}/v1/models/${job.model_name}/versions/latest`)).json()) as Version;
+  const version = (await (await fetch(`${base}/v1/models/${job.model}/versions/latest`)).json()) as Version;
   const worse: string[] = (version.worse_than ?? []).map((w) => w.message);
   if (worse.length) console.warn(worse.join("\n"));
   const request: EncodePath["requestBody"] extends { content: { "application/json": infer B } } ? B : never = {

@@ -1340,41 +1340,68 @@ export interface components {
         };
         /**
          * JobCreate
-         * @description A training job: which data, which autoencoder, how to train it.
+         * @description A training job: which model, which data, and the version's spec (the same shape as a
+         *     job's `spec` and a version's `spec`, so a spec read back can be sent again).
+         *
+         *     0.x bodies (`model_name`, and `architecture` / `regularization` / `training` /
+         *     `preprocessing` at the top level) are still accepted and marked deprecated in the
+         *     schema; a body mixes neither shape with the other.
          * @example {
-         *       "architecture": {
-         *         "code_size": 8
-         *       },
          *       "dataset": "digits",
-         *       "model_name": "digits-ae"
+         *       "model": "digits-ae",
+         *       "spec": {
+         *         "architecture": {
+         *           "code_size": 8
+         *         }
+         *       }
          *     }
          */
         JobCreate: {
-            architecture: components["schemas"]["Architecture"];
+            /**
+             * @deprecated
+             * @description 0.x place of `spec.architecture`.
+             */
+            architecture?: components["schemas"]["Architecture"] | null;
             /**
              * Dataset
              * @description Dataset id or name.
              */
             dataset: string;
             /**
-             * Model Name
+             * Model
              * @description Model to add a version to.
              */
-            model_name: string;
+            model?: string | null;
+            /**
+             * Model Name
+             * @deprecated
+             * @description 0.x name of `model`.
+             */
+            model_name?: string | null;
             /**
              * Preprocessing
-             * @default auto
-             * @enum {string}
+             * @deprecated
+             * @description 0.x place of `spec.preprocessing`.
              */
-            preprocessing?: "auto" | "standardize" | "minmax" | "global_minmax" | "none";
+            preprocessing?: ("auto" | "standardize" | "minmax" | "global_minmax" | "none") | null;
             /**
              * Priority
              * @description Higher runs first.
              * @default 0
              */
             priority?: number;
-            regularization?: components["schemas"]["Regularization"];
-            training?: components["schemas"]["Training"];
+            /**
+             * @deprecated
+             * @description 0.x place of `spec.regularization`.
+             */
+            regularization?: components["schemas"]["Regularization"] | null;
+            /** @description The version's spec (required unless a 0.x body). */
+            spec?: components["schemas"]["ModelSpec"] | null;
+            /**
+             * @deprecated
+             * @description 0.x place of `spec.training`.
+             */
+            training?: components["schemas"]["Training"] | null;
         };
         /** JobHistory */
         JobHistory: {
@@ -1430,7 +1457,13 @@ export interface components {
             id: string;
             /** Max Attempts */
             max_attempts: number;
-            /** Model Name */
+            /** Model */
+            model: string;
+            /**
+             * Model Name
+             * @deprecated
+             * @description 0.x name of `model`.
+             */
             model_name: string;
             /** Model Version */
             model_version: number | null;
@@ -2938,6 +2971,11 @@ export interface operations {
         parameters: {
             query?: {
                 status?: components["schemas"]["JobStatus"] | null;
+                model?: string | null;
+                /**
+                 * @deprecated
+                 * @description 0.x name of `model`.
+                 */
                 model_name?: string | null;
                 /** @description Page size */
                 limit?: number;

@@ -83,7 +83,7 @@ function progressCells(job) {
 function jobRow(job) {
   const row = el("tr", { "data-job-id": job.id, "data-status": job.status },
     el("td", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); showLoss(job.id); } }, job.id.slice(0, 8))),
-    el("td", {}, job.model_name),
+    el("td", {}, job.model),
     el("td", { class: `status status-${job.status}` }, job.status),
     ...progressCells(job),
     el("td", { class: "version" }, job.model_version ?? ""),
@@ -170,7 +170,7 @@ async function onJobEvent(jobId, type, data) {
   if (jobId === state.lossJob && type === "progress") showLoss(jobId);
   if (type === "state" && !ACTIVE.has(job.status)) {
     if (jobId === state.lossJob) showLoss(jobId);
-    if (job.status === "succeeded") await loadModels({ show: [job.model_name, job.model_version] });
+    if (job.status === "succeeded") await loadModels({ show: [job.model, job.model_version] });
     return true;
   }
   return false;
@@ -241,10 +241,12 @@ async function startJob(event) {
   const f = new FormData(event.target);
   const hidden = String(f.get("hidden_sizes")).split(",").map((s) => s.trim()).filter(Boolean).map(Number);
   const body = {
-    model_name: f.get("model_name"),
+    model: f.get("model"),
     dataset: f.get("dataset"),
-    architecture: { kind: f.get("kind"), code_size: Number(f.get("code_size")), hidden_sizes: hidden },
-    training: { epochs: Number(f.get("epochs")) },
+    spec: {
+      architecture: { kind: f.get("kind"), code_size: Number(f.get("code_size")), hidden_sizes: hidden },
+      training: { epochs: Number(f.get("epochs")) },
+    },
   };
   try {
     const job = await (await api("/v1/jobs", {

@@ -37,7 +37,7 @@ from .inference_stats import InferenceStats
 from .interpolate_interpolate_request import InterpolateInterpolateRequest
 from .interpolate_response import InterpolateResponse
 from .job_create import JobCreate
-from .job_create_preprocessing import JobCreatePreprocessing
+from .job_create_preprocessing_type_0 import JobCreatePreprocessingType0
 from .job_history import JobHistory
 from .job_history_epochs_item import JobHistoryEpochsItem
 from .job_progress import JobProgress
@@ -154,7 +154,7 @@ __all__ = (
     "InterpolateInterpolateRequest",
     "InterpolateResponse",
     "JobCreate",
-    "JobCreatePreprocessing",
+    "JobCreatePreprocessingType0",
     "JobHistory",
     "JobHistoryEpochsItem",
     "JobProgress",

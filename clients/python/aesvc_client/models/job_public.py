@@ -38,7 +38,8 @@ class JobPublic:
             finished_at (datetime.datetime | None):
             id (str):
             max_attempts (int):
-            model_name (str):
+            model (str):
+            model_name (str): 0.x name of `model`.
             model_version (int | None):
             priority (int):
             progress (JobProgress | None):
@@ -57,6 +58,7 @@ class JobPublic:
     finished_at: datetime.datetime | None
     id: str
     max_attempts: int
+    model: str
     model_name: str
     model_version: int | None
     priority: int
@@ -103,6 +105,8 @@ class JobPublic:
 
         max_attempts = self.max_attempts
 
+        model = self.model
+
         model_name = self.model_name
 
         model_version: int | None
@@ -144,6 +148,7 @@ class JobPublic:
             "finished_at": finished_at,
             "id": id,
             "max_attempts": max_attempts,
+            "model": model,
             "model_name": model_name,
             "model_version": model_version,
             "priority": priority,
@@ -219,6 +224,8 @@ class JobPublic:
         id = d.pop("id")
 
         max_attempts = d.pop("max_attempts")
+
+        model = d.pop("model")
 
         model_name = d.pop("model_name")
 
@@ -305,6 +312,7 @@ class JobPublic:
             finished_at=finished_at,
             id=id,
             max_attempts=max_attempts,
+            model=model,
             model_name=model_name,
             model_version=model_version,
             priority=priority,

@@ -159,7 +159,13 @@ def sync_detailed(
         idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
             the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
             AESVC_IDEMPOTENCY_TTL_S
-        body (JobCreate): A training job: which data, which autoencoder, how to train it.
+        body (JobCreate): A training job: which model, which data, and the version's spec (the
+            same shape as a
+            job's `spec` and a version's `spec`, so a spec read back can be sent again).
+
+            0.x bodies (`model_name`, and `architecture` / `regularization` / `training` /
+            `preprocessing` at the top level) are still accepted and marked deprecated in the
+            schema; a body mixes neither shape with the other.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -195,7 +201,13 @@ def sync(
         idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
             the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
             AESVC_IDEMPOTENCY_TTL_S
-        body (JobCreate): A training job: which data, which autoencoder, how to train it.
+        body (JobCreate): A training job: which model, which data, and the version's spec (the
+            same shape as a
+            job's `spec` and a version's `spec`, so a spec read back can be sent again).
+
+            0.x bodies (`model_name`, and `architecture` / `regularization` / `training` /
+            `preprocessing` at the top level) are still accepted and marked deprecated in the
+            schema; a body mixes neither shape with the other.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -226,7 +238,13 @@ async def asyncio_detailed(
         idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
             the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
             AESVC_IDEMPOTENCY_TTL_S
-        body (JobCreate): A training job: which data, which autoencoder, how to train it.
+        body (JobCreate): A training job: which model, which data, and the version's spec (the
+            same shape as a
+            job's `spec` and a version's `spec`, so a spec read back can be sent again).
+
+            0.x bodies (`model_name`, and `architecture` / `regularization` / `training` /
+            `preprocessing` at the top level) are still accepted and marked deprecated in the
+            schema; a body mixes neither shape with the other.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -262,7 +280,13 @@ async def asyncio(
         idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
             the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
             AESVC_IDEMPOTENCY_TTL_S
-        body (JobCreate): A training job: which data, which autoencoder, how to train it.
+        body (JobCreate): A training job: which model, which data, and the version's spec (the
+            same shape as a
+            job's `spec` and a version's `spec`, so a spec read back can be sent again).
+
+            0.x bodies (`model_name`, and `architecture` / `regularization` / `training` /
+            `preprocessing` at the top level) are still accepted and marked deprecated in the
+            schema; a body mixes neither shape with the other.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

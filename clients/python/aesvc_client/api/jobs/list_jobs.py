@@ -20,6 +20,7 @@ from typing import cast
 def _get_kwargs(
     *,
     status: JobStatus | None | Unset = UNSET,
+    model: None | str | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -41,6 +42,13 @@ def _get_kwargs(
     else:
         json_status = status
     params["status"] = json_status
+
+    json_model: None | str | Unset
+    if isinstance(model, Unset):
+        json_model = UNSET
+    else:
+        json_model = model
+    params["model"] = json_model
 
     json_model_name: None | str | Unset
     if isinstance(model_name, Unset):
@@ -187,6 +195,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     status: JobStatus | None | Unset = UNSET,
+    model: None | str | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -198,7 +207,8 @@ def sync_detailed(
 
     Args:
         status (JobStatus | None | Unset):
-        model_name (None | str | Unset):
+        model (None | str | Unset):
+        model_name (None | str | Unset): 0.x name of `model`.
         limit (int | Unset): Page size Default: 100.
         order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
             descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
@@ -217,6 +227,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         status=status,
+model=model,
 model_name=model_name,
 limit=limit,
 order_by=order_by,
@@ -235,6 +246,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     status: JobStatus | None | Unset = UNSET,
+    model: None | str | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -246,7 +258,8 @@ def sync(
 
     Args:
         status (JobStatus | None | Unset):
-        model_name (None | str | Unset):
+        model (None | str | Unset):
+        model_name (None | str | Unset): 0.x name of `model`.
         limit (int | Unset): Page size Default: 100.
         order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
             descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
@@ -266,6 +279,7 @@ def sync(
     return sync_detailed(
         client=client,
 status=status,
+model=model,
 model_name=model_name,
 limit=limit,
 order_by=order_by,
@@ -278,6 +292,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     status: JobStatus | None | Unset = UNSET,
+    model: None | str | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -289,7 +304,8 @@ async def asyncio_detailed(
 
     Args:
         status (JobStatus | None | Unset):
-        model_name (None | str | Unset):
+        model (None | str | Unset):
+        model_name (None | str | Unset): 0.x name of `model`.
         limit (int | Unset): Page size Default: 100.
         order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
             descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
@@ -308,6 +324,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         status=status,
+model=model,
 model_name=model_name,
 limit=limit,
 order_by=order_by,
@@ -326,6 +343,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     status: JobStatus | None | Unset = UNSET,
+    model: None | str | Unset = UNSET,
     model_name: None | str | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListJobsOrderBy | Unset = ListJobsOrderBy.CREATED_AT_DESC,
@@ -337,7 +355,8 @@ async def asyncio(
 
     Args:
         status (JobStatus | None | Unset):
-        model_name (None | str | Unset):
+        model (None | str | Unset):
+        model_name (None | str | Unset): 0.x name of `model`.
         limit (int | Unset): Page size Default: 100.
         order_by (ListJobsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
             descending); default -created_at Default: ListJobsOrderBy.CREATED_AT_DESC.
@@ -357,6 +376,7 @@ async def asyncio(
     return (await asyncio_detailed(
         client=client,
 status=status,
+model=model,
 model_name=model_name,
 limit=limit,
 order_by=order_by,

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-class JobCreatePreprocessing(StrEnum):
+class JobCreatePreprocessingType0(StrEnum):
     AUTO = "auto"
     GLOBAL_MINMAX = "global_minmax"
     MINMAX = "minmax"
