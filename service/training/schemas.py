@@ -27,7 +27,7 @@ LEASED_STATES = (JobStatus.RUNNING, JobStatus.CANCELLING)  # a worker holds the 
 ACTIVE_STATES = (JobStatus.QUEUED, *LEASED_STATES)  # will still add a version
 
 
-_DEPRECATED = {"deprecated": True}
+_DEPRECATED: dict[str, Any] = {"deprecated": True}
 
 
 class JobCreate(BaseModel):
