@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests a caller may send at once before the rate applies.",
     )
+    quota_active_jobs: int | None = setting(
+        "security",
+        default=None,
+        ge=0,
+        description="Queued and running jobs one API key may have at once; a submission past "
+        "it is 429 quota_exceeded with Retry-After. Unset: off with auth disabled, 100 with "
+        "auth required; 0: off.",
+    )
     auth: Literal["disabled", "required"] = setting(
         "security",
         default="disabled",
@@ -418,6 +426,12 @@ class Settings(BaseSettings):
         if self.rate_limit_per_s is None:
             return None if self.auth == "disabled" else 50.0
         return self.rate_limit_per_s or None
+
+    @property
+    def resolved_quota_active_jobs(self) -> int | None:
+        if self.quota_active_jobs is None:
+            return None if self.auth == "disabled" else 100
+        return self.quota_active_jobs or None
 
     @property
     def docs_are_public(self) -> bool:

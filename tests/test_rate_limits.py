@@ -8,6 +8,7 @@ from service.config import Settings
 from service.guard import API_VERSION_DATE
 from service.main import create_app
 from service.security import create_key
+from tests.factories import job_body
 
 
 def test_a_caller_past_its_burst_gets_429_with_ratelimit_headers(settings: Settings) -> None:
@@ -64,3 +65,41 @@ def test_every_answer_names_the_api_version_and_an_unknown_one_is_refused(
     assert same.status_code == 200
     old = client.get("/v1/jobs", headers={"API-Version": "2025-01-01"})
     assert old.status_code == 400 and old.json()["code"] == "api_version_unsupported"
+
+
+def test_a_key_past_its_quota_of_active_jobs_gets_429_until_one_ends(settings: Settings) -> None:
+    secured = settings.model_copy(
+        update={"auth": "required", "quota_active_jobs": 2, "rate_limit_per_s": 0}
+    )
+    assert settings.resolved_quota_active_jobs is None  # off with auth disabled
+    assert settings.model_copy(update={"auth": "required"}).resolved_quota_active_jobs == 100
+    app = create_app(secured, start_workers=False)
+    with TestClient(app) as client:
+        with app.state.ctx.session_factory() as session:
+            _, alice = create_key(session=session, name="alice", scopes=["read", "train"])
+            _, bob = create_key(session=session, name="bob", scopes=["read", "train"])
+        as_alice = {"Authorization": f"Bearer {alice}"}
+        as_bob = {"Authorization": f"Bearer {bob}"}
+        jobs = [
+            client.post("/v1/jobs", json=job_body(model_name=f"q{i}"), headers=as_alice)
+            for i in range(2)
+        ]
+        assert [r.status_code for r in jobs] == [202, 202]
+        refused = client.post("/v1/jobs", json=job_body(model_name="q2"), headers=as_alice)
+        assert refused.status_code == 429, refused.text
+        problem = refused.json()
+        assert (
+            problem["code"] == "quota_exceeded" and "AESVC_QUOTA_ACTIVE_JOBS" in problem["detail"]
+        )
+        assert problem["quota"] == 2 and problem["active_jobs"] == 2
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert client.get("/v1/jobs", headers=as_alice).json()["count"] == 2  # nothing queued
+        # bob's quota is his own; a cancelled job frees alice's place
+        assert (
+            client.post("/v1/jobs", json=job_body(model_name="b"), headers=as_bob).status_code
+            == 202
+        )
+        cancel = client.post(f"/v1/jobs/{jobs[0].json()['id']}/cancel", headers=as_alice)
+        assert cancel.status_code == 200, cancel.text
+        again = client.post("/v1/jobs", json=job_body(model_name="q2"), headers=as_alice)
+        assert again.status_code == 202, again.text

@@ -46,7 +46,11 @@ def create_job(
     # Scoped per API key: stored as a digest of (caller, key), never the key itself.
     scoped = request_digest(key_id_of(request) or "-", idempotency_key) if idempotency_key else None
     job, created = service.submit_job(
-        session=session, body=body, idempotency_key=scoped, limits=settings
+        session=session,
+        body=body,
+        idempotency_key=scoped,
+        limits=settings,
+        owner=key_id_of(request),
     )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     if body.legacy or body.model_name is not None:

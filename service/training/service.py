@@ -23,6 +23,7 @@ from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
 from service.pages import PageRequest, paginate
+from service.rate_limits import RateLimited
 from service.training.schemas import (
     ACTIVE_STATES,
     LEASED_STATES,
@@ -40,6 +41,7 @@ from service.zoo.profile import DataProfile
 from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
 
 log = logging.getLogger(__name__)
+QUOTA_RETRY_AFTER_S = 30  # a job takes seconds to hours: a hint, not a promise
 
 
 def preprocessed_range(dataset: Dataset, preprocessing: str) -> tuple[float, float]:
@@ -111,10 +113,39 @@ def _request_sha256(body: JobCreate) -> str:
     ).hexdigest()
 
 
+def check_quota(session: Session, owner: str | None, limits: Settings) -> None:
+    """429 where this API key already has its quota of queued and running jobs. Checked at
+    submission: two submissions racing past the last free place may both pass."""
+    quota = limits.resolved_quota_active_jobs
+    if owner is None or quota is None:
+        return
+    active = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.api_key_id == owner, Job.status.in_(ACTIVE_STATES))
+    )
+    if active is not None and active >= quota:
+        refused = RateLimited(
+            f"this API key has {active} queued or running jobs, its quota "
+            f"(AESVC_QUOTA_ACTIVE_JOBS) is {quota}: retry when one ends, or cancel one",
+            code="quota_exceeded",
+            quota=quota,
+            active_jobs=int(active),
+        )
+        refused.headers["Retry-After"] = str(QUOTA_RETRY_AFTER_S)
+        raise refused
+
+
 def submit_job(
-    *, session: Session, body: JobCreate, idempotency_key: str | None, limits: Settings
+    *,
+    session: Session,
+    body: JobCreate,
+    idempotency_key: str | None,
+    limits: Settings,
+    owner: str | None = None,
 ) -> tuple[Job, bool]:
-    """Queue a job; returns (job, created). A replayed Idempotency-Key returns the first job."""
+    """Queue a job; returns (job, created). A replayed Idempotency-Key returns the first job.
+    `owner`: the submitting API key's id, whose quota the job counts against."""
     request_sha = _request_sha256(body)
     if idempotency_key is not None:
         existing = _replay(session, idempotency_key, request_sha)
@@ -129,6 +160,7 @@ def submit_job(
     shape = body.shape_problem()
     if shape is not None:
         raise Unprocessable(*shape)
+    check_quota(session, owner, limits)
     dataset = get_dataset(session=session, id_or_name=body.dataset)
     spec = body.to_spec()
     validate_spec_for(spec, dataset, limits=limits, prefix=() if body.legacy else ("spec",))
@@ -143,6 +175,7 @@ def submit_job(
         attempt_errors=[],
         idempotency_key=idempotency_key,
         request_sha256=request_sha,
+        api_key_id=owner,
     )
     session.add(job)
     session.flush()
