@@ -8,6 +8,7 @@ answered with a bare 500 that reveals nothing.
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
 import tempfile
@@ -22,6 +23,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.database import first_line, is_database_unavailable
+from service.zoo.spec import ARCHITECTURES
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -264,13 +266,39 @@ def _is_union_tag(part: str | int) -> bool:
     )
 
 
+def without_union_tags(loc: Sequence[str | int]) -> tuple[str | int, ...]:
+    """A validation error's loc without the members pydantic names in it: the type tags
+    (`Denoising`, `constrained-float`) and the `kind` of a discriminated architecture
+    (`architecture.dense.code_size` is the field `architecture.code_size`)."""
+    kept: list[str | int] = []
+    for part in loc:
+        if _is_union_tag(part) or (kept[-1:] == ["architecture"] and part in ARCHITECTURES):
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
+def error_message(error: Any) -> str:
+    """pydantic's message, or what a field foreign to its architecture's kind means."""
+    loc = list(error.get("loc", ()))
+    if error.get("type") == "extra_forbidden":
+        for before, kind in itertools.pairwise(loc):
+            if before == "architecture" and kind in ARCHITECTURES:
+                return f"kind '{kind}' has no field {loc[-1]!s}: {_KIND_FIELDS}"
+    return str(error.get("msg", "invalid"))
+
+
+_KIND_FIELDS = (
+    "each architecture kind takes its own fields (tied_weights: dense only; hidden_sizes: "
+    "dense and vae; conv_channels: conv and conv_vae; linear: code_size only)"
+)
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     raw = list(exc.errors())
     # A field that takes a value or "auto": the value's own error is the one to show.
     has_value_error = {
-        tuple(p for p in e.get("loc", ()) if not _is_union_tag(p))
-        for e in raw
-        if _AUTO_BRANCH not in e.get("loc", ())
+        without_union_tags(e.get("loc", ())) for e in raw if _AUTO_BRANCH not in e.get("loc", ())
     }
     errors = []
     for error in raw:
@@ -278,8 +306,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         loc = ("body",) if error.get("type") == "json_invalid" else error.get("loc", ())
         # union tags live in bodies; a header's name may start with a capital
         in_body = tuple(loc[:1]) == ("body",)
-        field = tuple(p for p in loc if not (in_body and _is_union_tag(p)))
-        message = error.get("msg", "invalid")
+        field = without_union_tags(loc) if in_body else tuple(loc)
+        message = error_message(error)
         if _AUTO_BRANCH in loc:
             if field in has_value_error:
                 continue

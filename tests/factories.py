@@ -75,6 +75,11 @@ def job_body(
             where[key] = {**where[key], **value}
         else:
             where[key] = value
+    architecture = spec["architecture"]
+    if architecture.get("kind", "dense") not in ("dense", "vae") and "hidden_sizes" not in (
+        overrides.get("architecture") or {}
+    ):
+        del architecture["hidden_sizes"]  # a kind without dense layers takes no hidden_sizes
     return body
 
 

@@ -32,8 +32,8 @@ from aesvc_client.api.models import (
 )
 from aesvc_client.models import (
     AliasUpdate,
-    Architecture,
     CreateDatasetForm,
+    DenseArchitecture,
     EncodeJsonEncodeRequest,
     GenerateGenerateRequest,
     ImportModelVersionForm,
@@ -106,7 +106,8 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
         model="sdk",
         dataset="sdk-csv",
         spec=ModelSpec(
-            architecture=Architecture(code_size=2, hidden_sizes=[8]), training=Training(epochs=3)
+            architecture=DenseArchitecture(kind="dense", code_size=2, hidden_sizes=[8]),
+            training=Training(epochs=3),
         ),
     )
     job = create_job_api.sync(client=sdk, body=spec)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from service.artifacts import ArtifactStore
 from service.blob_guard import ensure_blob
 from service.database import utcnow
-from service.errors import Unprocessable
+from service.errors import Unprocessable, error_message, without_union_tags
 from service.names import MODEL_NAME_PATTERN, model_name_problem
 from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_blob
@@ -176,11 +176,11 @@ def check_config(
             f"is {config.get('format_version')!r}; this service reads {list(READABLE_FORMATS)}",
         )
     try:
-        spec = ModelSpec.model_validate(config.get("spec"))
+        spec = ModelSpec.stored(config.get("spec"))
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in ("config", "spec", *first["loc"]))
-        raise Unprocessable(where, first["msg"]) from exc
+        where = ".".join(str(p) for p in ("config", "spec", *without_union_tags(first["loc"])))
+        raise Unprocessable(where, error_message(first)) from exc
     try:
         check_spec(spec)
     except SpecError as exc:

@@ -159,7 +159,7 @@ def _register_once(session: Session, row: _VersionRow) -> _Registered:
         session.flush()
     model.last_version += 1
     model.updated_at = utcnow()
-    spec = ModelSpec.model_validate(row.config["spec"])
+    spec = ModelSpec.stored(row.config["spec"])
     # read in this transaction: a dataset deleted since the job started is no lineage
     dataset = session.get(Dataset, row.dataset_id) if row.dataset_id else None
     session.add(
@@ -344,7 +344,7 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
             dataset_sha256=mv.dataset_sha256,
             aliased=_aliased_versions(session, mv.model_id, all_aliases, mv.version),
         ),
-        spec=ModelSpec.model_validate(mv.spec),
+        spec=ModelSpec.stored(mv.spec),
         source_job_id=mv.source_job_id,
         dataset_id=mv.dataset_id,
         dataset_sha256=mv.dataset_sha256,

@@ -147,7 +147,7 @@ class JobRun:
             return self.register(result)
 
     def train(self) -> TrainResult:
-        spec = ModelSpec.model_validate(self.job.spec)
+        spec = ModelSpec.stored(self.job.spec)
         X, image_shape = self.reliably("load data", self.load_data)
         return train(
             spec=spec,

@@ -46,7 +46,7 @@ class JobCreate(BaseModel):
                 {
                     "model": "digits-ae",
                     "dataset": "digits",
-                    "spec": {"architecture": {"code_size": 8}},
+                    "spec": {"architecture": {"kind": "dense", "code_size": 8}},
                 }
             ]
         },

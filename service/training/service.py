@@ -332,5 +332,5 @@ def to_public(job: Job) -> JobPublic:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        spec=ModelSpec.model_validate(job.spec),
+        spec=ModelSpec.stored(job.spec),
     )

@@ -68,7 +68,7 @@ def resolve_spec(spec: ModelSpec, profile: DataProfile) -> tuple[ModelSpec, dict
     arch, reg, train = data["architecture"], data["regularization"], data["training"]
     if data["preprocessing"] == "auto":
         data["preprocessing"], decisions["preprocessing"] = _preprocessing(spec, profile)
-    if arch["hidden_sizes"] == "auto":
+    if arch.get("hidden_sizes") == "auto":
         arch["hidden_sizes"], decisions["architecture.hidden_sizes"] = _hidden_sizes(spec, profile)
     if reg["weight_decay"] == "auto":
         reg["weight_decay"], decisions["regularization.weight_decay"] = _weight_decay(profile)
@@ -85,7 +85,7 @@ def resolve_spec(spec: ModelSpec, profile: DataProfile) -> tuple[ModelSpec, dict
             else "10 epochs without a better validation loss"
         )
     partial = ModelSpec.model_validate(data)
-    if arch["output_activation"] == "auto":
+    if arch.get("output_activation") == "auto":
         arch["output_activation"] = resolved_output_activation(partial)
         decisions["architecture.output_activation"] = (
             "sigmoid: the data lie in [0, 1] after preprocessing"
@@ -93,7 +93,7 @@ def resolve_spec(spec: ModelSpec, profile: DataProfile) -> tuple[ModelSpec, dict
             else "linear: the data are not bounded to [0, 1] after preprocessing"
         )
     if train["loss"] == "auto":
-        bounded = arch["output_activation"] == "sigmoid"
+        bounded = arch.get("output_activation") == "sigmoid"
         variational = spec.architecture.kind in ("vae", "conv_vae")
         train["loss"] = "bce" if bounded and variational else "mse"
         decisions["training.loss"] = (

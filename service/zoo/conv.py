@@ -6,7 +6,12 @@ import torch
 from torch import nn
 
 from service.zoo.nets import Autoencoder, GaussianHead, coding_activation, make_activation
-from service.zoo.spec import ModelSpec, resolved_output_activation
+from service.zoo.spec import (
+    ConvArchitecture,
+    ConvVaeArchitecture,
+    ModelSpec,
+    resolved_output_activation,
+)
 
 
 def _halved(size: int) -> int:
@@ -87,6 +92,8 @@ def build_conv(
     spec: ModelSpec, *, n_features: int, image_shape: tuple[int, int, int]
 ) -> Autoencoder:
     arch = spec.architecture
+    if not isinstance(arch, ConvArchitecture | ConvVaeArchitecture):
+        raise ValueError(f"kind '{arch.kind}' is not a conv kind")
     h, w, c = (int(v) for v in image_shape)
     if h * w * c != n_features:
         raise ValueError(f"image_shape {image_shape} does not hold {n_features} features")

@@ -14,7 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from service.zoo.spec import ModelSpec, hidden_sizes_of, resolved_output_activation
+from service.zoo.spec import (
+    DenseArchitecture,
+    ModelSpec,
+    VaeArchitecture,
+    hidden_sizes_of,
+    resolved_output_activation,
+)
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "elu": nn.ELU,
@@ -191,7 +197,7 @@ def build_dense(spec: ModelSpec, n_features: int) -> Autoencoder:
     """kinds linear, dense and vae."""
     arch = spec.architecture
     code = arch.code_size
-    if arch.kind == "linear":  # no activation anywhere: the PCA case
+    if not isinstance(arch, DenseArchitecture | VaeArchitecture):  # linear: the PCA case
         encoder = DenseStack([n_features, code], "linear", "linear")
         return Autoencoder(
             encoder,
@@ -210,7 +216,7 @@ def build_dense(spec: ModelSpec, n_features: int) -> Autoencoder:
         return Autoencoder(body, vae_decoder, n_features=n_features, code_size=code, latent=head)
     encoder = DenseStack([*sizes, code], arch.activation, coding_activation(spec))
     decoder: nn.Module
-    if arch.tied_weights:
+    if isinstance(arch, DenseArchitecture) and arch.tied_weights:
         decoder = TiedStack(encoder, arch.activation, out_act)
     else:
         decoder = DenseStack(dec_sizes, arch.activation, out_act)

@@ -113,7 +113,7 @@ def _parse_config(config: dict[str, Any]) -> tuple[ModelSpec, int, tuple[int, in
             f"unsupported format_version {config.get('format_version')!r} "
             f"(this service reads {list(READABLE_FORMATS)})"
         )
-    spec = ModelSpec.model_validate(config["spec"])
+    spec = ModelSpec.stored(config["spec"])
     n_features = int(config["n_features"])
     shape = config.get("image_shape")
     if shape is not None and len(shape) != 3:

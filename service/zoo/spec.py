@@ -8,9 +8,9 @@ live in model validators; checks that need the dataset live in `check_against_da
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 Kind = Literal["linear", "dense", "conv", "vae", "conv_vae"]
 Activation = Literal["elu", "relu", "selu", "tanh", "sigmoid", "linear"]
@@ -45,29 +45,130 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class Architecture(_Spec):
-    kind: Kind = "dense"
-    code_size: int = Field(ge=1, le=4096, description="Size of the coding layer.")
-    hidden_sizes: Annotated[list[LayerSize], Field(max_length=8)] | Auto = Field(
+def _code_size() -> Any:
+    return Field(ge=1, le=4096, description="Size of the coding layer.")
+
+
+def _hidden_sizes() -> Any:
+    return Field(
         default=Auto.AUTO,
-        description="Dense layers between input and coding (dense, vae; ignored by linear). "
-        "auto: sized from the dataset's features and rows (see the version's spec).",
+        description="Dense layers between input and coding. auto: sized from the dataset's "
+        "features and rows (see the version's spec).",
     )
-    conv_channels: list[Channels] = Field(
+
+
+def _conv_channels() -> Any:
+    return Field(
         default_factory=lambda: [32, 64],
         min_length=1,
         max_length=4,
-        description="Channels of the conv encoder's stride-2 layers (conv, conv_vae).",
+        description="Channels of the conv encoder's stride-2 layers.",
     )
-    activation: Activation = "elu"
-    output_activation: OutputActivation = Field(
+
+
+def _output_activation() -> Any:
+    return Field(
         default="auto",
         description="auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, "
         "global_minmax), else linear.",
     )
+
+
+HiddenSizes = Annotated[list[LayerSize], Field(max_length=8)] | Auto
+
+
+class LinearArchitecture(_Spec):
+    """PCA's subspace, learned: one linear layer each way, no activation anywhere."""
+
+    kind: Literal["linear"]
+    code_size: int = _code_size()
+
+
+class DenseArchitecture(_Spec):
+    """Stacked dense layers; the default kind."""
+
+    kind: Literal["dense"]
+    code_size: int = _code_size()
+    hidden_sizes: HiddenSizes = _hidden_sizes()
+    activation: Activation = "elu"
+    output_activation: OutputActivation = _output_activation()
     tied_weights: bool = Field(
-        default=False, description="Decoder reuses the transposed encoder weights (dense only)."
+        default=False, description="Decoder reuses the transposed encoder weights."
     )
+
+
+class VaeArchitecture(_Spec):
+    """A variational autoencoder: dense layers under a Gaussian coding (mean, log-variance)."""
+
+    kind: Literal["vae"]
+    code_size: int = _code_size()
+    hidden_sizes: HiddenSizes = _hidden_sizes()
+    activation: Activation = "elu"
+    output_activation: OutputActivation = _output_activation()
+
+
+class ConvArchitecture(_Spec):
+    """Stride-2 convolutions on image rows (the dataset needs an image_shape)."""
+
+    kind: Literal["conv"]
+    code_size: int = _code_size()
+    conv_channels: list[Channels] = _conv_channels()
+    activation: Activation = "elu"
+    output_activation: OutputActivation = _output_activation()
+
+
+class ConvVaeArchitecture(_Spec):
+    """A convolutional encoder under a Gaussian coding, a transposed-convolution decoder."""
+
+    kind: Literal["conv_vae"]
+    code_size: int = _code_size()
+    conv_channels: list[Channels] = _conv_channels()
+    activation: Activation = "elu"
+    output_activation: OutputActivation = _output_activation()
+
+
+ARCHITECTURES: dict[str, type[_Spec]] = {
+    "linear": LinearArchitecture,
+    "dense": DenseArchitecture,
+    "vae": VaeArchitecture,
+    "conv": ConvArchitecture,
+    "conv_vae": ConvVaeArchitecture,
+}
+
+
+def _architecture_input(value: Any, info: ValidationInfo) -> Any:
+    """`kind` defaults to dense. A spec stored by 0.x carries every kind's fields: read
+    back (validation context `stored`), the ones its kind has not are dropped."""
+    if not isinstance(value, dict):
+        return value
+    if "kind" not in value:
+        value = {**value, "kind": "dense"}
+    model = ARCHITECTURES.get(value["kind"]) if isinstance(value["kind"], str) else None
+    if model is not None and info.context and info.context.get("stored"):
+        value = {
+            k: v
+            for k, v in value.items()
+            if k in model.model_fields or _REFUSED_BY_0X.get(k, _NOTHING) == v
+        }
+    return value
+
+
+# what 0.x refused too, so no stored spec holds it: kept, to be refused again
+_REFUSED_BY_0X: dict[str, Any] = {"tied_weights": True, "output_activation": "sigmoid"}
+_NOTHING = object()
+
+
+Architecture = Annotated[
+    LinearArchitecture
+    | DenseArchitecture
+    | VaeArchitecture
+    | ConvArchitecture
+    | ConvVaeArchitecture,
+    Field(discriminator="kind"),
+    BeforeValidator(_architecture_input),
+]
+LayeredArchitecture = DenseArchitecture | VaeArchitecture
+ConvolutionalArchitecture = ConvArchitecture | ConvVaeArchitecture
 
 
 class Denoising(_Spec):
@@ -153,22 +254,22 @@ class ModelSpec(_Spec):
         "for images and data that share one bounded range; standardize otherwise.",
     )
 
+    @classmethod
+    def stored(cls, data: Any) -> ModelSpec:
+        """A spec as the database or a model file keeps it (0.x kept every kind's fields)."""
+        return cls.model_validate(data, context={"stored": True})
+
 
 def check_spec(spec: ModelSpec) -> None:
     """Refuse a spec that contradicts itself (raised as SpecError, shown as 422)."""
     arch, reg, train = spec.architecture, spec.regularization, spec.training
     variational = arch.kind in ("vae", "conv_vae")
-    if arch.tied_weights and arch.kind != "dense":
-        raise SpecError(
-            ("architecture", "tied_weights"),
-            f"tied weights need kind 'dense', not '{arch.kind}'",
-        )
     if train.strategy == "layerwise" and arch.kind != "dense":
         raise SpecError(
             ("training", "strategy"),
             f"layerwise training needs kind 'dense', not '{arch.kind}'",
         )
-    if train.strategy == "layerwise" and arch.hidden_sizes == []:
+    if train.strategy == "layerwise" and _hidden_sizes_field(spec) == []:
         raise SpecError(
             ("training", "strategy"), "layerwise training needs at least one hidden layer"
         )
@@ -184,16 +285,10 @@ def check_spec(spec: ModelSpec) -> None:
             f"a {reg.sparsity.kind} sparsity penalty does not apply to a variational coding "
             "layer (its kl_weight regularizes the codings)",
         )
-    if arch.kind == "vae" and arch.hidden_sizes == []:
+    if arch.kind == "vae" and _hidden_sizes_field(spec) == []:
         raise SpecError(
             ("architecture", "hidden_sizes"),
             "kind 'vae' needs at least one hidden layer under its mean and log-variance heads",
-        )
-    if arch.kind == "linear" and arch.output_activation == "sigmoid":
-        raise SpecError(
-            ("architecture", "output_activation"),
-            "kind 'linear' has no activations (it is PCA's subspace): use kind 'dense' for a "
-            "sigmoid output",
         )
     if train.bf16_autocast and train.device == "cpu":
         raise SpecError(("training", "bf16_autocast"), "bf16 autocast needs device cuda")
@@ -242,19 +337,28 @@ def check_against_dataset(
             "preprocessing 'minmax' with output_activation 'auto' or 'sigmoid', a kind other "
             "than 'linear', or loss 'mse'",
         )
-    if arch.output_activation == "sigmoid" and not in_unit_range:
+    if output_activation_of(spec) == "sigmoid" and not in_unit_range:
         raise SpecError(
             ("architecture", "output_activation"),
             "a sigmoid output cannot reach data outside [0, 1]: use preprocessing 'minmax'",
         )
 
 
+def output_activation_of(spec: ModelSpec) -> str:
+    """The spec's output_activation ('auto' unresolved); kind linear has none: 'linear'."""
+    arch = spec.architecture
+    return "linear" if isinstance(arch, LinearArchitecture) else arch.output_activation
+
+
 def resolved_output_activation(spec: ModelSpec) -> Literal["sigmoid", "linear"]:
     """'auto' means sigmoid for data scaled into [0, 1], linear otherwise."""
-    if spec.architecture.output_activation != "auto":
-        return spec.architecture.output_activation
+    arch = spec.architecture
+    if isinstance(arch, LinearArchitecture):
+        return "linear"
+    if arch.output_activation != "auto":
+        return arch.output_activation
     in_unit_range = spec.preprocessing in ("minmax", "global_minmax")
-    return "sigmoid" if in_unit_range and spec.architecture.kind != "linear" else "linear"
+    return "sigmoid" if in_unit_range else "linear"
 
 
 def patience_of(spec: ModelSpec) -> int | None:
@@ -271,9 +375,14 @@ def batch_size_of(spec: ModelSpec) -> int:
     return size
 
 
+def _hidden_sizes_field(spec: ModelSpec) -> list[int] | Auto:
+    arch = spec.architecture
+    return arch.hidden_sizes if isinstance(arch, DenseArchitecture | VaeArchitecture) else []
+
+
 def hidden_sizes_of(spec: ModelSpec) -> list[int]:
-    """The dense layers of a resolved spec (see zoo.auto)."""
-    sizes = spec.architecture.hidden_sizes
+    """The dense layers of a resolved spec (see zoo.auto); none for kinds without them."""
+    sizes = _hidden_sizes_field(spec)
     if isinstance(sizes, Auto):
         raise ValueError("architecture.hidden_sizes is 'auto': resolve the spec first")
     return sizes

@@ -79,7 +79,7 @@ def serving_model(kind: str) -> tuple[ServingModel, bool]:
     spec, n_features, image_shape = KINDS[kind]
     spec = {**spec, "architecture": {"hidden_sizes": [16, 8], **spec["architecture"]}}
     torch.manual_seed(0)
-    model = build_serving_model(ModelSpec.model_validate(spec), n_features, image_shape).eval()
+    model = build_serving_model(ModelSpec.stored(spec), n_features, image_shape).eval()
     with torch.no_grad():
         model.preprocessor.shift.uniform_(-1, 1)
         model.preprocessor.scale.uniform_(0.5, 2)

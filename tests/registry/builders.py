@@ -34,7 +34,7 @@ def make_model(
     seed: int = 0,
     **architecture: Any,
 ) -> tuple[ServingModel, dict[str, Any]]:
-    spec = ModelSpec.model_validate(
+    spec = ModelSpec.stored(  # stored: hidden_sizes kept by the kinds that have it
         {
             "architecture": {"kind": kind, "code_size": code_size, "hidden_sizes": [16]}
             | architecture,

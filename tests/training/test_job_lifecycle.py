@@ -22,7 +22,7 @@ from tests.live import free_port
 DIVERGING = job_body(
     model_name="nan",
     dataset="breast_cancer",
-    architecture={"kind": "linear", "code_size": 2, "hidden_sizes": []},
+    architecture={"kind": "linear", "code_size": 2},
     training={"optimizer": "sgd", "learning_rate": 10.0, "gradient_clip_norm": None},
     preprocessing="none",
 )

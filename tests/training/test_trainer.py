@@ -30,7 +30,7 @@ IMAGES = np.random.default_rng(1).random((48, 4 * 4 * 2)).astype(np.float32)
 def make_spec(architecture: dict[str, Any] | None = None, **rest: Any) -> ModelSpec:
     arch = {"code_size": 2, "hidden_sizes": [8, 4], **(architecture or {})}
     training = {"epochs": 3, "batch_size": 16, **rest.pop("training", {})}
-    return ModelSpec.model_validate({"architecture": arch, "training": training, **rest})
+    return ModelSpec.stored({"architecture": arch, "training": training, **rest})
 
 
 def weights(result: Any) -> dict[str, torch.Tensor]:

@@ -19,7 +19,7 @@ IMAGE = (8, 8, 1)
 
 def make_spec(**architecture: Any) -> ModelSpec:
     arch = {"code_size": 4, "hidden_sizes": [16, 8], **architecture}
-    return ModelSpec.model_validate({"architecture": arch})
+    return ModelSpec.stored({"architecture": arch})  # hidden_sizes kept by the kinds that have it
 
 
 def build(spec: ModelSpec, n_features: int = 64) -> Autoencoder:

@@ -44,7 +44,7 @@ def test_inverse_undoes_forward() -> None:
 
 
 def make_model(kind: str = "dense", tied: bool = False) -> tuple[ServingModel, dict]:
-    spec = ModelSpec.model_validate(
+    spec = ModelSpec.stored(
         {"architecture": {"kind": kind, "code_size": 2, "hidden_sizes": [8], "tied_weights": tied}}
     )
     torch.manual_seed(0)

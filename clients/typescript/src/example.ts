@@ -24,7 +24,7 @@ export async function trainAndEncode(base: string, rows: number[][]): Promise<nu
     }
     return (await response.json()) as T;
   };
-  const spec: JobCreate = { model: "ts-demo", dataset: "digits", spec: { architecture: { code_size: 2 } } };
+  const spec: JobCreate = { model: "ts-demo", dataset: "digits", spec: { architecture: { kind: "dense", code_size: 2 } } };
   const job = await post<Job>("/v1/jobs", spec);
   const version = (await (await fetch(`${base}/v1/models/${job.model}/versions/latest`)).json()) as Version;
   const worse: string[] = (version.worse_than ?? []).map((w) => w.message);

@@ -965,50 +965,6 @@ export interface components {
              */
             version: number;
         };
-        /** Architecture */
-        Architecture: {
-            /**
-             * Activation
-             * @default elu
-             * @enum {string}
-             */
-            activation?: "elu" | "relu" | "selu" | "tanh" | "sigmoid" | "linear";
-            /**
-             * Code Size
-             * @description Size of the coding layer.
-             */
-            code_size: number;
-            /**
-             * Conv Channels
-             * @description Channels of the conv encoder's stride-2 layers (conv, conv_vae).
-             */
-            conv_channels?: number[];
-            /**
-             * Hidden Sizes
-             * @description Dense layers between input and coding (dense, vae; ignored by linear). auto: sized from the dataset's features and rows (see the version's spec).
-             * @default auto
-             */
-            hidden_sizes?: number[] | components["schemas"]["Auto"];
-            /**
-             * Kind
-             * @default dense
-             * @enum {string}
-             */
-            kind?: "linear" | "dense" | "conv" | "vae" | "conv_vae";
-            /**
-             * Output Activation
-             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
-             * @default auto
-             * @enum {string}
-             */
-            output_activation?: "sigmoid" | "linear" | "auto";
-            /**
-             * Tied Weights
-             * @description Decoder reuses the transposed encoder weights (dense only).
-             * @default false
-             */
-            tied_weights?: boolean;
-        };
         /**
          * Auto
          * @description A field decided from the dataset's profile (zoo.auto). An enum rather than a bare
@@ -1032,6 +988,74 @@ export interface components {
             ok: boolean;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * ConvArchitecture
+         * @description Stride-2 convolutions on image rows (the dataset needs an image_shape).
+         */
+        ConvArchitecture: {
+            /**
+             * Activation
+             * @default elu
+             * @enum {string}
+             */
+            activation?: "elu" | "relu" | "selu" | "tanh" | "sigmoid" | "linear";
+            /**
+             * Code Size
+             * @description Size of the coding layer.
+             */
+            code_size: number;
+            /**
+             * Conv Channels
+             * @description Channels of the conv encoder's stride-2 layers.
+             */
+            conv_channels?: number[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "conv";
+            /**
+             * Output Activation
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
+             * @default auto
+             * @enum {string}
+             */
+            output_activation?: "sigmoid" | "linear" | "auto";
+        };
+        /**
+         * ConvVaeArchitecture
+         * @description A convolutional encoder under a Gaussian coding, a transposed-convolution decoder.
+         */
+        ConvVaeArchitecture: {
+            /**
+             * Activation
+             * @default elu
+             * @enum {string}
+             */
+            activation?: "elu" | "relu" | "selu" | "tanh" | "sigmoid" | "linear";
+            /**
+             * Code Size
+             * @description Size of the coding layer.
+             */
+            code_size: number;
+            /**
+             * Conv Channels
+             * @description Channels of the conv encoder's stride-2 layers.
+             */
+            conv_channels?: number[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "conv_vae";
+            /**
+             * Output Activation
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
+             * @default auto
+             * @enum {string}
+             */
+            output_activation?: "sigmoid" | "linear" | "auto";
         };
         /** CreateDatasetForm */
         CreateDatasetForm: {
@@ -1173,6 +1197,47 @@ export interface components {
              * @default 0
              */
             gaussian_std?: number;
+        };
+        /**
+         * DenseArchitecture
+         * @description Stacked dense layers; the default kind.
+         */
+        DenseArchitecture: {
+            /**
+             * Activation
+             * @default elu
+             * @enum {string}
+             */
+            activation?: "elu" | "relu" | "selu" | "tanh" | "sigmoid" | "linear";
+            /**
+             * Code Size
+             * @description Size of the coding layer.
+             */
+            code_size: number;
+            /**
+             * Hidden Sizes
+             * @description Dense layers between input and coding. auto: sized from the dataset's features and rows (see the version's spec).
+             * @default auto
+             */
+            hidden_sizes?: number[] | components["schemas"]["Auto"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "dense";
+            /**
+             * Output Activation
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
+             * @default auto
+             * @enum {string}
+             */
+            output_activation?: "sigmoid" | "linear" | "auto";
+            /**
+             * Tied Weights
+             * @description Decoder reuses the transposed encoder weights.
+             * @default false
+             */
+            tied_weights?: boolean;
         };
         /** DurationStat */
         DurationStat: {
@@ -1351,17 +1416,19 @@ export interface components {
          *       "model": "digits-ae",
          *       "spec": {
          *         "architecture": {
-         *           "code_size": 8
+         *           "code_size": 8,
+         *           "kind": "dense"
          *         }
          *       }
          *     }
          */
         JobCreate: {
             /**
+             * Architecture
              * @deprecated
              * @description 0.x place of `spec.architecture`.
              */
-            architecture?: components["schemas"]["Architecture"] | null;
+            architecture?: (components["schemas"]["LinearArchitecture"] | components["schemas"]["DenseArchitecture"] | components["schemas"]["VaeArchitecture"] | components["schemas"]["ConvArchitecture"] | components["schemas"]["ConvVaeArchitecture"]) | null;
             /**
              * Dataset
              * @description Dataset id or name.
@@ -1496,6 +1563,22 @@ export interface components {
              */
             next_page_token: string | null;
         };
+        /**
+         * LinearArchitecture
+         * @description PCA's subspace, learned: one linear layer each way, no activation anywhere.
+         */
+        LinearArchitecture: {
+            /**
+             * Code Size
+             * @description Size of the coding layer.
+             */
+            code_size: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "linear";
+        };
         /** ModelMetadata */
         ModelMetadata: {
             /** Inputs */
@@ -1544,7 +1627,8 @@ export interface components {
          * @description Everything needed to rebuild and retrain a model, apart from its data.
          */
         ModelSpec: {
-            architecture: components["schemas"]["Architecture"];
+            /** Architecture */
+            architecture: components["schemas"]["LinearArchitecture"] | components["schemas"]["DenseArchitecture"] | components["schemas"]["VaeArchitecture"] | components["schemas"]["ConvArchitecture"] | components["schemas"]["ConvVaeArchitecture"];
             /**
              * Preprocessing
              * @description auto: none for kind linear (PCA in the data's units); global_minmax for images and data that share one bounded range; standardize otherwise.
@@ -1994,6 +2078,41 @@ export interface components {
              * @default 0.2
              */
             validation_fraction?: number;
+        };
+        /**
+         * VaeArchitecture
+         * @description A variational autoencoder: dense layers under a Gaussian coding (mean, log-variance).
+         */
+        VaeArchitecture: {
+            /**
+             * Activation
+             * @default elu
+             * @enum {string}
+             */
+            activation?: "elu" | "relu" | "selu" | "tanh" | "sigmoid" | "linear";
+            /**
+             * Code Size
+             * @description Size of the coding layer.
+             */
+            code_size: number;
+            /**
+             * Hidden Sizes
+             * @description Dense layers between input and coding. auto: sized from the dataset's features and rows (see the version's spec).
+             * @default auto
+             */
+            hidden_sizes?: number[] | components["schemas"]["Auto"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "vae";
+            /**
+             * Output Activation
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
+             * @default auto
+             * @enum {string}
+             */
+            output_activation?: "sigmoid" | "linear" | "auto";
         };
         /** VersionPlots */
         VersionPlots: {

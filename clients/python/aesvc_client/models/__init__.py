@@ -4,13 +4,15 @@ from .alias_event_public import AliasEventPublic
 from .alias_events_public import AliasEventsPublic
 from .alias_public import AliasPublic
 from .alias_update import AliasUpdate
-from .architecture import Architecture
-from .architecture_activation import ArchitectureActivation
-from .architecture_kind import ArchitectureKind
-from .architecture_output_activation import ArchitectureOutputActivation
 from .auto import Auto
 from .batch_stat import BatchStat
 from .check import Check
+from .conv_architecture import ConvArchitecture
+from .conv_architecture_activation import ConvArchitectureActivation
+from .conv_architecture_output_activation import ConvArchitectureOutputActivation
+from .conv_vae_architecture import ConvVaeArchitecture
+from .conv_vae_architecture_activation import ConvVaeArchitectureActivation
+from .conv_vae_architecture_output_activation import ConvVaeArchitectureOutputActivation
 from .create_dataset_form import CreateDatasetForm
 from .data_profile import DataProfile
 from .dataset_public import DatasetPublic
@@ -18,6 +20,9 @@ from .datasets_public import DatasetsPublic
 from .decode_json_decode_request import DecodeJsonDecodeRequest
 from .decode_response import DecodeResponse
 from .denoising import Denoising
+from .dense_architecture import DenseArchitecture
+from .dense_architecture_activation import DenseArchitectureActivation
+from .dense_architecture_output_activation import DenseArchitectureOutputActivation
 from .duration_stat import DurationStat
 from .encode_json_encode_request import EncodeJsonEncodeRequest
 from .encode_response import EncodeResponse
@@ -45,6 +50,7 @@ from .job_public import JobPublic
 from .job_public_attempt_errors_item import JobPublicAttemptErrorsItem
 from .job_status import JobStatus
 from .jobs_public import JobsPublic
+from .linear_architecture import LinearArchitecture
 from .list_datasets_order_by import ListDatasetsOrderBy
 from .list_jobs_order_by import ListJobsOrderBy
 from .list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
@@ -112,6 +118,9 @@ from .training_loss import TrainingLoss
 from .training_lr_schedule import TrainingLrSchedule
 from .training_optimizer import TrainingOptimizer
 from .training_strategy import TrainingStrategy
+from .vae_architecture import VaeArchitecture
+from .vae_architecture_activation import VaeArchitectureActivation
+from .vae_architecture_output_activation import VaeArchitectureOutputActivation
 from .version_plots import VersionPlots
 from .version_plots_plots import VersionPlotsPlots
 from .worker_info import WorkerInfo
@@ -121,13 +130,15 @@ __all__ = (
     "AliasEventsPublic",
     "AliasPublic",
     "AliasUpdate",
-    "Architecture",
-    "ArchitectureActivation",
-    "ArchitectureKind",
-    "ArchitectureOutputActivation",
     "Auto",
     "BatchStat",
     "Check",
+    "ConvArchitecture",
+    "ConvArchitectureActivation",
+    "ConvArchitectureOutputActivation",
+    "ConvVaeArchitecture",
+    "ConvVaeArchitectureActivation",
+    "ConvVaeArchitectureOutputActivation",
     "CreateDatasetForm",
     "DataProfile",
     "DatasetPublic",
@@ -135,6 +146,9 @@ __all__ = (
     "DecodeJsonDecodeRequest",
     "DecodeResponse",
     "Denoising",
+    "DenseArchitecture",
+    "DenseArchitectureActivation",
+    "DenseArchitectureOutputActivation",
     "DurationStat",
     "EncodeJsonEncodeRequest",
     "EncodeResponse",
@@ -162,6 +176,7 @@ __all__ = (
     "JobPublicAttemptErrorsItem",
     "JobsPublic",
     "JobStatus",
+    "LinearArchitecture",
     "ListDatasetsOrderBy",
     "ListJobsOrderBy",
     "ListModelAliasHistoryOrderBy",
@@ -229,6 +244,9 @@ __all__ = (
     "TrainingLrSchedule",
     "TrainingOptimizer",
     "TrainingStrategy",
+    "VaeArchitecture",
+    "VaeArchitectureActivation",
+    "VaeArchitectureOutputActivation",
     "VersionPlots",
     "VersionPlotsPlots",
     "WorkerInfo",

@@ -13,10 +13,14 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.architecture import Architecture
+  from ..models.conv_architecture import ConvArchitecture
+  from ..models.conv_vae_architecture import ConvVaeArchitecture
+  from ..models.dense_architecture import DenseArchitecture
+  from ..models.linear_architecture import LinearArchitecture
   from ..models.model_spec import ModelSpec
   from ..models.regularization import Regularization
   from ..models.training import Training
+  from ..models.vae_architecture import VaeArchitecture
 
 
 
@@ -37,7 +41,8 @@ class JobCreate:
 
         Attributes:
             dataset (str): Dataset id or name.
-            architecture (Architecture | None | Unset): 0.x place of `spec.architecture`.
+            architecture (ConvArchitecture | ConvVaeArchitecture | DenseArchitecture | LinearArchitecture | None | Unset |
+                VaeArchitecture): 0.x place of `spec.architecture`.
             model (None | str | Unset): Model to add a version to.
             model_name (None | str | Unset): 0.x name of `model`.
             preprocessing (JobCreatePreprocessingType0 | None | Unset): 0.x place of `spec.preprocessing`.
@@ -48,7 +53,7 @@ class JobCreate:
      """
 
     dataset: str
-    architecture: Architecture | None | Unset = UNSET
+    architecture: ConvArchitecture | ConvVaeArchitecture | DenseArchitecture | LinearArchitecture | None | Unset | VaeArchitecture = UNSET
     model: None | str | Unset = UNSET
     model_name: None | str | Unset = UNSET
     preprocessing: JobCreatePreprocessingType0 | None | Unset = UNSET
@@ -62,16 +67,28 @@ class JobCreate:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.architecture import Architecture # noqa: PLC0415
+        from ..models.conv_architecture import ConvArchitecture # noqa: PLC0415
+        from ..models.conv_vae_architecture import ConvVaeArchitecture # noqa: PLC0415
+        from ..models.dense_architecture import DenseArchitecture # noqa: PLC0415
+        from ..models.linear_architecture import LinearArchitecture # noqa: PLC0415
         from ..models.model_spec import ModelSpec # noqa: PLC0415
         from ..models.regularization import Regularization # noqa: PLC0415
         from ..models.training import Training # noqa: PLC0415
+        from ..models.vae_architecture import VaeArchitecture # noqa: PLC0415
         dataset = self.dataset
 
         architecture: dict[str, Any] | None | Unset
         if isinstance(self.architecture, Unset):
             architecture = UNSET
-        elif isinstance(self.architecture, Architecture):
+        elif isinstance(self.architecture, LinearArchitecture):
+            architecture = self.architecture.to_dict()
+        elif isinstance(self.architecture, DenseArchitecture):
+            architecture = self.architecture.to_dict()
+        elif isinstance(self.architecture, VaeArchitecture):
+            architecture = self.architecture.to_dict()
+        elif isinstance(self.architecture, ConvArchitecture):
+            architecture = self.architecture.to_dict()
+        elif isinstance(self.architecture, ConvVaeArchitecture):
             architecture = self.architecture.to_dict()
         else:
             architecture = self.architecture
@@ -151,14 +168,18 @@ class JobCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.architecture import Architecture # noqa: PLC0415
+        from ..models.conv_architecture import ConvArchitecture # noqa: PLC0415
+        from ..models.conv_vae_architecture import ConvVaeArchitecture # noqa: PLC0415
+        from ..models.dense_architecture import DenseArchitecture # noqa: PLC0415
+        from ..models.linear_architecture import LinearArchitecture # noqa: PLC0415
         from ..models.model_spec import ModelSpec # noqa: PLC0415
         from ..models.regularization import Regularization # noqa: PLC0415
         from ..models.training import Training # noqa: PLC0415
+        from ..models.vae_architecture import VaeArchitecture # noqa: PLC0415
         d = dict(src_dict)
         dataset = d.pop("dataset")
 
-        def _parse_architecture(data: object) -> Architecture | None | Unset:
+        def _parse_architecture(data: object) -> ConvArchitecture | ConvVaeArchitecture | DenseArchitecture | LinearArchitecture | None | Unset | VaeArchitecture:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -166,14 +187,54 @@ class JobCreate:
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                architecture_type_0 = Architecture.from_dict(data)
+                architecture_type_0_type_0 = LinearArchitecture.from_dict(data)
 
 
 
-                return architecture_type_0
+                return architecture_type_0_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(Architecture | None | Unset, data)
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                architecture_type_0_type_1 = DenseArchitecture.from_dict(data)
+
+
+
+                return architecture_type_0_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                architecture_type_0_type_2 = VaeArchitecture.from_dict(data)
+
+
+
+                return architecture_type_0_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                architecture_type_0_type_3 = ConvArchitecture.from_dict(data)
+
+
+
+                return architecture_type_0_type_3
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                architecture_type_0_type_4 = ConvVaeArchitecture.from_dict(data)
+
+
+
+                return architecture_type_0_type_4
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ConvArchitecture | ConvVaeArchitecture | DenseArchitecture | LinearArchitecture | None | Unset | VaeArchitecture, data)
 
         architecture = _parse_architecture(d.pop("architecture", UNSET))
 

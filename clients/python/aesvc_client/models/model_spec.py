@@ -13,9 +13,13 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.architecture import Architecture
+  from ..models.conv_architecture import ConvArchitecture
+  from ..models.conv_vae_architecture import ConvVaeArchitecture
+  from ..models.dense_architecture import DenseArchitecture
+  from ..models.linear_architecture import LinearArchitecture
   from ..models.regularization import Regularization
   from ..models.training import Training
+  from ..models.vae_architecture import VaeArchitecture
 
 
 
@@ -30,7 +34,8 @@ class ModelSpec:
     """ Everything needed to rebuild and retrain a model, apart from its data.
 
         Attributes:
-            architecture (Architecture):
+            architecture (ConvArchitecture | ConvVaeArchitecture | DenseArchitecture | LinearArchitecture |
+                VaeArchitecture):
             preprocessing (ModelSpecPreprocessing | Unset): auto: none for kind linear (PCA in the data's units);
                 global_minmax for images and data that share one bounded range; standardize otherwise. Default:
                 ModelSpecPreprocessing.AUTO.
@@ -38,7 +43,7 @@ class ModelSpec:
             training (Training | Unset):
      """
 
-    architecture: Architecture
+    architecture: ConvArchitecture | ConvVaeArchitecture | DenseArchitecture | LinearArchitecture | VaeArchitecture
     preprocessing: ModelSpecPreprocessing | Unset = ModelSpecPreprocessing.AUTO
     regularization: Regularization | Unset = UNSET
     training: Training | Unset = UNSET
@@ -48,10 +53,25 @@ class ModelSpec:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.architecture import Architecture # noqa: PLC0415
+        from ..models.conv_architecture import ConvArchitecture # noqa: PLC0415
+        from ..models.conv_vae_architecture import ConvVaeArchitecture # noqa: PLC0415
+        from ..models.dense_architecture import DenseArchitecture # noqa: PLC0415
+        from ..models.linear_architecture import LinearArchitecture # noqa: PLC0415
         from ..models.regularization import Regularization # noqa: PLC0415
         from ..models.training import Training # noqa: PLC0415
-        architecture = self.architecture.to_dict()
+        from ..models.vae_architecture import VaeArchitecture # noqa: PLC0415
+        architecture: dict[str, Any]
+        if isinstance(self.architecture, LinearArchitecture):
+            architecture = self.architecture.to_dict()
+        elif isinstance(self.architecture, DenseArchitecture):
+            architecture = self.architecture.to_dict()
+        elif isinstance(self.architecture, VaeArchitecture):
+            architecture = self.architecture.to_dict()
+        elif isinstance(self.architecture, ConvArchitecture):
+            architecture = self.architecture.to_dict()
+        else:
+            architecture = self.architecture.to_dict()
+
 
         preprocessing: str | Unset = UNSET
         if not isinstance(self.preprocessing, Unset):
@@ -85,13 +105,64 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.architecture import Architecture # noqa: PLC0415
+        from ..models.conv_architecture import ConvArchitecture # noqa: PLC0415
+        from ..models.conv_vae_architecture import ConvVaeArchitecture # noqa: PLC0415
+        from ..models.dense_architecture import DenseArchitecture # noqa: PLC0415
+        from ..models.linear_architecture import LinearArchitecture # noqa: PLC0415
         from ..models.regularization import Regularization # noqa: PLC0415
         from ..models.training import Training # noqa: PLC0415
+        from ..models.vae_architecture import VaeArchitecture # noqa: PLC0415
         d = dict(src_dict)
-        architecture = Architecture.from_dict(d.pop("architecture"))
+        def _parse_architecture(data: object) -> ConvArchitecture | ConvVaeArchitecture | DenseArchitecture | LinearArchitecture | VaeArchitecture:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                architecture_type_0 = LinearArchitecture.from_dict(data)
 
 
+
+                return architecture_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                architecture_type_1 = DenseArchitecture.from_dict(data)
+
+
+
+                return architecture_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                architecture_type_2 = VaeArchitecture.from_dict(data)
+
+
+
+                return architecture_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                architecture_type_3 = ConvArchitecture.from_dict(data)
+
+
+
+                return architecture_type_3
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            architecture_type_4 = ConvVaeArchitecture.from_dict(data)
+
+
+
+            return architecture_type_4
+
+        architecture = _parse_architecture(d.pop("architecture"))
 
 
         _preprocessing = d.pop("preprocessing", UNSET)

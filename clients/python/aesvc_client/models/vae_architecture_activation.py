@@ -1,9 +1,12 @@
 from enum import StrEnum
 
-class ArchitectureOutputActivation(StrEnum):
-    AUTO = "auto"
+class VaeArchitectureActivation(StrEnum):
+    ELU = "elu"
     LINEAR = "linear"
+    RELU = "relu"
+    SELU = "selu"
     SIGMOID = "sigmoid"
+    TANH = "tanh"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -1,12 +1,9 @@
 from enum import StrEnum
 
-class ArchitectureActivation(StrEnum):
-    ELU = "elu"
+class ConvArchitectureOutputActivation(StrEnum):
+    AUTO = "auto"
     LINEAR = "linear"
-    RELU = "relu"
-    SELU = "selu"
     SIGMOID = "sigmoid"
-    TANH = "tanh"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+class DenseArchitectureOutputActivation(StrEnum):
+    AUTO = "auto"
+    LINEAR = "linear"
+    SIGMOID = "sigmoid"
+
+    def __str__(self) -> str:
+        return str(self.value)

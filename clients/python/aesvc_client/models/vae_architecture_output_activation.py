@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+class VaeArchitectureOutputActivation(StrEnum):
+    AUTO = "auto"
+    LINEAR = "linear"
+    SIGMOID = "sigmoid"
+
+    def __str__(self) -> str:
+        return str(self.value)
