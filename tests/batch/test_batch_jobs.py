@@ -28,7 +28,9 @@ def submit(client: TestClient, **body: Any) -> dict[str, Any]:
 
 
 def answer(client: TestClient, operation: str, X: np.ndarray) -> dict[str, Any]:
-    response = client.post(f"/v1/models/{MODEL}/versions/1/{operation}", json={"inputs": X.tolist()})
+    response = client.post(
+        f"/v1/models/{MODEL}/versions/1/{operation}", json={"inputs": X.tolist()}
+    )
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
