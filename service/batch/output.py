@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,33 @@ from service.batch.tables import BatchChunk
 from service.blob_guard import ensure_blob
 from service.datasets.chunks import FeatureMoments, npy_header
 from service.datasets.tables import Dataset, DatasetChunk
+from service.zoo import ServingModel
 from service.zoo.profile import ProfileAccumulator
+
+
+def output_width(model: ServingModel, operation: str) -> int:
+    ae = model.autoencoder
+    return {"encode": ae.code_size, "reconstruct": ae.n_features, "score": 1}[operation]
+
+
+def feature_names(operation: str, dataset: Dataset, width: int) -> list[str]:
+    """A reconstruction keeps the input's names; codings are code_0...; a score `score`."""
+    if operation == "reconstruct":
+        return list(dataset.feature_names)
+    if operation == "score":
+        return ["score"]
+    return [f"code_{i}" for i in range(width)]
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Rows per second since an attempt began (rows an earlier attempt wrote excluded)."""
+
+    since: float
+    rows_before: int
+
+    def rate(self, rows_seen: int) -> float:
+        return round((rows_seen - self.rows_before) / max(time.monotonic() - self.since, 1e-9), 1)
 
 
 @dataclass

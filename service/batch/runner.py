@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from service.artifacts import retry_store
 from service.batch import output
-from service.batch.output import OutputSummary
+from service.batch.output import OutputSummary, Rate, feature_names, output_width
 from service.database import utcnow
 from service.datasets.chunks import ChunkedRows, npy_bytes
 from service.datasets.service import open_rows
@@ -51,17 +50,6 @@ class _Inputs:
         self.dataset, self.rows, self.version = dataset, rows, version
 
 
-@dataclass(frozen=True)
-class _Rate:
-    """Rows per second since this attempt began (rows an earlier attempt wrote excluded)."""
-
-    since: float
-    rows_before: int
-
-    def rate(self, rows_seen: int) -> float:
-        return round((rows_seen - self.rows_before) / max(time.monotonic() - self.since, 1e-9), 1)
-
-
 class BatchRun(JobRun):
     """One attempt at one batch job (JobRun: its claim, heartbeats and endings)."""
 
@@ -71,7 +59,7 @@ class BatchRun(JobRun):
         inputs = self.reliably("read the job's inputs", self.read_inputs)
         model = self.load_model(inputs.version)
         backend = TorchBackend(model, device=_device())
-        width = _output_width(model, self.operation)
+        width = output_width(model, self.operation)
         rows = inputs.rows
         summary = OutputSummary(rows.n_rows, width, self.output_image_shape(inputs.dataset))
         with self.factory() as session:
@@ -81,7 +69,7 @@ class BatchRun(JobRun):
                 raise TrainingFailed(f"recorded output chunks skip position {position}")
             data = retry_store(partial(self.store.get_bytes, chunk.sha256), what="read a chunk")
             summary.add(output.npy_load(data), len(data))
-        started = _Rate(time.monotonic(), summary.rows_seen)
+        started = Rate(time.monotonic(), summary.rows_seen)
         for position in range(len(done), len(rows.chunks)):
             if self.should_stop():
                 raise TrainingInterrupted()
@@ -96,7 +84,7 @@ class BatchRun(JobRun):
         rows: ChunkedRows,
         position: int,
         summary: OutputSummary,
-        started: _Rate,
+        started: Rate,
     ) -> None:
         """Read, compute, store, record: the chunk at `position`."""
         ref = rows.chunks[position]
@@ -220,7 +208,7 @@ class BatchRun(JobRun):
         """Make the output a dataset and the job succeeded, in one transaction."""
         summary, inputs = result
         params = dict(self.job.batch or {})
-        names = _feature_names(self.operation, inputs.dataset, summary.n_features)
+        names = feature_names(self.operation, inputs.dataset, summary.n_features)
 
         def complete() -> str | None:
             with lifecycle.immediate_session(self.factory) as session:
@@ -296,16 +284,3 @@ class BatchRun(JobRun):
 
 def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _output_width(model: ServingModel, operation: str) -> int:
-    ae = model.autoencoder
-    return {"encode": ae.code_size, "reconstruct": ae.n_features, "score": 1}[operation]
-
-
-def _feature_names(operation: str, dataset: Dataset, width: int) -> list[str]:
-    if operation == "reconstruct":
-        return list(dataset.feature_names)
-    if operation == "score":
-        return ["score"]
-    return [f"code_{i}" for i in range(width)]

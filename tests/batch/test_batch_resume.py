@@ -11,8 +11,8 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.batch.runner import BatchRun, _Rate
-from service.batch.output import OutputSummary
+from service.batch.output import OutputSummary, Rate
+from service.batch.runner import BatchRun
 from service.batch.tables import BatchChunk
 from service.config import Settings
 from service.context import AppContext
@@ -36,7 +36,7 @@ class StopsAfter(BatchRun):
         rows: ChunkedRows,
         position: int,
         summary: OutputSummary,
-        started: _Rate,
+        started: Rate,
     ) -> None:
         super().one_chunk(backend, rows, position, summary, started)
         if position + 1 == STOP_AFTER:
