@@ -9,6 +9,12 @@ from .architecture_activation import ArchitectureActivation
 from .architecture_kind import ArchitectureKind
 from .architecture_output_activation import ArchitectureOutputActivation
 from .auto import Auto
+from .batch_job_create import BatchJobCreate
+from .batch_job_public import BatchJobPublic
+from .batch_job_public_attempt_errors_item import BatchJobPublicAttemptErrorsItem
+from .batch_jobs_public import BatchJobsPublic
+from .batch_operation import BatchOperation
+from .batch_progress import BatchProgress
 from .batch_stat import BatchStat
 from .check import Check
 from .create_dataset_form import CreateDatasetForm
@@ -18,6 +24,7 @@ from .datasets_public import DatasetsPublic
 from .decode_json_decode_request import DecodeJsonDecodeRequest
 from .decode_response import DecodeResponse
 from .denoising import Denoising
+from .download_dataset_format import DownloadDatasetFormat
 from .duration_stat import DurationStat
 from .encode_json_encode_request import EncodeJsonEncodeRequest
 from .encode_response import EncodeResponse
@@ -45,6 +52,7 @@ from .job_public import JobPublic
 from .job_public_attempt_errors_item import JobPublicAttemptErrorsItem
 from .job_status import JobStatus
 from .jobs_public import JobsPublic
+from .list_batch_jobs_order_by import ListBatchJobsOrderBy
 from .list_datasets_order_by import ListDatasetsOrderBy
 from .list_jobs_order_by import ListJobsOrderBy
 from .list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
@@ -126,6 +134,12 @@ __all__ = (
     "ArchitectureKind",
     "ArchitectureOutputActivation",
     "Auto",
+    "BatchJobCreate",
+    "BatchJobPublic",
+    "BatchJobPublicAttemptErrorsItem",
+    "BatchJobsPublic",
+    "BatchOperation",
+    "BatchProgress",
     "BatchStat",
     "Check",
     "CreateDatasetForm",
@@ -135,6 +149,7 @@ __all__ = (
     "DecodeJsonDecodeRequest",
     "DecodeResponse",
     "Denoising",
+    "DownloadDatasetFormat",
     "DurationStat",
     "EncodeJsonEncodeRequest",
     "EncodeResponse",
@@ -162,6 +177,7 @@ __all__ = (
     "JobPublicAttemptErrorsItem",
     "JobsPublic",
     "JobStatus",
+    "ListBatchJobsOrderBy",
     "ListDatasetsOrderBy",
     "ListJobsOrderBy",
     "ListModelAliasHistoryOrderBy",
