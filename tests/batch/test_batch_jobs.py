@@ -4,6 +4,7 @@ leave no dataset and no chunk behind."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import Any
 
@@ -58,8 +59,6 @@ def test_encode_a_dataset_then_train_on_the_codings(
     whole = np.asarray(answer(client, "encode", world[-8:])["codings"], dtype=np.float32)
     np.testing.assert_allclose(codes[-8:], whole, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(dataset["stats"]["mean"], codes.mean(axis=0), rtol=1e-4, atol=1e-5)
-    import hashlib
-
     raw = client.get("/v1/datasets/codes/data").content
     assert hashlib.sha256(raw).hexdigest() == dataset["sha256"]
 
@@ -112,3 +111,30 @@ def test_a_queued_job_cancels_and_lists(client: TestClient, world: np.ndarray) -
     cancelled = client.post(f"/v1/batch-jobs/{job['id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert client.get(f"/v1/datasets/{job['output']}").status_code == 404
+
+
+def test_an_idempotency_key_replays_the_first_job(client: TestClient, world: np.ndarray) -> None:
+    body = {"model": MODEL, "dataset": DATASET, "operation": "encode", "version": "1"}
+    headers = {"idempotency-key": "batch-once"}
+    first = client.post("/v1/batch-jobs", json=body, headers=headers)
+    again = client.post("/v1/batch-jobs", json=body, headers=headers)
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert client.get("/v1/batch-jobs").json()["count"] == 1
+    other = client.post("/v1/batch-jobs", json={**body, "operation": "score"}, headers=headers)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    # the same key on a training job is another key: the kinds do not share keys
+    train = job_body(model_name="other", dataset=DATASET, code_size=CODE_SIZE)
+    assert client.post("/v1/jobs", json=train, headers=headers).status_code == 202
+
+
+def test_the_output_name_is_taken_while_a_job_will_create_it(
+    client: TestClient, world: np.ndarray
+) -> None:
+    submit(client, operation="encode", output="codes")
+    again = client.post(
+        "/v1/batch-jobs",
+        json={"model": MODEL, "dataset": DATASET, "operation": "score", "output": "codes"},
+    )
+    assert again.status_code == 409 and again.json()["code"] == "dataset_name_taken", again.text
