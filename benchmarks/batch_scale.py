@@ -65,7 +65,7 @@ def seed(settings: Settings, path: Path, chunk_kb: int, spec: dict[str, Any]) ->
 
 
 def in_process_rows_per_s(settings: Settings, X: np.ndarray) -> float:
-    """Best of two: version 1 of `big` encoding X in memory, ROWS_PER_PASS rows at a time."""
+    """Best of three: version 1 of `big` encoding X in memory, ROWS_PER_PASS rows at a time."""
     ctx = AppContext.from_settings(settings)
     try:
         with ctx.session_factory() as session:
@@ -80,7 +80,7 @@ def in_process_rows_per_s(settings: Settings, X: np.ndarray) -> float:
         ctx.close()
     backend = TorchBackend(model, device="cpu")
     best = float("inf")
-    for _ in range(2):
+    for _ in range(3):
         start = time.perf_counter()
         for i in range(0, len(X), ROWS_PER_PASS):
             backend.run("encode", np.ascontiguousarray(X[i : i + ROWS_PER_PASS]))
@@ -115,20 +115,29 @@ def batch_figures(
 ) -> dict[str, Any]:
     seed(settings, path, chunk_kb, spec)
     X = np.load(path)
-    in_process = in_process_rows_per_s(settings, X)
     env = {"AESVC_WORKER_RESTART_DELAY_S": "0.2", "AESVC_BUILTIN_DATASETS": "false"}
     server = LiveServer(settings, workers=1, env=env).start()
     try:
         with server.client() as http:
-            body = {"model": "big", "dataset": "big", "operation": "encode", "output": "codes"}
-            job = http.post("/v1/batch-jobs", json=body).json()
-            job = _wait(http, job["id"], _ended, interval_s=0.5)
+            jobs = []
+            for run in range(2):  # the better of two: this machine's load varies
+                body = {
+                    "model": "big",
+                    "dataset": "big",
+                    "operation": "encode",
+                    "output": f"codes-{run}",
+                }
+                job = http.post("/v1/batch-jobs", json=body).json()
+                jobs.append(_wait(http, job["id"], _ended, interval_s=0.5))
+            job = min(jobs, key=_seconds)
+            # in process while the server idles: the same background load as the jobs had
+            in_process = in_process_rows_per_s(settings, X)
             batch_rate = len(X) / _seconds(job)
             speed = {
-                "status": job["status"],
+                "status": [j["status"] for j in jobs],
                 "rows": len(X),
                 "chunks": (job["progress"] or {}).get("chunks_total"),
-                "job_s": _seconds(job),
+                "job_s": [_seconds(j) for j in jobs],
                 "batch_rows_per_s": batch_rate,
                 "worker_reported_rows_per_s": (job["progress"] or {}).get("rows_per_s"),
                 "in_process_rows_per_s": in_process,

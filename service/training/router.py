@@ -72,7 +72,11 @@ def read_job(session: SessionDep, job_id: str) -> JobPublic:
     return service.to_public(service.get_job(session=session, job_id=job_id, kind="train"))
 
 
-@router.get("/{job_id}/history", operation_id="read_job_history", summary="Per-epoch metrics")
+@router.get(
+    "/{job_id}/history",
+    operation_id="read_job_history",
+    summary="Per-epoch metrics (a batch job's: its per-chunk progress reports)",
+)
 def read_job_history(session: SessionDep, job_id: str, page: HistoryPage) -> JobHistory:
     epochs, count, token = service.job_history(session=session, job_id=job_id, page=page)
     return JobHistory(job_id=job_id, epochs=epochs, count=count, next_page_token=token)

@@ -270,7 +270,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per-epoch metrics */
+        /** Per-epoch metrics (a batch job's: its per-chunk progress reports) */
         get: operations["read_job_history"];
         put?: never;
         post?: never;
