@@ -5,11 +5,12 @@ job that ends without completing (cancelled, failed) leaves no chunk and no data
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.batch.output import OutputSummary, Rate
 from service.batch.runner import BatchRun
@@ -21,6 +22,7 @@ from service.datasets.tables import DatasetChunk
 from service.inference.backends.torch import TorchBackend
 from service.training import lifecycle
 from service.training.schemas import JobStatus
+from service.training.tables import Job
 from tests.batch.conftest import CHUNK_ROWS, DATASET, MODEL, N_ROWS, download
 from tests.factories import run_worker
 
@@ -140,3 +142,28 @@ def test_a_version_archived_midway_fails_the_job_and_leaves_nothing(
     store = client.app.state.ctx.store  # type: ignore[attr-defined]
     assert not any(store.exists(s) for s in shas)
     assert client.get("/v1/datasets/scores").status_code == 404
+
+
+def test_the_reaper_failing_the_job_removes_its_chunks(
+    client: TestClient, settings: Settings, world: np.ndarray
+) -> None:
+    """The worker is gone (its lease stale) and the job is out of attempts: the reaper fails
+    it, and the chunks that worker's earlier attempt recorded go with it."""
+    job = submit(client, operation="encode", output="reaped")
+    assert stopped_attempt(settings) == JobStatus.QUEUED
+    shas = recorded(client, job["id"])
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    with ctx.session_factory() as session:
+        session.execute(update(Job).where(Job.id == job["id"]).values(max_attempts=1))
+        session.commit()
+    gone = lifecycle.claim_next_job(ctx.session_factory, owner="test:2:gone", host="x", pid=2)
+    assert gone is not None and gone.id == job["id"]
+    time.sleep(0.05)
+    moved = lifecycle.requeue_stale_jobs(
+        ctx.engine, ctx.session_factory, lease_timeout_s=0.01, store=ctx.store
+    )
+    assert moved == 1
+    failed = client.get(f"/v1/batch-jobs/{job['id']}").json()
+    assert failed["status"] == "failed" and "stopped heartbeating" in failed["error"], failed
+    assert recorded(client, job["id"]) == []
+    assert not any(ctx.store.exists(s) for s in shas)
