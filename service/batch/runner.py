@@ -61,7 +61,8 @@ class BatchRun(JobRun):
         backend = TorchBackend(model, device=_device())
         width = output_width(model, self.operation)
         rows = inputs.rows
-        summary = OutputSummary(rows.n_rows, width, self.output_image_shape(inputs.dataset))
+        n_rows = inputs.dataset.n_rows  # what the chunks must add up to
+        summary = OutputSummary(n_rows, width, self.output_image_shape(inputs.dataset))
         with self.factory() as session:
             done = output.written_chunks(session, self.job.id)
         for position, chunk in enumerate(done):  # what earlier attempts wrote, in order
@@ -74,8 +75,8 @@ class BatchRun(JobRun):
             if self.should_stop():
                 raise TrainingInterrupted()
             self.one_chunk(backend, rows, position, summary, started)
-        if summary.rows_seen != rows.n_rows:
-            raise TrainingFailed(f"wrote {summary.rows_seen} rows of the {rows.n_rows}")
+        if summary.rows_seen != n_rows:
+            raise TrainingFailed(f"wrote {summary.rows_seen} rows of the dataset's {n_rows}")
         return summary, inputs
 
     def one_chunk(

@@ -17,7 +17,16 @@ from sqlalchemy import func, select
 from service.batch.tables import BatchChunk
 from service.config import Settings
 from service.datasets.tables import DatasetChunk
-from tests.batch.conftest import CHUNK_ROWS, CODE_SIZE, DATASET, MODEL, N_FEATURES, N_ROWS, download
+from tests.batch.conftest import (
+    CHUNK_ROWS,
+    CODE_SIZE,
+    DATASET,
+    MODEL,
+    N_FEATURES,
+    N_ROWS,
+    download,
+    upload,
+)
 from tests.factories import job_body, run_worker
 
 
@@ -138,3 +147,16 @@ def test_the_output_name_is_taken_while_a_job_will_create_it(
         json={"model": MODEL, "dataset": DATASET, "operation": "score", "output": "codes"},
     )
     assert again.status_code == 409 and again.json()["code"] == "dataset_name_taken", again.text
+
+
+def test_an_output_name_taken_meanwhile_fails_the_job_and_keeps_nothing(
+    client: TestClient, settings: Settings, world: np.ndarray
+) -> None:
+    job = submit(client, operation="encode", output="late")
+    upload(client, "late", world[:10])  # an upload does not know the job will want the name
+    before = count_chunks(client)
+    assert run_worker(settings, max_jobs=1) == 1
+    failed = client.get(f"/v1/batch-jobs/{job['id']}").json()
+    assert failed["status"] == "failed" and "exists already" in failed["error"], failed
+    assert count_chunks(client) == before  # no chunk recorded, none added to a dataset
+    assert client.get("/v1/datasets/late").json()["n_rows"] == 10
