@@ -30,6 +30,7 @@ from service.datasets.chunks import ChunkedRows, npy_bytes
 from service.datasets.service import open_rows
 from service.datasets.tables import Dataset
 from service.inference.backends.torch import TorchBackend
+from service.inference.runtime.device import one_torch_thread
 from service.registry.tables import Model, ModelVersion
 from service.training import lifecycle
 from service.training.runner import JobRun
@@ -41,6 +42,10 @@ from service.zoo import ServingModel, load_serving_model
 
 log = logging.getLogger(__name__)
 ROWS_PER_PASS = 8192  # rows through the model at once: bounds the activations' memory
+# Smaller passes run on one torch thread on a CPU, as the inference batches do
+# (AESVC_INFERENCE_PARALLEL_ROWS's default): seen here, 512 rows took 80 ms on two
+# threads of a busy 2-core machine and 1 ms on one.
+PARALLEL_ROWS = 1024
 
 
 class _Inputs:
@@ -155,7 +160,11 @@ class BatchRun(JobRun):
         parts = []
         for start in range(0, len(block), ROWS_PER_PASS):
             rows = np.ascontiguousarray(block[start : start + ROWS_PER_PASS])
-            first = backend.run(self.operation, rows)[0]
+            if len(rows) < PARALLEL_ROWS and backend.device == "cpu":
+                with one_torch_thread():  # a team of threads costs more than it saves
+                    first = backend.run(self.operation, rows)[0]
+            else:
+                first = backend.run(self.operation, rows)[0]
             parts.append(first.reshape(len(rows), -1))
         result = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
         bad = ~np.isfinite(result)
