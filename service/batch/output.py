@@ -16,14 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore
 from service.batch.tables import BatchChunk
 from service.blob_guard import ensure_blob
+from service.database import utcnow
 from service.datasets.chunks import FeatureMoments, npy_header
 from service.datasets.tables import Dataset, DatasetChunk
+from service.training.lifecycle import immediate_session
+from service.training.service import add_event
+from service.training.tables import Job
 from service.zoo import ServingModel
 from service.zoo.profile import ProfileAccumulator
 
@@ -99,24 +104,56 @@ def written_chunks(session: Session, job_id: str) -> list[BatchChunk]:
     )
 
 
-def record_chunk(
-    session: Session,
+@dataclass(frozen=True)
+class Written:
+    """An output chunk stored, not yet recorded."""
+
+    position: int
+    first_row: int
+    n_rows: int
+    sha256: str
+    data: bytes  # its .npy bytes: put again if a deleter took a shared blob meanwhile
+
+
+def record_leased(
+    factory: sessionmaker[Session],
     store: ArtifactStore,
     *,
     job_id: str,
-    position: int,
-    first_row: int,
-    data: bytes,
-    sha256: str,
-    n_rows: int,
-) -> None:
-    """In the caller's transaction: the chunk's row, and its blob made sure of under the
-    blob's lock (service.blob_guard: a dataset deleted meanwhile may have shared it)."""
-    row = BatchChunk(
-        job_id=job_id, position=position, first_row=first_row, n_rows=n_rows, sha256=sha256
-    )
-    session.add(row)
-    ensure_blob(session, store, sha256, data)
+    owner: str,
+    chunk: Written,
+    progress: dict[str, Any],
+) -> bool:
+    """One transaction: the lease renewed (only if still `owner`'s), the chunk recorded with
+    its blob made sure of under the blob's lock (service.blob_guard), the progress reported.
+    False, and nothing written, when the lease is someone else's or the position is
+    recorded already."""
+    with immediate_session(factory) as session:
+        moved = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == owner)
+            .values(progress=progress, heartbeat_at=utcnow())
+        )
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            session.rollback()
+            return False
+        session.add(
+            BatchChunk(
+                job_id=job_id,
+                position=chunk.position,
+                first_row=chunk.first_row,
+                n_rows=chunk.n_rows,
+                sha256=chunk.sha256,
+            )
+        )
+        ensure_blob(session, store, chunk.sha256, chunk.data)
+        add_event(session, job_id, "progress", progress)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return False
+    return True
 
 
 def make_dataset(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from service.artifacts import retry_store
 from service.batch import output
 from service.batch.output import OutputSummary, Rate, feature_names, output_width
+from service.batch.pipeline import ChunkPipeline
 from service.database import utcnow
 from service.datasets.chunks import ChunkedRows, npy_bytes
 from service.datasets.service import open_rows
@@ -76,28 +77,37 @@ class BatchRun(JobRun):
             data = retry_store(partial(self.store.get_bytes, chunk.sha256), what="read a chunk")
             summary.add(output.npy_load(data), len(data))
         started = Rate(time.monotonic(), summary.rows_seen)
-        for position in range(len(done), len(rows.chunks)):
-            if self.should_stop():
+
+        def read(position: int) -> np.ndarray:
+            return retry_store(partial(rows.read_chunk, position), what="read a chunk")
+
+        with ChunkPipeline(read, len(rows.chunks)) as pipe:
+            for position in range(len(done), len(rows.chunks)):
+                if self.should_stop():
+                    break
+                self.one_chunk(pipe, backend, rows, position, summary, started)
+            if not pipe.drain():
+                self.beat.lease_lost.set()
+            if self.should_stop():  # the chunks recorded so far stay for the next attempt
                 raise TrainingInterrupted()
-            self.one_chunk(backend, rows, position, summary, started)
         if summary.rows_seen != n_rows:
             raise TrainingFailed(f"wrote {summary.rows_seen} rows of the dataset's {n_rows}")
         return summary, inputs
 
     def one_chunk(
         self,
+        pipe: ChunkPipeline,
         backend: TorchBackend,
         rows: ChunkedRows,
         position: int,
         summary: OutputSummary,
         started: Rate,
     ) -> None:
-        """Read, compute, store, record: the chunk at `position`."""
+        """Compute the chunk at `position` (read ahead by the pipeline); its storing and
+        recording go on while the next one is computed."""
         ref = rows.chunks[position]
-        block = retry_store(partial(rows.read_chunk, position), what="read a chunk")
-        result = self.compute(backend, block, position, ref.first_row)
+        result = self.compute(backend, pipe.read(position), position, ref.first_row)
         data = npy_bytes(result)
-        stored = retry_store(partial(self.store.put_bytes, data), what="store a chunk")
         summary.add(result, len(data))
         progress = {
             "chunks_done": position + 1,
@@ -107,10 +117,15 @@ class BatchRun(JobRun):
             "rows_per_s": started.rate(summary.rows_seen),
             "attempt": self.job.attempt,
         }
-        record = partial(
-            self.record, position, ref.first_row, data, stored.sha256, len(result), progress
-        )
-        if not self.reliably("record a chunk", record):
+
+        def store_and_record() -> bool:
+            stored = retry_store(partial(self.store.put_bytes, data), what="store a chunk")
+            record = partial(
+                self.record, position, ref.first_row, data, stored.sha256, len(result), progress
+            )
+            return self.reliably("record a chunk", record)
+
+        if not pipe.write(store_and_record):  # the previous chunk's lease check
             self.beat.lease_lost.set()
             raise TrainingInterrupted()
 
@@ -187,32 +202,11 @@ class BatchRun(JobRun):
     ) -> bool:
         """The chunk's record, the progress and a lease renewal in one transaction; False
         (nothing written) when the lease is no longer ours."""
-        with lifecycle.immediate_session(self.factory) as session:
-            moved = session.execute(
-                update(Job)
-                .where(Job.id == self.job.id, Job.lease_owner == self.owner)
-                .values(progress=progress, heartbeat_at=utcnow())
-            )
-            if not moved.rowcount:  # type: ignore[attr-defined]
-                session.rollback()
-                return False
-            output.record_chunk(
-                session,
-                self.store,
-                job_id=self.job.id,
-                position=position,
-                first_row=first_row,
-                data=data,
-                sha256=sha256,
-                n_rows=n_rows,
-            )
-            add_event(session, self.job.id, "progress", progress)
-            try:
-                session.commit()
-            except IntegrityError:  # the position is recorded already: not our lease
-                session.rollback()
-                return False
-        return True
+        chunk = output.Written(position, first_row, n_rows, sha256, data)
+        return output.record_leased(
+            self.factory, self.store, job_id=self.job.id, owner=self.owner, chunk=chunk,
+            progress=progress,
+        )  # fmt: skip
 
     def register(self, result: Any) -> JobStatus | None:
         """Make the output a dataset and the job succeeded, in one transaction."""

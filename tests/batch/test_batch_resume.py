@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from service.batch.output import OutputSummary, Rate
+from service.batch.pipeline import ChunkPipeline
 from service.batch.runner import BatchRun
 from service.batch.tables import BatchChunk
 from service.config import Settings
@@ -34,13 +35,14 @@ class StopsAfter(BatchRun):
 
     def one_chunk(
         self,
+        pipe: ChunkPipeline,
         backend: TorchBackend,
         rows: ChunkedRows,
         position: int,
         summary: OutputSummary,
         started: Rate,
     ) -> None:
-        super().one_chunk(backend, rows, position, summary, started)
+        super().one_chunk(pipe, backend, rows, position, summary, started)
         if position + 1 == STOP_AFTER:
             self.stopping.set()
 
