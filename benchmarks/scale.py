@@ -5,10 +5,18 @@
   (target: at most 200 MB for 1 GB), and the worker process's peak RSS growth while it
   trains one epoch at batch 4096 on that dataset (streamed: it is past 64 MB);
 - in process, the code the worker runs: training samples/s of the streamed path against
-  the in-memory path on the same --stream-mb dataset (target: at least 0.9x).
+  the in-memory path on the same --stream-mb dataset (target: at least 0.9x);
+- batch jobs (benchmarks/batch_scale.py) on a --batch-mb dataset: a batch encode's rows/s
+  against an in-process encode of the same rows (target: at least 0.8x), and a job whose
+  worker is killed at 50% resumes and writes exactly the dataset's rows.
 Prints and saves JSON to benchmarks/results/scale.json.
 
     .venv/bin/python benchmarks/scale.py [--upload-mb 1024] [--stream-mb 200] [--epochs 2]
+        [--batch-mb 256] [--chunk-kb 4096] [--skip-upload] [--skip-speed] [--skip-batch]
+
+A small run (a few MB, chunks small enough to kill a job mid-way):
+
+    .venv/bin/python benchmarks/scale.py --skip-upload --skip-speed --batch-mb 4 --chunk-kb 128
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.batch_scale import SPEED_TARGET as BATCH_TARGET
+from benchmarks.batch_scale import batch_figures
 from service.artifacts import FolderStore
 from service.config import Settings
 from service.datasets.chunks import ChunkedRows, ChunkWriter
@@ -176,18 +186,40 @@ def streaming_speed(tmp: Path, stream_mb: int, epochs: int) -> dict[str, Any]:
     }
 
 
+def run_batch(tmp: Path, batch_mb: int, chunk_kb: int) -> dict[str, Any]:
+    path = tmp / "batch.npy"
+    write_npy(path, batch_mb, seed=2)
+    settings = Settings(
+        data_dir=tmp / "batch-var",
+        poll_interval_s=0.05,
+        heartbeat_interval_s=0.5,
+        lease_timeout_s=3.0,
+        builtin_datasets=False,
+        workers=0,
+    )
+    figures = batch_figures(settings, path, chunk_kb, spec_body(1, 4096))
+    return {"dataset_mb": batch_mb, "chunk_kb": chunk_kb, **figures}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--upload-mb", type=int, default=1024)
     parser.add_argument("--stream-mb", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--batch-mb", type=int, default=256)
+    parser.add_argument("--chunk-kb", type=int, default=4096, help="the batch dataset's chunks")
+    parser.add_argument("--skip-upload", action="store_true")
+    parser.add_argument("--skip-batch", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        served = through_server(tmp, args.upload_mb)
-        (tmp / "big.npy").unlink()
+        served: dict[str, Any] = {"upload": None, "one_epoch": None}
+        if not args.skip_upload:
+            served = through_server(tmp, args.upload_mb)
+            (tmp / "big.npy").unlink()
         speed = None if args.skip_speed else streaming_speed(tmp, args.stream_mb, args.epochs)
+        batch = None if args.skip_batch else run_batch(tmp, args.batch_mb, args.chunk_kb)
     upload = served["upload"]
     result = {
         "benchmark": "scale",
@@ -195,12 +227,18 @@ def main() -> None:
         "store": "folder",
         **served,
         "streaming_speed": speed,
+        "batch": batch,
         "meets_targets": {
-            "upload_rss": upload["status"] == 201
+            "upload_rss": upload is not None
+            and upload["status"] == 201
             and upload["api_peak_rss_growth_mb"] <= UPLOAD_TARGET_MB,
-            "one_epoch": served["one_epoch"]["status"] == "succeeded",
+            "one_epoch": served["one_epoch"] is not None
+            and served["one_epoch"]["status"] == "succeeded",
             "streaming_speed": speed is not None
             and speed["ratio_streamed_over_in_memory"] >= SPEED_TARGET,
+            "batch_encode_speed": batch is not None
+            and batch["batch_encode"]["ratio_batch_over_in_process"] >= BATCH_TARGET,
+            "batch_killed_at_half_rows": batch is not None and batch["batch_killed_at_half"]["ok"],
         },
         "torch": torch.__version__,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",

@@ -1,5 +1,5 @@
 """aesvc: serve | worker | migrate | openapi | keys, and the HTTP client commands
-(train | models | jobs | encode, in service.cli_client)."""
+(train | models | jobs | encode, in service.cli_client; batch, in service.cli_batch)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from service.cli_batch import app as batch_app
 from service.cli_client import register as register_client_commands
 from service.config import Settings
 
@@ -104,6 +105,7 @@ def open_bind_refusal(settings: Settings) -> str | None:
 
 
 register_client_commands(app)
+app.add_typer(batch_app, name="batch")
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

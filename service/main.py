@@ -204,6 +204,7 @@ def create_app(
         max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so 413s carry an id
+    from service.batch.router import router as batch_router
     from service.datasets.router import router as datasets_router
     from service.health import router as health_router
     from service.inference.oip.extensions import router as extensions_router
@@ -216,7 +217,14 @@ def create_app(
     # Routes match in order: the hot inference paths first, so they match on the first try.
     # No prefix or dependencies at inclusion: InferenceFastPath calls the inference
     # router's endpoints itself and would not see them.
-    routers = (health_router, metrics_router, datasets_router, jobs_router, registry_router)
+    routers = (
+        health_router,
+        metrics_router,
+        datasets_router,
+        jobs_router,
+        batch_router,
+        registry_router,
+    )
     # the extensions first: /v2/models/stats before the OIP router's /v2/models/{name}
     oip_routers = (extensions_router, oip_router, shared_memory_router)
     for router in (inference_router, *oip_routers, *routers):

@@ -9,9 +9,9 @@ of every table) nor the files under the data dir (artifacts, spooled uploads) ch
 The cases live beside their domain's tests (tests/*/test_*_bad_input.py, listed in
 DOMAIN_MODULES); tests/test_bad_input_matrix.py checks that together they cover every
 operation of the schema. The world they run against is seeded once per session
-(`bad_input_seed` in tests/conftest.py: an uploaded dataset, a dense model with two
-trained versions, an alias and an archived third version, a VAE, a model imported
-without training metrics, a finished job and a queued one); each module opens its own
+(`bad_input_seed` in tests/conftest.py: an uploaded dataset and a narrower one, a dense
+model with two trained versions, an alias and an archived third version, a VAE, a model
+imported without training metrics, a finished job and a queued one); each module opens its own
 app on it (`bad_input_world`), and no case may change it.
 """
 
@@ -43,6 +43,7 @@ DOMAIN_MODULES = (
     "tests.inference.test_inference_bad_input",
     "tests.inference.test_oip_bad_input",
     "tests.ui.test_ui_bad_input",
+    "tests.batch.test_batch_bad_input",
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -54,6 +55,7 @@ MAX_STEPS = 16
 N_FEATURES, CODE_SIZE = 6, 2
 AE, VAE, IMPORTED, ALIAS, ARCHIVED = "ae", "vae", "imported", "prod", 3
 DATASET = "ds"
+NARROW = "narrow"  # a dataset of N_FEATURES - 1 features: no model of the world takes it
 IDEMPOTENCY_KEY = "matrix-first-job"
 NO_JOB = "0" * 32
 NPY = "application/x-npy"
@@ -249,6 +251,9 @@ def open_world(seeded: Seeded) -> Iterator[World]:
 def seed_world(client: TestClient, settings: Settings) -> dict[str, str]:
     data = npy_bytes(random_matrix(60, N_FEATURES, seed=3))
     response = client.post("/v1/datasets", files={"file": ("ds.npy", data)}, data={"name": DATASET})
+    assert response.status_code == 201, response.text
+    data = npy_bytes(random_matrix(10, N_FEATURES - 1, seed=4))
+    response = client.post("/v1/datasets", files={"file": ("n.npy", data)}, data={"name": NARROW})
     assert response.status_code == 201, response.text
     tiny = {"architecture": {"hidden_sizes": [8]}, "training": {"epochs": 2, "batch_size": 32}}
     bodies = [

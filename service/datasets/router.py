@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from service import idempotency
 from service.artifacts import no_space_is_storage_full
-from service.datasets import service
+from service.datasets import download, service
 from service.datasets.parsing import detect_format, parse_file
 from service.datasets.schemas import DatasetPublic, DatasetsPublic
 from service.deps import MultipartBody, SessionDep, SettingsDep, StoreDep
@@ -139,3 +139,42 @@ def delete_dataset(
     session: SessionDep, store: StoreDep, id_or_name: str, if_match: IfMatch = None
 ) -> None:
     service.delete_dataset(session=session, store=store, id_or_name=id_or_name, if_match=if_match)
+
+
+@router.get(
+    "/{id_or_name}/data",
+    operation_id="download_dataset",
+    summary="Download a dataset's rows (.npy or .parquet)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                download.NPY: {"schema": {"type": "string", "format": "binary"}},
+                download.PARQUET: {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "The float32 matrix: .npy (its sha256 is the dataset's) or "
+            "Parquet (a float32 column per feature)",
+        }
+    },
+)
+def download_dataset(
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    id_or_name: str,
+    format: Annotated[Literal["npy", "parquet"], Query(description="The file's format")] = "npy",
+) -> StreamingResponse:
+    dataset = service.get_dataset(session=session, id_or_name=id_or_name)
+    rows = service.open_rows(session=session, store=store, dataset=dataset)
+    filename = f"{dataset.name}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "npy":
+        return StreamingResponse(
+            download.npy_stream(rows), media_type=download.NPY, headers=headers
+        )
+    spool = settings.data_dir / "tmp"
+    with no_space_is_storage_full(spool, "the Parquet file in its spool folder"):
+        file = download.parquet_file(rows, list(dataset.feature_names), spool)
+    return StreamingResponse(
+        download.file_stream(file), media_type=download.PARQUET, headers=headers
+    )

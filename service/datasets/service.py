@@ -104,7 +104,7 @@ def create_dataset(
         written = writer.finish()
         labels = store.put_bytes(y_bytes) if y_bytes is not None else None
     except BaseException:  # e.g. bad values or the store filled up: no chunk stays behind
-        _drop_unreferenced(session, store, [c.sha256 for c in writer.chunks])
+        drop_unreferenced(session, store, [c.sha256 for c in writer.chunks])
         session.rollback()
         raise
     dataset = Dataset(
@@ -143,13 +143,13 @@ def create_dataset(
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        _drop_unreferenced(session, store, blobs)
+        drop_unreferenced(session, store, blobs)
         raise Conflict(
             f"a dataset named {name!r} already exists", code="dataset_name_taken"
         ) from exc
     except BaseException:
         session.rollback()
-        _drop_unreferenced(session, store, blobs)
+        drop_unreferenced(session, store, blobs)
         raise
     return dataset
 
@@ -205,10 +205,10 @@ def delete_dataset(
     session.execute(delete(DatasetChunk).where(DatasetChunk.dataset_id == dataset.id))
     session.delete(dataset)
     session.commit()
-    _drop_unreferenced(session, store, blobs)
+    drop_unreferenced(session, store, blobs)
 
 
-def _drop_unreferenced(session: Session, store: ArtifactStore, blobs: list[str | None]) -> None:
+def drop_unreferenced(session: Session, store: ArtifactStore, blobs: list[str | None]) -> None:
     """Remove blobs no dataset refers to any more (identical uploads share one blob), each
     under its lock (service.blob_guard): an upload of the same bytes meanwhile keeps it."""
     delete_unreferenced(session, store, blobs, referenced=_dataset_blob_in_use)
@@ -221,7 +221,10 @@ def _dataset_blob_in_use(session: Session, sha: str) -> bool:
         .where(or_(Dataset.sha256 == sha, Dataset.labels_sha256 == sha))
     )
     chunk = session.scalar(select(DatasetChunk.dataset_id).where(DatasetChunk.sha256 == sha))
-    return bool(used) or chunk is not None
+    from service.batch.tables import BatchChunk  # a batch job's chunks, not yet a dataset
+
+    pending = session.scalar(select(BatchChunk.job_id).where(BatchChunk.sha256 == sha))
+    return bool(used) or chunk is not None or pending is not None
 
 
 def open_rows(*, session: Session, store: ArtifactStore, dataset: Dataset) -> ChunkedRows:

@@ -218,12 +218,26 @@ def retry_or_fail(
             session.rollback()
             return None
         add_event(session, job_id, "state", {"status": new_status, "error": error})
-        checkpoint = job.checkpoint_uri
+        checkpoint, kind = job.checkpoint_uri, job.kind
         session.commit()
     if new_status != JobStatus.QUEUED and checkpoint:
         # Nothing will resume from it, and the worker that would have removed it is gone.
         discard_checkpoint(job_id, checkpoint, store)
+    if new_status != JobStatus.QUEUED and kind == "batch":
+        discard_batch_output(factory, job_id, store)
     return new_status
+
+
+def discard_batch_output(
+    factory: sessionmaker[Session], job_id: str, store: ArtifactStore | None
+) -> None:
+    """A batch job that ended without its worker: the chunks it wrote go (best effort)."""
+    if store is None:
+        return
+    from service.batch.output import drop_written
+
+    with contextlib.suppress(Exception), factory() as session:
+        drop_written(session, store, job_id)
 
 
 def discard_checkpoint(job_id: str, uri: str, store: ArtifactStore | None) -> None:
@@ -302,14 +316,14 @@ def fail_jobs_of_oom_killed_worker(
     (a cancelling job ends cancelled). Returns the ids of the jobs that ended."""
     with factory() as session:
         held = session.execute(
-            select(Job.id, Job.lease_owner, Job.status, Job.checkpoint_uri).where(
+            select(Job.id, Job.lease_owner, Job.status, Job.checkpoint_uri, Job.kind).where(
                 Job.status.in_(LEASED_STATES),
                 Job.worker_host == host,
                 Job.worker_pid == pid,
             )
         ).all()
     ended = []
-    for job_id, owner, status, checkpoint in held:
+    for job_id, owner, status, checkpoint, kind in held:
         if owner is None:
             continue
         final = JobStatus.CANCELLED if status == JobStatus.CANCELLING else JobStatus.FAILED
@@ -317,6 +331,8 @@ def fail_jobs_of_oom_killed_worker(
             ended.append(job_id)
             if checkpoint:
                 discard_checkpoint(job_id, checkpoint, store)
+            if kind == "batch":
+                discard_batch_output(factory, job_id, store)
     return ended
 
 

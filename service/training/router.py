@@ -81,10 +81,14 @@ def list_jobs(
 
 @router.get("/{job_id}", operation_id="read_job", summary="Get a job")
 def read_job(session: SessionDep, job_id: str) -> JobPublic:
-    return service.to_public(service.get_job(session=session, job_id=job_id))
+    return service.to_public(service.get_job(session=session, job_id=job_id, kind="train"))
 
 
-@router.get("/{job_id}/history", operation_id="read_job_history", summary="Per-epoch metrics")
+@router.get(
+    "/{job_id}/history",
+    operation_id="read_job_history",
+    summary="Per-epoch metrics (a batch job's: its per-chunk progress reports)",
+)
 def read_job_history(session: SessionDep, job_id: str, page: HistoryPage) -> JobHistory:
     epochs, count, token = service.job_history(session=session, job_id=job_id, page=page)
     return JobHistory(job_id=job_id, epochs=epochs, count=count, next_page_token=token)
@@ -93,7 +97,8 @@ def read_job_history(session: SessionDep, job_id: str, page: HistoryPage) -> Job
 @router.get(
     "/{job_id}/events",
     operation_id="stream_job_events",
-    summary="Server-Sent Events: state changes and per-epoch progress, to the terminal state",
+    summary="Server-Sent Events: state changes and progress (per epoch; a batch job's per "
+    "chunk), to the terminal state",
     response_class=EventSourceResponse,
     responses={
         200: {
@@ -147,4 +152,5 @@ def _parse_event_id(raw: str | None) -> int:
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job", summary="Cancel a job")
 def cancel_job(session: SessionDep, store: StoreDep, job_id: str) -> JobPublic:
-    return service.to_public(service.cancel_job(session=session, job_id=job_id, store=store))
+    job = service.cancel_job(session=session, job_id=job_id, store=store, kind="train")
+    return service.to_public(job)

@@ -88,8 +88,14 @@ def run_job(
     stopping: threading.Event,
 ) -> JobStatus | None:
     """Run one claimed job (JobRun); its status as this worker left it, None where the
-    job is no longer this worker's (the row says what became of it)."""
-    return JobRun(
+    job is no longer this worker's (the row says what became of it). A batch job (kind
+    "batch") runs as service.batch.runner.BatchRun, the same life with other work."""
+    run_class: type[JobRun] = JobRun
+    if job.kind == "batch":
+        from service.batch.runner import BatchRun
+
+        run_class = BatchRun
+    return run_class(
         factory=factory,
         store=store,
         job=job,

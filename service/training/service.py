@@ -225,9 +225,11 @@ def refuse_while_training(session: Session, model_name: str) -> None:
         )
 
 
-def get_job(*, session: Session, job_id: str) -> Job:
+def get_job(*, session: Session, job_id: str, kind: str | None = None) -> Job:
+    """A job of any kind, or of this `kind` only ("train" under /v1/jobs, "batch" under
+    /v1/batch-jobs: a job's id under the other prefix is not found)."""
     job = session.get(Job, job_id)
-    if job is None:
+    if job is None or (kind is not None and job.kind != kind):
         raise NotFound(f"no job with id {job_id!r}", code="job_not_found")
     return job
 
@@ -235,7 +237,7 @@ def get_job(*, session: Session, job_id: str) -> Job:
 def list_jobs(
     *, session: Session, status: JobStatus | None, model_name: str | None, page: PageRequest
 ) -> tuple[list[Job], int, str | None]:
-    query = select(Job)
+    query = select(Job).where(Job.kind == "train")  # batch jobs: /v1/batch-jobs
     if status is not None:
         query = query.where(Job.status == status)
     if model_name is not None:
@@ -245,8 +247,10 @@ def list_jobs(
     return paginate(session, query, page, columns=columns, tie_break=Job.id, filters=filters)
 
 
-def cancel_job(*, session: Session, job_id: str, store: ArtifactStore | None = None) -> Job:
-    job = get_job(session=session, job_id=job_id)
+def cancel_job(
+    *, session: Session, job_id: str, store: ArtifactStore | None = None, kind: str | None = None
+) -> Job:
+    job = get_job(session=session, job_id=job_id, kind=kind)
     if job.status in TERMINAL_STATES or job.status == JobStatus.CANCELLING:
         return job
     cancelled_queued = False
@@ -266,6 +270,10 @@ def cancel_job(*, session: Session, job_id: str, store: ArtifactStore | None = N
             break
     session.commit()
     session.refresh(job)
+    if cancelled_queued and job.kind == "batch" and store is not None:
+        from service.batch.output import drop_written  # a handed-back job's chunks
+
+        drop_written(session, store, job.id)
     if cancelled_queued and job.checkpoint_uri:
         # A job handed back or reaped left its checkpoint to resume from; none will now.
         if store is not None:

@@ -14,6 +14,10 @@ class Job(Base):
     __table_args__ = (Index("ix_job_claim_order", "status", "priority", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # "train" (adds a model version) or "batch" (runs a version over a dataset, #28):
+    # one table, so claims, leases, heartbeats, cancel, retries and events serve both
+    kind: Mapped[str] = mapped_column(String(16), default="train", server_default="train")
+    batch: Mapped[dict[str, Any] | None]  # a batch job's parameters (service.batch.schemas)
     model_name: Mapped[str] = mapped_column(String(128), index=True)
     dataset_id: Mapped[str | None] = mapped_column(
         ForeignKey("dataset.id", ondelete="SET NULL"), index=True

@@ -99,7 +99,7 @@ def loss_stages(history: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 
 def job_loss_plot(ctx: AppContext, *, session: Session, job_id: str) -> Png:
-    job = get_job(session=session, job_id=job_id)
+    job = get_job(session=session, job_id=job_id, kind="train")  # a batch job has no loss
     history = progress_reports(session=session, job_id=job_id)
 
     def render() -> bytes:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.bad_input import (
+    BAD_QUERY,
     DATASET,
     MALFORMED_MULTIPART,
     MALFORMED_NPY,
@@ -121,6 +122,10 @@ def dataset_cases() -> Iterator[Case]:
         yield Case(method, route, "/v1/datasets/no-such-dataset", UNKNOWN, "name", 404)
         yield Case(method, route, f"/v1/datasets/{NO_JOB}", UNKNOWN, "id", 404)
     yield Case("DELETE", route, f"/v1/datasets/{DATASET}", "conflict", "used-by-a-queued-job", 409)
+    route = "/v1/datasets/{id_or_name}/data"
+    yield Case("GET", route, "/v1/datasets/no-such-dataset/data", UNKNOWN, "name", 404)
+    yield Case("GET", route, f"/v1/datasets/{DATASET}/data", BAD_QUERY, "format-unknown", 422,
+               "format", {"params": {"format": "csv"}})  # fmt: skip
 
 
 CASES: list[Case] = [*dataset_cases()]

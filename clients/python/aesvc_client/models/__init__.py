@@ -5,6 +5,12 @@ from .alias_events_public import AliasEventsPublic
 from .alias_public import AliasPublic
 from .alias_update import AliasUpdate
 from .auto import Auto
+from .batch_job_create import BatchJobCreate
+from .batch_job_public import BatchJobPublic
+from .batch_job_public_attempt_errors_item import BatchJobPublicAttemptErrorsItem
+from .batch_jobs_public import BatchJobsPublic
+from .batch_operation import BatchOperation
+from .batch_progress import BatchProgress
 from .batch_stat import BatchStat
 from .check import Check
 from .conv_architecture import ConvArchitecture
@@ -23,6 +29,7 @@ from .denoising import Denoising
 from .dense_architecture import DenseArchitecture
 from .dense_architecture_activation import DenseArchitectureActivation
 from .dense_architecture_output_activation import DenseArchitectureOutputActivation
+from .download_dataset_format import DownloadDatasetFormat
 from .duration_stat import DurationStat
 from .encode_json_encode_request import EncodeJsonEncodeRequest
 from .encode_response import EncodeResponse
@@ -51,6 +58,7 @@ from .job_public_attempt_errors_item import JobPublicAttemptErrorsItem
 from .job_status import JobStatus
 from .jobs_public import JobsPublic
 from .linear_architecture import LinearArchitecture
+from .list_batch_jobs_order_by import ListBatchJobsOrderBy
 from .list_datasets_order_by import ListDatasetsOrderBy
 from .list_jobs_order_by import ListJobsOrderBy
 from .list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
@@ -131,6 +139,12 @@ __all__ = (
     "AliasPublic",
     "AliasUpdate",
     "Auto",
+    "BatchJobCreate",
+    "BatchJobPublic",
+    "BatchJobPublicAttemptErrorsItem",
+    "BatchJobsPublic",
+    "BatchOperation",
+    "BatchProgress",
     "BatchStat",
     "Check",
     "ConvArchitecture",
@@ -149,6 +163,7 @@ __all__ = (
     "DenseArchitecture",
     "DenseArchitectureActivation",
     "DenseArchitectureOutputActivation",
+    "DownloadDatasetFormat",
     "DurationStat",
     "EncodeJsonEncodeRequest",
     "EncodeResponse",
@@ -177,6 +192,7 @@ __all__ = (
     "JobsPublic",
     "JobStatus",
     "LinearArchitecture",
+    "ListBatchJobsOrderBy",
     "ListDatasetsOrderBy",
     "ListJobsOrderBy",
     "ListModelAliasHistoryOrderBy",

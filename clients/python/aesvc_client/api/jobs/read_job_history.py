@@ -175,7 +175,7 @@ def sync_detailed(
     offset: int | None | Unset = UNSET,
 
 ) -> Response[Any | JobHistory | Problem]:
-    """ Per-epoch metrics
+    """ Per-epoch metrics (a batch job's: its per-chunk progress reports)
 
     Args:
         job_id (str):
@@ -220,7 +220,7 @@ def sync(
     offset: int | None | Unset = UNSET,
 
 ) -> Any | JobHistory | Problem | None:
-    """ Per-epoch metrics
+    """ Per-epoch metrics (a batch job's: its per-chunk progress reports)
 
     Args:
         job_id (str):
@@ -260,7 +260,7 @@ async def asyncio_detailed(
     offset: int | None | Unset = UNSET,
 
 ) -> Response[Any | JobHistory | Problem]:
-    """ Per-epoch metrics
+    """ Per-epoch metrics (a batch job's: its per-chunk progress reports)
 
     Args:
         job_id (str):
@@ -305,7 +305,7 @@ async def asyncio(
     offset: int | None | Unset = UNSET,
 
 ) -> Any | JobHistory | Problem | None:
-    """ Per-epoch metrics
+    """ Per-epoch metrics (a batch job's: its per-chunk progress reports)
 
     Args:
         job_id (str):

@@ -159,7 +159,8 @@ def sync_detailed(
     last_event_id: None | str | Unset = UNSET,
 
 ) -> Response[File | Problem]:
-    """ Server-Sent Events: state changes and per-epoch progress, to the terminal state
+    """ Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal
+    state
 
     Args:
         job_id (str):
@@ -196,7 +197,8 @@ def sync(
     last_event_id: None | str | Unset = UNSET,
 
 ) -> File | Problem | None:
-    """ Server-Sent Events: state changes and per-epoch progress, to the terminal state
+    """ Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal
+    state
 
     Args:
         job_id (str):
@@ -228,7 +230,8 @@ async def asyncio_detailed(
     last_event_id: None | str | Unset = UNSET,
 
 ) -> Response[File | Problem]:
-    """ Server-Sent Events: state changes and per-epoch progress, to the terminal state
+    """ Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal
+    state
 
     Args:
         job_id (str):
@@ -265,7 +268,8 @@ async def asyncio(
     last_event_id: None | str | Unset = UNSET,
 
 ) -> File | Problem | None:
-    """ Server-Sent Events: state changes and per-epoch progress, to the terminal state
+    """ Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal
+    state
 
     Args:
         job_id (str):

@@ -1,0 +1,292 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.batch_job_create import BatchJobCreate
+from ...models.batch_job_public import BatchJobPublic
+from ...models.problem import Problem
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: BatchJobCreate,
+    idempotency_key: None | str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/batch-jobs",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> BatchJobPublic | Problem | None:
+    if response.status_code == 202:
+        response_202 = BatchJobPublic.from_dict(response.json())
+
+
+
+        return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 410:
+        response_410 = Problem.from_dict(response.json())
+
+
+
+        return response_410
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[BatchJobPublic | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: BatchJobCreate,
+    idempotency_key: None | str | Unset = UNSET,
+
+) -> Response[BatchJobPublic | Problem]:
+    """ Queue a batch job: encode, reconstruct or score a dataset into a new dataset
+
+    Args:
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
+        body (BatchJobCreate): Run a model version over a dataset; the outputs become a new
+            dataset.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[BatchJobPublic | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+idempotency_key=idempotency_key,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: BatchJobCreate,
+    idempotency_key: None | str | Unset = UNSET,
+
+) -> BatchJobPublic | Problem | None:
+    """ Queue a batch job: encode, reconstruct or score a dataset into a new dataset
+
+    Args:
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
+        body (BatchJobCreate): Run a model version over a dataset; the outputs become a new
+            dataset.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        BatchJobPublic | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+idempotency_key=idempotency_key,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: BatchJobCreate,
+    idempotency_key: None | str | Unset = UNSET,
+
+) -> Response[BatchJobPublic | Problem]:
+    """ Queue a batch job: encode, reconstruct or score a dataset into a new dataset
+
+    Args:
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
+        body (BatchJobCreate): Run a model version over a dataset; the outputs become a new
+            dataset.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[BatchJobPublic | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+idempotency_key=idempotency_key,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: BatchJobCreate,
+    idempotency_key: None | str | Unset = UNSET,
+
+) -> BatchJobPublic | Problem | None:
+    """ Queue a batch job: encode, reconstruct or score a dataset into a new dataset
+
+    Args:
+        idempotency_key (None | str | Unset): Retry-safe creation: the same key and request replay
+            the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept
+            AESVC_IDEMPOTENCY_TTL_S
+        body (BatchJobCreate): Run a model version over a dataset; the outputs become a new
+            dataset.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        BatchJobPublic | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+idempotency_key=idempotency_key,
+
+    )).parsed
