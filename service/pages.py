@@ -105,6 +105,18 @@ def _scope(order_by: str, filters: Mapping[str, Any]) -> str:
     return hashlib.sha256(text).hexdigest()[:16]
 
 
+def make_token(order_by: str, filters: Mapping[str, Any], value: Any, row_id: Any) -> str:
+    """The next page's token: after (value, row_id) in this order, under these filters."""
+    payload = {"s": _scope(order_by, filters), "v": _encode(value), "i": row_id}
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+
+
+def read_token(token: str, order_by: str, filters: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(value, row_id) of the last row before the page `token` starts; 422 `page_token`
+    for a token this service did not make for this order and these filters."""
+    return _read_token(token, _scope(order_by, filters))
+
+
 def _read_token(token: str, scope: str) -> tuple[Any, Any]:
     try:
         raw = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
@@ -146,10 +158,6 @@ def paginate(
     if len(rows) > page.limit:
         rows = rows[: page.limit]
         last = rows[-1]
-        payload = {
-            "s": scope,
-            "v": _encode(getattr(last, column.key)),
-            "i": getattr(last, tie_break.key),
-        }
-        next_token = base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+        value, row_id = getattr(last, column.key), getattr(last, tie_break.key)
+        next_token = make_token(page.order_by, filters, value, row_id)
     return [convert(row) for row in rows], count, next_token

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import save as save_safetensors
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -356,9 +356,15 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
     )
 
 
-def ready_versions(*, session: Session, name: str | None = None) -> list[tuple[str, int]]:
+def ready_versions(
+    *,
+    session: Session,
+    name: str | None = None,
+    after: tuple[str, int] | None = None,
+    limit: int | None = None,
+) -> list[tuple[str, int]]:
     """(model name, version) of every ready version, of one model (NotFound where there is
-    no such model) or of all, in name and version order."""
+    no such model) or of all, in name and version order; `after` and `limit` page them."""
     query = (
         select(Model.name, ModelVersion.version)
         .join(Model, ModelVersion.model_id == Model.id)
@@ -367,7 +373,16 @@ def ready_versions(*, session: Session, name: str | None = None) -> list[tuple[s
     if name is not None:
         get_model(session=session, name=name)
         query = query.where(Model.name == name)
-    rows = session.execute(query.order_by(Model.name, ModelVersion.version))
+    if after is not None:
+        last_name, last_version = after
+        query = query.where(
+            or_(
+                Model.name > last_name,
+                and_(Model.name == last_name, ModelVersion.version > last_version),
+            )
+        )
+    query = query.order_by(Model.name, ModelVersion.version)
+    rows = session.execute(query if limit is None else query.limit(limit))
     return [(model, number) for model, number in rows]
 
 
