@@ -70,15 +70,9 @@ class Settings(BaseSettings):
         "server",
         default=50 << 30,
         ge=1,
-        description="A dataset upload (and what it decodes to); past it 413. .npy and .npz "
-        "uploads are stored chunk by chunk, so memory does not grow with this.",
-    )
-    max_table_upload_bytes: int = setting(
-        "server",
-        default=1 << 30,
-        ge=1,
-        description="What a csv or parquet upload may decode to: those are parsed whole in "
-        "the API process (unlike .npy and .npz); past it 422.",
+        description="A dataset upload (and what it decodes to); past it 413. Every format "
+        "(.npy, .npz, csv, parquet) is stored chunk by chunk, so memory does not grow with "
+        "this.",
     )
     max_body_bytes: int = setting(
         "server", default=64 << 20, ge=1, description="Any other request body; past it 413."

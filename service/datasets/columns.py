@@ -146,8 +146,9 @@ def read_csv(path: Path, *, header: bool | None) -> tuple[list[str], Any]:
     return [str(n) for n in table.column_names], table
 
 
-def numeric_column(table: Any, name: str) -> np.ndarray:
-    """One column as float32, or an error naming the column and its first bad cell."""
+def numeric_column(table: Any, name: str, *, first_row: int = 0) -> np.ndarray:
+    """One column as float32, or an error naming the column and its first bad cell
+    (`first_row`: the file's rows before this table's)."""
     import pyarrow.types as pat
 
     column = table.column(name)
@@ -159,7 +160,8 @@ def numeric_column(table: Any, name: str) -> np.ndarray:
         if cell is not None and not _is_number(str(cell)):
             raise ColumnError(
                 f"file.{name}",
-                f"column {name!r} is not numeric: row {row + 1} holds {str(cell)[:40]!r} "
+                f"column {name!r} is not numeric: row {first_row + row + 1} holds "
+                f"{str(cell)[:40]!r} "
                 "(rows counted from 1 after the header); drop the column or name it as the "
                 "label column",
             )

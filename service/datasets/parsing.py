@@ -13,7 +13,8 @@ from typing import IO
 
 import numpy as np
 
-from service.datasets.columns import ColumnError, numeric_column, read_csv
+from service.datasets.columns import ColumnError
+from service.datasets.table_stream import TableStream
 from service.errors import Unprocessable, UnsupportedMediaType
 
 FORMATS = {".csv": "csv", ".npy": "npy", ".npz": "npz", ".parquet": "parquet"}
@@ -91,13 +92,11 @@ def parse_file(
     *,
     label_column: str | None,
     max_decoded_bytes: int,
-    max_table_bytes: int | None = None,
     header: bool | None = None,
-) -> ParsedData | StreamedData:
+) -> StreamedData:
     """`max_decoded_bytes` bounds the arrays a file decodes to, checked from its headers
     before anything is decoded: a few kB of compressed zeros must not claim gigabytes.
-    .npy and .npz are streamed (StreamedData); csv and parquet are parsed whole, so they
-    are bounded by `max_table_bytes` too.
+    Every format is streamed: its rows come a block at a time (StreamedData).
     `header` (csv only): None refuses a first row of numbers (see datasets.columns)."""
     if path.stat().st_size == 0:
         raise Unprocessable("file", "the file is empty")
@@ -105,8 +104,7 @@ def parse_file(
         raise Unprocessable("header", f"only csv files have a header row, not {fmt}")
     if fmt in ("csv", "parquet"):
         try:
-            limit = min(max_decoded_bytes, max_table_bytes or max_decoded_bytes)
-            return _parse_table(path, fmt, label_column, limit, header)
+            return _stream_table(path, fmt, label_column, max_decoded_bytes, header)
         except ColumnError as exc:
             raise Unprocessable(exc.field, exc.message) from exc
     if label_column:
@@ -308,22 +306,9 @@ def _encode_labels(y: np.ndarray | None) -> tuple[np.ndarray | None, list[str] |
     return codes.astype(np.int64), [str(u) for u in uniques.tolist()]
 
 
-def _read_table(path: Path, fmt: str, header: bool | None):  # type: ignore[no-untyped-def]
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if fmt == "csv":
-        return read_csv(path, header=header)[1]
-    try:
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        message = str(exc).splitlines()[0]
-        raise Unprocessable("file", f"could not read the {fmt} file: {message}") from exc
-
-
-def _parse_table(
+def _stream_table(
     path: Path, fmt: str, label_column: str | None, max_decoded_bytes: int, header: bool | None
-) -> ParsedData:
+) -> StreamedData:
     import pyarrow.parquet as pq
 
     if fmt == "parquet":  # compressed columns: bound what they decode to first
@@ -335,25 +320,19 @@ def _parse_table(
         nbytes = meta.num_rows * meta.num_columns * 8
         if nbytes > max_decoded_bytes:
             raise _too_large("file", nbytes, max_decoded_bytes)
-    table = _read_table(path, fmt, header)
-    names = [str(n) for n in table.column_names]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise Unprocessable(
-            "file", f"column names must be unique; {repeated} appear more than once"
-        )
-    if label_column is not None and label_column not in names:
-        raise Unprocessable("label_column", f"no column named {label_column!r} (columns: {names})")
-    features = [n for n in names if n != label_column]
-    if not features:
-        raise Unprocessable("file", "the file has no feature columns")
-    columns = [numeric_column(table, name) for name in features]
-    X = np.stack(columns, axis=1) if columns else np.zeros((table.num_rows, 0), np.float32)
-    y = None
-    if label_column is not None:
-        y = table.column(label_column).to_numpy(zero_copy_only=False)
-    codes, label_names = _encode_labels(y)
-    return ParsedData(X=X, y=codes, feature_names=features, label_names=label_names)
+    table = TableStream(path, fmt, label_column, header)
+    nbytes = table.n_rows * len(table.features) * 4
+    if nbytes > max_decoded_bytes:
+        raise _too_large("file", nbytes, max_decoded_bytes)
+    codes, label_names = _encode_labels(table.y)
+    return StreamedData(
+        n_rows=table.n_rows,
+        n_features=len(table.features),
+        blocks=table.blocks,
+        y=codes,
+        feature_names=table.features,
+        label_names=label_names,
+    )
 
 
 def validate_shape(n_rows: int, n_features: int, image_shape: list[int] | None) -> None:

@@ -94,7 +94,6 @@ def create_dataset(
                 fmt,
                 label_column=label_column or None,
                 max_decoded_bytes=settings.max_upload_bytes,
-                max_table_bytes=settings.max_table_upload_bytes,
                 header=header,
             )
             # Inside the spool's `with`: a streamed file is read while its chunks are stored.

@@ -1,0 +1,147 @@
+"""csv and parquet uploads, read a record batch at a time: memory bounded by a batch.
+
+Two passes over the spooled file: the first finds the columns, counts the rows and keeps
+the labels (the dataset's checksum is that of the .npy it becomes, whose header holds the
+row count); the second, `blocks()`, converts each batch's feature columns to float32 as
+the chunk writer takes them, and again for `chunk_again`. A csv is read with every column
+as text and cast per batch, so a column that turns non-numeric on row 5,000,000 is
+refused naming that row, as a whole-file read would, rather than by the reader's type
+guess from its first block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from service.datasets.columns import (
+    ColumnError,
+    decide_header,
+    first_line,
+    numeric_column,
+    positional_names,
+)
+from service.errors import Unprocessable
+
+BATCH_BYTES = 4 << 20  # a record batch's size on disk, about
+
+
+def _open(path: Path, fmt: str, has_header: bool, names: list[str] | None) -> Iterator[Any]:
+    """The file's record batches; a csv's columns all as text (nulls where empty or NA)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        if fmt == "parquet":
+            parquet = pq.ParquetFile(path)
+            columns = max(1, parquet.metadata.num_columns)
+            yield from parquet.iter_batches(batch_size=max(1, BATCH_BYTES // (8 * columns)))
+            return
+        read = pacsv.ReadOptions(
+            autogenerate_column_names=not has_header, block_size=BATCH_BYTES, use_threads=False
+        )
+        convert = pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names or []}, strings_can_be_null=True
+        )
+        yield from pacsv.open_csv(path, read_options=read, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise Unprocessable("file", f"could not read the {fmt} file: {message}") from exc
+
+
+def _column_names(path: Path, fmt: str, has_header: bool) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        if fmt == "parquet":
+            return [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
+        read = pacsv.ReadOptions(autogenerate_column_names=not has_header, block_size=1 << 16)
+        names = [str(n) for n in pacsv.open_csv(path, read_options=read).schema.names]
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise Unprocessable("file", f"could not read the {fmt} file: {message}") from exc
+    return names if has_header else positional_names(len(names))
+
+
+def _as_numbers(batch: Any, name: str, read_as: str, first_row: int) -> np.ndarray:
+    """A column of one batch as float32: a numeric column as is, text cast by pyarrow, and
+    only where that fails the cell-by-cell read that names the first bad cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = batch.column(read_as)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        # where the cast fails, numeric_column reads cell by cell and names the bad one
+        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            column = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+    try:
+        return numeric_column(pa.table({name: column}), name, first_row=first_row)
+    except ColumnError as exc:
+        raise Unprocessable(exc.field, exc.message) from exc
+
+
+def _labels(parts: list[Any]) -> np.ndarray:
+    """The label column, whole (one value per row, kept as Arrow arrays while read); read
+    as text, numbers stay numbers (1, 2, 10 sort as numbers, not as text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = pa.chunked_array(parts) if parts else pa.chunked_array([], pa.string())
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        for numeric in (pa.int64(), pa.float64()):
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                column = pc.cast(pc.utf8_trim_whitespace(column), numeric)
+                break
+    return np.asarray(column.to_numpy(zero_copy_only=False))
+
+
+class TableStream:
+    """What `parsing.StreamedData` needs of a csv or parquet file, in bounded memory."""
+
+    def __init__(self, path: Path, fmt: str, label_column: str | None, header: bool | None) -> None:
+        self.path, self.fmt = path, fmt
+        self.has_header = decide_header(first_line(path), header) if fmt == "csv" else True
+        names = _column_names(path, fmt, self.has_header)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise Unprocessable(
+                "file", f"column names must be unique; {repeated} appear more than once"
+            )
+        if label_column is not None and label_column not in names:
+            raise Unprocessable(
+                "label_column", f"no column named {label_column!r} (columns: {names})"
+            )
+        self.names = names
+        # the reader's own names: a csv without a header reads as f0, f1, ... (pyarrow's)
+        generated = not self.has_header and fmt == "csv"
+        self.read_as = {n: (f"f{i}" if generated else n) for i, n in enumerate(names)}
+        self.label_column = label_column
+        self.features = [n for n in names if n != label_column]
+        if not self.features:
+            raise Unprocessable("file", "the file has no feature columns")
+        self.n_rows = 0
+        labels: list[Any] = []
+        for batch in self._batches():
+            self.n_rows += batch.num_rows
+            if label_column is not None:
+                labels.append(batch.column(self.read_as[label_column]))
+        self.y = _labels(labels) if label_column is not None else None
+
+    def _batches(self) -> Iterator[Any]:
+        as_read = list(self.read_as.values()) if self.fmt == "csv" else None
+        return _open(self.path, self.fmt, self.has_header, as_read)
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        first_row = 0
+        for batch in self._batches():
+            if batch.num_rows:
+                columns = [_as_numbers(batch, n, self.read_as[n], first_row) for n in self.features]
+                yield np.stack(columns, axis=1)
+            first_row += batch.num_rows
