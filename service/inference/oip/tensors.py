@@ -4,12 +4,14 @@ tensors, each checked before the request is queued (an OipError, 400, says what 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import orjson
-from fastapi import Response
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from service.context import AppContext
@@ -214,6 +216,22 @@ class Target:
             "reconstruction": (rows, loaded.n_features),
             "reconstruction_error": (rows,),
         }
+
+
+class OipRoute(APIRoute):
+    """A route of the protocol: an OipError, a shared memory refusal or a service error
+    answers with the protocol's error body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def protocol_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (OipError, SharedMemoryError, ServiceError) as exc:
+                return error_response(exc)
+
+        return protocol_errors
 
 
 def error_response(exc: OipError | SharedMemoryError | ServiceError) -> Response:
