@@ -3,14 +3,16 @@ tensors, each checked before the request is queued (an OipError, 400, says what 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import orjson
-from fastapi import Request, Response
+from fastapi import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
@@ -34,6 +36,9 @@ class OipError(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers
+
+
+PROTOCOL_ERRORS = (OipError, SharedMemoryError, ServiceError)
 
 
 def parse_body(schema: type[M], body: bytes, what: str) -> M:
@@ -219,19 +224,35 @@ class Target:
 
 
 class OipRoute(APIRoute):
-    """A route of the protocol: an OipError, a shared memory refusal or a service error
-    answers with the protocol's error body."""
+    """A route of the protocol: what its endpoint raises (an OipError, a shared memory
+    refusal, a service error) answers with the protocol's error body. The app's dependencies
+    (the key check) still answer problem+json, as on every route."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _answering_errors(endpoint), **kwargs)
 
-        async def protocol_errors(request: Request) -> Response:
+
+def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint`, sync or async as it is (FastAPI reads its signature through the wrapper)."""
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def answer(*args: Any, **kwargs: Any) -> Any:
             try:
-                return await handler(request)
-            except (OipError, SharedMemoryError, ServiceError) as exc:
+                return await endpoint(*args, **kwargs)
+            except PROTOCOL_ERRORS as exc:
                 return error_response(exc)
 
-        return protocol_errors
+        return answer
+
+    @functools.wraps(endpoint)
+    def answer_in_thread(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        except PROTOCOL_ERRORS as exc:
+            return error_response(exc)
+
+    return answer_in_thread
 
 
 def error_response(exc: OipError | SharedMemoryError | ServiceError) -> Response:
