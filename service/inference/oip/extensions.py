@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
@@ -110,7 +109,7 @@ async def _body(request: Request, schema: type[Any], what: str) -> Any:
 async def read_repository_index(request: Request) -> Response:
     spec = await _body(request, RepositoryIndexRequest, "index request")
     entries = await run_in_threadpool(_index, request.app.state.ctx, ready_only=spec.ready)
-    return Response(orjson.dumps(entries), media_type=codecs.JSON)
+    return codecs.json_response(entries)
 
 
 async def _parameters(request: Request, action: str, allowed: set[str]) -> dict[str, Any]:
@@ -205,7 +204,7 @@ async def _stats(request: Request, name: str | None, ref: str | None) -> Respons
         raise OipError(400, f"no statistics for {name!r}: {exc.detail}") from None
     engine, _ = request.app.state.ctx.inference()
     body = {"model_stats": [engine.stats.public(n, v) for n, v in pairs]}
-    return Response(orjson.dumps(body), media_type=codecs.JSON)
+    return codecs.json_response(body)
 
 
 @_get("/stats", "oip_statistics", "Inference statistics of every ready version of every model")

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -114,9 +113,7 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
     versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
     inputs, outputs = target.signature(loaded)
     body = {"name": name, "versions": versions, "platform": "pytorch"}
-    return Response(
-        orjson.dumps({**body, "inputs": inputs, "outputs": outputs}), media_type=codecs.JSON
-    )
+    return codecs.json_response({**body, "inputs": inputs, "outputs": outputs})
 
 
 async def _ready(request: Request, name: str, version: str | None) -> Response:

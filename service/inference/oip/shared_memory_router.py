@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -60,13 +59,9 @@ def _change(path: str, operation_id: str, summary: str, **spec: Any) -> Any:
     )
 
 
-def _json(answer: list[dict[str, Any]]) -> Response:
-    return Response(orjson.dumps(answer), media_type=codecs.JSON)
-
-
 @_status("/status", "oip_system_shared_memory_status", "Every registered region")
 def read_system_shared_memory_status(request: Request) -> Response:
-    return _json(_registry(request).status(owner=key_id_of(request)))
+    return codecs.json_response(_registry(request).status(owner=key_id_of(request)))
 
 
 @_status(
@@ -75,7 +70,7 @@ def read_system_shared_memory_status(request: Request) -> Response:
     "One region (400 where none has that name)",
 )
 def read_system_shared_memory_region_status(region: str, request: Request) -> Response:
-    return _json(_registry(request).status(region, owner=key_id_of(request)))
+    return codecs.json_response(_registry(request).status(region, owner=key_id_of(request)))
 
 
 @_change(

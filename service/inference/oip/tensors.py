@@ -262,8 +262,7 @@ def error_response(exc: OipError | SharedMemoryError | ServiceError) -> Response
         exc = OipError(400, str(exc))
     elif isinstance(exc, ServiceError):
         exc = _from_service_error(exc)
-    body = orjson.dumps({"error": exc.message})
-    return Response(body, status_code=exc.status, media_type=codecs.JSON, headers=exc.headers)
+    return codecs.json_response({"error": exc.message}, exc.status, exc.headers)
 
 
 def _from_service_error(exc: ServiceError) -> OipError:
