@@ -23,6 +23,7 @@ from service.inference.oip.schemas import (
     InferInput,
     InferRequest,
     RequestedOutput,
+    flat_fp32,
     parse_infer_request,
 )
 from service.inference.oip.shared_memory import ClientRegions, SharedMemoryError, TensorRef
@@ -102,12 +103,11 @@ def read_input(
             )
         flat = np.frombuffer(memoryview(binary)[:size], dtype="<f4").astype(np.float32)
     else:
-        try:
-            with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
-                flat = np.asarray(spec.data, dtype=np.float32).reshape(-1)
-        except (ValueError, TypeError):
+        values = flat_fp32(spec.data)
+        if values is None:
             not_numbers = "data is not numbers in a row-major (flat or nested) list"
-            raise OipError(400, f"{what}: {not_numbers}; {expected}") from None
+            raise OipError(400, f"{what}: {not_numbers}; {expected}")
+        flat = values
         if flat.size != count:
             fill = f"{flat.size} values do not fill shape {spec.shape} ({count})"
             raise OipError(400, f"{what}: {fill}; {expected}")
