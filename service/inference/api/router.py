@@ -43,7 +43,7 @@ def _operation(op: str, summary: str, main: str, *, rows: str | None, doc: str =
     """POST /{op}: the body (JSON, or .npy filling `rows`) parsed before anything is queued,
     the version resolved, service.{op} run on its batchers; JSON, or .npy of `main`, back."""
     body = getattr(schemas, f"{op.title()}Request")
-    run: Callable[..., Awaitable[dict[str, Any]]] = getattr(service, op)
+    run: Callable[..., Awaitable[service.Answer]] = getattr(service, op)
 
     async def endpoint(name: str, ref: RefPath, request: Request) -> Response:
         ctx: AppContext = request.app.state.ctx

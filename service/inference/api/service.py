@@ -29,6 +29,7 @@ from service.registry.service import resolve_version
 from service.zoo.metrics import threshold_for
 
 Gone = GoneWatch | None
+Answer = dict[str, Any]  # an operation's answer: the model, the version, its arrays
 
 
 def load_version(*, session: Session, cache: ModelCache, name: str, ref: str) -> LoadedModel:
@@ -126,7 +127,7 @@ async def run(
     return await ctx.inference()[0].batcher(loaded, operation)(x, gone=gone, **kw)
 
 
-async def encode(ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone: Gone) -> Any:
+async def encode(ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone: Gone) -> Answer:
     x = rows_of(ctx, loaded, body.inputs, "inputs")
     if body.sample and not loaded.variational:
         raise Unprocessable(
@@ -143,7 +144,7 @@ async def encode(ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone
     return served(loaded, codings=codings, log_var=log_var)
 
 
-async def decode(ctx: AppContext, loaded: LoadedModel, body: DecodeRequest, gone: Gone) -> Any:
+async def decode(ctx: AppContext, loaded: LoadedModel, body: DecodeRequest, gone: Gone) -> Answer:
     z = rows_of(ctx, loaded, body.codings, "codings")
     (outputs,) = await run(ctx, loaded, "decode", z, gone)
     return served(loaded, outputs=outputs)
@@ -151,7 +152,7 @@ async def decode(ctx: AppContext, loaded: LoadedModel, body: DecodeRequest, gone
 
 async def reconstruct(
     ctx: AppContext, loaded: LoadedModel, body: ReconstructRequest, gone: Gone
-) -> Any:
+) -> Answer:
     x = rows_of(ctx, loaded, body.inputs, "inputs")
     recon, errors, _ = await run(ctx, loaded, "reconstruct", x, gone)
     return served(loaded, reconstructions=recon, errors=errors)
@@ -182,7 +183,7 @@ def threshold_of(
     return float(stored)
 
 
-async def score(ctx: AppContext, loaded: LoadedModel, body: ScoreRequest, gone: Gone) -> Any:
+async def score(ctx: AppContext, loaded: LoadedModel, body: ScoreRequest, gone: Gone) -> Answer:
     x = rows_of(ctx, loaded, body.inputs, "inputs")
     threshold = threshold_of(loaded, contamination=body.contamination, threshold=body.threshold)
     (scores,) = await run(ctx, loaded, "score", x, gone)
@@ -212,7 +213,9 @@ def sample_codings(loaded: LoadedModel, *, n: int, seed: int | None) -> tuple[np
     return np.ascontiguousarray(z, dtype=np.float32), "fitted_gaussian"
 
 
-async def generate(ctx: AppContext, loaded: LoadedModel, body: GenerateRequest, gone: Gone) -> Any:
+async def generate(
+    ctx: AppContext, loaded: LoadedModel, body: GenerateRequest, gone: Gone
+) -> Answer:
     check_range(body.n, field="n", low=1, high=ctx.settings.max_generate)
     z, method = sample_codings(loaded, n=body.n, seed=body.seed)
     (samples,) = await run(ctx, loaded, "decode", z, gone)
@@ -221,7 +224,7 @@ async def generate(ctx: AppContext, loaded: LoadedModel, body: GenerateRequest, 
 
 async def interpolate(
     ctx: AppContext, loaded: LoadedModel, body: InterpolateRequest, gone: Gone
-) -> Any:
+) -> Answer:
     check_range(body.steps, field="steps", low=2, high=ctx.settings.max_interpolate_steps)
     width = loaded.n_features
     start = to_matrix([body.start], n_columns=width, field="start", max_rows=1)
