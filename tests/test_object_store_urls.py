@@ -3,7 +3,11 @@ URLs that cannot be used stop `aesvc serve` and `aesvc worker` at start-up, nami
 AESVC_ARTIFACT_URL and the variables to check (s3:// is covered in
 tests/test_artifact_store_contract.py). Azure against Azurite; Google Cloud Storage
 without a server (no emulator here speaks the XML API obstore uses, docs/deployment.md),
-so only what needs none: a closed port, an unreadable service-account file."""
+so only what needs none: a closed port, an unreadable service-account file.
+
+Two processes per refusal cost about 7 s of CPU: one case starts both commands as processes
+(`assert_start_refused`: the exit status and stderr of each); the others run both commands in
+this process (`refused_in_process`)."""
 
 from __future__ import annotations
 
@@ -11,12 +15,19 @@ import base64
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
+from typer.testing import CliRunner
 
+from service import cli
+from service.executors import local
 from service.object_store import ObjectStore
 from tests.azurite import ACCOUNT
 from tests.live import assert_start_refused, free_port
+
+pytestmark = pytest.mark.usefixtures("root_logging")  # the commands configure the root logger
 
 
 def _env(tmp_path: Path, database_url: str, artifact_url: str) -> dict[str, str]:
@@ -29,6 +40,26 @@ def _env(tmp_path: Path, database_url: str, artifact_url: str) -> dict[str, str]
     }
 
 
+def _never(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("the command went past its start-up checks")
+
+
+def refused_in_process(env: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`aesvc serve` and `aesvc worker` run in this process under `env`: exit 2, `expected` in
+    stderr, before serving or claiming anything (as `assert_start_refused` checks of each
+    command's own process)."""
+    for key in [k for k in os.environ if k not in env]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(uvicorn, "run", _never)
+    monkeypatch.setattr(local, "worker_loop", _never)
+    for command in ("serve", "worker"):
+        result = CliRunner().invoke(cli.app, [command])
+        assert result.exit_code == 2, (command, result.output)
+        assert expected in result.stderr, (command, result.stderr)
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
@@ -37,10 +68,14 @@ def _env(tmp_path: Path, database_url: str, artifact_url: str) -> dict[str, str]
     ],
 )
 def test_an_unknown_scheme_or_no_bucket_refuses_the_start(
-    url: str, expected: str, tmp_path: Path, database_url: str
+    url: str, expected: str, tmp_path: Path, database_url: str, monkeypatch: Any
 ) -> None:
     """One line naming the setting, not a traceback (the other forms: tests/test_artifacts.py)."""
-    assert_start_refused(_env(tmp_path, database_url, url), expected)
+    env = _env(tmp_path, database_url, url)
+    if url.startswith("ftp"):
+        assert_start_refused(env, expected)
+    else:
+        refused_in_process(env, expected, monkeypatch)
 
 
 @pytest.mark.cluster
@@ -83,14 +118,14 @@ def test_an_unusable_azure_container_refuses_the_start(
 
 
 def test_an_azure_url_without_an_account_refuses_the_start(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, monkeypatch: Any
 ) -> None:
     """Outside the emulator obstore needs the account (a variable or the URL's host)."""
     env = _env(tmp_path, database_url, "az://container/p")
     for key in [k for k in env if k.startswith(("AZURE_", "AZURITE_"))]:
         del env[key]
     expected = "AESVC_ARTIFACT_URL=az://container/p: Generic MicrosoftAzure error: Account must"
-    assert_start_refused(env, expected)
+    refused_in_process(env, expected, monkeypatch)
 
 
 def _service_account(tmp_path: Path, base_url: str) -> Path:
@@ -115,7 +150,7 @@ def _service_account(tmp_path: Path, base_url: str) -> Path:
     ],
 )
 def test_an_unusable_gcs_bucket_refuses_the_start(
-    problem: str, expected: str, tmp_path: Path, database_url: str
+    problem: str, expected: str, tmp_path: Path, database_url: str, monkeypatch: Any
 ) -> None:
     """Every case names its own credentials file, so nothing looks for the platform's."""
     env = _env(tmp_path, database_url, "gs://aesvc-bucket/p")
@@ -126,4 +161,4 @@ def test_an_unusable_gcs_bucket_refuses_the_start(
         env["GOOGLE_SERVICE_ACCOUNT"] = str(tmp_path / "absent.json")
     if problem == "unreadable credentials file":
         account.write_text("{not json")
-    assert_start_refused(env, expected)
+    refused_in_process(env, expected, monkeypatch)

@@ -6,11 +6,15 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from service.cli import app as cli_app
 from service.config import Settings
 from service.main import create_app
 from service.security import PUBLIC, SCOPES, create_key, required_scope, revoke_key
@@ -141,21 +145,23 @@ def test_cli_creates_lists_and_revokes_keys(settings: Settings) -> None:
     assert bad.returncode == 2 and "scopes must be among" in bad.stderr
 
 
-def test_serve_refuses_an_open_public_bind(settings: Settings) -> None:
+@pytest.mark.usefixtures("root_logging")  # serve configures the root logger
+def test_serve_refuses_an_open_public_bind(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process (a refusal's exit status as a process: tests/test_object_store_urls.py)."""
     env = {
         "AESVC_DATA_DIR": str(settings.data_dir),
         "AESVC_DATABASE_URL": settings.resolved_database_url,
         "AESVC_HOST": "0.0.0.0",
         "AESVC_AUTH": "disabled",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    result = CliRunner().invoke(cli_app, ["serve"])
+    assert result.exit_code == 2 and not served
     assert "refusing to serve 0.0.0.0" in result.stderr
 
 

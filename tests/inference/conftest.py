@@ -3,6 +3,7 @@ every module serves them from its own app (or live server) on a copy of that dat
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +35,22 @@ def settings_for(data_dir: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir holding digits-ae (dense, version 1) and digits-vae (vae, version 1)."""
-    data_dir = tmp_path_factory.mktemp("trained") / "var"
+def trained_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A data dir holding digits-ae (dense, version 1) and digits-vae (vae, version 1),
+    trained once per run: the xdist workers share it (each module serves a copy of it)."""
+    root = tmp_path_factory.getbasetemp()
+    root = root if worker_id == "master" else root.parent  # the run's, above the workers'
+    data_dir, done = root / "trained" / "var", root / "trained" / "done"
+    with open(root / "trained.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other workers wait, then find it done
+        if not done.exists():
+            shutil.rmtree(done.parent, ignore_errors=True)
+            _train(data_dir)
+            done.touch()
+    return data_dir
+
+
+def _train(data_dir: Path) -> None:
     settings = settings_for(data_dir)
     with TestClient(create_app(settings, start_workers=False)) as client:
         for body in (
@@ -47,7 +61,6 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert run_worker(settings, max_jobs=2) == 2
         for name in ("digits-ae", "digits-vae"):
             assert client.get(f"/v1/models/{name}/versions/1").status_code == 200
-    return data_dir
 
 
 @pytest.fixture(scope="module")

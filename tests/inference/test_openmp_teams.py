@@ -68,10 +68,10 @@ print(json.dumps({key: found[key] for key in ("load", "ui_plot", "device")}))
 """
 
 
-def test_only_the_device_thread_opens_an_openmp_team(trained_dir: Path) -> None:
+def test_only_the_device_thread_opens_an_openmp_team(data_dir: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(trained_dir)],
+        [sys.executable, "-c", PROBE, str(data_dir)],  # a copy: trained_dir is shared
         cwd=root,
         capture_output=True,
         text=True,

@@ -133,7 +133,15 @@ def respond(request: Request, payload: dict[str, Any], *, main: str) -> Response
     if NPY in request.headers.get("accept", ""):
         headers = {"X-Model-Name": payload["model"], "X-Model-Version": str(payload["version"])}
         return Response(npy_bytes(payload[main]), media_type=NPY, headers=headers)
-    return Response(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), media_type=JSON)
+    return json_response(payload)
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """orjson, numpy arrays written natively."""
+    body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
 
 
 def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:

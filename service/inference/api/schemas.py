@@ -10,9 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 Rows = list[list[float]]
 
 
-class EncodeRequest(BaseModel):
+class ReconstructRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     inputs: Rows = Field(description="Rows in the dataset's units, (n, n_features).")
+
+
+class EncodeRequest(ReconstructRequest):
     sample: bool = Field(default=False, description="VAE only: draw codings instead of the mean.")
     seed: int | None = Field(
         default=None,
@@ -38,11 +41,6 @@ class DecodeRequest(BaseModel):
 
 class DecodeResponse(Served):
     outputs: Rows = Field(description="(n, n_features) in the dataset's units.")
-
-
-class ReconstructRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    inputs: Rows = Field(description="Rows in the dataset's units, (n, n_features).")
 
 
 class ReconstructResponse(Served):

@@ -14,14 +14,22 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.database import is_database_unavailable
 from service.errors import PayloadTooLarge, Unprocessable
-from service.inference.api.schemas import GenerateRequest, InterpolateRequest, ScoreRequest
+from service.inference.api.schemas import (
+    DecodeRequest,
+    EncodeRequest,
+    GenerateRequest,
+    InterpolateRequest,
+    ReconstructRequest,
+    ScoreRequest,
+)
+from service.inference.backends.base import Outputs
 from service.inference.runtime.cache import LoadedModel, ModelCache
-from service.inference.runtime.engine import InferenceEngine
 from service.inference.runtime.pending import GoneWatch
 from service.registry.service import resolve_version
 from service.zoo.metrics import threshold_for
 
 Gone = GoneWatch | None
+Answer = dict[str, Any]  # an operation's answer: the model, the version, its arrays
 
 
 def load_version(*, session: Session, cache: ModelCache, name: str, ref: str) -> LoadedModel:
@@ -106,50 +114,47 @@ def served(loaded: LoadedModel, **arrays: Any) -> dict[str, Any]:
     return {"model": loaded.name, "version": loaded.version, **arrays}
 
 
-async def encode(
-    engine: InferenceEngine,
-    loaded: LoadedModel,
-    x: np.ndarray,
-    *,
-    sample: bool,
-    seed: int | None,
-    gone: Gone = None,
-) -> dict[str, Any]:
-    if sample and not loaded.variational:
+def rows_of(ctx: AppContext, loaded: LoadedModel, rows: Any, field: str) -> np.ndarray:
+    """A request's rows for the version: codings, or rows of its features."""
+    width = loaded.code_size if field == "codings" else loaded.n_features
+    return to_matrix(rows, n_columns=width, field=field, max_rows=ctx.settings.max_request_rows)
+
+
+async def run(
+    ctx: AppContext, loaded: LoadedModel, operation: str, x: np.ndarray, gone: Gone, **kw: Any
+) -> Outputs:
+    """The operation's outputs for `x`, through the version's batcher."""
+    return await ctx.inference()[0].batcher(loaded, operation)(x, gone=gone, **kw)
+
+
+async def encode(ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone: Gone) -> Answer:
+    x = rows_of(ctx, loaded, body.inputs, "inputs")
+    if body.sample and not loaded.variational:
         raise Unprocessable(
             "sample", "only a variational model (kind 'vae') can sample codings; expected false"
         )
-    outputs = await engine.batcher(loaded, "encode")(x, gone=gone)
+    outputs = await run(ctx, loaded, "encode", x, gone)
     if not loaded.variational:
         return served(loaded, codings=outputs[0])
     mean, log_var = outputs  # (n, code_size) each
     codings = mean
-    if sample:
-        noise = np.random.default_rng(seed).standard_normal(mean.shape, dtype=np.float32)
+    if body.sample:
+        noise = np.random.default_rng(body.seed).standard_normal(mean.shape, dtype=np.float32)
         codings = mean + noise * np.exp(0.5 * log_var)
     return served(loaded, codings=codings, log_var=log_var)
 
 
-async def decode(
-    engine: InferenceEngine, loaded: LoadedModel, z: np.ndarray, *, gone: Gone = None
-) -> dict[str, Any]:
-    (outputs,) = await engine.batcher(loaded, "decode")(z, gone=gone)
+async def decode(ctx: AppContext, loaded: LoadedModel, body: DecodeRequest, gone: Gone) -> Answer:
+    z = rows_of(ctx, loaded, body.codings, "codings")
+    (outputs,) = await run(ctx, loaded, "decode", z, gone)
     return served(loaded, outputs=outputs)
 
 
 async def reconstruct(
-    engine: InferenceEngine,
-    loaded: LoadedModel,
-    x: np.ndarray,
-    *,
-    gone: Gone = None,
-    with_codings: bool = False,
-) -> dict[str, Any]:
-    """`with_codings`: the codings too (a VAE's means), from the same forward pass and the
-    same queued rows (an OIP request for codings and reconstructions)."""
-    recon, errors, codings = await engine.batcher(loaded, "reconstruct")(x, gone=gone)
-    if with_codings:
-        return served(loaded, reconstructions=recon, errors=errors, codings=codings)
+    ctx: AppContext, loaded: LoadedModel, body: ReconstructRequest, gone: Gone
+) -> Answer:
+    x = rows_of(ctx, loaded, body.inputs, "inputs")
+    recon, errors, _ = await run(ctx, loaded, "reconstruct", x, gone)
     return served(loaded, reconstructions=recon, errors=errors)
 
 
@@ -178,11 +183,10 @@ def threshold_of(
     return float(stored)
 
 
-async def score(
-    engine: InferenceEngine, loaded: LoadedModel, x: np.ndarray, body: ScoreRequest, *, gone: Gone
-) -> dict[str, Any]:
+async def score(ctx: AppContext, loaded: LoadedModel, body: ScoreRequest, gone: Gone) -> Answer:
+    x = rows_of(ctx, loaded, body.inputs, "inputs")
     threshold = threshold_of(loaded, contamination=body.contamination, threshold=body.threshold)
-    (scores,) = await engine.batcher(loaded, "score")(x, gone=gone)
+    (scores,) = await run(ctx, loaded, "score", x, gone)
     is_anomaly = ~(scores <= threshold)  # a NaN error (inf - inf) is anomalous too
     return served(loaded, scores=scores, threshold=threshold, is_anomaly=is_anomaly)
 
@@ -210,30 +214,25 @@ def sample_codings(loaded: LoadedModel, *, n: int, seed: int | None) -> tuple[np
 
 
 async def generate(
-    engine: InferenceEngine, loaded: LoadedModel, body: GenerateRequest, *, max_n: int, gone: Gone
-) -> dict[str, Any]:
-    check_range(body.n, field="n", low=1, high=max_n)
+    ctx: AppContext, loaded: LoadedModel, body: GenerateRequest, gone: Gone
+) -> Answer:
+    check_range(body.n, field="n", low=1, high=ctx.settings.max_generate)
     z, method = sample_codings(loaded, n=body.n, seed=body.seed)
-    (samples,) = await engine.batcher(loaded, "decode")(z, gone=gone)
+    (samples,) = await run(ctx, loaded, "decode", z, gone)
     return served(loaded, samples=samples, method=method)
 
 
 async def interpolate(
-    engine: InferenceEngine,
-    loaded: LoadedModel,
-    body: InterpolateRequest,
-    *,
-    max_steps: int,
-    gone: Gone,
-) -> dict[str, Any]:
-    check_range(body.steps, field="steps", low=2, high=max_steps)
+    ctx: AppContext, loaded: LoadedModel, body: InterpolateRequest, gone: Gone
+) -> Answer:
+    check_range(body.steps, field="steps", low=2, high=ctx.settings.max_interpolate_steps)
     width = loaded.n_features
     start = to_matrix([body.start], n_columns=width, field="start", max_rows=1)
     ends = np.concatenate([start, to_matrix([body.end], n_columns=width, field="end", max_rows=1)])
     # one request: its decode counts in the statistics, not this
-    encoded = await engine.batcher(loaded, "encode")(ends, gone=gone, counted=False)
+    encoded = await run(ctx, loaded, "encode", ends, gone, counted=False)
     codings = encoded[0]  # VAE: the means
     t = np.linspace(0.0, 1.0, body.steps, dtype=np.float32)[:, None]  # (steps, 1)
     z = np.ascontiguousarray((1 - t) * codings[0] + t * codings[1], dtype=np.float32)
-    (outputs,) = await engine.batcher(loaded, "decode")(z, gone=gone)
+    (outputs,) = await run(ctx, loaded, "decode", z, gone)
     return served(loaded, outputs=outputs)

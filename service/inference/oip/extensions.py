@@ -4,9 +4,10 @@ unload of versions) and statistics extension (docs/inference.md). Errors are {"e
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
@@ -15,10 +16,10 @@ from service.context import AppContext
 from service.errors import ServiceError
 from service.inference.api import codecs, service
 from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS
-from service.inference.oip.tensors import DECODER, OipError, error_response, parse_body
+from service.inference.oip.tensors import DECODER, OipError, OipRoute, parse_body
 from service.registry.service import get_model, ready_versions, resolve_version
 
-router = APIRouter(prefix="/v2")
+router = APIRouter(prefix="/v2", route_class=OipRoute)
 REPOSITORY_TAGS: list[Any] = ["oip-repository"]  # admin for its writes (service.security)
 ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
 
@@ -106,12 +107,9 @@ async def _body(request: Request, schema: type[Any], what: str) -> Any:
     openapi_extra=codecs.request_body(RepositoryIndexRequest),
 )
 async def read_repository_index(request: Request) -> Response:
-    try:
-        spec = await _body(request, RepositoryIndexRequest, "index request")
-        entries = await run_in_threadpool(_index, request.app.state.ctx, ready_only=spec.ready)
-    except OipError as exc:
-        return error_response(exc)
-    return Response(orjson.dumps(entries), media_type=codecs.JSON)
+    spec = await _body(request, RepositoryIndexRequest, "index request")
+    entries = await run_in_threadpool(_index, request.app.state.ctx, ready_only=spec.ready)
+    return codecs.json_response(entries)
 
 
 async def _parameters(request: Request, action: str, allowed: set[str]) -> dict[str, Any]:
@@ -137,8 +135,13 @@ def _control(path: str, operation_id: str, summary: str) -> Any:
     )
 
 
-def _failed(action: str, name: str, exc: ServiceError) -> Response:
-    return error_response(OipError(400, f"failed to {action} {name!r}: {exc.detail}"))
+@contextmanager
+def _failing(action: str, name: str) -> Iterator[None]:
+    """A service error (an unknown model, say) as the extension words it: 400."""
+    try:
+        yield
+    except ServiceError as exc:
+        raise OipError(400, f"failed to {action} {name!r}: {exc.detail}") from None
 
 
 @_control(
@@ -147,16 +150,12 @@ def _failed(action: str, name: str, exc: ServiceError) -> Response:
     "Load and warm a version (parameters.version: a number or alias; latest)",
 )
 async def create_repository_model_load(name: str, request: Request) -> Response:
-    try:
-        ref = (await _parameters(request, "load", {"version"})).get("version", "latest")
-        if not isinstance(ref, str | int) or isinstance(ref, bool):
-            raise OipError(400, f"load parameter 'version' {ref!r} is not a number or alias")
+    ref = (await _parameters(request, "load", {"version"})).get("version", "latest")
+    if not isinstance(ref, str | int) or isinstance(ref, bool):
+        raise OipError(400, f"load parameter 'version' {ref!r} is not a number or alias")
+    with _failing("load", name):
         ctx = request.app.state.ctx
         await service.served_version(ctx, name=name.removesuffix(DECODER), ref=str(ref))
-    except OipError as exc:
-        return error_response(exc)
-    except ServiceError as exc:
-        return _failed("load", name, exc)
     return Response(status_code=200)
 
 
@@ -172,13 +171,9 @@ def _unload(ctx: AppContext, name: str) -> None:
     "Drop every loaded version of the model from this process",
 )
 async def create_repository_model_unload(name: str, request: Request) -> Response:
-    try:
-        await _parameters(request, "unload", {"unload_dependents"})
+    await _parameters(request, "unload", {"unload_dependents"})
+    with _failing("unload", name):
         await run_in_threadpool(_unload, request.app.state.ctx, name.removesuffix(DECODER))
-    except OipError as exc:
-        return error_response(exc)
-    except ServiceError as exc:
-        return _failed("unload", name, exc)
     return Response(status_code=200)
 
 
@@ -206,10 +201,10 @@ async def _stats(request: Request, name: str | None, ref: str | None) -> Respons
     try:
         pairs = await run_in_threadpool(_versions, request.app.state.ctx, model, ref)
     except ServiceError as exc:
-        return error_response(OipError(400, f"no statistics for {name!r}: {exc.detail}"))
+        raise OipError(400, f"no statistics for {name!r}: {exc.detail}") from None
     engine, _ = request.app.state.ctx.inference()
     body = {"model_stats": [engine.stats.public(n, v) for n, v in pairs]}
-    return Response(orjson.dumps(body), media_type=codecs.JSON)
+    return codecs.json_response(body)
 
 
 @_get("/stats", "oip_statistics", "Inference statistics of every ready version of every model")

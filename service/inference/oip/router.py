@@ -7,14 +7,11 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any
 
-import numpy as np
-import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
-from service.errors import ServiceError
 from service.health import readiness
 from service.inference.api import codecs, service
 from service.inference.api.router import client_gone
@@ -24,12 +21,12 @@ from service.inference.oip.schemas import (
     ModelMetadata,
     ServerMetadata,
 )
-from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry
+from service.inference.oip.shared_memory import SharedMemoryRegistry
 from service.inference.oip.tensors import (
     HEADER_LENGTH,
     OipError,
+    OipRoute,
     Target,
-    error_response,
     parse_infer,
     read_input,
     respond,
@@ -40,7 +37,8 @@ from service.inference.runtime.cache import LoadedModel
 from service.registry.service import ready_versions
 from service.security import key_id_of
 
-router = APIRouter(prefix="/v2")  # tags per route: the server health probes are public
+# tags per route: the server health probes are public
+router = APIRouter(prefix="/v2", route_class=OipRoute)
 Responses = dict[int | str, dict[str, Any]]
 
 
@@ -111,23 +109,15 @@ def _ready_versions(ctx: AppContext, model: str) -> list[str]:
 
 
 async def _metadata(request: Request, name: str, version: str | None) -> Response:
-    try:
-        target, loaded = await _served(request, name, version)
-        versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
-    except ServiceError as exc:
-        return error_response(exc)
+    target, loaded = await _served(request, name, version)
+    versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
     inputs, outputs = target.signature(loaded)
     body = {"name": name, "versions": versions, "platform": "pytorch"}
-    return Response(
-        orjson.dumps({**body, "inputs": inputs, "outputs": outputs}), media_type=codecs.JSON
-    )
+    return codecs.json_response({**body, "inputs": inputs, "outputs": outputs})
 
 
 async def _ready(request: Request, name: str, version: str | None) -> Response:
-    try:
-        await _served(request, name, version)
-    except ServiceError as exc:
-        return error_response(exc)
+    await _served(request, name, version)
     return Response(status_code=200)
 
 
@@ -183,44 +173,34 @@ _route_pair(
 )
 
 
-async def _run(
-    request: Request, target: Target, loaded: LoadedModel, x: np.ndarray, names: set[str]
-) -> dict[str, np.ndarray]:
-    engine, _ = request.app.state.ctx.inference()
-    gone = client_gone(request)
-    if target.decoder:
-        return {"output": (await service.decode(engine, loaded, x, gone=gone))["outputs"]}
-    if not names & {"reconstruction", "reconstruction_error"}:  # codings alone
-        out = await service.encode(engine, loaded, x, sample=False, seed=None, gone=gone)
-        return {"codings": out["codings"]}
-    # one operation for everything: its rows are queued (and counted in the budget) once
-    out = await service.reconstruct(engine, loaded, x, gone=gone, with_codings=True)
-    return {
-        "codings": out["codings"],
-        "reconstruction": out["reconstructions"],
-        "reconstruction_error": out["errors"],
-    }
+# each operation's outputs as the protocol names them (a VAE's encode: the means alone)
+OUTPUTS = {
+    "decode": ("output",),
+    "encode": ("codings",),
+    "reconstruct": ("reconstruction", "reconstruction_error", "codings"),
+}
 
 
 async def _infer(request: Request, name: str, version: str | None) -> Response:
     ctx: AppContext = request.app.state.ctx
     shm = ctx.shared_memory.client(key_id_of(request))
-    try:
-        head, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
-        infer = await parse_infer(ctx, head)
-        target, loaded = await _served(request, name, version)
-        wanted_input, width = target.input(loaded)
-        if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
-            got = [i.name for i in infer.inputs]
-            raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
-        max_rows = ctx.settings.max_request_rows
-        x = read_input(infer.inputs[0], binary, width, shm, max_rows)
-        x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
-        wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
-        arrays = await _run(request, target, loaded, x, {o.name for o in wanted})
-        return respond(infer, name, loaded.version, wanted, arrays, shm)
-    except (OipError, SharedMemoryError, ServiceError) as exc:
-        return error_response(exc)
+    head, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
+    infer = await parse_infer(ctx, head)
+    target, loaded = await _served(request, name, version)
+    wanted_input, width = target.input(loaded)
+    if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
+        got = [i.name for i in infer.inputs]
+        raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
+    max_rows = ctx.settings.max_request_rows
+    x = read_input(infer.inputs[0], binary, width, shm, max_rows)
+    x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
+    wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
+    op = "decode" if target.decoder else "reconstruct"
+    if not target.decoder and not {o.name for o in wanted} - {"codings"}:
+        op = "encode"  # codings alone; else one operation queues (and counts) the rows once
+    outputs = await service.run(ctx, loaded, op, x, client_gone(request))
+    arrays = dict(zip(OUTPUTS[op], outputs, strict=False))
+    return respond(infer, name, loaded.version, wanted, arrays, shm)
 
 
 _route_pair(

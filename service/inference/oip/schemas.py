@@ -52,7 +52,13 @@ class InferResponse(BaseModel):
     outputs: list[InferOutput]
 
 
-NOT_NUMBERS = ["not a number"]  # what the loop reads as data that is not numbers, as it would
+def flat_fp32(data: Any) -> np.ndarray | None:
+    """A tensor's `data` (flat or nested) as flat float32 values; None where not numbers."""
+    try:
+        with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
+            return np.asarray(data, dtype=np.float32).reshape(-1)
+    except (ValueError, TypeError):
+        return None
 
 
 def parse_infer_request(head: bytes) -> InferRequest | list[Any]:
@@ -64,11 +70,8 @@ def parse_infer_request(head: bytes) -> InferRequest | list[Any]:
         return exc.errors(include_url=False)
     for spec in infer.inputs:
         if spec.data is not None:
-            try:
-                with np.errstate(over="ignore"):  # 1e39 becomes inf, refused later
-                    spec.data = np.asarray(spec.data, dtype=np.float32).reshape(-1)
-            except (ValueError, TypeError):
-                spec.data = NOT_NUMBERS
+            flat = flat_fp32(spec.data)  # not numbers: the loop's check says so, as it would
+            spec.data = ["not a number"] if flat is None else flat
     return infer
 
 

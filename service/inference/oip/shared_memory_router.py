@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from service.inference.api import codecs
-from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS, error_response
-from service.inference.oip.shared_memory import SharedMemoryError, SharedMemoryRegistry
-from service.inference.oip.tensors import OipError, parse_body
+from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS
+from service.inference.oip.shared_memory import SharedMemoryRegistry
+from service.inference.oip.tensors import OipRoute, parse_body
 from service.security import key_id_of
 
-router = APIRouter(prefix="/v2/systemsharedmemory", tags=OIP)
+router = APIRouter(prefix="/v2/systemsharedmemory", tags=OIP, route_class=OipRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
 
 
@@ -61,20 +59,9 @@ def _change(path: str, operation_id: str, summary: str, **spec: Any) -> Any:
     )
 
 
-def _answer(run: Callable[[], Any]) -> Response:
-    """`run()`'s list as JSON, or 200 with no body where it answers None; 400 where refused."""
-    try:
-        answer = run()
-    except SharedMemoryError as exc:
-        return error_response(exc)
-    if answer is None:
-        return Response(status_code=200)
-    return Response(orjson.dumps(answer), media_type=codecs.JSON)
-
-
 @_status("/status", "oip_system_shared_memory_status", "Every registered region")
 def read_system_shared_memory_status(request: Request) -> Response:
-    return _answer(lambda: _registry(request).status(owner=key_id_of(request)))
+    return codecs.json_response(_registry(request).status(owner=key_id_of(request)))
 
 
 @_status(
@@ -83,7 +70,7 @@ def read_system_shared_memory_status(request: Request) -> Response:
     "One region (400 where none has that name)",
 )
 def read_system_shared_memory_region_status(region: str, request: Request) -> Response:
-    return _answer(lambda: _registry(request).status(region, owner=key_id_of(request)))
+    return codecs.json_response(_registry(request).status(region, owner=key_id_of(request)))
 
 
 @_change(
@@ -93,18 +80,16 @@ def read_system_shared_memory_region_status(region: str, request: Request) -> Re
     openapi_extra=codecs.request_body(SystemSharedMemoryRegister),
 )
 async def create_system_shared_memory_region(region: str, request: Request) -> Response:
-    try:
-        spec = parse_body(SystemSharedMemoryRegister, await request.body(), "register request")
-        register = _registry(request).register  # opens a file: off the event loop
-        await run_in_threadpool(register, region, owner=key_id_of(request), **spec.model_dump())
-    except (OipError, SharedMemoryError) as exc:
-        return error_response(exc)
+    spec = parse_body(SystemSharedMemoryRegister, await request.body(), "register request")
+    register = _registry(request).register  # opens a file: off the event loop
+    await run_in_threadpool(register, region, owner=key_id_of(request), **spec.model_dump())
     return Response(status_code=200)
 
 
 @_change("/unregister", "oip_unregister_system_shared_memory", "Unregister every region")
 def delete_system_shared_memory_regions(request: Request) -> Response:
-    return _answer(lambda: _registry(request).unregister(owner=key_id_of(request)))
+    _registry(request).unregister(owner=key_id_of(request))
+    return Response(status_code=200)
 
 
 @_change(
@@ -113,4 +98,5 @@ def delete_system_shared_memory_regions(request: Request) -> Response:
     "Unregister one region (none of that name is no error)",
 )
 def delete_system_shared_memory_region(region: str, request: Request) -> Response:
-    return _answer(lambda: _registry(request).unregister(region, owner=key_id_of(request)))
+    _registry(request).unregister(region, owner=key_id_of(request))
+    return Response(status_code=200)

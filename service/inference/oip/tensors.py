@@ -3,13 +3,17 @@ tensors, each checked before the request is queued (an OipError, 400, says what 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import orjson
 from fastapi import Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from service.context import AppContext
@@ -19,6 +23,7 @@ from service.inference.oip.schemas import (
     InferInput,
     InferRequest,
     RequestedOutput,
+    flat_fp32,
     parse_infer_request,
 )
 from service.inference.oip.shared_memory import ClientRegions, SharedMemoryError, TensorRef
@@ -32,6 +37,9 @@ class OipError(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers
+
+
+PROTOCOL_ERRORS = (OipError, SharedMemoryError, ServiceError)
 
 
 def parse_body(schema: type[M], body: bytes, what: str) -> M:
@@ -95,12 +103,11 @@ def read_input(
             )
         flat = np.frombuffer(memoryview(binary)[:size], dtype="<f4").astype(np.float32)
     else:
-        try:
-            with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
-                flat = np.asarray(spec.data, dtype=np.float32).reshape(-1)
-        except (ValueError, TypeError):
+        values = flat_fp32(spec.data)
+        if values is None:
             not_numbers = "data is not numbers in a row-major (flat or nested) list"
-            raise OipError(400, f"{what}: {not_numbers}; {expected}") from None
+            raise OipError(400, f"{what}: {not_numbers}; {expected}")
+        flat = values
         if flat.size != count:
             fill = f"{flat.size} values do not fill shape {spec.shape} ({count})"
             raise OipError(400, f"{what}: {fill}; {expected}")
@@ -216,6 +223,38 @@ class Target:
         }
 
 
+class OipRoute(APIRoute):
+    """A route of the protocol: what its endpoint raises (an OipError, a shared memory
+    refusal, a service error) answers with the protocol's error body. The app's dependencies
+    (the key check) still answer problem+json, as on every route."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _answering_errors(endpoint), **kwargs)
+
+
+def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint`, sync or async as it is (FastAPI reads its signature through the wrapper)."""
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def answer(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await endpoint(*args, **kwargs)
+            except PROTOCOL_ERRORS as exc:
+                return error_response(exc)
+
+        return answer
+
+    @functools.wraps(endpoint)
+    def answer_in_thread(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        except PROTOCOL_ERRORS as exc:
+            return error_response(exc)
+
+    return answer_in_thread
+
+
 def error_response(exc: OipError | SharedMemoryError | ServiceError) -> Response:
     """The protocol's error body: a shared memory refusal is a 400, a service error keeps its
     status where the protocol has one."""
@@ -223,8 +262,7 @@ def error_response(exc: OipError | SharedMemoryError | ServiceError) -> Response
         exc = OipError(400, str(exc))
     elif isinstance(exc, ServiceError):
         exc = _from_service_error(exc)
-    body = orjson.dumps({"error": exc.message})
-    return Response(body, status_code=exc.status, media_type=codecs.JSON, headers=exc.headers)
+    return codecs.json_response({"error": exc.message}, exc.status, exc.headers)
 
 
 def _from_service_error(exc: ServiceError) -> OipError:
