@@ -156,3 +156,22 @@ def _unload_and_reload(client: TestClient) -> None:
     del second
     settle(client)
     assert copies[0]() is None
+
+
+def test_the_index_comes_in_pages(client: TestClient) -> None:
+    first = client.post(INDEX, json={"limit": 1})
+    assert first.status_code == 200, first.text
+    assert [e["name"] for e in first.json()] == ["digits-ae"]
+    token = first.headers["Next-Page-Token"]
+    rest = client.post(INDEX, json={"limit": 1, "page_token": token})
+    assert [e["name"] for e in rest.json()] == ["digits-vae"]
+    assert "Next-Page-Token" not in rest.headers
+    # ready only: the pages hold loaded versions only, whichever rows lie between them
+    assert client.post("/v2/repository/models/digits-vae/load").status_code == 200
+    ready = client.post(INDEX, json={"ready": True, "limit": 1})
+    assert [(e["name"], e["state"]) for e in ready.json()] == [("digits-vae", "READY")]
+    assert "Next-Page-Token" not in ready.headers
+    # a token made for the whole index is not one for the ready-only index
+    mixed = client.post(INDEX, json={"ready": True, "page_token": token})
+    assert mixed.status_code == 400 and "page_token" in mixed.json()["error"]
+    assert client.post(INDEX, json={"limit": 0}).status_code == 400

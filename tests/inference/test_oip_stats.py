@@ -103,3 +103,27 @@ def test_unknown_models_and_versions_are_400(client: TestClient, path: str, need
     response = client.get(path)
     assert response.status_code == 400, response.text
     assert needle in response.json()["error"]
+
+
+def test_statistics_come_in_pages(client: TestClient) -> None:
+    first = client.get("/v2/models/stats", params={"limit": 1})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [s["name"] for s in page["model_stats"]] == ["digits-ae"] and page["next_page_token"]
+    rest = client.get(
+        "/v2/models/stats", params={"limit": 1, "page_token": page["next_page_token"]}
+    ).json()
+    assert [s["name"] for s in rest["model_stats"]] == ["digits-vae"]
+    assert rest["next_page_token"] is None
+    assert client.get("/v2/models/stats").json()["next_page_token"] is None  # 1,000 a page
+    one_model = client.get("/v2/models/digits-ae/stats", params={"limit": 1}).json()
+    assert [s["version"] for s in one_model["model_stats"]] == ["1"]
+    assert one_model["next_page_token"] is None
+    # a token is bound to what it was made for: another model's list refuses it
+    other = client.get(
+        "/v2/models/digits-vae/stats", params={"page_token": page["next_page_token"]}
+    )
+    assert other.status_code == 400 and "page_token" in other.json()["error"]
+    garbage = client.get("/v2/models/stats", params={"page_token": "nope"})
+    assert garbage.status_code == 400 and "page_token" in garbage.json()["error"]
+    assert client.get("/v2/models/stats", params={"limit": 0}).status_code == 400

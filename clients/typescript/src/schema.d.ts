@@ -2155,6 +2155,11 @@ export interface components {
         StatisticsResponse: {
             /** Model Stats */
             model_stats: components["schemas"]["ModelStat"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last one.
+             */
+            next_page_token?: string | null;
         };
         /** SystemSharedMemoryStatus */
         SystemSharedMemoryStatus: {
@@ -9293,7 +9298,12 @@ export interface operations {
     };
     oip_statistics: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Versions per page */
+                limit?: number;
+                /** @description next_page_token of the previous page */
+                page_token?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -9742,7 +9752,12 @@ export interface operations {
     };
     oip_model_statistics: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Versions per page */
+                limit?: number;
+                /** @description next_page_token of the previous page */
+                page_token?: string | null;
+            };
             header?: never;
             path: {
                 name: string;
@@ -10299,6 +10314,17 @@ export interface operations {
                  */
                 "application/json": {
                     /**
+                     * Limit
+                     * @description Entries per page.
+                     * @default 1000
+                     */
+                    limit?: number;
+                    /**
+                     * Page Token
+                     * @description The Next-Page-Token header of the previous page.
+                     */
+                    page_token?: string | null;
+                    /**
                      * Ready
                      * @default false
                      */
@@ -10311,6 +10337,8 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    /** @description Send as page_token for the next page; absent on the last page. */
+                    "Next-Page-Token"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -4,28 +4,50 @@ unload of versions) and statistics extension (docs/inference.md). Errors are {"e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
-from service.errors import ServiceError
+from service.errors import ServiceError, Unprocessable
 from service.inference.api import codecs, service
 from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS
 from service.inference.oip.tensors import DECODER, OipError, OipRoute, parse_body
+from service.pages import make_token, read_token
 from service.registry.service import get_model, ready_versions, resolve_version
 
 router = APIRouter(prefix="/v2", route_class=OipRoute)
+PAGE = 1000  # versions a page holds at most (and by default)
+ORDER = "name,version"
+NEXT = "Next-Page-Token"  # the index answers the protocol's bare list: its token is a header
+NEXT_HEADER = {
+    "description": "Send as page_token for the next page; absent on the last page.",
+    "schema": {"type": "string"},
+}
+
+
+@dataclass(frozen=True)
+class PageOf:
+    limit: int
+    token: str | None
+    scope: str  # what the token was made for (the index's filter, or the statistics)
+
+
 REPOSITORY_TAGS: list[Any] = ["oip-repository"]  # admin for its writes (service.security)
 ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
 
 
 class RepositoryIndexRequest(BaseModel):
     ready: bool = False
+    limit: int = Field(default=PAGE, ge=1, le=PAGE, description="Entries per page.")
+    page_token: str | None = Field(
+        default=None, description="The Next-Page-Token header of the previous page."
+    )
 
 
 class RepositoryModelRequest(BaseModel):
@@ -74,21 +96,43 @@ class ModelStat(BaseModel):
 
 class StatisticsResponse(BaseModel):
     model_stats: list[ModelStat]
+    next_page_token: str | None = Field(
+        default=None, description="Send as page_token for the next page; null on the last one."
+    )
 
 
-def _index(ctx: AppContext, *, ready_only: bool) -> list[dict[str, str]]:
-    loaded = {(m.name, m.version) for m in ctx.inference()[1].loaded_models()}
+def _page(
+    ctx: AppContext, name: str | None, page: PageOf, keep: Callable[[str, int], bool]
+) -> tuple[list[tuple[str, int]], str | None]:
+    """One page of ready versions in (name, version) order, of one model or all, those
+    `keep` says; the next page's token. Pages over the database, never the whole list."""
+    filters = {"model": name, "page": page.scope}
+    after = read_token(page.token, ORDER, filters) if page.token else None
+    kept: list[tuple[str, int]] = []
     with ctx.session_factory() as session:
-        versions = ready_versions(session=session)
+        while len(kept) <= page.limit:
+            rows = ready_versions(session=session, name=name, after=after, limit=PAGE)
+            kept += [(n, v) for n, v in rows if keep(n, v)]
+            if len(rows) < PAGE:
+                break
+            after = rows[-1]
+    if len(kept) <= page.limit:
+        return kept, None
+    kept = kept[: page.limit]
+    return kept, make_token(ORDER, filters, *kept[-1])
+
+
+def _index(ctx: AppContext, spec: RepositoryIndexRequest) -> tuple[list[dict[str, str]], Any]:
+    loaded = {(m.name, m.version) for m in ctx.inference()[1].loaded_models()}
+    scope = "ready" if spec.ready else "all"
+    page = PageOf(spec.limit, spec.page_token, scope)
+    versions, token = _page(ctx, None, page, lambda n, v: not spec.ready or (n, v) in loaded)
     entries = []
     for name, version in versions:
         warm = (name, version) in loaded
-        if warm or not ready_only:
-            state, reason = ("READY", "") if warm else ("UNAVAILABLE", "unloaded")
-            entries.append(
-                {"name": name, "version": str(version), "state": state, "reason": reason}
-            )
-    return entries
+        state, reason = ("READY", "") if warm else ("UNAVAILABLE", "unloaded")
+        entries.append({"name": name, "version": str(version), "state": state, "reason": reason})
+    return entries, token
 
 
 async def _body(request: Request, schema: type[Any], what: str) -> Any:
@@ -103,13 +147,13 @@ async def _body(request: Request, schema: type[Any], what: str) -> Any:
     operation_id="oip_repository_index",
     summary="Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)",
     response_model=list[RepositoryIndexEntry],
-    responses=ERRORS,
+    responses={200: {"headers": {NEXT: NEXT_HEADER}}, **ERRORS},
     openapi_extra=codecs.request_body(RepositoryIndexRequest),
 )
 async def read_repository_index(request: Request) -> Response:
     spec = await _body(request, RepositoryIndexRequest, "index request")
-    entries = await run_in_threadpool(_index, request.app.state.ctx, ready_only=spec.ready)
-    return codecs.json_response(entries)
+    entries, token = await run_in_threadpool(_index, request.app.state.ctx, spec)
+    return codecs.json_response(entries, headers={NEXT: token} if token else None)
 
 
 async def _parameters(request: Request, action: str, allowed: set[str]) -> dict[str, Any]:
@@ -177,12 +221,17 @@ async def create_repository_model_unload(name: str, request: Request) -> Respons
     return Response(status_code=200)
 
 
-def _versions(ctx: AppContext, name: str | None, ref: str | None) -> list[tuple[str, int]]:
-    with ctx.session_factory() as session:
-        if name is not None and ref is not None:
+def _versions(
+    ctx: AppContext, name: str | None, ref: str | None, page: PageOf
+) -> tuple[list[tuple[str, int]], str | None]:
+    if name is not None and ref is not None:
+        with ctx.session_factory() as session:
             mv = resolve_version(session=session, name=name, ref=ref, allow_archived=True)
-            return [(name, mv.version)]
-        return ready_versions(session=session, name=name)
+        return [(name, mv.version)], None
+    if name is not None:
+        with ctx.session_factory() as session:
+            get_model(session=session, name=name)  # no such model: 400, not an empty page
+    return _page(ctx, name, page, lambda n, v: True)
 
 
 def _get(path: str, operation_id: str, summary: str) -> Any:
@@ -196,20 +245,31 @@ def _get(path: str, operation_id: str, summary: str) -> Any:
     )
 
 
-async def _stats(request: Request, name: str | None, ref: str | None) -> Response:
+async def _stats(
+    request: Request, name: str | None, ref: str | None, page: PageOf | None = None
+) -> Response:
     model = name and name.removesuffix(DECODER)
+    page = page or PageOf(PAGE, None, "stats")
     try:
-        pairs = await run_in_threadpool(_versions, request.app.state.ctx, model, ref)
+        pairs, token = await run_in_threadpool(_versions, request.app.state.ctx, model, ref, page)
+    except Unprocessable:
+        raise  # the page token's own 400
     except ServiceError as exc:
         raise OipError(400, f"no statistics for {name!r}: {exc.detail}") from None
     engine, _ = request.app.state.ctx.inference()
-    body = {"model_stats": [engine.stats.public(n, v) for n, v in pairs]}
+    body = {"model_stats": [engine.stats.public(n, v) for n, v in pairs], "next_page_token": token}
     return codecs.json_response(body)
 
 
+Limit = Annotated[int, Query(ge=1, le=PAGE, description="Versions per page")]
+Token = Annotated[str | None, Query(description="next_page_token of the previous page")]
+
+
 @_get("/stats", "oip_statistics", "Inference statistics of every ready version of every model")
-async def read_statistics(request: Request) -> Response:
-    return await _stats(request, None, None)
+async def read_statistics(
+    request: Request, limit: Limit = PAGE, page_token: Token = None
+) -> Response:
+    return await _stats(request, None, None, PageOf(limit, page_token, "stats"))
 
 
 @_get(
@@ -217,8 +277,10 @@ async def read_statistics(request: Request) -> Response:
     "oip_model_statistics",
     "Inference statistics of every ready version of a model",
 )
-async def read_model_statistics(name: str, request: Request) -> Response:
-    return await _stats(request, name, None)
+async def read_model_statistics(
+    name: str, request: Request, limit: Limit = PAGE, page_token: Token = None
+) -> Response:
+    return await _stats(request, name, None, PageOf(limit, page_token, "stats"))
 
 
 @_get(

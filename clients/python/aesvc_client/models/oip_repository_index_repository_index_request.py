@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 from ..types import UNSET, Unset
+from typing import cast
 
 
 
@@ -23,9 +24,13 @@ T = TypeVar("T", bound="OipRepositoryIndexRepositoryIndexRequest")
 class OipRepositoryIndexRepositoryIndexRequest:
     """ 
         Attributes:
+            limit (int | Unset): Entries per page. Default: 1000.
+            page_token (None | str | Unset): The Next-Page-Token header of the previous page.
             ready (bool | Unset):  Default: False.
      """
 
+    limit: int | Unset = 1000
+    page_token: None | str | Unset = UNSET
     ready: bool | Unset = False
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -34,6 +39,14 @@ class OipRepositoryIndexRepositoryIndexRequest:
 
 
     def to_dict(self) -> dict[str, Any]:
+        limit = self.limit
+
+        page_token: None | str | Unset
+        if isinstance(self.page_token, Unset):
+            page_token = UNSET
+        else:
+            page_token = self.page_token
+
         ready = self.ready
 
 
@@ -41,6 +54,10 @@ class OipRepositoryIndexRepositoryIndexRequest:
         field_dict.update(self.additional_properties)
         field_dict.update({
         })
+        if limit is not UNSET:
+            field_dict["limit"] = limit
+        if page_token is not UNSET:
+            field_dict["page_token"] = page_token
         if ready is not UNSET:
             field_dict["ready"] = ready
 
@@ -51,9 +68,23 @@ class OipRepositoryIndexRepositoryIndexRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        limit = d.pop("limit", UNSET)
+
+        def _parse_page_token(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        page_token = _parse_page_token(d.pop("page_token", UNSET))
+
+
         ready = d.pop("ready", UNSET)
 
         oip_repository_index_repository_index_request = cls(
+            limit=limit,
+            page_token=page_token,
             ready=ready,
         )
 

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
@@ -26,9 +27,11 @@ class StatisticsResponse:
     """ 
         Attributes:
             model_stats (list[ModelStat]):
+            next_page_token (None | str | Unset): Send as page_token for the next page; null on the last one.
      """
 
     model_stats: list[ModelStat]
+    next_page_token: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -44,12 +47,20 @@ class StatisticsResponse:
 
 
 
+        next_page_token: None | str | Unset
+        if isinstance(self.next_page_token, Unset):
+            next_page_token = UNSET
+        else:
+            next_page_token = self.next_page_token
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
             "model_stats": model_stats,
         })
+        if next_page_token is not UNSET:
+            field_dict["next_page_token"] = next_page_token
 
         return field_dict
 
@@ -69,8 +80,19 @@ class StatisticsResponse:
             model_stats.append(model_stats_item)
 
 
+        def _parse_next_page_token(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        next_page_token = _parse_next_page_token(d.pop("next_page_token", UNSET))
+
+
         statistics_response = cls(
             model_stats=model_stats,
+            next_page_token=next_page_token,
         )
 
 

@@ -10,23 +10,41 @@ from ... import errors
 
 from ...models.oip_error import OipError
 from ...models.statistics_response import StatisticsResponse
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
     name: str,
+    *,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v2/models/{name}/stats".format(name=quote(str(name), safe=""),),
+        "params": params,
     }
 
 
@@ -103,12 +121,16 @@ def sync_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> Response[OipError | StatisticsResponse]:
     """ Inference statistics of every ready version of a model
 
     Args:
         name (str):
+        limit (int | Unset): Versions per page Default: 1000.
+        page_token (None | str | Unset): next_page_token of the previous page
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -121,6 +143,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         name=name,
+limit=limit,
+page_token=page_token,
 
     )
 
@@ -134,12 +158,16 @@ def sync(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> OipError | StatisticsResponse | None:
     """ Inference statistics of every ready version of a model
 
     Args:
         name (str):
+        limit (int | Unset): Versions per page Default: 1000.
+        page_token (None | str | Unset): next_page_token of the previous page
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -153,6 +181,8 @@ def sync(
     return sync_detailed(
         name=name,
 client=client,
+limit=limit,
+page_token=page_token,
 
     ).parsed
 
@@ -160,12 +190,16 @@ async def asyncio_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> Response[OipError | StatisticsResponse]:
     """ Inference statistics of every ready version of a model
 
     Args:
         name (str):
+        limit (int | Unset): Versions per page Default: 1000.
+        page_token (None | str | Unset): next_page_token of the previous page
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -178,6 +212,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         name=name,
+limit=limit,
+page_token=page_token,
 
     )
 
@@ -191,12 +227,16 @@ async def asyncio(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> OipError | StatisticsResponse | None:
     """ Inference statistics of every ready version of a model
 
     Args:
         name (str):
+        limit (int | Unset): Versions per page Default: 1000.
+        page_token (None | str | Unset): next_page_token of the previous page
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -210,5 +250,7 @@ async def asyncio(
     return (await asyncio_detailed(
         name=name,
 client=client,
+limit=limit,
+page_token=page_token,
 
     )).parsed

@@ -10,22 +10,40 @@ from ... import errors
 
 from ...models.oip_error import OipError
 from ...models.statistics_response import StatisticsResponse
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
-    
+    *,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
+
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v2/models/stats",
+        "params": params,
     }
 
 
@@ -101,9 +119,15 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> Response[OipError | StatisticsResponse]:
     """ Inference statistics of every ready version of every model
+
+    Args:
+        limit (int | Unset): Versions per page Default: 1000.
+        page_token (None | str | Unset): next_page_token of the previous page
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -115,7 +139,9 @@ def sync_detailed(
 
 
     kwargs = _get_kwargs(
-        
+        limit=limit,
+page_token=page_token,
+
     )
 
     response = client.get_httpx_client().request(
@@ -127,9 +153,15 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> OipError | StatisticsResponse | None:
     """ Inference statistics of every ready version of every model
+
+    Args:
+        limit (int | Unset): Versions per page Default: 1000.
+        page_token (None | str | Unset): next_page_token of the previous page
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -142,15 +174,23 @@ def sync(
 
     return sync_detailed(
         client=client,
+limit=limit,
+page_token=page_token,
 
     ).parsed
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> Response[OipError | StatisticsResponse]:
     """ Inference statistics of every ready version of every model
+
+    Args:
+        limit (int | Unset): Versions per page Default: 1000.
+        page_token (None | str | Unset): next_page_token of the previous page
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,7 +202,9 @@ async def asyncio_detailed(
 
 
     kwargs = _get_kwargs(
-        
+        limit=limit,
+page_token=page_token,
+
     )
 
     response = await client.get_async_httpx_client().request(
@@ -174,9 +216,15 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 1000,
+    page_token: None | str | Unset = UNSET,
 
 ) -> OipError | StatisticsResponse | None:
     """ Inference statistics of every ready version of every model
+
+    Args:
+        limit (int | Unset): Versions per page Default: 1000.
+        page_token (None | str | Unset): next_page_token of the previous page
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,5 +237,7 @@ async def asyncio(
 
     return (await asyncio_detailed(
         client=client,
+limit=limit,
+page_token=page_token,
 
     )).parsed
