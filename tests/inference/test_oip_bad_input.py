@@ -14,6 +14,7 @@ import pytest
 from tests.bad_input import (
     AE,
     ARCHIVED,
+    BAD_QUERY,
     MALFORMED_JSON,
     MALFORMED_NPY,
     MAX_ROWS,
@@ -161,6 +162,21 @@ def statistics_cases() -> Iterator[Case]:
     """/v2/models/.../stats: an unknown model or version is the protocol's 400."""
     yield Case("GET", "/v2/models/{name}/stats", "/v2/models/no-such-model/stats", UNKNOWN,
                "model", 400)  # fmt: skip
+    for route, url in (
+        ("/v2/models/stats", "/v2/models/stats"),
+        ("/v2/models/{name}/stats", f"/v2/models/{AE}/stats"),
+    ):
+        for label, params in (
+            ("limit-zero", {"limit": 0}),
+            ("limit-past-1000", {"limit": 1001}),
+            ("limit-text", {"limit": "many"}),
+            ("page-token-garbage", {"page_token": "not-a-token"}),
+        ):
+            yield Case("GET", route, url, BAD_QUERY, label, 400, None, {"params": params})
+    yield Case("POST", "/v2/repository/index", "/v2/repository/index", "out-of-range",
+               "limit-zero", 400, None, {"json": {"limit": 0}})  # fmt: skip
+    yield Case("POST", "/v2/repository/index", "/v2/repository/index", "wrong-type",
+               "page-token-garbage", 400, None, {"json": {"page_token": "x"}})  # fmt: skip
     route = "/v2/models/{name}/versions/{version}/stats"
     for label, name, version in (
         ("model", "no-such-model", "1"),
