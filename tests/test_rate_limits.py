@@ -94,6 +94,9 @@ def test_a_key_past_its_quota_of_active_jobs_gets_429_until_one_ends(settings: S
         assert problem["quota"] == 2 and problem["active_jobs"] == 2
         assert int(refused.headers["Retry-After"]) >= 1
         assert client.get("/v1/jobs", headers=as_alice).json()["count"] == 2  # nothing queued
+        batch = {"model": "q0", "dataset": "digits", "operation": "encode"}
+        refused_batch = client.post("/v1/batch-jobs", json=batch, headers=as_alice)
+        assert refused_batch.status_code == 429 and refused_batch.json()["code"] == "quota_exceeded"
         # bob's quota is his own; a cancelled job frees alice's place
         assert (
             client.post("/v1/jobs", json=job_body(model_name="b"), headers=as_bob).status_code

@@ -44,7 +44,11 @@ def create_batch_job(
     caller = key_id_of(request) or "-"
     scoped = request_digest(caller, "batch", idempotency_key) if idempotency_key else None
     job, created = service.submit(
-        session=session, body=body, idempotency_key=scoped, limits=settings
+        session=session,
+        body=body,
+        idempotency_key=scoped,
+        limits=settings,
+        owner=key_id_of(request),
     )
     response.headers["Location"] = f"/v1/batch-jobs/{job.id}"
     if not created:

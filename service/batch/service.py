@@ -81,16 +81,22 @@ def _check_output_free(session: Session, name: str) -> None:
 
 
 def submit(
-    *, session: Session, body: BatchJobCreate, idempotency_key: str | None, limits: Settings
+    *,
+    session: Session,
+    body: BatchJobCreate,
+    idempotency_key: str | None,
+    limits: Settings,
+    owner: str | None = None,
 ) -> tuple[Job, bool]:
     """Queue a batch job; returns (job, created). A replayed Idempotency-Key returns the
     first job. The version is resolved now: the job runs that version, whatever an alias
-    does later."""
+    does later. `owner`: the API key whose quota of active jobs it counts against."""
     request_sha = _request_sha256(body)
     if idempotency_key is not None:
         existing = _replay(session, idempotency_key, request_sha, limits.idempotency_ttl_s)
         if existing is not None:
             return existing, False
+    jobs.check_quota(session, owner, limits)
     version = resolve_version(session=session, name=body.model, ref=body.ref)
     dataset = get_dataset(session=session, id_or_name=body.dataset)
     if dataset.n_features != version.n_features:
@@ -121,6 +127,7 @@ def submit(
         attempt_errors=[],
         idempotency_key=idempotency_key,
         request_sha256=request_sha,
+        api_key_id=owner,
     )
     session.add(job)
     session.flush()
