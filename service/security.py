@@ -36,6 +36,7 @@ KEY_PREFIX = "aesvc_"
 WRITE_SCOPE_BY_TAG = {
     "datasets": "train",
     "jobs": "train",
+    "sweeps": "train",
     "models": "admin",
     "keys": "admin",
     "oip-repository": "admin",  # /v2/repository/models/{m}/load and unload
