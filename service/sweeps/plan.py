@@ -76,10 +76,9 @@ def spec_of(body: SweepCreate, params: Params, field_of: Callable[[str], str]) -
     except ValidationError as exc:
         error = exc.errors()[0]
         spec_path = ".".join(str(p) for p in error["loc"] if not _is_tag(p))
-        value = error.get("input")
+        shown = "missing" if error["type"] == "missing" else f"{error.get('input')!r} is refused"
         raise Unprocessable(
-            field_of(spec_path),
-            f"{value!r} is refused: {error['msg']} (trial {_describe(params)})",
+            field_of(spec_path), f"{shown}: {error['msg']} (trial {_describe(params)})"
         ) from exc
 
 
