@@ -232,7 +232,9 @@ def problem_response(
         body["instance"] = instance
     body.update(extra)
     if "errors" in body:
-        body["errors"] = [{**e, "pointer": json_pointer(e["field"])} for e in body["errors"]]
+        # a pointer set by the raiser wins: a key holding dots (a sweep's `grid`) is one
+        # segment of the pointer, not several
+        body["errors"] = [{"pointer": json_pointer(e["field"]), **e} for e in body["errors"]]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

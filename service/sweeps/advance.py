@@ -177,7 +177,7 @@ def _queue_next(
             trial.update(invalid=True, error="the sweep's dataset was deleted")
             continue
         try:
-            spec = plan.spec_of(request, trial["params"], lambda path: path)
+            spec = plan.spec_of(request, trial["params"], lambda path: (path,))
             validate_spec_for(spec, dataset, limits=settings)
         except Unprocessable as exc:
             trial.update(invalid=True, error=exc.detail)

@@ -25,6 +25,19 @@ Params = dict[str, Any]
 SpecCheck = Callable[[ModelSpec], None]  # raises Unprocessable naming the spec's field
 
 
+Keys = tuple[str, ...]  # where in the request: JSON keys, a dotted spec path being one
+
+
+def refusal(keys: Keys, message: str, *, code: str | None = None) -> Unprocessable:
+    """A 422 on the field at `keys`, whose JSON pointer keeps a dotted path one key
+    (`/grid/architecture.code_size`, as the request spells it)."""
+    parts = [k for key in keys[:1] for k in key.split(".")] + list(keys[1:])
+    exc = Unprocessable(".".join(parts), message, code=code)
+    pointer = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+    exc.extra["errors"][0]["pointer"] = pointer
+    return exc
+
+
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """The Pydantic models a field's annotation may hold (through unions, Annotated)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -67,7 +80,7 @@ def _describe(params: Params) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "the base alone"
 
 
-def spec_of(body: SweepCreate, params: Params, field_of: Callable[[str], str]) -> ModelSpec:
+def spec_of(body: SweepCreate, params: Params, field_of: Callable[[str], Keys]) -> ModelSpec:
     """The trial's spec; a refusal names the request field that set the offending value
     (`field_of` maps a spec path to it) and the combination."""
     merged = merge(body.base.model_dump(), params)
@@ -77,7 +90,7 @@ def spec_of(body: SweepCreate, params: Params, field_of: Callable[[str], str]) -
         error = exc.errors()[0]
         spec_path = ".".join(str(p) for p in error["loc"] if not _is_tag(p))
         shown = "missing" if error["type"] == "missing" else f"{error.get('input')!r} is refused"
-        raise Unprocessable(
+        raise refusal(
             field_of(spec_path), f"{shown}: {error['msg']} (trial {_describe(params)})"
         ) from exc
 
@@ -88,7 +101,7 @@ def _is_tag(part: Any) -> bool:
 
 
 def check_trial(
-    body: SweepCreate, params: Params, field_of: Callable[[str], str], check: SpecCheck
+    body: SweepCreate, params: Params, field_of: Callable[[str], Keys], check: SpecCheck
 ) -> ModelSpec:
     """spec_of, then the checks a job's spec meets against its dataset (`check`)."""
     spec = spec_of(body, params, field_of)
@@ -102,23 +115,24 @@ def check_trial(
 
 
 def _refusal(
-    loc: tuple[Any, ...], message: str, params: Params, field_of: Callable[[str], str]
+    loc: tuple[Any, ...], message: str, params: Params, field_of: Callable[[str], Keys]
 ) -> Unprocessable:
     spec_path = ".".join(str(p) for p in loc)
     value = params.get(spec_path)
     shown = f"{value!r} is refused: " if spec_path in params else ""
-    return Unprocessable(field_of(spec_path), f"{shown}{message} (trial {_describe(params)})")
+    return refusal(field_of(spec_path), f"{shown}{message} (trial {_describe(params)})")
 
 
-def field_for(prefix: str, searched: set[str]) -> Callable[[str], str]:
+def field_for(prefix: str, searched: set[str]) -> Callable[[str], Keys]:
     """The request field that set a spec path: the search's (`grid.<path>`) where the
     search sets it or a path under it, else the base's (`base.<path>`)."""
 
-    def field_of(spec_path: str) -> str:
+    def field_of(spec_path: str) -> Keys:
         for path in searched:
             if spec_path == path or spec_path.startswith(path + "."):
-                return f"{prefix}.{path}"
-        return f"base.{spec_path}"
+                rest = spec_path[len(path) + 1 :]
+                return (prefix, path, *([rest] if rest else []))
+        return ("base", *spec_path.split("."))
 
     return field_of
 
@@ -126,8 +140,8 @@ def field_for(prefix: str, searched: set[str]) -> Callable[[str], str]:
 def check_paths(prefix: str, paths: list[str]) -> None:
     for path in paths:
         if not is_spec_path(path):
-            raise Unprocessable(
-                f"{prefix}.{path}",
+            raise refusal(
+                (prefix, path),
                 f"{path!r} is not a field of a job's spec (architecture.*, regularization.*, "
                 "training.*, preprocessing)",
                 code="unknown_spec_path",
@@ -142,7 +156,7 @@ def grid_combinations(body: SweepCreate, max_trials: int) -> list[Params]:
     check_paths("grid", list(grid))
     for path, values in grid.items():
         if not values:
-            raise Unprocessable(f"grid.{path}", "[] is empty: give at least one value")
+            raise refusal(("grid", path), "[] is empty: give at least one value")
     total = math.prod(len(v) for v in grid.values())
     if total > max_trials:
         raise Unprocessable(
@@ -171,12 +185,12 @@ def check_space(prefix: str, body: SweepCreate, max_trials: int, check: SpecChec
     for path, dim in search.space.items():
         if isinstance(dim, IntDimension | FloatDimension):
             if dim.low > dim.high:
-                raise Unprocessable(
-                    f"{prefix}.space.{path}.low", f"{dim.low!r} is above high ({dim.high!r})"
+                raise refusal(
+                    (f"{prefix}.space", path, "low"), f"{dim.low!r} is above high ({dim.high!r})"
                 )
             if dim.log and dim.low <= 0:
-                raise Unprocessable(
-                    f"{prefix}.space.{path}.low", f"{dim.low!r}: a log scale needs low > 0"
+                raise refusal(
+                    (f"{prefix}.space", path, "low"), f"{dim.low!r}: a log scale needs low > 0"
                 )
     field_of = field_for(f"{prefix}.space", set(search.space))
     first = {path: corners(dim)[0] for path, dim in search.space.items()}
