@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from service import cli_sweep
 from service.cli_client import register as register_client_commands
 from service.config import Settings
 
@@ -104,6 +105,7 @@ def open_bind_refusal(settings: Settings) -> str | None:
 
 
 register_client_commands(app)
+app.command()(cli_sweep.sweep)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

@@ -4,7 +4,10 @@ workers with it) loses nothing of a sweep half done."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -107,3 +110,40 @@ def test_an_api_killed_mid_sweep_loses_nothing(settings: Settings) -> None:
         events = client.get(f"/v1/jobs/{trials[1]['job_id']}/events").text
         assert events.count('"status":"running"') == 2  # killed mid-training, run again
     second.stop()
+
+
+def aesvc(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_aesvc_sweep_follows_a_live_table_to_the_recommended_version(settings: Settings) -> None:
+    live = LiveServer(settings, workers=2).start()
+    run = aesvc(
+        "sweep", "--dataset", "digits", "--code-sizes", "2,8", "--kinds", "dense,vae",
+        "--epochs", "3", "--hidden-sizes", "16", "--model", "cli-sweep", "--promote", "best",
+        "--follow", "--url", live.base_url,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "4 trials of model cli-sweep" in run.stdout
+    assert "recommended" in run.stdout and "best" in run.stdout
+    with live.client() as client:
+        sweep = client.get("/v1/sweeps").json()["data"][0]
+        chosen = client.get(f"/v1/sweeps/{sweep['id']}").json()["recommended"]
+    last_line = run.stdout.strip().splitlines()[-1]
+    assert last_line.startswith(f"recommended: model cli-sweep version {chosen['model_version']} ")
+    assert f"code size {chosen['code_size']}" in last_line
+    bad = aesvc("sweep", "--dataset", "digits", "--code-sizes", "2,64", "--url", live.base_url)
+    assert bad.returncode == 1 and "grid.architecture.code_size" in bad.stderr
+    # a sweep whose every trial fails: the command says so and exits 1
+    failing = aesvc(
+        "sweep", "--dataset", "no-such-dataset", "--code-sizes", "2", "--follow",
+        "--url", live.base_url,
+    )  # fmt: skip
+    assert failing.returncode == 1 and "404" in failing.stderr
+    live.stop()
