@@ -105,7 +105,7 @@ def follow_sweep(client: httpx.Client, sweep_id: str, interval_s: float = 1.0) -
             live.update(leaderboard(sweep))
     if not console.is_terminal:  # the last table, written once, ends without a newline
         console.print()
-    return sweep  # type: ignore[no-any-return]
+    return sweep
 
 
 def sweep(
