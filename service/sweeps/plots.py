@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from service.sweeps.schemas import SweepPublic
 from service.ui.plots import _message, to_png
@@ -52,6 +53,9 @@ def curve_png(sweep: SweepPublic) -> bytes:
             label=f"recommended: {chosen.kind} code {chosen.code_size}",
         )
     ax.set_xscale("log", base=2)
+    sizes = sorted({k for points in best.values() for k in points})
+    ax.set_xticks(sizes, [str(k) for k in sizes])  # the code sizes tried, as numbers
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("code size")
     ax.set_ylabel(LABELS.get(sweep.metric, sweep.metric))
     ax.set_title(f"sweep {sweep.id[:8]} of {sweep.model} ({sweep.status})")
