@@ -173,6 +173,8 @@ def _queue_next(
         trial = _next_trial(request, sweep, trials)
         if trial is None:
             return
+        if trial.get("invalid"):
+            continue
         if dataset is None:
             trial.update(invalid=True, error="the sweep's dataset was deleted")
             continue
@@ -197,10 +199,14 @@ def _next_trial(
     assert searched is not None
     if len(trials) >= searched.n_trials:
         return None
-    params = search.ask(
-        sweep.search, searched, trials, higher_is_better=higher_is_better(request.metric)
-    )
-    trial: dict[str, Any] = {"number": len(trials), "params": params}
+    trial: dict[str, Any] = {"number": len(trials), "params": {}}
+    try:
+        trial["params"] = search.ask(
+            sweep.search, searched, trials, higher_is_better=higher_is_better(request.metric)
+        )
+    except Exception as exc:  # a space Optuna cannot sample: this trial fails, not the pass
+        log.warning("sweep %s: Optuna could not ask trial %s: %s", sweep.id, len(trials), exc)
+        trial.update(invalid=True, error=f"Optuna could not sample the space: {exc}")
     trials.append(trial)
     return trial
 

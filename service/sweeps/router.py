@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
@@ -20,6 +21,7 @@ from service.sweeps.schemas import SweepCreate, SweepPublic, SweepsPublic, Sweep
 from service.ui.router import PNG_RESPONSES, png_response
 from service.ui.service import as_png
 
+log = logging.getLogger(__name__)
 SweepPage = Annotated[PageRequest, page_request(("-created_at", "created_at"), "-created_at")]
 INM = Annotated[str | None, Header(description="An ETag from an earlier answer")]
 router = APIRouter(
@@ -57,7 +59,10 @@ def create_sweep(
         limits=ctx.settings,
     )
     if created:  # its first trials are queued before the answer names them
-        advance_sweep(ctx.session_factory, ctx.store, ctx.settings, sweep.id)
+        try:
+            advance_sweep(ctx.session_factory, ctx.store, ctx.settings, sweep.id)
+        except Exception:  # the sweep is stored: the next pass (API or worker) retries
+            log.exception("sweep %s: its first trials were not queued yet", sweep.id)
     else:
         response.headers[REPLAYED] = "true"
     response.headers["Location"] = f"/v1/sweeps/{sweep.id}"

@@ -14,6 +14,8 @@ from service.zoo.spec import Preprocessing
 
 GridValue = str | int | float | bool | None
 Metric = Literal["val_mse", "auroc"]
+LabelInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+LabelStr = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class SweepStatus(StrEnum):
@@ -118,7 +120,7 @@ class SweepCreate(_Strict):
         "area under the ROC curve of the anomaly score on the validation rows, rows labelled "
         "normal_label as normal (needs a labelled dataset), higher is better.",
     )
-    normal_label: int | str | None = Field(
+    normal_label: LabelInt | LabelStr | None = Field(
         default=None, description="metric auroc: the label of the normal rows."
     )
     tolerance: float = Field(

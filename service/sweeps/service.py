@@ -5,11 +5,11 @@ service.sweeps.advance."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,8 +36,10 @@ from service.training.tables import Job
 
 
 def _request_sha256(body: SweepCreate) -> str:
-    dumped = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(dumped).hexdigest()
+    # the stdlib's encoder: before validation a body may hold integers past 64 bits and
+    # lone surrogates (in `base`), which orjson refuses
+    dumped = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(dumped.encode()).hexdigest()
 
 
 def _check_search(body: SweepCreate) -> str:
@@ -53,6 +55,10 @@ def _check_search(body: SweepCreate) -> str:
 
 def _check_metric(body: SweepCreate, dataset: Dataset, store: ArtifactStore) -> None:
     if body.metric != "auroc":
+        if body.normal_label is not None:
+            raise Unprocessable(
+                "normal_label", f"{body.normal_label!r}: only metric 'auroc' takes a normal_label"
+            )
         return
     if dataset.labels_sha256 is None:
         raise Unprocessable(
