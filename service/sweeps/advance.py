@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -56,16 +57,23 @@ def locked_sweep(factory: sessionmaker[Session], sweep_id: str) -> Iterator[tupl
         yield session, sweep
 
 
-def _outcomes(
-    factory: sessionmaker[Session], store: ArtifactStore, sweep_id: str
-) -> tuple[dict[int, dict[str, Any]], dict[str, float]]:
-    """Without the lock: the values of the trials that ended since the last look, and
-    PCA's baseline at the code sizes it lacks."""
-    updates: dict[int, dict[str, Any]] = {}
+@dataclass
+class _Outcomes:
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    baseline: dict[str, float | None] = field(default_factory=dict)
+    act: bool = False  # anything for the locked step to do (else no write lock is taken)
+
+
+def _outcomes(factory: sessionmaker[Session], store: ArtifactStore, sweep_id: str) -> _Outcomes:
+    """Without the lock: the values of the trials that ended since the last look, PCA's
+    baseline at the code sizes it lacks, and whether a trial may be queued or the sweep
+    ended."""
+    out = _Outcomes()
+    updates = out.updates
     with factory() as session:
         sweep = session.get(Sweep, sweep_id)
         if sweep is None or sweep.status in TERMINAL_SWEEP_STATES:
-            return updates, {}
+            return out
         request = SweepCreate.model_validate(sweep.request)
         dataset = session.get(Dataset, sweep.dataset_id) if sweep.dataset_id else None
         open_trials = [t for t in sweep.trials if t.get("job_id") and _undecided(t)]
@@ -83,12 +91,17 @@ def _outcomes(
                 updates[trial["number"]] = _value_of(session, store, request, sweep, job, dataset)
             elif job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
                 updates[trial["number"]] = {"error": job.error or f"job {job.status}"}
+        n_active = len(open_trials) - len(updates)
+        if sweep.search == "grid":
+            more = any(not t.get("job_id") and not t.get("invalid") for t in sweep.trials)
+        else:
+            more = len(sweep.trials) < _n_trials(sweep)
+        out.act = bool(updates) or (n_active < request.max_parallel if more else n_active == 0)
         sizes = {t["code_size"] for t in sweep.trials if t.get("code_size")}
         missing = sorted(k for k in sizes if str(k) not in sweep.baseline)
-        baseline: dict[str, float] = {}
         if missing and dataset is not None:
             training = request.base.training
-            baseline = pca_baseline(
+            found = pca_baseline(
                 session,
                 store,
                 dataset=dataset,
@@ -98,7 +111,10 @@ def _outcomes(
                 validation_fraction=float(training.get("validation_fraction", 0.2)),
                 seed=int(training.get("seed", 0)),
             )
-    return updates, baseline
+            # a size PCA has no value for (AUROC of one class) is kept as None: not redone
+            out.baseline = {str(k): found.get(str(k)) for k in missing}
+            out.act = True
+    return out
 
 
 def _undecided(trial: dict[str, Any]) -> bool:
@@ -137,7 +153,11 @@ def _value_of(
 def advance_sweep(
     factory: sessionmaker[Session], store: ArtifactStore, settings: Settings, sweep_id: str
 ) -> None:
-    updates, baseline = _outcomes(factory, store, sweep_id)
+    seen = _outcomes(factory, store, sweep_id)
+    updates, baseline = seen.updates, seen.baseline
+    if not seen.act:
+        _promote(factory, sweep_id)
+        return
     with locked_sweep(factory, sweep_id) as (session, sweep):
         if sweep.status in TERMINAL_SWEEP_STATES:
             return

@@ -58,6 +58,7 @@ def to_public(session: Session, sweep: Sweep) -> SweepPublic:
     baseline = [
         BaselinePoint(code_size=int(k), value=v)
         for k, v in sorted(sweep.baseline.items(), key=lambda kv: int(kv[0]))
+        if v is not None
     ]
     return SweepPublic(
         id=sweep.id,
