@@ -78,6 +78,7 @@ def test_a_grid_sweep_trains_every_combination_and_recommends_a_code_size(
     for trial in done["trials"]:
         job = client.get(f"/v1/jobs/{trial['job_id']}").json()  # an ordinary job
         assert job["model_version"] == trial["model_version"]
+        assert job["sweep_id"] == sweep["id"]
         assert job["spec"]["architecture"]["code_size"] == trial["code_size"]
         assert trial["metrics"]["val_mse"] == trial["value"]
         assert trial["train_time_s"] > 0

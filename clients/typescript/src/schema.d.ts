@@ -1564,6 +1564,11 @@ export interface components {
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["JobStatus"];
+            /**
+             * Sweep Id
+             * @description The sweep this job is a trial of.
+             */
+            sweep_id?: string | null;
             /** @description Set while the job runs. */
             worker: components["schemas"]["WorkerInfo"] | null;
         };
