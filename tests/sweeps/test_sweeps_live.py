@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 import httpx
@@ -110,6 +111,38 @@ def test_an_api_killed_mid_sweep_loses_nothing(settings: Settings) -> None:
         events = client.get(f"/v1/jobs/{trials[1]['job_id']}/events").text
         assert events.count('"status":"running"') == 2  # killed mid-training, run again
     second.stop()
+
+
+def test_cancel_stops_the_running_trial_and_queues_no_more(settings: Settings) -> None:
+    live = LiveServer(settings, workers=1).start()
+    slow = {"epochs": 2000, "early_stopping_patience": None}
+    body = {
+        "model": "cancelled",
+        "dataset": "digits",
+        "base": {"architecture": {"hidden_sizes": [64]}, "training": slow},
+        "grid": {"architecture.code_size": [2, 4, 8]},
+        "max_parallel": 2,
+    }
+    with live.client() as client:
+        sweep_id = client.post("/v1/sweeps", json=body).json()["id"]
+        wait_for(
+            lambda: sweep_of(client, sweep_id)["trials"][0]["status"] == "running", timeout_s=60
+        )
+        cancelled = client.post(f"/v1/sweeps/{sweep_id}/cancel").json()
+        assert cancelled["status"] == "cancelled"
+        statuses = [t["status"] for t in cancelled["trials"]]
+        assert statuses == ["cancelling", "cancelled", "skipped"]
+
+        def trial_stopped() -> bool:
+            return sweep_of(client, sweep_id)["trials"][0]["status"] == "cancelled"
+
+        wait_for(trial_stopped, timeout_s=60)  # at its next heartbeat, not after 2000 epochs
+        time.sleep(1.5)  # an advancer pass or two: nothing is queued after the cancel
+        ended = sweep_of(client, sweep_id)
+        assert ended["status"] == "cancelled"
+        assert [t["status"] for t in ended["trials"]] == ["cancelled", "cancelled", "skipped"]
+        assert client.get("/v1/jobs", params={"model_name": "cancelled"}).json()["count"] == 2
+    live.stop()
 
 
 def aesvc(*args: str) -> subprocess.CompletedProcess[str]:
