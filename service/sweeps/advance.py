@@ -25,7 +25,7 @@ from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import utcnow
 from service.datasets.tables import Dataset
-from service.errors import Unprocessable
+from service.errors import ServiceError, Unprocessable
 from service.registry.aliases import set_alias
 from service.registry.tables import Model, ModelVersion
 from service.sweeps import plan, search
@@ -269,7 +269,7 @@ def _promote(factory: sessionmaker[Session], sweep_id: str) -> None:
                 version=int(best["version"]),
                 actor=f"sweep {sweep_id}",
             )
-        except Exception as exc:  # an archived version, a deleted model: say so, once
+        except ServiceError as exc:  # an archived version, a deleted model: say so, once
             session.rollback()
             log.warning("sweep %s: promoting %r failed: %s", sweep_id, alias, exc)
             sweep = session.get(Sweep, sweep_id)
