@@ -109,6 +109,8 @@ def test_max_parallel_bounds_the_trials_queued_at_once(
 ) -> None:
     sweep = start(client, sweep_body(grid={"architecture.code_size": [2, 3, 4, 5]}, max_parallel=2))
     assert [t["status"] for t in sweep["trials"]] == ["queued", "queued", "pending", "pending"]
+    curve = client.get(f"/v1/sweeps/{sweep['id']}/plots/curve.png")  # no trial done yet
+    assert curve.status_code == 200 and curve.content.startswith(b"\x89PNG")
     assert run_worker(settings, max_jobs=1) == 1  # the worker queues the next one itself
     statuses = [t["status"] for t in read(client, sweep["id"])["trials"]]
     assert statuses == ["succeeded", "queued", "queued", "pending"]
