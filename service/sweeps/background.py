@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore
 from service.config import Settings
-from service.database import utcnow
+from service.database import first_line, is_database_unavailable, utcnow
 from service.sweeps.advance import advance_sweep
 from service.sweeps.schemas import SweepStatus
 from service.sweeps.tables import Sweep
@@ -29,7 +29,9 @@ def after_trial(
     try:
         advance_sweep(factory, store, settings, sweep_id)
     except Exception as exc:
-        log.warning("sweep %s: not advanced after its trial (the API will): %s", sweep_id, exc)
+        log.warning(
+            "sweep %s: not advanced after its trial (the API will): %s", sweep_id, first_line(exc)
+        )
 
 
 def advance_all(factory: sessionmaker[Session], store: ArtifactStore, settings: Settings) -> int:
@@ -51,8 +53,14 @@ def advance_all(factory: sessionmaker[Session], store: ArtifactStore, settings: 
     for sweep_id in ids:
         try:
             advance_sweep(factory, store, settings, sweep_id)
-        except Exception:
-            log.exception("sweep %s: advancing failed; tried again on the next pass", sweep_id)
+        except Exception as exc:
+            down = is_database_unavailable(exc)  # expected in an outage: no stack trace
+            log.warning(
+                "sweep %s: not advanced, tried again on the next pass: %s",
+                sweep_id,
+                first_line(exc),
+                exc_info=not down,
+            )
     return len(ids)
 
 
@@ -78,4 +86,5 @@ class SweepAdvancer:
             try:
                 advance_all(self.factory, self.store, self.settings)
             except Exception as exc:  # the database away: the next pass tries again
-                log.warning("sweeps not advanced: %s", exc)
+                down = is_database_unavailable(exc)
+                log.warning("sweeps not advanced: %s", first_line(exc), exc_info=not down)
