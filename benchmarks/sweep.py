@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "var"
         settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir}/aesvc.db")
@@ -122,7 +123,13 @@ def main() -> None:
     overhead = (one["wall_s"] - bare["wall_s"]) / bare["wall_s"]
     result = {
         "benchmark": "sweep",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # the 1-minute load average: other work on a shared machine skews every ratio
+            "load_average_before": round(load_before, 2),
+            "load_average_after": round(os.getloadavg()[0], 2),
+        },
         "trials": len(CODE_SIZES) * len(KINDS),
         "epochs": args.epochs,
         "workers": 2,
