@@ -156,7 +156,6 @@ def advance_sweep(
     seen = _outcomes(factory, store, sweep_id)
     updates, baseline = seen.updates, seen.baseline
     if not seen.act:
-        _promote(factory, sweep_id)
         return
     with locked_sweep(factory, sweep_id) as (session, sweep):
         if sweep.status in TERMINAL_SWEEP_STATES:
@@ -169,9 +168,10 @@ def advance_sweep(
             sweep.baseline = {**sweep.baseline, **baseline}
         _queue_next(session, sweep, trials, settings)
         sweep.trials = trials
-        _end_if_done(session, sweep, trials)
+        best = _end_if_done(sweep, trials)
         session.commit()
-    _promote(factory, sweep_id)
+    if best is not None:  # done, and an alias to move before the sweep reads succeeded
+        _promote(factory, sweep_id, best)
 
 
 def _queue_next(
@@ -231,50 +231,55 @@ def _next_trial(
     return trial
 
 
-def _end_if_done(session: Session, sweep: Sweep, trials: list[dict[str, Any]]) -> None:
+def _end_if_done(sweep: Sweep, trials: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """End the sweep once every trial is decided; returns the best trial where the sweep
+    succeeded but its `promote` alias is still to move (it then ends in _promote)."""
     if any(_undecided(t) for t in trials) or (
         sweep.search != "grid" and len(trials) < _n_trials(sweep)
     ):
-        return
+        return None
+    best = best_of(trials, sweep.request["metric"])
+    if best is not None and sweep.request.get("promote"):
+        return best
     sweep.finished_at = utcnow()
-    if best_of(trials, sweep.request["metric"]) is not None:
+    if best is not None:
         sweep.status = SweepStatus.SUCCEEDED
-        return
+        return None
     sweep.status = SweepStatus.FAILED
     errors = "; ".join(f"trial {t['number']}: {t.get('error')}" for t in trials)
     sweep.error = f"every trial failed: {errors}" if trials else "no trial ran"
+    return None
 
 
 def _n_trials(sweep: Sweep) -> int:
     return int((sweep.request.get(sweep.search) or {}).get("n_trials", 0))
 
 
-def _promote(factory: sessionmaker[Session], sweep_id: str) -> None:
-    """Point the sweep's `promote` alias at its best version, once, after it succeeded."""
+def _promote(factory: sessionmaker[Session], sweep_id: str, best: dict[str, Any]) -> None:
+    """Move the `promote` alias to the best version, then end the sweep succeeded. Both
+    steps are idempotent: a crash between them leaves the sweep running with every trial
+    decided, and the next pass does both again. So a sweep reads succeeded only with its
+    alias moved, or with `error` saying why it could not be."""
+    version, error = int(best["version"]), None
     with factory() as session:
         sweep = session.get(Sweep, sweep_id)
-        alias = sweep.request.get("promote") if sweep is not None else None
-        if sweep is None or alias is None or sweep.status != SweepStatus.SUCCEEDED:
-            return
-        if sweep.promoted_version is not None or sweep.error is not None:
-            return
-        best = best_of(sweep.trials, sweep.request["metric"])
-        if best is None:
-            return
+        assert sweep is not None
+        alias = sweep.request["promote"]
         try:
             set_alias(
                 session=session,
                 name=sweep.model_name,
                 alias=alias,
-                version=int(best["version"]),
+                version=version,
                 actor=f"sweep {sweep_id}",
             )
-        except ServiceError as exc:  # an archived version, a deleted model: say so, once
+        except ServiceError as exc:  # an archived version, a deleted model: say so
             session.rollback()
-            log.warning("sweep %s: promoting %r failed: %s", sweep_id, alias, exc)
-            sweep = session.get(Sweep, sweep_id)
-            assert sweep is not None
-            sweep.error = f"promote {alias!r} failed: {exc}"
-        else:
-            sweep.promoted_version = int(best["version"])
+            log.warning("sweep %s: promoting %r failed: %s", sweep_id, alias, exc.detail)
+            error = f"promote {alias!r} failed: {exc.detail}"
+    with locked_sweep(factory, sweep_id) as (session, sweep):
+        if sweep.status in TERMINAL_SWEEP_STATES:  # cancelled meanwhile
+            return
+        sweep.status, sweep.finished_at = SweepStatus.SUCCEEDED, utcnow()
+        sweep.promoted_version, sweep.error = (None, error) if error else (version, None)
         session.commit()

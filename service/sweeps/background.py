@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore
 from service.config import Settings
-from service.database import first_line, is_database_unavailable, utcnow
+from service.database import first_line, is_database_unavailable
 from service.sweeps.advance import advance_sweep
 from service.sweeps.schemas import SweepStatus
 from service.sweeps.tables import Sweep
@@ -35,21 +34,9 @@ def after_trial(
 
 
 def advance_all(factory: sessionmaker[Session], store: ArtifactStore, settings: Settings) -> int:
-    """Advance every sweep still running or still to promote; returns how many."""
+    """Advance every running sweep; returns how many."""
     with factory() as session:
-        ids = session.scalars(
-            select(Sweep.id).where(
-                or_(
-                    Sweep.status == SweepStatus.RUNNING,
-                    and_(  # to promote: retried for an hour after it ended
-                        Sweep.status == SweepStatus.SUCCEEDED,
-                        Sweep.promoted_version.is_(None),
-                        Sweep.error.is_(None),
-                        Sweep.finished_at > utcnow() - timedelta(hours=1),
-                    ),
-                )
-            )
-        ).all()
+        ids = session.scalars(select(Sweep.id).where(Sweep.status == SweepStatus.RUNNING)).all()
     for sweep_id in ids:
         try:
             advance_sweep(factory, store, settings, sweep_id)
