@@ -6,6 +6,7 @@ from service.batch import tables as batch_tables
 from service.database import Base
 from service.datasets import tables as datasets_tables
 from service.registry import tables as registry_tables
+from service.sweeps import tables as sweeps_tables
 from service.training import tables as training_tables
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "idempotency_tables",
     "registry_tables",
     "security_tables",
+    "sweeps_tables",
     "training_tables",
 ]

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from service import cli_sweep
 from service.cli_batch import app as batch_app
 from service.cli_client import register as register_client_commands
 from service.config import Settings
@@ -106,6 +107,7 @@ def open_bind_refusal(settings: Settings) -> str | None:
 
 register_client_commands(app)
 app.add_typer(batch_app, name="batch")
+app.command()(cli_sweep.sweep)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

@@ -231,6 +231,21 @@ class Settings(BaseSettings):
     poll_interval_s: float = setting(
         "jobs", default=0.5, gt=0, description="How often an idle worker looks for a queued job."
     )
+    max_sweep_trials: int = setting(
+        "jobs",
+        default=256,
+        ge=1,
+        le=100_000,
+        description="The most trials one sweep may ask for: a grid's combinations, or "
+        "n_trials of a random or TPE search.",
+    )
+    sweep_advance_s: float = setting(
+        "jobs",
+        default=1.0,
+        gt=0,
+        description="How often the API looks at running sweeps: queues their next trials, "
+        "records finished ones, ends them (workers also do it as each trial ends).",
+    )
     worker_restart_delay_s: float = setting(
         "jobs", default=1.0, ge=0, description="Pause before a crashed worker process is restarted."
     )

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # typing only: these modules import this one
     from service.inference.runtime.preload import Preloader
     from service.json_bodies import JsonBodyPool
     from service.rate_limits import RateLimiter
+    from service.sweeps.background import SweepAdvancer
     from service.training.streams import JobStreams
     from service.ui.service import PlotCache
 
@@ -52,6 +53,7 @@ class AppContext:
     model_cache: ModelCache | None = None
     preloader: Preloader | None = None
     worker_pool: WorkerPool | RayDispatcher | None = None
+    sweep_advancer: SweepAdvancer | None = None  # moves running sweeps on
     json_bodies: JsonBodyPool | None = None  # large JSON bodies parsed off the event loop
     job_streams: JobStreams | None = None  # the jobs' event streams, their caps and feeds
     rate_limiter: RateLimiter | None = None  # per-caller request rates (service.rate_limits)

@@ -234,7 +234,9 @@ def problem_response(
         body["instance"] = instance
     body.update(extra)
     if "errors" in body:
-        body["errors"] = [{**e, "pointer": json_pointer(e["field"])} for e in body["errors"]]
+        # a pointer set by the raiser wins: a key holding dots (a sweep's `grid`) is one
+        # segment of the pointer, not several
+        body["errors"] = [{"pointer": json_pointer(e["field"]), **e} for e in body["errors"]]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -245,11 +247,23 @@ def json_pointer(field: str) -> str:
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in field.split("."))
 
 
-def _field_name(loc: Sequence[str | int]) -> str:
+def _field_parts(loc: Sequence[str | int]) -> list[str]:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header", "form"):
         parts = parts[1:] or parts
-    return ".".join(parts) or "body"
+    return parts
+
+
+def _field_name(loc: Sequence[str | int]) -> str:
+    return ".".join(_field_parts(loc)) or "body"
+
+
+def _pointer(loc: Sequence[str | int]) -> str:
+    """From the loc's own parts: a key holding dots stays one segment."""
+    parts = _field_parts(loc)
+    if parts in ([], ["body"]):
+        return ""
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 _AUTO_BRANCH = "str-enum[Auto]"
@@ -276,6 +290,16 @@ def without_union_tags(loc: Sequence[str | int]) -> tuple[str | int, ...]:
             continue
         kept.append(part)
     return tuple(kept)
+
+
+def error_loc(error: Any) -> tuple[str | int, ...]:
+    """Where a pydantic error lies, without union tags; a discriminated union's unknown or
+    missing tag is the discriminator's own field (`architecture.kind`, `space.x.type`)."""
+    loc = without_union_tags(error.get("loc", ()))
+    tag = str((error.get("ctx") or {}).get("discriminator", "")).strip("'")
+    if error.get("type") in ("union_tag_invalid", "union_tag_not_found") and tag.isidentifier():
+        loc = (*loc, tag)
+    return loc
 
 
 def error_message(error: Any) -> str:
@@ -306,7 +330,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         loc = ("body",) if error.get("type") == "json_invalid" else error.get("loc", ())
         # union tags live in bodies; a header's name may start with a capital
         in_body = tuple(loc[:1]) == ("body",)
-        field = without_union_tags(loc) if in_body else tuple(loc)
+        field = error_loc({**error, "loc": loc}) if in_body else tuple(loc)
         message = error_message(error)
         if _AUTO_BRANCH in loc:
             if field in has_value_error:
@@ -315,6 +339,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             message += ' (or "auto")'
         item: dict[str, Any] = {
             "field": _field_name(field),
+            "pointer": _pointer(field),
             "message": message,
             "type": error.get("type", "value_error"),
         }

@@ -80,6 +80,11 @@ def _start(ctx: AppContext, metrics: ServiceMetrics, *, start_workers: bool) -> 
         pool = WorkerPool(ctx.settings, on_oom_kill=_fail_jobs_of(ctx))
         pool.start()
         ctx.worker_pool = pool
+    if start_workers:  # running sweeps move on here too (service.sweeps.advance)
+        from service.sweeps.background import SweepAdvancer
+
+        ctx.sweep_advancer = SweepAdvancer(ctx.session_factory, ctx.store, ctx.settings)
+        ctx.sweep_advancer.start()
 
 
 # The writes that take If-Match (service.etags).
@@ -140,6 +145,8 @@ def create_app(
             ctx.shared_memory.close()
             if ctx.json_bodies is not None:
                 ctx.json_bodies.close()
+            if ctx.sweep_advancer is not None:
+                await run_in_threadpool(ctx.sweep_advancer.stop)
             if ctx.worker_pool is not None:
                 await run_in_threadpool(ctx.worker_pool.stop)
             ctx.close()
@@ -212,6 +219,7 @@ def create_app(
     from service.inference.oip.shared_memory_router import router as shared_memory_router
     from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
+    from service.sweeps.router import router as sweeps_router
     from service.training.router import router as jobs_router
 
     # Routes match in order: the hot inference paths first, so they match on the first try.
@@ -223,6 +231,7 @@ def create_app(
         datasets_router,
         jobs_router,
         batch_router,
+        sweeps_router,
         registry_router,
     )
     # the extensions first: /v2/models/stats before the OIP router's /v2/models/{name}

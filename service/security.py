@@ -37,6 +37,7 @@ WRITE_SCOPE_BY_TAG = {
     "datasets": "train",
     "jobs": "train",
     "batch-jobs": "train",
+    "sweeps": "train",
     "models": "admin",
     "keys": "admin",
     "oip-repository": "admin",  # /v2/repository/models/{m}/load and unload

@@ -39,6 +39,7 @@ from tests.registry.builders import import_model
 DOMAIN_MODULES = (
     "tests.datasets.test_datasets_bad_input",
     "tests.training.test_jobs_bad_input",
+    "tests.sweeps.test_sweeps_bad_input",
     "tests.registry.test_registry_bad_input",
     "tests.inference.test_inference_bad_input",
     "tests.inference.test_oip_bad_input",

@@ -98,6 +98,10 @@ def worker_loop(
                 status = None
             log.info("job %s left as %s", job.id, status or "lost (no longer this worker's)")
             ran += 1
+            if job.sweep_id is not None:  # a sweep's trial: queue its next one now
+                from service.sweeps.background import after_trial
+
+                after_trial(ctx.session_factory, ctx.store, settings, job.sweep_id)
     finally:
         ctx.close()
     return ran

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from service.artifacts import ArtifactStore
 from service.blob_guard import ensure_blob
 from service.database import utcnow
-from service.errors import Unprocessable, error_message, without_union_tags
+from service.errors import Unprocessable, error_loc, error_message
 from service.names import MODEL_NAME_PATTERN, model_name_problem
 from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_blob
@@ -179,7 +179,7 @@ def check_config(
         spec = ModelSpec.stored(config.get("spec"))
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in ("config", "spec", *without_union_tags(first["loc"])))
+        where = ".".join(str(p) for p in ("config", "spec", *error_loc(first)))
         raise Unprocessable(where, error_message(first)) from exc
     try:
         check_spec(spec)

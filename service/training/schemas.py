@@ -159,6 +159,7 @@ class JobPublic(BaseModel):
     error: str | None
     attempt_errors: list[dict[str, Any]]
     model_version: int | None
+    sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of.")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -337,6 +337,7 @@ def to_public(job: Job) -> JobPublic:
         error=job.error,
         attempt_errors=list(job.attempt_errors or []),
         model_version=job.model_version,
+        sweep_id=job.sweep_id,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

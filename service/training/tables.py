@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.database import Base, UTCDateTime, utcnow
+from service.sweeps import tables as _sweeps  # noqa: F401  (job.sweep_id's target table)
 
 
 class Job(Base):
@@ -37,6 +38,10 @@ class Job(Base):
     attempt_errors: Mapped[list[Any]] = mapped_column(default=list)
     model_version: Mapped[int | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # a sweep's trial (service.sweeps); null for a job submitted on its own
+    sweep_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sweep.id", ondelete="SET NULL"), index=True
+    )
     request_sha256: Mapped[str | None] = mapped_column(String(64))
     # the API key that submitted the job (None with auth disabled): its quota counts the job
     api_key_id: Mapped[str | None] = mapped_column(String(16), index=True)

@@ -116,7 +116,7 @@ for _plot in service.VERSION_PLOTS:
 
 
 STATIC = files("service.ui") / "static"
-ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+ASSETS = {"app.js": "text/javascript", "sweeps.js": "text/javascript", "style.css": "text/css"}
 
 
 @router.get("/", include_in_schema=False)

@@ -626,6 +626,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List sweeps, newest first */
+        get: operations["list_sweeps"];
+        put?: never;
+        /** Start a sweep: a grid or a search of trials, each an ordinary job */
+        post: operations["create_sweep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sweeps/{sweep_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sweep: trials, best, recommended */
+        get: operations["read_sweep"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sweeps/{sweep_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a sweep: no more trials; its queued and running trials are cancelled */
+        post: operations["cancel_sweep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sweeps/{sweep_id}/plots/curve.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The metric against the code size, a line per kind, PCA beside, the recommended trial marked */
+        get: operations["read_sweep_curve_plot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2": {
         parameters: {
             query?: never;
@@ -1041,6 +1110,16 @@ export interface components {
          * @enum {string}
          */
         Auto: "auto";
+        /** BaselinePoint */
+        BaselinePoint: {
+            /** Code Size */
+            code_size: number;
+            /**
+             * Value
+             * @description PCA's metric at this code size, on the trials' split.
+             */
+            value: number;
+        };
         /**
          * BatchJobCreate
          * @description Run a model version over a dataset; the outputs become a new dataset.
@@ -1184,6 +1263,16 @@ export interface components {
             ok: boolean;
         } & {
             [key: string]: unknown;
+        };
+        /** ChoiceDimension */
+        ChoiceDimension: {
+            /** Choices */
+            choices: (string | number | boolean | null)[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "choice";
         };
         /**
          * ConvArchitecture
@@ -1499,6 +1588,23 @@ export interface components {
              */
             type: string;
         };
+        /** FloatDimension */
+        FloatDimension: {
+            /** High */
+            high: number;
+            /**
+             * Log
+             * @default false
+             */
+            log?: boolean;
+            /** Low */
+            low: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "float";
+        };
         /** GenerateResponse */
         GenerateResponse: {
             /**
@@ -1580,6 +1686,23 @@ export interface components {
             fail: components["schemas"]["DurationStat"];
             queue: components["schemas"]["DurationStat"];
             success: components["schemas"]["DurationStat"];
+        };
+        /** IntDimension */
+        IntDimension: {
+            /** High */
+            high: number;
+            /**
+             * Log
+             * @default false
+             */
+            log?: boolean;
+            /** Low */
+            low: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "int";
         };
         /** InterpolateResponse */
         InterpolateResponse: {
@@ -1737,6 +1860,11 @@ export interface components {
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["JobStatus"];
+            /**
+             * Sweep Id
+             * @description The sweep this job is a trial of.
+             */
+            sweep_id?: string | null;
             /** @description Set while the job runs. */
             worker: components["schemas"]["WorkerInfo"] | null;
         };
@@ -2122,6 +2250,30 @@ export interface components {
              */
             version: number;
         };
+        /**
+         * Search
+         * @description A random or TPE search (Optuna, by ask and tell): each trial samples `space`.
+         */
+        Search: {
+            /**
+             * N Trials
+             * @description How many trials to run (1 to AESVC_MAX_SWEEP_TRIALS).
+             */
+            n_trials: number;
+            /**
+             * Seed
+             * @description The sampler's seed: the same seed, the same trials.
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Space
+             * @description Dotted spec paths to a dimension: choices, an int or a float range (`log` for a log scale).
+             */
+            space: {
+                [key: string]: components["schemas"]["ChoiceDimension"] | components["schemas"]["IntDimension"] | components["schemas"]["FloatDimension"];
+            };
+        };
         /** ServerMetadata */
         ServerMetadata: {
             /** Extensions */
@@ -2160,6 +2312,218 @@ export interface components {
              * @description Send as page_token for the next page; null on the last one.
              */
             next_page_token?: string | null;
+        };
+        /**
+         * SweepBase
+         * @description What every trial shares: a job's spec, without what the search sets (each part
+         *     takes a job's fields and defaults; the grid or the space fills in the rest).
+         */
+        SweepBase: {
+            /** Architecture */
+            architecture?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Preprocessing
+             * @default auto
+             * @enum {string}
+             */
+            preprocessing?: "auto" | "standardize" | "minmax" | "global_minmax" | "none";
+            /** Regularization */
+            regularization?: {
+                [key: string]: unknown;
+            };
+            /** Training */
+            training?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * SweepCreate
+         * @description A sweep: train every combination of a grid, or the trials of a search, and say
+         *     which is best and which code size is enough.
+         * @example {
+         *       "base": {
+         *         "training": {
+         *           "epochs": 5
+         *         }
+         *       },
+         *       "dataset": "digits",
+         *       "grid": {
+         *         "architecture.code_size": [
+         *           2,
+         *           4,
+         *           8,
+         *           16,
+         *           32
+         *         ],
+         *         "architecture.kind": [
+         *           "dense",
+         *           "vae"
+         *         ]
+         *       },
+         *       "model": "digits-sweep",
+         *       "promote": "best"
+         *     }
+         */
+        SweepCreate: {
+            base?: components["schemas"]["SweepBase"];
+            /**
+             * Dataset
+             * @description Dataset id or name.
+             */
+            dataset: string;
+            /**
+             * Grid
+             * @description Dotted spec paths to lists of values: one trial per combination.
+             */
+            grid?: {
+                [key: string]: (string | number | boolean | null)[];
+            } | null;
+            /**
+             * Max Parallel
+             * @description The most trials queued or running at once.
+             * @default 4
+             */
+            max_parallel?: number;
+            /**
+             * Metric
+             * @description val_mse: validation MSE in the data's units, lower is better. auroc: area under the ROC curve of the anomaly score on the validation rows, rows labelled normal_label as normal (needs a labelled dataset), higher is better.
+             * @default val_mse
+             * @enum {string}
+             */
+            metric?: "val_mse" | "auroc";
+            /**
+             * Model
+             * @description Model the trials add versions to.
+             */
+            model: string;
+            /**
+             * Normal Label
+             * @description metric auroc: the label of the normal rows.
+             */
+            normal_label?: number | string | null;
+            /**
+             * Priority
+             * @description The trials' job priority.
+             * @default 0
+             */
+            priority?: number;
+            /**
+             * Promote
+             * @description An alias to point at the best trial's version when the sweep ends.
+             */
+            promote?: string | null;
+            random?: components["schemas"]["Search"] | null;
+            /**
+             * Tolerance
+             * @description `recommended` is the smallest code size whose metric is within this fraction of the best.
+             * @default 0.1
+             */
+            tolerance?: number;
+            tpe?: components["schemas"]["Search"] | null;
+        };
+        /** SweepPublic */
+        SweepPublic: {
+            best: components["schemas"]["TrialPublic"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dataset Id */
+            dataset_id: string | null;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Higher Is Better */
+            higher_is_better: boolean;
+            /** Id */
+            id: string;
+            /** Max Parallel */
+            max_parallel: number;
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "val_mse" | "auroc";
+            /** Model */
+            model: string;
+            /** N Trials */
+            n_trials: number;
+            /** Pca Baseline */
+            pca_baseline: components["schemas"]["BaselinePoint"][];
+            /** Promote */
+            promote: string | null;
+            /** Promoted Version */
+            promoted_version: number | null;
+            /** @description The smallest code size whose metric is within `tolerance` of the best. */
+            recommended: components["schemas"]["TrialPublic"] | null;
+            /** Request */
+            request: {
+                [key: string]: unknown;
+            };
+            /**
+             * Search
+             * @enum {string}
+             */
+            search: "grid" | "random" | "tpe";
+            status: components["schemas"]["SweepStatus"];
+            /** Tolerance */
+            tolerance: number;
+            /** Trials */
+            trials: components["schemas"]["TrialPublic"][];
+        };
+        /**
+         * SweepStatus
+         * @description running -> succeeded (a trial succeeded) | failed (every trial failed) | cancelled.
+         * @enum {string}
+         */
+        SweepStatus: "running" | "succeeded" | "failed" | "cancelled";
+        /**
+         * SweepSummary
+         * @description A sweep in a list: its state and counts, without its trials.
+         */
+        SweepSummary: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "val_mse" | "auroc";
+            /** Model */
+            model: string;
+            /** N Trials */
+            n_trials: number;
+            /**
+             * Search
+             * @enum {string}
+             */
+            search: "grid" | "random" | "tpe";
+            status: components["schemas"]["SweepStatus"];
+            /** Trials Done */
+            trials_done: number;
+        };
+        /** SweepsPublic */
+        SweepsPublic: {
+            /** Count */
+            count: number;
+            /** Data */
+            data: components["schemas"]["SweepSummary"][];
+            /**
+             * Next Page Token
+             * @description Send as page_token for the next page; null on the last page
+             */
+            next_page_token: string | null;
         };
         /** SystemSharedMemoryStatus */
         SystemSharedMemoryStatus: {
@@ -2279,6 +2643,47 @@ export interface components {
              * @default 0.2
              */
             validation_fraction?: number;
+        };
+        /** TrialPublic */
+        TrialPublic: {
+            /** Code Size */
+            code_size: number | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Job Id
+             * @description Null until the trial is queued.
+             */
+            job_id: string | null;
+            /** Kind */
+            kind: string | null;
+            /**
+             * Metrics
+             * @description val_mse and pca_val_mse (data units), train_time_s, epochs_run
+             */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Model Version */
+            model_version: number | null;
+            /** Number */
+            number: number;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @description The job's status; pending before it is queued, invalid where the spec was refused, skipped where the sweep ended first.
+             */
+            status: components["schemas"]["JobStatus"] | ("pending" | "invalid" | "skipped");
+            /** Train Time S */
+            train_time_s: number | null;
+            /**
+             * Value
+             * @description The sweep's metric for this trial.
+             */
+            value: number | null;
         };
         /**
          * VaeArchitecture
@@ -9102,6 +9507,715 @@ export interface operations {
             504: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sweeps: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["SweepStatus"] | null;
+                /** @description Page size */
+                limit?: number;
+                /** @description Sort key: one of -created_at, created_at ('-' descending); default -created_at */
+                order_by?: "-created_at" | "created_at";
+                /** @description The `next_page_token` of the previous page */
+                page_token?: string | null;
+                /**
+                 * @deprecated
+                 * @description Deprecated: rows to skip (pages shift as rows arrive); use page_token
+                 */
+                offset?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepsPublic"];
+                };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the operation's scope, or a cross-site request */
+            403: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state */
+            409: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, or a part of it, is over the limit */
+            413: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing, malformed or out of range (`errors` names it) */
+            422: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the caller's rate limit, or too many open event streams; see Retry-After */
+            429: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; it has been logged */
+            500: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (a full queue, the database unreachable); see Retry-After */
+            503: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_sweep: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and request replay the first answer (`Idempotent-Replayed: true`); scoped to your API key, kept AESVC_IDEMPOTENCY_TTL_S */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SweepCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepPublic"];
+                };
+            };
+            /** @description A malformed request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the operation's scope, or a cross-site request */
+            403: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state */
+            409: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, or a part of it, is over the limit */
+            413: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing, malformed or out of range (`errors` names it) */
+            422: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the caller's rate limit, or too many open event streams; see Retry-After */
+            429: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; it has been logged */
+            500: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (a full queue, the database unreachable); see Retry-After */
+            503: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_sweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    /** @description The resource's version, for If-None-Match / If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepPublic"];
+                };
+            };
+            /** @description Not modified since the If-None-Match ETag */
+            304: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the operation's scope, or a cross-site request */
+            403: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state */
+            409: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, or a part of it, is over the limit */
+            413: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing, malformed or out of range (`errors` names it) */
+            422: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the caller's rate limit, or too many open event streams; see Retry-After */
+            429: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; it has been logged */
+            500: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (a full queue, the database unreachable); see Retry-After */
+            503: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_sweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepPublic"];
+                };
+            };
+            /** @description A malformed request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the operation's scope, or a cross-site request */
+            403: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state */
+            409: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, or a part of it, is over the limit */
+            413: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing, malformed or out of range (`errors` names it) */
+            422: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the caller's rate limit, or too many open event streams; see Retry-After */
+            429: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; it has been logged */
+            500: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (a full queue, the database unreachable); see Retry-After */
+            503: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_sweep_curve_plot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer */
+                "if-none-match"?: string | null;
+            };
+            path: {
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A PNG image */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the operation's scope, or a cross-site request */
+            403: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown job, model or version, or a plot that does not apply */
+            404: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state */
+            409: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource is archived */
+            410: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, or a part of it, is over the limit */
+            413: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing, malformed or out of range (`errors` names it) */
+            422: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the caller's rate limit, or too many open event streams; see Retry-After */
+            429: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; it has been logged */
+            500: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (a full queue, the database unreachable); see Retry-After */
+            503: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -5,6 +5,7 @@ from .alias_events_public import AliasEventsPublic
 from .alias_public import AliasPublic
 from .alias_update import AliasUpdate
 from .auto import Auto
+from .baseline_point import BaselinePoint
 from .batch_job_create import BatchJobCreate
 from .batch_job_public import BatchJobPublic
 from .batch_job_public_attempt_errors_item import BatchJobPublicAttemptErrorsItem
@@ -13,6 +14,7 @@ from .batch_operation import BatchOperation
 from .batch_progress import BatchProgress
 from .batch_stat import BatchStat
 from .check import Check
+from .choice_dimension import ChoiceDimension
 from .conv_architecture import ConvArchitecture
 from .conv_architecture_activation import ConvArchitectureActivation
 from .conv_architecture_output_activation import ConvArchitectureOutputActivation
@@ -37,6 +39,7 @@ from .export_model_version_format import ExportModelVersionFormat
 from .export_model_version_part import ExportModelVersionPart
 from .feature_stats import FeatureStats
 from .field_error import FieldError
+from .float_dimension import FloatDimension
 from .generate_generate_request import GenerateGenerateRequest
 from .generate_response import GenerateResponse
 from .generate_response_method import GenerateResponseMethod
@@ -46,6 +49,7 @@ from .infer_output_datatype import InferOutputDatatype
 from .infer_output_parameters_type_0 import InferOutputParametersType0
 from .infer_response import InferResponse
 from .inference_stats import InferenceStats
+from .int_dimension import IntDimension
 from .interpolate_interpolate_request import InterpolateInterpolateRequest
 from .interpolate_response import InterpolateResponse
 from .job_create import JobCreate
@@ -64,6 +68,7 @@ from .list_jobs_order_by import ListJobsOrderBy
 from .list_model_alias_history_order_by import ListModelAliasHistoryOrderBy
 from .list_model_versions_order_by import ListModelVersionsOrderBy
 from .list_models_order_by import ListModelsOrderBy
+from .list_sweeps_order_by import ListSweepsOrderBy
 from .model_metadata import ModelMetadata
 from .model_public import ModelPublic
 from .model_public_aliases import ModelPublicAliases
@@ -113,10 +118,29 @@ from .repository_index_entry import RepositoryIndexEntry
 from .repository_index_entry_state import RepositoryIndexEntryState
 from .score_json_score_request import ScoreJsonScoreRequest
 from .score_response import ScoreResponse
+from .search import Search
+from .search_space import SearchSpace
 from .server_metadata import ServerMetadata
 from .sparsity import Sparsity
 from .sparsity_kind import SparsityKind
 from .statistics_response import StatisticsResponse
+from .sweep_base import SweepBase
+from .sweep_base_architecture import SweepBaseArchitecture
+from .sweep_base_preprocessing import SweepBasePreprocessing
+from .sweep_base_regularization import SweepBaseRegularization
+from .sweep_base_training import SweepBaseTraining
+from .sweep_create import SweepCreate
+from .sweep_create_grid_type_0 import SweepCreateGridType0
+from .sweep_create_metric import SweepCreateMetric
+from .sweep_public import SweepPublic
+from .sweep_public_metric import SweepPublicMetric
+from .sweep_public_request import SweepPublicRequest
+from .sweep_public_search import SweepPublicSearch
+from .sweep_status import SweepStatus
+from .sweep_summary import SweepSummary
+from .sweep_summary_metric import SweepSummaryMetric
+from .sweep_summary_search import SweepSummarySearch
+from .sweeps_public import SweepsPublic
 from .system_shared_memory_status import SystemSharedMemoryStatus
 from .tensor_metadata import TensorMetadata
 from .tensor_metadata_datatype import TensorMetadataDatatype
@@ -126,6 +150,10 @@ from .training_loss import TrainingLoss
 from .training_lr_schedule import TrainingLrSchedule
 from .training_optimizer import TrainingOptimizer
 from .training_strategy import TrainingStrategy
+from .trial_public import TrialPublic
+from .trial_public_metrics import TrialPublicMetrics
+from .trial_public_params import TrialPublicParams
+from .trial_public_status_type_1 import TrialPublicStatusType1
 from .vae_architecture import VaeArchitecture
 from .vae_architecture_activation import VaeArchitectureActivation
 from .vae_architecture_output_activation import VaeArchitectureOutputActivation
@@ -139,6 +167,7 @@ __all__ = (
     "AliasPublic",
     "AliasUpdate",
     "Auto",
+    "BaselinePoint",
     "BatchJobCreate",
     "BatchJobPublic",
     "BatchJobPublicAttemptErrorsItem",
@@ -147,6 +176,7 @@ __all__ = (
     "BatchProgress",
     "BatchStat",
     "Check",
+    "ChoiceDimension",
     "ConvArchitecture",
     "ConvArchitectureActivation",
     "ConvArchitectureOutputActivation",
@@ -171,6 +201,7 @@ __all__ = (
     "ExportModelVersionPart",
     "FeatureStats",
     "FieldError",
+    "FloatDimension",
     "GenerateGenerateRequest",
     "GenerateResponse",
     "GenerateResponseMethod",
@@ -180,6 +211,7 @@ __all__ = (
     "InferOutputDatatype",
     "InferOutputParametersType0",
     "InferResponse",
+    "IntDimension",
     "InterpolateInterpolateRequest",
     "InterpolateResponse",
     "JobCreate",
@@ -198,6 +230,7 @@ __all__ = (
     "ListModelAliasHistoryOrderBy",
     "ListModelsOrderBy",
     "ListModelVersionsOrderBy",
+    "ListSweepsOrderBy",
     "ModelMetadata",
     "ModelPublic",
     "ModelPublicAliases",
@@ -247,10 +280,29 @@ __all__ = (
     "RepositoryIndexEntryState",
     "ScoreJsonScoreRequest",
     "ScoreResponse",
+    "Search",
+    "SearchSpace",
     "ServerMetadata",
     "Sparsity",
     "SparsityKind",
     "StatisticsResponse",
+    "SweepBase",
+    "SweepBaseArchitecture",
+    "SweepBasePreprocessing",
+    "SweepBaseRegularization",
+    "SweepBaseTraining",
+    "SweepCreate",
+    "SweepCreateGridType0",
+    "SweepCreateMetric",
+    "SweepPublic",
+    "SweepPublicMetric",
+    "SweepPublicRequest",
+    "SweepPublicSearch",
+    "SweepsPublic",
+    "SweepStatus",
+    "SweepSummary",
+    "SweepSummaryMetric",
+    "SweepSummarySearch",
     "SystemSharedMemoryStatus",
     "TensorMetadata",
     "TensorMetadataDatatype",
@@ -260,6 +312,10 @@ __all__ = (
     "TrainingLrSchedule",
     "TrainingOptimizer",
     "TrainingStrategy",
+    "TrialPublic",
+    "TrialPublicMetrics",
+    "TrialPublicParams",
+    "TrialPublicStatusType1",
     "VaeArchitecture",
     "VaeArchitectureActivation",
     "VaeArchitectureOutputActivation",

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 from ..models.job_status import JobStatus
+from ..types import UNSET, Unset
 from typing import cast
 import datetime
 
@@ -48,6 +49,7 @@ class JobPublic:
             status (JobStatus): A job's state: queued -> running -> succeeded | failed. A cancel moves a running job
                 to cancelling, then cancelled; a queued one straight to cancelled.
             worker (None | WorkerInfo): Set while the job runs.
+            sweep_id (None | str | Unset): The sweep this job is a trial of.
      """
 
     attempt: int
@@ -67,6 +69,7 @@ class JobPublic:
     started_at: datetime.datetime | None
     status: JobStatus
     worker: None | WorkerInfo
+    sweep_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -136,6 +139,12 @@ class JobPublic:
         else:
             worker = self.worker
 
+        sweep_id: None | str | Unset
+        if isinstance(self.sweep_id, Unset):
+            sweep_id = UNSET
+        else:
+            sweep_id = self.sweep_id
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -158,6 +167,8 @@ class JobPublic:
             "status": status,
             "worker": worker,
         })
+        if sweep_id is not UNSET:
+            field_dict["sweep_id"] = sweep_id
 
         return field_dict
 
@@ -303,6 +314,16 @@ class JobPublic:
         worker = _parse_worker(d.pop("worker"))
 
 
+        def _parse_sweep_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        sweep_id = _parse_sweep_id(d.pop("sweep_id", UNSET))
+
+
         job_public = cls(
             attempt=attempt,
             attempt_errors=attempt_errors,
@@ -321,6 +342,7 @@ class JobPublic:
             started_at=started_at,
             status=status,
             worker=worker,
+            sweep_id=sweep_id,
         )
 
 

@@ -1,0 +1,346 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.list_sweeps_order_by import ListSweepsOrderBy
+from ...models.problem import Problem
+from ...models.sweep_status import SweepStatus
+from ...models.sweeps_public import SweepsPublic
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    status: None | SweepStatus | Unset = UNSET,
+    limit: int | Unset = 100,
+    order_by: ListSweepsOrderBy | Unset = ListSweepsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    json_status: None | str | Unset
+    if isinstance(status, Unset):
+        json_status = UNSET
+    elif isinstance(status, SweepStatus):
+        json_status = status.value
+    else:
+        json_status = status
+    params["status"] = json_status
+
+    params["limit"] = limit
+
+    json_order_by: str | Unset = UNSET
+    if not isinstance(order_by, Unset):
+        json_order_by = order_by.value
+
+    params["order_by"] = json_order_by
+
+    json_page_token: None | str | Unset
+    if isinstance(page_token, Unset):
+        json_page_token = UNSET
+    else:
+        json_page_token = page_token
+    params["page_token"] = json_page_token
+
+    json_offset: int | None | Unset
+    if isinstance(offset, Unset):
+        json_offset = UNSET
+    else:
+        json_offset = offset
+    params["offset"] = json_offset
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/sweeps",
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Problem | SweepsPublic | None:
+    if response.status_code == 200:
+        response_200 = SweepsPublic.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Problem | SweepsPublic]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    status: None | SweepStatus | Unset = UNSET,
+    limit: int | Unset = 100,
+    order_by: ListSweepsOrderBy | Unset = ListSweepsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
+
+) -> Response[Any | Problem | SweepsPublic]:
+    """ List sweeps, newest first
+
+    Args:
+        status (None | SweepStatus | Unset):
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListSweepsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListSweepsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem | SweepsPublic]
+     """
+
+
+    kwargs = _get_kwargs(
+        status=status,
+limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    status: None | SweepStatus | Unset = UNSET,
+    limit: int | Unset = 100,
+    order_by: ListSweepsOrderBy | Unset = ListSweepsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
+
+) -> Any | Problem | SweepsPublic | None:
+    """ List sweeps, newest first
+
+    Args:
+        status (None | SweepStatus | Unset):
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListSweepsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListSweepsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem | SweepsPublic
+     """
+
+
+    return sync_detailed(
+        client=client,
+status=status,
+limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    status: None | SweepStatus | Unset = UNSET,
+    limit: int | Unset = 100,
+    order_by: ListSweepsOrderBy | Unset = ListSweepsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
+
+) -> Response[Any | Problem | SweepsPublic]:
+    """ List sweeps, newest first
+
+    Args:
+        status (None | SweepStatus | Unset):
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListSweepsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListSweepsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem | SweepsPublic]
+     """
+
+
+    kwargs = _get_kwargs(
+        status=status,
+limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    status: None | SweepStatus | Unset = UNSET,
+    limit: int | Unset = 100,
+    order_by: ListSweepsOrderBy | Unset = ListSweepsOrderBy.CREATED_AT_DESC,
+    page_token: None | str | Unset = UNSET,
+    offset: int | None | Unset = UNSET,
+
+) -> Any | Problem | SweepsPublic | None:
+    """ List sweeps, newest first
+
+    Args:
+        status (None | SweepStatus | Unset):
+        limit (int | Unset): Page size Default: 100.
+        order_by (ListSweepsOrderBy | Unset): Sort key: one of -created_at, created_at ('-'
+            descending); default -created_at Default: ListSweepsOrderBy.CREATED_AT_DESC.
+        page_token (None | str | Unset): The `next_page_token` of the previous page
+        offset (int | None | Unset): Deprecated: rows to skip (pages shift as rows arrive); use
+            page_token
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem | SweepsPublic
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+status=status,
+limit=limit,
+order_by=order_by,
+page_token=page_token,
+offset=offset,
+
+    )).parsed

@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+class SweepPublicMetric(StrEnum):
+    AUROC = "auroc"
+    VAL_MSE = "val_mse"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,213 @@
+"""Sweeps as the API sees them: create (every input checked before any row), read, list,
+cancel. Moving a sweep on (queueing trials, telling results, ending it) is
+service.sweeps.advance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.artifacts import ArtifactStore
+from service.config import Settings
+from service.database import utcnow
+from service.datasets.service import get_dataset
+from service.datasets.tables import Dataset
+from service.errors import Conflict, NotFound, Unprocessable
+from service.pages import PageRequest, paginate
+from service.registry.aliases import check_alias_name
+from service.sweeps import plan
+from service.sweeps.schemas import (
+    TERMINAL_SWEEP_STATES,
+    SweepCreate,
+    SweepStatus,
+)
+from service.sweeps.tables import Sweep
+from service.sweeps.values import dataset_labels
+from service.training.schemas import ACTIVE_STATES
+from service.training.service import cancel_job, validate_spec_for
+from service.training.tables import Job
+
+
+def _request_sha256(body: SweepCreate) -> str:
+    # the stdlib's encoder: before validation a body may hold integers past 64 bits and
+    # lone surrogates (in `base`), which orjson refuses
+    dumped = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+def _check_search(body: SweepCreate) -> str:
+    given = [name for name in ("grid", "random", "tpe") if getattr(body, name) is not None]
+    if len(given) != 1:
+        shown = ", ".join(given) or "none"
+        raise Unprocessable(
+            given[1] if len(given) > 1 else "grid",
+            f"give exactly one of grid, random or tpe (given: {shown})",
+        )
+    return given[0]
+
+
+def _check_metric(body: SweepCreate, dataset: Dataset, store: ArtifactStore) -> None:
+    if body.metric != "auroc":
+        if body.normal_label is not None:
+            raise Unprocessable(
+                "normal_label", f"{body.normal_label!r}: only metric 'auroc' takes a normal_label"
+            )
+        return
+    if dataset.labels_sha256 is None:
+        raise Unprocessable(
+            "metric",
+            f"'auroc' needs a labelled dataset; {dataset.name!r} has no labels",
+            code="dataset_has_no_labels",
+        )
+    if body.normal_label is None:
+        raise Unprocessable("normal_label", "None: metric 'auroc' needs the normal rows' label")
+    labels = dataset_labels(store, dataset)
+    if str(body.normal_label) not in labels:
+        raise Unprocessable(
+            "normal_label",
+            f"{body.normal_label!r} is not a label of {dataset.name!r} "
+            f"({', '.join(sorted(labels)[:20])})",
+        )
+
+
+def _check_promote(body: SweepCreate) -> None:
+    if body.promote is None:
+        return
+    try:
+        check_alias_name(body.promote)
+    except Unprocessable as exc:
+        raise Unprocessable(
+            "promote", f"{body.promote!r}: {exc.detail.split(': ', 1)[-1]}"
+        ) from exc
+
+
+def planned_trials(body: SweepCreate, dataset: Dataset, limits: Settings) -> list[dict[str, Any]]:
+    """A grid's every trial, each spec checked as a job's would be; a search's space
+    checked (its trials are asked one by one as the sweep runs)."""
+
+    def check(spec: Any) -> None:
+        validate_spec_for(spec, dataset, limits=limits)
+
+    kind = _check_search(body)
+    if kind != "grid":
+        plan.check_space(kind, body, limits.max_sweep_trials, check)
+        return []
+    combos = plan.grid_combinations(body, limits.max_sweep_trials)
+    field_of = plan.field_for("grid", set(body.grid or {}))
+    trials = []
+    for number, params in enumerate(combos):
+        spec = plan.check_trial(body, params, field_of, check)
+        trials.append(
+            {
+                "number": number,
+                "params": params,
+                "code_size": spec.architecture.code_size,
+                "kind": spec.architecture.kind,
+            }
+        )
+    return trials
+
+
+def create_sweep(
+    *,
+    session: Session,
+    store: ArtifactStore,
+    body: SweepCreate,
+    idempotency_key: str | None,
+    limits: Settings,
+) -> tuple[Sweep, bool]:
+    """Check everything, then add the sweep row (its trials are queued by advance).
+    Returns (sweep, created); a replayed Idempotency-Key returns the first sweep."""
+    request_sha = _request_sha256(body)
+    if idempotency_key is not None:
+        existing = _replay(session, idempotency_key, request_sha)
+        if existing is not None and existing.created_at < utcnow() - timedelta(
+            seconds=limits.idempotency_ttl_s
+        ):
+            existing.idempotency_key = None  # expired: the key is free again
+            session.commit()
+            existing = None
+        if existing is not None:
+            return existing, False
+    dataset = get_dataset(session=session, id_or_name=body.dataset)
+    _check_promote(body)
+    _check_metric(body, dataset, store)
+    trials = planned_trials(body, dataset, limits)
+    sweep = Sweep(
+        id=uuid.uuid4().hex,
+        model_name=body.model,
+        dataset_id=dataset.id,
+        request=body.model_dump(mode="json"),
+        search=body.search_kind,
+        status=SweepStatus.RUNNING,
+        trials=trials,
+        baseline={},
+        idempotency_key=idempotency_key,
+        request_sha256=request_sha,
+    )
+    session.add(sweep)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _replay(session, idempotency_key, request_sha) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+    return sweep, True
+
+
+def _replay(session: Session, key: str, request_sha: str) -> Sweep | None:
+    sweep = session.scalars(select(Sweep).where(Sweep.idempotency_key == key)).first()
+    if sweep is not None and sweep.request_sha256 != request_sha:
+        raise Conflict(
+            f"Idempotency-Key {key!r} was used with a different request body",
+            code="idempotency_key_reused",
+        )
+    return sweep
+
+
+def get_sweep(*, session: Session, sweep_id: str) -> Sweep:
+    sweep = session.get(Sweep, sweep_id)
+    if sweep is None:
+        raise NotFound(f"no sweep with id {sweep_id!r}", code="sweep_not_found")
+    return sweep
+
+
+def list_sweeps(
+    *, session: Session, status: SweepStatus | None, page: PageRequest
+) -> tuple[list[Sweep], int, str | None]:
+    query = select(Sweep)
+    if status is not None:
+        query = query.where(Sweep.status == status)
+    columns = {"created_at": Sweep.created_at}
+    filters = {"status": status}
+    return paginate(session, query, page, columns=columns, tie_break=Sweep.id, filters=filters)
+
+
+def cancel_sweep(*, factory: sessionmaker[Session], store: ArtifactStore, sweep_id: str) -> None:
+    """End the sweep: no trial is queued after this, and its queued and running trials
+    are cancelled (a running one stops at its next heartbeat). Cancelling an ended sweep
+    changes nothing."""
+    from service.sweeps.advance import locked_sweep
+
+    with factory() as session:
+        get_sweep(session=session, sweep_id=sweep_id)
+    with locked_sweep(factory, sweep_id) as (locked, sweep):
+        if sweep.status in TERMINAL_SWEEP_STATES:
+            return
+        sweep.status, sweep.finished_at = SweepStatus.CANCELLED, utcnow()
+        locked.commit()
+    with factory() as session:
+        active = session.scalars(
+            select(Job.id).where(Job.sweep_id == sweep_id, Job.status.in_(ACTIVE_STATES))
+        ).all()
+        for job_id in active:
+            cancel_job(session=session, job_id=job_id, store=store)

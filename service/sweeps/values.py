@@ -1,0 +1,157 @@
+"""A sweep's numbers: each trial's metric, PCA's at every code size, the best and the
+recommended trial.
+
+val_mse is what the trainer already records (validation MSE in the data's units). auroc
+scores the trial's validation rows (its own split) with the trained version, rows
+labelled `normal_label` as normal. PCA's baseline is fitted once (one SVD, on the base
+spec's training split) and read at every code size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load as load_safetensors
+from sklearn.metrics import roc_auc_score
+from sqlalchemy.orm import Session
+
+from service.artifacts import ArtifactStore
+from service.datasets.service import load_labels, open_rows
+from service.datasets.tables import Dataset
+from service.registry.tables import ModelVersion
+from service.training.prepare import split_rows
+from service.zoo.pca import pca_fit
+from service.zoo.serving import load_serving_model
+
+_ROWS = 4096
+
+
+class MetricUnavailable(Exception):
+    """The metric cannot be computed for this trial (told as the trial's error)."""
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric == "auroc"
+
+
+def _labels_normal(store: ArtifactStore, dataset: Dataset, normal_label: Any) -> np.ndarray:
+    labels = load_labels(store=store, labels_sha256=dataset.labels_sha256)
+    if labels is None:
+        raise MetricUnavailable(f"dataset {dataset.name!r} has no labels")
+    return np.asarray(labels).astype(str) == str(normal_label)
+
+
+def dataset_labels(store: ArtifactStore, dataset: Dataset) -> set[str]:
+    labels = load_labels(store=store, labels_sha256=dataset.labels_sha256)
+    return set() if labels is None else {str(v) for v in np.unique(np.asarray(labels))}
+
+
+def _auroc(normal: np.ndarray, scores: np.ndarray) -> float:
+    anomalous = ~normal
+    if anomalous.all() or not anomalous.any():
+        raise MetricUnavailable("the validation rows hold one class only: no AUROC")
+    return float(roc_auc_score(anomalous, scores))
+
+
+def _rows(session: Session, store: ArtifactStore, dataset: Dataset) -> np.ndarray:
+    return np.asarray(open_rows(session=session, store=store, dataset=dataset).read_all())
+
+
+def trial_value(
+    session: Session,
+    store: ArtifactStore,
+    *,
+    metric: str,
+    normal_label: Any,
+    version: ModelVersion,
+    dataset: Dataset | None,
+) -> float:
+    """The sweep's metric for one trained version."""
+    if metric == "val_mse":
+        value = version.metrics.get("val_mse")
+        if value is None:
+            raise MetricUnavailable("the version recorded no val_mse")
+        return float(value)
+    if dataset is None:
+        raise MetricUnavailable("the sweep's dataset was deleted")
+    training = version.spec.get("training", {})
+    X = _rows(session, store, dataset)
+    _, val = split_rows(len(X), training.get("validation_fraction", 0.2), training.get("seed", 0))
+    normal = _labels_normal(store, dataset, normal_label)[val]
+    model = load_serving_model(
+        version.config, load_safetensors(store.get_bytes(version.artifact_sha256))
+    ).eval()
+    X_val = np.ascontiguousarray(X[val], dtype=np.float32)
+    with torch.no_grad():
+        scores = np.concatenate(
+            [
+                model.row_errors(torch.from_numpy(X_val[i : i + _ROWS])).float().numpy()
+                for i in range(0, len(X_val), _ROWS)
+            ]
+        )
+    return _auroc(normal, scores)
+
+
+def pca_baseline(
+    session: Session,
+    store: ArtifactStore,
+    *,
+    dataset: Dataset,
+    code_sizes: Sequence[int],
+    metric: str,
+    normal_label: Any,
+    validation_fraction: float,
+    seed: int,
+) -> dict[str, float]:
+    """PCA's metric at each code size (one SVD), on the split the base spec's trials use:
+    val_mse in the data's units, or the AUROC of its reconstruction error."""
+    X = _rows(session, store, dataset).astype(np.float64)
+    train, val = split_rows(len(X), validation_fraction, seed)
+    sizes = [k for k in code_sizes if 1 <= k <= X.shape[1]]
+    if not sizes:
+        return {}
+    mean, components = pca_fit(X[train], max(sizes))
+    centred = X[val] - mean
+    normal = _labels_normal(store, dataset, normal_label)[val] if metric == "auroc" else None
+    out: dict[str, float] = {}
+    for k in sizes:
+        top = components[:k]
+        errors = ((centred - centred @ top.T @ top) ** 2).mean(axis=1)
+        if normal is None:
+            out[str(k)] = float(errors.mean())
+        else:
+            try:
+                out[str(k)] = _auroc(normal, errors)
+            except MetricUnavailable:
+                continue
+    return out
+
+
+def best_of(trials: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
+    scored = [t for t in trials if t.get("value") is not None]
+    if not scored:
+        return None
+    sign = -1.0 if higher_is_better(metric) else 1.0
+    return min(scored, key=lambda t: (sign * t["value"], t["number"]))
+
+
+def recommended_of(
+    trials: list[dict[str, Any]], metric: str, tolerance: float
+) -> dict[str, Any] | None:
+    """The smallest code size whose metric is within `tolerance` (a fraction) of the best;
+    of its trials, the best."""
+    best = best_of(trials, metric)
+    if best is None:
+        return None
+    margin = tolerance * abs(best["value"])
+    lower, upper = best["value"] - margin, best["value"] + margin
+    scored = [t for t in trials if t.get("value") is not None]
+    if higher_is_better(metric):
+        near = [t for t in scored if t["value"] >= lower]
+    else:
+        near = [t for t in scored if t["value"] <= upper]
+    smallest = min(t["code_size"] for t in near)
+    return best_of([t for t in near if t["code_size"] == smallest], metric)
