@@ -8,7 +8,8 @@ stored answer with `Idempotent-Replayed: true`. The same key with another reques
 with Retry-After. Keys are scoped per API key (two callers never see each other's answers)
 and expire after AESVC_IDEMPOTENCY_TTL_S. A claim whose request died with the process is
 taken over after AESVC_IDEMPOTENCY_PENDING_S. Jobs keep their own key on the job row,
-committed with the job in one transaction (service.training.service).
+committed with the job in one transaction: jobs, batch jobs and sweeps store a digest of
+(caller, key) in a unique column of their row (`row_key`, `replayed_row`, `commit_or_replay`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 import orjson
 from fastapi import Header, Request
@@ -175,3 +176,60 @@ def abandon(session: Session, claim: Claim) -> None:
     session.rollback()
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == claim.record_id))
     session.commit()
+
+
+class KeyedRow(Protocol):
+    """A row that keeps the Idempotency-Key that created it (jobs, sweeps)."""
+
+    idempotency_key: Any
+    request_sha256: Any
+    created_at: Any
+
+
+R = TypeVar("R", bound=KeyedRow)
+
+
+def row_key(request: Request, key: str | None, *namespace: str) -> str | None:
+    """What a row keeps of an Idempotency-Key: a digest of the caller, the namespace (rows of
+    one table made by different routes) and the key, never the key itself."""
+    return request_digest(_scope(request), *namespace, key) if key else None
+
+
+def replayed_row(
+    session: Session, model: type[R], key: str | None, request_sha: str, ttl_s: float
+) -> R | None:
+    """The row an earlier request with this key made, to answer again; None where there is
+    no key or no row, or the row is past AESVC_IDEMPOTENCY_TTL_S (its key is then freed).
+    409 `idempotency_key_reused` where that request differed."""
+    if key is None:
+        return None
+    column = getattr(model, "idempotency_key")  # noqa: B009 (a column of any keyed table)
+    row = session.scalars(select(model).where(column == key)).first()
+    if row is None:
+        return None
+    if row.created_at < utcnow() - timedelta(seconds=ttl_s):
+        row.idempotency_key = None
+        session.commit()
+        return None
+    if row.request_sha256 != request_sha:
+        raise Conflict(
+            "this Idempotency-Key was used with a different request body",
+            code="idempotency_key_reused",
+        )
+    return row
+
+
+def commit_or_replay(
+    session: Session, row: R, key: str | None, request_sha: str, ttl_s: float
+) -> tuple[R, bool]:
+    """Commit a new keyed row: (row, True); or, where a concurrent request with the same key
+    committed first (the unique column refuses ours), (that row, False)."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = replayed_row(session, type(row), key, request_sha, ttl_s)
+        if existing is None:
+            raise
+        return existing, False
+    return row, True

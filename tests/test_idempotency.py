@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -12,9 +13,11 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.database import utcnow
-from service.idempotency import IdempotencyRecord
+from service.errors import Conflict
+from service.idempotency import IdempotencyRecord, commit_or_replay, replayed_row
 from service.main import create_app
 from service.security import create_key
+from service.training.tables import Job
 from tests.factories import job_body
 from tests.registry.builders import model_blob
 
@@ -148,3 +151,40 @@ def test_a_retried_dataset_upload_replays_and_another_file_under_the_key_is_409(
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
     names = [d["name"] for d in client.get("/v1/datasets", params={"limit": 1000}).json()["data"]]
     assert names.count("once") == 1
+
+
+def test_a_concurrent_submission_with_the_same_key_answers_the_row_that_committed_first(
+    client: TestClient,
+) -> None:
+    """Two requests with one key both pass the replay check; the unique column refuses the
+    second commit, and commit_or_replay answers the first row (jobs and sweeps alike)."""
+    factory = client.app.state.ctx.session_factory  # type: ignore[attr-defined]
+
+    def job(key: str, sha: str) -> Job:
+        return Job(
+            id=uuid.uuid4().hex,
+            model_name="m",
+            spec={},
+            status="queued",
+            attempt_errors=[],
+            idempotency_key=key,
+            request_sha256=sha,
+        )
+
+    with factory() as first, factory() as second:
+        assert replayed_row(first, Job, "k", "a", 60) is None
+        assert replayed_row(second, Job, "k", "a", 60) is None
+        second.commit()  # SQLite: one writer at a time; the reads are done
+        mine = job("k", "a")
+        first.add(mine)
+        assert commit_or_replay(first, mine, "k", "a", 60) == (mine, True)
+        theirs = job("k", "a")
+        second.add(theirs)
+        answered, created = commit_or_replay(second, theirs, "k", "a", 60)
+        assert not created and answered.id == mine.id
+        other = job("k", "b")  # the same key with another request body
+        second.add(other)
+        with pytest.raises(Conflict) as refused:
+            commit_or_replay(second, other, "k", "b", 60)
+        assert refused.value.slug == "idempotency-key-reused"
+        assert replayed_row(second, Job, None, "a", 60) is None  # no key: nothing to replay

@@ -11,7 +11,7 @@ from service.batch import service
 from service.batch.schemas import BatchJobCreate, BatchJobPublic, BatchJobsPublic
 from service.deps import JsonBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
-from service.idempotency import REPLAYED, IdempotencyKey, request_digest
+from service.idempotency import REPLAYED, IdempotencyKey, row_key
 from service.pages import PageRequest, page_request
 from service.security import key_id_of
 from service.training.schemas import JobStatus
@@ -41,8 +41,7 @@ def create_batch_job(
     idempotency_key: IdempotencyKey = None,
 ) -> BatchJobPublic:
     # Scoped per API key and per kind of job: a digest, never the key itself.
-    caller = key_id_of(request) or "-"
-    scoped = request_digest(caller, "batch", idempotency_key) if idempotency_key else None
+    scoped = row_key(request, idempotency_key, "batch")
     job, created = service.submit(
         session=session,
         body=body,

@@ -7,11 +7,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from datetime import timedelta
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
@@ -22,10 +20,10 @@ from service.batch.schemas import (
     BatchProgress,
 )
 from service.config import Settings
-from service.database import utcnow
 from service.datasets.service import check_name, get_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, Unprocessable
+from service.idempotency import commit_or_replay, replayed_row
 from service.pages import PageRequest, paginate
 from service.registry.service import resolve_version
 from service.training import service as jobs
@@ -39,24 +37,6 @@ KIND = "batch"
 def _request_sha256(body: BatchJobCreate) -> str:
     dumped = body.model_dump(mode="json")
     return hashlib.sha256(orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def _replay(session: Session, key: str, request_sha: str, ttl_s: float) -> Job | None:
-    """The job a replayed Idempotency-Key made (409 if the body differs); None when new
-    or expired (an expired key is freed)."""
-    job = session.scalars(select(Job).where(Job.idempotency_key == key)).first()
-    if job is None:
-        return None
-    if job.created_at < utcnow() - timedelta(seconds=ttl_s):
-        job.idempotency_key = None
-        session.commit()
-        return None
-    if job.request_sha256 != request_sha:
-        raise Conflict(
-            "this Idempotency-Key was used with a different request body",
-            code="idempotency_key_reused",
-        )
-    return job
 
 
 def output_name(body: BatchJobCreate, dataset: Dataset, job_id: str) -> str:
@@ -92,10 +72,10 @@ def submit(
     first job. The version is resolved now: the job runs that version, whatever an alias
     does later. `owner`: the API key whose quota of active jobs it counts against."""
     request_sha = _request_sha256(body)
-    if idempotency_key is not None:
-        existing = _replay(session, idempotency_key, request_sha, limits.idempotency_ttl_s)
-        if existing is not None:
-            return existing, False
+    ttl_s = limits.idempotency_ttl_s
+    existing = replayed_row(session, Job, idempotency_key, request_sha, ttl_s)
+    if existing is not None:
+        return existing, False
     jobs.check_quota(session, owner, limits)
     version = resolve_version(session=session, name=body.model, ref=body.ref)
     dataset = get_dataset(session=session, id_or_name=body.dataset)
@@ -132,18 +112,10 @@ def submit(
     session.add(job)
     session.flush()
     jobs.add_event(session, job.id, "state", {"status": JobStatus.QUEUED})
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        if idempotency_key is None:
-            raise
-        existing = _replay(session, idempotency_key, request_sha, limits.idempotency_ttl_s)
-        if existing is None:
-            raise
-        return existing, False
-    log.info("batch job %s queued: %s of %s", job.id, body.operation.value, dataset.name)
-    return job, True
+    job, created = commit_or_replay(session, job, idempotency_key, request_sha, ttl_s)
+    if created:
+        log.info("batch job %s queued: %s of %s", job.id, body.operation.value, dataset.name)
+    return job, created
 
 
 def get(*, session: Session, job_id: str) -> Job:

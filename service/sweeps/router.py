@@ -11,9 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.deps import ContextDep, JsonBody, SessionDep
 from service.errors import problem_responses
-from service.idempotency import REPLAYED, IdempotencyKey, request_digest
+from service.idempotency import REPLAYED, IdempotencyKey, row_key
 from service.pages import PageRequest, page_request
-from service.security import key_id_of
 from service.sweeps import service, views
 from service.sweeps.advance import advance_sweep
 from service.sweeps.plots import curve_png
@@ -50,7 +49,7 @@ def create_sweep(
     body: SweepCreate,
     idempotency_key: IdempotencyKey = None,
 ) -> SweepPublic:
-    scoped = request_digest(key_id_of(request) or "-", idempotency_key) if idempotency_key else None
+    scoped = row_key(request, idempotency_key)
     sweep, created = service.create_sweep(
         session=session,
         store=ctx.store,

@@ -7,11 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore
@@ -19,7 +17,8 @@ from service.config import Settings
 from service.database import utcnow
 from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
-from service.errors import Conflict, NotFound, Unprocessable
+from service.errors import NotFound, Unprocessable
+from service.idempotency import commit_or_replay, replayed_row
 from service.pages import PageRequest, paginate
 from service.registry.aliases import check_alias_name
 from service.sweeps import plan
@@ -126,16 +125,10 @@ def create_sweep(
     """Check everything, then add the sweep row (its trials are queued by advance).
     Returns (sweep, created); a replayed Idempotency-Key returns the first sweep."""
     request_sha = _request_sha256(body)
-    if idempotency_key is not None:
-        existing = _replay(session, idempotency_key, request_sha)
-        if existing is not None and existing.created_at < utcnow() - timedelta(
-            seconds=limits.idempotency_ttl_s
-        ):
-            existing.idempotency_key = None  # expired: the key is free again
-            session.commit()
-            existing = None
-        if existing is not None:
-            return existing, False
+    ttl_s = limits.idempotency_ttl_s
+    existing = replayed_row(session, Sweep, idempotency_key, request_sha, ttl_s)
+    if existing is not None:
+        return existing, False
     dataset = get_dataset(session=session, id_or_name=body.dataset)
     _check_promote(body)
     _check_metric(body, dataset, store)
@@ -153,25 +146,7 @@ def create_sweep(
         request_sha256=request_sha,
     )
     session.add(sweep)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        existing = _replay(session, idempotency_key, request_sha) if idempotency_key else None
-        if existing is None:
-            raise
-        return existing, False
-    return sweep, True
-
-
-def _replay(session: Session, key: str, request_sha: str) -> Sweep | None:
-    sweep = session.scalars(select(Sweep).where(Sweep.idempotency_key == key)).first()
-    if sweep is not None and sweep.request_sha256 != request_sha:
-        raise Conflict(
-            f"Idempotency-Key {key!r} was used with a different request body",
-            code="idempotency_key_reused",
-        )
-    return sweep
+    return commit_or_replay(session, sweep, idempotency_key, request_sha, ttl_s)
 
 
 def get_sweep(*, session: Session, sweep_id: str) -> Sweep:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.deps import ContextDep, JsonBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
-from service.idempotency import REPLAYED, IdempotencyKey, request_digest
+from service.idempotency import REPLAYED, IdempotencyKey, row_key
 from service.pages import PageRequest, mark_deprecated, page_request
 from service.security import key_id_of
 from service.training import service
@@ -44,7 +44,7 @@ def create_job(
     idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
     # Scoped per API key: stored as a digest of (caller, key), never the key itself.
-    scoped = request_digest(key_id_of(request) or "-", idempotency_key) if idempotency_key else None
+    scoped = row_key(request, idempotency_key)
     job, created = service.submit_job(
         session=session,
         body=body,

@@ -6,14 +6,12 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
@@ -22,6 +20,7 @@ from service.database import utcnow
 from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
+from service.idempotency import commit_or_replay, replayed_row
 from service.pages import PageRequest, paginate
 from service.rate_limits import RateLimited
 from service.training.schemas import (
@@ -147,16 +146,10 @@ def submit_job(
     """Queue a job; returns (job, created). A replayed Idempotency-Key returns the first job.
     `owner`: the submitting API key's id, whose quota the job counts against."""
     request_sha = _request_sha256(body)
-    if idempotency_key is not None:
-        existing = _replay(session, idempotency_key, request_sha)
-        if existing is not None and existing.created_at < utcnow() - timedelta(
-            seconds=limits.idempotency_ttl_s
-        ):
-            existing.idempotency_key = None  # expired: the key is free again
-            session.commit()
-            existing = None
-        if existing is not None:
-            return existing, False
+    ttl_s = limits.idempotency_ttl_s
+    existing = replayed_row(session, Job, idempotency_key, request_sha, ttl_s)
+    if existing is not None:
+        return existing, False
     shape = body.shape_problem()
     if shape is not None:
         raise Unprocessable(*shape)
@@ -180,28 +173,10 @@ def submit_job(
     session.add(job)
     session.flush()
     add_event(session, job.id, "state", {"status": JobStatus.QUEUED})
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        if idempotency_key is None:
-            raise
-        existing = _replay(session, idempotency_key, request_sha)
-        if existing is None:
-            raise
-        return existing, False
-    log.info("job %s queued for model %s", job.id, job.model_name)
-    return job, True
-
-
-def _replay(session: Session, key: str, request_sha: str) -> Job | None:
-    job = session.scalars(select(Job).where(Job.idempotency_key == key)).first()
-    if job is not None and job.request_sha256 != request_sha:
-        raise Conflict(
-            f"Idempotency-Key {key!r} was used with a different request body",
-            code="idempotency_key_reused",
-        )
-    return job
+    job, created = commit_or_replay(session, job, idempotency_key, request_sha, ttl_s)
+    if created:
+        log.info("job %s queued for model %s", job.id, job.model_name)
+    return job, created
 
 
 def add_event(session: Session, job_id: str, kind: str, data: dict[str, Any]) -> None:
