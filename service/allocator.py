@@ -4,8 +4,8 @@ A large request (an 8192-row .npy body is 2 MiB) allocates and frees a few megab
 request: the body chunks, the joined body, the arrays in and out. glibc's defaults give
 each such block back to the kernel when it is freed (blocks over the mmap threshold are
 unmapped; a free top of heap over the trim threshold is trimmed), so the next request
-faults every page in again. Measured with uvicorn and a 2 MiB body in, 256 KiB out: 3.2 ms
-of server CPU per request by default, 1.0 ms with the settings below.
+faults every page in again, which costs more server CPU per large request than the rest of
+its handling (the figures are in docs/performance.md).
 
 `tune_malloc(top_pad)` keeps `top_pad` bytes of slack at the top of the heap, trims only
 past twice that, and serves blocks under min(top_pad, 32 MiB) from the heap. The memory

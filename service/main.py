@@ -122,8 +122,8 @@ def create_app(
 ) -> FastAPI:
     """The app. `freeze_gc` (aesvc serve): once started, everything built so far (the app,
     torch, the warm preloaded models) moves to the collector's permanent generation, so a
-    full collection scans only what requests made: it took 175-195 ms per pass (every
-    second or so under load, a stall for every request in flight), about 1 ms frozen."""
+    full collection scans only what requests made, not every object the import made (a
+    stall for every request in flight; docs/performance.md has the figures)."""
     settings = settings or Settings()
     ctx = AppContext.from_settings(settings)
     metrics = ServiceMetrics(INFERENCE_OPERATIONS | {"oip_infer", "oip_infer_version"})
