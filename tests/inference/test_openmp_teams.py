@@ -30,7 +30,7 @@ from service.inference.api.service import load_version
 from service.inference.runtime.cache import ModelCache
 from service.inference.runtime.device import Device
 from service.inference.runtime.engine import prepare
-from service.inference.runtime.plan import BackendOptions
+from service.inference.runtime.engine import BackendOptions
 from service.ui.service import _run
 
 torch.set_num_threads(2)  # what a 2-core machine starts with

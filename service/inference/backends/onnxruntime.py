@@ -12,8 +12,14 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from service.inference.backends.base import BackendUnavailable, Outputs, disagreement
-from service.inference.backends.operations import OPERATIONS, operation, probe_rows
+from service.inference.backends.base import (
+    OPERATIONS,
+    BackendUnavailable,
+    Operation,
+    Outputs,
+    disagreement,
+    probe_rows,
+)
 from service.zoo import ServingModel
 
 OPSET = 18
@@ -30,7 +36,7 @@ class OnnxRuntimeBackend:
         self._providers = _providers(device)
         self._options = _options(threads or torch.get_num_threads())
         self._sessions: dict[str, tuple[ort.InferenceSession, str]] = {}
-        onnx = [self._load(op, operation(model, op), probe_rows(model, op)) for op in OPERATIONS]
+        onnx = [self._load(op, Operation(model, op), probe_rows(model, op)) for op in OPERATIONS]
         self.held_bytes = sum(len(b) for b in onnx)  # about the weights the sessions hold
 
     def _load(self, op: str, module: nn.Module, probe: torch.Tensor) -> bytes:

@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load as load_safetensors
@@ -17,10 +17,12 @@ from service.artifacts import ArtifactStore
 from service.errors import ServiceError
 from service.inference.backends.base import Backend
 from service.inference.runtime.device import one_torch_thread
-from service.inference.runtime.plan import Plan
 from service.metrics import ServiceMetrics
 from service.registry.tables import ModelVersion
 from service.zoo import ServingModel, load_serving_model
+
+if TYPE_CHECKING:
+    from service.inference.runtime.engine import Plan
 
 
 class ModelUnloadable(ServiceError):
