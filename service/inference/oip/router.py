@@ -72,7 +72,7 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
-def read_server_metadata(request: Request) -> ServerMetadata:
+async def read_server_metadata(request: Request) -> ServerMetadata:
     shm: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     extensions = ["binary_tensor_data", "model_repository", "statistics"]
     extensions += ["system_shared_memory"] if shm.enabled else []
@@ -93,13 +93,13 @@ def _probe(path: str, operation_id: str, summary: str, responses: Responses) -> 
 
 
 @_probe("/health/live", "oip_server_live", "200 while the server runs", NO_BODY)
-def read_server_live() -> Response:
+async def read_server_live() -> Response:
     return Response(status_code=200)
 
 
 @_probe("/health/ready", "oip_server_ready", "200 ready, 400 not", {**NO_BODY, **NOT_READY})
-def read_server_ready(request: Request) -> Response:
-    checks = readiness(request.app.state.ctx)
+async def read_server_ready(request: Request) -> Response:
+    checks = await run_in_threadpool(readiness, request.app.state.ctx)
     return Response(status_code=200 if all(c["ok"] for c in checks.values()) else 400)
 
 

@@ -60,7 +60,7 @@ def _change(path: str, operation_id: str, summary: str, **spec: Any) -> Any:
 
 
 @_status("/status", "oip_system_shared_memory_status", "Every registered region")
-def read_system_shared_memory_status(request: Request) -> Response:
+async def read_system_shared_memory_status(request: Request) -> Response:
     return codecs.json_response(_registry(request).status(owner=key_id_of(request)))
 
 
@@ -69,7 +69,7 @@ def read_system_shared_memory_status(request: Request) -> Response:
     "oip_system_shared_memory_region_status",
     "One region (400 where none has that name)",
 )
-def read_system_shared_memory_region_status(region: str, request: Request) -> Response:
+async def read_system_shared_memory_region_status(region: str, request: Request) -> Response:
     return codecs.json_response(_registry(request).status(region, owner=key_id_of(request)))
 
 
@@ -87,7 +87,7 @@ async def create_system_shared_memory_region(region: str, request: Request) -> R
 
 
 @_change("/unregister", "oip_unregister_system_shared_memory", "Unregister every region")
-def delete_system_shared_memory_regions(request: Request) -> Response:
+async def delete_system_shared_memory_regions(request: Request) -> Response:
     _registry(request).unregister(owner=key_id_of(request))
     return Response(status_code=200)
 
@@ -97,6 +97,6 @@ def delete_system_shared_memory_regions(request: Request) -> Response:
     "oip_unregister_system_shared_memory_region",
     "Unregister one region (none of that name is no error)",
 )
-def delete_system_shared_memory_region(region: str, request: Request) -> Response:
+async def delete_system_shared_memory_region(region: str, request: Request) -> Response:
     _registry(request).unregister(region, owner=key_id_of(request))
     return Response(status_code=200)
