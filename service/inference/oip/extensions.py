@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -29,13 +28,6 @@ NEXT_HEADER = {
     "description": "Send as page_token for the next page; absent on the last page.",
     "schema": {"type": "string"},
 }
-
-
-@dataclass(frozen=True)
-class PageOf:
-    limit: int
-    token: str | None
-    scope: str  # what the token was made for (the index's filter, or the statistics)
 
 
 REPOSITORY_TAGS: list[Any] = ["oip-repository"]  # admin for its writes (service.security)
@@ -102,35 +94,39 @@ class StatisticsResponse(BaseModel):
 
 
 def _page(
-    ctx: AppContext, name: str | None, page: PageOf, keep: Callable[[str, int], bool]
+    ctx: AppContext,
+    name: str | None,
+    limit: int,
+    token: str | None,
+    scope: str,  # what the token is made for: the index's filter, or the statistics
+    keep: Callable[[str, int], bool] | None = None,
 ) -> tuple[list[tuple[str, int]], str | None]:
-    """One page of ready versions in (name, version) order, of one model or all, those
-    `keep` says; the next page's token. Pages over the database, never the whole list."""
-    filters = {"model": name, "page": page.scope}
-    after = read_token(page.token, ORDER, filters) if page.token else None
+    """One page of ready versions in (name, version) order, of one model (an unknown one is
+    an error) or all, those `keep` says; the next page's token. Pages over the database, never
+    the whole list."""
+    filters = {"model": name, "page": scope}
+    after = read_token(token, ORDER, filters) if token else None
     kept: list[tuple[str, int]] = []
     with ctx.session_factory() as session:
-        while len(kept) <= page.limit:
+        while len(kept) <= limit:
             rows = ready_versions(session=session, name=name, after=after, limit=PAGE)
-            kept += [(n, v) for n, v in rows if keep(n, v)]
+            kept += [row for row in rows if keep is None or keep(*row)]
             if len(rows) < PAGE:
                 break
             after = rows[-1]
-    if len(kept) <= page.limit:
+    if len(kept) <= limit:
         return kept, None
-    kept = kept[: page.limit]
-    return kept, make_token(ORDER, filters, *kept[-1])
+    return kept[:limit], make_token(ORDER, filters, *kept[limit - 1])
 
 
 def _index(ctx: AppContext, spec: RepositoryIndexRequest) -> tuple[list[dict[str, str]], Any]:
     loaded = {(m.name, m.version) for m in ctx.inference()[1].loaded_models()}
+    keep = (lambda *version: version in loaded) if spec.ready else None
     scope = "ready" if spec.ready else "all"
-    page = PageOf(spec.limit, spec.page_token, scope)
-    versions, token = _page(ctx, None, page, lambda n, v: not spec.ready or (n, v) in loaded)
+    versions, token = _page(ctx, None, spec.limit, spec.page_token, scope, keep)
     entries = []
     for name, version in versions:
-        warm = (name, version) in loaded
-        state, reason = ("READY", "") if warm else ("UNAVAILABLE", "unloaded")
+        state, reason = ("READY", "") if (name, version) in loaded else ("UNAVAILABLE", "unloaded")
         entries.append({"name": name, "version": str(version), "state": state, "reason": reason})
     return entries, token
 
@@ -163,8 +159,7 @@ async def _parameters(request: Request, action: str, allowed: set[str]) -> dict[
     if unknown:
         expected = f"expected only {sorted(allowed)}"
         raise OipError(400, f"{action} parameter {unknown[0]!r} is not supported; {expected}")
-    parameters: dict[str, Any] = spec.parameters
-    return parameters
+    return dict(spec.parameters)
 
 
 def _control(path: str, operation_id: str, summary: str) -> Any:
@@ -221,19 +216,6 @@ async def create_repository_model_unload(name: str, request: Request) -> Respons
     return Response(status_code=200)
 
 
-def _versions(
-    ctx: AppContext, name: str | None, ref: str | None, page: PageOf
-) -> tuple[list[tuple[str, int]], str | None]:
-    if name is not None and ref is not None:
-        with ctx.session_factory() as session:
-            mv = resolve_version(session=session, name=name, ref=ref, allow_archived=True)
-        return [(name, mv.version)], None
-    if name is not None:
-        with ctx.session_factory() as session:
-            get_model(session=session, name=name)  # no such model: 400, not an empty page
-    return _page(ctx, name, page, lambda n, v: True)
-
-
 def _get(path: str, operation_id: str, summary: str) -> Any:
     return router.get(
         f"/models{path}",
@@ -245,20 +227,29 @@ def _get(path: str, operation_id: str, summary: str) -> Any:
     )
 
 
+def _versions(
+    ctx: AppContext, name: str | None, ref: str | None, limit: int, token: str | None
+) -> tuple[list[tuple[str, int]], str | None]:
+    if name is None or ref is None:
+        return _page(ctx, name, limit, token, "stats")
+    with ctx.session_factory() as session:
+        mv = resolve_version(session=session, name=name, ref=ref, allow_archived=True)
+    return [(name, mv.version)], None
+
+
 async def _stats(
-    request: Request, name: str | None, ref: str | None, page: PageOf | None = None
+    request: Request, name: str | None, ref: str | None, limit: int = PAGE, token: str | None = None
 ) -> Response:
+    ctx = request.app.state.ctx
     model = name and name.removesuffix(DECODER)
-    page = page or PageOf(PAGE, None, "stats")
     try:
-        pairs, token = await run_in_threadpool(_versions, request.app.state.ctx, model, ref, page)
+        pairs, token = await run_in_threadpool(_versions, ctx, model, ref, limit, token)
     except Unprocessable:
         raise  # the page token's own 400
     except ServiceError as exc:
         raise OipError(400, f"no statistics for {name!r}: {exc.detail}") from None
-    engine, _ = request.app.state.ctx.inference()
-    body = {"model_stats": [engine.stats.public(n, v) for n, v in pairs], "next_page_token": token}
-    return codecs.json_response(body)
+    stats = [ctx.inference()[0].stats.public(n, v) for n, v in pairs]
+    return codecs.json_response({"model_stats": stats, "next_page_token": token})
 
 
 Limit = Annotated[int, Query(ge=1, le=PAGE, description="Versions per page")]
@@ -269,7 +260,7 @@ Token = Annotated[str | None, Query(description="next_page_token of the previous
 async def read_statistics(
     request: Request, limit: Limit = PAGE, page_token: Token = None
 ) -> Response:
-    return await _stats(request, None, None, PageOf(limit, page_token, "stats"))
+    return await _stats(request, None, None, limit, page_token)
 
 
 @_get(
@@ -280,7 +271,7 @@ async def read_statistics(
 async def read_model_statistics(
     name: str, request: Request, limit: Limit = PAGE, page_token: Token = None
 ) -> Response:
-    return await _stats(request, name, None, PageOf(limit, page_token, "stats"))
+    return await _stats(request, name, None, limit, page_token)
 
 
 @_get(
