@@ -16,7 +16,6 @@ from sklearn.datasets import load_digits
 from service.config import Settings
 from service.context import AppContext
 from service.executors.local import worker_slots
-from service.inference.api.service import load_version
 from service.inference.backends.base import OPERATIONS
 from service.inference.backends.torch import TorchBackend
 from service.inference.runtime.cache import LoadedModel, ModelCache
@@ -103,7 +102,7 @@ def _cuda_version(settings: Settings, *, warm: bool) -> LoadedModel:
     warmup = (lambda loaded: prepare(loaded, options, [1])) if warm else None
     cache = ModelCache(ctx.store, devices=("cuda:0",), warmup=warmup)
     with ctx.session_factory() as session:
-        return load_version(session=session, cache=cache, name="g", ref="1")
+        return cache.resolve(session, "g", "1")
 
 
 def test_a_gpu_version_counts_its_graph_pools(settings: Settings) -> None:

@@ -26,7 +26,6 @@ import torch
 
 from service.config import Settings
 from service.context import AppContext
-from service.inference.api.service import load_version
 from service.inference.runtime.cache import ModelCache
 from service.inference.runtime.device import Device
 from service.inference.runtime.engine import prepare
@@ -48,7 +47,7 @@ def tasks():
 def load():
     before = tasks()
     with ctx.session_factory() as session:
-        found["loaded"] = load_version(session=session, cache=cache, name="digits-ae", ref="1")
+        found["loaded"] = cache.resolve(session, "digits-ae", "1")
     found["load"] = len(tasks() - before)  # counted while this thread (and any team of it) lives
     before = tasks()
     _run(found["loaded"], found["loaded"].model.encode, x)

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load as load_safetensors
+from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
 from service.errors import ServiceError
 from service.inference.backends.base import Backend
 from service.inference.runtime.device import one_torch_thread
 from service.metrics import ServiceMetrics
+from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
 from service.zoo import ServingModel, load_serving_model
 
@@ -78,6 +80,10 @@ class ModelCache:
     _refs: dict[tuple[str, str], tuple[float, LoadedModel]] = field(
         default_factory=dict, init=False
     )
+
+    def resolve(self, session: Session, name: str, ref: str) -> LoadedModel:
+        """The version `ref` names (a number or an alias), loaded and warm."""
+        return self.get(name, resolve_version(session=session, name=name, ref=ref))
 
     def get(self, name: str, mv: ModelVersion) -> LoadedModel:
         """Version `mv` of model `name`, loaded and warm (loaded now if it is not yet)."""

@@ -7,25 +7,23 @@ import threading
 from typing import Any
 
 from service.context import AppContext
-from service.inference.api.service import load_version
 
 log = logging.getLogger(__name__)
+RETRY_S = 2.0
 
 
 class Preloader:
     """Retries until every name@ref is loaded (a model may still be training at start)."""
 
-    def __init__(self, ctx: AppContext, *, retry_interval_s: float = 2.0) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self.retry_interval_s = retry_interval_s
         self.refs = ctx.settings.preload_refs
         self.state: dict[str, str] = {f"{n}@{r}": "pending" for n, r in self.refs}
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="aesvc-preload", daemon=True)
 
     def start(self) -> None:
         if self.refs:
-            self._thread.start()
+            threading.Thread(target=self._run, name="aesvc-preload", daemon=True).start()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -45,12 +43,10 @@ class Preloader:
                     continue
                 try:
                     with self.ctx.session_factory() as session:
-                        loaded = load_version(
-                            session=session, cache=self.ctx.inference()[1], name=name, ref=ref
-                        )
+                        loaded = self.ctx.inference()[1].resolve(session, name, ref)
                     self.state[label] = "loaded"
                     log.info("preloaded %s (version %s, warm)", label, loaded.version)
                 except Exception as exc:
                     self.state[label] = f"not loaded: {exc}"
-            if self.ready or self._stopping.wait(self.retry_interval_s):
+            if self.ready or self._stopping.wait(RETRY_S):
                 return
