@@ -15,24 +15,9 @@ from service.context import AppContext
 from service.health import readiness
 from service.inference.api import codecs, service
 from service.inference.api.router import client_gone
-from service.inference.oip.schemas import (
-    InferRequest,
-    InferResponse,
-    ModelMetadata,
-    ServerMetadata,
-)
-from service.inference.oip.shared_memory import SharedMemoryRegistry
-from service.inference.oip.tensors import (
-    HEADER_LENGTH,
-    OipError,
-    OipRoute,
-    Target,
-    parse_infer,
-    read_input,
-    respond,
-    split_body,
-    wanted_outputs,
-)
+from service.inference.oip import tensors
+from service.inference.oip.schemas import InferRequest, InferResponse, ModelMetadata, ServerMetadata
+from service.inference.oip.tensors import OipError, OipRoute, Target
 from service.inference.runtime.cache import LoadedModel
 from service.registry.service import ready_versions
 from service.security import key_id_of
@@ -73,9 +58,8 @@ async def _served(request: Request, name: str, version: str | None) -> tuple[Tar
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
 async def read_server_metadata(request: Request) -> ServerMetadata:
-    shm: SharedMemoryRegistry = request.app.state.ctx.shared_memory
     extensions = ["binary_tensor_data", "model_repository", "statistics"]
-    extensions += ["system_shared_memory"] if shm.enabled else []
+    extensions += ["system_shared_memory"] if request.app.state.ctx.shared_memory.enabled else []
     return ServerMetadata(
         name="autoencoder-service", version=request.app.version, extensions=extensions
     )
@@ -184,23 +168,25 @@ OUTPUTS = {
 async def _infer(request: Request, name: str, version: str | None) -> Response:
     ctx: AppContext = request.app.state.ctx
     shm = ctx.shared_memory.client(key_id_of(request))
-    head, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
-    infer = await parse_infer(ctx, head)
+    head, binary = tensors.split_body(
+        request.headers.get(tensors.HEADER_LENGTH), await request.body()
+    )
+    infer = await tensors.parse_infer(ctx, head)
     target, loaded = await _served(request, name, version)
     wanted_input, width = target.input(loaded)
     if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
         got = [i.name for i in infer.inputs]
         raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
     max_rows = ctx.settings.max_request_rows
-    x = read_input(infer.inputs[0], binary, width, shm, max_rows)
+    x = tensors.read_input(infer.inputs[0], binary, width, shm, max_rows)
     x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
-    wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
+    wanted = tensors.wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
     op = "decode" if target.decoder else "reconstruct"
     if not target.decoder and not {o.name for o in wanted} - {"codings"}:
         op = "encode"  # codings alone; else one operation queues (and counts) the rows once
     outputs = await service.run(ctx, loaded, op, x, client_gone(request))
     arrays = dict(zip(OUTPUTS[op], outputs, strict=False))
-    return respond(infer, name, loaded.version, wanted, arrays, shm)
+    return tensors.respond(infer, name, loaded.version, wanted, arrays, shm)
 
 
 _route_pair(
