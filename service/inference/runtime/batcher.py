@@ -66,12 +66,7 @@ class Batcher:
     def put(self, rows: np.ndarray) -> Pending:
         self.budget.take(len(rows))  # or QueueFull
         loop = asyncio.get_running_loop()
-        item = Pending(
-            rows=rows,
-            future=loop.create_future(),
-            enqueued_at=time.perf_counter(),
-            budget=self.budget,
-        )
+        item = Pending(rows, loop.create_future(), time.perf_counter(), self.budget)
         self._items.append(item)
         self._arrived.set()
         if self._task is None or self._task.done():

@@ -50,11 +50,8 @@ class LoadedModel:
 
     def __post_init__(self) -> None:
         ae = self.model.autoencoder
-        self.n_features, self.code_size, self.variational = (
-            ae.n_features,
-            ae.code_size,
-            bool(ae.variational),
-        )
+        self.n_features, self.code_size = ae.n_features, ae.code_size
+        self.variational = bool(ae.variational)
 
     @property
     def footprint_bytes(self) -> int:
