@@ -179,13 +179,17 @@ class Waiting:
             waited = now - item.enqueued_at
             timeout_s = self.timeout_s()
             if timeout_s is not None and waited >= timeout_s:
-                why = f"no answer within the {timeout_s:g} s request timeout"
-                dropped = f"{why} (AESVC_REQUEST_TIMEOUT_S); the rows were dropped"
-                self._abandon(item, InferenceTimeout(dropped))
+                self._time_out(item)
             elif gone is not None and waited >= GONE_WATCH_AFTER_S and item not in self._watches:
                 self._watches[item] = asyncio.ensure_future(self._watch(item, gone))
         if self._waiting:
             self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
+
+    def _time_out(self, item: Pending) -> None:
+        why = (
+            f"no answer within the {self.timeout_s():g} s request timeout (AESVC_REQUEST_TIMEOUT_S)"
+        )
+        self._abandon(item, InferenceTimeout(f"{why}; the rows were dropped"))
 
     async def _watch(self, item: Pending, gone: GoneWatch) -> None:
         try:
