@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -127,11 +127,9 @@ class ModelCache:
 
     def _place(self) -> str:
         """The device holding the fewest loaded versions."""
-        counts = {d: 0 for d in self.devices}
         with self._lock:
-            for m in self._models.values():
-                counts[m.device] = counts.get(m.device, 0) + 1
-        return min(self.devices, key=lambda d: counts.get(d, 0))
+            counts = Counter(m.device for m in self._models.values())
+        return min(self.devices, key=lambda d: counts[d])
 
     def _load(self, key: str, name: str, mv: ModelVersion) -> LoadedModel:
         blob = self.store.get_bytes(mv.artifact_sha256)  # checked: a corrupt file never serves
