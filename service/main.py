@@ -40,9 +40,8 @@ INFERENCE_OPERATIONS = {"encode", "decode", "reconstruct", "score", "generate", 
 
 
 def _start_inference(ctx: AppContext, metrics: ServiceMetrics) -> None:
-    from service.inference.runtime.cache import ModelCache
+    from service.inference.runtime.cache import ModelCache, Preloader
     from service.inference.runtime.engine import InferenceEngine
-    from service.inference.runtime.preload import Preloader
 
     engine = InferenceEngine(ctx.settings, metrics)
     cache = ModelCache(
