@@ -47,13 +47,14 @@ TOO_LARGE: Responses = {413: _error("The body is over AESVC_MAX_BODY_BYTES")}
 NO_BODY: Responses = {200: {"description": "True", "content": None}}
 NOT_READY: Responses = {400: {"description": "Not ready", "content": None}}
 OIP: list[str | Enum] = ["oip"]
-Handler = Callable[[Request, str, str | None], Awaitable[Response]]
+Handler = Callable[[str, str, Request], Awaitable[Response]]  # name, version, request
+Pair = tuple[str, str]
 
 
-async def _served(request: Request, name: str, version: str | None) -> tuple[Target, LoadedModel]:
+async def _served(request: Request, name: str, version: str) -> tuple[Target, LoadedModel]:
     target = Target.parse(name)
     ctx: AppContext = request.app.state.ctx
-    return target, await service.served_version(ctx, name=target.model, ref=version or "latest")
+    return target, await service.served_version(ctx, name=target.model, ref=version)
 
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
@@ -92,7 +93,7 @@ def _ready_versions(ctx: AppContext, model: str) -> list[str]:
         return [str(version) for _, version in ready_versions(session=session, name=model)]
 
 
-async def _metadata(request: Request, name: str, version: str | None) -> Response:
+async def _metadata(name: str, version: str, request: Request) -> Response:
     target, loaded = await _served(request, name, version)
     versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
     inputs, outputs = target.signature(loaded)
@@ -100,35 +101,25 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
     return codecs.json_response({**body, "inputs": inputs, "outputs": outputs})
 
 
-async def _ready(request: Request, name: str, version: str | None) -> Response:
+async def _ready(name: str, version: str, request: Request) -> Response:
     await _served(request, name, version)
     return Response(status_code=200)
 
 
 def _route_pair(
-    method: str, path: str, handler: Handler, ids: str, summaries: str, **spec: Any
+    method: str, path: str, endpoint: Handler, ids: Pair, summaries: Pair, **spec: Any
 ) -> None:
-    """`/models/{name}{path}` (the latest version) and `/models/{name}/versions/{version}
-    {path}`; `ids` and `summaries`: the two routes', separated by "|"."""
+    """`endpoint` at `/models/{name}/versions/{version}{path}`, and for the latest version at
+    `/models/{name}{path}`; `ids` and `summaries`: the two routes', the latest first."""
 
     async def latest(name: str, request: Request) -> Response:
-        return await handler(request, name, None)
+        return await endpoint(name, "latest", request)
 
-    async def versioned(name: str, version: str, request: Request) -> Response:
-        return await handler(request, name, version)
-
-    endpoints: tuple[Callable[..., Awaitable[Response]], ...] = (latest, versioned)
-    pairs = zip(
-        ("", "/versions/{version}"),
-        endpoints,
-        ids.split("|"),
-        summaries.split("|"),
-        strict=True,
-    )
-    for infix, endpoint, operation_id, summary in pairs:
+    routes: dict[str, Callable[..., Any]] = {"": latest, "/versions/{version}": endpoint}
+    for (infix, route), operation_id, summary in zip(routes.items(), ids, summaries, strict=True):
         router.add_api_route(
             f"/models/{{name}}{infix}{path}",
-            endpoint,
+            route,
             methods=[method],
             tags=OIP,
             operation_id=operation_id,
@@ -142,16 +133,16 @@ _route_pair(
     "GET",
     "",
     _metadata,
-    "oip_model_metadata|oip_model_version_metadata",
-    "Model metadata|Model version metadata",
+    ("oip_model_metadata", "oip_model_version_metadata"),
+    ("Model metadata", "Model version metadata"),
     responses={200: {"model": ModelMetadata, "description": "The model's tensors"}, **OIP_ERRORS},
 )
 _route_pair(
     "GET",
     "/ready",
     _ready,
-    "oip_model_ready|oip_model_version_ready",
-    "200 ready, 4xx not|200 ready, 4xx not",
+    ("oip_model_ready", "oip_model_version_ready"),
+    ("200 ready, 4xx not", "200 ready, 4xx not"),
     response_class=Response,
     responses={**NO_BODY, **OIP_ERRORS},
 )
@@ -165,12 +156,11 @@ OUTPUTS = {
 }
 
 
-async def _infer(request: Request, name: str, version: str | None) -> Response:
+async def _infer(name: str, version: str, request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     shm = ctx.shared_memory.client(key_id_of(request))
-    head, binary = tensors.split_body(
-        request.headers.get(tensors.HEADER_LENGTH), await request.body()
-    )
+    header = request.headers.get(tensors.HEADER_LENGTH)
+    head, binary = tensors.split_body(header, await request.body())
     infer = await tensors.parse_infer(ctx, head)
     target, loaded = await _served(request, name, version)
     wanted_input, width = target.input(loaded)
@@ -193,8 +183,8 @@ _route_pair(
     "POST",
     "/infer",
     _infer,
-    "oip_infer|oip_infer_version",
-    "Inference (latest version)|Inference on a version",
+    ("oip_infer", "oip_infer_version"),
+    ("Inference (latest version)", "Inference on a version"),
     responses={**OIP_ERRORS, **TOO_LARGE},
     response_model=InferResponse,
     openapi_extra=codecs.request_body(InferRequest, binary="application/octet-stream"),
