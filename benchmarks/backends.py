@@ -43,8 +43,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=2000)
     args = parser.parse_args()
+    from service.inference.backends.base import OPERATIONS, input_width
     from service.inference.backends.onnxruntime import OnnxRuntimeBackend
-    from service.inference.backends.operations import OPERATIONS, input_width
     from service.inference.backends.torch import TorchBackend
     from service.zoo.serving import build_serving_model
     from service.zoo.spec import ModelSpec

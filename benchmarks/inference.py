@@ -73,13 +73,12 @@ def naive_app(data_dir: str, device: str) -> Any:
 
     from service.config import Settings
     from service.context import AppContext
-    from service.inference.api.service import load_version
     from service.inference.runtime.cache import ModelCache
 
     ctx = AppContext.from_settings(Settings(data_dir=Path(data_dir)))
     with ctx.session_factory() as session:
         cache = ModelCache(ctx.store, devices=(device,))
-        model = load_version(session=session, cache=cache, name=MODEL, ref="1").model
+        model = cache.resolve(session, MODEL, "1").model
     app = FastAPI()
 
     @app.post(ENCODE)
@@ -353,13 +352,12 @@ def in_process_encoder(data_dir: Path, device: str) -> Callable[[np.ndarray], np
 
     from service.config import Settings
     from service.context import AppContext
-    from service.inference.api.service import load_version
     from service.inference.runtime.cache import ModelCache
 
     ctx = AppContext.from_settings(Settings(data_dir=data_dir))
     with ctx.session_factory() as session:
         cache = ModelCache(ctx.store, devices=(device,))
-        model = load_version(session=session, cache=cache, name=MODEL, ref="1").model
+        model = cache.resolve(session, MODEL, "1").model
 
     def encode(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -377,14 +375,13 @@ def in_process_onnxruntime_encoder(
         return None
     from service.config import Settings
     from service.context import AppContext
-    from service.inference.api.service import load_version
     from service.inference.backends.onnxruntime import OnnxRuntimeBackend
     from service.inference.runtime.cache import ModelCache
 
     ctx = AppContext.from_settings(Settings(data_dir=data_dir))
     with ctx.session_factory() as session:
         cache = ModelCache(ctx.store, devices=(device,))
-        loaded = load_version(session=session, cache=cache, name=MODEL, ref="1")
+        loaded = cache.resolve(session, MODEL, "1")
     backend = OnnxRuntimeBackend(loaded.model, device=device)
 
     def encode(x: np.ndarray) -> np.ndarray:

@@ -24,9 +24,8 @@ from service.training.service import refuse_while_training
 if TYPE_CHECKING:  # typing only: these modules import this one
     from service.executors.local import WorkerPool
     from service.executors.ray_executor import RayDispatcher
-    from service.inference.runtime.cache import LoadedModel, ModelCache
+    from service.inference.runtime.cache import LoadedModel, ModelCache, Preloader
     from service.inference.runtime.engine import InferenceEngine
-    from service.inference.runtime.preload import Preloader
     from service.json_bodies import JsonBodyPool
     from service.rate_limits import RateLimiter
     from service.sweeps.background import SweepAdvancer

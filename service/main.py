@@ -40,9 +40,8 @@ INFERENCE_OPERATIONS = {"encode", "decode", "reconstruct", "score", "generate", 
 
 
 def _start_inference(ctx: AppContext, metrics: ServiceMetrics) -> None:
-    from service.inference.runtime.cache import ModelCache
+    from service.inference.runtime.cache import ModelCache, Preloader
     from service.inference.runtime.engine import InferenceEngine
-    from service.inference.runtime.preload import Preloader
 
     engine = InferenceEngine(ctx.settings, metrics)
     cache = ModelCache(
@@ -216,7 +215,6 @@ def create_app(
     from service.health import router as health_router
     from service.inference.oip.extensions import router as extensions_router
     from service.inference.oip.router import router as oip_router
-    from service.inference.oip.shared_memory_router import router as shared_memory_router
     from service.metrics import router as metrics_router
     from service.registry.router import router as registry_router
     from service.sweeps.router import router as sweeps_router
@@ -235,8 +233,7 @@ def create_app(
         registry_router,
     )
     # the extensions first: /v2/models/stats before the OIP router's /v2/models/{name}
-    oip_routers = (extensions_router, oip_router, shared_memory_router)
-    for router in (inference_router, *oip_routers, *routers):
+    for router in (inference_router, extensions_router, oip_router, *routers):
         app.include_router(router)
     from service.ui import router as ui
 

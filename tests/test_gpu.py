@@ -16,12 +16,10 @@ from sklearn.datasets import load_digits
 from service.config import Settings
 from service.context import AppContext
 from service.executors.local import worker_slots
-from service.inference.api.service import load_version
-from service.inference.backends.operations import OPERATIONS
+from service.inference.backends.base import OPERATIONS
 from service.inference.backends.torch import TorchBackend
 from service.inference.runtime.cache import LoadedModel, ModelCache
-from service.inference.runtime.engine import prepare
-from service.inference.runtime.plan import BackendOptions
+from service.inference.runtime.engine import BackendOptions, prepare
 from service.main import create_app
 from service.training.trainer import train
 from service.zoo.spec import ModelSpec
@@ -104,7 +102,7 @@ def _cuda_version(settings: Settings, *, warm: bool) -> LoadedModel:
     warmup = (lambda loaded: prepare(loaded, options, [1])) if warm else None
     cache = ModelCache(ctx.store, devices=("cuda:0",), warmup=warmup)
     with ctx.session_factory() as session:
-        return load_version(session=session, cache=cache, name="g", ref="1")
+        return cache.resolve(session, "g", "1")
 
 
 def test_a_gpu_version_counts_its_graph_pools(settings: Settings) -> None:
@@ -123,7 +121,7 @@ def test_a_gpu_version_counts_its_graph_pools(settings: Settings) -> None:
 
 
 def test_a_version_captures_its_graphs_while_another_serves(settings: Settings) -> None:
-    """Capture is thread-local (service.inference.backends.cuda_graphs): a version loading and
+    """Capture is thread-local (service.inference.backends.torch): a version loading and
     capturing in the threadpool must not disturb, nor be disturbed by, another version
     serving on the same GPU meanwhile."""
     settings = settings.model_copy(update={"inference_device": "cuda"})

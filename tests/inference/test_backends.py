@@ -14,12 +14,16 @@ import torch
 from torch import nn
 
 from service.inference.backends import onnxruntime as ort_backend
-from service.inference.backends.base import BackendUnavailable, disagreement
+from service.inference.backends.base import (
+    OPERATIONS,
+    BackendUnavailable,
+    disagreement,
+    input_width,
+)
 from service.inference.backends.onnxruntime import OnnxRuntimeBackend
-from service.inference.backends.operations import OPERATIONS, input_width
 from service.inference.backends.torch import TorchBackend
 from service.inference.runtime.cache import LoadedModel
-from service.inference.runtime.plan import BackendOptions, load_backend
+from service.inference.runtime.engine import BackendOptions, load_backend
 from service.zoo.serving import ServingModel, build_serving_model
 from service.zoo.spec import ModelSpec
 from tests.factories import loaded_version
@@ -149,7 +153,7 @@ def test_a_version_onnxruntime_cannot_run_falls_back_to_torch_and_says_why(
 
     monkeypatch.setattr(ort_backend, "export", refuse)
     model, _ = serving_model("dense")
-    caplog.set_level(logging.WARNING, logger="service.inference.runtime.plan")
+    caplog.set_level(logging.WARNING, logger="service.inference.runtime.engine")
     backend, plan = load_backend(model, label="m@1", device="cpu", options=BackendOptions())
     assert isinstance(backend, TorchBackend)
     assert (plan.backend, plan.asked) == ("torch", "onnxruntime")

@@ -1,4 +1,4 @@
-"""CUDA graphs for small GPU batches (service.inference.backends.cuda_graphs): the bucket
+"""CUDA graphs for small GPU batches (service.inference.backends.torch): the bucket
 sizes, and that nothing is captured off a GPU or when turned off. Capture and replay themselves are
 checked against eager answers in tests/test_gpu.py (CUDA only)."""
 
@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from service.inference.backends import cuda_graphs
-from service.inference.backends.torch import TorchBackend
+from service.inference.backends.torch import GraphedOperation, TorchBackend, bucket_sizes
 from tests.inference.test_backends import OPS, serving_model
 
 
@@ -18,12 +17,12 @@ from tests.inference.test_backends import OPS, serving_model
     [(0, []), (1, [1]), (2, [1, 2]), (16, [1, 2, 4, 8, 16]), (100, [1, 2, 4, 8, 16, 32, 64, 100])],
 )
 def test_bucket_sizes_are_powers_of_two_and_the_limit(max_rows: int, sizes: list[int]) -> None:
-    assert cuda_graphs.bucket_sizes(max_rows) == sizes
+    assert bucket_sizes(max_rows) == sizes
 
 
 def test_a_batch_goes_to_the_smallest_bucket_that_holds_it() -> None:
-    op = cuda_graphs.GraphedOperation.__new__(cuda_graphs.GraphedOperation)  # no capture
-    op.sizes = cuda_graphs.bucket_sizes(100)
+    op = GraphedOperation.__new__(GraphedOperation)  # no capture
+    op.sizes = bucket_sizes(100)
     assert [op.bucket(n) for n in (1, 2, 3, 33, 64, 65, 100, 101)] == [
         1, 2, 4, 64, 64, 100, 100, None,
     ]  # fmt: skip
@@ -32,9 +31,7 @@ def test_a_batch_goes_to_the_smallest_bucket_that_holds_it() -> None:
 @pytest.mark.parametrize("max_rows", [0, 16])
 def test_nothing_is_captured_on_a_cpu(max_rows: int) -> None:
     module = torch.nn.Linear(3, 2)
-    assert (
-        cuda_graphs.graphed(module, device=torch.device("cpu"), width=3, max_rows=max_rows) is None
-    )
+    assert GraphedOperation.of(module, torch.device("cpu"), 3, max_rows) is None
     model, _ = serving_model("dense")
     backend = TorchBackend(model, device="cpu", cuda_graph_rows=max_rows)
     assert backend.cuda_graph_sizes == () and backend.held_bytes == 0

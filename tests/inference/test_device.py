@@ -77,7 +77,7 @@ def rows(n: int) -> np.ndarray:
 
 async def run(device: Device, fn: TinyNet, n_rows: int) -> Seen:
     """One batch of n_rows; what fn saw. (wait_for: a dead device fails, never hangs.)"""
-    (out,) = await asyncio.wait_for(device.run(fn, rows(n_rows)), 30)
+    (out,), _ = await asyncio.wait_for(device.run(fn, rows(n_rows)), 30)
     assert out.shape == (n_rows, 2)
     return fn.seen[-1]
 

@@ -26,11 +26,10 @@ import torch
 
 from service.config import Settings
 from service.context import AppContext
-from service.inference.api.service import load_version
 from service.inference.runtime.cache import ModelCache
 from service.inference.runtime.device import Device
 from service.inference.runtime.engine import prepare
-from service.inference.runtime.plan import BackendOptions
+from service.inference.runtime.engine import BackendOptions
 from service.ui.service import _run
 
 torch.set_num_threads(2)  # what a 2-core machine starts with
@@ -48,7 +47,7 @@ def tasks():
 def load():
     before = tasks()
     with ctx.session_factory() as session:
-        found["loaded"] = load_version(session=session, cache=cache, name="digits-ae", ref="1")
+        found["loaded"] = cache.resolve(session, "digits-ae", "1")
     found["load"] = len(tasks() - before)  # counted while this thread (and any team of it) lives
     before = tasks()
     _run(found["loaded"], found["loaded"].model.encode, x)
@@ -61,7 +60,7 @@ thread.join()
 device = Device("cpu")
 fn = functools.partial(found["loaded"].backend.run, "encode")
 before = tasks()
-(codings,) = asyncio.run(device.run(fn, x))
+(codings,), _ = asyncio.run(device.run(fn, x))
 assert codings.shape == (4096, 4), codings.shape
 found["device"] = len(tasks() - before)
 print(json.dumps({key: found[key] for key in ("load", "ui_plot", "device")}))

@@ -8,7 +8,6 @@ import math
 from typing import Any
 
 import numpy as np
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.context import AppContext
@@ -23,22 +22,17 @@ from service.inference.api.schemas import (
     ScoreRequest,
 )
 from service.inference.backends.base import Outputs
-from service.inference.runtime.cache import LoadedModel, ModelCache
+from service.inference.runtime.cache import LoadedModel
 from service.inference.runtime.pending import GoneWatch
-from service.registry.service import resolve_version
 from service.zoo.metrics import threshold_for
 
 Gone = GoneWatch | None
 Answer = dict[str, Any]  # an operation's answer: the model, the version, its arrays
 
 
-def load_version(*, session: Session, cache: ModelCache, name: str, ref: str) -> LoadedModel:
-    return cache.get(name, resolve_version(session=session, name=name, ref=ref))
-
-
 def _resolve_and_load(ctx: AppContext, name: str, ref: str) -> LoadedModel:
     with ctx.session_factory() as session:
-        return load_version(session=session, cache=ctx.inference()[1], name=name, ref=ref)
+        return ctx.inference()[1].resolve(session, name, ref)
 
 
 async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel:

@@ -12,8 +12,14 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from service.inference.backends.base import BackendUnavailable, Outputs, disagreement
-from service.inference.backends.operations import OPERATIONS, operation, probe_rows
+from service.inference.backends.base import (
+    OPERATIONS,
+    BackendUnavailable,
+    Operation,
+    Outputs,
+    disagreement,
+    probe_rows,
+)
 from service.zoo import ServingModel
 
 OPSET = 18
@@ -29,8 +35,8 @@ class OnnxRuntimeBackend:
         self.device = device
         self._providers = _providers(device)
         self._options = _options(threads or torch.get_num_threads())
-        self._sessions: dict[str, tuple[ort.InferenceSession, str]] = {}
-        onnx = [self._load(op, operation(model, op), probe_rows(model, op)) for op in OPERATIONS]
+        self._sessions: dict[str, ort.InferenceSession] = {}
+        onnx = [self._load(op, Operation(model, op), probe_rows(model, op)) for op in OPERATIONS]
         self.held_bytes = sum(len(b) for b in onnx)  # about the weights the sessions hold
 
     def _load(self, op: str, module: nn.Module, probe: torch.Tensor) -> bytes:
@@ -41,16 +47,14 @@ class OnnxRuntimeBackend:
             session = ort.InferenceSession(onnx_bytes, self._options, providers=self._providers)
         except Exception as exc:  # the exporter and ORT raise many types for what they refuse
             raise BackendUnavailable(f"{op}: {type(exc).__name__}: {exc}") from exc
-        self._sessions[op] = (session, session.get_inputs()[0].name)
-        got = self.run(op, probe.numpy())
-        why = disagreement(got, want)
+        self._sessions[op] = session
+        why = disagreement(self.run(op, probe.numpy()), want)
         if why:
             raise BackendUnavailable(f"{op} answers differently from torch on the probe: {why}")
         return onnx_bytes
 
     def run(self, operation: str, rows: np.ndarray) -> Outputs:
-        session, input_name = self._sessions[operation]
-        return tuple(session.run(None, {input_name: rows}))
+        return tuple(self._sessions[operation].run(None, {"input": rows}))
 
 
 def export(module: nn.Module, example: torch.Tensor, *, n_outputs: int) -> bytes:

@@ -15,24 +15,9 @@ from service.context import AppContext
 from service.health import readiness
 from service.inference.api import codecs, service
 from service.inference.api.router import client_gone
-from service.inference.oip.schemas import (
-    InferRequest,
-    InferResponse,
-    ModelMetadata,
-    ServerMetadata,
-)
-from service.inference.oip.shared_memory import SharedMemoryRegistry
-from service.inference.oip.tensors import (
-    HEADER_LENGTH,
-    OipError,
-    OipRoute,
-    Target,
-    parse_infer,
-    read_input,
-    respond,
-    split_body,
-    wanted_outputs,
-)
+from service.inference.oip import tensors
+from service.inference.oip.schemas import InferRequest, InferResponse, ModelMetadata, ServerMetadata
+from service.inference.oip.tensors import OipError, OipRoute, Target
 from service.inference.runtime.cache import LoadedModel
 from service.registry.service import ready_versions
 from service.security import key_id_of
@@ -62,20 +47,20 @@ TOO_LARGE: Responses = {413: _error("The body is over AESVC_MAX_BODY_BYTES")}
 NO_BODY: Responses = {200: {"description": "True", "content": None}}
 NOT_READY: Responses = {400: {"description": "Not ready", "content": None}}
 OIP: list[str | Enum] = ["oip"]
-Handler = Callable[[Request, str, str | None], Awaitable[Response]]
+Handler = Callable[[str, str, Request], Awaitable[Response]]  # name, version, request
+Pair = tuple[str, str]
 
 
-async def _served(request: Request, name: str, version: str | None) -> tuple[Target, LoadedModel]:
+async def _served(request: Request, name: str, version: str) -> tuple[Target, LoadedModel]:
     target = Target.parse(name)
     ctx: AppContext = request.app.state.ctx
-    return target, await service.served_version(ctx, name=target.model, ref=version or "latest")
+    return target, await service.served_version(ctx, name=target.model, ref=version)
 
 
 @router.get("", tags=OIP, operation_id="oip_server_metadata", summary="Server metadata")
-def read_server_metadata(request: Request) -> ServerMetadata:
-    shm: SharedMemoryRegistry = request.app.state.ctx.shared_memory
+async def read_server_metadata(request: Request) -> ServerMetadata:
     extensions = ["binary_tensor_data", "model_repository", "statistics"]
-    extensions += ["system_shared_memory"] if shm.enabled else []
+    extensions += ["system_shared_memory"] if request.app.state.ctx.shared_memory.enabled else []
     return ServerMetadata(
         name="autoencoder-service", version=request.app.version, extensions=extensions
     )
@@ -93,13 +78,13 @@ def _probe(path: str, operation_id: str, summary: str, responses: Responses) -> 
 
 
 @_probe("/health/live", "oip_server_live", "200 while the server runs", NO_BODY)
-def read_server_live() -> Response:
+async def read_server_live() -> Response:
     return Response(status_code=200)
 
 
 @_probe("/health/ready", "oip_server_ready", "200 ready, 400 not", {**NO_BODY, **NOT_READY})
-def read_server_ready(request: Request) -> Response:
-    checks = readiness(request.app.state.ctx)
+async def read_server_ready(request: Request) -> Response:
+    checks = await run_in_threadpool(readiness, request.app.state.ctx)
     return Response(status_code=200 if all(c["ok"] for c in checks.values()) else 400)
 
 
@@ -108,7 +93,7 @@ def _ready_versions(ctx: AppContext, model: str) -> list[str]:
         return [str(version) for _, version in ready_versions(session=session, name=model)]
 
 
-async def _metadata(request: Request, name: str, version: str | None) -> Response:
+async def _metadata(name: str, version: str, request: Request) -> Response:
     target, loaded = await _served(request, name, version)
     versions = await run_in_threadpool(_ready_versions, request.app.state.ctx, target.model)
     inputs, outputs = target.signature(loaded)
@@ -116,35 +101,25 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
     return codecs.json_response({**body, "inputs": inputs, "outputs": outputs})
 
 
-async def _ready(request: Request, name: str, version: str | None) -> Response:
+async def _ready(name: str, version: str, request: Request) -> Response:
     await _served(request, name, version)
     return Response(status_code=200)
 
 
 def _route_pair(
-    method: str, path: str, handler: Handler, ids: str, summaries: str, **spec: Any
+    method: str, path: str, endpoint: Handler, ids: Pair, summaries: Pair, **spec: Any
 ) -> None:
-    """`/models/{name}{path}` (the latest version) and `/models/{name}/versions/{version}
-    {path}`; `ids` and `summaries`: the two routes', separated by "|"."""
+    """`endpoint` at `/models/{name}/versions/{version}{path}`, and for the latest version at
+    `/models/{name}{path}`; `ids` and `summaries`: the two routes', the latest first."""
 
     async def latest(name: str, request: Request) -> Response:
-        return await handler(request, name, None)
+        return await endpoint(name, "latest", request)
 
-    async def versioned(name: str, version: str, request: Request) -> Response:
-        return await handler(request, name, version)
-
-    endpoints: tuple[Callable[..., Awaitable[Response]], ...] = (latest, versioned)
-    pairs = zip(
-        ("", "/versions/{version}"),
-        endpoints,
-        ids.split("|"),
-        summaries.split("|"),
-        strict=True,
-    )
-    for infix, endpoint, operation_id, summary in pairs:
+    routes: dict[str, Callable[..., Any]] = {"": latest, "/versions/{version}": endpoint}
+    for (infix, route), operation_id, summary in zip(routes.items(), ids, summaries, strict=True):
         router.add_api_route(
             f"/models/{{name}}{infix}{path}",
-            endpoint,
+            route,
             methods=[method],
             tags=OIP,
             operation_id=operation_id,
@@ -158,16 +133,16 @@ _route_pair(
     "GET",
     "",
     _metadata,
-    "oip_model_metadata|oip_model_version_metadata",
-    "Model metadata|Model version metadata",
+    ("oip_model_metadata", "oip_model_version_metadata"),
+    ("Model metadata", "Model version metadata"),
     responses={200: {"model": ModelMetadata, "description": "The model's tensors"}, **OIP_ERRORS},
 )
 _route_pair(
     "GET",
     "/ready",
     _ready,
-    "oip_model_ready|oip_model_version_ready",
-    "200 ready, 4xx not|200 ready, 4xx not",
+    ("oip_model_ready", "oip_model_version_ready"),
+    ("200 ready, 4xx not", "200 ready, 4xx not"),
     response_class=Response,
     responses={**NO_BODY, **OIP_ERRORS},
 )
@@ -181,34 +156,35 @@ OUTPUTS = {
 }
 
 
-async def _infer(request: Request, name: str, version: str | None) -> Response:
+async def _infer(name: str, version: str, request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     shm = ctx.shared_memory.client(key_id_of(request))
-    head, binary = split_body(request.headers.get(HEADER_LENGTH), await request.body())
-    infer = await parse_infer(ctx, head)
+    header = request.headers.get(tensors.HEADER_LENGTH)
+    head, binary = tensors.split_body(header, await request.body())
+    infer = await tensors.parse_infer(ctx, head)
     target, loaded = await _served(request, name, version)
     wanted_input, width = target.input(loaded)
     if len(infer.inputs) != 1 or infer.inputs[0].name != wanted_input:
         got = [i.name for i in infer.inputs]
         raise OipError(400, f"inputs {got}; expected exactly one input {wanted_input!r}")
     max_rows = ctx.settings.max_request_rows
-    x = read_input(infer.inputs[0], binary, width, shm, max_rows)
+    x = tensors.read_input(infer.inputs[0], binary, width, shm, max_rows)
     x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
-    wanted = wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
+    wanted = tensors.wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
     op = "decode" if target.decoder else "reconstruct"
     if not target.decoder and not {o.name for o in wanted} - {"codings"}:
         op = "encode"  # codings alone; else one operation queues (and counts) the rows once
     outputs = await service.run(ctx, loaded, op, x, client_gone(request))
     arrays = dict(zip(OUTPUTS[op], outputs, strict=False))
-    return respond(infer, name, loaded.version, wanted, arrays, shm)
+    return tensors.respond(infer, name, loaded.version, wanted, arrays, shm)
 
 
 _route_pair(
     "POST",
     "/infer",
     _infer,
-    "oip_infer|oip_infer_version",
-    "Inference (latest version)|Inference on a version",
+    ("oip_infer", "oip_infer_version"),
+    ("Inference (latest version)", "Inference on a version"),
     responses={**OIP_ERRORS, **TOO_LARGE},
     response_model=InferResponse,
     openapi_extra=codecs.request_body(InferRequest, binary="application/octet-stream"),

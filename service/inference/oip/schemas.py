@@ -93,3 +93,80 @@ class ModelMetadata(BaseModel):
     platform: str
     inputs: list[TensorMetadata]
     outputs: list[TensorMetadata]
+
+
+PAGE = 1000  # versions a page of the repository index or statistics holds at most
+
+
+class RepositoryIndexRequest(BaseModel):
+    ready: bool = False
+    limit: int = Field(default=PAGE, ge=1, le=PAGE, description="Entries per page.")
+    page_token: str | None = Field(
+        default=None, description="The Next-Page-Token header of the previous page."
+    )
+
+
+class RepositoryModelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parameters: dict[str, Any] = {}
+
+
+class RepositoryIndexEntry(BaseModel):
+    name: str
+    version: str
+    state: Literal["READY", "UNAVAILABLE"]
+    reason: str
+
+
+class DurationStat(BaseModel):
+    count: int
+    ns: int
+
+
+class InferenceStats(BaseModel):
+    success: DurationStat
+    fail: DurationStat
+    queue: DurationStat
+    compute_input: DurationStat
+    compute_infer: DurationStat
+    compute_output: DurationStat
+    cache_hit: DurationStat
+
+
+class BatchStat(BaseModel):
+    batch_size: int
+    compute_input: DurationStat
+    compute_infer: DurationStat
+    compute_output: DurationStat
+
+
+class ModelStat(BaseModel):
+    name: str
+    version: str
+    last_inference: int
+    inference_count: int
+    execution_count: int
+    inference_stats: InferenceStats
+    batch_stats: list[BatchStat]
+
+
+class StatisticsResponse(BaseModel):
+    model_stats: list[ModelStat]
+    next_page_token: str | None = Field(
+        default=None, description="Send as page_token for the next page; null on the last one."
+    )
+
+
+class SystemSharedMemoryRegister(BaseModel):
+    key: str = Field(description="The POSIX shared memory object, as shm_open names it: '/name'.")
+    offset: int = Field(
+        default=0, ge=0, description="Bytes into the object where the region starts."
+    )
+    byte_size: int = Field(ge=1, description="The region's size in bytes.")
+
+
+class SystemSharedMemoryStatus(BaseModel):
+    name: str
+    key: str
+    offset: int
+    byte_size: int

@@ -1,11 +1,14 @@
 """System shared memory for the Open Inference Protocol (Triton's `system_shared_memory`):
-regions of the service's own POSIX objects, read and written with pread/pwrite, never mapped
-(docs/inference.md says why)."""
+regions of the service's own POSIX objects (regular files with one link, opened read-only
+where the service may not write, checked to still hold the region at every access), read and
+written with pread/pwrite, never mapped (docs/inference.md says why)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,20 +18,92 @@ from typing import Any
 
 import numpy as np
 
-from service.inference.oip.shm_objects import (
-    BYTE_SIZE,
-    OFFSET,
-    REGION,
-    Region,
-    SharedMemoryError,
-    open_region,
-)
-
 SHM_DIR = Path("/dev/shm")
 MAX_REGIONS = 256  # each holds a descriptor
 KEY_PATTERN = re.compile(r"/?[A-Za-z0-9_.-]{1,255}")
 FP32 = np.dtype("<f4")
 Owner = str | None  # the id of the API key that registered a region; None without auth
+REGION, OFFSET = "shared_memory_region", "shared_memory_offset"
+BYTE_SIZE = "shared_memory_byte_size"
+# opening read-write fails so for an object the service may still read
+READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ETXTBSY}
+
+
+class SharedMemoryError(ValueError):
+    """A request the extension refuses (400): the message says what was expected."""
+
+
+@dataclass
+class Region:
+    name: str
+    key: str
+    offset: int  # into the object
+    byte_size: int
+    fd: int  # the object, open read-write, or read-only where the service may not write
+    writable: bool
+
+    def status(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("name", "key", "offset", "byte_size")}
+
+    def span(self, offset: int, byte_size: int, what: str) -> slice:
+        """Where `byte_size` bytes from `offset` in the region lie in the object, once the object
+        is checked to still hold the region."""
+        if offset + byte_size > self.byte_size:
+            raise SharedMemoryError(
+                f"{what}: {OFFSET} {offset} + {BYTE_SIZE} {byte_size} runs past the "
+                f"end of region {self.name!r} ({self.byte_size} bytes)"
+            )
+        size = os.fstat(self.fd).st_size
+        if size < self.offset + self.byte_size:
+            raise SharedMemoryError(
+                f"{what}: the object {self.key!r} behind region {self.name!r} shrank to "
+                f"{size} bytes; unregister the region and register it again"
+            )
+        start = self.offset + offset
+        return slice(start, start + byte_size)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def open_region(
+    directory: Path, name: str, key: str, offset: int, byte_size: int, *, uid: int
+) -> Region:
+    path = directory / key.lstrip("/")
+    # O_NONBLOCK: a FIFO put there must not hang the open (it is refused below, not regular)
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        try:
+            fd, writable = os.open(path, os.O_RDWR | flags), True
+        except OSError as exc:
+            if exc.errno not in READ_ONLY_ERRNOS:
+                raise
+            fd, writable = os.open(path, os.O_RDONLY | flags), False
+    except FileNotFoundError:
+        raise SharedMemoryError(f"no shared memory object {key!r} (in {directory})") from None
+    except OSError as exc:  # ELOOP for a link, EACCES, ...
+        raise SharedMemoryError(
+            f"shared memory object {key!r} cannot be opened: {exc.strerror}"
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SharedMemoryError(f"{key!r} is not a shared memory object")
+        if info.st_uid != uid or info.st_nlink != 1:
+            raise SharedMemoryError(
+                f"shared memory object {key!r} belongs to uid {info.st_uid} (links: "
+                f"{info.st_nlink}); only the service's own objects (uid {uid}, one link) may "
+                "be registered"
+            )
+        if info.st_size < offset + byte_size:
+            raise SharedMemoryError(
+                f"shared memory object {key!r} holds {info.st_size} bytes; the region needs "
+                f"offset {offset} + byte_size {byte_size} = {offset + byte_size}"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return Region(name, key, offset, byte_size, fd, writable)
 
 
 @dataclass(frozen=True)
@@ -43,23 +118,22 @@ class TensorRef:
     def from_parameters(cls, parameters: dict[str, Any] | None, what: str) -> TensorRef | None:
         """The tensor's shared memory parameters; None where it names no region."""
         params = parameters or {}
-        if REGION not in params and BYTE_SIZE not in params and OFFSET not in params:
+        if not params.keys() & {REGION, BYTE_SIZE, OFFSET}:
             return None
         region = params.get(REGION)
         expected = f"{REGION} (a string) and {BYTE_SIZE} (bytes), and {OFFSET} (default 0)"
         if not isinstance(region, str) or not region:
             raise SharedMemoryError(f"{what}: {REGION} {region!r} is not a region name; {expected}")
 
-        def count(field: str, value: Any) -> int:
+        def count(field: str, default: int | None = None) -> int:
+            value = params.get(field, default)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise SharedMemoryError(
                     f"{what}: {field} {value!r} is not a count of bytes; {expected}"
                 )
             return value
 
-        return cls(
-            region, count(BYTE_SIZE, params.get(BYTE_SIZE)), count(OFFSET, params.get(OFFSET, 0))
-        )
+        return cls(region, count(BYTE_SIZE), count(OFFSET, 0))
 
     def parameters(self, written: int) -> dict[str, Any]:
         """The parameters of a response output written here (`written` bytes)."""

@@ -4,7 +4,6 @@ tensors, each checked before the request is queued (an OipError, 400, says what 
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,10 +35,7 @@ HEADER_LENGTH = "Inference-Header-Content-Length"
 class OipError(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers
-
-
-PROTOCOL_ERRORS = (OipError, SharedMemoryError, ServiceError)
+        self.status, self.headers = status, headers
 
 
 def parse_body(schema: type[M], body: bytes, what: str) -> M:
@@ -224,49 +220,32 @@ class Target:
 
 
 class OipRoute(APIRoute):
-    """A route of the protocol: what its endpoint raises (an OipError, a shared memory
+    """A route of the protocol: what its (async) endpoint raises (an OipError, a shared memory
     refusal, a service error) answers with the protocol's error body. The app's dependencies
     (the key check) still answer problem+json, as on every route."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, _answering_errors(endpoint), **kwargs)
-
-
-def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """`endpoint`, sync or async as it is (FastAPI reads its signature through the wrapper)."""
-    if inspect.iscoroutinefunction(endpoint):
-
-        @functools.wraps(endpoint)
+        @functools.wraps(endpoint)  # FastAPI reads the signature through the wrapper
         async def answer(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await endpoint(*args, **kwargs)
-            except PROTOCOL_ERRORS as exc:
+            except (OipError, SharedMemoryError, ServiceError) as exc:
                 return error_response(exc)
 
-        return answer
-
-    @functools.wraps(endpoint)
-    def answer_in_thread(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return endpoint(*args, **kwargs)
-        except PROTOCOL_ERRORS as exc:
-            return error_response(exc)
-
-    return answer_in_thread
+        super().__init__(path, answer, **kwargs)
 
 
 def error_response(exc: OipError | SharedMemoryError | ServiceError) -> Response:
     """The protocol's error body: a shared memory refusal is a 400, a service error keeps its
     status where the protocol has one."""
-    if isinstance(exc, SharedMemoryError):
-        exc = OipError(400, str(exc))
-    elif isinstance(exc, ServiceError):
+    if isinstance(exc, ServiceError):
         exc = _from_service_error(exc)
-    return codecs.json_response({"error": exc.message}, exc.status, exc.headers)
+    status, headers = (exc.status, exc.headers) if isinstance(exc, OipError) else (400, None)
+    return codecs.json_response({"error": str(exc)}, status, headers)
 
 
 def _from_service_error(exc: ServiceError) -> OipError:
-    status = {404: 404, 410: 404, 503: 503, 504: 504, 499: 499}.get(
-        exc.status, 400 if exc.status < 500 else 500
-    )
+    status = 404 if exc.status == 410 else exc.status
+    if status not in (404, 499, 503, 504):
+        status = 400 if status < 500 else 500
     return OipError(status, exc.detail, exc.headers or None)

@@ -66,12 +66,7 @@ class Batcher:
     def put(self, rows: np.ndarray) -> Pending:
         self.budget.take(len(rows))  # or QueueFull
         loop = asyncio.get_running_loop()
-        item = Pending(
-            rows=rows,
-            future=loop.create_future(),
-            enqueued_at=time.perf_counter(),
-            budget=self.budget,
-        )
+        item = Pending(rows, loop.create_future(), time.perf_counter(), self.budget)
         self._items.append(item)
         self._arrived.set()
         if self._task is None or self._task.done():
@@ -245,17 +240,7 @@ class Batcher:
                 part.item.deliver(part.start, outputs)
 
     async def _on_device(self, x: np.ndarray) -> Outputs:
-        span: list[float] = []
-
-        def timed(rows: np.ndarray) -> Outputs:  # on the device: a batch queued behind
-            start = time.perf_counter()  # another one does not count that one's time
-            try:
-                return self.fn(rows)
-            finally:
-                span.append(time.perf_counter() - start)
-
-        outputs = await self.device.run(timed, x)
-        compute_s = span[0]
+        outputs, compute_s = await self.device.run(self.fn, x)
         self._compute_seconds.observe(compute_s)
         self._batch_rows.observe(len(x))
         self.stats.executed(len(x), compute_s)

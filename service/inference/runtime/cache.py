@@ -1,26 +1,34 @@
 """Loaded models: an LRU within a memory budget, each version loaded once and warmed before
-it serves."""
+it serves; AESVC_PRELOAD's versions loaded in the background (/readyz waits on them)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load as load_safetensors
+from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
 from service.errors import ServiceError
 from service.inference.backends.base import Backend
 from service.inference.runtime.device import one_torch_thread
-from service.inference.runtime.plan import Plan
 from service.metrics import ServiceMetrics
+from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
 from service.zoo import ServingModel, load_serving_model
+
+if TYPE_CHECKING:
+    from service.context import AppContext
+    from service.inference.runtime.engine import Plan
+
+log = logging.getLogger(__name__)
 
 
 class ModelUnloadable(ServiceError):
@@ -46,11 +54,8 @@ class LoadedModel:
 
     def __post_init__(self) -> None:
         ae = self.model.autoencoder
-        self.n_features, self.code_size, self.variational = (
-            ae.n_features,
-            ae.code_size,
-            bool(ae.variational),
-        )
+        self.n_features, self.code_size = ae.n_features, ae.code_size
+        self.variational = bool(ae.variational)
 
     @property
     def footprint_bytes(self) -> int:
@@ -76,6 +81,10 @@ class ModelCache:
     _refs: dict[tuple[str, str], tuple[float, LoadedModel]] = field(
         default_factory=dict, init=False
     )
+
+    def resolve(self, session: Session, name: str, ref: str) -> LoadedModel:
+        """The version `ref` names (a number or an alias), loaded and warm."""
+        return self.get(name, resolve_version(session=session, name=name, ref=ref))
 
     def get(self, name: str, mv: ModelVersion) -> LoadedModel:
         """Version `mv` of model `name`, loaded and warm (loaded now if it is not yet)."""
@@ -122,11 +131,9 @@ class ModelCache:
 
     def _place(self) -> str:
         """The device holding the fewest loaded versions."""
-        counts = {d: 0 for d in self.devices}
         with self._lock:
-            for m in self._models.values():
-                counts[m.device] = counts.get(m.device, 0) + 1
-        return min(self.devices, key=lambda d: counts.get(d, 0))
+            counts = Counter(m.device for m in self._models.values())
+        return min(self.devices, key=lambda d: counts[d])
 
     def _load(self, key: str, name: str, mv: ModelVersion) -> LoadedModel:
         blob = self.store.get_bytes(mv.artifact_sha256)  # checked: a corrupt file never serves
@@ -173,3 +180,46 @@ class ModelCache:
             self._observe()
         if keys and self.on_evict is not None:
             self.on_evict()
+
+
+PRELOAD_RETRY_S = 2.0
+
+
+class Preloader:
+    """Retries until every name@ref is loaded (a model may still be training at start)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.refs = ctx.settings.preload_refs
+        self.state: dict[str, str] = {f"{n}@{r}": "pending" for n, r in self.refs}
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        if self.refs:
+            threading.Thread(target=self._run, name="aesvc-preload", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def ready(self) -> bool:
+        return all(state == "loaded" for state in self.state.values())
+
+    def check(self) -> dict[str, Any]:
+        return {"ok": self.ready, "versions": dict(self.state)}
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            for name, ref in self.refs:
+                label = f"{name}@{ref}"
+                if self.state[label] == "loaded":
+                    continue
+                try:
+                    with self.ctx.session_factory() as session:
+                        loaded = self.ctx.inference()[1].resolve(session, name, ref)
+                    self.state[label] = "loaded"
+                    log.info("preloaded %s (version %s, warm)", label, loaded.version)
+                except Exception as exc:
+                    self.state[label] = f"not loaded: {exc}"
+            if self.ready or self._stopping.wait(PRELOAD_RETRY_S):
+                return

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -42,18 +43,20 @@ class Device:
         self.lock = asyncio.Lock()  # held by the batcher whose batch is on the device
         self.idle_since = 0.0  # perf_counter() when the last batch ended (set by batchers)
 
-    async def run(self, fn: BatchFn, x: np.ndarray) -> Outputs:
-        """fn(x) on this device; the caller holds `lock` (one batch at a time)."""
+    async def run(self, fn: BatchFn, x: np.ndarray) -> tuple[Outputs, float]:
+        """fn(x) on this device, and the seconds it took there (not those of a batch queued
+        ahead); the caller holds `lock` (one batch at a time)."""
         if len(x) <= self.inline_rows:  # one thread: a team on the loop would be a second one
             return self._call(fn, x, 1)
         threads = 1 if len(x) < self.parallel_rows else self._all_threads
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, self._call, fn, x, threads)
 
-    def _call(self, fn: BatchFn, x: np.ndarray, threads: int) -> Outputs:
+    def _call(self, fn: BatchFn, x: np.ndarray, threads: int) -> tuple[Outputs, float]:
         if self._cpu:  # set on every batch: the setting is partly per thread, partly global
             torch.set_num_threads(threads)
-        return fn(x)
+        start = time.perf_counter()
+        return fn(x), time.perf_counter() - start
 
     def close(self) -> None:
         self._thread.shutdown(wait=False, cancel_futures=True)

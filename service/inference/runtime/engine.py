@@ -1,27 +1,71 @@
-"""The engine: a device per device name, the row budget, a backend per loaded version and a
-batcher per loaded version and operation."""
+"""The engine: a device per device name, the row budget, a backend per loaded version (its
+plan: which backend, on which device, and why; chosen by AESVC_INFERENCE_BACKEND at load, never
+by a timing race) and a batcher per loaded version and operation."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
 
 from service.config import Settings
-from service.inference.backends.operations import OPERATIONS, input_width
+from service.inference.backends.base import OPERATIONS, Backend, BackendUnavailable, input_width
+from service.inference.backends.onnxruntime import OnnxRuntimeBackend
+from service.inference.backends.torch import TorchBackend
 from service.inference.runtime.batcher import Batcher
 from service.inference.runtime.cache import LoadedModel
 from service.inference.runtime.device import Device
 from service.inference.runtime.pending import RowBudget
-from service.inference.runtime.plan import BackendOptions, load_backend
 from service.inference.runtime.stats import InferenceStats
 from service.metrics import ServiceMetrics
+from service.zoo import ServingModel
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    backend: str  # the runtime that serves: "onnxruntime" | "torch"
+    device: str
+    asked: str  # the runtime the configuration asked for on this device
+    fallback: str = ""  # why `backend` is not `asked`; "" where it is
+    cuda_graph_sizes: tuple[int, ...] = ()  # batch sizes replayed from CUDA graphs
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    setting: Literal["auto", "onnxruntime", "torch"] = "auto"
+    cuda_graph_rows: int = 0
+    # ONNX Runtime's intra-op threads: torch's count where the engine is made (versions load
+    # under one_torch_thread, where torch answers 1)
+    threads: int = field(default_factory=torch.get_num_threads)
+
+
+def load_backend(
+    model: ServingModel, *, label: str, device: str, options: BackendOptions
+) -> tuple[Backend, Plan]:
+    """The version's backend on `device` (`model` already there), and its plan."""
+    asked = options.setting
+    if asked == "auto":
+        asked = "onnxruntime" if device == "cpu" else "torch"
+    fallback = ""
+    if asked == "onnxruntime":
+        try:
+            on_cpu = model if device == "cpu" else copy.deepcopy(model).cpu()  # to export
+            backend: Backend = OnnxRuntimeBackend(on_cpu, device=device, threads=options.threads)
+            return backend, Plan(backend.name, device, asked)
+        except BackendUnavailable as exc:
+            fallback = f"onnxruntime cannot run it: {exc}"
+            log.warning("%s runs on torch on %s: %s", label, device, fallback)
+    backend = TorchBackend(model, device=device, cuda_graph_rows=options.cuda_graph_rows)
+    return backend, Plan(backend.name, device, asked, fallback, backend.cuda_graph_sizes)
 
 
 def inference_devices(setting: str) -> tuple[str, ...]:
@@ -37,10 +81,7 @@ def prepare(loaded: LoadedModel, options: BackendOptions, batch_rows: Iterable[i
     size, so that the first request pays no setup."""
     label = f"{loaded.name}@{loaded.version}"
     loaded.backend, loaded.plan = load_backend(
-        loaded.model,
-        label=label,
-        device=loaded.device,
-        options=options,
+        loaded.model, label=label, device=loaded.device, options=options
     )
     log.info("%s: %s", label, loaded.plan)
     for operation in OPERATIONS:
@@ -54,12 +95,9 @@ class InferenceEngine:
         self.settings = settings
         self.metrics = metrics
         self.device_names = inference_devices(settings.inference_device)
+        inline, parallel = settings.inference_inline_rows, settings.inference_parallel_rows
         self.devices = {
-            name: Device(
-                name,
-                inline_rows=settings.inference_inline_rows,
-                parallel_rows=settings.inference_parallel_rows,
-            )
+            name: Device(name, inline_rows=inline, parallel_rows=parallel)
             for name in self.device_names
         }
         self.options = BackendOptions(
