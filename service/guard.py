@@ -68,7 +68,6 @@ class RequestGuard:
     def __init__(self, app: ASGIApp, *, allowed_hosts: frozenset[str]) -> None:
         self.app = app
         self.allowed = allowed_hosts
-        self._hosts: dict[bytes, bool] = {}  # Host header -> allowed (clients send a few)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,14 +96,6 @@ class RequestGuard:
             extra = [*extra, *((k.lower().encode(), v.encode()) for k, v in limits.items())]
         return extra
 
-    def _host_allowed(self, raw: bytes) -> bool:
-        allowed = self._hosts.get(raw)
-        if allowed is None:
-            allowed = host_allowed(host_name(raw.decode("latin-1")), self.allowed)
-            if len(self._hosts) < 1024:  # a bound: anyone may send any Host
-                self._hosts[raw] = allowed
-        return allowed
-
     def refusal(self, scope: Scope) -> Response | None:
         host = version = site = origin = kind = None  # lowercase names (ASGI)
         for name, value in scope["headers"]:
@@ -119,13 +110,14 @@ class RequestGuard:
                     origin = value
                 else:
                     site = value
-        if not self._host_allowed(host or b""):
+        name = host_name((host or b"").decode("latin-1"))
+        if not host_allowed(name, self.allowed):
             return _refuse(
                 scope,
                 400,
                 "Bad Request",
-                f"the Host header {host_name((host or b'').decode('latin-1'))!r} is not one "
-                "this service answers to (AESVC_ALLOWED_HOSTS)",
+                f"the Host header {name!r} is not one this service answers to "
+                "(AESVC_ALLOWED_HOSTS)",
                 "host-not-allowed",
             )
         if version is not None and version.decode("latin-1").strip() != API_VERSION_DATE:
