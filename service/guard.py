@@ -39,7 +39,9 @@ CSP = (
 # may name it, and a version this service does not speak is refused (400) rather than
 # served with other shapes. docs/api.md keeps the changes between versions.
 API_VERSION_DATE = "2026-12-05"
-WATCHED = (b"host", b"sec-fetch-site", b"origin", b"content-type", b"api-version")
+WATCHED = frozenset((b"host", b"sec-fetch-site", b"origin", b"content-type", b"api-version"))
+# Content types the checks below let through, as clients send them (no parsing needed).
+ACCEPTED_AS_IS = frozenset((b"application/json", b"application/x-npy"))
 ALWAYS = [
     (b"api-version", API_VERSION_DATE.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -75,76 +77,101 @@ class RequestGuard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        extra = ALWAYS
-        if scope["path"] == "/ui" or scope["path"].startswith("/ui/"):
-            extra = [*ALWAYS, (b"content-security-policy", CSP.encode())]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                limits = scope.get("state", {}).get("rate_limit", {})  # service.rate_limits
-                message["headers"] = [
-                    *message.get("headers", ()),
-                    *extra,
-                    *((k.lower().encode(), v.encode()) for k, v in limits.items()),
-                ]
+                message["headers"] = [*message.get("headers", ()), *self.headers_for(scope)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
+    def headers_for(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """What every answer carries (read once the request is handled: the rate limit's
+        headers are the request's own, service.rate_limits)."""
+        extra = ALWAYS
+        if scope["path"] == "/ui" or scope["path"].startswith("/ui/"):
+            extra = [*ALWAYS, (b"content-security-policy", CSP.encode())]
+        limits = scope.get("state", {}).get("rate_limit")
+        if limits:
+            extra = [*extra, *((k.lower().encode(), v.encode()) for k, v in limits.items())]
+        return extra
+
     def refusal(self, scope: Scope) -> Response | None:
-        raw = dict(scope["headers"])  # lowercase names (ASGI); four of them are read
-        headers = {k.decode(): raw[k].decode("latin-1") for k in WATCHED if k in raw}
-        host = host_name(headers.get("host", ""))
-        if not host_allowed(host, self.allowed):
+        host = version = site = origin = kind = None  # lowercase names (ASGI)
+        for name, value in scope["headers"]:
+            if name in WATCHED:
+                if name == b"host":
+                    host = value
+                elif name == b"content-type":
+                    kind = value
+                elif name == b"api-version":
+                    version = value
+                elif name == b"origin":
+                    origin = value
+                else:
+                    site = value
+        name = host_name((host or b"").decode("latin-1"))
+        if not host_allowed(name, self.allowed):
             return _refuse(
                 scope,
                 400,
                 "Bad Request",
-                f"the Host header {host!r} is not one this service answers to "
+                f"the Host header {name!r} is not one this service answers to "
                 "(AESVC_ALLOWED_HOSTS)",
                 "host-not-allowed",
             )
-        wanted = headers.get("api-version")
-        if wanted is not None and wanted.strip() != API_VERSION_DATE:
+        if version is not None and version.decode("latin-1").strip() != API_VERSION_DATE:
             return _refuse(
                 scope,
                 400,
                 "Bad Request",
-                f"API-Version {wanted!r} is not served here; this service speaks "
-                f"{API_VERSION_DATE} (docs/api.md lists the changes)",
+                f"API-Version {version.decode('latin-1')!r} is not served here; this service "
+                f"speaks {API_VERSION_DATE} (docs/api.md lists the changes)",
                 "api-version-unsupported",
             )
         if scope["method"] in SAFE_METHODS:
             return None
-        site = headers.get("sec-fetch-site", "").lower()
-        origin = headers.get("origin")
-        # the page's origin must be this service itself (scheme aside: TLS may end at a proxy)
-        if site in ("cross-site", "same-site") or (
-            origin is not None
-            and urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
-        ):
-            return _refuse(
-                scope,
-                403,
-                "Forbidden",
-                f"a cross-site request may not change anything (Origin {origin!r}, "
-                f"Sec-Fetch-Site {site or None!r})",
-                "cross-site-request",
-            )
-        kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        upload = kind == "multipart/form-data" and any(
+        if site is not None or origin is not None:
+            refusal = _cross_site(scope, site, origin, host)
+            if refusal is not None:
+                return refusal
+        if kind is None or kind in ACCEPTED_AS_IS:
+            return None
+        media = kind.decode("latin-1").split(";", 1)[0].strip().lower()
+        upload = media == "multipart/form-data" and any(
             route.fullmatch(scope["path"]) for route in UPLOAD_ROUTES
         )
-        if kind in SIMPLE_TYPES and not upload:
+        if media in SIMPLE_TYPES and not upload:
             return _refuse(
                 scope,
                 415,
                 "Unsupported Media Type",
-                f"content type {kind!r} is not accepted here; send application/json (or the "
+                f"content type {media!r} is not accepted here; send application/json (or the "
                 "route's binary type)",
                 "unsupported-media-type",
             )
         return None
+
+
+def _cross_site(
+    scope: Scope, site_header: bytes | None, origin_header: bytes | None, host: bytes | None
+) -> Response | None:
+    site = (site_header or b"").decode("latin-1").lower()
+    origin = None if origin_header is None else origin_header.decode("latin-1")
+    # the page's origin must be this service itself (scheme aside: TLS may end at a proxy)
+    if site in ("cross-site", "same-site") or (
+        origin is not None
+        and urlsplit(origin).netloc.lower() != (host or b"").decode("latin-1").lower()
+    ):
+        return _refuse(
+            scope,
+            403,
+            "Forbidden",
+            f"a cross-site request may not change anything (Origin {origin!r}, "
+            f"Sec-Fetch-Site {site or None!r})",
+            "cross-site-request",
+        )
+    return None
 
 
 def _refuse(scope: Scope, status: int, title: str, detail: str, slug: str) -> Response:

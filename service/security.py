@@ -175,11 +175,8 @@ async def authorize(request: Request) -> None:
     Async, so that an open or public route costs no threadpool hop; the key lookup (a
     primary-key read, so that a revocation holds at once) runs in the threadpool.
     """
-    request.state.principal = None
     ctx = request.app.state.ctx
-    route = request.scope.get("route")
-    tags = [str(t) for t in getattr(route, "tags", None) or []]
-    scope = required_scope(tags, request.method, getattr(route, "path", ""))
+    scope = route_scope(request.scope.get("route"), request.method)
     if scope == PUBLIC:
         return
     if ctx.settings.auth == "disabled":
@@ -197,6 +194,20 @@ async def authorize(request: Request) -> None:
     request.state.principal = principal
     if ctx.rate_limiter is not None:
         ctx.rate_limiter.take(request, principal.key_id)
+
+
+def route_scope(route: Any, method: str) -> str:
+    """required_scope of the route's tags, kept on the route (tags do not change)."""
+    known: dict[str, str] | None = getattr(route, "_aesvc_scopes", None)
+    if known is not None and method in known:
+        return known[method]
+    tags = [str(t) for t in getattr(route, "tags", None) or []]
+    scope = required_scope(tags, method, getattr(route, "path", ""))
+    if route is not None:
+        if known is None:
+            known = route._aesvc_scopes = {}
+        known[method] = scope
+    return scope
 
 
 def actor_of(request: Request) -> str | None:

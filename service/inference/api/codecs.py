@@ -22,6 +22,15 @@ NPY_EXPECTED = "expected a 2-D float32 or float64 .npy array"
 BINARY = {"type": "string", "format": "binary"}
 
 
+def _header(request: Request, name: bytes) -> str:
+    """A header's value ("" without one): the first of its name, as starlette's Headers
+    answer, read from the raw list (no Headers object made for the two read here)."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
 def parse_json(schema: type[M], body: bytes) -> M:
     try:
         return schema.model_validate_json(body)
@@ -92,7 +101,7 @@ def parse_npy(body: bytes | bytearray, *, field: str) -> np.ndarray:
 async def read_request(request: Request, schema: type[M], *, array_field: str | None) -> M:
     """The body as `schema`: JSON, or (where `array_field` is given) an .npy body that
     fills that field, the others keeping their defaults. Anything else is a 415."""
-    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower() or JSON
+    kind = _header(request, b"content-type").split(";", 1)[0].strip().lower() or JSON
     if kind == NPY and array_field is not None:
         # joined into a bytearray (one copy, as Request.body() joins into bytes): the array
         # is read from it in place and stays writable, as torch.from_numpy wants it
@@ -130,7 +139,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
 def respond(request: Request, payload: dict[str, Any], *, main: str) -> Response:
     """orjson (numpy arrays written natively), or with Accept: application/x-npy the main
     array alone as .npy, the model and version in headers."""
-    if NPY in request.headers.get("accept", ""):
+    if NPY in _header(request, b"accept"):
         headers = {"X-Model-Name": payload["model"], "X-Model-Version": str(payload["version"])}
         return Response(npy_bytes(payload[main]), media_type=NPY, headers=headers)
     return json_response(payload)

@@ -11,11 +11,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
+from starlette.convertors import StringConvertor
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.guard import RequestGuard
 from service.limits import CountedBody, declared_too_large
 from service.metrics import ServiceMetrics
 from service.request_id import HEADER, current_request_id, log_access, request_id_from
@@ -27,16 +30,24 @@ DIRECT_PARAMS = {"name", "ref"}
 
 class FastPathApp(FastAPI):
     """A FastAPI app whose middleware stack has `fast_path` (when set) in front of it, and
-    `front` (when set: the request guard) in front of both."""
+    `front` (when set: the request guard) in front of both. A RequestGuard goes behind an
+    InferenceFastPath instead, which asks it itself (its checks and headers, no send
+    wrapper) for the requests it serves."""
 
     fast_path: Callable[[ASGIApp], ASGIApp] | None = None
     front: Callable[[ASGIApp], ASGIApp] | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        if self.fast_path is not None:
-            stack = self.fast_path(stack)
-        return stack if self.front is None else self.front(stack)
+        if self.front is None or self.fast_path is None:
+            stack = stack if self.fast_path is None else self.fast_path(stack)
+            return stack if self.front is None else self.front(stack)
+        front = self.front(stack)
+        fast = self.fast_path(front)
+        if isinstance(fast, InferenceFastPath) and isinstance(front, RequestGuard):
+            fast.guard = front
+            return fast
+        return self.front(self.fast_path(stack))
 
 
 class InferenceFastPath:
@@ -50,6 +61,7 @@ class InferenceFastPath:
         max_body_bytes: int,
     ) -> None:
         self.app = app
+        self.guard: RequestGuard | None = None  # set by FastPathApp where it has one
         self.routes = [r for r in routes if isinstance(r, APIRoute)]
         others = [d for d in app_dependencies if getattr(d, "dependency", None) is not authorize]
         if others:
@@ -63,15 +75,23 @@ class InferenceFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = scope["type"] == "http" and scope["method"] == "POST"
         if hot and scope["path"].startswith(self.prefix):
-            for route in self.routes:
-                match, child = route.matches(scope)
-                if match is Match.FULL:
-                    scope.update(child)
+            path = get_route_path(scope)
+            for route in self.routes:  # what route.matches does for str params, leaner
+                found = route.path_regex.match(path)
+                if found is not None:
+                    scope["endpoint"] = route.endpoint
+                    scope["path_params"] = found.groupdict()
+                    scope["route"] = route
                     await self._serve(route, scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
     async def _serve(self, route: APIRoute, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.guard is not None:
+            refusal = self.guard.refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
         started = time.perf_counter()
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
@@ -82,6 +102,8 @@ class InferenceFastPath:
             response, unexpected = await self._respond(route, scope, receive, declared)
             status = response.status_code
             response.raw_headers.append((HEADER, request_id.encode()))
+            if self.guard is not None:
+                response.raw_headers.extend(self.guard.headers_for(scope))
             await response(scope, receive, send)
             if unexpected is not None:
                 raise unexpected  # answered 500 already; the server logs it, as for any route
@@ -124,7 +146,16 @@ def _check_direct(route: APIRoute) -> None:
         or dependant.dependencies
     )
     constrained = [p.name for p in dependant.path_params if p.field_info.metadata]
-    if params != DIRECT_PARAMS or extra or constrained or dependant.request_param_name is None:
+    # path_regex's groups as they are: str params only (starlette converts no other)
+    converted = [n for n, c in route.param_convertors.items() if type(c) is not StringConvertor]
+    if (
+        params != DIRECT_PARAMS
+        or extra
+        or constrained
+        or converted
+        or dependant.request_param_name is None
+        or route.methods != {"POST"}
+    ):
         raise ValueError(f"{route.path} cannot take the fast path: its endpoint needs FastAPI")
 
 
