@@ -166,6 +166,7 @@ def _lint(k8s_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # kubectl and kubernetes-validate as processes
 def test_lint_k8s_fails_on_a_broken_copy_of_the_inference_service(tmp_path: Path) -> None:
     """The whole script as CI runs it: kustomize builds the copy, then the check refuses it.
     Its tools (kubectl, kubernetes-validate) come from PyPI; .ci/run installs them first."""

@@ -63,7 +63,11 @@ def refused_in_process(env: dict[str, str], expected: str, monkeypatch: pytest.M
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("ftp://host/x", "aesvc: AESVC_ARTIFACT_URL: ftp:// is not a known store here; give"),
+        pytest.param(
+            "ftp://host/x",
+            "aesvc: AESVC_ARTIFACT_URL: ftp:// is not a known store here; give",
+            marks=pytest.mark.slow,  # both commands started as processes
+        ),
         ("gs://", "aesvc: AESVC_ARTIFACT_URL: gs:// names no bucket or container"),
     ],
 )

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROBE = r"""
 import asyncio, functools, json, os, sys, threading
 from pathlib import Path
@@ -67,6 +69,7 @@ print(json.dumps({key: found[key] for key in ("load", "ui_plot", "device")}))
 """
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_only_the_device_thread_opens_an_openmp_team(data_dir: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(

@@ -110,6 +110,7 @@ for model_path, input_path, output_path in zip(*[iter(sys.argv[1:])] * 3):
 """
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_torchscript_parts_run_in_a_fresh_process(
     app: tuple[TestClient, Settings], tmp_path: Path
 ) -> None:
