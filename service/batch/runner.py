@@ -128,7 +128,7 @@ class BatchRun(JobRun):
             )
             return self.reliably("record a chunk", record)
 
-        if not pipe.write(store_and_record):  # the previous chunk's lease check
+        if not pipe.write(store_and_record):  # an earlier chunk found the lease lost
             self.beat.lease_lost.set()
             raise TrainingInterrupted()
 
