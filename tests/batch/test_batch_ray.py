@@ -78,4 +78,4 @@ def test_batch_encode_runs_in_a_ray_actor(
     assert dataset["id"] == done["output_dataset_id"]
     codes = download(client, "rayed")
     assert codes.shape == (N_ROWS, CODE_SIZE)
-    np.testing.assert_allclose(codes, encode_in_process(settings, world), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(codes, encode_in_process(settings, world), rtol=1e-4, atol=1e-5)
