@@ -48,11 +48,14 @@ def test_a_lost_lease_stops_the_writes_and_an_error_is_raised() -> None:
     def fail() -> bool:
         raise OSError("disk gone")
 
-    with ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 2) as pipe:
-        with pytest.raises(OSError, match="disk gone"):  # by the write after it, or drain
-            pipe.write(fail)
-            pipe.write(lambda: started.append(3) or True)
-            pipe.drain()
+    # raised by the write after it, or by drain
+    with (
+        ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 2) as pipe,
+        pytest.raises(OSError, match="disk gone"),
+    ):
+        pipe.write(fail)
+        pipe.write(lambda: started.append(3) or True)
+        pipe.drain()
     assert started == [0]  # nor after the failed one
 
 
