@@ -31,7 +31,10 @@ def test_the_summary_equals_the_whole_matrix_s(
     columns = summary.columns()
     assert columns["stats"]["profile"] == profile_data(X).model_dump()
     assert columns["sha256"] == hashlib.sha256(npy_bytes(X)).hexdigest()
-    np.testing.assert_allclose(columns["stats"]["mean"], X.mean(axis=0), rtol=1e-5, atol=1e-6)
+    stats, x = columns["stats"], X.astype(np.float64)
+    np.testing.assert_allclose(stats["mean"], x.mean(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(stats["std"], x.std(axis=0), rtol=1e-12, atol=1e-12)
+    assert stats["min"] == x.min(axis=0).tolist() and stats["max"] == x.max(axis=0).tolist()
 
 
 def test_thread_choice_runs_the_faster_and_looks_at_the_other_now_and_then() -> None:
