@@ -1,19 +1,26 @@
-"""A batch job's chunks in a pipeline: the next input chunk is read, and the previous output
-chunk stored and recorded, while the current one is computed. Reads and writes are I/O
-and hashing (which release the GIL), so they overlap the model's forward pass.
+"""A batch job's chunks in a pipeline: the next input chunk is read, and earlier output
+chunks serialised, summarised, stored and recorded, while the current one is computed.
+Reads and writes are I/O and hashing (which release the GIL), so they overlap the model's
+forward pass.
 
-At most one chunk is read ahead and one write is in flight. Writes run on one thread and
-each is waited for before the next starts, so chunks are recorded in order, as without
-the pipeline; a worker killed mid-way leaves every chunk it recorded, and nothing else.
+At most one chunk is read ahead. Writes run on one thread, in order, up to WRITES_AHEAD
+of them queued, so that one slow write (an fsync, the profile taken once its sample is
+complete) does not hold up the forward pass. A write starts only if every earlier one
+succeeded: after a lost lease or an error none is attempted, so chunks are recorded in
+order without a gap, as without the pipeline; a worker killed mid-way leaves every chunk
+it recorded, and nothing else.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
 import numpy as np
+
+WRITES_AHEAD = 4
 
 
 class ChunkPipeline:
@@ -22,7 +29,9 @@ class ChunkPipeline:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="batch-read")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="batch-write")
         self._ahead: dict[int, Future[np.ndarray]] = {}
-        self._pending: Future[bool] | None = None
+        self._pending: deque[Future[bool]] = deque()
+        self._stopped = False  # a write lost the lease or failed: none starts after it
+        self._lost = False  # a write returned False (seen by the caller's thread)
 
     def __enter__(self) -> ChunkPipeline:
         return self
@@ -47,15 +56,39 @@ class ChunkPipeline:
         return future.result()
 
     def write(self, action: Callable[[], bool]) -> bool:
-        """Start `action` (store and record a chunk) once the previous write has ended;
-        returns that previous write's result (False: the lease was lost), re-raising its
-        error."""
-        previous = self.drain()
-        if previous:
-            self._pending = self._writer.submit(action)
-        return previous
+        """Queue `action` (store and record a chunk) after the earlier writes, once fewer
+        than WRITES_AHEAD are queued; False, and nothing queued, once an earlier write has
+        returned False (the lease was lost); an earlier write's error is re-raised."""
+        if not self._settle(block=len(self._pending) >= WRITES_AHEAD):
+            return False
+        self._pending.append(self._writer.submit(self._guarded, action))
+        return True
 
     def drain(self) -> bool:
-        """Wait for the write in flight; its result (True where there was none)."""
-        pending, self._pending = self._pending, None
-        return pending.result() if pending is not None else True
+        """Wait for every queued write: False where one lost the lease (its error, where
+        one failed)."""
+        return self._settle(block=True, every=True)
+
+    def _guarded(self, action: Callable[[], bool]) -> bool:
+        if self._stopped:  # an earlier chunk was not recorded: this one must not be
+            return False
+        try:
+            ok = action()
+        except BaseException:
+            self._stopped = True
+            raise
+        if not ok:
+            self._stopped = True
+        return ok
+
+    def _settle(self, *, block: bool, every: bool = False) -> bool:
+        """Collect the ended writes, oldest first (waiting for the oldest where `block`;
+        for all where `every`, or where a write has stopped the others: its outcome, its
+        error, is then collected); False once one of them returned False."""
+        if self._stopped:
+            block = every = True
+        while self._pending and (block or self._pending[0].done()):
+            if not self._pending.popleft().result():
+                self._lost = True
+            block = every
+        return not self._lost

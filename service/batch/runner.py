@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 
 from service.artifacts import retry_store
 from service.batch import output
+from service.batch.backend import load_backend
 from service.batch.output import OutputSummary, Rate, feature_names, output_width
 from service.batch.pipeline import ChunkPipeline
 from service.database import utcnow
 from service.datasets.chunks import ChunkedRows, npy_bytes
 from service.datasets.service import open_rows
 from service.datasets.tables import Dataset
-from service.inference.backends.torch import TorchBackend
+from service.inference.backends.base import Backend
 from service.inference.runtime.device import one_torch_thread
 from service.registry.tables import Model, ModelVersion
 from service.training import lifecycle
@@ -64,7 +65,7 @@ class BatchRun(JobRun):
         self.operation: str = params["operation"]
         inputs = self.reliably("read the job's inputs", self.read_inputs)
         model = self.load_model(inputs.version)
-        backend = TorchBackend(model, device=_device())
+        backend = self.load_backend(model, inputs.version)
         width = output_width(model, self.operation)
         rows = inputs.rows
         n_rows = inputs.dataset.n_rows  # what the chunks must add up to
@@ -97,35 +98,37 @@ class BatchRun(JobRun):
     def one_chunk(
         self,
         pipe: ChunkPipeline,
-        backend: TorchBackend,
+        backend: Backend,
         rows: ChunkedRows,
         position: int,
         summary: OutputSummary,
         started: Rate,
     ) -> None:
-        """Compute the chunk at `position` (read ahead by the pipeline); its storing and
-        recording go on while the next one is computed."""
+        """Compute the chunk at `position` (read ahead by the pipeline); its serialising,
+        summary, storing and recording go on, in order, on the pipeline's writer thread
+        while the next one is computed."""
         ref = rows.chunks[position]
         result = self.compute(backend, pipe.read(position), position, ref.first_row)
-        data = npy_bytes(result)
-        summary.add(result, len(data))
+        rows_done = ref.first_row + len(result)  # the chunks are the input's, in order
         progress = {
             "chunks_done": position + 1,
             "chunks_total": len(rows.chunks),
-            "rows_done": summary.rows_seen,
+            "rows_done": rows_done,
             "rows_total": rows.n_rows,
-            "rows_per_s": started.rate(summary.rows_seen),
+            "rows_per_s": started.rate(rows_done),
             "attempt": self.job.attempt,
         }
 
         def store_and_record() -> bool:
+            data = npy_bytes(result)
+            summary.add(result, len(data))
             stored = retry_store(partial(self.store.put_bytes, data), what="store a chunk")
             record = partial(
                 self.record, position, ref.first_row, data, stored.sha256, len(result), progress
             )
             return self.reliably("record a chunk", record)
 
-        if not pipe.write(store_and_record):  # the previous chunk's lease check
+        if not pipe.write(store_and_record):  # an earlier chunk found the lease lost
             self.beat.lease_lost.set()
             raise TrainingInterrupted()
 
@@ -163,19 +166,28 @@ class BatchRun(JobRun):
             raise TrainingFailed(f"version {version.version} cannot be loaded: {exc}") from exc
         return model.eval().to(torch.device(_device()))
 
+    def load_backend(self, model: ServingModel, version: ModelVersion) -> Backend:
+        """The runtime the inference routes would pick for the version here (ONNX Runtime
+        on a CPU, torch on a GPU; torch where ONNX Runtime cannot run it), with the
+        worker's threads."""
+        label = f"batch job {self.job.id} ({self.job.model_name} v{version.version})"
+        backend = load_backend(model, self.operation, device=_device(), label=label)
+        log.info("%s runs on %s (%s)", label, backend.name, backend.device)
+        return backend
+
     def output_image_shape(self, dataset: Dataset) -> list[int] | None:
         shape = dataset.image_shape
         return list(shape) if self.operation == "reconstruct" and shape else None
 
     def compute(
-        self, backend: TorchBackend, block: np.ndarray, position: int, first_row: int
+        self, backend: Backend, block: np.ndarray, position: int, first_row: int
     ) -> np.ndarray:
         """The operation's first output for the chunk's rows (the existing inference
         modules), as a (rows, width) float32 matrix with finite values."""
         parts = []
         for start in range(0, len(block), ROWS_PER_PASS):
             rows = np.ascontiguousarray(block[start : start + ROWS_PER_PASS])
-            if len(rows) < PARALLEL_ROWS and backend.device == "cpu":
+            if len(rows) < PARALLEL_ROWS and backend.device == "cpu" and backend.name == "torch":
                 with one_torch_thread():  # a team of threads costs more than it saves
                     first = backend.run(self.operation, rows)[0]
             else:

@@ -119,6 +119,9 @@ def chunk_again(blocks: Iterator[np.ndarray], ref: ChunkRef) -> bytes:
     return npy_bytes(np.ascontiguousarray(np.concatenate(parts)))
 
 
+_NARROW = 32  # features up to which FeatureMoments reduces a block feature by feature
+
+
 @dataclass
 class FeatureMoments:
     """Per-feature mean, variance, min and max merged block by block (Chan et al.)."""
@@ -130,10 +133,21 @@ class FeatureMoments:
     hi: np.ndarray | None = None
 
     def update(self, block: np.ndarray) -> None:
-        x = block.astype(np.float64)
-        n_b, mean_b = len(x), x.mean(axis=0)
-        m2_b = ((x - mean_b) ** 2).sum(axis=0)
-        lo_b, hi_b = x.min(axis=0), x.max(axis=0)
+        n_b = len(block)
+        if block.ndim == 2 and block.shape[1] <= _NARROW:
+            # A few features (a batch job's codings or scores): reduced along each feature's
+            # own contiguous copy; down the rows, each step adds a row of a few values (seen:
+            # 131,072 x 8, 18 ms down the rows, 2.3 ms this way).
+            xt = np.ascontiguousarray(block.T, dtype=np.float64)
+            mean_b = xt.mean(axis=1)
+            centred = xt - mean_b[:, None]
+            centred *= centred
+            m2_b, lo_b, hi_b = centred.sum(axis=1), xt.min(axis=1), xt.max(axis=1)
+        else:
+            x = block.astype(np.float64)
+            mean_b = x.mean(axis=0)
+            m2_b = ((x - mean_b) ** 2).sum(axis=0)
+            lo_b, hi_b = x.min(axis=0), x.max(axis=0)
         if self.mean is None or self.m2 is None or self.lo is None or self.hi is None:
             self.n, self.mean, self.m2, self.lo, self.hi = n_b, mean_b, m2_b, lo_b, hi_b
             return

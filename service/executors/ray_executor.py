@@ -139,8 +139,11 @@ def actor_alive(job_id: str) -> bool:
     return find_actor(job_id) is not None
 
 
-def _gpus_for(spec: dict[str, Any]) -> float:
-    asked = (spec.get("training") or {}).get("gpus")
+def _gpus_for(spec: dict[str, Any] | None) -> float:
+    """The GPUs a job's actor asks for: the training spec's `gpus`, else one where the
+    cluster has any. A batch job's spec is empty ({}): one GPU where there is one (its
+    worker runs the model on CUDA where it sees a device), else none."""
+    asked = ((spec or {}).get("training") or {}).get("gpus")
     if asked is not None:
         return float(asked)
     return 1.0 if _ray().cluster_resources().get("GPU", 0) >= 1 else 0.0

@@ -20,7 +20,7 @@ from service.config import Settings
 from service.context import AppContext
 from service.datasets.chunks import ChunkedRows
 from service.datasets.tables import DatasetChunk
-from service.inference.backends.torch import TorchBackend
+from service.inference.backends.base import Backend
 from service.training import lifecycle
 from service.training.schemas import JobStatus
 from service.training.tables import Job
@@ -36,7 +36,7 @@ class StopsAfter(BatchRun):
     def one_chunk(
         self,
         pipe: ChunkPipeline,
-        backend: TorchBackend,
+        backend: Backend,
         rows: ChunkedRows,
         position: int,
         summary: OutputSummary,

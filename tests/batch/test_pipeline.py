@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from service.batch.pipeline import ChunkPipeline
+from service.batch.pipeline import WRITES_AHEAD, ChunkPipeline
 
 
 def test_reads_run_ahead_and_writes_end_in_order() -> None:
@@ -40,17 +40,42 @@ def test_a_lost_lease_stops_the_writes_and_an_error_is_raised() -> None:
     started: list[int] = []
     with ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 4) as pipe:
         assert pipe.write(lambda: started.append(0) or False)
-        assert not pipe.write(lambda: started.append(1) or True)  # chunk 0's lease was lost
-        assert pipe.drain()  # nothing in flight: chunk 1's write never started
-    assert started == [0]
+        pipe.write(lambda: started.append(1) or True)  # False if chunk 0's write has ended
+        assert not pipe.drain()  # chunk 0's lease was lost
+        assert not pipe.write(lambda: started.append(2) or True)
+    assert started == [0]  # no write started after the lost lease
 
     def fail() -> bool:
         raise OSError("disk gone")
 
-    with ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 2) as pipe:
+    # raised by the write after it, or by drain
+    with (
+        ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 2) as pipe,
+        pytest.raises(OSError, match="disk gone"),
+    ):
         pipe.write(fail)
-        with pytest.raises(OSError, match="disk gone"):
-            pipe.drain()
+        pipe.write(lambda: started.append(3) or True)
+        pipe.drain()
+    assert started == [0]  # nor after the failed one
+
+
+def test_writes_queue_up_to_writes_ahead_and_run_in_order() -> None:
+    gate, written = threading.Event(), []
+
+    def write(position: int) -> bool:
+        gate.wait(5)
+        written.append(position)
+        return True
+
+    with ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 9) as pipe:
+        for position in range(WRITES_AHEAD):  # queued behind a slow write, not waited for
+            assert pipe.write(lambda p=position: write(p))  # type: ignore[misc]
+        assert written == []
+        gate.set()
+        for position in range(WRITES_AHEAD, 9):
+            assert pipe.write(lambda p=position: write(p))  # type: ignore[misc]
+        assert pipe.drain()
+    assert written == list(range(9))
 
 
 def test_leaving_waits_for_the_write_in_flight() -> None:

@@ -1,0 +1,81 @@
+"""A batch job on the Ray executor: run_job in a Ray actor runs it as BatchRun, and the output
+dataset equals an in-process encode of the same rows."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from safetensors.torch import load as load_safetensors
+from sqlalchemy import select
+
+from service.config import Settings
+from service.context import AppContext
+from service.inference.backends.torch import TorchBackend
+from service.registry.tables import Model, ModelVersion
+from service.zoo import load_serving_model
+from tests.batch.conftest import CODE_SIZE, DATASET, MODEL, N_ROWS, download
+from tests.factories import wait_for
+from tests.live import LiveServer
+from tests.training.test_ray_executor import _ray_pids, ray_address
+
+__all__ = ["ray_address"]  # the module-scoped Ray head, shared with the executor's tests
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture
+def ray_batch_server(settings: Settings, ray_address: str) -> Iterator[LiveServer]:
+    fast = settings.model_copy(update={"lease_timeout_s": 3.0, "heartbeat_interval_s": 0.3})
+    env = {"AESVC_EXECUTOR": "ray", "RAY_ADDRESS": ray_address}
+    live = LiveServer(fast, workers=0, env=env).start(timeout_s=120)
+    yield live
+    if live.process is not None and live.process.poll() is None:
+        live.stop(signal.SIGKILL)
+
+
+def encode_in_process(settings: Settings, X: np.ndarray) -> np.ndarray:
+    """Version 1 of MODEL encoding X here, by the torch backend."""
+    ctx = AppContext.from_settings(settings)
+    try:
+        with ctx.session_factory() as session:
+            version = session.scalars(
+                select(ModelVersion)
+                .join(Model, Model.id == ModelVersion.model_id)
+                .where(Model.name == MODEL, ModelVersion.version == 1)
+            ).one()
+            blob = ctx.store.get_bytes(version.artifact_sha256)
+            model = load_serving_model(version.config, load_safetensors(blob)).eval()
+    finally:
+        ctx.close()
+    return TorchBackend(model, device="cpu").run("encode", np.ascontiguousarray(X))[0]
+
+
+def test_batch_encode_runs_in_a_ray_actor(
+    client: TestClient, settings: Settings, world: np.ndarray, ray_batch_server: LiveServer
+) -> None:
+    """`world`: the dataset in 8 chunks and the tiny model trained on it (in process)."""
+    with ray_batch_server.client() as http:
+        body = {"model": MODEL, "dataset": DATASET, "operation": "encode", "output": "rayed"}
+        response = http.post("/v1/batch-jobs", json=body)
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+
+        def ended() -> dict | None:  # type: ignore[type-arg]
+            job = http.get(f"/v1/batch-jobs/{job_id}").json()
+            return job if job["status"] in ("succeeded", "failed", "cancelled") else None
+
+        done = wait_for(ended, timeout_s=180, interval_s=0.2)
+        assert done["status"] == "succeeded", done
+        assert done["progress"]["chunks_done"] == done["progress"]["chunks_total"] == 8
+        pids = _ray_pids(http, job_id)  # run by an actor, not by the API process
+        assert len(pids) == 1 and pids[0] != ray_batch_server.process.pid  # type: ignore[union-attr]
+
+    dataset = client.get("/v1/datasets/rayed").json()
+    assert (dataset["n_rows"], dataset["n_features"]) == (N_ROWS, CODE_SIZE)
+    assert dataset["id"] == done["output_dataset_id"]
+    codes = download(client, "rayed")
+    assert codes.shape == (N_ROWS, CODE_SIZE)
+    np.testing.assert_allclose(codes, encode_in_process(settings, world), rtol=1e-4, atol=1e-5)
