@@ -17,9 +17,15 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from service.inference.backends.base import Backend, BackendUnavailable, Outputs, disagreement
-from service.inference.backends.onnxruntime import export
-from service.inference.backends.operations import operation, probe_rows
+from service.inference.backends.base import (
+    Backend,
+    BackendUnavailable,
+    Operation,
+    Outputs,
+    disagreement,
+    probe_rows,
+)
+from service.inference.backends.onnxruntime import export, session_options
 from service.inference.backends.torch import TorchBackend
 from service.zoo import ServingModel
 
@@ -46,7 +52,7 @@ class OneOperationOnnx:
         self, model: ServingModel, op: str, *, threads: int, adaptive: bool = True
     ) -> None:
         """adaptive=False: `threads` threads for every pass of at least PARALLEL_ROWS rows."""
-        module, probe = operation(model, op), probe_rows(model, op)
+        module, probe = Operation(model, op), probe_rows(model, op)
         with torch.no_grad():
             want = tuple(t.numpy() for t in module(probe))
         counts = sorted({1, max(1, threads)} if adaptive else {max(1, threads)})
@@ -111,19 +117,6 @@ class ThreadChoice:
         self.per_row[threads] = (
             seconds_per_row if before is None else before + self.WEIGHT * (seconds_per_row - before)
         )
-
-
-def session_options(threads: int) -> ort.SessionOptions:
-    """As the inference routes' sessions: `threads` intra-op threads that sleep when idle
-    (no spinning against the worker's reader and writer threads)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    return options
 
 
 def load_backend(model: ServingModel, op: str, *, device: str, label: str) -> Backend:

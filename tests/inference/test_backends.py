@@ -139,7 +139,7 @@ class Noisy(nn.Module):
 
 def test_a_session_that_answers_differently_from_torch_is_refused() -> None:
     backend = OnnxRuntimeBackend.__new__(OnnxRuntimeBackend)  # one operation, by hand
-    backend._providers, backend._options = ["CPUExecutionProvider"], ort_backend._options(1)
+    backend._providers, backend._options = ["CPUExecutionProvider"], ort_backend.session_options(1)
     backend._sessions = {}
     with pytest.raises(BackendUnavailable, match="answers differently from torch"):
         backend._load("encode", Noisy(), torch.randn(8, 3))

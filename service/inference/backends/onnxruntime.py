@@ -35,7 +35,7 @@ class OnnxRuntimeBackend:
         """`model` on the CPU; `threads` 0: as many as torch's."""
         self.device = device
         self._providers = _providers(device)
-        self._options = _options(threads or torch.get_num_threads())
+        self._options = session_options(threads or torch.get_num_threads())
         self._sessions: dict[str, tuple[Callable[..., list[Any]], list[str]]] = {}
         onnx = [self._load(op, Operation(model, op), probe_rows(model, op)) for op in OPERATIONS]
         self.held_bytes = sum(len(b) for b in onnx)  # about the weights the sessions hold
@@ -92,7 +92,9 @@ def _providers(device: str) -> list[str | tuple[str, dict[str, str]]]:
     return [(CUDA, {"device_id": index})]
 
 
-def _options(threads: int) -> ort.SessionOptions:
+def session_options(threads: int) -> ort.SessionOptions:
+    """`threads` intra-op threads that sleep when idle (no spinning against the other
+    threads of the process: the event loop, a batch job's reader and writer)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
