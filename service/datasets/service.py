@@ -247,14 +247,17 @@ def load_labels(*, store: ArtifactStore, labels_sha256: str | None) -> np.ndarra
     return np.load(io.BytesIO(store.get_bytes(labels_sha256)), allow_pickle=False)
 
 
+@functools.cache
 def builtin_payloads() -> dict[str, dict[str, Any]]:
+    """Read once per process (scikit-learn parses its CSV files on every call, and every
+    app start registers the built-ins); the arrays are read-only, as they are shared."""
     from sklearn.datasets import load_breast_cancer, load_digits
 
     from service.zoo.datasets_builtin import make_pca3d
 
     digits = load_digits()
     cancer = load_breast_cancer()
-    return {
+    payloads = {
         "digits": {
             "parsed": ParsedData(
                 X=digits.data.astype(np.float32),
@@ -280,6 +283,11 @@ def builtin_payloads() -> dict[str, dict[str, Any]]:
             "image_shape": None,
         },
     }
+    for payload in payloads.values():
+        for array in (payload["parsed"].X, payload["parsed"].y):
+            if array is not None:
+                array.setflags(write=False)
+    return payloads
 
 
 def register_builtins(*, session: Session, store: ArtifactStore) -> None:
