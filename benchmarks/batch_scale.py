@@ -190,7 +190,14 @@ def kill_at_half(http: httpx.Client, n_rows: int) -> dict[str, Any]:
     if killed:
         os.kill(job["worker"]["pid"], signal.SIGKILL)
     done = _wait(http, job_id, _ended, interval_s=0.5)
-    history = http.get(f"/v1/jobs/{job_id}/history", params={"limit": 1000}).json()["epochs"]
+    history: list[dict[str, Any]] = []
+    token = None
+    while True:  # every page: a 4 GB dataset has more chunks than one page holds
+        params: dict[str, Any] = {"limit": 1000, **({"page_token": token} if token else {})}
+        page = http.get(f"/v1/jobs/{job_id}/history", params=params).json()
+        history += page["epochs"]
+        if not (token := page["next_page_token"]):
+            break
     order = [e["chunks_done"] for e in history]
     total = (done["progress"] or {}).get("chunks_total", 0)
     dataset = http.get("/v1/datasets/codes-killed").json()

@@ -27,6 +27,7 @@ import platform
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ from tests.live import LiveServer
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
 N_FEATURES = 64
-UPLOAD_TARGET_MB = 200
+UPLOAD_TARGET_MB = 200  # issue 27's, for 1 GB; issue 28 asks 300 MB for 4 GB
+EPOCH_RSS_TARGET_MB = 1536  # the worker's peak RSS over one epoch at batch 4096
 SPEED_TARGET = 0.9
 
 
@@ -123,7 +125,7 @@ def through_server(tmp: Path, upload_mb: int) -> dict[str, Any]:
         if response.status_code != 201:
             raise SystemExit(f"upload refused: {response.status_code} {response.text}")
         worker_before = {pid: reset_peak(pid) for pid in workers}
-        body = {"model_name": "big", "dataset": "big", **spec_body(1, 4096)}
+        body = {"model": "big", "dataset": "big", "spec": spec_body(1, 4096)}
         with httpx.Client(base_url=server.base_url, timeout=30) as http:
             start = time.perf_counter()
             job_id = http.post("/v1/jobs", json=body).json()["id"]
@@ -220,20 +222,35 @@ def main() -> None:
             (tmp / "big.npy").unlink()
         speed = None if args.skip_speed else streaming_speed(tmp, args.stream_mb, args.epochs)
         batch = None if args.skip_batch else run_batch(tmp, args.batch_mb, args.chunk_kb)
-    upload = served["upload"]
+    # a part this run skipped keeps its figures from the last run that measured it, each
+    # part with its own command and time (a small run once overwrote the 4 GB figures)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    command = " ".join(["benchmarks/scale.py", *sys.argv[1:]])
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    measured = {**served, "streaming_speed": speed, "batch": batch}
+    parts: dict[str, Any] = {}
+    for name, value in measured.items():
+        if value is not None:
+            parts[name] = {**value, "command": command, "measured_at": now}
+        elif previous.get(name) is not None:
+            parts[name] = {"command": previous.get("command"), **previous[name]}
+        else:
+            parts[name] = None
+    upload, epoch = parts["upload"], parts["one_epoch"]
+    speed, batch = parts["streaming_speed"], parts["batch"]
     result = {
         "benchmark": "scale",
-        "command": " ".join(["benchmarks/scale.py", *sys.argv[1:]]),
+        "command": command,
         "store": "folder",
-        **served,
-        "streaming_speed": speed,
-        "batch": batch,
+        **parts,
         "meets_targets": {
             "upload_rss": upload is not None
             and upload["status"] == 201
             and upload["api_peak_rss_growth_mb"] <= UPLOAD_TARGET_MB,
-            "one_epoch": served["one_epoch"] is not None
-            and served["one_epoch"]["status"] == "succeeded",
+            "one_epoch_rss": epoch is not None
+            and epoch["status"] == "succeeded"
+            and epoch["worker_rss_before_mb"] + epoch["worker_peak_rss_growth_mb"]
+            <= EPOCH_RSS_TARGET_MB,
             "streaming_speed": speed is not None
             and speed["ratio_streamed_over_in_memory"] >= SPEED_TARGET,
             "batch_encode_speed": batch is not None
