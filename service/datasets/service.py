@@ -257,7 +257,7 @@ def builtin_payloads() -> dict[str, dict[str, Any]]:
 
     digits = load_digits()
     cancer = load_breast_cancer()
-    payloads = {
+    payloads: dict[str, dict[str, Any]] = {
         "digits": {
             "parsed": ParsedData(
                 X=digits.data.astype(np.float32),
