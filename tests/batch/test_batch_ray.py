@@ -3,9 +3,6 @@ dataset equals an in-process encode of the same rows."""
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -20,20 +17,10 @@ from service.zoo import load_serving_model
 from tests.batch.conftest import CODE_SIZE, DATASET, MODEL, N_ROWS, download
 from tests.factories import wait_for
 from tests.live import LiveServer
-from tests.training.test_ray_executor import _ray_pids, ray_address
+from tests.training.test_ray_executor import _ray_pids, ray_address, ray_server
 
-__all__ = ["ray_address"]  # the module-scoped Ray head, shared with the executor's tests
+__all__ = ["ray_address", "ray_server"]  # the Ray head and server of the executor's tests
 pytestmark = pytest.mark.ray
-
-
-@pytest.fixture
-def ray_batch_server(settings: Settings, ray_address: str) -> Iterator[LiveServer]:
-    fast = settings.model_copy(update={"lease_timeout_s": 3.0, "heartbeat_interval_s": 0.3})
-    env = {"AESVC_EXECUTOR": "ray", "RAY_ADDRESS": ray_address}
-    live = LiveServer(fast, workers=0, env=env).start(timeout_s=120)
-    yield live
-    if live.process is not None and live.process.poll() is None:
-        live.stop(signal.SIGKILL)
 
 
 def encode_in_process(settings: Settings, X: np.ndarray) -> np.ndarray:
@@ -54,10 +41,10 @@ def encode_in_process(settings: Settings, X: np.ndarray) -> np.ndarray:
 
 
 def test_batch_encode_runs_in_a_ray_actor(
-    client: TestClient, settings: Settings, world: np.ndarray, ray_batch_server: LiveServer
+    client: TestClient, settings: Settings, world: np.ndarray, ray_server: LiveServer
 ) -> None:
     """`world`: the dataset in 8 chunks and the tiny model trained on it (in process)."""
-    with ray_batch_server.client() as http:
+    with ray_server.client() as http:
         body = {"model": MODEL, "dataset": DATASET, "operation": "encode", "output": "rayed"}
         response = http.post("/v1/batch-jobs", json=body)
         assert response.status_code == 202, response.text
@@ -71,7 +58,7 @@ def test_batch_encode_runs_in_a_ray_actor(
         assert done["status"] == "succeeded", done
         assert done["progress"]["chunks_done"] == done["progress"]["chunks_total"] == 8
         pids = _ray_pids(http, job_id)  # run by an actor, not by the API process
-        assert len(pids) == 1 and pids[0] != ray_batch_server.process.pid  # type: ignore[union-attr]
+        assert len(pids) == 1 and pids[0] != ray_server.process.pid  # type: ignore[union-attr]
 
     dataset = client.get("/v1/datasets/rayed").json()
     assert (dataset["n_rows"], dataset["n_features"]) == (N_ROWS, CODE_SIZE)
