@@ -135,12 +135,12 @@ def record_leased(
     *,
     job_id: str,
     owner: str,
-    chunk: Written,
+    chunks: list[Written],
     progress: dict[str, Any],
 ) -> bool:
-    """One transaction: the lease renewed (only if still `owner`'s), the chunk recorded with
-    its blob made sure of under the blob's lock (service.blob_guard), the progress reported.
-    False, and nothing written, when the lease is someone else's or the position is
+    """One transaction: the lease renewed (only if still `owner`'s), the chunks recorded
+    with their blobs made sure of under each blob's lock (service.blob_guard), the progress
+    reported. False, and nothing written, when the lease is someone else's or a position is
     recorded already."""
     with immediate_session(factory) as session:
         moved = session.execute(
@@ -151,7 +151,7 @@ def record_leased(
         if not moved.rowcount:  # type: ignore[attr-defined]
             session.rollback()
             return False
-        session.add(
+        session.add_all(
             BatchChunk(
                 job_id=job_id,
                 position=chunk.position,
@@ -159,8 +159,10 @@ def record_leased(
                 n_rows=chunk.n_rows,
                 sha256=chunk.sha256,
             )
+            for chunk in chunks
         )
-        ensure_blob(session, store, chunk.sha256, chunk.data)
+        for chunk in chunks:
+            ensure_blob(session, store, chunk.sha256, chunk.data)
         add_event(session, job_id, "progress", progress)
         try:
             session.commit()

@@ -1,39 +1,41 @@
-"""A batch job's chunks in a pipeline: the next input chunk is read, and earlier output
-chunks serialised, summarised, stored and recorded, while the current one is computed.
-Reads and writes are I/O and hashing (which release the GIL), so they overlap the model's
-forward pass.
+"""A batch job's chunks in a pipeline: `lanes` threads each read a chunk and compute it,
+so that on n cores n chunks are in work at once, each on one thread, and the caller takes
+the results in order. A read is file or network I/O and a sha256, a pass is ONNX Runtime
+or torch: all of it outside the GIL. Seen here on 2 cores (docs/performance.md): two
+one-thread lanes encoded 1.9-2.0 M rows/s from the store, where one two-thread pass at a
+time with a reader thread beside it ran 1.4-1.5 M.
 
-At most one chunk is read ahead. Writes run on one thread, in order, up to WRITES_AHEAD
-of them queued, so that one slow write (an fsync, the profile taken once its sample is
-complete) does not hold up the forward pass. A write starts only if every earlier one
-succeeded: after a lost lease or an error none is attempted, so chunks are recorded in
-order without a gap, as without the pipeline; a worker killed mid-way leaves every chunk
-it recorded, and nothing else.
+The results' serialising, summary, storing and recording run on one writer thread, in
+order, up to WRITES_AHEAD of them queued, so that one slow write (an fsync, the profile
+taken once its sample is complete) does not hold up the lanes. A write starts only if every
+earlier one succeeded: after a lost lease or an error none is attempted, so chunks are
+recorded in order without a gap; a worker killed mid-way leaves every chunk it recorded,
+and nothing else. A chunk computed but not yet written has no effect anywhere.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
+from typing import Generic, TypeVar
 
-import numpy as np
-
+T = TypeVar("T")
 WRITES_AHEAD = 4
 
 
-class ChunkPipeline:
-    def __init__(self, read: Callable[[int], np.ndarray], n_chunks: int) -> None:
-        self._read, self._n_chunks = read, n_chunks
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="batch-read")
+class ChunkPipeline(Generic[T]):
+    def __init__(self, work: Callable[[int], T], positions: range, *, lanes: int) -> None:
+        self._work, self._positions, self._depth = work, positions, lanes + 1
+        self._lanes = ThreadPoolExecutor(lanes, thread_name_prefix="batch-lane")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="batch-write")
-        self._ahead: dict[int, Future[np.ndarray]] = {}
+        self._ahead: deque[tuple[int, Future[T]]] = deque()
         self._pending: deque[Future[bool]] = deque()
         self._stopped = False  # a write lost the lease or failed: none starts after it
         self._lost = False  # a write returned False (seen by the caller's thread)
 
-    def __enter__(self) -> ChunkPipeline:
+    def __enter__(self) -> ChunkPipeline[T]:
         return self
 
     def __exit__(
@@ -42,18 +44,27 @@ class ChunkPipeline:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Waits for what is in flight (a write ends recorded or not at all)."""
-        for future in self._ahead.values():
+        """Drops the chunks not taken and waits for what is in flight (a write ends
+        recorded or not at all)."""
+        for _, future in self._ahead:
             future.cancel()
-        self._reader.shutdown(wait=True)
+        self._lanes.shutdown(wait=True)
         self._writer.shutdown(wait=True)
 
-    def read(self, position: int) -> np.ndarray:
-        """Input chunk `position` (read ahead if it was), and the next one's read started."""
-        future = self._ahead.pop(position, None) or self._reader.submit(self._read, position)
-        if position + 1 < self._n_chunks:
-            self._ahead[position + 1] = self._reader.submit(self._read, position + 1)
-        return future.result()
+    def results(self) -> Iterator[tuple[int, T]]:
+        """(position, work(position)) for each position in order, up to lanes + 1 of them
+        in work ahead of the one taken; a work's error is raised here."""
+        positions = iter(self._positions)
+        for position in positions:
+            self._ahead.append((position, self._lanes.submit(self._work, position)))
+            if len(self._ahead) == self._depth:
+                break
+        while self._ahead:
+            position, future = self._ahead.popleft()
+            following = next(positions, None)
+            if following is not None:
+                self._ahead.append((following, self._lanes.submit(self._work, following)))
+            yield position, future.result()
 
     def write(self, action: Callable[[], bool]) -> bool:
         """Queue `action` (store and record a chunk) after the earlier writes, once fewer

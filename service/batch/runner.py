@@ -1,15 +1,18 @@
-"""A batch job in the worker: the model version over the dataset's chunks, one at a time.
+"""A batch job in the worker: the model version over the dataset's chunks, a lane per core
+(service.batch.pipeline).
 
-Each output chunk is stored, then recorded (service.batch.tables) in the transaction that
-renews the lease and reports progress, so a worker killed anywhere leaves every finished
-chunk recorded and nothing else; the next attempt goes on from the first missing one. Only
-the lease holder can record a chunk, and a position is recorded once (its primary key).
+Each output chunk is stored, then recorded (service.batch.tables), with the chunks stored
+just before it, in the transaction that renews the lease and reports progress, so a worker
+killed anywhere leaves every recorded chunk whole and nothing recorded out of order; the
+next attempt goes on from the first unrecorded one. Only the lease holder can record a
+chunk, and a position is recorded once (its primary key).
 The rest of an attempt's life (heartbeats, cancel, retries, hand-back on SIGTERM) is the
 training job's (JobRun); only the work and what success writes differ.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from functools import partial
@@ -43,11 +46,16 @@ from service.training.trainer import TrainingFailed, TrainingInterrupted
 from service.zoo import ServingModel, load_serving_model
 
 log = logging.getLogger(__name__)
-ROWS_PER_PASS = 8192  # rows through the model at once: bounds the activations' memory
-# Smaller passes run on one torch thread on a CPU, as the inference batches do
-# (AESVC_INFERENCE_PARALLEL_ROWS's default): seen here, 512 rows took 80 ms on two
-# threads of a busy 2-core machine and 1 ms on one.
-PARALLEL_ROWS = 1024
+# Rows through the model at once: bounds the activations' memory. Seen here (2 cores, one
+# thread per lane), 2,048 to 4,096 rows ran 8 % faster than 8,192, whose activations spill
+# out of the core's cache.
+ROWS_PER_PASS = 4096
+# Chunks stored are recorded together (one transaction, one progress event) at most this
+# often, or once they hold this many bytes: a record took 2 ms of CPU, a tenth of a 4 MB
+# chunk's work. A worker killed meanwhile leaves them stored and unrecorded: the next
+# attempt computes them again (the same content, the same blobs).
+RECORD_EVERY_S = 0.5
+RECORD_BYTES = 64 << 20
 
 
 class _Inputs:
@@ -78,15 +86,21 @@ class BatchRun(JobRun):
             data = retry_store(partial(self.store.get_bytes, chunk.sha256), what="read a chunk")
             summary.add(output.npy_load(data), len(data))
         started = Rate(time.monotonic(), summary.rows_seen)
+        self.stored: list[output.Written] = []  # by the writer thread, not yet recorded
+        self.progress: dict[str, Any] = {}
+        self.recorded_at = time.monotonic()
 
-        def read(position: int) -> np.ndarray:
-            return retry_store(partial(rows.read_chunk, position), what="read a chunk")
+        def work(position: int) -> np.ndarray:  # on a lane
+            block = retry_store(partial(rows.read_chunk, position, copy=False), what="read a chunk")
+            return self.compute(backend, block, position, rows.chunks[position].first_row)
 
-        with ChunkPipeline(read, len(rows.chunks)) as pipe:
-            for position in range(len(done), len(rows.chunks)):
+        positions = range(len(done), len(rows.chunks))
+        with ChunkPipeline(work, positions, lanes=_lanes(backend)) as pipe:
+            for position, result in pipe.results():
                 if self.should_stop():
                     break
-                self.one_chunk(pipe, backend, rows, position, summary, started)
+                self.one_chunk(pipe, rows, position, result, summary, started)
+            pipe.write(self.record_stored)  # what is stored is recorded, stopping or not
             if not pipe.drain():
                 self.beat.lease_lost.set()
             if self.should_stop():  # the chunks recorded so far stay for the next attempt
@@ -97,18 +111,16 @@ class BatchRun(JobRun):
 
     def one_chunk(
         self,
-        pipe: ChunkPipeline,
-        backend: Backend,
+        pipe: ChunkPipeline[np.ndarray],
         rows: ChunkedRows,
         position: int,
+        result: np.ndarray,
         summary: OutputSummary,
         started: Rate,
     ) -> None:
-        """Compute the chunk at `position` (read ahead by the pipeline); its serialising,
-        summary, storing and recording go on, in order, on the pipeline's writer thread
-        while the next one is computed."""
+        """Queue the chunk at `position`, computed, for its serialising, summary, storing
+        and recording, in order, on the pipeline's writer thread."""
         ref = rows.chunks[position]
-        result = self.compute(backend, pipe.read(position), position, ref.first_row)
         rows_done = ref.first_row + len(result)  # the chunks are the input's, in order
         progress = {
             "chunks_done": position + 1,
@@ -123,10 +135,14 @@ class BatchRun(JobRun):
             data = npy_bytes(result)
             summary.add(result, len(data))
             stored = retry_store(partial(self.store.put_bytes, data), what="store a chunk")
-            record = partial(
-                self.record, position, ref.first_row, data, stored.sha256, len(result), progress
+            self.stored.append(
+                output.Written(position, ref.first_row, len(result), stored.sha256, data)
             )
-            return self.reliably("record a chunk", record)
+            self.progress = progress
+            held = sum(len(chunk.data) for chunk in self.stored)
+            if time.monotonic() - self.recorded_at < RECORD_EVERY_S and held < RECORD_BYTES:
+                return True
+            return self.record_stored()
 
         if not pipe.write(store_and_record):  # an earlier chunk found the lease lost
             self.beat.lease_lost.set()
@@ -185,14 +201,13 @@ class BatchRun(JobRun):
         """The operation's first output for the chunk's rows (the existing inference
         modules), as a (rows, width) float32 matrix with finite values."""
         parts = []
-        for start in range(0, len(block), ROWS_PER_PASS):
-            rows = np.ascontiguousarray(block[start : start + ROWS_PER_PASS])
-            if len(rows) < PARALLEL_ROWS and backend.device == "cpu" and backend.name == "torch":
-                with one_torch_thread():  # a team of threads costs more than it saves
-                    first = backend.run(self.operation, rows)[0]
-            else:
-                first = backend.run(self.operation, rows)[0]
-            parts.append(first.reshape(len(rows), -1))
+        torch_on_cpu = backend.name == "torch" and backend.device == "cpu"
+        with one_torch_thread() if torch_on_cpu else contextlib.nullcontext():
+            for start in range(0, len(block), ROWS_PER_PASS):
+                rows = block[start : start + ROWS_PER_PASS]
+                if backend.name == "torch":  # torch.from_numpy wants a writable array
+                    rows = rows.copy()
+                parts.append(backend.run(self.operation, rows)[0].reshape(len(rows), -1))
         result = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
         bad = ~np.isfinite(result)
         if bad.any():
@@ -203,22 +218,19 @@ class BatchRun(JobRun):
             )
         return result
 
-    def record(
-        self,
-        position: int,
-        first_row: int,
-        data: bytes,
-        sha256: str,
-        n_rows: int,
-        progress: dict[str, Any],
-    ) -> bool:
-        """The chunk's record, the progress and a lease renewal in one transaction; False
-        (nothing written) when the lease is no longer ours."""
-        chunk = output.Written(position, first_row, n_rows, sha256, data)
-        return output.record_leased(
-            self.factory, self.store, job_id=self.job.id, owner=self.owner, chunk=chunk,
-            progress=progress,
+    def record_stored(self) -> bool:
+        """The chunks stored since the last record, the latest progress and a lease renewal
+        in one transaction; False (nothing written) when the lease is no longer ours."""
+        if not self.stored:
+            return True
+        chunks, self.stored = self.stored, []
+        record = partial(
+            output.record_leased, self.factory, self.store, job_id=self.job.id,
+            owner=self.owner, chunks=chunks, progress=self.progress,
         )  # fmt: skip
+        recorded = self.reliably("record chunks", record)
+        self.recorded_at = time.monotonic()
+        return recorded
 
     def register(self, result: Any) -> JobStatus | None:
         """Make the output a dataset and the job succeeded, in one transaction."""
@@ -296,6 +308,12 @@ class BatchRun(JobRun):
                 output.drop_written(session, self.store, self.job.id)
         except Exception:
             log.exception("batch job %s: could not remove its chunks", self.job.id)
+
+
+def _lanes(backend: Backend) -> int:
+    """Chunks in work at once: one per thread of the worker's share of the cores on a CPU
+    (each pass on one thread); two on a GPU, so that one chunk is read while one runs."""
+    return max(1, torch.get_num_threads()) if backend.device == "cpu" else 2
 
 
 def _device() -> str:

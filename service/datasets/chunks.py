@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -46,6 +47,25 @@ def npy_header(n_rows: int, n_features: int) -> bytes:
     return buffer.getvalue()
 
 
+def npy_view(data: bytes) -> np.ndarray:
+    """The array of an .npy blob as a read-only view of `data`; what np.save writes for a
+    chunk's matrix (format 1.0 or 2.0, C order, no objects) is viewed, the rest loaded."""
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version in ((1, 0), (2, 0)):
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(stream)
+        if not fortran and not dtype.hasobject:
+            count = math.prod(shape)
+            view = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+            return view.reshape(shape)
+    return np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
+
+
 @dataclass(frozen=True)
 class ChunkRef:
     sha256: str
@@ -68,17 +88,19 @@ class ChunkedRows:
     def __len__(self) -> int:
         return self.n_rows
 
-    def read_chunk(self, index: int) -> np.ndarray:
-        """(n_rows of the chunk, F) float32, sha256-checked by the store."""
+    def read_chunk(self, index: int, *, copy: bool = True) -> np.ndarray:
+        """(n_rows of the chunk, F) float32, sha256-checked by the store; with copy=False a
+        read-only view of the bytes read (no second copy of the chunk)."""
         ref = self.chunks[index]
-        array = np.load(io.BytesIO(self.store.get_bytes(ref.sha256)), allow_pickle=False)
+        array = npy_view(self.store.get_bytes(ref.sha256))
         if array.shape != (ref.n_rows, self.n_features):
             raise ValueError(f"chunk {ref.sha256} has shape {array.shape}, not the recorded one")
-        return np.asarray(array, dtype=np.float32)
+        return array.astype(np.float32, copy=copy)
 
     def iter_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Each chunk in order, read-only."""
         for index in range(len(self.chunks)):
-            yield index, self.read_chunk(index)
+            yield index, self.read_chunk(index, copy=False)
 
     def read_all(self) -> np.ndarray:
         """The whole matrix (N, F): for datasets small enough to hold."""
@@ -97,7 +119,8 @@ class ChunkedRows:
         owner = np.searchsorted(self._starts, rows, side="right") - 1  # chunk of each row
         for index in np.unique(owner):
             picked = np.flatnonzero(owner == index)
-            out[picked] = self.read_chunk(int(index))[rows[picked] - self._starts[index]]
+            chunk = self.read_chunk(int(index), copy=False)
+            out[picked] = chunk[rows[picked] - self._starts[index]]
         return out
 
     def head(self, n: int) -> np.ndarray:

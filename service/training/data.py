@@ -143,8 +143,8 @@ class ShuffledChunks(IterableDataset[torch.Tensor]):
         self.epoch = epoch
 
     def _train_rows(self, index: int) -> np.ndarray:
-        chunk = self.rows.read_chunk(index)
-        return chunk[~self.split.is_val(index, len(chunk))]
+        chunk = self.rows.read_chunk(index, copy=False)
+        return chunk[~self.split.is_val(index, len(chunk))]  # a copy
 
     def _read_ahead(self, order: np.ndarray) -> Iterator[np.ndarray]:
         """The chunks' training rows in `order`, the next ones read by a thread meanwhile

@@ -1,5 +1,4 @@
-"""What a batch job's output dataset says of its matrix, taken chunk by chunk; and the
-runtime's choice of threads (service/batch/backend.py)."""
+"""What a batch job's output dataset says of its matrix, taken chunk by chunk."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import hashlib
 import numpy as np
 import pytest
 
-from service.batch.backend import ThreadChoice
 from service.batch.output import OutputSummary
 from service.datasets.chunks import npy_bytes
 from service.zoo import profile
@@ -35,18 +33,3 @@ def test_the_summary_equals_the_whole_matrix_s(
     np.testing.assert_allclose(stats["mean"], x.mean(axis=0), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(stats["std"], x.std(axis=0), rtol=1e-12, atol=1e-12)
     assert stats["min"] == x.min(axis=0).tolist() and stats["max"] == x.max(axis=0).tolist()
-
-
-def test_thread_choice_runs_the_faster_and_looks_at_the_other_now_and_then() -> None:
-    choice = ThreadChoice([1, 2])
-    picks = []
-    for _ in range(4 * ThreadChoice.EXPLORE):
-        n = choice.next()
-        picks.append(n)
-        choice.timed(n, 1.0 if n == 2 else 0.5)  # one thread twice as fast
-    assert picks[:4] == [1, 1, 2, 2]  # each tried twice
-    assert picks[4:].count(2) == 4  # then the slower one only every EXPLORE-th pass
-    for _ in range(3 * ThreadChoice.EXPLORE):  # the load changes: two threads win now
-        n = choice.next()
-        choice.timed(n, 0.25 if n == 2 else 0.5)
-    assert choice.next() == 2

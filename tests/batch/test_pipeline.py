@@ -1,44 +1,66 @@
-"""The chunk pipeline (service/batch/pipeline.py): reads run one chunk ahead, writes run
-one at a time and in order, a write's failure or lost lease reaches the caller."""
+"""The chunk pipeline (service/batch/pipeline.py): lanes compute chunks at once and hand
+them back in order, writes run one at a time and in order, a lane's or a write's failure
+and a lost lease reach the caller."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-import numpy as np
 import pytest
 
 from service.batch.pipeline import WRITES_AHEAD, ChunkPipeline
 
 
-def test_reads_run_ahead_and_writes_end_in_order() -> None:
-    read_at: dict[int, float] = {}
+def test_lanes_compute_chunks_at_once_and_results_and_writes_come_in_order() -> None:
+    running, most, lock = set(), [0], threading.Lock()
     written: list[int] = []
 
-    def read(position: int) -> np.ndarray:
-        read_at[position] = time.monotonic()
-        return np.full((2, 1), position, dtype=np.float32)
+    def work(position: int) -> int:
+        with lock:
+            running.add(position)
+            most[0] = max(most[0], len(running))
+        time.sleep(0.02 * (5 - position))  # the earlier chunks are the slower ones
+        with lock:
+            running.discard(position)
+        return position * 10
 
     def write(position: int) -> bool:
-        time.sleep(0.02 * (3 - position))  # the earlier writes are the slower ones
+        time.sleep(0.02 * (5 - position))
         written.append(position)
         return True
 
-    with ChunkPipeline(read, 3) as pipe:
-        for position in range(3):
-            assert pipe.read(position)[0, 0] == position
-            if position == 1:
-                time.sleep(0.05)
-                assert 2 in read_at  # read while chunk 1 was being computed
+    with ChunkPipeline(work, range(1, 5), lanes=2) as pipe:
+        taken = list(pipe.results())
+        for position, _ in taken:
             assert pipe.write(lambda p=position: write(p))  # type: ignore[misc]
         assert pipe.drain()
-    assert written == [0, 1, 2]
+    assert taken == [(1, 10), (2, 20), (3, 30), (4, 40)]
+    assert most[0] == 2  # two chunks were in work at once, never more than the lanes
+    assert written == [1, 2, 3, 4]
+
+
+def test_a_lanes_error_reaches_the_caller_and_the_chunks_not_taken_are_dropped() -> None:
+    started: list[int] = []
+
+    def work(position: int) -> int:
+        started.append(position)
+        if position == 1:
+            raise OSError("chunk 1 unreadable")
+        return position
+
+    with (
+        pytest.raises(OSError, match="chunk 1 unreadable"),
+        ChunkPipeline(work, range(100), lanes=1) as pipe,
+    ):
+        for _ in pipe.results():
+            pass
+    assert len(started) <= 4  # the failed one and up to lanes + 1 after it, not all 100
 
 
 def test_a_lost_lease_stops_the_writes_and_an_error_is_raised() -> None:
     started: list[int] = []
-    with ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 4) as pipe:
+    with ChunkPipeline(int, range(4), lanes=1) as pipe:
         assert pipe.write(lambda: started.append(0) or False)
         pipe.write(lambda: started.append(1) or True)  # False if chunk 0's write has ended
         assert not pipe.drain()  # chunk 0's lease was lost
@@ -50,7 +72,7 @@ def test_a_lost_lease_stops_the_writes_and_an_error_is_raised() -> None:
 
     # raised by the write after it, or by drain
     with (
-        ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 2) as pipe,
+        ChunkPipeline(int, range(2), lanes=1) as pipe,
         pytest.raises(OSError, match="disk gone"),
     ):
         pipe.write(fail)
@@ -67,7 +89,7 @@ def test_writes_queue_up_to_writes_ahead_and_run_in_order() -> None:
         written.append(position)
         return True
 
-    with ChunkPipeline(lambda p: np.zeros((1, 1), np.float32), 9) as pipe:
+    with ChunkPipeline(int, range(9), lanes=1) as pipe:
         for position in range(WRITES_AHEAD):  # queued behind a slow write, not waited for
             assert pipe.write(lambda p=position: write(p))  # type: ignore[misc]
         assert written == []
@@ -86,7 +108,7 @@ def test_leaving_waits_for_the_write_in_flight() -> None:
         done.set()
         return True
 
-    with pytest.raises(RuntimeError), ChunkPipeline(lambda p: np.zeros((1, 1)), 1) as pipe:
+    with pytest.raises(RuntimeError), ChunkPipeline(int, range(1), lanes=1) as pipe:
         pipe.write(slow)
         raise RuntimeError("the forward pass failed")
     assert done.is_set()  # the chunk ended recorded (or not at all) before the job moved on

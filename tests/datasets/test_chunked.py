@@ -56,6 +56,11 @@ def test_chunks_round_trip_on_each_store(store: ArtifactStore) -> None:
     picked = np.array([0, 127, 128, 500, 999])
     np.testing.assert_array_equal(rows.take(picked), X[picked])
     np.testing.assert_array_equal(rows.head(3), X[:3])
+    view, copy = rows.read_chunk(1, copy=False), rows.read_chunk(1)
+    np.testing.assert_array_equal(view, X[128:256])
+    np.testing.assert_array_equal(copy, X[128:256])
+    assert not view.flags.writeable and view.base is not None  # the bytes read, not a copy
+    assert copy.flags.writeable and copy.flags.owndata
 
 
 def test_a_dataset_of_one_blob_still_reads(client: TestClient, store: ArtifactStore) -> None:
@@ -67,7 +72,21 @@ def test_a_dataset_of_one_blob_still_reads(client: TestClient, store: ArtifactSt
     with factory() as session:
         rows = open_rows(session=session, store=store, dataset=legacy)
     assert rows.chunks == [ChunkRef(sha256=blob.sha256, first_row=0, n_rows=50)]
-    np.testing.assert_array_equal(rows.read_all(), X)
+    whole = rows.read_all()
+    np.testing.assert_array_equal(whole, X)
+    assert whole.flags.writeable  # the in-memory training path gets its own array
+
+
+@pytest.mark.parametrize("layout", ["fortran", "float64"])
+def test_a_blob_np_save_wrote_otherwise_reads_as_float32(store: ArtifactStore, layout: str) -> None:
+    X = random_matrix(40, 3, seed=4)
+    other = np.asfortranarray(X) if layout == "fortran" else X.astype(np.float64)
+    blob = store.put_bytes(npy_bytes(other))
+    rows = ChunkedRows(store, [ChunkRef(sha256=blob.sha256, first_row=0, n_rows=40)], 3)
+    for copy in (True, False):
+        chunk = rows.read_chunk(0, copy=copy)
+        assert chunk.dtype == np.float32
+        np.testing.assert_array_equal(chunk, X)
 
 
 @pytest.mark.usefixtures("small_chunks")

@@ -82,7 +82,8 @@ def test_a_worker_killed_past_half_resumes_and_writes_each_row_once(
 
             events = http.get(f"/v1/jobs/{job_id}/history", params={"limit": 1000}).json()
             total = N_ROWS // CHUNK_ROWS
-            assert [e["chunks_done"] for e in events["epochs"]] == list(range(1, total + 1))
+            done_at = [e["chunks_done"] for e in events["epochs"]]  # a group recorded each
+            assert done_at == sorted(set(done_at)) and done_at[-1] == total  # none recorded twice
             first = [e["chunks_done"] for e in events["epochs"] if e["attempt"] == 1]
             assert total // 2 <= max(first) < total  # the kill came past half, before the end
             assert events["epochs"][-1]["rows_done"] == N_ROWS
