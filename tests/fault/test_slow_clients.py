@@ -21,6 +21,8 @@ import pytest
 from tests.factories import module_settings
 from tests.live import LIVE_SERVERS, LiveServer
 
+pytestmark = pytest.mark.slow
+
 MAX_CONNECTIONS = 40
 HEADER_TIMEOUT_S = 2.0
 ATTACKERS = 240  # six times the limit
