@@ -18,11 +18,11 @@ from service.cli_client import (
     checked,
     console,
     err_console,
+    follow_events,
     http_client,
     run,
-    sse_events,
 )
-from service.training.schemas import TERMINAL_STATES, JobStatus
+from service.training.schemas import JobStatus
 
 app = typer.Typer(
     help="Batch jobs: encode, reconstruct or score a stored dataset into a new dataset.",
@@ -54,26 +54,20 @@ def follow_batch_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
         TextColumn("chunks  {task.fields[rows]} rows  {task.fields[rate]} rows/s"),
         TimeElapsedColumn(),
     )
-    after = 0
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("queued", total=None, rows="-", rate="-")
-        while True:
-            for event_id, kind, data in sse_events(client, job_id, after):
-                after = event_id
-                if kind == "progress":
-                    progress.update(
-                        task,
-                        description="running",
-                        total=data["chunks_total"],
-                        completed=data["chunks_done"],
-                        rows=f"{data['rows_done']}/{data['rows_total']}",
-                        rate=data.get("rows_per_s") or "-",
-                    )
-                elif kind == "state":
-                    progress.update(task, description=data.get("status", ""))
-            job: dict[str, Any] = checked(client.get(f"/v1/batch-jobs/{job_id}")).json()
-            if job["status"] in TERMINAL_STATES:
-                return job
+
+        def show(data: dict[str, Any]) -> None:
+            progress.update(
+                task,
+                description="running",
+                total=data["chunks_total"],
+                completed=data["chunks_done"],
+                rows=f"{data['rows_done']}/{data['rows_total']}",
+                rate=data.get("rows_per_s") or "-",
+            )
+
+        return follow_events(client, job_id, f"/v1/batch-jobs/{job_id}", progress, task, show)
 
 
 def submit(body: dict[str, Any], *, follow: bool, url: str | None, api_key: str | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +23,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -165,29 +166,48 @@ def follow_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    after = 0
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("queued", total=None, loss="-", val="-")
-        while True:
-            for event_id, kind, data in sse_events(client, job_id, after):
-                after = event_id
-                if kind == "progress":
-                    progress.update(
-                        task,
-                        description=f"training {data.get('stage') or ''}".strip(),
-                        total=data["epochs"],
-                        completed=data["epoch"],
-                        loss=_fmt(data.get("train_loss")),
-                        val=_fmt(data.get("val_loss")),
-                    )
-                elif kind == "state":
-                    progress.update(task, description=data.get("status", ""))
-            job: dict[str, Any] = checked(client.get(f"/v1/jobs/{job_id}")).json()
-            if job["status"] in TERMINAL_STATES:  # else the stream broke off: resume after `after`
-                early = stopped_early(job)
-                if early:
-                    progress.update(task, description=early, completed=progress.tasks[0].total)
-                return job
+
+        def show(data: dict[str, Any]) -> None:
+            progress.update(
+                task,
+                description=f"training {data.get('stage') or ''}".strip(),
+                total=data["epochs"],
+                completed=data["epoch"],
+                loss=_fmt(data.get("train_loss")),
+                val=_fmt(data.get("val_loss")),
+            )
+
+        job = follow_events(client, job_id, f"/v1/jobs/{job_id}", progress, task, show)
+        early = stopped_early(job)
+        if early:
+            progress.update(task, description=early, completed=progress.tasks[0].total)
+        return job
+
+
+def follow_events(
+    client: httpx.Client,
+    job_id: str,
+    path: str,
+    progress: Progress,
+    task: TaskID,
+    show: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """The job's events shown (`show` for each progress report, the status for each
+    state change) until the job at `path` has ended, the stream resumed after the last
+    event seen if it breaks off; the job as it ended."""
+    after = 0
+    while True:
+        for event_id, kind, data in sse_events(client, job_id, after):
+            after = event_id
+            if kind == "progress":
+                show(data)
+            elif kind == "state":
+                progress.update(task, description=data.get("status", ""))
+        job: dict[str, Any] = checked(client.get(path)).json()
+        if job["status"] in TERMINAL_STATES:
+            return job
 
 
 def stopped_early(job: dict[str, Any]) -> str | None:
