@@ -122,6 +122,19 @@ def running(
             live.stop(stop_signal)
 
 
+@contextlib.contextmanager
+def module_server(settings: Settings, **kwargs: Any) -> Iterator[LiveServer]:
+    """A started LiveServer for a module-scoped fixture: off the per-test reaper's list (it
+    would stop the server after the first test), stopped and reaped here at the end."""
+    live = LiveServer(settings, **kwargs).start()
+    LIVE_SERVERS.remove(live)
+    try:
+        yield live
+    finally:
+        live.stop()
+        live.cleanup()
+
+
 def assert_start_refused(env: dict[str, str], expected: str) -> None:
     """`aesvc serve` and `aesvc worker` both exit 2 with `expected` in their stderr."""
     for command in ("serve", "worker"):

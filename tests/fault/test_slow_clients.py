@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.factories import module_settings
-from tests.live import LIVE_SERVERS, LiveServer
+from tests.live import LiveServer, module_server
 
 pytestmark = pytest.mark.slow
 
@@ -61,14 +61,11 @@ def _slowloris(port: int, stop: threading.Event, opened: list[socket.socket]) ->
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server for the module (a start costs seconds); a fresh database for it."""
     data_dir = tmp_path_factory.mktemp("slow") / "var"
-    with module_settings(data_dir) as settings:
-        server = LiveServer(settings, workers=0, env=ENV).start()
-        LIVE_SERVERS.remove(server)  # the per-test reaper would stop it after the first test
-        try:
-            yield server
-        finally:
-            server.stop()
-            server.cleanup()
+    with (
+        module_settings(data_dir) as settings,
+        module_server(settings, workers=0, env=ENV) as server,
+    ):
+        yield server
 
 
 @pytest.mark.slow  # many trickling connections held for seconds (fault)

@@ -16,7 +16,7 @@ from sklearn.datasets import load_digits
 from service.config import Settings
 from service.main import create_app
 from tests.factories import job_body, run_worker
-from tests.live import LIVE_SERVERS, LiveServer
+from tests.live import LiveServer, module_server
 
 CODE_SIZE = 4
 DIGITS = load_digits().data.astype(np.float32)  # (1797, 64), pixels 0..16
@@ -79,12 +79,6 @@ def served(data_dir: Path) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def shm_live(data_dir: Path) -> Iterator[LiveServer]:
     """A real server with the OIP system shared memory extension on, for the module."""
-    server = LiveServer(
-        settings_for(data_dir), workers=0, env={"AESVC_OIP_SHARED_MEMORY": "true"}
-    ).start()
-    LIVE_SERVERS.remove(server)  # the per-test reaper would stop it after the first test
-    try:
+    env = {"AESVC_OIP_SHARED_MEMORY": "true"}
+    with module_server(settings_for(data_dir), workers=0, env=env) as server:
         yield server
-    finally:
-        server.stop()
-        server.cleanup()

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.main import create_app
 from tests.factories import npy_bytes, wait_for
 from tests.inference.conftest import DIGITS, settings_for
-from tests.live import LIVE_SERVERS, LiveServer
+from tests.live import LiveServer, module_server
 
 ENCODE = "/v1/models/digits-ae/versions/1/encode"
 
@@ -29,14 +29,9 @@ def serve(data_dir: Path, **env: str) -> LiveServer:
 
 @pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[LiveServer]:
-    """One server for the module: taken off the per-test reaper's list, reaped here."""
-    live = serve(data_dir)
-    LIVE_SERVERS.remove(live)
-    try:
+    """One server for the module."""
+    with module_server(settings_for(data_dir), workers=0) as live:
         yield live
-    finally:
-        live.stop()
-        live.cleanup()
 
 
 def metric(base_url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
