@@ -9,7 +9,6 @@ layout of an upload: every chunk but the last holds the same number of rows.
 from __future__ import annotations
 
 import hashlib
-import io
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from service.artifacts import ArtifactStore
 from service.batch.tables import BatchChunk
 from service.blob_guard import ensure_blob
 from service.database import utcnow
-from service.datasets.chunks import FeatureMoments, npy_header
+from service.datasets.chunks import FeatureMoments, npy_header, npy_view
 from service.datasets.tables import Dataset, DatasetChunk
 from service.training.lifecycle import immediate_session
 from service.training.service import add_event
@@ -107,7 +106,7 @@ class OutputSummary:
 
 
 def npy_load(data: bytes) -> np.ndarray:
-    return np.asarray(np.load(io.BytesIO(data), allow_pickle=False), dtype=np.float32)
+    return npy_view(data).astype(np.float32, copy=False)
 
 
 def written_chunks(session: Session, job_id: str) -> list[BatchChunk]:
@@ -211,15 +210,19 @@ def make_dataset(
     return dataset
 
 
-def drop_written(session: Session, store: ArtifactStore, job_id: str) -> None:
-    """The job will not complete: its recorded chunks go, and their blobs where no dataset
-    (or other batch job) refers to them."""
+def drop_written(
+    session: Session, store: ArtifactStore, job_id: str, *, unrecorded: list[str] | None = None
+) -> None:
+    """The job will not complete: its recorded chunks go, and their blobs and those of the
+    chunks it stored but did not record, where no dataset (or other batch job) refers to
+    them."""
     from service.datasets.service import drop_unreferenced
 
     session.commit()
-    shas = list(session.scalars(select(BatchChunk.sha256).where(BatchChunk.job_id == job_id)))
-    if not shas:
-        return
-    session.execute(delete(BatchChunk).where(BatchChunk.job_id == job_id))
-    session.commit()
-    drop_unreferenced(session, store, list(shas))
+    query = select(BatchChunk.sha256).where(BatchChunk.job_id == job_id)
+    shas: list[str | None] = list(session.scalars(query))
+    if shas:
+        session.execute(delete(BatchChunk).where(BatchChunk.job_id == job_id))
+        session.commit()
+    if shas or unrecorded:
+        drop_unreferenced(session, store, shas + list(unrecorded or ()))

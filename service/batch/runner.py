@@ -68,6 +68,15 @@ class _Inputs:
 class BatchRun(JobRun):
     """One attempt at one batch job (JobRun: its claim, heartbeats and endings)."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # by the writer thread: the chunks stored and not yet recorded, their bytes, the
+        # progress to record with them, and when the last record was
+        self.stored: list[output.Written] = []
+        self.stored_bytes = 0
+        self.progress: dict[str, Any] = {}
+        self.recorded_at = time.monotonic()
+
     def train(self) -> Any:  # JobRun's name for "the attempt's work"
         params = self.job.batch or {}
         self.operation: str = params["operation"]
@@ -86,16 +95,20 @@ class BatchRun(JobRun):
             data = retry_store(partial(self.store.get_bytes, chunk.sha256), what="read a chunk")
             summary.add(output.npy_load(data), len(data))
         started = Rate(time.monotonic(), summary.rows_seen)
-        self.stored: list[output.Written] = []  # by the writer thread, not yet recorded
-        self.progress: dict[str, Any] = {}
-        self.recorded_at = time.monotonic()
 
         def work(position: int) -> np.ndarray:  # on a lane
             block = retry_store(partial(rows.read_chunk, position, copy=False), what="read a chunk")
             return self.compute(backend, block, position, rows.chunks[position].first_row)
 
         positions = range(len(done), len(rows.chunks))
-        with ChunkPipeline(work, positions, lanes=_lanes(backend)) as pipe:
+        lanes = _lanes(backend)
+        with (
+            # torch on the CPU: one thread a lane. Set once here, for the lanes' threads that
+            # start after it, and restored once they have ended: lanes that each set and
+            # restored it would restore each other's 1 (the count is partly global)
+            one_torch_thread() if _torch_on_cpu(backend) else contextlib.nullcontext(),
+            ChunkPipeline(work, positions, lanes=lanes) as pipe,
+        ):
             for position, result in pipe.results():
                 if self.should_stop():
                     break
@@ -138,9 +151,10 @@ class BatchRun(JobRun):
             self.stored.append(
                 output.Written(position, ref.first_row, len(result), stored.sha256, data)
             )
+            self.stored_bytes += len(data)
             self.progress = progress
-            held = sum(len(chunk.data) for chunk in self.stored)
-            if time.monotonic() - self.recorded_at < RECORD_EVERY_S and held < RECORD_BYTES:
+            recent = time.monotonic() - self.recorded_at < RECORD_EVERY_S
+            if recent and self.stored_bytes < RECORD_BYTES:
                 return True
             return self.record_stored()
 
@@ -184,8 +198,8 @@ class BatchRun(JobRun):
 
     def load_backend(self, model: ServingModel, version: ModelVersion) -> Backend:
         """The runtime the inference routes would pick for the version here (ONNX Runtime
-        on a CPU, torch on a GPU; torch where ONNX Runtime cannot run it), with the
-        worker's threads."""
+        on a CPU, torch on a GPU; torch where ONNX Runtime cannot run it), each pass on one
+        thread on a CPU (a lane per thread of the worker's: _lanes)."""
         label = f"batch job {self.job.id} ({self.job.model_name} v{version.version})"
         backend = load_backend(model, self.operation, device=_device(), label=label)
         log.info("%s runs on %s (%s)", label, backend.name, backend.device)
@@ -201,13 +215,11 @@ class BatchRun(JobRun):
         """The operation's first output for the chunk's rows (the existing inference
         modules), as a (rows, width) float32 matrix with finite values."""
         parts = []
-        torch_on_cpu = backend.name == "torch" and backend.device == "cpu"
-        with one_torch_thread() if torch_on_cpu else contextlib.nullcontext():
-            for start in range(0, len(block), ROWS_PER_PASS):
-                rows = block[start : start + ROWS_PER_PASS]
-                if backend.name == "torch":  # torch.from_numpy wants a writable array
-                    rows = rows.copy()
-                parts.append(backend.run(self.operation, rows)[0].reshape(len(rows), -1))
+        for start in range(0, len(block), ROWS_PER_PASS):
+            rows = block[start : start + ROWS_PER_PASS]
+            if backend.name == "torch":  # torch.from_numpy wants a writable array
+                rows = rows.copy()
+            parts.append(backend.run(self.operation, rows)[0].reshape(len(rows), -1))
         result = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
         bad = ~np.isfinite(result)
         if bad.any():
@@ -223,7 +235,7 @@ class BatchRun(JobRun):
         in one transaction; False (nothing written) when the lease is no longer ours."""
         if not self.stored:
             return True
-        chunks, self.stored = self.stored, []
+        chunks, self.stored, self.stored_bytes = self.stored, [], 0
         record = partial(
             output.record_leased, self.factory, self.store, job_id=self.job.id,
             owner=self.owner, chunks=chunks, progress=self.progress,
@@ -301,11 +313,12 @@ class BatchRun(JobRun):
         return status
 
     def drop_output(self) -> None:
-        """No attempt will complete the output: its chunks go (best effort; a leftover
-        blob is garbage, never a wrong answer)."""
+        """No attempt will complete the output: its chunks go, recorded or only stored
+        (best effort; a leftover blob is garbage, never a wrong answer)."""
+        unrecorded = [chunk.sha256 for chunk in self.stored]
         try:
             with self.factory() as session:
-                output.drop_written(session, self.store, self.job.id)
+                output.drop_written(session, self.store, self.job.id, unrecorded=unrecorded)
         except Exception:
             log.exception("batch job %s: could not remove its chunks", self.job.id)
 
@@ -314,6 +327,10 @@ def _lanes(backend: Backend) -> int:
     """Chunks in work at once: one per thread of the worker's share of the cores on a CPU
     (each pass on one thread); two on a GPU, so that one chunk is read while one runs."""
     return max(1, torch.get_num_threads()) if backend.device == "cpu" else 2
+
+
+def _torch_on_cpu(backend: Backend) -> bool:
+    return backend.name == "torch" and backend.device == "cpu"
 
 
 def _device() -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from service.artifacts import ArtifactStore
 from service.errors import Unprocessable
+from service.npy import plain_npy_view
 from service.zoo.profile import DataProfile, ProfileAccumulator
 
 CHUNK_BYTES = 4 << 20  # a chunk's float32 rows: small to hold, large enough to read fast
@@ -48,22 +48,10 @@ def npy_header(n_rows: int, n_features: int) -> bytes:
 
 
 def npy_view(data: bytes) -> np.ndarray:
-    """The array of an .npy blob as a read-only view of `data`; what np.save writes for a
-    chunk's matrix (format 1.0 or 2.0, C order, no objects) is viewed, the rest loaded."""
-    stream = io.BytesIO(data)
-    version = np.lib.format.read_magic(stream)
-    if version in ((1, 0), (2, 0)):
-        read_header = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, fortran, dtype = read_header(stream)
-        if not fortran and not dtype.hasobject:
-            count = math.prod(shape)
-            view = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
-            return view.reshape(shape)
-    return np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
+    """The array of an .npy blob: a read-only view of `data` for what np.save writes for a
+    chunk's matrix (service.npy), else loaded (a writable copy)."""
+    view = plain_npy_view(data)
+    return view if view is not None else np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
 
 
 @dataclass(frozen=True)
@@ -89,8 +77,9 @@ class ChunkedRows:
         return self.n_rows
 
     def read_chunk(self, index: int, *, copy: bool = True) -> np.ndarray:
-        """(n_rows of the chunk, F) float32, sha256-checked by the store; with copy=False a
-        read-only view of the bytes read (no second copy of the chunk)."""
+        """(n_rows of the chunk, F) float32, sha256-checked by the store; with copy=False
+        possibly a read-only view of the bytes read (no second copy of the chunk): not to be
+        written to."""
         ref = self.chunks[index]
         array = npy_view(self.store.get_bytes(ref.sha256))
         if array.shape != (ref.n_rows, self.n_features):
@@ -98,7 +87,7 @@ class ChunkedRows:
         return array.astype(np.float32, copy=copy)
 
     def iter_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
-        """Each chunk in order, read-only."""
+        """Each chunk in order, as read_chunk(copy=False) gives it: not to be written to."""
         for index in range(len(self.chunks)):
             yield index, self.read_chunk(index, copy=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,8 +11,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from service.batch.runner import BatchRun
 from service.config import Settings
+from service.context import AppContext
 from service.datasets import chunks
+from service.training import lifecycle
+from service.training.schemas import JobStatus
 from tests.factories import job_body, npy_bytes, random_matrix, run_worker
 
 N_ROWS, N_FEATURES, CODE_SIZE = 300, 6, 2
@@ -54,3 +59,24 @@ def download(client: TestClient, dataset: str) -> np.ndarray:
     response = client.get(f"/v1/datasets/{dataset}/data")
     assert response.status_code == 200, response.text
     return np.load(io.BytesIO(response.content), allow_pickle=False)
+
+
+def run_attempt(settings: Settings, run_class: type[BatchRun]) -> tuple[JobStatus | None, BatchRun]:
+    """Claim the queued batch job and run one attempt of it as `run_class`: its outcome, and
+    the attempt (what it stored, what it recorded)."""
+    ctx = AppContext.from_settings(settings)
+    try:
+        owner = "test:1:attempt"
+        job = lifecycle.claim_next_job(ctx.session_factory, owner=owner, host="test", pid=1)
+        assert job is not None and job.kind == "batch"
+        attempt = run_class(
+            factory=ctx.session_factory,
+            store=ctx.store,
+            job=job,
+            owner=owner,
+            heartbeat_interval_s=0.3,
+            stopping=threading.Event(),
+        )
+        return attempt.run(), attempt
+    finally:
+        ctx.close()

@@ -4,26 +4,26 @@ job that ends without completing (cancelled, failed) leaves no chunk and no data
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from service.batch import runner
 from service.batch.output import OutputSummary, Rate
 from service.batch.pipeline import ChunkPipeline
 from service.batch.runner import BatchRun
 from service.batch.tables import BatchChunk
 from service.config import Settings
-from service.context import AppContext
 from service.datasets.chunks import ChunkedRows
 from service.datasets.tables import DatasetChunk
 from service.training import lifecycle
 from service.training.schemas import JobStatus
 from service.training.tables import Job
-from tests.batch.conftest import CHUNK_ROWS, DATASET, MODEL, N_ROWS, download
+from tests.batch.conftest import CHUNK_ROWS, DATASET, MODEL, N_ROWS, download, run_attempt
 from tests.factories import run_worker
 
 STOP_AFTER = 3
@@ -48,21 +48,7 @@ class StopsAfter(BatchRun):
 
 def stopped_attempt(settings: Settings) -> JobStatus | None:
     """Claim the queued job and run it until it stops after STOP_AFTER chunks."""
-    ctx = AppContext.from_settings(settings)
-    try:
-        owner = "test:1:stops"
-        job = lifecycle.claim_next_job(ctx.session_factory, owner=owner, host="test", pid=1)
-        assert job is not None and job.kind == "batch"
-        return StopsAfter(
-            factory=ctx.session_factory,
-            store=ctx.store,
-            job=job,
-            owner=owner,
-            heartbeat_interval_s=0.3,
-            stopping=threading.Event(),
-        ).run()
-    finally:
-        ctx.close()
+    return run_attempt(settings, StopsAfter)[0]
 
 
 def recorded(client: TestClient, job_id: str) -> list[str]:
@@ -79,8 +65,9 @@ def submit(client: TestClient, **body: Any) -> dict[str, Any]:
 
 
 def test_a_stopped_job_resumes_at_its_first_missing_chunk(
-    client: TestClient, settings: Settings, world: np.ndarray
+    client: TestClient, settings: Settings, world: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(runner, "RECORD_EVERY_S", 3600.0)  # a group ends at the stop alone
     job = submit(client, operation="encode", output="codes")
     assert stopped_attempt(settings) == JobStatus.QUEUED  # handed back
     assert len(recorded(client, job["id"])) == STOP_AFTER

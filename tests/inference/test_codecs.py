@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from service.errors import Unprocessable
-from service.inference.api.codecs import _read_plain_npy, npy_bytes, parse_npy
+from service.inference.api.codecs import npy_bytes, parse_npy
+from service.npy import plain_npy_view
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((37, 5)).astype(np.float32)
@@ -26,7 +27,7 @@ def npy(array: np.ndarray, version: tuple[int, int] | None = None) -> bytes:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_plain_body_is_read_in_place(version: tuple[int, int] | None, dtype: type) -> None:
     body = bytearray(npy(X.astype(dtype), version))
-    plain = _read_plain_npy(body)
+    plain = plain_npy_view(body)
     assert plain is not None and plain.dtype == dtype and plain.shape == X.shape
     assert np.shares_memory(plain, np.frombuffer(body, dtype=np.uint8))
     parsed = parse_npy(body, field="inputs")
@@ -51,9 +52,9 @@ def test_a_plain_body_is_read_in_place(version: tuple[int, int] | None, dtype: t
 def test_other_layouts_go_to_numpys_reader_with_the_same_outcome(array: np.ndarray) -> None:
     body = npy(array)
     if array.ndim == 2 and array.dtype == np.float32 and array.flags.c_contiguous:
-        assert _read_plain_npy(body) is not None  # the empty case: plain, zero rows
+        assert plain_npy_view(body) is not None  # the empty case: plain, zero rows
     else:
-        assert _read_plain_npy(body) is None
+        assert plain_npy_view(body) is None
     try:
         want = np.ascontiguousarray(np.load(io.BytesIO(body)), dtype=np.float32)
         ok = array.ndim == 2 and array.dtype.kind == "f" and array.dtype.itemsize in (4, 8)
@@ -78,7 +79,7 @@ def test_other_layouts_go_to_numpys_reader_with_the_same_outcome(array: np.ndarr
 )
 def test_a_broken_body_is_a_422_that_says_what_was_expected(mangle: object) -> None:
     body = mangle(npy(X))  # type: ignore[operator]
-    assert _read_plain_npy(bytearray(body)) is None
+    assert plain_npy_view(bytearray(body)) is None
     with pytest.raises(Unprocessable) as raised:
         parse_npy(bytearray(body), field="inputs")
     assert "float32 or float64 .npy" in str(raised.value.detail)
@@ -86,7 +87,7 @@ def test_a_broken_body_is_a_422_that_says_what_was_expected(mangle: object) -> N
 
 def test_trailing_bytes_are_ignored_as_numpy_does() -> None:
     body = bytearray(npy(X) + b"\0" * 8)
-    assert _read_plain_npy(body) is None  # not plain: numpy reads the declared rows
+    assert plain_npy_view(body) is None  # not plain: numpy reads the declared rows
     np.testing.assert_array_equal(parse_npy(body, field="inputs"), X)
 
 

@@ -4,7 +4,6 @@ is queued."""
 from __future__ import annotations
 
 import io
-import re
 from typing import Any, TypeVar
 
 import numpy as np
@@ -14,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from service.errors import Unprocessable, UnsupportedMediaType
+from service.npy import plain_npy_view
 
 JSON = "application/json"
 NPY = "application/x-npy"
@@ -55,36 +55,10 @@ def _flat_rows_once(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-# What np.save writes for a C-ordered little-endian float32/float64 2-D array (the header
-# is padded with spaces to a multiple of 64 bytes and ends in a newline).
-_PLAIN_NPY_HEADER = re.compile(
-    rb"\{'descr': '<f([48])', 'fortran_order': False, 'shape': \((\d+), (\d+)\), \} *\n"
-)
-
-
-def _read_plain_npy(body: bytes | bytearray) -> np.ndarray | None:
-    """The array of a plain .npy body, read in place (a view of `body`: numpy's reader copies
-    the data out), or None for anything else: numpy's reader then decides, and words any error."""
-    if len(body) < 12 or body[:6] != b"\x93NUMPY" or body[6] not in (1, 2, 3):
-        return None
-    start = 10 if body[6] == 1 else 12  # version 1: a 2-byte header length; 2 and 3: 4
-    header_len = int.from_bytes(body[8:start], "little")
-    match = _PLAIN_NPY_HEADER.fullmatch(body, start, start + header_len)
-    if match is None:
-        return None
-    itemsize, rows, columns = (int(group) for group in match.groups())
-    offset = start + header_len
-    if len(body) - offset != rows * columns * itemsize:
-        return None
-    dtype = np.float32 if itemsize == 4 else np.float64
-    array = np.frombuffer(body, dtype=dtype, count=rows * columns, offset=offset)
-    return array.reshape(rows, columns) if array.flags.aligned else None
-
-
 def parse_npy(body: bytes | bytearray, *, field: str) -> np.ndarray:
     """A 2-D float array (float32, C-ordered) from an .npy body. From a bytearray, a plain
     float32 body is read in place: the array is a writable view of the body."""
-    array = _read_plain_npy(body)
+    array = plain_npy_view(body)
     if array is None:
         try:
             array = np.lib.format.read_array(io.BytesIO(body), allow_pickle=False)

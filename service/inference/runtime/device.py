@@ -21,7 +21,9 @@ BatchFn = Callable[[np.ndarray], Outputs]
 @contextlib.contextmanager
 def one_torch_thread() -> Iterator[None]:
     """Torch work outside an inference thread runs on one intra-op thread, so that it opens
-    no OpenMP team of its own; the thread's setting is restored after (it is per thread)."""
+    no OpenMP team of its own; the setting is restored after. It is partly per thread, partly
+    global: threads started inside take 1, and two threads inside at once could restore
+    each other's 1 (a batch job's lanes run inside one caller's block)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
