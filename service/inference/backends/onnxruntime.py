@@ -94,7 +94,7 @@ def _providers(device: str) -> list[str | tuple[str, dict[str, str]]]:
 
 def session_options(threads: int) -> ort.SessionOptions:
     """`threads` intra-op threads that sleep when idle (no spinning against the other
-    threads of the process: the event loop, a batch job's reader and writer)."""
+    threads of the process: the event loop, a batch job's other lanes and its writer)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
