@@ -160,7 +160,7 @@ class Batcher:
                     if len(batches) == 1:
                         await self._execute(batches[0])
                     else:  # each ends before the device is let go, even past a failure
-                        ends = [self._execute(b) for b in batches]
+                        ends = [self._execute(b, inline=False) for b in batches]
                         for end in await asyncio.gather(*ends, return_exceptions=True):
                             if isinstance(end, BaseException):
                                 raise end
@@ -212,15 +212,15 @@ class Batcher:
                 self._items.popleft()
         return batch
 
-    async def _execute(self, batch: list[Slice]) -> None:
+    async def _execute(self, batch: list[Slice], *, inline: bool = True) -> None:
         try:  # the join too: rows that do not join fail alone, not the batcher's loop
             x = batch[0].rows if len(batch) == 1 else np.concatenate([p.rows for p in batch])
-            outputs = await self._on_device(x)
+            outputs = await self._on_device(x, inline=inline)
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].item.fail(exc)
                 return
-            await self._retry_alone(batch)
+            await self._retry_alone(batch, inline=inline)
             return
         offset = 0
         for part in batch:
@@ -228,19 +228,19 @@ class Batcher:
             part.item.deliver(part.start, tuple(out[offset : offset + n] for out in outputs))
             offset += n
 
-    async def _retry_alone(self, batch: list[Slice]) -> None:
+    async def _retry_alone(self, batch: list[Slice], *, inline: bool) -> None:
         for part in batch:
             if part.item.future.done():
                 continue
             try:
-                outputs = await self._on_device(part.rows)
+                outputs = await self._on_device(part.rows, inline=inline)
             except Exception as exc:
                 part.item.fail(exc)
             else:
                 part.item.deliver(part.start, outputs)
 
-    async def _on_device(self, x: np.ndarray) -> Outputs:
-        outputs, compute_s = await self.device.run(self.fn, x)
+    async def _on_device(self, x: np.ndarray, *, inline: bool = True) -> Outputs:
+        outputs, compute_s = await self.device.run(self.fn, x, inline=inline)
         self._compute_seconds.observe(compute_s)
         self._batch_rows.observe(len(x))
         self.stats.executed(len(x), compute_s)
