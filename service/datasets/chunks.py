@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from service.artifacts import ArtifactStore
+from service.artifacts import ArtifactCorrupted, ArtifactMissing, ArtifactStore
 from service.errors import Unprocessable
 from service.npy import plain_npy_view
 from service.zoo.profile import DataProfile, ProfileAccumulator
@@ -81,7 +81,12 @@ class ChunkedRows:
         possibly a read-only view of the bytes read (no second copy of the chunk): not to be
         written to."""
         ref = self.chunks[index]
-        array = npy_view(self.store.get_bytes(ref.sha256))
+        try:
+            data = self.store.get_bytes(ref.sha256)
+        except (ArtifactCorrupted, ArtifactMissing) as exc:  # no retry brings it back
+            last = ref.first_row + ref.n_rows - 1
+            raise type(exc)(f"chunk {index} (rows {ref.first_row}-{last}): {exc}") from exc
+        array = npy_view(data)
         if array.shape != (ref.n_rows, self.n_features):
             raise ValueError(f"chunk {ref.sha256} has shape {array.shape}, not the recorded one")
         return array.astype(np.float32, copy=copy)

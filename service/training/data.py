@@ -22,11 +22,13 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset
 
+from service.artifacts import retry_store
 from service.datasets.chunks import ChunkedRows, FeatureMoments
 from service.zoo.profile import DataProfile, ProfileAccumulator
 
@@ -94,12 +96,19 @@ class Scan:
     n_val: int
 
 
+def read_chunk(rows: ChunkedRows, index: int) -> np.ndarray:
+    """A chunk, read-only, a store that does not answer waited for (a corrupted or missing
+    chunk is raised at once: service.training.runner fails the job, naming it)."""
+    return retry_store(partial(rows.read_chunk, index, copy=False), what=f"read chunk {index}")
+
+
 def scan_rows(rows: ChunkedRows, split: StreamSplit, image_shape: object = None) -> Scan:
     """The one streaming pass before training (see the module's docstring)."""
     profile = ProfileAccumulator(rows.n_features, image_shape)
     moments = FeatureMoments()
     val_parts, sample_parts, n_val = [], [], 0
-    for index, chunk in rows.iter_chunks():
+    for index in range(len(rows.chunks)):
+        chunk = read_chunk(rows, index)
         profile.update(chunk)
         u = split.draws(index, len(chunk))
         is_val = u < split.fraction
@@ -143,7 +152,7 @@ class ShuffledChunks(IterableDataset[torch.Tensor]):
         self.epoch = epoch
 
     def _train_rows(self, index: int) -> np.ndarray:
-        chunk = self.rows.read_chunk(index, copy=False)
+        chunk = read_chunk(self.rows, index)
         return chunk[~self.split.is_val(index, len(chunk))]  # a copy
 
     def _read_ahead(self, order: np.ndarray) -> Iterator[np.ndarray]:

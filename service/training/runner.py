@@ -9,7 +9,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.artifacts import ArtifactStore, StorageFull, retry_store
+from service.artifacts import (
+    ArtifactCorrupted,
+    ArtifactMissing,
+    ArtifactStore,
+    StorageFull,
+    retry_store,
+)
 from service.database import is_database_unavailable, retry_while_unavailable
 from service.datasets.service import open_rows
 from service.datasets.tables import Dataset
@@ -136,6 +142,9 @@ class JobRun:
                 return self.interrupted()
             except (TrainingFailed, SpecError, _UnusableData) as exc:
                 return self.fail(str(exc))
+            except (ArtifactCorrupted, ArtifactMissing) as exc:  # the same on every attempt
+                log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
+                return self.fail(f"the dataset cannot be read: {exc}")
             except StorageFull as exc:  # a full disk is told as such, without a stack trace
                 log.error("job %s attempt %s: %s", job.id, job.attempt, exc)
                 return self.retry_or_fail(str(exc))
