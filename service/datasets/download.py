@@ -15,6 +15,12 @@ PARQUET = "application/vnd.apache.parquet"
 READ_BYTES = 1 << 20
 
 
+def npy_size(rows: ChunkedRows) -> int:
+    """The bytes npy_stream yields: sent as Content-Length, so that a client whose download
+    stops part-way (a chunk that fails its check) sees a short body, not a smaller file."""
+    return len(npy_header(rows.n_rows, rows.n_features)) + rows.nbytes
+
+
 def npy_stream(rows: ChunkedRows) -> Iterator[bytes]:
     """np.save's bytes of the (n_rows, n_features) float32 matrix: its sha256 is the
     dataset's `sha256`."""

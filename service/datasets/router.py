@@ -168,6 +168,7 @@ def download_dataset(
     filename = f"{dataset.name}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "npy":
+        headers["Content-Length"] = str(download.npy_size(rows))
         return StreamingResponse(
             download.npy_stream(rows), media_type=download.NPY, headers=headers
         )

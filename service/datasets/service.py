@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import logging
 import re
 import uuid
 from typing import Any, BinaryIO
@@ -23,6 +24,8 @@ from service.datasets.tables import Dataset, DatasetChunk
 from service.errors import Conflict, NotFound, Unprocessable
 from service.etags import check_if_match
 from service.pages import PageRequest, paginate
+
+log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
@@ -104,7 +107,10 @@ def create_dataset(
         written = writer.finish()
         labels = store.put_bytes(y_bytes) if y_bytes is not None else None
     except BaseException:  # e.g. bad values or the store filled up: no chunk stays behind
-        drop_unreferenced(session, store, [c.sha256 for c in writer.chunks])
+        try:
+            drop_unreferenced(session, store, [c.sha256 for c in writer.chunks])
+        except Exception:  # the upload's own error is the one to answer with
+            log.exception("dataset %r: could not remove the chunks of a failed upload", name)
         session.rollback()
         raise
     dataset = Dataset(

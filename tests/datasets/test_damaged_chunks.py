@@ -3,6 +3,7 @@ on its first attempt, naming the chunk and the cause (no attempt would read it o
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -86,3 +87,17 @@ def test_a_batch_job_on_a_damaged_chunk_fails_naming_it_and_leaves_no_output(
     path = f"/v1/batch-jobs/{job.json()['id']}"
     assert_failed_naming_the_chunk(client, path, "corrupted", sha)
     assert client.get("/v1/datasets/codes").status_code == 404
+
+
+def test_an_npy_download_says_its_length(client: TestClient) -> None:
+    """Content-Length up front: a download that stops part-way (a chunk that fails its
+    check while it streams) is a short body to any client, not a smaller file."""
+    X = random_matrix(300, 6, seed=4)
+    response = client.post(
+        "/v1/datasets", files={"file": ("x.npy", npy_bytes(X))}, data={"name": "x"}
+    )
+    assert response.status_code == 201, response.text
+    download = client.get("/v1/datasets/x/data")
+    assert download.status_code == 200
+    assert int(download.headers["content-length"]) == len(download.content)
+    np.testing.assert_array_equal(np.load(io.BytesIO(download.content)), X)
