@@ -21,10 +21,9 @@ from service.inference.backends.base import (
     BackendUnavailable,
     Operation,
     Outputs,
-    disagreement,
     probe_rows,
 )
-from service.inference.backends.onnxruntime import export, session_options
+from service.inference.backends.onnxruntime import check_probe, export, session_options
 from service.inference.backends.torch import TorchBackend
 from service.zoo import ServingModel
 
@@ -52,9 +51,7 @@ class OneOperationOnnx:
             raise BackendUnavailable(f"{op}: {type(exc).__name__}: {exc}") from exc
         self._op, self._input = op, self._session.get_inputs()[0].name
         self.held_bytes = len(onnx)
-        why = disagreement(self._run(probe.numpy()), want)
-        if why:
-            raise BackendUnavailable(f"{op} answers differently from torch on the probe: {why}")
+        check_probe(op, self._run, probe, want)
 
     def run(self, operation: str, rows: np.ndarray) -> Outputs:
         if operation != self._op:

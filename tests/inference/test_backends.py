@@ -145,6 +145,21 @@ def test_a_session_that_answers_differently_from_torch_is_refused() -> None:
         backend._load("encode", Noisy(), torch.randn(8, 3))
 
 
+class FixedBatch(nn.Module):
+    """Exports with the traced row count baked into a reshape: runs at 8 rows, no other."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+        return (x.reshape(8, -1) * 2,)
+
+
+def test_a_session_that_runs_only_at_the_traced_row_count_is_refused() -> None:
+    backend = OnnxRuntimeBackend.__new__(OnnxRuntimeBackend)  # one operation, by hand
+    backend._providers, backend._options = ["CPUExecutionProvider"], ort_backend.session_options(1)
+    backend._sessions = {}
+    with pytest.raises(BackendUnavailable, match="encode: running it"):
+        backend._load("encode", FixedBatch(), torch.randn(8, 3))
+
+
 def test_a_version_onnxruntime_cannot_run_falls_back_to_torch_and_says_why(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
