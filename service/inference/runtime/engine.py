@@ -28,6 +28,7 @@ from service.metrics import ServiceMetrics
 from service.zoo import ServingModel
 
 log = logging.getLogger(__name__)
+FORGET_AGAIN_S = 1.0  # how soon an unloaded version's busy batchers are looked at again
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class InferenceEngine:
         self.stats = InferenceStats()
         self.live: Callable[[], list[LoadedModel]] | None = None  # the cache's loaded versions
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._forget_again: asyncio.TimerHandle | None = None
 
     def warm_up(self, loaded: LoadedModel) -> None:
         most = self.settings.max_batch_rows
@@ -138,13 +140,25 @@ class InferenceEngine:
         return found
 
     def forget(self) -> None:
-        """Close the idle batchers of versions no longer in the cache (the busy ones at a
-        later call), so that nothing holds an unloaded version's backend."""
+        """Close the idle batchers of versions no longer in the cache, so that nothing holds
+        an unloaded version's backend; while one of them is busy, look again FORGET_AGAIN_S
+        later (its version gets no new request to make a later call)."""
+        if self._forget_again is not None:  # one look pending at most
+            self._forget_again.cancel()
+            self._forget_again = None
         if self.live is None:
             return
         live = set(self.live())
-        for key in [k for k, b in self._batchers.items() if k[0] not in live and b.idle]:
-            self._batchers.pop(key).close()
+        busy = False
+        for key, batcher in list(self._batchers.items()):
+            if key[0] in live:
+                continue
+            if batcher.idle:
+                self._batchers.pop(key).close()
+            else:
+                busy = True
+        if busy and self._loop is not None:
+            self._forget_again = self._loop.call_later(FORGET_AGAIN_S, self.forget)
 
     def forget_soon(self) -> None:
         """`forget` on the event loop, from any thread (the cache calls it after evicting)."""
@@ -152,6 +166,8 @@ class InferenceEngine:
             self._loop.call_soon_threadsafe(self.forget)
 
     def close(self) -> None:
+        if self._forget_again is not None:
+            self._forget_again.cancel()
         for batcher in self._batchers.values():
             batcher.close()
         self._batchers.clear()
