@@ -521,3 +521,24 @@ def test_a_batch_closed_and_waiting_for_the_device_keeps_its_batcher_busy() -> N
         assert waiter.idle
 
     asyncio.run(scenario())
+
+
+def test_a_batcher_closed_while_it_waits_for_the_device_never_takes_it() -> None:
+    async def scenario() -> None:
+        fn = Gated()
+        fn.gate.set()
+        batcher, _ = make(fn)
+        lock = batcher.device.lock
+        await lock.acquire()  # another batcher's batch is on the device
+        waiting = asyncio.ensure_future(batcher(rows(1.0)))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        batcher.close()  # shutting down while its loop waits for the device
+        lock.release()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not lock.locked()  # no orphaned acquire took it for good
+        with pytest.raises(Exception, match="shutting down"):
+            await waiting
+
+    asyncio.run(scenario())

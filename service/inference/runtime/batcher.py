@@ -179,11 +179,17 @@ class Batcher:
             await lock.acquire()  # idle: no suspension, the request runs at once
             return None
         acquiring = asyncio.ensure_future(lock.acquire())
-        remaining = self._items[0].enqueued_at + self.max_wait_s - time.perf_counter()
-        if remaining > 0:
-            await asyncio.wait({acquiring}, timeout=remaining)
-        frozen = None if acquiring.done() else self._take()
-        await acquiring
+        try:
+            remaining = self._items[0].enqueued_at + self.max_wait_s - time.perf_counter()
+            if remaining > 0:
+                await asyncio.wait({acquiring}, timeout=remaining)
+            frozen = None if acquiring.done() else self._take()
+            await acquiring
+        except BaseException:  # closed meanwhile: the device is not taken, nor kept
+            if acquiring.done() and not acquiring.cancelled() and acquiring.exception() is None:
+                lock.release()
+            acquiring.cancel()
+            raise
         return frozen
 
     def _continues_a_request(self) -> bool:
