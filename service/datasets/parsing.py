@@ -16,6 +16,7 @@ import numpy as np
 from service.datasets.columns import ColumnError
 from service.datasets.table_stream import TableStream
 from service.errors import Unprocessable, UnsupportedMediaType
+from service.tmpfiles import locked_temp
 
 FORMATS = {".csv": "csv", ".npy": "npy", ".npz": "npz", ".parquet": "parquet"}
 # A browser or client that does not know the format sends one of the generic types.
@@ -92,11 +93,14 @@ def parse_file(
     *,
     label_column: str | None,
     max_decoded_bytes: int,
+    spool: Path,
     header: bool | None = None,
 ) -> StreamedData:
     """`max_decoded_bytes` bounds the arrays a file decodes to, checked from its headers
     before anything is decoded: a few kB of compressed zeros must not claim gigabytes.
     Every format is streamed: its rows come a block at a time (StreamedData).
+    `spool` (the data dir's tmp folder) takes what must be copied out to be read a block
+    at a time: an .npz's Fortran-ordered X, while its blocks are read.
     `header` (csv only): None refuses a first row of numbers (see datasets.columns)."""
     if path.stat().st_size == 0:
         raise Unprocessable("file", "the file is empty")
@@ -113,7 +117,7 @@ def parse_file(
         )
     if fmt == "npy":
         return _stream_npy(path, max_decoded_bytes)
-    return _parse_npz(path, max_decoded_bytes)
+    return _parse_npz(path, max_decoded_bytes, spool)
 
 
 def _too_large(field: str, nbytes: int, max_decoded_bytes: int) -> Unprocessable:
@@ -173,11 +177,8 @@ def _stream_npy(path: Path, max_decoded_bytes: int) -> StreamedData:
     n_rows, n_features = shape
 
     def blocks() -> Iterator[np.ndarray]:
-        if fortran:  # columns first on disk: rows are gathered from a read-only map
-            mapped = np.load(path, mmap_mode="r", allow_pickle=False)
-            step = max(1, BLOCK_BYTES // max(1, n_features * dtype.itemsize))
-            for start in range(0, n_rows, step):
-                yield np.array(mapped[start : start + step])
+        if fortran:
+            yield from _fortran_rows(path, n_rows, n_features, dtype)
             return
         with path.open("rb") as fp:
             fp.seek(offset)
@@ -191,6 +192,17 @@ def _stream_npy(path: Path, max_decoded_bytes: int) -> StreamedData:
         feature_names=[f"x{i}" for i in range(n_features)],
         label_names=None,
     )
+
+
+def _fortran_rows(
+    path: Path, n_rows: int, n_features: int, dtype: np.dtype
+) -> Iterator[np.ndarray]:
+    """The rows of a whole Fortran-ordered .npy file (columns first on disk), a block at a
+    time, gathered from a read-only map of the file: a block holds a block's rows."""
+    mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+    step = max(1, BLOCK_BYTES // max(1, n_features * dtype.itemsize))
+    for start in range(0, n_rows, step):
+        yield np.array(mapped[start : start + step])
 
 
 def _read_rows(
@@ -219,9 +231,12 @@ def _read_rows(
 _UNREADABLE = (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error)
 
 
-def _parse_npz(path: Path, max_decoded_bytes: int) -> StreamedData:
-    """X is streamed from its member (stored or deflated alike); y, one value a row, is
-    read whole."""
+def _parse_npz(path: Path, max_decoded_bytes: int, spool: Path) -> StreamedData:
+    """X is streamed from its member (stored or deflated alike). In C order its rows are
+    read from the archive as they come; in Fortran order (what np.savez writes for a
+    pandas DataFrame's `.values`) the member is copied to a file in `spool` a block at a
+    time and read as a Fortran-ordered .npy file is, from a read-only map. y, one value a
+    row, is read whole."""
     try:
         archive = np.load(path, allow_pickle=False)
     except _UNREADABLE as exc:
@@ -246,20 +261,36 @@ def _parse_npz(path: Path, max_decoded_bytes: int) -> StreamedData:
                 total += _check_npy_header(member, "file", max_decoded_bytes - total)
         with archive.zip.open("X.npy") as member:
             shape, fortran, dtype = _read_npy_header(member, "file")
+            offset = member.tell()  # where X's values begin in its member
+        member_size = archive.zip.getinfo("X.npy").file_size
         _check_shape(shape, dtype)
         try:
             y = archive["y"] if "y" in archive.files else None
-            X_whole = archive["X"] if fortran else None  # rare: numpy writes C order
         except _UNREADABLE as exc:
             raise Unprocessable("file", f"unreadable array in the .npz ({exc})") from exc
-    if X_whole is not None:
-        return as_streamed(_from_arrays(X_whole, y))
     n_rows, n_features = shape
+    nbytes = n_rows * n_features * dtype.itemsize
+    if fortran and member_size - offset < nbytes:  # refused before anything is copied
+        raise _truncated_member(shape, dtype, member_size - offset)
     if y is not None and (y.ndim != 1 or len(y) != n_rows):
         raise Unprocessable("y", f"labels must be 1-D with {n_rows} entries, got shape {y.shape}")
     codes, label_names = _encode_labels(y)
 
     def blocks() -> Iterator[np.ndarray]:
+        if fortran:
+            # Columns first: a block of rows takes a stretch of every column, which a
+            # member read front to back cannot give. Its copy is removed when the blocks
+            # end, are given up, or fail.
+            with locked_temp(spool) as (copy, copy_path):
+                copied = 0
+                for piece in _member_pieces(path, "X.npy", offset + nbytes):
+                    copy.write(piece)  # a full disk is the caller's 507, not a bad file
+                    copied += len(piece)
+                if copied < offset + nbytes:
+                    raise _truncated_member(shape, dtype, copied - offset)
+                copy.flush()
+                yield from _fortran_rows(copy_path, n_rows, n_features, dtype)
+            return
         try:
             with zipfile.ZipFile(path) as archive, archive.open("X.npy") as member:
                 _read_npy_header(member, "file")
@@ -277,20 +308,25 @@ def _parse_npz(path: Path, max_decoded_bytes: int) -> StreamedData:
     )
 
 
-def _from_arrays(X: np.ndarray, y: np.ndarray | None) -> ParsedData:
-    if X.ndim != 2:
-        raise Unprocessable("file", f"expected a 2-D array (rows, features), got shape {X.shape}")
-    if X.dtype.kind not in "biuf":
-        raise Unprocessable("file", f"expected a numeric array, got dtype {X.dtype}")
-    if y is not None and (y.ndim != 1 or len(y) != len(X)):
-        raise Unprocessable("y", f"labels must be 1-D with {len(X)} entries, got shape {y.shape}")
-    names = [f"x{i}" for i in range(X.shape[1])]
-    codes, label_names = _encode_labels(y)
-    return ParsedData(
-        X=np.ascontiguousarray(X, dtype=np.float32),
-        y=codes,
-        feature_names=names,
-        label_names=label_names,
+def _member_pieces(path: Path, name: str, size: int) -> Iterator[bytes]:
+    """The first `size` bytes of the archive's member `name`, a block at a time (fewer
+    if the member ends sooner); the member's CRC is checked when they reach its end."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(name) as member:
+            left = size
+            while left > 0 and (piece := member.read(min(BLOCK_BYTES, left))):
+                left -= len(piece)
+                yield piece
+    except _UNREADABLE as exc:
+        raise Unprocessable("file", f"unreadable array in the .npz ({exc})") from exc
+
+
+def _truncated_member(shape: tuple[int, ...], dtype: np.dtype, held: int) -> Unprocessable:
+    nbytes = math.prod(shape) * dtype.itemsize
+    return Unprocessable(
+        "file",
+        f"the .npz member 'X' is truncated: its header declares {shape[0]}x{shape[1]} values "
+        f"of {dtype} ({nbytes} bytes), the member holds {max(0, held)} bytes of data",
     )
 
 

@@ -94,6 +94,7 @@ def create_dataset(
                 fmt,
                 label_column=label_column or None,
                 max_decoded_bytes=settings.max_upload_bytes,
+                spool=spool,
                 header=header,
             )
             # Inside the spool's `with`: a streamed file is read while its chunks are stored.
