@@ -5,11 +5,16 @@ val_mse is what the trainer already records (validation MSE in the data's units)
 scores the trial's validation rows (its own split) with the trained version, rows
 labelled `normal_label` as normal. PCA's baseline is fitted once (one SVD, on the base
 spec's training split) and read at every code size.
+
+The rows are those train() split and held (service.training.data.fitted_rows): of a
+dataset trained in memory, its whole split; of a streamed one, the validation rows and the
+training sample its scan held, read by index a chunk at a time, never the whole dataset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -19,10 +24,11 @@ from sklearn.metrics import roc_auc_score
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
+from service.datasets.chunks import ChunkedRows
 from service.datasets.service import load_labels, open_rows
 from service.datasets.tables import Dataset
 from service.registry.tables import ModelVersion
-from service.training.prepare import split_rows
+from service.training.data import fitted_rows, is_streamed
 from service.zoo.pca import pca_fit
 from service.zoo.serving import load_serving_model
 
@@ -56,8 +62,32 @@ def _auroc(normal: np.ndarray, scores: np.ndarray) -> float:
     return float(roc_auc_score(anomalous, scores))
 
 
-def _rows(session: Session, store: ArtifactStore, dataset: Dataset) -> np.ndarray:
-    return np.asarray(open_rows(session=session, store=store, dataset=dataset).read_all())
+def _batches(rows: ChunkedRows, picked: np.ndarray) -> Iterator[np.ndarray]:
+    """The picked rows (sorted indices), float32, at most _ROWS at a time. A dataset trained
+    in memory is read whole, as it was trained; a streamed one a chunk at a time, each chunk
+    holding picked rows read once."""
+    if not is_streamed(rows):
+        X = np.ascontiguousarray(rows.read_all()[picked], dtype=np.float32)
+        for i in range(0, len(X), _ROWS):
+            yield X[i : i + _ROWS]
+        return
+    starts = [c.first_row for c in rows.chunks] + [rows.n_rows]
+    bounds = np.searchsorted(picked, starts)
+    for lo, hi in pairwise(bounds):
+        if lo < hi:
+            X = rows.take(picked[lo:hi])  # one chunk's picked rows
+            for i in range(0, len(X), _ROWS):
+                yield X[i : i + _ROWS]
+
+
+def _read(rows: ChunkedRows, train: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The training and validation rows, float64: of a streamed dataset only these rows
+    (at most TRAIN_SAMPLE_BYTES and VAL_MAX_BYTES of them, as float32) are read."""
+    if not is_streamed(rows):
+        X = rows.read_all().astype(np.float64)
+        return X[train], X[val]
+    both = rows.take(np.concatenate([train, val])).astype(np.float64)
+    return both[: len(train)], both[len(train) :]
 
 
 def trial_value(
@@ -78,18 +108,18 @@ def trial_value(
     if dataset is None:
         raise MetricUnavailable("the sweep's dataset was deleted")
     training = version.spec.get("training", {})
-    X = _rows(session, store, dataset)
-    _, val = split_rows(len(X), training.get("validation_fraction", 0.2), training.get("seed", 0))
+    rows = open_rows(session=session, store=store, dataset=dataset)
+    fraction, seed = training.get("validation_fraction", 0.2), training.get("seed", 0)
+    _, val = fitted_rows(rows, fraction, seed)
     normal = _labels_normal(store, dataset, normal_label)[val]
     model = load_serving_model(
         version.config, load_safetensors(store.get_bytes(version.artifact_sha256))
     ).eval()
-    X_val = np.ascontiguousarray(X[val], dtype=np.float32)
     with torch.no_grad():
         scores = np.concatenate(
             [
-                model.row_errors(torch.from_numpy(X_val[i : i + _ROWS])).float().numpy()
-                for i in range(0, len(X_val), _ROWS)
+                model.row_errors(torch.from_numpy(X_val)).float().numpy()
+                for X_val in _batches(rows, val)
             ]
         )
     return _auroc(normal, scores)
@@ -106,15 +136,17 @@ def pca_baseline(
     validation_fraction: float,
     seed: int,
 ) -> dict[str, float]:
-    """PCA's metric at each code size (one SVD), on the split the base spec's trials use:
-    val_mse in the data's units, or the AUROC of its reconstruction error."""
-    X = _rows(session, store, dataset).astype(np.float64)
-    train, val = split_rows(len(X), validation_fraction, seed)
-    sizes = [k for k in code_sizes if 1 <= k <= X.shape[1]]
+    """PCA's metric at each code size (one SVD), on the split the base spec's trials use
+    (of a streamed dataset: fitted on the training sample, measured on the validation rows
+    held): val_mse in the data's units, or the AUROC of its reconstruction error."""
+    rows = open_rows(session=session, store=store, dataset=dataset)
+    train, val = fitted_rows(rows, validation_fraction, seed)
+    sizes = [k for k in code_sizes if 1 <= k <= rows.n_features]
     if not sizes:
         return {}
-    mean, components = pca_fit(X[train], max(sizes))
-    centred = X[val] - mean
+    X_train, X_val = _read(rows, train, val)
+    mean, components = pca_fit(X_train, max(sizes))
+    centred = X_val - mean
     normal = _labels_normal(store, dataset, normal_label)[val] if metric == "auroc" else None
     out: dict[str, float] = {}
     for k in sizes:

@@ -14,6 +14,10 @@ same speed, the same weights for a seed. Past it:
   of a group of chunks (a shuffle buffer of SHUFFLE_BUFFER_BYTES) before cutting batches.
   Both permutations come from a generator seeded by (seed, epoch): a run resumed from an
   epoch's checkpoint sees the batches an uninterrupted run sees.
+
+Either way, the rows a run split, fitted and validated on are found again by index without
+reading a chunk (`fitted_rows`, `validation_rows`): a sweep's figures and a version's
+plots read only those rows.
 """
 
 from __future__ import annotations
@@ -37,6 +41,19 @@ SHUFFLE_BUFFER_BYTES = 32 << 20  # rows shuffled together: a group of chunks
 VAL_MAX_BYTES = 16 << 20  # validation rows held in memory (a uniform draw past it)
 TRAIN_SAMPLE_BYTES = 8 << 20  # training rows kept for the fits done after training
 PREFETCH_CHUNKS = 2  # chunks read ahead by a thread while the current ones train
+
+
+class TrainingFailed(Exception):
+    """The spec cannot train on this data (e.g. the loss diverged); retrying will not help."""
+
+
+def split_rows(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, validation rows), sorted; the split train() makes for this seed."""
+    n_val = max(1, round(n_rows * fraction))
+    if n_rows - n_val < 1:
+        raise TrainingFailed(f"{n_rows} rows cannot be split into training and validation")
+    order = np.random.default_rng(seed).permutation(n_rows)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def is_streamed(rows: ChunkedRows) -> bool:
@@ -72,6 +89,13 @@ class StreamSplit:
     def is_val(self, chunk: int, n_rows: int) -> np.ndarray:
         return self.draws(chunk, n_rows) < self.fraction
 
+    def held(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Of a chunk's draws: which rows the scan holds as validation rows (all of them, or
+        a uniform draw past VAL_MAX_BYTES) and which as the training sample."""
+        val = u < self.fraction * self.val_keep
+        sample = (u >= self.fraction) & (u < self.fraction + (1 - self.fraction) * self.train_keep)
+        return val, sample
+
 
 def stream_validation_rows(rows: ChunkedRows, split: StreamSplit, limit: int) -> np.ndarray:
     """The first `limit` validation rows' indices, found without reading a chunk."""
@@ -84,6 +108,36 @@ def stream_validation_rows(rows: ChunkedRows, split: StreamSplit, limit: int) ->
         if total >= limit:
             break
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def held_rows(rows: ChunkedRows, split: StreamSplit) -> tuple[np.ndarray, np.ndarray]:
+    """The indices of the rows `scan_rows` holds, (training sample, validation rows), sorted
+    and found without reading a chunk: the rows a streamed run's score, metrics (val_mse)
+    and PCA start were fitted and measured on."""
+    sample, val = [], []
+    for index, ref in enumerate(rows.chunks):
+        is_val, in_sample = split.held(split.draws(index, ref.n_rows))
+        val.append(ref.first_row + np.flatnonzero(is_val))
+        sample.append(ref.first_row + np.flatnonzero(in_sample))
+    empty = [np.zeros(0, dtype=np.int64)]
+    return np.concatenate(sample + empty), np.concatenate(val + empty)
+
+
+def fitted_rows(rows: ChunkedRows, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, validation rows) of a dataset as train() split and held them, sorted
+    indices found without reading a chunk: of a dataset trained in memory, `split_rows`'; of
+    a streamed one, `held_rows`' (at most TRAIN_SAMPLE_BYTES and VAL_MAX_BYTES of rows)."""
+    if not is_streamed(rows):
+        return split_rows(len(rows), fraction, seed)
+    return held_rows(rows, StreamSplit.for_rows(rows, fraction, seed))
+
+
+def validation_rows(rows: ChunkedRows, fraction: float, seed: int, limit: int) -> np.ndarray:
+    """Validation rows to look at (plots): of a dataset trained in memory all of them; of a
+    streamed one the first `limit`, which lie in the first chunks (few chunks read)."""
+    if not is_streamed(rows):
+        return split_rows(len(rows), fraction, seed)[1]
+    return stream_validation_rows(rows, StreamSplit.for_rows(rows, fraction, seed), limit)
 
 
 @dataclass
@@ -115,8 +169,8 @@ def scan_rows(rows: ChunkedRows, split: StreamSplit, image_shape: object = None)
         n_val += int(is_val.sum())
         if (~is_val).any():
             moments.update(chunk[~is_val])
-        val_parts.append(chunk[u < split.fraction * split.val_keep])
-        in_sample = (~is_val) & (u < split.fraction + (1 - split.fraction) * split.train_keep)
+        held_val, in_sample = split.held(u)
+        val_parts.append(chunk[held_val])
         sample_parts.append(chunk[in_sample])
     n_train = rows.n_rows - n_val
     if n_train < 1 or n_val < 1:

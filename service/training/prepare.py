@@ -11,16 +11,12 @@ import torch
 from torch import nn
 
 from service.datasets.chunks import ChunkedRows
-from service.training.data import Scan, ShuffledChunks, StreamSplit
+from service.training.data import Scan, ShuffledChunks, StreamSplit, split_rows
 from service.zoo.nets import Autoencoder, DenseStack
 from service.zoo.pca import init_linear_as_pca
 from service.zoo.preprocess import fit_preprocessor, preprocessor_from_moments
 from service.zoo.serving import ServingModel, build_serving_model
 from service.zoo.spec import ModelSpec, batch_size_of, check_against_dataset
-
-
-class TrainingFailed(Exception):
-    """The spec cannot train on this data (e.g. the loss diverged); retrying will not help."""
 
 
 @dataclass
@@ -39,15 +35,6 @@ class Context:
     @property
     def ae(self) -> Autoencoder:
         return self.model.autoencoder
-
-
-def split_rows(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(training rows, validation rows), sorted; the split train() makes for this seed."""
-    n_val = max(1, round(n_rows * fraction))
-    if n_rows - n_val < 1:
-        raise TrainingFailed(f"{n_rows} rows cannot be split into training and validation")
-    order = np.random.default_rng(seed).permutation(n_rows)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def pick_device(spec: ModelSpec) -> torch.device:

@@ -28,14 +28,8 @@ from service.training.checkpoints import (
     save_checkpoint,
     state_copy,
 )
-from service.training.data import StreamSplit, scan_rows
-from service.training.prepare import (
-    Context,
-    TrainingFailed,
-    prepare,
-    prepare_stream,
-    split_rows,
-)
+from service.training.data import StreamSplit, TrainingFailed, scan_rows, split_rows
+from service.training.prepare import Context, prepare, prepare_stream
 from service.zoo.auto import resolve_spec
 from service.zoo.metrics import quality_metrics
 from service.zoo.objective import layer_loss, layer_parameters, network_loss

@@ -28,8 +28,7 @@ from service.inference.runtime.cache import LoadedModel
 from service.inference.runtime.device import one_torch_thread
 from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
-from service.training.data import StreamSplit, is_streamed, stream_validation_rows
-from service.training.prepare import split_rows
+from service.training.data import validation_rows
 from service.training.schemas import TERMINAL_STATES
 from service.training.service import get_job, progress_reports
 from service.ui import plots
@@ -183,11 +182,7 @@ def _validation_split(ctx: AppContext, data: VersionData) -> tuple[np.ndarray, n
     y = load_labels(store=ctx.store, labels_sha256=data.dataset.labels_sha256)
     training = data.mv.spec["training"]
     fraction, seed = float(training["validation_fraction"]), int(training["seed"])
-    if not is_streamed(rows):
-        _, val_rows = split_rows(len(rows), fraction, seed)
-    else:
-        split = StreamSplit.for_rows(rows, fraction, seed)
-        val_rows = stream_validation_rows(rows, split, PLOT_SAMPLE_ROWS)
+    val_rows = validation_rows(rows, fraction, seed, PLOT_SAMPLE_ROWS)
     return rows.take(val_rows), None if y is None else y[val_rows]
 
 

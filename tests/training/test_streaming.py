@@ -14,7 +14,15 @@ from service.artifacts import FolderStore
 from service.datasets import chunks
 from service.datasets.chunks import ChunkedRows, ChunkWriter
 from service.training import data
-from service.training.data import ShuffledChunks, StreamSplit, scan_rows, stream_validation_rows
+from service.training.data import (
+    ShuffledChunks,
+    StreamSplit,
+    fitted_rows,
+    held_rows,
+    scan_rows,
+    split_rows,
+    stream_validation_rows,
+)
 from service.training.trainer import EpochReport, TrainingInterrupted, train
 from tests.training.test_trainer import LAYERWISE, NOISY_VAE, assert_same_weights, weights
 
@@ -64,6 +72,28 @@ def test_the_scan_splits_and_profiles_in_one_pass(rows: ChunkedRows) -> None:
     assert len(scan.X_val) == scan.n_val  # all held: far below VAL_MAX_BYTES
     assert scan.profile.n_rows == N_ROWS
     assert scan.moments.n == scan.n_train
+
+
+def test_the_rows_the_scan_holds_are_found_without_reading(
+    rows: ChunkedRows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """held_rows names the rows scan_rows holds (a draw of each side past its bound), and
+    fitted_rows the rows train() fits and validates on, streamed or in memory."""
+    monkeypatch.setattr(data, "VAL_MAX_BYTES", 80 * N_FEATURES * 4)
+    monkeypatch.setattr(data, "TRAIN_SAMPLE_BYTES", 300 * N_FEATURES * 4)
+    split = StreamSplit.for_rows(rows, 0.2, 0)
+    assert split.val_keep < 1 and split.train_keep < 1
+    scan = scan_rows(rows, split)
+    sample, val = held_rows(rows, split)
+    assert len(val) < scan.n_val and len(sample) < scan.n_train
+    np.testing.assert_array_equal(rows.take(val), scan.X_val)
+    np.testing.assert_array_equal(rows.take(sample), scan.X_train_sample)
+    monkeypatch.setattr(data, "IN_MEMORY_BYTES", 0)
+    for got, want in zip(fitted_rows(rows, 0.2, 0), (sample, val), strict=True):
+        np.testing.assert_array_equal(got, want)
+    monkeypatch.setattr(data, "IN_MEMORY_BYTES", rows.nbytes)
+    for got, want in zip(fitted_rows(rows, 0.2, 0), split_rows(N_ROWS, 0.2, 0), strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize(
