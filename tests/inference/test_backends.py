@@ -137,14 +137,6 @@ class Noisy(nn.Module):
         return (x + torch.rand_like(x),)
 
 
-def test_a_session_that_answers_differently_from_torch_is_refused() -> None:
-    backend = OnnxRuntimeBackend.__new__(OnnxRuntimeBackend)  # one operation, by hand
-    backend._providers, backend._options = ["CPUExecutionProvider"], ort_backend.session_options(1)
-    backend._sessions = {}
-    with pytest.raises(BackendUnavailable, match="answers differently from torch"):
-        backend._load("encode", Noisy(), torch.randn(8, 3))
-
-
 class FixedBatch(nn.Module):
     """Exports with the traced row count baked into a reshape: runs at 8 rows, no other."""
 
@@ -152,12 +144,19 @@ class FixedBatch(nn.Module):
         return (x.reshape(8, -1) * 2,)
 
 
-def test_a_session_that_runs_only_at_the_traced_row_count_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("module", "why"),
+    [(Noisy(), "answers differently from torch"), (FixedBatch(), "encode: running it")],
+)
+def test_a_session_that_does_not_answer_as_torch_on_the_probe_is_refused(
+    module: nn.Module, why: str
+) -> None:
+    """Other values than torch's, or none at another row count than the traced one."""
     backend = OnnxRuntimeBackend.__new__(OnnxRuntimeBackend)  # one operation, by hand
     backend._providers, backend._options = ["CPUExecutionProvider"], ort_backend.session_options(1)
     backend._sessions = {}
-    with pytest.raises(BackendUnavailable, match="encode: running it"):
-        backend._load("encode", FixedBatch(), torch.randn(8, 3))
+    with pytest.raises(BackendUnavailable, match=why):
+        backend._load("encode", module, torch.randn(8, 3))
 
 
 def test_a_version_onnxruntime_cannot_run_falls_back_to_torch_and_says_why(
