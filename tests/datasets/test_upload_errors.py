@@ -61,6 +61,29 @@ def test_nan_in_npy_is_422(upload: Any, footprint: Any) -> None:
     assert body["bad_values"] == 1 and body["first_bad_row"] == 4
 
 
+def test_a_clean_up_that_fails_still_answers_the_uploads_own_error(
+    upload: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chunks stored before the error are removed after it; if that removal fails (a store
+    gone meanwhile), the client still gets the 422 that names its mistake."""
+    from service.datasets import service
+
+    removed: list[list[str | None]] = []
+
+    def store_gone(session: Any, store: Any, blobs: list[str | None]) -> None:
+        removed.append(blobs)
+        raise OSError("the store went away")
+
+    monkeypatch.setattr(service, "drop_unreferenced", store_gone)
+    X = random_matrix(12, 3)
+    X[10, 1] = np.nan
+    response = upload("n.npy", npy_bytes(X))
+    assert response.status_code == 422, response.text
+    assert response.json()["first_bad_row"] == 10
+    assert len(removed) == 1  # the removal was tried, and failed
+    assert "could not remove the chunks of a failed upload" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("filename", "data", "form"),
     [
