@@ -228,6 +228,14 @@ class Settings(BaseSettings):
     lease_timeout_s: float = setting(
         "jobs", default=30.0, gt=0, description="Stale heartbeat → requeue."
     )
+    batch_record_every_s: float = setting(
+        "jobs",
+        default=0.5,
+        ge=0,
+        description="A batch job records the output chunks it has stored (one transaction, "
+        "one progress event) at most this often, or past 64 MB of them: a worker killed "
+        "meanwhile leaves them for the next attempt to compute again. 0: every chunk.",
+    )
     poll_interval_s: float = setting(
         "jobs", default=0.5, gt=0, description="How often an idle worker looks for a queued job."
     )

@@ -50,11 +50,10 @@ log = logging.getLogger(__name__)
 # thread per lane), 2,048 to 4,096 rows ran 8 % faster than 8,192, whose activations spill
 # out of the core's cache.
 ROWS_PER_PASS = 4096
-# Chunks stored are recorded together (one transaction, one progress event) at most this
-# often, or once they hold this many bytes: a record took 2 ms of CPU, a tenth of a 4 MB
-# chunk's work. A worker killed meanwhile leaves them stored and unrecorded: the next
-# attempt computes them again (the same content, the same blobs).
-RECORD_EVERY_S = 0.5
+# Chunks stored are recorded together (one transaction, one progress event) at most every
+# AESVC_BATCH_RECORD_EVERY_S, or once they hold this many bytes: a record took 2 ms of CPU,
+# a tenth of a 4 MB chunk's work. A worker killed meanwhile leaves them stored and
+# unrecorded: the next attempt computes them again (the same content, the same blobs).
 RECORD_BYTES = 64 << 20
 
 
@@ -68,8 +67,9 @@ class _Inputs:
 class BatchRun(JobRun):
     """One attempt at one batch job (JobRun: its claim, heartbeats and endings)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, record_every_s: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.record_every_s = record_every_s
         # by the writer thread: the chunks stored and not yet recorded, their bytes, the
         # progress to record with them, and when the last record was
         self.stored: list[output.Written] = []
@@ -153,7 +153,7 @@ class BatchRun(JobRun):
             )
             self.stored_bytes += len(data)
             self.progress = progress
-            recent = time.monotonic() - self.recorded_at < RECORD_EVERY_S
+            recent = time.monotonic() - self.recorded_at < self.record_every_s
             if recent and self.stored_bytes < RECORD_BYTES:
                 return True
             return self.record_stored()

@@ -88,6 +88,7 @@ def worker_loop(
                     job=job,
                     owner=owner,
                     heartbeat_interval_s=settings.heartbeat_interval_s,
+                    batch_record_every_s=settings.batch_record_every_s,
                     stopping=stopping,
                 )
             except Exception as exc:

@@ -73,6 +73,7 @@ class JobActor:
                 job=job,
                 owner=self.owner,
                 heartbeat_interval_s=self.settings.heartbeat_interval_s,
+                batch_record_every_s=self.settings.batch_record_every_s,
                 stopping=threading.Event(),
             )
             self.status = outcome or "lost"

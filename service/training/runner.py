@@ -91,24 +91,25 @@ def run_job(
     job: Job,
     owner: str,
     heartbeat_interval_s: float,
+    batch_record_every_s: float,
     stopping: threading.Event,
 ) -> JobStatus | None:
     """Run one claimed job (JobRun); its status as this worker left it, None where the
     job is no longer this worker's (the row says what became of it). A batch job (kind
     "batch") runs as service.batch.runner.BatchRun, the same life with other work."""
-    run_class: type[JobRun] = JobRun
+    common: dict[str, Any] = {
+        "factory": factory,
+        "store": store,
+        "job": job,
+        "owner": owner,
+        "heartbeat_interval_s": heartbeat_interval_s,
+        "stopping": stopping,
+    }
     if job.kind == "batch":
         from service.batch.runner import BatchRun
 
-        run_class = BatchRun
-    return run_class(
-        factory=factory,
-        store=store,
-        job=job,
-        owner=owner,
-        heartbeat_interval_s=heartbeat_interval_s,
-        stopping=stopping,
-    ).run()
+        return BatchRun(record_every_s=batch_record_every_s, **common).run()
+    return JobRun(**common).run()
 
 
 class JobRun:

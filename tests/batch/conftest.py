@@ -61,9 +61,12 @@ def download(client: TestClient, dataset: str) -> np.ndarray:
     return np.load(io.BytesIO(response.content), allow_pickle=False)
 
 
-def run_attempt(settings: Settings, run_class: type[BatchRun]) -> tuple[JobStatus | None, BatchRun]:
-    """Claim the queued batch job and run one attempt of it as `run_class`: its outcome, and
-    the attempt (what it stored, what it recorded)."""
+def run_attempt(
+    settings: Settings, run_class: type[BatchRun], *, record_every_s: float | None = None
+) -> tuple[JobStatus | None, BatchRun]:
+    """Claim the queued batch job and run one attempt of it as `run_class` (recording every
+    `record_every_s`, the settings' by default): its outcome, and the attempt (what it
+    stored, what it recorded)."""
     ctx = AppContext.from_settings(settings)
     try:
         owner = "test:1:attempt"
@@ -76,6 +79,9 @@ def run_attempt(settings: Settings, run_class: type[BatchRun]) -> tuple[JobStatu
             owner=owner,
             heartbeat_interval_s=0.3,
             stopping=threading.Event(),
+            record_every_s=settings.batch_record_every_s
+            if record_every_s is None
+            else record_every_s,
         )
         return attempt.run(), attempt
     finally:

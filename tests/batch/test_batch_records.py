@@ -1,6 +1,7 @@
-"""How a batch job's chunks are recorded: a group at a time (every RECORD_EVERY_S or
-RECORD_BYTES), on torch lanes of one thread each without touching the worker's own thread
-count, and a job that fails leaves no blob of a chunk it stored but had not recorded."""
+"""How a batch job's chunks are recorded: a group at a time (every
+AESVC_BATCH_RECORD_EVERY_S or RECORD_BYTES), on torch lanes of one thread each without
+touching the worker's own thread count, and a job that fails leaves no blob of a chunk it
+stored but had not recorded."""
 
 from __future__ import annotations
 
@@ -52,10 +53,10 @@ def test_chunks_are_recorded_a_group_at_a_time(
     group_bytes: int,
     events: list[int],
 ) -> None:
-    monkeypatch.setattr(runner, "RECORD_EVERY_S", every_s)
     monkeypatch.setattr(runner, "RECORD_BYTES", group_bytes)
     job_id = submit(client, "codes")
-    assert run_worker(settings, max_jobs=1) == 1
+    recording = settings.model_copy(update={"batch_record_every_s": every_s})
+    assert run_worker(recording, max_jobs=1) == 1
     assert client.get(f"/v1/batch-jobs/{job_id}").json()["status"] == "succeeded"
     assert chunks_done(client, job_id) == events
     assert len(download(client, "codes")) == N_ROWS
@@ -100,11 +101,10 @@ class FailsAt(BatchRun):
 
 
 def test_a_failed_job_leaves_no_blob_of_a_chunk_it_stored_but_had_not_recorded(
-    client: TestClient, settings: Settings, world: np.ndarray, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, settings: Settings, world: np.ndarray
 ) -> None:
-    monkeypatch.setattr(runner, "RECORD_EVERY_S", 3600.0)  # nothing recorded before the end
     job_id = submit(client, "codes")
-    status, attempt = run_attempt(settings, FailsAt)
+    status, attempt = run_attempt(settings, FailsAt, record_every_s=3600.0)  # none recorded
     assert status == JobStatus.FAILED
     job = client.get(f"/v1/batch-jobs/{job_id}").json()
     assert job["status"] == "failed" and f"chunk {FAIL_AT}" in job["error"], job

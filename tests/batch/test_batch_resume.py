@@ -8,11 +8,9 @@ import time
 from typing import Any
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from service.batch import runner
 from service.batch.output import OutputSummary, Rate
 from service.batch.pipeline import ChunkPipeline
 from service.batch.runner import BatchRun
@@ -48,7 +46,7 @@ class StopsAfter(BatchRun):
 
 def stopped_attempt(settings: Settings) -> JobStatus | None:
     """Claim the queued job and run it until it stops after STOP_AFTER chunks."""
-    return run_attempt(settings, StopsAfter)[0]
+    return run_attempt(settings, StopsAfter, record_every_s=3600.0)[0]  # a group ends at the stop
 
 
 def recorded(client: TestClient, job_id: str) -> list[str]:
@@ -65,9 +63,8 @@ def submit(client: TestClient, **body: Any) -> dict[str, Any]:
 
 
 def test_a_stopped_job_resumes_at_its_first_missing_chunk(
-    client: TestClient, settings: Settings, world: np.ndarray, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, settings: Settings, world: np.ndarray
 ) -> None:
-    monkeypatch.setattr(runner, "RECORD_EVERY_S", 3600.0)  # a group ends at the stop alone
     job = submit(client, operation="encode", output="codes")
     assert stopped_attempt(settings) == JobStatus.QUEUED  # handed back
     assert len(recorded(client, job["id"])) == STOP_AFTER
@@ -75,7 +72,8 @@ def test_a_stopped_job_resumes_at_its_first_missing_chunk(
     assert halfway["status"] == "queued" and halfway["progress"]["chunks_done"] == STOP_AFTER
     assert client.get("/v1/datasets/codes").status_code == 404
 
-    assert run_worker(settings, max_jobs=1) == 1
+    one_group = settings.model_copy(update={"batch_record_every_s": 3600.0})
+    assert run_worker(one_group, max_jobs=1) == 1
     done = client.get(f"/v1/batch-jobs/{job['id']}").json()
     assert done["status"] == "succeeded", done
     events = client.get(f"/v1/jobs/{job['id']}/history", params={"limit": 100}).json()["epochs"]

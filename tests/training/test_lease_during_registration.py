@@ -53,6 +53,7 @@ def test_a_slow_registration_keeps_its_lease(client: TestClient, settings: Setti
             job=claimed,
             owner="w1",
             heartbeat_interval_s=0.2,
+            batch_record_every_s=0.5,
             stopping=threading.Event(),
         )
     finally:
@@ -112,6 +113,7 @@ def test_cancelling_a_handed_back_job_removes_its_checkpoint(
             job=claimed,
             owner="w1",
             heartbeat_interval_s=0.3,
+            batch_record_every_s=0.5,
             stopping=stopping,
         )
     finally:
