@@ -220,7 +220,7 @@ class ObjectStore(ArtifactStore):
             self.put_raw(blob_key(sha256), tmp_path)
         return StoredArtifact(sha256=sha256, size_bytes=size)
 
-    def get_bytes(self, sha256: str) -> bytes:
+    def get_bytes(self, sha256: str, *, xxh3: str | None = None) -> bytes:
         check_sha256(sha256)
         if self.cache is not None and (hit := self.cache.get(sha256)) is not None:
             return hit
@@ -228,7 +228,7 @@ class ObjectStore(ArtifactStore):
             data = self.get_raw(blob_key(sha256))
         except FileNotFoundError as exc:
             raise ArtifactMissing(f"artifact {sha256} is missing from the store") from exc
-        self.verified(sha256, data)
+        self.verified(sha256, data, xxh3)
         if self.cache is not None:
             self.cache.put(sha256, data)
         return data

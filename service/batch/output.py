@@ -125,6 +125,7 @@ class Written:
     first_row: int
     n_rows: int
     sha256: str
+    xxh3: str
     data: bytes  # its .npy bytes: put again if a deleter took a shared blob meanwhile
 
 
@@ -157,6 +158,7 @@ def record_leased(
                 first_row=chunk.first_row,
                 n_rows=chunk.n_rows,
                 sha256=chunk.sha256,
+                xxh3=chunk.xxh3,
             )
             for chunk in chunks
         )
@@ -203,6 +205,7 @@ def make_dataset(
             first_row=c.first_row,
             n_rows=c.n_rows,
             sha256=c.sha256,
+            xxh3=c.xxh3,
         )
         for c in chunks
     )

@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.artifacts import retry_store
+from service.artifacts import fast_checksum, retry_store
 from service.batch import output
 from service.batch.backend import load_backend
 from service.batch.output import OutputSummary, Rate, feature_names, output_width
@@ -92,7 +92,8 @@ class BatchRun(JobRun):
         for position, chunk in enumerate(done):  # what earlier attempts wrote, in order
             if chunk.position != position:
                 raise TrainingFailed(f"recorded output chunks skip position {position}")
-            data = retry_store(partial(self.store.get_bytes, chunk.sha256), what="read a chunk")
+            read = partial(self.store.get_bytes, chunk.sha256, xxh3=chunk.xxh3)
+            data = retry_store(read, what="read a chunk")
             summary.add(output.npy_load(data), len(data))
         started = Rate(time.monotonic(), summary.rows_seen)
 
@@ -149,7 +150,9 @@ class BatchRun(JobRun):
             summary.add(result, len(data))
             stored = retry_store(partial(self.store.put_bytes, data), what="store a chunk")
             self.stored.append(
-                output.Written(position, ref.first_row, len(result), stored.sha256, data)
+                output.Written(
+                    position, ref.first_row, len(result), stored.sha256, fast_checksum(data), data
+                )
             )
             self.stored_bytes += len(data)
             self.progress = progress

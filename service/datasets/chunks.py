@@ -6,8 +6,9 @@ Parquet neither compresses well nor decodes for free; an .npy chunk is the matri
 bytes behind a 128-byte header (np.lib.format), loads with no copy but the read, and needs
 no new dependency. Every chunk but the last holds the same number of rows, so the chunk of
 row i is found by arithmetic (`first_row` is stored anyway). Each chunk is an ordinary
-content-addressed blob of the artifact store, sha256-checked on every read, on a folder or
-an object store alike.
+content-addressed blob of the artifact store, on a folder or an object store alike, checked
+on every read against the xxh3-64 recorded beside it (chunks recorded before that: their
+sha256).
 
 A dataset stored before chunks existed is one .npy blob: it reads as a single chunk.
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from service.artifacts import ArtifactCorrupted, ArtifactMissing, ArtifactStore
+from service.artifacts import ArtifactCorrupted, ArtifactMissing, ArtifactStore, fast_checksum
 from service.errors import Unprocessable
 from service.npy import plain_npy_view
 from service.zoo.profile import DataProfile, ProfileAccumulator
@@ -59,6 +60,7 @@ class ChunkRef:
     sha256: str
     first_row: int
     n_rows: int
+    xxh3: str | None = None  # the check on read (None: the sha256; a one-blob dataset)
 
 
 class ChunkedRows:
@@ -77,12 +79,12 @@ class ChunkedRows:
         return self.n_rows
 
     def read_chunk(self, index: int, *, copy: bool = True) -> np.ndarray:
-        """(n_rows of the chunk, F) float32, sha256-checked by the store; with copy=False
+        """(n_rows of the chunk, F) float32, checked by the store; with copy=False
         possibly a read-only view of the bytes read (no second copy of the chunk): not to be
         written to."""
         ref = self.chunks[index]
         try:
-            data = self.store.get_bytes(ref.sha256)
+            data = self.store.get_bytes(ref.sha256, xxh3=ref.xxh3)
         except (ArtifactCorrupted, ArtifactMissing) as exc:  # no retry brings it back
             last = ref.first_row + ref.n_rows - 1
             raise type(exc)(f"chunk {index} (rows {ref.first_row}-{last}): {exc}") from exc
@@ -252,9 +254,11 @@ class ChunkWriter:
         chunk, rest = rows[:n], rows[n:]
         self._pending = [rest] if len(rest) else []
         self._pending_rows = len(rest)
-        stored = self.store.put_bytes(npy_bytes(chunk))
+        data = npy_bytes(chunk)
+        stored = self.store.put_bytes(data)
         first = self.chunks[-1].first_row + self.chunks[-1].n_rows if self.chunks else 0
-        self.chunks.append(ChunkRef(sha256=stored.sha256, first_row=first, n_rows=len(chunk)))
+        ref = ChunkRef(stored.sha256, first, len(chunk), fast_checksum(data))
+        self.chunks.append(ref)
         self._size += stored.size_bytes
 
     def finish(self) -> WrittenRows:

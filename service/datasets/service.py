@@ -136,6 +136,7 @@ def create_dataset(
             first_row=c.first_row,
             n_rows=c.n_rows,
             sha256=c.sha256,
+            xxh3=c.xxh3,
         )
         for i, c in enumerate(written.chunks)
     )
@@ -237,11 +238,11 @@ def open_rows(*, session: Session, store: ArtifactStore, dataset: Dataset) -> Ch
     """The dataset's rows, read a chunk at a time; a dataset stored before chunks existed
     is its one blob, read as one chunk."""
     rows = session.execute(
-        select(DatasetChunk.sha256, DatasetChunk.first_row, DatasetChunk.n_rows)
+        select(DatasetChunk.sha256, DatasetChunk.first_row, DatasetChunk.n_rows, DatasetChunk.xxh3)
         .where(DatasetChunk.dataset_id == dataset.id)
         .order_by(DatasetChunk.position)
     ).all()
-    chunks = [ChunkRef(sha256=r[0], first_row=r[1], n_rows=r[2]) for r in rows]
+    chunks = [ChunkRef(*row) for row in rows]
     if not chunks:
         chunks = [ChunkRef(sha256=dataset.sha256, first_row=0, n_rows=dataset.n_rows)]
     return ChunkedRows(store, chunks, dataset.n_features)

@@ -43,3 +43,4 @@ class DatasetChunk(Base):
     first_row: Mapped[int] = mapped_column(BigInteger)
     n_rows: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    xxh3: Mapped[str | None] = mapped_column(String(16))  # checked on read (None: the sha256)

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import numpy as np
+import xxhash
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -89,9 +90,17 @@ def test_a_stopped_job_resumes_at_its_first_missing_chunk(
             .where(DatasetChunk.dataset_id == done["output_dataset_id"])
             .order_by(DatasetChunk.position)
         ).all()
+        checks = session.execute(
+            select(DatasetChunk.sha256, DatasetChunk.xxh3).where(
+                DatasetChunk.dataset_id == done["output_dataset_id"]
+            )
+        ).all()
     assert [tuple(c) for c in chunks] == [
         (i, i * CHUNK_ROWS, min(CHUNK_ROWS, N_ROWS - i * CHUNK_ROWS)) for i in range(8)
     ]
+    # each attempt's chunks carry the xxh3 their reads are checked against
+    for sha, xxh3 in checks:
+        assert xxh3 == xxhash.xxh3_64_hexdigest(ctx.store.path_of(sha).read_bytes())
     codes = download(client, "codes")
     response = client.post(f"/v1/models/{MODEL}/versions/1/encode", json={"inputs": world.tolist()})
     want = np.asarray(response.json()["codings"], dtype=np.float32)

@@ -3,16 +3,18 @@ an S3 store, the one-blob layout of older datasets still read, nothing left behi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import xxhash
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from service.artifacts import ArtifactStore, FolderStore
+from service.artifacts import ArtifactCorrupted, ArtifactStore, FolderStore
 from service.datasets import chunks
 from service.datasets.chunks import ChunkedRows, ChunkRef, ChunkWriter, npy_bytes
 from service.datasets.service import open_rows
@@ -61,6 +63,25 @@ def test_chunks_round_trip_on_each_store(store: ArtifactStore) -> None:
     np.testing.assert_array_equal(copy, X[128:256])
     assert not view.flags.writeable and view.base is not None  # the bytes read, not a copy
     assert copy.flags.writeable and copy.flags.owndata
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_each_chunk_is_checked_on_read_against_its_own_xxh3(store: ArtifactStore) -> None:
+    """The xxh3 recorded with a chunk is the one checked on read, not the sha256: a wrong
+    one fails a chunk whose bytes are intact."""
+    X = random_matrix(300, 8, seed=3)
+    written = _write(store, X, block_rows=300)
+    for ref in written.chunks:
+        rows_of = X[ref.first_row : ref.first_row + ref.n_rows]
+        assert ref.xxh3 == xxhash.xxh3_64_hexdigest(npy_bytes(rows_of))
+    wrong = [
+        dataclasses.replace(ref, xxh3="0" * 16) if i == 1 else ref
+        for i, ref in enumerate(written.chunks)
+    ]
+    rows = ChunkedRows(store, wrong, 8)
+    np.testing.assert_array_equal(rows.read_chunk(0), X[:128])
+    with pytest.raises(ArtifactCorrupted, match=r"chunk 1 \(rows 128-255\): .* failed its xxh3"):
+        rows.read_chunk(1)
 
 
 def test_a_dataset_of_one_blob_still_reads(client: TestClient, store: ArtifactStore) -> None:

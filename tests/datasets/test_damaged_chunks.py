@@ -1,5 +1,6 @@
-"""A stored chunk that is damaged (fails its sha256) or gone, found by a job: the job fails
-on its first attempt, naming the chunk and the cause (no attempt would read it otherwise)."""
+"""A stored chunk that is damaged (fails its xxh3, or its sha256 where it was recorded
+before chunks had an xxh3) or gone, found by a job: the job fails on its first attempt,
+naming the chunk and the cause (no attempt would read it otherwise)."""
 
 from __future__ import annotations
 
@@ -26,14 +27,24 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("service.datasets.chunks.CHUNK_BYTES", CHUNK_ROWS * N_FEATURES * 4)
 
 
+CAUSES = {
+    "corrupted": "failed its xxh3 check",
+    "corrupted, recorded without an xxh3": "failed its sha256 check",
+    "missing": "is missing",
+}
+
+
 def damage(client: TestClient, dataset: str, how: str) -> str:
     """Flip a byte of chunk DAMAGED of `dataset` in the store, or delete it; its sha256."""
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     dataset_id = client.get(f"/v1/datasets/{dataset}").json()["id"]
     with ctx.session_factory() as session:
         chunk = session.get(DatasetChunk, (dataset_id, DAMAGED))
-        assert chunk is not None
+        assert chunk is not None and chunk.xxh3 is not None
         sha = str(chunk.sha256)
+        if how == "corrupted, recorded without an xxh3":  # as chunks were before 0009
+            chunk.xxh3 = None
+            session.commit()
     store: FolderStore = ctx.store
     path = store.path_of(sha)
     if how == "missing":
@@ -49,12 +60,11 @@ def assert_failed_naming_the_chunk(client: TestClient, path: str, how: str, sha:
     job: dict[str, Any] = client.get(path).json()
     assert job["status"] == "failed", job
     assert job["attempt"] == 1 < job["max_attempts"], job  # a damaged chunk stays damaged
-    cause = "failed its sha256 check" if how == "corrupted" else "is missing"
     assert f"chunk {DAMAGED} " in job["error"] and sha in job["error"], job["error"]
-    assert cause in job["error"], job["error"]
+    assert CAUSES[how] in job["error"], job["error"]
 
 
-@pytest.mark.parametrize("how", ["corrupted", "missing"])
+@pytest.mark.parametrize("how", list(CAUSES))
 @pytest.mark.parametrize("streamed", [False, True])
 def test_training_on_a_damaged_chunk_fails_at_once_naming_it(
     client: TestClient, settings: Any, monkeypatch: pytest.MonkeyPatch, how: str, streamed: bool
