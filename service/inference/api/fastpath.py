@@ -4,6 +4,7 @@ generic stack costs a one-row encode more CPU than the batch (docs/inference.md)
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -29,25 +30,21 @@ DIRECT_PARAMS = {"name", "ref"}
 
 
 class FastPathApp(FastAPI):
-    """A FastAPI app whose middleware stack has `fast_path` (when set) in front of it, and
-    `front` (when set: the request guard) in front of both. A RequestGuard goes behind an
-    InferenceFastPath instead, which asks it itself (its checks and headers, no send
-    wrapper) for the requests it serves."""
+    """A FastAPI app with `fast_path` (when set) in front of its middleware stack, and the
+    request guard `front` (when set) in front of both. The fast path asks the guard itself
+    (its checks and headers, no send wrapper) for the requests it serves."""
 
-    fast_path: Callable[[ASGIApp], ASGIApp] | None = None
-    front: Callable[[ASGIApp], ASGIApp] | None = None
+    fast_path: Callable[[ASGIApp], InferenceFastPath] | None = None
+    front: Callable[[ASGIApp], RequestGuard] | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        if self.front is None or self.fast_path is None:
-            stack = stack if self.fast_path is None else self.fast_path(stack)
-            return stack if self.front is None else self.front(stack)
-        front = self.front(stack)
-        fast = self.fast_path(front)
-        if isinstance(fast, InferenceFastPath) and isinstance(front, RequestGuard):
-            fast.guard = front
-            return fast
-        return self.front(self.fast_path(stack))
+        guard = None if self.front is None else self.front(stack)
+        if self.fast_path is None:
+            return stack if guard is None else guard
+        fast = self.fast_path(stack if guard is None else guard)
+        fast.guard = guard
+        return fast
 
 
 class InferenceFastPath:
@@ -136,26 +133,18 @@ class InferenceFastPath:
 def _check_direct(route: APIRoute) -> None:
     """Only an endpoint that FastAPI would call with nothing but str path params and the
     request can be called directly; anything more would skip its validation."""
-    dependant = route.dependant
-    params = {p.name for p in dependant.path_params}
-    extra = (
-        dependant.query_params
-        or dependant.header_params
-        or dependant.cookie_params
-        or dependant.body_params
-        or dependant.dependencies
+    d = route.dependant
+    direct = (
+        {p.name for p in d.path_params} == DIRECT_PARAMS
+        and not (d.query_params or d.header_params or d.cookie_params or d.body_params)
+        and not d.dependencies
+        and not any(p.field_info.metadata for p in d.path_params)
+        # path_regex's groups as they are: str params only (starlette converts no other)
+        and all(type(c) is StringConvertor for c in route.param_convertors.values())
+        and d.request_param_name is not None
+        and route.methods == {"POST"}
     )
-    constrained = [p.name for p in dependant.path_params if p.field_info.metadata]
-    # path_regex's groups as they are: str params only (starlette converts no other)
-    converted = [n for n, c in route.param_convertors.items() if type(c) is not StringConvertor]
-    if (
-        params != DIRECT_PARAMS
-        or extra
-        or constrained
-        or converted
-        or dependant.request_param_name is None
-        or route.methods != {"POST"}
-    ):
+    if not direct:
         raise ValueError(f"{route.path} cannot take the fast path: its endpoint needs FastAPI")
 
 
@@ -165,9 +154,5 @@ def _handler_for(app: Any, exc: Exception, *, status: int | None = None) -> Hand
     handlers: dict[Any, Handler] = app.exception_handlers
     if status == 500:
         return handlers.get(500) or handlers.get(Exception)
-    for cls in type(exc).__mro__:
-        if cls is Exception:
-            return None
-        if cls in handlers:
-            return handlers[cls]
-    return None
+    classes = itertools.takewhile(lambda cls: cls is not Exception, type(exc).__mro__)
+    return next((handlers[cls] for cls in classes if cls in handlers), None)

@@ -104,7 +104,7 @@ def check_range(value: int, *, field: str, low: int, high: int) -> None:
         raise Unprocessable(field, f"got {value}; expected {low} <= {field} <= {high}")
 
 
-def served(loaded: LoadedModel, **arrays: Any) -> dict[str, Any]:
+def served(loaded: LoadedModel, **arrays: Any) -> Answer:
     return {"model": loaded.name, "version": loaded.version, **arrays}
 
 
@@ -152,15 +152,13 @@ async def reconstruct(
     return served(loaded, reconstructions=recon, errors=errors)
 
 
-def threshold_of(
-    loaded: LoadedModel, *, contamination: float | None = None, threshold: float | None = None
-) -> float:
+def threshold_of(loaded: LoadedModel, body: ScoreRequest) -> float:
     """The request's threshold, the one its contamination gives, or the version's own."""
-    if threshold is not None and contamination is not None:
+    if body.threshold is not None and body.contamination is not None:
         raise Unprocessable("threshold", "give threshold or contamination, not both")
-    if threshold is not None:
-        return threshold
-    if contamination is not None:
+    if body.threshold is not None:
+        return body.threshold
+    if body.contamination is not None:
         quantiles = loaded.metrics.get("score_quantiles")
         if quantiles is None:
             raise Unprocessable(
@@ -168,7 +166,7 @@ def threshold_of(
                 "this version recorded no score quantiles (trained before they were): give "
                 "a threshold instead",
             )
-        return threshold_for(quantiles, contamination)
+        return threshold_for(quantiles, body.contamination)
     stored = loaded.metrics.get("threshold")
     if stored is None:
         raise Unprocessable(
@@ -179,7 +177,7 @@ def threshold_of(
 
 async def score(ctx: AppContext, loaded: LoadedModel, body: ScoreRequest, gone: Gone) -> Answer:
     x = rows_of(ctx, loaded, body.inputs, "inputs")
-    threshold = threshold_of(loaded, contamination=body.contamination, threshold=body.threshold)
+    threshold = threshold_of(loaded, body)
     (scores,) = await run(ctx, loaded, "score", x, gone)
     is_anomaly = ~(scores <= threshold)  # a NaN error (inf - inf) is anomalous too
     return served(loaded, scores=scores, threshold=threshold, is_anomaly=is_anomaly)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from service.context import AppContext
 from service.errors import ServiceError, Unprocessable
 from service.inference.api import codecs, service
-from service.inference.oip.router import NO_BODY, OIP, OIP_ERRORS
+from service.inference.oip.router import NO_BODY, OIP
 from service.inference.oip.schemas import (
     PAGE,
     RepositoryIndexEntry,
@@ -38,7 +38,6 @@ NEXT_HEADER = {
     "schema": {"type": "string"},
 }
 REPOSITORY_TAGS: list[Any] = ["oip-repository"]  # admin for its writes (service.security)
-ERRORS: dict[int | str, dict[str, Any]] = {400: OIP_ERRORS[400]}
 
 
 def _page(
@@ -91,7 +90,7 @@ async def _body(request: Request, schema: type[Any], what: str) -> Any:
     operation_id="oip_repository_index",
     summary="Every ready version, and whether it is loaded (READY) or not (UNAVAILABLE)",
     response_model=list[RepositoryIndexEntry],
-    responses={200: {"headers": {NEXT: NEXT_HEADER}}, **ERRORS},
+    responses={200: {"headers": {NEXT: NEXT_HEADER}}},
     openapi_extra=codecs.request_body(RepositoryIndexRequest),
 )
 async def read_repository_index(request: Request) -> Response:
@@ -118,7 +117,7 @@ def _post(path: str, operation_id: str, summary: str, body: Any = None, tags: An
         operation_id=operation_id,
         summary=summary,
         response_class=Response,
-        responses={**NO_BODY, **ERRORS},
+        responses=NO_BODY,
         openapi_extra=None if body is None else codecs.request_body(body),
     )
 
@@ -174,12 +173,7 @@ async def create_repository_model_unload(name: str, request: Request) -> Respons
 
 def _get(path: str, operation_id: str, summary: str, model: Any = StatisticsResponse) -> Any:
     return router.get(
-        path,
-        tags=OIP,
-        operation_id=operation_id,
-        summary=summary,
-        response_model=model,
-        responses=ERRORS,
+        path, tags=OIP, operation_id=operation_id, summary=summary, response_model=model
     )
 
 

@@ -35,17 +35,13 @@ def _error(description: str) -> dict[str, Any]:
     return {"model": OipErrorBody, "description": description}
 
 
-# The protocol's own error body ({"error": ...}), not problem+json.
-OIP_ERRORS: Responses = {
-    400: _error("A malformed request or wrong tensors"),
-    404: _error("Unknown or archived model or version"),
-    503: _error("The inference queue is full; see Retry-After"),
-}
+# The protocol's own error body ({"error": ...}), not problem+json; the 400, the 503 and the
+# guard's statuses of every /v2 route are declared by service.openapi_contract.
+NOT_FOUND: Responses = {404: _error("Unknown or archived model or version")}
 # Inference bodies past AESVC_MAX_BODY_BYTES (service.limits answers in this form too).
 TOO_LARGE: Responses = {413: _error("The body is over AESVC_MAX_BODY_BYTES")}
 # The health probes answer with a status and no body.
 NO_BODY: Responses = {200: {"description": "True", "content": None}}
-NOT_READY: Responses = {400: {"description": "Not ready", "content": None}}
 OIP: list[str | Enum] = ["oip"]
 Handler = Callable[[str, str, Request], Awaitable[Response]]  # name, version, request
 Pair = tuple[str, str]
@@ -66,23 +62,23 @@ async def read_server_metadata(request: Request) -> ServerMetadata:
     )
 
 
-def _probe(path: str, operation_id: str, summary: str, responses: Responses) -> Any:
+def _probe(path: str, operation_id: str, summary: str) -> Any:
     return router.get(
         path,
         tags=["health"],
         operation_id=operation_id,
         summary=summary,
         response_class=Response,
-        responses=responses,
+        responses=NO_BODY,
     )
 
 
-@_probe("/health/live", "oip_server_live", "200 while the server runs", NO_BODY)
+@_probe("/health/live", "oip_server_live", "200 while the server runs")
 async def read_server_live() -> Response:
     return Response(status_code=200)
 
 
-@_probe("/health/ready", "oip_server_ready", "200 ready, 400 not", {**NO_BODY, **NOT_READY})
+@_probe("/health/ready", "oip_server_ready", "200 ready, 400 not")
 async def read_server_ready(request: Request) -> Response:
     checks = await run_in_threadpool(readiness, request.app.state.ctx)
     return Response(status_code=200 if all(c["ok"] for c in checks.values()) else 400)
@@ -135,7 +131,7 @@ _route_pair(
     _metadata,
     ("oip_model_metadata", "oip_model_version_metadata"),
     ("Model metadata", "Model version metadata"),
-    responses={200: {"model": ModelMetadata, "description": "The model's tensors"}, **OIP_ERRORS},
+    responses={200: {"model": ModelMetadata, "description": "The model's tensors"}, **NOT_FOUND},
 )
 _route_pair(
     "GET",
@@ -144,7 +140,7 @@ _route_pair(
     ("oip_model_ready", "oip_model_version_ready"),
     ("200 ready, 4xx not", "200 ready, 4xx not"),
     response_class=Response,
-    responses={**NO_BODY, **OIP_ERRORS},
+    responses={**NO_BODY, **NOT_FOUND},
 )
 
 
@@ -185,7 +181,7 @@ _route_pair(
     _infer,
     ("oip_infer", "oip_infer_version"),
     ("Inference (latest version)", "Inference on a version"),
-    responses={**OIP_ERRORS, **TOO_LARGE},
+    responses={**NOT_FOUND, **TOO_LARGE},
     response_model=InferResponse,
     openapi_extra=codecs.request_body(InferRequest, binary="application/octet-stream"),
 )
