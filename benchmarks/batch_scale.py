@@ -5,6 +5,9 @@
   dataset) against an in-process encode of the same rows in memory, the fastest of torch
   and ONNX Runtime (the job's runtime on a CPU) on all threads or one (target: at least
   0.8x);
+- "chunk checks": jobs on the dataset as it is (each chunk checked on read against its
+  xxh3) and on a copy of its rows whose chunks were recorded without one (as before
+  migration 0009: checked against their sha256), the same blobs, interleaved;
 - "killed at 50%": a second job whose worker is SIGKILLed once half its chunks are
   recorded; it must resume and write exactly the dataset's rows, each chunk once, in order.
 
@@ -34,6 +37,7 @@ from service.config import Settings
 from service.context import AppContext
 from service.datasets import chunks
 from service.datasets.chunks import npy_bytes
+from service.datasets.tables import Dataset, DatasetChunk
 from service.inference.backends.torch import TorchBackend
 from service.main import create_app
 from service.registry.tables import Model, ModelVersion
@@ -76,6 +80,33 @@ def seed(settings: Settings, path: Path, chunk_kb: int, spec: dict[str, Any]) ->
             run_worker(settings, max_jobs=1)
     finally:
         chunks.CHUNK_BYTES = saved
+
+
+def copy_without_xxh3(settings: Settings, name: str, copy: str) -> None:
+    """Dataset `copy`: `name`'s rows, its chunks recorded with no xxh3 (the same blobs)."""
+    ctx = AppContext.from_settings(settings)
+    try:
+        with ctx.session_factory() as session:
+            source = session.scalars(select(Dataset).where(Dataset.name == name)).one()
+            columns = {c.name: getattr(source, c.name) for c in Dataset.__table__.columns}
+            twin = Dataset(**{**columns, "id": f"{source.id[:-4]}copy", "name": copy})
+            session.add(twin)
+            session.flush()
+            query = select(DatasetChunk).where(DatasetChunk.dataset_id == source.id)
+            for chunk in session.scalars(query).all():
+                session.add(
+                    DatasetChunk(
+                        dataset_id=twin.id,
+                        position=chunk.position,
+                        first_row=chunk.first_row,
+                        n_rows=chunk.n_rows,
+                        sha256=chunk.sha256,
+                        xxh3=None,
+                    )
+                )
+            session.commit()
+    finally:
+        ctx.close()
 
 
 def in_process_rows_per_s(settings: Settings, X: np.ndarray) -> dict[str, float]:
@@ -142,6 +173,7 @@ def batch_figures(
     settings: Settings, path: Path, chunk_kb: int, spec: dict[str, Any]
 ) -> dict[str, Any]:
     seed(settings, path, chunk_kb, spec)
+    copy_without_xxh3(settings, "big", "big-sha256")
     X = np.load(path)
     env = {"AESVC_WORKER_RESTART_DELAY_S": "0.2", "AESVC_BUILTIN_DATASETS": "false"}
     server = LiveServer(settings, workers=1, env=env).start()
@@ -174,10 +206,29 @@ def batch_figures(
                 "ratio_batch_over_in_process": batch_rate / in_process,
                 "target_ratio": SPEED_TARGET,
             }
+            checks = chunk_checks(http, len(X))
             killed = kill_at_half(http, len(X))
     finally:
         server.stop()
-    return {"batch_encode": speed, "batch_killed_at_half": killed}
+    return {"batch_encode": speed, "chunk_checks": checks, "batch_killed_at_half": killed}
+
+
+def chunk_checks(http: httpx.Client, n_rows: int, rounds: int = 2) -> dict[str, Any]:
+    """Rows/s of jobs on `big` (chunks checked against their xxh3) and on `big-sha256`
+    (the same blobs, checked against their sha256), interleaved; the best of each."""
+    rates: dict[str, list[float]] = {"xxh3": [], "sha256": []}
+    for run in range(rounds):
+        for check, dataset in (("sha256", "big-sha256"), ("xxh3", "big")):
+            body = {"model": "big", "dataset": dataset, "operation": "encode"}
+            job = http.post("/v1/batch-jobs", json={**body, "output": f"check-{check}-{run}"})
+            done = _wait(http, job.json()["id"], _ended, interval_s=0.5)
+            assert done["status"] == "succeeded", done
+            rates[check].append(n_rows / _seconds(done))
+            http.delete(f"/v1/datasets/check-{check}-{run}")
+    return {
+        "rows_per_s": rates,
+        "ratio_xxh3_over_sha256": max(rates["xxh3"]) / max(rates["sha256"]),
+    }
 
 
 def kill_at_half(http: httpx.Client, n_rows: int) -> dict[str, Any]:
