@@ -3,7 +3,8 @@
 obstore (Rust's object_store crate) does the protocol: signing, retries, multipart
 uploads, and the usual credential and endpoint variables (AWS_ENDPOINT_URL,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, GOOGLE_*, AZURE_*). This module adds
-what the service needs on top: content addressing with a sha256 check on every read, a
+what the service needs on top: content addressing with a check on every read (the sha256,
+or a dataset chunk's xxh3: service.artifacts), a
 spool on local disk so that a large blob is hashed and uploaded in parts without a whole
 copy in memory, a bounded read-through cache on local disk, and errors the API can answer
 with (a store that does not answer is 503 + Retry-After, not 500).
@@ -34,6 +35,7 @@ from service.artifacts import (
     StoreUnavailable,
     blob_key,
     check_sha256,
+    fast_checksum,
     no_space_is_storage_full,
     retry_store,
 )
@@ -59,13 +61,18 @@ class ReadThroughCache:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root, self.max_bytes = root, max_bytes
 
-    def get(self, sha256: str) -> bytes | None:
+    def get(self, sha256: str, xxh3: str | None = None) -> bytes | None:
+        """The cached copy, checked as ArtifactStore.verified checks (its xxh3 where given)."""
         path = self.root / sha256
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
-        if hashlib.sha256(data).hexdigest() != sha256:  # a damaged copy: fetch it afresh
+        if xxh3 is not None:
+            intact = fast_checksum(data) == xxh3
+        else:
+            intact = hashlib.sha256(data).hexdigest() == sha256
+        if not intact:  # a damaged copy: fetch it afresh
             path.unlink(missing_ok=True)
             return None
         with contextlib.suppress(FileNotFoundError):
@@ -222,7 +229,7 @@ class ObjectStore(ArtifactStore):
 
     def get_bytes(self, sha256: str, *, xxh3: str | None = None) -> bytes:
         check_sha256(sha256)
-        if self.cache is not None and (hit := self.cache.get(sha256)) is not None:
+        if self.cache is not None and (hit := self.cache.get(sha256, xxh3)) is not None:
             return hit
         try:
             data = self.get_raw(blob_key(sha256))

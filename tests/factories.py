@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +124,8 @@ def _migrated_sqlite() -> Path:
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         migrate(f"sqlite:///{folder / 'work.db'}")
         with (
-            sqlite3.connect(folder / "work.db") as source,
-            sqlite3.connect(folder / "head.db") as copy,
+            closing(sqlite3.connect(folder / "work.db")) as source,
+            closing(sqlite3.connect(folder / "head.db")) as copy,
         ):
             source.backup(copy)  # one file, whatever the WAL holds
         _MIGRATED.append(folder / "head.db")

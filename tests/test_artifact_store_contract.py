@@ -24,6 +24,7 @@ from service.artifacts import (
     ArtifactStore,
     FolderStore,
     blob_key,
+    fast_checksum,
 )
 from service.config import Settings
 from service.context import AppContext
@@ -71,6 +72,31 @@ def overwrite(store: ArtifactStore, key: str, data: bytes) -> None:
     else:
         assert isinstance(store, ObjectStore)
         store.put_raw(key, data)
+
+
+def test_a_read_given_an_xxh3_checks_that_and_not_the_sha256(store: ArtifactStore) -> None:
+    """What a dataset chunk's read asks of every store (service.datasets.chunks)."""
+    data = bytes(range(256)) * 10
+    blob = store.put_bytes(data)
+    assert store.get_bytes(blob.sha256, xxh3=fast_checksum(data)) == data
+    with pytest.raises(ArtifactCorrupted, match="failed its xxh3 check"):
+        store.get_bytes(blob.sha256, xxh3="0" * 16)  # the bytes are intact: the xxh3 decides
+    overwrite(store, blob_key(blob.sha256), b"X" + data[1:])
+    with pytest.raises(ArtifactCorrupted, match="failed its xxh3 check"):
+        store.get_bytes(blob.sha256, xxh3=fast_checksum(data))
+
+
+def test_the_cache_checks_a_copy_against_the_callers_xxh3(tmp_path: Path) -> None:
+    cache = ReadThroughCache(tmp_path / "cache", max_bytes=10_000)
+    data = bytes(range(256)) * 4
+    sha = hashlib.sha256(data).hexdigest()
+    cache.put(sha, data)
+    assert cache.get(sha, fast_checksum(data)) == data
+    assert cache.get(sha, "0" * 16) is None  # not what the caller recorded: fetched afresh
+    assert not (cache.root / sha).exists()
+    cache.put(sha, data)
+    (cache.root / sha).write_bytes(b"junk")
+    assert cache.get(sha, fast_checksum(data)) is None
 
 
 def test_put_get_round_trip_and_content_address(store: ArtifactStore) -> None:

@@ -242,7 +242,7 @@ def open_rows(*, session: Session, store: ArtifactStore, dataset: Dataset) -> Ch
         .where(DatasetChunk.dataset_id == dataset.id)
         .order_by(DatasetChunk.position)
     ).all()
-    chunks = [ChunkRef(*row) for row in rows]
+    chunks = [ChunkRef(sha256=s, first_row=f, n_rows=n, xxh3=x) for s, f, n, x in rows]
     if not chunks:
         chunks = [ChunkRef(sha256=dataset.sha256, first_row=0, n_rows=dataset.n_rows)]
     return ChunkedRows(store, chunks, dataset.n_features)

@@ -109,6 +109,25 @@ def test_a_stopped_job_resumes_at_its_first_missing_chunk(
     assert dataset["n_rows"] == N_ROWS and dataset["profile"]["n_rows"] == N_ROWS
 
 
+def test_a_resume_whose_recorded_chunk_is_damaged_fails_naming_the_check(
+    client: TestClient, settings: Settings, world: np.ndarray
+) -> None:
+    """The next attempt re-reads the chunks recorded before (for the output's summary),
+    each checked against its xxh3: a damaged one fails the job, and no dataset is made."""
+    job = submit(client, operation="encode", output="codes")
+    assert stopped_attempt(settings) == JobStatus.QUEUED
+    first = recorded(client, job["id"])[0]
+    path = client.app.state.ctx.store.path_of(first)  # type: ignore[attr-defined]
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0x01
+    path.write_bytes(bytes(raw))
+    assert run_worker(settings, max_jobs=1) == 1
+    done = client.get(f"/v1/batch-jobs/{job['id']}").json()
+    assert done["status"] == "failed", done
+    assert f"artifact {first} failed its xxh3 check" in done["error"], done["error"]
+    assert client.get("/v1/datasets/codes").status_code == 404
+
+
 def test_cancel_after_a_hand_back_removes_the_chunks(
     client: TestClient, settings: Settings, world: np.ndarray
 ) -> None:
