@@ -117,7 +117,7 @@ def _migrated_sqlite() -> Path:
     """A SQLite file migrated to head, made once per process: a copy of it is what the
     service's start-up would make of an empty file (tests/test_database.py runs the
     migrations themselves, forward, back and forward), in a fortieth of the time."""
-    if not _MIGRATED:
+    if not _MIGRATED or not _MIGRATED[-1].exists():  # made again if /tmp was swept
         from service.database import migrate
 
         folder = Path(tempfile.mkdtemp(prefix="aesvc-migrated-"))
@@ -129,7 +129,7 @@ def _migrated_sqlite() -> Path:
         ):
             source.backup(copy)  # one file, whatever the WAL holds
         _MIGRATED.append(folder / "head.db")
-    return _MIGRATED[0]
+    return _MIGRATED[-1]
 
 
 @contextmanager
