@@ -2,7 +2,7 @@
 
 Every blob is named by its sha256 (`sha256/ab/abcdef...`) and checked against its name on
 every read, or, where the caller knows it, against its xxh3-64: a dataset's chunks are read
-gigabytes at a time, and xxh3 checks them about 15 times faster (docs/performance.md). A
+gigabytes at a time, and xxh3 checks them about 15 times faster (docs/batch.md). A
 write is visible under its final name only when complete: in a folder it is written to a
 temporary file and renamed into place; in an object store it is one PUT (or one completed
 multipart upload). A job's checkpoint lives in the same store, under
