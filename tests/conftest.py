@@ -15,7 +15,7 @@ from service.config import Settings
 from service.main import create_app
 from tests.azurite import AzuriteServer, azurite_binary
 from tests.bad_input import WORLD_SETTINGS, Seeded, World, open_world, seed_world
-from tests.factories import module_settings, temporary_database_url
+from tests.factories import module_settings, seed_builtin_datasets, temporary_database_url
 from tests.s3 import S3Server
 
 # starlette's TestClient sends `Host: testserver`; the service answers only to the hosts in
@@ -31,7 +31,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
+    settings = Settings(
         data_dir=tmp_path / "var",
         database_url=database_url,
         workers=0,
@@ -39,6 +39,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         lease_timeout_s=5.0,
         poll_interval_s=0.05,
     )
+    seed_builtin_datasets(settings)
+    return settings
 
 
 @pytest.fixture

@@ -132,6 +132,56 @@ def _migrated_sqlite() -> Path:
     return _MIGRATED[-1]
 
 
+_SEEDED: list[Path] = []  # this process's folder: head.db with the built-in datasets, their blobs
+
+
+def _seeded_sqlite() -> Path:
+    """A folder holding `aesvc.db`, a copy of the head template in which the service's start-up
+    has registered the built-in datasets, and `artifacts/`, their blobs (made once per process:
+    registering them took 50 to 65 ms of every app start in the tests, most of it fsyncs and
+    profiles of the same rows)."""
+    if not _SEEDED or not (_SEEDED[-1] / "aesvc.db").exists():
+        from service.context import AppContext
+        from service.datasets.service import register_builtins
+
+        folder = Path(tempfile.mkdtemp(prefix="aesvc-seeded-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        shutil.copyfile(_migrated_sqlite(), folder / "work.db")
+        ctx = AppContext.from_settings(
+            Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'work.db'}")
+        )
+        try:
+            with ctx.session_factory() as session:
+                register_builtins(session=session, store=ctx.store)
+        finally:
+            ctx.close()
+        with (
+            closing(sqlite3.connect(folder / "work.db")) as source,
+            closing(sqlite3.connect(folder / "aesvc.db")) as copy,
+        ):
+            source.backup(copy)
+        _SEEDED.append(folder)
+    return _SEEDED[-1]
+
+
+def seed_builtin_datasets(settings: Settings) -> None:
+    """What the start-up of `settings`'s app would register first, the built-in datasets,
+    copied in from the process's template: only for a SQLite file that
+    temporary_database_url made (at the migrations' head, nothing else in it), with the
+    built-ins on and the artifacts in data_dir's folder. Anything else is left to start-up."""
+    db = settings.data_dir / "aesvc.db"
+    if (
+        os.environ.get("AESVC_TEST_DATABASE_URL")
+        or not settings.builtin_datasets
+        or settings.artifact_url
+        or settings.resolved_database_url != f"sqlite:///{db}"
+    ):
+        return
+    template = _seeded_sqlite()
+    shutil.copyfile(template / "aesvc.db", db)
+    shutil.copytree(template / "artifacts", settings.resolved_artifact_root, dirs_exist_ok=True)
+
+
 @contextmanager
 def temporary_database_url(data_dir: Path) -> Iterator[str]:
     """A SQLite file in `data_dir` (a copy of one at the migrations' head), or a fresh
@@ -160,11 +210,13 @@ def module_settings(data_dir: Path, **overrides: Any) -> Iterator[Settings]:
     """Settings for a module-wide fixture: a fresh database (SQLite, or PostgreSQL in CI's
     second run) and the fast polling of tests/conftest.py's `settings`."""
     with temporary_database_url(data_dir) as database_url:
-        yield Settings(
+        settings = Settings(
             data_dir=data_dir,
             database_url=database_url,
             **{"workers": 0, "poll_interval_s": 0.05, "heartbeat_interval_s": 0.3, **overrides},
         )
+        seed_builtin_datasets(settings)
+        yield settings
 
 
 def loaded_version(model: ServingModel, *, name: str, variational: bool) -> LoadedModel:

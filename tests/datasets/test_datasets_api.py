@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
@@ -177,7 +179,20 @@ def test_duplicate_name_is_409(upload: Any, client: TestClient) -> None:
     assert upload("c.npy", npy_bytes(random_matrix(5, 2)), name="digits").status_code == 409
 
 
-def test_builtin_datasets_are_registered(client: TestClient) -> None:
+@pytest.fixture
+def unseeded(tmp_path: Path, database_url: str) -> Settings:
+    """Settings whose database has no dataset yet: the `settings` fixture's come with the
+    built-ins copied in (tests/factories.py), so only these show the start-up's own
+    registration."""
+    return Settings(data_dir=tmp_path / "var", database_url=database_url, workers=0)
+
+
+def test_builtin_datasets_are_registered(unseeded: Settings) -> None:
+    with TestClient(create_app(unseeded, start_workers=False)) as client:
+        assert_builtins_registered(client)
+
+
+def assert_builtins_registered(client: TestClient) -> None:
     digits = client.get("/v1/datasets/digits").json()
     assert (digits["n_rows"], digits["n_features"]) == (1797, 64)
     assert digits["has_labels"] is True and digits["label_names"] == [str(i) for i in range(10)]
@@ -191,10 +206,10 @@ def test_builtin_datasets_are_registered(client: TestClient) -> None:
     assert cancer["has_labels"] is True and cancer["label_names"] == ["malignant", "benign"]
 
 
-def test_starting_twice_does_not_duplicate_builtins(settings: Settings) -> None:
-    with TestClient(create_app(settings, start_workers=False)) as first:
+def test_starting_twice_does_not_duplicate_builtins(unseeded: Settings) -> None:
+    with TestClient(create_app(unseeded, start_workers=False)) as first:
         before = first.get("/v1/datasets").json()
-    with TestClient(create_app(settings, start_workers=False)) as second:
+    with TestClient(create_app(unseeded, start_workers=False)) as second:
         after = second.get("/v1/datasets").json()
     assert before["count"] == after["count"] == 3
     assert {d["name"] for d in after["data"]} == BUILTINS
