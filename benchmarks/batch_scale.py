@@ -22,6 +22,7 @@ import os
 import signal
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,12 @@ from fastapi.testclient import TestClient
 from safetensors.torch import load as load_safetensors
 from sqlalchemy import select
 
-from service.batch.backend import OneOperationOnnx
 from service.config import Settings
 from service.context import AppContext
 from service.datasets import chunks
 from service.datasets.chunks import npy_bytes
 from service.datasets.tables import Dataset, DatasetChunk
+from service.inference.backends.onnxruntime import OnnxRuntimeBackend
 from service.inference.backends.torch import TorchBackend
 from service.main import create_app
 from service.registry.tables import Model, ModelVersion
@@ -110,10 +111,10 @@ def copy_without_xxh3(settings: Settings, name: str, copy: str) -> None:
 
 
 def in_process_rows_per_s(settings: Settings, X: np.ndarray) -> dict[str, float]:
-    """Version 1 of `big` encoding X in memory by each runtime the job could use (torch;
-    ONNX Runtime as the job builds it) on all of this process's threads (the worker's: one
-    worker, every core) and on one, each fixed, in passes of each of PASS_ROWS rows; two
-    interleaved rounds, the best of each. The job is held to the fastest of them."""
+    """Version 1 of `big` encoding X in memory by torch (what the job runs) and ONNX Runtime
+    (the routes' CPU runtime), on all of this process's threads (the worker's: one worker,
+    every core) and on one, each fixed, in passes of each of PASS_ROWS rows; two interleaved
+    rounds, the best of each. The job is held to the fastest of them."""
     ctx = AppContext.from_settings(settings)
     try:
         with ctx.session_factory() as session:
@@ -127,11 +128,12 @@ def in_process_rows_per_s(settings: Settings, X: np.ndarray) -> dict[str, float]
     finally:
         ctx.close()
     threads = torch.get_num_threads()
+    ort = partial(OnnxRuntimeBackend, model, device="cpu")
     runtimes: dict[str, tuple[Any, int]] = {
         f"torch_{threads}_threads": (TorchBackend(model, device="cpu"), threads),
         "torch_1_thread": (TorchBackend(model, device="cpu"), 1),
-        f"onnxruntime_{threads}_threads": (OneOperationOnnx(model, "encode", threads=threads), 0),
-        "onnxruntime_1_thread": (OneOperationOnnx(model, "encode", threads=1), 0),
+        f"onnxruntime_{threads}_threads": (ort(threads=threads), 0),
+        "onnxruntime_1_thread": (ort(threads=1), 0),
     }
     best = dict.fromkeys(runtimes, float("inf"))
     for _ in range(2):
@@ -175,6 +177,10 @@ def batch_figures(
     seed(settings, path, chunk_kb, spec)
     copy_without_xxh3(settings, "big", "big-sha256")
     X = np.load(path)
+    # The .npy and its chunks were just written (8 GB at --batch-mb 4096): flushed now, not
+    # by the kernel's writeback during the first jobs (seen: 1.88 M rows/s for the first two
+    # jobs of a run, 2.06-2.13 M for the two after them on the same chunks)
+    os.sync()
     env = {"AESVC_WORKER_RESTART_DELAY_S": "0.2", "AESVC_BUILTIN_DATASETS": "false"}
     server = LiveServer(settings, workers=1, env=env).start()
     try:

@@ -1,7 +1,7 @@
 """A batch job's chunks in a pipeline: `lanes` threads each read a chunk and compute it,
 so that on n cores n chunks are in work at once, each on one thread, and the caller takes
-the results in order. A read is file or network I/O and a checksum, a pass is ONNX Runtime
-or torch: all of it outside the GIL. Seen here on 2 cores (docs/performance.md): two
+the results in order. A read is file or network I/O and a checksum, a pass is torch: all
+of it outside the GIL. Seen here on 2 cores (docs/performance.md): two
 one-thread lanes encoded 1.9-2.0 M rows/s from the store, where one two-thread pass at a
 time with a reader thread beside it ran 1.4-1.5 M.
 

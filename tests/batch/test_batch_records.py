@@ -5,6 +5,8 @@ stored but had not recorded."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -14,10 +16,8 @@ from service.batch import runner
 from service.batch.runner import BatchRun
 from service.config import Settings
 from service.inference.backends.base import Backend
-from service.inference.backends.torch import TorchBackend
 from service.training.schemas import JobStatus
 from service.training.trainer import TrainingFailed
-from service.zoo import ServingModel
 from tests.batch.conftest import DATASET, MODEL, N_ROWS, download, run_attempt
 from tests.factories import run_worker
 
@@ -63,13 +63,11 @@ def test_chunks_are_recorded_a_group_at_a_time(
 
 
 class TorchLanes(BatchRun):
-    """The torch fallback (a model ONNX Runtime cannot run), each lane's thread count seen."""
+    """A batch job's attempt, each lane's torch thread count seen."""
 
-    seen: list[int]
-
-    def load_backend(self, model: ServingModel, version: object) -> Backend:
-        self.seen = []
-        return TorchBackend(model, device="cpu")
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seen: list[int] = []
 
     def compute(self, backend: Backend, block: np.ndarray, position: int, first: int) -> np.ndarray:
         result = super().compute(backend, block, position, first)
