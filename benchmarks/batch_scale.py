@@ -3,8 +3,8 @@
 - "batch encode": rows/s of a batch encode job run by a live server's worker (from its
   start to its end: reading, encoding, storing and recording every chunk, then the output
   dataset) against an in-process encode of the same rows in memory, the fastest of torch
-  and ONNX Runtime (the job's runtime on a CPU) on all threads or one (target: at least
-  0.8x);
+  (the job's runtime) and ONNX Runtime (the routes' on a CPU) on all threads or one
+  (target: at least 0.8x);
 - "chunk checks": jobs on the dataset as it is (each chunk checked on read against its
   xxh3) and on a copy of its rows whose chunks were recorded without one (as before
   migration 0009: checked against their sha256), the same blobs, interleaved;

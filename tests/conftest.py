@@ -30,7 +30,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> Settings:
     settings = Settings(
         data_dir=tmp_path / "var",
         database_url=database_url,
@@ -39,7 +39,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         lease_timeout_s=5.0,
         poll_interval_s=0.05,
     )
-    seed_builtin_datasets(settings)
+    if request.node.get_closest_marker("unseeded") is None:
+        seed_builtin_datasets(settings)
     return settings
 
 

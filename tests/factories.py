@@ -132,15 +132,18 @@ def _migrated_sqlite() -> Path:
     return _MIGRATED[-1]
 
 
-_SEEDED: list[Path] = []  # this process's folder: head.db with the built-in datasets, their blobs
+_SEEDED: dict[int, Path] = {}  # by chunk size: head.db with the built-in datasets, their blobs
 
 
 def _seeded_sqlite() -> Path:
     """A folder holding `aesvc.db`, a copy of the head template in which the service's start-up
-    has registered the built-in datasets, and `artifacts/`, their blobs (made once per process:
-    registering them took 50 to 65 ms of every app start in the tests, most of it fsyncs and
-    profiles of the same rows)."""
-    if not _SEEDED or not (_SEEDED[-1] / "aesvc.db").exists():
+    has registered the built-in datasets, and `artifacts/`, their blobs (made once per process
+    and chunk size, as the start-up would chunk them now: registering them took 50 to 65 ms of
+    every app start in the tests, most of it fsyncs and profiles of the same rows)."""
+    from service.datasets import chunks
+
+    folder = _SEEDED.get(chunks.CHUNK_BYTES)
+    if folder is None or not (folder / "aesvc.db").exists() or not (folder / "artifacts").is_dir():
         from service.context import AppContext
         from service.datasets.service import register_builtins
 
@@ -160,15 +163,16 @@ def _seeded_sqlite() -> Path:
             closing(sqlite3.connect(folder / "aesvc.db")) as copy,
         ):
             source.backup(copy)
-        _SEEDED.append(folder)
-    return _SEEDED[-1]
+        _SEEDED[chunks.CHUNK_BYTES] = folder
+    return folder
 
 
 def seed_builtin_datasets(settings: Settings) -> None:
     """What the start-up of `settings`'s app would register first, the built-in datasets,
     copied in from the process's template: only for a SQLite file that
     temporary_database_url made (at the migrations' head, nothing else in it), with the
-    built-ins on and the artifacts in data_dir's folder. Anything else is left to start-up."""
+    built-ins on and the artifacts in data_dir's folder. Anything else is left to start-up,
+    as it is for a test marked `unseeded` (one that moves the artifacts elsewhere after)."""
     db = settings.data_dir / "aesvc.db"
     if (
         os.environ.get("AESVC_TEST_DATABASE_URL")

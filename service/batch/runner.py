@@ -221,7 +221,8 @@ class BatchRun(JobRun):
         parts = []
         for start in range(0, len(block), ROWS_PER_PASS):
             rows = block[start : start + ROWS_PER_PASS]
-            rows = rows.copy()  # torch.from_numpy wants a writable array; the chunk's is not
+            if backend.device == "cpu":  # from_numpy wants it writable (the chunk's is not)
+                rows = rows.copy()
             parts.append(backend.run(self.operation, rows)[0].reshape(len(rows), -1))
         result = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
         bad = ~np.isfinite(result)

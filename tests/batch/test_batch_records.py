@@ -76,8 +76,9 @@ class TorchLanes(BatchRun):
 
 
 def test_torch_lanes_run_on_one_thread_each_and_leave_the_workers_count(
-    client: TestClient, settings: Settings, world: np.ndarray
+    client: TestClient, settings: Settings, world: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(runner, "_device", lambda: "cpu")  # the CPU's lanes, on a GPU host too
     before = torch.get_num_threads()
     job_id = submit(client, "codes")
     status, attempt = run_attempt(settings, TorchLanes)

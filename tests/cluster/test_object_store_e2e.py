@@ -32,7 +32,7 @@ from tests.training.test_durability import (
     assert_resumed_from_checkpoint,
 )
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.unseeded]  # its artifacts move to a bucket
 ROWS = raw_rows(3).tolist()
 
 
