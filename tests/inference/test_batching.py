@@ -100,40 +100,9 @@ def test_a_large_request_is_split_across_batches_and_joined() -> None:
     asyncio.run(scenario())
 
 
-def test_the_rest_of_a_split_request_goes_to_the_device_at_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """While its first batch runs, the request's other batches are already taken (handed
-    to the device thread, which runs them back to back): at most MAX_CHAINED_BATCHES, and
-    never a later request's rows, which wait to merge into the next batch as before."""
-
-    monkeypatch.setattr(batching, "MAX_CHAINED_BATCHES", 3)
-
-    async def scenario() -> None:
-        fn = Gated()
-        batcher, budget = make(fn, max_rows=2, budget_rows=100)
-        x = rows(*range(12))  # six batches of two rows
-        task = asyncio.ensure_future(batcher(x))
-        await asyncio.to_thread(fn.started.wait, 10)
-        later = asyncio.ensure_future(batcher(rows(100.0)))
-        for _ in range(3):
-            await asyncio.sleep(0)
-        assert budget.used == 12 - 3 * 2 + 1  # x beyond its first three batches, and `later`
-        fn.gate.set()
-        (out,) = await task
-        (alone,) = await later
-        np.testing.assert_array_equal(out, x * 2)
-        np.testing.assert_array_equal(alone, rows(100.0) * 2)
-        assert [len(b) for b in fn.batches] == [2, 2, 2, 2, 2, 2, 1]
-        assert budget.used == 0
-
-    asyncio.run(scenario())
-
-
-def test_a_chained_batch_small_enough_to_run_inline_runs_after_the_others() -> None:
-    """A chain's batches run one at a time, in order, on the device thread, even the last,
-    small one that alone would run on the loop: a backend's buffers (CUDA graphs' static
-    input) are shared between its calls."""
+def test_the_batches_of_a_split_request_run_one_at_a_time_in_order() -> None:
+    """The first on the device thread, the last, small one on the loop, never beside each
+    other: a backend's buffers (CUDA graphs' static input) are shared between its calls."""
 
     class SharedBuffer:
         def __init__(self) -> None:
@@ -163,42 +132,40 @@ def test_a_chained_batch_small_enough_to_run_inline_runs_after_the_others() -> N
     asyncio.run(scenario())
 
 
-def test_a_bug_in_one_chained_batch_lets_the_device_go_only_once_all_ended(
+def test_a_bug_in_the_batchers_loop_fails_its_batch_and_the_queue_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(batching, "MAX_CHAINED_BATCHES", 2)
+    """The loop's own error (not the model's) fails the rows of the batch it had taken, lets
+    the device go and returns their budget; the next request is served."""
 
     async def scenario() -> None:
         fn = Gated()
         fn.gate.set()
         batcher, budget = make(fn, max_rows=2)
         real = batcher._execute
-        held: list[bool] = []
+        calls: list[int] = []
 
-        async def execute(batch: list[Slice], *, inline: bool = True) -> None:
-            if not held:
-                held.append(True)
+        async def execute(batch: list[Slice]) -> None:
+            calls.append(len(batch))
+            if len(calls) == 1:
                 raise RuntimeError("a bug in the batcher")
-            await asyncio.sleep(0.05)
-            held.append(batcher.device.lock.locked())  # the other batch has failed by now
-            await real(batch, inline=inline)
+            await real(batch)
 
         monkeypatch.setattr(batcher, "_execute", execute)
+        batcher.device.inline_rows = 0  # through the queue, where the loop runs it
         with pytest.raises(RuntimeError, match="the batcher failed"):
-            await batcher(rows(*range(4)))
-        assert held == [True, True]
+            await asyncio.wait_for(batcher(rows(*range(4))), 5)
         assert not batcher.device.lock.locked()
         assert budget.used == 0
+        (out,) = await batcher(rows(7.0))
+        np.testing.assert_array_equal(out, rows(7.0) * 2)
 
     asyncio.run(scenario())
 
 
-def test_a_chained_batch_counts_only_its_own_compute_time(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Three batches of 50 ms handed over together: compute time 3 x 50 ms, not the
-    50 + 100 + 150 ms that each one waited from its hand-off."""
-    monkeypatch.setattr(batching, "MAX_CHAINED_BATCHES", 3)
+def test_each_batch_of_a_split_request_counts_its_own_compute_time() -> None:
+    """Three batches of 50 ms: compute time 3 x 50 ms, not the 50 + 100 + 150 ms that each
+    one waited from the request's arrival."""
 
     def slow(x: np.ndarray) -> Outputs:
         time.sleep(0.05)

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 # A device idle this long is quiet: a lone small request runs at once (the requests of one
 # burst arrive within microseconds; a client's next one comes a round trip later).
 QUIET_S = 0.0002
-MAX_CHAINED_BATCHES = 4  # batches of one split request handed to the device at once
 
 
 @dataclass(eq=False, kw_only=True)
@@ -148,27 +147,16 @@ class Batcher:
                 self._arrived.clear()
                 continue
             frozen = await self._acquire_device()
-            batches: list[list[Slice]] = []
+            batch: list[Slice] = []
             try:
-                batches = [frozen if frozen is not None else self._take()]
-                # The rest of a split request goes to the device with it, run back to back
-                # (a round trip through the loop between two batches costs two wake-ups).
-                while len(batches) < MAX_CHAINED_BATCHES and self._continues_a_request():
-                    batches.append(self._take())
-                if batches[0]:
+                batch = frozen if frozen is not None else self._take()
+                if batch:
                     self._running = True
-                    if len(batches) == 1:
-                        await self._execute(batches[0])
-                    else:  # each ends before the device is let go, even past a failure
-                        ends = [self._execute(b, inline=False) for b in batches]
-                        for end in await asyncio.gather(*ends, return_exceptions=True):
-                            if isinstance(end, BaseException):
-                                raise end
+                    await self._execute(batch)
             except Exception:  # a bug here must not stop the queue
                 log.exception("batcher %s failed", self.operation)
-                for batch in batches:
-                    for part in batch:
-                        part.item.fail(RuntimeError("the batcher failed; see the log"))
+                for part in batch:
+                    part.item.fail(RuntimeError("the batcher failed; see the log"))
             finally:
                 self._release()
 
@@ -192,10 +180,6 @@ class Batcher:
             raise
         return frozen
 
-    def _continues_a_request(self) -> bool:
-        """The queue's head is a request of which some rows are already in a batch."""
-        return bool(self._items) and 0 < self._items[0].taken < self._items[0].n
-
     def _take(self) -> list[Slice]:
         batch: list[Slice] = []
         rows = 0
@@ -218,15 +202,15 @@ class Batcher:
                 self._items.popleft()
         return batch
 
-    async def _execute(self, batch: list[Slice], *, inline: bool = True) -> None:
+    async def _execute(self, batch: list[Slice]) -> None:
         try:  # the join too: rows that do not join fail alone, not the batcher's loop
             x = batch[0].rows if len(batch) == 1 else np.concatenate([p.rows for p in batch])
-            outputs = await self._on_device(x, inline=inline)
+            outputs = await self._on_device(x)
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].item.fail(exc)
                 return
-            await self._retry_alone(batch, inline=inline)
+            await self._retry_alone(batch)
             return
         offset = 0
         for part in batch:
@@ -234,19 +218,19 @@ class Batcher:
             part.item.deliver(part.start, tuple(out[offset : offset + n] for out in outputs))
             offset += n
 
-    async def _retry_alone(self, batch: list[Slice], *, inline: bool) -> None:
+    async def _retry_alone(self, batch: list[Slice]) -> None:
         for part in batch:
             if part.item.future.done():
                 continue
             try:
-                outputs = await self._on_device(part.rows, inline=inline)
+                outputs = await self._on_device(part.rows)
             except Exception as exc:
                 part.item.fail(exc)
             else:
                 part.item.deliver(part.start, outputs)
 
-    async def _on_device(self, x: np.ndarray, *, inline: bool = True) -> Outputs:
-        outputs, compute_s = await self.device.run(self.fn, x, inline=inline)
+    async def _on_device(self, x: np.ndarray) -> Outputs:
+        outputs, compute_s = await self.device.run(self.fn, x)
         self._compute_seconds.observe(compute_s)
         self._batch_rows.observe(len(x))
         self.stats.executed(len(x), compute_s)

@@ -45,14 +45,10 @@ class Device:
         self.lock = asyncio.Lock()  # held by the batcher whose batch is on the device
         self.idle_since = 0.0  # perf_counter() when the last batch ended (set by batchers)
 
-    async def run(
-        self, fn: BatchFn, x: np.ndarray, *, inline: bool = True
-    ) -> tuple[Outputs, float]:
-        """fn(x) on this device, and the seconds it took there (not those of a batch queued
-        ahead); the caller holds `lock` (one batch at a time). inline=False: on the thread
-        whatever its size, behind the batches handed to it before (a chain of batches: one
-        of them inline would run beside the others, on buffers a backend may share)."""
-        if inline and len(x) <= self.inline_rows:  # a team on the loop would be a second one
+    async def run(self, fn: BatchFn, x: np.ndarray) -> tuple[Outputs, float]:
+        """fn(x) on this device, and the seconds it took there; the caller holds `lock` (one
+        batch at a time)."""
+        if len(x) <= self.inline_rows:  # a team on the loop would be a second one
             return self._call(fn, x, 1)
         threads = 1 if len(x) < self.parallel_rows else self._all_threads
         loop = asyncio.get_running_loop()
