@@ -163,6 +163,35 @@ def test_a_bug_in_the_batchers_loop_fails_its_batch_and_the_queue_goes_on(
     asyncio.run(scenario())
 
 
+def test_a_request_run_at_once_is_not_idle_while_the_device_goes_to_an_earlier_waiter() -> None:
+    """The device just freed, with another batcher's wait for it woken but not yet resumed:
+    a request that finds the lock free waits its turn, and its batcher is not idle meanwhile
+    (an idle one is closed when its version is evicted)."""
+
+    async def scenario() -> list[bool]:
+        batcher, _ = make(lambda x: (x * 2,), max_rows=8)
+        device = batcher.device
+        device.inline_rows = 8
+        seen: list[bool] = []
+
+        async def other_batcher() -> None:
+            await device.lock.acquire()
+            seen.append(batcher.idle)
+            device.lock.release()
+
+        await device.lock.acquire()
+        waiting = asyncio.ensure_future(other_batcher())
+        await asyncio.sleep(0)  # it waits for the lock
+        device.lock.release()  # it is woken, and resumes after this task suspends
+        (out,) = await batcher(rows(1.0))  # finds the lock free, the device quiet
+        np.testing.assert_array_equal(out, rows(1.0) * 2)
+        await waiting
+        assert not device.lock.locked() and batcher.idle
+        return seen
+
+    assert asyncio.run(scenario()) == [False]
+
+
 def test_each_batch_of_a_split_request_counts_its_own_compute_time() -> None:
     """Three batches of 50 ms: compute time 3 x 50 ms, not the 50 + 100 + 150 ms that each
     one waited from the request's arrival."""

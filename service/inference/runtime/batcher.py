@@ -113,8 +113,14 @@ class Batcher:
 
     async def _run_now(self, rows: np.ndarray) -> Outputs:
         """One request alone on the idle device, in the caller's task (no queue, no hop)."""
-        await self.device.lock.acquire()  # free: no suspension
+        # Running from here on, not idle: the acquire suspends where another batcher's wait
+        # for the device was woken and has not taken it yet (the lock is free, not its turn)
         self._running = True
+        try:
+            await self.device.lock.acquire()
+        except BaseException:
+            self._running = False
+            raise
         try:
             self._queue_seconds.observe(0.0)
             self.stats.queue.add(0.0)
