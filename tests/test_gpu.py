@@ -1,8 +1,11 @@
-"""CUDA only: training with and without bf16 autocast, one worker slot per device, and
-inference on the GPU. Skipped, with the reason, where torch sees no CUDA device."""
+"""CUDA only: training with and without bf16 autocast, one worker slot per device,
+inference on the GPU and a batch job's lanes on it. Skipped, with the reason, where torch
+sees no CUDA device."""
 
 from __future__ import annotations
 
+import io
+import logging
 import threading
 import time
 from typing import Any
@@ -15,6 +18,7 @@ from sklearn.datasets import load_digits
 
 from service.config import Settings
 from service.context import AppContext
+from service.datasets import chunks
 from service.executors.local import worker_slots
 from service.inference.backends.base import OPERATIONS
 from service.inference.backends.torch import TorchBackend
@@ -23,7 +27,7 @@ from service.inference.runtime.engine import BackendOptions, prepare
 from service.main import create_app
 from service.training.trainer import train
 from service.zoo.spec import ModelSpec
-from tests.factories import job_body, run_worker, wait_for
+from tests.factories import job_body, npy_bytes, run_worker, wait_for
 
 pytestmark = [
     pytest.mark.gpu,
@@ -164,3 +168,34 @@ def test_a_version_captures_its_graphs_while_another_serves(settings: Settings) 
             np.testing.assert_allclose(
                 np.asarray(answer.json()["codings"]), want, rtol=1e-4, atol=1e-5
             )
+
+
+def test_a_batch_job_encodes_on_the_gpu_as_the_cpu_route_does(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch job on a GPU host runs its lanes on CUDA (two chunks in work at once); its
+    output, chunk by chunk in order, is what the CPU route answers for the same rows."""
+    settings = settings.model_copy(update={"inference_device": "cpu"})  # the reference
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 200 * X.shape[1] * 4)  # 9 chunks of digits
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        posted = client.post(
+            "/v1/datasets", files={"file": ("rows.npy", npy_bytes(X))}, data={"name": "rows"}
+        )
+        assert posted.status_code == 201, posted.text
+        assert (
+            client.post("/v1/jobs", json=job_body(model_name="g", dataset="rows")).status_code
+            == 202
+        )
+        assert run_worker(settings) == 1
+        body = {"model": "g", "dataset": "rows", "operation": "encode", "output": "codes"}
+        job = client.post("/v1/batch-jobs", json=body).json()
+        with caplog.at_level(logging.INFO, logger="service.batch.runner"):
+            assert run_worker(settings) == 1
+        assert "runs on torch (cuda)" in caplog.text
+        done = client.get(f"/v1/batch-jobs/{job['id']}").json()
+        assert done["status"] == "succeeded", done
+        assert done["progress"]["chunks_done"] == done["progress"]["chunks_total"] == 9
+        codes = np.load(io.BytesIO(client.get("/v1/datasets/codes/data").content))
+        want = client.post("/v1/models/g/versions/1/encode", json={"inputs": X.tolist()})
+        assert want.status_code == 200, want.text
+        np.testing.assert_allclose(codes, want.json()["codings"], rtol=1e-3, atol=1e-4)
