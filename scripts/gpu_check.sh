@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # One command for a machine with CUDA: the tests marked `gpu` (training with and without
 # bf16 autocast, a worker slot per device, inference on the GPU and its CUDA graphs, a batch
-# job on CUDA), then
-# the inference benchmark on CUDA and the split of a GPU batch's time. Without CUDA the
-# tests skip and say why. It takes a few minutes; the timeouts below add up to 540 s, under
+# job on CUDA), then the inference benchmark on CUDA and the split of a GPU batch's time.
+# Without CUDA the tests skip and say why. It takes a few minutes; the timeouts below add up to 540 s, under
 # the device's 600 s a command. A failing test does not stop the benchmarks (device time is
 # scarce), but the script exits non-zero.
 # On the lent GPU machine: `bash scripts/gpu_wheels.sh` here first, then run this there
