@@ -1,9 +1,9 @@
 """A batch job's chunks in a pipeline: `lanes` threads each read a chunk and compute it,
 so that on n cores n chunks are in work at once, each on one thread, and the caller takes
 the results in order. A read is file or network I/O and a checksum, a pass is torch: all
-of it outside the GIL. Seen here on 2 cores (docs/performance.md): two
-one-thread lanes encoded 1.9-2.0 M rows/s from the store, where one two-thread pass at a
-time with a reader thread beside it ran 1.4-1.5 M.
+of it outside the GIL. On a busy machine a descheduled thread of a two-thread pass holds up
+every barrier of its team, which one-thread lanes do not have (docs/batch.md has the
+figures).
 
 The results' serialising, summary, storing and recording run on one writer thread, in
 order, up to WRITES_AHEAD of them queued, so that one slow write (an fsync, the profile

@@ -46,13 +46,12 @@ from service.training.trainer import TrainingFailed, TrainingInterrupted
 from service.zoo import ServingModel, load_serving_model
 
 log = logging.getLogger(__name__)
-# Rows through the model at once: bounds the activations' memory. Seen here (2 cores, one
-# thread per lane), 2,048 to 4,096 rows ran 8 % faster than 8,192, whose activations spill
-# out of the core's cache.
+# Rows through the model at once: bounds the activations' memory; larger passes spill out of
+# the core's cache and ran slower on one-thread lanes (docs/batch.md).
 ROWS_PER_PASS = 4096
 # Chunks stored are recorded together (one transaction, one progress event) at most every
-# AESVC_BATCH_RECORD_EVERY_S, or once they hold this many bytes: a record took 2 ms of CPU,
-# a tenth of a 4 MB chunk's work. A worker killed meanwhile leaves them stored and
+# AESVC_BATCH_RECORD_EVERY_S, or once they hold this many bytes: a record per chunk cost a
+# tenth of a chunk's work (docs/batch.md). A worker killed meanwhile leaves them stored and
 # unrecorded: the next attempt computes them again (the same content, the same blobs).
 RECORD_BYTES = 64 << 20
 
@@ -202,8 +201,8 @@ class BatchRun(JobRun):
     def load_backend(self, model: ServingModel, version: ModelVersion) -> Backend:
         """Torch, on a CPU each pass on one thread (a lane per thread of the worker's:
         _lanes). Not ONNX Runtime, the routes' CPU default: its passes are built for small
-        batches; two one-thread lanes of 4,096-row passes ran 8-10 % faster on torch here
-        (docs/batch.md), with no export per job."""
+        batches; one-thread lanes of 4,096-row passes ran faster on torch (docs/batch.md),
+        with no export per job."""
         label = f"batch job {self.job.id} ({self.job.model_name} v{version.version})"
         backend = TorchBackend(model, device=_device())
         log.info("%s runs on %s (%s)", label, backend.name, backend.device)

@@ -96,8 +96,7 @@ def _cpu_threads(ctx: Context) -> Iterator[None]:
     """Train a small network on one intra-op thread (CPU only), then restore the count.
 
     A step of a small network is a chain of tiny ops: more threads only add a barrier per
-    op, and on a shared CPU each barrier waits for a descheduled thread. Default dense spec
-    on digits, 2 threads on 2 busy cores: 30 epochs took 0.7 s to 62 s; on one: 0.7 to 1 s.
+    op, and on a shared CPU each barrier waits for a descheduled thread (docs/performance.md).
     The count is process-wide: a worker process trains one job at a time.
     """
     threads = torch.get_num_threads()

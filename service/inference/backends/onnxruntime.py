@@ -50,7 +50,8 @@ class OnnxRuntimeBackend:
         except Exception as exc:  # the exporter and ORT raise many types for what they refuse
             raise BackendUnavailable(f"{op}: {type(exc).__name__}: {exc}") from exc
         # On a CPU the session's own run, with the output names: InferenceSession.run's
-        # checks (and its fallback to the CPU) cost a one-row request about 5 µs of ~95.
+        # checks and its fallback to the CPU are a share of a one-row request's time
+        # (docs/performance.md).
         call = session._sess.run if self._providers == [CPU] else session.run
         self._sessions[op] = (call, [output.name for output in session.get_outputs()])
         check_probe(op, partial(self.run, op), probe, want)
