@@ -90,6 +90,8 @@ def oip_cases() -> Iterator[Case]:
         ("non-finite", "nan", 400, raw(b'{"inputs": [{"name": "input", "shape": [1, 6], '
                                        b'"datatype": "FP32", "data": [NaN, 1, 1, 1, 1, 1]}]}')),
         ("non-finite", "overflow", 400, infer([tensor([1e39] * 6, [1, 6])])),
+        # an integer past float64's range: numpy raises OverflowError, not ValueError
+        ("non-finite", "integer-overflow", 400, infer([tensor([10**400] + [1] * 5, [1, 6])])),
         (OVERSIZE, "too-many-rows", 400,
          infer([tensor([0.5] * 6 * (MAX_ROWS + 1), [MAX_ROWS + 1, 6])])),
         (OVERSIZE, "body-over-limit", 413, oversize_json()),

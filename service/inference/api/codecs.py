@@ -62,7 +62,8 @@ def parse_npy(body: bytes | bytearray, *, field: str) -> np.ndarray:
     if array is None:
         try:
             array = np.lib.format.read_array(io.BytesIO(body), allow_pickle=False)
-        except (ValueError, OSError, EOFError, MemoryError) as exc:  # a header claiming TBs
+        # MemoryError: a header claiming TBs; OverflowError: a dimension past int64
+        except (ValueError, OSError, EOFError, MemoryError, OverflowError) as exc:
             detail = f"not a readable .npy file ({exc}); {NPY_EXPECTED}"
             raise Unprocessable(field, detail) from None
     if array.dtype.kind != "f" or array.dtype.itemsize not in (4, 8):

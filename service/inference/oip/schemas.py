@@ -57,7 +57,7 @@ def flat_fp32(data: Any) -> np.ndarray | None:
     try:
         with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
             return np.asarray(data, dtype=np.float32).reshape(-1)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # an integer past float64's range too
         return None
 
 
