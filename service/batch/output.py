@@ -25,6 +25,7 @@ from service.blob_guard import ensure_blob
 from service.database import utcnow
 from service.datasets.chunks import FeatureMoments, npy_header, npy_view
 from service.datasets.tables import Dataset, DatasetChunk
+from service.registry.tables import Model, ModelVersion
 from service.training.lifecycle import immediate_session
 from service.training.service import add_event
 from service.training.tables import Job
@@ -171,6 +172,33 @@ def record_leased(
             session.rollback()
             return False
     return True
+
+
+class Unfinishable(Exception):
+    """The output cannot become a dataset: the job fails, saying why."""
+
+
+def check_complete(session: Session, *, job_id: str, model: str, version: int, n_rows: int) -> None:
+    """In the completing transaction: the version is still ready (its model row locked on
+    PostgreSQL, as an archive locks it; SQLite's write lock does as much), and the chunks
+    recorded hold every row in order, once. Unfinishable otherwise."""
+    found = session.execute(
+        select(Model.id).where(Model.name == model).with_for_update()
+    ).scalar_one_or_none()
+    status = found and session.scalar(
+        select(ModelVersion.status).where(
+            ModelVersion.model_id == found, ModelVersion.version == version
+        )
+    )
+    if status != "ready":
+        raise Unfinishable(f"version {version} of model {model!r} was deleted or archived")
+    rows = 0
+    for position, chunk in enumerate(written_chunks(session, job_id)):
+        if chunk.position != position or chunk.first_row != rows:
+            raise Unfinishable(f"the recorded output chunks skip position {position}")
+        rows += chunk.n_rows
+    if rows != n_rows:
+        raise Unfinishable(f"the recorded output chunks hold {rows} rows of the dataset's {n_rows}")
 
 
 def make_dataset(

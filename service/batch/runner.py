@@ -31,7 +31,7 @@ from service.batch.output import OutputSummary, Rate, feature_names, output_widt
 from service.batch.pipeline import ChunkPipeline
 from service.database import utcnow
 from service.datasets.chunks import ChunkedRows, npy_bytes
-from service.datasets.service import open_rows
+from service.datasets.service import drop_unreferenced, open_rows
 from service.datasets.tables import Dataset
 from service.inference.backends.base import Backend
 from service.inference.backends.torch import TorchBackend
@@ -75,6 +75,12 @@ class BatchRun(JobRun):
         self.stored_bytes = 0
         self.progress: dict[str, Any] = {}
         self.recorded_at = time.monotonic()
+
+    def run(self) -> JobStatus | None:
+        try:
+            return super().run()
+        finally:  # whatever became of the job: the next attempt computes these again
+            self.drop_unrecorded()
 
     def train(self) -> Any:  # JobRun's name for "the attempt's work"
         params = self.job.batch or {}
@@ -238,12 +244,13 @@ class BatchRun(JobRun):
         in one transaction; False (nothing written) when the lease is no longer ours."""
         if not self.stored:
             return True
-        chunks, self.stored, self.stored_bytes = self.stored, [], 0
         record = partial(
             output.record_leased, self.factory, self.store, job_id=self.job.id,
-            owner=self.owner, chunks=chunks, progress=self.progress,
+            owner=self.owner, chunks=self.stored, progress=self.progress,
         )  # fmt: skip
         recorded = self.reliably("record chunks", record)
+        if recorded:  # else (an error, the lease lost) they stay unrecorded, to be dropped
+            self.stored, self.stored_bytes = [], 0
         self.recorded_at = time.monotonic()
         return recorded
 
@@ -255,6 +262,13 @@ class BatchRun(JobRun):
 
         def complete() -> str | None:
             with lifecycle.immediate_session(self.factory) as session:
+                output.check_complete(
+                    session,
+                    job_id=self.job.id,
+                    model=self.job.model_name,
+                    version=params["version"],
+                    n_rows=summary.n_rows,
+                )
                 dataset = output.make_dataset(
                     session,
                     job_id=self.job.id,
@@ -277,6 +291,8 @@ class BatchRun(JobRun):
             made = self.reliably("create the output dataset", complete)
         except IntegrityError:
             return self.fail(f"output: a dataset named {params['output']!r} exists already")
+        except output.Unfinishable as exc:  # fails the job only while it is still ours
+            return self.fail(str(exc))
         if made is None:  # cancelled at the last moment, or the lease moved on
             if self.reliably("cancel", lambda: self.finish_row(JobStatus.CANCELLED)):
                 self.drop_output()  # cancelled: no attempt will complete it
@@ -304,16 +320,9 @@ class BatchRun(JobRun):
         )
         return bool(done.rowcount)  # type: ignore[attr-defined]
 
-    def finish(self, status: JobStatus, error: str | None = None) -> JobStatus:
-        ended = super().finish(status, error)
+    def ended(self) -> None:
+        super().ended()
         self.drop_output()
-        return ended
-
-    def retry_or_fail(self, error: str) -> JobStatus | None:
-        status = super().retry_or_fail(error)
-        if status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            self.drop_output()
-        return status
 
     def drop_output(self) -> None:
         """No attempt will complete the output: its chunks go, recorded or only stored
@@ -322,8 +331,23 @@ class BatchRun(JobRun):
         try:
             with self.factory() as session:
                 output.drop_written(session, self.store, self.job.id, unrecorded=unrecorded)
+            self.stored = []
         except Exception:
             log.exception("batch job %s: could not remove its chunks", self.job.id)
+
+    def drop_unrecorded(self) -> None:
+        """The blobs this attempt stored and did not record, where nothing refers to them
+        (best effort). Safe whoever holds the job now: a worker recording the same bytes
+        puts its blob back (output.record_leased)."""
+        if not self.stored:
+            return
+        unrecorded: list[str | None] = [chunk.sha256 for chunk in self.stored]
+        try:
+            with self.factory() as session:
+                drop_unreferenced(session, self.store, unrecorded)
+            self.stored = []
+        except Exception:
+            log.exception("batch job %s: could not remove its unrecorded chunks", self.job.id)
 
 
 def _lanes(backend: Backend) -> int:

@@ -249,25 +249,29 @@ def discard_checkpoint(job_id: str, uri: str, store: ArtifactStore | None) -> No
             Path(uri).unlink(missing_ok=True)
 
 
-def hand_back(factory: sessionmaker[Session], *, job_id: str, owner: str) -> bool:
-    """The worker is stopping (SIGTERM): requeue at once; the attempt does not count."""
+def hand_back(factory: sessionmaker[Session], *, job_id: str, owner: str) -> JobStatus | None:
+    """The worker is stopping (SIGTERM): requeue at once; the attempt does not count. A job
+    being cancelled is cancelled instead. The status written; None where the job is no
+    longer this worker's."""
     with immediate_session(factory) as session:
         job = session.get(Job, job_id)
         if job is None:
-            return False
+            return None
         event: dict[str, str]
         if job.status == JobStatus.CANCELLING:
-            ok = _release(session, job_id, owner, status=JobStatus.CANCELLED, finished_at=utcnow())
-            event = {"status": JobStatus.CANCELLED}
+            status = JobStatus.CANCELLED
+            ok = _release(session, job_id, owner, status=status, finished_at=utcnow())
+            event = {"status": status}
         else:
-            ok = _release(session, job_id, owner, status=JobStatus.QUEUED, attempt=Job.attempt - 1)
-            event = {"status": JobStatus.QUEUED, "reason": "worker stopping; handed back"}
+            status = JobStatus.QUEUED
+            ok = _release(session, job_id, owner, status=status, attempt=Job.attempt - 1)
+            event = {"status": status, "reason": "worker stopping; handed back"}
         if not ok:
             session.rollback()
-            return False
+            return None
         add_event(session, job_id, "state", event)
         session.commit()
-        return True
+        return status
 
 
 def _all_attempts(errors: list[dict[str, Any]]) -> str:

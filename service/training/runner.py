@@ -210,9 +210,15 @@ class JobRun:
         return self.finish(JobStatus.FAILED, error)
 
     def finish(self, status: JobStatus, error: str | None = None) -> JobStatus:
-        self.ckpt.delete()  # no attempt will resume from it
-        self.reliably(f"mark it {status}", lambda: self.finish_row(status, error))
+        if self.reliably(f"mark it {status}", lambda: self.finish_row(status, error)):
+            self.ended()
         return status
+
+    def ended(self) -> None:
+        """This attempt ended the job (failed or cancelled it): no attempt will resume from
+        what it left. Not called where the job had moved on to another worker: what it left
+        is that worker's now."""
+        self.ckpt.delete()
 
     def finish_row(self, status: JobStatus, error: str | None = None) -> bool:
         return lifecycle.finish_job(
@@ -228,7 +234,7 @@ class JobRun:
             ),
         )
         if status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            self.ckpt.delete()  # no attempt will resume from it
+            self.ended()
         return status
 
     def interrupted(self) -> JobStatus | None:
@@ -236,11 +242,13 @@ class JobRun:
         if self.beat.cancelled.is_set():
             return self.finish(JobStatus.CANCELLED)
         if self.stopping.is_set():
-            handed_back = self.reliably(
+            status = self.reliably(
                 "hand back",
                 lambda: lifecycle.hand_back(self.factory, job_id=self.job.id, owner=self.owner),
             )
-            return JobStatus.QUEUED if handed_back else None
+            if status == JobStatus.CANCELLED:  # cancelled before the heartbeat told us
+                self.ended()
+            return status
         return None
 
     def should_stop(self) -> bool:

@@ -93,10 +93,16 @@ def test_torch_lanes_run_on_one_thread_each_and_leave_the_workers_count(
 
 
 class FailsAt(BatchRun):
+    dropped: list[str] = []  # the chunks stored and not recorded when the output was dropped
+
     def compute(self, backend: Backend, block: np.ndarray, position: int, first: int) -> np.ndarray:
         if position == FAIL_AT:
             raise TrainingFailed(f"chunk {position} cannot be computed")
         return super().compute(backend, block, position, first)
+
+    def drop_output(self) -> None:
+        self.dropped = [chunk.sha256 for chunk in self.stored]
+        super().drop_output()
 
 
 def test_a_failed_job_leaves_no_blob_of_a_chunk_it_stored_but_had_not_recorded(
@@ -107,7 +113,8 @@ def test_a_failed_job_leaves_no_blob_of_a_chunk_it_stored_but_had_not_recorded(
     assert status == JobStatus.FAILED
     job = client.get(f"/v1/batch-jobs/{job_id}").json()
     assert job["status"] == "failed" and f"chunk {FAIL_AT}" in job["error"], job
-    stored = [chunk.sha256 for chunk in attempt.stored]
+    assert isinstance(attempt, FailsAt) and not attempt.stored  # dropped, and forgotten
+    stored = attempt.dropped
     assert len(stored) == FAIL_AT  # the chunks before the failing one were stored
     store = client.app.state.ctx.store  # type: ignore[attr-defined]
     assert not any(store.exists(sha) for sha in stored)
