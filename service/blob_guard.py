@@ -18,6 +18,7 @@ transaction begins IMMEDIATE; the writer holds it from its flush).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import text
@@ -40,6 +41,12 @@ def lock_blob(session: Session, sha256: str, *, exclusive: bool) -> None:
     if _is_postgresql(session):
         lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         session.execute(text(f"SELECT {lock}(:key)"), {"key": _advisory_key(sha256)})
+
+
+def lock_name(session: Session, name: str) -> None:
+    """The same lock as lock_blob's, exclusive, on any name (its sha256 as the key): what
+    makes a check for the name and the write that claims it one step."""
+    lock_blob(session, hashlib.sha256(name.encode()).hexdigest(), exclusive=True)
 
 
 def ensure_blob(

@@ -19,6 +19,7 @@ from service.batch.schemas import (
     BatchOperation,
     BatchProgress,
 )
+from service.blob_guard import lock_name
 from service.config import Settings
 from service.datasets.service import check_name, get_dataset
 from service.datasets.tables import Dataset
@@ -47,7 +48,10 @@ def output_name(body: BatchJobCreate, dataset: Dataset, job_id: str) -> str:
 
 
 def _check_output_free(session: Session, name: str) -> None:
-    """409 where a dataset has the name, or an active batch job will create it."""
+    """409 where a dataset has the name, or an active batch job will create it. The name is
+    locked first until the submission commits (PostgreSQL: an advisory lock; SQLite's
+    IMMEDIATE transaction does as much), so of two submissions naming it one sees the other."""
+    lock_name(session, f"batch-output:{name}")
     if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
         raise Conflict(f"a dataset named {name!r} already exists", code="dataset_name_taken")
     active = session.scalars(

@@ -4,8 +4,10 @@ leave no dataset and no chunk behind."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import threading
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from service.batch import service as batch_service
 from service.batch.tables import BatchChunk
 from service.config import Settings
 from service.datasets.tables import DatasetChunk
@@ -160,3 +163,34 @@ def test_an_output_name_taken_meanwhile_fails_the_job_and_keeps_nothing(
     assert failed["status"] == "failed" and "exists already" in failed["error"], failed
     assert count_chunks(client) == before  # no chunk recorded, none added to a dataset
     assert client.get("/v1/datasets/late").json()["n_rows"] == 10
+
+
+def test_two_submissions_naming_one_output_at_once_one_is_refused_409(
+    client: TestClient, world: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both requests reach the check before either inserts its job (on PostgreSQL, READ
+    COMMITTED: the name's lock makes the second wait for the first's commit; on SQLite the
+    write transactions are one at a time anyway, and the barrier gives up)."""
+    both_checked = threading.Barrier(2, timeout=3)
+    check = batch_service._check_output_free
+
+    def slow_check(session: Any, name: str) -> None:
+        check(session, name)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait()
+
+    monkeypatch.setattr(batch_service, "_check_output_free", slow_check)
+    answers: list[tuple[int, dict[str, Any]]] = []
+
+    def post(operation: str) -> None:
+        body = {"model": MODEL, "dataset": DATASET, "operation": operation, "output": "same"}
+        response = client.post("/v1/batch-jobs", json=body)
+        answers.append((response.status_code, response.json()))
+
+    threads = [threading.Thread(target=post, args=(op,)) for op in ("encode", "score")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(code for code, _ in answers) == [202, 409], answers
+    assert next(a for code, a in answers if code == 409)["code"] == "dataset_name_taken"
