@@ -37,7 +37,8 @@ def _resolve_and_load(ctx: AppContext, name: str, ref: str) -> LoadedModel:
 
 async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel:
     """The loaded, warm version a {ref} names; a hot {ref} skips the database for
-    AESVC_REF_CACHE_S seconds, and concurrent misses share one lookup. While the database is
+    AESVC_REF_CACHE_S seconds from when it was resolved, and concurrent misses share one
+    lookup. While the database is
     unreachable, a {ref} resolved before to a version still loaded keeps serving it (no
     alias can move meanwhile); any other answers 503."""
     _, cache = ctx.inference()
@@ -52,16 +53,13 @@ async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel
 
 async def _look_up(ctx: AppContext, name: str, ref: str) -> LoadedModel:
     _, cache = ctx.inference()
-    try:
-        loaded = await run_in_threadpool(_resolve_and_load, ctx, name, ref)
+    try:  # the cache remembers the answer for `ref`
+        return await run_in_threadpool(_resolve_and_load, ctx, name, ref)
     except Exception as exc:
         stale = cache.lookup_ref(name, ref, math.inf) if is_database_unavailable(exc) else None
         if stale is None:
             raise
         return stale
-    else:
-        cache.remember_ref(name, ref, loaded)
-        return loaded
     finally:  # the next miss looks up afresh
         del ctx.ref_lookups[name, ref]
 

@@ -81,13 +81,45 @@ class ModelCache:
     _refs: dict[tuple[str, str], tuple[float, LoadedModel]] = field(
         default_factory=dict, init=False
     )
+    # per model: how many times the registry told of a change to it (evict, forget_refs)
+    _changes: Counter[str] = field(default_factory=Counter, init=False)
 
     def resolve(self, session: Session, name: str, ref: str) -> LoadedModel:
-        """The version `ref` names (a number or an alias), loaded and warm."""
-        return self.get(name, resolve_version(session=session, name=name, ref=ref))
+        """The version `ref` names (a number or an alias), loaded and warm, and remembered
+        for `ref` (lookup_ref) from when it was resolved. An archive, a delete, an unload or
+        an alias move tells the cache after its commit (evict, forget_refs); one that lands
+        while this resolves and loads makes the answer stale: the load is not kept, and
+        `ref` is resolved again in a new transaction (the version loaded is reused where it
+        is still the answer)."""
+        ready: LoadedModel | None = None
+        while True:
+            seen, resolved_at = self._changes[name], time.monotonic()
+            mv = resolve_version(session=session, name=name, ref=ref)
+            try:
+                loaded = self.get(name, mv, seen=seen, ready=ready)
+            except _Changed as changed:
+                ready = changed.loaded
+                session.rollback()  # the next read sees what changed
+                continue
+            with self._lock:
+                if self._changes[name] == seen:
+                    if loaded.key in self._models:
+                        self._refs[(name, ref)] = (resolved_at, loaded)
+                    return loaded
+            session.rollback()
 
-    def get(self, name: str, mv: ModelVersion) -> LoadedModel:
-        """Version `mv` of model `name`, loaded and warm (loaded now if it is not yet)."""
+    def get(
+        self,
+        name: str,
+        mv: ModelVersion,
+        *,
+        seen: int | None = None,
+        ready: LoadedModel | None = None,
+    ) -> LoadedModel:
+        """Version `mv` of model `name`, loaded and warm (loaded now if it is not yet, or
+        `ready`, loaded before, where it is that version). `seen`: the model's count of
+        changes when `mv` was read; a load that a change has made stale meanwhile is not
+        kept (_Changed)."""
         key = f"{name}@{mv.version}:{mv.artifact_sha256}"
         with self._lock:
             if key in self._models:
@@ -98,14 +130,19 @@ class ModelCache:
             with self._lock:
                 if key in self._models:
                     return self._models[key]
-            with one_torch_thread():  # a second OpenMP team would slow the device's
-                loaded = self._load(key, name, mv)
-                if self.warmup is not None:
-                    self.warmup(loaded)  # before anyone can see it: it serves warm
+            if ready is not None and ready.key == key:
+                loaded = ready
+            else:
+                with one_torch_thread():  # a second OpenMP team would slow the device's
+                    loaded = self._load(key, name, mv)
+                    if self.warmup is not None:
+                        self.warmup(loaded)  # before anyone can see it: it serves warm
             with self._lock:
+                self._loading.pop(key, None)
+                if seen is not None and self._changes[name] != seen:
+                    raise _Changed(loaded)
                 self._models[key] = loaded
                 evicted = self._evict_over_budget(keep=key)
-                self._loading.pop(key, None)
         if evicted and self.on_evict is not None:
             self.on_evict()
         return loaded
@@ -155,11 +192,6 @@ class ModelCache:
             return None
         return hit[1]
 
-    def remember_ref(self, name: str, ref: str, loaded: LoadedModel) -> None:
-        with self._lock:
-            if loaded.key in self._models:
-                self._refs[(name, ref)] = (time.monotonic(), loaded)
-
     def loaded_models(self) -> list[LoadedModel]:
         with self._lock:
             return list(self._models.values())
@@ -168,11 +200,13 @@ class ModelCache:
         """An alias of `name` moved: resolve its {ref}s afresh (in this process at once;
         other API processes within AESVC_REF_CACHE_S)."""
         with self._lock:
+            self._changes[name] += 1
             self._refs = {k: v for k, v in self._refs.items() if k[0] != name}
 
     def evict(self, name: str, version: int | None = None) -> None:
         prefix = f"{name}@" if version is None else f"{name}@{version}:"
         with self._lock:
+            self._changes[name] += 1
             keys = [k for k in self._models if k.startswith(prefix)]
             for key in keys:
                 del self._models[key]
@@ -180,6 +214,14 @@ class ModelCache:
             self._observe()
         if keys and self.on_evict is not None:
             self.on_evict()
+
+
+class _Changed(Exception):
+    """The model changed while a version of it loaded: `loaded` is not kept."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        super().__init__(loaded.key)
+        self.loaded = loaded
 
 
 PRELOAD_RETRY_S = 2.0
