@@ -1,0 +1,60 @@
+"""A batch attempt that ends on an error (a lane's error, a record's error, a lost lease)
+leaves no lane, writer or heartbeat thread, no open file descriptor, and torch's thread
+count as it was."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from service.batch.runner import BatchRun
+from service.inference.backends.base import Backend
+from service.training import lifecycle
+from service.training.trainer import TrainingFailed
+from tests.batch.conftest import DATASET, MODEL, run_attempt
+
+
+class LaneFails(BatchRun):
+    def compute(self, backend: Backend, block: np.ndarray, position: int, first: int) -> np.ndarray:
+        if position == 4:
+            raise TrainingFailed("boom")
+        return super().compute(backend, block, position, first)
+
+
+class RecordFails(BatchRun):
+    def record_stored(self) -> bool:
+        raise RuntimeError("record failed")
+
+
+class LeaseLost(BatchRun):
+    def record_stored(self) -> bool:
+        if self.stored:
+            lifecycle.retry_or_fail(self.factory, job_id=self.job.id, owner=self.owner, error="x")
+        return super().record_stored()
+
+
+def ours() -> list[str]:
+    prefixes = ("batch-lane", "batch-write", "heartbeat-")
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefixes)]
+
+
+@pytest.mark.parametrize("run_class", [LaneFails, RecordFails, LeaseLost])
+def test_an_attempt_ending_on_an_error_leaves_nothing_running(
+    client: TestClient, settings: Any, world: np.ndarray, run_class: type[BatchRun]
+) -> None:
+    body = {"model": MODEL, "dataset": DATASET, "operation": "encode", "output": "codes"}
+    assert client.post("/v1/batch-jobs", json=body).status_code == 202
+    fds, torch_threads = len(os.listdir("/proc/self/fd")), torch.get_num_threads()
+    status, _ = run_attempt(settings, run_class, record_every_s=0.0)
+    time.sleep(0.2)
+    print(run_class.__name__, status, ours(), len(os.listdir("/proc/self/fd")) - fds)
+    assert ours() == []
+    assert torch.get_num_threads() == torch_threads
+    assert len(os.listdir("/proc/self/fd")) <= fds
