@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -120,9 +121,16 @@ def register_version(
                 session.close()
         raise RuntimeError(f"could not register a version for job {source_job_id}")
 
-    return retry_while_unavailable(
-        register, what=f"job {source_job_id}: register its version", stopping=stopping
-    )
+    try:
+        return retry_while_unavailable(
+            register, what=f"job {source_job_id}: register its version", stopping=stopping
+        )
+    except BaseException:  # no version row holds the weights: they go, unless shared
+        from service.registry.deletion import release_artifacts
+
+        with contextlib.suppress(Exception), factory() as session:
+            release_artifacts(session=session, store=store, sha256s=[stored.sha256])
+        raise
 
 
 @dataclass(frozen=True)

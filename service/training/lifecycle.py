@@ -138,7 +138,7 @@ def finish_job(
 ) -> bool:
     """Terminal states other than succeeded (mark_succeeded: with its model version)."""
     with immediate_session(factory) as session:
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, with_for_update=True)  # PostgreSQL: locked to commit
         errors = list(job.attempt_errors or []) if job else []
         if error is not None and job is not None:
             errors.append({"attempt": job.attempt, "error": error})
@@ -197,7 +197,7 @@ def retry_or_fail(
     `stale_before` (the reaper): only if the job's last heartbeat is still older than that,
     read in the same transaction; a heartbeat that landed since the reaper looked wins."""
     with immediate_session(factory) as session:
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, with_for_update=True)  # PostgreSQL: locked to commit
         if job is None:
             return None
         if stale_before is not None and (
@@ -254,7 +254,7 @@ def hand_back(factory: sessionmaker[Session], *, job_id: str, owner: str) -> Job
     being cancelled is cancelled instead. The status written; None where the job is no
     longer this worker's."""
     with immediate_session(factory) as session:
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, with_for_update=True)  # PostgreSQL: locked to commit
         if job is None:
             return None
         event: dict[str, str]

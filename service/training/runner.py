@@ -192,7 +192,8 @@ class JobRun:
             )
         except lifecycle.LeaseLost:
             # Cancelled at the last moment, or the lease moved on: the row says which.
-            self.reliably("cancel", lambda: self.finish_row(JobStatus.CANCELLED))
+            if self.reliably("cancel", lambda: self.finish_row(JobStatus.CANCELLED)):
+                self.ended()
             return None
         except StorageFull as exc:  # the weights did not fit: no blob, no version row
             log.error("job %s attempt %s: %s", self.job.id, self.job.attempt, exc)

@@ -226,6 +226,9 @@ def cancel_job(
     *, session: Session, job_id: str, store: ArtifactStore | None = None, kind: str | None = None
 ) -> Job:
     job = get_job(session=session, job_id=job_id, kind=kind)
+    # PostgreSQL: the row locked, so that a requeue or hand-back reading it meanwhile
+    # decides and commits first, or after (SQLite: the write transaction does as much)
+    session.refresh(job, with_for_update=True)
     if job.status in TERMINAL_STATES or job.status == JobStatus.CANCELLING:
         return job
     cancelled_queued = False
