@@ -318,13 +318,20 @@ _KIND_FIELDS = (
 )
 
 
+# A 422 names at most this many errors: a body of many bad values (one error each) is
+# answered with its first ones, in time linear in the body, not the errors' square.
+MAX_ERRORS = 100
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     raw = list(exc.errors())
     # A field that takes a value or "auto": the value's own error is the one to show.
     has_value_error = {
         without_union_tags(e.get("loc", ())) for e in raw if _AUTO_BRANCH not in e.get("loc", ())
     }
-    errors = []
+    any_auto = any(_AUTO_BRANCH in e.get("loc", ()) for e in raw)
+    errors: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str, str]] = set()
     for error in raw:
         # A body that is not JSON at all: FastAPI's loc holds the byte offset, not a field.
         loc = ("body",) if error.get("type") == "json_invalid" else error.get("loc", ())
@@ -335,7 +342,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         if _AUTO_BRANCH in loc:
             if field in has_value_error:
                 continue
-        elif len(field) < len(loc) and any(_AUTO_BRANCH in e.get("loc", ()) for e in raw):
+        elif len(field) < len(loc) and any_auto:
             message += ' (or "auto")'
         item: dict[str, Any] = {
             "field": _field_name(field),
@@ -343,8 +350,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             "message": message,
             "type": error.get("type", "value_error"),
         }
-        if item not in errors:
+        key = (item["field"], item["pointer"], message, item["type"])
+        if key not in seen:
+            seen.add(key)
             errors.append(item)
+            if len(errors) == MAX_ERRORS:
+                break
     return errors
 
 

@@ -22,6 +22,9 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T")
+# Validation errors kept from a body (one per bad value): the 422 names the first of them
+# (service.errors.MAX_ERRORS); the rest would only cost their pickling and the loop's time.
+MAX_RAW_ERRORS = 1000
 
 
 def parse_rows_body(
@@ -31,8 +34,8 @@ def parse_rows_body(
     try:
         model = schema.model_validate_json(body)
     except ValidationError as exc:
-        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        return False, errors
+        kept = exc.errors(include_url=False)[:MAX_RAW_ERRORS]
+        return False, [{**e, "loc": ("body", *e["loc"])} for e in kept]
     fields = dict(model)
     rows: list[list[float]] = fields[array_field]
     widths = {len(row) for row in rows}

@@ -7,6 +7,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from service.config import Settings
+from service.errors import MAX_ERRORS
 from service.main import create_app
 from tests.factories import job_body
 from tests.live import free_port
@@ -191,3 +192,19 @@ def test_model_names_that_v2_reads_otherwise_are_refused(client: TestClient) -> 
         refused = problem(client.post(f"/v1/models/{name}/versions", files=files), 422)
         assert refused["errors"][0]["field"] == "name"
     assert client.post("/v1/jobs", json=job_body(model_name="stats-ae")).status_code == 202
+
+
+def test_a_body_of_many_bad_values_names_the_first_of_them(client: TestClient) -> None:
+    """One error per bad value: the 422 names the first MAX_ERRORS, each once (the dedupe
+    and the answer stay linear in the body; 8,000 errors took 0.95 s of the event loop)."""
+    body = b'{"inputs": [[' + b",".join([b'"x"'] * 8000) + b"]]}"
+    response = client.post(
+        "/v1/models/m/versions/1/encode",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert len(errors) == MAX_ERRORS, len(errors)
+    assert len({(e["pointer"], e["message"]) for e in errors}) == MAX_ERRORS
+    assert errors[0]["pointer"] == "/inputs/0/0"

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from service.errors import Unprocessable, UnsupportedMediaType
+from service.json_bodies import MAX_RAW_ERRORS
 from service.npy import plain_npy_view
 
 JSON = "application/json"
@@ -35,7 +36,8 @@ def parse_json(schema: type[M], body: bytes) -> M:
     try:
         return schema.model_validate_json(body)
     except ValidationError as exc:
-        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        kept = exc.errors(include_url=False)[:MAX_RAW_ERRORS]
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in kept]
         raise RequestValidationError(_flat_rows_once(errors)) from None
 
 
