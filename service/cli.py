@@ -87,6 +87,8 @@ def serve(
                 max_connections=settings.max_connections,
                 header_timeout_s=settings.header_timeout_s,
                 max_header_bytes=settings.max_header_bytes,
+                body_timeout_s=settings.body_timeout_s,
+                body_min_bytes_per_s=settings.body_min_bytes_per_s,
             )
         ),
     )

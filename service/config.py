@@ -53,8 +53,8 @@ class Settings(BaseSettings):
         default=1000,
         ge=1,
         description="Open connections per API process; one past it closes the connection "
-        "that has waited longest for a request head (service.server). Keep it well under "
-        "the process's descriptor limit (ulimit -n).",
+        "that has waited longest for a request head, else the slowest request body "
+        "(service.server). Keep it well under the process's descriptor limit (ulimit -n).",
     )
     header_timeout_s: float = setting(
         "server",
@@ -65,6 +65,21 @@ class Settings(BaseSettings):
     )
     max_header_bytes: int = setting(
         "server", default=64 << 10, ge=1024, description="A request head past this is a 431."
+    )
+    body_timeout_s: float = setting(
+        "server",
+        default=30.0,
+        gt=0,
+        description="A request body must arrive this soon after its head, plus one second per "
+        "AESVC_BODY_MIN_BYTES_PER_S bytes received (the time the service leaves it unread "
+        "not counted), or it is answered 408 and its connection closed (slow bodies).",
+    )
+    body_min_bytes_per_s: int = setting(
+        "server",
+        default=64 << 10,
+        ge=1,
+        description="The rate a request body earns its time at (AESVC_BODY_TIMEOUT_S); a "
+        "body slower than it is the first closed when AESVC_MAX_CONNECTIONS is reached.",
     )
     max_upload_bytes: int = setting(
         "server",

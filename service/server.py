@@ -7,11 +7,15 @@ all, holds its connection (and a descriptor) for ever, and `limit_concurrency` o
 
 - a deadline for a request head (AESVC_HEADER_TIMEOUT_S), from the connection's start or
   the end of its previous response: past it the connection is closed;
-- a bound on the head's size (AESVC_MAX_HEADER_BYTES): past it, 431 and close;
+- a bound on the head's size (AESVC_MAX_HEADER_BYTES), counted as it arrives: past it, 431
+  and close;
+- a deadline for a request body (Apache's mod_reqtimeout rule): AESVC_BODY_TIMEOUT_S from
+  the end of its head, one second more per AESVC_BODY_MIN_BYTES_PER_S bytes received, the
+  time the app leaves it unread not counted: past it, 408 and close;
 - at most AESVC_MAX_CONNECTIONS connections: a connection past it closes the connection
-  that has waited longest for a request head (a slow or idle one), so descriptors stay
-  bounded and a client that sends its request at once is still served while an attacker
-  holds the rest.
+  that has waited longest for a request head (a slow or idle one), else the slowest body
+  under the minimum rate, so descriptors stay bounded and a client that sends its request
+  at once is still served while an attacker holds the rest.
 
 In production a reverse proxy stands in front as well (docs/deployment.md); this is what
 the service does on its own.
@@ -27,12 +31,17 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+HEAD_END = b"\r\n\r\n"
+TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
 
 @dataclass(frozen=True)
 class ConnectionLimits:
     max_connections: int
     header_timeout_s: float
     max_header_bytes: int
+    body_timeout_s: float = 30.0
+    body_min_bytes_per_s: int = 64 << 10
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -41,12 +50,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # `protocol_for` makes has its own): eviction and bookkeeping in O(1), as a flood of
     # connections makes one of each per connection.
     waiting: OrderedDict[GuardedHttpToolsProtocol, None]
+    # The connections receiving a request body, and the one timer that sweeps them (the
+    # subclass's own): no timer per request
+    bodies: dict[GuardedHttpToolsProtocol, None]
+    sweep: list[asyncio.TimerHandle]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.head_since: float | None = None  # monotonic: waiting for a request head since
         self.head_bytes = 0
+        self.head_tail = b""  # the last bytes of the head so far (its end may straddle reads)
         self.head_deadline: asyncio.TimerHandle | None = None
+        self.body_since = 0.0  # monotonic: receiving a body since (paused time excluded)
+        self.body_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -56,13 +72,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._head_done()
+        self.bodies.pop(self, None)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        waiting = self.head_since is not None
-        super().data_received(data)  # a chunk may hold the head's end and a body after it
-        if waiting and self.head_since is not None:
-            self.head_bytes += len(data)
+        if self.head_since is not None:  # counted before it is parsed, up to the head's end
+            found = data.find(HEAD_END)
+            head = len(data) if found < 0 else found + len(HEAD_END)
+            if self.head_tail:  # an end that straddles this read and the last one
+                across = (self.head_tail + data[:3]).find(HEAD_END)
+                head = across + len(HEAD_END) - len(self.head_tail) if across >= 0 else head
+            self.head_bytes += head
             if self.head_bytes > self.limits.max_header_bytes:
                 self._head_done()
                 self.transport.write(
@@ -70,10 +90,26 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                     b"content-length: 0\r\nconnection: close\r\n\r\n"
                 )
                 self.transport.close()
+                return
+            self.head_tail = data[-3:]
+        super().data_received(data)  # a chunk may hold the head's end and a body after it
 
     def on_headers_complete(self) -> None:
         self._head_done()
         super().on_headers_complete()
+        self.body_since, self.body_bytes = time.monotonic(), 0
+        self.bodies[self] = None
+        if not self.sweep:
+            every = min(1.0, self.limits.body_timeout_s / 2)
+            self.sweep.append(self.loop.call_later(every, self._sweep_bodies, every))
+
+    def on_body(self, body: bytes) -> None:
+        self.body_bytes += len(body)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self.bodies.pop(self, None)
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -84,7 +120,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_done()
         self.waiting[self] = None
         self.head_since = time.monotonic()
-        self.head_bytes = 0
+        self.head_bytes, self.head_tail = 0, b""
         self.head_deadline = self.loop.call_later(self.limits.header_timeout_s, self._too_slow)
 
     def _head_done(self) -> None:
@@ -100,16 +136,56 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._head_done()
             self.transport.close()
 
+    def _body_overdue_s(self, now: float) -> float:
+        """How far past its deadline this connection's body is (negative: within it)."""
+        allowed = self.limits.body_timeout_s + self.body_bytes / self.limits.body_min_bytes_per_s
+        return now - self.body_since - allowed
+
+    def _sweep_bodies(self, every: float) -> None:
+        """Close the connections whose body is past its deadline (408 where no answer has
+        started); a body the app leaves unread (reading paused) is not the client's time."""
+        self.sweep.clear()
+        now = time.monotonic()
+        for connection in list(self.bodies):
+            if connection.flow.read_paused:
+                connection.body_since += every
+            elif connection._body_overdue_s(now) > 0:
+                connection._time_out_body()
+        if self.bodies:
+            self.sweep.append(self.loop.call_later(every, self._sweep_bodies, every))
+
+    def _time_out_body(self) -> None:
+        self.bodies.pop(self, None)
+        if not self.transport.is_closing():
+            cycle = self.cycle
+            if cycle is None or not cycle.response_started:
+                self.transport.write(TIMED_OUT)
+            self.transport.close()
+
     def _evict_one(self) -> None:
-        """Close the connection that has waited longest for a request head (this one
-        only where every other is busy with a request)."""
-        if self.waiting:
-            oldest, _ = self.waiting.popitem(last=False)
+        """Close the connection that has waited longest for a request head, other than this
+        new one; else the slowest body under the minimum rate; else this one (every other is
+        busy with a request)."""
+        now = time.monotonic()
+        oldest = next((c for c in self.waiting if c is not self), None)
+        if oldest is not None:
             oldest._head_done()
             oldest.transport.close()
+            return
+        rate = self.limits.body_min_bytes_per_s
+        slow = [  # under the minimum rate since its head, for a second at least
+            c
+            for c in self.bodies
+            if now - c.body_since > 1 and c.body_bytes < (now - c.body_since) * rate
+        ]
+        if slow:
+            min(slow, key=lambda c: c.body_bytes / (now - c.body_since))._time_out_body()
+            return
+        self._head_done()
+        self.transport.close()
 
 
 def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
     """uvicorn builds its protocol from a class (`uvicorn.run(http=...)`): one per setting."""
-    attributes = {"limits": limits, "waiting": OrderedDict()}
+    attributes = {"limits": limits, "waiting": OrderedDict(), "bodies": {}, "sweep": []}
     return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), attributes)
