@@ -131,6 +131,21 @@ def _read_token(token: str, scope: str) -> tuple[Any, Any]:
     return value, row_id
 
 
+def _fits(value: Any, column: InstrumentedAttribute[Any]) -> bool:
+    """Whether a token's value can stand for one of the column's, as make_token wrote it
+    (its scope is a digest of public values: anyone can make one)."""
+    kind = column.type
+    try:
+        want = getattr(kind, "impl_instance", kind).python_type  # a TypeDecorator's: object
+    except NotImplementedError:
+        return True
+    if value is None or isinstance(value, bool):
+        return value is None or want is bool
+    if want is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None
+    return isinstance(value, int | float) if want is float else isinstance(value, want)
+
+
 def paginate(
     session: Session,
     query: Select[Any],
@@ -148,6 +163,8 @@ def paginate(
     scope = _scope(page.order_by, filters)
     if page.page_token is not None:
         value, row_id = _read_token(page.page_token, scope)
+        if not (_fits(value, column) and _fits(row_id, tie_break)):  # a token made by hand
+            raise Unprocessable("page_token", "not a page token this service made")
         beyond = column < value if descending else column > value
         query = query.where(or_(beyond, and_(column == value, tie_break > row_id)))
     ordered = query.order_by(column.desc() if descending else column.asc(), tie_break.asc())

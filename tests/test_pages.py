@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from service.pages import _scope
 from tests.factories import csv_bytes, job_body, random_matrix
 
 
@@ -76,6 +79,30 @@ def test_a_token_is_refused_with_other_filters_or_order_and_garbage_names_the_fi
     assert bad_order.json()["errors"][0]["field"] == "order_by"
     both = client.get("/v1/jobs", params={"offset": 1, "page_token": token})
     assert both.status_code == 422 and both.json()["errors"][0]["field"] == "offset"
+
+
+@pytest.mark.parametrize(
+    ("value", "row_id"),
+    [
+        ("not a date", "x"),  # a string where a datetime belongs
+        ({"t": "2020-01-01T00:00:00"}, "x"),  # a datetime without a zone
+        (12, "x"),
+        ({"t": "2020-01-01T00:00:00+00:00"}, [1, 2]),  # a list as the row id
+        ({"t": "2020-01-01T00:00:00+00:00"}, {"a": 1}),
+    ],
+    ids=["string", "naive", "int", "list-id", "object-id"],
+)
+def test_a_token_made_by_hand_with_values_of_the_wrong_type_is_422(
+    client: TestClient, value: object, row_id: object
+) -> None:
+    """The token's scope is a digest of public values (order_by, filters): anyone can make
+    one. Its value and row id must still be what the column holds (was a 500)."""
+    scope = _scope("created_at", {})  # the datasets list has no filters
+    payload = {"s": scope, "v": value, "i": row_id}
+    token = base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+    response = client.get("/v1/datasets", params={"order_by": "created_at", "page_token": token})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "page_token"
 
 
 def test_offset_still_works_but_says_it_is_deprecated(client: TestClient) -> None:
