@@ -82,6 +82,10 @@ def serve(
         log_config=None,
         access_log=False,  # service.request_id writes one access line, with the request id
         timeout_graceful_shutdown=30,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local client could
+        # pick its own address (and rate-limit bucket); only the proxies named here are
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         http=protocol_for(
             ConnectionLimits(
                 max_connections=settings.max_connections,

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     max_header_bytes: int = setting(
         "server", default=64 << 10, ge=1024, description="A request head past this is a 431."
     )
+    trusted_proxies: str = setting(
+        "server",
+        default="",
+        description="Comma-separated addresses (or *) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto `aesvc serve` believes; empty: none, and "
+        "the client's address is the connection's (what per-address rate limits key on).",
+    )
     body_timeout_s: float = setting(
         "server",
         default=30.0,
