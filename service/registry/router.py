@@ -150,6 +150,7 @@ def list_model_versions(
     operation_id="import_model_version",
     response_model=ModelVersionPublic,
     dependencies=[MultipartBody],
+    form_limits={"max_files": 1, "max_fields": 2},  # a part past them: 400
     summary="Import a model trained elsewhere (safetensors + config) as the next version",
 )
 def import_model_version(

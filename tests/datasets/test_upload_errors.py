@@ -326,3 +326,17 @@ def test_semicolon_separated_csv_is_422_naming_the_separator(upload: Any, footpr
     before = footprint()
     body = assert_rejected(upload("s.csv", b"a;b;c\n1;2;3\n4;5;6\n"), 422, footprint, before)
     assert "semicolon" in body["detail"] and "';'" in body["detail"]
+
+
+@pytest.mark.parametrize("route", ["/v1/datasets", "/v1/models/m/versions"])
+def test_a_second_file_part_is_400_and_leaves_nothing(
+    client: TestClient, footprint: Any, route: str
+) -> None:
+    """One file a request: each file part past 1 MiB is spooled to a descriptor of its
+    own, held while the body is open (starlette allows 1,000 of them)."""
+    before = footprint()
+    data = npy_bytes(random_matrix(8, 3))
+    files = [("file", ("a.npy", data)), ("file", ("b.npy", data))]
+    response = client.post(route, files=files, data={"name": "ds"})
+    body = assert_rejected(response, 400, footprint, before)
+    assert "files" in body["detail"], body
