@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -23,11 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from service.database import is_database_unavailable
 from service.errors import ServiceError
 from service.training.schemas import TERMINAL_STATES
 from service.training.tables import Job, JobEvent
 
 ANONYMOUS = ""  # the one bucket of every caller while auth is disabled
+MAX_POLL_BACKOFF_S = 5.0  # between a feed's polls while they fail
+log = logging.getLogger(__name__)
 
 
 class TooManyStreams(ServiceError):
@@ -44,11 +48,15 @@ class JobFeed:
 
     job_id: str
     last_id: int
-    events: list[JobEvent] = field(default_factory=list)
+    events: list[JobEvent] = field(default_factory=list)  # those after start_id
+    start_id: int = field(init=False)
     finished: bool = False
     readers: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.start_id = self.last_id
 
 
 def _events_after(
@@ -131,6 +139,13 @@ class JobStreams:
         feed = self._join(job_id, last)
         checked_at = time.monotonic()
         try:
+            if last < feed.start_id:  # a feed another reader began after this one's backlog
+                gap, _ = await run_in_threadpool(_events_after, self.factory, job_id, last)
+                for event in gap:
+                    if event.id > feed.start_id:
+                        break
+                    last = event.id
+                    yield event
             while True:
                 changed = feed.changed  # taken before reading: a later poll sets this one
                 for event in [e for e in feed.events if e.id > last]:
@@ -164,10 +179,19 @@ class JobStreams:
                 del self.feeds[feed.job_id]
 
     async def _poll(self, feed: JobFeed) -> None:
+        failures = 0
         while not feed.finished:
-            batch, status = await run_in_threadpool(
-                _events_after, self.factory, feed.job_id, feed.last_id
-            )
+            try:
+                batch, status = await run_in_threadpool(
+                    _events_after, self.factory, feed.job_id, feed.last_id
+                )
+            except Exception as exc:  # an outage, a locked database: the readers wait on
+                failures += 1
+                down = is_database_unavailable(exc)
+                log.warning("job %s: its event feed could not poll", feed.job_id, exc_info=not down)
+                await asyncio.sleep(min(self.poll_s * 2**failures, MAX_POLL_BACKOFF_S))
+                continue
+            failures = 0
             if batch:
                 feed.events.extend(batch)
                 feed.last_id = batch[-1].id
