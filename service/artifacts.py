@@ -60,6 +60,19 @@ class StoreUnavailable(ServiceUnavailable):
         )
 
 
+class StoreRefused(ServiceError):
+    """The object store refused the service's credentials (401, 403): no retry mends that;
+    an operator does (the details are in the server's log, not in the answer)."""
+
+    status, title, slug = 500, "Artifact Store Refused", "artifact-store-refused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the artifact store refused this service's credentials or permissions; an "
+            "operator must fix AESVC_ARTIFACT_URL's credentials (the server's log says more)"
+        )
+
+
 @contextmanager
 def no_space_is_storage_full(folder: Path, what: str) -> Iterator[None]:
     """Turn "no space left on device" (or over quota) while writing under `folder` into

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import obstore
 from obstore.exceptions import BaseError as ObstoreError
+from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
 from obstore.store import from_url
 
 from service.artifacts import (
@@ -32,6 +33,7 @@ from service.artifacts import (
     FolderStore,
     StoredArtifact,
     StoreMisconfigured,
+    StoreRefused,
     StoreUnavailable,
     blob_key,
     check_sha256,
@@ -41,7 +43,7 @@ from service.artifacts import (
 )
 from service.config import Settings
 from service.store_providers import S3, Provider, provider_for
-from service.tmpfiles import locked_temp
+from service.tmpfiles import locked_temp, sweep
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -181,12 +183,18 @@ class ObjectStore(ArtifactStore):
     # -- raw operations: obstore's errors become ours --
 
     def _call(self, fn: Callable[[], T]) -> T:
+        """obstore's errors as ours; the store's URL, bucket and keys stay in the log (an
+        answer names the kind of error only)."""
         try:
             return fn()
         except FileNotFoundError:
             raise
+        except (PermissionDeniedError, UnauthenticatedError) as exc:
+            log.error("artifact store refused: %s", _first_line(exc))
+            raise StoreRefused() from exc
         except (ObstoreError, OSError) as exc:
-            raise StoreUnavailable(_first_line(exc)) from exc
+            log.warning("artifact store: %s", _first_line(exc))
+            raise StoreUnavailable(type(exc).__name__) from exc
 
     def get_raw(self, key: str) -> bytes:
         return self._call(lambda: bytes(obstore.get(self._store, key).bytes()))
@@ -257,6 +265,12 @@ class ObjectStore(ArtifactStore):
 
     def checkpoint(self, job_id: str) -> ObjectCheckpoint:
         return ObjectCheckpoint(self, f"checkpoints/{job_id}.pt")
+
+    def sweep_abandoned(self) -> list[Path]:
+        """The read-through cache's temp copies whose writer died mid-write (see tmpfiles);
+        the spool's, too."""
+        cache = sweep(self.cache.root) if self.cache is not None else []
+        return cache + sweep(self.spool_dir)
 
     def list_keys(self, prefix: str = "") -> list[str]:
         """Every key under `prefix` (relative to the store's own prefix)."""
