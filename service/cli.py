@@ -200,10 +200,16 @@ def worker() -> None:
 @app.command()
 def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Upgrade the database to a revision (default: head)."""
+    from alembic.util.exc import CommandError
+
     from service.database import migrate as run_migrations
 
     settings = _settings()
-    run_migrations(settings.resolved_database_url, revision)
+    try:
+        run_migrations(settings.resolved_database_url, revision)
+    except CommandError as exc:  # an unknown revision, say
+        typer.echo(f"aesvc: {exc}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(f"database at {revision}")
 
 

@@ -55,6 +55,13 @@ class ClientError(Exception):
     """Shown to the user as one line; the command exits 1."""
 
 
+def comma_ints(text: str, option: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r}: comma-separated integers", param_hint=option) from exc
+
+
 def service_url(url: str | None) -> str:
     """--url / AESVC_URL, else where `aesvc serve` listens with the same environment."""
     if url:
@@ -92,6 +99,12 @@ def run(command: Any) -> None:
     except ClientError as exc:
         err_console.print(f"[red]error[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
+    except httpx.InvalidURL as exc:  # not an HTTPError
+        err_console.print(
+            f"[red]error[/red] not a service URL: {escape(str(exc))} (--url, AESVC_URL, or "
+            "AESVC_HOST/AESVC_PORT)"
+        )
+        raise typer.Exit(2) from exc
     except httpx.HTTPError as exc:
         try:
             where = f" at {exc.request.url}"
@@ -121,7 +134,7 @@ def job_request(
 ) -> dict[str, Any]:
     architecture: dict[str, Any] = {"kind": kind, "code_size": code_size}
     if hidden_sizes is not None:
-        architecture["hidden_sizes"] = [int(s) for s in hidden_sizes.split(",") if s.strip()]
+        architecture["hidden_sizes"] = comma_ints(hidden_sizes, "--hidden-sizes")
     training = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
     return {
         "model": model_name,
@@ -440,14 +453,24 @@ def _has_names(header: bool | None, names: list[str]) -> bool:
     return header is not False
 
 
-def write_rows(path: Path, array: np.ndarray, prefix: str) -> None:
-    if path.suffix == ".npy":
-        np.save(path, array)
-    elif path.suffix == ".csv":
-        header = ",".join(f"{prefix}_{i}" for i in range(array.shape[1]))
-        np.savetxt(path, array, delimiter=",", header=header, comments="", fmt="%.8g")
-    else:
+def check_writable(path: Path) -> None:
+    """Before any request: the output's suffix, and a folder to write it in."""
+    if path.suffix not in (".npy", ".csv"):
         raise ClientError(f"{path}: expected a .csv or .npy file")
+    if path.is_dir() or not path.parent.is_dir():
+        raise ClientError(f"{path}: not a file in an existing folder")
+
+
+def write_rows(path: Path, array: np.ndarray, prefix: str) -> None:
+    check_writable(path)
+    try:
+        if path.suffix == ".npy":
+            np.save(path, array)
+        else:
+            header = ",".join(f"{prefix}_{i}" for i in range(array.shape[1]))
+            np.savetxt(path, array, delimiter=",", header=header, comments="", fmt="%.8g")
+    except OSError as exc:
+        raise ClientError(f"{path}: cannot be written: {exc.strerror or exc}") from exc
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -503,6 +526,7 @@ def encode(
     name, _, ref = model.partition("@")
 
     def go() -> None:
+        check_writable(output)  # before the service does any work
         parts = []
         with http_client(url, api_key) as client:
             features: list[str] | None = None

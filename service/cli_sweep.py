@@ -17,6 +17,7 @@ from service.cli_client import (
     ApiKey,
     Url,
     checked,
+    comma_ints,
     console,
     err_console,
     http_client,
@@ -25,13 +26,6 @@ from service.cli_client import (
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "cyan", "cancelled": "yellow"}
-
-
-def _ints(text: str, option: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r}: comma-separated integers", param_hint=option) from exc
 
 
 def sweep_request(
@@ -133,10 +127,10 @@ def sweep(
     body = sweep_request(
         model=model or f"{dataset}-sweep",
         dataset=dataset,
-        code_sizes=_ints(code_sizes, "--code-sizes"),
+        code_sizes=comma_ints(code_sizes, "--code-sizes"),
         kinds=[k.strip() for k in kinds.split(",") if k.strip()],
         epochs=epochs,
-        hidden_sizes=_ints(hidden_sizes, "--hidden-sizes") if hidden_sizes else None,
+        hidden_sizes=comma_ints(hidden_sizes, "--hidden-sizes") if hidden_sizes else None,
         max_parallel=max_parallel,
         promote=promote,
     )

@@ -1,0 +1,53 @@
+"""A user's mistakes with the CLI are one line that says what to fix and a non-zero exit,
+never a traceback: a port that is not a number, --hidden-sizes that are not integers, an
+--output that cannot be written (checked before the service does any work), an unknown
+migration revision. No server needed: each is refused before any request."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # a CLI process each
+
+
+def aesvc(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200", "AESVC_URL": "", **env},
+    )
+
+
+def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.npy"
+    np.save(rows, np.zeros((2, 3), dtype=np.float32))
+    data = {"AESVC_DATA_DIR": str(tmp_path / "var")}
+    cases = {
+        "port": (["models"], {"AESVC_PORT": "abc"}, 2, "not a service URL"),
+        "hidden-sizes": (
+            ["train", "--dataset", "digits", "--code-size", "2", "--hidden-sizes", "16,abc"],
+            {},
+            2,
+            "comma-separated integers",
+        ),
+        "output": (
+            ["encode", "--model", "m", "--input", str(rows), "--output", "/nonexistent/o.npy"],
+            {},
+            1,
+            "not a file in an existing folder",
+        ),
+        "revision": (["migrate", "bogus"], data, 2, "bogus"),
+    }
+    for name, (args, env, status, says) in cases.items():
+        done = aesvc(*args, env=env, cwd=tmp_path)
+        assert done.returncode == status, (name, done.returncode, done.stderr)
+        assert "Traceback" not in done.stderr and says in done.stderr, (name, done.stderr)
