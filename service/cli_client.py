@@ -87,6 +87,8 @@ def checked(response: httpx.Response) -> httpx.Response:
         detail = f"{problem.get('title', '')}: {problem.get('detail', '')}"
     except ValueError:
         detail = response.text[:200]
+    if response.status_code == 401:
+        detail += " (the CLI sends a key given as --api-key or AESVC_API_KEY)"
     raise ClientError(
         f"{response.request.method} {response.request.url.path}: {response.status_code} {detail}"
     )
@@ -300,7 +302,8 @@ def train(
                     "`latest` names it all the same; aliases stay where they are", soft_wrap=True
                 )
             return
-        err_console.print(f"job {job['id']} [red]{job['status']}[/red]: {job.get('error') or ''}")
+        why = f": {job['error']}" if job.get("error") else ""
+        err_console.print(f"job {job['id']} [red]{job['status']}[/red]{why}")
         raise typer.Exit(1)
 
     run(submit)
