@@ -214,7 +214,8 @@ class CancelledThenStopped(BatchRun):
                   result: np.ndarray, summary: Any, started: Any) -> None:  # fmt: skip
         super().one_chunk(pipe, rows, position, result, summary, started)
         if position + 1 == STOP_AT:
-            with self.factory() as session:  # the user cancels ...
+            # the user cancels (a request's write session: BEGIN IMMEDIATE on SQLite) ...
+            with lifecycle.immediate_session(self.factory) as session:
                 jobs.cancel_job(session=session, job_id=self.job.id, store=self.store, kind="batch")
             self.stopping.set()  # ... and the worker gets SIGTERM, before its next heartbeat
 
