@@ -10,8 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
+
+from service.cli_client import ClientError, checked
 
 pytestmark = pytest.mark.slow  # a CLI process each
 
@@ -51,3 +54,11 @@ def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
         done = aesvc(*args, env=env, cwd=tmp_path)
         assert done.returncode == status, (name, done.returncode, done.stderr)
         assert "Traceback" not in done.stderr and says in done.stderr, (name, done.stderr)
+
+
+def test_a_401_says_how_the_cli_sends_a_key() -> None:
+    request = httpx.Request("GET", "http://127.0.0.1:1/v1/models")
+    body = {"title": "Unauthorized", "detail": "an API key is required"}
+    with pytest.raises(ClientError) as refused:
+        checked(httpx.Response(401, json=body, request=request))
+    assert "--api-key or AESVC_API_KEY" in str(refused.value)
