@@ -20,6 +20,7 @@ from service.cli_client import (
     err_console,
     follow_events,
     http_client,
+    model_ref,
     run,
 )
 from service.training.schemas import JobStatus
@@ -32,7 +33,7 @@ app = typer.Typer(
 
 def batch_request(operation: str, model: str, dataset: str, output: str | None) -> dict[str, Any]:
     """NAME@REF -> model and version (`latest` without a ref)."""
-    name, _, ref = model.partition("@")
+    name, ref = model_ref(model)
     body: dict[str, Any] = {
         "model": name,
         "version": ref or "latest",

@@ -62,6 +62,18 @@ def comma_ints(text: str, option: str) -> list[int]:
         raise typer.BadParameter(f"{text!r}: comma-separated integers", param_hint=option) from exc
 
 
+def model_ref(model: str) -> tuple[str, str]:
+    """--model NAME[@REF] -> (name, ref; "" for latest), or a usage error naming the flag
+    (a model name is one path segment: no slash, not empty)."""
+    name, _, ref = model.partition("@")
+    if not name or "/" in name or "/" in ref:
+        raise typer.BadParameter(
+            f"{model!r}: expected NAME or NAME@REF (a version number or an alias)",
+            param_hint="--model",
+        )
+    return name, ref
+
+
 def service_url(url: str | None) -> str:
     """--url / AESVC_URL, else where `aesvc serve` listens with the same environment."""
     if url:
@@ -526,7 +538,7 @@ def encode(
 ) -> None:
     """Encode rows (in the dataset's own units) into codings, as .npy over the wire. A
     CSV's columns are matched by name to the dataset the version was trained on."""
-    name, _, ref = model.partition("@")
+    name, ref = model_ref(model)
 
     def go() -> None:
         check_writable(output)  # before the service does any work

@@ -49,6 +49,18 @@ def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
             "not a file in an existing folder",
         ),
         "revision": (["migrate", "bogus"], data, 2, "bogus"),
+        "empty-model": (
+            ["encode", "--model", "@latest", "--input", str(rows), "--output", "o.npy"],
+            {},
+            2,
+            "expected NAME or NAME@REF",
+        ),
+        "slash-model": (
+            ["batch", "encode", "--model", "a/b", "--dataset", "digits"],
+            {},
+            2,
+            "expected NAME or NAME@REF",
+        ),
     }
     for name, (args, env, status, says) in cases.items():
         done = aesvc(*args, env=env, cwd=tmp_path)
