@@ -1,7 +1,8 @@
 """A user's mistakes with the CLI are one line that says what to fix and a non-zero exit,
 never a traceback: a port that is not a number, --hidden-sizes that are not integers, an
 --output that cannot be written (checked before the service does any work), an unknown
-migration revision. No server needed: each is refused before any request."""
+migration revision, a model name that is empty or holds a slash. No server needed: each is
+refused before any request."""
 
 from __future__ import annotations
 
