@@ -211,8 +211,12 @@ def check_space(prefix: str, body: SweepCreate, max_trials: int, check: SpecChec
 
 
 def corners(dim: ChoiceDimension | IntDimension | FloatDimension) -> list[Any]:
+    """The values a space is tried with: every choice, a range's ends, and for a float
+    range a value strictly inside (a fraction, which an integer field refuses)."""
     if isinstance(dim, ChoiceDimension):
         return list(dim.choices)
+    if isinstance(dim, FloatDimension) and dim.low < dim.high:  # a fraction between whole ends
+        return [dim.low, dim.high, dim.low + (dim.high - dim.low) * 0.3819660112501051]
     return [dim.low, dim.high]
 
 

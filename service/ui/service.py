@@ -227,6 +227,8 @@ def project_2d(codings: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
     centered = codings - codings.mean(axis=0)
     _, singular, vt = np.linalg.svd(centered, full_matrices=False)
     share = singular**2 / max(float((singular**2).sum()), 1e-12)
+    if len(share) < 2:  # one row (a tiny validation split): one component
+        return np.column_stack([centered @ vt[0], np.arange(len(codings))]), ("PC 1", "row")
     return centered @ vt[:2].T, (f"PC 1 ({share[0]:.0%})", f"PC 2 ({share[1]:.0%})")
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.bad_input import (
     BAD_QUERY,
@@ -143,3 +144,23 @@ def test_a_refusal_names_the_offending_value(bad_input_world: World) -> None:
     assert error["message"].startswith("0 is refused: ") and f"{CODE}=0" in error["message"]
     latest = bad_input_world.client.post("/v1/sweeps", **body(promote="latest")).json()
     assert "'latest'" in latest["errors"][0]["message"]
+
+
+def test_a_float_range_over_an_integer_field_is_refused_before_any_job(
+    client: TestClient,
+) -> None:
+    """Both ends of 2.0 to 8.0 are whole, so a check of the ends passed, and every value
+    sampled between them was refused at its trial: a sweep of invalid trials."""
+    body = {
+        "model": "sr",
+        "dataset": "digits",
+        "base": {"architecture": {"hidden_sizes": [8]}, "training": {"epochs": 1}},
+        "random": {
+            "space": {"architecture.code_size": {"type": "float", "low": 2, "high": 8}},
+            "n_trials": 4,
+        },
+    }
+    response = client.post("/v1/sweeps", json=body)
+    assert response.status_code == 422, response.text[:300]
+    assert "architecture.code_size" in response.json()["errors"][0]["field"]
+    assert client.get("/v1/jobs").json()["count"] == 0
