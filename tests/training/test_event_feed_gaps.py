@@ -6,7 +6,7 @@ feed's readers waiting past the job's end."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,22 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
-from service.config import Settings
 from service.context import AppContext
 from service.training import streams as streams_module
 from service.training.service import add_event
 from service.training.streams import JobStreams
 from service.training.tables import Job, JobEvent
 from tests.factories import job_body
-
-
-@pytest.fixture
-def ctx(settings: Settings, client: TestClient) -> Iterator[AppContext]:
-    context = AppContext.from_settings(settings)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def _event(

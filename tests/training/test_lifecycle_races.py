@@ -10,7 +10,7 @@ transition's commit (where the transition's read locked it)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,21 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from service.config import Settings
 from service.context import AppContext
 from service.database import utcnow
 from service.training import lifecycle
 from service.training.tables import Job
 from tests.factories import job_body
-
-
-@pytest.fixture
-def ctx(settings: Settings, client: TestClient) -> Iterator[AppContext]:
-    context = AppContext.from_settings(settings)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def claimed(client: TestClient, ctx: AppContext, name: str) -> str:

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from service.config import Settings
 from service.context import AppContext
 from service.registry.service import register_version
 from service.registry.tables import ModelVersion
@@ -17,15 +14,6 @@ from service.training import lifecycle
 from service.training.tables import Job
 from tests.factories import job_body
 from tests.registry.builders import make_model
-
-
-@pytest.fixture
-def ctx(settings: Settings, client: TestClient) -> Iterator[AppContext]:
-    context = AppContext.from_settings(settings)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def claim(client: TestClient, ctx: AppContext, model_name: str) -> Job:

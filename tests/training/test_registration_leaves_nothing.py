@@ -4,7 +4,6 @@ nothing: no weights blob that no version holds, no checkpoint."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,15 +17,6 @@ from service.training import lifecycle, runner
 from service.training.tables import Job
 from tests.factories import job_body, run_worker
 from tests.registry.builders import make_model, stored_blobs
-
-
-@pytest.fixture
-def ctx(settings: Settings, client: TestClient) -> Iterator[AppContext]:
-    context = AppContext.from_settings(settings)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def test_cancel_at_registration_leaves_no_weights_blob(
