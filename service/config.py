@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     )
     body_min_bytes_per_s: int = setting(
         "server",
-        default=64 << 10,
+        default=4 << 10,
         ge=1,
         description="The rate a request body earns its time at (AESVC_BODY_TIMEOUT_S); a "
         "body slower than it is the first closed when AESVC_MAX_CONNECTIONS is reached.",

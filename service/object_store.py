@@ -141,7 +141,7 @@ class ObjectCheckpoint(Checkpoint):
                 what=f"delete {self.uri}",
                 give_up_after_s=10.0,
             )
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, StoreRefused) as exc:
             log.warning("checkpoint %s not deleted: %s", self.uri, exc.detail)
 
 

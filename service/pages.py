@@ -143,6 +143,8 @@ def _fits(value: Any, column: InstrumentedAttribute[Any]) -> bool:
         return value is None or want is bool
     if want is datetime:
         return isinstance(value, datetime) and value.tzinfo is not None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:  # no database holds it
+        return False
     return isinstance(value, int | float) if want is float else isinstance(value, want)
 
 

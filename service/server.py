@@ -41,7 +41,7 @@ class ConnectionLimits:
     header_timeout_s: float
     max_header_bytes: int
     body_timeout_s: float = 30.0
-    body_min_bytes_per_s: int = 64 << 10
+    body_min_bytes_per_s: int = 4 << 10
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -77,9 +77,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self.head_since is not None:  # counted before it is parsed, up to the head's end
-            found = data.find(HEAD_END)
+            # blank lines before a request line are skipped by the parser, not its head's end
+            start = len(data) - len(data.lstrip(b"\r\n")) if not self.head_bytes else 0
+            found = data.find(HEAD_END, start)
             head = len(data) if found < 0 else found + len(HEAD_END)
-            if self.head_tail:  # an end that straddles this read and the last one
+            if self.head_tail:  # an end that straddles this read and the ones before
                 across = (self.head_tail + data[:3]).find(HEAD_END)
                 head = across + len(HEAD_END) - len(self.head_tail) if across >= 0 else head
             self.head_bytes += head
@@ -91,7 +93,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 )
                 self.transport.close()
                 return
-            self.head_tail = data[-3:]
+            self.head_tail = (self.head_tail + data)[-3:]
         super().data_received(data)  # a chunk may hold the head's end and a body after it
 
     def on_headers_complete(self) -> None:
@@ -108,12 +110,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        receiving = self in self.bodies
         self.bodies.pop(self, None)
         super().on_message_complete()
+        cycle = self.cycle
+        answered = cycle is not None and cycle.response_complete
+        if receiving and answered and not self.pipeline and not self.transport.is_closing():
+            self._await_head()  # answered before its body ended (a 401, a 413): now idle
 
     def on_response_complete(self) -> None:
+        pipelined = bool(self.pipeline)  # a next request already parsed: no head to wait for
         super().on_response_complete()
-        if not self.transport.is_closing():
+        if not (pipelined or self in self.bodies or self.transport.is_closing()):
             self._await_head()  # keep-alive: the next request head has the same deadline
 
     def _await_head(self) -> None:
@@ -146,13 +154,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         started); a body the app leaves unread (reading paused) is not the client's time."""
         self.sweep.clear()
         now = time.monotonic()
-        for connection in list(self.bodies):
-            if connection.flow.read_paused:
-                connection.body_since += every
-            elif connection._body_overdue_s(now) > 0:
-                connection._time_out_body()
-        if self.bodies:
-            self.sweep.append(self.loop.call_later(every, self._sweep_bodies, every))
+        try:
+            for connection in list(self.bodies):
+                if connection._held_by_service():
+                    connection.body_since += every
+                elif connection._body_overdue_s(now) > 0:
+                    connection._time_out_body()
+        finally:
+            if self.bodies:
+                self.sweep.append(self.loop.call_later(every, self._sweep_bodies, every))
+
+    def _held_by_service(self) -> bool:
+        """The body waits on the service: reading paused, or 100 Continue not yet sent."""
+        cycle = self.cycle
+        return self.flow.read_paused or bool(cycle and cycle.waiting_for_100_continue)
 
     def _time_out_body(self) -> None:
         self.bodies.pop(self, None)
@@ -167,7 +182,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         new one; else the slowest body under the minimum rate; else this one (every other is
         busy with a request)."""
         now = time.monotonic()
-        oldest = next((c for c in self.waiting if c is not self), None)
+        oldest = next(
+            (c for c in self.waiting if c is not self and not c.transport.is_closing()), None
+        )
         if oldest is not None:
             oldest._head_done()
             oldest.transport.close()
@@ -176,7 +193,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         slow = [  # under the minimum rate since its head, for a second at least
             c
             for c in self.bodies
-            if now - c.body_since > 1 and c.body_bytes < (now - c.body_since) * rate
+            if now - c.body_since > 1
+            and c.body_bytes < (now - c.body_since) * rate
+            and not c._held_by_service()
+            and not c.transport.is_closing()
         ]
         if slow:
             min(slow, key=lambda c: c.body_bytes / (now - c.body_since))._time_out_body()

@@ -154,3 +154,13 @@ def test_models_filtered_by_name_page_and_the_filter_is_part_of_the_token(
     ]
     response = client.get("/v1/models", params={"page_token": token, "name_contains": "pag"})
     assert response.status_code == 422
+
+
+def test_a_token_value_past_int64_does_not_fit_an_integer_column() -> None:
+    """orjson reads 2**63 as an int; no database column holds it (SQLite: OverflowError)."""
+    from service.pages import _fits
+    from service.registry.tables import ModelVersion
+
+    assert _fits(7, ModelVersion.version)
+    assert not _fits(2**63, ModelVersion.version)
+    assert not _fits(-(2**63) - 1, ModelVersion.version)

@@ -145,3 +145,30 @@ def test_a_head_sent_a_byte_at_a_time_is_served(live: LiveServer) -> None:
             time.sleep(0.002)
         answer = sock.recv(100)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:40]
+
+
+def test_blank_lines_before_a_huge_head_do_not_hide_its_size(live: LiveServer) -> None:
+    """The parser skips blank lines before a request line: their CRLFs are not its end."""
+    head = b"\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: " + b"a" * 70_000
+    with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
+        sock.sendall(head + b"\r\n\r\n")
+        data = b""
+        with contextlib.suppress(OSError):
+            data = sock.recv(100)
+    assert data.startswith(b"HTTP/1.1 431"), data[:40]
+
+
+def test_a_head_whose_end_spans_three_reads_then_a_large_body_is_served(
+    live: LiveServer,
+) -> None:
+    """The end of the head split as "\\r\\n" | "\\r" | "\\n" + 70 KB of body: the body is
+    not counted as head."""
+    body = b'{"inputs": [[' + b" " * 70_000 + b"1]]}"
+    head = slow_head(len(body))[:-2]  # up to the last header line's CRLF
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for part in (head, b"\r", b"\n" + body):
+            sock.sendall(part)
+            time.sleep(0.2)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 404"), answer[:80]  # served: no model "m"

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.context import AppContext
-from service.errors import Gone
+from service.errors import Gone, ServiceUnavailable
 from service.inference.api import service
 from service.inference.runtime.cache import LoadedModel, ModelCache
 from service.main import create_app
@@ -176,3 +176,22 @@ def test_the_ref_cache_window_counts_from_the_resolve_not_from_the_end_of_the_lo
         )
 
     asyncio.run(scenario())
+
+
+def test_a_model_changing_on_every_load_is_a_503_after_a_few_tries(world: World) -> None:
+    """A change (an alias move, an unload) landing during every try: the lookup gives up
+    with a 503 instead of looping for ever on a threadpool thread, and loads the version
+    once, reusing it on every retry."""
+    cache = world.cache
+    real = cache.get
+    tries = []
+
+    def changing_get(name: str, mv: Any, **kwargs: Any) -> LoadedModel:
+        tries.append(kwargs.get("ready") is not None)
+        cache.forget_refs(NAME)  # lands after the resolve read the model's change count
+        return real(name, mv, **kwargs)
+
+    cache.get = changing_get  # type: ignore[method-assign]
+    with pytest.raises(ServiceUnavailable):
+        asyncio.run(service.served_version(world.ctx, name=NAME, ref="1"))
+    assert tries == [False] + [True] * (len(tries) - 1) and len(tries) == 5

@@ -16,7 +16,7 @@ from safetensors.torch import load as load_safetensors
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
-from service.errors import ServiceError
+from service.errors import ServiceError, ServiceUnavailable
 from service.inference.backends.base import Backend
 from service.inference.runtime.device import one_torch_thread
 from service.metrics import ServiceMetrics
@@ -92,7 +92,7 @@ class ModelCache:
         `ref` is resolved again in a new transaction (the version loaded is reused where it
         is still the answer)."""
         ready: LoadedModel | None = None
-        while True:
+        for _ in range(RESOLVE_TRIES):
             seen, resolved_at = self._changes[name], time.monotonic()
             mv = resolve_version(session=session, name=name, ref=ref)
             try:
@@ -107,6 +107,10 @@ class ModelCache:
                         self._refs[(name, ref)] = (resolved_at, loaded)
                     return loaded
             session.rollback()
+        raise ServiceUnavailable(
+            f"model {name!r} changed while {ref!r} was loaded, {RESOLVE_TRIES} times; retry",
+            retry_after_s=1,
+        )
 
     def get(
         self,
@@ -141,6 +145,8 @@ class ModelCache:
                 self._loading.pop(key, None)
                 if seen is not None and self._changes[name] != seen:
                     raise _Changed(loaded)
+                if key in self._models:  # a waiter on a discarded load's gate loaded it too
+                    return self._models[key]
                 self._models[key] = loaded
                 evicted = self._evict_over_budget(keep=key)
         if evicted and self.on_evict is not None:
@@ -214,6 +220,9 @@ class ModelCache:
             self._observe()
         if keys and self.on_evict is not None:
             self.on_evict()
+
+
+RESOLVE_TRIES = 5  # a model changed this often while one of its versions loaded: 503
 
 
 class _Changed(Exception):
