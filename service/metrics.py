@@ -272,7 +272,7 @@ router = APIRouter(tags=["metrics"])
     operation_id="read_metrics",
     summary="Prometheus metrics (text exposition format)",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
 def read_metrics(request: Request) -> Response:
     metrics: ServiceMetrics = request.app.state.metrics

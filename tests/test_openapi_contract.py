@@ -32,6 +32,10 @@ def test_every_operation_declares_its_scope_and_the_errors_it_can_answer(
             assert "422" not in responses, (method, path)
             body = responses["400"]["content"]["application/json"]["schema"]
             assert body == {"$ref": "#/components/schemas/OipError"}
+        for status, response in responses.items():
+            for media, content in (response.get("content") or {}).items():
+                # a body without a schema comes back as None from a generated SDK
+                assert content.get("schema"), (method, path, status, media)
         for status in ("429", "503"):
             if status in responses:
                 assert "Retry-After" in responses[status]["headers"], (method, path, status)

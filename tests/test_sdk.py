@@ -23,6 +23,7 @@ from aesvc_client.api.datasets import create_dataset, list_datasets
 from aesvc_client.api.inference import encode, generate, reconstruct, score
 from aesvc_client.api.jobs import create_job as create_job_api
 from aesvc_client.api.jobs import read_job, stream_job_events
+from aesvc_client.api.metrics import read_metrics
 from aesvc_client.api.models import (
     export_model_version,
     import_model_version,
@@ -185,3 +186,7 @@ def test_generated_client_uploads_trains_and_serves(sdk: Client) -> None:
     bad = encode.sync("sdk", "1", client=sdk, body=EncodeJsonEncodeRequest(inputs=[[1.0, 2.0]]))
     assert isinstance(bad, Problem) and bad.status == 422 and "inputs" in bad.detail
     assert bad.code == "validation" and bad.errors and bad.errors[0].pointer.startswith("/inputs")
+
+    # the Prometheus exposition comes back as text (it was None: no schema in the spec)
+    exposition = read_metrics.sync(client=sdk)
+    assert isinstance(exposition, str) and "aesvc_" in exposition
