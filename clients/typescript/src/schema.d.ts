@@ -2834,7 +2834,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain; version=1.0.0; charset=utf-8": unknown;
+                    "text/plain; version=1.0.0; charset=utf-8": string;
                 };
             };
             /** @description A malformed request */
