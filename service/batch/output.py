@@ -30,7 +30,7 @@ from service.training.lifecycle import immediate_session
 from service.training.service import add_event
 from service.training.tables import Job
 from service.zoo import ServingModel
-from service.zoo.profile import DataProfile, ProfileAccumulator, sample_rows
+from service.zoo.profile import DataProfile, ProfileAccumulator
 
 
 def output_width(model: ServingModel, operation: str) -> int:
@@ -73,8 +73,6 @@ class OutputSummary:
     def __post_init__(self) -> None:
         self._digest = hashlib.sha256(npy_header(self.n_rows, self.n_features))
         self._profile = ProfileAccumulator(self.n_features, self.image_shape)
-        self._sample_rows = sample_rows(self.n_features)
-        self._sampled: DataProfile | None = None
 
     def add(self, block: np.ndarray, stored_bytes: int) -> None:
         self._digest.update(np.ascontiguousarray(block, dtype=np.float32).data)
@@ -82,18 +80,11 @@ class OutputSummary:
         self._profile.update(block)
         self.size_bytes += stored_bytes
         self.rows_seen += len(block)
-        if self._sampled is None and self.rows_seen >= self._sample_rows:
-            # The profile's moments are the first sample_rows rows': final now. Taken here
-            # (the writer thread, while later chunks are computed), not when the job ends.
-            self._sampled = self._profile.result()
 
     def profile(self) -> DataProfile:
-        """Equal to profile_data on the whole matrix: the sample's facts, and the bounds and
-        row count over every row."""
-        if self._sampled is None:
-            return self._profile.result()
-        p = self._profile
-        return self._sampled.model_copy(update={"n_rows": p.n_rows, "min": p.lo, "max": p.hi})
+        """Equal to profile_data on the whole matrix (its sample's kurtosis is taken on the
+        writer thread, while later chunks are computed, not when the job ends)."""
+        return self._profile.result()
 
     def columns(self) -> dict[str, Any]:
         """The Dataset row's columns that describe the matrix."""

@@ -8,6 +8,7 @@ unless the caller says otherwise (`header=false` / `--no-header`).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 
 SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 FIRST_LINE_MAX_BYTES = 1 << 20
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class ColumnError(ValueError):
@@ -29,13 +31,19 @@ class ColumnError(ValueError):
 
 
 def first_line(path: Path) -> str:
+    """The first line that is not empty, as the CSV reader skips empty ones (without its
+    BOM); \\n, \\r\\n and a lone \\r (old Mac exports) each end a line."""
     with path.open("rb") as fp:
-        raw = fp.readline(FIRST_LINE_MAX_BYTES)
-    return raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+        head = fp.read(FIRST_LINE_MAX_BYTES)
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    return next((line for line in LINE_BREAK.split(text) if line), "")
 
 
 def _cells(line: str) -> list[str]:
-    return next(csv.reader([line]), [])
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as exc:
+        raise ColumnError("file", f"the first line is not comma-separated values: {exc}") from exc
 
 
 def _is_number(cell: str) -> bool:

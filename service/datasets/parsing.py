@@ -153,6 +153,8 @@ def _read_npy_header(
 def _check_shape(shape: tuple[int, ...], dtype: np.dtype) -> None:
     if len(shape) != 2:
         raise Unprocessable("file", f"expected a 2-D array (rows, features), got shape {shape}")
+    if any(type(d) is not int or d < 0 for d in shape):  # numpy's reader takes -2 and True
+        raise Unprocessable("file", f"the .npy header's shape {shape} is not two counts")
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise Unprocessable("file", f"expected a numeric array, got dtype {dtype}")
 

@@ -49,9 +49,16 @@ def _open(path: Path, fmt: str, has_header: bool, names: list[str] | None) -> It
             column_types={n: pa.string() for n in names or []}, strings_can_be_null=True
         )
         yield from pacsv.open_csv(path, read_options=read, convert_options=convert)
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise Unprocessable("file", f"could not read the {fmt} file: {message}") from exc
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise _unreadable(fmt, exc) from exc
+
+
+def _unreadable(fmt: str, exc: Exception) -> Unprocessable:
+    """422 naming `file`; a column name that is not UTF-8 fails as pyarrow decodes it."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        message = f"it is not UTF-8 text ({message}): save it as UTF-8"
+    return Unprocessable("file", f"could not read the {fmt} file: {message}")
 
 
 def _column_names(path: Path, fmt: str, has_header: bool) -> list[str]:
@@ -62,11 +69,11 @@ def _column_names(path: Path, fmt: str, has_header: bool) -> list[str]:
     try:
         if fmt == "parquet":
             return [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
-        read = pacsv.ReadOptions(autogenerate_column_names=not has_header, block_size=1 << 16)
+        # the block the second pass reads with: a row wider than the block is refused by both
+        read = pacsv.ReadOptions(autogenerate_column_names=not has_header, block_size=BATCH_BYTES)
         names = [str(n) for n in pacsv.open_csv(path, read_options=read).schema.names]
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise Unprocessable("file", f"could not read the {fmt} file: {message}") from exc
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise _unreadable(fmt, exc) from exc
     return names if has_header else positional_names(len(names))
 
 
@@ -88,13 +95,31 @@ def _as_numbers(batch: Any, name: str, read_as: str, first_row: int) -> np.ndarr
 
 
 def _labels(parts: list[Any]) -> np.ndarray:
-    """The label column, whole (one value per row, kept as Arrow arrays while read); read
-    as text, numbers stay numbers (1, 2, 10 sort as numbers, not as text)."""
+    """The label column, whole (one value per row, kept as Arrow arrays while read): text,
+    numbers or booleans, one in every row; read as text, numbers stay numbers (1, 2, 10 sort
+    as numbers, not as text)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     column = pa.chunked_array(parts) if parts else pa.chunked_array([], pa.string())
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    kind = column.type
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    plain = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+    if not (text or plain):
+        raise Unprocessable(
+            "label_column",
+            f"the label column holds {kind} values; labels are text, numbers or booleans",
+        )
+    if column.null_count:
+        row = int(np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))[0]) + 1
+        raise Unprocessable(
+            "label_column",
+            f"row {row} has no label (an empty cell, or a missing-value marker such as NA or "
+            "null; rows counted from 1 after the header): every row needs one",
+        )
+    if text:
         for numeric in (pa.int64(), pa.float64()):
             with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 column = pc.cast(pc.utf8_trim_whitespace(column), numeric)

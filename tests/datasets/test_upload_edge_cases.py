@@ -1,0 +1,134 @@
+"""Uploads at the edges of their formats: CR-only line ends, a header that is not UTF-8, a
+blank first line, a .npy header with odd dimensions, label columns of the wrong type or with
+gaps, a wide CSV, and a profile that describes every row, not only its sample."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import npy_bytes
+
+
+def up(client: TestClient, filename: str, data: bytes, name: str, **form: str) -> Any:
+    return client.post(
+        "/v1/datasets",
+        files={"file": (filename, data, "application/octet-stream")},
+        data={"name": name, **form},
+    )
+
+
+def fields(response: Any) -> list[str]:
+    return [e["field"] for e in response.json().get("errors", [])]
+
+
+def npy_header_only(shape: tuple[Any, ...], fortran: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f4", "fortran_order": fortran, "shape": shape}
+    )
+    return buffer.getvalue()
+
+
+# A CSV saved with old-Mac / Excel-for-Mac line endings (CR only): 500.
+def test_csv_with_cr_line_endings_is_read_not_500(client: TestClient) -> None:
+    r = up(client, "mac.csv", b"a,b\r1,2\r3,4\r", "mac")
+    assert r.status_code == 201, r.text
+    assert r.json()["n_rows"] == 2 and r.json()["feature_names"] == ["a", "b"]
+
+
+# A header that is not UTF-8 (Excel's cp1252 export): 500 UnicodeDecodeError.
+@pytest.mark.parametrize("header", [None, "true"])
+def test_csv_with_a_latin1_header_is_422_naming_file(
+    client: TestClient, header: str | None
+) -> None:
+    form = {"header": header} if header else {}
+    r = up(client, "latin.csv", "caf\xe9,b\n1,2\n3,4\n".encode("latin-1"), "latin", **form)
+    assert r.status_code == 422, r.text
+    assert fields(r) == ["file"]
+
+
+# A blank first line hides the numeric first row from the header check: it becomes
+#    the column names ("1", "2") and a row of data is lost, which the README says is refused.
+@pytest.mark.parametrize("prefix", [b"\n", b"\r\n", "\ufeff\n".encode()])
+def test_a_blank_first_line_does_not_turn_a_data_row_into_names(
+    client: TestClient, prefix: bytes
+) -> None:
+    r = up(client, "blank.csv", prefix + b"1,2\n3,4\n5,6\n", "blank")
+    assert r.status_code == 422, r.json()
+    assert fields(r) == ["header"]
+
+
+# An .npy header with a negative or boolean dimension: 500 (ValueError / TypeError).
+@pytest.mark.parametrize("shape,fortran", [((3, -2), False), ((3, -2), True), ((3, True), False)])
+def test_npy_header_with_a_non_natural_dimension_is_422(
+    client: TestClient, shape: tuple[Any, ...], fortran: bool
+) -> None:
+    data = npy_header_only(shape, fortran) + b"\0" * 64
+    r = up(client, "odd.npy", data, "odd")
+    assert r.status_code == 422, r.text
+    assert fields(r) == ["file"]
+
+
+# A parquet label column of lists: 500 ValueError in _encode_labels.
+def test_parquet_label_column_of_lists_is_422_naming_it(client: TestClient) -> None:
+    table = pa.table({"a": [1.0, 2.0, 3.0], "l": pa.array([[1], [2], [3]])})
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    r = up(client, "x.parquet", out.getvalue(), "listlabels", label_column="l")
+    assert r.status_code == 422, r.text
+    assert fields(r) == ["label_column"]
+
+
+# Missing label cells (empty, NA, null, N/A...) become a class named "None" (and a real
+#    class literally named "NA" is renamed "None"); numeric labels with a gap are a 422.
+@pytest.mark.parametrize("cell", [b"", b"NA", b"null"])
+def test_a_missing_text_label_is_not_invented_as_class_none(
+    client: TestClient, cell: bytes
+) -> None:
+    r = up(client, "l.csv", b"a,l\n1,x\n2," + cell + b"\n3,y\n", "labels", label_column="l")
+    if r.status_code == 201:  # "NA" as a real class may be kept, under its own name
+        assert "None" not in r.json()["label_names"], r.json()["label_names"]
+        assert cell and cell.decode() in r.json()["label_names"]
+    else:
+        assert r.status_code == 422 and fields(r) == ["label_column"], r.text
+
+
+def test_a_missing_parquet_label_is_not_invented_as_class_none(client: TestClient) -> None:
+    out = io.BytesIO()
+    pq.write_table(pa.table({"a": [1.0, 2.0, 3.0], "l": [True, False, None]}), out)
+    r = up(client, "x.parquet", out.getvalue(), "boollabels", label_column="l")
+    assert r.status_code == 422 and fields(r) == ["label_column"], r.text
+
+
+# A wide CSV (a row past 64 kB, ~3,000+ features) is refused: the column names are read
+#    with a 64 kB block, which cannot hold the row ("Empty CSV file or block" / "straddling").
+@pytest.mark.parametrize("name_format", ["feature_{:06d}", "f{}"])
+def test_a_wide_csv_is_accepted(client: TestClient, name_format: str) -> None:
+    n_features = 6000
+    X = np.random.default_rng(0).normal(size=(3, n_features)).astype(np.float32)
+    lines = [",".join(name_format.format(i) for i in range(n_features))]
+    lines += [",".join(repr(float(v)) for v in row) for row in X]
+    r = up(client, "wide.csv", ("\n".join(lines) + "\n").encode(), "wide")
+    assert r.status_code == 201, r.text[:300]
+    assert r.json()["n_features"] == n_features and r.json()["n_rows"] == 3
+
+
+# The profile (docs/models.md: "whole numbers or not, and the share of binary, constant
+#    ... features") is taken on the first 100,000 rows only: it contradicts the stats.
+def test_the_profile_describes_every_row(client: TestClient) -> None:
+    X = np.ones((100_001, 2), np.float32)
+    X[-1, 0] = 2.5  # feature 0 is neither constant nor whole-numbered
+    r = up(client, "x.npy", npy_bytes(X), "profiled")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["stats"]["std"][0] > 0 and body["stats"]["max"][0] == 2.5
+    profile = body["profile"]
+    assert profile["integer_valued"] is False, profile
+    assert profile["constant_fraction"] == 0.5, profile
