@@ -209,10 +209,12 @@ def resolve_version(
     model = get_model(session=session, name=name)
     query = select(ModelVersion).where(ModelVersion.model_id == model.id)
     if ref.isascii() and ref.isdigit():  # "²" is a digit to isdigit, not to int()
-        number = int(ref)  # past the INTEGER column's range no version can exist
+        # past the INTEGER column's range no version can exist (and int() refuses strings
+        # of over 4,300 digits)
+        digits = ref.lstrip("0") or "0"
         found = None
-        if number <= MAX_VERSION:
-            found = session.scalars(query.where(ModelVersion.version == number)).first()
+        if len(digits) <= len(str(MAX_VERSION)) and int(digits) <= MAX_VERSION:
+            found = session.scalars(query.where(ModelVersion.version == int(digits))).first()
     elif ref == LATEST:
         found = session.scalars(
             query.where(ModelVersion.status == "ready").order_by(ModelVersion.version.desc())

@@ -10721,8 +10721,18 @@ export interface operations {
                     "application/json": components["schemas"]["OipErrorBody"];
                 };
             };
-            /** @description The body is over AESVC_MAX_BODY_BYTES */
+            /** @description The body (decompressed) is over AESVC_MAX_BODY_BYTES */
             413: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OipErrorBody"];
+                };
+            };
+            /** @description A Content-Encoding other than gzip or deflate */
+            415: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
@@ -11179,8 +11189,18 @@ export interface operations {
                     "application/json": components["schemas"]["OipErrorBody"];
                 };
             };
-            /** @description The body is over AESVC_MAX_BODY_BYTES */
+            /** @description The body (decompressed) is over AESVC_MAX_BODY_BYTES */
             413: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OipErrorBody"];
+                };
+            };
+            /** @description A Content-Encoding other than gzip or deflate */
+            415: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;

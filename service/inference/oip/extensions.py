@@ -124,14 +124,15 @@ def _post(path: str, operation_id: str, summary: str, body: Any = None, tags: An
 
 @contextmanager
 def _failing(why: str) -> Iterator[None]:
-    """A service error (an unknown model, say) as the extensions word it: 400, `why` first;
-    a page token's own 400 as it is."""
+    """A client's error (an unknown model, say) as the extensions word it: 400, `why` first;
+    a page token's own 400 as it is; the service's own (a 503 to retry) keeps its status."""
     try:
         yield
     except Unprocessable:
         raise
     except ServiceError as exc:
-        raise OipError(400, f"{why}: {exc.detail}") from None
+        status = exc.status if exc.status >= 500 else 400
+        raise OipError(status, f"{why}: {exc.detail}", exc.headers or None) from None
 
 
 @_post(

@@ -39,7 +39,10 @@ def _error(description: str) -> dict[str, Any]:
 # guard's statuses of every /v2 route are declared by service.openapi_contract.
 NOT_FOUND: Responses = {404: _error("Unknown or archived model or version")}
 # Inference bodies past AESVC_MAX_BODY_BYTES (service.limits answers in this form too).
-TOO_LARGE: Responses = {413: _error("The body is over AESVC_MAX_BODY_BYTES")}
+TOO_LARGE: Responses = {
+    413: _error("The body (decompressed) is over AESVC_MAX_BODY_BYTES"),
+    415: _error("A Content-Encoding other than gzip or deflate"),
+}
 # The health probes answer with a status and no body.
 NO_BODY: Responses = {200: {"description": "True", "content": None}}
 OIP: list[str | Enum] = ["oip"]
@@ -156,7 +159,9 @@ async def _infer(name: str, version: str, request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     shm = ctx.shared_memory.client(key_id_of(request))
     header = request.headers.get(tensors.HEADER_LENGTH)
-    head, binary = tensors.split_body(header, await request.body())
+    limit = ctx.settings.max_body_bytes
+    body = tensors.decoded(await request.body(), request.headers.get("content-encoding"), limit)
+    head, binary = tensors.split_body(header, body)
     infer = await tensors.parse_infer(ctx, head)
     target, loaded = await _served(request, name, version)
     wanted_input, width = target.input(loaded)

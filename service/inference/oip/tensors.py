@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -43,7 +44,7 @@ def parse_body(schema: type[M], body: bytes, what: str) -> M:
     try:
         return schema.model_validate_json(body)
     except ValidationError as exc:
-        raise invalid(exc.errors(include_url=False), what) from None
+        raise invalid(exc.errors(include_url=False, include_input=False), what) from None
 
 
 def invalid(errors: list[Any], what: str) -> OipError:
@@ -51,14 +52,38 @@ def invalid(errors: list[Any], what: str) -> OipError:
     return OipError(400, f"invalid {what}: {where}: {errors[0]['msg']}")
 
 
+def decoded(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """The body as sent before its Content-Encoding (gzip or deflate, as tritonclient
+    compresses), at most `limit` bytes of it: the limit holds after decompression."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise OipError(415, f"Content-Encoding {encoding[:40]!r}: only gzip and deflate are read")
+    inflate = zlib.decompressobj(wbits=32 + zlib.MAX_WBITS)  # a gzip or a zlib header
+    try:
+        plain = inflate.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise OipError(400, f"the body is not {encoding} data: {exc}") from None
+    if len(plain) > limit:
+        raise OipError(413, f"the body decompresses to more than the limit of {limit} bytes")
+    if not inflate.eof:
+        raise OipError(400, f"the {encoding} body ends before its data does")
+    return plain
+
+
 def split_body(header: str | None, body: bytes) -> tuple[bytes, bytes]:
     """The JSON header and what follows it (binary tensor data extension); `header` is the
     Inference-Header-Content-Length header's value."""
     if header is None:
         return body, b""
-    if not (header.isascii() and header.isdigit()) or int(header) > len(body):
-        raise OipError(400, f"{HEADER_LENGTH} {header!r} is not a length within the body")
-    return body[: int(header)], body[int(header) :]
+    digits = header.lstrip("0") or "0"  # no longer than the body's length can be
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(len(body))):
+        raise OipError(400, f"{HEADER_LENGTH} {header[:40]!r} is not a length within the body")
+    length = int(digits)
+    if length > len(body):
+        raise OipError(400, f"{HEADER_LENGTH} {header[:40]!r} is not a length within the body")
+    return body[:length], body[length:]
 
 
 async def parse_infer(ctx: AppContext, head: bytes) -> InferRequest:
@@ -122,21 +147,35 @@ class Wanted:
     ref: TensorRef | None
 
 
+def flag(
+    parameters: dict[str, Any] | None, name: str, what: str, *, default: bool | None = False
+) -> bool | None:
+    """A boolean parameter: true or false, never a string (bool("false") is True)."""
+    value = (parameters or {}).get(name, default)
+    if value is not default and not isinstance(value, bool):
+        raise OipError(400, f"{what}: {name} {value!r} is not true or false")
+    return value
+
+
 def wanted_outputs(
     infer: InferRequest, shapes: dict[str, tuple[int, ...]], shm: ClientRegions
 ) -> list[Wanted]:
     """The outputs to answer with, each checked (shared memory: that it will fit) before
     the request is queued."""
-    all_binary = bool((infer.parameters or {}).get("binary_data_output", False))
+    all_binary = bool(flag(infer.parameters, "binary_data_output", "parameters"))
     requested = infer.outputs or [RequestedOutput(name=n) for n in shapes]
     unknown = [o.name for o in requested if o.name not in shapes]
     if unknown:
         raise OipError(400, f"unknown output {unknown[0]!r}; expected one of {list(shapes)}")
+    names = [o.name for o in requested]
+    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if repeated is not None:  # Triton refuses it too; each repeat would be answered again
+        raise OipError(400, f"output {repeated!r} is requested more than once")
     wanted = []
     for out in requested:
         what = f"output {out.name!r}"
         ref = TensorRef.from_parameters(out.parameters, what)
-        binary = (out.parameters or {}).get("binary_data")
+        binary = flag(out.parameters, "binary_data", what, default=None)
         if ref is not None and binary:
             raise OipError(
                 400, f"{what}: binary_data and a shared memory region exclude each other"

@@ -92,6 +92,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_413
 
+    if response.status_code == 415:
+        response_415 = OipErrorBody.from_dict(response.json())
+
+
+
+        return response_415
+
     if response.status_code == 429:
         response_429 = OipError.from_dict(response.json())
 
