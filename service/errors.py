@@ -405,6 +405,12 @@ def install_error_handlers(app: FastAPI) -> None:
             **exc.extra,
         )
 
+    from service.security import RefusedBeforeBody  # security imports this module
+
+    @app.exception_handler(RefusedBeforeBody)
+    async def _refused(request: Request, exc: RefusedBeforeBody) -> JSONResponse:
+        return await _service_error(request, exc.error)
+
     # DBAPIError and the pool's TimeoutError: the database is down or restarting (503 +
     # Retry-After, and the request may be repeated), or else a bug (500).
     @app.exception_handler(sa_exc.DBAPIError)

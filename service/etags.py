@@ -38,15 +38,18 @@ def etag_of(resource: Any) -> str:
     return etag_of_bytes(bytes(JSONResponse(jsonable_encoder(resource)).body))
 
 
-def _tags(header: str) -> list[str]:
-    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+def _tags(header: str, *, weak: bool = True) -> list[str]:
+    """The header's entity tags; `weak=False` (If-Match: RFC 9110's strong comparison) drops
+    the weak ones, which match nothing."""
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    return [t.removeprefix("W/") for t in tags if weak or not t.startswith("W/")]
 
 
 def check_if_match(if_match: str | None, current: Any | None) -> None:
     """412 unless `if_match` names `current` (None: the resource does not exist)."""
     if if_match is None:
         return
-    tags = _tags(if_match)
+    tags = _tags(if_match, weak=False)
     if "*" in tags:
         if current is None:
             raise PreconditionFailed("If-Match: *: the resource does not exist")

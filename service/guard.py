@@ -73,15 +73,16 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self.refusal(scope)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *self.headers_for(scope)]
             await send(message)
+
+        refusal = self.refusal(scope)
+        if refusal is not None:  # carries the headers every answer carries, as the rest
+            await refusal(scope, receive, send_with_headers)
+            return
 
         await self.app(scope, receive, send_with_headers)
 
@@ -153,6 +154,14 @@ class RequestGuard:
         return None
 
 
+def _netloc(origin: str) -> str | None:
+    """The Origin's host and port; None for one that is not a URL (`http://[`): no match."""
+    try:
+        return urlsplit(origin).netloc.lower()
+    except ValueError:
+        return None
+
+
 def _cross_site(
     scope: Scope, site_header: bytes | None, origin_header: bytes | None, host: bytes | None
 ) -> Response | None:
@@ -160,8 +169,7 @@ def _cross_site(
     origin = None if origin_header is None else origin_header.decode("latin-1")
     # the page's origin must be this service itself (scheme aside: TLS may end at a proxy)
     if site in ("cross-site", "same-site") or (
-        origin is not None
-        and urlsplit(origin).netloc.lower() != (host or b"").decode("latin-1").lower()
+        origin is not None and _netloc(origin) != (host or b"").decode("latin-1").lower()
     ):
         return _refuse(
             scope,

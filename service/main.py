@@ -29,7 +29,7 @@ from service.metrics import JobsCollector, RequestMetricsMiddleware, ServiceMetr
 from service.openapi_contract import document_contract
 from service.rate_limits import RateLimiter
 from service.request_id import RequestIdMiddleware
-from service.security import authorize, key_is_active
+from service.security import AuthorizeBeforeBody, authorize, key_is_active
 from service.training.streams import JobStreams
 
 log = logging.getLogger(__name__)
@@ -202,6 +202,7 @@ def create_app(
         )
     # The guard in front of everything, the fast path included (service.guard).
     app.front = functools.partial(RequestGuard, allowed_hosts=settings.allowed_host_names)
+    app.add_middleware(AuthorizeBeforeBody)
     app.add_middleware(ETagMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(

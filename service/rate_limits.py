@@ -58,6 +58,7 @@ class RateLimiter:
             refused.headers["Retry-After"] = str(wait)
             raise refused
         bucket.tokens -= 1.0
+        full_in = math.ceil((self.burst - bucket.tokens) / self.per_s)  # this request's too
         request.state.rate_limit = self._headers(int(bucket.tokens), full_in)
 
     def _headers(self, remaining: int, reset_s: int) -> dict[str, str]:

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.database import Base, UTCDateTime, utcnow
 from service.errors import ServiceError
@@ -175,6 +176,10 @@ async def authorize(request: Request) -> None:
     Async, so that an open or public route costs no threadpool hop; the key lookup (a
     primary-key read, so that a revocation holds at once) runs in the threadpool.
     """
+    state = request.scope.setdefault("state", {})
+    if state.get(AUTHORIZED):  # at its body's first read (AuthorizeBeforeBody)
+        return
+    state[AUTHORIZED] = True
     ctx = request.app.state.ctx
     scope = route_scope(request.scope.get("route"), request.method)
     if scope == PUBLIC:
@@ -196,6 +201,45 @@ async def authorize(request: Request) -> None:
         ctx.rate_limiter.take(request, principal.key_id)
 
 
+AUTHORIZED = "aesvc_authorized"
+
+
+class RefusedBeforeBody(HTTPException):
+    """`authorize`'s refusal raised from a body's read: FastAPI re-raises an HTTPException
+    met while it reads a body (anything else becomes its own 400); its handler answers
+    `error` as any ServiceError is answered."""
+
+    def __init__(self, error: ServiceError) -> None:
+        super().__init__(error.status, error.detail)
+        self.error = error
+
+
+class AuthorizeBeforeBody:
+    """`authorize` at a routed request's first read of its body. FastAPI reads and parses a
+    body before it solves the route's dependencies, so the app-wide dependency alone let a
+    caller without a key have its JSON parsed (a 422's detail) and its upload spooled to
+    disk before the 401; a route that reads no body is checked by the dependency."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def checked() -> Message:
+            # a read before routing (no route to take the scope from) is left to the dependency
+            if "route" in scope and not scope.get("state", {}).get(AUTHORIZED):
+                try:
+                    await authorize(Request(scope))
+                except ServiceError as exc:
+                    raise RefusedBeforeBody(exc) from None
+            return await receive()
+
+        await self.app(scope, checked, send)
+
+
 def route_scope(route: Any, method: str) -> str:
     """required_scope of the route's tags, kept on the route (tags do not change)."""
     known: dict[str, str] | None = getattr(route, "_aesvc_scopes", None)
@@ -208,6 +252,12 @@ def route_scope(route: Any, method: str) -> str:
             known = route._aesvc_scopes = {}
         known[method] = scope
     return scope
+
+
+def caller_allows(request: Request, scope: str) -> bool:
+    """Whether the request's key holds `scope` (every request may, with auth disabled)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal is None or principal.allows(scope)
 
 
 def actor_of(request: Request) -> str | None:

@@ -189,7 +189,16 @@ def _queue_next(
         )
         or 0
     )
-    while n_active < request.max_parallel:
+    room = request.max_parallel - n_active
+    quota = settings.resolved_quota_active_jobs
+    if sweep.api_key_id is not None and quota is not None:  # the key's jobs, trials or not
+        owned = session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.api_key_id == sweep.api_key_id, Job.status.in_(ACTIVE_STATES))
+        )
+        room = min(room, quota - (owned or 0))
+    while room > 0:
         trial = _next_trial(request, sweep, trials)
         if trial is None:
             return
@@ -206,7 +215,7 @@ def _queue_next(
             continue
         trial.update(code_size=spec.architecture.code_size, kind=spec.architecture.kind)
         trial["job_id"] = queue_trial(session, sweep, spec).id
-        n_active += 1
+        room -= 1
 
 
 def _next_trial(

@@ -13,6 +13,7 @@ from service.deps import ContextDep, JsonBody, SessionDep
 from service.errors import problem_responses
 from service.idempotency import REPLAYED, IdempotencyKey, row_key
 from service.pages import PageRequest, page_request
+from service.security import Forbidden, caller_allows, key_id_of
 from service.sweeps import service, views
 from service.sweeps.advance import advance_sweep
 from service.sweeps.plots import curve_png
@@ -50,12 +51,18 @@ def create_sweep(
     idempotency_key: IdempotencyKey = None,
 ) -> SweepPublic:
     scoped = row_key(request, idempotency_key)
+    if body.promote is not None and not caller_allows(request, "admin"):
+        raise Forbidden(
+            f"promote: moving the alias {body.promote!r} needs the admin scope, as moving it "
+            "by hand does; leave promote out and move it once the sweep has ended"
+        )
     sweep, created = service.create_sweep(
         session=session,
         store=ctx.store,
         body=body,
         idempotency_key=scoped,
         limits=ctx.settings,
+        owner=key_id_of(request),
     )
     if created:  # its first trials are queued before the answer names them
         try:

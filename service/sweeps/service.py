@@ -30,7 +30,7 @@ from service.sweeps.schemas import (
 from service.sweeps.tables import Sweep
 from service.sweeps.values import dataset_labels
 from service.training.schemas import ACTIVE_STATES
-from service.training.service import cancel_job, validate_spec_for
+from service.training.service import cancel_job, check_quota, validate_spec_for
 from service.training.tables import Job
 
 
@@ -121,9 +121,11 @@ def create_sweep(
     body: SweepCreate,
     idempotency_key: str | None,
     limits: Settings,
+    owner: str | None = None,
 ) -> tuple[Sweep, bool]:
-    """Check everything, then add the sweep row (its trials are queued by advance).
-    Returns (sweep, created); a replayed Idempotency-Key returns the first sweep."""
+    """Check everything, then add the sweep row (its trials are queued by advance, as jobs
+    of `owner`, the API key, within its quota). Returns (sweep, created); a replayed
+    Idempotency-Key returns the first sweep."""
     request_sha = _request_sha256(body)
     ttl_s = limits.idempotency_ttl_s
     existing = replayed_row(session, Sweep, idempotency_key, request_sha, ttl_s)
@@ -133,6 +135,7 @@ def create_sweep(
     _check_promote(body)
     _check_metric(body, dataset, store)
     trials = planned_trials(body, dataset, limits)
+    check_quota(session, owner, limits)  # a key at its quota of jobs may not start trials
     sweep = Sweep(
         id=uuid.uuid4().hex,
         model_name=body.model,
@@ -144,6 +147,7 @@ def create_sweep(
         baseline={},
         idempotency_key=idempotency_key,
         request_sha256=request_sha,
+        api_key_id=owner,
     )
     session.add(sweep)
     return commit_or_replay(session, sweep, idempotency_key, request_sha, ttl_s)

@@ -32,6 +32,7 @@ class Sweep(Base):
     # {"<code_size>": PCA's metric at that code size}, on the trials' own split
     baseline: Mapped[dict[str, Any]] = mapped_column(default=dict)
     promoted_version: Mapped[int | None]
+    api_key_id: Mapped[str | None] = mapped_column(String(16))  # its trials are the key's jobs
     error: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     request_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -46,6 +46,7 @@ def queue_trial(session: Session, sweep: Sweep, spec: ModelSpec) -> Job:
         max_attempts=spec.training.max_attempts,
         attempt_errors=[],
         sweep_id=sweep.id,
+        api_key_id=sweep.api_key_id,
     )
     session.add(job)
     session.flush()

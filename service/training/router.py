@@ -145,9 +145,12 @@ def _check_job(ctx: AppContext, job_id: str) -> None:
 
 
 def _parse_event_id(raw: str | None) -> int:
-    if raw is None or not raw.strip().isdigit():
+    digits = (raw or "").strip().lstrip("0") or "0"
+    if not (digits.isascii() and digits.isdigit()):  # "²" is a digit to isdigit, not to int
         return 0
-    return min(int(raw), MAX_EVENT_ID)  # past every id; never an integer the database refuses
+    if len(digits) > len(str(MAX_EVENT_ID)):  # int() refuses over 4,300 digits
+        return MAX_EVENT_ID
+    return min(int(digits), MAX_EVENT_ID)  # past every id; never an integer the database refuses
 
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job", summary="Cancel a job")

@@ -87,6 +87,7 @@ class InferenceFastPath:
         if self.guard is not None:
             refusal = self.guard.refusal(scope)
             if refusal is not None:
+                refusal.raw_headers.extend(self.guard.headers_for(scope))
                 await refusal(scope, receive, send)
                 return
         started = time.perf_counter()
