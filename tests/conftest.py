@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
+from service.context import AppContext
 from service.main import create_app
 from tests.azurite import AzuriteServer, azurite_binary
 from tests.bad_input import WORLD_SETTINGS, Seeded, World, open_world, seed_world
@@ -49,6 +50,16 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The app in process, no worker processes (tests run workers themselves)."""
     with TestClient(create_app(settings, start_workers=False)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def ctx(settings: Settings, client: TestClient) -> Iterator[AppContext]:
+    """A context of its own on the app's database (the app started first, by `client`)."""
+    context = AppContext.from_settings(settings)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture(autouse=True)

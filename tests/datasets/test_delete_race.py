@@ -1,0 +1,60 @@
+"""Two deletes of one dataset at once: never a 500, and the dataset and its blob are gone
+(on PostgreSQL both read it before either commits, and both answer 204: a delete is
+idempotent; SQLite's IMMEDIATE writes take them one at a time: 204, then 404).
+
+The other delete runs on a thread of its own, started once this one has read the dataset,
+and is given time to commit (as it can on PostgreSQL) or to wait (on SQLite)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from service.context import AppContext
+from service.datasets import service
+from service.datasets.tables import Dataset
+from service.errors import NotFound
+from tests.factories import npy_bytes, random_matrix
+
+
+def test_two_deletes_at_once_are_not_a_500(
+    client: TestClient, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X = random_matrix(20, 3).astype(np.float32)
+    created = client.post(
+        "/v1/datasets", files={"file": ("x.npy", npy_bytes(X))}, data={"name": "twice"}
+    )
+    assert created.status_code == 201, created.text
+    real = service.check_if_match
+    outcome: list[Any] = []
+    threads: list[threading.Thread] = []
+
+    def other_delete() -> None:
+        try:
+            with ctx.write_session_factory() as session:
+                service.delete_dataset(session=session, store=ctx.store, id_or_name="twice")
+            outcome.append(204)
+        except NotFound:
+            outcome.append(404)
+
+    def racing(*args: Any, **kwargs: Any) -> None:
+        if not threads:  # this delete has read the dataset: the other one starts now
+            threads.append(threading.Thread(target=other_delete))
+            threads[0].start()
+            threads[0].join(0.5)  # committed by now, unless it waits for this one
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "check_if_match", racing)
+    lenient = TestClient(client.app, raise_server_exceptions=False)
+    response = lenient.delete("/v1/datasets/twice")
+    threads[0].join(30)
+    assert not threads[0].is_alive()
+    statuses = sorted([response.status_code, *outcome])
+    assert statuses in ([204, 204], [204, 404]), response.text
+    with ctx.session_factory() as session:
+        assert session.query(Dataset).filter_by(name="twice").count() == 0
+    assert not ctx.store.exists(created.json()["sha256"])
