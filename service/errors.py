@@ -8,6 +8,7 @@ answered with a bare 500 that reveals nothing.
 from __future__ import annotations
 
 import errno
+import inspect
 import itertools
 import logging
 import os
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from service.database import first_line, is_database_unavailable
 from service.zoo.spec import ARCHITECTURES
@@ -408,8 +410,15 @@ def install_error_handlers(app: FastAPI) -> None:
     from service.security import RefusedBeforeBody  # security imports this module
 
     @app.exception_handler(RefusedBeforeBody)
-    async def _refused(request: Request, exc: RefusedBeforeBody) -> JSONResponse:
-        return await _service_error(request, exc.error)
+    async def _refused(request: Request, exc: RefusedBeforeBody) -> Response:
+        error = exc.error
+        classes = itertools.takewhile(lambda cls: cls is not Exception, type(error).__mro__)
+        handlers = app.exception_handlers
+        handler = next((handlers[c] for c in classes if c in handlers), None)
+        if handler is None:  # a bug: the 500 any unexpected error gets
+            return await _unexpected(request, error)
+        answer = handler(request, error)  # the app's handlers here are all async
+        return await answer if inspect.isawaitable(answer) else answer
 
     # DBAPIError and the pool's TimeoutError: the database is down or restarting (503 +
     # Retry-After, and the request may be repeated), or else a bug (500).

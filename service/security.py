@@ -205,12 +205,12 @@ AUTHORIZED = "aesvc_authorized"
 
 
 class RefusedBeforeBody(HTTPException):
-    """`authorize`'s refusal raised from a body's read: FastAPI re-raises an HTTPException
-    met while it reads a body (anything else becomes its own 400); its handler answers
-    `error` as any ServiceError is answered."""
+    """What `authorize` raised from a body's read (a refusal, the database unreachable):
+    FastAPI re-raises an HTTPException met while it reads a body and turns anything else
+    into its own 400; its handler answers `error` as the app answers that error."""
 
-    def __init__(self, error: ServiceError) -> None:
-        super().__init__(error.status, error.detail)
+    def __init__(self, error: Exception) -> None:
+        super().__init__(getattr(error, "status", 500), str(error))
         self.error = error
 
 
@@ -233,8 +233,8 @@ class AuthorizeBeforeBody:
             if "route" in scope and not scope.get("state", {}).get(AUTHORIZED):
                 try:
                     await authorize(Request(scope))
-                except ServiceError as exc:
-                    raise RefusedBeforeBody(exc) from None
+                except Exception as exc:
+                    raise RefusedBeforeBody(exc) from exc
             return await receive()
 
         await self.app(scope, checked, send)

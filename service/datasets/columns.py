@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
-FIRST_LINE_MAX_BYTES = 1 << 20
+FIRST_LINE_MAX_BYTES = 4 << 20  # the CSV reader's block: a longer row is refused there
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -35,8 +35,12 @@ def first_line(path: Path) -> str:
     BOM); \\n, \\r\\n and a lone \\r (old Mac exports) each end a line."""
     with path.open("rb") as fp:
         head = fp.read(FIRST_LINE_MAX_BYTES)
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    return next((line for line in LINE_BREAK.split(text) if line), "")
+        cut = len(head) == FIRST_LINE_MAX_BYTES and bool(fp.read(1))
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip("\r\n")
+    end = LINE_BREAK.search(text)
+    if end is not None:
+        return text[: end.start()]
+    return text.rpartition(",")[0] if cut else text  # cut: its last cell may go on
 
 
 def _cells(line: str) -> list[str]:

@@ -104,6 +104,8 @@ def _labels(parts: list[Any]) -> np.ndarray:
     column = pa.chunked_array(parts) if parts else pa.chunked_array([], pa.string())
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
+    if pa.types.is_decimal(column.type):  # SQL's NUMERIC: whole numbers stay whole
+        column = column.cast(pa.int64() if column.type.scale == 0 else pa.float64())
     kind = column.type
     text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
     plain = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)

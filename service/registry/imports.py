@@ -9,6 +9,7 @@ exactly what a trained version stores.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -109,7 +110,7 @@ def read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, st
             raise ValueError("the header is not a JSON object")
         metadata = header.get("__metadata__") or {}
         tensors = load_safetensors(data)
-    except (ValueError, SafetensorError) as exc:
+    except (ValueError, SafetensorError, RecursionError) as exc:  # deep nesting: recursion
         raise Unprocessable("file", f"not a safetensors file: {exc}") from exc
     if not isinstance(metadata, dict):
         raise Unprocessable("file", "the safetensors metadata is not a JSON object")
@@ -131,11 +132,12 @@ def check_metrics(metrics: dict[str, Any], *, code_size: int) -> None:
         if key not in metrics:
             continue
         value = metrics[key]
-        try:
-            array = np.asarray(value, dtype=np.float64)
+        try:  # finite as the float32 that inference computes in
+            with np.errstate(over="ignore"):
+                array = np.asarray(value, dtype=np.float64).astype(np.float32)
             ok = not isinstance(value, (bool, str)) and array.shape == shape
             ok = ok and bool(np.isfinite(array).all())
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             ok = False
         if not ok:
             what = "a finite number" if not shape else f"finite numbers of shape {list(shape)}"
@@ -145,7 +147,7 @@ def check_metrics(metrics: dict[str, Any], *, code_size: int) -> None:
 def _json_object(text: str, field: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
         raise Unprocessable(field, f"is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise Unprocessable(field, f"must be a JSON object, not {type(value).__name__}")
@@ -196,6 +198,12 @@ def check_config(
                 "config.image_shape", f"must be [height, width, channels] or null, not {shape!r}"
             )
         image_shape = (shape[0], shape[1], shape[2])
+        if math.prod(image_shape) != n_features:
+            raise Unprocessable(
+                "config.image_shape",
+                f"{shape} holds {math.prod(image_shape)} values a row; the model takes "
+                f"n_features {n_features}",
+            )
     try:
         parameters = parameter_count(meta_model(spec, n_features, image_shape))
     except ValueError as exc:

@@ -104,6 +104,13 @@ def validate_spec_for(
         )
     except SpecError as exc:
         raise Unprocessable((*prefix, *exc.loc), exc.message) from exc
+    n_val = max(1, round(dataset.n_rows * spec.training.validation_fraction))  # as split_rows
+    if dataset.n_rows - n_val < 1:
+        raise Unprocessable(
+            (*prefix, "training", "validation_fraction"),
+            f"{spec.training.validation_fraction} of {dataset.name!r}'s {dataset.n_rows} rows "
+            f"leaves no row to train on ({n_val} validation rows)",
+        )
 
 
 def _request_sha256(body: JobCreate) -> str:

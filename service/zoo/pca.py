@@ -35,6 +35,9 @@ def init_linear_as_pca(encoder: nn.Linear, decoder: nn.Linear, X_train: np.ndarr
     """
     code_size = encoder.out_features
     mean, components = pca_fit(X_train, code_size)  # (F,), (code, F)
+    if len(components) < code_size:  # fewer rows than codings: the rest start at zero
+        missing = np.zeros((code_size - len(components), components.shape[1]))
+        components = np.concatenate([components, missing])
     weights = torch.from_numpy(components.astype(np.float32))
     with torch.no_grad():
         encoder.weight.copy_(weights)  # (code, F)

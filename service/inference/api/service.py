@@ -102,6 +102,19 @@ def check_range(value: int, *, field: str, low: int, high: int) -> None:
         raise Unprocessable(field, f"got {value}; expected {low} <= {field} <= {high}")
 
 
+def check_answer(ctx: AppContext, rows: int, width: int, field: str) -> None:
+    """Refuse a request whose answer would pass the body limit in float32 values (rows x
+    width x 4 bytes): a short request of codings or a small `n` can ask for gigabytes."""
+    limit = ctx.settings.max_body_bytes
+    if rows * width * 4 > limit:
+        raise Unprocessable(
+            field,
+            f"the answer would hold {rows} rows of {width} values ({rows * width * 4} bytes "
+            f"as float32), past the limit of {limit} bytes (AESVC_MAX_BODY_BYTES): ask for "
+            f"at most {max(1, limit // (4 * width))} rows at a time",
+        )
+
+
 def served(loaded: LoadedModel, **arrays: Any) -> Answer:
     return {"model": loaded.name, "version": loaded.version, **arrays}
 
@@ -138,6 +151,7 @@ async def encode(ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone
 
 async def decode(ctx: AppContext, loaded: LoadedModel, body: DecodeRequest, gone: Gone) -> Answer:
     z = rows_of(ctx, loaded, body.codings, "codings")
+    check_answer(ctx, len(z), loaded.n_features, "codings")
     (outputs,) = await run(ctx, loaded, "decode", z, gone)
     return served(loaded, outputs=outputs)
 
@@ -207,6 +221,7 @@ async def generate(
     ctx: AppContext, loaded: LoadedModel, body: GenerateRequest, gone: Gone
 ) -> Answer:
     check_range(body.n, field="n", low=1, high=ctx.settings.max_generate)
+    check_answer(ctx, body.n, loaded.n_features, "n")
     z, method = sample_codings(loaded, n=body.n, seed=body.seed)
     (samples,) = await run(ctx, loaded, "decode", z, gone)
     return served(loaded, samples=samples, method=method)
@@ -216,6 +231,7 @@ async def interpolate(
     ctx: AppContext, loaded: LoadedModel, body: InterpolateRequest, gone: Gone
 ) -> Answer:
     check_range(body.steps, field="steps", low=2, high=ctx.settings.max_interpolate_steps)
+    check_answer(ctx, body.steps, loaded.n_features, "steps")
     width = loaded.n_features
     start = to_matrix([body.start], n_columns=width, field="start", max_rows=1)
     ends = np.concatenate([start, to_matrix([body.end], n_columns=width, field="end", max_rows=1)])

@@ -53,22 +53,28 @@ def invalid(errors: list[Any], what: str) -> OipError:
 
 
 def decoded(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """The body as sent before its Content-Encoding (gzip or deflate, as tritonclient
-    compresses), at most `limit` bytes of it: the limit holds after decompression."""
+    """The body as sent before its Content-Encoding (gzip, its members one after another,
+    or deflate, as tritonclient compresses), at most `limit` bytes of it: the limit holds
+    after decompression."""
     encoding = (encoding or "identity").strip().lower()
     if encoding == "identity":
         return body
     if encoding not in ("gzip", "deflate"):
         raise OipError(415, f"Content-Encoding {encoding[:40]!r}: only gzip and deflate are read")
-    inflate = zlib.decompressobj(wbits=32 + zlib.MAX_WBITS)  # a gzip or a zlib header
-    try:
-        plain = inflate.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise OipError(400, f"the body is not {encoding} data: {exc}") from None
-    if len(plain) > limit:
-        raise OipError(413, f"the body decompresses to more than the limit of {limit} bytes")
-    if not inflate.eof:
-        raise OipError(400, f"the {encoding} body ends before its data does")
+    plain, rest = b"", body
+    while rest:
+        inflate = zlib.decompressobj(wbits=32 + zlib.MAX_WBITS)  # a gzip or a zlib header
+        try:
+            plain += inflate.decompress(rest, limit + 1 - len(plain))
+        except zlib.error as exc:
+            raise OipError(400, f"the body is not {encoding} data: {exc}") from None
+        if len(plain) > limit:
+            raise OipError(413, f"the body decompresses to more than the limit of {limit} bytes")
+        if not inflate.eof:
+            raise OipError(400, f"the {encoding} body ends before its data does")
+        rest = inflate.unused_data
+        if rest and encoding == "deflate":
+            raise OipError(400, "bytes follow the deflate data")
     return plain
 
 
