@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
+from service.guard import API_VERSION_DATE
 from service.main import create_app
 from service.security import create_key
 from tests.factories import npy_bytes
@@ -133,3 +134,44 @@ def test_docs_need_a_key_when_auth_is_required(settings: Settings) -> None:
         assert client.get("/openapi.json").status_code == 200
     with TestClient(create_app(settings, start_workers=False)) as client:  # auth disabled
         assert client.get("/docs").status_code == 200
+
+
+# An Origin that is not a URL is a cross-site request, not a 500.
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1", "http://]x"])
+@pytest.mark.parametrize(
+    "path", ["/v1/jobs", "/v1/models/m/versions/1/encode", "/v2/models/m/infer"]
+)
+def test_an_unparsable_origin_on_a_state_change_is_403_not_500(
+    local: TestClient, origin: str, path: str
+) -> None:
+    response = local.post(path, json={}, headers={"Origin": origin})
+    assert response.status_code == 403, (response.status_code, response.text[:200])
+
+
+# docs/SECURITY.md and docs/api.md: *every* answer carries the security headers and
+# API-Version, the guard's own refusals (400 host, 403 cross-site, 415) included.
+REFUSALS = {
+    "host-400": ("GET", "/v1/models", {"Host": "attacker.example"}, None),
+    "cross-site-403": ("POST", "/v1/jobs", {"Origin": "http://attacker.example"}, b"{}"),
+    "text-plain-415": ("POST", "/v1/jobs", {"Content-Type": "text/plain"}, b"{}"),
+    "api-version-400": ("GET", "/v1/models", {"API-Version": "2020-01-01"}, None),
+    "fast-path-host-400": (
+        "POST",
+        "/v1/models/m/versions/1/encode",
+        {"Host": "attacker.example", "Content-Type": "application/json"},
+        b"{}",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_the_guards_refusals_carry_the_headers_every_answer_carries(
+    local: TestClient, case: str
+) -> None:
+    method, path, headers, body = REFUSALS[case]
+    response = local.request(method, path, headers=headers, content=body)
+    assert response.status_code in (400, 403, 415), response.text
+    assert response.headers.get("x-content-type-options") == "nosniff", dict(response.headers)
+    assert response.headers.get("x-frame-options") == "DENY"
+    assert response.headers.get("referrer-policy") == "no-referrer"
+    assert response.headers.get("api-version") == API_VERSION_DATE
