@@ -118,13 +118,26 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 app.add_typer(keys_app, name="keys")
 
 
-def _session() -> Any:
-    from service.context import AppContext
+class _KeyStore:
+    """The database alone: keys need no artifact store (the first key is made before one
+    may be reachable)."""
+
+    def __init__(self, url: str) -> None:
+        from service.database import create_db_engine, create_session_factory
+
+        self.engine = create_db_engine(url)
+        self.session_factory = create_session_factory(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _session() -> _KeyStore:
     from service.database import migrate as run_migrations
 
     settings = _settings()
     run_migrations(settings.resolved_database_url)
-    return AppContext.from_settings(settings)
+    return _KeyStore(settings.resolved_database_url)
 
 
 @keys_app.command("create")

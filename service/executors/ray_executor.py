@@ -43,7 +43,8 @@ class JobActor:
         self.settings = node_local(Settings.model_validate_json(settings_json), job_id)
         self.job_id, self.owner = job_id, owner
         # the job's status as this actor left it (JobStatus), before it: "starting"; after
-        # a lease it no longer holds: "lost"
+        # a lease it no longer holds, or an error: "lost"; no context (the store or the
+        # database unreachable): "failed to start" (the actor exits; the job is requeued)
         self.status: str = "starting"
         self._thread = threading.Thread(target=self._run, name=f"job-{job_id[:8]}", daemon=True)
         self._thread.start()
@@ -52,8 +53,9 @@ class JobActor:
         from service.training.runner import run_job
         from service.training.tables import Job
 
-        ctx = AppContext.from_settings(self.settings)
-        try:
+        ctx = None
+        try:  # the store unreachable at start too: the actor exits, and the job is requeued
+            ctx = AppContext.from_settings(self.settings)
             if not lifecycle.adopt_job(
                 ctx.session_factory,
                 job_id=self.job_id,
@@ -77,8 +79,12 @@ class JobActor:
                 stopping=threading.Event(),
             )
             self.status = outcome or "lost"
+        except BaseException:
+            self.status = "failed to start" if ctx is None else "lost"
+            raise
         finally:
-            ctx.close()
+            if ctx is not None:
+                ctx.close()
             _exit_actor()
 
     def state(self) -> dict[str, Any]:
