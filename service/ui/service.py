@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 import torch
 from sqlalchemy.orm import Session
 from torch import nn
@@ -130,12 +131,16 @@ def _version_data(session: Session, name: str, ref: str) -> VersionData:
     return VersionData(mv=mv, dataset=dataset, image_shape=shape)
 
 
+PLOTTED_METRICS = ("coding_mean", "coding_cov", "threshold", "score_quantiles")
+
+
 def applicable_plots(data: VersionData) -> list[str]:
     """The plots that exist for this version (the others answer 404)."""
     names = []
     if data.dataset is not None:
         names += ["reconstructions", "latent"]
-    if data.mv.kind in ("vae", "conv_vae") or data.mv.metrics.get("coding_mean") is not None:
+    fitted = all(data.mv.metrics.get(k) is not None for k in ("coding_mean", "coding_cov"))
+    if data.mv.kind in ("vae", "conv_vae") or fitted:  # a prior, or a Gaussian to draw from
         names.append("samples")
     if data.image_shape is not None:
         names.append("features")
@@ -157,8 +162,13 @@ def version_plot(ctx: AppContext, *, session: Session, name: str, ref: str, plot
     mv = data.mv
     loaded = cache.get(name, mv)
     renderer = RENDERERS[plot]
+    # the weights, the data, and the statistics a plot draws from (two versions may share
+    # weights and differ in them: an import of one file with other metrics)
+    drawn = {k: mv.metrics.get(k) for k in PLOTTED_METRICS}
+    metrics = hashlib.sha256(orjson.dumps(drawn, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
     return plot_cache(ctx).get_or_render(
-        f"{mv.artifact_sha256}:{mv.dataset_sha256}:{plot}", lambda: renderer(ctx, data, loaded)
+        f"{mv.artifact_sha256}:{mv.dataset_sha256}:{metrics}:{plot}",
+        lambda: renderer(ctx, data, loaded),
     )
 
 

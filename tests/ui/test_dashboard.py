@@ -105,7 +105,9 @@ def test_dashboard_trains_follows_plots_and_cancels(
     browser.find_element(By.ID, "api-key").send_keys(key)
     browser.find_element(By.CSS_SELECTOR, "#key-form button").click()
     wait(browser, "document.querySelectorAll('#dataset-rows tr').length >= 3")
-    assert browser.execute_script("return localStorage.getItem('aesvc.apiKey')") == key
+    # this tab's alone: not in localStorage, which every page of the origin reads
+    assert browser.execute_script("return sessionStorage.getItem('aesvc.apiKey')") == key
+    assert browser.execute_script("return localStorage.getItem('aesvc.apiKey')") is None
     names = [
         td.text for td in browser.find_elements(By.CSS_SELECTOR, "#dataset-rows td:first-child")
     ]

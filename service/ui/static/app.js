@@ -3,7 +3,11 @@
 // key is set, so no key ever appears in a URL.
 "use strict";
 
+// The key lives in this tab's sessionStorage: not in localStorage, which every page of the
+// origin can read (with AESVC_PUBLIC_DOCS, /docs runs the Swagger UI's scripts from a CDN).
 const KEY_STORAGE = "aesvc.apiKey";
+const MAX_STREAMS = 3; // event streams held at once: a browser allows 6 connections a host
+const POLL_MS = 5000; // the jobs table, for jobs without a stream and jobs started elsewhere
 const ACTIVE = new Set(["queued", "running", "cancelling"]);
 const state = { streams: new Map(), lossJob: null, plotsOf: null, objectUrls: new Map() };
 window.aesvcProgress = {}; // job id -> epochs seen over SSE, in order (tests read it)
@@ -23,7 +27,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function headers(extra = {}) {
-  const key = localStorage.getItem(KEY_STORAGE);
+  const key = sessionStorage.getItem(KEY_STORAGE);
   return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
 }
 
@@ -81,7 +85,9 @@ function progressCells(job) {
 }
 
 function jobRow(job) {
-  const row = el("tr", { "data-job-id": job.id, "data-status": job.status },
+  const p = job.progress;
+  const seen = `${job.status}:${p ? p.epoch : ""}:${job.model_version ?? ""}`;
+  const row = el("tr", { "data-job-id": job.id, "data-status": job.status, "data-seen": seen },
     el("td", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); showLoss(job.id); } }, job.id.slice(0, 8))),
     el("td", {}, job.model),
     el("td", { class: `status status-${job.status}` }, job.status),
@@ -106,44 +112,70 @@ async function loadJobs() {
   if (!state.lossJob && data.length) showLoss(data[0].id);
 }
 
+// Jobs started elsewhere (the CLI, a sweep's trials) and active jobs past MAX_STREAMS: the
+// rows that changed are redrawn, the rest left as they are.
+async function pollJobs() {
+  const { data } = await getJson("/v1/jobs?limit=50");
+  for (const job of [...data].reverse()) {
+    const row = document.querySelector(`tr[data-job-id="${job.id}"]`);
+    const p = job.progress;
+    const seen = `${job.status}:${p ? p.epoch : ""}:${job.model_version ?? ""}`;
+    if (!row || row.dataset.seen !== seen) updateJobRow(job);
+    if (ACTIVE.has(job.status)) follow(job.id);
+  }
+}
+
 async function cancelJob(id) {
   try { updateJobRow(await (await api(`/v1/jobs/${id}/cancel`, { method: "POST" })).json()); }
   catch (err) { notify(`cancel failed: ${err.message}`); }
 }
 
 // SSE over fetch (EventSource cannot send the Authorization header); resumes after the
-// last event id if the connection drops, and ends with the job's terminal state.
+// last event id when the connection drops or is refused (a 429 past
+// AESVC_MAX_STREAMS_PER_KEY: retried with a growing wait, the poll keeping the row
+// current meanwhile), and ends with the job's terminal state. At most MAX_STREAMS at once.
 async function follow(jobId) {
-  if (state.streams.has(jobId)) return;
+  if (state.streams.has(jobId) || state.streams.size >= MAX_STREAMS) return;
   state.streams.set(jobId, true);
   let after = 0;
   let done = false;
+  let wait = 1000;
   try {
     while (!done) {
-      const response = await api(`/v1/jobs/${jobId}/events?after=${after}`, { headers: { Accept: "text/event-stream" } });
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      for (;;) {
-        const { value, done: ended } = await reader.read();
-        if (ended) break;
-        buffer += value.replace(/\r\n/g, "\n");
-        let cut;
-        while ((cut = buffer.indexOf("\n\n")) >= 0) {
-          const event = parseEvent(buffer.slice(0, cut));
-          buffer = buffer.slice(cut + 2);
-          if (!event.data) continue;
-          if (event.id) after = Number(event.id);
-          done = (await onJobEvent(jobId, event.type, JSON.parse(event.data))) || done;
+      try {
+        const response = await api(`/v1/jobs/${jobId}/events?after=${after}`, { headers: { Accept: "text/event-stream" } });
+        wait = 1000;
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done: ended } = await reader.read();
+          if (ended) break;
+          // lines end in \r\n, \n or \r; a read may end between a \r and its \n
+          buffer += value;
+          const held = buffer.endsWith("\r") ? "\r" : "";
+          let text = buffer.slice(0, buffer.length - held.length).replace(/\r\n?/g, "\n");
+          let cut;
+          while ((cut = text.indexOf("\n\n")) >= 0) {
+            const event = parseEvent(text.slice(0, cut));
+            text = text.slice(cut + 2);
+            if (!event.data) continue;
+            if (event.id) after = Number(event.id);
+            done = (await onJobEvent(jobId, event.type, JSON.parse(event.data))) || done;
+          }
+          buffer = text + held;
         }
-      }
-      if (!done) {  // the stream ended early, or the terminal event came before `after`
-        const job = await getJson(`/v1/jobs/${jobId}`);
-        if (!ACTIVE.has(job.status)) done = await onJobEvent(jobId, "state", { status: job.status });
-        else await new Promise((r) => setTimeout(r, 1000));
+        if (!done) {  // the stream ended early, or the terminal event came before `after`
+          const job = await getJson(`/v1/jobs/${jobId}`);
+          if (!ACTIVE.has(job.status)) done = await onJobEvent(jobId, "state", { status: job.status });
+          else await new Promise((r) => setTimeout(r, 1000));
+        }
+      } catch (err) {
+        if (err.message.startsWith("404")) return;  // the job is gone
+        notify(`the stream of job ${jobId.slice(0, 8)} broke (${err.message}); retrying`);
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(2 * wait, 30000);
       }
     }
-  } catch (err) {
-    notify(`lost the stream of job ${jobId.slice(0, 8)}: ${err.message}`);
   } finally {
     state.streams.delete(jobId);
   }
@@ -151,13 +183,15 @@ async function follow(jobId) {
 
 function parseEvent(block) {
   const event = { type: "message", data: "", id: null };
+  const data = [];
   for (const line of block.split("\n")) {
     const [field, ...rest] = line.split(":");
     const value = rest.join(":").replace(/^ /, "");
     if (field === "event") event.type = value;
-    else if (field === "data") event.data += value;
+    else if (field === "data") data.push(value);  // several data lines join with \n
     else if (field === "id") event.id = value;
   }
+  event.data = data.join("\n");
   return event;
 }
 
@@ -240,13 +274,13 @@ async function startJob(event) {
   event.preventDefault();
   const f = new FormData(event.target);
   const hidden = String(f.get("hidden_sizes")).split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const architecture = { kind: f.get("kind"), code_size: Number(f.get("code_size")) };
+  // hidden sizes are the dense stacks' (dense, vae); the other kinds have no such field
+  if (["dense", "vae"].includes(architecture.kind) && hidden.length) architecture.hidden_sizes = hidden;
   const body = {
     model: f.get("model"),
     dataset: f.get("dataset"),
-    spec: {
-      architecture: { kind: f.get("kind"), code_size: Number(f.get("code_size")), hidden_sizes: hidden },
-      training: { epochs: Number(f.get("epochs")) },
-    },
+    spec: { architecture, training: { epochs: Number(f.get("epochs")) } },
   };
   try {
     const job = await (await api("/v1/jobs", {
@@ -273,9 +307,10 @@ async function refresh() {
 $("#key-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const key = $("#api-key").value.trim();
-  if (key) localStorage.setItem(KEY_STORAGE, key); else localStorage.removeItem(KEY_STORAGE);
+  if (key) sessionStorage.setItem(KEY_STORAGE, key); else sessionStorage.removeItem(KEY_STORAGE);
   $("#api-key").value = "";
   refresh();
 });
 $("#train-form").addEventListener("submit", startJob);
 refresh();
+setInterval(() => pollJobs().catch(() => { /* the next poll tries again */ }), POLL_MS);
