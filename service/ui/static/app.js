@@ -170,10 +170,15 @@ async function follow(jobId) {
           else await new Promise((r) => setTimeout(r, 1000));
         }
       } catch (err) {
-        if (err.message.startsWith("404")) return;  // the job is gone
+        // gone, or no key or scope for it (the poll, or a new key, follows it again)
+        if (/^(401|403|404):/.test(err.message)) return;
         notify(`the stream of job ${jobId.slice(0, 8)} broke (${err.message}); retrying`);
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(2 * wait, 30000);
+        try {  // a job that ended meanwhile needs no stream
+          const job = await getJson(`/v1/jobs/${jobId}`);
+          if (!ACTIVE.has(job.status)) done = await onJobEvent(jobId, "state", { status: job.status });
+        } catch (_) { /* the next attempt says why */ }
       }
     }
   } finally {
