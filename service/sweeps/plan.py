@@ -148,6 +148,11 @@ def field_for(prefix: str, searched: set[str]) -> Callable[[str], Keys]:
     return field_of
 
 
+# What decides a trial's validation rows: the trials and their PCA baseline are compared on
+# one split, the base's (a trial on other rows would be scored against other rows' PCA).
+SPLIT_PATHS = ("training.seed", "training.validation_fraction")
+
+
 def check_paths(prefix: str, paths: list[str]) -> None:
     for path in paths:
         if not is_spec_path(path):
@@ -156,6 +161,12 @@ def check_paths(prefix: str, paths: list[str]) -> None:
                 f"{path!r} is not a field of a job's spec (architecture.*, regularization.*, "
                 "training.*, preprocessing)",
                 code="unknown_spec_path",
+            )
+        if path in SPLIT_PATHS:
+            raise refusal(
+                (prefix, path),
+                f"{path!r} decides the validation rows, which every trial and the PCA "
+                "baseline share: set it in base, not per trial",
             )
 
 

@@ -44,13 +44,24 @@ def higher_is_better(metric: str) -> bool:
 
 
 def _labels_normal(store: ArtifactStore, dataset: Dataset, normal_label: Any) -> np.ndarray:
+    """Which rows carry `normal_label`, a label as the dataset was uploaded with: the rows
+    store codes into `label_names` (labels {1, 2} are codes 0 and 1)."""
     labels = load_labels(store=store, labels_sha256=dataset.labels_sha256)
     if labels is None:
         raise MetricUnavailable(f"dataset {dataset.name!r} has no labels")
-    return np.asarray(labels).astype(str) == str(normal_label)
+    codes = np.asarray(labels)
+    names = [str(n) for n in dataset.label_names or []]
+    if not names:  # no names recorded: the stored values are the labels
+        return codes.astype(str) == str(normal_label)
+    if str(normal_label) not in names:
+        raise MetricUnavailable(f"{normal_label!r} is not a label of {dataset.name!r}")
+    return codes == names.index(str(normal_label))
 
 
 def dataset_labels(store: ArtifactStore, dataset: Dataset) -> set[str]:
+    """The dataset's labels as uploaded (its label names), not the codes its rows store."""
+    if dataset.label_names:
+        return {str(n) for n in dataset.label_names}
     labels = load_labels(store=store, labels_sha256=dataset.labels_sha256)
     return set() if labels is None else {str(v) for v in np.unique(np.asarray(labels))}
 

@@ -44,7 +44,7 @@ def space(n_trials: int = 4, **dimension: Any) -> dict[str, Any]:
 
 def sweep_cases() -> Iterator[Case]:
     route = "/v1/sweeps"
-    too_many = {CODE: [1, 2, 3, 4, 5], "training.seed": list(range(52))}  # 260 > 256
+    too_many = {CODE: [1, 2, 3, 4, 5], "training.epochs": list(range(1, 53))}  # 260 > 256
     on_a_code = {"grid": {"architecture.kind": ["vae"], "architecture.tied_weights": [True]}}
     for kind, label, status, name, request in (
         ("extra-field", "unknown-dotted-path", 422, "grid.architecture.colour",
@@ -70,6 +70,13 @@ def sweep_cases() -> Iterator[Case]:
         ("empty", "empty-grid", 422, "grid", body(grid={})),
         ("empty", "grid-path-without-values", 422, f"grid.{CODE}", body(grid={CODE: []})),
         ("out-of-range", "grid-past-max-sweep-trials", 422, "grid", body(grid=too_many)),
+        # the split is the base's: the trials and the PCA baseline share its validation rows
+        ("conflict", "grid-over-the-split-seed", 422, "grid.training.seed",
+         body(grid={CODE: [2], "training.seed": [1, 2]})),
+        ("conflict", "space-over-the-validation-fraction", 422,
+         "random.space.training.validation_fraction",
+         body(grid=None, random={"space": {"training.validation_fraction": {"type": "float",
+              "low": 0.1, "high": 0.3}}, "n_trials": 2})),
         ("out-of-range", "n-trials-zero", 422, "random.n_trials",
          body(grid=None, random=space(0))),
         ("out-of-range", "n-trials-negative", 422, "tpe.n_trials", body(grid=None, tpe=space(-3))),

@@ -7858,7 +7858,7 @@ export interface operations {
                     sample?: boolean;
                     /**
                      * Seed
-                     * @description With sample: the same seed draws the same codings; none draws fresh ones.
+                     * @description With sample: the same seed draws the same codings for the same request (the draw is the request's: row i takes its i-th noise vector); none draws fresh ones.
                      */
                     seed?: number | null;
                 };

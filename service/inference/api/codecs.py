@@ -114,12 +114,36 @@ def npy_bytes(array: np.ndarray) -> bytes:
 
 
 def respond(request: Request, payload: dict[str, Any], *, main: str) -> Response:
-    """orjson (numpy arrays written natively), or with Accept: application/x-npy the main
-    array alone as .npy, the model and version in headers."""
-    if NPY in _header(request, b"accept"):
-        headers = {"X-Model-Name": payload["model"], "X-Model-Version": str(payload["version"])}
+    """orjson (numpy arrays written natively), or where Accept prefers application/x-npy the
+    main array alone as .npy; either way the model and the version that answered in headers."""
+    headers = {"X-Model-Name": payload["model"], "X-Model-Version": str(payload["version"])}
+    if prefers_npy(_header(request, b"accept")):
         return Response(npy_bytes(payload[main]), media_type=NPY, headers=headers)
-    return json_response(payload)
+    return json_response(payload, headers=headers)
+
+
+def prefers_npy(accept: str) -> bool:
+    """Whether Accept asks for .npy over JSON (RFC 9110: media types without case, q=0 is
+    "not this", the higher q wins; a tie, .npy named alongside JSON, goes to .npy)."""
+    accept = accept.lower()
+    if NPY not in accept:  # the usual case, decided without parsing
+        return False
+    npy = json = 0.0
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = min(1.0, max(0.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        if media == NPY:
+            npy = max(npy, q)
+        elif media in (JSON, "application/*", "*/*"):
+            json = max(json, q)
+    return npy > 0 and npy >= json
 
 
 def json_response(

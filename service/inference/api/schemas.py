@@ -20,7 +20,8 @@ class EncodeRequest(ReconstructRequest):
     seed: int | None = Field(
         default=None,
         ge=0,
-        description="With sample: the same seed draws the same codings; none draws fresh ones.",
+        description="With sample: the same seed draws the same codings for the same request "
+        "(the draw is the request's: row i takes its i-th noise vector); none draws fresh ones.",
     )
 
 

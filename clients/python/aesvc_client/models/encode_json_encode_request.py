@@ -26,7 +26,8 @@ class EncodeJsonEncodeRequest:
         Attributes:
             inputs (list[list[float]]): Rows in the dataset's units, (n, n_features).
             sample (bool | Unset): VAE only: draw codings instead of the mean. Default: False.
-            seed (int | None | Unset): With sample: the same seed draws the same codings; none draws fresh ones.
+            seed (int | None | Unset): With sample: the same seed draws the same codings for the same request (the draw is
+                the request's: row i takes its i-th noise vector); none draws fresh ones.
      """
 
     inputs: list[list[float]]
