@@ -58,6 +58,7 @@ eval(src + "\n;global.follow = follow;");
   await Promise.race([follow(JOB), new Promise((r) => setTimeout(r, 3000))]);
   console.log(JSON.stringify({ progress: window.aesvcProgress[JOB] || [],
     notices: notices.filter((n) => n && n.includes("stream")) }));
+  process.exit(0);  // not waiting for the race's timer
 })();
 """
 
