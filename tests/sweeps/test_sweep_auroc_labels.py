@@ -8,16 +8,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 from fastapi.testclient import TestClient
-from safetensors.torch import load as load_safetensors
 from sklearn.metrics import roc_auc_score
-from sqlalchemy import select
 
 from service.config import Settings
-from service.registry.tables import Model, ModelVersion
 from service.training.data import split_rows
 from service.zoo.pca import pca_fit
-from service.zoo.serving import load_serving_model
 from tests.factories import npz_bytes, run_worker
+from tests.sweeps.test_sweeps_streamed import trial_model
 
 FRACTION, SEED = 0.25, 3
 
@@ -32,18 +29,6 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
     y = np.array([1] * n_normal + [2] * n_anom, dtype=np.int64)  # label 1: the normal rows
     order = rng.permutation(len(X))
     return X[order], y[order]
-
-
-def _model(client: TestClient, version: int):  # type: ignore[no-untyped-def]
-    ctx = client.app.state.ctx  # type: ignore[attr-defined]
-    with ctx.session_factory() as session:
-        mv = session.scalars(
-            select(ModelVersion)
-            .join(Model, Model.id == ModelVersion.model_id)
-            .where(Model.name == "sl", ModelVersion.version == version)
-        ).one()
-        blob = ctx.store.get_bytes(mv.artifact_sha256)
-        return load_serving_model(mv.config, load_safetensors(blob)).eval()
 
 
 def test_auroc_takes_normal_label_as_the_datasets_label(
@@ -78,7 +63,7 @@ def test_auroc_takes_normal_label_as_the_datasets_label(
     train, val = split_rows(len(X), FRACTION, SEED)
     anomalous = y[val] != 1  # normal_label 1: rows labelled 1 are the normal ones
     (trial,) = done["trials"]
-    model = _model(client, trial["model_version"])
+    model, _ = trial_model(client, trial["model_version"], name="sl")
     with torch.no_grad():
         scores = model.row_errors(torch.from_numpy(X[val])).numpy()
     expected = roc_auc_score(anomalous, scores)

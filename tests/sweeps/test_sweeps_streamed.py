@@ -57,13 +57,16 @@ def _digits(client: TestClient) -> tuple[np.ndarray, np.ndarray, ChunkedRows]:
     return X, y, rows
 
 
-def _model(client: TestClient, version: int) -> tuple[ServingModel, dict[str, Any]]:
+def trial_model(
+    client: TestClient, version: int, name: str = "sd"
+) -> tuple[ServingModel, dict[str, Any]]:
+    """A trial's version of model `name`, loaded, and its metrics."""
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     with ctx.session_factory() as session:
         mv = session.scalars(
             select(ModelVersion)
             .join(Model, Model.id == ModelVersion.model_id)
-            .where(Model.name == "sd", ModelVersion.version == version)
+            .where(Model.name == name, ModelVersion.version == version)
         ).one()
         blob = ctx.store.get_bytes(mv.artifact_sha256)
         model = load_serving_model(mv.config, load_safetensors(blob)).eval()
@@ -120,7 +123,7 @@ def test_a_sweep_scores_the_rows_its_trials_were_validated_on(
         assert taken == [] and set(read_whole) == {len(X)}  # as before
     anomalous = y[val] != 0
     for trial in done["trials"]:
-        model, metrics = _model(client, trial["model_version"])
+        model, metrics = trial_model(client, trial["model_version"])
         with torch.no_grad():
             scores = model.row_errors(torch.from_numpy(X[val])).numpy()
             recons = model.reconstruct(torch.from_numpy(X[val])).numpy()
