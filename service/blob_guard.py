@@ -60,6 +60,16 @@ def ensure_blob(
         store.put_bytes(data if isinstance(data, bytes) else data())
 
 
+def check_reachable(store: ArtifactStore, sha256s: Iterable[str | None]) -> None:
+    """Before a deletion commits its rows: the store answers (a look-up of one of the blobs
+    to go), so that an outage is a 503 with nothing deleted, not rows gone and their blobs
+    left in a bucket that nothing sweeps. A store that fails between this and the blobs'
+    deletion still leaves them: the window is one request's."""
+    first = next(filter(None, sha256s), None)
+    if first is not None:
+        store.exists(first)  # StoreUnavailable (503) while the store does not answer
+
+
 def delete_unreferenced(
     session: Session,
     store: ArtifactStore,

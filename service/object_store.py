@@ -154,14 +154,12 @@ class ObjectStore(ArtifactStore):
         cache: ReadThroughCache | None = None,
         connect_timeout_s: float = 2.0,
         timeout_s: float = 60.0,
+        stall_s: float = 5.0,
         retry_timeout_s: float = 3.0,
     ) -> None:
         self.url, self.spool_dir, self.cache = url, spool_dir, cache
         self.provider = provider_for(url) or S3
-        client: dict[str, Any] = {
-            "connect_timeout": timedelta(seconds=connect_timeout_s),
-            "timeout": timedelta(seconds=timeout_s),
-        }
+        client: dict[str, Any] = {"connect_timeout": timedelta(seconds=connect_timeout_s)}
         if _allows_plain_http(self.provider):
             client["allow_http"] = True  # a MinIO-style server or an emulator on a private network
         # A request's read gives up after a few seconds (503 + Retry-After); a job's
@@ -175,8 +173,16 @@ class ObjectStore(ArtifactStore):
                 "base": 2,
             },
         }
+        # Two clients. Writes: a whole request within timeout_s (an upload's part). Reads,
+        # lists, heads, deletes: no bound on a transfer that moves (a large blob on a slow
+        # link), but stall_s without a byte ends it: a server that accepts and never answers
+        # is a 503 within seconds. Not on writes: reqwest's read timeout also runs while a
+        # body is still being sent (reqwest issue 2784).
+        writes = {**client, "timeout": timedelta(seconds=timeout_s)}
+        reads = {**client, "timeout": timedelta(days=1), "read_timeout": timedelta(seconds=stall_s)}
         try:
-            self._store = from_url(url, client_options=client, retry_config=retry)  # type: ignore[call-overload]
+            self._writer = from_url(url, client_options=writes, retry_config=retry)  # type: ignore[call-overload]
+            self._reader = from_url(url, client_options=reads, retry_config=retry)  # type: ignore[call-overload]
         except (ObstoreError, ValueError) as exc:
             raise StoreMisconfigured(f"{SETTING}={url}: {_first_line(exc)}") from exc
 
@@ -197,19 +203,19 @@ class ObjectStore(ArtifactStore):
             raise StoreUnavailable(type(exc).__name__) from exc
 
     def get_raw(self, key: str) -> bytes:
-        return self._call(lambda: bytes(obstore.get(self._store, key).bytes()))
+        return self._call(lambda: bytes(obstore.get(self._reader, key).bytes()))
 
     def put_raw(self, key: str, data: bytes | Path) -> None:
         self._call(
             lambda: obstore.put(
-                self._store, key, data, chunk_size=PART_BYTES, max_concurrency=PARALLEL_PARTS
+                self._writer, key, data, chunk_size=PART_BYTES, max_concurrency=PARALLEL_PARTS
             )
         )
 
     def delete_raw(self, key: str) -> None:
         """Deleting what is not there is done (S3 says so; Azure answers 404)."""
         with contextlib.suppress(FileNotFoundError):
-            self._call(lambda: obstore.delete(self._store, key))
+            self._call(lambda: obstore.delete(self._reader, key))
 
     # -- the artifact store --
 
@@ -250,7 +256,7 @@ class ObjectStore(ArtifactStore):
 
     def has_key(self, key: str) -> bool:
         try:
-            self._call(lambda: obstore.head(self._store, key))
+            self._call(lambda: obstore.head(self._reader, key))
         except FileNotFoundError:
             return False
         return True
@@ -275,14 +281,14 @@ class ObjectStore(ArtifactStore):
     def list_keys(self, prefix: str = "") -> list[str]:
         """Every key under `prefix` (relative to the store's own prefix)."""
         found: list[str] = []
-        for batch in self._call(lambda: obstore.list(self._store, prefix or None)):
+        for batch in self._call(lambda: obstore.list(self._reader, prefix or None)):
             found.extend(str(meta["path"]) for meta in batch)
         return found
 
     def check(self) -> None:
         """One LIST: a missing bucket, refused credentials or no server refuse the start."""
         try:
-            next(iter(obstore.list(self._store, chunk_size=1)), None)
+            next(iter(obstore.list(self._reader, chunk_size=1)), None)
         except (ObstoreError, OSError) as exc:
             raise StoreMisconfigured(f"{SETTING}={self.url}: {self._refusal(exc)}") from exc
 

@@ -76,7 +76,8 @@ class S3Server:
 
 class Relay:
     """A TCP relay to `target_port`. `cut()` drops every open connection and refuses new
-    ones (the store unreachable); `restore()` relays again."""
+    ones (the store unreachable); `stall()` drops them and accepts new ones that it never
+    answers (a hung server, a black-holed balancer); `restore()` relays again."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -86,6 +87,8 @@ class Relay:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._cut = False
+        self._stalled = False
+        self._held: list[socket.socket] = []  # accepted while stalled, never answered
         self.bytes_up = 0  # relayed towards the server: how far an upload got
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -98,9 +101,17 @@ class Relay:
                     sock.close()
             self._open.clear()
 
+    def stall(self) -> None:
+        self.cut()
+        with self._lock:
+            self._cut, self._stalled = False, True
+
     def restore(self) -> None:
         with self._lock:
-            self._cut = False
+            self._cut = self._stalled = False
+            for sock in self._held:
+                sock.close()
+            self._held.clear()
 
     def close(self) -> None:
         self.cut()
@@ -115,6 +126,9 @@ class Relay:
             with self._lock:
                 if self._cut:
                     client.close()
+                    continue
+                if self._stalled:
+                    self._held.append(client)
                     continue
                 try:
                     upstream = socket.create_connection(("127.0.0.1", self.target_port))

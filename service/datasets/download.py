@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from service.datasets.chunks import ChunkedRows, npy_header
 
 NPY = "application/x-npy"
@@ -23,10 +25,19 @@ def npy_size(rows: ChunkedRows) -> int:
 
 def npy_stream(rows: ChunkedRows) -> Iterator[bytes]:
     """np.save's bytes of the (n_rows, n_features) float32 matrix: its sha256 is the
-    dataset's `sha256`."""
+    dataset's `sha256`. The first chunk is read before this returns: a store that cannot
+    be read (503), a missing or damaged chunk, is the answer's status, not a 200 whose body
+    breaks off after the header. A later chunk's failure can only cut the body short
+    (Content-Length tells the client)."""
+    first = rows.read_chunk(0, copy=False)
+    return _npy_parts(rows, first)
+
+
+def _npy_parts(rows: ChunkedRows, first: np.ndarray) -> Iterator[bytes]:
     yield npy_header(rows.n_rows, rows.n_features)
-    for _, block in rows.iter_chunks():
-        yield block.tobytes()
+    yield first.tobytes()
+    for index in range(1, len(rows.chunks)):
+        yield rows.read_chunk(index, copy=False).tobytes()
 
 
 def parquet_file(rows: ChunkedRows, names: list[str], spool: Path) -> BinaryIO:

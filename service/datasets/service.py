@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
-from service.blob_guard import delete_unreferenced, ensure_blob
+from service.blob_guard import check_reachable, delete_unreferenced, ensure_blob
 from service.datasets.chunks import ChunkedRows, ChunkRef, ChunkWriter, chunk_again, npy_bytes
 from service.datasets.parsing import ParsedData, StreamedData, as_streamed, validate_shape
 from service.datasets.schemas import DatasetPublic
@@ -209,6 +209,7 @@ def delete_dataset(
         select(DatasetChunk.sha256).where(DatasetChunk.dataset_id == dataset.id)
     ).all()
     blobs = [*chunks, dataset.sha256, dataset.labels_sha256]
+    check_reachable(store, blobs)
     session.execute(delete(DatasetChunk).where(DatasetChunk.dataset_id == dataset.id))
     session.delete(dataset)
     session.commit()

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
-from service.blob_guard import delete_unreferenced
+from service.blob_guard import check_reachable, delete_unreferenced
 from service.errors import Conflict, Gone, NotFound
 from service.etags import check_if_match
 from service.registry.service import lock_model, model_public, version_public
@@ -69,6 +69,7 @@ def archive_version(
         )
     mv.status = "archived"
     sha256 = mv.artifact_sha256
+    check_reachable(store, [sha256])
     session.commit()
     if cache is not None:
         cache.evict(name, version)
@@ -94,6 +95,7 @@ def delete_model(
             select(ModelVersion.artifact_sha256).where(ModelVersion.model_id == model.id)
         )
     )
+    check_reachable(store, sha256s)
     # Explicit deletes rather than ON DELETE CASCADE alone: correct even on a SQLite
     # connection that was opened without PRAGMA foreign_keys.
     for table in (AliasEvent, ModelAlias, ModelVersion):
