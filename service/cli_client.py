@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -86,6 +87,14 @@ def service_url(url: str | None) -> str:
 
 
 def http_client(url: str | None, api_key: str | None, timeout_s: float = 60.0) -> httpx.Client:
+    """A client of the service; the key as a bearer token (surrounding white space, a key
+    read from a file with its newline, dropped)."""
+    api_key = (api_key or "").strip()
+    if api_key and not (api_key.isascii() and api_key.isprintable() and " " not in api_key):
+        raise ClientError(
+            "the API key (--api-key or AESVC_API_KEY) holds characters a key does not: "
+            "expected the key as `aesvc keys create` printed it"
+        )
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     return httpx.Client(base_url=service_url(url), headers=headers, timeout=timeout_s)
 
@@ -157,6 +166,14 @@ def job_request(
     }
 
 
+class StreamRefused(ClientError):
+    """The event stream refused for now (429: this key's streams are all open; 503)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 def sse_events(client: httpx.Client, job_id: str, after: int) -> Iterator[tuple[int, str, Any]]:
     """(id, kind, data) of the job's events after `after`, until the stream ends."""
     with client.stream(
@@ -164,6 +181,10 @@ def sse_events(client: httpx.Client, job_id: str, after: int) -> Iterator[tuple[
     ) as response:
         if not response.is_success:
             response.read()
+            if response.status_code in (429, 503):
+                wait = response.headers.get("Retry-After", "")
+                seconds = float(wait) if wait.isdigit() else 1.0
+                raise StreamRefused(f"{response.status_code}", retry_after_s=seconds)
             checked(response)
         event_id, kind, data = after, "message", ""
         for line in response.iter_lines():
@@ -222,19 +243,35 @@ def follow_events(
     show: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
     """The job's events shown (`show` for each progress report, the status for each
-    state change) until the job at `path` has ended, the stream resumed after the last
-    event seen if it breaks off; the job as it ended."""
-    after = 0
+    state change) until the job at `path` has ended; the job as it ended. The stream is
+    resumed after the last event seen if it breaks off (a dropped connection: up to
+    RECONNECTS times in a row, backing off) or is refused for now (429, 503: this key's
+    streams all open; the job is looked at meanwhile, as long as it runs)."""
+    after, failures = 0, 0
     while True:
-        for event_id, kind, data in sse_events(client, job_id, after):
-            after = event_id
-            if kind == "progress":
-                show(data)
-            elif kind == "state":
-                progress.update(task, description=data.get("status", ""))
+        wait = 0.0
+        try:
+            for event_id, kind, data in sse_events(client, job_id, after):
+                after, failures = event_id, 0
+                if kind == "progress":
+                    show(data)
+                elif kind == "state":
+                    progress.update(task, description=data.get("status", ""))
+        except StreamRefused as exc:
+            wait = min(exc.retry_after_s, MAX_WAIT_S)
+        except httpx.TransportError:
+            failures += 1
+            if failures > RECONNECTS:
+                raise
+            wait = min(0.25 * 2**failures, MAX_WAIT_S)
         job: dict[str, Any] = checked(client.get(path)).json()
         if job["status"] in TERMINAL_STATES:
             return job
+        time.sleep(wait)
+
+
+RECONNECTS = 8  # a stream that breaks off this often in a row, the service unreachable
+MAX_WAIT_S = 5.0
 
 
 def stopped_early(job: dict[str, Any]) -> str | None:
@@ -416,7 +453,12 @@ def read_rows(
         )
     else:
         raise ClientError(f"{path}: expected a .csv or .npy file")
-    array = np.asarray(array, dtype=np.float32)
+    if array.dtype.kind not in "biuf":  # text, records, objects, dates
+        raise ClientError(f"{path}: expected a matrix of numbers, got dtype {array.dtype}")
+    with np.errstate(over="ignore"):  # past float32's range: inf, refused below
+        array = np.asarray(array, dtype=np.float32)
+    if not np.isfinite(array).all():
+        raise ClientError(f"{path}: NaN or infinite values (or values past float32's range)")
     if array.ndim == 1:  # a 1-D .npy: N rows of one value
         array = array.reshape(-1, 1)
     if array.ndim != 2 or len(array) == 0:

@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
-from service.cli_client import ClientError, checked
+from service.cli_client import ClientError, checked, http_client
 
 pytestmark = pytest.mark.slow  # a CLI process each
 
@@ -34,6 +34,11 @@ def aesvc(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPro
 def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
     rows = tmp_path / "rows.npy"
     np.save(rows, np.zeros((2, 3), dtype=np.float32))
+    words, records, huge = (tmp_path / f"{n}.npy" for n in ("words", "records", "huge"))
+    np.save(words, np.array([["a", "b"], ["c", "d"]]))
+    np.save(records, np.zeros(2, dtype=[("a", "<f4"), ("b", "<f4")]))
+    np.save(huge, np.full((2, 3), 1e300))
+    local = ["--url", "http://127.0.0.1:1"]  # refused before any request
     data = {"AESVC_DATA_DIR": str(tmp_path / "var")}
     cases = {
         "port": (["models"], {"AESVC_PORT": "abc"}, 2, "not a service URL"),
@@ -56,6 +61,31 @@ def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
             2,
             "expected NAME or NAME@REF",
         ),
+        "text-rows": (
+            ["encode", "--model", "m", "--input", str(words), "--output", "o.npy"],
+            {},
+            1,
+            "expected a matrix of numbers, got dtype <U1",
+        ),
+        "record-rows": (
+            ["encode", "--model", "m", "--input", str(records), "--output", "o.npy"],
+            {},
+            1,
+            "expected a matrix of numbers",
+        ),
+        "rows-past-float32": (
+            ["encode", "--model", "m", "--input", str(huge), "--output", "o.npy"],
+            {},
+            1,
+            "past float32's range",
+        ),
+        "non-ascii-key": (["jobs", "--api-key", "clé", *local], {}, 1, "AESVC_API_KEY"),
+        "key-with-a-space": (
+            ["train", "--dataset", "digits", "--code-size", "2", *local],
+            {"AESVC_API_KEY": "aesvc abc"},
+            1,
+            "the API key (--api-key or AESVC_API_KEY)",
+        ),
         "slash-model": (
             ["batch", "encode", "--model", "a/b", "--dataset", "digits"],
             {},
@@ -67,6 +97,13 @@ def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
         done = aesvc(*args, env=env, cwd=tmp_path)
         assert done.returncode == status, (name, done.returncode, done.stderr)
         assert "Traceback" not in done.stderr and says in done.stderr, (name, done.stderr)
+
+
+def test_a_key_read_with_its_newline_is_sent_without_it() -> None:
+    with http_client("http://127.0.0.1:1", " aesvc_abc\n") as client:
+        assert client.headers["Authorization"] == "Bearer aesvc_abc"
+    with http_client("http://127.0.0.1:1", "\n") as client:  # an empty file: no key
+        assert "Authorization" not in client.headers
 
 
 def test_a_401_says_how_the_cli_sends_a_key() -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.names import MODEL_NAME_PATTERN
 from service.training.schemas import JobStatus, WorkerInfo
+
+# a version number or an alias (`latest` among them): what resolve_version can name
+REF = r"^([0-9]{1,20}|[A-Za-z][A-Za-z0-9_-]{0,63})$"
 
 
 class BatchOperation(StrEnum):
@@ -40,7 +43,7 @@ class BatchJobCreate(BaseModel):
     )
 
     model: str = Field(pattern=MODEL_NAME_PATTERN, description="The model's name.")
-    version: int | str = Field(
+    version: Annotated[int, Field(strict=True, ge=0)] | Annotated[str, Field(pattern=REF)] = Field(
         default="latest",
         description="A version number, an alias, or `latest` (as the {ref} of "
         "/v1/models/{name}/versions/{ref}); resolved when the job is submitted, so an alias "

@@ -4,11 +4,9 @@ kind "batch", so the worker pool, Ray, leases, retries and events serve them unc
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +22,7 @@ from service.config import Settings
 from service.datasets.service import check_name, get_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, Unprocessable
-from service.idempotency import commit_or_replay, replayed_row
+from service.idempotency import body_digest, commit_or_replay, replayed_row
 from service.pages import PageRequest, paginate
 from service.registry.service import resolve_version
 from service.training import service as jobs
@@ -33,11 +31,6 @@ from service.training.tables import Job
 
 log = logging.getLogger(__name__)
 KIND = "batch"
-
-
-def _request_sha256(body: BatchJobCreate) -> str:
-    dumped = body.model_dump(mode="json")
-    return hashlib.sha256(orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def output_name(body: BatchJobCreate, dataset: Dataset, job_id: str) -> str:
@@ -75,7 +68,7 @@ def submit(
     """Queue a batch job; returns (job, created). A replayed Idempotency-Key returns the
     first job. The version is resolved now: the job runs that version, whatever an alias
     does later. `owner`: the API key whose quota of active jobs it counts against."""
-    request_sha = _request_sha256(body)
+    request_sha = body_digest(body)
     ttl_s = limits.idempotency_ttl_s
     existing = replayed_row(session, Job, idempotency_key, request_sha, ttl_s)
     if existing is not None:

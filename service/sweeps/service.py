@@ -4,8 +4,6 @@ service.sweeps.advance."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from typing import Any
 
@@ -18,7 +16,7 @@ from service.database import utcnow
 from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
 from service.errors import NotFound, Unprocessable
-from service.idempotency import commit_or_replay, replayed_row
+from service.idempotency import body_digest, commit_or_replay, replayed_row
 from service.pages import PageRequest, paginate
 from service.registry.aliases import check_alias_name
 from service.sweeps import plan
@@ -32,13 +30,6 @@ from service.sweeps.values import dataset_labels
 from service.training.schemas import ACTIVE_STATES
 from service.training.service import cancel_job, check_quota, validate_spec_for
 from service.training.tables import Job
-
-
-def _request_sha256(body: SweepCreate) -> str:
-    # the stdlib's encoder: before validation a body may hold integers past 64 bits and
-    # lone surrogates (in `base`), which orjson refuses
-    dumped = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=True)
-    return hashlib.sha256(dumped.encode()).hexdigest()
 
 
 def _check_search(body: SweepCreate) -> str:
@@ -126,7 +117,7 @@ def create_sweep(
     """Check everything, then add the sweep row (its trials are queued by advance, as jobs
     of `owner`, the API key, within its quota). Returns (sweep, created); a replayed
     Idempotency-Key returns the first sweep."""
-    request_sha = _request_sha256(body)
+    request_sha = body_digest(body)
     ttl_s = limits.idempotency_ttl_s
     existing = replayed_row(session, Sweep, idempotency_key, request_sha, ttl_s)
     if existing is not None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -20,7 +18,7 @@ from service.database import utcnow
 from service.datasets.service import get_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
-from service.idempotency import commit_or_replay, replayed_row
+from service.idempotency import body_digest, commit_or_replay, replayed_row
 from service.pages import PageRequest, paginate
 from service.rate_limits import RateLimited
 from service.training.schemas import (
@@ -113,12 +111,6 @@ def validate_spec_for(
         )
 
 
-def _request_sha256(body: JobCreate) -> str:
-    return hashlib.sha256(
-        orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
-
-
 def check_quota(session: Session, owner: str | None, limits: Settings) -> None:
     """429 where this API key already has its quota of queued and running jobs. Checked at
     submission: two submissions racing past the last free place may both pass."""
@@ -152,7 +144,7 @@ def submit_job(
 ) -> tuple[Job, bool]:
     """Queue a job; returns (job, created). A replayed Idempotency-Key returns the first job.
     `owner`: the submitting API key's id, whose quota the job counts against."""
-    request_sha = _request_sha256(body)
+    request_sha = body_digest(body)
     ttl_s = limits.idempotency_ttl_s
     existing = replayed_row(session, Job, idempotency_key, request_sha, ttl_s)
     if existing is not None:

@@ -47,6 +47,12 @@ def batch_cases() -> Iterator[Case]:
         ("wrong-type", "operation-unknown", 422, "operation", body(operation="embed")),
         ("wrong-type", "operation-decode", 422, "operation", body(operation="decode")),
         ("wrong-type", "version-a-list", 422, "version", body(version=[1])),
+        # not read as version 1 (or 0): a version is a number, an alias or `latest`
+        ("wrong-type", "version-true", 422, "version", body(version=True)),
+        ("wrong-type", "version-false", 422, "version", body(version=False)),
+        # orjson refused it while taking the request's digest: a 500
+        ("wrong-type", "version-lone-surrogate", 422, "version",
+         raw(json.dumps(body(version="prod\ud800")["json"]).encode())),
         ("wrong-type", "body-is-a-list", 422, "body", {"json": [1]}),
         ("out-of-range", "model-pattern", 422, "model", body(model="-bad name")),
         ("out-of-range", "priority-too-high", 422, "priority", body(priority=1001)),
@@ -63,6 +69,7 @@ def batch_cases() -> Iterator[Case]:
          {**body(), "headers": {"idempotency-key": "k" * 256}}),
         (UNKNOWN, "model", 404, None, body(model="no-such-model")),
         (UNKNOWN, "version", 404, None, body(version=99)),
+        (UNKNOWN, "version-past-64-bits", 404, None, body(version=2**70)),  # was a 500
         (UNKNOWN, "alias", 404, None, body(version="no-such-alias")),
         (UNKNOWN, "archived-version", 410, None, body(version=ARCHIVED)),
         (UNKNOWN, "dataset", 404, None, body(dataset="no-such-dataset")),
