@@ -93,6 +93,7 @@ def serve(
                 max_header_bytes=settings.max_header_bytes,
                 body_timeout_s=settings.body_timeout_s,
                 body_min_bytes_per_s=settings.body_min_bytes_per_s,
+                send_timeout_s=settings.send_timeout_s,
             )
         ),
     )

@@ -88,6 +88,16 @@ class Settings(BaseSettings):
         description="The rate a request body earns its time at (AESVC_BODY_TIMEOUT_S); a "
         "body slower than it is the first closed when AESVC_MAX_CONNECTIONS is reached.",
     )
+    send_timeout_s: float = setting(
+        "server",
+        default=60.0,
+        gt=0,
+        description="An answer whose client reads none of it for this long (its writes "
+        "paused by a full socket buffer) has its connection closed (nginx's send_timeout): "
+        "a client that never reads holds neither a connection nor what its request holds. "
+        "Stalled for a second or more, it is also the first closed at AESVC_MAX_CONNECTIONS "
+        "after the idle ones and the slow bodies.",
+    )
     max_upload_bytes: int = setting(
         "server",
         default=50 << 30,

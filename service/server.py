@@ -12,10 +12,15 @@ all, holds its connection (and a descriptor) for ever, and `limit_concurrency` o
 - a deadline for a request body (Apache's mod_reqtimeout rule): AESVC_BODY_TIMEOUT_S from
   the end of its head, one second more per AESVC_BODY_MIN_BYTES_PER_S bytes received, the
   time the app leaves it unread not counted: past it, 408 and close;
+- a deadline for an answer's client to read (AESVC_SEND_TIMEOUT_S, nginx's send_timeout):
+  a connection whose writes stay paused that long (the socket's buffer full, the client
+  reading nothing) is aborted, its buffered answer dropped, so that the request's app task
+  ends and lets go of what it holds;
 - at most AESVC_MAX_CONNECTIONS connections: a connection past it closes the connection
   that has waited longest for a request head (a slow or idle one), else the slowest body
-  under the minimum rate, so descriptors stay bounded and a client that sends its request
-  at once is still served while an attacker holds the rest.
+  under the minimum rate, else the answer stalled longest (a second at least), so
+  descriptors stay bounded and a client that sends its request at once is still served
+  while an attacker holds the rest.
 
 In production a reverse proxy stands in front as well (docs/deployment.md); this is what
 the service does on its own.
@@ -42,6 +47,7 @@ class ConnectionLimits:
     max_header_bytes: int
     body_timeout_s: float = 30.0
     body_min_bytes_per_s: int = 4 << 10
+    send_timeout_s: float = 60.0
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -54,6 +60,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # subclass's own): no timer per request
     bodies: dict[GuardedHttpToolsProtocol, None]
     sweep: list[asyncio.TimerHandle]
+    # The connections whose writes are paused (a client not reading), since when, the
+    # longest first, and the one timer that sweeps them
+    stalled: OrderedDict[GuardedHttpToolsProtocol, float]
+    send_sweep: list[asyncio.TimerHandle]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,7 +83,37 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._head_done()
         self.bodies.pop(self, None)
+        self.stalled.pop(self, None)
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.stalled[self] = time.monotonic()  # paused last: last in the order
+        if not self.send_sweep:
+            every = min(1.0, self.limits.send_timeout_s / 2)
+            self.send_sweep.append(self.loop.call_later(every, self._sweep_stalled, every))
+
+    def resume_writing(self) -> None:
+        self.stalled.pop(self, None)
+        super().resume_writing()
+
+    def _sweep_stalled(self, every: float) -> None:
+        """Abort the connections whose writes have been paused past the send timeout."""
+        self.send_sweep.clear()
+        deadline = time.monotonic() - self.limits.send_timeout_s
+        try:
+            for connection, since in list(self.stalled.items()):
+                if since > deadline:
+                    break  # paused in order: the rest are later still
+                connection._abort_stalled()
+        finally:
+            if self.stalled:
+                self.send_sweep.append(self.loop.call_later(every, self._sweep_stalled, every))
+
+    def _abort_stalled(self) -> None:
+        """Abort, not close: close() would wait to send what the client does not read."""
+        self.stalled.pop(self, None)
+        self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         if self.head_since is not None:  # counted before it is parsed, up to the head's end
@@ -179,8 +219,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _evict_one(self) -> None:
         """Close the connection that has waited longest for a request head, other than this
-        new one; else the slowest body under the minimum rate; else this one (every other is
-        busy with a request)."""
+        new one; else the slowest body under the minimum rate; else the answer stalled
+        longest (a second at least); else this one (every other is busy with a request)."""
         now = time.monotonic()
         oldest = next(
             (c for c in self.waiting if c is not self and not c.transport.is_closing()), None
@@ -201,11 +241,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if slow:
             min(slow, key=lambda c: c.body_bytes / (now - c.body_since))._time_out_body()
             return
+        stalled = next(iter(self.stalled.items()), None)  # paused longest, a second at least
+        if stalled is not None and now - stalled[1] >= 1:
+            stalled[0]._abort_stalled()
+            return
         self._head_done()
         self.transport.close()
 
 
 def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
     """uvicorn builds its protocol from a class (`uvicorn.run(http=...)`): one per setting."""
-    attributes = {"limits": limits, "waiting": OrderedDict(), "bodies": {}, "sweep": []}
+    attributes = {
+        "limits": limits,
+        "waiting": OrderedDict(),
+        "bodies": {},
+        "sweep": [],
+        "stalled": OrderedDict(),
+        "send_sweep": [],
+    }
     return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), attributes)

@@ -157,6 +157,21 @@ def _check_shape(shape: tuple[int, ...], dtype: np.dtype) -> None:
         raise Unprocessable("file", f"the .npy header's shape {shape} is not two counts")
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise Unprocessable("file", f"expected a numeric array, got dtype {dtype}")
+    check_width(shape[1])
+
+
+# Features (columns) a dataset may have: a 512x512 image. Every read of a dataset names its
+# features (x0, x1, ...): a few KB of zeros declaring millions of columns made hundreds of MB
+# of names, in memory and in every listing.
+MAX_FEATURES = 1 << 18
+
+
+def check_width(n_features: int) -> None:
+    if n_features > MAX_FEATURES:
+        raise Unprocessable(
+            "file",
+            f"{n_features} features (columns): a dataset may have at most {MAX_FEATURES}",
+        )
 
 
 def _stream_npy(path: Path, max_decoded_bytes: int) -> StreamedData:
@@ -358,7 +373,9 @@ def _stream_table(
         nbytes = meta.num_rows * meta.num_columns * 8
         if nbytes > max_decoded_bytes:
             raise _too_large("file", nbytes, max_decoded_bytes)
+        check_width(meta.num_columns - (label_column is not None))
     table = TableStream(path, fmt, label_column, header)
+    check_width(len(table.features))
     nbytes = table.n_rows * len(table.features) * 4
     if nbytes > max_decoded_bytes:
         raise _too_large("file", nbytes, max_decoded_bytes)

@@ -10,7 +10,7 @@ from service.artifacts import no_space_is_storage_full
 from service.datasets import download, service
 from service.datasets.parsing import detect_format, parse_file
 from service.datasets.schemas import DatasetPublic, DatasetsPublic
-from service.deps import MultipartBody, SessionDep, SettingsDep, StoreDep
+from service.deps import ContextDep, MultipartBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
 from service.etags import IfMatch
 from service.idempotency import IdempotencyKey
@@ -159,15 +159,18 @@ def delete_dataset(
     },
 )
 def download_dataset(
-    session: SessionDep,
-    store: StoreDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
     id_or_name: str,
     format: Annotated[Literal["npy", "parquet"], Query(description="The file's format")] = "npy",
 ) -> StreamingResponse:
-    dataset = service.get_dataset(session=session, id_or_name=id_or_name)
-    rows = service.open_rows(session=session, store=store, dataset=dataset)
-    filename = f"{dataset.name}.{format}"
+    # Its own session, closed before the answer streams: a request-scoped one would be held
+    # until the last byte is read, and downloads a client never reads would take the pool.
+    store, settings = ctx.store, ctx.settings
+    with ctx.session_factory() as session:
+        dataset = service.get_dataset(session=session, id_or_name=id_or_name)
+        rows = service.open_rows(session=session, store=store, dataset=dataset)
+        name, feature_names = dataset.name, list(dataset.feature_names)
+    filename = f"{name}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "npy":
         headers["Content-Length"] = str(download.npy_size(rows))
@@ -176,7 +179,7 @@ def download_dataset(
         )
     spool = settings.data_dir / "tmp"
     with no_space_is_storage_full(spool, "the Parquet file in its spool folder"):
-        file = download.parquet_file(rows, list(dataset.feature_names), spool)
+        file = download.parquet_file(rows, feature_names, spool)
     return StreamingResponse(
         download.file_stream(file), media_type=download.PARQUET, headers=headers
     )

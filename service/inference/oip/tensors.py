@@ -31,6 +31,7 @@ from service.inference.runtime.cache import LoadedModel
 
 M = TypeVar("M", bound=BaseModel)
 HEADER_LENGTH = "Inference-Header-Content-Length"
+FEED_BYTES, MAX_MEMBERS = 1 << 16, 1024  # zlib's input a call; gzip members a body may hold
 
 
 class OipError(Exception):
@@ -55,27 +56,30 @@ def invalid(errors: list[Any], what: str) -> OipError:
 def decoded(body: bytes, encoding: str | None, limit: int) -> bytes:
     """The body as sent before its Content-Encoding (gzip, its members one after another,
     or deflate, as tritonclient compresses), at most `limit` bytes of it: the limit holds
-    after decompression."""
+    after decompression. Fed in pieces: each member costs its own bytes, not the rest's."""
     encoding = (encoding or "identity").strip().lower()
     if encoding == "identity":
         return body
     if encoding not in ("gzip", "deflate"):
         raise OipError(415, f"Content-Encoding {encoding[:40]!r}: only gzip and deflate are read")
-    plain, rest = b"", body
-    while rest:
+    plain, view, offset, members = bytearray(), memoryview(body), 0, 0
+    most = MAX_MEMBERS if encoding == "gzip" else 1
+    while offset < len(view):
+        if (members := members + 1) > most:
+            raise OipError(400, f"the {encoding} body holds more than {most} member(s) of data")
         inflate = zlib.decompressobj(wbits=32 + zlib.MAX_WBITS)  # a gzip or a zlib header
-        try:
-            plain += inflate.decompress(rest, limit + 1 - len(plain))
-        except zlib.error as exc:
-            raise OipError(400, f"the body is not {encoding} data: {exc}") from None
-        if len(plain) > limit:
-            raise OipError(413, f"the body decompresses to more than the limit of {limit} bytes")
-        if not inflate.eof:
-            raise OipError(400, f"the {encoding} body ends before its data does")
-        rest = inflate.unused_data
-        if rest and encoding == "deflate":
-            raise OipError(400, "bytes follow the deflate data")
-    return plain
+        while not inflate.eof:
+            if offset >= len(view):
+                raise OipError(400, f"the {encoding} body ends before its data does")
+            piece = view[offset : offset + FEED_BYTES]
+            try:
+                plain += inflate.decompress(piece, limit + 1 - len(plain))
+            except zlib.error as exc:
+                raise OipError(400, f"the body is not {encoding} data: {exc}") from None
+            if len(plain) > limit:  # also where input was left unread (unconsumed_tail)
+                raise OipError(413, f"the body decompresses to more than {limit} bytes")
+            offset += len(piece) - len(inflate.unused_data)  # the next member's, if any
+    return bytes(plain)
 
 
 def split_body(header: str | None, body: bytes) -> tuple[bytes, bytes]:

@@ -1,0 +1,155 @@
+"""Clients that send a cheap request and never read the answer, against a real `aesvc
+serve` on 127.0.0.1: at AESVC_MAX_CONNECTIONS the answer stalled longest is closed for a
+newcomer (it was neither idle nor a slow body: the newcomer was refused); past
+AESVC_SEND_TIMEOUT_S a stalled answer's connection is aborted; and a download nobody
+reads holds no database connection (its request's session was held to the last byte)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.factories import module_settings
+from tests.live import LiveServer, module_server
+
+pytestmark = pytest.mark.slow
+
+MAX_CONNECTIONS = 40
+HEADER_TIMEOUT_S = 2.0
+SEND_TIMEOUT_S = 4.0
+
+
+def _descriptors(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _non_reader(port: int, request: bytes) -> socket.socket:
+    """A connection that sends `request` and never reads (a small receive window)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(request)
+    return sock
+
+
+def _healthz_s(port: int) -> float | str:
+    """Seconds /healthz took on a new connection, or what went wrong (1 s at most)."""
+    started = time.monotonic()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            head = sock.recv(64)
+    except OSError as exc:
+        return repr(exc)
+    if not head.startswith(b"HTTP/1.1 200"):
+        return f"answered {head!r}"
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def keyless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Auth required, no key used: only the public routes are open to the attacker."""
+    env = {
+        "AESVC_AUTH": "required",
+        "AESVC_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+        "AESVC_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+        "AESVC_SEND_TIMEOUT_S": str(SEND_TIMEOUT_S),
+        "AESVC_BUILTIN_DATASETS": "false",
+    }
+    data_dir = tmp_path_factory.mktemp("dos_unread_keyless") / "var"
+    with module_settings(data_dir) as settings, module_server(settings, workers=0, env=env) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The defaults (auth off, loopback) and one dataset of 8 MB (two 4 MB chunks)."""
+    data_dir = tmp_path_factory.mktemp("dos_unread_local") / "var"
+    env = {"AESVC_BUILTIN_DATASETS": "false"}
+    with module_settings(data_dir) as settings, module_server(settings, workers=0, env=env) as live:
+        buffer = io.BytesIO()
+        np.save(buffer, np.random.default_rng(0).random((2000, 1000), dtype=np.float32))
+        with live.client() as client:
+            answer = client.post(
+                "/v1/datasets",
+                files={"file": ("big.npy", buffer.getvalue(), "application/octet-stream")},
+                data={"name": "big"},
+            )
+            assert answer.status_code == 201, answer.text
+        yield live
+
+
+def test_keyless_clients_that_never_read_public_answers_do_not_lock_out_healthz(
+    keyless: LiveServer,
+) -> None:
+    """docs/SECURITY.md: anyone who can reach the port, without a key, "cannot exhaust
+    connections, descriptors or the event loop with slow or idle connections". Each of
+    MAX_CONNECTIONS + 10 connections pipelines requests for the public dashboard script
+    (20 KB sent) and reads nothing: once their answers have stalled, /healthz answers."""
+    assert keyless.process is not None
+    request = b"GET /ui/static/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 400
+    socks = [_non_reader(keyless.port, request) for _ in range(MAX_CONNECTIONS + 10)]
+    try:
+        time.sleep(HEADER_TIMEOUT_S + 3)
+        probes = []
+        for _ in range(5):
+            probes.append(_healthz_s(keyless.port))
+            time.sleep(0.5)
+        descriptors = _descriptors(keyless.process.pid)
+    finally:
+        for sock in socks:
+            sock.close()
+    failed = [p for p in probes if not isinstance(p, float) or p > 1.0]
+    assert not failed, f"/healthz under non-reading clients: {probes} ({descriptors} fds)"
+
+
+def test_downloads_a_client_never_reads_do_not_starve_the_database_pool(local: LiveServer) -> None:
+    """32 downloads of a dataset (60 bytes each) whose client reads nothing: every other
+    route that needs the database still answers, promptly."""
+    socks = [
+        _non_reader(local.port, b"GET /v1/datasets/big/data HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for _ in range(32)  # past SQLite's pool (5 + 10) and PostgreSQL's (10 + 20)
+    ]
+    try:
+        time.sleep(1.0)
+        started = time.monotonic()
+        try:
+            with httpx.Client(base_url=local.base_url, timeout=5) as client:
+                answer: httpx.Response | str = client.get("/v1/datasets")
+        except httpx.HTTPError as exc:
+            answer = repr(exc)
+        took = time.monotonic() - started
+    finally:
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.close()
+    assert isinstance(answer, httpx.Response), f"GET /v1/datasets: {answer} after {took:.1f} s"
+    assert answer.status_code == 200, (answer.status_code, answer.text[:300], took)
+    assert took < 2.0, took
+
+
+def test_an_answer_nobody_reads_is_dropped_after_the_send_timeout(keyless: LiveServer) -> None:
+    assert keyless.process is not None
+    pid = keyless.process.pid
+    time.sleep(SEND_TIMEOUT_S + 2)  # the attack above is over: its connections gone
+    before = _descriptors(pid)
+    sock = _non_reader(
+        keyless.port, b"GET /ui/static/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 400
+    )
+    try:
+        time.sleep(1.0)
+        assert _descriptors(pid) == before + 1  # its answers stalled, the connection held
+        deadline = time.monotonic() + SEND_TIMEOUT_S + 3
+        while _descriptors(pid) > before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _descriptors(pid) == before, "the stalled connection outlived the send timeout"
+    finally:
+        sock.close()
