@@ -156,12 +156,14 @@ class FeatureMoments:
         if block.ndim == 2 and block.shape[1] <= _NARROW:
             # A few features (a batch job's codings or scores): reduced along each feature's
             # own contiguous copy; down the rows, each step adds a row of a few values, many
-            # times slower (docs/batch.md).
-            xt = np.ascontiguousarray(block.T, dtype=np.float64)
-            mean_b = xt.mean(axis=1)
-            centred = xt - mean_b[:, None]
-            centred *= centred
+            # times slower (docs/batch.md). In its own dtype: the sums are float64 all the
+            # same (a float64 copy first made it 2.8x slower, with equal results).
+            xt = np.ascontiguousarray(block.T)
+            mean_b = xt.mean(axis=1, dtype=np.float64)
+            centred = xt - mean_b[:, None]  # float64
+            np.square(centred, out=centred)
             m2_b, lo_b, hi_b = centred.sum(axis=1), xt.min(axis=1), xt.max(axis=1)
+            lo_b, hi_b = lo_b.astype(np.float64), hi_b.astype(np.float64)
         else:
             x = block.astype(np.float64)
             mean_b = x.mean(axis=0)
