@@ -23,7 +23,7 @@ plots read only those rows.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -45,6 +45,20 @@ PREFETCH_CHUNKS = 2  # chunks read ahead by a thread while the current ones trai
 
 class TrainingFailed(Exception):
     """The spec cannot train on this data (e.g. the loss diverged); retrying will not help."""
+
+
+class TrainingInterrupted(Exception):
+    """should_stop() returned True; the last per-epoch checkpoint stays on disk."""
+
+
+StopCheck = Callable[[], bool] | None
+
+
+def check_stop(should_stop: StopCheck, where: str) -> None:
+    """Between chunks too: a pass over a large dataset takes minutes, and a cancel, a lost
+    lease or a worker told to stop must not wait for its end."""
+    if should_stop is not None and should_stop():
+        raise TrainingInterrupted(f"stopped {where}")
 
 
 def split_rows(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -156,12 +170,15 @@ def read_chunk(rows: ChunkedRows, index: int) -> np.ndarray:
     return retry_store(partial(rows.read_chunk, index, copy=False), what=f"read chunk {index}")
 
 
-def scan_rows(rows: ChunkedRows, split: StreamSplit, image_shape: object = None) -> Scan:
+def scan_rows(
+    rows: ChunkedRows, split: StreamSplit, image_shape: object = None, should_stop: StopCheck = None
+) -> Scan:
     """The one streaming pass before training (see the module's docstring)."""
     profile = ProfileAccumulator(rows.n_features, image_shape)
     moments = FeatureMoments()
     val_parts, sample_parts, n_val = [], [], 0
     for index in range(len(rows.chunks)):
+        check_stop(should_stop, "while the dataset was scanned")
         chunk = read_chunk(rows, index)
         profile.update(chunk)
         u = split.draws(index, len(chunk))
@@ -200,6 +217,7 @@ class ShuffledChunks(IterableDataset[torch.Tensor]):
         chunk_rows = max(1, max(c.n_rows for c in rows.chunks))
         self.group = max(1, buffer_bytes // (chunk_rows * rows.n_features * 4))
         self.epoch = 1
+        self.should_stop: StopCheck = None  # asked before each chunk is taken
 
     def set_epoch(self, epoch: int) -> None:
         """The order of every epoch is fixed by (seed, epoch), whatever came before."""
@@ -229,6 +247,7 @@ class ShuffledChunks(IterableDataset[torch.Tensor]):
         B = self.batch_size
         chunks = self._read_ahead(order)
         for position, train_rows in enumerate(chunks, start=1):
+            check_stop(self.should_stop, f"during epoch {self.epoch}")
             group.append(train_rows)
             if len(group) < self.group and position < len(order):
                 continue

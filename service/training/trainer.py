@@ -28,7 +28,13 @@ from service.training.checkpoints import (
     save_checkpoint,
     state_copy,
 )
-from service.training.data import StreamSplit, TrainingFailed, scan_rows, split_rows
+from service.training.data import (
+    StreamSplit,
+    TrainingFailed,
+    TrainingInterrupted,
+    scan_rows,
+    split_rows,
+)
 from service.training.prepare import Context, prepare, prepare_stream
 from service.zoo.auto import resolve_spec
 from service.zoo.metrics import quality_metrics
@@ -72,10 +78,6 @@ class TrainResult:
     config: dict[str, Any]  # serving_config(...)
     metrics: dict[str, Any]  # JSON-safe
     history: list[dict[str, Any]]
-
-
-class TrainingInterrupted(Exception):
-    """should_stop() returned True; the last per-epoch checkpoint stays on disk."""
 
 
 @dataclass
@@ -361,12 +363,15 @@ def train(
     if isinstance(X, ChunkedRows):
         fraction, seed = spec.training.validation_fraction, spec.training.seed
         try:
-            scan = scan_rows(X, StreamSplit.for_rows(X, fraction, seed), image_shape)
+            split = StreamSplit.for_rows(X, fraction, seed)
+            scan = scan_rows(X, split, image_shape, should_stop)
         except ValueError as exc:
             raise TrainingFailed(str(exc)) from exc
         spec, decisions = resolve_spec(spec, scan.profile)
         check_spec(spec)
         ctx, X_train, X_val = prepare_stream(spec, X, scan, image_shape)
+        if ctx.stream is not None:
+            ctx.stream.should_stop = should_stop
         n_features, n_val = X.n_features, scan.n_val
     else:
         X = np.asarray(X, dtype=np.float32)
