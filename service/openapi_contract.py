@@ -4,8 +4,9 @@ Generated SDKs only read what the schema declares, so everything a client may se
 declared here once, from the same tables the service enforces: the bearer scheme with the
 scope each operation needs (service.security.required_scope), the 401 / 403 / 429 / 500 /
 503 every guarded operation can answer, the Open Inference Protocol's 400 `{"error"}`
-instead of a 422 it never sends, and the headers a client reads (Location, Retry-After,
-RateLimit-*, Idempotent-Replayed, X-Model-Version, API-Version).
+instead of a 422 it never sends, the headers a client reads (Location, Retry-After,
+RateLimit-*, Idempotent-Replayed, ETag, X-Model-Name, X-Model-Version, API-Version), the
+304 of every conditional read, and the binary tensor data of OIP inference.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import orjson
 
 from service.errors import is_oip_path, problem_responses
+from service.inference.oip.tensors import HEADER_LENGTH
 from service.security import PUBLIC, SCOPES, required_scope
 
 # 400: the request guard refuses a Host or an API-Version it does not serve, on any route.
@@ -40,6 +42,16 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
     "X-Model-Version": {
         "description": "The version that answered (an alias resolved)",
+        "schema": {"type": "integer"},
+    },
+    "X-Model-Name": {"description": "The model that answered", "schema": {"type": "string"}},
+    "ETag": {
+        "description": "The representation's tag: send it as If-None-Match (a 304 while it "
+        "holds) or as If-Match (a write that fails with 412 once it has changed)",
+        "schema": {"type": "string"},
+    },
+    HEADER_LENGTH: {
+        "description": "Binary tensor data: the bytes of the JSON header before the tensors",
         "schema": {"type": "integer"},
     },
 }
@@ -108,7 +120,20 @@ def _name_bodies(schema: dict[str, Any]) -> dict[str, Any]:
     parts = renamed["components"]["schemas"]
     for old, new in renames.items():
         parts[new] = {**parts.pop(old), "title": new}
+        for name, field in parts[new].get("properties", {}).items():
+            parts[new]["properties"][name] = _not_null(field)
     return renamed
+
+
+def _not_null(field: dict[str, Any]) -> dict[str, Any]:
+    """A form field `anyOf [T, null]` as T: a form cannot carry a null (an SDK would send
+    the text "None"); optional is "not required", as it is already."""
+    kinds = field.get("anyOf", [])
+    rest = [kind for kind in kinds if kind != {"type": "null"}]
+    if len(rest) != 1 or len(kinds) != 2:
+        return field
+    kept = {k: v for k, v in field.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**rest[0], **kept}
 
 
 def document_contract(schema: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +167,28 @@ def document_contract(schema: dict[str, Any]) -> dict[str, Any]:
                     responses.setdefault(str(status), response)
             _headers(operation, responses)
             _examples(operation, components["schemas"])
+            if operation.get("operationId", "").startswith("oip_infer"):
+                _binary_tensors(operation, responses)
     return schema
+
+
+def _binary_tensors(operation: dict[str, Any], responses: dict[str, Any]) -> None:
+    """The binary tensor data extension: a body of JSON then tensor bytes, split where
+    Inference-Header-Content-Length says, asked with `binary_data` and answered alike."""
+    parameter = {
+        "name": HEADER_LENGTH,
+        "in": "header",
+        "required": False,
+        "description": "With an application/octet-stream body: the bytes of its JSON header "
+        "(the tensors' bytes follow it)",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+    operation.setdefault("parameters", []).append(parameter)
+    ok = responses["200"]
+    ok.setdefault("content", {})["application/octet-stream"] = {
+        "schema": {"type": "string", "format": "binary"}
+    }
+    ok["headers"][HEADER_LENGTH] = _ref(HEADER_LENGTH)
 
 
 def _oip_errors(responses: dict[str, Any], statuses: tuple[int, ...]) -> None:
@@ -154,6 +200,9 @@ def _oip_errors(responses: dict[str, Any], statuses: tuple[int, ...]) -> None:
 
 
 def _headers(operation: dict[str, Any], responses: dict[str, Any]) -> None:
+    named = {p.get("name", "").lower() for p in operation.get("parameters", [])}
+    if "if-none-match" in named:  # a conditional read: its 304, and the tag to send
+        responses.setdefault("304", {"description": "Not modified: the If-None-Match tag holds"})
     for status, response in responses.items():
         headers = response.setdefault("headers", {})
         headers.setdefault("API-Version", _ref("API-Version"))
@@ -164,7 +213,12 @@ def _headers(operation: dict[str, Any], responses: dict[str, Any]) -> None:
                 headers[name] = _ref(name)
         if status in ("201", "202"):
             headers["Location"] = _ref("Location")
-            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+            if "idempotency-key" in named:
                 headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
+        if status == "409" and "idempotency-key" in named:  # idempotency_key_in_use
+            headers["Retry-After"] = _ref("Retry-After")
+        if status == "200" and named & {"if-none-match", "if-match"}:
+            headers["ETag"] = _ref("ETag")
         if status == "200" and operation.get("tags", [None])[0] == "inference":
+            headers["X-Model-Name"] = _ref("X-Model-Name")
             headers["X-Model-Version"] = _ref("X-Model-Version")

@@ -1354,17 +1354,17 @@ export interface components {
              * Header
              * @description csv: whether the first row names the columns. Unset, a first row of numbers is refused (422) rather than taken as names.
              */
-            header?: boolean | null;
+            header?: boolean;
             /**
              * Image Shape
              * @description H,W[,C], e.g. 8,8,1
              */
-            image_shape?: string | null;
+            image_shape?: string;
             /**
              * Label Column
              * @description csv/parquet column of labels
              */
-            label_column?: string | null;
+            label_column?: string;
             /**
              * Name
              * @description Unique dataset name
@@ -1374,7 +1374,7 @@ export interface components {
              * Sha256
              * @description The file's sha256 (hex), when the client wants the upload checked: on a mismatch nothing is stored and the answer is 422.
              */
-            sha256?: string | null;
+            sha256?: string;
         };
         /** DataProfile */
         DataProfile: {
@@ -1635,7 +1635,7 @@ export interface components {
              * Config
              * @description Config JSON {spec, n_features, image_shape, format_version}; optional when the file's metadata holds it under 'config'
              */
-            config?: string | null;
+            config?: string;
             /**
              * File
              * Format: binary
@@ -1646,7 +1646,7 @@ export interface components {
              * Metrics
              * @description Metrics JSON object (optional)
              */
-            metrics?: string | null;
+            metrics?: string;
         };
         /** InferOutput */
         InferOutput: {
@@ -2745,8 +2745,12 @@ export interface components {
     headers: {
         /** @description The API's dated version; a request may send it (400 if not served) */
         "API-Version": string;
+        /** @description The representation's tag: send it as If-None-Match (a 304 while it holds) or as If-Match (a write that fails with 412 once it has changed) */
+        ETag: string;
         /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key */
         "Idempotent-Replayed": "true";
+        /** @description Binary tensor data: the bytes of the JSON header before the tensors */
+        "Inference-Header-Content-Length": number;
         /** @description The created resource */
         Location: string;
         /** @description Requests allowed at once */
@@ -2757,6 +2761,8 @@ export interface components {
         "RateLimit-Reset": number;
         /** @description Seconds to wait before retrying */
         "Retry-After": number;
+        /** @description The model that answered */
+        "X-Model-Name": string;
         /** @description The version that answered (an alias resolved) */
         "X-Model-Version": number;
     };
@@ -3268,6 +3274,7 @@ export interface operations {
             409: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3863,6 +3870,7 @@ export interface operations {
             409: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4642,6 +4650,7 @@ export interface operations {
             409: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5283,6 +5292,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5933,6 +5943,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6280,6 +6291,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7046,6 +7058,7 @@ export interface operations {
             409: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7503,11 +7516,20 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/octet-stream": string;
                 };
+            };
+            /** @description Not modified: the If-None-Match tag holds */
+            304: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A malformed request */
             400: {
@@ -7684,6 +7706,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "X-Model-Name": components["headers"]["X-Model-Name"];
                     "X-Model-Version": components["headers"]["X-Model-Version"];
                     [name: string]: unknown;
                 };
@@ -7870,6 +7893,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "X-Model-Name": components["headers"]["X-Model-Name"];
                     "X-Model-Version": components["headers"]["X-Model-Version"];
                     [name: string]: unknown;
                 };
@@ -8044,6 +8068,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "X-Model-Name": components["headers"]["X-Model-Name"];
                     "X-Model-Version": components["headers"]["X-Model-Version"];
                     [name: string]: unknown;
                 };
@@ -8234,6 +8259,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "X-Model-Name": components["headers"]["X-Model-Name"];
                     "X-Model-Version": components["headers"]["X-Model-Version"];
                     [name: string]: unknown;
                 };
@@ -8519,6 +8545,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8650,6 +8677,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8781,6 +8809,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8912,6 +8941,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9043,6 +9073,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9194,6 +9225,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "X-Model-Name": components["headers"]["X-Model-Name"];
                     "X-Model-Version": components["headers"]["X-Model-Version"];
                     [name: string]: unknown;
                 };
@@ -9380,6 +9412,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "X-Model-Name": components["headers"]["X-Model-Name"];
                     "X-Model-Version": components["headers"]["X-Model-Version"];
                     [name: string]: unknown;
                 };
@@ -9736,6 +9769,7 @@ export interface operations {
             409: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10093,6 +10127,7 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10602,7 +10637,10 @@ export interface operations {
     oip_infer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With an application/octet-stream body: the bytes of its JSON header (the tensors' bytes follow it) */
+                "Inference-Header-Content-Length"?: number;
+            };
             path: {
                 name: string;
             };
@@ -10675,10 +10713,12 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "Inference-Header-Content-Length": components["headers"]["Inference-Header-Content-Length"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["InferResponse"];
+                    "application/octet-stream": string;
                 };
             };
             /** @description An error ({"error": ...}) */
@@ -11069,7 +11109,10 @@ export interface operations {
     oip_infer_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With an application/octet-stream body: the bytes of its JSON header (the tensors' bytes follow it) */
+                "Inference-Header-Content-Length"?: number;
+            };
             path: {
                 name: string;
                 version: string;
@@ -11143,10 +11186,12 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
+                    "Inference-Header-Content-Length": components["headers"]["Inference-Header-Content-Length"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["InferResponse"];
+                    "application/octet-stream": string;
                 };
             };
             /** @description An error ({"error": ...}) */

@@ -13,7 +13,6 @@ from ..types import UNSET, Unset
 from ..types import File, FileTypes
 from ..types import UNSET, Unset
 from io import BytesIO
-from typing import cast
 
 
 
@@ -30,20 +29,20 @@ class CreateDatasetForm:
         Attributes:
             file (File): The data file
             name (str): Unique dataset name
-            header (bool | None | Unset): csv: whether the first row names the columns. Unset, a first row of numbers is
-                refused (422) rather than taken as names.
-            image_shape (None | str | Unset): H,W[,C], e.g. 8,8,1
-            label_column (None | str | Unset): csv/parquet column of labels
-            sha256 (None | str | Unset): The file's sha256 (hex), when the client wants the upload checked: on a mismatch
-                nothing is stored and the answer is 422.
+            header (bool | Unset): csv: whether the first row names the columns. Unset, a first row of numbers is refused
+                (422) rather than taken as names.
+            image_shape (str | Unset): H,W[,C], e.g. 8,8,1
+            label_column (str | Unset): csv/parquet column of labels
+            sha256 (str | Unset): The file's sha256 (hex), when the client wants the upload checked: on a mismatch nothing
+                is stored and the answer is 422.
      """
 
     file: File
     name: str
-    header: bool | None | Unset = UNSET
-    image_shape: None | str | Unset = UNSET
-    label_column: None | str | Unset = UNSET
-    sha256: None | str | Unset = UNSET
+    header: bool | Unset = UNSET
+    image_shape: str | Unset = UNSET
+    label_column: str | Unset = UNSET
+    sha256: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -56,29 +55,13 @@ class CreateDatasetForm:
 
         name = self.name
 
-        header: bool | None | Unset
-        if isinstance(self.header, Unset):
-            header = UNSET
-        else:
-            header = self.header
+        header = self.header
 
-        image_shape: None | str | Unset
-        if isinstance(self.image_shape, Unset):
-            image_shape = UNSET
-        else:
-            image_shape = self.image_shape
+        image_shape = self.image_shape
 
-        label_column: None | str | Unset
-        if isinstance(self.label_column, Unset):
-            label_column = UNSET
-        else:
-            label_column = self.label_column
+        label_column = self.label_column
 
-        sha256: None | str | Unset
-        if isinstance(self.sha256, Unset):
-            sha256 = UNSET
-        else:
-            sha256 = self.sha256
+        sha256 = self.sha256
 
 
         field_dict: dict[str, Any] = {}
@@ -111,35 +94,23 @@ class CreateDatasetForm:
 
 
         if not isinstance(self.header, Unset):
-            if isinstance(self.header, bool):
+            files.append(("header", (None, str(self.header).encode(), "text/plain")))
 
-                files.append(("header", (None, str(self.header).encode(), "text/plain")))
-            else:
-                files.append(("header", (None, str(self.header).encode(), "text/plain")))
 
 
         if not isinstance(self.image_shape, Unset):
-            if isinstance(self.image_shape, str):
+            files.append(("image_shape", (None, str(self.image_shape).encode(), "text/plain")))
 
-                files.append(("image_shape", (None, str(self.image_shape).encode(), "text/plain")))
-            else:
-                files.append(("image_shape", (None, str(self.image_shape).encode(), "text/plain")))
 
 
         if not isinstance(self.label_column, Unset):
-            if isinstance(self.label_column, str):
+            files.append(("label_column", (None, str(self.label_column).encode(), "text/plain")))
 
-                files.append(("label_column", (None, str(self.label_column).encode(), "text/plain")))
-            else:
-                files.append(("label_column", (None, str(self.label_column).encode(), "text/plain")))
 
 
         if not isinstance(self.sha256, Unset):
-            if isinstance(self.sha256, str):
+            files.append(("sha256", (None, str(self.sha256).encode(), "text/plain")))
 
-                files.append(("sha256", (None, str(self.sha256).encode(), "text/plain")))
-            else:
-                files.append(("sha256", (None, str(self.sha256).encode(), "text/plain")))
 
 
 
@@ -163,45 +134,13 @@ class CreateDatasetForm:
 
         name = d.pop("name")
 
-        def _parse_header(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        header = d.pop("header", UNSET)
 
-        header = _parse_header(d.pop("header", UNSET))
+        image_shape = d.pop("image_shape", UNSET)
 
+        label_column = d.pop("label_column", UNSET)
 
-        def _parse_image_shape(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        image_shape = _parse_image_shape(d.pop("image_shape", UNSET))
-
-
-        def _parse_label_column(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        label_column = _parse_label_column(d.pop("label_column", UNSET))
-
-
-        def _parse_sha256(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        sha256 = _parse_sha256(d.pop("sha256", UNSET))
-
+        sha256 = d.pop("sha256", UNSET)
 
         create_dataset_form = cls(
             file=file,

@@ -13,7 +13,6 @@ from ..types import UNSET, Unset
 from ..types import File, FileTypes
 from ..types import UNSET, Unset
 from io import BytesIO
-from typing import cast
 
 
 
@@ -29,14 +28,14 @@ class ImportModelVersionForm:
     """ 
         Attributes:
             file (File): Weights and preprocessing, safetensors
-            config (None | str | Unset): Config JSON {spec, n_features, image_shape, format_version}; optional when the
-                file's metadata holds it under 'config'
-            metrics (None | str | Unset): Metrics JSON object (optional)
+            config (str | Unset): Config JSON {spec, n_features, image_shape, format_version}; optional when the file's
+                metadata holds it under 'config'
+            metrics (str | Unset): Metrics JSON object (optional)
      """
 
     file: File
-    config: None | str | Unset = UNSET
-    metrics: None | str | Unset = UNSET
+    config: str | Unset = UNSET
+    metrics: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -47,17 +46,9 @@ class ImportModelVersionForm:
         file = self.file.to_tuple()
 
 
-        config: None | str | Unset
-        if isinstance(self.config, Unset):
-            config = UNSET
-        else:
-            config = self.config
+        config = self.config
 
-        metrics: None | str | Unset
-        if isinstance(self.metrics, Unset):
-            metrics = UNSET
-        else:
-            metrics = self.metrics
+        metrics = self.metrics
 
 
         field_dict: dict[str, Any] = {}
@@ -81,19 +72,13 @@ class ImportModelVersionForm:
 
 
         if not isinstance(self.config, Unset):
-            if isinstance(self.config, str):
+            files.append(("config", (None, str(self.config).encode(), "text/plain")))
 
-                files.append(("config", (None, str(self.config).encode(), "text/plain")))
-            else:
-                files.append(("config", (None, str(self.config).encode(), "text/plain")))
 
 
         if not isinstance(self.metrics, Unset):
-            if isinstance(self.metrics, str):
+            files.append(("metrics", (None, str(self.metrics).encode(), "text/plain")))
 
-                files.append(("metrics", (None, str(self.metrics).encode(), "text/plain")))
-            else:
-                files.append(("metrics", (None, str(self.metrics).encode(), "text/plain")))
 
 
 
@@ -115,25 +100,9 @@ class ImportModelVersionForm:
 
 
 
-        def _parse_config(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        config = d.pop("config", UNSET)
 
-        config = _parse_config(d.pop("config", UNSET))
-
-
-        def _parse_metrics(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        metrics = _parse_metrics(d.pop("metrics", UNSET))
-
+        metrics = d.pop("metrics", UNSET)
 
         import_model_version_form = cls(
             file=file,

@@ -65,7 +65,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> File | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | File | Problem | None:
     if response.status_code == 200:
         response_200 = File(
              payload = BytesIO(response.content)
@@ -74,6 +74,10 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -172,7 +176,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[File | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | File | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -190,7 +194,7 @@ def sync_detailed(
     part: ExportModelVersionPart | Unset = ExportModelVersionPart.FULL,
     if_none_match: None | str | Unset = UNSET,
 
-) -> Response[File | Problem]:
+) -> Response[Any | File | Problem]:
     """ Download the version as safetensors, ONNX or TorchScript (raw-unit inputs)
 
     Args:
@@ -207,7 +211,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[File | Problem]
+        Response[Any | File | Problem]
      """
 
 
@@ -235,7 +239,7 @@ def sync(
     part: ExportModelVersionPart | Unset = ExportModelVersionPart.FULL,
     if_none_match: None | str | Unset = UNSET,
 
-) -> File | Problem | None:
+) -> Any | File | Problem | None:
     """ Download the version as safetensors, ONNX or TorchScript (raw-unit inputs)
 
     Args:
@@ -252,7 +256,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        File | Problem
+        Any | File | Problem
      """
 
 
@@ -275,7 +279,7 @@ async def asyncio_detailed(
     part: ExportModelVersionPart | Unset = ExportModelVersionPart.FULL,
     if_none_match: None | str | Unset = UNSET,
 
-) -> Response[File | Problem]:
+) -> Response[Any | File | Problem]:
     """ Download the version as safetensors, ONNX or TorchScript (raw-unit inputs)
 
     Args:
@@ -292,7 +296,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[File | Problem]
+        Response[Any | File | Problem]
      """
 
 
@@ -320,7 +324,7 @@ async def asyncio(
     part: ExportModelVersionPart | Unset = ExportModelVersionPart.FULL,
     if_none_match: None | str | Unset = UNSET,
 
-) -> File | Problem | None:
+) -> Any | File | Problem | None:
     """ Download the version as safetensors, ONNX or TorchScript (raw-unit inputs)
 
     Args:
@@ -337,7 +341,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        File | Problem
+        Any | File | Problem
      """
 
 

@@ -13,6 +13,7 @@ from ...models.oip_error import OipError
 from ...models.oip_error_body import OipErrorBody
 from ...models.oip_infer_json_infer_request import OipInferJsonInferRequest
 from ...types import File, FileTypes
+from ...types import UNSET, Unset
 from io import BytesIO
 from typing import cast
 
@@ -22,9 +23,14 @@ def _get_kwargs(
     name: str,
     *,
     body:    OipInferJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(inference_header_content_length, Unset):
+        headers["Inference-Header-Content-Length"] = str(inference_header_content_length)
+
+
 
 
     
@@ -140,12 +146,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body:    OipInferJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> Response[InferResponse | OipError | OipErrorBody]:
     """ Inference (latest version)
 
     Args:
         name (str):
+        inference_header_content_length (int | Unset):
         body (OipInferJsonInferRequest):
         body (File):
 
@@ -161,6 +169,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+inference_header_content_length=inference_header_content_length,
 
     )
 
@@ -175,12 +184,14 @@ def sync(
     *,
     client: AuthenticatedClient,
     body:    OipInferJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> InferResponse | OipError | OipErrorBody | None:
     """ Inference (latest version)
 
     Args:
         name (str):
+        inference_header_content_length (int | Unset):
         body (OipInferJsonInferRequest):
         body (File):
 
@@ -197,6 +208,7 @@ def sync(
         name=name,
 client=client,
 body=body,
+inference_header_content_length=inference_header_content_length,
 
     ).parsed
 
@@ -205,12 +217,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body:    OipInferJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> Response[InferResponse | OipError | OipErrorBody]:
     """ Inference (latest version)
 
     Args:
         name (str):
+        inference_header_content_length (int | Unset):
         body (OipInferJsonInferRequest):
         body (File):
 
@@ -226,6 +240,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+inference_header_content_length=inference_header_content_length,
 
     )
 
@@ -240,12 +255,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body:    OipInferJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> InferResponse | OipError | OipErrorBody | None:
     """ Inference (latest version)
 
     Args:
         name (str):
+        inference_header_content_length (int | Unset):
         body (OipInferJsonInferRequest):
         body (File):
 
@@ -262,5 +279,6 @@ async def asyncio(
         name=name,
 client=client,
 body=body,
+inference_header_content_length=inference_header_content_length,
 
     )).parsed

@@ -13,6 +13,7 @@ from ...models.oip_error import OipError
 from ...models.oip_error_body import OipErrorBody
 from ...models.oip_infer_version_json_infer_request import OipInferVersionJsonInferRequest
 from ...types import File, FileTypes
+from ...types import UNSET, Unset
 from io import BytesIO
 from typing import cast
 
@@ -23,9 +24,14 @@ def _get_kwargs(
     version: str,
     *,
     body:    OipInferVersionJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(inference_header_content_length, Unset):
+        headers["Inference-Header-Content-Length"] = str(inference_header_content_length)
+
+
 
 
     
@@ -142,6 +148,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body:    OipInferVersionJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> Response[InferResponse | OipError | OipErrorBody]:
     """ Inference on a version
@@ -149,6 +156,7 @@ def sync_detailed(
     Args:
         name (str):
         version (str):
+        inference_header_content_length (int | Unset):
         body (OipInferVersionJsonInferRequest):
         body (File):
 
@@ -165,6 +173,7 @@ def sync_detailed(
         name=name,
 version=version,
 body=body,
+inference_header_content_length=inference_header_content_length,
 
     )
 
@@ -180,6 +189,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body:    OipInferVersionJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> InferResponse | OipError | OipErrorBody | None:
     """ Inference on a version
@@ -187,6 +197,7 @@ def sync(
     Args:
         name (str):
         version (str):
+        inference_header_content_length (int | Unset):
         body (OipInferVersionJsonInferRequest):
         body (File):
 
@@ -204,6 +215,7 @@ def sync(
 version=version,
 client=client,
 body=body,
+inference_header_content_length=inference_header_content_length,
 
     ).parsed
 
@@ -213,6 +225,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body:    OipInferVersionJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> Response[InferResponse | OipError | OipErrorBody]:
     """ Inference on a version
@@ -220,6 +233,7 @@ async def asyncio_detailed(
     Args:
         name (str):
         version (str):
+        inference_header_content_length (int | Unset):
         body (OipInferVersionJsonInferRequest):
         body (File):
 
@@ -236,6 +250,7 @@ async def asyncio_detailed(
         name=name,
 version=version,
 body=body,
+inference_header_content_length=inference_header_content_length,
 
     )
 
@@ -251,6 +266,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body:    OipInferVersionJsonInferRequest  |     File ,
+    inference_header_content_length: int | Unset = UNSET,
 
 ) -> InferResponse | OipError | OipErrorBody | None:
     """ Inference on a version
@@ -258,6 +274,7 @@ async def asyncio(
     Args:
         name (str):
         version (str):
+        inference_header_content_length (int | Unset):
         body (OipInferVersionJsonInferRequest):
         body (File):
 
@@ -275,5 +292,6 @@ async def asyncio(
 version=version,
 client=client,
 body=body,
+inference_header_content_length=inference_header_content_length,
 
     )).parsed
