@@ -45,6 +45,15 @@ def _tags(header: str, *, weak: bool = True) -> list[str]:
     return [t.removeprefix("W/") for t in tags if weak or not t.startswith("W/")]
 
 
+def none_match(if_none_match: str | None, tag: str) -> bool:
+    """Whether If-None-Match holds for `tag`, so that a read answers 304: RFC 9110's weak
+    comparison (a W/ tag, as a compressing proxy hands it back, matches), or `*`."""
+    if if_none_match is None:
+        return False
+    tags = _tags(if_none_match)
+    return tag in tags or "*" in tags
+
+
 def check_if_match(if_match: str | None, current: Any | None) -> None:
     """412 unless `if_match` names `current` (None: the resource does not exist)."""
     if if_match is None:
@@ -102,7 +111,7 @@ class ETagMiddleware:
         wanted = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
         headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
         headers.append((b"etag", tag.encode()))
-        if wanted is not None and (tag in _tags(wanted.decode("latin-1")) or wanted == b"*"):
+        if wanted is not None and none_match(wanted.decode("latin-1"), tag):
             keep = [(k, v) for k, v in headers if k != b"content-type"]
             await send({"type": "http.response.start", "status": 304, "headers": keep})
             await send({"type": "http.response.body", "body": b""})

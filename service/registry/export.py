@@ -115,16 +115,20 @@ def export_version(
     cached = _cached_export(session, store, mv.artifact_sha256, format, part)
     if cached is not None:
         return ExportedArtifact(cached[0], cached[1], filename)
+    artifact_sha256, config, version = mv.artifact_sha256, mv.config, mv.version
     with _EXPORT_LOCK:
-        cached = _cached_export(session, store, mv.artifact_sha256, format, part)
+        # A fresh read: the request's transaction began before the builder we waited for
+        # committed, and would not see its export (each waiter built its own)
+        session.rollback()
+        cached = _cached_export(session, store, artifact_sha256, format, part)
         if cached is not None:
             return ExportedArtifact(cached[0], cached[1], filename)
         try:
-            model = load_serving_model(mv.config, load_safetensors(blob))
+            model = load_serving_model(config, load_safetensors(blob))
         except (ValueError, KeyError, RuntimeError) as exc:
-            raise ExportFailed(f"version {mv.version} of {name!r} cannot be loaded: {exc}") from exc
-        data = build_export(model, format=format, part=part)
-        sha256 = _keep_export(session, store, mv.artifact_sha256, format, part, data)
+            raise ExportFailed(f"version {version} of {name!r} cannot be loaded: {exc}") from exc
+        built = build_export(model, format=format, part=part)
+        data, sha256 = _keep_export(session, store, artifact_sha256, format, part, built)
     return ExportedArtifact(data, sha256, filename)
 
 
@@ -198,7 +202,9 @@ def _keep_export(
     format: str,
     part: str,
     data: bytes,
-) -> str:
+) -> tuple[bytes, str]:
+    """The export kept (its bytes, its sha256): ours, or the one another process cached
+    first, so that every client gets the file the cache serves from then on."""
     stored = store.put_bytes(data)
     if session.in_transaction():
         session.rollback()
@@ -214,7 +220,7 @@ def _keep_export(
     if not still_ready:  # archived while we exported: keep nothing that nobody references
         session.rollback()
         store.delete(stored.sha256)
-        return stored.sha256
+        return data, stored.sha256
     session.add(
         ModelExport(
             artifact_sha256=artifact_sha256,
@@ -238,6 +244,7 @@ def _keep_export(
                 ModelExport.part == part,
             )
         )
-        if winner != stored.sha256:
+        if winner is not None and winner != stored.sha256:
             store.delete(stored.sha256)
-    return stored.sha256
+            return store.get_bytes(winner), winner
+    return data, stored.sha256

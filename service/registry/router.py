@@ -27,7 +27,7 @@ from service.deps import (
     StoreDep,
 )
 from service.errors import problem_responses
-from service.etags import IfMatch, etag_of
+from service.etags import IfMatch, etag_of, none_match
 from service.idempotency import IdempotencyKey
 from service.pages import PageRequest, page_request
 from service.registry import aliases, deletion, export, imports, service
@@ -268,7 +268,7 @@ def export_model_version(
     )
     etag = f'"{artifact.sha256}"'
     headers = {"ETag": etag, "X-Checksum-Sha256": artifact.sha256}
-    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+    if none_match(if_none_match, etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     headers["Content-Disposition"] = f'attachment; filename="{artifact.filename}"'
     return Response(artifact.data, media_type="application/octet-stream", headers=headers)
