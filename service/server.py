@@ -88,6 +88,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def pause_writing(self) -> None:
         super().pause_writing()
+        self.stalled.pop(self, None)
         self.stalled[self] = time.monotonic()  # paused last: last in the order
         if not self.send_sweep:
             every = min(1.0, self.limits.send_timeout_s / 2)
