@@ -32,6 +32,7 @@ from service.training.data import (
     StreamSplit,
     TrainingFailed,
     TrainingInterrupted,
+    check_stop,
     scan_rows,
     split_rows,
 )
@@ -177,8 +178,7 @@ def _train_epoch(
     clip = ctx.spec.training.gradient_clip_norm
     total, n_rows, started = 0.0, 0, time.perf_counter()
     for batch, x in enumerate(_batches(ctx, epoch)):  # (B, F) preprocessed
-        if should_stop is not None and should_stop():
-            raise TrainingInterrupted(f"stopped during epoch {epoch}")
+        check_stop(should_stop, f"during epoch {epoch}")
         loss = _loss(ctx, stage, x, training=True)
         value = float(loss.item())
         if not np.isfinite(value):
