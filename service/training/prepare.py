@@ -30,6 +30,7 @@ class Context:
     shuffle_gen: torch.Generator  # CPU: batch order
     noise_gen: torch.Generator  # device: denoising and VAE sampling
     bf16: bool
+    loss_weights: torch.Tensor | None  # (F,) on device; None: every feature alike
     stream: ShuffledChunks | None = None  # raw batches of a dataset too large to hold
 
     @property
@@ -68,14 +69,32 @@ def _build(
     model.preprocessor.load_state_dict(preprocessor.state_dict())
     if spec.architecture.kind == "linear":
         _start_at_pca(model.autoencoder, Xp_train.numpy())
+    path = model.autoencoder.linear_path
+    if path is not None:  # PCA in the data's units: the preprocessed rows times the scale
+        scale = model.preprocessor.scale.double().numpy()
+        init_linear_as_pca(path.encoder, path.decoder, Xp_train.numpy(), scale)
     device = pick_device(spec)
     return model.to(device), device
+
+
+def loss_weights(spec: ModelSpec, scale: torch.Tensor) -> torch.Tensor | None:
+    """(F,) weights that make the MSE of preprocessed rows the MSE in the data's units,
+    over a constant: each feature's scale squared, over their mean (None: all equal).
+
+    The network trains on preprocessed rows for its conditioning; the loss counts each
+    feature's error as the user will, in the units `reconstruct` answers in.
+    """
+    if spec.training.loss != "mse" or bool((scale == scale[0]).all()):
+        return None
+    weights = scale.double().square()
+    return (weights / weights.mean()).float()
 
 
 def _context(
     spec: ModelSpec, model: ServingModel, device: torch.device, X_val: np.ndarray, **kw: Any
 ) -> Context:
     seed = spec.training.seed
+    weights = loss_weights(spec, model.preprocessor.scale.cpu())
     with torch.no_grad():
         x_val = model.preprocessor(torch.from_numpy(X_val).to(device))
     return Context(
@@ -86,6 +105,7 @@ def _context(
         shuffle_gen=torch.Generator().manual_seed(seed),
         noise_gen=torch.Generator(device=device).manual_seed(seed + 1),
         bf16=spec.training.bf16_autocast and device.type == "cuda",
+        loss_weights=None if weights is None else weights.to(device),
         **kw,
     )
 

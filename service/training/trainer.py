@@ -122,10 +122,13 @@ def _loss(ctx: Context, stage: _Stage, x: torch.Tensor, training: bool) -> torch
         else contextlib.nullcontext()
     )
     with autocast:
+        gen, weights = ctx.noise_gen, ctx.loss_weights
         if stage.layer is None:
-            return network_loss(ctx.spec, ctx.ae, x, training=training, generator=ctx.noise_gen)
+            return network_loss(
+                ctx.spec, ctx.ae, x, training=training, generator=gen, weights=weights
+            )
         return layer_loss(
-            ctx.spec, ctx.ae, x, stage.layer, training=training, generator=ctx.noise_gen
+            ctx.spec, ctx.ae, x, stage.layer, training=training, generator=gen, weights=weights
         )
 
 

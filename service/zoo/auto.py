@@ -7,6 +7,8 @@ always wins.
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.zoo.profile import DataProfile
 from service.zoo.spec import ModelSpec, resolved_output_activation
 
@@ -45,14 +47,34 @@ def _weight_decay(profile: DataProfile) -> tuple[float, str]:
     return 0.0, f"{profile.n_rows} rows: input noise and early stopping are enough"
 
 
-def _denoising(spec: ModelSpec) -> tuple[dict[str, float] | None, str]:
+def _denoising(spec: ModelSpec, arch: dict[str, Any]) -> tuple[dict[str, float] | None, str]:
     kind = spec.architecture.kind
+    if arch.get("linear_path") is True:
+        return None, (
+            "a linear path: the layers learn a small correction to PCA in the data's units, "
+            f"finer than input noise of std {_NOISE_STD}"
+        )
     if kind in ("dense", "conv"):
         return {"gaussian_std": _NOISE_STD, "dropout": 0.0}, (
             f"gaussian noise of std {_NOISE_STD} on the inputs in training: a regularizer "
             "(the network learns the data's manifold, not each training row)"
         )
     return None, f"kind {kind}: no input noise"
+
+
+def _linear_path(spec: ModelSpec, arch: dict[str, Any]) -> tuple[bool, str]:
+    if arch.get("tied_weights"):
+        return False, "tied weights: the decoder has no layers of its own to add it to"
+    if spec.regularization.sparsity is not None:
+        return False, "a sparsity penalty: it would act on PCA's codings"
+    if spec.training.strategy == "layerwise":
+        return False, "layerwise training: the linear path belongs to no layer"
+    if arch["output_activation"] != "linear":
+        return False, f"a {arch['output_activation']} output: PCA's reconstruction is unbounded"
+    return True, (
+        "linear codings and output: the layers add to a linear path that starts on PCA's "
+        "solution in the data's units, so training starts where PCA ends"
+    )
 
 
 def _batch_size(profile: DataProfile) -> tuple[int, str]:
@@ -72,8 +94,6 @@ def resolve_spec(spec: ModelSpec, profile: DataProfile) -> tuple[ModelSpec, dict
         arch["hidden_sizes"], decisions["architecture.hidden_sizes"] = _hidden_sizes(spec, profile)
     if reg["weight_decay"] == "auto":
         reg["weight_decay"], decisions["regularization.weight_decay"] = _weight_decay(profile)
-    if reg["denoising"] == "auto":
-        reg["denoising"], decisions["regularization.denoising"] = _denoising(spec)
     if train["batch_size"] == "auto":
         train["batch_size"], decisions["training.batch_size"] = _batch_size(profile)
     if train["early_stopping_patience"] == "auto":
@@ -92,6 +112,10 @@ def resolve_spec(spec: ModelSpec, profile: DataProfile) -> tuple[ModelSpec, dict
             if arch["output_activation"] == "sigmoid"
             else "linear: the data are not bounded to [0, 1] after preprocessing"
         )
+    if arch.get("linear_path") == "auto":
+        arch["linear_path"], decisions["architecture.linear_path"] = _linear_path(spec, arch)
+    if reg["denoising"] == "auto":
+        reg["denoising"], decisions["regularization.denoising"] = _denoising(spec, arch)
     if train["loss"] == "auto":
         bounded = arch.get("output_activation") == "sigmoid"
         variational = spec.architecture.kind in ("vae", "conv_vae")

@@ -8,8 +8,10 @@ import torch.nn.functional as F
 _EPS = 1e-6
 
 
-def reconstruction_loss(kind: str, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Mean over rows and features.
+def reconstruction_loss(
+    kind: str, x_hat: torch.Tensor, x: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean over rows and features; mse weighs feature j by weights[j] (F,) when given.
 
     bce expects x_hat in (0, 1); targets are clipped to [0, 1] because validation rows may
     fall slightly outside the range that minmax fitted on the training rows. Written out
@@ -19,7 +21,9 @@ def reconstruction_loss(kind: str, x_hat: torch.Tensor, x: torch.Tensor) -> torc
         p = x_hat.float().clamp(_EPS, 1 - _EPS)
         t = x.float().clamp(0.0, 1.0)
         return -(t * torch.log(p) + (1 - t) * torch.log1p(-p)).mean()
-    return F.mse_loss(x_hat.float(), x.float())
+    if weights is None:
+        return F.mse_loss(x_hat.float(), x.float())
+    return ((x_hat.float() - x.float()).square() * weights).mean()
 
 
 def kl_sparsity(codings: torch.Tensor, target: float) -> torch.Tensor:

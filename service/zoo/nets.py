@@ -19,6 +19,7 @@ from service.zoo.spec import (
     ModelSpec,
     VaeArchitecture,
     hidden_sizes_of,
+    linear_path_of,
     resolved_output_activation,
 )
 
@@ -138,6 +139,29 @@ class GaussianHead(nn.Module):
         return self.mean(h), self.log_var(h)  # (B, code_size) each
 
 
+# With a linear path, the layers' outputs enter the sums at this share of their size.
+# Adam moves each weight by about the learning rate a step: right for training from
+# scratch, 100 times too coarse for a correction to PCA's solution, which then never beat
+# the starting point in validation. Part of the architecture: a stored model needs it.
+LAYER_SCALE = 0.01
+
+
+class LinearPath(nn.Module):
+    """A linear encoder and decoder whose outputs are added to the layers' (a skip path).
+
+    Fixed on PCA's solution in the data's units (training.prepare, zoo.pca), with the
+    layers' last weights at zero: the network starts as PCA and its layers learn what they
+    add to it. Not trained: on data with features of very different scales, gradient steps
+    only moved it off the optimum it starts on.
+    """
+
+    def __init__(self, n_features: int, code_size: int) -> None:
+        super().__init__()
+        self.encoder = nn.Linear(n_features, code_size)
+        self.decoder = nn.Linear(code_size, n_features)
+        self.requires_grad_(False)
+
+
 class Autoencoder(nn.Module):
     """encode / decode / forward on preprocessed flat inputs (B, n_features)."""
 
@@ -149,11 +173,13 @@ class Autoencoder(nn.Module):
         n_features: int,
         code_size: int,
         latent: GaussianHead | None = None,
+        linear_path: LinearPath | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.latent = latent
         self.decoder = decoder
+        self.linear_path = linear_path
         self.n_features = n_features
         self.code_size = code_size
         self.variational = latent is not None
@@ -165,9 +191,13 @@ class Autoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         h = self.encoder(x)
+        if self.linear_path is not None:
+            return LAYER_SCALE * h + self.linear_path.encoder(x)  # (B, code_size)
         return h if self.latent is None else self.latent(h)[0]  # (B, code_size)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if self.linear_path is not None:
+            return LAYER_SCALE * self.decoder(z) + self.linear_path.decoder(z)  # (B, F)
         return self.decoder(z)  # (B, n_features)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -220,4 +250,12 @@ def build_dense(spec: ModelSpec, n_features: int) -> Autoencoder:
         decoder = TiedStack(encoder, arch.activation, out_act)
     else:
         decoder = DenseStack(dec_sizes, arch.activation, out_act)
-    return Autoencoder(encoder, decoder, n_features=n_features, code_size=code)
+    path = None
+    if linear_path_of(spec):
+        path = LinearPath(n_features, code)
+        assert isinstance(decoder, DenseStack)  # _check_linear_path: not tied
+        for stack in (encoder, decoder):  # the layers start by adding nothing
+            last = cast(nn.Linear, stack.layers[-1])
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+    return Autoencoder(encoder, decoder, n_features=n_features, code_size=code, linear_path=path)

@@ -45,17 +45,20 @@ def network_loss(
     *,
     training: bool,
     generator: torch.Generator,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The whole network on a batch x (B, F); outside training: no noise, VAE decodes the mean."""
+    """The whole network on a batch x (B, F); outside training: no noise, VAE decodes the mean.
+    weights (F,): each feature's share of the mse (training.prepare.loss_weights)."""
     x_in = corrupt(spec, x, generator) if training else x
     if ae.variational:
         mean, log_var = ae.encode_stats(x_in)  # (B, code_size) each
         z = sample_latent(mean, log_var, generator) if training else mean
         latent = spec.regularization.kl_weight * vae_latent_loss(mean, log_var, ae.n_features)
-        return reconstruction_loss(spec.training.loss, ae.decode(z), x) + latent
+        return reconstruction_loss(spec.training.loss, ae.decode(z), x, weights) + latent
     codings = ae.encode(x_in)  # (B, code_size)
     x_hat = ae.decode(codings)  # (B, F)
-    return reconstruction_loss(spec.training.loss, x_hat, x) + sparsity_penalty(spec, codings)
+    loss = reconstruction_loss(spec.training.loss, x_hat, x, weights)
+    return loss + sparsity_penalty(spec, codings)
 
 
 def _stacks(ae: Autoencoder) -> tuple[DenseStack, DenseStack | TiedStack]:
@@ -77,6 +80,7 @@ def layer_loss(
     *,
     training: bool,
     generator: torch.Generator,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Encoder layer `layer` and its mirror decoder layer reconstruct the frozen codings below."""
     encoder, decoder = _stacks(ae)
@@ -89,7 +93,7 @@ def layer_loss(
     codings = encoder.layer_forward(layer, h_in)
     recon = decoder.layer_forward(last - layer, codings)
     kind = spec.training.loss if layer == 0 else "mse"  # hidden codings are not probabilities
-    loss = reconstruction_loss(kind, recon, target)
+    loss = reconstruction_loss(kind, recon, target, weights if layer == 0 else None)
     return loss + sparsity_penalty(spec, codings) if layer == last else loss
 
 

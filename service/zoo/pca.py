@@ -25,22 +25,31 @@ def pca_reconstruction_mse(X_train: np.ndarray, X_eval: np.ndarray, code_size: i
     return float(np.mean((centred - reconstruction) ** 2))
 
 
-def init_linear_as_pca(encoder: nn.Linear, decoder: nn.Linear, X_train: np.ndarray) -> None:
+def init_linear_as_pca(
+    encoder: nn.Linear,
+    decoder: nn.Linear,
+    X_train: np.ndarray,
+    column_scale: np.ndarray | None = None,
+) -> None:
     """Put a linear autoencoder on PCA's solution for X_train (Baldi and Hornik, 1989).
 
     The optimum of a linear autoencoder under MSE is the projection on the top principal
     components, with the mean in its biases; gradient descent reaches it only slowly when
     the data are not centred or the spectrum is flat, so training starts there instead and
     the regularisers (noise, weight decay) move it from there.
+
+    column_scale (F,): PCA of X_train * column_scale, the optimum of an MSE that weighs
+    feature j by column_scale[j] squared (the data's units, when X_train is preprocessed
+    and column_scale is the preprocessor's scale); the layers still read and write X_train.
     """
     code_size = encoder.out_features
-    mean, components = pca_fit(X_train, code_size)  # (F,), (code, F)
+    scale = np.ones(X_train.shape[1]) if column_scale is None else np.asarray(column_scale)
+    mean, components = pca_fit(np.asarray(X_train, dtype=np.float64) * scale, code_size)
     if len(components) < code_size:  # fewer rows than codings: the rest start at zero
         missing = np.zeros((code_size - len(components), components.shape[1]))
         components = np.concatenate([components, missing])
-    weights = torch.from_numpy(components.astype(np.float32))
     with torch.no_grad():
-        encoder.weight.copy_(weights)  # (code, F)
-        encoder.bias.copy_(-(weights @ torch.from_numpy(mean.astype(np.float32))))
-        decoder.weight.copy_(weights.T)  # (F, code)
-        decoder.bias.copy_(torch.from_numpy(mean.astype(np.float32)))
+        encoder.weight.copy_(torch.from_numpy(components * scale))  # (code, F)
+        encoder.bias.copy_(torch.from_numpy(-(components @ mean)))
+        decoder.weight.copy_(torch.from_numpy(components.T / scale[:, None]))  # (F, code)
+        decoder.bias.copy_(torch.from_numpy(mean / scale))

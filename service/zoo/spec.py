@@ -95,6 +95,13 @@ class DenseArchitecture(_Spec):
     tied_weights: bool = Field(
         default=False, description="Decoder reuses the transposed encoder weights."
     )
+    linear_path: bool | Auto = Field(
+        default=Auto.AUTO,
+        description="A linear encoder and decoder beside the layers, their outputs added "
+        "to the layers' (which start at zero): training starts on PCA's solution in the "
+        "data's units and learns what the layers add to it. auto: on when the codings and "
+        "the output are linear, the weights untied and the training end to end.",
+    )
 
 
 class VaeArchitecture(_Spec):
@@ -150,6 +157,8 @@ def _architecture_input(value: Any, info: ValidationInfo) -> Any:
             for k, v in value.items()
             if k in model.model_fields or _REFUSED_BY_0X.get(k, _NOTHING) == v
         }
+        if model is DenseArchitecture and "linear_path" not in value:
+            value["linear_path"] = False  # stored before the field: built without one
     return value
 
 
@@ -290,8 +299,32 @@ def check_spec(spec: ModelSpec) -> None:
             ("architecture", "hidden_sizes"),
             "kind 'vae' needs at least one hidden layer under its mean and log-variance heads",
         )
+    if isinstance(arch, DenseArchitecture) and arch.linear_path is True:
+        _check_linear_path(spec, arch)
     if train.bf16_autocast and train.device == "cpu":
         raise SpecError(("training", "bf16_autocast"), "bf16 autocast needs device cuda")
+
+
+def _check_linear_path(spec: ModelSpec, arch: DenseArchitecture) -> None:
+    """What a linear path beside the layers needs: both ends of the sum unbounded."""
+    why = None
+    if arch.tied_weights:
+        why = "tied weights (the decoder has no layers of its own)"
+    elif spec.regularization.sparsity is not None:
+        why = "a sparsity penalty (it would act on PCA's codings)"
+    elif spec.training.strategy == "layerwise":
+        why = "layerwise training (the linear path belongs to no layer)"
+    elif spec.preprocessing != "auto" and resolved_output_activation(spec) != "linear":
+        why = "a bounded output activation (PCA's reconstruction is not bounded)"
+    if why is not None:
+        raise SpecError(("architecture", "linear_path"), f"a linear path cannot go with {why}")
+
+
+def linear_path_of(spec: ModelSpec) -> bool:
+    """Whether the network has a linear path; an unresolved auto (a spec not trained from a
+    dataset, which decides it in zoo.auto) builds none."""
+    arch = spec.architecture
+    return isinstance(arch, DenseArchitecture) and arch.linear_path is True
 
 
 def check_against_dataset(

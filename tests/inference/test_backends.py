@@ -71,6 +71,11 @@ KINDS: dict[str, tuple[dict[str, Any], int, tuple[int, int, int] | None]] = {
         10,
         None,
     ),
+    "dense_linear_path": (
+        {"architecture": {"kind": "dense", "code_size": 3, "linear_path": True}},
+        10,
+        None,
+    ),
     "vae": ({"architecture": {"kind": "vae", "code_size": 2}}, 10, None),
     "conv": ({"architecture": {"kind": "conv", "code_size": 4}}, 64, (8, 8, 1)),
     "conv_vae": ({"architecture": {"kind": "conv_vae", "code_size": 4}}, 64, (8, 8, 1)),
@@ -92,6 +97,9 @@ def serving_model(kind: str) -> tuple[ServingModel, bool]:
         model.coding_precision.copy_(half @ half.T)
         model.coding_mean.uniform_(-1, 1)
         model.error_scale.fill_(0.5)
+        if model.autoencoder.linear_path is not None:  # its layers start at zero: not here
+            for p in model.autoencoder.parameters():
+                p.normal_(0, 0.5)
     return model, spec["architecture"]["kind"] in ("vae", "conv_vae")
 
 

@@ -67,6 +67,8 @@ def job_cases() -> Iterator[Case]:
          body(architecture={"hidden_sizes": [4] * 9})),
         ("out-of-range", "tied-weights-on-a-vae", 422, "spec.architecture.tied_weights",
          body(architecture={"kind": "vae", "tied_weights": True})),
+        ("out-of-range", "linear-path-with-tied-weights", 422, "spec.architecture.linear_path",
+         body(architecture={"linear_path": True, "tied_weights": True})),
         ("out-of-range", "bce-on-standardized-data", 422, "spec.training.loss",
          body(training={"loss": "bce"})),
         ("out-of-range", "epochs-zero", 422, "spec.training.epochs", body(training={"epochs": 0})),

@@ -106,10 +106,15 @@ def test_small_data_gets_a_smaller_network_and_weight_decay() -> None:
 
 def test_auto_noise_and_batch_size() -> None:
     profile = profile_data(_tabular())
-    dense = resolve_spec(_spec(), profile)[0]
+    dense = resolve_spec(_spec(architecture={"code_size": 2, "tied_weights": True}), profile)[0]
     assert dense.regularization.denoising is not None
     assert dense.regularization.denoising != "auto"
     assert dense.regularization.denoising.gaussian_std == pytest.approx(0.1)
+    # with a linear path (tabular data, linear output) the layers learn a fine correction
+    with_path, why = resolve_spec(_spec(), profile)
+    assert with_path.architecture.linear_path is True  # type: ignore[union-attr]
+    assert with_path.regularization.denoising is None
+    assert "linear path" in why["regularization.denoising"]
     for kind in ("linear", "vae"):
         spec = resolve_spec(_spec(architecture={"kind": kind, "code_size": 2}), profile)[0]
         assert spec.regularization.denoising is None, kind
@@ -120,7 +125,12 @@ def test_auto_noise_and_batch_size() -> None:
 def test_every_explicit_field_wins_over_auto() -> None:
     profile = profile_data(load_digits_unit()[0], (8, 8, 1))
     explicit = _spec(
-        architecture={"code_size": 2, "hidden_sizes": [7], "output_activation": "linear"},
+        architecture={
+            "code_size": 2,
+            "hidden_sizes": [7],
+            "output_activation": "linear",
+            "linear_path": False,
+        },
         regularization={"weight_decay": 0.3, "denoising": None},
         training={"loss": "mse", "batch_size": 5, "early_stopping_patience": 4},
         preprocessing="standardize",

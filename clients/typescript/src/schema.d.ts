@@ -1511,6 +1511,12 @@ export interface components {
              */
             kind: "dense";
             /**
+             * Linear Path
+             * @description A linear encoder and decoder beside the layers, their outputs added to the layers' (which start at zero): training starts on PCA's solution in the data's units and learns what the layers add to it. auto: on when the codings and the output are linear, the weights untied and the training end to end.
+             * @default auto
+             */
+            linear_path?: boolean | components["schemas"]["Auto"];
+            /**
              * Output Activation
              * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
              * @default auto

@@ -34,6 +34,10 @@ class DenseArchitecture:
             activation (DenseArchitectureActivation | Unset):  Default: DenseArchitectureActivation.ELU.
             hidden_sizes (Auto | list[int] | Unset): Dense layers between input and coding. auto: sized from the dataset's
                 features and rows (see the version's spec).
+            linear_path (Auto | bool | Unset): A linear encoder and decoder beside the layers, their outputs added to the
+                layers' (which start at zero): training starts on PCA's solution in the data's units and learns what the layers
+                add to it. auto: on when the codings and the output are linear, the weights untied and the training end to end.
+                Default: Auto.AUTO.
             output_activation (DenseArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in
                 [0, 1] (minmax, global_minmax), else linear. Default: DenseArchitectureOutputActivation.AUTO.
             tied_weights (bool | Unset): Decoder reuses the transposed encoder weights. Default: False.
@@ -43,6 +47,7 @@ class DenseArchitecture:
     kind: Literal['dense']
     activation: DenseArchitectureActivation | Unset = DenseArchitectureActivation.ELU
     hidden_sizes: Auto | list[int] | Unset = UNSET
+    linear_path: Auto | bool | Unset = Auto.AUTO
     output_activation: DenseArchitectureOutputActivation | Unset = DenseArchitectureOutputActivation.AUTO
     tied_weights: bool | Unset = False
 
@@ -71,6 +76,14 @@ class DenseArchitecture:
             hidden_sizes = self.hidden_sizes.value
 
 
+        linear_path: bool | str | Unset
+        if isinstance(self.linear_path, Unset):
+            linear_path = UNSET
+        elif isinstance(self.linear_path, Auto):
+            linear_path = self.linear_path.value
+        else:
+            linear_path = self.linear_path
+
         output_activation: str | Unset = UNSET
         if not isinstance(self.output_activation, Unset):
             output_activation = self.output_activation.value
@@ -89,6 +102,8 @@ class DenseArchitecture:
             field_dict["activation"] = activation
         if hidden_sizes is not UNSET:
             field_dict["hidden_sizes"] = hidden_sizes
+        if linear_path is not UNSET:
+            field_dict["linear_path"] = linear_path
         if output_activation is not UNSET:
             field_dict["output_activation"] = output_activation
         if tied_weights is not UNSET:
@@ -139,6 +154,24 @@ class DenseArchitecture:
         hidden_sizes = _parse_hidden_sizes(d.pop("hidden_sizes", UNSET))
 
 
+        def _parse_linear_path(data: object) -> Auto | bool | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                linear_path_type_1 = Auto(data)
+
+
+
+                return linear_path_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Auto | bool | Unset, data)
+
+        linear_path = _parse_linear_path(d.pop("linear_path", UNSET))
+
+
         _output_activation = d.pop("output_activation", UNSET)
         output_activation: DenseArchitectureOutputActivation | Unset
         if isinstance(_output_activation,  Unset):
@@ -156,6 +189,7 @@ class DenseArchitecture:
             kind=kind,
             activation=activation,
             hidden_sizes=hidden_sizes,
+            linear_path=linear_path,
             output_activation=output_activation,
             tied_weights=tied_weights,
         )
