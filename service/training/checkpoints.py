@@ -89,6 +89,16 @@ def save_checkpoint(
     checkpoint.write(buffer.getvalue())
 
 
+def checkpoint_spec(checkpoint: Checkpoint) -> str | None:
+    """The spec (its JSON) a stored checkpoint belongs to; None where there is none."""
+    data = checkpoint.read()
+    if data is None:
+        return None
+    ck = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    spec = ck.get("spec") if isinstance(ck, dict) else None
+    return spec if isinstance(spec, str) else None
+
+
 def load_checkpoint(
     checkpoint: Checkpoint,
     *,

@@ -16,7 +16,7 @@ from service.zoo.nets import Autoencoder, DenseStack
 from service.zoo.pca import init_linear_as_pca
 from service.zoo.preprocess import fit_preprocessor, preprocessor_from_moments
 from service.zoo.serving import ServingModel, build_serving_model
-from service.zoo.spec import ModelSpec, batch_size_of, check_against_dataset
+from service.zoo.spec import ModelSpec, batch_size_of, check_against_dataset, linear_path_of
 
 
 @dataclass
@@ -79,12 +79,18 @@ def _build(
 
 def loss_weights(spec: ModelSpec, scale: torch.Tensor) -> torch.Tensor | None:
     """(F,) weights that make the MSE of preprocessed rows the MSE in the data's units,
-    over a constant: each feature's scale squared, over their mean (None: all equal).
+    over a constant: each feature's scale squared, over their mean. For a network on a
+    linear path (the correction to PCA in the data's units it learns is measured in those
+    units); None otherwise, or where all scales are equal: every feature counts alike.
 
-    The network trains on preprocessed rows for its conditioning; the loss counts each
-    feature's error as the user will, in the units `reconstruct` answers in.
+    Without a path the loss stays in the preprocessed units, each feature alike: the
+    weighted loss, dominated by the features of largest spread, taught a network from
+    random weights far less (a curve in 5 features at code size 1: 0.86 of PCA's error in
+    the data's units, against 0.009 with the loss unweighted).
     """
-    if spec.training.loss != "mse" or bool((scale == scale[0]).all()):
+    if not linear_path_of(spec) or spec.training.loss != "mse":
+        return None
+    if bool((scale == scale[0]).all()):
         return None
     weights = scale.double().square()
     return (weights / weights.mean()).float()

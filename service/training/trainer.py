@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,13 @@ from service.datasets.chunks import ChunkedRows
 from service.training.checkpoints import (
     LoopState,
     as_checkpoint,
+    checkpoint_spec,
     load_checkpoint,
     save_checkpoint,
     state_copy,
 )
 from service.training.data import (
+    Scan,
     StreamSplit,
     TrainingFailed,
     TrainingInterrupted,
@@ -37,10 +39,10 @@ from service.training.data import (
     split_rows,
 )
 from service.training.prepare import Context, prepare, prepare_stream
-from service.zoo.auto import resolve_spec
+from service.zoo.auto import resolve_spec, with_linear_path
 from service.zoo.metrics import quality_metrics
 from service.zoo.objective import layer_loss, layer_parameters, network_loss
-from service.zoo.profile import profile_data
+from service.zoo.profile import DataProfile, profile_data
 from service.zoo.serving import ServingModel, serving_config
 from service.zoo.spec import (
     ModelSpec,
@@ -341,6 +343,37 @@ def _fit(
     return state
 
 
+@dataclass
+class _Rows:
+    """The training data, read once for one or two trainings: a matrix, or a dataset's
+    chunks with the scan that profiled them."""
+
+    X: np.ndarray | ChunkedRows
+    profile: DataProfile
+    scan: Scan | None = None
+
+    @classmethod
+    def read(
+        cls,
+        X: np.ndarray | ChunkedRows,
+        spec: ModelSpec,
+        image_shape: tuple[int, int, int] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> _Rows:
+        if isinstance(X, ChunkedRows):
+            fraction, seed = spec.training.validation_fraction, spec.training.seed
+            try:
+                split = StreamSplit.for_rows(X, fraction, seed)
+                scan = scan_rows(X, split, image_shape, should_stop)
+            except ValueError as exc:
+                raise TrainingFailed(str(exc)) from exc
+            return cls(X, scan.profile, scan)
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or not np.isfinite(X).all():
+            raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
+        return cls(X, profile_data(X, image_shape))
+
+
 def train(
     *,
     spec: ModelSpec,
@@ -358,34 +391,89 @@ def train(
     take a sample of the training rows.
 
     Every `auto` field is decided from the data's profile first; the result's config holds
-    the resolved spec and its metrics say why each was chosen.
+    the resolved spec and its metrics say why each was chosen. A dense spec whose
+    `linear_path` is auto trains without one; where that model's validation error in the
+    data's units is above PCA's (a table whose features have their own units: its loss
+    counted each feature alike), it trains again with one (zoo.nets.LinearPath), which
+    starts on PCA's solution in those units. The second training's epochs follow the
+    first's in the history and in on_epoch, as stage "linear_path".
 
     Raises SpecError (spec or data refused), TrainingFailed (diverged: do not retry) and
     TrainingInterrupted (should_stop() said so; the checkpoint stays for a resume).
     """
-    if isinstance(X, ChunkedRows):
-        fraction, seed = spec.training.validation_fraction, spec.training.seed
-        try:
-            split = StreamSplit.for_rows(X, fraction, seed)
-            scan = scan_rows(X, split, image_shape, should_stop)
-        except ValueError as exc:
-            raise TrainingFailed(str(exc)) from exc
-        spec, decisions = resolve_spec(spec, scan.profile)
-        check_spec(spec)
-        ctx, X_train, X_val = prepare_stream(spec, X, scan, image_shape)
+    rows = _Rows.read(X, spec, image_shape, should_stop)
+    first, decisions = resolve_spec(spec, rows.profile)
+    check_spec(first)
+    second = with_linear_path(spec, rows.profile)
+    slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
+    resumes_second = (
+        second is not None
+        and slot is not None
+        and checkpoint_spec(slot) == second[0].model_dump_json()
+    )
+    if resumes_second:  # the job died in its second training: it resumes there
+        assert second is not None
+        return _train_resolved(*second, rows, image_shape, slot, on_epoch, should_stop)
+    result = _train_resolved(first, decisions, rows, image_shape, slot, on_epoch, should_stop)
+    m = result.metrics
+    if second is None or m["val_mse"] <= m["pca_val_mse"]:
+        return result
+    spec, decisions = second
+    decisions["architecture.linear_path"] = (
+        f"on: trained without one, the model's validation error in the data's units was "
+        f"{m['val_mse']:.4g} against PCA's {m['pca_val_mse']:.4g}; trained again on a "
+        "linear path fixed at PCA's solution"
+    )
+    if slot is not None:
+        slot.delete()  # the first training's: the second starts afresh
+    offset = len(result.history)
+
+    def follow(report: EpochReport) -> None:
+        assert on_epoch is not None
+        on_epoch(
+            replace(
+                report,
+                epoch=report.epoch + offset,
+                epochs=report.epochs + offset,
+                stage="linear_path",
+            )
+        )
+
+    again = _train_resolved(
+        spec, decisions, rows, image_shape, slot, follow if on_epoch else None, should_stop
+    )
+    history = result.history + [
+        {**row, "epoch": row["epoch"] + offset, "stage": "linear_path"} for row in again.history
+    ]
+    again.metrics.update(
+        train_time_s=m["train_time_s"] + again.metrics["train_time_s"],
+        epochs_run=len(history),
+        best_epoch=offset + again.metrics["best_epoch"],
+    )
+    return TrainResult(again.model, again.config, again.metrics, history)
+
+
+def _train_resolved(
+    spec: ModelSpec,
+    decisions: dict[str, str],
+    rows: _Rows,
+    image_shape: tuple[int, int, int] | None,
+    slot: Checkpoint | None,
+    on_epoch: Callable[[EpochReport], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> TrainResult:
+    """One training of a resolved, checked spec, and the fits and metrics after it."""
+    if rows.scan is not None:
+        assert isinstance(rows.X, ChunkedRows)
+        ctx, X_train, X_val = prepare_stream(spec, rows.X, rows.scan, image_shape)
         if ctx.stream is not None:
             ctx.stream.should_stop = should_stop
-        n_features, n_val = X.n_features, scan.n_val
+        n_features, n_val = rows.X.n_features, rows.scan.n_val
     else:
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2 or not np.isfinite(X).all():
-            raise TrainingFailed(f"training data must be a finite 2-D array, got shape {X.shape}")
-        spec, decisions = resolve_spec(spec, profile_data(X, image_shape))
-        check_spec(spec)
-        ctx, X_train, X_val = prepare(spec, X, image_shape)
-        n_features, n_val = X.shape[1], len(X_val)
+        assert isinstance(rows.X, np.ndarray)
+        ctx, X_train, X_val = prepare(spec, rows.X, image_shape)
+        n_features, n_val = rows.X.shape[1], len(X_val)
     with _cpu_threads(ctx):
-        slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
         state = _fit(ctx, slot, on_epoch, should_stop)
     model = ctx.model.to("cpu").eval()
     model.fit_score(torch.from_numpy(X_train), torch.from_numpy(X_val))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.zoo.profile import DataProfile
-from service.zoo.spec import ModelSpec, resolved_output_activation
+from service.zoo.spec import Auto, DenseArchitecture, ModelSpec, resolved_output_activation
 
 _SMALL_ROWS = 1000  # fewer rows than this: a smaller network and more weight decay
 _LARGE_ROWS = 10_000  # from this many rows on, larger batches
@@ -62,19 +62,48 @@ def _denoising(spec: ModelSpec, arch: dict[str, Any]) -> tuple[dict[str, float] 
     return None, f"kind {kind}: no input noise"
 
 
-def _linear_path(spec: ModelSpec, arch: dict[str, Any]) -> tuple[bool, str]:
+def _linear_path_refusal(spec: ModelSpec, arch: dict[str, Any]) -> str | None:
+    """Why a dense spec cannot have a linear path (None: it can)."""
     if arch.get("tied_weights"):
-        return False, "tied weights: the decoder has no layers of its own to add it to"
+        return "tied weights: the decoder has no layers of its own to add it to"
     if spec.regularization.sparsity is not None:
-        return False, "a sparsity penalty: it would act on PCA's codings"
+        return "a sparsity penalty: it would act on PCA's codings"
     if spec.training.strategy == "layerwise":
-        return False, "layerwise training: the linear path belongs to no layer"
+        return "layerwise training: the linear path belongs to no layer"
     if arch["output_activation"] != "linear":
-        return False, f"a {arch['output_activation']} output: PCA's reconstruction is unbounded"
-    return True, (
-        "linear codings and output: the layers add to a linear path that starts on PCA's "
-        "solution in the data's units, so training starts where PCA ends"
+        return f"a {arch['output_activation']} output: PCA's reconstruction is unbounded"
+    return None
+
+
+def _linear_path(spec: ModelSpec, arch: dict[str, Any]) -> tuple[bool, str]:
+    refusal = _linear_path_refusal(spec, arch)
+    if refusal is not None:
+        return False, f"off: {refusal}"
+    return False, (
+        "off; trained again with one if this model's validation error in the data's units "
+        "is above PCA's"
     )
+
+
+def with_linear_path(
+    spec: ModelSpec, profile: DataProfile
+) -> tuple[ModelSpec, dict[str, str]] | None:
+    """The second training of an auto linear path (see training.trainer.train): the spec
+    resolved with the path on, or None where it is explicit or cannot have one."""
+    arch = spec.architecture
+    if not isinstance(arch, DenseArchitecture) or not isinstance(arch.linear_path, Auto):
+        return None
+    first, _ = resolve_spec(spec, profile)
+    if _linear_path_refusal(first, first.architecture.model_dump()) is not None:
+        return None
+    data = spec.model_dump()
+    data["architecture"]["linear_path"] = True
+    resolved, decisions = resolve_spec(ModelSpec.model_validate(data), profile)
+    decisions["architecture.linear_path"] = (
+        "on: trained without one, the model's validation error in the data's units was "
+        "above PCA's; trained again on a linear path fixed at PCA's solution"
+    )
+    return resolved, decisions
 
 
 def _batch_size(profile: DataProfile) -> tuple[int, str]:
@@ -123,6 +152,7 @@ def resolve_spec(spec: ModelSpec, profile: DataProfile) -> tuple[ModelSpec, dict
         decisions["training.loss"] = (
             "bce: a variational model of data in [0, 1] (the chapter's likelihood)"
             if train["loss"] == "bce"
-            else "mse: what the service reports, in the data's units"
+            else "mse: squared error, in the preprocessed units (with a linear path, in the "
+            "data's units)"
         )
     return ModelSpec.model_validate(data), decisions

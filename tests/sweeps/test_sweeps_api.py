@@ -188,8 +188,7 @@ def test_one_failed_trial_leaves_the_sweep_to_the_others(
     client: TestClient, settings: Settings
 ) -> None:
     training = {**TINY["training"], "max_attempts": 1, "gradient_clip_norm": None}
-    # no linear path: PCA's fixed solution under the layers keeps sgd at 10 from diverging
-    architecture = {**TINY["architecture"], "code_size": 4, "linear_path": False}
+    architecture = {**TINY["architecture"], "code_size": 4}
     base = {"architecture": architecture, "training": training, "preprocessing": "none"}
     grid = {"training.learning_rate": [10.0, 0.003], "training.optimizer": ["sgd"]}
     sweep = start(client, sweep_body(base=base, grid=grid))
@@ -205,8 +204,7 @@ def test_a_sweep_whose_every_trial_fails_ends_failed_with_each_error(
     client: TestClient, settings: Settings
 ) -> None:
     training = {**TINY["training"], **DIVERGES, "max_attempts": 1}
-    architecture = {**TINY["architecture"], "linear_path": False}
-    base = {"architecture": architecture, "training": training, "preprocessing": "none"}
+    base = {**TINY, "training": training, "preprocessing": "none"}
     sweep = start(client, sweep_body(base=base, grid={"architecture.code_size": [2, 4]}))
     assert run_worker(settings, max_jobs=2) == 2
     done = read(client, sweep["id"])

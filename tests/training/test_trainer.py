@@ -53,6 +53,12 @@ LAYERWISE = make_spec(
     regularization={"sparsity": {"kind": "kl"}, "denoising": {"dropout": 0.1}},
     training={"strategy": "layerwise", "epochs": 2, "lr_schedule": "cosine"},
 )
+# a fixed linear path under the layers, the loss weighted by the features' scales
+LINEAR_PATH = make_spec(
+    {"linear_path": True},
+    training={"epochs": 4, "early_stopping_patience": None},
+    preprocessing="standardize",
+)
 
 
 @pytest.mark.parametrize("spec", [NOISY_VAE, LAYERWISE], ids=["vae", "layerwise"])
@@ -66,7 +72,9 @@ def test_same_spec_and_seed_give_identical_weights(spec: ModelSpec) -> None:
 
 
 @pytest.mark.parametrize(
-    ("spec", "stop_after"), [(NOISY_VAE, 1), (LAYERWISE, 3)], ids=["vae", "layerwise"]
+    ("spec", "stop_after"),
+    [(NOISY_VAE, 1), (LAYERWISE, 3), (LINEAR_PATH, 2)],
+    ids=["vae", "layerwise", "linear_path"],
 )
 def test_resume_gives_the_uninterrupted_weights(
     tmp_path: Path, spec: ModelSpec, stop_after: int
@@ -140,10 +148,7 @@ def test_early_stopping_restores_the_best_epoch() -> None:
     assert result.metrics["epochs_run"] < 40
     best = result.metrics["best_epoch"]
     assert val[best - 1] == min(val)
-    # the loss is the mse in the data's units over the mean squared preprocessing scale
-    scale = result.model.preprocessor.scale.double()
-    in_data_units = result.metrics["val_mse"] / float(scale.square().mean())
-    assert in_data_units == pytest.approx(min(val), rel=1e-4)
+    assert result.metrics["val_mse_preprocessed"] == pytest.approx(min(val), rel=1e-4)
 
 
 def test_linear_kind_reaches_the_pca_error() -> None:

@@ -106,13 +106,13 @@ def test_small_data_gets_a_smaller_network_and_weight_decay() -> None:
 
 def test_auto_noise_and_batch_size() -> None:
     profile = profile_data(_tabular())
-    dense = resolve_spec(_spec(architecture={"code_size": 2, "tied_weights": True}), profile)[0]
+    dense = resolve_spec(_spec(), profile)[0]
     assert dense.regularization.denoising is not None
     assert dense.regularization.denoising != "auto"
     assert dense.regularization.denoising.gaussian_std == pytest.approx(0.1)
-    # with a linear path (tabular data, linear output) the layers learn a fine correction
-    with_path, why = resolve_spec(_spec(), profile)
-    assert with_path.architecture.linear_path is True  # type: ignore[union-attr]
+    # with a linear path the layers learn a correction finer than that noise
+    path = _spec(architecture={"code_size": 2, "linear_path": True})
+    with_path, why = resolve_spec(path, profile)
     assert with_path.regularization.denoising is None
     assert "linear path" in why["regularization.denoising"]
     for kind in ("linear", "vae"):

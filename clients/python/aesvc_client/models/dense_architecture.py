@@ -34,10 +34,10 @@ class DenseArchitecture:
             activation (DenseArchitectureActivation | Unset):  Default: DenseArchitectureActivation.ELU.
             hidden_sizes (Auto | list[int] | Unset): Dense layers between input and coding. auto: sized from the dataset's
                 features and rows (see the version's spec).
-            linear_path (Auto | bool | Unset): A linear encoder and decoder beside the layers, their outputs added to the
-                layers' (which start at zero): training starts on PCA's solution in the data's units and learns what the layers
-                add to it. auto: on when the codings and the output are linear, the weights untied and the training end to end.
-                Default: Auto.AUTO.
+            linear_path (Auto | bool | Unset): A linear encoder and decoder beside the layers, fixed at PCA's solution in
+                the data's units, the layers' outputs added to theirs; its loss is in the data's units. auto: off, and for
+                linear codings and output, untied weights and end-to-end training, trained again with one where the first
+                model's validation error in the data's units is above PCA's. Default: Auto.AUTO.
             output_activation (DenseArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in
                 [0, 1] (minmax, global_minmax), else linear. Default: DenseArchitectureOutputActivation.AUTO.
             tied_weights (bool | Unset): Decoder reuses the transposed encoder weights. Default: False.
