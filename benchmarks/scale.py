@@ -91,7 +91,14 @@ def write_npy(path: Path, n_mb: int, seed: int = 0) -> int:
 
 def spec_body(epochs: int, batch_size: int) -> dict[str, Any]:
     return {
-        "architecture": {"kind": "dense", "code_size": 8, "hidden_sizes": [128, 64]},
+        # no linear path: one training, whatever PCA does on these rows (it would win on
+        # this linear data and the job would train twice)
+        "architecture": {
+            "kind": "dense",
+            "code_size": 8,
+            "hidden_sizes": [128, 64],
+            "linear_path": False,
+        },
         "training": {
             "epochs": epochs,
             "batch_size": batch_size,
