@@ -57,10 +57,12 @@ def save_checkpoint(
     optimizer: Any,
     scheduler: Any,
     rngs: tuple[torch.Generator, torch.Generator],
+    carried: dict[str, Any] | None = None,
 ) -> None:
     """Write atomically: a crash leaves the previous checkpoint, never half of one.
 
-    shape is [n_train, n_val, n_features]; rngs are (shuffle, noise) generators.
+    shape is [n_train, n_val, n_features]; rngs are (shuffle, noise) generators; carried
+    is what a second training keeps of the job's first (trainer.train), plain values.
     """
     shuffle_gen, noise_gen = rngs
     payload = {
@@ -80,6 +82,7 @@ def save_checkpoint(
         "history": state.history,
         "shuffle_rng": shuffle_gen.get_state(),
         "noise_rng": noise_gen.get_state(),
+        "carried": carried,
     }
     # Serialised in memory first: torch.save into a file reports a full disk as a bare
     # RuntimeError, a plain write says ENOSPC (and a full disk must leave no .tmp behind);
@@ -89,14 +92,20 @@ def save_checkpoint(
     checkpoint.write(buffer.getvalue())
 
 
-def checkpoint_spec(checkpoint: Checkpoint) -> str | None:
-    """The spec (its JSON) a stored checkpoint belongs to; None where there is none."""
+def checkpoint_header(checkpoint: Checkpoint) -> tuple[str | None, dict[str, Any] | None]:
+    """(the spec JSON a stored checkpoint belongs to, what it carries from an earlier
+    training of the same job); (None, None) where there is none."""
     data = checkpoint.read()
     if data is None:
-        return None
+        return None, None
     ck = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    spec = ck.get("spec") if isinstance(ck, dict) else None
-    return spec if isinstance(spec, str) else None
+    if not isinstance(ck, dict):
+        return None, None
+    spec, carried = ck.get("spec"), ck.get("carried")
+    return (
+        spec if isinstance(spec, str) else None,
+        carried if isinstance(carried, dict) else None,
+    )
 
 
 def load_checkpoint(

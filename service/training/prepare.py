@@ -32,6 +32,9 @@ class Context:
     bf16: bool
     loss_weights: torch.Tensor | None  # (F,) on device; None: every feature alike
     stream: ShuffledChunks | None = None  # raw batches of a dataset too large to hold
+    # a second training's summary of the job's first (trainer.train): its epochs come
+    # first in the numbering, and the checkpoints keep it
+    carried: dict[str, Any] | None = None
 
     @property
     def ae(self) -> Autoencoder:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from service.datasets.chunks import ChunkedRows
 from service.training.checkpoints import (
     LoopState,
     as_checkpoint,
-    checkpoint_spec,
+    checkpoint_header,
     load_checkpoint,
     save_checkpoint,
     state_copy,
@@ -177,17 +177,19 @@ def _train_epoch(
     should_stop: Callable[[], bool] | None,
     epoch: int,
 ) -> tuple[float, float]:
-    """One pass over the shuffled training rows: (mean loss, samples per second)."""
+    """One pass over the shuffled training rows: (mean loss, samples per second); epoch
+    is this training's own count (the data's order follows it)."""
+    shown, name = _numbered(ctx, epoch, stage)
     ctx.ae.train()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     clip = ctx.spec.training.gradient_clip_norm
     total, n_rows, started = 0.0, 0, time.perf_counter()
     for batch, x in enumerate(_batches(ctx, epoch)):  # (B, F) preprocessed
-        check_stop(should_stop, f"during epoch {epoch}")
+        check_stop(should_stop, f"during epoch {shown}")
         loss = _loss(ctx, stage, x, training=True)
         value = float(loss.item())
         if not np.isfinite(value):
-            raise _diverged(f"at epoch {epoch}, batch {batch + 1} ({stage.name})", value)
+            raise _diverged(f"at epoch {shown}, batch {batch + 1} ({name})", value)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip is not None:
@@ -280,20 +282,29 @@ def _run_epoch(
 ) -> dict[str, Any]:
     epochs = ctx.spec.training.epochs
     number = state.stage * epochs + state.epoch + 1
+    shown, name = _numbered(ctx, number, stage)
     started = time.perf_counter()
     train_loss, samples_per_s = _train_epoch(ctx, stage, optimizer, should_stop, number)
     val_loss = _val_loss(ctx, stage)
     if not np.isfinite(val_loss):
-        raise _diverged(f"on validation at epoch {number} ({stage.name})", val_loss)
+        raise _diverged(f"on validation at epoch {shown} ({name})", val_loss)
     state.train_time_s += time.perf_counter() - started
     return {
-        "epoch": number,
-        "stage": stage.name,
+        "epoch": shown,
+        "stage": name,
         "train_loss": train_loss,
         "val_loss": val_loss,
         "samples_per_s": samples_per_s,
         "lr": float(optimizer.param_groups[0]["lr"]),
     }
+
+
+def _numbered(ctx: Context, epoch: int, stage: _Stage) -> tuple[int, str]:
+    """(the job's number for this training's epoch, its stage's name): a second training
+    (trainer.train) counts on from the first, as stage "linear_path"."""
+    if ctx.carried is None:
+        return epoch, stage.name
+    return len(ctx.carried["history"]) + epoch, "linear_path"
 
 
 def _fit(
@@ -312,7 +323,7 @@ def _fit(
             model=ctx.model,
             rngs=(ctx.shuffle_gen, ctx.noise_gen),
         )
-    planned = len(stages) * ctx.spec.training.epochs
+    planned = _numbered(ctx, len(stages) * ctx.spec.training.epochs, stages[0])[0]
     while state.stage < len(stages):
         stage = stages[state.stage]
         optimizer, scheduler = _open_stage(ctx, stage, ck)
@@ -335,6 +346,7 @@ def _fit(
                     optimizer=kept[0],
                     scheduler=kept[1],
                     rngs=(ctx.shuffle_gen, ctx.noise_gen),
+                    carried=ctx.carried,
                 )
             if on_epoch is not None:
                 report = {k: v for k, v in row.items() if k != "lr"}
@@ -406,51 +418,96 @@ def train(
     check_spec(first)
     second = with_linear_path(spec, rows.profile)
     slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
-    resumes_second = (
-        second is not None
-        and slot is not None
-        and checkpoint_spec(slot) == second[0].model_dump_json()
-    )
-    if resumes_second:  # the job died in its second training: it resumes there
-        assert second is not None
-        return _train_resolved(*second, rows, image_shape, slot, on_epoch, should_stop)
-    result = _train_resolved(first, decisions, rows, image_shape, slot, on_epoch, should_stop)
+    one = _Training(first, decisions, rows, image_shape, on_epoch, should_stop)
+    if second is not None and slot is not None:
+        spec_json, carried = checkpoint_header(slot)
+        if spec_json == second[0].model_dump_json() and carried is not None:
+            return one.again(second, carried, slot, None)  # died in its second training
+    result = one.run(first, decisions, slot)
     m = result.metrics
     if second is None or m["val_mse"] <= m["pca_val_mse"]:
         return result
-    spec, decisions = second
-    decisions["architecture.linear_path"] = (
-        f"on: trained without one, the model's validation error in the data's units was "
-        f"{m['val_mse']:.4g} against PCA's {m['pca_val_mse']:.4g}; trained again on a "
-        "linear path fixed at PCA's solution"
-    )
+    carried = {
+        "history": result.history,
+        "train_time_s": m["train_time_s"],
+        "val_mse": m["val_mse"],
+        "pca_val_mse": m["pca_val_mse"],
+    }
     if slot is not None:
         slot.delete()  # the first training's: the second starts afresh
-    offset = len(result.history)
+    return one.again(second, carried, slot, result)
 
-    def follow(report: EpochReport) -> None:
-        assert on_epoch is not None
-        on_epoch(
-            replace(
-                report,
-                epoch=report.epoch + offset,
-                epochs=report.epochs + offset,
-                stage="linear_path",
-            )
+
+@dataclass
+class _Training:
+    """One job's training, run once, or twice with an auto linear path (train)."""
+
+    first: ModelSpec
+    decisions: dict[str, str]
+    rows: _Rows
+    image_shape: tuple[int, int, int] | None
+    on_epoch: Callable[[EpochReport], None] | None
+    should_stop: Callable[[], bool] | None
+
+    def run(
+        self,
+        spec: ModelSpec,
+        decisions: dict[str, str],
+        slot: Checkpoint | None,
+        carried: dict[str, Any] | None = None,
+        on_epoch: Callable[[EpochReport], None] | None = None,
+    ) -> TrainResult:
+        return _train_resolved(
+            spec,
+            decisions,
+            self.rows,
+            self.image_shape,
+            slot,
+            on_epoch or self.on_epoch,
+            self.should_stop,
+            carried,
         )
 
-    again = _train_resolved(
-        spec, decisions, rows, image_shape, slot, follow if on_epoch else None, should_stop
-    )
-    history = result.history + [
-        {**row, "epoch": row["epoch"] + offset, "stage": "linear_path"} for row in again.history
-    ]
-    again.metrics.update(
-        train_time_s=m["train_time_s"] + again.metrics["train_time_s"],
-        epochs_run=len(history),
-        best_epoch=offset + again.metrics["best_epoch"],
-    )
-    return TrainResult(again.model, again.config, again.metrics, history)
+    def again(
+        self,
+        second: tuple[ModelSpec, dict[str, str]],
+        carried: dict[str, Any],
+        slot: Checkpoint | None,
+        result: TrainResult | None,
+    ) -> TrainResult:
+        """The second training, on a linear path; the first model (result, or trained
+        again where the job resumed in the second) is kept where the second diverged or
+        did no better."""
+        spec, decisions = second
+        before = f"{carried['val_mse']:.4g} against PCA's {carried['pca_val_mse']:.4g}"
+        decisions["architecture.linear_path"] = (
+            f"on: trained without one, the model's validation error in the data's units was "
+            f"{before}; trained again on a linear path fixed at PCA's solution"
+        )
+        try:
+            again = self.run(spec, decisions, slot, carried)
+        except TrainingFailed as exc:
+            why = f"diverged ({exc})"
+        else:
+            if again.metrics["val_mse"] < carried["val_mse"]:
+                again.metrics.update(
+                    train_time_s=carried["train_time_s"] + again.metrics["train_time_s"],
+                    epochs_run=len(carried["history"]) + again.metrics["epochs_run"],
+                )
+                history = [*carried["history"], *again.history]
+                return TrainResult(again.model, again.config, again.metrics, history)
+            why = f"ended at {again.metrics['val_mse']:.4g}, no better"
+        if result is None:  # resumed in the second: the first again (seeded, the same)
+            result = self.run(self.first, self.decisions, None, on_epoch=_quiet)
+        result.metrics["auto_decisions"]["architecture.linear_path"] = (
+            f"off: trained without one, the model's validation error in the data's units was "
+            f"{before}; trained again on a linear path, which {why}: the first model is kept"
+        )
+        return result
+
+
+def _quiet(report: EpochReport) -> None:
+    """on_epoch for a training whose epochs were reported before."""
 
 
 def _train_resolved(
@@ -461,8 +518,10 @@ def _train_resolved(
     slot: Checkpoint | None,
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
+    carried: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """One training of a resolved, checked spec, and the fits and metrics after it."""
+    """One training of a resolved, checked spec, and the fits and metrics after it;
+    carried: the job's first training, where this is its second (_Training.again)."""
     if rows.scan is not None:
         assert isinstance(rows.X, ChunkedRows)
         ctx, X_train, X_val = prepare_stream(spec, rows.X, rows.scan, image_shape)
@@ -473,6 +532,7 @@ def _train_resolved(
         assert isinstance(rows.X, np.ndarray)
         ctx, X_train, X_val = prepare(spec, rows.X, image_shape)
         n_features, n_val = rows.X.shape[1], len(X_val)
+    ctx.carried = carried
     with _cpu_threads(ctx):
         state = _fit(ctx, slot, on_epoch, should_stop)
     model = ctx.model.to("cpu").eval()

@@ -11,8 +11,12 @@ def pca_fit(X_train: np.ndarray, code_size: int) -> tuple[np.ndarray, np.ndarray
     """Return (mean (F,), components (code_size, F)) of the centred training rows."""
     X = np.asarray(X_train, dtype=np.float64)
     mean = X.mean(axis=0)
-    _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
-    return mean, vt[:code_size]
+    _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
+    # directions with no spread (fewer rows than codings, copies of a feature) are
+    # rounding noise that differs between two fits of the same rows: zero, not noise
+    kept = s > (s[0] if len(s) else 0.0) * max(X.shape) * np.finfo(np.float64).eps
+    components = vt[:code_size] * kept[:code_size, None]
+    return mean, components
 
 
 def pca_reconstruction_mse(X_train: np.ndarray, X_eval: np.ndarray, code_size: int) -> float:

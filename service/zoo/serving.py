@@ -75,9 +75,16 @@ class ServingModel(nn.Module):
         if cov is None or not bool(torch.isfinite(cov).all()):
             cov = torch.eye(code, dtype=torch.float64)
         # a ridge of 1e-3 of the mean variance: a coding unit that barely varies on the
-        # training rows must not turn a small move at serving time into a huge score
-        ridge = 1e-3 * float(cov.diagonal().mean().clamp_min(1e-12))
-        precision = torch.linalg.pinv(cov + ridge * torch.eye(code, dtype=torch.float64))
+        # training rows must not turn a small move at serving time into a huge score. On a
+        # linear path the codings are PCA's scores in the data's units, whose variances
+        # may differ a million-fold by right: each unit's ridge is then 1e-3 of its own
+        # variance (the mean's would hide every direction but the first)
+        variance = cov.diagonal().clamp_min(1e-12)
+        if self.autoencoder.linear_path is None:
+            ridge = 1e-3 * variance.mean() * torch.ones_like(variance)
+        else:
+            ridge = 1e-3 * variance + 1e-9 * variance.max()
+        precision = torch.linalg.pinv(cov + torch.diag(ridge))
         x = self.preprocessor(X_val_raw)
         errors = (self.autoencoder(x) - x).square().mean(dim=1)
         self.error_scale.fill_(max(float(errors.mean()), 1e-12))
