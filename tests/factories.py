@@ -68,8 +68,10 @@ def job_body(
     **overrides: Any,
 ) -> dict[str, Any]:
     """A 1.0 job body (`model`, `spec`); overrides of the spec's parts go inside `spec`."""
+    # one training: a dense job whose first model loses to PCA (two epochs do) would train
+    # again on a linear path (tests/zoo/test_linear_path.py)
     spec: dict[str, Any] = {
-        "architecture": {"code_size": code_size, "hidden_sizes": [16]},
+        "architecture": {"code_size": code_size, "hidden_sizes": [16], "linear_path": False},
         "training": {"epochs": epochs, "batch_size": 64},
     }
     body: dict[str, Any] = {"model": model_name, "dataset": dataset, "spec": spec}
@@ -80,10 +82,12 @@ def job_body(
         else:
             where[key] = value
     architecture = spec["architecture"]
-    if architecture.get("kind", "dense") not in ("dense", "vae") and "hidden_sizes" not in (
-        overrides.get("architecture") or {}
-    ):
+    given = overrides.get("architecture") or {}
+    kind = architecture.get("kind", "dense")
+    if kind not in ("dense", "vae") and "hidden_sizes" not in given:
         del architecture["hidden_sizes"]  # a kind without dense layers takes no hidden_sizes
+    if kind != "dense" and "linear_path" not in given:
+        del architecture["linear_path"]  # only dense kinds have one
     return body
 
 

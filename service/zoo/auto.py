@@ -62,15 +62,23 @@ def _denoising(spec: ModelSpec, arch: dict[str, Any]) -> tuple[dict[str, float] 
     return None, f"kind {kind}: no input noise"
 
 
+def _output_auto(spec: ModelSpec) -> bool:
+    arch = spec.architecture
+    return isinstance(arch, DenseArchitecture) and arch.output_activation == "auto"
+
+
 def _linear_path_refusal(spec: ModelSpec, arch: dict[str, Any]) -> str | None:
-    """Why a dense spec cannot have a linear path (None: it can)."""
+    """Why a dense spec cannot have a linear path (None: it can). An output activation
+    left to auto becomes linear with one."""
     if arch.get("tied_weights"):
         return "tied weights: the decoder has no layers of its own to add it to"
     if spec.regularization.sparsity is not None:
         return "a sparsity penalty: it would act on PCA's codings"
     if spec.training.strategy == "layerwise":
         return "layerwise training: the linear path belongs to no layer"
-    if arch["output_activation"] != "linear":
+    if spec.training.loss == "bce":
+        return "a bce loss: it needs a sigmoid output"
+    if arch["output_activation"] != "linear" and not _output_auto(spec):
         return f"a {arch['output_activation']} output: PCA's reconstruction is unbounded"
     return None
 
@@ -79,9 +87,10 @@ def _linear_path(spec: ModelSpec, arch: dict[str, Any]) -> tuple[bool, str]:
     refusal = _linear_path_refusal(spec, arch)
     if refusal is not None:
         return False, f"off: {refusal}"
+    output = "" if arch["output_activation"] == "linear" else " (and a linear output)"
     return False, (
-        "off; trained again with one if this model's validation error in the data's units "
-        "is above PCA's"
+        f"off; trained again with one{output} if this model's validation error in the "
+        "data's units is above PCA's"
     )
 
 
@@ -89,16 +98,23 @@ def with_linear_path(
     spec: ModelSpec, profile: DataProfile
 ) -> tuple[ModelSpec, dict[str, str]] | None:
     """The second training of an auto linear path (see training.trainer.train): the spec
-    resolved with the path on, or None where it is explicit or cannot have one."""
+    resolved with the path on (and a linear output where the output was auto), or None
+    where the path is explicit or cannot be."""
     arch = spec.architecture
     if not isinstance(arch, DenseArchitecture) or not isinstance(arch.linear_path, Auto):
         return None
-    first, _ = resolve_spec(spec, profile)
-    if _linear_path_refusal(first, first.architecture.model_dump()) is not None:
-        return None
     data = spec.model_dump()
     data["architecture"]["linear_path"] = True
-    resolved, decisions = resolve_spec(ModelSpec.model_validate(data), profile)
+    if _output_auto(spec):
+        data["architecture"]["output_activation"] = "linear"
+    second = ModelSpec.model_validate(data)
+    resolved, decisions = resolve_spec(second, profile)
+    if _output_auto(spec):
+        decisions["architecture.output_activation"] = (
+            "linear: on a linear path (PCA's reconstruction is not bounded)"
+        )
+    if _linear_path_refusal(resolved, resolved.architecture.model_dump()) is not None:
+        return None
     decisions["architecture.linear_path"] = (
         "on: trained without one, the model's validation error in the data's units was "
         "above PCA's; trained again on a linear path fixed at PCA's solution"

@@ -99,9 +99,9 @@ class DenseArchitecture(_Spec):
         default=Auto.AUTO,
         description="A linear encoder and decoder beside the layers, fixed at PCA's "
         "solution in the data's units, the layers' outputs added to theirs; its loss is in "
-        "the data's units. auto: off, and for linear codings and output, untied weights and "
-        "end-to-end training, trained again with one where the first model's validation "
-        "error in the data's units is above PCA's.",
+        "the data's units. auto: off, and for linear codings, untied weights, end-to-end "
+        "training and an output that is linear or auto (then linear), trained again with "
+        "one where the first model's validation error in the data's units is above PCA's.",
     )
 
 

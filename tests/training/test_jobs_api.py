@@ -35,6 +35,34 @@ def test_job_runs_and_registers_version(client: TestClient, settings: Settings) 
     assert [h["epoch"] for h in rest["epochs"]] == [2] and rest["next_page_token"] is None
 
 
+def test_a_job_whose_model_loses_to_pca_trains_again_on_a_linear_path(
+    client: TestClient, settings: Settings
+) -> None:
+    """Two epochs on digits lose to PCA in the data's units: the job's progress, history and
+    version go on into a second training (stage linear_path), which the version holds."""
+    body = job_body(model_name="twice", code_size=8, architecture={"linear_path": "auto"})
+    job = client.post("/v1/jobs", json=body).json()
+    assert run_worker(settings) == 1
+    done = client.get(f"/v1/jobs/{job['id']}").json()
+    assert done["status"] == "succeeded", done
+    progress = done["progress"]
+    assert (progress["epoch"], progress["epochs"], progress["stage"]) == (4, 4, "linear_path")
+    history = client.get(f"/v1/jobs/{job['id']}/history").json()["epochs"]
+    assert [(h["epoch"], h["stage"]) for h in history] == [
+        (1, "end_to_end"),
+        (2, "end_to_end"),
+        (3, "linear_path"),
+        (4, "linear_path"),
+    ]
+    version = client.get("/v1/models/twice/versions/1").json()
+    assert version["spec"]["architecture"]["linear_path"] is True
+    assert version["spec"]["architecture"]["output_activation"] == "linear"
+    metrics = version["metrics"]
+    assert metrics["val_mse"] <= metrics["pca_val_mse"] * (1 + 1e-4)
+    assert metrics["auto_decisions"]["architecture.linear_path"].startswith("on: trained")
+    assert version["worse_than"] == []  # no warning against PCA
+
+
 def test_unknown_dataset_is_404(client: TestClient) -> None:
     response = client.post("/v1/jobs", json=job_body(dataset="nope"))
     assert response.status_code == 404

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_wine
+from sklearn.datasets import load_digits, load_wine
 
 from service.training.data import TrainingInterrupted
 from service.training.prepare import loss_weights, prepare
@@ -162,3 +162,22 @@ def test_a_version_stored_before_the_field_loads_without_a_path() -> None:
     assert not any(name.startswith("autoencoder.linear_path") for name in tensors)
     config = {"spec": old, "n_features": 6, "image_shape": None, "format_version": FORMAT_VERSION}
     assert load_serving_model(config, tensors).autoencoder.linear_path is None
+
+
+def test_an_image_model_that_loses_to_pca_trains_again_with_a_linear_output() -> None:
+    """Whole numbers in [0, 16] (a sigmoid output after global_minmax): at code size 32 of
+    64 the first model lost to PCA (1.16 of its error after 100 epochs); its output left
+    to auto, the second has a linear one on the path."""
+    X = load_digits().data[:300].astype(np.float32)
+    result = train(spec=spec(32, training={"epochs": 3}), X=X, image_shape=None)
+    m = result.metrics
+    architecture = result.config["spec"]["architecture"]
+    assert architecture["linear_path"] is True and architecture["output_activation"] == "linear"
+    assert "linear path" in m["auto_decisions"]["architecture.output_activation"]
+    assert m["val_mse"] <= m["pca_val_mse"] * (1 + 1e-4), (m["val_mse"], m["pca_val_mse"])
+    explicit = spec(
+        32, architecture={"output_activation": "sigmoid"}, training={"epochs": 3}
+    )  # an explicit sigmoid stays: one training
+    kept = train(spec=explicit, X=X, image_shape=None)
+    assert kept.config["spec"]["architecture"]["linear_path"] is False
+    assert kept.metrics["val_mse"] > kept.metrics["pca_val_mse"]

@@ -36,8 +36,8 @@ class DenseArchitecture:
                 features and rows (see the version's spec).
             linear_path (Auto | bool | Unset): A linear encoder and decoder beside the layers, fixed at PCA's solution in
                 the data's units, the layers' outputs added to theirs; its loss is in the data's units. auto: off, and for
-                linear codings and output, untied weights and end-to-end training, trained again with one where the first
-                model's validation error in the data's units is above PCA's. Default: Auto.AUTO.
+                linear codings, untied weights, end-to-end training and an output that is linear or auto (then linear), trained
+                again with one where the first model's validation error in the data's units is above PCA's. Default: Auto.AUTO.
             output_activation (DenseArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in
                 [0, 1] (minmax, global_minmax), else linear. Default: DenseArchitectureOutputActivation.AUTO.
             tied_weights (bool | Unset): Decoder reuses the transposed encoder weights. Default: False.
