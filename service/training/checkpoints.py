@@ -10,6 +10,7 @@ is everything a run needs to resume and end on the weights an uninterrupted run 
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,20 +93,26 @@ def save_checkpoint(
     checkpoint.write(buffer.getvalue())
 
 
-def checkpoint_header(checkpoint: Checkpoint) -> tuple[str | None, dict[str, Any] | None]:
-    """(the spec JSON a stored checkpoint belongs to, what it carries from an earlier
-    training of the same job); (None, None) where there is none."""
+def _spec_of(ck: dict[str, Any]) -> ModelSpec | None:
+    """The spec a checkpoint belongs to, read as a stored spec: one written before a field
+    existed reads with the field's stored default, as the job's own spec does."""
+    try:
+        return ModelSpec.stored(json.loads(ck["spec"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def checkpoint_header(checkpoint: Checkpoint) -> tuple[ModelSpec | None, dict[str, Any] | None]:
+    """(the spec a stored checkpoint belongs to, what it carries from an earlier training
+    of the same job); (None, None) where there is none."""
     data = checkpoint.read()
     if data is None:
         return None, None
     ck = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     if not isinstance(ck, dict):
         return None, None
-    spec, carried = ck.get("spec"), ck.get("carried")
-    return (
-        spec if isinstance(spec, str) else None,
-        carried if isinstance(carried, dict) else None,
-    )
+    carried = ck.get("carried")
+    return _spec_of(ck), carried if isinstance(carried, dict) else None
 
 
 def load_checkpoint(
@@ -122,7 +129,7 @@ def load_checkpoint(
         raise FileNotFoundError(f"no checkpoint at {checkpoint.uri}")
     ck = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     where = checkpoint.uri
-    if ck.get("format") != CHECKPOINT_FORMAT or ck.get("spec") != spec.model_dump_json():
+    if ck.get("format") != CHECKPOINT_FORMAT or _spec_of(ck) != spec:
         raise ValueError(f"checkpoint {where} belongs to another spec or format; delete it")
     if ck["shape"] != shape:
         raise ValueError(f"checkpoint {where} was trained on data of another shape")

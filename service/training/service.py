@@ -32,7 +32,7 @@ from service.training.schemas import (
     WorkerInfo,
 )
 from service.training.tables import Job, JobEvent
-from service.zoo.auto import resolve_spec
+from service.zoo.auto import resolve_spec, with_linear_path
 from service.zoo.budget import check_budget
 from service.zoo.profile import DataProfile
 from service.zoo.spec import ModelSpec, SpecError, check_against_dataset, check_spec
@@ -81,7 +81,8 @@ def validate_spec_for(
 ) -> None:
     """Refuse a spec this dataset cannot train, judged on what its `auto` fields become;
     `prefix` is where the spec lies in the request body."""
-    spec, _ = resolve_spec(spec, dataset_profile(dataset))
+    asked, profile = spec, dataset_profile(dataset)
+    spec, _ = resolve_spec(spec, profile)
     lo, hi = preprocessed_range(dataset, spec.preprocessing)
     shape = tuple(dataset.image_shape) if dataset.image_shape else None
     try:
@@ -102,6 +103,22 @@ def validate_spec_for(
         )
     except SpecError as exc:
         raise Unprocessable((*prefix, *exc.loc), exc.message) from exc
+    second = with_linear_path(asked, profile)
+    if second is not None:  # the model a second training on a linear path would build
+        try:
+            check_budget(
+                second[0],
+                n_features=dataset.n_features,
+                image_shape=shape,
+                max_parameters=limits.resolved_max_model_parameters,
+                max_training_bytes=limits.resolved_max_training_bytes,
+            )
+        except SpecError as exc:
+            raise Unprocessable(
+                (*prefix, "architecture", "linear_path"),
+                f"where this model loses to PCA the job trains it again on a linear path, "
+                f"and then {exc.message}: set architecture.linear_path to false",
+            ) from exc
     n_val = max(1, round(dataset.n_rows * spec.training.validation_fraction))  # as split_rows
     if dataset.n_rows - n_val < 1:
         raise Unprocessable(

@@ -312,10 +312,11 @@ def _fit(
     checkpoint: Checkpoint | None,
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
+    resume: bool = True,
 ) -> LoopState:
     stages = _stages(ctx.spec)
     state, ck = LoopState(), None
-    if checkpoint is not None and checkpoint.exists():
+    if resume and checkpoint is not None and checkpoint.exists():
         state, ck = load_checkpoint(
             checkpoint,
             spec=ctx.spec,
@@ -420,8 +421,8 @@ def train(
     slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
     one = _Training(first, decisions, rows, image_shape, on_epoch, should_stop)
     if second is not None and slot is not None:
-        spec_json, carried = checkpoint_header(slot)
-        if spec_json == second[0].model_dump_json() and carried is not None:
+        stored, carried = checkpoint_header(slot)
+        if stored == second[0] and carried is not None:
             return one.again(second, carried, slot, None)  # died in its second training
     result = one.run(first, decisions, slot)
     m = result.metrics
@@ -456,6 +457,7 @@ class _Training:
         slot: Checkpoint | None,
         carried: dict[str, Any] | None = None,
         on_epoch: Callable[[EpochReport], None] | None = None,
+        resume: bool = True,
     ) -> TrainResult:
         return _train_resolved(
             spec,
@@ -466,6 +468,7 @@ class _Training:
             on_epoch or self.on_epoch,
             self.should_stop,
             carried,
+            resume,
         )
 
     def again(
@@ -485,7 +488,9 @@ class _Training:
             f"{before}; trained again on a linear path fixed at PCA's solution"
         )
         try:
-            again = self.run(spec, decisions, slot, carried)
+            # a fresh second training overwrites whatever the slot holds (the first's
+            # checkpoint, where its best-effort delete failed)
+            again = self.run(spec, decisions, slot, carried, resume=result is None)
         except TrainingFailed as exc:
             why = f"diverged ({exc})"
         else:
@@ -519,9 +524,11 @@ def _train_resolved(
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
     carried: dict[str, Any] | None = None,
+    resume: bool = True,
 ) -> TrainResult:
     """One training of a resolved, checked spec, and the fits and metrics after it;
-    carried: the job's first training, where this is its second (_Training.again)."""
+    carried: the job's first training, where this is its second (_Training.again);
+    resume False: start afresh whatever the slot holds."""
     if rows.scan is not None:
         assert isinstance(rows.X, ChunkedRows)
         ctx, X_train, X_val = prepare_stream(spec, rows.X, rows.scan, image_shape)
@@ -534,7 +541,7 @@ def _train_resolved(
         n_features, n_val = rows.X.shape[1], len(X_val)
     ctx.carried = carried
     with _cpu_threads(ctx):
-        state = _fit(ctx, slot, on_epoch, should_stop)
+        state = _fit(ctx, slot, on_epoch, should_stop, resume)
     model = ctx.model.to("cpu").eval()
     model.fit_score(torch.from_numpy(X_train), torch.from_numpy(X_val))
     metrics = quality_metrics(spec, model, X_train, X_val)

@@ -78,8 +78,8 @@ def _linear_path_refusal(spec: ModelSpec, arch: dict[str, Any]) -> str | None:
         return "layerwise training: the linear path belongs to no layer"
     if spec.training.loss == "bce":
         return "a bce loss: it needs a sigmoid output"
-    if arch["output_activation"] != "linear" and not _output_auto(spec):
-        return f"a {arch['output_activation']} output: PCA's reconstruction is unbounded"
+    if arch["output_activation"] == "sigmoid" and not _output_auto(spec):
+        return "a sigmoid output: PCA's reconstruction is not one (use 'clip')"
     return None
 
 
@@ -87,7 +87,7 @@ def _linear_path(spec: ModelSpec, arch: dict[str, Any]) -> tuple[bool, str]:
     refusal = _linear_path_refusal(spec, arch)
     if refusal is not None:
         return False, f"off: {refusal}"
-    output = "" if arch["output_activation"] == "linear" else " (and a linear output)"
+    output = " (and a clip output)" if arch["output_activation"] == "sigmoid" else ""
     return False, (
         f"off; trained again with one{output} if this model's validation error in the "
         "data's units is above PCA's"
@@ -98,20 +98,23 @@ def with_linear_path(
     spec: ModelSpec, profile: DataProfile
 ) -> tuple[ModelSpec, dict[str, str]] | None:
     """The second training of an auto linear path (see training.trainer.train): the spec
-    resolved with the path on (and a linear output where the output was auto), or None
-    where the path is explicit or cannot be."""
+    resolved with the path on (an output left to auto: clip where it meant sigmoid), or
+    None where the path is explicit or cannot be."""
     arch = spec.architecture
     if not isinstance(arch, DenseArchitecture) or not isinstance(arch.linear_path, Auto):
         return None
+    first, _ = resolve_spec(spec, profile)
+    bounded = resolved_output_activation(first) == "sigmoid"
     data = spec.model_dump()
     data["architecture"]["linear_path"] = True
-    if _output_auto(spec):
-        data["architecture"]["output_activation"] = "linear"
+    if _output_auto(spec):  # the sum of a path and the layers is no sigmoid's input
+        data["architecture"]["output_activation"] = "clip" if bounded else "linear"
     second = ModelSpec.model_validate(data)
     resolved, decisions = resolve_spec(second, profile)
-    if _output_auto(spec):
+    if _output_auto(spec) and bounded:
         decisions["architecture.output_activation"] = (
-            "linear: on a linear path (PCA's reconstruction is not bounded)"
+            "clip: the data lie in [0, 1] after preprocessing, and a sigmoid cannot follow "
+            "a linear path (PCA's reconstruction is no sigmoid's output)"
         )
     if _linear_path_refusal(resolved, resolved.architecture.model_dump()) is not None:
         return None

@@ -23,12 +23,13 @@ from service.zoo.spec import (
     resolved_output_activation,
 )
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "elu": nn.ELU,
     "relu": nn.ReLU,
     "selu": nn.SELU,
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
+    "clip": lambda: nn.Hardtanh(0.0, 1.0),
     "linear": nn.Identity,
 }
 
@@ -41,6 +42,7 @@ _FUNCTIONAL: dict[str, Activation] = {
     "selu": F.selu,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
+    "clip": lambda x: F.hardtanh(x, 0.0, 1.0),
     "linear": None,
 }
 
@@ -174,12 +176,14 @@ class Autoencoder(nn.Module):
         code_size: int,
         latent: GaussianHead | None = None,
         linear_path: LinearPath | None = None,
+        path_output: str = "linear",
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.latent = latent
         self.decoder = decoder
         self.linear_path = linear_path
+        self._path_output = _FUNCTIONAL[path_output]  # after the path's sum
         self.n_features = n_features
         self.code_size = code_size
         self.variational = latent is not None
@@ -197,7 +201,8 @@ class Autoencoder(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         if self.linear_path is not None:
-            return LAYER_SCALE * self.decoder(z) + self.linear_path.decoder(z)  # (B, F)
+            out = LAYER_SCALE * self.decoder(z) + self.linear_path.decoder(z)  # (B, F)
+            return _apply(self._path_output, out)
         return self.decoder(z)  # (B, n_features)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -246,16 +251,24 @@ def build_dense(spec: ModelSpec, n_features: int) -> Autoencoder:
         return Autoencoder(body, vae_decoder, n_features=n_features, code_size=code, latent=head)
     encoder = DenseStack([*sizes, code], arch.activation, coding_activation(spec))
     decoder: nn.Module
+    with_path = linear_path_of(spec)
     if isinstance(arch, DenseArchitecture) and arch.tied_weights:
         decoder = TiedStack(encoder, arch.activation, out_act)
-    else:
-        decoder = DenseStack(dec_sizes, arch.activation, out_act)
+    else:  # on a path the output activation comes after the sum
+        decoder = DenseStack(dec_sizes, arch.activation, "linear" if with_path else out_act)
     path = None
-    if linear_path_of(spec):
+    if with_path:
         path = LinearPath(n_features, code)
         assert isinstance(decoder, DenseStack)  # _check_linear_path: not tied
         for stack in (encoder, decoder):  # the layers start by adding nothing
             last = cast(nn.Linear, stack.layers[-1])
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
-    return Autoencoder(encoder, decoder, n_features=n_features, code_size=code, linear_path=path)
+    return Autoencoder(
+        encoder,
+        decoder,
+        n_features=n_features,
+        code_size=code,
+        linear_path=path,
+        path_output=out_act if with_path else "linear",
+    )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 
 Kind = Literal["linear", "dense", "conv", "vae", "conv_vae"]
 Activation = Literal["elu", "relu", "selu", "tanh", "sigmoid", "linear"]
-OutputActivation = Literal["sigmoid", "linear", "auto"]
+OutputActivation = Literal["sigmoid", "clip", "linear", "auto"]
 Preprocessing = Literal["auto", "standardize", "minmax", "global_minmax", "none"]
 Loss = Literal["auto", "mse", "bce"]
 
@@ -70,7 +70,8 @@ def _output_activation() -> Any:
     return Field(
         default="auto",
         description="auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, "
-        "global_minmax), else linear.",
+        "global_minmax), else linear. clip: linear inside [0, 1], clipped outside (what a "
+        "second training on a linear path gets where auto meant sigmoid).",
     )
 
 
@@ -315,8 +316,8 @@ def _check_linear_path(spec: ModelSpec, arch: DenseArchitecture) -> None:
         why = "a sparsity penalty (it would act on PCA's codings)"
     elif spec.training.strategy == "layerwise":
         why = "layerwise training (the linear path belongs to no layer)"
-    elif spec.preprocessing != "auto" and resolved_output_activation(spec) != "linear":
-        why = "a bounded output activation (PCA's reconstruction is not bounded)"
+    elif spec.preprocessing != "auto" and resolved_output_activation(spec) == "sigmoid":
+        why = "a sigmoid output (PCA's reconstruction is not one): use 'clip' or 'linear'"
     if why is not None:
         raise SpecError(("architecture", "linear_path"), f"a linear path cannot go with {why}")
 
@@ -371,10 +372,11 @@ def check_against_dataset(
             "preprocessing 'minmax' with output_activation 'auto' or 'sigmoid', a kind other "
             "than 'linear', or loss 'mse'",
         )
-    if output_activation_of(spec) == "sigmoid" and not in_unit_range:
+    bounded = output_activation_of(spec)
+    if bounded in ("sigmoid", "clip") and not in_unit_range:
         raise SpecError(
             ("architecture", "output_activation"),
-            "a sigmoid output cannot reach data outside [0, 1]: use preprocessing 'minmax'",
+            f"a {bounded} output cannot reach data outside [0, 1]: use preprocessing 'minmax'",
         )
 
 
@@ -384,7 +386,7 @@ def output_activation_of(spec: ModelSpec) -> str:
     return "linear" if isinstance(arch, LinearArchitecture) else arch.output_activation
 
 
-def resolved_output_activation(spec: ModelSpec) -> Literal["sigmoid", "linear"]:
+def resolved_output_activation(spec: ModelSpec) -> Literal["sigmoid", "clip", "linear"]:
     """'auto' means sigmoid for data scaled into [0, 1], linear otherwise."""
     arch = spec.architecture
     if isinstance(arch, LinearArchitecture):

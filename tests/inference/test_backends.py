@@ -76,6 +76,23 @@ KINDS: dict[str, tuple[dict[str, Any], int, tuple[int, int, int] | None]] = {
         10,
         None,
     ),
+    "dense_linear_path_clip": (
+        {
+            "architecture": {
+                "kind": "dense",
+                "code_size": 3,
+                "linear_path": True,
+                "output_activation": "clip",
+            }
+        },
+        10,
+        None,
+    ),
+    "conv_clip": (
+        {"architecture": {"kind": "conv", "code_size": 4, "output_activation": "clip"}},
+        64,
+        (8, 8, 1),
+    ),
     "vae": ({"architecture": {"kind": "vae", "code_size": 2}}, 10, None),
     "conv": ({"architecture": {"kind": "conv", "code_size": 4}}, 64, (8, 8, 1)),
     "conv_vae": ({"architecture": {"kind": "conv_vae", "code_size": 4}}, 64, (8, 8, 1)),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from service.config import Settings
+from service.main import create_app
 from tests.factories import job_body, run_worker
 
 
@@ -56,11 +57,29 @@ def test_a_job_whose_model_loses_to_pca_trains_again_on_a_linear_path(
     ]
     version = client.get("/v1/models/twice/versions/1").json()
     assert version["spec"]["architecture"]["linear_path"] is True
-    assert version["spec"]["architecture"]["output_activation"] == "linear"
+    assert version["spec"]["architecture"]["output_activation"] == "clip"  # pixels in [0, 16]
     metrics = version["metrics"]
     assert metrics["val_mse"] <= metrics["pca_val_mse"] * (1 + 1e-4)
     assert metrics["auto_decisions"]["architecture.linear_path"].startswith("on: trained")
     assert version["worse_than"] == []  # no warning against PCA
+
+
+def test_a_linear_path_past_the_parameter_cap_is_refused_at_submission(
+    settings: Settings,
+) -> None:
+    """The second training's model is costed too: accepted, it registered a version over
+    AESVC_MAX_MODEL_PARAMETERS that the service then refused to import."""
+    capped = settings.model_copy(update={"max_model_parameters": 1297})  # the first model's
+    architecture = {"linear_path": "auto", "hidden_sizes": []}
+    with TestClient(create_app(capped, start_workers=False)) as client:
+        refused = client.post("/v1/jobs", json=job_body(code_size=8, architecture=architecture))
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()
+        assert problem["errors"][0]["field"] == "spec.architecture.linear_path"
+        assert "2393 parameters" in problem["detail"] and "1297" in problem["detail"]
+        without = {**architecture, "linear_path": False}
+        accepted = client.post("/v1/jobs", json=job_body(code_size=8, architecture=without))
+        assert accepted.status_code == 202, accepted.text
 
 
 def test_unknown_dataset_is_404(client: TestClient) -> None:

@@ -5,6 +5,7 @@ model on a path (tests/zoo/test_linear_path.py has the rest)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 import torch
 from sklearn.datasets import load_wine
 
+from service.artifacts import FolderCheckpoint
 from service.training.data import TrainingInterrupted
 from service.training.trainer import EpochReport, TrainResult, train
 from service.zoo.spec import ModelSpec
@@ -146,3 +148,53 @@ def test_the_score_sees_a_row_far_out_along_a_direction_of_small_spread() -> Non
     with torch.no_grad():
         score = float(result.model.row_errors(odd)[0])
     assert score > result.metrics["threshold"], (score, result.metrics["threshold"])
+
+
+def test_a_job_checkpointed_before_the_field_resumes_after_it(tmp_path: Path) -> None:
+    """A job handed back by a worker of the release before linear_path (a rolling
+    deploy): its checkpoint's spec has no such field; the job's stored spec reads it as
+    false, and so does the checkpoint's (compared by meaning, not by JSON text)."""
+    old_job = {"architecture": {"kind": "dense", "code_size": 2}, "training": {"epochs": 4}}
+    checkpoint = tmp_path / "ck.pt"
+    seen: list[EpochReport] = []
+    with pytest.raises(TrainingInterrupted):
+        train(
+            spec=ModelSpec.stored(old_job),
+            X=WINE,
+            image_shape=None,
+            checkpoint_path=checkpoint,
+            on_epoch=seen.append,
+            should_stop=lambda: len(seen) >= 2,
+        )
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    assert ',"linear_path":false' in ck["spec"]
+    ck["spec"] = ck["spec"].replace(',"linear_path":false', "")  # as the old release wrote it
+    del ck["carried"]
+    buffer = io.BytesIO()
+    torch.save(ck, buffer)
+    checkpoint.write_bytes(buffer.getvalue())
+    resumed = train(
+        spec=ModelSpec.stored(old_job), X=WINE, image_shape=None, checkpoint_path=checkpoint
+    )
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3, 4]
+
+
+class DeleteFails(FolderCheckpoint):
+    """A store that does not answer deletes: ObjectCheckpoint.delete then logs and leaves
+    the object (best effort), as this does."""
+
+    def delete(self) -> None:
+        pass
+
+
+def test_the_first_trainings_checkpoint_left_behind_does_not_fail_the_second(
+    tmp_path: Path,
+) -> None:
+    result = train(
+        spec=spec({"epochs": 3}),
+        X=WINE,
+        image_shape=None,
+        checkpoint_path=DeleteFails(tmp_path / "ck.pt"),
+    )
+    assert {row["stage"] for row in result.history} == {"end_to_end", "linear_path"}
+    assert result.config["spec"]["architecture"]["linear_path"] is True

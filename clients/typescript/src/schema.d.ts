@@ -1302,11 +1302,11 @@ export interface components {
             kind: "conv";
             /**
              * Output Activation
-             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear. clip: linear inside [0, 1], clipped outside (what a second training on a linear path gets where auto meant sigmoid).
              * @default auto
              * @enum {string}
              */
-            output_activation?: "sigmoid" | "linear" | "auto";
+            output_activation?: "sigmoid" | "clip" | "linear" | "auto";
         };
         /**
          * ConvVaeArchitecture
@@ -1336,11 +1336,11 @@ export interface components {
             kind: "conv_vae";
             /**
              * Output Activation
-             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear. clip: linear inside [0, 1], clipped outside (what a second training on a linear path gets where auto meant sigmoid).
              * @default auto
              * @enum {string}
              */
-            output_activation?: "sigmoid" | "linear" | "auto";
+            output_activation?: "sigmoid" | "clip" | "linear" | "auto";
         };
         /** CreateDatasetForm */
         CreateDatasetForm: {
@@ -1518,11 +1518,11 @@ export interface components {
             linear_path?: boolean | components["schemas"]["Auto"];
             /**
              * Output Activation
-             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear. clip: linear inside [0, 1], clipped outside (what a second training on a linear path gets where auto meant sigmoid).
              * @default auto
              * @enum {string}
              */
-            output_activation?: "sigmoid" | "linear" | "auto";
+            output_activation?: "sigmoid" | "clip" | "linear" | "auto";
             /**
              * Tied Weights
              * @description Decoder reuses the transposed encoder weights.
@@ -2720,11 +2720,11 @@ export interface components {
             kind: "vae";
             /**
              * Output Activation
-             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear.
+             * @description auto: sigmoid when the preprocessed data lie in [0, 1] (minmax, global_minmax), else linear. clip: linear inside [0, 1], clipped outside (what a second training on a linear path gets where auto meant sigmoid).
              * @default auto
              * @enum {string}
              */
-            output_activation?: "sigmoid" | "linear" | "auto";
+            output_activation?: "sigmoid" | "clip" | "linear" | "auto";
         };
         /** VersionPlots */
         VersionPlots: {

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 class ConvArchitectureOutputActivation(StrEnum):
     AUTO = "auto"
+    CLIP = "clip"
     LINEAR = "linear"
     SIGMOID = "sigmoid"
 

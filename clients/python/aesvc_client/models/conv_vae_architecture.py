@@ -33,7 +33,8 @@ class ConvVaeArchitecture:
             activation (ConvVaeArchitectureActivation | Unset):  Default: ConvVaeArchitectureActivation.ELU.
             conv_channels (list[int] | Unset): Channels of the conv encoder's stride-2 layers.
             output_activation (ConvVaeArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in
-                [0, 1] (minmax, global_minmax), else linear. Default: ConvVaeArchitectureOutputActivation.AUTO.
+                [0, 1] (minmax, global_minmax), else linear. clip: linear inside [0, 1], clipped outside (what a second training
+                on a linear path gets where auto meant sigmoid). Default: ConvVaeArchitectureOutputActivation.AUTO.
      """
 
     code_size: int

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 class ConvVaeArchitectureOutputActivation(StrEnum):
     AUTO = "auto"
+    CLIP = "clip"
     LINEAR = "linear"
     SIGMOID = "sigmoid"
 

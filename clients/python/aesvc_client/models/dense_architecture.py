@@ -39,7 +39,8 @@ class DenseArchitecture:
                 linear codings, untied weights, end-to-end training and an output that is linear or auto (then linear), trained
                 again with one where the first model's validation error in the data's units is above PCA's. Default: Auto.AUTO.
             output_activation (DenseArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in
-                [0, 1] (minmax, global_minmax), else linear. Default: DenseArchitectureOutputActivation.AUTO.
+                [0, 1] (minmax, global_minmax), else linear. clip: linear inside [0, 1], clipped outside (what a second training
+                on a linear path gets where auto meant sigmoid). Default: DenseArchitectureOutputActivation.AUTO.
             tied_weights (bool | Unset): Decoder reuses the transposed encoder weights. Default: False.
      """
 

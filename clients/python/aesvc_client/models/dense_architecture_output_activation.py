@@ -2,6 +2,7 @@ from enum import StrEnum
 
 class DenseArchitectureOutputActivation(StrEnum):
     AUTO = "auto"
+    CLIP = "clip"
     LINEAR = "linear"
     SIGMOID = "sigmoid"
 

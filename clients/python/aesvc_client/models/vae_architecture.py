@@ -35,7 +35,8 @@ class VaeArchitecture:
             hidden_sizes (Auto | list[int] | Unset): Dense layers between input and coding. auto: sized from the dataset's
                 features and rows (see the version's spec).
             output_activation (VaeArchitectureOutputActivation | Unset): auto: sigmoid when the preprocessed data lie in [0,
-                1] (minmax, global_minmax), else linear. Default: VaeArchitectureOutputActivation.AUTO.
+                1] (minmax, global_minmax), else linear. clip: linear inside [0, 1], clipped outside (what a second training on
+                a linear path gets where auto meant sigmoid). Default: VaeArchitectureOutputActivation.AUTO.
      """
 
     code_size: int
