@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from service.zoo.profile import DataProfile
-from service.zoo.spec import Auto, DenseArchitecture, ModelSpec, resolved_output_activation
+from service.zoo.spec import (
+    Auto,
+    DenseArchitecture,
+    ModelSpec,
+    linear_path_refusal,
+    resolved_output_activation,
+)
 
 _SMALL_ROWS = 1000  # fewer rows than this: a smaller network and more weight decay
 _LARGE_ROWS = 10_000  # from this many rows on, larger batches
@@ -67,24 +73,8 @@ def _output_auto(spec: ModelSpec) -> bool:
     return isinstance(arch, DenseArchitecture) and arch.output_activation == "auto"
 
 
-def _linear_path_refusal(spec: ModelSpec, arch: dict[str, Any]) -> str | None:
-    """Why a dense spec cannot have a linear path (None: it can). An output activation
-    left to auto becomes linear with one."""
-    if arch.get("tied_weights"):
-        return "tied weights: the decoder has no layers of its own to add it to"
-    if spec.regularization.sparsity is not None:
-        return "a sparsity penalty: it would act on PCA's codings"
-    if spec.training.strategy == "layerwise":
-        return "layerwise training: the linear path belongs to no layer"
-    if spec.training.loss == "bce":
-        return "a bce loss: it needs a sigmoid output"
-    if arch["output_activation"] == "sigmoid" and not _output_auto(spec):
-        return "a sigmoid output: PCA's reconstruction is not one (use 'clip')"
-    return None
-
-
 def _linear_path(spec: ModelSpec, arch: dict[str, Any]) -> tuple[bool, str]:
-    refusal = _linear_path_refusal(spec, arch)
+    refusal = linear_path_refusal(spec, auto_output=_output_auto(spec))
     if refusal is not None:
         return False, f"off: {refusal}"
     output = " (and a clip output)" if arch["output_activation"] == "sigmoid" else ""
@@ -116,7 +106,7 @@ def with_linear_path(
             "clip: the data lie in [0, 1] after preprocessing, and a sigmoid cannot follow "
             "a linear path (PCA's reconstruction is no sigmoid's output)"
         )
-    if _linear_path_refusal(resolved, resolved.architecture.model_dump()) is not None:
+    if linear_path_refusal(resolved) is not None:
         return None
     decisions["architecture.linear_path"] = (
         "on: trained without one, the model's validation error in the data's units was "

@@ -302,24 +302,34 @@ def check_spec(spec: ModelSpec) -> None:
             "kind 'vae' needs at least one hidden layer under its mean and log-variance heads",
         )
     if isinstance(arch, DenseArchitecture) and arch.linear_path is True:
-        _check_linear_path(spec, arch)
+        why = linear_path_refusal(spec)
+        if why is not None:
+            raise SpecError(("architecture", "linear_path"), f"a linear path cannot go with {why}")
     if train.bf16_autocast and train.device == "cpu":
         raise SpecError(("training", "bf16_autocast"), "bf16 autocast needs device cuda")
 
 
-def _check_linear_path(spec: ModelSpec, arch: DenseArchitecture) -> None:
-    """What a linear path beside the layers needs: both ends of the sum unbounded."""
-    why = None
+def linear_path_refusal(spec: ModelSpec, *, auto_output: bool = False) -> str | None:
+    """Why a spec cannot have a linear path beside its layers (None: it can): both ends
+    of the sum must be unbounded. auto_output: the output is left to auto, which a path
+    makes linear or clip (zoo.auto.with_linear_path), so no output refuses it."""
+    arch = spec.architecture
+    if not isinstance(arch, DenseArchitecture):
+        return f"kind '{arch.kind}' (only dense layers take one)"
     if arch.tied_weights:
-        why = "tied weights (the decoder has no layers of its own)"
-    elif spec.regularization.sparsity is not None:
-        why = "a sparsity penalty (it would act on PCA's codings)"
-    elif spec.training.strategy == "layerwise":
-        why = "layerwise training (the linear path belongs to no layer)"
-    elif spec.preprocessing != "auto" and resolved_output_activation(spec) == "sigmoid":
-        why = "a sigmoid output (PCA's reconstruction is not one): use 'clip' or 'linear'"
-    if why is not None:
-        raise SpecError(("architecture", "linear_path"), f"a linear path cannot go with {why}")
+        return "tied weights (the decoder has no layers of its own)"
+    if spec.regularization.sparsity is not None:
+        return "a sparsity penalty (it would act on PCA's codings)"
+    if spec.training.strategy == "layerwise":
+        return "layerwise training (the linear path belongs to no layer)"
+    if spec.training.loss == "bce":
+        return "a bce loss (it needs a sigmoid output)"
+    sigmoid = arch.output_activation == "sigmoid" or (
+        spec.preprocessing != "auto" and resolved_output_activation(spec) == "sigmoid"
+    )
+    if sigmoid and not auto_output:
+        return "a sigmoid output (PCA's reconstruction is not one): use 'clip' or 'linear'"
+    return None
 
 
 def linear_path_of(spec: ModelSpec) -> bool:
