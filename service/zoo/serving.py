@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import torch
+from scipy.stats import chi2
 from torch import nn
 
 from service.zoo.build import build_autoencoder
@@ -16,6 +17,10 @@ from service.zoo.spec import ModelSpec
 FORMAT_VERSION = 2  # 2: the anomaly score's statistics (SCORE_BUFFERS) are stored tensors
 READABLE_FORMATS = (1, 2)
 SCORE_BUFFERS = ("error_scale", "coding_mean", "coding_precision")
+# The anomaly score's coding statistics leave outliers out (ServingModel._robust_statistics):
+# the share of rows left out at first (PyOD's default contamination), how many times those
+# are chosen again, and the quantile of a gaussian's distances that rows are let back within.
+SCORE_TRIM, TRIM_STEPS, REWEIGHT_QUANTILE = 0.1, 3, 0.999
 
 
 class ServingModel(nn.Module):
@@ -67,9 +72,55 @@ class ServingModel(nn.Module):
         return errors / self.error_scale + t2 / self.autoencoder.code_size
 
     @torch.no_grad()
-    def fit_score(self, X_train_raw: torch.Tensor, X_val_raw: torch.Tensor) -> None:
+    def fit_score(
+        self, X_train_raw: torch.Tensor, X_val_raw: torch.Tensor, *, trim: float = SCORE_TRIM
+    ) -> None:
         """Set the score's statistics: codings of the training rows, errors of the others."""
         codings = self.encode(X_train_raw).double()  # (N, code)
+        mean, precision = self._robust_statistics(codings, trim)
+        x = self.preprocessor(X_val_raw)
+        errors = (self.autoencoder(x) - x).square().mean(dim=1)
+        self.error_scale.fill_(max(float(errors.mean()), 1e-12))
+        self.coding_mean.copy_(mean.float())
+        self.coding_precision.copy_(precision.float())
+
+    def _robust_statistics(
+        self, codings: torch.Tensor, trim: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The codings' mean and precision, fitted to the rows that are not outliers.
+
+        A user's unlabelled rows hold the outliers the score is to find, and a covariance
+        that counts them stretches toward them and hides them. As the reweighted Minimum
+        Covariance Determinant does: a few concentration steps (the statistics of the
+        1 - `trim` share of rows nearest the last ones, from all the rows), then every row
+        within the 0.999 quantile of a gaussian cloud's distances, once those are scaled to
+        its median. The result keeps the plain statistics' median distance: it moves the
+        centre and turns the ellipsoid away from the outliers, but keeps its size, so that
+        on clean rows the score is nearly what the plain statistics give
+        (docs/models.md, "Outliers among the training rows").
+        """
+        mean, precision = self._coding_statistics(codings)
+        if len(codings) < 2 / trim or not bool(torch.isfinite(codings).all()):
+            return mean, precision  # too few rows to leave any out
+        plain = float(_distances(codings, mean, precision).median())
+        for _ in range(TRIM_STEPS):
+            nearest = torch.argsort(_distances(codings, mean, precision))
+            mean, precision = self._coding_statistics(
+                codings[nearest[: math.ceil((1.0 - trim) * len(codings))]]
+            )
+        distances = _distances(codings, mean, precision)
+        code = codings.shape[1]
+        scale = max(float(distances.median()) / chi2.ppf(0.5, code), 1e-12)
+        inside = distances <= scale * chi2.ppf(REWEIGHT_QUANTILE, code)
+        if int(inside.sum()) >= 2:
+            mean, precision = self._coding_statistics(codings[inside])
+        robust = float(_distances(codings, mean, precision).median())
+        if plain > 0 and robust > 0:
+            precision = precision * (plain / robust)
+        return mean, precision
+
+    def _coding_statistics(self, codings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean (code,) and ridged precision (code, code) of codings (N, code), float64."""
         code = codings.shape[1]
         cov = torch.cov(codings.T).reshape(code, code) if len(codings) > 1 else None
         if cov is None or not bool(torch.isfinite(cov).all()):
@@ -84,15 +135,16 @@ class ServingModel(nn.Module):
             ridge = 1e-3 * variance.mean() * torch.ones_like(variance)
         else:
             ridge = 1e-3 * variance + 1e-9 * variance.max()
-        precision = torch.linalg.pinv(cov + torch.diag(ridge))
-        x = self.preprocessor(X_val_raw)
-        errors = (self.autoencoder(x) - x).square().mean(dim=1)
-        self.error_scale.fill_(max(float(errors.mean()), 1e-12))
-        self.coding_mean.copy_(codings.mean(dim=0).float())
-        self.coding_precision.copy_(precision.float())
+        return codings.mean(dim=0), torch.linalg.pinv(cov + torch.diag(ridge))
 
     def forward(self, x_raw: torch.Tensor) -> torch.Tensor:
         return self.reconstruct(x_raw)
+
+
+def _distances(codings: torch.Tensor, mean: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
+    """Each row's squared Mahalanobis distance (N,)."""
+    centred = codings - mean
+    return ((centred @ precision) * centred).sum(dim=1)
 
 
 def serving_config(
