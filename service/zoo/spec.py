@@ -249,7 +249,11 @@ class Training(_Spec):
         default=0.05,
         gt=0.0,
         lt=0.5,
-        description="Share of validation rows above the anomaly threshold.",
+        description=(
+            "Share of outliers expected among the training rows: the anomaly threshold "
+            "leaves this share of the rows the model was fitted on above it, and the "
+            "score's coding statistics leave out at least 10 %, more where this is higher."
+        ),
     )
 
 
