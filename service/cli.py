@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,6 +52,28 @@ def _check_store(settings: Settings) -> None:
         raise typer.Exit(2) from exc
 
 
+def _check_cluster(settings: Settings) -> None:
+    """AESVC_EXECUTOR=ray with no cluster to join stops the start with one line naming
+    RAY_ADDRESS, not a traceback from the app's startup (exit 3)."""
+    if settings.executor != "ray":
+        return
+    try:
+        from service.executors.ray_executor import connect
+
+        connect(settings)
+    except ImportError as exc:
+        typer.echo(f"aesvc: AESVC_EXECUTOR=ray needs the ray package: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except ConnectionError as exc:
+        address = os.environ.get("RAY_ADDRESS", "auto")
+        typer.echo(
+            f"aesvc: AESVC_EXECUTOR=ray found no running Ray cluster at RAY_ADDRESS={address}; "
+            "start one (`ray start --head`) or set RAY_ADDRESS to its address",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (AESVC_HOST)")] = None,
@@ -74,6 +97,7 @@ def serve(
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
     _check_store(settings)
+    _check_cluster(settings)
     tune_malloc(settings.malloc_top_pad_bytes)
     uvicorn.run(
         create_app(settings, freeze_gc=True),

@@ -92,7 +92,20 @@ def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
             2,
             "expected NAME or NAME@REF",
         ),
+        # an empty Ray folder: `auto` finds no cluster (it exited 3 with a traceback)
+        "ray-without-a-cluster": (
+            ["serve", "--port", "1"],
+            {
+                **data,
+                "AESVC_EXECUTOR": "ray",
+                "RAY_ADDRESS": "auto",
+                "RAY_TMPDIR": str(tmp_path / "ray"),
+            },
+            2,
+            "found no running Ray cluster at RAY_ADDRESS=auto",
+        ),
     }
+    (tmp_path / "ray").mkdir()
     for name, (args, env, status, says) in cases.items():
         done = aesvc(*args, env=env, cwd=tmp_path)
         assert done.returncode == status, (name, done.returncode, done.stderr)
