@@ -43,7 +43,7 @@ from service.zoo.auto import resolve_spec, with_linear_path
 from service.zoo.metrics import quality_metrics
 from service.zoo.objective import layer_loss, layer_parameters, network_loss
 from service.zoo.profile import DataProfile, profile_data
-from service.zoo.serving import SCORE_TRIM, ServingModel, serving_config
+from service.zoo.serving import ServingModel, score_trim, serving_config
 from service.zoo.spec import (
     ModelSpec,
     batch_size_of,
@@ -543,9 +543,7 @@ def _train_resolved(
     with _cpu_threads(ctx):
         state = _fit(ctx, slot, on_epoch, should_stop, resume)
     model = ctx.model.to("cpu").eval()
-    # a user who says more of the rows are outliers than the default share leaves more out
-    trim = max(SCORE_TRIM, spec.training.contamination)
-    model.fit_score(torch.from_numpy(X_train), torch.from_numpy(X_val), trim=trim)
+    model.fit_score(torch.from_numpy(X_train), torch.from_numpy(X_val), trim=score_trim(spec))
     metrics = quality_metrics(spec, model, X_train, X_val)
     metrics.update(
         train_time_s=state.train_time_s,

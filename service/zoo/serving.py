@@ -19,8 +19,10 @@ READABLE_FORMATS = (1, 2)
 SCORE_BUFFERS = ("error_scale", "coding_mean", "coding_precision")
 # The anomaly score's coding statistics leave outliers out (ServingModel._robust_statistics):
 # the share of rows left out at first (PyOD's default contamination), how many times those
-# are chosen again, and the quantile of a gaussian's distances that rows are let back within.
-SCORE_TRIM, TRIM_STEPS, REWEIGHT_QUANTILE = 0.1, 3, 0.999
+# are chosen again, the quantile of a gaussian's distances that rows are let back within,
+# and the fewest rows kept per coding unit for a covariance worth the name.
+SCORE_TRIM, TRIM_STEPS, REWEIGHT_QUANTILE, ROWS_PER_CODING_UNIT = 0.1, 3, 0.999, 5
+DISTANCE_ROWS = 1 << 16  # rows per pass of _distances: its temporaries stay small
 
 
 class ServingModel(nn.Module):
@@ -73,11 +75,15 @@ class ServingModel(nn.Module):
 
     @torch.no_grad()
     def fit_score(
-        self, X_train_raw: torch.Tensor, X_val_raw: torch.Tensor, *, trim: float = SCORE_TRIM
+        self, X_train_raw: torch.Tensor, X_val_raw: torch.Tensor, *, trim: float | None = None
     ) -> None:
-        """Set the score's statistics: codings of the training rows, errors of the others."""
+        """Set the score's statistics: codings of the training rows, errors of the others.
+        `trim` (score_trim): leave out up to that share of outlying training rows."""
         codings = self.encode(X_train_raw).double()  # (N, code)
-        mean, precision = self._robust_statistics(codings, trim)
+        if trim is None:
+            mean, precision = self._coding_statistics(codings)
+        else:
+            mean, precision = self._robust_statistics(codings, trim)
         x = self.preprocessor(X_val_raw)
         errors = (self.autoencoder(x) - x).square().mean(dim=1)
         self.error_scale.fill_(max(float(errors.mean()), 1e-12))
@@ -94,30 +100,30 @@ class ServingModel(nn.Module):
         Covariance Determinant does: a few concentration steps (the statistics of the
         1 - `trim` share of rows nearest the last ones, from all the rows), then every row
         within the 0.999 quantile of a gaussian cloud's distances, once those are scaled to
-        its median. The result keeps the plain statistics' median distance: it moves the
-        centre and turns the ellipsoid away from the outliers, but keeps its size, so that
-        on clean rows the score is nearly what the plain statistics give
-        (docs/models.md, "Outliers among the training rows").
+        its median, and never fewer rows than the steps kept. The result keeps the plain
+        statistics' median distance: it moves the centre and turns the ellipsoid away from
+        the outliers but keeps its size (docs/models.md, "Outliers among the training
+        rows"). The plain statistics stand where the rows are too few for the code size,
+        and where the rows kept are one point (more than half the rows alike).
         """
-        mean, precision = self._coding_statistics(codings)
-        if len(codings) < 2 / trim or not bool(torch.isfinite(codings).all()):
-            return mean, precision  # too few rows to leave any out
-        plain = float(_distances(codings, mean, precision).median())
+        plain_mean, plain_precision = self._coding_statistics(codings)
+        n, code = codings.shape
+        kept = math.ceil((1.0 - trim) * n)
+        if kept < ROWS_PER_CODING_UNIT * code or not bool(torch.isfinite(codings).all()):
+            return plain_mean, plain_precision
+        mean, precision = plain_mean, plain_precision
         for _ in range(TRIM_STEPS):
-            nearest = torch.argsort(_distances(codings, mean, precision))
-            mean, precision = self._coding_statistics(
-                codings[nearest[: math.ceil((1.0 - trim) * len(codings))]]
-            )
+            nearest = torch.argsort(_distances(codings, mean, precision))[:kept]
+            mean, precision = self._coding_statistics(codings[nearest])
         distances = _distances(codings, mean, precision)
-        code = codings.shape[1]
-        scale = max(float(distances.median()) / chi2.ppf(0.5, code), 1e-12)
-        inside = distances <= scale * chi2.ppf(REWEIGHT_QUANTILE, code)
-        if int(inside.sum()) >= 2:
-            mean, precision = self._coding_statistics(codings[inside])
+        scale = float(distances.median()) / chi2.ppf(0.5, code)
+        cut = max(scale * chi2.ppf(REWEIGHT_QUANTILE, code), float(distances.kthvalue(kept)[0]))
+        mean, precision = self._coding_statistics(codings[distances <= cut])
+        plain = float(_distances(codings, plain_mean, plain_precision).median())
         robust = float(_distances(codings, mean, precision).median())
-        if plain > 0 and robust > 0:
-            precision = precision * (plain / robust)
-        return mean, precision
+        if not (plain > 0 and robust > plain * 1e-6):
+            return plain_mean, plain_precision
+        return mean, precision * (plain / robust)
 
     def _coding_statistics(self, codings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean (code,) and ridged precision (code, code) of codings (N, code), float64."""
@@ -141,10 +147,24 @@ class ServingModel(nn.Module):
         return self.reconstruct(x_raw)
 
 
+def score_trim(spec: ModelSpec) -> float | None:
+    """The share of training rows the score's statistics may leave out: the spec's
+    `contamination`, at least SCORE_TRIM. None (the plain statistics) for sparse and
+    variational models, whose codings are no gaussian cloud (sigmoid activations near 0,
+    units the prior switched off): a gaussian's quantiles would leave out clean rows."""
+    arch = spec.architecture
+    if spec.regularization.sparsity is not None or arch.kind in ("vae", "conv_vae"):
+        return None
+    return max(SCORE_TRIM, spec.training.contamination)
+
+
 def _distances(codings: torch.Tensor, mean: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
-    """Each row's squared Mahalanobis distance (N,)."""
-    centred = codings - mean
-    return ((centred @ precision) * centred).sum(dim=1)
+    """Each row's squared Mahalanobis distance (N,), DISTANCE_ROWS rows at a time."""
+    out = torch.empty(len(codings), dtype=codings.dtype)
+    for start in range(0, len(codings), DISTANCE_ROWS):
+        centred = codings[start : start + DISTANCE_ROWS] - mean
+        out[start : start + DISTANCE_ROWS] = ((centred @ precision) * centred).sum(dim=1)
+    return out
 
 
 def serving_config(

@@ -252,7 +252,8 @@ class Training(_Spec):
         description=(
             "Share of outliers expected among the training rows: the anomaly threshold "
             "leaves this share of the rows the model was fitted on above it, and the "
-            "score's coding statistics leave out at least 10 %, more where this is higher."
+            "score's coding statistics may leave out that share of outlying rows (at "
+            "least 10 %)."
         ),
     )
 

@@ -2573,7 +2573,7 @@ export interface components {
             bf16_autocast?: boolean;
             /**
              * Contamination
-             * @description Share of outliers expected among the training rows: the anomaly threshold leaves this share of the rows the model was fitted on above it, and the score's coding statistics leave out at least 10 %, more where this is higher.
+             * @description Share of outliers expected among the training rows: the anomaly threshold leaves this share of the rows the model was fitted on above it, and the score's coding statistics may leave out that share of outlying rows (at least 10 %).
              * @default 0.05
              */
             contamination?: number;

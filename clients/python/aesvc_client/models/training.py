@@ -33,8 +33,8 @@ class Training:
             batch_size (Auto | int | Unset): auto: 32 below 10,000 rows, else 256. Default: Auto.AUTO.
             bf16_autocast (bool | Unset): CUDA only: bf16 autocast. Default: False.
             contamination (float | Unset): Share of outliers expected among the training rows: the anomaly threshold leaves
-                this share of the rows the model was fitted on above it, and the score's coding statistics leave out at least 10
-                %, more where this is higher. Default: 0.05.
+                this share of the rows the model was fitted on above it, and the score's coding statistics may leave out that
+                share of outlying rows (at least 10 %). Default: 0.05.
             device (TrainingDevice | Unset):  Default: TrainingDevice.AUTO.
             early_stopping_patience (Auto | int | None | Unset): Epochs without a better validation loss before training
                 stops (null: never). auto: 30 for variational kinds (their samples keep sharpening while the loss creeps down),
