@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,13 +55,16 @@ def _check_store(settings: Settings) -> None:
 
 def _check_cluster(settings: Settings) -> None:
     """AESVC_EXECUTOR=ray with no cluster to join stops the start with one line naming
-    RAY_ADDRESS, not a traceback from the app's startup (exit 3)."""
+    RAY_ADDRESS, not a traceback from the app's startup (exit 3). It connects on a thread
+    of its own, as the app's startup does: on the main thread ray.init puts in a SIGTERM
+    handler of its own (sys.exit(15)), which uvicorn calls after its graceful shutdown."""
     if settings.executor != "ray":
         return
     try:
         from service.executors.ray_executor import connect
 
-        connect(settings)
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(connect, settings).result()
     except ImportError as exc:
         typer.echo(f"aesvc: AESVC_EXECUTOR=ray needs the ray package: {exc}", err=True)
         raise typer.Exit(2) from exc

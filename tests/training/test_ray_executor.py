@@ -115,3 +115,11 @@ def test_api_restart_during_ray_job_loses_nothing(ray_server: LiveServer) -> Non
         assert http.get("/v1/models/slow/versions").json()["count"] == 1
         epochs = [h["epoch"] for h in _progress_events(http, job_id)]
         assert epochs == list(range(1, 13))
+
+
+def test_sigterm_stops_a_ray_serve_as_it_stops_a_local_one(ray_server: LiveServer) -> None:
+    """`aesvc serve` checks the cluster before the app starts; ray.init on the main thread
+    put in Ray's SIGTERM handler, which uvicorn called after its graceful shutdown: exit 15
+    (a failure to systemd) where a local serve is stopped by the signal (-15) or exits 0."""
+    rc = ray_server.stop(signal.SIGTERM, timeout_s=60)
+    assert rc in (0, -signal.SIGTERM), f"exit {rc}: {ray_server.logs()}"
