@@ -328,26 +328,46 @@ def _baselines(X_normal: np.ndarray, X_test: np.ndarray, code: int, seed: int) -
     }
 
 
-def check_anomaly_suite(api: Api, quick: bool) -> Check:
-    seeds = (0,) if quick else (0, 1, 2)
+# (X, is_anomaly, seed) -> (rows fitted, rows scored, which scored rows are anomalies)
+Draw = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _aurocs_by_tool(
+    api: Api, quick: bool, seeds: tuple[int, ...], draw: Draw
+) -> tuple[dict[str, dict[str, float]], dict[str, list[float]]]:
+    """Each task's mean AUROC per tool over the seeds (the service trained with only
+    `code_size`, the other tools fitted on the same rows), and the service's thresholds."""
     tasks: dict[str, dict[str, float]] = {}
     thresholds: dict[str, list[float]] = {}
     for name, X, anomalous, code in anomaly_tasks(quick):
         aurocs: dict[str, list[float]] = {}
         for seed in seeds:
-            X_train, X_test, a_train, a_test = train_test_split(
-                X, anomalous, test_size=0.4, stratify=anomalous, random_state=seed
-            )
-            X_normal, X_test = X_train[~a_train].astype(np.float32), X_test.astype(np.float32)
+            X_fit, X_score, a_score = draw(X, anomalous, seed)
             spec = {"architecture": {"code_size": code}, **_epochs(quick, 30)}
-            model, version, _ = api.train(api.upload(X_normal), spec)
-            scores = api.call(model, "score", {"inputs": X_test.tolist()})["scores"]
-            aurocs.setdefault("service", []).append(roc_auc_score(a_test, scores))
+            model, version, _ = api.train(api.upload(X_fit), spec)
+            scores = api.call(model, "score", {"inputs": X_score.tolist()})["scores"]
+            aurocs.setdefault("service", []).append(roc_auc_score(a_score, scores))
             thresholds.setdefault(name, []).append(version["metrics"]["threshold"])
-            for tool, tool_scores in _baselines(X_normal, X_test, code, seed).items():
-                aurocs.setdefault(tool, []).append(roc_auc_score(a_test, tool_scores))
+            for tool, tool_scores in _baselines(X_fit, X_score, code, seed).items():
+                aurocs.setdefault(tool, []).append(roc_auc_score(a_score, tool_scores))
         tasks[name] = {tool: float(np.mean(v)) for tool, v in aurocs.items()}
         print(f"     {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in tasks[name].items()))
+    return tasks, thresholds
+
+
+def _normal_rows_only(
+    X: np.ndarray, anomalous: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit on the normal rows of a stratified 60 %, score the other 40 %."""
+    X_train, X_test, a_train, a_test = train_test_split(
+        X, anomalous, test_size=0.4, stratify=anomalous, random_state=seed
+    )
+    return X_train[~a_train].astype(np.float32), X_test.astype(np.float32), a_test
+
+
+def check_anomaly_suite(api: Api, quick: bool) -> Check:
+    seeds = (0,) if quick else (0, 1, 2)
+    tasks, thresholds = _aurocs_by_tool(api, quick, seeds, _normal_rows_only)
     means, best_other, worst_gap = _against_tools(tasks)
     spread = {k: float(np.std(v) / np.mean(v)) for k, v in thresholds.items()}
     details = {"tasks": tasks, "means": means, "worst_gap_to_best_tool": worst_gap}
@@ -376,20 +396,15 @@ def with_outliers(
 def check_unlabelled_anomalies(api: Api, quick: bool) -> Check:
     """A user's own unlabelled rows, outliers included (8 %): train on all of them and ask
     which are the outliers, as PyOD's `decision_scores_` answers."""
+
+    def draw(
+        X: np.ndarray, anomalous: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows, is_anomaly = with_outliers(X, anomalous, UNLABELLED_SHARE, seed)
+        return rows, rows, is_anomaly
+
     seeds = (0,) if quick else (0, 1, 2, 3, 4)
-    tasks: dict[str, dict[str, float]] = {}
-    for name, X_all, anomalous_all, code in anomaly_tasks(quick):
-        aurocs: dict[str, list[float]] = {}
-        for seed in seeds:
-            X, anomalous = with_outliers(X_all, anomalous_all, UNLABELLED_SHARE, seed)
-            spec = {"architecture": {"code_size": code}, **_epochs(quick, 30)}
-            model, _, _ = api.train(api.upload(X), spec)
-            scores = api.call(model, "score", {"inputs": X.tolist()})["scores"]
-            aurocs.setdefault("service", []).append(roc_auc_score(anomalous, scores))
-            for tool, tool_scores in _baselines(X, X, code, seed).items():
-                aurocs.setdefault(tool, []).append(roc_auc_score(anomalous, tool_scores))
-        tasks[name] = {tool: float(np.mean(v)) for tool, v in aurocs.items()}
-        print(f"     {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in tasks[name].items()))
+    tasks, _ = _aurocs_by_tool(api, quick, seeds, draw)
     means, best_other, worst_gap = _against_tools(tasks)
     return Check(
         "unlabelled_anomaly_mean_auroc",

@@ -115,6 +115,9 @@ def test_sparse_and_variational_codings_keep_the_plain_statistics(spec: dict) ->
     """Their codings are no gaussian cloud: a gaussian's quantiles left out a fifth of
     clean rows, and the clean rows' 0.99 score quantile was 2.8 times the plain one."""
     assert score_trim(ModelSpec.model_validate(spec)) is None
+
+
+def test_the_share_left_out_is_the_contamination_at_least_a_tenth() -> None:
     assert score_trim(ModelSpec.model_validate({"architecture": {"code_size": 8}})) == 0.1
     contaminated = {"architecture": {"code_size": 8}, "training": {"contamination": 0.3}}
     assert score_trim(ModelSpec.model_validate(contaminated)) == 0.3
