@@ -258,7 +258,11 @@ class Settings(BaseSettings):
         "jobs", default=2.0, gt=0, description="How often a running job's worker heartbeats."
     )
     lease_timeout_s: float = setting(
-        "jobs", default=30.0, gt=0, description="Stale heartbeat → requeue."
+        "jobs",
+        default=30.0,
+        gt=0,
+        description="Stale heartbeat → requeue. An upload that stored no chunk for twice "
+        "this long is taken for dead and its chunks are removed.",
     )
     batch_record_every_s: float = setting(
         "jobs",

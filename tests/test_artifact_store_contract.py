@@ -26,6 +26,7 @@ from service.artifacts import (
     blob_key,
     fast_checksum,
 )
+from service.blob_guard import delete_unreferenced
 from service.config import Settings
 from service.context import AppContext
 from service.datasets import service as datasets
@@ -218,8 +219,10 @@ def _dataset(session: object, store: ArtifactStore, name: str, X: np.ndarray) ->
 def test_a_delete_racing_an_upload_of_the_same_bytes_keeps_the_blob(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, database_url: str
 ) -> None:
-    """The deleter runs between the writer's put (a no-op: the blob is there) and its
-    commit: the writer finds the blob gone and restores it before its row is visible."""
+    """A deleter runs between the writer's put (a no-op: the blob is there) and its
+    commit. The upload has the blob on record (upload_blob), so the dataset's deletion keeps
+    it; a deleter whose check came before that record (on PostgreSQL nothing orders the
+    two) takes it, and the writer finds it gone and restores it before its row is visible."""
     url = None if backend == "folder" else request.getfixturevalue(URL_FIXTURES[backend])
     settings = Settings(
         data_dir=tmp_path / "var",
@@ -245,6 +248,9 @@ def test_a_delete_racing_an_upload_of_the_same_bytes_keeps_the_blob(
                 raced.append(stored.sha256)
                 with ctx.write_session_factory() as other:
                     datasets.delete_dataset(session=other, store=store, id_or_name="first")
+                    assert store.exists(stored.sha256)  # on the upload's record: kept
+                    checked_before = lambda *_: False  # noqa: E731
+                    delete_unreferenced(other, store, [stored.sha256], referenced=checked_before)
                 assert not store.exists(stored.sha256)  # the deleter took it
             return stored
 

@@ -8,19 +8,21 @@ import io
 import logging
 import re
 import uuid
+from datetime import timedelta
 from typing import Any, BinaryIO
 
 import numpy as np
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.artifacts import ArtifactStore
 from service.blob_guard import check_reachable, delete_unreferenced, ensure_blob
+from service.database import utcnow
 from service.datasets.chunks import ChunkedRows, ChunkRef, ChunkWriter, chunk_again, npy_bytes
 from service.datasets.parsing import ParsedData, StreamedData, as_streamed, validate_shape
 from service.datasets.schemas import DatasetPublic
-from service.datasets.tables import Dataset, DatasetChunk
+from service.datasets.tables import Dataset, DatasetChunk, UploadBlob
 from service.errors import Conflict, NotFound, Unprocessable
 from service.etags import check_if_match
 from service.pages import PageRequest, paginate
@@ -98,17 +100,22 @@ def create_dataset(
     session.rollback()  # end the transaction: no database lock is held while blobs are written
     if taken:
         raise Conflict(f"a dataset named {name!r} already exists", code="dataset_name_taken")
-    writer = ChunkWriter(store, data.n_rows, data.n_features, image_shape)
+    upload = uuid.uuid4().hex
+    record = functools.partial(_record_upload_blob, session, upload)
+    writer = ChunkWriter(store, data.n_rows, data.n_features, image_shape, before_put=record)
     y_bytes = npy_bytes(data.y) if data.y is not None else None
     labels = None
     try:
         for block in data.blocks():
             writer.add(block)
         written = writer.finish()
-        labels = store.put_bytes(y_bytes) if y_bytes is not None else None
+        if y_bytes is not None:
+            record(hashlib.sha256(y_bytes).hexdigest())
+            labels = store.put_bytes(y_bytes)
     except BaseException:  # e.g. bad values or the store filled up: no chunk stays behind
         try:
-            drop_unreferenced(session, store, [c.sha256 for c in writer.chunks])
+            session.rollback()
+            _drop_upload(session, store, upload)
         except Exception:  # the upload's own error is the one to answer with
             log.exception("dataset %r: could not remove the chunks of a failed upload", name)
         session.rollback()
@@ -147,18 +154,63 @@ def create_dataset(
             ensure_blob(session, store, chunk.sha256, again)
         if labels is not None and y_bytes is not None:
             ensure_blob(session, store, labels.sha256, y_bytes)
+        session.execute(delete(UploadBlob).where(UploadBlob.upload_id == upload))
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        drop_unreferenced(session, store, blobs)
+        _drop_upload(session, store, upload, blobs)
         raise Conflict(
             f"a dataset named {name!r} already exists", code="dataset_name_taken"
         ) from exc
     except BaseException:
         session.rollback()
-        drop_unreferenced(session, store, blobs)
+        _drop_upload(session, store, upload, blobs)
         raise
     return dataset
+
+
+def _record_upload_blob(session: Session, upload: str, sha256: str) -> None:
+    """Before an upload stores a blob: its record, committed, so that the blob is found
+    and removed (sweep_abandoned_uploads) if the process dies before the dataset's commit.
+    The latest record's time is the upload's heartbeat."""
+    row = session.get(UploadBlob, (upload, sha256))
+    if row is None:
+        session.add(UploadBlob(upload_id=upload, sha256=sha256, touched_at=utcnow()))
+    else:  # the same bytes twice in one upload (e.g. two chunks of zeros)
+        row.touched_at = utcnow()
+    session.commit()
+
+
+def _drop_upload(
+    session: Session, store: ArtifactStore, upload: str, blobs: list[str | None] | None = None
+) -> None:
+    """An upload that will not become a dataset: the blobs it recorded (and `blobs`), where
+    nothing else uses them (another upload or a dataset of the same bytes), then its records."""
+    query = select(UploadBlob.sha256).where(UploadBlob.upload_id == upload)
+    recorded = list(session.scalars(query).all())
+    session.rollback()
+    in_use = functools.partial(_dataset_blob_in_use, but_upload=upload)
+    delete_unreferenced(session, store, [*recorded, *(blobs or [])], referenced=in_use)
+    session.execute(delete(UploadBlob).where(UploadBlob.upload_id == upload))
+    session.commit()
+
+
+def sweep_abandoned_uploads(
+    factory: sessionmaker[Session], store: ArtifactStore, *, stale_after_s: float
+) -> list[str]:
+    """Uploads that recorded no blob for `stale_after_s` (their process died): their blobs
+    go, as a failed upload's do. Run by the workers beside the jobs' lease reaper. Returns
+    the uploads removed."""
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    with factory() as session:
+        last = func.max(UploadBlob.touched_at)
+        stale = session.scalars(
+            select(UploadBlob.upload_id).group_by(UploadBlob.upload_id).having(last < cutoff)
+        ).all()
+        for upload in stale:
+            _drop_upload(session, store, upload)
+            log.warning("removed the blobs of upload %s, abandoned midway", upload)
+    return list(stale)
 
 
 def to_public(dataset: Dataset) -> DatasetPublic:
@@ -222,7 +274,16 @@ def drop_unreferenced(session: Session, store: ArtifactStore, blobs: list[str | 
     delete_unreferenced(session, store, blobs, referenced=_dataset_blob_in_use)
 
 
-def _dataset_blob_in_use(session: Session, sha: str) -> bool:
+def _dataset_blob_in_use(session: Session, sha: str, *, but_upload: str | None = None) -> bool:
+    """A dataset, a batch job's output or an upload in progress (other than `but_upload`)
+    refers to the blob."""
+    uploading = session.scalar(
+        select(UploadBlob.upload_id).where(
+            UploadBlob.sha256 == sha, UploadBlob.upload_id != (but_upload or "")
+        )
+    )
+    if uploading is not None:
+        return True
     used = session.scalar(
         select(func.count())
         .select_from(Dataset)

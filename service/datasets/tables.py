@@ -44,3 +44,16 @@ class DatasetChunk(Base):
     n_rows: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     xxh3: Mapped[str | None] = mapped_column(String(16))  # checked on read (None: the sha256)
+
+
+class UploadBlob(Base):
+    """A blob an upload in progress has stored or is about to store, recorded before the
+    put: an upload whose process died (its API SIGKILLed) leaves its chunks named here,
+    and service.datasets.service.sweep_abandoned_uploads removes them once the upload has
+    recorded nothing for a while. The dataset's own commit deletes its upload's rows."""
+
+    __tablename__ = "upload_blob"
+
+    upload_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    touched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

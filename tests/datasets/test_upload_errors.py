@@ -68,13 +68,13 @@ def test_a_clean_up_that_fails_still_answers_the_uploads_own_error(
     gone meanwhile), the client still gets the 422 that names its mistake."""
     from service.datasets import service
 
-    removed: list[list[str | None]] = []
+    removed: list[str] = []
 
-    def store_gone(session: Any, store: Any, blobs: list[str | None]) -> None:
-        removed.append(blobs)
+    def store_gone(session: Any, store: Any, upload: str, blobs: Any = None) -> None:
+        removed.append(upload)
         raise OSError("the store went away")
 
-    monkeypatch.setattr(service, "drop_unreferenced", store_gone)
+    monkeypatch.setattr(service, "_drop_upload", store_gone)
     X = random_matrix(12, 3)
     X[10, 1] = np.nan
     response = upload("n.npy", npy_bytes(X))
