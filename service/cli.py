@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,27 +55,50 @@ def _check_store(settings: Settings) -> None:
 
 def _check_cluster(settings: Settings) -> None:
     """AESVC_EXECUTOR=ray with no cluster to join stops the start with one line naming
-    RAY_ADDRESS, not a traceback from the app's startup (exit 3). It connects on a thread
-    of its own, as the app's startup does: on the main thread ray.init puts in a SIGTERM
-    handler of its own (sys.exit(15)), which uvicorn calls after its graceful shutdown."""
+    RAY_ADDRESS, not a traceback from the app's startup (exit 3), nor minutes of ray.init
+    retrying an address where nothing listens (AESVC_RAY_CONNECT_TIMEOUT_S). It connects on
+    a thread of its own, as the app's startup does: on the main thread ray.init puts in a
+    SIGTERM handler of its own (sys.exit(15)), which uvicorn calls after its graceful
+    shutdown."""
     if settings.executor != "ray":
         return
-    try:
-        from service.executors.ray_executor import connect
+    address = os.environ.get("RAY_ADDRESS", "auto")
+    outcome: list[BaseException | None] = []
 
-        with ThreadPoolExecutor(1) as thread:
-            thread.submit(connect, settings).result()
-    except ImportError as exc:
-        typer.echo(f"aesvc: AESVC_EXECUTOR=ray needs the ray package: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except ConnectionError as exc:
-        address = os.environ.get("RAY_ADDRESS", "auto")
+    def attempt() -> None:
+        try:
+            from service.executors.ray_executor import connect
+
+            connect(settings)
+            outcome.append(None)
+        except BaseException as exc:  # handed to the main thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=attempt, name="ray-connect", daemon=True)
+    thread.start()
+    thread.join(settings.ray_connect_timeout_s)
+    if not outcome:  # still in ray.init: a thread cannot be stopped, so the process ends
+        typer.echo(
+            f"aesvc: AESVC_EXECUTOR=ray: no Ray cluster answered at RAY_ADDRESS={address} "
+            f"within {settings.ray_connect_timeout_s:g} s (AESVC_RAY_CONNECT_TIMEOUT_S); "
+            "check the address, or start one (`ray start --head`)",
+            err=True,
+        )
+        sys.stderr.flush()
+        os._exit(2)
+    error = outcome[0]
+    if isinstance(error, ImportError):
+        typer.echo(f"aesvc: AESVC_EXECUTOR=ray needs the ray package: {error}", err=True)
+        raise typer.Exit(2) from error
+    if isinstance(error, ConnectionError):
         typer.echo(
             f"aesvc: AESVC_EXECUTOR=ray found no running Ray cluster at RAY_ADDRESS={address}; "
             "start one (`ray start --head`) or set RAY_ADDRESS to its address",
             err=True,
         )
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from error
+    if error is not None:
+        raise error
 
 
 @app.command()

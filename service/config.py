@@ -248,6 +248,14 @@ class Settings(BaseSettings):
         default="local",
         description="local worker processes, or a Ray cluster (RAY_ADDRESS).",
     )
+    ray_connect_timeout_s: float = setting(
+        "jobs",
+        default=60.0,
+        gt=0,
+        description="AESVC_EXECUTOR=ray: how long `aesvc serve` waits for the cluster at "
+        "RAY_ADDRESS to answer before it gives up and exits 2 (ray.init alone waits for "
+        "minutes on an address where nothing listens).",
+    )
     ray_job_resources: dict[str, float] = setting(
         "jobs",
         default_factory=dict,

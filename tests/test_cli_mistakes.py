@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from service.cli_client import ClientError, checked, http_client
+from tests.live import free_port
 
 pytestmark = pytest.mark.slow  # a CLI process each
 
@@ -103,6 +104,19 @@ def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
             },
             2,
             "found no running Ray cluster at RAY_ADDRESS=auto",
+        ),
+        # an address where nothing listens: ray.init retried it for minutes, serving nothing
+        "ray-address-where-nothing-listens": (
+            ["serve", "--port", "1"],
+            {
+                **data,
+                "AESVC_EXECUTOR": "ray",
+                "AESVC_RAY_CONNECT_TIMEOUT_S": "3",
+                "RAY_ADDRESS": f"127.0.0.1:{free_port()}",
+                "RAY_TMPDIR": str(tmp_path / "ray"),
+            },
+            2,
+            "no Ray cluster answered at RAY_ADDRESS=127.0.0.1:",
         ),
     }
     (tmp_path / "ray").mkdir()
