@@ -199,18 +199,26 @@ def sweep_abandoned_uploads(
     factory: sessionmaker[Session], store: ArtifactStore, *, stale_after_s: float
 ) -> list[str]:
     """Uploads that recorded no blob for `stale_after_s` (their process died): their blobs
-    go, as a failed upload's do. Run by the workers beside the jobs' lease reaper. Returns
-    the uploads removed."""
+    go, as a failed upload's do. Run by the workers beside the jobs' lease reaper; one the
+    store cannot remove now (an outage) stays on record for the next pass. Returns the
+    uploads removed."""
     cutoff = utcnow() - timedelta(seconds=stale_after_s)
     with factory() as session:
         last = func.max(UploadBlob.touched_at)
         stale = session.scalars(
             select(UploadBlob.upload_id).group_by(UploadBlob.upload_id).having(last < cutoff)
         ).all()
+        removed = []
         for upload in stale:
-            _drop_upload(session, store, upload)
+            try:
+                _drop_upload(session, store, upload)
+            except Exception as exc:  # the store away: its records stay for the next pass
+                session.rollback()
+                log.warning("upload %s, abandoned midway: not removed yet: %s", upload, exc)
+                continue
+            removed.append(upload)
             log.warning("removed the blobs of upload %s, abandoned midway", upload)
-    return list(stale)
+    return removed
 
 
 def to_public(dataset: Dataset) -> DatasetPublic:

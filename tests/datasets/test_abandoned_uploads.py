@@ -5,6 +5,7 @@ has run; a live upload's blobs and blobs a dataset shares stay."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -169,4 +170,36 @@ def test_a_clean_up_that_failed_leaves_records_the_sweep_finishes(
         len(service.sweep_abandoned_uploads(ctx.session_factory, ctx.store, stale_after_s=0)) == 1
     )
     assert blob_names(ctx.store) == before  # type: ignore[arg-type]
+    assert recorded(ctx) == set()
+
+
+def test_a_blob_the_store_cannot_remove_now_stays_on_record_and_the_worker_goes_on(
+    ctx: AppContext, settings: Any
+) -> None:
+    """The store refuses a deletion (here its path is a folder; on S3, an outage): that
+    upload stays on record for the next pass, the others go, and the worker loop that ran
+    the sweep does not end."""
+    from service.executors.local import worker_loop
+
+    stuck, gone = (
+        half_upload(ctx, "stuck", [b"\x93NUMPY stuck"]),
+        half_upload(ctx, "gone", [b"\x93NUMPY gone"]),
+    )
+    age(ctx, "stuck", 3600)
+    age(ctx, "gone", 3600)
+    blocked = ctx.store.path_of(stuck[0])  # type: ignore[attr-defined]
+    blocked.unlink()
+    (blocked / "in-the-way").mkdir(parents=True)
+
+    stopping = threading.Event()
+    threading.Timer(1.5, stopping.set).start()
+    worker_loop(settings, stopping=stopping, max_jobs=1)  # returns: the sweep did not raise
+
+    assert {u for u, _ in recorded(ctx)} == {"stuck"}
+    assert gone[0] not in blob_names(ctx.store)  # type: ignore[arg-type]
+    (blocked / "in-the-way").rmdir()
+    blocked.rmdir()
+    assert service.sweep_abandoned_uploads(ctx.session_factory, ctx.store, stale_after_s=60) == [
+        "stuck"
+    ]
     assert recorded(ctx) == set()
