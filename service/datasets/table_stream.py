@@ -97,7 +97,8 @@ def _as_numbers(batch: Any, name: str, read_as: str, first_row: int) -> np.ndarr
 def _labels(parts: list[Any]) -> np.ndarray:
     """The label column, whole (one value per row, kept as Arrow arrays while read): text,
     numbers or booleans, one in every row; read as text, numbers stay numbers (1, 2, 10 sort
-    as numbers, not as text)."""
+    as numbers, not as text) where no two labels become one number (codes such as 1 and 01
+    stay text)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -121,10 +122,13 @@ def _labels(parts: list[Any]) -> np.ndarray:
             f"row {row} has no label (an empty cell, or a missing-value marker such as NA or "
             "null; rows counted from 1 after the header): every row needs one",
         )
-    if text:
+    if text:  # numbers, unless that would make two labels one ("1" and "01", "7" and "7.0")
+        trimmed = pc.utf8_trim_whitespace(column)
         for numeric in (pa.int64(), pa.float64()):
             with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                column = pc.cast(pc.utf8_trim_whitespace(column), numeric)
+                as_numbers = pc.cast(trimmed, numeric)
+                if len(pc.unique(as_numbers)) == len(pc.unique(trimmed)):
+                    column = as_numbers
                 break
     return np.asarray(column.to_numpy(zero_copy_only=False))
 
