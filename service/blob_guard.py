@@ -77,19 +77,25 @@ def delete_unreferenced(
     *,
     referenced: Callable[[Session, str], bool],
     also_delete: Callable[[Session, str], list[str]] | None = None,
+    release: Callable[[Session, str], None] | None = None,
 ) -> list[str]:
     """Deleter side: each blob that `referenced` finds unused is deleted, under its lock.
 
     `also_delete` may remove dependent rows in the same transaction and name more blobs
-    that go with it (a version's cached exports). Returns the blobs deleted."""
+    that go with it (a version's cached exports). `release` drops the caller's own claim on
+    the blob (an upload's record) under the same lock, committed whether the blob goes or
+    stays: of two deleters that each hold a claim, the second to take the lock then sees
+    none and deletes it. Returns the blobs deleted."""
     deleted: list[str] = []
     for sha256 in dict.fromkeys(filter(None, sha256s)):
         session.commit()  # a fresh transaction: the check must see every committed row
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:
             lock_blob(session, sha256, exclusive=True)
+            if release is not None:
+                release(session, sha256)
             if referenced(session, sha256):
-                session.rollback()
+                session.commit() if release is not None else session.rollback()
                 continue
             extra = also_delete(session, sha256) if also_delete is not None else []
             for blob in [*extra, sha256]:

@@ -269,8 +269,8 @@ class Settings(BaseSettings):
         "jobs",
         default=30.0,
         gt=0,
-        description="Stale heartbeat → requeue. An upload that stored no chunk for twice "
-        "this long is taken for dead and its chunks are removed.",
+        description="Stale heartbeat → requeue. An upload that stored no chunk for ten "
+        "times this long is taken for dead and its chunks are removed.",
     )
     batch_record_every_s: float = setting(
         "jobs",

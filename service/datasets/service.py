@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
+# An upload that recorded no chunk for this many lease timeouts (AESVC_LEASE_TIMEOUT_S) is
+# taken for dead (sweep_abandoned_uploads): long enough for its last phase (every chunk
+# checked in the store before the commit) on a slow store; a dead one's chunks wait that
+# long, and nothing reads them meanwhile.
+ABANDONED_AFTER_LEASES = 10
 
 
 # A dataset's id: 32 lowercase hex digits (uuid4().hex). A name of that shape is refused,
@@ -173,6 +178,8 @@ def _record_upload_blob(session: Session, upload: str, sha256: str) -> None:
     """Before an upload stores a blob: its record, committed, so that the blob is found
     and removed (sweep_abandoned_uploads) if the process dies before the dataset's commit.
     The latest record's time is the upload's heartbeat."""
+    session.commit()  # a fresh transaction, begun IMMEDIATE: it reads, then writes
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     row = session.get(UploadBlob, (upload, sha256))
     if row is None:
         session.add(UploadBlob(upload_id=upload, sha256=sha256, touched_at=utcnow()))
@@ -185,12 +192,21 @@ def _drop_upload(
     session: Session, store: ArtifactStore, upload: str, blobs: list[str | None] | None = None
 ) -> None:
     """An upload that will not become a dataset: the blobs it recorded (and `blobs`), where
-    nothing else uses them (another upload or a dataset of the same bytes), then its records."""
+    nothing else uses them (another upload or a dataset of the same bytes), then its records.
+    Each blob's record goes under the blob's lock, in the transaction that checks it (see
+    blob_guard.delete_unreferenced's `release`)."""
     query = select(UploadBlob.sha256).where(UploadBlob.upload_id == upload)
     recorded = list(session.scalars(query).all())
     session.rollback()
-    in_use = functools.partial(_dataset_blob_in_use, but_upload=upload)
-    delete_unreferenced(session, store, [*recorded, *(blobs or [])], referenced=in_use)
+
+    def release(session: Session, sha256: str) -> None:
+        mine = (UploadBlob.upload_id == upload) & (UploadBlob.sha256 == sha256)
+        session.execute(delete(UploadBlob).where(mine))
+
+    in_use = _dataset_blob_in_use
+    delete_unreferenced(
+        session, store, [*recorded, *(blobs or [])], referenced=in_use, release=release
+    )
     session.execute(delete(UploadBlob).where(UploadBlob.upload_id == upload))
     session.commit()
 
@@ -282,14 +298,9 @@ def drop_unreferenced(session: Session, store: ArtifactStore, blobs: list[str | 
     delete_unreferenced(session, store, blobs, referenced=_dataset_blob_in_use)
 
 
-def _dataset_blob_in_use(session: Session, sha: str, *, but_upload: str | None = None) -> bool:
-    """A dataset, a batch job's output or an upload in progress (other than `but_upload`)
-    refers to the blob."""
-    uploading = session.scalar(
-        select(UploadBlob.upload_id).where(
-            UploadBlob.sha256 == sha, UploadBlob.upload_id != (but_upload or "")
-        )
-    )
+def _dataset_blob_in_use(session: Session, sha: str) -> bool:
+    """A dataset, a batch job's output or an upload in progress refers to the blob."""
+    uploading = session.scalar(select(UploadBlob.upload_id).where(UploadBlob.sha256 == sha))
     if uploading is not None:
         return True
     used = session.scalar(

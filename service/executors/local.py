@@ -39,7 +39,7 @@ def worker_loop(
     """
     from service.context import AppContext
     from service.database import first_line, is_database_unavailable
-    from service.datasets.service import sweep_abandoned_uploads
+    from service.datasets.service import ABANDONED_AFTER_LEASES, sweep_abandoned_uploads
     from service.training import lifecycle
     from service.training.runner import run_job
 
@@ -61,7 +61,9 @@ def worker_loop(
                         store=ctx.store,
                     )
                     sweep_abandoned_uploads(
-                        ctx.session_factory, ctx.store, stale_after_s=2 * settings.lease_timeout_s
+                        ctx.session_factory,
+                        ctx.store,
+                        stale_after_s=ABANDONED_AFTER_LEASES * settings.lease_timeout_s,
                     )
                     next_reap = time.monotonic() + max(settings.lease_timeout_s / 4, 0.5)
                 job = lifecycle.claim_next_job(ctx.session_factory, owner=owner, host=host, pid=pid)

@@ -23,7 +23,7 @@ from typing import Any
 from service.config import Settings
 from service.context import AppContext
 from service.database import utcnow
-from service.datasets.service import sweep_abandoned_uploads
+from service.datasets.service import ABANDONED_AFTER_LEASES, sweep_abandoned_uploads
 from service.training import lifecycle
 from service.training.schemas import LEASED_STATES, JobStatus
 
@@ -261,7 +261,7 @@ class RayDispatcher:
                         sweep_abandoned_uploads(
                             ctx.session_factory,
                             ctx.store,
-                            stale_after_s=2 * self.settings.lease_timeout_s,
+                            stale_after_s=ABANDONED_AFTER_LEASES * self.settings.lease_timeout_s,
                         )
                         next_reconcile = time.monotonic() + 1.0
                     self._renew_pending(ctx, pid)

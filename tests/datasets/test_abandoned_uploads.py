@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import sessionmaker
 
 from service.artifacts import FolderStore, StoredArtifact
 from service.context import AppContext
@@ -202,4 +203,62 @@ def test_a_blob_the_store_cannot_remove_now_stays_on_record_and_the_worker_goes_
     assert service.sweep_abandoned_uploads(ctx.session_factory, ctx.store, stale_after_s=60) == [
         "stuck"
     ]
+    assert recorded(ctx) == set()
+
+
+def shared_dataset(ctx: AppContext, client: TestClient) -> tuple[set[str], str]:
+    """(the store's blobs before, the chunk) of a dataset whose chunk a dead upload shares."""
+    before = blob_names(ctx.store)  # type: ignore[arg-type]
+    data = npy_bytes(random_matrix(20, 3, seed=7))
+    files = {"file": ("d.npy", data, "application/x-npy")}
+    client.post("/v1/datasets", files=files, data={"name": "d"}).raise_for_status()
+    with ctx.session_factory() as session:
+        (dataset,) = [d for d in session.scalars(select(service.Dataset)) if d.name == "d"]
+        (chunk,) = session.scalars(
+            select(service.DatasetChunk.sha256).where(service.DatasetChunk.dataset_id == dataset.id)
+        ).all()
+        service._record_upload_blob(session, "dead", chunk)
+    age(ctx, "dead", 3600)
+    return before, chunk
+
+
+def test_a_dataset_deleted_before_the_sweep_leaves_the_chunk_to_it(
+    ctx: AppContext, client: TestClient
+) -> None:
+    before, chunk = shared_dataset(ctx, client)
+    assert client.delete("/v1/datasets/d").status_code == 204
+    assert chunk in blob_names(ctx.store)  # type: ignore[arg-type]  # the upload's record
+    assert service.sweep_abandoned_uploads(ctx.session_factory, ctx.store, stale_after_s=60)
+    assert blob_names(ctx.store) == before  # type: ignore[arg-type]
+
+
+def test_a_dataset_deleted_while_the_sweep_runs_leaves_no_chunk(
+    ctx: AppContext, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep checks the chunk and keeps it (the dataset refers to it); right after that
+    transaction the dataset is deleted. The sweep dropped the upload's record of the chunk
+    in the transaction of its check, so the deletion finds no claim left and removes it
+    (each side keeping it for the other left it for good)."""
+    before, chunk = shared_dataset(ctx, client)
+    real = service._dataset_blob_in_use
+    checked: list[bool] = []
+
+    def in_use(session: Any, sha: str) -> bool:
+        used = real(session, sha)
+        if sha == chunk and not checked:
+            checked.append(used)
+        return used
+
+    monkeypatch.setattr(service, "_dataset_blob_in_use", in_use)
+    factory = sessionmaker(ctx.engine, expire_on_commit=False)
+    deleted: list[int] = []
+
+    @event.listens_for(factory, "after_transaction_end")
+    def then_the_dataset_is_deleted(session: Any, transaction: Any) -> None:
+        if checked and not deleted and transaction.parent is None:
+            deleted.append(client.delete("/v1/datasets/d").status_code)
+
+    assert service.sweep_abandoned_uploads(factory, ctx.store, stale_after_s=60) == ["dead"]
+    assert checked == [True] and deleted == [204]
+    assert blob_names(ctx.store) == before  # type: ignore[arg-type]
     assert recorded(ctx) == set()
