@@ -183,14 +183,20 @@ class ArtifactStore(ABC):
 
     url: str
 
-    def put_bytes(self, data: bytes) -> StoredArtifact:
-        return self.put_chunks([data])
+    def put_bytes(
+        self, data: bytes, *, before_publish: Callable[[str], None] | None = None
+    ) -> StoredArtifact:
+        return self.put_chunks([data], before_publish=before_publish)
 
     def put_stream(self, stream: BinaryIO) -> StoredArtifact:
         return self.put_chunks(iter(lambda: stream.read(CHUNK_BYTES), b""))
 
     @abstractmethod
-    def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact: ...
+    def put_chunks(
+        self, chunks: Iterable[bytes], *, before_publish: Callable[[str], None] | None = None
+    ) -> StoredArtifact:
+        """Store the bytes under their sha256. `before_publish(sha256)` runs once the name
+        is known and before the blob can appear under it (an upload records it there)."""
 
     @abstractmethod
     def get_bytes(self, sha256: str, *, xxh3: str | None = None) -> bytes:
@@ -245,11 +251,15 @@ class FolderStore(ArtifactStore):
     def path_of(self, sha256: str) -> Path:
         return self.root / blob_key(sha256)
 
-    def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
+    def put_chunks(
+        self, chunks: Iterable[bytes], *, before_publish: Callable[[str], None] | None = None
+    ) -> StoredArtifact:
         with no_space_is_storage_full(self.root, "a blob to the artifact store"):
-            return self._put_chunks(chunks)
+            return self._put_chunks(chunks, before_publish)
 
-    def _put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
+    def _put_chunks(
+        self, chunks: Iterable[bytes], before_publish: Callable[[str], None] | None
+    ) -> StoredArtifact:
         digest = hashlib.sha256()
         size = 0
         with locked_temp(self.tmp_dir) as (tmp, tmp_path):
@@ -260,6 +270,8 @@ class FolderStore(ArtifactStore):
             tmp.flush()
             os.fsync(tmp.fileno())
             sha256 = digest.hexdigest()
+            if before_publish is not None:
+                before_publish(sha256)
             target = self.path_of(sha256)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_path, target)

@@ -219,12 +219,18 @@ class ObjectStore(ArtifactStore):
 
     # -- the artifact store --
 
-    def put_bytes(self, data: bytes) -> StoredArtifact:
+    def put_bytes(
+        self, data: bytes, *, before_publish: Callable[[str], None] | None = None
+    ) -> StoredArtifact:
         sha256 = hashlib.sha256(data).hexdigest()
+        if before_publish is not None:
+            before_publish(sha256)
         self.put_raw(blob_key(sha256), data)
         return StoredArtifact(sha256=sha256, size_bytes=len(data))
 
-    def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
+    def put_chunks(
+        self, chunks: Iterable[bytes], *, before_publish: Callable[[str], None] | None = None
+    ) -> StoredArtifact:
         """Hashed while spooled to local disk, then uploaded from the file in parts: the
         name is known only at the end, and the final key appears only when whole."""
         digest, size = hashlib.sha256(), 0
@@ -238,6 +244,8 @@ class ObjectStore(ArtifactStore):
                 tmp.write(chunk)
             tmp.flush()
             sha256 = digest.hexdigest()
+            if before_publish is not None:
+                before_publish(sha256)
             self.put_raw(blob_key(sha256), tmp_path)
         return StoredArtifact(sha256=sha256, size_bytes=size)
 

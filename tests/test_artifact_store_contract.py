@@ -162,6 +162,32 @@ def test_a_write_that_fails_midway_leaves_nothing(store: ArtifactStore) -> None:
     assert not spool.exists() or list(spool.iterdir()) == []
 
 
+def test_before_publish_runs_before_the_blob_appears_and_its_failure_leaves_nothing(
+    store: ArtifactStore,
+) -> None:
+    """An upload records each chunk there (service.datasets: nothing it stores can be left
+    unrecorded by a crash), on every store and on both ways of putting."""
+    seen: list[tuple[str, bool]] = []
+
+    def note(sha256: str) -> None:
+        seen.append((sha256, store.exists(sha256)))
+
+    small = store.put_bytes(b"recorded first", before_publish=note)
+    large = store.put_chunks(iter([b"p" * (1 << 20)] * 10), before_publish=note)
+    assert seen == [(small.sha256, False), (large.sha256, False)]
+    assert store.exists(small.sha256) and store.exists(large.sha256)
+
+    def refuse(sha256: str) -> None:
+        raise RuntimeError("the database is away")
+
+    with pytest.raises(RuntimeError, match="away"):
+        store.put_bytes(b"never", before_publish=refuse)
+    assert not store.exists(hashlib.sha256(b"never").hexdigest())
+    with pytest.raises(RuntimeError, match="away"):
+        store.put_chunks([b"nev", b"er"], before_publish=refuse)
+    assert sorted(stored_blobs(store)) == sorted([small.sha256, large.sha256])
+
+
 @pytest.mark.parametrize("sha", ["", "abc", "A" * 64, "g" * 64, "0" * 63, "../" + "0" * 61])
 def test_a_name_that_is_no_sha256_is_refused(store: ArtifactStore, sha: str) -> None:
     with pytest.raises(ValueError, match="sha256"):
@@ -242,8 +268,8 @@ def test_a_delete_racing_an_upload_of_the_same_bytes_keeps_the_blob(
         put = store.put_bytes
         raced: list[str] = []
 
-        def put_then_race(data: bytes):  # type: ignore[no-untyped-def]
-            stored = put(data)
+        def put_then_race(data: bytes, **kwargs):  # type: ignore[no-untyped-def]
+            stored = put(data, **kwargs)
             if not raced:
                 raced.append(stored.sha256)
                 with ctx.write_session_factory() as other:

@@ -211,8 +211,8 @@ class ChunkWriter:
     n_rows: int  # declared up front: the .npy header of the whole matrix is hashed first
     n_features: int
     image_shape: list[int] | None = None
-    # told each chunk's sha256 before it is stored (an upload records it: UploadBlob)
-    before_put: Callable[[str], None] | None = None
+    # told each chunk's sha256 before it appears in the store (an upload records it there)
+    before_publish: Callable[[str], None] | None = None
     chunks: list[ChunkRef] = field(default_factory=list)
     _pending: list[np.ndarray] = field(default_factory=list)
     _pending_rows: int = 0
@@ -259,9 +259,7 @@ class ChunkWriter:
         self._pending = [rest] if len(rest) else []
         self._pending_rows = len(rest)
         data = npy_bytes(chunk)
-        if self.before_put is not None:
-            self.before_put(hashlib.sha256(data).hexdigest())
-        stored = self.store.put_bytes(data)
+        stored = self.store.put_bytes(data, before_publish=self.before_publish)
         first = self.chunks[-1].first_row + self.chunks[-1].n_rows if self.chunks else 0
         ref = ChunkRef(stored.sha256, first, len(chunk), fast_checksum(data))
         self.chunks.append(ref)

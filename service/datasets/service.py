@@ -107,7 +107,7 @@ def create_dataset(
         raise Conflict(f"a dataset named {name!r} already exists", code="dataset_name_taken")
     upload = uuid.uuid4().hex
     record = functools.partial(_record_upload_blob, session, upload)
-    writer = ChunkWriter(store, data.n_rows, data.n_features, image_shape, before_put=record)
+    writer = ChunkWriter(store, data.n_rows, data.n_features, image_shape, before_publish=record)
     y_bytes = npy_bytes(data.y) if data.y is not None else None
     labels = None
     try:
@@ -115,8 +115,7 @@ def create_dataset(
             writer.add(block)
         written = writer.finish()
         if y_bytes is not None:
-            record(hashlib.sha256(y_bytes).hexdigest())
-            labels = store.put_bytes(y_bytes)
+            labels = store.put_bytes(y_bytes, before_publish=record)
     except BaseException:  # e.g. bad values or the store filled up: no chunk stays behind
         try:
             session.rollback()

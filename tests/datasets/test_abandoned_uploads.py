@@ -36,18 +36,26 @@ def recorded(ctx: AppContext) -> set[tuple[str, str]]:
 
 
 class WatchedStore(FolderStore):
-    """A real folder store that notes, at each put, which blobs uploads have on record."""
+    """A real folder store that notes, as each blob is about to appear under its name,
+    whether an upload has it on record."""
 
     def __init__(self, root: Path, ctx: AppContext) -> None:
         super().__init__(root)
         self.ctx = ctx
-        self.on_record_at_put: list[bool] = []
+        self.putting = False
+        self.on_record_at_publish: list[bool] = []
 
-    def put_chunks(self, chunks: Iterable[bytes]) -> StoredArtifact:
-        data = b"".join(chunks)
-        sha = hashlib.sha256(data).hexdigest()
-        self.on_record_at_put.append(any(s == sha for _, s in recorded(self.ctx)))
-        return super().put_chunks([data])
+    def put_chunks(self, chunks: Iterable[bytes], **kwargs: Any) -> StoredArtifact:
+        self.putting = True
+        try:
+            return super().put_chunks(chunks, **kwargs)
+        finally:
+            self.putting = False
+
+    def path_of(self, sha256: str) -> Path:
+        if self.putting:  # the name the temporary file is about to be renamed to
+            self.on_record_at_publish.append(any(s == sha256 for _, s in recorded(self.ctx)))
+        return super().path_of(sha256)
 
 
 def streamed(X: np.ndarray, y: np.ndarray | None = None) -> StreamedData:
@@ -76,8 +84,8 @@ def test_each_blob_is_on_record_before_it_is_stored_and_the_commit_clears_the_re
             source_format="npy",
             image_shape=None,
         )
-    assert len(store.on_record_at_put) >= 3  # two chunks and the labels
-    assert all(store.on_record_at_put), store.on_record_at_put
+    assert len(store.on_record_at_publish) >= 3  # two chunks and the labels
+    assert all(store.on_record_at_publish), store.on_record_at_publish
     assert recorded(ctx) == set()
 
 
