@@ -71,7 +71,7 @@ def import_version(
         model = load_serving_model(config, tensors)
     except ValueError as exc:
         raise Unprocessable("file", f"the tensors do not fit the config: {exc}") from exc
-    metrics = _metrics_from(metrics_json, embedded)
+    metrics = _json_object(metrics_json, "metrics") if metrics_json else {}
     check_metrics(metrics, code_size=spec.architecture.code_size)
     canonical = {
         "spec": spec.model_dump(mode="json"),
@@ -79,7 +79,7 @@ def import_version(
         "image_shape": None if image_shape is None else list(image_shape),
         "format_version": FORMAT_VERSION,
     }
-    blob = weights_blob(model.state_dict(), canonical, metrics)
+    blob = weights_blob(model.state_dict(), canonical)
     stored = store.put_bytes(blob)
     try:
         mv = _add_version(
@@ -152,15 +152,6 @@ def _json_object(text: str, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Unprocessable(field, f"must be a JSON object, not {type(value).__name__}")
     return value
-
-
-def _metrics_from(metrics_json: str | None, embedded: dict[str, str]) -> dict[str, Any]:
-    """The form field wins over the serving metrics a version exported here embeds."""
-    if metrics_json:
-        return _json_object(metrics_json, "metrics")
-    if "metrics" in embedded:
-        return _json_object(embedded["metrics"], "file.metadata.metrics")
-    return {}
 
 
 def _config_from(config_json: str | None, embedded: dict[str, str]) -> dict[str, Any]:

@@ -175,14 +175,7 @@ def import_model_version(
             "optional when the file's metadata holds it under 'config'"
         ),
     ] = None,
-    metrics: Annotated[
-        str | None,
-        Form(
-            description="Metrics JSON object (optional; without it, the metrics embedded in "
-            "the file's metadata by this service's export: threshold, contamination, "
-            "coding_mean, coding_cov, score_quantiles)"
-        ),
-    ] = None,
+    metrics: Annotated[str | None, Form(description="Metrics JSON object (optional)")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ModelVersionPublic | JSONResponse:
     data = file.file.read()

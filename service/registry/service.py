@@ -56,24 +56,9 @@ def service_version() -> str:
     return f"{package}+g{commit}" if commit else package
 
 
-# The metrics the operations read (score's threshold and quantiles, generate's Gaussian):
-# kept in the safetensors metadata too, so that a version exported and imported elsewhere
-# scores and generates as it did here (service.registry.imports reads them back).
-SERVING_METRICS = ("threshold", "contamination", "coding_mean", "coding_cov", "score_quantiles")
-
-
-def weights_blob(
-    state_dict: dict[str, torch.Tensor],
-    config: dict[str, Any],
-    metrics: dict[str, Any] | None = None,
-) -> bytes:
+def weights_blob(state_dict: dict[str, torch.Tensor], config: dict[str, Any]) -> bytes:
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    metadata = {"config": json.dumps(config, sort_keys=True)}
-    given = metrics or {}
-    serving = {k: given[k] for k in SERVING_METRICS if k in given}
-    if serving:
-        metadata["metrics"] = json.dumps(serving, sort_keys=True)
-    return save_safetensors(tensors, metadata=metadata)
+    return save_safetensors(tensors, metadata={"config": json.dumps(config, sort_keys=True)})
 
 
 def _nothing(session: Session, version: int) -> None:
@@ -102,7 +87,7 @@ def register_version(
     version the first attempt registered, and so does a retry while the database was
     unreachable. A full store raises StorageFull before any row is written.
     """
-    blob = weights_blob(state_dict, config, metrics)
+    blob = weights_blob(state_dict, config)
     stored = retry_store(
         lambda: store.put_bytes(blob),
         what=f"job {source_job_id}: store its weights",

@@ -1650,7 +1650,7 @@ export interface components {
             file: string;
             /**
              * Metrics
-             * @description Metrics JSON object (optional; without it, the metrics embedded in the file's metadata by this service's export: threshold, contamination, coding_mean, coding_cov, score_quantiles)
+             * @description Metrics JSON object (optional)
              */
             metrics?: string;
         };

@@ -30,8 +30,7 @@ class ImportModelVersionForm:
             file (File): Weights and preprocessing, safetensors
             config (str | Unset): Config JSON {spec, n_features, image_shape, format_version}; optional when the file's
                 metadata holds it under 'config'
-            metrics (str | Unset): Metrics JSON object (optional; without it, the metrics embedded in the file's metadata by
-                this service's export: threshold, contamination, coding_mean, coding_cov, score_quantiles)
+            metrics (str | Unset): Metrics JSON object (optional)
      """
 
     file: File
