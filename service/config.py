@@ -252,6 +252,7 @@ class Settings(BaseSettings):
         "jobs",
         default=60.0,
         gt=0,
+        le=86_400,
         description="AESVC_EXECUTOR=ray: how long `aesvc serve` waits for the cluster at "
         "RAY_ADDRESS to answer before it gives up and exits 2 (ray.init alone waits for "
         "minutes on an address where nothing listens).",

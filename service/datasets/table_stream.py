@@ -127,8 +127,8 @@ def _labels(parts: list[Any]) -> np.ndarray:
         for numeric in (pa.int64(), pa.float64()):
             with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 as_numbers = pc.cast(trimmed, numeric)
-                if len(pc.unique(as_numbers)) == len(pc.unique(trimmed)):
-                    column = as_numbers
+                distinct = len(pc.unique(as_numbers)) == len(pc.unique(trimmed))
+                column = as_numbers if distinct else trimmed  # text, as the labels compared
                 break
     return np.asarray(column.to_numpy(zero_copy_only=False))
 

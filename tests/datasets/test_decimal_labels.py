@@ -34,6 +34,8 @@ def test_text_labels_that_one_number_would_merge_stay_apart(tmp_path: Path) -> N
     class, silently."""
     assert labels_of(tmp_path, ["1", "01", "2"]) == ["1", "01", "2"]
     assert labels_of(tmp_path, ["7", "7.0"]) == ["7", "7.0"]
+    # kept as text, the labels are the ones compared: " 1" is "1", as a number it was
+    assert labels_of(tmp_path, ["1", " 1", "01"]) == ["1", "1", "01"]
 
 
 def test_numeric_text_labels_are_numbers_sorted_as_numbers(tmp_path: Path) -> None:
