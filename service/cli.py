@@ -145,6 +145,7 @@ def serve(
                 body_timeout_s=settings.body_timeout_s,
                 body_min_bytes_per_s=settings.body_min_bytes_per_s,
                 send_timeout_s=settings.send_timeout_s,
+                send_buffer_bytes=settings.send_buffer_bytes,
             )
         ),
     )

@@ -98,6 +98,17 @@ class Settings(BaseSettings):
         "Stalled for a second or more, it is also the first closed at AESVC_MAX_CONNECTIONS "
         "after the idle ones and the slow bodies.",
     )
+    send_buffer_bytes: int = setting(
+        "server",
+        default=1 << 20,
+        ge=0,
+        description="Each connection's kernel send buffer (SO_SNDBUF; Linux doubles it), "
+        "0 for the kernel's own sizing. Autotuned, it grows to net.ipv4.tcp_wmem's maximum "
+        "(4 MiB): a client that pipelines cheap requests and reads nothing then has the "
+        "server answer 4 MiB of them before its writes pause (AESVC_SEND_TIMEOUT_S counts "
+        "from there), and 50 such clients kept /healthz waiting for 5 s on 2 cores. 1 MiB "
+        "still carries 20 MB/s at a 100 ms round trip.",
+    )
     max_upload_bytes: int = setting(
         "server",
         default=50 << 30,

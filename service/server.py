@@ -16,6 +16,9 @@ all, holds its connection (and a descriptor) for ever, and `limit_concurrency` o
   a connection whose writes stay paused that long (the socket's buffer full, the client
   reading nothing) is aborted, its buffered answer dropped, so that the request's app task
   ends and lets go of what it holds;
+- a bounded kernel send buffer per connection (AESVC_SEND_BUFFER_BYTES): autotuned, it
+  took up to 4 MiB of answers from a client reading none, so the event loop kept answering
+  its pipelined requests long before its writes paused;
 - at most AESVC_MAX_CONNECTIONS connections: a connection past it closes the connection
   that has waited longest for a request head (a slow or idle one), else the slowest body
   under the minimum rate, else the answer stalled longest (a second at least), so
@@ -29,6 +32,7 @@ the service does on its own.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -48,6 +52,7 @@ class ConnectionLimits:
     body_timeout_s: float = 30.0
     body_min_bytes_per_s: int = 4 << 10
     send_timeout_s: float = 60.0
+    send_buffer_bytes: int = 0  # SO_SNDBUF of each connection; 0: the kernel's autotuning
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -75,6 +80,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.body_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if self.limits.send_buffer_bytes and sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.send_buffer_bytes)
         super().connection_made(transport)
         self._await_head()
         if len(self.connections) > self.limits.max_connections:
