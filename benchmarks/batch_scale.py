@@ -3,7 +3,7 @@
 - "batch encode": rows/s of a batch encode job run by a live server's worker (from its
   start to its end: reading, encoding, storing and recording every chunk, then the output
   dataset) against an in-process encode of the same rows in memory, the fastest of torch
-  (the job's runtime) and ONNX Runtime (the routes' on a CPU) on all threads or one
+  (the job's on a GPU) and ONNX Runtime (the job's on a CPU) on all threads or one
   (target: at least 0.8x);
 - "chunk checks": jobs on the dataset as it is (each chunk checked on read against its
   xxh3) and on a copy of its rows whose chunks were recorded without one (as before
@@ -111,8 +111,8 @@ def copy_without_xxh3(settings: Settings, name: str, copy: str) -> None:
 
 
 def in_process_rows_per_s(settings: Settings, X: np.ndarray) -> dict[str, float]:
-    """Version 1 of `big` encoding X in memory by torch (what the job runs) and ONNX Runtime
-    (the routes' CPU runtime), on all of this process's threads (the worker's: one worker,
+    """Version 1 of `big` encoding X in memory by torch (the job's runtime on a GPU) and ONNX
+    Runtime (on a CPU), on all of this process's threads (the worker's: one worker,
     every core) and on one, each fixed, in passes of each of PASS_ROWS rows; two interleaved
     rounds, the best of each. The job is held to the fastest of them."""
     ctx = AppContext.from_settings(settings)

@@ -380,10 +380,10 @@ class Settings(BaseSettings):
     inference_backend: Literal["auto", "onnxruntime", "torch"] = setting(
         "inference",
         default="auto",
-        description="What runs the inference routes' batches: auto is ONNX Runtime on a CPU "
-        "and torch on a GPU (batch jobs run on torch everywhere). A version ONNX Runtime cannot "
-        "run (or that answers differently from torch on a probe batch at load) runs on torch, "
-        "with a log line saying why.",
+        description="What runs the inference routes' batches and batch jobs' chunks: auto is "
+        "ONNX Runtime on a CPU and torch on a GPU. A version ONNX Runtime cannot run (or that "
+        "answers differently from torch on a probe batch at load) runs on torch, with a log "
+        "line saying why.",
     )
     inference_parallel_rows: int = setting(
         "inference",

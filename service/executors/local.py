@@ -95,6 +95,7 @@ def worker_loop(
                     owner=owner,
                     heartbeat_interval_s=settings.heartbeat_interval_s,
                     batch_record_every_s=settings.batch_record_every_s,
+                    inference_backend=settings.inference_backend,
                     stopping=stopping,
                 )
             except Exception as exc:

@@ -77,6 +77,7 @@ class JobActor:
                 owner=self.owner,
                 heartbeat_interval_s=self.settings.heartbeat_interval_s,
                 batch_record_every_s=self.settings.batch_record_every_s,
+                inference_backend=self.settings.inference_backend,
                 stopping=threading.Event(),
             )
             self.status = outcome or "lost"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -93,6 +93,7 @@ def run_job(
     heartbeat_interval_s: float,
     batch_record_every_s: float,
     stopping: threading.Event,
+    inference_backend: Literal["auto", "onnxruntime", "torch"] = "auto",
 ) -> JobStatus | None:
     """Run one claimed job (JobRun); its status as this worker left it, None where the
     job is no longer this worker's (the row says what became of it). A batch job (kind
@@ -108,7 +109,9 @@ def run_job(
     if job.kind == "batch":
         from service.batch.runner import BatchRun
 
-        return BatchRun(record_every_s=batch_record_every_s, **common).run()
+        return BatchRun(
+            record_every_s=batch_record_every_s, backend=inference_backend, **common
+        ).run()
     return JobRun(**common).run()
 
 

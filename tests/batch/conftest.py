@@ -10,13 +10,18 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from safetensors.torch import load as load_safetensors
+from sqlalchemy import select
 
 from service.batch.runner import BatchRun
 from service.config import Settings
 from service.context import AppContext
 from service.datasets import chunks
+from service.inference.backends.torch import TorchBackend
+from service.registry.tables import Model, ModelVersion
 from service.training import lifecycle
 from service.training.schemas import JobStatus
+from service.zoo import load_serving_model
 from tests.factories import job_body, npy_bytes, random_matrix, run_worker
 
 N_ROWS, N_FEATURES, CODE_SIZE = 300, 6, 2
@@ -79,6 +84,7 @@ def run_attempt(
             owner=owner,
             heartbeat_interval_s=0.3,
             stopping=threading.Event(),
+            backend=settings.inference_backend,
             record_every_s=settings.batch_record_every_s
             if record_every_s is None
             else record_every_s,
@@ -86,3 +92,20 @@ def run_attempt(
         return attempt.run(), attempt
     finally:
         ctx.close()
+
+
+def in_process(settings: Settings, operation: str, X: np.ndarray) -> np.ndarray:
+    """Version 1 of MODEL's `operation` on X here, by the torch backend (its first output)."""
+    ctx = AppContext.from_settings(settings)
+    try:
+        with ctx.session_factory() as session:
+            version = session.scalars(
+                select(ModelVersion)
+                .join(Model, Model.id == ModelVersion.model_id)
+                .where(Model.name == MODEL, ModelVersion.version == 1)
+            ).one()
+            blob = ctx.store.get_bytes(version.artifact_sha256)
+            model = load_serving_model(version.config, load_safetensors(blob)).eval()
+    finally:
+        ctx.close()
+    return TorchBackend(model, device="cpu").run(operation, np.ascontiguousarray(X))[0]

@@ -6,38 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from safetensors.torch import load as load_safetensors
-from sqlalchemy import select
 
 from service.config import Settings
-from service.context import AppContext
-from service.inference.backends.torch import TorchBackend
-from service.registry.tables import Model, ModelVersion
-from service.zoo import load_serving_model
-from tests.batch.conftest import CODE_SIZE, DATASET, MODEL, N_ROWS, download
+from tests.batch.conftest import CODE_SIZE, DATASET, MODEL, N_ROWS, download, in_process
 from tests.factories import wait_for
 from tests.live import LiveServer
 from tests.training.test_ray_executor import _ray_pids, ray_address, ray_server
 
 __all__ = ["ray_address", "ray_server"]  # the Ray head and server of the executor's tests
 pytestmark = pytest.mark.ray
-
-
-def encode_in_process(settings: Settings, X: np.ndarray) -> np.ndarray:
-    """Version 1 of MODEL encoding X here, by the torch backend."""
-    ctx = AppContext.from_settings(settings)
-    try:
-        with ctx.session_factory() as session:
-            version = session.scalars(
-                select(ModelVersion)
-                .join(Model, Model.id == ModelVersion.model_id)
-                .where(Model.name == MODEL, ModelVersion.version == 1)
-            ).one()
-            blob = ctx.store.get_bytes(version.artifact_sha256)
-            model = load_serving_model(version.config, load_safetensors(blob)).eval()
-    finally:
-        ctx.close()
-    return TorchBackend(model, device="cpu").run("encode", np.ascontiguousarray(X))[0]
 
 
 def test_batch_encode_runs_in_a_ray_actor(
@@ -65,4 +42,4 @@ def test_batch_encode_runs_in_a_ray_actor(
     assert dataset["id"] == done["output_dataset_id"]
     codes = download(client, "rayed")
     assert codes.shape == (N_ROWS, CODE_SIZE)
-    np.testing.assert_allclose(codes, encode_in_process(settings, world), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(codes, in_process(settings, "encode", world), rtol=1e-4, atol=1e-5)

@@ -81,7 +81,8 @@ def test_torch_lanes_run_on_one_thread_each_and_leave_the_workers_count(
     monkeypatch.setattr(runner, "_device", lambda: "cpu")  # the CPU's lanes, on a GPU host too
     before = torch.get_num_threads()
     job_id = submit(client, "codes")
-    status, attempt = run_attempt(settings, TorchLanes)
+    on_torch = settings.model_copy(update={"inference_backend": "torch"})
+    status, attempt = run_attempt(on_torch, TorchLanes)
     assert status == JobStatus.SUCCEEDED
     assert isinstance(attempt, TorchLanes) and attempt.seen == [1] * 8
     assert torch.get_num_threads() == before

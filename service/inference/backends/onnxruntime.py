@@ -32,13 +32,22 @@ class OnnxRuntimeBackend:
     name: ClassVar[str] = "onnxruntime"
     cuda_graph_sizes: tuple[int, ...] = ()
 
-    def __init__(self, model: ServingModel, *, device: str, threads: int = 0) -> None:
-        """`model` on the CPU; `threads` 0: as many as torch's."""
-        self.device = device
+    def __init__(
+        self,
+        model: ServingModel,
+        *,
+        device: str,
+        threads: int = 0,
+        operations: tuple[str, ...] = OPERATIONS,
+    ) -> None:
+        """`model` on the CPU; `threads` 0: as many as torch's; only `operations` exported
+        (a batch job runs one)."""
+        self.device, self.operations = device, operations
+        self.threads = threads or torch.get_num_threads()
         self._providers = _providers(device)
-        self._options = session_options(threads or torch.get_num_threads())
+        self._options = session_options(self.threads)
         self._sessions: dict[str, tuple[Callable[..., list[Any]], list[str]]] = {}
-        onnx = [self._load(op, Operation(model, op), probe_rows(model, op)) for op in OPERATIONS]
+        onnx = [self._load(op, Operation(model, op), probe_rows(model, op)) for op in operations]
         self.held_bytes = sum(len(b) for b in onnx)  # about the weights the sessions hold
 
     def _load(self, op: str, module: nn.Module, probe: torch.Tensor) -> bytes:

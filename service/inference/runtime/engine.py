@@ -40,9 +40,12 @@ class Plan:
     cuda_graph_sizes: tuple[int, ...] = ()  # batch sizes replayed from CUDA graphs
 
 
+BackendSetting = Literal["auto", "onnxruntime", "torch"]
+
+
 @dataclass(frozen=True)
 class BackendOptions:
-    setting: Literal["auto", "onnxruntime", "torch"] = "auto"
+    setting: BackendSetting = "auto"
     cuda_graph_rows: int = 0
     # ONNX Runtime's intra-op threads: torch's count where the engine is made (versions load
     # under one_torch_thread, where torch answers 1)
@@ -50,9 +53,15 @@ class BackendOptions:
 
 
 def load_backend(
-    model: ServingModel, *, label: str, device: str, options: BackendOptions
+    model: ServingModel,
+    *,
+    label: str,
+    device: str,
+    options: BackendOptions,
+    operations: tuple[str, ...] = OPERATIONS,
 ) -> tuple[Backend, Plan]:
-    """The version's backend on `device` (`model` already there), and its plan."""
+    """The version's backend on `device` (`model` already there), and its plan; ONNX
+    Runtime exports only `operations`."""
     asked = options.setting
     if asked == "auto":
         asked = "onnxruntime" if device == "cpu" else "torch"
@@ -60,7 +69,9 @@ def load_backend(
     if asked == "onnxruntime":
         try:
             on_cpu = model if device == "cpu" else copy.deepcopy(model).cpu()  # to export
-            backend: Backend = OnnxRuntimeBackend(on_cpu, device=device, threads=options.threads)
+            backend: Backend = OnnxRuntimeBackend(
+                on_cpu, device=device, threads=options.threads, operations=operations
+            )
             return backend, Plan(backend.name, device, asked)
         except BackendUnavailable as exc:
             fallback = f"onnxruntime cannot run it: {exc}"
