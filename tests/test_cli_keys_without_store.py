@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.live import free_port
 
 
+@pytest.mark.slow  # the CLI as a process
 def test_keys_create_with_an_unreachable_store(tmp_path: Path, database_url: str) -> None:
     env = {
         **os.environ,

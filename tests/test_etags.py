@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
@@ -74,6 +75,7 @@ def test_model_patch_and_deletes_honour_if_match(client: TestClient) -> None:
     assert client.delete("/v1/datasets/d", headers={"If-Match": dataset_tag}).status_code == 204
 
 
+@pytest.mark.slow  # a real `aesvc serve`
 def test_two_pipelines_promoting_at_once_from_one_etag_one_wins(settings: Settings) -> None:
     """On a live server, 8 concurrent moves of `production` from the same ETag, each to
     another version: exactly one 200, the rest 412, and the alias is where the winner put it."""

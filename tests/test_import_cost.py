@@ -7,7 +7,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow  # a fresh interpreter
 def test_the_app_does_not_import_training_time_libraries() -> None:
     probe = (
         "import json, sys, service.main; "

@@ -39,6 +39,7 @@ def server(settings: Settings) -> Iterator[LiveServer]:
         yield live
 
 
+@pytest.mark.slow  # a real `aesvc serve`
 def test_every_log_line_of_a_request_is_json_with_its_id(server: LiveServer) -> None:
     secret_body_marker = "digits"
     with server.client() as http:

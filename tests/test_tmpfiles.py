@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.artifacts import FolderStore
@@ -47,6 +48,7 @@ def age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
+@pytest.mark.slow  # a writer process killed
 def test_a_killed_writers_temp_file_is_swept_and_a_live_writers_is_not(tmp_path: Path) -> None:
     store = FolderStore(tmp_path / "artifacts")
     writer = subprocess.Popen(

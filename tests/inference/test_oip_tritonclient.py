@@ -17,6 +17,8 @@ from tritonclient.utils import InferenceServerException
 from tests.inference.conftest import CODE_SIZE, DIGITS
 from tests.live import LiveServer
 
+pytestmark = pytest.mark.slow  # tritonclient against a real `aesvc serve`
+
 ROWS = DIGITS[10:16].astype(np.float32)  # (6, 64)
 MODEL = "digits-ae"
 
