@@ -214,10 +214,8 @@ class BatchRun(JobRun):
         per thread of the worker's: _lanes). Two one-thread lanes encoded 10-15 % more rows
         a second on ONNX Runtime than on torch (docs/batch.md)."""
         label = f"batch job {self.job.id} ({self.job.model_name} v{version.version})"
-        options = BackendOptions(setting=self.backend_setting, threads=1)
-        backend, plan = engine.load_backend(
-            model, label=label, device=_device(), options=options, operations=(self.operation,)
-        )
+        options = BackendOptions(self.backend_setting, threads=1, operations=(self.operation,))
+        backend, plan = engine.load_backend(model, label=label, device=_device(), options=options)
         log.info("%s runs on %s (%s)", label, plan.backend, plan.device)
         return backend
 

@@ -50,18 +50,13 @@ class BackendOptions:
     # ONNX Runtime's intra-op threads: torch's count where the engine is made (versions load
     # under one_torch_thread, where torch answers 1)
     threads: int = field(default_factory=torch.get_num_threads)
+    operations: tuple[str, ...] = OPERATIONS  # what ONNX Runtime exports (a batch job: one)
 
 
 def load_backend(
-    model: ServingModel,
-    *,
-    label: str,
-    device: str,
-    options: BackendOptions,
-    operations: tuple[str, ...] = OPERATIONS,
+    model: ServingModel, *, label: str, device: str, options: BackendOptions
 ) -> tuple[Backend, Plan]:
-    """The version's backend on `device` (`model` already there), and its plan; ONNX
-    Runtime exports only `operations`."""
+    """The version's backend on `device` (`model` already there), and its plan."""
     asked = options.setting
     if asked == "auto":
         asked = "onnxruntime" if device == "cpu" else "torch"
@@ -70,7 +65,7 @@ def load_backend(
         try:
             on_cpu = model if device == "cpu" else copy.deepcopy(model).cpu()  # to export
             backend: Backend = OnnxRuntimeBackend(
-                on_cpu, device=device, threads=options.threads, operations=operations
+                on_cpu, device=device, threads=options.threads, operations=options.operations
             )
             return backend, Plan(backend.name, device, asked)
         except BackendUnavailable as exc:
