@@ -211,8 +211,8 @@ class BatchRun(JobRun):
     def load_backend(self, model: ServingModel, version: ModelVersion) -> Backend:
         """The routes' choice (AESVC_INFERENCE_BACKEND; auto: ONNX Runtime on a CPU, torch
         on a GPU), for the job's one operation; on a CPU each pass on one thread (a lane
-        per thread of the worker's: _lanes). Two one-thread lanes encoded 10-15 % more rows
-        a second on ONNX Runtime than on torch (docs/batch.md)."""
+        per thread of the worker's: _lanes), where ONNX Runtime kept more of its one-thread
+        rate across lanes than torch did (docs/batch.md)."""
         label = f"batch job {self.job.id} ({self.job.model_name} v{version.version})"
         options = BackendOptions(self.backend_setting, threads=1, operations=(self.operation,))
         backend, plan = engine.load_backend(model, label=label, device=_device(), options=options)
