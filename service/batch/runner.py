@@ -91,13 +91,18 @@ class BatchRun(JobRun):
         self.operation: str = params["operation"]
         inputs = self.reliably("read the job's inputs", self.read_inputs)
         model = self.load_model(inputs.version)
-        backend = self.load_backend(model, inputs.version)
+        with self.factory() as session:
+            done = output.written_chunks(session, self.job.id)
+        # the runtime that computed the chunks recorded computes the rest (ONNX Runtime and
+        # torch differ in the last bits), whatever this worker's AESVC_INFERENCE_BACKEND says
+        earlier = (self.job.progress or {}).get("runtime") if done else None
+        setting = earlier if earlier in ("onnxruntime", "torch") else self.backend_setting
+        backend = self.load_backend(model, inputs.version, setting)
+        self.runtime = backend.name
         width = output_width(model, self.operation)
         rows = inputs.rows
         n_rows = inputs.dataset.n_rows  # what the chunks must add up to
         summary = OutputSummary(n_rows, width, self.output_image_shape(inputs.dataset))
-        with self.factory() as session:
-            done = output.written_chunks(session, self.job.id)
         for position, chunk in enumerate(done):  # what earlier attempts wrote, in order
             if chunk.position != position:
                 raise TrainingFailed(f"recorded output chunks skip position {position}")
@@ -152,6 +157,7 @@ class BatchRun(JobRun):
             "rows_total": rows.n_rows,
             "rows_per_s": started.rate(rows_done),
             "attempt": self.job.attempt,
+            "runtime": self.runtime,
         }
 
         def store_and_record() -> bool:
@@ -208,13 +214,15 @@ class BatchRun(JobRun):
             raise TrainingFailed(f"version {version.version} cannot be loaded: {exc}") from exc
         return model.eval().to(torch.device(_device()))
 
-    def load_backend(self, model: ServingModel, version: ModelVersion) -> Backend:
+    def load_backend(
+        self, model: ServingModel, version: ModelVersion, setting: BackendSetting
+    ) -> Backend:
         """The routes' choice (AESVC_INFERENCE_BACKEND; auto: ONNX Runtime on a CPU, torch
         on a GPU), for the job's one operation; on a CPU each pass on one thread (a lane
         per thread of the worker's: _lanes), where ONNX Runtime kept more of its one-thread
         rate across lanes than torch did (docs/batch.md)."""
         label = f"batch job {self.job.id} ({self.job.model_name} v{version.version})"
-        options = BackendOptions(self.backend_setting, threads=1, operations=(self.operation,))
+        options = BackendOptions(setting, threads=1, operations=(self.operation,))
         backend, plan = engine.load_backend(model, label=label, device=_device(), options=options)
         log.info("%s runs on %s (%s)", label, plan.backend, plan.device)
         return backend

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,6 +70,11 @@ class BatchProgress(BaseModel):
     rows_total: int
     rows_per_s: float | None = Field(default=None, description="This attempt's rate")
     attempt: int | None = None
+    runtime: Literal["onnxruntime", "torch"] | None = Field(
+        default=None,
+        description="What computes the chunks (AESVC_INFERENCE_BACKEND; a resumed job keeps "
+        "the runtime that computed the chunks recorded before it)",
+    )
 
 
 class BatchJobPublic(BaseModel):

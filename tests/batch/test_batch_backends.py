@@ -18,18 +18,22 @@ from service.config import Settings
 from service.inference.backends import onnxruntime as ort_backend
 from service.inference.backends.base import Backend
 from service.inference.backends.onnxruntime import OnnxRuntimeBackend
+from service.inference.runtime.engine import BackendSetting
 from service.registry.tables import ModelVersion
 from service.training.schemas import JobStatus
 from service.zoo import ServingModel
 from tests.batch.conftest import DATASET, MODEL, download, in_process, run_attempt
+from tests.batch.test_batch_resume import STOP_AFTER, stopped_attempt
 from tests.factories import run_worker
 
 
 class Seen(BatchRun):
     """A batch job's attempt, the backend it loaded kept."""
 
-    def load_backend(self, model: ServingModel, version: ModelVersion) -> Backend:
-        self.backend = super().load_backend(model, version)
+    def load_backend(
+        self, model: ServingModel, version: ModelVersion, setting: BackendSetting
+    ) -> Backend:
+        self.backend = super().load_backend(model, version, setting)
         return self.backend
 
 
@@ -101,21 +105,43 @@ def test_a_version_onnxruntime_cannot_run_is_computed_on_torch_and_the_log_says_
     )
 
 
-@pytest.mark.parametrize("setting", ["torch", "onnxruntime"])
 def test_the_worker_loop_passes_the_setting_to_batch_jobs(
     client: TestClient,
     settings: Settings,
     world: np.ndarray,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-    setting: str,
 ) -> None:
+    """torch: not what auto picks on a CPU."""
     monkeypatch.setattr(runner, "_device", lambda: "cpu")
     caplog.set_level(logging.INFO, logger="service.batch.runner")
     job_id = submit(client, "encode")
-    assert run_worker(settings.model_copy(update={"inference_backend": setting})) == 1
-    assert client.get(f"/v1/batch-jobs/{job_id}").json()["status"] == "succeeded"
+    assert run_worker(settings.model_copy(update={"inference_backend": "torch"})) == 1
+    job = client.get(f"/v1/batch-jobs/{job_id}").json()
+    assert job["status"] == "succeeded" and job["progress"]["runtime"] == "torch"
     assert any(
-        f"batch job {job_id}" in r.getMessage() and f"runs on {setting} (cpu)" in r.getMessage()
+        f"batch job {job_id}" in r.getMessage() and "runs on torch (cpu)" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_a_resumed_job_keeps_the_runtime_that_computed_its_recorded_chunks(
+    client: TestClient, settings: Settings, world: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped after STOP_AFTER chunks on ONNX Runtime, resumed by a worker set to torch: the
+    rest on ONNX Runtime too, and the output is the bytes an uninterrupted job writes (the two
+    runtimes' scores differ in the last bits)."""
+    monkeypatch.setattr(runner, "_device", lambda: "cpu")
+    job_id = submit(client, "score", output="resumed")
+    assert stopped_attempt(settings) == JobStatus.QUEUED
+    halfway = client.get(f"/v1/batch-jobs/{job_id}").json()["progress"]
+    assert (halfway["chunks_done"], halfway["runtime"]) == (STOP_AFTER, "onnxruntime")
+    assert run_worker(settings.model_copy(update={"inference_backend": "torch"})) == 1
+    done = client.get(f"/v1/batch-jobs/{job_id}").json()
+    assert done["status"] == "succeeded" and done["progress"]["runtime"] == "onnxruntime"
+    submit(client, "score", output="whole")
+    assert run_worker(settings) == 1
+    np.testing.assert_array_equal(download(client, "resumed"), download(client, "whole"))
+    submit(client, "score", output="on-torch")
+    assert run_worker(settings.model_copy(update={"inference_backend": "torch"})) == 1
+    assert not np.array_equal(download(client, "on-torch"), download(client, "whole"))

@@ -1246,6 +1246,11 @@ export interface components {
             rows_per_s?: number | null;
             /** Rows Total */
             rows_total: number;
+            /**
+             * Runtime
+             * @description What computes the chunks (AESVC_INFERENCE_BACKEND; a resumed job keeps the runtime that computed the chunks recorded before it)
+             */
+            runtime?: ("onnxruntime" | "torch") | null;
         };
         /** BatchStat */
         BatchStat: {

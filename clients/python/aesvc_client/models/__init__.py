@@ -12,6 +12,7 @@ from .batch_job_public_attempt_errors_item import BatchJobPublicAttemptErrorsIte
 from .batch_jobs_public import BatchJobsPublic
 from .batch_operation import BatchOperation
 from .batch_progress import BatchProgress
+from .batch_progress_runtime_type_0 import BatchProgressRuntimeType0
 from .batch_stat import BatchStat
 from .check import Check
 from .choice_dimension import ChoiceDimension
@@ -174,6 +175,7 @@ __all__ = (
     "BatchJobsPublic",
     "BatchOperation",
     "BatchProgress",
+    "BatchProgressRuntimeType0",
     "BatchStat",
     "Check",
     "ChoiceDimension",

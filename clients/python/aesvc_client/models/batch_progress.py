@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.batch_progress_runtime_type_0 import BatchProgressRuntimeType0
 from ..types import UNSET, Unset
 from typing import cast
 
@@ -30,6 +31,8 @@ class BatchProgress:
             rows_total (int):
             attempt (int | None | Unset):
             rows_per_s (float | None | Unset): This attempt's rate
+            runtime (BatchProgressRuntimeType0 | None | Unset): What computes the chunks (AESVC_INFERENCE_BACKEND; a resumed
+                job keeps the runtime that computed the chunks recorded before it)
      """
 
     chunks_done: int
@@ -38,6 +41,7 @@ class BatchProgress:
     rows_total: int
     attempt: int | None | Unset = UNSET
     rows_per_s: float | None | Unset = UNSET
+    runtime: BatchProgressRuntimeType0 | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -65,6 +69,14 @@ class BatchProgress:
         else:
             rows_per_s = self.rows_per_s
 
+        runtime: None | str | Unset
+        if isinstance(self.runtime, Unset):
+            runtime = UNSET
+        elif isinstance(self.runtime, BatchProgressRuntimeType0):
+            runtime = self.runtime.value
+        else:
+            runtime = self.runtime
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -78,6 +90,8 @@ class BatchProgress:
             field_dict["attempt"] = attempt
         if rows_per_s is not UNSET:
             field_dict["rows_per_s"] = rows_per_s
+        if runtime is not UNSET:
+            field_dict["runtime"] = runtime
 
         return field_dict
 
@@ -114,6 +128,26 @@ class BatchProgress:
         rows_per_s = _parse_rows_per_s(d.pop("rows_per_s", UNSET))
 
 
+        def _parse_runtime(data: object) -> BatchProgressRuntimeType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                runtime_type_0 = BatchProgressRuntimeType0(data)
+
+
+
+                return runtime_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(BatchProgressRuntimeType0 | None | Unset, data)
+
+        runtime = _parse_runtime(d.pop("runtime", UNSET))
+
+
         batch_progress = cls(
             chunks_done=chunks_done,
             chunks_total=chunks_total,
@@ -121,6 +155,7 @@ class BatchProgress:
             rows_total=rows_total,
             attempt=attempt,
             rows_per_s=rows_per_s,
+            runtime=runtime,
         )
 
 
