@@ -1,4 +1,5 @@
-"""A batch job on the Ray executor: run_job in a Ray actor runs it as BatchRun, and the output
+"""A batch job on the Ray executor: run_job in a Ray actor runs it as BatchRun, with the
+server's AESVC_INFERENCE_BACKEND (torch here: not what auto picks on a CPU), and the output
 dataset equals an in-process encode of the same rows."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tests.training.test_ray_executor import _ray_pids, ray_address, ray_server
 
 __all__ = ["ray_address", "ray_server"]  # the Ray head and server of the executor's tests
 pytestmark = pytest.mark.ray
+RAY_SERVER_ENV = {"AESVC_INFERENCE_BACKEND": "torch"}  # the setting reaches the actor
 
 
 def test_batch_encode_runs_in_a_ray_actor(
@@ -34,6 +36,7 @@ def test_batch_encode_runs_in_a_ray_actor(
         done = wait_for(ended, timeout_s=180, interval_s=0.2)
         assert done["status"] == "succeeded", done
         assert done["progress"]["chunks_done"] == done["progress"]["chunks_total"] == 8
+        assert done["progress"]["runtime"] == "torch"
         pids = _ray_pids(http, job_id)  # run by an actor, not by the API process
         assert len(pids) == 1 and pids[0] != ray_server.process.pid  # type: ignore[union-attr]
 

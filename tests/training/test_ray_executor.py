@@ -53,9 +53,13 @@ def ray_address() -> Iterator[str]:
 
 
 @pytest.fixture
-def ray_server(settings: Settings, ray_address: str) -> Iterator[LiveServer]:
+def ray_server(
+    settings: Settings, ray_address: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    """The API on the Ray executor; a test module's RAY_SERVER_ENV is added to its env."""
     fast = settings.model_copy(update={"lease_timeout_s": 3.0, "heartbeat_interval_s": 0.3})
     env = {"AESVC_EXECUTOR": "ray", "RAY_ADDRESS": ray_address}
+    env.update(getattr(request.module, "RAY_SERVER_ENV", {}))
     live = LiveServer(fast, workers=0, env=env).start(timeout_s=120)
     yield live
     if live.process is not None and live.process.poll() is None:
