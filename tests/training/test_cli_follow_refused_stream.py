@@ -39,11 +39,15 @@ def test_follow_outlasts_a_refused_stream_and_reports_the_job_that_succeeded(
         parked_id = parked.json()["id"]
         with http.stream("GET", f"/v1/jobs/{parked_id}/events") as holder:
             assert holder.status_code == 200
-            release_at = time.monotonic() + 8.0
 
             def worker() -> None:
-                # the CLI's job (priority 0) is claimed first; then free the stream slot
-                time.sleep(3.0)
+                # once the CLI has queued its job (priority 0, claimed before the parked
+                # one; a fixed wait ran the parked job where the CLI started slowly)
+                with server.client() as mine:
+                    while not any(
+                        j["model"] == "followed" for j in mine.get("/v1/jobs").json()["data"]
+                    ):
+                        time.sleep(0.1)
                 run_worker(settings, max_jobs=1)
 
             thread = threading.Thread(target=worker, daemon=True)
@@ -55,11 +59,12 @@ def test_follow_outlasts_a_refused_stream_and_reports_the_job_that_succeeded(
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 env={**os.environ, "COLUMNS": "200", "AESVC_API_KEY": ""},
             )  # fmt: skip
-            while time.monotonic() < release_at and done.poll() is None:
-                time.sleep(0.2)
+            # the slot stays taken until the CLI's job has ended: the CLI was refused its
+            # stream all along, and is still waiting (it used to exit 1 here)
+            thread.join(timeout=120)
+            assert done.poll() is None, done.communicate()
         # the slot is free from here on
         out, err = done.communicate(timeout=120)
-        thread.join(timeout=120)
         job = next(j for j in http.get("/v1/jobs").json()["data"] if j["model"] == "followed")
     assert job["status"] == "succeeded", job
     assert done.returncode == 0, (done.returncode, out[-600:], err[-600:])
