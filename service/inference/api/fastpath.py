@@ -122,10 +122,13 @@ class InferenceFastPath:
             await authorize(request)
             return await route.endpoint(request=request, **scope["path_params"]), None
         except Exception as exc:
-            handler = _handler_for(scope["app"], exc)
+            handlers: dict[Any, Handler] = scope["app"].exception_handlers
+            # the handler ExceptionMiddleware would pick, else ServerErrorMiddleware's
+            classes = itertools.takewhile(lambda cls: cls is not Exception, type(exc).__mro__)
+            handler = next((handlers[cls] for cls in classes if cls in handlers), None)
             if handler is not None:
                 return await handler(request, exc), None
-            fallback = _handler_for(scope["app"], exc, status=500)
+            fallback = handlers.get(500) or handlers.get(Exception)
             if fallback is None:
                 raise
             return await fallback(request, exc), exc
@@ -147,13 +150,3 @@ def _check_direct(route: APIRoute) -> None:
     )
     if not direct:
         raise ValueError(f"{route.path} cannot take the fast path: its endpoint needs FastAPI")
-
-
-def _handler_for(app: Any, exc: Exception, *, status: int | None = None) -> Handler | None:
-    """The app's handler for exc, as ExceptionMiddleware picks it; with status=500 the one
-    ServerErrorMiddleware would use (registered for 500 or Exception)."""
-    handlers: dict[Any, Handler] = app.exception_handlers
-    if status == 500:
-        return handlers.get(500) or handlers.get(Exception)
-    classes = itertools.takewhile(lambda cls: cls is not Exception, type(exc).__mro__)
-    return next((handlers[cls] for cls in classes if cls in handlers), None)
