@@ -32,13 +32,6 @@ def _header(request: Request, name: bytes) -> str:
     return ""
 
 
-def parse_json(schema: type[M], body: bytes) -> M:
-    try:
-        return schema.model_validate_json(body)
-    except ValidationError as exc:
-        raise RequestValidationError(_flat_rows_once(body_errors(exc))) from None
-
-
 ROWS_EXPECTED = "send rows as a list of lists: [[...]] (one inner list per row)"
 
 
@@ -93,7 +86,10 @@ async def read_request(request: Request, schema: type[M], *, array_field: str | 
             if not ok:
                 raise RequestValidationError(_flat_rows_once(parsed))
             return schema.model_construct(**parsed)
-        return parse_json(schema, body)
+        try:
+            return schema.model_validate_json(body)
+        except ValidationError as exc:
+            raise RequestValidationError(_flat_rows_once(body_errors(exc))) from None
     accepted = JSON if array_field is None else f"{JSON} or {NPY}"
     raise UnsupportedMediaType(f"content type {kind!r} is not supported here; send {accepted}")
 

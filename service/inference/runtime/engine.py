@@ -102,11 +102,10 @@ class InferenceEngine:
     def __init__(self, settings: Settings, metrics: ServiceMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.device_names = inference_devices(settings.inference_device)
         inline, parallel = settings.inference_inline_rows, settings.inference_parallel_rows
         self.devices = {
             name: Device(name, inline_rows=inline, parallel_rows=parallel)
-            for name in self.device_names
+            for name in inference_devices(settings.inference_device)
         }
         self.options = BackendOptions(
             setting=settings.inference_backend, cuda_graph_rows=settings.inference_cuda_graph_rows
