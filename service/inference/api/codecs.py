@@ -139,7 +139,6 @@ def prefers_npy(accept: str) -> bool:
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """orjson, numpy arrays written natively."""
     body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
     return Response(body, status_code=status, media_type=JSON, headers=headers)
 

@@ -119,7 +119,6 @@ def served(loaded: LoadedModel, **arrays: Any) -> Answer:
 
 
 def rows_of(ctx: AppContext, loaded: LoadedModel, rows: Any, field: str) -> np.ndarray:
-    """A request's rows for the version: codings, or rows of its features."""
     width = loaded.code_size if field == "codings" else loaded.n_features
     return to_matrix(rows, n_columns=width, field=field, max_rows=ctx.settings.max_request_rows)
 
@@ -127,7 +126,6 @@ def rows_of(ctx: AppContext, loaded: LoadedModel, rows: Any, field: str) -> np.n
 async def run(
     ctx: AppContext, loaded: LoadedModel, operation: str, x: np.ndarray, gone: Gone, **kw: Any
 ) -> Outputs:
-    """The operation's outputs for `x`, through the version's batcher."""
     return await ctx.inference()[0].batcher(loaded, operation)(x, gone=gone, **kw)
 
 

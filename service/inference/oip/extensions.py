@@ -101,7 +101,6 @@ async def read_repository_index(request: Request) -> Response:
 
 
 async def _parameters(request: Request, action: str, allowed: set[str]) -> dict[str, Any]:
-    """The body's parameters, only `allowed` ones."""
     spec = await _body(request, RepositoryModelRequest, f"{action} request")
     unknown = sorted(set(spec.parameters) - allowed)
     if unknown:

@@ -244,7 +244,6 @@ class Target:
         return cls(name, False)
 
     def input(self, loaded: LoadedModel) -> tuple[str, int]:
-        """The one input's name and width."""
         return ("codings", loaded.code_size) if self.decoder else ("input", loaded.n_features)
 
     def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
