@@ -13,7 +13,7 @@ import itertools
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -198,6 +198,13 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema
+
+
+def handler_for(app: FastAPI, exc: Exception) -> Callable[..., Any] | None:
+    """The app's handler for `exc` as its ExceptionMiddleware picks it, by class (a handler
+    for Exception itself is ServerErrorMiddleware's, for what nothing else handles)."""
+    classes = itertools.takewhile(lambda cls: cls is not Exception, type(exc).__mro__)
+    return next((app.exception_handlers[c] for c in classes if c in app.exception_handlers), None)
 
 
 def is_oip_path(path: str) -> bool:
@@ -412,9 +419,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RefusedBeforeBody)
     async def _refused(request: Request, exc: RefusedBeforeBody) -> Response:
         error = exc.error
-        classes = itertools.takewhile(lambda cls: cls is not Exception, type(error).__mro__)
-        handlers = app.exception_handlers
-        handler = next((handlers[c] for c in classes if c in handlers), None)
+        handler = handler_for(app, error)
         if handler is None:  # a bug: the 500 any unexpected error gets
             return await _unexpected(request, error)
         answer = handler(request, error)  # the app's handlers here are all async

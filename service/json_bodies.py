@@ -27,6 +27,13 @@ T = TypeVar("T")
 MAX_RAW_ERRORS = 1000
 
 
+def body_errors(exc: ValidationError) -> list[Any]:
+    """A body's validation errors as FastAPI words them (located in "body"), the first
+    MAX_RAW_ERRORS of them."""
+    kept = exc.errors(include_url=False)[:MAX_RAW_ERRORS]
+    return [{**e, "loc": ("body", *e["loc"])} for e in kept]
+
+
 def parse_rows_body(
     schema: type[BaseModel], body: bytes, array_field: str
 ) -> tuple[bool, dict[str, Any] | list[Any]]:
@@ -34,8 +41,7 @@ def parse_rows_body(
     try:
         model = schema.model_validate_json(body)
     except ValidationError as exc:
-        kept = exc.errors(include_url=False)[:MAX_RAW_ERRORS]
-        return False, [{**e, "loc": ("body", *e["loc"])} for e in kept]
+        return False, body_errors(exc)
     fields = dict(model)
     rows: list[list[float]] = fields[array_field]
     widths = {len(row) for row in rows}

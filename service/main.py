@@ -47,7 +47,7 @@ def _start_inference(ctx: AppContext, metrics: ServiceMetrics) -> None:
     cache = ModelCache(
         ctx.store,
         max_bytes=ctx.settings.model_cache_bytes,
-        devices=engine.device_names,
+        devices=tuple(engine.devices),
         warmup=engine.warm_up,
         metrics=metrics,
     )

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from service.errors import Unprocessable, UnsupportedMediaType
-from service.json_bodies import MAX_RAW_ERRORS
+from service.json_bodies import body_errors
 from service.npy import plain_npy_view
 
 JSON = "application/json"
@@ -30,15 +30,6 @@ def _header(request: Request, name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
-
-
-def parse_json(schema: type[M], body: bytes) -> M:
-    try:
-        return schema.model_validate_json(body)
-    except ValidationError as exc:
-        kept = exc.errors(include_url=False)[:MAX_RAW_ERRORS]
-        errors = [{**e, "loc": ("body", *e["loc"])} for e in kept]
-        raise RequestValidationError(_flat_rows_once(errors)) from None
 
 
 ROWS_EXPECTED = "send rows as a list of lists: [[...]] (one inner list per row)"
@@ -88,18 +79,17 @@ async def read_request(request: Request, schema: type[M], *, array_field: str | 
     body = await request.body()
     if kind == JSON or kind.endswith("+json"):
         ctx = request.app.state.ctx
-        pool = ctx.json_bodies
-        if (
-            pool is not None
-            and array_field is not None
-            and len(body) >= ctx.settings.json_off_loop_bytes
-        ):
+        off_loop = ctx.settings.json_off_loop_bytes
+        if array_field is not None and ctx.json_bodies is not None and len(body) >= off_loop:
             # rows: validated in a separate process, the loop stays free (service.json_bodies)
-            ok, parsed = await pool.parse_rows(schema, body, array_field)
+            ok, parsed = await ctx.json_bodies.parse_rows(schema, body, array_field)
             if not ok:
                 raise RequestValidationError(_flat_rows_once(parsed))
             return schema.model_construct(**parsed)
-        return parse_json(schema, body)
+        try:
+            return schema.model_validate_json(body)
+        except ValidationError as exc:
+            raise RequestValidationError(_flat_rows_once(body_errors(exc))) from None
     accepted = JSON if array_field is None else f"{JSON} or {NPY}"
     raise UnsupportedMediaType(f"content type {kind!r} is not supported here; send {accepted}")
 
@@ -149,7 +139,6 @@ def prefers_npy(accept: str) -> bool:
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """orjson, numpy arrays written natively."""
     body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
     return Response(body, status_code=status, media_type=JSON, headers=headers)
 

@@ -4,10 +4,9 @@ generic stack costs a one-row encode more CPU than the batch (docs/inference.md)
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,13 +18,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.errors import handler_for
 from service.guard import RequestGuard
 from service.limits import CountedBody, declared_too_large
 from service.metrics import ServiceMetrics
 from service.request_id import HEADER, current_request_id, log_access, request_id_from
 from service.security import authorize
 
-Handler = Callable[[Request, Exception], Awaitable[Response]]
 DIRECT_PARAMS = {"name", "ref"}
 
 
@@ -122,10 +121,11 @@ class InferenceFastPath:
             await authorize(request)
             return await route.endpoint(request=request, **scope["path_params"]), None
         except Exception as exc:
-            handler = _handler_for(scope["app"], exc)
+            handler = handler_for(scope["app"], exc)
             if handler is not None:
                 return await handler(request, exc), None
-            fallback = _handler_for(scope["app"], exc, status=500)
+            handlers = scope["app"].exception_handlers  # else ServerErrorMiddleware's
+            fallback = handlers.get(500) or handlers.get(Exception)
             if fallback is None:
                 raise
             return await fallback(request, exc), exc
@@ -147,13 +147,3 @@ def _check_direct(route: APIRoute) -> None:
     )
     if not direct:
         raise ValueError(f"{route.path} cannot take the fast path: its endpoint needs FastAPI")
-
-
-def _handler_for(app: Any, exc: Exception, *, status: int | None = None) -> Handler | None:
-    """The app's handler for exc, as ExceptionMiddleware picks it; with status=500 the one
-    ServerErrorMiddleware would use (registered for 500 or Exception)."""
-    handlers: dict[Any, Handler] = app.exception_handlers
-    if status == 500:
-        return handlers.get(500) or handlers.get(Exception)
-    classes = itertools.takewhile(lambda cls: cls is not Exception, type(exc).__mro__)
-    return next((handlers[cls] for cls in classes if cls in handlers), None)

@@ -14,7 +14,7 @@ from service.inference.api import codecs, schemas, service
 
 router = APIRouter(prefix="/v1/models/{name}/versions/{ref}", tags=["inference"])
 RefPath = Annotated[str, Path(description="A version number or an alias (latest always exists)")]
-WHY: dict[int | str, str] = {
+WHY = {
     404: "Unknown model, version or alias",
     410: "The version is archived",
     413: "More rows than the request limit, or a body over the limit",
@@ -23,9 +23,8 @@ WHY: dict[int | str, str] = {
     503: "The inference queue is full; see Retry-After",
     504: "Not answered within the inference request timeout",
 }
-ERRORS = {
-    s: {**p, "description": WHY[s]}
-    for s, p in problem_responses(404, 410, 413, 415, 422, 503, 504).items()
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {**problem_responses(s)[s], "description": why} for s, why in WHY.items()
 }
 
 

@@ -38,9 +38,8 @@ def _resolve_and_load(ctx: AppContext, name: str, ref: str) -> LoadedModel:
 async def served_version(ctx: AppContext, *, name: str, ref: str) -> LoadedModel:
     """The loaded, warm version a {ref} names; a hot {ref} skips the database for
     AESVC_REF_CACHE_S seconds from when it was resolved, and concurrent misses share one
-    lookup. While the database is
-    unreachable, a {ref} resolved before to a version still loaded keeps serving it (no
-    alias can move meanwhile); any other answers 503."""
+    lookup. While the database is unreachable, a {ref} resolved before to a version still
+    loaded keeps serving it (no alias can move meanwhile); any other answers 503."""
     _, cache = ctx.inference()
     hit = cache.lookup_ref(name, ref, ctx.settings.ref_cache_s)
     if hit is not None:
@@ -120,7 +119,6 @@ def served(loaded: LoadedModel, **arrays: Any) -> Answer:
 
 
 def rows_of(ctx: AppContext, loaded: LoadedModel, rows: Any, field: str) -> np.ndarray:
-    """A request's rows for the version: codings, or rows of its features."""
     width = loaded.code_size if field == "codings" else loaded.n_features
     return to_matrix(rows, n_columns=width, field=field, max_rows=ctx.settings.max_request_rows)
 
@@ -128,7 +126,6 @@ def rows_of(ctx: AppContext, loaded: LoadedModel, rows: Any, field: str) -> np.n
 async def run(
     ctx: AppContext, loaded: LoadedModel, operation: str, x: np.ndarray, gone: Gone, **kw: Any
 ) -> Outputs:
-    """The operation's outputs for `x`, through the version's batcher."""
     return await ctx.inference()[0].batcher(loaded, operation)(x, gone=gone, **kw)
 
 
@@ -141,11 +138,10 @@ async def encode(ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone
     outputs = await run(ctx, loaded, "encode", x, gone)
     if not loaded.variational:
         return served(loaded, codings=outputs[0])
-    mean, log_var = outputs  # (n, code_size) each
-    codings = mean
+    codings, log_var = outputs  # the mean and the log-variance, (n, code_size) each
     if body.sample:
-        noise = np.random.default_rng(body.seed).standard_normal(mean.shape, dtype=np.float32)
-        codings = mean + noise * np.exp(0.5 * log_var)
+        noise = np.random.default_rng(body.seed).standard_normal(codings.shape, dtype=np.float32)
+        codings = codings + noise * np.exp(0.5 * log_var)
     return served(loaded, codings=codings, log_var=log_var)
 
 
@@ -236,8 +232,7 @@ async def interpolate(
     start = to_matrix([body.start], n_columns=width, field="start", max_rows=1)
     ends = np.concatenate([start, to_matrix([body.end], n_columns=width, field="end", max_rows=1)])
     # one request: its decode counts in the statistics, not this
-    encoded = await run(ctx, loaded, "encode", ends, gone, counted=False)
-    codings = encoded[0]  # VAE: the means
+    codings = (await run(ctx, loaded, "encode", ends, gone, counted=False))[0]  # VAE: the means
     t = np.linspace(0.0, 1.0, body.steps, dtype=np.float32)[:, None]  # (steps, 1)
     z = np.ascontiguousarray((1 - t) * codings[0] + t * codings[1], dtype=np.float32)
     (outputs,) = await run(ctx, loaded, "decode", z, gone)

@@ -39,8 +39,7 @@ class TorchBackend:
         self._graphs: dict[str, GraphedOperation] = {}
         for op, module in self._ops.items():
             width = input_width(model, op)
-            graphed = GraphedOperation.of(module, self._device, width, cuda_graph_rows)
-            if graphed is not None:
+            if graphed := GraphedOperation.of(module, self._device, width, cuda_graph_rows):
                 self._graphs[op] = graphed
         self.held_bytes = sum(g.pool_bytes for g in self._graphs.values())
         sizes = {size for g in self._graphs.values() for size in g.sizes}

@@ -26,6 +26,7 @@ from service.inference.oip.schemas import (
     SystemSharedMemoryStatus,
 )
 from service.inference.oip.tensors import DECODER, OipError, OipRoute, parse_body
+from service.inference.runtime.stats import VersionStats
 from service.pages import make_token, read_token
 from service.registry.service import get_model, ready_versions, resolve_version
 from service.security import key_id_of
@@ -100,7 +101,6 @@ async def read_repository_index(request: Request) -> Response:
 
 
 async def _parameters(request: Request, action: str, allowed: set[str]) -> dict[str, Any]:
-    """The body's parameters, only `allowed` ones."""
     spec = await _body(request, RepositoryModelRequest, f"{action} request")
     unknown = sorted(set(spec.parameters) - allowed)
     if unknown:
@@ -195,7 +195,8 @@ async def _stats(
     model = name and name.removesuffix(DECODER)
     with _failing(f"no statistics for {name!r}"):
         pairs, token = await run_in_threadpool(_versions, ctx, model, ref, limit, token)
-    stats = [ctx.inference()[0].stats.public(n, v) for n, v in pairs]
+    every = ctx.inference()[0].stats  # a version never run has no entry, and gets none here
+    stats = [every.get((n, v), VersionStats()).public(n, v) for n, v in pairs]
     return codecs.json_response({"model_stats": stats, "next_page_token": token})
 
 

@@ -158,10 +158,9 @@ OUTPUTS = {
 async def _infer(name: str, version: str, request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     shm = ctx.shared_memory.client(key_id_of(request))
-    header = request.headers.get(tensors.HEADER_LENGTH)
     limit = ctx.settings.max_body_bytes
     body = tensors.decoded(await request.body(), request.headers.get("content-encoding"), limit)
-    head, binary = tensors.split_body(header, body)
+    head, binary = tensors.split_body(request.headers.get(tensors.HEADER_LENGTH), body)
     infer = await tensors.parse_infer(ctx, head)
     target, loaded = await _served(request, name, version)
     wanted_input, width = target.input(loaded)

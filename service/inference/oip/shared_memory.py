@@ -62,14 +62,11 @@ class Region:
         start = self.offset + offset
         return slice(start, start + byte_size)
 
-    def close(self) -> None:
-        os.close(self.fd)
-
 
 def open_region(
     directory: Path, name: str, key: str, offset: int, byte_size: int, *, uid: int
 ) -> Region:
-    path = directory / key.lstrip("/")
+    path, obj = directory / key.lstrip("/"), f"shared memory object {key!r}"
     # O_NONBLOCK: a FIFO put there must not hang the open (it is refused below, not regular)
     flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
     try:
@@ -80,26 +77,21 @@ def open_region(
                 raise
             fd, writable = os.open(path, os.O_RDONLY | flags), False
     except FileNotFoundError:
-        raise SharedMemoryError(f"no shared memory object {key!r} (in {directory})") from None
+        raise SharedMemoryError(f"no {obj} (in {directory})") from None
     except OSError as exc:  # ELOOP for a link, EACCES, ...
-        raise SharedMemoryError(
-            f"shared memory object {key!r} cannot be opened: {exc.strerror}"
-        ) from None
+        raise SharedMemoryError(f"{obj} cannot be opened: {exc.strerror}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise SharedMemoryError(f"{key!r} is not a shared memory object")
         if info.st_uid != uid or info.st_nlink != 1:
             raise SharedMemoryError(
-                f"shared memory object {key!r} belongs to uid {info.st_uid} (links: "
-                f"{info.st_nlink}); only the service's own objects (uid {uid}, one link) may "
-                "be registered"
+                f"{obj} belongs to uid {info.st_uid} (links: {info.st_nlink}); only the "
+                f"service's own objects (uid {uid}, one link) may be registered"
             )
         if info.st_size < offset + byte_size:
-            raise SharedMemoryError(
-                f"shared memory object {key!r} holds {info.st_size} bytes; the region needs "
-                f"offset {offset} + byte_size {byte_size} = {offset + byte_size}"
-            )
+            needs = f"offset {offset} + byte_size {byte_size} = {offset + byte_size}"
+            raise SharedMemoryError(f"{obj} holds {info.st_size} bytes; the region needs {needs}")
     except BaseException:
         os.close(fd)
         raise
@@ -176,8 +168,6 @@ class SharedMemoryRegistry:
                 f"key {key!r}: only objects made for this service may be registered, named "
                 f"'/{self.prefix}...' (AESVC_OIP_SHARED_MEMORY_PREFIX)"
             )
-        if byte_size < 1:
-            raise SharedMemoryError(f"byte_size {byte_size} is not a positive count of bytes")
         with self._lock:
             held = sum(1 for o, _ in self._regions if o == owner)
             if held >= self.regions_per_owner:
@@ -202,8 +192,8 @@ class SharedMemoryRegistry:
         self._check_enabled()
         with self._lock:
             keys = [k for k in self._regions if k[0] == owner and name in (None, k[1])]
-            for region in [self._regions.pop(k) for k in keys]:
-                region.close()
+            for key in keys:
+                os.close(self._regions.pop(key).fd)
 
     def status(self, name: str | None = None, *, owner: Owner) -> list[dict[str, Any]]:
         with self._lock:
@@ -247,7 +237,7 @@ class SharedMemoryRegistry:
     def close(self) -> None:
         with self._lock:
             for region in self._regions.values():
-                region.close()
+                os.close(region.fd)
             self._regions.clear()
 
 

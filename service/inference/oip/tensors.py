@@ -87,11 +87,10 @@ def split_body(header: str | None, body: bytes) -> tuple[bytes, bytes]:
     Inference-Header-Content-Length header's value."""
     if header is None:
         return body, b""
-    digits = header.lstrip("0") or "0"  # no longer than the body's length can be
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(len(body))):
-        raise OipError(400, f"{HEADER_LENGTH} {header[:40]!r} is not a length within the body")
-    length = int(digits)
-    if length > len(body):
+    digits = header.lstrip("0") or "0"  # parsed only where no longer than the body's length
+    number = digits.isascii() and digits.isdigit() and len(digits) <= len(str(len(body)))
+    length = int(digits) if number else -1
+    if not 0 <= length <= len(body):
         raise OipError(400, f"{HEADER_LENGTH} {header[:40]!r} is not a length within the body")
     return body[:length], body[length:]
 
@@ -128,10 +127,8 @@ def read_input(
         flat = shm.read_fp32(ref, count, what)
     elif size is not None:
         if not isinstance(size, int) or size != count * 4 or size > len(binary):
-            holds = f"shape {spec.shape} of FP32 ({count * 4} bytes)"
-            raise OipError(
-                400, f"{what}: binary_data_size {size!r} does not hold {holds}; {expected}"
-            )
+            holds = f"binary_data_size {size!r} does not hold shape {spec.shape} of FP32"
+            raise OipError(400, f"{what}: {holds} ({count * 4} bytes); {expected}")
         flat = np.frombuffer(memoryview(binary)[:size], dtype="<f4").astype(np.float32)
     else:
         values = flat_fp32(spec.data)
@@ -186,11 +183,10 @@ def wanted_outputs(
         what = f"output {out.name!r}"
         ref = TensorRef.from_parameters(out.parameters, what)
         binary = flag(out.parameters, "binary_data", what, default=None)
-        if ref is not None and binary:
-            raise OipError(
-                400, f"{what}: binary_data and a shared memory region exclude each other"
-            )
         if ref is not None:
+            if binary:
+                clash = "binary_data and a shared memory region exclude each other"
+                raise OipError(400, f"{what}: {clash}")
             shm.check_output(ref, math.prod(shapes[out.name]) * 4, what)
         wanted.append(Wanted(out.name, all_binary if binary is None else bool(binary), ref))
     return wanted
@@ -248,7 +244,6 @@ class Target:
         return cls(name, False)
 
     def input(self, loaded: LoadedModel) -> tuple[str, int]:
-        """The one input's name and width."""
         return ("codings", loaded.code_size) if self.decoder else ("input", loaded.n_features)
 
     def signature(self, loaded: LoadedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -173,7 +173,6 @@ class ModelCache:
             self.metrics.loaded_bytes.set(self.total_bytes())
 
     def _place(self) -> str:
-        """The device holding the fewest loaded versions."""
         with self._lock:
             counts = Counter(m.device for m in self._models.values())
         return min(self.devices, key=lambda d: counts[d])

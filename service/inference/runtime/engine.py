@@ -8,6 +8,7 @@ import asyncio
 import copy
 import functools
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -23,7 +24,7 @@ from service.inference.runtime.batcher import Batcher
 from service.inference.runtime.cache import LoadedModel
 from service.inference.runtime.device import Device
 from service.inference.runtime.pending import RowBudget
-from service.inference.runtime.stats import InferenceStats
+from service.inference.runtime.stats import VersionStats
 from service.metrics import ServiceMetrics
 from service.zoo import ServingModel
 
@@ -101,11 +102,10 @@ class InferenceEngine:
     def __init__(self, settings: Settings, metrics: ServiceMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.device_names = inference_devices(settings.inference_device)
         inline, parallel = settings.inference_inline_rows, settings.inference_parallel_rows
         self.devices = {
             name: Device(name, inline_rows=inline, parallel_rows=parallel)
-            for name in self.device_names
+            for name in inference_devices(settings.inference_device)
         }
         self.options = BackendOptions(
             setting=settings.inference_backend, cuda_graph_rows=settings.inference_cuda_graph_rows
@@ -114,7 +114,8 @@ class InferenceEngine:
         # keyed by the loaded object: a version unloaded and loaded again is a new object
         # with new batchers, and the old ones (holding the old backend) are closed
         self._batchers: dict[tuple[LoadedModel, str], Batcher] = {}
-        self.stats = InferenceStats()
+        # every version's statistics in this process, kept across unloads and reloads
+        self.stats: defaultdict[tuple[str, int], VersionStats] = defaultdict(VersionStats)
         self.live: Callable[[], list[LoadedModel]] | None = None  # the cache's loaded versions
         self._loop: asyncio.AbstractEventLoop | None = None
         self._forget_again: asyncio.TimerHandle | None = None

@@ -186,10 +186,8 @@ class Waiting:
             self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
 
     def _time_out(self, item: Pending) -> None:
-        why = (
-            f"no answer within the {self.timeout_s():g} s request timeout (AESVC_REQUEST_TIMEOUT_S)"
-        )
-        self._abandon(item, InferenceTimeout(f"{why}; the rows were dropped"))
+        limit = f"the {self.timeout_s():g} s request timeout (AESVC_REQUEST_TIMEOUT_S)"
+        self._abandon(item, InferenceTimeout(f"no answer within {limit}; the rows were dropped"))
 
     async def _watch(self, item: Pending, gone: GoneWatch) -> None:
         try:

@@ -69,13 +69,3 @@ class VersionStats:
                 for rows, d in sorted(self.batches.items())
             ],
         }
-
-
-class InferenceStats(defaultdict[tuple[str, int], VersionStats]):
-    """Every version's statistics in this process, kept across unloads and reloads."""
-
-    def __init__(self) -> None:
-        super().__init__(VersionStats)
-
-    def public(self, name: str, version: int) -> dict[str, Any]:
-        return self.get((name, version), VersionStats()).public(name, version)
