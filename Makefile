@@ -20,8 +20,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/aesvc serve
 
+# Tests write bytecode even where the environment says not to (PYTHONDONTWRITEBYTECODE):
+# without the cached .pyc files, every xdist process and every server or CLI a test starts
+# compiles the project again, and pytest rewrites every test module's asserts again
+# (`pytest --collect-only -m "not slow"`: 10.7 s, then 6.2 s once the files are written).
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
+
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Skips the tests that start several servers (S3 server, Azurite, API replicas, Ray
 # nodes) and the slow ones (faults, kills, restarts, real servers and fresh interpreters as
@@ -29,7 +35,7 @@ test: $(STAMP)
 # Two processes (pytest-xdist): 160 s -> 111 s for 1,231 tests on this 2-core machine; with
 # work stealing (an idle process takes queued tests from the busy one) 90 s -> 81 s for 1,687.
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not cluster and not ray and not slow" -n 2 --dist worksteal $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -m "not cluster and not ray and not slow" -n 2 --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests benchmarks migrations
