@@ -29,7 +29,10 @@ def marks_module(source: str, marker: str) -> bool:
 def test_test_fast_skips_the_slow_tests_and_test_runs_everything() -> None:
     fast = recipe("test-fast")
     assert "not slow" in fast and "not cluster" in fast
-    assert recipe("test").split() == ["$(PY)", "-m", "pytest", "$(PYTEST_ARGS)"]  # every test
+    # every test (TEST_ENV sets only PYTHONDONTWRITEBYTECODE, no selection)
+    assert recipe("test").split() == ["$(TEST_ENV)", "$(PY)", "-m", "pytest", "$(PYTEST_ARGS)"]
+    test_env = re.search(r"^TEST_ENV := (.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert test_env and test_env.group(1).split() == ["PYTHONDONTWRITEBYTECODE="]
     ci = (ROOT / ".ci" / "run").read_text()
     runs = re.findall(r"^make test\b.*$", ci, flags=re.MULTILINE)
     assert runs and all("test-fast" not in r for r in runs)
