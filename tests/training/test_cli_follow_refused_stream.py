@@ -43,10 +43,13 @@ def test_follow_outlasts_a_refused_stream_and_reports_the_job_that_succeeded(
             def worker() -> None:
                 # once the CLI has queued its job (priority 0, claimed before the parked
                 # one; a fixed wait ran the parked job where the CLI started slowly)
+                deadline = time.monotonic() + 120
                 with server.client() as mine:
                     while not any(
                         j["model"] == "followed" for j in mine.get("/v1/jobs").json()["data"]
                     ):
+                        if time.monotonic() > deadline:
+                            return  # the CLI queued nothing: the asserts below say so
                         time.sleep(0.1)
                 run_worker(settings, max_jobs=1)
 
@@ -61,7 +64,8 @@ def test_follow_outlasts_a_refused_stream_and_reports_the_job_that_succeeded(
             )  # fmt: skip
             # the slot stays taken until the CLI's job has ended: the CLI was refused its
             # stream all along, and is still waiting (it used to exit 1 here)
-            thread.join(timeout=120)
+            thread.join(timeout=240)
+            assert not thread.is_alive(), "the CLI's job did not end"
             assert done.poll() is None, done.communicate()
         # the slot is free from here on
         out, err = done.communicate(timeout=120)
