@@ -44,28 +44,44 @@ def many_members() -> bytes:
     return gzip.compress(b"", mtime=0) * 150_000
 
 
+def large_member() -> bytes:
+    """One member of 16 MB (random: incompressible)."""
+    return gzip.compress(np.random.default_rng(0).bytes(16 << 20), compresslevel=1, mtime=0)
+
+
 def members_before_a_large_one() -> bytes:
-    """The most members a body may hold, the last one 16 MB (random: incompressible)."""
-    tail = gzip.compress(np.random.default_rng(0).bytes(16 << 20), compresslevel=1, mtime=0)
-    return gzip.compress(b"", mtime=0) * (MAX_MEMBERS - 1) + tail
+    """The most members a body may hold, the last one large_member()."""
+    return gzip.compress(b"", mtime=0) * (MAX_MEMBERS - 1) + large_member()
 
 
-@pytest.mark.parametrize("make", [many_members, members_before_a_large_one])
-def test_gzip_members_do_not_stall_the_event_loop(live: LiveServer, make: Any) -> None:
-    body = make()
+def _answer(port: int, body: bytes) -> tuple[bytes, float]:
+    """The status line of the answer to a v2 infer of `body` (gzip), and its seconds."""
     head = (
         b"POST /v2/models/anything/infer HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
         b"Content-Length: %d\r\n\r\n" % len(body)
     )
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        started = time.monotonic()
+        sock.sendall(head + body)
+        status = sock.recv(4096).split(b"\r\n", 1)[0]
+        return status, time.monotonic() - started
+
+
+@pytest.mark.parametrize("make", [many_members, members_before_a_large_one])
+def test_gzip_members_do_not_stall_the_event_loop(live: LiveServer, make: Any) -> None:
+    body = make()
+    # What the largest member alone costs on this machine now (sent, inflated, refused as
+    # not JSON), once the process that parses large bodies has started (service.json_bodies
+    # starts it on first use: 1.3 s here, and CI once timed the attack with it at 2.4 s).
+    # The attack may cost a little more, not the copies of every byte after each member
+    # that made it quadratic (1.4 s against 0.07 s alone here).
+    _answer(live.port, large_member())
+    _, alone_s = _answer(live.port, large_member())
     answer: dict[str, object] = {}
 
     def attack() -> None:
-        with socket.create_connection(("127.0.0.1", live.port), timeout=120) as sock:
-            started = time.monotonic()
-            sock.sendall(head + body)
-            answer["status"] = sock.recv(4096).split(b"\r\n", 1)[0]
-            answer["s"] = time.monotonic() - started
+        answer["status"], answer["s"] = _answer(live.port, body)
 
     thread = threading.Thread(target=attack, daemon=True)
     thread.start()
@@ -78,4 +94,4 @@ def test_gzip_members_do_not_stall_the_event_loop(live: LiveServer, make: Any) -
     # too many members, or a body that is not JSON: a 4xx, and promptly
     assert str(answer.get("status", b"")).startswith("b'HTTP/1.1 4"), answer
     assert max(latencies, default=0.0) < 1.0, f"/healthz took {max(latencies):.1f} s; {answer}"
-    assert float(answer["s"]) < 2.0, answer  # type: ignore[arg-type]
+    assert float(answer["s"]) < 2 * alone_s + 1.0, (answer, alone_s)  # type: ignore[arg-type]
