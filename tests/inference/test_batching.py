@@ -516,8 +516,13 @@ def test_a_batch_closed_and_waiting_for_the_device_keeps_its_batcher_busy() -> N
         )
         first = await busy(holder, fn)
         queued = asyncio.ensure_future(waiter(rows(1.0)))
-        await asyncio.sleep(0.1)  # past max_wait: the batch closed, the device still busy
-        assert not waiter._items  # the case this test is about
+        # past max_wait the batch closes (out of the queue, its caller still waiting), the
+        # device still busy: wait for that (10 s at most), not a fixed 0.1 s that a slow
+        # moment before the batcher's wait began could outlast
+        deadline = time.monotonic() + 10
+        while not (waiter._waiting and not waiter._items) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert waiter._waiting and not waiter._items  # the case this test is about
         assert not waiter.idle
         fn.gate.set()
         await first
