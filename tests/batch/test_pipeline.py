@@ -40,21 +40,34 @@ def test_lanes_compute_chunks_at_once_and_results_and_writes_come_in_order() -> 
     assert written == [1, 2, 3, 4]
 
 
-def test_a_lanes_error_reaches_the_caller_and_the_chunks_not_taken_are_dropped() -> None:
+def test_a_lanes_error_reaches_the_caller_and_the_chunks_not_taken_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     started: list[int] = []
+    # Chunk 2 is in work until the caller, leaving, shuts the lanes down (10 s at most): a
+    # fixed 0.3 s could end first on a loaded machine, and the lane would start chunk 3
+    # before the caller had a chance to drop it.
+    leaving = threading.Event()
 
     def work(position: int) -> int:
         started.append(position)
         if position == 1:
             raise OSError("chunk 1 unreadable")
         if position == 2:  # in work while the error reaches the caller, who leaves
-            time.sleep(0.3)
+            leaving.wait(10)
         return position
 
     with (
         pytest.raises(OSError, match="chunk 1 unreadable"),
         ChunkPipeline(work, range(100), lanes=1) as pipe,
     ):
+        shutdown = pipe._lanes.shutdown
+
+        def shutting_down(wait: bool = True, *, cancel_futures: bool = False) -> None:
+            leaving.set()
+            shutdown(wait, cancel_futures=cancel_futures)
+
+        monkeypatch.setattr(pipe._lanes, "shutdown", shutting_down)
         for _ in pipe.results():
             pass
     # chunk 3 was queued behind 2 when chunk 1 failed: leaving dropped it
