@@ -16,6 +16,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from service.batch.runner import BatchRun
+from service.context import AppContext
 from service.inference.backends.base import Backend
 from service.training import lifecycle
 from service.training.trainer import TrainingFailed
@@ -42,17 +43,18 @@ class LeaseLost(BatchRun):
 
 
 def open_fds(data_dir: Path) -> dict[str, str]:
-    """This process's descriptors an attempt could leave open (its files under data_dir,
-    and sockets: a PostgreSQL connection), and what each points to. Other descriptors
-    are not the attempt's: a thread an earlier test in this process left (an object store
-    client's retries) opens and closes its own."""
+    """This process's descriptors of files under data_dir but the database's (the chunks
+    an attempt reads, the blobs it writes), and what each points to. The database's are
+    checked as connections (test below): the app the test client runs in this process may
+    open one more for its own work at any moment, and keep it in its pool."""
     found = {}
+    database = str(data_dir / "aesvc.db")  # and its -wal, -shm and -journal
     for fd in os.listdir("/proc/self/fd"):
         try:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except FileNotFoundError:  # the listing's own descriptor, closed since
             continue
-        if target.startswith((str(data_dir), "socket:")):
+        if target.startswith(str(data_dir)) and not target.startswith(database):
             found[fd] = target
     return found
 
@@ -79,17 +81,32 @@ def ours(before: set[threading.Thread]) -> list[str]:
 
 @pytest.mark.parametrize("run_class", [LaneFails, RecordFails, LeaseLost])
 def test_an_attempt_ending_on_an_error_leaves_nothing_running(
-    client: TestClient, settings: Any, world: np.ndarray, run_class: type[BatchRun]
+    client: TestClient,
+    settings: Any,
+    world: np.ndarray,
+    run_class: type[BatchRun],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     body = {"model": MODEL, "dataset": DATASET, "operation": "encode", "output": "codes"}
     assert client.post("/v1/batch-jobs", json=body).status_code == 202
     data_dir = settings.data_dir.resolve()
     fds, torch_threads = open_fds(data_dir), torch.get_num_threads()
     threads = set(threading.enumerate())
+    # the database connections the attempt still held when its context closed (a session
+    # left open keeps one: engine.dispose closes only those given back)
+    held: list[int] = []
+    close = AppContext.close
+
+    def counted_close(ctx: AppContext) -> None:
+        held.append(ctx.engine.pool.checkedout())  # type: ignore[attr-defined]
+        close(ctx)
+
+    monkeypatch.setattr(AppContext, "close", counted_close)
     status, _ = run_attempt(settings, run_class, record_every_s=0.0)
     time.sleep(0.2)
     new = left_open(fds, data_dir)
-    print(run_class.__name__, status, ours(threads), new)
+    print(run_class.__name__, status, ours(threads), new, held)
     assert ours(threads) == []
     assert torch.get_num_threads() == torch_threads
     assert new == {}
+    assert held == [0]
