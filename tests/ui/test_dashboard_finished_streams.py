@@ -16,7 +16,7 @@ from tests.factories import job_body
 from tests.live import LiveServer
 from tests.ui.test_dashboard import browser, notice, wait  # noqa: F401
 
-pytestmark = pytest.mark.slow  # headless Chromium against a real server
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]  # headless Chromium against a real server
 
 
 @pytest.fixture
@@ -51,14 +51,20 @@ def test_a_finished_job_is_not_followed_for_ever(
             assert http.post(f"/v1/jobs/{a}/cancel").status_code == 200
             row = f"document.querySelector('tr[data-job-id=\"{a}\"]')?.dataset.status"
             wait(browser, f"{row} === 'cancelled'", timeout_s=30)
-            time.sleep(2)
+            # the page stops following it: at the end of the retry's wait (1 to 4 s here;
+            # the longest the page waits is 30 s), not never
+            followed = f"window.aesvcStreams.has('{a}')"
+            try:
+                wait(browser, f"!{followed}", timeout_s=45)
+            except TimeoutError:
+                pytest.fail(
+                    f"job {a[:8]} is cancelled, yet the page still follows it after 45 s "
+                    f"({browser.execute_script(f'return {_requests(a)}')} stream requests); "
+                    f"notice {notice(browser)!r}"
+                )
+            # and nothing follows it again: not the jobs table's poll (every 5 s)
             seen = browser.execute_script(f"return {_requests(a)}")
-            deadline = time.monotonic() + 45
-            while time.monotonic() < deadline:
-                now = browser.execute_script(f"return {_requests(a)}")
-                if now > seen:
-                    pytest.fail(
-                        f"job {a[:8]} is cancelled, yet the page asked for its stream again "
-                        f"({seen} -> {now} requests); notice {notice(browser)!r}"
-                    )
-                time.sleep(1)
+            time.sleep(6)
+            now = browser.execute_script(f"return {_requests(a)}")
+            assert now == seen, f"job {a[:8]}'s stream was asked for again ({seen} -> {now})"
+            assert not browser.execute_script(f"return {followed}")

@@ -11,6 +11,7 @@ const POLL_MS = 5000; // the jobs table, for jobs without a stream and jobs star
 const ACTIVE = new Set(["queued", "running", "cancelling"]);
 const state = { streams: new Map(), lossJob: null, plotsOf: null, objectUrls: new Map() };
 window.aesvcProgress = {}; // job id -> epochs seen over SSE, in order (tests read it)
+window.aesvcStreams = state.streams; // the jobs followed now (tests read it)
 
 const $ = (sel) => document.querySelector(sel);
 
