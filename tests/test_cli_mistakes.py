@@ -18,7 +18,7 @@ import pytest
 from service.cli_client import ClientError, checked, http_client
 from tests.live import free_port
 
-pytestmark = pytest.mark.slow  # a CLI process each
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]  # a CLI process each
 
 
 def aesvc(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

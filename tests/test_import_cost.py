@@ -11,6 +11,7 @@ import pytest
 
 
 @pytest.mark.slow  # a fresh interpreter
+@pytest.mark.any_database
 def test_the_app_does_not_import_training_time_libraries() -> None:
     probe = (
         "import json, sys, service.main; "

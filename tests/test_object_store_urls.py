@@ -27,7 +27,8 @@ from service.object_store import ObjectStore
 from tests.azurite import ACCOUNT
 from tests.live import assert_start_refused, free_port
 
-pytestmark = pytest.mark.usefixtures("root_logging")  # the commands configure the root logger
+# the commands configure the root logger
+pytestmark = [pytest.mark.usefixtures("root_logging"), pytest.mark.any_database]
 
 
 def _env(tmp_path: Path, database_url: str, artifact_url: str) -> dict[str, str]:

@@ -51,6 +51,7 @@ def test_the_two_commands_are_make_targets() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.any_database
 def test_every_readme_block_runs(settings: Settings, tmp_path: Path) -> None:
     server = LiveServer(settings, workers=1).start()
     work = tmp_path / "user"

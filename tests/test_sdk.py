@@ -49,7 +49,10 @@ from aesvc_client.models import (
 )
 from aesvc_client.types import File
 
-pytestmark = pytest.mark.slow  # the generated client through a whole training on a real server
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.any_database,
+]  # the generated client through a whole training on a real server
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from tests.factories import module_settings
 from tests.live import LiveServer, module_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]
 
 ENV = {
     "AESVC_RATE_LIMIT_PER_S": "0.01",

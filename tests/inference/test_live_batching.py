@@ -19,7 +19,7 @@ from tests.factories import npy_bytes, wait_for
 from tests.inference.conftest import DIGITS, settings_for
 from tests.live import LiveServer, module_server
 
-pytestmark = pytest.mark.slow  # real `aesvc serve` processes under load
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]  # real `aesvc serve` processes under load
 
 ENCODE = "/v1/models/digits-ae/versions/1/encode"
 

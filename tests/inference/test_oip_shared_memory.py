@@ -529,6 +529,7 @@ def test_an_object_the_service_cannot_write_serves_inputs_only(new_shm: Any) -> 
 
 
 @pytest.mark.slow  # a real `aesvc serve`
+@pytest.mark.any_database
 def test_concurrent_clients_through_a_live_server(shm_live: LiveServer, new_shm: Any) -> None:
     """16 clients, each with its own input and output regions in one object, at once: every
     answer lands in its own region and matches the native encode."""

@@ -17,7 +17,10 @@ from tritonclient.utils import InferenceServerException
 from tests.inference.conftest import CODE_SIZE, DIGITS
 from tests.live import LiveServer
 
-pytestmark = pytest.mark.slow  # tritonclient against a real `aesvc serve`
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.any_database,
+]  # tritonclient against a real `aesvc serve`
 
 ROWS = DIGITS[10:16].astype(np.float32)  # (6, 64)
 MODEL = "digits-ae"

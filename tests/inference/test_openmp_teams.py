@@ -70,6 +70,7 @@ print(json.dumps({key: found[key] for key in ("load", "ui_plot", "device")}))
 
 
 @pytest.mark.slow  # a fresh interpreter
+@pytest.mark.any_database
 def test_only_the_device_thread_opens_an_openmp_team(data_dir: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(

@@ -16,7 +16,10 @@ from sklearn.datasets import load_digits
 from service.config import Settings
 from tests.live import LiveServer, free_port
 
-pytestmark = pytest.mark.slow  # real servers followed through whole trainings by the CLI
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.any_database,
+]  # real servers followed through whole trainings by the CLI
 
 
 @pytest.fixture

@@ -16,7 +16,10 @@ from service.context import AppContext
 from service.security import create_key
 from tests.live import LiveServer
 
-pytestmark = pytest.mark.slow  # headless Chromium through a whole training on a real server
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.any_database,
+]  # headless Chromium through a whole training on a real server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

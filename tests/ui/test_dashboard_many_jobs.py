@@ -16,7 +16,7 @@ from tests.factories import job_body
 from tests.live import LiveServer
 from tests.ui.test_dashboard import browser, fill, notice, wait  # noqa: F401  (browser: a fixture)
 
-pytestmark = pytest.mark.slow  # headless Chromium against a real server
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]  # headless Chromium against a real server
 
 
 @pytest.fixture

@@ -13,7 +13,10 @@ from service.config import Settings
 from tests.live import LiveServer
 from tests.ui.test_dashboard import browser, notice, wait  # noqa: F401  (browser: a fixture)
 
-pytestmark = pytest.mark.slow  # headless Chromium through a whole sweep on a real server
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.any_database,
+]  # headless Chromium through a whole sweep on a real server
 
 
 def test_the_sweeps_panel_follows_a_sweep_to_its_recommended_trial(

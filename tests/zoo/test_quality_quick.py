@@ -8,6 +8,7 @@ from benchmarks.quality import run_checks
 
 
 @pytest.mark.slow
+@pytest.mark.any_database
 def test_quality_claims_hold_in_direction() -> None:
     checks = run_checks(quick=True)
     failed = {c.name: c.value for c in checks if not c.direction}
