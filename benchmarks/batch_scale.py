@@ -42,7 +42,7 @@ from service.inference.backends.onnxruntime import OnnxRuntimeBackend
 from service.inference.backends.torch import TorchBackend
 from service.main import create_app
 from service.registry.tables import Model, ModelVersion
-from service.zoo import load_serving_model
+from service.zoo.serving import load_serving_model
 from tests.factories import run_worker
 from tests.live import LiveServer
 

@@ -29,8 +29,8 @@ from service.registry.tables import Model, ModelVersion
 from service.training.lifecycle import immediate_session
 from service.training.service import add_event
 from service.training.tables import Job
-from service.zoo import ServingModel
 from service.zoo.profile import DataProfile, ProfileAccumulator
+from service.zoo.serving import ServingModel
 
 
 def output_width(model: ServingModel, operation: str) -> int:

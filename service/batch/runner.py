@@ -44,7 +44,7 @@ from service.training.schemas import JobStatus
 from service.training.service import add_event
 from service.training.tables import Job
 from service.training.trainer import TrainingFailed, TrainingInterrupted
-from service.zoo import ServingModel, load_serving_model
+from service.zoo.serving import ServingModel, load_serving_model
 
 log = logging.getLogger(__name__)
 # Rows through the model at once: bounds the activations' memory; larger passes spill out of

@@ -21,7 +21,7 @@ from service.inference.backends.torch import TorchBackend
 from service.registry.tables import Model, ModelVersion
 from service.training import lifecycle
 from service.training.schemas import JobStatus
-from service.zoo import load_serving_model
+from service.zoo.serving import load_serving_model
 from tests.factories import job_body, npy_bytes, random_matrix, run_worker
 
 N_ROWS, N_FEATURES, CODE_SIZE = 300, 6, 2

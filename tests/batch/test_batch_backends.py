@@ -21,7 +21,7 @@ from service.inference.backends.onnxruntime import OnnxRuntimeBackend
 from service.inference.runtime.engine import BackendSetting
 from service.registry.tables import ModelVersion
 from service.training.schemas import JobStatus
-from service.zoo import ServingModel
+from service.zoo.serving import ServingModel
 from tests.batch.conftest import DATASET, MODEL, download, in_process, run_attempt
 from tests.batch.test_batch_resume import STOP_AFTER, stopped_attempt
 from tests.factories import run_worker

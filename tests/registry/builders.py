@@ -12,8 +12,8 @@ from safetensors.torch import save as save_safetensors
 
 from service.config import Settings
 from service.registry.service import weights_blob
-from service.zoo import fit_preprocessor, serving_config
-from service.zoo.serving import ServingModel, build_serving_model
+from service.zoo.preprocess import fit_preprocessor
+from service.zoo.serving import ServingModel, build_serving_model, serving_config
 from service.zoo.spec import ModelSpec
 
 

@@ -25,7 +25,7 @@ from service.config import Settings
 from service.context import AppContext
 from service.main import create_app
 from service.registry.tables import ModelExport
-from service.zoo import load_serving_model
+from service.zoo.serving import load_serving_model
 from tests.factories import job_body, module_settings, run_worker
 from tests.registry.builders import blob_path, import_model, raw_rows
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from service.zoo import Autoencoder, build_autoencoder
-from service.zoo.nets import _ACTIVATIONS, DenseStack, TiedStack, make_activation
+from service.zoo.build import build_autoencoder
+from service.zoo.nets import _ACTIVATIONS, Autoencoder, DenseStack, TiedStack, make_activation
 from service.zoo.spec import ModelSpec
 
 IMAGE = (8, 8, 1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 
-from service.zoo import pca_reconstruction_mse
 from service.zoo.datasets_builtin import load_digits_unit, make_pca3d
+from service.zoo.pca import pca_reconstruction_mse
 
 
 def test_pca_mse_matches_sklearn() -> None:

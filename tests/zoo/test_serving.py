@@ -10,13 +10,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from service.zoo import (
-    ServingModel,
-    build_autoencoder,
-    fit_preprocessor,
-    load_serving_model,
-    serving_config,
-)
+from service.zoo.build import build_autoencoder
+from service.zoo.preprocess import fit_preprocessor
+from service.zoo.serving import ServingModel, load_serving_model, serving_config
 from service.zoo.spec import ModelSpec
 
 RNG = np.random.default_rng(0)

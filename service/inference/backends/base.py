@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from service.zoo import ServingModel
+from service.zoo.serving import ServingModel
 
 Outputs = tuple[np.ndarray, ...]  # each (B, ...)
 Tensors = tuple[torch.Tensor, ...]

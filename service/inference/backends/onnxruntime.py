@@ -22,7 +22,7 @@ from service.inference.backends.base import (
     disagreement,
     probe_rows,
 )
-from service.zoo import ServingModel
+from service.zoo.serving import ServingModel
 
 OPSET = 18
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"

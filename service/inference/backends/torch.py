@@ -21,7 +21,7 @@ from service.inference.backends.base import (
     disagreement,
     input_width,
 )
-from service.zoo import ServingModel
+from service.zoo.serving import ServingModel
 
 log = logging.getLogger(__name__)
 _CAPTURING = threading.Lock()

@@ -22,7 +22,7 @@ from service.inference.runtime.device import one_torch_thread
 from service.metrics import ServiceMetrics
 from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
-from service.zoo import ServingModel, load_serving_model
+from service.zoo.serving import ServingModel, load_serving_model
 
 if TYPE_CHECKING:
     from service.context import AppContext

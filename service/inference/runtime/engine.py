@@ -26,7 +26,7 @@ from service.inference.runtime.device import Device
 from service.inference.runtime.pending import RowBudget
 from service.inference.runtime.stats import VersionStats
 from service.metrics import ServiceMetrics
-from service.zoo import ServingModel
+from service.zoo.serving import ServingModel
 
 log = logging.getLogger(__name__)
 FORGET_AGAIN_S = 1.0  # how soon an unloaded version's busy batchers are looked at again
