@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from service.batch.runner import BatchRun
 from service.context import AppContext
@@ -42,29 +43,39 @@ class LeaseLost(BatchRun):
         return super().record_stored()
 
 
-def open_fds(data_dir: Path) -> dict[str, str]:
+def sqlite_file(settings: Any) -> str | None:
+    """The SQLite database's file (its -wal, -shm and -journal share the name); None on
+    another database."""
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    return str(Path(url.database).resolve())
+
+
+def open_fds(data_dir: Path, database: str | None) -> dict[str, str]:
     """This process's descriptors of files under data_dir but the database's (the chunks
     an attempt reads, the blobs it writes), and what each points to. The database's are
     checked as connections (test below): the app the test client runs in this process may
     open one more for its own work at any moment, and keep it in its pool."""
     found = {}
-    database = str(data_dir / "aesvc.db")  # and its -wal, -shm and -journal
     for fd in os.listdir("/proc/self/fd"):
         try:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except FileNotFoundError:  # the listing's own descriptor, closed since
             continue
-        if target.startswith(str(data_dir)) and not target.startswith(database):
+        if target.startswith(str(data_dir)) and not (database and target.startswith(database)):
             found[fd] = target
     return found
 
 
-def left_open(before: dict[str, str], data_dir: Path, wait_s: float = 5.0) -> dict[str, str]:
-    """The descriptors open now that were not before, once any other thread opened for
-    a moment have closed (a leak stays open: waiting does not hide it)."""
+def left_open(
+    before: dict[str, str], data_dir: Path, database: str | None, wait_s: float = 5.0
+) -> dict[str, str]:
+    """The descriptors open now that were not before, once those that other threads open
+    for a moment have closed (a leak stays open: waiting does not hide it)."""
     deadline = time.monotonic() + wait_s
     while True:
-        new = {fd: t for fd, t in open_fds(data_dir).items() if before.get(fd) != t}
+        new = {fd: t for fd, t in open_fds(data_dir, database).items() if before.get(fd) != t}
         if not new or time.monotonic() > deadline:
             return new
         time.sleep(0.1)
@@ -89,8 +100,8 @@ def test_an_attempt_ending_on_an_error_leaves_nothing_running(
 ) -> None:
     body = {"model": MODEL, "dataset": DATASET, "operation": "encode", "output": "codes"}
     assert client.post("/v1/batch-jobs", json=body).status_code == 202
-    data_dir = settings.data_dir.resolve()
-    fds, torch_threads = open_fds(data_dir), torch.get_num_threads()
+    data_dir, database = settings.data_dir.resolve(), sqlite_file(settings)
+    fds, torch_threads = open_fds(data_dir, database), torch.get_num_threads()
     threads = set(threading.enumerate())
     # the database connections the attempt still held when its context closed (a session
     # left open keeps one: engine.dispose closes only those given back)
@@ -104,7 +115,7 @@ def test_an_attempt_ending_on_an_error_leaves_nothing_running(
     monkeypatch.setattr(AppContext, "close", counted_close)
     status, _ = run_attempt(settings, run_class, record_every_s=0.0)
     time.sleep(0.2)
-    new = left_open(fds, data_dir)
+    new = left_open(fds, data_dir, database)
     print(run_class.__name__, status, ours(threads), new, held)
     assert ours(threads) == []
     assert torch.get_num_threads() == torch_threads
