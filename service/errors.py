@@ -304,7 +304,11 @@ def without_union_tags(loc: Sequence[str | int]) -> tuple[str | int, ...]:
 def error_loc(error: Any) -> tuple[str | int, ...]:
     """Where a pydantic error lies, without union tags; a discriminated union's unknown or
     missing tag is the discriminator's own field (`architecture.kind`, `space.x.type`)."""
-    loc = without_union_tags(error.get("loc", ()))
+    raw = tuple(error.get("loc", ()))
+    loc = without_union_tags(raw)
+    if error.get("type") == "extra_forbidden" and raw:
+        # the unknown key is the caller's own spelling ("N", "Training"), never a union tag
+        loc = (*without_union_tags(raw[:-1]), raw[-1])
     tag = str((error.get("ctx") or {}).get("discriminator", "")).strip("'")
     if error.get("type") in ("union_tag_invalid", "union_tag_not_found") and tag.isidentifier():
         loc = (*loc, tag)

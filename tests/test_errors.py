@@ -94,6 +94,23 @@ def test_missing_field_is_422_naming_it(client: TestClient) -> None:
     assert "model" in {e["field"] for e in body["errors"]}
 
 
+def test_an_unknown_field_is_named_whatever_its_case(client: TestClient) -> None:
+    """A capitalised typo ("Training", "Version", "N") was taken for a pydantic union tag
+    and dropped: the answer named the object around it ("spec", or the whole body)."""
+    spec = {"architecture": {"code_size": 2}, "Training": {"epochs": 1}}
+    job = {"model": "m", "dataset": "digits", "spec": spec}
+    body = problem(client.post("/v1/jobs", json=job), 422)
+    assert [(e["field"], e["pointer"]) for e in body["errors"]] == [
+        ("spec.Training", "/spec/Training")
+    ]
+    assert body["detail"].startswith("spec.Training: ")
+    spec = {"architecture": {"kind": "dense", "code_size": 2, "Tied_weights": True}}
+    body = problem(client.post("/v1/jobs", json={**job, "spec": spec}), 422)
+    assert body["errors"][0]["pointer"] == "/spec/architecture/Tied_weights"
+    body = problem(client.put("/v1/models/m/aliases/prod", json={"Version": 1}), 422)
+    assert ("Version", "/Version") in {(e["field"], e["pointer"]) for e in body["errors"]}
+
+
 def test_domain_errors_are_problems(client: TestClient) -> None:
     problem(client.get("/v1/datasets/nope"), 404)
     problem(client.get("/v1/models/nope"), 404)

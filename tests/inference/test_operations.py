@@ -106,6 +106,31 @@ def test_score_takes_a_contamination_or_a_threshold_per_request(served: TestClie
         assert next(iter(bad)) in refused.text
 
 
+def test_an_exported_version_imported_again_says_what_score_and_generate_need(
+    served: TestClient,
+) -> None:
+    """The safetensors export holds no metrics: its import without them once answered
+    score with "expected a trained version", contamination with "trained before they
+    were" and generate with "a version trained by this service", though it was one."""
+    blob = served.get(f"{AE}/artifact").content
+    metrics = ok(served.get(AE))["metrics"]
+    copy = "/v1/models/digits-ae-copy/versions"
+    assert served.post(copy, files={"file": ("m.safetensors", blob)}).status_code == 201
+    body = {"inputs": ROWS.tolist()}
+    assert "import it with its metrics" in problem(served.post(f"{copy}/1/score", json=body))
+    refused = problem(served.post(f"{copy}/1/score", json={**body, "contamination": 0.1}))
+    assert "imported without them in its metrics" in refused
+    assert "an import with its metrics" in problem(served.post(f"{copy}/1/generate", json={}))
+    imported = served.post(
+        copy, files={"file": ("m.safetensors", blob)}, data={"metrics": json.dumps(metrics)}
+    )
+    assert imported.status_code == 201, imported.text
+    ours, theirs = (ok(served.post(f"{v}/score", json=body)) for v in (f"{copy}/2", AE))
+    assert (ours["scores"], ours["threshold"]) == (theirs["scores"], theirs["threshold"])
+    ok(served.post(f"{copy}/2/score", json={**body, "contamination": 0.1}))
+    ok(served.post(f"{copy}/2/generate", json={"n": 2, "seed": 0}))
+
+
 def test_a_row_whose_error_is_not_a_number_is_an_anomaly(served: TestClient) -> None:
     """Finite but extreme inputs can make the error inf - inf = NaN; NaN > threshold is
     false, and the most extreme rows must not slip past the detector."""

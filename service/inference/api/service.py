@@ -171,14 +171,16 @@ def threshold_of(loaded: LoadedModel, body: ScoreRequest) -> float:
         if quantiles is None:
             raise Unprocessable(
                 "contamination",
-                "this version recorded no score quantiles (trained before they were): give "
-                "a threshold instead",
+                "this version recorded no score quantiles (trained before they were, or "
+                "imported without them in its metrics): give a threshold instead",
             )
         return threshold_for(quantiles, body.contamination)
     stored = loaded.metrics.get("threshold")
     if stored is None:
         raise Unprocessable(
-            "version", "this version recorded no anomaly threshold; expected a trained version"
+            "version",
+            "this version recorded no anomaly threshold (imported without metrics): give a "
+            "threshold, or import it with its metrics (the version's own, as GET answers them)",
         )
     return float(stored)
 
@@ -200,8 +202,9 @@ def sample_codings(loaded: LoadedModel, *, n: int, seed: int | None) -> tuple[np
     if mean is None or cov is None:
         raise Unprocessable(
             "n",
-            "this version recorded no coding statistics to sample from; expected a VAE "
-            "or a version trained by this service",
+            "this version recorded no coding statistics to sample from; expected a VAE, "
+            "a version trained by this service, or an import with its metrics "
+            "(coding_mean, coding_cov)",
         )
     z = rng.multivariate_normal(
         np.asarray(mean, dtype=np.float64),
