@@ -48,7 +48,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "storage.json"
 def ten_mb_model() -> tuple[bytes, dict[str, Any]]:
     """784 -> 1024 -> 512 -> 32 and back: about 2.7 M float32 weights, 10.7 MB."""
     model, config = make_model(n_features=784, code_size=32, hidden_sizes=[1024, 512])
-    return weights_blob(model.state_dict(), config), config
+    return weights_blob(model.state_dict(), config, {}), config
 
 
 def load_seconds(store: ArtifactStore, sha256: str, config: dict[str, Any]) -> float:

@@ -2,8 +2,8 @@
 
 The upload is validated completely (config against ModelSpec, tensors against the network
 the config builds) before anything is written; a refused import leaves no row and no blob.
-The stored blob is canonical: float32 tensors with the normalised config in its metadata,
-exactly what a trained version stores.
+The stored blob is canonical: float32 tensors with the normalised config and the metrics in
+its metadata, exactly what a trained version stores.
 """
 
 from __future__ import annotations
@@ -71,15 +71,15 @@ def import_version(
         model = load_serving_model(config, tensors)
     except ValueError as exc:
         raise Unprocessable("file", f"the tensors do not fit the config: {exc}") from exc
-    metrics = _json_object(metrics_json, "metrics") if metrics_json else {}
-    check_metrics(metrics, code_size=spec.architecture.code_size)
+    metrics, where = _metrics_from(metrics_json, embedded)
+    check_metrics(metrics, code_size=spec.architecture.code_size, field=where)
     canonical = {
         "spec": spec.model_dump(mode="json"),
         "n_features": n_features,
         "image_shape": None if image_shape is None else list(image_shape),
         "format_version": FORMAT_VERSION,
     }
-    blob = weights_blob(model.state_dict(), canonical)
+    blob = weights_blob(model.state_dict(), canonical, metrics)
     stored = store.put_bytes(blob)
     try:
         mv = _add_version(
@@ -117,10 +117,10 @@ def read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, st
     return tensors, metadata
 
 
-def check_metrics(metrics: dict[str, Any], *, code_size: int) -> None:
+def check_metrics(metrics: dict[str, Any], *, code_size: int, field: str = "metrics") -> None:
     """The figures inference reads from a version's metrics (score's threshold, generate's
     Gaussian) are finite and of the right shape: an imported version cannot break its
-    operations, nor a decode batch it shares."""
+    operations, nor a decode batch it shares. `field`: where the metrics came from."""
     shapes: dict[str, tuple[int, ...]] = {
         "threshold": (),
         "contamination": (),
@@ -141,7 +141,7 @@ def check_metrics(metrics: dict[str, Any], *, code_size: int) -> None:
             ok = False
         if not ok:
             what = "a finite number" if not shape else f"finite numbers of shape {list(shape)}"
-            raise Unprocessable(("metrics", key), f"{value!r:.80} is not {what}")
+            raise Unprocessable(f"{field}.{key}", f"{value!r:.80} is not {what}")
 
 
 def _json_object(text: str, field: str) -> dict[str, Any]:
@@ -165,6 +165,17 @@ def _config_from(config_json: str | None, embedded: dict[str, str]) -> dict[str,
         "is required: give it as a form field, or embed it in the safetensors metadata "
         "under the key 'config'",
     )
+
+
+def _metrics_from(metrics_json: str | None, embedded: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """The metrics, and the field they came from: the form field wins over the metrics
+    embedded in the file's metadata (the service's own exports hold them); neither: none."""
+    if metrics_json:
+        return _json_object(metrics_json, "metrics"), "metrics"
+    if "metrics" in embedded:
+        where = "file.metadata.metrics"
+        return _json_object(embedded["metrics"], where), where
+    return {}, "metrics"
 
 
 def check_config(

@@ -175,7 +175,14 @@ def import_model_version(
             "optional when the file's metadata holds it under 'config'"
         ),
     ] = None,
-    metrics: Annotated[str | None, Form(description="Metrics JSON object (optional)")] = None,
+    metrics: Annotated[
+        str | None,
+        Form(
+            description="Metrics JSON object (the anomaly threshold, the coding statistics); "
+            "optional, and taken from the file's metadata under 'metrics' without it (the "
+            "service's own exports hold them)"
+        ),
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ModelVersionPublic | JSONResponse:
     data = file.file.read()

@@ -56,9 +56,17 @@ def service_version() -> str:
     return f"{package}+g{commit}" if commit else package
 
 
-def weights_blob(state_dict: dict[str, torch.Tensor], config: dict[str, Any]) -> bytes:
+def weights_blob(
+    state_dict: dict[str, torch.Tensor], config: dict[str, Any], metrics: dict[str, Any]
+) -> bytes:
+    """The stored (and exported) file: the tensors, and in its metadata the config and the
+    metrics, so that a version exported and imported elsewhere keeps its anomaly threshold
+    and the coding statistics generate samples from."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    return save_safetensors(tensors, metadata={"config": json.dumps(config, sort_keys=True)})
+    metadata = {"config": json.dumps(config, sort_keys=True)}
+    if metrics:
+        metadata["metrics"] = json.dumps(metrics, sort_keys=True)
+    return save_safetensors(tensors, metadata=metadata)
 
 
 def _nothing(session: Session, version: int) -> None:
@@ -87,7 +95,7 @@ def register_version(
     version the first attempt registered, and so does a retry while the database was
     unreachable. A full store raises StorageFull before any row is written.
     """
-    blob = weights_blob(state_dict, config)
+    blob = weights_blob(state_dict, config, metrics)
     stored = retry_store(
         lambda: store.put_bytes(blob),
         what=f"job {source_job_id}: store its weights",

@@ -30,7 +30,7 @@ def wide(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestCl
     app = create_app(settings.model_copy(update={"max_body_bytes": LIMIT}), start_workers=False)
     with TestClient(app) as client:
         model, config = make_model(kind="linear", n_features=FEATURES, code_size=2)
-        blob = weights_blob(model.state_dict(), config)
+        blob = weights_blob(model.state_dict(), config, {})
         stats = '{"coding_mean": [0.0, 0.0], "coding_cov": [[1.0, 0.0], [0.0, 1.0]]}'
         r = client.post(
             "/v1/models/wide/versions",

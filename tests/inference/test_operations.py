@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from tests.factories import npy_bytes
 from tests.inference.conftest import CODE_SIZE, DIGITS
@@ -106,29 +108,60 @@ def test_score_takes_a_contamination_or_a_threshold_per_request(served: TestClie
         assert next(iter(bad)) in refused.text
 
 
-def test_an_exported_version_imported_again_says_what_score_and_generate_need(
+def test_an_exported_version_imported_elsewhere_scores_and_generates_as_the_original(
     served: TestClient,
 ) -> None:
-    """The safetensors export holds no metrics: its import without them once answered
-    score with "expected a trained version", contamination with "trained before they
-    were" and generate with "a version trained by this service", though it was one."""
+    """The safetensors export holds the version's metrics beside its config: imported with
+    no form field but the file, the copy keeps the threshold, the score's quantiles and the
+    coding statistics generate samples from."""
     blob = served.get(f"{AE}/artifact").content
-    metrics = ok(served.get(AE))["metrics"]
+    assert "metrics" in safetensors_metadata(blob)
     copy = "/v1/models/digits-ae-copy/versions"
-    assert served.post(copy, files={"file": ("m.safetensors", blob)}).status_code == 201
+    imported = served.post(copy, files={"file": ("m.safetensors", blob)})
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["metrics"] == ok(served.get(AE))["metrics"]
+    body = {"inputs": ROWS.tolist()}
+    for extra in ({}, {"contamination": 0.1}):
+        ours, theirs = (
+            ok(served.post(f"{v}/score", json={**body, **extra})) for v in (f"{copy}/1", AE)
+        )
+        assert (ours["scores"], ours["threshold"]) == (theirs["scores"], theirs["threshold"])
+    ours, theirs = (
+        ok(served.post(f"{v}/generate", json={"n": 2, "seed": 0})) for v in (f"{copy}/1", AE)
+    )
+    assert ours["samples"] == theirs["samples"]
+
+
+def test_a_file_without_metrics_imported_says_what_score_and_generate_need(
+    served: TestClient,
+) -> None:
+    """A file made elsewhere holds no metrics: score once answered "expected a trained
+    version", contamination "trained before they were" and generate "a version trained by
+    this service", none naming the way out; the metrics form field supplies them."""
+    tensors = load_safetensors(served.get(f"{AE}/artifact").content)
+    config = safetensors_metadata(served.get(f"{AE}/artifact").content)["config"]
+    bare = save_safetensors(tensors, metadata={"config": config})
+    metrics = ok(served.get(AE))["metrics"]
+    copy = "/v1/models/digits-ae-bare/versions"
+    assert served.post(copy, files={"file": ("m.safetensors", bare)}).status_code == 201
     body = {"inputs": ROWS.tolist()}
     assert "import it with its metrics" in problem(served.post(f"{copy}/1/score", json=body))
     refused = problem(served.post(f"{copy}/1/score", json={**body, "contamination": 0.1}))
     assert "imported without them in its metrics" in refused
     assert "an import with its metrics" in problem(served.post(f"{copy}/1/generate", json={}))
     imported = served.post(
-        copy, files={"file": ("m.safetensors", blob)}, data={"metrics": json.dumps(metrics)}
+        copy, files={"file": ("m.safetensors", bare)}, data={"metrics": json.dumps(metrics)}
     )
     assert imported.status_code == 201, imported.text
     ours, theirs = (ok(served.post(f"{v}/score", json=body)) for v in (f"{copy}/2", AE))
     assert (ours["scores"], ours["threshold"]) == (theirs["scores"], theirs["threshold"])
     ok(served.post(f"{copy}/2/score", json={**body, "contamination": 0.1}))
     ok(served.post(f"{copy}/2/generate", json={"n": 2, "seed": 0}))
+
+
+def safetensors_metadata(blob: bytes) -> dict[str, str]:
+    header = json.loads(blob[8 : 8 + int.from_bytes(blob[:8], "little")])
+    return dict(header.get("__metadata__") or {})
 
 
 def test_a_row_whose_error_is_not_a_number_is_an_anomaly(served: TestClient) -> None:

@@ -51,7 +51,7 @@ def make_model(
 def model_blob(seed: int = 0, *, embed_config: bool = True, **kwargs: Any) -> tuple[bytes, dict]:
     model, config = make_model(seed=seed, **kwargs)
     if embed_config:
-        return weights_blob(model.state_dict(), config), config
+        return weights_blob(model.state_dict(), config, {}), config
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
     return save_safetensors(tensors), config
 

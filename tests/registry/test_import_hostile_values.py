@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from fastapi.testclient import TestClient
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from tests.registry.builders import model_blob
 
@@ -43,6 +45,23 @@ def test_a_coding_mean_past_float32_is_refused(client: TestClient) -> None:
     )
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == "metrics.coding_mean", r.text
+
+
+def test_metrics_embedded_in_the_file_are_checked_and_named_there(client: TestClient) -> None:
+    """A file's own metrics (the service's exports hold them) are checked as the form
+    field's are, and a refusal names where they were."""
+    blob, config = model_blob(seed=1, embed_config=False)
+    tensors = load_safetensors(blob)
+    metrics = {"threshold": 1e300}  # inf as the float32 score compares in
+    metadata = {"config": json.dumps(config), "metrics": json.dumps(metrics)}
+    r = client.post(URL, files={"file": ("m.safetensors", save_safetensors(tensors, metadata))})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "file.metadata.metrics.threshold", r.text
+    metadata["metrics"] = "[1]"
+    r = client.post(URL, files={"file": ("m.safetensors", save_safetensors(tensors, metadata))})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "file.metadata.metrics", r.text
+    assert client.get("/v1/models/imported").status_code == 404  # nothing registered
 
 
 DEEP = "[" * 100_000 + "]" * 100_000

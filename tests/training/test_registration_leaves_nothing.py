@@ -46,7 +46,7 @@ def test_cancel_at_registration_leaves_no_weights_blob(
     # the worker then ends the job cancelled, as JobRun.register does
     assert lifecycle.finish_job(ctx.session_factory, job_id=job.id, owner="w1", status="cancelled")
     assert client.get(f"/v1/jobs/{job.id}").json()["status"] == "cancelled"
-    weights = hashlib.sha256(weights_blob(model.state_dict(), config)).hexdigest()
+    weights = hashlib.sha256(weights_blob(model.state_dict(), config, {})).hexdigest()
     assert weights not in before  # a blob of its own, stored by register_version
     left = stored_blobs(settings) - before
     assert left == set(), f"orphaned blob(s) left by a job that ended cancelled: {left}"

@@ -30,7 +30,8 @@ class ImportModelVersionForm:
             file (File): Weights and preprocessing, safetensors
             config (str | Unset): Config JSON {spec, n_features, image_shape, format_version}; optional when the file's
                 metadata holds it under 'config'
-            metrics (str | Unset): Metrics JSON object (optional)
+            metrics (str | Unset): Metrics JSON object (the anomaly threshold, the coding statistics); optional, and taken
+                from the file's metadata under 'metrics' without it (the service's own exports hold them)
      """
 
     file: File
