@@ -1,10 +1,12 @@
 """Uploads at the edges of their formats: CR-only line ends, a header that is not UTF-8, a
 blank first line, a .npy header with odd dimensions, label columns of the wrong type or with
-gaps, a wide CSV, and a profile that describes every row, not only its sample."""
+gaps, a wide CSV, a profile that describes every row, not only its sample, and a compressed
+file that decodes to more than a thousand times its size."""
 
 from __future__ import annotations
 
 import io
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -163,3 +165,37 @@ def test_the_profile_describes_every_row(client: TestClient) -> None:
     profile = body["profile"]
     assert profile["integer_valued"] is False, profile
     assert profile["constant_fraction"] == 0.5, profile
+
+
+def bzip2_npz(n_rows: int) -> bytes:
+    """X (n_rows, 1) and labels y of zeros, bzip2-compressed: a few hundred bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_BZIP2) as archive:
+        for name, shape in (("X", (n_rows, 1)), ("y", (n_rows,))):
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                header = {"descr": "|u1", "fortran_order": False, "shape": shape}
+                np.lib.format.write_array_header_1_0(member, header)
+                member.write(bytes(n_rows))
+    return out.getvalue()
+
+
+# A compressed .npz or parquet file was bounded only by AESVC_MAX_UPLOAD_BYTES (50 GiB) in
+#    what it decodes to: 789 bytes of bzip2 declaring 200,000,000 rows and labels were
+#    taken (201 after 38 s), the labels read whole grew the API by 5.2 GB. Past 1,024 times
+#    its own size it is a 422; a one-hot table that deflate shrinks 600 times is still taken.
+def test_a_compressed_file_decoding_past_a_thousand_times_its_size_is_422(
+    client: TestClient,
+) -> None:
+    bomb = bzip2_npz(4_000_000)
+    assert len(bomb) < 1000
+    r = up(client, "bomb.npz", bomb, "bomb")
+    assert r.status_code == 422 and fields(r) == ["file"], r.text[:300]
+    assert f"{parsing.MAX_INFLATION} times the file's own size" in r.text
+    assert client.get("/v1/datasets/bomb").status_code == 404
+
+    one_hot = np.zeros((2_000, 1_000), np.float32)
+    one_hot[np.arange(2_000), np.random.default_rng(0).integers(0, 1_000, 2_000)] = 1.0
+    out = io.BytesIO()
+    np.savez_compressed(out, X=one_hot)
+    assert one_hot.nbytes > 500 * len(out.getvalue())
+    assert up(client, "one_hot.npz", out.getvalue(), "one-hot").status_code == 201
