@@ -30,6 +30,7 @@ from service.openapi_contract import document_contract
 from service.rate_limits import RateLimiter
 from service.request_id import RequestIdMiddleware
 from service.security import AuthorizeBeforeBody, authorize, key_is_active
+from service.strict_query import reject_unknown_query
 from service.training.streams import JobStreams
 
 log = logging.getLogger(__name__)
@@ -225,8 +226,6 @@ def create_app(
     # No prefix or dependencies at inclusion: InferenceFastPath calls the inference
     # router's endpoints itself and would not see them.
     routers = (
-        health_router,
-        metrics_router,
         datasets_router,
         jobs_router,
         batch_router,
@@ -234,8 +233,10 @@ def create_app(
         registry_router,
     )
     # the extensions first: /v2/models/stats before the OIP router's /v2/models/{name}
-    for router in (inference_router, extensions_router, oip_router, *routers):
+    for router in (inference_router, extensions_router, oip_router, health_router, metrics_router):
         app.include_router(router)
+    for router in routers:  # /v1's resources: a query parameter a route does not take is 422
+        app.include_router(router, dependencies=[Depends(reject_unknown_query)])
     from service.ui import router as ui
 
     for router in (ui.jobs_router, ui.models_router, ui.router):
