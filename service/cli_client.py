@@ -31,6 +31,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from service.cli_transport import AnswerRefused, BoundedTransport
 from service.datasets.columns import ColumnError, match_columns, numeric_column, read_csv
 from service.training.schemas import TERMINAL_STATES, JobStatus
 
@@ -96,7 +97,10 @@ def http_client(url: str | None, api_key: str | None, timeout_s: float = 60.0) -
             "expected the key as `aesvc keys create` printed it"
         )
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    return httpx.Client(base_url=service_url(url), headers=headers, timeout=timeout_s)
+    headers["Accept-Encoding"] = "identity"  # an answer's size is then what is read
+    return httpx.Client(
+        base_url=service_url(url), headers=headers, timeout=timeout_s, transport=BoundedTransport()
+    )
 
 
 def checked(response: httpx.Response) -> httpx.Response:
@@ -119,7 +123,7 @@ def run(command: Any) -> None:
     """Run a command body, turning client and connection errors into exit 1."""
     try:
         command()
-    except ClientError as exc:
+    except (ClientError, AnswerRefused) as exc:
         err_console.print(f"[red]error[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     except httpx.InvalidURL as exc:  # not an HTTPError
