@@ -115,7 +115,8 @@ class Settings(BaseSettings):
         ge=1,
         description="A dataset upload (and what it decodes to); past it 413. Every format "
         "(.npy, .npz, csv, parquet) is stored chunk by chunk, so memory does not grow with "
-        "this.",
+        "this (a parquet file is read a row group at a time: write it in row groups of tens "
+        "of MB, not one).",
     )
     max_body_bytes: int = setting(
         "server", default=64 << 20, ge=1, description="Any other request body; past it 413."

@@ -38,7 +38,9 @@ def _open(path: Path, fmt: str, has_header: bool, names: list[str] | None) -> It
 
     try:
         if fmt == "parquet":
-            parquet = pq.ParquetFile(path)
+            # pre_buffer (pyarrow's default) reads every row group's bytes before the
+            # first batch: memory would grow with the file instead of a row group
+            parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=BATCH_BYTES)
             columns = max(1, parquet.metadata.num_columns)
             yield from parquet.iter_batches(batch_size=max(1, BATCH_BYTES // (8 * columns)))
             return

@@ -6,6 +6,7 @@ naming its row, with nothing stored."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 
-from service.datasets.table_stream import BATCH_BYTES
+from service.datasets.table_stream import BATCH_BYTES, TableStream
 
 ROWS = 300_000  # about 6 MB of csv: two batches at least
 
@@ -83,3 +84,21 @@ def test_a_parquet_of_many_row_groups_reads_whole(client: TestClient) -> None:
     assert created.json()["label_names"] == ["0", "1", "2"]
     stored = client.get("/v1/datasets/many/data")
     np.testing.assert_array_equal(np.load(io.BytesIO(stored.content)), X)
+
+
+def test_a_parquet_is_read_a_row_group_at_a_time(tmp_path: Path) -> None:
+    """pyarrow's ParquetFile pre-buffers every row group it is asked for (all of them, for
+    iter_batches): a 579 MB upload held 606 MB of Arrow memory at once."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40 * 8192, 16)).astype(np.float32)  # 40 row groups of 512 KB
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({f"c{i}": X[:, i] for i in range(16)}), path, row_group_size=8192)
+    assert path.stat().st_size > 20 << 20
+    peak = 0
+    stream = TableStream(path, "parquet", None, None)
+    blocks = []
+    for block in stream.blocks():
+        peak = max(peak, pa.total_allocated_bytes())
+        blocks.append(block)
+    np.testing.assert_array_equal(np.concatenate(blocks), X)
+    assert peak < 8 << 20, f"{peak / 2**20:.1f} MB of Arrow memory held while reading"
