@@ -70,7 +70,7 @@ def hostile_server(answer: Callable[[socket.socket, threading.Event], None]) -> 
 
 
 def _two_gib_of_address_space() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # torch imports need ~1 GB
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # far more than the CLI needs
 
 
 @pytest.mark.slow  # a CLI process
