@@ -180,7 +180,7 @@ def import_model_version(
         Form(
             description="Metrics JSON object (the anomaly threshold, the coding statistics); "
             "optional, and taken from the file's metadata under 'metrics' without it (the "
-            "service's own exports hold them)"
+            "service's own exports hold the ones scoring and generating read)"
         ),
     ] = None,
     idempotency_key: IdempotencyKey = None,

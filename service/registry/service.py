@@ -56,17 +56,38 @@ def service_version() -> str:
     return f"{package}+g{commit}" if commit else package
 
 
+# What inference reads from a version's metrics: score's threshold and contamination
+# quantiles, generate's Gaussian (service.inference.api.service)
+SERVING_METRICS = ("threshold", "contamination", "score_quantiles", "coding_mean", "coding_cov")
+
+
 def weights_blob(
     state_dict: dict[str, torch.Tensor], config: dict[str, Any], metrics: dict[str, Any]
 ) -> bytes:
     """The stored (and exported) file: the tensors, and in its metadata the config and the
-    metrics, so that a version exported and imported elsewhere keeps its anomaly threshold
-    and the coding statistics generate samples from."""
+    metrics that serving reads (SERVING_METRICS), so that a version exported and imported
+    elsewhere keeps its anomaly threshold and the coding statistics generate samples from.
+    Those follow from the weights and the data; the others (timings) would make two equal
+    trainings store two files."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     metadata = {"config": json.dumps(config, sort_keys=True)}
-    if metrics:
-        metadata["metrics"] = json.dumps(metrics, sort_keys=True)
-    return save_safetensors(tensors, metadata=metadata)
+    serving = {k: metrics[k] for k in SERVING_METRICS if k in metrics}
+    if not serving:
+        return save_safetensors(tensors, metadata=metadata)
+    metadata["metrics"] = json.dumps(serving, sort_keys=True)
+    return _metadata_sorted(save_safetensors(tensors, metadata=metadata))
+
+
+def _metadata_sorted(blob: bytes) -> bytes:
+    """The file with its metadata's keys in order: safetensors writes them from a hash map
+    in an order that changes from process to process, and a blob is named by its sha256
+    (two equal trainings store one file, a resumed one the same as an uninterrupted one)."""
+    length = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + length])
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)  # the data stays aligned, as safetensors pads it
+    return len(text).to_bytes(8, "little") + text + blob[8 + length :]
 
 
 def _nothing(session: Session, version: int) -> None:

@@ -215,3 +215,25 @@ def test_vae_and_conv_export_raw_unit_graphs(
     np.testing.assert_allclose(
         module(torch.from_numpy(rows[:2])).detach().numpy(), np.asarray(recon)[:2], **TOL
     )
+
+
+@pytest.mark.slow  # fresh interpreters
+@pytest.mark.any_database
+def test_a_weights_file_is_the_same_bytes_in_every_process() -> None:
+    """safetensors writes its metadata from a hash map whose order changes from process to
+    process: with the metrics beside the config, one training in two processes stored two
+    files (a resumed job's weights no longer matched an uninterrupted run's sha256)."""
+    probe = (
+        "import hashlib, torch; from service.registry.service import weights_blob; "
+        "blob = weights_blob({'w': torch.ones(3)}, {'n_features': 3}, "
+        "{'threshold': 2.5, 'coding_mean': [0.0], 'val_mse': 1.0}); "
+        "from safetensors.torch import load; assert load(blob)['w'].tolist() == [1.0] * 3; "
+        "print(hashlib.sha256(blob).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(6)
+    }
+    assert len(digests) == 1, digests

@@ -1655,7 +1655,7 @@ export interface components {
             file: string;
             /**
              * Metrics
-             * @description Metrics JSON object (the anomaly threshold, the coding statistics); optional, and taken from the file's metadata under 'metrics' without it (the service's own exports hold them)
+             * @description Metrics JSON object (the anomaly threshold, the coding statistics); optional, and taken from the file's metadata under 'metrics' without it (the service's own exports hold the ones scoring and generating read)
              */
             metrics?: string;
         };

@@ -31,7 +31,8 @@ class ImportModelVersionForm:
             config (str | Unset): Config JSON {spec, n_features, image_shape, format_version}; optional when the file's
                 metadata holds it under 'config'
             metrics (str | Unset): Metrics JSON object (the anomaly threshold, the coding statistics); optional, and taken
-                from the file's metadata under 'metrics' without it (the service's own exports hold them)
+                from the file's metadata under 'metrics' without it (the service's own exports hold the ones scoring and
+                generating read)
      """
 
     file: File
