@@ -1,5 +1,5 @@
 """Query parameters a route does not take are refused (422 naming the first), as Stripe's
-and Google's APIs refuse them: a misspelt `?fromat=onnx` once downloaded safetensors that
+API refuses them: a misspelt `?fromat=onnx` once downloaded safetensors that
 README's command saved as `encoder.onnx`, and `?stauts=failed` listed every job."""
 
 from __future__ import annotations

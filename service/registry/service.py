@@ -56,8 +56,9 @@ def service_version() -> str:
     return f"{package}+g{commit}" if commit else package
 
 
-# What inference reads from a version's metrics: score's threshold and contamination
-# quantiles, generate's Gaussian (service.inference.api.service)
+# What inference reads from a version's metrics: score's threshold (and the contamination
+# it was drawn at) and the quantiles a request's contamination picks from, generate's
+# Gaussian (service.inference.api.service)
 SERVING_METRICS = ("threshold", "contamination", "score_quantiles", "coding_mean", "coding_cov")
 
 
