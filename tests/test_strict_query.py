@@ -1,18 +1,19 @@
 """A query parameter a /v1 resource route does not take is 422 naming it (a misspelt
 `?fromat=onnx` downloaded safetensors that README's command saved as `encoder.onnx`, and
 `?stauts=failed` listed every job); the parameters routes and their dependencies declare
-still work, and the probes and the inference routes are not touched."""
+still work, and the probes take what they are sent."""
 
 from __future__ import annotations
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.registry.builders import model_blob
 
 
-def refused(response: object) -> tuple[str, str]:
+def refused(response: httpx.Response) -> tuple[str, str]:
     assert response.status_code == 422, response.text
-    error = response.json()["errors"][0]  # type: ignore[attr-defined]
+    error = response.json()["errors"][0]
     return error["field"], error["message"]
 
 

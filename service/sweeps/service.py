@@ -126,7 +126,8 @@ def create_sweep(
     _check_promote(body)
     # The checks take a while (every trial's network is built and measured: a search space
     # of 13 KB took 24 s), so no transaction stays open through them: on SQLite a write
-    # session's holds every other writer, a worker's heartbeat included, until it ends.
+    # session holds the one write lock, keeping out every other writer (a worker's
+    # heartbeat included) until it ends.
     session.expunge(dataset)
     session.rollback()
     _check_metric(body, dataset, store)

@@ -142,8 +142,8 @@ def test_a_file_without_metrics_imported_says_what_score_and_generate_need(
     """A file made elsewhere holds no metrics: score once answered "expected a trained
     version", contamination "trained before they were" and generate "a version trained by
     this service", none naming the way out; the metrics form field supplies them."""
-    tensors = load_safetensors(served.get(f"{AE}/artifact").content)
-    config = safetensors_metadata(served.get(f"{AE}/artifact").content)["config"]
+    exported = served.get(f"{AE}/artifact").content
+    tensors, config = load_safetensors(exported), safetensors_metadata(exported)["config"]
     bare = save_safetensors(tensors, metadata={"config": config})
     metrics = ok(served.get(AE))["metrics"]
     copy = "/v1/models/digits-ae-bare/versions"
