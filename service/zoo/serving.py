@@ -21,6 +21,8 @@ SCORE_BUFFERS = ("error_scale", "coding_mean", "coding_precision")
 # are chosen again, the quantile of a gaussian's distances that rows are let back within,
 # and the fewest rows kept per coding unit for a covariance worth the name.
 SCORE_TRIM, TRIM_STEPS, REWEIGHT_QUANTILE, ROWS_PER_CODING_UNIT = 0.1, 3, 0.999, 5
+# A score term's scale is its mean over this share of the fitted rows, the smallest (_typical).
+TYPICAL_SHARE = 0.9
 DISTANCE_ROWS = 1 << 16  # rows per pass of _distances: its temporaries stay small
 
 
@@ -56,14 +58,16 @@ class ServingModel(nn.Module):
     def row_errors(self, x_raw: torch.Tensor) -> torch.Tensor:
         """The anomaly score of each row (B,): how far it lies from the training data.
 
-        Two parts, as PCA process monitoring scores a row (its Q and T^2 statistics):
+        Two terms, as PCA process monitoring scores a row (its Q and T^2 statistics):
         - off the learned manifold: the row's mean squared reconstruction error, measured
           in the preprocessed space (every feature on a comparable scale, so no feature
-          dominates by its units), divided by the validation rows' mean error;
+          dominates by its units);
         - along it: the squared Mahalanobis distance of its codings from the training
-          rows' codings, per coding unit.
-        A typical training row scores about 2; the threshold is a quantile of the
-        validation rows' scores.
+          rows' codings.
+        Each term is in units of its typical value on the rows the model was fitted on
+        (fit_score, _typical), so a typical one of those rows scores about 1 + 1 and
+        neither term outweighs the other by its scale; the threshold is a quantile of
+        those rows' scores.
         """
         x = self.preprocessor(x_raw)  # (B, F)
         codings = self.autoencoder.encode(x)  # (B, code)
@@ -76,18 +80,24 @@ class ServingModel(nn.Module):
     def fit_score(
         self, X_train_raw: torch.Tensor, X_val_raw: torch.Tensor, *, trim: float | None = None
     ) -> None:
-        """Set the score's statistics: codings of the training rows, errors of the others.
-        `trim` (score_trim): leave out up to that share of outlying training rows."""
+        """Set the score's statistics: the mean and precision of the training rows'
+        codings, then each term's scale (_typical) over the training and validation rows
+        together, the rows the threshold is a quantile of. `trim` (score_trim): leave out
+        up to that share of outlying training rows from the mean and precision."""
         codings = self.encode(X_train_raw).double()  # (N, code)
         if trim is None:
             mean, precision = self._coding_statistics(codings)
         else:
             mean, precision = self._robust_statistics(codings, trim)
-        x = self.preprocessor(X_val_raw)
-        errors = (self.autoencoder(x) - x).square().mean(dim=1)
-        self.error_scale.fill_(max(float(errors.mean()), 1e-12))
+        x = self.preprocessor(torch.cat([X_train_raw, X_val_raw]))
+        fitted = self.autoencoder.encode(x)
+        errors = (self.autoencoder.decode(fitted) - x).square().mean(dim=1)
+        t2 = _typical(_distances(fitted.double(), mean, precision))
+        code = self.autoencoder.code_size
+        self.error_scale.fill_(max(_typical(errors), 1e-12))
         self.coding_mean.copy_(mean.float())
-        self.coding_precision.copy_(precision.float())
+        # 0 where nearly every coding is alike: the precision as it is
+        self.coding_precision.copy_((precision * (code / t2 if t2 > 0 else 1.0)).float())
 
     def _robust_statistics(
         self, codings: torch.Tensor, trim: float
@@ -99,12 +109,12 @@ class ServingModel(nn.Module):
         Covariance Determinant does: a few concentration steps (the statistics of the
         1 - `trim` share of rows nearest the last ones, from all the rows), then every row
         within the 0.999 quantile of a gaussian cloud's distances, once those are scaled to
-        its median, and never fewer rows than the steps kept. The result keeps the plain
-        statistics' median distance: it moves the centre and turns the ellipsoid away from
-        the outliers but keeps its size (docs/models.md, "Outliers among the training
-        rows"). The plain statistics stand where the rows are too few for the code size,
-        where a coding is not finite, and where the fit collapses to a point (more than
-        half the rows alike).
+        its median, and never fewer rows than the steps kept: the centre moves and the
+        ellipsoid turns away from the outliers; its size is set after, as the plain
+        statistics' is (fit_score; docs/models.md, "Outliers among the training rows"). The
+        plain statistics stand where the rows are too few for the code size, where a
+        coding is not finite, and where the fit collapses to a point (more than half the
+        rows alike).
         """
         from scipy.stats import chi2  # here: it costs the API process 0.4 s and 60 MB at start
 
@@ -125,7 +135,7 @@ class ServingModel(nn.Module):
         robust = float(_distances(codings, mean, precision).median())
         if not (plain > 0 and robust > plain * 1e-6):
             return plain_mean, plain_precision
-        return mean, precision * (plain / robust)
+        return mean, precision
 
     def _coding_statistics(self, codings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean (code,) and ridged precision (code, code) of codings (N, code), float64."""
@@ -158,6 +168,15 @@ def score_trim(spec: ModelSpec) -> float | None:
     if spec.regularization.sparsity is not None or arch.kind in ("vae", "conv_vae"):
         return None
     return max(SCORE_TRIM, spec.training.contamination)
+
+
+def _typical(values: torch.Tensor) -> float:
+    """A score term's scale: the mean of its TYPICAL_SHARE smallest values. The outliers
+    among the rows (a user's unlabelled rows hold them) do not set it, as they would a
+    mean; nor do rows alike, as they would a median where more than half are (idle
+    sensors)."""
+    kept = torch.sort(values.flatten()).values[: max(1, math.ceil(TYPICAL_SHARE * values.numel()))]
+    return float(kept.double().mean())
 
 
 def _distances(codings: torch.Tensor, mean: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:

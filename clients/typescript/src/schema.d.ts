@@ -2247,12 +2247,12 @@ export interface components {
             model: string;
             /**
              * Scores
-             * @description Per-row anomaly score: reconstruction error relative to the validation rows' mean, plus the codings' squared Mahalanobis distance per coding unit (about 2 for a typical training row; see docs/models.md).
+             * @description Per-row anomaly score: the reconstruction error plus the codings' squared Mahalanobis distance, each in units of its typical value on the rows the version was fitted on (about 2 for a typical one of those rows; see docs/models.md).
              */
             scores: (number | null)[];
             /**
              * Threshold
-             * @description The threshold used: the request's, or the validation scores' quantile at 1 - contamination.
+             * @description The threshold used: the request's, or the fitted rows' scores' quantile at 1 - contamination.
              */
             threshold: number;
             /**
@@ -9401,7 +9401,7 @@ export interface operations {
                 "application/json": {
                     /**
                      * Contamination
-                     * @description Flag this share of the validation rows instead of the version's own contamination (the threshold becomes that quantile of their scores).
+                     * @description Flag this share of the rows the version was fitted on instead of its own contamination (the threshold becomes that quantile of their scores).
                      */
                     contamination?: number | null;
                     /**

@@ -57,8 +57,8 @@ class ScoreRequest(ReconstructRequest):
         default=None,
         gt=0.0,
         lt=0.5,
-        description="Flag this share of the validation rows instead of the version's own "
-        "contamination (the threshold becomes that quantile of their scores).",
+        description="Flag this share of the rows the version was fitted on instead of its "
+        "own contamination (the threshold becomes that quantile of their scores).",
     )
     threshold: float | None = Field(
         default=None, allow_inf_nan=False, description="Flag scores above this instead."
@@ -67,12 +67,12 @@ class ScoreRequest(ReconstructRequest):
 
 class ScoreResponse(Served):
     scores: list[float | None] = Field(
-        description="Per-row anomaly score: reconstruction error relative to the validation "
-        "rows' mean, plus the codings' squared Mahalanobis distance per coding unit (about 2 "
-        "for a typical training row; see docs/models.md)."
+        description="Per-row anomaly score: the reconstruction error plus the codings' "
+        "squared Mahalanobis distance, each in units of its typical value on the rows the "
+        "version was fitted on (about 2 for a typical one of those rows; see docs/models.md)."
     )
     threshold: float = Field(
-        description="The threshold used: the request's, or the validation scores' quantile "
+        description="The threshold used: the request's, or the fitted rows' scores' quantile "
         "at 1 - contamination."
     )
     is_anomaly: list[bool] = Field(description="score > threshold, per row.")

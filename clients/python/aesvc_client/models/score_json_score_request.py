@@ -25,7 +25,7 @@ class ScoreJsonScoreRequest:
     """ 
         Attributes:
             inputs (list[list[float]]): Rows in the dataset's units, (n, n_features).
-            contamination (float | None | Unset): Flag this share of the validation rows instead of the version's own
+            contamination (float | None | Unset): Flag this share of the rows the version was fitted on instead of its own
                 contamination (the threshold becomes that quantile of their scores).
             threshold (float | None | Unset): Flag scores above this instead.
      """

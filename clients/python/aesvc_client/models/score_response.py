@@ -25,10 +25,10 @@ class ScoreResponse:
         Attributes:
             is_anomaly (list[bool]): score > threshold, per row.
             model (str): The model name.
-            scores (list[float | None]): Per-row anomaly score: reconstruction error relative to the validation rows' mean,
-                plus the codings' squared Mahalanobis distance per coding unit (about 2 for a typical training row; see
-                docs/models.md).
-            threshold (float): The threshold used: the request's, or the validation scores' quantile at 1 - contamination.
+            scores (list[float | None]): Per-row anomaly score: the reconstruction error plus the codings' squared
+                Mahalanobis distance, each in units of its typical value on the rows the version was fitted on (about 2 for a
+                typical one of those rows; see docs/models.md).
+            threshold (float): The threshold used: the request's, or the fitted rows' scores' quantile at 1 - contamination.
             version (int): The version that answered ({ref} resolved).
      """
 
