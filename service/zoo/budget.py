@@ -91,9 +91,8 @@ def footprint(
 
 @functools.lru_cache(maxsize=1024)
 def _footprint(network: _Network) -> Footprint:
-    """One training forward on the meta device: 14 ms of Python decompositions a network,
-    which a sweep of 256 trials paid twice each (4.4 s a request) before they were
-    remembered."""
+    """One training forward on the meta device, remembered per network: a sweep's checks
+    ask for the same networks again and again (docs/performance.md, "Sweeps")."""
     n_features = network.n_features
     model = meta_model(network.spec, n_features, network.image_shape)
     parameters = parameter_count(model)
