@@ -16,7 +16,6 @@ from service.pages import PageRequest, page_request
 from service.security import Forbidden, caller_allows, key_id_of
 from service.sweeps import service, views
 from service.sweeps.advance import advance_sweep
-from service.sweeps.plots import curve_png
 from service.sweeps.schemas import SweepCreate, SweepPublic, SweepsPublic, SweepStatus
 from service.ui.router import PNG_RESPONSES, png_response
 from service.ui.service import as_png
@@ -111,6 +110,8 @@ def cancel_sweep(ctx: ContextDep, sweep_id: str) -> SweepPublic:
 async def read_sweep_curve_plot(
     ctx: ContextDep, sweep_id: str, if_none_match: INM = None
 ) -> Response:
+    from service.sweeps.plots import curve_png  # here: matplotlib slows an API start
+
     sweep = await run_in_threadpool(_read, ctx, sweep_id)
     png = await run_in_threadpool(curve_png, sweep)
     return png_response(as_png(png), if_none_match)

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load as load_safetensors
-from sklearn.metrics import roc_auc_score
 from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
@@ -67,6 +66,8 @@ def dataset_labels(store: ArtifactStore, dataset: Dataset) -> set[str]:
 
 
 def _auroc(normal: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score  # here: it and scipy.stats slow an API start
+
     anomalous = ~normal
     if anomalous.all() or not anomalous.any():
         raise MetricUnavailable("the validation rows hold one class only: no AUROC")

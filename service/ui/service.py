@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,15 @@ from service.registry.tables import ModelVersion
 from service.training.data import validation_rows
 from service.training.schemas import TERMINAL_STATES
 from service.training.service import get_job, progress_reports
-from service.ui import plots
+
+
+def _plots() -> ModuleType:
+    """service.ui.plots, imported on the first plot: matplotlib would slow every API
+    process's start."""
+    from service.ui import plots
+
+    return plots
+
 
 VERSION_PLOTS = ("reconstructions", "latent", "samples", "features", "scores")
 N_RECONSTRUCTIONS = 6
@@ -103,7 +112,7 @@ def job_loss_plot(ctx: AppContext, *, session: Session, job_id: str) -> Png:
     history = progress_reports(session=session, job_id=job_id)
 
     def render() -> bytes:
-        return plots.loss_curve(
+        return _plots().loss_curve(
             loss_stages(history), title=f"{job.model_name}: job {job_id[:8]} ({job.status})"
         )
 
@@ -219,7 +228,7 @@ def _render_reconstructions(ctx: AppContext, data: VersionData, loaded: LoadedMo
     if data.image_shape is None:
         originals, recons = _z_scores(data, originals), _z_scores(data, recons)
         title += " (z-scores per feature)"
-    return plots.reconstructions(
+    return _plots().reconstructions(
         originals,
         recons,
         image_shape=data.image_shape,
@@ -246,7 +255,7 @@ def _render_latent(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> b
     X_val, y_val = _validation_split(ctx, data)
     points, axes = project_2d(_run(loaded, loaded.model.encode, X_val))
     how = "" if data.mv.code_size <= 2 else ", PCA-projected"
-    return plots.latent(
+    return _plots().latent(
         points,
         y_val,
         axis_names=axes,
@@ -263,8 +272,8 @@ def _render_samples(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> 
     if data.image_shape is None:
         if data.dataset is not None:
             samples, title = _z_scores(data, samples), f"{title} (z-scores per feature)"
-        return plots.sample_profiles(samples, title=title)
-    return plots.image_grid(samples, image_shape=data.image_shape, title=title)
+        return _plots().sample_profiles(samples, title=title)
+    return _plots().image_grid(samples, image_shape=data.image_shape, title=title)
 
 
 def first_layer_filters(network: nn.Module) -> tuple[np.ndarray, list[int] | None]:
@@ -286,7 +295,7 @@ def _render_features(ctx: AppContext, data: VersionData, loaded: LoadedModel) ->
     assert data.image_shape is not None
     weights, filter_shape = first_layer_filters(loaded.model.autoencoder)
     what = "first conv layer's filters" if filter_shape else "first layer's weights per unit"
-    return plots.image_grid(
+    return _plots().image_grid(
         weights[:MAX_FEATURE_IMAGES],
         image_shape=filter_shape or data.image_shape,
         title=f"learned features: the {what}",
@@ -298,7 +307,7 @@ def _render_scores(ctx: AppContext, data: VersionData, loaded: LoadedModel) -> b
     scores = _run(loaded, loaded.model.row_errors, X_val)
     threshold = float(data.mv.metrics["threshold"])
     title = "anomaly scores of the validation rows"
-    return plots.score_histogram(scores, threshold, title=title)
+    return _plots().score_histogram(scores, threshold, title=title)
 
 
 RENDERERS: dict[str, Callable[[AppContext, VersionData, LoadedModel], bytes]] = {
