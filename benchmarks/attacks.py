@@ -9,11 +9,15 @@ connection to /healthz every 20 ms (5 s timeout) and records the answer time:
   issue's probe), each sending an unfinished request head and one more byte a second,
   opening a connection again when the server cuts it;
 - big-json: four clients each sending 32 MB JSON encode bodies, one after the other;
-- sse: --streams event streams of one job opened at once by one caller, held open.
+- sse: --streams event streams of one job opened at once by one caller, held open;
+- wide_dataset: --unread-gets connections each sending `GET /v1/datasets/{id}` (the full
+  view of a 262,144-feature dataset, a 512x512 image set) and reading nothing, held open;
+  the server's RSS growth and CPU seconds are recorded beside /healthz.
 
 Target (issue 22): /healthz p99 <= 50 ms while 4 clients send 32 MB JSON bodies.
 
     .venv/bin/python benchmarks/attacks.py [--phase-s 10] [--slow-connections 21000]
+        [--phases idle,slowloris,big_json,sse,wide_dataset]
 
 Prints and saves benchmarks/results/attacks.json (or --out).
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import multiprocessing
 import os
@@ -233,13 +238,80 @@ def many_streams(base_url: str, job_id: str, streams: int) -> Any:
     return attack
 
 
+def _rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as lines:
+        return next(int(line.split()[1]) * 1024 for line in lines if line.startswith("VmRSS:"))
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wide_dataset(server: LiveServer, dataset_id: str, gets: int) -> Any:
+    """`gets` connections each asking for the wide dataset's full view, reading nothing."""
+
+    def attack(stop: threading.Event, extra: dict[str, Any]) -> None:
+        assert server.process is not None
+        pid = server.process.pid
+        rss, cpu = _rss_bytes(pid), _cpu_s(pid)
+        request = f"GET /v1/datasets/{dataset_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        socks = []
+        peak = rss
+        for _ in range(gets):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(request.encode())
+            socks.append(sock)
+        while not stop.is_set():
+            peak = max(peak, _rss_bytes(pid))
+            time.sleep(0.1)
+        extra.update(
+            unread_gets=gets,
+            rss_growth_peak_mb=round((peak - rss) / 1e6, 1),
+            server_cpu_s=round(_cpu_s(pid) - cpu, 2),
+        )
+        for sock in socks:
+            sock.close()
+
+    return attack
+
+
+def upload_wide(server: LiveServer) -> tuple[str, dict[str, Any]]:
+    """The widest dataset allowed (4 rows of 262,144 features); its id, and what one read
+    of its full view costs: bytes, seconds, server CPU seconds (the second of two reads)."""
+    assert server.process is not None
+    buffer = io.BytesIO()
+    np.save(buffer, np.random.default_rng(0).random((4, 1 << 18), dtype=np.float32))
+    with server.client() as http:
+        created = http.post(
+            "/v1/datasets",
+            files={"file": ("wide.npy", buffer.getvalue(), "application/octet-stream")},
+            data={"name": "wide"},
+        )
+        assert created.status_code == 201, created.text
+        dataset_id = created.json()["id"]
+        cost: dict[str, Any] = {}
+        for _ in range(2):
+            cpu, started = _cpu_s(server.process.pid), time.perf_counter()
+            answer = http.get(f"/v1/datasets/{dataset_id}")
+            cost = {
+                "answer_mb": round(len(answer.content) / 1e6, 1),
+                "get_s": round(time.perf_counter() - started, 3),
+                "get_server_cpu_s": round(_cpu_s(server.process.pid) - cpu, 3),
+            }
+    return dataset_id, cost
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--phase-s", type=float, default=10.0)
     parser.add_argument("--slow-connections", type=int, default=21000)
     parser.add_argument("--json-mb", type=float, default=32.0)
     parser.add_argument("--streams", type=int, default=500)
-    parser.add_argument("--phases", default="idle,slowloris,big_json,sse")
+    parser.add_argument("--unread-gets", type=int, default=60)
+    parser.add_argument("--phases", default="idle,slowloris,big_json,sse,wide_dataset")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -271,6 +343,9 @@ def main() -> None:
                 "big_json": big_json(server.base_url, body, 4),
                 "sse": many_streams(server.base_url, job["id"], args.streams),
             }
+            if "wide_dataset" in args.phases.split(","):
+                wide_id, results["wide_dataset_get"] = upload_wide(server)
+                phases["wide_dataset"] = wide_dataset(server, wide_id, args.unread_gets)
             for name in args.phases.split(","):
                 attack = phases[name]
                 results[name] = probed(server, args.phase_s, attack)

@@ -556,7 +556,8 @@ def dataset_columns(
     number = str(version["version"])
     if not version.get("dataset_id"):
         return number, None, False
-    response = client.get(f"/v1/datasets/{version['dataset_id']}")
+    # The full view (the single read's default, named as the answer's names are needed)
+    response = client.get(f"/v1/datasets/{version['dataset_id']}", params={"view": "full"})
     if response.status_code == 404:
         return number, None, False
     dataset = checked(response).json()

@@ -16,6 +16,7 @@ from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import create_db_engine, create_session_factory
 from service.inference.oip.shared_memory import SharedMemoryRegistry
+from service.json_answers import RenderedCache
 from service.object_store import open_store
 from service.registry.deletion import DeleteGuard
 from service.tmpfiles import sweep
@@ -31,6 +32,10 @@ if TYPE_CHECKING:  # typing only: these modules import this one
     from service.sweeps.background import SweepAdvancer
     from service.training.streams import JobStreams
     from service.ui.service import PlotCache
+
+# Rendered full views of datasets kept per process: two or three of the widest (tens of MB
+# each), or thousands of narrow ones
+DATASET_ANSWER_BYTES = 64 << 20
 
 
 @dataclass
@@ -58,6 +63,10 @@ class AppContext:
     rate_limiter: RateLimiter | None = None  # per-caller request rates (service.rate_limits)
     # Per-process state of the routes
     plot_cache: PlotCache | None = None  # the dashboard's rendered PNGs (service.ui)
+    # The full views of recently read datasets, as JSON (service.json_answers)
+    dataset_answers: RenderedCache = field(
+        default_factory=lambda: RenderedCache(DATASET_ANSWER_BYTES)
+    )
     ref_lookups: dict[tuple[str, str], asyncio.Future[LoadedModel]] = field(default_factory=dict)
     readiness_check: threading.Thread | None = None  # the database probe in flight
     migration_heads: set[str] | None = None  # of the code, read once

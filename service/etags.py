@@ -58,19 +58,29 @@ def check_if_match(if_match: str | None, current: Any | None) -> None:
     """412 unless `if_match` names `current` (None: the resource does not exist)."""
     if if_match is None:
         return
+    check_if_match_tags(if_match, None if current is None else [etag_of(current)])
+
+
+def check_if_match_tags(if_match: str | None, current: list[str] | None) -> None:
+    """412 unless `if_match` names one of the ETags the resource answers (`current`: one
+    per view of it; None: the resource does not exist)."""
+    if if_match is None:
+        return
     tags = _tags(if_match, weak=False)
     if "*" in tags:
         if current is None:
             raise PreconditionFailed("If-Match: *: the resource does not exist")
         return
-    if current is None or etag_of(current) not in tags:
+    if current is None or not set(current) & set(tags):
         raise PreconditionFailed(
             "If-Match: the resource changed since that ETag was read; GET it again, then retry"
         )
 
 
 class ETagMiddleware:
-    """Adds ETag to 200 JSON answers of GET /v1/...; a matching If-None-Match gets 304."""
+    """Adds ETag to 200 JSON answers of GET /v1/...; a matching If-None-Match gets 304. An
+    answer that brings its own ETag (service.json_answers: rendered ahead, maybe streamed)
+    is not buffered: it passes through, or becomes the 304."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -85,9 +95,10 @@ class ETagMiddleware:
             return
         start: Message | None = None
         chunks: list[bytes] = []
+        not_modified = False  # an answer tagged by the app, matched: its body is dropped
 
         async def buffered(message: Message) -> None:
-            nonlocal start
+            nonlocal start, not_modified
             if start is None and message["type"] == "http.response.start":
                 headers = dict(message.get("headers", []))
                 json = headers.get(b"content-type", b"").startswith(b"application/json")
@@ -95,6 +106,17 @@ class ETagMiddleware:
                     start = message  # hold it until the body is known
                     return
                 start = {}  # not ours: pass everything through
+                if message["status"] == 200 and json:  # tagged by the app
+                    tag = headers[b"etag"].decode("latin-1")
+                    wanted = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+                    if wanted is not None and none_match(wanted.decode("latin-1"), tag):
+                        not_modified = True
+                        await send(_not_modified(message["headers"]))
+                        return
+            if not_modified:
+                if message["type"] == "http.response.body" and not message.get("more_body"):
+                    await send({"type": "http.response.body", "body": b""})
+                return
             if not start or message["type"] != "http.response.body":
                 await send(message)
                 return
@@ -112,13 +134,18 @@ class ETagMiddleware:
         headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
         headers.append((b"etag", tag.encode()))
         if wanted is not None and none_match(wanted.decode("latin-1"), tag):
-            keep = [(k, v) for k, v in headers if k != b"content-type"]
-            await send({"type": "http.response.start", "status": 304, "headers": keep})
+            await send(_not_modified(headers))
             await send({"type": "http.response.body", "body": b""})
             return
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _not_modified(headers: list[tuple[bytes, bytes]]) -> Message:
+    """The start of a 304: the 200's headers but its content's type and length."""
+    keep = [(k, v) for k, v in headers if k not in (b"content-type", b"content-length")]
+    return {"type": "http.response.start", "status": 304, "headers": keep}
 
 
 def document_etags(schema: dict[str, Any], if_match_operations: set[str]) -> dict[str, Any]:

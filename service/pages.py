@@ -157,8 +157,14 @@ def paginate(
     tie_break: InstrumentedAttribute[Any],
     filters: Mapping[str, Any],
     convert: Callable[[Any], T] = lambda row: row,
+    weight: Callable[[Any], int] | None = None,
+    budget: int = 0,
 ) -> tuple[list[T], int, str | None]:
-    """(this page's rows, the total count of the filtered query, the next page's token)."""
+    """(this page's rows, the total count of the filtered query, the next page's token).
+
+    With `weight`, the page also ends before the row that would take its rows' weights past
+    `budget` (it holds one row at least), and the token goes on from there: a short page,
+    as AIP-158 allows, for rows whose answers are large (a dataset's full view)."""
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     name = page.order_by.lstrip("-")
     column, descending = columns[name], page.order_by.startswith("-")
@@ -173,9 +179,17 @@ def paginate(
     if page.offset:
         ordered = ordered.offset(page.offset)
     rows = list(session.scalars(ordered.limit(page.limit + 1)))
+    keep = page.limit
+    if weight is not None:
+        total = 0
+        for i, row in enumerate(rows[: page.limit]):
+            total += weight(row)
+            if i and total > budget:
+                keep = i
+                break
     next_token = None
-    if len(rows) > page.limit:
-        rows = rows[: page.limit]
+    if len(rows) > keep:
+        rows = rows[:keep]
         last = rows[-1]
         value, row_id = getattr(last, column.key), getattr(last, tie_break.key)
         next_token = make_token(page.order_by, filters, value, row_id)

@@ -2,7 +2,8 @@
 serve` on 127.0.0.1: at AESVC_MAX_CONNECTIONS the answer stalled longest is closed for a
 newcomer (it was neither idle nor a slow body: the newcomer was refused); past
 AESVC_SEND_TIMEOUT_S a stalled answer's connection is aborted; and a download nobody
-reads holds no database connection (its request's session was held to the last byte)."""
+reads holds no database connection (its request's session was held to the last byte); and
+full views of a wide dataset nobody reads hold about a chunk each, not a whole answer."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ pytestmark = pytest.mark.slow
 MAX_CONNECTIONS = 40
 HEADER_TIMEOUT_S = 2.0
 SEND_TIMEOUT_S = 4.0
+
+
+def _rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as lines:
+        for line in lines:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
 
 
 def _descriptors(pid: int) -> int:
@@ -172,3 +181,47 @@ def test_an_answer_nobody_reads_is_dropped_after_the_send_timeout(keyless: LiveS
         assert not _holds(pid, sock), "the stalled connection outlived the send timeout"
     finally:
         sock.close()
+
+
+def test_full_views_of_a_wide_dataset_nobody_reads_hold_little_and_stall_nothing(
+    local: LiveServer,
+) -> None:
+    """60 GETs of a 50,000-feature dataset's full view (about 4.4 MB of JSON each, 60 bytes
+    asked), each on a connection that reads nothing: /healthz on a new connection still
+    answers within a second (the bound of the test above), and the server's RSS grows by
+    less than a quarter of what the 60 answers would hold whole. Before the full view was
+    rendered once and sent in chunks, each unread connection kept its whole answer in its
+    transport buffer (264 MB for 60 here), and its request's database session: past the
+    pool, the requests waiting for one took every worker thread and /healthz waited for
+    the pool's 30 s timeout."""
+    assert local.process is not None
+    pid = local.process.pid
+    X = np.random.default_rng(1).random((2, 50_000), dtype=np.float32)
+    buffer = io.BytesIO()
+    np.save(buffer, X)
+    with local.client() as client:
+        created = client.post(
+            "/v1/datasets",
+            files={"file": ("wide.npy", buffer.getvalue(), "application/octet-stream")},
+            data={"name": "wide"},
+        )
+        assert created.status_code == 201, created.text
+        size = len(client.get("/v1/datasets/wide").content)  # read once, as a client would
+    assert size > 4_000_000
+    before = _rss_bytes(pid)
+    request = b"GET /v1/datasets/wide HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    socks = [_non_reader(local.port, request) for _ in range(60)]
+    try:
+        time.sleep(3.0)  # every request answered as far as its client lets it
+        probes = []
+        for _ in range(5):
+            probes.append(_healthz_s(local.port))
+            time.sleep(0.3)
+        grown = _rss_bytes(pid) - before
+    finally:
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.close()
+    failed = [p for p in probes if not isinstance(p, float) or p > 1.0]
+    assert not failed, f"/healthz under 60 unread full views: {probes}"
+    assert grown < 60 * size / 4, f"RSS grew {grown / 1e6:.0f} MB for 60 unread answers"

@@ -9,11 +9,17 @@ from service import idempotency
 from service.artifacts import no_space_is_storage_full
 from service.datasets import download, service
 from service.datasets.parsing import detect_format, parse_file
-from service.datasets.schemas import DatasetPublic, DatasetsPublic
+from service.datasets.schemas import (
+    FULL_PAGE_FEATURES,
+    DatasetPublic,
+    DatasetsPublic,
+    DatasetView,
+)
 from service.deps import ContextDep, MultipartBody, SessionDep, SettingsDep, StoreDep
 from service.errors import problem_responses
 from service.etags import IfMatch
 from service.idempotency import IdempotencyKey
+from service.json_answers import json_answer
 from service.pages import PageRequest, page_request
 from service.tmpfiles import locked_temp
 
@@ -117,17 +123,54 @@ def create_dataset(
     return public
 
 
-@router.get("", operation_id="list_datasets", summary="List datasets")
-def list_datasets(session: SessionDep, page: DatasetPage) -> DatasetsPublic:
-    rows, count, token = service.list_datasets(session=session, page=page)
-    return DatasetsPublic(
-        data=[service.to_public(d) for d in rows], count=count, next_page_token=token
-    )
+VIEW = (
+    "`basic` leaves out what grows with the number of features (`feature_names` and `stats` "
+    "are null); `full` carries everything."
+)
+ListView = Annotated[
+    DatasetView,
+    Query(
+        description=f"{VIEW} Default: basic. A full page ends early where its datasets would "
+        f"pass {FULL_PAGE_FEATURES:,} features together (next_page_token goes on from there)."
+    ),
+]
+ReadView = Annotated[DatasetView, Query(description=f"{VIEW} Default: full.")]
 
 
-@router.get("/{id_or_name}", operation_id="read_dataset", summary="Get a dataset by id or name")
-def read_dataset(session: SessionDep, id_or_name: str) -> DatasetPublic:
-    return service.to_public(service.get_dataset(session=session, id_or_name=id_or_name))
+# Both routes are plain functions, run in a worker thread: the full view's JSON (megabytes
+# for a wide dataset) is rendered there and sent in chunks (service.json_answers), never
+# serialised on the event loop. Each reads in its own session, closed before the answer
+# goes out: a request-scoped one is held until the last byte is read, and full answers a
+# client never reads would take the database pool, then the worker threads waiting for it.
+@router.get(
+    "", operation_id="list_datasets", summary="List datasets", response_model=DatasetsPublic
+)
+def list_datasets(
+    ctx: ContextDep, page: DatasetPage, view: ListView = DatasetView.BASIC
+) -> DatasetsPublic | Response:
+    with ctx.session_factory() as session:
+        rows, count, token = service.list_datasets(session=session, page=page, view=view)
+        if view == DatasetView.FULL:
+            return json_answer(service.full_listing(ctx.dataset_answers, rows, count, token))
+        return DatasetsPublic(
+            data=service.to_basic(session, rows), count=count, next_page_token=token
+        )
+
+
+@router.get(
+    "/{id_or_name}",
+    operation_id="read_dataset",
+    summary="Get a dataset by id or name",
+    response_model=DatasetPublic,
+)
+def read_dataset(
+    ctx: ContextDep, id_or_name: str, view: ReadView = DatasetView.FULL
+) -> DatasetPublic | Response:
+    with ctx.session_factory() as session:
+        dataset = service.get_dataset(session=session, id_or_name=id_or_name, per_feature=False)
+        if view == DatasetView.BASIC:
+            return service.to_basic(session, [dataset])[0]
+        return json_answer(service.full_answer(ctx.dataset_answers, dataset))
 
 
 @router.delete(
@@ -137,9 +180,15 @@ def read_dataset(session: SessionDep, id_or_name: str) -> DatasetPublic:
     summary="Delete a dataset (409 while a job uses it)",
 )
 def delete_dataset(
-    session: SessionDep, store: StoreDep, id_or_name: str, if_match: IfMatch = None
+    ctx: ContextDep, session: SessionDep, store: StoreDep, id_or_name: str, if_match: IfMatch = None
 ) -> None:
-    service.delete_dataset(session=session, store=store, id_or_name=id_or_name, if_match=if_match)
+    service.delete_dataset(
+        session=session,
+        store=store,
+        cache=ctx.dataset_answers,
+        id_or_name=id_or_name,
+        if_match=if_match,
+    )
 
 
 @router.get(

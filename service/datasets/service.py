@@ -12,19 +12,22 @@ from datetime import timedelta
 from typing import Any, BinaryIO
 
 import numpy as np
+import orjson
+from pydantic import TypeAdapter
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from service.artifacts import ArtifactStore
 from service.blob_guard import check_reachable, delete_unreferenced, ensure_blob
 from service.database import utcnow
 from service.datasets.chunks import ChunkedRows, ChunkRef, ChunkWriter, chunk_again, npy_bytes
 from service.datasets.parsing import ParsedData, StreamedData, as_streamed, validate_shape
-from service.datasets.schemas import DatasetPublic
+from service.datasets.schemas import FULL_PAGE_FEATURES, DatasetPublic, DatasetView
 from service.datasets.tables import Dataset, DatasetChunk, UploadBlob
 from service.errors import Conflict, NotFound, Unprocessable
-from service.etags import check_if_match
+from service.etags import check_if_match_tags
+from service.json_answers import RenderedCache, RenderedJson
 from service.pages import PageRequest, paginate
 
 log = logging.getLogger(__name__)
@@ -236,7 +239,15 @@ def sweep_abandoned_uploads(
     return removed
 
 
+# The columns that grow with the number of features (a wide dataset's are tens of MB of
+# JSON, the profile's few numbers among them in `stats`): a basic view never reads them.
+PER_FEATURE = (Dataset.feature_names, Dataset.stats)
+BASIC_FIELDS = ("feature_names", "stats")
+_JSON = TypeAdapter(DatasetPublic)  # the bytes FastAPI answers a DatasetPublic with
+
+
 def to_public(dataset: Dataset) -> DatasetPublic:
+    """The full view."""
     return DatasetPublic.model_validate(
         {
             **{c: getattr(dataset, c) for c in DatasetPublic.model_fields if hasattr(dataset, c)},
@@ -246,17 +257,73 @@ def to_public(dataset: Dataset) -> DatasetPublic:
     )
 
 
-def list_datasets(*, session: Session, page: PageRequest) -> tuple[list[Dataset], int, str | None]:
+def to_basic(session: Session, datasets: list[Dataset]) -> list[DatasetPublic]:
+    """The basic views of `datasets` (read without their per-feature columns): their
+    profiles are taken from `stats` by the database, one query for all."""
+    profiles: dict[str, Any] = {}
+    if datasets:
+        query = select(Dataset.id, Dataset.stats["profile"])
+        found = session.execute(query.where(Dataset.id.in_([d.id for d in datasets])))
+        profiles = {row[0]: row[1] for row in found}
+    fields = [
+        c for c in DatasetPublic.model_fields if c not in BASIC_FIELDS and hasattr(Dataset, c)
+    ]
+    return [
+        DatasetPublic.model_validate(
+            {
+                **{c: getattr(d, c) for c in fields},
+                **dict.fromkeys(BASIC_FIELDS),
+                "has_labels": d.labels_sha256 is not None,
+                "profile": profiles.get(d.id),
+            }
+        )
+        for d in datasets
+    ]
+
+
+def full_answer(cache: RenderedCache, dataset: Dataset) -> RenderedJson:
+    """The full view's JSON and ETag, from `cache` by the dataset's id (its per-feature
+    columns are read only when it is rendered). A dataset never changes once stored (no
+    route updates one; a batch job's output commits whole), and its id, a uuid4, is never
+    given again: an id's rendered answer stays right while the id exists, and the dataset
+    has been looked up before the cache is read, so a deleted one is a 404 whatever is kept."""
+    return cache.get(dataset.id, lambda: RenderedJson.of(_JSON.dump_json(to_public(dataset))))
+
+
+def full_listing(
+    cache: RenderedCache, rows: list[Dataset], count: int, token: str | None
+) -> RenderedJson:
+    """A full listing page's JSON (DatasetsPublic's), made of the datasets' cached answers."""
+    items = b",".join(full_answer(cache, d).body for d in rows)
+    tail = b'],"count":%d,"next_page_token":%s}' % (count, orjson.dumps(token))
+    return RenderedJson.of(b'{"data":[' + items + tail)
+
+
+def list_datasets(
+    *, session: Session, page: PageRequest, view: DatasetView = DatasetView.BASIC
+) -> tuple[list[Dataset], int, str | None]:
+    """A page of datasets, read without their per-feature columns. In the full view the
+    page ends early where its datasets would pass FULL_PAGE_FEATURES features together (one
+    dataset at least), so that no page is bigger than the widest dataset's full answer."""
     columns = {"created_at": Dataset.created_at, "name": Dataset.name}
+    budget: dict[str, Any] = {}
+    if view == DatasetView.FULL:
+        budget = {"weight": lambda d: d.n_features, "budget": FULL_PAGE_FEATURES}
+    query = select(Dataset).options(*(defer(c) for c in PER_FEATURE))
     return paginate(
-        session, select(Dataset), page, columns=columns, tie_break=Dataset.id, filters={}
+        session, query, page, columns=columns, tie_break=Dataset.id, filters={}, **budget
     )
 
 
-def get_dataset(*, session: Session, id_or_name: str) -> Dataset:
+def get_dataset(*, session: Session, id_or_name: str, per_feature: bool = True) -> Dataset:
+    """By id (32 hex digits) or name; `per_feature=False` leaves its per-feature columns
+    unread until they are touched."""
     by_id = ID_PATTERN.fullmatch(id_or_name) is not None
+    query = select(Dataset)
+    if not per_feature:
+        query = query.options(*(defer(c) for c in PER_FEATURE))
     dataset = session.scalars(
-        select(Dataset).where(Dataset.id == id_or_name if by_id else Dataset.name == id_or_name)
+        query.where(Dataset.id == id_or_name if by_id else Dataset.name == id_or_name)
     ).first()
     if dataset is None:
         raise NotFound(f"no dataset with id or name {id_or_name!r}", code="dataset_not_found")
@@ -264,12 +331,23 @@ def get_dataset(*, session: Session, id_or_name: str) -> Dataset:
 
 
 def delete_dataset(
-    *, session: Session, store: ArtifactStore, id_or_name: str, if_match: str | None = None
+    *,
+    session: Session,
+    store: ArtifactStore,
+    id_or_name: str,
+    if_match: str | None = None,
+    cache: RenderedCache | None = None,
 ) -> None:
+    """If-Match may name the ETag of either view, as the client last read the dataset (the
+    full one taken from `cache` where it holds it)."""
     from service.training.tables import Job
 
-    dataset = get_dataset(session=session, id_or_name=id_or_name)
-    check_if_match(if_match, to_public(dataset))
+    dataset = get_dataset(session=session, id_or_name=id_or_name, per_feature=False)
+    tags: list[str] = []
+    if if_match is not None:
+        basic = RenderedJson.of(_JSON.dump_json(to_basic(session, [dataset])[0]))
+        tags = [basic.etag, full_answer(cache or RenderedCache(0), dataset).etag]
+    check_if_match_tags(if_match, tags)
     busy = session.scalar(
         select(func.count())
         .select_from(Job)

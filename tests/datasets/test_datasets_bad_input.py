@@ -117,11 +117,15 @@ def dataset_cases() -> Iterator[Case]:
     ):  # fmt: skip
         yield Case("POST", route, route, kind, label, status, name, request)
     yield from list_query_cases("/v1/datasets")
+    yield Case("GET", "/v1/datasets", "/v1/datasets", BAD_QUERY, "view-unknown", 422, "view",
+               {"params": {"view": "FULL"}})  # fmt: skip
     for method in ("GET", "DELETE"):
         route = "/v1/datasets/{id_or_name}"
         yield Case(method, route, "/v1/datasets/no-such-dataset", UNKNOWN, "name", 404)
         yield Case(method, route, f"/v1/datasets/{NO_JOB}", UNKNOWN, "id", 404)
     yield Case("DELETE", route, f"/v1/datasets/{DATASET}", "conflict", "used-by-a-queued-job", 409)
+    yield Case("GET", route, f"/v1/datasets/{DATASET}", BAD_QUERY, "view-unknown", 422, "view",
+               {"params": {"view": "everything"}})  # fmt: skip
     route = "/v1/datasets/{id_or_name}/data"
     yield Case("GET", route, "/v1/datasets/no-such-dataset/data", UNKNOWN, "name", 404)
     yield Case("GET", route, f"/v1/datasets/{DATASET}/data", BAD_QUERY, "format-unknown", 422,

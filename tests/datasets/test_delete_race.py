@@ -29,14 +29,16 @@ def test_two_deletes_at_once_are_not_a_500(
         "/v1/datasets", files={"file": ("x.npy", npy_bytes(X))}, data={"name": "twice"}
     )
     assert created.status_code == 201, created.text
-    real = service.check_if_match
+    real = service.check_if_match_tags
     outcome: list[Any] = []
     threads: list[threading.Thread] = []
 
     def other_delete() -> None:
         try:
             with ctx.write_session_factory() as session:
-                service.delete_dataset(session=session, store=ctx.store, id_or_name="twice")
+                service.delete_dataset(
+                    session=session, store=ctx.store, cache=ctx.dataset_answers, id_or_name="twice"
+                )
             outcome.append(204)
         except NotFound:
             outcome.append(404)
@@ -48,7 +50,7 @@ def test_two_deletes_at_once_are_not_a_500(
             threads[0].join(0.5)  # committed by now, unless it waits for this one
         real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "check_if_match", racing)
+    monkeypatch.setattr(service, "check_if_match_tags", racing)
     lenient = TestClient(client.app, raise_server_exceptions=False)
     response = lenient.delete("/v1/datasets/twice")
     threads[0].join(30)

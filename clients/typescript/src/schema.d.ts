@@ -1411,15 +1411,21 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Feature Names */
-            feature_names: string[];
+            /**
+             * Feature Names
+             * @description One name per feature, in column order; null in the basic view
+             */
+            feature_names: string[] | null;
             /** Has Labels */
             has_labels: boolean;
             /** Id */
             id: string;
             /** Image Shape */
             image_shape: number[] | null;
-            /** Label Names */
+            /**
+             * Label Names
+             * @description The labels' distinct values, one per class (not per feature: both views carry them); null without labels
+             */
             label_names: string[] | null;
             /** N Features */
             n_features: number;
@@ -1441,13 +1447,25 @@ export interface components {
             size_bytes: number;
             /** Source Format */
             source_format: string;
-            stats: components["schemas"]["FeatureStats"];
+            /** @description Per-feature mean, std, min and max (float64 moments of the float32 rows); null in the basic view */
+            stats: components["schemas"]["FeatureStats"] | null;
         };
+        /**
+         * DatasetView
+         * @description How much of a dataset an answer carries (Google's AIP-157 partial views): `basic`
+         *     leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+         *     JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
+         * @enum {string}
+         */
+        DatasetView: "basic" | "full";
         /** DatasetsPublic */
         DatasetsPublic: {
             /** Count */
             count: number;
-            /** Data */
+            /**
+             * Data
+             * @description This page's datasets. In the full view a page ends early where its datasets would hold more than 262,144 features together (a page holds one dataset at least)
+             */
             data: components["schemas"]["DatasetPublic"][];
             /**
              * Next Page Token
@@ -3638,6 +3656,8 @@ export interface operations {
     list_datasets: {
         parameters: {
             query?: {
+                /** @description `basic` leaves out what grows with the number of features (`feature_names` and `stats` are null); `full` carries everything. Default: basic. A full page ends early where its datasets would pass 262,144 features together (next_page_token goes on from there). */
+                view?: components["schemas"]["DatasetView"];
                 /** @description Page size */
                 limit?: number;
                 /** @description Sort key: one of created_at, -created_at, name, -name ('-' descending); default created_at */
@@ -3967,7 +3987,10 @@ export interface operations {
     };
     read_dataset: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `basic` leaves out what grows with the number of features (`feature_names` and `stats` are null); `full` carries everything. Default: full. */
+                view?: components["schemas"]["DatasetView"];
+            };
             header?: never;
             path: {
                 id_or_name: string;

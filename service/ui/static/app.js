@@ -62,7 +62,8 @@ async function showImage(img, path) {
 // -- datasets --
 
 async function loadDatasets() {
-  const { data } = await getJson("/v1/datasets?limit=1000");
+  // the basic view: the table needs no per-feature names or stats (megabytes for a wide set)
+  const { data } = await getJson("/v1/datasets?limit=1000&view=basic");
   $("#dataset-rows").replaceChildren(...data.map((d) => el("tr", {},
     el("td", {}, d.name), el("td", {}, d.n_rows), el("td", {}, d.n_features),
     el("td", {}, d.image_shape ? d.image_shape.join("×") : ""),

@@ -25,6 +25,7 @@ from .conv_vae_architecture_output_activation import ConvVaeArchitectureOutputAc
 from .create_dataset_form import CreateDatasetForm
 from .data_profile import DataProfile
 from .dataset_public import DatasetPublic
+from .dataset_view import DatasetView
 from .datasets_public import DatasetsPublic
 from .decode_json_decode_request import DecodeJsonDecodeRequest
 from .decode_response import DecodeResponse
@@ -189,6 +190,7 @@ __all__ = (
     "DataProfile",
     "DatasetPublic",
     "DatasetsPublic",
+    "DatasetView",
     "DecodeJsonDecodeRequest",
     "DecodeResponse",
     "Denoising",

@@ -29,11 +29,12 @@ class DatasetPublic:
         Attributes:
             builtin (bool):
             created_at (datetime.datetime):
-            feature_names (list[str]):
+            feature_names (list[str] | None): One name per feature, in column order; null in the basic view
             has_labels (bool):
             id (str):
             image_shape (list[int] | None):
-            label_names (list[str] | None):
+            label_names (list[str] | None): The labels' distinct values, one per class (not per feature: both views carry
+                them); null without labels
             n_features (int):
             n_rows (int):
             name (str):
@@ -43,12 +44,13 @@ class DatasetPublic:
                 a few MB, each checked on read
             size_bytes (int): Bytes stored (the chunks' .npy files)
             source_format (str):
-            stats (FeatureStats):
+            stats (FeatureStats | None): Per-feature mean, std, min and max (float64 moments of the float32 rows); null in
+                the basic view
      """
 
     builtin: bool
     created_at: datetime.datetime
-    feature_names: list[str]
+    feature_names: list[str] | None
     has_labels: bool
     id: str
     image_shape: list[int] | None
@@ -60,7 +62,7 @@ class DatasetPublic:
     sha256: str
     size_bytes: int
     source_format: str
-    stats: FeatureStats
+    stats: FeatureStats | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -74,9 +76,13 @@ class DatasetPublic:
 
         created_at = self.created_at.isoformat()
 
-        feature_names = self.feature_names
+        feature_names: list[str] | None
+        if isinstance(self.feature_names, list):
+            feature_names = self.feature_names
 
 
+        else:
+            feature_names = self.feature_names
 
         has_labels = self.has_labels
 
@@ -116,7 +122,11 @@ class DatasetPublic:
 
         source_format = self.source_format
 
-        stats = self.stats.to_dict()
+        stats: dict[str, Any] | None
+        if isinstance(self.stats, FeatureStats):
+            stats = self.stats.to_dict()
+        else:
+            stats = self.stats
 
 
         field_dict: dict[str, Any] = {}
@@ -155,7 +165,20 @@ class DatasetPublic:
 
 
 
-        feature_names = cast(list[str], d.pop("feature_names"))
+        def _parse_feature_names(data: object) -> list[str] | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                feature_names_type_0 = cast(list[str], data)
+
+                return feature_names_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None, data)
+
+        feature_names = _parse_feature_names(d.pop("feature_names"))
 
 
         has_labels = d.pop("has_labels")
@@ -224,9 +247,22 @@ class DatasetPublic:
 
         source_format = d.pop("source_format")
 
-        stats = FeatureStats.from_dict(d.pop("stats"))
+        def _parse_stats(data: object) -> FeatureStats | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                stats_type_0 = FeatureStats.from_dict(data)
 
 
+
+                return stats_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(FeatureStats | None, data)
+
+        stats = _parse_stats(d.pop("stats"))
 
 
         dataset_public = cls(

@@ -26,7 +26,8 @@ class DatasetsPublic:
     """ 
         Attributes:
             count (int):
-            data (list[DatasetPublic]):
+            data (list[DatasetPublic]): This page's datasets. In the full view a page ends early where its datasets would
+                hold more than 262,144 features together (a page holds one dataset at least)
             next_page_token (None | str): Send as page_token for the next page; null on the last page
      """
 

@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.dataset_view import DatasetView
 from ...models.datasets_public import DatasetsPublic
 from ...models.list_datasets_order_by import ListDatasetsOrderBy
 from ...models.problem import Problem
@@ -18,6 +19,7 @@ from typing import cast
 
 def _get_kwargs(
     *,
+    view: DatasetView | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -29,6 +31,12 @@ def _get_kwargs(
     
 
     params: dict[str, Any] = {}
+
+    json_view: str | Unset = UNSET
+    if not isinstance(view, Unset):
+        json_view = view.value
+
+    params["view"] = json_view
 
     params["limit"] = limit
 
@@ -181,6 +189,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    view: DatasetView | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -190,6 +199,10 @@ def sync_detailed(
     """ List datasets
 
     Args:
+        view (DatasetView | Unset): How much of a dataset an answer carries (Google's AIP-157
+            partial views): `basic`
+            leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+            JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
         limit (int | Unset): Page size Default: 100.
         order_by (ListDatasetsOrderBy | Unset): Sort key: one of created_at, -created_at, name,
             -name ('-' descending); default created_at Default: ListDatasetsOrderBy.CREATED_AT.
@@ -207,7 +220,8 @@ def sync_detailed(
 
 
     kwargs = _get_kwargs(
-        limit=limit,
+        view=view,
+limit=limit,
 order_by=order_by,
 page_token=page_token,
 offset=offset,
@@ -223,6 +237,7 @@ offset=offset,
 def sync(
     *,
     client: AuthenticatedClient,
+    view: DatasetView | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -232,6 +247,10 @@ def sync(
     """ List datasets
 
     Args:
+        view (DatasetView | Unset): How much of a dataset an answer carries (Google's AIP-157
+            partial views): `basic`
+            leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+            JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
         limit (int | Unset): Page size Default: 100.
         order_by (ListDatasetsOrderBy | Unset): Sort key: one of created_at, -created_at, name,
             -name ('-' descending); default created_at Default: ListDatasetsOrderBy.CREATED_AT.
@@ -250,6 +269,7 @@ def sync(
 
     return sync_detailed(
         client=client,
+view=view,
 limit=limit,
 order_by=order_by,
 page_token=page_token,
@@ -260,6 +280,7 @@ offset=offset,
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    view: DatasetView | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -269,6 +290,10 @@ async def asyncio_detailed(
     """ List datasets
 
     Args:
+        view (DatasetView | Unset): How much of a dataset an answer carries (Google's AIP-157
+            partial views): `basic`
+            leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+            JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
         limit (int | Unset): Page size Default: 100.
         order_by (ListDatasetsOrderBy | Unset): Sort key: one of created_at, -created_at, name,
             -name ('-' descending); default created_at Default: ListDatasetsOrderBy.CREATED_AT.
@@ -286,7 +311,8 @@ async def asyncio_detailed(
 
 
     kwargs = _get_kwargs(
-        limit=limit,
+        view=view,
+limit=limit,
 order_by=order_by,
 page_token=page_token,
 offset=offset,
@@ -302,6 +328,7 @@ offset=offset,
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    view: DatasetView | Unset = UNSET,
     limit: int | Unset = 100,
     order_by: ListDatasetsOrderBy | Unset = ListDatasetsOrderBy.CREATED_AT,
     page_token: None | str | Unset = UNSET,
@@ -311,6 +338,10 @@ async def asyncio(
     """ List datasets
 
     Args:
+        view (DatasetView | Unset): How much of a dataset an answer carries (Google's AIP-157
+            partial views): `basic`
+            leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+            JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
         limit (int | Unset): Page size Default: 100.
         order_by (ListDatasetsOrderBy | Unset): Sort key: one of created_at, -created_at, name,
             -name ('-' descending); default created_at Default: ListDatasetsOrderBy.CREATED_AT.
@@ -329,6 +360,7 @@ async def asyncio(
 
     return (await asyncio_detailed(
         client=client,
+view=view,
 limit=limit,
 order_by=order_by,
 page_token=page_token,

@@ -9,24 +9,39 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.dataset_public import DatasetPublic
+from ...models.dataset_view import DatasetView
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
     id_or_name: str,
+    *,
+    view: DatasetView | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    json_view: str | Unset = UNSET
+    if not isinstance(view, Unset):
+        json_view = view.value
+
+    params["view"] = json_view
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v1/datasets/{id_or_name}".format(id_or_name=quote(str(id_or_name), safe=""),),
+        "params": params,
     }
 
 
@@ -149,12 +164,17 @@ def sync_detailed(
     id_or_name: str,
     *,
     client: AuthenticatedClient,
+    view: DatasetView | Unset = UNSET,
 
 ) -> Response[Any | DatasetPublic | Problem]:
     """ Get a dataset by id or name
 
     Args:
         id_or_name (str):
+        view (DatasetView | Unset): How much of a dataset an answer carries (Google's AIP-157
+            partial views): `basic`
+            leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+            JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,6 +187,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id_or_name=id_or_name,
+view=view,
 
     )
 
@@ -180,12 +201,17 @@ def sync(
     id_or_name: str,
     *,
     client: AuthenticatedClient,
+    view: DatasetView | Unset = UNSET,
 
 ) -> Any | DatasetPublic | Problem | None:
     """ Get a dataset by id or name
 
     Args:
         id_or_name (str):
+        view (DatasetView | Unset): How much of a dataset an answer carries (Google's AIP-157
+            partial views): `basic`
+            leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+            JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -199,6 +225,7 @@ def sync(
     return sync_detailed(
         id_or_name=id_or_name,
 client=client,
+view=view,
 
     ).parsed
 
@@ -206,12 +233,17 @@ async def asyncio_detailed(
     id_or_name: str,
     *,
     client: AuthenticatedClient,
+    view: DatasetView | Unset = UNSET,
 
 ) -> Response[Any | DatasetPublic | Problem]:
     """ Get a dataset by id or name
 
     Args:
         id_or_name (str):
+        view (DatasetView | Unset): How much of a dataset an answer carries (Google's AIP-157
+            partial views): `basic`
+            leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+            JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -224,6 +256,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id_or_name=id_or_name,
+view=view,
 
     )
 
@@ -237,12 +270,17 @@ async def asyncio(
     id_or_name: str,
     *,
     client: AuthenticatedClient,
+    view: DatasetView | Unset = UNSET,
 
 ) -> Any | DatasetPublic | Problem | None:
     """ Get a dataset by id or name
 
     Args:
         id_or_name (str):
+        view (DatasetView | Unset): How much of a dataset an answer carries (Google's AIP-157
+            partial views): `basic`
+            leaves out what grows with the number of features (`feature_names`, `stats`: megabytes of
+            JSON for a 512x512 image set, behind a request of a few dozen bytes); `full` is all of it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -256,5 +294,6 @@ async def asyncio(
     return (await asyncio_detailed(
         id_or_name=id_or_name,
 client=client,
+view=view,
 
     )).parsed
