@@ -302,7 +302,7 @@ def _parse_npz(path: Path, max_decoded_bytes: int, spool: Path) -> StreamedData:
         raise _truncated_member(shape, dtype, member_size - offset)
     if y is not None and (y.ndim != 1 or len(y) != n_rows):
         raise Unprocessable("y", f"labels must be 1-D with {n_rows} entries, got shape {y.shape}")
-    codes, label_names = _encode_labels(y)
+    codes, label_names = _encode_labels(y, "y")
 
     def blocks() -> Iterator[np.ndarray]:
         if fortran:
@@ -358,16 +358,37 @@ def _truncated_member(shape: tuple[int, ...], dtype: np.dtype, held: int) -> Unp
     )
 
 
-def _encode_labels(y: np.ndarray | None) -> tuple[np.ndarray | None, list[str] | None]:
+# Classes a dataset's labels may have, and characters their names may hold together. The
+# names are the dataset's `label_names`, in every read and listing (the basic view too): an
+# id column taken for the labels made one class a row, megabytes in every listing.
+MAX_LABEL_CLASSES, MAX_LABEL_CHARS = 4096, 1 << 16
+
+
+def _encode_labels(
+    y: np.ndarray | None, field: str = "label_column"
+) -> tuple[np.ndarray | None, list[str] | None]:
     if y is None:
         return None, None
     values = np.asarray(y)
     if values.dtype.kind == "f" and not np.isfinite(values).all():
-        raise Unprocessable("label_column", "labels contain NaN or infinite values")
+        raise Unprocessable(field, "labels contain NaN or infinite values")
     uniques, codes = np.unique(
         values.astype(str) if values.dtype.kind == "O" else values, return_inverse=True
     )
-    return codes.astype(np.int64), [str(u) for u in uniques.tolist()]
+    if len(uniques) > MAX_LABEL_CLASSES:
+        raise Unprocessable(
+            field,
+            f"labels of {len(uniques)} distinct values: labels are classes, at most "
+            f"{MAX_LABEL_CLASSES} (is this an id column?)",
+        )
+    names = [str(u) for u in uniques.tolist()]
+    chars = sum(len(n) for n in names)
+    if chars > MAX_LABEL_CHARS:
+        raise Unprocessable(
+            field,
+            f"the {len(names)} class names hold {chars} characters; at most {MAX_LABEL_CHARS}",
+        )
+    return codes.astype(np.int64), names
 
 
 def _stream_table(

@@ -1,7 +1,7 @@
 """Uploads at the edges of their formats: CR-only line ends, a header that is not UTF-8, a
-blank first line, a .npy header with odd dimensions, label columns of the wrong type or with
-gaps, a wide CSV, a profile that describes every row, not only its sample, and a compressed
-file that decodes to more than a thousand times its size."""
+blank first line, a .npy header with odd dimensions, label columns of the wrong type, with
+gaps or with a class a row, a wide CSV, a profile that describes every row, not only its
+sample, and a compressed file that decodes to more than a thousand times its size."""
 
 from __future__ import annotations
 
@@ -199,3 +199,26 @@ def test_a_compressed_file_decoding_past_a_thousand_times_its_size_is_422(
     np.savez_compressed(out, X=one_hot)
     assert one_hot.nbytes > 500 * len(out.getvalue())
     assert up(client, "one_hot.npz", out.getvalue(), "one-hot").status_code == 201
+
+
+def test_labels_of_more_classes_than_a_dataset_may_name_are_422(client: TestClient) -> None:
+    """An id column taken for the labels: one class a row, every name in every listing."""
+    n = parsing.MAX_LABEL_CLASSES + 1
+    csv = b"a,id\n" + b"".join(b"%d,row-%d\n" % (i, i) for i in range(n))
+    r = up(client, "ids.csv", csv, "idlabels", label_column="id")
+    assert r.status_code == 422 and fields(r) == ["label_column"], r.text
+    assert "distinct values" in r.text
+    out = io.BytesIO()
+    np.savez(out, X=np.zeros((n, 2), dtype=np.float32), y=np.arange(n))
+    r = up(client, "ids.npz", out.getvalue(), "idlabelsnpz")
+    assert r.status_code == 422 and fields(r) == ["y"], r.text
+    few = b"a,l\n1,x\n2,y\n"
+    assert up(client, "few.csv", few, "fewlabels", label_column="l").status_code == 201
+
+
+def test_class_names_too_long_together_are_422(client: TestClient) -> None:
+    long = b"n" * (parsing.MAX_LABEL_CHARS // 2 + 1)
+    csv = b"a,l\n1," + long + b"x\n2," + long + b"y\n"
+    r = up(client, "long.csv", csv, "longlabels", label_column="l")
+    assert r.status_code == 422 and fields(r) == ["label_column"], r.text
+    assert "characters" in r.text
