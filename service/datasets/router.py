@@ -214,7 +214,7 @@ def download_dataset(
 ) -> StreamingResponse:
     # Its own session, closed before the answer streams: a request-scoped one would be held
     # until the last byte is read, and downloads a client never reads would take the pool.
-    store, settings = ctx.store, ctx.settings
+    store = ctx.store
     with ctx.session_factory() as session:
         dataset = service.get_dataset(session=session, id_or_name=id_or_name)
         rows = service.open_rows(session=session, store=store, dataset=dataset)
@@ -226,9 +226,6 @@ def download_dataset(
         return StreamingResponse(
             download.npy_stream(rows), media_type=download.NPY, headers=headers
         )
-    spool = settings.data_dir / "tmp"
-    with no_space_is_storage_full(spool, "the Parquet file in its spool folder"):
-        file = download.parquet_file(rows, feature_names, spool)
     return StreamingResponse(
-        download.file_stream(file), media_type=download.PARQUET, headers=headers
+        download.parquet_stream(rows, feature_names), media_type=download.PARQUET, headers=headers
     )

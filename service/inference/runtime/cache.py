@@ -104,7 +104,7 @@ class ModelCache:
             with self._lock:
                 if self._changes[name] == seen:
                     if loaded.key in self._models:
-                        self._refs[(name, ref)] = (resolved_at, loaded)
+                        self._refs[(name, cache_ref(ref))] = (resolved_at, loaded)
                     return loaded
             session.rollback()
         raise ServiceUnavailable(
@@ -192,7 +192,7 @@ class ModelCache:
     # -- {ref} -> version, reused for a short while so that a hot path skips the database --
 
     def lookup_ref(self, name: str, ref: str, ttl_s: float) -> LoadedModel | None:
-        hit = self._refs.get((name, ref))
+        hit = self._refs.get((name, cache_ref(ref)))
         if hit is None or time.monotonic() - hit[0] > ttl_s:
             return None
         return hit[1]
@@ -219,6 +219,16 @@ class ModelCache:
             self._observe()
         if keys and self.on_evict is not None:
             self.on_evict()
+
+
+def cache_ref(ref: str) -> str:
+    """The spelling a {ref} is remembered under: a version number without its leading
+    zeros (resolve_version reads "01" and "001" as 1). Kept as sent, every spelling was an
+    entry of its own, kept until the model changed: a client could grow the cache by the
+    bytes of its request paths, without bound."""
+    if ref.isascii() and ref.isdigit():
+        return ref.lstrip("0") or "0"
+    return ref
 
 
 RESOLVE_TRIES = 5  # a model changed this often while one of its versions loaded: 503
