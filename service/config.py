@@ -119,7 +119,19 @@ class Settings(BaseSettings):
         "of MB, not one).",
     )
     max_body_bytes: int = setting(
-        "server", default=64 << 20, ge=1, description="Any other request body; past it 413."
+        "server",
+        default=64 << 20,
+        ge=1,
+        description="A body of rows or weights (v1 inference, v2 infer, a model import); "
+        "past it 413.",
+    )
+    max_control_body_bytes: int = setting(
+        "server",
+        default=256 << 10,
+        ge=1,
+        description="Any other request body (a job, a sweep, a batch job, tags, an alias, the "
+        "v2 extensions' bodies: a few KB); past it 413. These are parsed on the event loop, "
+        "where a body of many keys costs its parse and validation a key each.",
     )
     json_off_loop_bytes: int = setting(
         "server",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,17 +49,33 @@ class CountedBody:
         return message
 
 
-class BodyLimitMiddleware:
-    """413 past the limit: from Content-Length at once, else while counting the stream."""
+# The routes that take rows or weights (v1 inference, v2 infer, a model import): the body
+# limit. A dataset upload: the upload limit. Any other: the control limit.
+ROWS_ROUTE = re.compile(
+    r"/v1/models/[^/]+/versions(/[^/]+/(encode|decode|reconstruct|score|generate|interpolate))?"
+    r"|/v2/models/[^/]+(/versions/[^/]+)?/infer"
+)
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """413 past the route's limit: from Content-Length at once, else while counting the
+    stream."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, max_control_bytes: int
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_control_bytes = max_control_bytes
 
     def limit_for(self, scope: Scope) -> int:
-        is_upload = scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/datasets"
-        return self.max_upload_bytes if is_upload else self.max_body_bytes
+        path = scope["path"].rstrip("/")
+        if scope["method"] == "POST" and path == "/v1/datasets":
+            return self.max_upload_bytes
+        if scope["method"] == "POST" and ROWS_ROUTE.fullmatch(path):
+            return self.max_body_bytes
+        return self.max_control_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

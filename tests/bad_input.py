@@ -225,6 +225,7 @@ WORLD_SETTINGS: dict[str, Any] = {
     "builtin_datasets": False,
     "max_upload_bytes": MAX_UPLOAD_BYTES,
     "max_body_bytes": MAX_BODY_BYTES,
+    "max_control_body_bytes": MAX_BODY_BYTES,  # the control routes probed at the same size
     "max_request_rows": MAX_ROWS,
     "max_generate": MAX_GENERATE,
     "max_interpolate_steps": MAX_STEPS,

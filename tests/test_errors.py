@@ -119,11 +119,40 @@ def test_domain_errors_are_problems(client: TestClient) -> None:
 
 
 def test_body_over_the_json_limit_is_413(settings: Settings) -> None:
-    limited = settings.model_copy(update={"max_body_bytes": 1000})
+    limited = settings.model_copy(update={"max_control_body_bytes": 1000})
     with TestClient(create_app(limited, start_workers=False)) as small:
         body = problem(small.post("/v1/jobs", json={"model_name": "m" * 2000}), 413)
         assert body["limit_bytes"] == 1000
         assert small.get("/v1/jobs").json()["count"] == 0
+
+
+def test_rows_and_weights_take_the_body_limit_and_the_rest_the_control_limit(
+    settings: Settings,
+) -> None:
+    """A job, a sweep or tags are a few KB (AESVC_MAX_CONTROL_BODY_BYTES); rows and weights
+    (v1 inference, v2 infer, a model import) may be large (AESVC_MAX_BODY_BYTES)."""
+    limits = {"max_control_body_bytes": 1000, "max_body_bytes": 100_000}
+    with TestClient(create_app(settings.model_copy(update=limits), start_workers=False)) as c:
+        rows = {"inputs": [[0.5] * 64] * 40}  # about 10 KB
+        for path in ("/v1/models/m/versions/1/encode", "/v1/models/m/versions/latest/score"):
+            assert c.post(path, json=rows).status_code == 404  # no model m: not a 413
+        infer = {
+            "inputs": [
+                {"name": "input", "shape": [40, 64], "datatype": "FP32", "data": rows["inputs"]}
+            ]
+        }
+        assert c.post("/v2/models/m/infer", json=infer).status_code == 404
+        weights = c.post("/v1/models/m/versions", files={"file": ("m.safetensors", b"x" * 5000)})
+        assert weights.status_code == 422, weights.text  # not a safetensors file, not a 413
+        padded = {"model_name": "m", "tags": {"pad": "x" * 2000}}
+        for method, path in (
+            ("POST", "/v1/jobs"),
+            ("POST", "/v1/sweeps"),
+            ("PATCH", "/v1/models/m"),
+            ("POST", "/v2/repository/index"),
+        ):
+            r = c.request(method, path, json=padded)
+            assert r.status_code == 413, (path, r.status_code, r.text[:200])
 
 
 def test_the_schema_declares_the_error_answers_as_sent(client: TestClient) -> None:

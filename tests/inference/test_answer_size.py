@@ -1,7 +1,8 @@
 """Requests whose answers would dwarf them (a decode of many short codings, a generate or an
-interpolation of many wide rows) are refused before they run: rows x n_features x 4 bytes
-past AESVC_MAX_BODY_BYTES is a 422 naming the field. The limit is set low here, on a small
-model; the helper's case was a 1 MB decode asking a 65,536-feature model for 16 GiB."""
+interpolation of many wide rows) are refused before they run: an answer past
+AESVC_MAX_BODY_BYTES, counted in the bytes it is sent in (16 a value in JSON, 4 in .npy), is
+a 422 naming the field. The limit is set low here, on a small model; the helper's case was
+a 1 MB decode asking a 65,536-feature model for 16 GiB."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from service.main import create_app
 from service.registry.service import weights_blob
 from tests.registry.builders import make_model
 
-FEATURES, LIMIT = 64, 4096  # an answer of 16 rows is the limit: 16 x 64 x 4 bytes
+FEATURES, LIMIT = 64, 4096  # the limit: 4 rows of JSON (4 x 64 x 16 bytes), 16 of .npy
+NPY = {"Accept": "application/x-npy"}
 URL = "/v1/models/wide/versions/1"
 
 
@@ -63,17 +65,38 @@ def test_an_answer_past_the_body_limit_is_refused_before_the_model(
 
 
 @pytest.mark.parametrize(
-    ("operation", "body"),
+    ("operation", "body", "headers"),
     [
-        ("decode", {"codings": [[0.0, 0.0]] * 16}),
-        ("generate", {"n": 16, "seed": 0}),
+        ("decode", {"codings": [[0.0, 0.0]] * 16}, NPY),
+        ("generate", {"n": 16, "seed": 0}, NPY),
+        ("decode", {"codings": [[0.0, 0.0]] * 4}, {}),
+        ("generate", {"n": 4, "seed": 0}, {}),
     ],
 )
 def test_an_answer_at_the_limit_reaches_the_model(
-    wide: TestClient, operation: str, body: dict[str, Any]
+    wide: TestClient, operation: str, body: dict[str, Any], headers: dict[str, str]
 ) -> None:
     with pytest.raises(ReachedTheModel):
-        wide.post(f"{URL}/{operation}", json=body)
+        wide.post(f"{URL}/{operation}", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "field"),
+    [
+        ("decode", {"codings": [[0.0, 0.0]] * 5}, "codings"),
+        ("generate", {"n": 5, "seed": 0}, "n"),
+        ("reconstruct", {"inputs": [[0.0] * FEATURES] * 4}, "inputs"),  # and 4 errors
+    ],
+)
+def test_a_json_answer_is_counted_in_json_bytes(
+    wide: TestClient, operation: str, body: dict[str, Any], field: str
+) -> None:
+    """A JSON answer takes up to 16 bytes a value: 5 rows pass the limit that 16 rows of
+    .npy fill, and the request says to ask for .npy."""
+    r = wide.post(f"{URL}/{operation}", json=body)
+    assert r.status_code == 422, (r.status_code, r.text[:300])
+    error = r.json()["errors"][0]
+    assert error["field"] == field and "application/x-npy" in error["message"], error
 
 
 @pytest.fixture
@@ -96,16 +119,13 @@ def wide_unpatched(settings: Settings) -> Iterator[TestClient]:
 ENVELOPE_BYTES = 256  # {"model": ..., "version": ..., "method": ...} around the rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_answer bounds rows x n_features x 4 bytes (float32), but the JSON answer "
-    "takes about 10 bytes a value and is built and held whole: at the default 64 MiB a "
-    "23-byte generate (n 10,000 of a 1,600-feature VAE) answers 160 MB of JSON, +690 MB "
-    "peak RSS, and 8 such requests that never read held +1.35 GB for the 60 s send "
-    "timeout. Fix: count JSON's bytes a value where the answer is JSON (or stream it)",
-)
-def test_a_json_answer_stays_within_the_body_limit(wide_unpatched: TestClient) -> None:
-    r = wide_unpatched.post(f"{URL}/generate", json={"n": 16, "seed": 0})
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 16])
+def test_a_json_answer_stays_within_the_body_limit(wide_unpatched: TestClient, n: int) -> None:
+    """Run for real: whatever is answered fits the limit (at 4 bytes a value, 16 rows were
+    taken and answered 10,425 bytes of JSON against a limit of 4,096)."""
+    r = wide_unpatched.post(f"{URL}/generate", json={"n": n, "seed": 0})
     assert r.status_code in (200, 422), r.text[:300]
     if r.status_code == 200:
         assert len(r.content) <= LIMIT + ENVELOPE_BYTES, len(r.content)
+    else:
+        assert n > 4

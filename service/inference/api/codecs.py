@@ -23,7 +23,7 @@ NPY_EXPECTED = "expected a 2-D float32 or float64 .npy array"
 BINARY = {"type": "string", "format": "binary"}
 
 
-def _header(request: Request, name: bytes) -> str:
+def header(request: Request, name: bytes) -> str:
     """A header's value ("" without one): the first of its name, as starlette's Headers
     answer, read from the raw list (no Headers object made for the two read here)."""
     for key, value in request.scope["headers"]:
@@ -69,7 +69,7 @@ def parse_npy(body: bytes | bytearray, *, field: str) -> np.ndarray:
 async def read_request(request: Request, schema: type[M], *, array_field: str | None) -> M:
     """The body as `schema`: JSON, or (where `array_field` is given) an .npy body that
     fills that field, the others keeping their defaults. Anything else is a 415."""
-    kind = _header(request, b"content-type").split(";", 1)[0].strip().lower() or JSON
+    kind = header(request, b"content-type").split(";", 1)[0].strip().lower() or JSON
     if kind == NPY and array_field is not None:
         # joined into a bytearray (one copy, as Request.body() joins into bytes): the array
         # is read from it in place and stays writable, as torch.from_numpy wants it
@@ -103,11 +103,12 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return b"".join((header.getvalue(), array.reshape(-1).view(np.uint8).data))
 
 
-def respond(request: Request, payload: dict[str, Any], *, main: str) -> Response:
-    """orjson (numpy arrays written natively), or where Accept prefers application/x-npy the
-    main array alone as .npy; either way the model and the version that answered in headers."""
+def respond(request: Request, payload: dict[str, Any], *, main: str, npy: bool) -> Response:
+    """orjson (numpy arrays written natively), or where Accept prefers application/x-npy
+    (`npy`) the main array alone as .npy; either way the model and the version that answered
+    in headers."""
     headers = {"X-Model-Name": payload["model"], "X-Model-Version": str(payload["version"])}
-    if prefers_npy(_header(request, b"accept")):
+    if npy:
         return Response(npy_bytes(payload[main]), media_type=NPY, headers=headers)
     return json_response(payload, headers=headers)
 

@@ -48,8 +48,10 @@ def _operation(op: str, summary: str, main: str, *, rows: str | None, doc: str =
         ctx: AppContext = request.app.state.ctx
         parsed = await codecs.read_request(request, body, array_field=rows)
         loaded = await service.served_version(ctx, name=name, ref=ref)
-        out = await run(ctx, loaded, parsed, client_gone(request))
-        return codecs.respond(request, out, main=main)
+        npy = codecs.prefers_npy(codecs.header(request, b"accept"))
+        value_bytes = service.NPY_VALUE_BYTES if npy else service.JSON_VALUE_BYTES
+        out = await run(ctx, loaded, parsed, client_gone(request), value_bytes)
+        return codecs.respond(request, out, main=main, npy=npy)
 
     npy = codecs.npy_response(f"JSON, or with Accept {codecs.NPY}: {doc or main}")
     router.add_api_route(

@@ -27,6 +27,7 @@ from service.inference.runtime.pending import GoneWatch
 from service.zoo.metrics import threshold_for
 
 Gone = GoneWatch | None
+NPY_ACCEPT = "Accept: application/x-npy"
 Answer = dict[str, Any]  # an operation's answer: the model, the version, its arrays
 
 
@@ -101,16 +102,26 @@ def check_range(value: int, *, field: str, low: int, high: int) -> None:
         raise Unprocessable(field, f"got {value}; expected {low} <= {field} <= {high}")
 
 
-def check_answer(ctx: AppContext, rows: int, width: int, field: str) -> None:
-    """Refuse a request whose answer would pass the body limit in float32 values (rows x
-    width x 4 bytes): a short request of codings or a small `n` can ask for gigabytes."""
+# The most bytes a float32 value takes in a JSON answer (orjson: "-1.1754944e-38" and its
+# comma); in an .npy answer, 4.
+JSON_VALUE_BYTES, NPY_VALUE_BYTES = 16, 4
+
+
+def check_answer(
+    ctx: AppContext, rows: int, width: int, field: str, value_bytes: int = JSON_VALUE_BYTES
+) -> None:
+    """Refuse a request whose answer would pass the body limit (rows x width values of
+    `value_bytes` each): a short request of codings or a small `n` can ask for gigabytes,
+    and a JSON answer takes up to four times the bytes of its float32 values."""
     limit = ctx.settings.max_body_bytes
-    if rows * width * 4 > limit:
+    size = rows * width * value_bytes
+    if size > limit:
+        as_npy = "" if value_bytes == NPY_VALUE_BYTES else f", or ask for .npy ({NPY_ACCEPT})"
         raise Unprocessable(
             field,
-            f"the answer would hold {rows} rows of {width} values ({rows * width * 4} bytes "
-            f"as float32), past the limit of {limit} bytes (AESVC_MAX_BODY_BYTES): ask for "
-            f"at most {max(1, limit // (4 * width))} rows at a time",
+            f"the answer would hold {rows} rows of {width} values (up to {size} bytes), past "
+            f"the limit of {limit} bytes (AESVC_MAX_BODY_BYTES): ask for at most "
+            f"{max(1, limit // (value_bytes * width))} rows at a time{as_npy}",
         )
 
 
@@ -129,8 +140,12 @@ async def run(
     return await ctx.inference()[0].batcher(loaded, operation)(x, gone=gone, **kw)
 
 
-async def encode(ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone: Gone) -> Answer:
+async def encode(
+    ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone: Gone, value_bytes: int
+) -> Answer:
     x = rows_of(ctx, loaded, body.inputs, "inputs")
+    vae_json = loaded.variational and value_bytes != NPY_VALUE_BYTES  # log_var too
+    check_answer(ctx, len(x), loaded.code_size * (2 if vae_json else 1), "inputs", value_bytes)
     if body.sample and not loaded.variational:
         raise Unprocessable(
             "sample", "only a variational model (kind 'vae') can sample codings; expected false"
@@ -145,17 +160,21 @@ async def encode(ctx: AppContext, loaded: LoadedModel, body: EncodeRequest, gone
     return served(loaded, codings=codings, log_var=log_var)
 
 
-async def decode(ctx: AppContext, loaded: LoadedModel, body: DecodeRequest, gone: Gone) -> Answer:
+async def decode(
+    ctx: AppContext, loaded: LoadedModel, body: DecodeRequest, gone: Gone, value_bytes: int
+) -> Answer:
     z = rows_of(ctx, loaded, body.codings, "codings")
-    check_answer(ctx, len(z), loaded.n_features, "codings")
+    check_answer(ctx, len(z), loaded.n_features, "codings", value_bytes)
     (outputs,) = await run(ctx, loaded, "decode", z, gone)
     return served(loaded, outputs=outputs)
 
 
 async def reconstruct(
-    ctx: AppContext, loaded: LoadedModel, body: ReconstructRequest, gone: Gone
+    ctx: AppContext, loaded: LoadedModel, body: ReconstructRequest, gone: Gone, value_bytes: int
 ) -> Answer:
     x = rows_of(ctx, loaded, body.inputs, "inputs")
+    errors_too = value_bytes != NPY_VALUE_BYTES  # JSON: each row's error as well
+    check_answer(ctx, len(x), loaded.n_features + errors_too, "inputs", value_bytes)
     recon, errors, _ = await run(ctx, loaded, "reconstruct", x, gone)
     return served(loaded, reconstructions=recon, errors=errors)
 
@@ -185,8 +204,11 @@ def threshold_of(loaded: LoadedModel, body: ScoreRequest) -> float:
     return float(stored)
 
 
-async def score(ctx: AppContext, loaded: LoadedModel, body: ScoreRequest, gone: Gone) -> Answer:
+async def score(
+    ctx: AppContext, loaded: LoadedModel, body: ScoreRequest, gone: Gone, value_bytes: int
+) -> Answer:
     x = rows_of(ctx, loaded, body.inputs, "inputs")
+    check_answer(ctx, len(x), 2 if value_bytes != NPY_VALUE_BYTES else 1, "inputs", value_bytes)
     threshold = threshold_of(loaded, body)
     (scores,) = await run(ctx, loaded, "score", x, gone)
     is_anomaly = ~(scores <= threshold)  # a NaN error (inf - inf) is anomalous too
@@ -217,20 +239,20 @@ def sample_codings(loaded: LoadedModel, *, n: int, seed: int | None) -> tuple[np
 
 
 async def generate(
-    ctx: AppContext, loaded: LoadedModel, body: GenerateRequest, gone: Gone
+    ctx: AppContext, loaded: LoadedModel, body: GenerateRequest, gone: Gone, value_bytes: int
 ) -> Answer:
     check_range(body.n, field="n", low=1, high=ctx.settings.max_generate)
-    check_answer(ctx, body.n, loaded.n_features, "n")
+    check_answer(ctx, body.n, loaded.n_features, "n", value_bytes)
     z, method = sample_codings(loaded, n=body.n, seed=body.seed)
     (samples,) = await run(ctx, loaded, "decode", z, gone)
     return served(loaded, samples=samples, method=method)
 
 
 async def interpolate(
-    ctx: AppContext, loaded: LoadedModel, body: InterpolateRequest, gone: Gone
+    ctx: AppContext, loaded: LoadedModel, body: InterpolateRequest, gone: Gone, value_bytes: int
 ) -> Answer:
     check_range(body.steps, field="steps", low=2, high=ctx.settings.max_interpolate_steps)
-    check_answer(ctx, body.steps, loaded.n_features, "steps")
+    check_answer(ctx, body.steps, loaded.n_features, "steps", value_bytes)
     width = loaded.n_features
     start = to_matrix([body.start], n_columns=width, field="start", max_rows=1)
     ends = np.concatenate([start, to_matrix([body.end], n_columns=width, field="end", max_rows=1)])

@@ -171,8 +171,11 @@ async def _infer(name: str, version: str, request: Request) -> Response:
     x = tensors.read_input(infer.inputs[0], binary, width, shm, max_rows)
     x = service.to_matrix(x, n_columns=width, field=wanted_input, max_rows=max_rows)
     wanted = tensors.wanted_outputs(infer, target.output_shapes(loaded, len(x)), shm)
-    if target.decoder and any(o.ref is None for o in wanted):  # the body's, not a region's
-        service.check_answer(ctx, len(x), loaded.n_features, wanted_input)
+    in_body = [o for o in wanted if o.ref is None]  # a region's outputs are not sent
+    if target.decoder and in_body:
+        packed = all(o.binary for o in in_body)
+        value_bytes = service.NPY_VALUE_BYTES if packed else service.JSON_VALUE_BYTES
+        service.check_answer(ctx, len(x), loaded.n_features, wanted_input, value_bytes)
     op = "decode" if target.decoder else "reconstruct"
     if not target.decoder and not {o.name for o in wanted} - {"codings"}:
         op = "encode"  # codings alone; else one operation queues (and counts) the rows once
