@@ -133,3 +133,28 @@ def test_a_job_cancelled_mid_epoch_stops_before_the_epoch_ends(
     assert last["epoch"] == 0 and seen["batch"] <= last["batch"] < last["batches"] == 25_000
     assert "progress" not in [e.kind for e in _events(ctx, job_id)]  # no epoch ended
     assert client.get("/v1/models/m").status_code == 404
+
+
+def test_each_report_names_the_epoch_under_way_across_stages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """train()'s on_batch, asked for every batch (interval 0): layerwise, 4 stages of 2
+    epochs, each report names the epoch its epoch report will name, batches counting up."""
+    from tests.training.test_trainer import LAYERWISE
+
+    monkeypatch.setattr(trainer, "BATCH_REPORT_EVERY_S", 0.0)
+    X = np.random.default_rng(1).normal(size=(100, 6)).astype(np.float32)
+    batches: list[trainer.BatchReport] = []
+    epochs: list[trainer.EpochReport] = []
+    trainer.train(
+        spec=LAYERWISE, X=X, image_shape=None, on_epoch=epochs.append, on_batch=batches.append
+    )
+    stages = ["layer 1/3", "layer 2/3", "layer 3/3", "fine_tune"]
+    assert [(r.epoch, r.stage) for r in epochs] == [
+        (n, stage) for n, stage in enumerate([s for s in stages for _ in range(2)], 1)
+    ]
+    per_epoch = -(-80 // 16)  # 80 training rows, batches of 16
+    assert [(r.epoch, r.stage, r.batch) for r in batches] == [
+        (e.epoch, e.stage, b) for e in epochs for b in range(1, per_epoch + 1)
+    ]
+    assert {(r.epochs, r.batches) for r in batches} == {(8, per_epoch)}
