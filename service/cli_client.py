@@ -213,22 +213,26 @@ def follow_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("epochs  loss {task.fields[loss]}  val {task.fields[val]}"),
+        TextColumn("epochs{task.fields[within]}"),
+        TextColumn("loss {task.fields[loss]}  val {task.fields[val]}"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("queued", total=None, loss="-", val="-")
+        task = progress.add_task("queued", total=None, loss="-", val="-", within="")
 
         def show(data: dict[str, Any]) -> None:
+            within = within_epoch(data)  # the bar goes on within an epoch
+            into = data["batch"] / max(data["batches"], 1) if within else 0.0
             progress.update(
                 task,
                 description=f"training {data.get('stage') or ''}".strip(),
                 total=data["epochs"],
-                completed=data["epoch"],
+                completed=data["epoch"] + into,
                 loss=_fmt(data.get("train_loss")),
                 val=_fmt(data.get("val_loss")),
+                within=f" + {within}" if within else "",
             )
 
         job = follow_events(client, job_id, f"/v1/jobs/{job_id}", progress, task, show)
@@ -246,9 +250,10 @@ def follow_events(
     task: TaskID,
     show: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
-    """The job's events shown (`show` for each progress report, the status for each
-    state change) until the job at `path` has ended; the job as it ended. The stream is
-    resumed after the last event seen if it breaks off (a dropped connection: up to
+    """The job's events shown (`show` for each progress report, an epoch's or one within
+    an epoch; the status for each state change) until the job at `path` has ended; the job
+    as it ended. The stream is resumed after the last event seen if it breaks off (a
+    dropped connection: up to
     RECONNECTS times in a row, backing off) or is refused for now (429, 503: this key's
     streams all open; the job is looked at meanwhile, as long as it runs)."""
     after, failures = 0, 0
@@ -257,7 +262,7 @@ def follow_events(
         try:
             for event_id, kind, data in sse_events(client, job_id, after):
                 after, failures = event_id, 0
-                if kind == "progress":
+                if kind in ("progress", "epoch_progress"):
                     show(data)
                 elif kind == "state":
                     progress.update(task, description=data.get("status", ""))
@@ -276,6 +281,22 @@ def follow_events(
 
 RECONNECTS = 8  # a stream that breaks off this often in a row, the service unreachable
 MAX_WAIT_S = 5.0
+
+
+def within_epoch(progress: dict[str, Any]) -> str | None:
+    """ "batch 120/500 of epoch 3" while an epoch runs (a job's progress between its epoch
+    reports), else None."""
+    batch, batches = progress.get("batch"), progress.get("batches")
+    if batch is None or batches is None:
+        return None
+    return f"batch {batch}/{batches} of epoch {progress['epoch'] + 1}"
+
+
+def epochs_done(progress: dict[str, Any]) -> str:
+    """ "2/10", or "2/10 + batch 120/500 of epoch 3" while the third runs."""
+    done = f"{progress['epoch']}/{progress['epochs']}"
+    within = within_epoch(progress)
+    return f"{done} + {within}" if within else done
 
 
 def stopped_early(job: dict[str, Any]) -> str | None:
@@ -415,7 +436,7 @@ def jobs(
                     job["id"],
                     job["model"],
                     job["status"],
-                    stopped_early(job) or (f"{p['epoch']}/{p['epochs']}" if p else "-"),
+                    stopped_early(job) or (epochs_done(p) if p else "-"),
                     _fmt(p.get("val_loss")),
                     str(job["model_version"] or "-"),
                     job["created_at"][:19],

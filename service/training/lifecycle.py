@@ -100,7 +100,10 @@ def record_progress(
     owner: str,
     progress: dict[str, Any],
     checkpoint_uri: str | None,
+    kind: str = "progress",
 ) -> bool:
+    """The job's progress, and an event of this kind ("progress": an epoch's report;
+    "epoch_progress": how far into an epoch); False where the lease is no longer ours."""
     with factory() as session:
         result = session.execute(
             update(Job)
@@ -110,7 +113,7 @@ def record_progress(
         if not result.rowcount:  # type: ignore[attr-defined]
             session.rollback()
             return False
-        add_event(session, job_id, "progress", progress)
+        add_event(session, job_id, kind, progress)
         session.commit()
         return True
 

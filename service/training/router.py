@@ -97,8 +97,8 @@ def read_job_history(session: SessionDep, job_id: str, page: HistoryPage) -> Job
 @router.get(
     "/{job_id}/events",
     operation_id="stream_job_events",
-    summary="Server-Sent Events: state changes and progress (per epoch; a batch job's per "
-    "chunk), to the terminal state",
+    summary="Server-Sent Events: state changes and progress (per epoch, and within a long "
+    "one as epoch_progress; a batch job's per chunk), to the terminal state",
     response_class=EventSourceResponse,
     responses={
         200: {

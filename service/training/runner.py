@@ -25,6 +25,7 @@ from service.training.data import is_streamed
 from service.training.schemas import JobStatus
 from service.training.tables import Job
 from service.training.trainer import (
+    BatchReport,
     EpochReport,
     TrainingFailed,
     TrainingInterrupted,
@@ -136,6 +137,10 @@ class JobRun:
         self.stopping = stopping
         self.ckpt = store.checkpoint(job.id)
         self.beat = JobHeartbeat(factory, job.id, owner, heartbeat_interval_s)
+        # the last epoch's report, which a report within the next epoch repeats
+        self.reported: dict[str, Any] = {
+            k: v for k, v in (job.progress or {}).items() if k not in WITHIN_EPOCH
+        }
 
     def run(self) -> JobStatus | None:
         job = self.job
@@ -174,6 +179,7 @@ class JobRun:
             image_shape=image_shape,
             checkpoint_path=self.ckpt,
             on_epoch=self.on_epoch,
+            on_batch=self.on_batch,
             should_stop=self.should_stop,
         )
 
@@ -269,6 +275,25 @@ class JobRun:
             "stage": report.stage,
             "attempt": self.job.attempt,
         }
+        self.reported = progress
+        self.record(progress, "progress")
+
+    def on_batch(self, report: BatchReport) -> None:
+        """How far into an epoch the job is (at most every trainer.BATCH_REPORT_EVERY_S): the
+        last epoch's report with `batch` and `batches` of the epoch under way, an event of
+        its own kind ("epoch_progress"), so that the job's history stays one row an epoch."""
+        last = self.reported
+        if last.get("epoch") != report.epoch - 1:  # none yet, or one the checkpoint passed
+            last = {"epoch": report.epoch - 1, "epochs": report.epochs, "stage": report.stage}
+        progress = {
+            **last,
+            "batch": report.batch,
+            "batches": report.batches,
+            "attempt": self.job.attempt,
+        }
+        self.record(progress, "epoch_progress")
+
+    def record(self, progress: dict[str, Any], kind: str) -> None:
         try:
             kept = lifecycle.record_progress(
                 self.factory,
@@ -276,6 +301,7 @@ class JobRun:
                 owner=self.owner,
                 progress=progress,
                 checkpoint_uri=self.ckpt.uri,
+                kind=kind,
             )
         except Exception as exc:
             if not is_database_unavailable(exc):
@@ -306,6 +332,9 @@ class JobRun:
             return rows, image_shape
         X = retry_store(rows.read_all, what=f"job {job.id}: read its dataset")
         return X, image_shape
+
+
+WITHIN_EPOCH = ("batch", "batches")  # keys of a report within an epoch (JobRun.on_batch)
 
 
 class _UnusableData(Exception):

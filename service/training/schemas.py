@@ -132,12 +132,19 @@ class JobCreate(BaseModel):
 
 
 class JobProgress(BaseModel):
-    epoch: int
+    """The last epoch's report; while the next epoch runs, `batch` and `batches` say how far
+    into it the job is (renewed every few seconds; a shorter epoch shows neither)."""
+
+    epoch: int = Field(description="Epochs done (0 until the first ends).")
     epochs: int
     train_loss: float | None = None
     val_loss: float | None = None
     samples_per_s: float | None = None
     stage: str | None = None
+    batch: int | None = Field(
+        default=None, description="Batches done of the epoch under way (epoch + 1)."
+    )
+    batches: int | None = Field(default=None, description="Batches in the epoch under way.")
 
 
 class WorkerInfo(BaseModel):

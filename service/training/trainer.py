@@ -53,6 +53,7 @@ from service.zoo.spec import (
 )
 
 __all__ = [
+    "BatchReport",
     "EpochReport",
     "TrainResult",
     "TrainingFailed",
@@ -63,6 +64,9 @@ __all__ = [
 _EVAL_ROWS = 4096  # rows per forward pass outside training
 _PLATEAU_PATIENCE = 3  # epochs without improvement before 'plateau' halves the lr
 _ONE_THREAD_MACS = 2**24  # weights x batch rows below which a CPU step runs on one thread
+# Within an epoch, on_batch is called at most this often: an epoch of a large dataset takes
+# minutes, and each call is a database write (a progress row and an event) in a worker.
+BATCH_REPORT_EVERY_S = 5.0
 
 
 @dataclass
@@ -73,6 +77,17 @@ class EpochReport:
     val_loss: float
     samples_per_s: float
     stage: str  # "end_to_end", "layer 1/3", ..., "fine_tune"
+
+
+@dataclass
+class BatchReport:
+    """How far into an epoch training is (on_batch, at most every BATCH_REPORT_EVERY_S)."""
+
+    epoch: int  # 1-based, counted over all stages: the epoch under way
+    epochs: int  # planned epochs over all stages
+    batch: int  # batches done in this epoch
+    batches: int  # batches in this epoch
+    stage: str
 
 
 @dataclass
@@ -87,6 +102,19 @@ class TrainResult:
 class _Stage:
     name: str
     layer: int | None  # layerwise: the encoder layer trained alone; None: the whole network
+
+
+@dataclass(frozen=True)
+class _Hooks:
+    """What a training tells its caller (train's on_epoch, on_batch) and asks it."""
+
+    on_epoch: Callable[[EpochReport], None] | None = None
+    on_batch: Callable[[BatchReport], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+
+    def quiet(self) -> _Hooks:
+        """For a training whose epochs were reported before: it is only asked to stop."""
+        return _Hooks(should_stop=self.should_stop)
 
 
 def _stages(spec: ModelSpec) -> list[_Stage]:
@@ -174,16 +202,19 @@ def _train_epoch(
     ctx: Context,
     stage: _Stage,
     optimizer: torch.optim.Optimizer,
-    should_stop: Callable[[], bool] | None,
+    hooks: _Hooks,
     epoch: int,
 ) -> tuple[float, float]:
     """One pass over the shuffled training rows: (mean loss, samples per second); epoch
-    is this training's own count (the data's order follows it)."""
+    is this training's own count (the data's order follows it). Asks should_stop before
+    each batch, and tells on_batch how far it got at most every BATCH_REPORT_EVERY_S."""
     shown, name = _numbered(ctx, epoch, stage)
+    should_stop, on_batch = hooks.should_stop, hooks.on_batch
     ctx.ae.train()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     clip = ctx.spec.training.gradient_clip_norm
     total, n_rows, started = 0.0, 0, time.perf_counter()
+    report_at = started + BATCH_REPORT_EVERY_S
     for batch, x in enumerate(_batches(ctx, epoch)):  # (B, F) preprocessed
         check_stop(should_stop, f"during epoch {shown}")
         loss = _loss(ctx, stage, x, training=True)
@@ -197,6 +228,10 @@ def _train_epoch(
         optimizer.step()
         total += value * len(x)
         n_rows += len(x)
+        if on_batch is not None and time.perf_counter() >= report_at:
+            batches = -(-ctx.n_train // batch_size_of(ctx.spec))
+            on_batch(BatchReport(shown, _planned(ctx), batch + 1, batches, name))
+            report_at = time.perf_counter() + BATCH_REPORT_EVERY_S
     return total / n_rows, n_rows / max(time.perf_counter() - started, 1e-9)
 
 
@@ -278,13 +313,13 @@ def _run_epoch(
     stage: _Stage,
     state: LoopState,
     optimizer: torch.optim.Optimizer,
-    should_stop: Callable[[], bool] | None,
+    hooks: _Hooks,
 ) -> dict[str, Any]:
     epochs = ctx.spec.training.epochs
     number = state.stage * epochs + state.epoch + 1
     shown, name = _numbered(ctx, number, stage)
     started = time.perf_counter()
-    train_loss, samples_per_s = _train_epoch(ctx, stage, optimizer, should_stop, number)
+    train_loss, samples_per_s = _train_epoch(ctx, stage, optimizer, hooks, number)
     val_loss = _val_loss(ctx, stage)
     if not np.isfinite(val_loss):
         raise _diverged(f"on validation at epoch {shown} ({name})", val_loss)
@@ -299,6 +334,12 @@ def _run_epoch(
     }
 
 
+def _planned(ctx: Context) -> int:
+    """The job's planned epochs over all stages (and its first training's, in a second)."""
+    stages = _stages(ctx.spec)
+    return _numbered(ctx, len(stages) * ctx.spec.training.epochs, stages[0])[0]
+
+
 def _numbered(ctx: Context, epoch: int, stage: _Stage) -> tuple[int, str]:
     """(the job's number for this training's epoch, its stage's name): a second training
     (trainer.train) counts on from the first, as stage "linear_path"."""
@@ -310,8 +351,7 @@ def _numbered(ctx: Context, epoch: int, stage: _Stage) -> tuple[int, str]:
 def _fit(
     ctx: Context,
     checkpoint: Checkpoint | None,
-    on_epoch: Callable[[EpochReport], None] | None,
-    should_stop: Callable[[], bool] | None,
+    hooks: _Hooks,
     resume: bool = True,
 ) -> LoopState:
     stages = _stages(ctx.spec)
@@ -324,7 +364,7 @@ def _fit(
             model=ctx.model,
             rngs=(ctx.shuffle_gen, ctx.noise_gen),
         )
-    planned = _numbered(ctx, len(stages) * ctx.spec.training.epochs, stages[0])[0]
+    planned = _planned(ctx)
     while state.stage < len(stages):
         stage = stages[state.stage]
         optimizer, scheduler = _open_stage(ctx, stage, ck)
@@ -333,7 +373,7 @@ def _fit(
             state.best_score, state.best_weights = _val_loss(ctx, stage), state_copy(ctx.ae)
         stage_over = False
         while not stage_over:
-            row = _run_epoch(ctx, stage, state, optimizer, should_stop)
+            row = _run_epoch(ctx, stage, state, optimizer, hooks)
             state.history.append(row)
             stage_over = _end_of_epoch(ctx, state, row, scheduler)
             if checkpoint is not None:
@@ -349,9 +389,9 @@ def _fit(
                     rngs=(ctx.shuffle_gen, ctx.noise_gen),
                     carried=ctx.carried,
                 )
-            if on_epoch is not None:
+            if hooks.on_epoch is not None:
                 report = {k: v for k, v in row.items() if k != "lr"}
-                on_epoch(EpochReport(epochs=planned, **report))
+                hooks.on_epoch(EpochReport(epochs=planned, **report))
         ck = None
     return state
 
@@ -394,6 +434,7 @@ def train(
     image_shape: tuple[int, int, int] | None,
     checkpoint_path: Checkpoint | Path | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train a spec on raw rows X (N, F); resume from checkpoint_path when it exists (a
@@ -411,6 +452,9 @@ def train(
     starts on PCA's solution in those units. The second training's epochs follow the
     first's in the history and in on_epoch, as stage "linear_path".
 
+    on_epoch is called after each epoch (its checkpoint written); on_batch within an epoch,
+    at most every BATCH_REPORT_EVERY_S (an epoch shorter than that: never).
+
     Raises SpecError (spec or data refused), TrainingFailed (diverged: do not retry) and
     TrainingInterrupted (should_stop() said so; the checkpoint stays for a resume).
     """
@@ -419,7 +463,8 @@ def train(
     check_spec(first)
     second = with_linear_path(spec, rows.profile)
     slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
-    one = _Training(first, decisions, rows, image_shape, on_epoch, should_stop)
+    hooks = _Hooks(on_epoch, on_batch, should_stop)
+    one = _Training(first, decisions, rows, image_shape, hooks)
     if second is not None and slot is not None:
         stored, carried = checkpoint_header(slot)
         if stored == second[0] and carried is not None:
@@ -447,8 +492,7 @@ class _Training:
     decisions: dict[str, str]
     rows: _Rows
     image_shape: tuple[int, int, int] | None
-    on_epoch: Callable[[EpochReport], None] | None
-    should_stop: Callable[[], bool] | None
+    hooks: _Hooks
 
     def run(
         self,
@@ -456,7 +500,7 @@ class _Training:
         decisions: dict[str, str],
         slot: Checkpoint | None,
         carried: dict[str, Any] | None = None,
-        on_epoch: Callable[[EpochReport], None] | None = None,
+        hooks: _Hooks | None = None,
         resume: bool = True,
     ) -> TrainResult:
         return _train_resolved(
@@ -465,8 +509,7 @@ class _Training:
             self.rows,
             self.image_shape,
             slot,
-            on_epoch or self.on_epoch,
-            self.should_stop,
+            hooks or self.hooks,
             carried,
             resume,
         )
@@ -503,16 +546,12 @@ class _Training:
                 return TrainResult(again.model, again.config, again.metrics, history)
             why = f"ended at {again.metrics['val_mse']:.4g}, no better"
         if result is None:  # resumed in the second: the first again (seeded, the same)
-            result = self.run(self.first, self.decisions, None, on_epoch=_quiet)
+            result = self.run(self.first, self.decisions, None, hooks=self.hooks.quiet())
         result.metrics["auto_decisions"]["architecture.linear_path"] = (
             f"off: trained without one, the model's validation error in the data's units was "
             f"{before}; trained again on a linear path, which {why}: the first model is kept"
         )
         return result
-
-
-def _quiet(report: EpochReport) -> None:
-    """on_epoch for a training whose epochs were reported before."""
 
 
 def _train_resolved(
@@ -521,8 +560,7 @@ def _train_resolved(
     rows: _Rows,
     image_shape: tuple[int, int, int] | None,
     slot: Checkpoint | None,
-    on_epoch: Callable[[EpochReport], None] | None,
-    should_stop: Callable[[], bool] | None,
+    hooks: _Hooks,
     carried: dict[str, Any] | None = None,
     resume: bool = True,
 ) -> TrainResult:
@@ -533,7 +571,7 @@ def _train_resolved(
         assert isinstance(rows.X, ChunkedRows)
         ctx, X_train, X_val = prepare_stream(spec, rows.X, rows.scan, image_shape)
         if ctx.stream is not None:
-            ctx.stream.should_stop = should_stop
+            ctx.stream.should_stop = hooks.should_stop
         n_features, n_val = rows.X.n_features, rows.scan.n_val
     else:
         assert isinstance(rows.X, np.ndarray)
@@ -541,7 +579,7 @@ def _train_resolved(
         n_features, n_val = rows.X.shape[1], len(X_val)
     ctx.carried = carried
     with _cpu_threads(ctx):
-        state = _fit(ctx, slot, on_epoch, should_stop, resume)
+        state = _fit(ctx, slot, hooks, resume)
     model = ctx.model.to("cpu").eval()
     model.fit_score(torch.from_numpy(X_train), torch.from_numpy(X_val), trim=score_trim(spec))
     metrics = quality_metrics(spec, model, X_train, X_val)

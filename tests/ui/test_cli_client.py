@@ -232,3 +232,12 @@ def test_an_early_stopped_job_reads_as_complete() -> None:
     assert stopped_early(job) == "stopped early at 26/100"
     assert stopped_early({**job, "status": "running"}) is None
     assert stopped_early({"status": "succeeded", "progress": {"epoch": 5, "epochs": 5}}) is None
+
+
+def test_a_job_inside_an_epoch_reads_with_its_batch() -> None:
+    from service.cli_client import epochs_done, within_epoch
+
+    between = {"epoch": 2, "epochs": 10, "val_loss": 0.5}
+    assert epochs_done(between) == "2/10" and within_epoch(between) is None
+    inside = {**between, "batch": 125, "batches": 500}
+    assert epochs_done(inside) == "2/10 + batch 125/500 of epoch 3"

@@ -253,7 +253,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal state */
+        /** Server-Sent Events: state changes and progress (per epoch, and within a long one as epoch_progress; a batch job's per chunk), to the terminal state */
         get: operations["stream_job_events"];
         put?: never;
         post?: never;
@@ -1834,9 +1834,26 @@ export interface components {
              */
             next_page_token: string | null;
         };
-        /** JobProgress */
+        /**
+         * JobProgress
+         * @description The last epoch's report; while the next epoch runs, `batch` and `batches` say how far
+         *     into it the job is (renewed every few seconds; a shorter epoch shows neither).
+         */
         JobProgress: {
-            /** Epoch */
+            /**
+             * Batch
+             * @description Batches done of the epoch under way (epoch + 1).
+             */
+            batch?: number | null;
+            /**
+             * Batches
+             * @description Batches in the epoch under way.
+             */
+            batches?: number | null;
+            /**
+             * Epoch
+             * @description Epochs done (0 until the first ends).
+             */
             epoch: number;
             /** Epochs */
             epochs: number;

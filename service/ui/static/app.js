@@ -76,19 +76,32 @@ async function loadDatasets() {
 
 // -- jobs --
 
+// While an epoch runs, the progress also says how far into it the job is (batch of batches).
+function withinEpoch(p) {
+  return p && p.batch != null && p.batches ? p.batch / p.batches : null;
+}
+
 function progressCells(job) {
   const p = job.progress;
   // early stopping ends a job before its last epoch: that is a whole bar, not a quarter
   const early = p && job.status === "succeeded" && p.epoch < p.epochs;
-  const bar = el("progress", { max: p ? p.epochs : 1, value: p ? (early ? p.epochs : p.epoch) : 0 });
-  const text = early ? ` stopped early at ${p.epoch}/${p.epochs}` : p ? ` ${p.epoch}/${p.epochs}` : "";
+  const within = withinEpoch(p);
+  const value = p ? (early ? p.epochs : p.epoch + (within ?? 0)) : 0;
+  const bar = el("progress", { max: p ? p.epochs : 1, value });
+  const batch = within != null ? ` · batch ${p.batch}/${p.batches} of epoch ${p.epoch + 1}` : "";
+  const text = early ? ` stopped early at ${p.epoch}/${p.epochs}` : p ? ` ${p.epoch}/${p.epochs}${batch}` : "";
   const loss = p ? `train ${fmt(p.train_loss, 3)} · val ${fmt(p.val_loss, 3)}` : "";
   return [el("td", { class: "progress" }, bar, text), el("td", { class: "loss" }, loss)];
 }
 
-function jobRow(job) {
+// what a row shows that can change: a row whose key is unchanged is not redrawn
+function seenKey(job) {
   const p = job.progress;
-  const seen = `${job.status}:${p ? p.epoch : ""}:${job.model_version ?? ""}`;
+  return `${job.status}:${p ? `${p.epoch}.${p.batch ?? ""}` : ""}:${job.model_version ?? ""}`;
+}
+
+function jobRow(job) {
+  const seen = seenKey(job);
   const row = el("tr", { "data-job-id": job.id, "data-status": job.status, "data-seen": seen },
     el("td", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); showLoss(job.id); } }, job.id.slice(0, 8))),
     el("td", {}, job.model),
@@ -121,7 +134,7 @@ async function pollJobs() {
   for (const job of [...data].reverse()) {
     const row = document.querySelector(`tr[data-job-id="${job.id}"]`);
     const p = job.progress;
-    const seen = `${job.status}:${p ? p.epoch : ""}:${job.model_version ?? ""}`;
+    const seen = `${job.status}:${p ? `${p.epoch}.${p.batch ?? ""}` : ""}:${job.model_version ?? ""}`;
     if (!row || row.dataset.seen !== seen) updateJobRow(job);
     if (ACTIVE.has(job.status)) follow(job.id);
   }

@@ -22,10 +22,14 @@ T = TypeVar("T", bound="JobProgress")
 
 @_attrs_define
 class JobProgress:
-    """ 
+    """ The last epoch's report; while the next epoch runs, `batch` and `batches` say how far
+    into it the job is (renewed every few seconds; a shorter epoch shows neither).
+
         Attributes:
-            epoch (int):
+            epoch (int): Epochs done (0 until the first ends).
             epochs (int):
+            batch (int | None | Unset): Batches done of the epoch under way (epoch + 1).
+            batches (int | None | Unset): Batches in the epoch under way.
             samples_per_s (float | None | Unset):
             stage (None | str | Unset):
             train_loss (float | None | Unset):
@@ -34,6 +38,8 @@ class JobProgress:
 
     epoch: int
     epochs: int
+    batch: int | None | Unset = UNSET
+    batches: int | None | Unset = UNSET
     samples_per_s: float | None | Unset = UNSET
     stage: None | str | Unset = UNSET
     train_loss: float | None | Unset = UNSET
@@ -48,6 +54,18 @@ class JobProgress:
         epoch = self.epoch
 
         epochs = self.epochs
+
+        batch: int | None | Unset
+        if isinstance(self.batch, Unset):
+            batch = UNSET
+        else:
+            batch = self.batch
+
+        batches: int | None | Unset
+        if isinstance(self.batches, Unset):
+            batches = UNSET
+        else:
+            batches = self.batches
 
         samples_per_s: float | None | Unset
         if isinstance(self.samples_per_s, Unset):
@@ -80,6 +98,10 @@ class JobProgress:
             "epoch": epoch,
             "epochs": epochs,
         })
+        if batch is not UNSET:
+            field_dict["batch"] = batch
+        if batches is not UNSET:
+            field_dict["batches"] = batches
         if samples_per_s is not UNSET:
             field_dict["samples_per_s"] = samples_per_s
         if stage is not UNSET:
@@ -99,6 +121,26 @@ class JobProgress:
         epoch = d.pop("epoch")
 
         epochs = d.pop("epochs")
+
+        def _parse_batch(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        batch = _parse_batch(d.pop("batch", UNSET))
+
+
+        def _parse_batches(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        batches = _parse_batches(d.pop("batches", UNSET))
+
 
         def _parse_samples_per_s(data: object) -> float | None | Unset:
             if data is None:
@@ -143,6 +185,8 @@ class JobProgress:
         job_progress = cls(
             epoch=epoch,
             epochs=epochs,
+            batch=batch,
+            batches=batches,
             samples_per_s=samples_per_s,
             stage=stage,
             train_loss=train_loss,

@@ -159,8 +159,8 @@ def sync_detailed(
     last_event_id: None | str | Unset = UNSET,
 
 ) -> Response[File | Problem]:
-    """ Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal
-    state
+    """ Server-Sent Events: state changes and progress (per epoch, and within a long one as epoch_progress;
+    a batch job's per chunk), to the terminal state
 
     Args:
         job_id (str):
@@ -197,8 +197,8 @@ def sync(
     last_event_id: None | str | Unset = UNSET,
 
 ) -> File | Problem | None:
-    """ Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal
-    state
+    """ Server-Sent Events: state changes and progress (per epoch, and within a long one as epoch_progress;
+    a batch job's per chunk), to the terminal state
 
     Args:
         job_id (str):
@@ -230,8 +230,8 @@ async def asyncio_detailed(
     last_event_id: None | str | Unset = UNSET,
 
 ) -> Response[File | Problem]:
-    """ Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal
-    state
+    """ Server-Sent Events: state changes and progress (per epoch, and within a long one as epoch_progress;
+    a batch job's per chunk), to the terminal state
 
     Args:
         job_id (str):
@@ -268,8 +268,8 @@ async def asyncio(
     last_event_id: None | str | Unset = UNSET,
 
 ) -> File | Problem | None:
-    """ Server-Sent Events: state changes and progress (per epoch; a batch job's per chunk), to the terminal
-    state
+    """ Server-Sent Events: state changes and progress (per epoch, and within a long one as epoch_progress;
+    a batch job's per chunk), to the terminal state
 
     Args:
         job_id (str):
