@@ -18,7 +18,10 @@ from starlette.requests import Request
 
 from service.errors import ServiceError
 
-MAX_BUCKETS = 100_000  # callers by address (auth disabled) are many: forget the idlest
+MAX_BUCKETS = 100_000  # callers by address (auth disabled) are many: forget the oldest
+# The most of a caller a bucket is keyed by (an IPv6 address with its zone fits): behind
+# AESVC_TRUSTED_PROXIES=*, the address is X-Forwarded-For's, up to the 64 KiB of a head.
+MAX_CALLER_CHARS = 64
 
 
 class RateLimited(ServiceError):
@@ -39,6 +42,7 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {}
 
     def take(self, request: Request, caller: str) -> None:
+        caller = caller[:MAX_CALLER_CHARS]
         now = time.monotonic()
         bucket = self._buckets.get(caller)
         if bucket is None:

@@ -42,9 +42,16 @@ def request_id_from(given: bytes | None) -> str:
     return new_request_id()
 
 
+# The most of a path an access line keeps: a request head may hold a 64 KiB path, which the
+# line writes twice (its message and its `path` field).
+LOGGED_PATH_CHARS = 1024
+
+
 def log_access(method: str, path: str, route: str | None, status: int, seconds: float) -> None:
     if not access_log.isEnabledFor(logging.INFO):
         return
+    if len(path) > LOGGED_PATH_CHARS:
+        path = f"{path[:LOGGED_PATH_CHARS]}...({len(path)} characters)"
     access_log.info(
         "%s %s %s",
         method,

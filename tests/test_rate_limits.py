@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 
 from service.config import Settings
 from service.guard import API_VERSION_DATE
 from service.main import create_app
+from service.rate_limits import RateLimiter
 from service.security import create_key
 from tests.factories import job_body
 
@@ -106,3 +110,16 @@ def test_a_key_past_its_quota_of_active_jobs_gets_429_until_one_ends(settings: S
         assert cancel.status_code == 200, cancel.text
         again = client.post("/v1/jobs", json=job_body(model_name="q2"), headers=as_alice)
         assert again.status_code == 202, again.text
+
+
+def test_a_bucket_keeps_only_the_start_of_a_long_caller() -> None:
+    """Behind AESVC_TRUSTED_PROXIES=*, the caller is what X-Forwarded-For says, up to the 64
+    KiB of a request head: 1,000 such callers held 60 MB of bucket keys."""
+    limiter = RateLimiter(per_s=10.0, burst=5)
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+    tracemalloc.start()
+    for i in range(1000):  # each a new request's header, dropped after
+        limiter.take(request, f"{i:04d}" + "x" * 60_000)
+    grown, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert grown < 2_000_000, grown

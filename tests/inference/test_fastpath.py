@@ -220,3 +220,18 @@ def test_the_fast_path_is_a_switch_and_the_routes_answer_alike(data_dir: Path, o
             "application/problem+json"
         )
         assert 'operation="encode"' in client.get("/metrics").text
+
+
+def test_an_access_line_keeps_the_start_of_a_long_path(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 60 KB path (the head limit allows 64 KiB) wrote 120 KB of log a request."""
+    caplog.set_level(logging.INFO, logger="service.access")
+    app, _ = fast_app(tmp_path, reached=[])
+    long = f"/v1/models/{'m' * 60_000}/versions/latest/echo"
+    with TestClient(app) as client:
+        assert client.post(long, content=b"a").status_code == 200
+    (record,) = access_records(caplog)
+    assert record.getMessage().startswith(f"POST {long[:1000]}")
+    assert len(record.getMessage()) < 1200 and len(vars(record)["path"]) < 1100
+    assert vars(record)["path"].endswith(f"...({len(long)} characters)")
