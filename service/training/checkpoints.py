@@ -1,4 +1,5 @@
-"""The trainer's per-epoch checkpoint: one dict, written atomically, loadable weights_only.
+"""The trainer's checkpoint: one dict, written atomically, loadable weights_only; written
+after every epoch, and within a long one every so often (trainer.CHECKPOINT_EVERY_S).
 
 It is written to the artifact store's Checkpoint of the job (a file in a folder, or an
 object replaced by one PUT), so a job resumes on any machine that reaches the store.
@@ -25,6 +26,28 @@ CHECKPOINT_FORMAT = 1
 
 
 @dataclass
+class EpochProgress:
+    """How far a checkpoint within an epoch got: a resume draws the epoch's order again
+    (shuffle_rng, the shuffle generator's state before the epoch's draw; a streamed
+    epoch's order is fixed by (seed, epoch)), skips the batches done and goes on with
+    the loss sums; the noise generator's state is the checkpoint's own, from now."""
+
+    batch: int = 0  # batches done in the epoch
+    loss_sum: float = 0.0  # sum over the rows done of their batch's loss
+    rows: int = 0  # rows done
+    time_s: float = 0.0  # the epoch's training time so far
+    shuffle_rng: torch.Tensor | None = None
+
+    def saved(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "loss_sum": self.loss_sum,
+            "rows": self.rows,
+            "time_s": self.time_s,
+        }
+
+
+@dataclass
 class LoopState:
     """The loop's progress; with the model, optimizer and RNGs it is the checkpoint."""
 
@@ -36,6 +59,7 @@ class LoopState:
     bad_epochs: int = 0
     train_time_s: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
+    within: EpochProgress | None = None  # a checkpoint within the next epoch: how far
 
 
 def state_copy(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -59,13 +83,18 @@ def save_checkpoint(
     scheduler: Any,
     rngs: tuple[torch.Generator, torch.Generator],
     carried: dict[str, Any] | None = None,
+    within: EpochProgress | None = None,
 ) -> None:
     """Write atomically: a crash leaves the previous checkpoint, never half of one.
 
     shape is [n_train, n_val, n_features]; rngs are (shuffle, noise) generators; carried
-    is what a second training keeps of the job's first (trainer.train), plain values.
+    is what a second training keeps of the job's first (trainer.train), plain values;
+    within: how far into the next epoch (state.epoch + 1) a checkpoint within it got.
     """
     shuffle_gen, noise_gen = rngs
+    shuffle_rng = shuffle_gen.get_state()
+    if within is not None and within.shuffle_rng is not None:
+        shuffle_rng = within.shuffle_rng
     payload = {
         "format": CHECKPOINT_FORMAT,
         "spec": spec.model_dump_json(),
@@ -81,9 +110,10 @@ def save_checkpoint(
         "bad_epochs": state.bad_epochs,
         "train_time_s": state.train_time_s,
         "history": state.history,
-        "shuffle_rng": shuffle_gen.get_state(),
+        "shuffle_rng": shuffle_rng,
         "noise_rng": noise_gen.get_state(),
         "carried": carried,
+        "within": None if within is None else within.saved(),
     }
     # Serialised in memory first: torch.save into a file reports a full disk as a bare
     # RuntimeError, a plain write says ENOSPC (and a full disk must leave no .tmp behind);
@@ -146,5 +176,17 @@ def load_checkpoint(
         bad_epochs=ck["bad_epochs"],
         train_time_s=ck["train_time_s"],
         history=ck["history"],
+        within=_progress(ck.get("within")),  # absent from a checkpoint of before
     )
     return state, ck
+
+
+def _progress(saved: Any) -> EpochProgress | None:
+    if not isinstance(saved, dict):
+        return None
+    return EpochProgress(
+        batch=int(saved["batch"]),
+        loss_sum=float(saved["loss_sum"]),
+        rows=int(saved["rows"]),
+        time_s=float(saved["time_s"]),
+    )

@@ -13,7 +13,9 @@ same speed, the same weights for a seed. Past it:
 - each epoch (`ShuffledChunks`) visits the chunks in a permuted order and shuffles the rows
   of a group of chunks (a shuffle buffer of SHUFFLE_BUFFER_BYTES) before cutting batches.
   Both permutations come from a generator seeded by (seed, epoch): a run resumed from an
-  epoch's checkpoint sees the batches an uninterrupted run sees.
+  epoch's checkpoint sees the batches an uninterrupted run sees, and one resumed from a
+  checkpoint within an epoch reads the epoch's chunks again up to there, skipping the
+  batches done (`set_epoch(epoch, skip)`).
 
 Either way, the rows a run split, fitted and validated on are found again by index without
 reading a chunk (`fitted_rows`, `validation_rows`): a sweep's figures and a version's
@@ -217,11 +219,14 @@ class ShuffledChunks(IterableDataset[torch.Tensor]):
         chunk_rows = max(1, max(c.n_rows for c in rows.chunks))
         self.group = max(1, buffer_bytes // (chunk_rows * rows.n_features * 4))
         self.epoch = 1
+        self.skip = 0  # batches of the epoch read but not yielded (done before a resume)
         self.should_stop: StopCheck = None  # asked before each chunk is taken
 
-    def set_epoch(self, epoch: int) -> None:
-        """The order of every epoch is fixed by (seed, epoch), whatever came before."""
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """The order of every epoch is fixed by (seed, epoch), whatever came before; the
+        first `skip` batches of it are passed over (their chunks still read and shuffled:
+        the rows a buffer carries over to the next group depend on them)."""
+        self.epoch, self.skip = epoch, skip
 
     def _train_rows(self, index: int) -> np.ndarray:
         chunk = read_chunk(self.rows, index)
@@ -244,7 +249,7 @@ class ShuffledChunks(IterableDataset[torch.Tensor]):
         order = rng.permutation(len(self.rows.chunks))
         carry = np.zeros((0, self.rows.n_features), dtype=np.float32)
         group: list[np.ndarray] = []
-        B = self.batch_size
+        B, batch = self.batch_size, 0
         chunks = self._read_ahead(order)
         for position, train_rows in enumerate(chunks, start=1):
             check_stop(self.should_stop, f"during epoch {self.epoch}")
@@ -256,7 +261,9 @@ class ShuffledChunks(IterableDataset[torch.Tensor]):
             shuffled = rng.permutation(len(buffer))
             full = len(buffer) // B * B
             for start in range(0, full, B):
-                yield torch.from_numpy(buffer[shuffled[start : start + B]])
+                if batch >= self.skip:
+                    yield torch.from_numpy(buffer[shuffled[start : start + B]])
+                batch += 1
             carry = buffer[shuffled[full:]]
-        if len(carry):
+        if len(carry) and batch >= self.skip:
             yield torch.from_numpy(carry)

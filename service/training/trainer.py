@@ -3,7 +3,8 @@
 One call to `train` turns a spec and a raw float32 matrix into a ServingModel and the
 metrics its version records. Everything random draws from explicit torch.Generator objects
 so that a checkpoint (loadable with weights_only=True) carries the whole RNG state: same
-spec and seed give the same weights on CPU, and so does a run resumed from any epoch.
+spec and seed give the same weights on CPU, and so does a run resumed from any epoch, or
+from within one (an epoch longer than CHECKPOINT_EVERY_S is checkpointed within too).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torch import nn
 from service.artifacts import Checkpoint
 from service.datasets.chunks import ChunkedRows
 from service.training.checkpoints import (
+    EpochProgress,
     LoopState,
     as_checkpoint,
     checkpoint_header,
@@ -67,6 +69,10 @@ _ONE_THREAD_MACS = 2**24  # weights x batch rows below which a CPU step runs on 
 # Within an epoch, on_batch is called at most this often: an epoch of a large dataset takes
 # minutes, and each call is a database write (a progress row and an event) in a worker.
 BATCH_REPORT_EVERY_S = 5.0
+# Within an epoch, a checkpoint is written at most this often (and an epoch shorter than
+# this has none but its own): a worker killed mid-epoch loses at most this much of it, and
+# each is a write of the model, the optimizer and the best weights to the artifact store.
+CHECKPOINT_EVERY_S = 60.0
 
 
 @dataclass
@@ -198,24 +204,36 @@ def _diverged(where: str, value: float) -> TrainingFailed:
     )
 
 
+SaveWithin = Callable[[EpochProgress], None]
+
+
 def _train_epoch(
     ctx: Context,
     stage: _Stage,
     optimizer: torch.optim.Optimizer,
     hooks: _Hooks,
     epoch: int,
+    done: EpochProgress | None = None,
+    save: SaveWithin | None = None,
 ) -> tuple[float, float]:
     """One pass over the shuffled training rows: (mean loss, samples per second); epoch
     is this training's own count (the data's order follows it). Asks should_stop before
-    each batch, and tells on_batch how far it got at most every BATCH_REPORT_EVERY_S."""
+    each batch, and tells on_batch how far it got at most every BATCH_REPORT_EVERY_S.
+
+    done: how far a checkpoint within this epoch got (its batches are skipped, its loss
+    sums go on); save writes one, at most every CHECKPOINT_EVERY_S."""
     shown, name = _numbered(ctx, epoch, stage)
     should_stop, on_batch = hooks.should_stop, hooks.on_batch
     ctx.ae.train()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     clip = ctx.spec.training.gradient_clip_norm
-    total, n_rows, started = 0.0, 0, time.perf_counter()
+    done = done or EpochProgress()
+    shuffle_rng = ctx.shuffle_gen.get_state()  # before the epoch's draw (in _batches)
+    batches = -(-ctx.n_train // batch_size_of(ctx.spec))
+    total, n_rows, started = done.loss_sum, done.rows, time.perf_counter()
     report_at = started + BATCH_REPORT_EVERY_S
-    for batch, x in enumerate(_batches(ctx, epoch)):  # (B, F) preprocessed
+    save_at = started + CHECKPOINT_EVERY_S
+    for batch, x in enumerate(_batches(ctx, epoch, done.batch), start=done.batch):
         check_stop(should_stop, f"during epoch {shown}")
         loss = _loss(ctx, stage, x, training=True)
         value = float(loss.item())
@@ -228,25 +246,30 @@ def _train_epoch(
         optimizer.step()
         total += value * len(x)
         n_rows += len(x)
+        if save is not None and batch + 1 < batches and time.perf_counter() >= save_at:
+            now = done.time_s + time.perf_counter() - started
+            save(EpochProgress(batch + 1, total, n_rows, now, shuffle_rng))
+            save_at = time.perf_counter() + CHECKPOINT_EVERY_S
         if on_batch is not None and time.perf_counter() >= report_at:
-            batches = -(-ctx.n_train // batch_size_of(ctx.spec))
             on_batch(BatchReport(shown, _planned(ctx), batch + 1, batches, name))
             report_at = time.perf_counter() + BATCH_REPORT_EVERY_S
-    return total / n_rows, n_rows / max(time.perf_counter() - started, 1e-9)
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    return total / n_rows, (n_rows - done.rows) / elapsed
 
 
-def _batches(ctx: Context, epoch: int) -> Iterator[torch.Tensor]:
+def _batches(ctx: Context, epoch: int, skip: int = 0) -> Iterator[torch.Tensor]:
     """In memory: a permutation drawn from the shuffle generator (kept in checkpoints).
-    Streamed: the order of (seed, epoch) (service.training.data), preprocessed here."""
+    Streamed: the order of (seed, epoch) (service.training.data), preprocessed here.
+    The first `skip` batches (done before a checkpoint within the epoch) are passed over."""
     batch_size = batch_size_of(ctx.spec)
     if ctx.stream is None:
         assert ctx.x_train is not None
         n_rows = len(ctx.x_train)
         order = torch.randperm(n_rows, generator=ctx.shuffle_gen).to(ctx.device)
-        for start in range(0, n_rows, batch_size):
+        for start in range(skip * batch_size, n_rows, batch_size):
             yield ctx.x_train[order[start : start + batch_size]]
         return
-    ctx.stream.set_epoch(epoch)
+    ctx.stream.set_epoch(epoch, skip)
     for raw in ctx.stream:  # no grad mode here: it would hold across the yield
         yield ctx.model.preprocessor(raw.to(ctx.device, non_blocking=True))
 
@@ -314,16 +337,19 @@ def _run_epoch(
     state: LoopState,
     optimizer: torch.optim.Optimizer,
     hooks: _Hooks,
+    done: EpochProgress | None = None,
+    save: SaveWithin | None = None,
 ) -> dict[str, Any]:
     epochs = ctx.spec.training.epochs
     number = state.stage * epochs + state.epoch + 1
     shown, name = _numbered(ctx, number, stage)
     started = time.perf_counter()
-    train_loss, samples_per_s = _train_epoch(ctx, stage, optimizer, hooks, number)
+    train_loss, samples_per_s = _train_epoch(ctx, stage, optimizer, hooks, number, done, save)
     val_loss = _val_loss(ctx, stage)
     if not np.isfinite(val_loss):
         raise _diverged(f"on validation at epoch {shown} ({name})", val_loss)
-    state.train_time_s += time.perf_counter() - started
+    before = 0.0 if done is None else done.time_s  # the epoch's time before a resume
+    state.train_time_s += before + time.perf_counter() - started
     return {
         "epoch": shown,
         "stage": name,
@@ -365,35 +391,65 @@ def _fit(
             rngs=(ctx.shuffle_gen, ctx.noise_gen),
         )
     planned = _planned(ctx)
+    done, state.within = state.within, None  # resumed within an epoch: how far it got
     while state.stage < len(stages):
         stage = stages[state.stage]
         optimizer, scheduler = _open_stage(ctx, stage, ck)
-        if state.epoch == 0 and patience_of(ctx.spec) is not None:
+        if state.epoch == 0 and done is None and patience_of(ctx.spec) is not None:
             # the starting weights are a candidate too: a linear AE starts on PCA's optimum
             state.best_score, state.best_weights = _val_loss(ctx, stage), state_copy(ctx.ae)
+        save = None
+        if checkpoint is not None:
+            save = _saver(ctx, checkpoint, state, optimizer, scheduler)
         stage_over = False
         while not stage_over:
-            row = _run_epoch(ctx, stage, state, optimizer, hooks)
+            row = _run_epoch(ctx, stage, state, optimizer, hooks, done, save)
+            done = None
             state.history.append(row)
             stage_over = _end_of_epoch(ctx, state, row, scheduler)
             if checkpoint is not None:
                 kept = (None, None) if stage_over else (optimizer, scheduler)
-                save_checkpoint(
-                    checkpoint,
-                    spec=ctx.spec,
-                    shape=_shape(ctx),
-                    model=ctx.model,
-                    state=state,
-                    optimizer=kept[0],
-                    scheduler=kept[1],
-                    rngs=(ctx.shuffle_gen, ctx.noise_gen),
-                    carried=ctx.carried,
-                )
+                _save(ctx, checkpoint, state, *kept)
             if hooks.on_epoch is not None:
                 report = {k: v for k, v in row.items() if k != "lr"}
                 hooks.on_epoch(EpochReport(epochs=planned, **report))
         ck = None
     return state
+
+
+def _save(
+    ctx: Context,
+    checkpoint: Checkpoint,
+    state: LoopState,
+    optimizer: Any,
+    scheduler: Any,
+    within: EpochProgress | None = None,
+) -> None:
+    save_checkpoint(
+        checkpoint,
+        spec=ctx.spec,
+        shape=_shape(ctx),
+        model=ctx.model,
+        state=state,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        rngs=(ctx.shuffle_gen, ctx.noise_gen),
+        carried=ctx.carried,
+        within=within,
+    )
+
+
+def _saver(
+    ctx: Context, checkpoint: Checkpoint, state: LoopState, optimizer: Any, scheduler: Any
+) -> SaveWithin:
+    """Writes a checkpoint within the epoch under way: the loop state as after the last
+    epoch, the model, optimizer and noise generator as now, the shuffle generator as
+    before the epoch's draw (EpochProgress.shuffle_rng)."""
+
+    def save(progress: EpochProgress) -> None:
+        _save(ctx, checkpoint, state, optimizer, scheduler, progress)
+
+    return save
 
 
 @dataclass
