@@ -50,7 +50,7 @@ class TrainingFailed(Exception):
 
 
 class TrainingInterrupted(Exception):
-    """should_stop() returned True; the last per-epoch checkpoint stays on disk."""
+    """should_stop() returned True; the last checkpoint (of an epoch, or within one) stays."""
 
 
 StopCheck = Callable[[], bool] | None

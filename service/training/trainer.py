@@ -509,7 +509,9 @@ def train(
     first's in the history and in on_epoch, as stage "linear_path".
 
     on_epoch is called after each epoch (its checkpoint written); on_batch within an epoch,
-    at most every BATCH_REPORT_EVERY_S (an epoch shorter than that: never).
+    at most every BATCH_REPORT_EVERY_S (an epoch shorter than that: never). Within an epoch
+    a checkpoint is also written at most every CHECKPOINT_EVERY_S; a resume from one goes
+    on at the batch it reached and ends on the uninterrupted run's weights.
 
     Raises SpecError (spec or data refused), TrainingFailed (diverged: do not retry) and
     TrainingInterrupted (should_stop() said so; the checkpoint stays for a resume).
