@@ -151,3 +151,30 @@ def test_skipped_stream_batches_are_the_ones_read_past(
         got = [b.numpy() for b in stream]
         assert len(got) == len(every) - skip
         assert all(np.array_equal(g, w) for g, w in zip(got, every[skip:], strict=True))
+
+
+def test_a_resume_within_a_stages_first_epoch_keeps_its_early_stopping_candidate(
+    tmp_path: Path,
+) -> None:
+    """A stage's starting weights are early stopping's first candidate: resumed within the
+    stage's first epoch, the run keeps the checkpoint's candidate and does not take the
+    weights it resumes on as one; its next checkpoint is the one a run never stopped writes."""
+
+    def stopped(after: int, checkpoint: Path) -> dict[str, Any]:
+        steps: list[Step] = []
+        with pytest.raises(TrainingInterrupted):
+            _train(
+                PLAIN, X, steps, checkpoint_path=checkpoint, should_stop=lambda: len(steps) >= after
+            )
+        return torch.load(checkpoint, weights_only=True)
+
+    straight = stopped(10, tmp_path / "straight.pt")
+    stopped(4, tmp_path / "ck.pt")
+    resumed = stopped(6, tmp_path / "ck.pt")  # 6 more batches: batch 10 of epoch 1
+    assert straight["within"] == resumed["within"] | {"time_s": straight["within"]["time_s"]}
+    assert straight["within"]["batch"] == 10 and not straight["history"]
+    assert straight["best_weights"] is not None
+    assert straight["best_score"] == resumed["best_score"]
+    for name in ("best_weights", "model"):
+        a, b = straight[name], resumed[name]
+        assert all(torch.equal(a[k], b[k]) for k in a), name
