@@ -297,6 +297,15 @@ class Settings(BaseSettings):
         description="Stale heartbeat → requeue. An upload that stored no chunk for ten "
         "times this long is taken for dead and its chunks are removed.",
     )
+    checkpoint_every_s: float = setting(
+        "jobs",
+        default=60.0,
+        gt=0,
+        description="Within a training epoch, a checkpoint is written at most this often (an "
+        "epoch shorter than this has only its own, at its end): a worker killed mid-epoch "
+        "loses at most this much of it. Each writes the model and the optimizer's state: "
+        "raise it for a model of hundreds of millions of weights.",
+    )
     batch_record_every_s: float = setting(
         "jobs",
         default=0.5,

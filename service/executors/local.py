@@ -94,6 +94,7 @@ def worker_loop(
                     job=job,
                     owner=owner,
                     heartbeat_interval_s=settings.heartbeat_interval_s,
+                    checkpoint_every_s=settings.checkpoint_every_s,
                     batch_record_every_s=settings.batch_record_every_s,
                     inference_backend=settings.inference_backend,
                     stopping=stopping,

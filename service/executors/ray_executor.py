@@ -76,6 +76,7 @@ class JobActor:
                 job=job,
                 owner=self.owner,
                 heartbeat_interval_s=self.settings.heartbeat_interval_s,
+                checkpoint_every_s=self.settings.checkpoint_every_s,
                 batch_record_every_s=self.settings.batch_record_every_s,
                 inference_backend=self.settings.inference_backend,
                 stopping=threading.Event(),

@@ -94,6 +94,7 @@ def run_job(
     heartbeat_interval_s: float,
     batch_record_every_s: float,
     stopping: threading.Event,
+    checkpoint_every_s: float | None = None,
     inference_backend: Literal["auto", "onnxruntime", "torch"] = "auto",
 ) -> JobStatus | None:
     """Run one claimed job (JobRun); its status as this worker left it, None where the
@@ -113,7 +114,7 @@ def run_job(
         return BatchRun(
             record_every_s=batch_record_every_s, backend=inference_backend, **common
         ).run()
-    return JobRun(**common).run()
+    return JobRun(checkpoint_every_s=checkpoint_every_s, **common).run()
 
 
 class JobRun:
@@ -132,8 +133,10 @@ class JobRun:
         owner: str,
         heartbeat_interval_s: float,
         stopping: threading.Event,
+        checkpoint_every_s: float | None = None,
     ) -> None:
         self.factory, self.store, self.job, self.owner = factory, store, job, owner
+        self.checkpoint_every_s = checkpoint_every_s  # None: the trainer's default
         self.stopping = stopping
         self.ckpt = store.checkpoint(job.id)
         self.beat = JobHeartbeat(factory, job.id, owner, heartbeat_interval_s)
@@ -181,6 +184,7 @@ class JobRun:
             on_epoch=self.on_epoch,
             on_batch=self.on_batch,
             should_stop=self.should_stop,
+            checkpoint_every_s=self.checkpoint_every_s,
         )
 
     def register(self, result: TrainResult) -> JobStatus | None:

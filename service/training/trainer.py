@@ -117,10 +117,16 @@ class _Hooks:
     on_epoch: Callable[[EpochReport], None] | None = None
     on_batch: Callable[[BatchReport], None] | None = None
     should_stop: Callable[[], bool] | None = None
+    checkpoint_every_s: float | None = None  # None: CHECKPOINT_EVERY_S, read when used
 
     def quiet(self) -> _Hooks:
         """For a training whose epochs were reported before: it is only asked to stop."""
-        return _Hooks(should_stop=self.should_stop)
+        return _Hooks(should_stop=self.should_stop, checkpoint_every_s=self.checkpoint_every_s)
+
+    @property
+    def save_every_s(self) -> float:
+        every = self.checkpoint_every_s
+        return CHECKPOINT_EVERY_S if every is None else every
 
 
 def _stages(spec: ModelSpec) -> list[_Stage]:
@@ -232,7 +238,8 @@ def _train_epoch(
     batches = -(-ctx.n_train // batch_size_of(ctx.spec))
     total, n_rows, started = done.loss_sum, done.rows, time.perf_counter()
     report_at = started + BATCH_REPORT_EVERY_S
-    save_at = started + CHECKPOINT_EVERY_S
+    save_every_s = hooks.save_every_s
+    save_at = started + save_every_s
     for batch, x in enumerate(_batches(ctx, epoch, done.batch), start=done.batch):
         check_stop(should_stop, f"during epoch {shown}")
         loss = _loss(ctx, stage, x, training=True)
@@ -249,7 +256,7 @@ def _train_epoch(
         if save is not None and batch + 1 < batches and time.perf_counter() >= save_at:
             now = done.time_s + time.perf_counter() - started
             save(EpochProgress(batch + 1, total, n_rows, now, shuffle_rng))
-            save_at = time.perf_counter() + CHECKPOINT_EVERY_S
+            save_at = time.perf_counter() + save_every_s
         if on_batch is not None and time.perf_counter() >= report_at:
             on_batch(BatchReport(shown, _planned(ctx), batch + 1, batches, name))
             report_at = time.perf_counter() + BATCH_REPORT_EVERY_S
@@ -492,6 +499,7 @@ def train(
     on_epoch: Callable[[EpochReport], None] | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    checkpoint_every_s: float | None = None,
 ) -> TrainResult:
     """Train a spec on raw rows X (N, F); resume from checkpoint_path when it exists (a
     file, or the job's Checkpoint in the artifact store).
@@ -510,7 +518,8 @@ def train(
 
     on_epoch is called after each epoch (its checkpoint written); on_batch within an epoch,
     at most every BATCH_REPORT_EVERY_S (an epoch shorter than that: never). Within an epoch
-    a checkpoint is also written at most every CHECKPOINT_EVERY_S; a resume from one goes
+    a checkpoint is also written at most every checkpoint_every_s (AESVC_CHECKPOINT_EVERY_S
+    in a worker; None: CHECKPOINT_EVERY_S); a resume from one goes
     on at the batch it reached and ends on the uninterrupted run's weights.
 
     Raises SpecError (spec or data refused), TrainingFailed (diverged: do not retry) and
@@ -521,7 +530,7 @@ def train(
     check_spec(first)
     second = with_linear_path(spec, rows.profile)
     slot = None if checkpoint_path is None else as_checkpoint(checkpoint_path)
-    hooks = _Hooks(on_epoch, on_batch, should_stop)
+    hooks = _Hooks(on_epoch, on_batch, should_stop, checkpoint_every_s)
     one = _Training(first, decisions, rows, image_shape, hooks)
     if second is not None and slot is not None:
         stored, carried = checkpoint_header(slot)

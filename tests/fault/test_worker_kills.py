@@ -227,3 +227,46 @@ def test_kills_past_max_attempts_fail_the_job_and_leave_no_checkpoint(
         assert done["model_version"] is None
         assert http.get("/v1/models/doomed").status_code == 404
         assert_store_whole(settings, http)  # a job that can never resume keeps no checkpoint
+
+
+def _within_epoch(path: Path) -> dict[str, Any] | None:
+    """The checkpoint's progress within an epoch (None: written at an epoch's end, or none)."""
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except (FileNotFoundError, EOFError, RuntimeError):  # not there yet, or mid-rename
+        return None
+    within: dict[str, Any] | None = ck.get("within")
+    return within
+
+
+def test_a_kill_after_a_checkpoint_within_an_epoch_resumes_there(settings: Settings) -> None:
+    """AESVC_CHECKPOINT_EVERY_S reaches a real worker (at the default 60 s these epochs of
+    a second or two would have no checkpoint within them), and one killed after such a
+    checkpoint is resumed from it by the next attempt and ends on an uninterrupted run's
+    bytes. That the resume skips the batches done is tests/training/test_mid_epoch_resume.py's
+    to show: restarting the epoch would give the same bytes."""
+    fast = settings.model_copy(update={"lease_timeout_s": 3.0, "heartbeat_interval_s": 0.3})
+    env = {"AESVC_WORKER_RESTART_DELAY_S": "0.2", "AESVC_CHECKPOINT_EVERY_S": "0.2"}
+    training = {**JOB["training"], "epochs": 2, "batch_size": 2}  # about 700 batches an epoch
+    job_body = {**JOB, "model_name": "within", "training": training}
+    live = LiveServer(fast, workers=1, env=env).start()
+    try:
+        with live.client() as http:
+            job_id = http.post("/v1/jobs", json=job_body).json()["id"]
+            ckpt = settings.resolved_artifact_root / "checkpoints" / f"{job_id}.pt"
+            job = _running_attempt(http, job_id, 1)
+            within = wait_for(lambda: _within_epoch(ckpt), timeout_s=120, interval_s=0.01)
+            os.kill(job["worker"]["pid"], signal.SIGKILL)
+            _wait_dead(job["worker"]["pid"])
+            reached = _within_epoch(ckpt) or within  # a later one may have landed meanwhile
+            done = wait_for_job(lambda path: http.get(path).json(), job_id, timeout_s=240)
+            assert done["status"] == "succeeded" and done["attempt"] == 2, done
+            reference = http.post("/v1/jobs", json={**job_body, "model_name": "whole"}).json()
+            whole = wait_for_job(lambda path: http.get(path).json(), reference["id"])
+            assert whole["status"] == "succeeded" and whole["attempt"] == 1, whole
+            ours = http.get("/v1/models/within/versions/1").json()
+            theirs = http.get("/v1/models/whole/versions/1").json()
+            assert ours["artifact_sha256"] == theirs["artifact_sha256"], (reached, ours, theirs)
+    finally:
+        live.stop(signal.SIGKILL)
+    assert reached["batch"] > 0
