@@ -7,6 +7,7 @@ a 1 MB decode asking a 65,536-feature model for 16 GiB."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -27,8 +28,10 @@ class ReachedTheModel(Exception):
     pass
 
 
-@pytest.fixture
-def wide(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+@contextmanager
+def wide_model(settings: Settings) -> Iterator[TestClient]:
+    """An app at the low limit, with a linear model of FEATURES features imported as a
+    trained version records it (its coding statistics: generate can sample)."""
     app = create_app(settings.model_copy(update={"max_body_bytes": LIMIT}), start_workers=False)
     with TestClient(app) as client:
         model, config = make_model(kind="linear", n_features=FEATURES, code_size=2)
@@ -37,9 +40,15 @@ def wide(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestCl
         r = client.post(
             "/v1/models/wide/versions",
             files={"file": ("m.safetensors", blob)},
-            data={"metrics": stats},  # what a trained version records: generate can sample
+            data={"metrics": stats},
         )
         assert r.status_code == 201, r.text
+        yield client
+
+
+@pytest.fixture
+def wide(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    with wide_model(settings) as client:
 
         async def run(*args: Any, **kwargs: Any) -> Any:
             raise ReachedTheModel  # nothing is computed here: only where the request got
@@ -102,17 +111,7 @@ def test_a_json_answer_is_counted_in_json_bytes(
 @pytest.fixture
 def wide_unpatched(settings: Settings) -> Iterator[TestClient]:
     """The `wide` model at the same limit, its requests run for real."""
-    app = create_app(settings.model_copy(update={"max_body_bytes": LIMIT}), start_workers=False)
-    with TestClient(app) as client:
-        model, config = make_model(kind="linear", n_features=FEATURES, code_size=2)
-        blob = weights_blob(model.state_dict(), config, {})
-        stats = '{"coding_mean": [0.0, 0.0], "coding_cov": [[1.0, 0.0], [0.0, 1.0]]}'
-        r = client.post(
-            "/v1/models/wide/versions",
-            files={"file": ("m.safetensors", blob)},
-            data={"metrics": stats},
-        )
-        assert r.status_code == 201, r.text
+    with wide_model(settings) as client:
         yield client
 
 
