@@ -80,6 +80,8 @@ def test_an_answer_past_the_body_limit_is_refused_before_the_model(
         ("generate", {"n": 16, "seed": 0}, NPY),
         ("decode", {"codings": [[0.0, 0.0]] * 4}, {}),
         ("generate", {"n": 4, "seed": 0}, {}),
+        # answers about the rows it was sent (here 8 KB of JSON for 2 KB): not held to it
+        ("reconstruct", {"inputs": [[0.0] * FEATURES] * 8}, {}),
     ],
 )
 def test_an_answer_at_the_limit_reaches_the_model(
@@ -94,7 +96,7 @@ def test_an_answer_at_the_limit_reaches_the_model(
     [
         ("decode", {"codings": [[0.0, 0.0]] * 5}, "codings"),
         ("generate", {"n": 5, "seed": 0}, "n"),
-        ("reconstruct", {"inputs": [[0.0] * FEATURES] * 4}, "inputs"),  # and 4 errors
+        ("interpolate", {"start": [0.0] * FEATURES, "end": [1.0] * FEATURES, "steps": 5}, "steps"),
     ],
 )
 def test_a_json_answer_is_counted_in_json_bytes(

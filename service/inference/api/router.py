@@ -49,6 +49,7 @@ def _operation(op: str, summary: str, main: str, *, rows: str | None, doc: str =
         parsed = await codecs.read_request(request, body, array_field=rows)
         loaded = await service.served_version(ctx, name=name, ref=ref)
         npy = codecs.prefers_npy(codecs.header(request, b"accept"))
+        # what a value of the answer takes: decode, generate and interpolate bound it by this
         value_bytes = service.NPY_VALUE_BYTES if npy else service.JSON_VALUE_BYTES
         out = await run(ctx, loaded, parsed, client_gone(request), value_bytes)
         return codecs.respond(request, out, main=main, npy=npy)
