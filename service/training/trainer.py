@@ -648,7 +648,10 @@ def _train_resolved(
     with _cpu_threads(ctx):
         state = _fit(ctx, slot, hooks, resume)
     model = ctx.model.to("cpu").eval()
+    # the fits take seconds on a large dataset's sample: a cancel need not wait for both
+    check_stop(hooks.should_stop, "after the last epoch")
     model.fit_score(torch.from_numpy(X_train), torch.from_numpy(X_val), trim=score_trim(spec))
+    check_stop(hooks.should_stop, "after the score's fit")
     metrics = quality_metrics(spec, model, X_train, X_val)
     metrics.update(
         train_time_s=state.train_time_s,

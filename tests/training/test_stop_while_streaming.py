@@ -1,9 +1,11 @@
 """A streamed job told to stop (cancel, worker stopping, lease lost) stops within a chunk
 or two: it read the whole dataset first (the scan before training, then a whole shuffle
-buffer), never asking; on a large dataset a cancel waited out a pass of minutes."""
+buffer), never asking; on a large dataset a cancel waited out a pass of minutes. And any
+training asks again between its last epoch and the fits after it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from service.datasets import chunks
 from service.datasets.chunks import ChunkedRows, ChunkWriter
 from service.training.data import PREFETCH_CHUNKS
 from service.training.trainer import TrainingInterrupted, train
+from service.zoo.serving import ServingModel
 from tests.training.test_trainer import make_spec
 
 N_ROWS, N_FEATURES, CHUNK_ROWS = 2000, 6, 40
@@ -74,3 +77,31 @@ def test_a_stop_during_an_epoch_is_honoured_before_the_shuffle_buffer_fills(
             should_stop=lambda: CountingStore.reads >= len(rows.chunks) + 5,
         )
     assert CountingStore.reads <= len(rows.chunks) + 5 + PREFETCH_CHUNKS + 2, CountingStore.reads
+
+
+@pytest.mark.parametrize("asked_after", ["the last epoch", "the score's fit"])
+def test_a_stop_asked_after_the_last_epoch_is_heard_before_the_fits(
+    asked_after: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fits after training (the score's statistics, the quality metrics) take seconds on
+    a large dataset's sample: a cancel then waited for both, asked nothing."""
+    X = np.random.default_rng(0).normal(size=(300, N_FEATURES)).astype(np.float32)
+    stop = False
+
+    def stop_after(fn: Callable[..., None]) -> Callable[..., None]:
+        def then_stop(*args: object, **kwargs: object) -> None:
+            nonlocal stop
+            fn(*args, **kwargs)
+            stop = True
+
+        return then_stop
+
+    on_epoch = stop_after(lambda report: None) if asked_after == "the last epoch" else None
+    if asked_after == "the score's fit":
+        monkeypatch.setattr(ServingModel, "fit_score", stop_after(ServingModel.fit_score))
+    spec = make_spec(
+        {"kind": "dense", "hidden_sizes": [8]},
+        training={"epochs": 1, "early_stopping_patience": None},
+    )
+    with pytest.raises(TrainingInterrupted, match=f"after {asked_after}"):
+        train(spec=spec, X=X, image_shape=None, on_epoch=on_epoch, should_stop=lambda: stop)
