@@ -11,7 +11,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -60,6 +60,14 @@ def as_png(content: bytes) -> Png:
     return Png(content=content, etag=f'"{hashlib.sha256(content).hexdigest()[:32]}"')
 
 
+@dataclass
+class _Rendering:
+    """A plot being rendered: its lock, and how many requests hold or wait for it."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: int = 0
+
+
 class PlotCache:
     """An LRU of rendered PNGs, bounded in bytes."""
 
@@ -67,6 +75,7 @@ class PlotCache:
         self.max_bytes = max_bytes
         self._items: OrderedDict[str, Png] = OrderedDict()
         self._lock = threading.Lock()
+        self._rendering: dict[str, _Rendering] = {}
 
     def get(self, key: str) -> Png | None:
         with self._lock:
@@ -84,8 +93,23 @@ class PlotCache:
         return png
 
     def get_or_render(self, key: str, render: Callable[[], bytes]) -> Png:
+        """One render per key at a time: requests for a plot being rendered wait for it
+        (each would otherwise hold its own copy of the validation rows, and a CPU)."""
         cached = self.get(key)
-        return cached if cached is not None else self.put(key, render())
+        if cached is not None:
+            return cached
+        with self._lock:
+            rendering = self._rendering.setdefault(key, _Rendering())
+            rendering.requests += 1
+        try:
+            with rendering.lock:
+                cached = self.get(key)
+                return cached if cached is not None else self.put(key, render())
+        finally:
+            with self._lock:
+                rendering.requests -= 1
+                if not rendering.requests:
+                    del self._rendering[key]
 
 
 def plot_cache(ctx: AppContext) -> PlotCache:

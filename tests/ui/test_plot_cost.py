@@ -5,13 +5,16 @@ each uncached request again. Past MAX_BARS features its rows are lines, whatever
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 from service.ui import plots
+from service.ui.service import PlotCache, Png
 
 
 def drawn_artists(monkeypatch: pytest.MonkeyPatch, n_features: int) -> int:
@@ -44,3 +47,26 @@ def test_the_widest_tables_reconstructions_render_in_seconds() -> None:
     png = plots.reconstructions(X, X * 0.9, image_shape=None, feature_names=[], title="t")
     assert png.startswith(b"\x89PNG")
     assert time.process_time() - started < 15  # 2 s here; bars would take 20 minutes
+
+
+def test_concurrent_requests_for_one_plot_render_it_once() -> None:
+    """Forty requests for a plot not yet cached (the threadpool's size) rendered it forty
+    times at once, each with its own copy of up to 5,000 validation rows."""
+    cache = PlotCache()
+    renders, started = [], threading.Barrier(8)
+
+    def render() -> bytes:
+        renders.append(1)
+        time.sleep(0.3)
+        return b"png"
+
+    def request() -> Png:
+        started.wait()
+        return cache.get_or_render("key", render)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: request(), range(8)))
+    assert len(renders) == 1
+    assert {a.content for a in answers} == {b"png"}
+    assert not cache._rendering  # nothing kept once no request waits
+    assert cache.get_or_render("other", lambda: b"x").content == b"x"
