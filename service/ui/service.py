@@ -47,7 +47,7 @@ VERSION_PLOTS = ("reconstructions", "latent", "samples", "features", "scores")
 N_RECONSTRUCTIONS = 6
 MAX_FEATURE_IMAGES = 64
 SAMPLES_SEED = 0
-PLOT_SAMPLE_ROWS = 5000  # validation rows plotted of a dataset too large to hold
+PLOT_SAMPLE_ROWS = 5000  # validation rows plotted, at most
 
 
 @dataclass(frozen=True)
@@ -217,8 +217,9 @@ def _why_not(data: VersionData, plot: str) -> str:
 
 
 def _validation_split(ctx: AppContext, data: VersionData) -> tuple[np.ndarray, np.ndarray | None]:
-    """The version's validation rows; of a dataset too large to hold, at most
-    PLOT_SAMPLE_ROWS of them, read from the first chunks only."""
+    """The version's validation rows, at most PLOT_SAMPLE_ROWS of them: of a dataset too
+    large to hold, read from the first chunks only; of one held, drawn at random (a 64 MB
+    table of two columns has 1.6 million: its labelled latent plot took 9 s of CPU)."""
     assert data.dataset is not None
     with ctx.session_factory() as session:
         rows = open_rows(session=session, store=ctx.store, dataset=data.dataset)
@@ -226,6 +227,9 @@ def _validation_split(ctx: AppContext, data: VersionData) -> tuple[np.ndarray, n
     training = data.mv.spec["training"]
     fraction, seed = float(training["validation_fraction"]), int(training["seed"])
     val_rows = validation_rows(rows, fraction, seed, PLOT_SAMPLE_ROWS)
+    if len(val_rows) > PLOT_SAMPLE_ROWS:
+        chosen = np.random.default_rng(seed).choice(len(val_rows), PLOT_SAMPLE_ROWS, replace=False)
+        val_rows = val_rows[np.sort(chosen)]
     return rows.take(val_rows), None if y is None else y[val_rows]
 
 
