@@ -23,7 +23,7 @@ from torch import nn
 
 from service.artifacts import ArtifactMissing, ArtifactStore
 from service.blob_guard import lock_blob
-from service.errors import ServiceError, Unprocessable
+from service.errors import ServiceError, ServiceUnavailable, Unprocessable
 from service.registry.schemas import ExportFormat, ExportPart
 from service.registry.service import resolve_version
 from service.registry.tables import ModelExport, ModelVersion
@@ -34,6 +34,11 @@ SUFFIXES = {"safetensors": "safetensors", "onnx": "onnx", "torchscript": "pt"}
 ONNX_OPSET = 18
 # The ONNX exporter (torch.export) and tracing are not safe to run in parallel threads.
 _EXPORT_LOCK = threading.Lock()
+# Builds running or waiting for _EXPORT_LOCK at once; past it a quick 503 with Retry-After.
+# Each holds a threadpool thread for a second or more, and the API's synchronous routes
+# (a version's GET, /readyz) share those threads: 60 waiting builds held them for 15 s.
+MAX_QUEUED_BUILDS = 4
+_BUILD_SLOTS = threading.BoundedSemaphore(MAX_QUEUED_BUILDS)
 
 
 class ExportFailed(ServiceError):
@@ -115,6 +120,28 @@ def export_version(
     cached = _cached_export(session, store, mv.artifact_sha256, format, part)
     if cached is not None:
         return ExportedArtifact(cached[0], cached[1], filename)
+    if not _BUILD_SLOTS.acquire(blocking=False):
+        raise ServiceUnavailable(
+            f"{MAX_QUEUED_BUILDS} exports are being built or wait for it; retry shortly",
+            retry_after_s=2,
+        )
+    try:
+        return _build(session, store, mv, blob, format, part, filename, name)
+    finally:
+        _BUILD_SLOTS.release()
+
+
+def _build(
+    session: Session,
+    store: ArtifactStore,
+    mv: ModelVersion,
+    blob: bytes,
+    format: Literal["onnx", "torchscript"],
+    part: ExportPart,
+    filename: str,
+    name: str,
+) -> ExportedArtifact:
+    """The export built (once at a time: the exporter is not thread-safe) and kept."""
     artifact_sha256, config, version = mv.artifact_sha256, mv.config, mv.version
     with _EXPORT_LOCK:
         # A fresh read: the request's transaction began before the builder we waited for
