@@ -5,14 +5,10 @@ with a stubbed DOM."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-APP_JS = Path(__file__).parents[2] / "service/ui/static/app.js"
+from tests.ui.node_harness import run_harness
 
 HARNESS = r"""
 const fs = require("fs");
@@ -39,19 +35,7 @@ process.exit(0);
 
 
 def cells(tmp_path: Path, job: dict[str, Any]) -> dict[str, Any]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("needs node")
-    harness = tmp_path / "harness.js"
-    harness.write_text(HARNESS)
-    out = subprocess.run(
-        [node, str(harness), str(APP_JS), json.dumps(job)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_harness(tmp_path, HARNESS, json.dumps(job))
 
 
 def test_a_job_inside_an_epoch_shows_the_batch_and_a_bar_past_its_last_epoch(

@@ -6,14 +6,11 @@ DOM and fetch."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-APP_JS = Path(__file__).parents[2] / "service/ui/static/app.js"
+from tests.ui.node_harness import run_harness
 
 HARNESS = r"""
 const fs = require("fs");
@@ -64,19 +61,7 @@ eval(src + "\n;global.follow = follow;");
 
 
 def run(tmp_path: Path, split_after: int) -> dict:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("needs node")
-    harness = tmp_path / "harness.js"
-    harness.write_text(HARNESS)
-    out = subprocess.run(
-        [node, str(harness), str(APP_JS), str(split_after)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_harness(tmp_path, HARNESS, str(split_after))
 
 
 @pytest.mark.parametrize(
