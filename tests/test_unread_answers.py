@@ -8,7 +8,6 @@ full views of a wide dataset nobody reads hold about a chunk each, not a whole a
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import socket
 import time
@@ -18,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.factories import module_settings
+from tests.factories import module_settings, npy_bytes
 from tests.live import LiveServer, module_server
 
 pytestmark = pytest.mark.slow
@@ -26,6 +25,12 @@ pytestmark = pytest.mark.slow
 MAX_CONNECTIONS = 40
 HEADER_TIMEOUT_S = 2.0
 SEND_TIMEOUT_S = 4.0
+
+
+def _upload(client: httpx.Client, name: str, X: np.ndarray) -> None:
+    files = {"file": (f"{name}.npy", npy_bytes(X), "application/octet-stream")}
+    created = client.post("/v1/datasets", files=files, data={"name": name})
+    assert created.status_code == 201, created.text
 
 
 def _rss_bytes(pid: int) -> int:
@@ -104,15 +109,8 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("dos_unread_local") / "var"
     env = {"AESVC_BUILTIN_DATASETS": "false"}
     with module_settings(data_dir) as settings, module_server(settings, workers=0, env=env) as live:
-        buffer = io.BytesIO()
-        np.save(buffer, np.random.default_rng(0).random((2000, 1000), dtype=np.float32))
         with live.client() as client:
-            answer = client.post(
-                "/v1/datasets",
-                files={"file": ("big.npy", buffer.getvalue(), "application/octet-stream")},
-                data={"name": "big"},
-            )
-            assert answer.status_code == 201, answer.text
+            _upload(client, "big", np.random.default_rng(0).random((2000, 1000), dtype=np.float32))
         yield live
 
 
@@ -196,16 +194,8 @@ def test_full_views_of_a_wide_dataset_nobody_reads_hold_little_and_stall_nothing
     the pool's 30 s timeout."""
     assert local.process is not None
     pid = local.process.pid
-    X = np.random.default_rng(1).random((2, 50_000), dtype=np.float32)
-    buffer = io.BytesIO()
-    np.save(buffer, X)
     with local.client() as client:
-        created = client.post(
-            "/v1/datasets",
-            files={"file": ("wide.npy", buffer.getvalue(), "application/octet-stream")},
-            data={"name": "wide"},
-        )
-        assert created.status_code == 201, created.text
+        _upload(client, "wide", np.random.default_rng(1).random((2, 50_000), dtype=np.float32))
         size = len(client.get("/v1/datasets/wide").content)  # read once, as a client would
     assert size > 4_000_000
     before = _rss_bytes(pid)
