@@ -203,6 +203,20 @@ class ArtifactStore(ABC):
         """The blob, checked against its xxh3 where given (fast_checksum), else its sha256:
         ArtifactMissing, ArtifactCorrupted, StoreUnavailable."""
 
+    def read_chunks(self, sha256: str) -> Iterator[bytes | memoryview]:
+        """The blob a chunk at a time, never more than a chunk held, checked against its
+        sha256 as it is read: ArtifactCorrupted after the last chunk where it differs. The
+        blob is opened at the call (ArtifactMissing, StoreUnavailable then, before any chunk)."""
+        return _checked(sha256, self._open_chunks(sha256))
+
+    def verify(self, sha256: str) -> int:
+        """Read the blob through and check it (read_chunks' errors); its size in bytes."""
+        return sum(len(chunk) for chunk in self.read_chunks(sha256))
+
+    @abstractmethod
+    def _open_chunks(self, sha256: str) -> Iterator[bytes | memoryview]:
+        """The blob as stored, CHUNK_BYTES at a time; opened before the iterator returns."""
+
     @abstractmethod
     def exists(self, sha256: str) -> bool: ...
 
@@ -230,6 +244,21 @@ class ArtifactStore(ABC):
                 f"artifact {sha256} failed its {check} check; it will not be served"
             )
         return data
+
+
+def _checked(sha256: str, chunks: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
+    if digest.hexdigest() != sha256:
+        raise ArtifactCorrupted(f"artifact {sha256} failed its sha256 check; it will not be served")
+
+
+def _file_chunks(file: BinaryIO) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(CHUNK_BYTES):
+            yield chunk
 
 
 def fast_checksum(data: bytes | memoryview) -> str:
@@ -299,6 +328,13 @@ class FolderStore(ArtifactStore):
         except FileNotFoundError as exc:
             raise ArtifactMissing(f"artifact {sha256} is missing from the store") from exc
         return self.verified(sha256, data, xxh3)
+
+    def _open_chunks(self, sha256: str) -> Iterator[bytes]:
+        try:
+            file = self.path_of(sha256).open("rb")
+        except FileNotFoundError as exc:
+            raise ArtifactMissing(f"artifact {sha256} is missing from the store") from exc
+        return _file_chunks(file)
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()

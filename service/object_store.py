@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
 from obstore.store import from_url
 
 from service.artifacts import (
+    CHUNK_BYTES,
     ArtifactMissing,
     ArtifactStore,
     Checkpoint,
@@ -261,6 +262,22 @@ class ObjectStore(ArtifactStore):
         if self.cache is not None:
             self.cache.put(sha256, data)
         return data
+
+    def _open_chunks(self, sha256: str) -> Iterator[memoryview]:
+        key = blob_key(sha256)
+        try:
+            result = self._call(lambda: obstore.get(self._reader, key))
+        except FileNotFoundError as exc:
+            raise ArtifactMissing(f"artifact {sha256} is missing from the store") from exc
+        return self._stream(iter(result.stream(min_chunk_size=CHUNK_BYTES)))
+
+    def _stream(self, chunks: Iterator[Any]) -> Iterator[memoryview]:
+        while True:
+            try:
+                chunk = self._call(lambda: next(chunks))
+            except StopIteration:
+                return
+            yield memoryview(chunk)  # obstore's Bytes, without a copy
 
     def has_key(self, key: str) -> bool:
         try:

@@ -106,7 +106,7 @@ class LiveServer:
         return text[-tail_chars:] if tail_chars else text
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)
+        return httpx.Client(base_url=self.base_url, **{"timeout": 30, **kwargs})
 
 
 @contextlib.contextmanager

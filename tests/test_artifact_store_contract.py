@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.artifacts import (
+    CHUNK_BYTES,
     ArtifactCorrupted,
     ArtifactMissing,
     ArtifactStore,
@@ -377,3 +378,26 @@ def test_an_upload_killed_midway_leaves_no_object_and_its_spool_is_swept(
     assert store.list_keys() == []
     (left,) = list(spool.iterdir())  # SIGKILL ran no cleanup ...
     assert sweep(spool, min_age_s=0) == [left]  # ... the next start's sweep removes it
+
+
+def test_a_blob_is_read_a_chunk_at_a_time_and_checked_as_it_is_read(store: ArtifactStore) -> None:
+    """What a model download asks of every store (its route streams read_chunks)."""
+    data = os.urandom(CHUNK_BYTES * 2 + 12345)
+    sha256 = store.put_bytes(data).sha256
+    chunks = [bytes(chunk) for chunk in store.read_chunks(sha256)]
+    assert b"".join(chunks) == data
+    assert max(len(chunk) for chunk in chunks) <= 2 * CHUNK_BYTES  # never the whole blob
+    assert len(chunks) >= 2
+    assert store.verify(sha256) == len(data)
+
+    overwrite(store, blob_key(sha256), data[:-1] + bytes([data[-1] ^ 1]))
+    damaged = store.read_chunks(sha256)
+    next(damaged)  # the chunks come; the check fails after the last
+    with pytest.raises(ArtifactCorrupted, match=sha256):
+        list(damaged)
+    with pytest.raises(ArtifactCorrupted):
+        store.verify(sha256)
+
+    missing = hashlib.sha256(b"never stored").hexdigest()
+    with pytest.raises(ArtifactMissing):
+        store.read_chunks(missing)  # at the call, before any chunk

@@ -3,7 +3,8 @@
 ONNX and TorchScript graphs take RAW inputs in the dataset's units, like the API: the
 preprocessing (and, for outputs, its inverse) is inside the graph. The batch dimension is
 dynamic. Each export is built once per (artifact sha256, format, part) and kept in the
-artifact store; a later download reads it back with its sha256 checked.
+artifact store. A download names the blob to send and its ETag from the database; the route
+checks the blob (and an export's weights) and streams it a chunk at a time.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from torch import nn
 
-from service.artifacts import ArtifactMissing, ArtifactStore
+from service.artifacts import ArtifactStore
 from service.blob_guard import lock_blob
-from service.errors import ServiceError, ServiceUnavailable, Unprocessable
+from service.errors import Gone, ServiceError, ServiceUnavailable, Unprocessable
 from service.registry.schemas import ExportFormat, ExportPart
 from service.registry.service import resolve_version
 from service.registry.tables import ModelExport, ModelVersion
@@ -47,9 +48,9 @@ class ExportFailed(ServiceError):
 
 @dataclass(frozen=True)
 class ExportedArtifact:
-    data: bytes
-    sha256: str
+    sha256: str  # the blob sent, and its ETag
     filename: str
+    weights_sha256: str  # the version's weights: checked on every download of an export
 
 
 class EncoderGraph(nn.Module):
@@ -102,10 +103,9 @@ def export_version(
     format: ExportFormat,
     part: ExportPart,
 ) -> ExportedArtifact:
+    """What a download sends (built now where it is an export not built yet); nothing else
+    is read."""
     mv = resolve_version(session=session, name=name, ref=ref)
-    # Every download checks the stored weights, even when a cached export exists:
-    # a corrupted artifact is reported, never papered over.
-    blob = store.get_bytes(mv.artifact_sha256)
     stem = f"{name}-v{mv.version}"
     if format == "safetensors":
         if part != "full":
@@ -115,18 +115,18 @@ def export_version(
                 "weights, the encoder's weights are shared by both halves); ask for "
                 "part=full, or format onnx or torchscript for an encoder or a decoder",
             )
-        return ExportedArtifact(blob, mv.artifact_sha256, f"{stem}.safetensors")
+        return ExportedArtifact(mv.artifact_sha256, f"{stem}.safetensors", mv.artifact_sha256)
     filename = f"{stem}-{part}.{SUFFIXES[format]}"
     cached = _cached_export(session, store, mv.artifact_sha256, format, part)
     if cached is not None:
-        return ExportedArtifact(cached[0], cached[1], filename)
+        return ExportedArtifact(cached, filename, mv.artifact_sha256)
     if not _BUILD_SLOTS.acquire(blocking=False):
         raise ServiceUnavailable(
             f"{MAX_QUEUED_BUILDS} exports are being built or wait for it; retry shortly",
             retry_after_s=2,
         )
     try:
-        return _build(session, store, mv, blob, format, part, filename, name)
+        return _build(session, store, mv, format, part, filename, name)
     finally:
         _BUILD_SLOTS.release()
 
@@ -135,7 +135,6 @@ def _build(
     session: Session,
     store: ArtifactStore,
     mv: ModelVersion,
-    blob: bytes,
     format: Literal["onnx", "torchscript"],
     part: ExportPart,
     filename: str,
@@ -149,14 +148,15 @@ def _build(
         session.rollback()
         cached = _cached_export(session, store, artifact_sha256, format, part)
         if cached is not None:
-            return ExportedArtifact(cached[0], cached[1], filename)
+            return ExportedArtifact(cached, filename, artifact_sha256)
+        blob = store.get_bytes(artifact_sha256)  # checked: a corrupt file is never exported
         try:
             model = load_serving_model(config, load_safetensors(blob))
         except (ValueError, KeyError, RuntimeError) as exc:
             raise ExportFailed(f"version {version} of {name!r} cannot be loaded: {exc}") from exc
         built = build_export(model, format=format, part=part)
-        data, sha256 = _keep_export(session, store, artifact_sha256, format, part, built)
-    return ExportedArtifact(data, sha256, filename)
+        sha256 = _keep_export(session, store, artifact_sha256, format, part, built)
+    return ExportedArtifact(sha256, filename, artifact_sha256)
 
 
 def build_export(
@@ -204,7 +204,8 @@ def _onnx_bytes(
 
 def _cached_export(
     session: Session, store: ArtifactStore, artifact_sha256: str, format: str, part: str
-) -> tuple[bytes, str] | None:
+) -> str | None:
+    """The kept export's sha256, where its row and its blob are there."""
     row = session.scalars(
         select(ModelExport).where(
             ModelExport.artifact_sha256 == artifact_sha256,
@@ -214,12 +215,11 @@ def _cached_export(
     ).first()
     if row is None:
         return None
-    try:
-        return store.get_bytes(row.export_sha256), row.export_sha256
-    except ArtifactMissing:  # the cache is only a cache: rebuild
-        session.delete(row)
-        session.commit()
-        return None
+    if store.exists(row.export_sha256):
+        return row.export_sha256
+    session.delete(row)  # the cache is only a cache: rebuild
+    session.commit()
+    return None
 
 
 def _keep_export(
@@ -229,9 +229,9 @@ def _keep_export(
     format: str,
     part: str,
     data: bytes,
-) -> tuple[bytes, str]:
-    """The export kept (its bytes, its sha256): ours, or the one another process cached
-    first, so that every client gets the file the cache serves from then on."""
+) -> str:
+    """The export kept (its sha256): ours, or the one another process cached first, so
+    that every client gets the file the cache serves from then on."""
     stored = store.put_bytes(data)
     if session.in_transaction():
         session.rollback()
@@ -247,7 +247,7 @@ def _keep_export(
     if not still_ready:  # archived while we exported: keep nothing that nobody references
         session.rollback()
         store.delete(stored.sha256)
-        return data, stored.sha256
+        raise Gone("the version was archived while it was exported", code="version_archived")
     session.add(
         ModelExport(
             artifact_sha256=artifact_sha256,
@@ -273,5 +273,5 @@ def _keep_export(
         )
         if winner is not None and winner != stored.sha256:
             store.delete(stored.sha256)
-            return store.get_bytes(winner), winner
-    return data, stored.sha256
+            return winner
+    return stored.sha256

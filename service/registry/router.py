@@ -14,7 +14,7 @@ from fastapi import (
     UploadFile,
     status,
 )
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from service import idempotency
 from service.deps import (
@@ -262,23 +262,32 @@ def delete_model_version(
     responses=BINARY,
 )
 def export_model_version(
-    session: SessionDep,
-    store: StoreDep,
+    ctx: ContextDep,
     name: str,
     ref: RefPath,
     format: Annotated[ExportFormat, Query()] = "safetensors",
     part: Annotated[ExportPart, Query(description="full, encoder or decoder")] = "full",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    artifact = export.export_version(
-        session=session, store=store, name=name, ref=ref, format=format, part=part
-    )
+    # Its own session, closed before the answer streams: a request-scoped one would be held
+    # until the last byte is read, and downloads a client never reads would take the pool.
+    store = ctx.store
+    with ctx.session_factory() as session:
+        artifact = export.export_version(
+            session=session, store=store, name=name, ref=ref, format=format, part=part
+        )
     etag = f'"{artifact.sha256}"'
     headers = {"ETag": etag, "X-Checksum-Sha256": artifact.sha256}
     if none_match(if_none_match, etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    # Checked before the first byte (a corrupt blob is a 500, never sent), then sent a chunk
+    # at a time: a client that reads slowly holds a chunk of the server's memory, not the file
+    if artifact.weights_sha256 != artifact.sha256:
+        store.verify(artifact.weights_sha256)  # an export's weights, checked on every download
+    headers["Content-Length"] = str(store.verify(artifact.sha256))
     headers["Content-Disposition"] = f'attachment; filename="{artifact.filename}"'
-    return Response(artifact.data, media_type="application/octet-stream", headers=headers)
+    chunks = store.read_chunks(artifact.sha256)  # checked again as sent: a change aborts it
+    return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)
 
 
 @router.get(
