@@ -8,10 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Rows = list[list[float]]
+# Request bodies take numbers only as JSON numbers, booleans only as true and false (strict):
+# lax mode read a numeric string or true as a number, and "yes" as true. A JSON integer is
+# still a float where one is expected.
+STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class ReconstructRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     inputs: Rows = Field(description="Rows in the dataset's units, (n, n_features).")
 
 
@@ -36,7 +40,7 @@ class EncodeResponse(Served):
 
 
 class DecodeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     codings: Rows = Field(description="(n, code_size) codings.")
 
 
@@ -79,7 +83,7 @@ class ScoreResponse(Served):
 
 
 class GenerateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     n: int = Field(default=16, description="How many samples, 1 <= n <= AESVC_MAX_GENERATE.")
     seed: int | None = Field(default=None, ge=0, description="Same seed, same samples.")
 
@@ -92,7 +96,7 @@ class GenerateResponse(Served):
 
 
 class InterpolateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     start: list[float] = Field(description="One row in the dataset's units, (n_features,).")
     end: list[float] = Field(description="One row in the dataset's units, (n_features,).")
     steps: int = Field(default=8, description="Points from start to end inclusive, >= 2.")

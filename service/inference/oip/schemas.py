@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 
 # Lists stop at their first wrong item (fail_fast): a body of a million wrong items is one
-# error, not a million built, sent back from the parse pool and dropped.
+# error, not a million built, sent back from the parse pool and dropped. A dimension is a
+# JSON integer (strict): not a numeric string, a boolean or a float.
 class InferInput(BaseModel):
     name: str
-    shape: list[int] = Field(fail_fast=True)
+    shape: list[StrictInt] = Field(fail_fast=True)
     datatype: str
     parameters: dict[str, Any] | None = None
     data: Any = None
@@ -54,8 +55,22 @@ class InferResponse(BaseModel):
     outputs: list[InferOutput]
 
 
+def _numbers(data: Any) -> bool:
+    """Whether `data` is JSON numbers, alone or in (nested) lists: not a string or a boolean,
+    which float32 conversion would read as numbers too."""
+    if type(data) is not list:
+        return type(data) in (int, float)
+    kinds = set(map(type, data))
+    if kinds == {list}:
+        return all(map(_numbers, data))
+    return kinds <= {int, float}
+
+
 def flat_fp32(data: Any) -> np.ndarray | None:
-    """A tensor's `data` (flat or nested) as flat float32 values; None where not numbers."""
+    """A tensor's `data` (flat or nested) as flat float32 values; None where not numbers.
+    An array is the parse pool's, checked there."""
+    if not isinstance(data, np.ndarray) and not _numbers(data):
+        return None
     try:
         with np.errstate(over="ignore"):  # 1e39 becomes inf, refused as non-finite later
             return np.asarray(data, dtype=np.float32).reshape(-1)
