@@ -461,6 +461,14 @@ class Settings(BaseSettings):
         le=256,
         description="Regions one API key may hold at once, of the 256 the service holds.",
     )
+    oip_shared_memory_max_tensor_bytes: int = setting(
+        "inference",
+        default=1 << 30,
+        ge=1,
+        description="The most bytes one input or output tensor in a shared memory region may "
+        "hold; past it 400. The rows a request may hold times a wide model's width could ask "
+        "for tens of GB, and a region's object may be sparse (it costs its client nothing).",
+    )
     warmup_batch_rows: tuple[int, ...] = setting(
         "inference",
         default=(1, 32),

@@ -94,6 +94,7 @@ class AppContext:
                 enabled=settings.oip_shared_memory,
                 prefix=settings.oip_shared_memory_prefix,
                 regions_per_owner=settings.oip_shared_memory_regions_per_key,
+                max_tensor_bytes=settings.oip_shared_memory_max_tensor_bytes,
             ),
         )
 

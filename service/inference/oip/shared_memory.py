@@ -141,6 +141,7 @@ class SharedMemoryRegistry:
     directory: Path = SHM_DIR
     prefix: str = "aesvc-"
     regions_per_owner: int = MAX_REGIONS // 8
+    max_tensor_bytes: int = 1 << 30
     service_uid: int = field(default_factory=os.geteuid)
     _regions: dict[tuple[Owner, str], Region] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -248,6 +249,14 @@ class ClientRegions:
     registry: SharedMemoryRegistry
     owner: Owner
 
+    def _check_size(self, nbytes: int, what: str) -> None:
+        most = self.registry.max_tensor_bytes
+        if nbytes > most:
+            raise SharedMemoryError(
+                f"{what} takes {nbytes} bytes, past the {most} a tensor in shared memory may "
+                "hold (AESVC_OIP_SHARED_MEMORY_MAX_TENSOR_BYTES); send fewer rows"
+            )
+
     def read_fp32(self, ref: TensorRef, count: int, what: str) -> np.ndarray:
         """A copy of `count` FP32 values (`byte_size` must be exactly their size)."""
         if ref.byte_size != count * FP32.itemsize:
@@ -255,6 +264,7 @@ class ClientRegions:
                 f"{what}: {BYTE_SIZE} {ref.byte_size} does not hold its shape's {count} FP32 "
                 f"values ({count * FP32.itemsize} bytes)"
             )
+        self._check_size(ref.byte_size, what)
         values = np.empty(count, dtype=FP32)
         view = values.data.cast("B")
         with self.registry.opened(ref, what, owner=self.owner, output=False) as (fd, where):
@@ -270,6 +280,7 @@ class ClientRegions:
 
     def check_output(self, ref: TensorRef, nbytes: int, what: str) -> None:
         """Whether `nbytes` will fit where `ref` says, before the request runs."""
+        self._check_size(nbytes, what)
         if nbytes > ref.byte_size:
             raise SharedMemoryError(
                 f"{what}: {BYTE_SIZE} {ref.byte_size} is too small; the output takes {nbytes} bytes"
