@@ -50,14 +50,22 @@ def lock_name(session: Session, name: str) -> None:
 
 
 def ensure_blob(
-    session: Session, store: ArtifactStore, sha256: str, data: bytes | Callable[[], bytes]
+    session: Session,
+    store: ArtifactStore,
+    sha256: str,
+    data: bytes | Callable[[], bytes | Iterable[bytes]],
 ) -> None:
     """Writer side, before its commit: the row is flushed, the blob is (again) there.
-    `data` may be a function that makes the bytes again (a dataset's chunk, streamed)."""
+    `data` may be a function that makes the bytes again (a dataset's chunk, streamed), or
+    makes them a part at a time (an imported model's blob, never whole in memory)."""
     session.flush()  # on SQLite this takes the write lock, if the row was not yet written
     lock_blob(session, sha256, exclusive=False)
     if not store.exists(sha256):  # a deleter removed it between our put and now
-        store.put_bytes(data if isinstance(data, bytes) else data())
+        made = data if isinstance(data, bytes) else data()
+        if isinstance(made, bytes):
+            store.put_bytes(made)
+        else:
+            store.put_chunks(made)
 
 
 def check_reachable(store: ArtifactStore, sha256s: Iterable[str | None]) -> None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, BinaryIO, Protocol, TypeVar
 
 import orjson
 from fastapi import Header, Request
@@ -33,6 +34,7 @@ from service.database import Base, UTCDateTime, utcnow
 from service.errors import Conflict
 
 REPLAYED = "Idempotent-Replayed"
+DIGEST_BLOCK_BYTES = 1 << 20
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -69,13 +71,27 @@ def body_digest(body: BaseModel) -> str:
     return hashlib.sha256(dumped.encode()).hexdigest()
 
 
-def request_digest(*parts: bytes | str | None) -> str:
-    """What makes two requests "the same": the caller passes the operation's inputs."""
+def request_digest(*parts: bytes | str | BinaryIO | None) -> str:
+    """What makes two requests "the same": the caller passes the operation's inputs. A file
+    (an upload's spool) is read a block at a time and left at its start; its digest is the
+    one of its bytes."""
     digest = hashlib.sha256()
     for part in parts:
-        raw = b"\x00" if part is None else part.encode() if isinstance(part, str) else part
-        digest.update(len(raw).to_bytes(8, "big") + raw)
+        if part is None or isinstance(part, (bytes, str)):
+            raw = b"\x00" if part is None else part.encode() if isinstance(part, str) else part
+            digest.update(len(raw).to_bytes(8, "big"))
+            digest.update(raw)
+            continue
+        _update_from_file(digest, part)
     return digest.hexdigest()
+
+
+def _update_from_file(digest: Any, file: BinaryIO) -> None:
+    digest.update(file.seek(0, os.SEEK_END).to_bytes(8, "big"))
+    file.seek(0)
+    for block in iter(lambda: file.read(DIGEST_BLOCK_BYTES), b""):
+        digest.update(block)
+    file.seek(0)
 
 
 @dataclass

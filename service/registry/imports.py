@@ -4,21 +4,29 @@ The upload is validated completely (config against ModelSpec, tensors against th
 the config builds) before anything is written; a refused import leaves no row and no blob.
 The stored blob is canonical: float32 tensors with the normalised config and the metrics in
 its metadata, exactly what a trained version stores.
+
+The upload is read where it lies, its spooled file, a block of a tensor at a time: once to
+check it, once more to write the blob, converted to float32 on the way. Neither the file
+nor the network is ever whole in memory (the network is built on the meta device only).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
+import os
 import re
-from collections.abc import Callable
-from typing import Any
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
 from pydantic import ValidationError
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
+from safetensors import SafetensorError, safe_open
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,7 +37,7 @@ from service.database import utcnow
 from service.errors import Unprocessable, error_loc, error_message
 from service.names import MODEL_NAME_PATTERN, model_name_problem
 from service.registry.deletion import release_artifacts
-from service.registry.service import service_version, weights_blob
+from service.registry.service import service_version, weights_header
 from service.registry.tables import Model, ModelVersion
 from service.zoo.budget import meta_model, parameter_count
 from service.zoo.metrics import SCORE_QUANTILE_LEVELS
@@ -37,12 +45,42 @@ from service.zoo.serving import (
     FORMAT_VERSION,
     READABLE_FORMATS,
     SCORE_BUFFERS,
-    check_tensors,
-    load_serving_model,
+    check_scale,
+    check_tensor_names,
+    check_tensor_type,
+    check_tensor_values,
+    neutral_score_buffers,
 )
 from service.zoo.spec import ModelSpec, SpecError, check_spec
 
 MAX_HEADER_BYTES = 100 << 20  # safetensors' own limit on the JSON header
+BLOCK_VALUES = 1 << 20  # values of a tensor read (and converted) at a time: 4 MB as float32
+SCALE = "preprocessor.scale"
+# safetensors' dtype names, as safetensors.torch reads them (those torch has)
+DTYPES: dict[str, torch.dtype] = {
+    name: dtype
+    for name, dtype in {
+        "F64": torch.float64,
+        "F32": torch.float32,
+        "F16": torch.float16,
+        "BF16": torch.bfloat16,
+        "F8_E4M3": getattr(torch, "float8_e4m3fn", None),
+        "F8_E4M3FNUZ": getattr(torch, "float8_e4m3fnuz", None),
+        "F8_E5M2": getattr(torch, "float8_e5m2", None),
+        "F8_E5M2FNUZ": getattr(torch, "float8_e5m2fnuz", None),
+        "C64": torch.complex64,
+        "I64": torch.int64,
+        "I32": torch.int32,
+        "I16": torch.int16,
+        "I8": torch.int8,
+        "U64": getattr(torch, "uint64", None),
+        "U32": getattr(torch, "uint32", None),
+        "U16": getattr(torch, "uint16", None),
+        "U8": torch.uint8,
+        "BOOL": torch.bool,
+    }.items()
+    if dtype is not None
+}
 
 
 def import_version(
@@ -51,7 +89,7 @@ def import_version(
     store: ArtifactStore,
     max_parameters: int,
     name: str,
-    data: bytes,
+    upload: BinaryIO,
     config_json: str | None,
     metrics_json: str | None,
 ) -> ModelVersion:
@@ -59,62 +97,164 @@ def import_version(
         raise Unprocessable("name", f"{name!r} does not match {MODEL_NAME_PATTERN}")
     if problem := model_name_problem(name):
         raise Unprocessable("name", problem)
-    tensors, embedded = read_safetensors(data)
-    config = _config_from(config_json, embedded)
-    spec, n_features, image_shape = check_config(config, max_parameters=max_parameters)
-    try:
-        # shapes first, against the meta network: a mismatch allocates nothing
+    with read_safetensors(upload) as weights:
+        config = _config_from(config_json, weights.metadata)
+        spec, n_features, image_shape = check_config(config, max_parameters=max_parameters)
+        # shapes against the meta network (no storage), then the values, a block at a time
         expected = meta_model(spec, n_features, image_shape).state_dict()
+        neutral: dict[str, torch.Tensor] = {}
         if config["format_version"] == 1:  # no score statistics (see load_serving_model)
+            neutral = neutral_score_buffers(spec.architecture.code_size)
             expected = {k: v for k, v in expected.items() if k not in SCORE_BUFFERS}
-        check_tensors(expected, tensors)
-        model = load_serving_model(config, tensors)
-    except ValueError as exc:
-        raise Unprocessable("file", f"the tensors do not fit the config: {exc}") from exc
-    metrics, where = _metrics_from(metrics_json, embedded)
-    check_metrics(metrics, code_size=spec.architecture.code_size, field=where)
-    canonical = {
-        "spec": spec.model_dump(mode="json"),
-        "n_features": n_features,
-        "image_shape": None if image_shape is None else list(image_shape),
-        "format_version": FORMAT_VERSION,
-    }
-    blob = weights_blob(model.state_dict(), canonical, metrics)
-    stored = store.put_bytes(blob)
-    try:
-        mv = _add_version(
-            session,
-            name,
-            canonical,
-            spec,
-            metrics,
-            stored.sha256,
-            stored.size_bytes,
-            before_commit=lambda: ensure_blob(session, store, stored.sha256, blob),
-        )
-    except BaseException:
-        session.rollback()
-        release_artifacts(session=session, store=store, sha256s=[stored.sha256])
-        raise
+        try:
+            check_weights(weights, {k: tuple(v.shape) for k, v in expected.items()})
+        except ValueError as exc:
+            raise Unprocessable("file", f"the tensors do not fit the config: {exc}") from exc
+        metrics, where = _metrics_from(metrics_json, weights.metadata)
+        check_metrics(metrics, code_size=spec.architecture.code_size, field=where)
+        canonical = {
+            "spec": spec.model_dump(mode="json"),
+            "n_features": n_features,
+            "image_shape": None if image_shape is None else list(image_shape),
+            "format_version": FORMAT_VERSION,
+        }
+        shapes = {k: tuple(v.shape) for k, v in expected.items()}
+        shapes.update({k: tuple(v.shape) for k, v in neutral.items()})
+
+        def blob() -> Iterator[bytes]:
+            """The canonical file (weights_blob's bytes), a block at a time."""
+            yield weights_header(shapes, canonical, metrics)
+            for key in sorted(shapes):
+                if key in neutral:
+                    yield neutral[key].numpy().tobytes()
+                    continue
+                for block in weights.blocks(key):
+                    yield block.to(torch.float32).numpy().tobytes()
+
+        stored = store.put_chunks(blob())
+        try:
+            mv = _add_version(
+                session,
+                name,
+                canonical,
+                spec,
+                metrics,
+                stored.sha256,
+                stored.size_bytes,
+                before_commit=lambda: ensure_blob(session, store, stored.sha256, blob),
+            )
+        except BaseException:
+            session.rollback()
+            release_artifacts(session=session, store=store, sha256s=[stored.sha256])
+            raise
     return mv
 
 
-def read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """The tensors and the metadata; safetensors never runs code, nothing is unpickled."""
+def check_weights(weights: UploadedWeights, expected: dict[str, tuple[int, ...]]) -> None:
+    """What load_serving_model checks of the tensors, in its order, without loading them:
+    the names, each tensor's shape, dtype and values (finite as float32), then the scale."""
+    check_tensor_names(expected, weights.entries)
+    for name, shape in expected.items():
+        check_tensor_type(name, weights.shape(name), weights.dtype(name), shape)
+        for block in weights.blocks(name):
+            check_tensor_values(name, block)
+    check_scale(torch.cat([block.to(torch.float32) for block in weights.blocks(SCALE)]))
+
+
+class UploadedWeights:
+    """A safetensors file whose header safetensors has checked (the offsets tile the data,
+    each entry's size is its shape's), read from its file descriptor a block at a time."""
+
+    def __init__(self, fd: int, header: dict[str, Any], data_start: int, size: int) -> None:
+        self.fd = fd
+        self.data_start = data_start
+        self.metadata: dict[str, str] = header.get("__metadata__") or {}
+        self.entries: dict[str, dict[str, Any]] = {
+            k: v for k, v in header.items() if k != "__metadata__"
+        }
+        for name in self.entries:  # what safetensors checked, as this parse of it reads
+            start, end = self.entries[name]["data_offsets"]
+            dtype = self.dtype(name)
+            if isinstance(dtype, torch.dtype) and not (
+                0 <= start <= end <= size - data_start
+                and end - start == math.prod(self.shape(name)) * dtype.itemsize
+            ):
+                raise ValueError(f"the offsets of tensor {name!r} do not fit its shape")
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(self.entries[name]["shape"])
+
+    def dtype(self, name: str) -> torch.dtype | str:
+        """The torch dtype, or the file's name for one that torch lacks."""
+        dtype = self.entries[name]["dtype"]
+        return DTYPES.get(dtype, dtype)
+
+    def blocks(self, name: str) -> Iterator[torch.Tensor]:
+        """The tensor's values, flat, BLOCK_VALUES at a time, in its own (float) dtype."""
+        dtype = self.dtype(name)
+        assert isinstance(dtype, torch.dtype)
+        count = math.prod(self.shape(name))
+        offset = self.data_start + int(self.entries[name]["data_offsets"][0])
+        for first in range(0, count, BLOCK_VALUES):
+            block = torch.empty(min(BLOCK_VALUES, count - first), dtype=dtype)
+            raw = block.view(torch.uint8).numpy()
+            _read_exactly(self.fd, raw, offset + first * dtype.itemsize)
+            yield block
+
+
+def _read_exactly(fd: int, into: np.ndarray, offset: int) -> None:
+    view = into.data.cast("B")
+    done = 0
+    while done < len(view):
+        n = os.preadv(fd, [view[done:]], offset + done)
+        if n == 0:
+            raise OSError(f"the upload ended {len(view) - done} bytes early")
+        done += n
+
+
+@contextlib.contextmanager
+def read_safetensors(upload: BinaryIO) -> Iterator[UploadedWeights]:
+    """The upload's header, checked; safetensors never runs code, nothing is unpickled."""
+    with _on_disk(upload) as (fd, path):
+        size = os.fstat(fd).st_size
+        try:
+            header_len = int.from_bytes(os.pread(fd, 8, 0), "little")
+            if size < 8 or header_len > min(MAX_HEADER_BYTES, size - 8):
+                raise ValueError("the header length does not fit the file")
+            header = json.loads(os.pread(fd, header_len, 8))
+            if not isinstance(header, dict):
+                raise ValueError("the header is not a JSON object")
+            metadata = header.get("__metadata__") or {}
+            with safe_open(path, framework="numpy"):
+                pass  # safetensors' own checks of the header against the file's size
+            if not isinstance(metadata, dict):
+                raise Unprocessable("file", "the safetensors metadata is not a JSON object")
+            weights = UploadedWeights(fd, header, 8 + header_len, size)
+        except (ValueError, SafetensorError, RecursionError) as exc:  # deep nesting: recursion
+            raise Unprocessable("file", f"not a safetensors file: {exc}") from exc
+        yield weights
+
+
+@contextlib.contextmanager
+def _on_disk(upload: BinaryIO) -> Iterator[tuple[int, str]]:
+    """A descriptor and a path of the upload's bytes (safe_open takes a path): its spooled
+    file, named under /proc/self/fd, or else a copy in a temporary file."""
+    rollover = getattr(upload, "rollover", None)
+    if rollover is not None:  # a SpooledTemporaryFile still in memory (a small upload)
+        rollover()
+    upload.flush()
     try:
-        header_len = int.from_bytes(data[:8], "little")
-        if len(data) < 8 or header_len > min(MAX_HEADER_BYTES, len(data) - 8):
-            raise ValueError("the header length does not fit the file")
-        header = json.loads(data[8 : 8 + header_len])
-        if not isinstance(header, dict):
-            raise ValueError("the header is not a JSON object")
-        metadata = header.get("__metadata__") or {}
-        tensors = load_safetensors(data)
-    except (ValueError, SafetensorError, RecursionError) as exc:  # deep nesting: recursion
-        raise Unprocessable("file", f"not a safetensors file: {exc}") from exc
-    if not isinstance(metadata, dict):
-        raise Unprocessable("file", "the safetensors metadata is not a JSON object")
-    return tensors, metadata
+        fd = upload.fileno()
+    except (OSError, io.UnsupportedOperation):
+        fd = -1
+    if fd >= 0 and os.path.exists(path := f"/proc/self/fd/{fd}"):
+        yield fd, path
+        return
+    with tempfile.NamedTemporaryFile(prefix="aesvc-import-") as copy:
+        upload.seek(0)
+        shutil.copyfileobj(upload, copy, 1 << 20)
+        copy.flush()
+        yield copy.fileno(), copy.name
 
 
 def check_metrics(metrics: dict[str, Any], *, code_size: int, field: str = "metrics") -> None:

@@ -185,13 +185,12 @@ def import_model_version(
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ModelVersionPublic | JSONResponse:
-    data = file.file.read()
     claim = idempotency.begin(
         session,
         request,
         key=idempotency_key,
         operation="import_model_version",
-        digest=idempotency.request_digest(name, data, config, metrics),
+        digest=idempotency.request_digest(name, file.file, config, metrics),
         ttl_s=settings.idempotency_ttl_s,
         pending_s=settings.idempotency_pending_s,
     )
@@ -203,7 +202,7 @@ def import_model_version(
             store=store,
             max_parameters=settings.resolved_max_model_parameters,
             name=name,
-            data=data,
+            upload=file.file,
             config_json=config,
             metrics_json=metrics,
         )

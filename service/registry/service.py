@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -71,12 +72,39 @@ def weights_blob(
     Those follow from the weights and the data; the others (timings) would make two equal
     trainings store two files."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    metadata = weights_metadata(config, metrics)
+    if "metrics" not in metadata:
+        return save_safetensors(tensors, metadata=metadata)
+    return _metadata_sorted(save_safetensors(tensors, metadata=metadata))
+
+
+def weights_metadata(config: dict[str, Any], metrics: dict[str, Any]) -> dict[str, str]:
     metadata = {"config": json.dumps(config, sort_keys=True)}
     serving = {k: metrics[k] for k in SERVING_METRICS if k in metrics}
-    if not serving:
-        return save_safetensors(tensors, metadata=metadata)
-    metadata["metrics"] = json.dumps(serving, sort_keys=True)
-    return _metadata_sorted(save_safetensors(tensors, metadata=metadata))
+    if serving:
+        metadata["metrics"] = json.dumps(serving, sort_keys=True)
+    return metadata
+
+
+def weights_header(
+    shapes: Mapping[str, Sequence[int]], config: dict[str, Any], metrics: dict[str, Any]
+) -> bytes:
+    """The first bytes of weights_blob's file for float32 tensors of these shapes, whose
+    bytes follow in the order of their names: what a blob written a tensor at a time begins
+    with (an import's: service.registry.imports). As safetensors writes it: the metadata
+    first, then each tensor's entry in the order of its data, the header padded with spaces
+    to 8 bytes (tests/registry/test_import_canonical.py holds the two to the same bytes)."""
+    metadata = dict(sorted(weights_metadata(config, metrics).items()))
+    header: dict[str, Any] = {"__metadata__": metadata}
+    offset = 0
+    for name in sorted(shapes):
+        shape = [int(n) for n in shapes[name]]
+        size = 4 * math.prod(shape)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text
 
 
 def _metadata_sorted(blob: bytes) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -37,11 +38,8 @@ class ServingModel(nn.Module):
         super().__init__()
         self.preprocessor = preprocessor
         self.autoencoder = autoencoder
-        code = autoencoder.code_size
-        # Neutral until fit_score: the score is then the plain reconstruction error (format 1).
-        self.register_buffer("error_scale", torch.ones(1))  # (1,)
-        self.register_buffer("coding_mean", torch.zeros(code))  # (code,)
-        self.register_buffer("coding_precision", torch.zeros(code, code))  # (code, code)
+        for name, value in neutral_score_buffers(autoencoder.code_size).items():
+            self.register_buffer(name, value)
 
     def encode(self, x_raw: torch.Tensor) -> torch.Tensor:
         return self.autoencoder.encode(self.preprocessor(x_raw))  # (B, code_size)
@@ -222,22 +220,52 @@ def _parse_config(config: dict[str, Any]) -> tuple[ModelSpec, int, tuple[int, in
     return spec, n_features, image_shape
 
 
+def neutral_score_buffers(code_size: int) -> dict[str, torch.Tensor]:
+    """SCORE_BUFFERS until fit_score (and in a format 1 file, which has none): the score is
+    then the plain reconstruction error."""
+    return {
+        "error_scale": torch.ones(1),  # (1,)
+        "coding_mean": torch.zeros(code_size),  # (code,)
+        "coding_precision": torch.zeros(code_size, code_size),  # (code, code)
+    }
+
+
 def check_tensors(expected: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor]) -> None:
     """Names and shapes must match exactly, values must be finite floats."""
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
-    if missing or extra:
-        raise ValueError(f"tensor names do not match the config: missing {missing}, extra {extra}")
+    check_tensor_names(expected, tensors)
     for name, want in expected.items():
         got = tensors[name]
-        if tuple(got.shape) != tuple(want.shape):
-            raise ValueError(
-                f"tensor '{name}' has shape {tuple(got.shape)}, expected {tuple(want.shape)}"
-            )
-        if not got.is_floating_point():
-            raise ValueError(f"tensor '{name}' has dtype {got.dtype}, expected a float type")
-        if not bool(torch.isfinite(got.to(torch.float32)).all()):  # as float32, as loaded
-            raise ValueError(f"tensor '{name}' holds non-finite values (as float32)")
+        check_tensor_type(name, tuple(got.shape), got.dtype, tuple(want.shape))
+        check_tensor_values(name, got)
+
+
+def check_tensor_names(expected: Iterable[str], got: Iterable[str]) -> None:
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    if missing or extra:
+        raise ValueError(f"tensor names do not match the config: missing {missing}, extra {extra}")
+
+
+def check_tensor_type(
+    name: str, shape: tuple[int, ...], dtype: torch.dtype | str, want: tuple[int, ...]
+) -> None:
+    """The shape, and a float dtype (`dtype`: a file's own name for one torch lacks)."""
+    if shape != want:
+        raise ValueError(f"tensor '{name}' has shape {shape}, expected {want}")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"tensor '{name}' has dtype {dtype}, expected a float type")
+
+
+def check_tensor_values(name: str, values: torch.Tensor) -> None:
+    """Finite as float32, as loaded (`values`: the tensor or any part of it)."""
+    if not bool(torch.isfinite(values.to(torch.float32)).all()):
+        raise ValueError(f"tensor '{name}' holds non-finite values (as float32)")
+
+
+def check_scale(scale: torch.Tensor) -> None:
+    """preprocessor.scale, as float32: the preprocessing divides by it."""
+    if not bool((scale != 0).all()) or math.isnan(float(scale.sum())):
+        raise ValueError("tensor 'preprocessor.scale' must be non-zero")
 
 
 def load_serving_model(config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> ServingModel:
@@ -249,7 +277,5 @@ def load_serving_model(config: dict[str, Any], tensors: dict[str, torch.Tensor])
         tensors = {**tensors, **{k: expected[k] for k in SCORE_BUFFERS}}
     check_tensors(expected, tensors)
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
-    scale = model.preprocessor.scale
-    if not bool((scale != 0).all()) or math.isnan(float(scale.sum())):
-        raise ValueError("tensor 'preprocessor.scale' must be non-zero")
+    check_scale(model.preprocessor.scale)
     return model.eval()
