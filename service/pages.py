@@ -165,7 +165,10 @@ def paginate(
     With `weight`, the page also ends before the row that would take its rows' weights past
     `budget` (it holds one row at least), and the token goes on from there: a short page,
     as AIP-158 allows, for rows whose answers are large (a dataset's full view)."""
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # counted over the key alone: the rows' other columns (a dataset's megabytes of stats)
+    # are not the count's to read
+    keys = query.with_only_columns(tie_break, maintain_column_froms=True)
+    count = session.scalar(select(func.count()).select_from(keys.subquery())) or 0
     name = page.order_by.lstrip("-")
     column, descending = columns[name], page.order_by.startswith("-")
     scope = _scope(page.order_by, filters)

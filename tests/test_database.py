@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 from fastapi import Request
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.context import AppContext
@@ -18,6 +20,7 @@ from service.database import (
     migrate,
     migration_heads,
 )
+from service.datasets.tables import Dataset
 from service.deps import get_session
 from tests.live import free_port
 
@@ -195,3 +198,30 @@ def test_a_request_session_whose_connection_died_ends_without_raising(settings: 
             assert fresh.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         ctx.close()
+
+
+def test_the_profile_moves_out_of_stats_into_its_own_column(settings: Settings) -> None:
+    """Migration 0012: a basic listing read each profile out of `stats` by a JSON path, and
+    the database parsed the whole of `stats` (megabytes for a wide dataset) to find it."""
+    url = settings.resolved_database_url
+    migrate(url)
+    downgrade(url, "0011")  # the fixture's database may be at head already
+    engine = create_db_engine(url)
+    profile = {"n_rows": 3, "n_features": 2, "min": -1.5, "image": False}
+    insert = text(
+        "insert into dataset (id,name,source_format,n_rows,n_features,feature_names,sha256,"
+        "size_bytes,stats,builtin,created_at) values (:id,:id,'npy',3,2,'[]','a',1,:stats,"
+        ":builtin,'2026-01-01 00:00:00')"
+    )
+    try:
+        with engine.begin() as conn:
+            stats = {"mean": [0.0, 1.0], "profile": profile}
+            conn.execute(insert, {"id": "new", "stats": json.dumps(stats), "builtin": False})
+            conn.execute(insert, {"id": "old", "stats": '{"mean": [0.0]}', "builtin": False})
+        migrate(url)
+        with Session(engine) as session:
+            rows = {d.id: d for d in session.scalars(select(Dataset))}
+        assert rows["new"].profile == profile and rows["new"].stats == stats
+        assert rows["old"].profile is None
+    finally:
+        engine.dispose()

@@ -93,7 +93,8 @@ class OutputSummary:
             "n_features": self.n_features,
             "sha256": self._digest.hexdigest(),
             "size_bytes": self.size_bytes,
-            "stats": {**self._moments.stats(), "profile": self.profile().model_dump()},
+            "stats": self._moments.stats(),
+            "profile": self.profile().model_dump(),
         }
 
 

@@ -153,7 +153,7 @@ def list_datasets(
         if view == DatasetView.FULL:
             return json_answer(service.full_listing(ctx.dataset_answers, rows, count, token))
         return DatasetsPublic(
-            data=service.to_basic(session, rows), count=count, next_page_token=token
+            data=service.to_basic(rows), count=count, next_page_token=token
         )
 
 
@@ -169,7 +169,7 @@ def read_dataset(
     with ctx.session_factory() as session:
         dataset = service.get_dataset(session=session, id_or_name=id_or_name, per_feature=False)
         if view == DatasetView.BASIC:
-            return service.to_basic(session, [dataset])[0]
+            return service.to_basic([dataset])[0]
         return json_answer(service.full_answer(ctx.dataset_answers, dataset))
 
 

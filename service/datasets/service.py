@@ -139,7 +139,8 @@ def create_dataset(
         sha256=written.sha256,
         labels_sha256=labels.sha256 if labels else None,
         size_bytes=written.size_bytes,
-        stats={**written.stats, "profile": written.profile.model_dump()},
+        stats=written.stats,
+        profile=written.profile.model_dump(),
         builtin=builtin,
     )
     session.add(dataset)
@@ -252,19 +253,12 @@ def to_public(dataset: Dataset) -> DatasetPublic:
         {
             **{c: getattr(dataset, c) for c in DatasetPublic.model_fields if hasattr(dataset, c)},
             "has_labels": dataset.labels_sha256 is not None,
-            "profile": dataset.stats.get("profile"),
         }
     )
 
 
-def to_basic(session: Session, datasets: list[Dataset]) -> list[DatasetPublic]:
-    """The basic views of `datasets` (read without their per-feature columns): their
-    profiles are taken from `stats` by the database, one query for all."""
-    profiles: dict[str, Any] = {}
-    if datasets:
-        query = select(Dataset.id, Dataset.stats["profile"])
-        found = session.execute(query.where(Dataset.id.in_([d.id for d in datasets])))
-        profiles = {row[0]: row[1] for row in found}
+def to_basic(datasets: list[Dataset]) -> list[DatasetPublic]:
+    """The basic views of `datasets` (read without their per-feature columns)."""
     fields = [
         c for c in DatasetPublic.model_fields if c not in BASIC_FIELDS and hasattr(Dataset, c)
     ]
@@ -274,7 +268,6 @@ def to_basic(session: Session, datasets: list[Dataset]) -> list[DatasetPublic]:
                 **{c: getattr(d, c) for c in fields},
                 **dict.fromkeys(BASIC_FIELDS),
                 "has_labels": d.labels_sha256 is not None,
-                "profile": profiles.get(d.id),
             }
         )
         for d in datasets
@@ -345,7 +338,7 @@ def delete_dataset(
     dataset = get_dataset(session=session, id_or_name=id_or_name, per_feature=False)
     tags: list[str] = []
     if if_match is not None:
-        basic = RenderedJson.of(_JSON.dump_json(to_basic(session, [dataset])[0]))
+        basic = RenderedJson.of(_JSON.dump_json(to_basic([dataset])[0]))
         tags = [basic.etag, full_answer(cache or RenderedCache(0), dataset).etag]
     check_if_match_tags(if_match, tags)
     busy = session.scalar(

@@ -24,6 +24,9 @@ class Dataset(Base):
     labels_sha256: Mapped[str | None] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     stats: Mapped[dict[str, Any]]
+    # DataProfile's fields; None for a dataset stored before profiles were (migration 0012
+    # copied them out of `stats`, whose per-feature arrays a listing must not parse)
+    profile: Mapped[dict[str, Any] | None]
     builtin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

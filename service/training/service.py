@@ -59,9 +59,8 @@ def preprocessed_range(dataset: Dataset, preprocessing: str) -> tuple[float, flo
 
 def dataset_profile(dataset: Dataset) -> DataProfile:
     """The profile taken at upload; older datasets: what their stored stats tell."""
-    stored = dataset.stats.get("profile")
-    if stored is not None:
-        return DataProfile.model_validate(stored)
+    if dataset.profile is not None:
+        return DataProfile.model_validate(dataset.profile)
     stats = dataset.stats
     return DataProfile(
         n_rows=dataset.n_rows,

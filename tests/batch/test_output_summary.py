@@ -27,7 +27,7 @@ def test_the_summary_equals_the_whole_matrix_s(
         block = X[start : start + 30]
         summary.add(block, len(npy_bytes(block)))
     columns = summary.columns()
-    assert columns["stats"]["profile"] == profile_data(X).model_dump()
+    assert columns["profile"] == profile_data(X).model_dump()
     assert columns["sha256"] == hashlib.sha256(npy_bytes(X)).hexdigest()
     stats, x = columns["stats"], X.astype(np.float64)
     np.testing.assert_allclose(stats["mean"], x.mean(axis=0), rtol=1e-12, atol=1e-12)

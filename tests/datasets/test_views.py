@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from service.datasets import service as datasets_service
 from service.datasets.parsing import MAX_FEATURES
@@ -155,3 +156,27 @@ def test_a_name_given_again_after_a_delete_reads_the_new_dataset(
     read = client.get("/v1/datasets/x").json()
     assert read["id"] == second["id"] and read["n_features"] == 7
     assert read["stats"]["max"] == X.max(axis=0).tolist()
+
+
+def test_a_basic_listing_and_read_never_read_the_per_feature_columns(
+    client: TestClient, upload: Upload
+) -> None:
+    """The profile has its own column (migration 0012): read out of `stats` by a JSON path,
+    it had the database parse a wide dataset's megabytes of `stats` for each listed one."""
+    assert upload("rows.npy", npy_bytes(random_matrix(20, 4)), name="rows").status_code == 201
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.lower())
+
+    engine = client.app.state.ctx.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        listed = client.get("/v1/datasets").json()["data"]
+        basic = client.get("/v1/datasets/rows", params={"view": "basic"}).json()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert all(d["profile"]["n_features"] == d["n_features"] for d in listed)
+    assert basic["profile"]["n_rows"] == 20
+    dataset_reads = [s for s in statements if "from dataset" in s]
+    assert dataset_reads and not [s for s in dataset_reads if "stats" in s], dataset_reads
