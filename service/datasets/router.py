@@ -152,9 +152,7 @@ def list_datasets(
         rows, count, token = service.list_datasets(session=session, page=page, view=view)
         if view == DatasetView.FULL:
             return json_answer(service.full_listing(ctx.dataset_answers, rows, count, token))
-        return DatasetsPublic(
-            data=service.to_basic(rows), count=count, next_page_token=token
-        )
+        return DatasetsPublic(data=service.to_basic(rows), count=count, next_page_token=token)
 
 
 @router.get(
