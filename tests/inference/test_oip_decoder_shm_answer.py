@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from service.main import create_app
 from tests.inference.conftest import CODE_SIZE, settings_for
 
+pytestmark = pytest.mark.any_database  # the server's memory and parsing, not its database
+
 ROWS = 10
 WIDTH = 64  # digits
 

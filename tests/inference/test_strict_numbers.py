@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 from service.main import create_app
 from tests.inference.conftest import CODE_SIZE, settings_for
 
+pytestmark = pytest.mark.any_database  # the server's memory and parsing, not its database
+
 OFF_LOOP = 8192  # bodies this large or larger are parsed in the pool
 V1 = "/v1/models/digits-ae/versions/1"
 VAE = "/v1/models/digits-vae/versions/1"

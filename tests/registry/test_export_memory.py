@@ -16,6 +16,8 @@ from service.registry.service import weights_blob
 from tests.live import LiveServer
 from tests.registry.builders import make_model
 
+pytestmark = pytest.mark.any_database  # the server's memory and parsing, not its database
+
 STALLED = 16
 URL = "/v1/models/big/versions/1/artifact"
 

@@ -16,6 +16,8 @@ from service.registry.service import weights_blob
 from tests.live import LiveServer
 from tests.registry.builders import make_model
 
+pytestmark = pytest.mark.any_database  # the server's memory and parsing, not its database
+
 
 def status_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
