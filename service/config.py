@@ -122,8 +122,8 @@ class Settings(BaseSettings):
         "server",
         default=64 << 20,
         ge=1,
-        description="A body of rows or weights (v1 inference, v2 infer, a model import); "
-        "past it 413.",
+        description="A body of rows (v1 inference, v2 infer); past it 413. A model import "
+        "may be as large as AESVC_MAX_MODEL_PARAMETERS in float64, and this more.",
     )
     max_control_body_bytes: int = setting(
         "server",
@@ -544,6 +544,12 @@ class Settings(BaseSettings):
     @property
     def resolved_max_model_parameters(self) -> int:
         return self.max_model_parameters or machine_memory_bytes() // 16 // 4
+
+    @property
+    def resolved_max_import_bytes(self) -> int:
+        """A model import's body: the largest network the service takes, every value a
+        float64, and max_body_bytes for its header (config, metrics) and the form."""
+        return self.resolved_max_model_parameters * 8 + self.max_body_bytes
 
     @property
     def resolved_max_training_bytes(self) -> int:

@@ -49,12 +49,14 @@ class CountedBody:
         return message
 
 
-# The routes that take rows or weights (v1 inference, v2 infer, a model import): the body
-# limit. A dataset upload: the upload limit. Any other: the control limit.
+# The routes that take rows (v1 inference, v2 infer): the body limit. A dataset upload: the
+# upload limit. A model import: the import limit (what the largest network the service takes
+# weighs; it is read from disk a block at a time). Any other: the control limit.
 ROWS_ROUTE = re.compile(
-    r"/v1/models/[^/]+/versions(/[^/]+/(encode|decode|reconstruct|score|generate|interpolate))?"
+    r"/v1/models/[^/]+/versions/[^/]+/(encode|decode|reconstruct|score|generate|interpolate)"
     r"|/v2/models/[^/]+(/versions/[^/]+)?/infer"
 )
+IMPORT_ROUTE = re.compile(r"/v1/models/[^/]+/versions")
 
 
 class BodyLimitMiddleware:
@@ -62,19 +64,30 @@ class BodyLimitMiddleware:
     stream."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, max_control_bytes: int
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        max_import_bytes: int,
+        max_control_bytes: int,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_import_bytes = max_import_bytes
         self.max_control_bytes = max_control_bytes
 
     def limit_for(self, scope: Scope) -> int:
         path = scope["path"].rstrip("/")
-        if scope["method"] == "POST" and path == "/v1/datasets":
+        if scope["method"] != "POST":
+            return self.max_control_bytes
+        if path == "/v1/datasets":
             return self.max_upload_bytes
-        if scope["method"] == "POST" and ROWS_ROUTE.fullmatch(path):
+        if ROWS_ROUTE.fullmatch(path):
             return self.max_body_bytes
+        if IMPORT_ROUTE.fullmatch(path):
+            return self.max_import_bytes
         return self.max_control_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

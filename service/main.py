@@ -210,6 +210,7 @@ def create_app(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        max_import_bytes=settings.resolved_max_import_bytes,
         max_control_bytes=settings.max_control_body_bytes,
     )
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so 413s carry an id

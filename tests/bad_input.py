@@ -50,6 +50,8 @@ DOMAIN_MODULES = (
 PROBLEM_JSON = "application/problem+json"
 MAX_UPLOAD_BYTES = 8 << 10
 MAX_BODY_BYTES = 16 << 10
+MAX_MODEL_PARAMETERS = 100_000
+MAX_IMPORT_BYTES = MAX_MODEL_PARAMETERS * 8 + MAX_BODY_BYTES  # float64 weights and a header
 MAX_ROWS = 8
 MAX_GENERATE = 32
 MAX_STEPS = 16
@@ -225,6 +227,7 @@ WORLD_SETTINGS: dict[str, Any] = {
     "builtin_datasets": False,
     "max_upload_bytes": MAX_UPLOAD_BYTES,
     "max_body_bytes": MAX_BODY_BYTES,
+    "max_model_parameters": MAX_MODEL_PARAMETERS,
     "max_control_body_bytes": MAX_BODY_BYTES,  # the control routes probed at the same size
     "max_request_rows": MAX_ROWS,
     "max_generate": MAX_GENERATE,

@@ -129,8 +129,9 @@ def test_body_over_the_json_limit_is_413(settings: Settings) -> None:
 def test_rows_and_weights_take_the_body_limit_and_the_rest_the_control_limit(
     settings: Settings,
 ) -> None:
-    """A job, a sweep or tags are a few KB (AESVC_MAX_CONTROL_BODY_BYTES); rows and weights
-    (v1 inference, v2 infer, a model import) may be large (AESVC_MAX_BODY_BYTES)."""
+    """A job, a sweep or tags are a few KB (AESVC_MAX_CONTROL_BODY_BYTES); rows (v1
+    inference, v2 infer) may be large (AESVC_MAX_BODY_BYTES); a model import as large as the
+    largest network the service takes (AESVC_MAX_MODEL_PARAMETERS, float64)."""
     limits = {"max_control_body_bytes": 1000, "max_body_bytes": 100_000}
     with TestClient(create_app(settings.model_copy(update=limits), start_workers=False)) as c:
         rows = {"inputs": [[0.5] * 64] * 40}  # about 10 KB
@@ -144,6 +145,13 @@ def test_rows_and_weights_take_the_body_limit_and_the_rest_the_control_limit(
         assert c.post("/v2/models/m/infer", json=infer).status_code == 404
         weights = c.post("/v1/models/m/versions", files={"file": ("m.safetensors", b"x" * 5000)})
         assert weights.status_code == 422, weights.text  # not a safetensors file, not a 413
+        past_rows = c.post("/v1/models/m/versions", files={"file": ("m", b"x" * 200_000)})
+        assert past_rows.status_code == 422, past_rows.text  # past the rows' limit: not theirs
+        import_limit = settings.model_copy(update=limits).resolved_max_import_bytes
+        declared = {"content-type": "multipart/form-data; boundary=x"}
+        declared["content-length"] = str(import_limit + 1)
+        huge = c.post("/v1/models/m/versions", headers=declared, content=b"--x--\r\n")
+        assert huge.status_code == 413 and huge.json()["limit_bytes"] == import_limit, huge.text
         padded = {"model_name": "m", "tags": {"pad": "x" * 2000}}
         for method, path in (
             ("POST", "/v1/jobs"),

@@ -18,7 +18,7 @@ from tests.bad_input import (
     MALFORMED_JSON,
     MALFORMED_MULTIPART,
     MALFORMED_NPY,
-    MAX_BODY_BYTES,
+    MAX_IMPORT_BYTES,
     MEDIA_TYPE,
     MULTIPART_WITHOUT_BOUNDARY,
     N_FEATURES,
@@ -153,7 +153,7 @@ def import_cases() -> Iterator[Case]:
         (MALFORMED_MULTIPART, "no-boundary", 400, None, MULTIPART_WITHOUT_BOUNDARY),
         (MALFORMED_MULTIPART, "unterminated-part", 422, "file", UNTERMINATED_PART),
         (MEDIA_TYPE, "json-body", 415, None, {"json": {"config": config}}),
-        (OVERSIZE, "body-over-limit", 413, None, part(b"\x00" * (MAX_BODY_BYTES + 1))),
+        (OVERSIZE, "body-over-limit", 413, None, part(b"\x00" * (MAX_IMPORT_BYTES + 1))),
     ):  # fmt: skip
         yield Case("POST", route, url, kind, label, status, name, request)
     yield Case("POST", route, "/v1/models/-bad%20name/versions", "out-of-range", "model-name",
