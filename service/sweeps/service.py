@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import utcnow
-from service.datasets.service import get_dataset
+from service.datasets.service import get_dataset, use_dataset
 from service.datasets.tables import Dataset
 from service.errors import NotFound, Unprocessable
 from service.idempotency import body_digest, commit_or_replay, replayed_row
@@ -132,7 +132,7 @@ def create_sweep(
     session.rollback()
     _check_metric(body, dataset, store)
     trials = planned_trials(body, dataset, limits)
-    dataset = get_dataset(session=session, id_or_name=dataset.id)  # not deleted meanwhile
+    dataset = use_dataset(session=session, id_or_name=dataset.id)  # not deleted meanwhile
     check_quota(session, owner, limits)  # a key at its quota of jobs may not start trials
     sweep = Sweep(
         id=uuid.uuid4().hex,
