@@ -87,7 +87,7 @@ def list_models(
     rows, count, token = service.list_models(
         session=session, name_contains=name_contains, page=page
     )
-    data = [service.model_public(session, m) for m in rows]
+    data = service.models_public(session, rows)
     return ModelsPublic(data=data, count=count, next_page_token=token)
 
 

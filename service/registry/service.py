@@ -330,8 +330,31 @@ def latest_version_number(session: Session, model_id: int) -> int | None:
 
 
 def model_public(session: Session, model: Model) -> ModelPublic:
-    latest = latest_version_number(session, model.id)
-    aliases = aliases_of(session, model.id)
+    return _model_public(
+        model, latest_version_number(session, model.id), aliases_of(session, model.id)
+    )
+
+
+def models_public(session: Session, models: list[Model]) -> list[ModelPublic]:
+    """model_public of each, in two queries: a page of 1,000 models took 2,001 (0.34 s of a
+    worker thread and a pooled connection; 40 such listings kept other reads 8 s waiting)."""
+    ids = [m.id for m in models]
+    if not ids:
+        return []
+    latest = dict(
+        session.execute(
+            select(ModelVersion.model_id, func.max(ModelVersion.version))
+            .where(ModelVersion.model_id.in_(ids), ModelVersion.status == "ready")
+            .group_by(ModelVersion.model_id)
+        ).all()
+    )
+    aliases: dict[int, dict[str, int]] = {}
+    for row in session.scalars(select(ModelAlias).where(ModelAlias.model_id.in_(ids))):
+        aliases.setdefault(row.model_id, {})[row.alias] = row.version
+    return [_model_public(m, latest.get(m.id), aliases.get(m.id, {})) for m in models]
+
+
+def _model_public(model: Model, latest: int | None, aliases: dict[str, int]) -> ModelPublic:
     if latest is not None:
         aliases[LATEST] = latest
     return ModelPublic(
