@@ -389,9 +389,41 @@ def _aliased_versions(
 
 
 def version_public(session: Session, model_name: str, mv: ModelVersion) -> ModelVersionPublic:
-    all_aliases = aliases_of(session, mv.model_id)
+    return versions_public(session, model_name, [mv])[0]
+
+
+def versions_public(
+    session: Session, model_name: str, versions: list[ModelVersion]
+) -> list[ModelVersionPublic]:
+    """version_public of each version of one model, in three queries: a page of 1,000
+    versions took three each (its aliases, the latest, the versions its aliases name)."""
+    if not versions:
+        return []
+    model_id = versions[0].model_id
+    all_aliases = aliases_of(session, model_id)
+    latest = latest_version_number(session, model_id)
+    aliased = _aliased_versions(session, model_id, all_aliases, exclude=-1)
+    return [
+        _version_public(
+            model_name,
+            mv,
+            all_aliases,
+            latest,
+            {alias: named for alias, named in aliased.items() if named[0] != mv.version},
+        )
+        for mv in versions
+    ]
+
+
+def _version_public(
+    model_name: str,
+    mv: ModelVersion,
+    all_aliases: dict[str, int],
+    latest: int | None,
+    aliased: dict[str, tuple[int, dict[str, Any], str | None]],
+) -> ModelVersionPublic:
     aliases = sorted(a for a, v in all_aliases.items() if v == mv.version)
-    if latest_version_number(session, mv.model_id) == mv.version:
+    if latest == mv.version:
         aliases.append(LATEST)
     return ModelVersionPublic(
         model=model_name,
@@ -405,7 +437,7 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
         worse_than=worse_than(
             metrics=mv.metrics,
             dataset_sha256=mv.dataset_sha256,
-            aliased=_aliased_versions(session, mv.model_id, all_aliases, mv.version),
+            aliased=aliased,
         ),
         spec=ModelSpec.stored(mv.spec),
         source_job_id=mv.source_job_id,
