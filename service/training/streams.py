@@ -37,7 +37,7 @@ from service.training.tables import Job, JobEvent
 
 ANONYMOUS = ""  # the one bucket of every caller while auth is disabled
 MAX_POLL_BACKOFF_S = 5.0  # between a feed's polls while they fail
-PAGE_EVENTS = 500  # events read at once (a few KB each as rows, about 1 MB a page)
+PAGE_EVENTS = 100  # events read at once (a few KB each as rows: a page holds a few hundred KB)
 log = logging.getLogger(__name__)
 
 
