@@ -4,7 +4,6 @@ lifespan starts (inference, workers), each a typed attribute."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from service.training.service import refuse_while_training
 if TYPE_CHECKING:  # typing only: these modules import this one
     from service.executors.local import WorkerPool
     from service.executors.ray_executor import RayDispatcher
+    from service.health import DatabaseCheck
     from service.inference.runtime.cache import LoadedModel, ModelCache, Preloader
     from service.inference.runtime.engine import InferenceEngine
     from service.json_bodies import JsonBodyPool
@@ -68,7 +68,7 @@ class AppContext:
         default_factory=lambda: RenderedCache(DATASET_ANSWER_BYTES)
     )
     ref_lookups: dict[tuple[str, str], asyncio.Future[LoadedModel]] = field(default_factory=dict)
-    readiness_check: threading.Thread | None = None  # the database probe in flight
+    readiness_check: DatabaseCheck | None = None  # the database probe in flight, or the last
     migration_heads: set[str] | None = None  # of the code, read once
 
     def inference(self) -> tuple[InferenceEngine, ModelCache]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -27,30 +28,46 @@ def read_health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class DatabaseCheck:
+    """One probe of the database, in its own thread; every readiness request that arrives
+    while it runs waits for it (until `deadline`) and shares its outcome."""
+
+    def __init__(self, engine: Any, timeout_s: float) -> None:
+        self.outcome: dict[str, Any] = {}
+        self.deadline = time.monotonic() + timeout_s
+        self.thread = threading.Thread(
+            target=self._run, args=(engine,), name="readiness-database", daemon=True
+        )
+
+    def _run(self, engine: Any) -> None:
+        try:  # connects, so it fails when the database is unreachable
+            self.outcome["revisions"] = current_revisions(engine)
+        except Exception as exc:
+            self.outcome["error"] = exc
+
+
+_CHECK_LOCK = threading.Lock()
+
+
 def _database_revisions(ctx: AppContext, timeout_s: float) -> set[str]:
     """The database's migration revisions; raises when it is unreachable or slower than
     timeout_s (the query then finishes, or fails, in its own thread)."""
-    outcome: dict[str, Any] = {}
-
-    def check() -> None:
-        try:  # connects, so it fails when the database is unreachable
-            outcome["revisions"] = current_revisions(ctx.engine)
-        except Exception as exc:
-            outcome["error"] = exc
-
-    # One check in flight at most: probes of a hung database must not pile up threads.
-    previous = ctx.readiness_check
-    if previous is not None and previous.is_alive():
-        raise TimeoutError("the previous check has not answered yet")
-    thread = threading.Thread(target=check, name="readiness-database", daemon=True)
-    ctx.readiness_check = thread
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
+    # One check in flight at most: probes of a hung database must not pile up threads, and
+    # probes that arrive together share one check (a second probe answered 503 "the previous
+    # check has not answered yet" while the first one's query ran: two balancers, or a
+    # caller probing in a loop, took a healthy instance out of service).
+    with _CHECK_LOCK:
+        check = ctx.readiness_check
+        if check is None or not check.thread.is_alive():
+            check = DatabaseCheck(ctx.engine, timeout_s)
+            ctx.readiness_check = check
+            check.thread.start()
+    check.thread.join(max(0.0, check.deadline - time.monotonic()))
+    if check.thread.is_alive():
         raise TimeoutError(f"no answer within {timeout_s:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    revisions: set[str] = outcome["revisions"]
+    if "error" in check.outcome:
+        raise check.outcome["error"]
+    revisions: set[str] = check.outcome["revisions"]
     return revisions
 
 

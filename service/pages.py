@@ -15,7 +15,7 @@ import binascii
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -141,8 +141,14 @@ def _fits(value: Any, column: InstrumentedAttribute[Any]) -> bool:
         return True
     if value is None or isinstance(value, bool):
         return value is None or want is bool
-    if want is datetime:
-        return isinstance(value, datetime) and value.tzinfo is not None
+    if want is datetime:  # aware, and a moment of the calendar in UTC too (as it is bound)
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            return False
+        try:
+            value.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:59:59-14:00 is in the year 10,000 in UTC
+            return False
+        return True
     if isinstance(value, int) and not -(2**63) <= value < 2**63:  # no database holds it
         return False
     return isinstance(value, int | float) if want is float else isinstance(value, want)

@@ -58,3 +58,28 @@ def test_readyz_and_the_v2_metadata_answer_their_declared_models(client: TestCli
     assert set(metadata) == set(ModelMetadata.model_fields), metadata
     parsed = ModelMetadata.model_validate(metadata)
     assert parsed.versions == ["1"] and parsed.inputs[0].shape[0] == -1
+
+
+def test_readiness_probes_that_arrive_together_share_one_check(settings: Settings) -> None:
+    """A probe that came while another's database check ran was 503 ("the previous check
+    has not answered yet"): of 4 probes at once, 2 were 503, and a caller probing in a loop
+    (no key needed) took a healthy instance out of its balancer. Now they share the check."""
+    import threading
+
+    import httpx
+
+    from tests.live import running
+
+    with running(settings, workers=0) as server:
+        statuses: list[int] = []
+
+        def probe() -> None:
+            statuses.append(httpx.get(f"{server.base_url}/readyz", timeout=30).status_code)
+
+        for _ in range(3):
+            threads = [threading.Thread(target=probe) for _ in range(12)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    assert statuses == [200] * 36, statuses

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.config import Settings
+from service.metrics import JOBS_READ_EVERY_S
 from tests.factories import job_body, run_worker
 
 
@@ -54,6 +57,7 @@ def test_http_jobs_and_worker_metrics(client: TestClient, settings: Settings) ->
     assert _value(jobs, "aesvc_jobs", state="succeeded") == 0
 
     run_worker(settings)
+    time.sleep(JOBS_READ_EVERY_S)  # the job table is read at most once in that time
     families = _families(client)
     assert _value(families["aesvc_jobs"], "aesvc_jobs", state="succeeded") == 1
     assert _value(families["aesvc_jobs"], "aesvc_jobs", state="queued") == 1
@@ -63,3 +67,59 @@ def test_http_jobs_and_worker_metrics(client: TestClient, settings: Settings) ->
     assert _value(families["aesvc_workers_alive"], "aesvc_workers_alive") == 0
     for name in families:
         assert name.startswith("aesvc_") or name.startswith(("python_", "process_")), name
+
+
+@pytest.mark.slow
+def test_scrapes_in_a_loop_leave_the_database_to_the_other_routes(settings: Settings) -> None:
+    """/metrics needs no key and read the job table on every scrape (0.1 s with 100,000
+    jobs), on a pooled connection and a threadpool thread: 50 callers scraping in a loop
+    kept a job's GET waiting 6 s (17 s at worst) and /readyz 503. Now a read serves the
+    scrapes of a second (JOBS_READ_EVERY_S)."""
+    import threading
+    import uuid
+
+    import httpx
+    from sqlalchemy import insert
+
+    from service.database import create_db_engine, utcnow
+    from service.training.tables import Job
+    from service.zoo.spec import ModelSpec
+    from tests.live import running
+
+    spec = ModelSpec.model_validate(job_body()["spec"]).model_dump(mode="json")
+    now, n_jobs = utcnow(), 60_000
+    rows = [
+        {"id": uuid.uuid4().hex, "model_name": "m", "spec": spec, "status": "succeeded",
+         "attempt_errors": [], "created_at": now, "started_at": now, "finished_at": now}
+        for _ in range(n_jobs)
+    ]  # fmt: skip
+    engine = create_db_engine(settings.resolved_database_url)
+    with engine.begin() as conn:
+        conn.execute(insert(Job), rows)
+    engine.dispose()
+    with running(settings, workers=0) as server:
+        stop = threading.Event()
+
+        def scrape() -> None:
+            with httpx.Client(base_url=server.base_url, timeout=60) as http:
+                while not stop.is_set():
+                    http.get("/metrics")
+
+        scrapers = [threading.Thread(target=scrape) for _ in range(50)]
+        for thread in scrapers:
+            thread.start()
+        try:
+            time.sleep(2.0)
+            waits, ready = [], []
+            with httpx.Client(base_url=server.base_url, timeout=60) as http:
+                for _ in range(8):
+                    started = time.monotonic()
+                    assert http.get(f"/v1/jobs/{rows[0]['id']}").status_code == 200
+                    waits.append(time.monotonic() - started)
+                    ready.append(http.get("/readyz").status_code)
+        finally:
+            stop.set()
+            for thread in scrapers:
+                thread.join()
+    assert max(waits) < 2.5, f"a job's GET waited {max(waits):.1f} s (/readyz: {ready})"
+    assert ready == [200] * 8, ready

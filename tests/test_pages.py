@@ -164,3 +164,26 @@ def test_a_token_value_past_int64_does_not_fit_an_integer_column() -> None:
     assert _fits(7, ModelVersion.version)
     assert not _fits(2**63, ModelVersion.version)
     assert not _fits(-(2**63) - 1, ModelVersion.version)
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+@pytest.mark.parametrize(
+    ("path", "filters"),
+    [
+        ("/v1/jobs", {"status": None, "model_name": None}),
+        ("/v1/batch-jobs", {"status": None, "model": None, "kind": "batch"}),
+        ("/v1/sweeps", {"status": None}),
+        ("/v1/datasets", {}),
+    ],
+)
+def test_a_token_made_by_hand_with_a_moment_past_the_calendar_in_utc_is_422(
+    client: TestClient, path: str, filters: dict[str, Any], moment: str
+) -> None:
+    """An aware moment that is a year 10,000 (or 0) in UTC: the database's UTC conversion
+    overflowed (a 500 on every list sorted by created_at)."""
+    payload = {"s": _scope("created_at", filters), "v": {"t": moment}, "i": "a" * 32}
+    token = base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+    lenient = TestClient(client.app, raise_server_exceptions=False)
+    response = lenient.get(path, params={"order_by": "created_at", "page_token": token})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "page_token"

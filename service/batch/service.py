@@ -19,7 +19,7 @@ from service.batch.schemas import (
 )
 from service.blob_guard import lock_name
 from service.config import Settings
-from service.datasets.service import check_name, get_dataset
+from service.datasets.service import check_name, use_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, Unprocessable
 from service.idempotency import body_digest, commit_or_replay, replayed_row
@@ -75,7 +75,7 @@ def submit(
         return existing, False
     jobs.check_quota(session, owner, limits)
     version = resolve_version(session=session, name=body.model, ref=body.ref)
-    dataset = get_dataset(session=session, id_or_name=body.dataset)
+    dataset = use_dataset(session=session, id_or_name=body.dataset)
     if dataset.n_features != version.n_features:
         raise Unprocessable(
             "dataset",

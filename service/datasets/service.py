@@ -323,6 +323,27 @@ def get_dataset(*, session: Session, id_or_name: str, per_feature: bool = True) 
     return dataset
 
 
+def held_dataset(session: Session, dataset_id: str) -> Dataset | None:
+    """The dataset, its row locked FOR SHARE until the session commits, or None where it is
+    gone. A job (or sweep) about to name it, and a delete of it (which locks it FOR UPDATE
+    first), then go one after the other on PostgreSQL (SQLite's one write lock does as
+    much): the delete counts the job and is 409 dataset_in_use, or the job finds the
+    dataset deleted (404). They raced: a submission beside a delete was queued with a null
+    dataset, never to run, while the delete answered 204, or was a 500 (a foreign key
+    violation)."""
+    query = select(Dataset).where(Dataset.id == dataset_id).with_for_update(read=True)
+    return session.scalars(query.execution_options(populate_existing=True)).first()
+
+
+def use_dataset(*, session: Session, id_or_name: str) -> Dataset:
+    """get_dataset for a row about to name it (a job, a sweep): held_dataset's lock taken."""
+    dataset = get_dataset(session=session, id_or_name=id_or_name)
+    held = held_dataset(session, dataset.id)
+    if held is None:
+        raise NotFound(f"no dataset with id or name {id_or_name!r}", code="dataset_not_found")
+    return held
+
+
 def delete_dataset(
     *,
     session: Session,
@@ -336,6 +357,11 @@ def delete_dataset(
     from service.training.tables import Job
 
     dataset = get_dataset(session=session, id_or_name=id_or_name, per_feature=False)
+    # the row locked before the jobs are counted: a job submitted meanwhile holds it until
+    # it commits, and is then counted (held_dataset)
+    locked = session.scalar(select(Dataset.id).where(Dataset.id == dataset.id).with_for_update())
+    if locked is None:
+        raise NotFound(f"no dataset with id or name {id_or_name!r}", code="dataset_not_found")
     tags: list[str] = []
     if if_match is not None:
         basic = RenderedJson.of(_JSON.dump_json(to_basic([dataset])[0]))

@@ -87,7 +87,7 @@ def list_models(
     rows, count, token = service.list_models(
         session=session, name_contains=name_contains, page=page
     )
-    data = [service.model_public(session, m) for m in rows]
+    data = service.models_public(session, rows)
     return ModelsPublic(data=data, count=count, next_page_token=token)
 
 
@@ -140,7 +140,7 @@ def list_model_versions(
     status: Annotated[str | None, Query(pattern="^(ready|archived)$")] = None,
 ) -> ModelVersionsPublic:
     rows, count, token = service.list_versions(session=session, name=name, status=status, page=page)
-    data = [service.version_public(session, name, v) for v in rows]
+    data = service.versions_public(session, name, rows)
     return ModelVersionsPublic(data=data, count=count, next_page_token=token)
 
 

@@ -358,8 +358,31 @@ def latest_version_number(session: Session, model_id: int) -> int | None:
 
 
 def model_public(session: Session, model: Model) -> ModelPublic:
-    latest = latest_version_number(session, model.id)
-    aliases = aliases_of(session, model.id)
+    return _model_public(
+        model, latest_version_number(session, model.id), aliases_of(session, model.id)
+    )
+
+
+def models_public(session: Session, models: list[Model]) -> list[ModelPublic]:
+    """model_public of each, in two queries: a page of 1,000 models took 2,001 (0.34 s of a
+    worker thread and a pooled connection; 40 such listings kept other reads 8 s waiting)."""
+    ids = [m.id for m in models]
+    if not ids:
+        return []
+    latest = dict(
+        session.execute(
+            select(ModelVersion.model_id, func.max(ModelVersion.version))
+            .where(ModelVersion.model_id.in_(ids), ModelVersion.status == "ready")
+            .group_by(ModelVersion.model_id)
+        ).all()
+    )
+    aliases: dict[int, dict[str, int]] = {}
+    for row in session.scalars(select(ModelAlias).where(ModelAlias.model_id.in_(ids))):
+        aliases.setdefault(row.model_id, {})[row.alias] = row.version
+    return [_model_public(m, latest.get(m.id), aliases.get(m.id, {})) for m in models]
+
+
+def _model_public(model: Model, latest: int | None, aliases: dict[str, int]) -> ModelPublic:
     if latest is not None:
         aliases[LATEST] = latest
     return ModelPublic(
@@ -394,9 +417,41 @@ def _aliased_versions(
 
 
 def version_public(session: Session, model_name: str, mv: ModelVersion) -> ModelVersionPublic:
-    all_aliases = aliases_of(session, mv.model_id)
+    return versions_public(session, model_name, [mv])[0]
+
+
+def versions_public(
+    session: Session, model_name: str, versions: list[ModelVersion]
+) -> list[ModelVersionPublic]:
+    """version_public of each version of one model, in three queries: a page of 1,000
+    versions took three each (its aliases, the latest, the versions its aliases name)."""
+    if not versions:
+        return []
+    model_id = versions[0].model_id
+    all_aliases = aliases_of(session, model_id)
+    latest = latest_version_number(session, model_id)
+    aliased = _aliased_versions(session, model_id, all_aliases, exclude=-1)
+    return [
+        _version_public(
+            model_name,
+            mv,
+            all_aliases,
+            latest,
+            {alias: named for alias, named in aliased.items() if named[0] != mv.version},
+        )
+        for mv in versions
+    ]
+
+
+def _version_public(
+    model_name: str,
+    mv: ModelVersion,
+    all_aliases: dict[str, int],
+    latest: int | None,
+    aliased: dict[str, tuple[int, dict[str, Any], str | None]],
+) -> ModelVersionPublic:
     aliases = sorted(a for a, v in all_aliases.items() if v == mv.version)
-    if latest_version_number(session, mv.model_id) == mv.version:
+    if latest == mv.version:
         aliases.append(LATEST)
     return ModelVersionPublic(
         model=model_name,
@@ -410,7 +465,7 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
         worse_than=worse_than(
             metrics=mv.metrics,
             dataset_sha256=mv.dataset_sha256,
-            aliased=_aliased_versions(session, mv.model_id, all_aliases, mv.version),
+            aliased=aliased,
         ),
         spec=ModelSpec.stored(mv.spec),
         source_job_id=mv.source_job_id,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import utcnow
+from service.datasets.service import held_dataset
 from service.datasets.tables import Dataset
 from service.errors import ServiceError, Unprocessable
 from service.registry.aliases import set_alias
@@ -179,7 +180,7 @@ def _queue_next(
 ) -> None:
     """Queue trials until max_parallel of them are queued or running, or none is left."""
     request = SweepCreate.model_validate(sweep.request)
-    dataset = session.get(Dataset, sweep.dataset_id) if sweep.dataset_id else None
+    dataset = held_dataset(session, sweep.dataset_id) if sweep.dataset_id else None
     launched = [t["job_id"] for t in trials if t.get("job_id") and _undecided(t)]
     n_active = (
         session.scalar(

@@ -7,13 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import Session, defer, sessionmaker, undefer, with_expression
 
 from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import utcnow
-from service.datasets.service import get_dataset
+from service.datasets.service import get_dataset, use_dataset
 from service.datasets.tables import Dataset
 from service.errors import NotFound, Unprocessable
 from service.idempotency import body_digest, commit_or_replay, replayed_row
@@ -30,6 +30,9 @@ from service.sweeps.values import dataset_labels
 from service.training.schemas import ACTIVE_STATES
 from service.training.service import cancel_job, check_quota, validate_spec_for
 from service.training.tables import Job
+
+# A listing page's sweeps hold at most this much stored JSON (trials and requests) together
+SWEEP_PAGE_CHARS = 2 << 20
 
 
 def _check_search(body: SweepCreate) -> str:
@@ -132,7 +135,7 @@ def create_sweep(
     session.rollback()
     _check_metric(body, dataset, store)
     trials = planned_trials(body, dataset, limits)
-    dataset = get_dataset(session=session, id_or_name=dataset.id)  # not deleted meanwhile
+    dataset = use_dataset(session=session, id_or_name=dataset.id)  # not deleted meanwhile
     check_quota(session, owner, limits)  # a key at its quota of jobs may not start trials
     sweep = Sweep(
         id=uuid.uuid4().hex,
@@ -161,12 +164,36 @@ def get_sweep(*, session: Session, sweep_id: str) -> Sweep:
 def list_sweeps(
     *, session: Session, status: SweepStatus | None, page: PageRequest
 ) -> tuple[list[Sweep], int, str | None]:
-    query = select(Sweep)
+    """A page of sweeps, read without their trials first: it ends early where its sweeps'
+    trials and requests would pass SWEEP_PAGE_CHARS of stored JSON together (one sweep at
+    least), and only then are those read, in one query. A page of 1,000 sweeps of 256
+    trials read 77 MB of JSON: 8 such listings at once grew the API by 2.5 GB."""
+    stored = func.length(cast(Sweep.trials, Text)) + func.length(cast(Sweep.request, Text))
+    query = select(Sweep).options(
+        defer(Sweep.trials), defer(Sweep.request), with_expression(Sweep.stored_chars, stored)
+    )
     if status is not None:
         query = query.where(Sweep.status == status)
     columns = {"created_at": Sweep.created_at}
     filters = {"status": status}
-    return paginate(session, query, page, columns=columns, tie_break=Sweep.id, filters=filters)
+    rows: list[Sweep]
+    rows, count, token = paginate(
+        session,
+        query,
+        page,
+        columns=columns,
+        tie_break=Sweep.id,
+        filters=filters,
+        weight=lambda sweep: sweep.stored_chars or 0,
+        budget=SWEEP_PAGE_CHARS,
+    )
+    if rows:  # the page's trials and requests, in one query
+        session.scalars(
+            select(Sweep)
+            .where(Sweep.id.in_([sweep.id for sweep in rows]))
+            .options(undefer(Sweep.trials), undefer(Sweep.request))
+        ).all()
+    return rows, count, token
 
 
 def cancel_sweep(*, factory: sessionmaker[Session], store: ArtifactStore, sweep_id: str) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from service.database import Base, UTCDateTime, utcnow
 
@@ -38,3 +38,5 @@ class Sweep(Base):
     request_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set by a listing (service.sweeps.service.list_sweeps): the stored JSON's length
+    stored_chars: Mapped[int | None] = query_expression()

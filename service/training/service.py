@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.database import utcnow
-from service.datasets.service import get_dataset
+from service.datasets.service import use_dataset
 from service.datasets.tables import Dataset
 from service.errors import Conflict, NotFound, Unprocessable
 from service.idempotency import body_digest, commit_or_replay, replayed_row
@@ -169,7 +169,7 @@ def submit_job(
     if shape is not None:
         raise Unprocessable(*shape)
     check_quota(session, owner, limits)
-    dataset = get_dataset(session=session, id_or_name=body.dataset)
+    dataset = use_dataset(session=session, id_or_name=body.dataset)
     spec = body.to_spec()
     validate_spec_for(spec, dataset, limits=limits, prefix=() if body.legacy else ("spec",))
     job = Job(

@@ -6,13 +6,19 @@ its job ran: 500 streams from one key pushed /healthz past a second. Now:
   auth is disabled) and AESVC_MAX_STREAMS per process; past either, 429 + Retry-After;
 - the streams of one job share one `JobFeed`: one poll per job, whatever the number of
   readers; a reader first reads its own backlog (resuming after Last-Event-ID), once;
-- a stream whose key is revoked ends within AESVC_STREAM_KEY_CHECK_S.
+- a stream whose key is revoked ends within AESVC_STREAM_KEY_CHECK_S;
+- a backlog is read, and a feed polled, PAGE_EVENTS events at a time, and a feed keeps only
+  the events some reader of it has not sent yet: a job's history can hold hundreds of
+  thousands of events (10,000 epochs a stage, ten stages, every attempt's), and eight
+  streams of one that nobody read held 1.9 GB of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import itertools
 import logging
 import time
 from collections import Counter
@@ -31,6 +37,7 @@ from service.training.tables import Job, JobEvent
 
 ANONYMOUS = ""  # the one bucket of every caller while auth is disabled
 MAX_POLL_BACKOFF_S = 5.0  # between a feed's polls while they fail
+PAGE_EVENTS = 100  # events read at once (a few KB each as rows: a page holds a few hundred KB)
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +57,7 @@ class JobFeed:
     last_id: int
     events: list[JobEvent] = field(default_factory=list)  # those after start_id
     start_id: int = field(init=False)
+    positions: dict[int, int] = field(default_factory=dict)  # reader -> last event it sent
     finished: bool = False
     readers: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -57,6 +65,17 @@ class JobFeed:
 
     def __post_init__(self) -> None:
         self.start_id = self.last_id
+
+    def trim(self) -> None:
+        """Drop the events every reader has sent (a later reader reads them from the
+        database, as it reads those before the feed began)."""
+        if not self.positions or not self.events:
+            return
+        sent = min(self.positions.values())
+        keep = bisect.bisect_right([e.id for e in self.events], sent)
+        if keep:
+            self.start_id = max(self.start_id, self.events[keep - 1].id)
+            del self.events[:keep]
 
 
 def _events_after(
@@ -69,6 +88,7 @@ def _events_after(
             select(JobEvent)
             .where(JobEvent.job_id == job_id, JobEvent.id > after_id)
             .order_by(JobEvent.id)
+            .limit(PAGE_EVENTS)
         )
         events = list(session.scalars(query))
         session.expunge_all()
@@ -94,6 +114,7 @@ class JobStreams:
         self.poll_s = poll_s
         self.open_by_key: Counter[str] = Counter()
         self.feeds: dict[str, JobFeed] = {}
+        self._readers = itertools.count()
 
     def open(self, key_id: str | None) -> Callable[[], None]:
         """Take a stream slot (or 429); returns its release, safe to call twice."""
@@ -129,27 +150,39 @@ class JobStreams:
     ) -> AsyncIterator[JobEvent]:
         """Every event after `after_id`, in order, until the job's terminal state event
         (or until the key is revoked)."""
-        backlog, status = await run_in_threadpool(_events_after, self.factory, job_id, after_id)
         last = after_id
-        for event in backlog:
-            last = event.id
-            yield event
+        while True:  # the backlog, a page at a time: the status read before the last page
+            page, status = await run_in_threadpool(_events_after, self.factory, job_id, last)
+            for event in page:
+                last = event.id
+                yield event
+            if len(page) < PAGE_EVENTS:
+                break
         if status in TERMINAL_STATES or status is None:
             return
         feed = self._join(job_id, last)
+        reader = next(self._readers)
+        feed.positions[reader] = last
         checked_at = time.monotonic()
         try:
-            if last < feed.start_id:  # a feed another reader began after this one's backlog
+            # a feed another reader began after this one's backlog, or that has since
+            # dropped what its readers sent: the rest from the database
+            while last < feed.start_id:
                 gap, _ = await run_in_threadpool(_events_after, self.factory, job_id, last)
                 for event in gap:
                     if event.id > feed.start_id:
                         break
-                    last = event.id
+                    last = feed.positions[reader] = event.id
                     yield event
+                else:
+                    if len(gap) < PAGE_EVENTS:
+                        break  # none left before the feed's (ids a rollback skipped)
+                    continue
+                break
             while True:
                 changed = feed.changed  # taken before reading: a later poll sets this one
                 for event in [e for e in feed.events if e.id > last]:
-                    last = event.id
+                    last = feed.positions[reader] = event.id
                     yield event
                 if feed.finished:
                     return
@@ -160,6 +193,7 @@ class JobStreams:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=self.key_check_s)
         finally:
+            feed.positions.pop(reader, None)
             self._leave(feed)
 
     def _join(self, job_id: str, last_id: int) -> JobFeed:
@@ -193,6 +227,7 @@ class JobStreams:
                 continue
             failures = 0
             if batch:
+                feed.trim()
                 feed.events.extend(batch)
                 feed.last_id = batch[-1].id
             feed.finished = (status in TERMINAL_STATES or status is None) and not batch

@@ -110,3 +110,47 @@ def test_a_failed_poll_does_not_leave_the_stream_open_forever(
 
     kinds = asyncio.run(scenario())
     assert kinds == ["state", "state", "state"], kinds
+
+
+def test_a_feed_keeps_only_what_its_readers_have_not_sent(
+    client: TestClient, ctx: AppContext
+) -> None:
+    """A running job's feed kept every event since it began, for as long as the job ran;
+    now it drops those every reader has sent, and a reader joining later reads them from
+    the database, in order, once."""
+    job_id = client.post("/v1/jobs", json=job_body(model_name="sse-trim")).json()["id"]
+    _event(ctx, job_id, "state", {"status": "running"}, status="running")
+    streams = JobStreams(
+        ctx.session_factory,
+        max_per_key=10,
+        max_total=10,
+        key_check_s=0.2,
+        key_is_active=lambda _k: True,
+        poll_s=0.02,
+    )
+
+    async def scenario() -> tuple[int, list[int]]:
+        reader_a = streams.follow(job_id, after_id=0, key_id=None)
+        got = [await reader_a.__anext__(), await reader_a.__anext__()]  # its backlog
+        a_next = asyncio.ensure_future(reader_a.__anext__())  # A makes the feed
+        for epoch in range(1, 41):
+            _event(ctx, job_id, "progress", {"epoch": epoch})
+            await asyncio.sleep(0.03)
+        await asyncio.sleep(0.2)
+        got.append(await a_next)
+        got.extend([await reader_a.__anext__() for _ in range(39)])  # A sent them all
+        _event(ctx, job_id, "progress", {"epoch": 41})
+        await asyncio.sleep(0.2)  # the next poll drops what A sent
+        held = len(streams.feeds[job_id].events)
+        reader_b = streams.follow(job_id, after_id=0, key_id=None)
+        b_task = asyncio.ensure_future(_drain(reader_b))
+        await asyncio.sleep(0.3)
+        _event(ctx, job_id, "state", {"status": "succeeded"}, status="succeeded")
+        got_b = await asyncio.wait_for(b_task, 10)
+        await asyncio.wait_for(_drain(reader_a), 10)
+        assert [e.id for e in got] == sorted({e.id for e in got})
+        return held, [e.id for e in got_b]
+
+    held, ids_b = asyncio.run(scenario())
+    assert held <= 2, f"the feed held {held} events its one reader had sent"
+    assert len(ids_b) == 44 and ids_b == sorted(set(ids_b)), ids_b
