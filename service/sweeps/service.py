@@ -4,6 +4,7 @@ service.sweeps.advance."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -15,7 +16,7 @@ from service.config import Settings
 from service.database import utcnow
 from service.datasets.service import get_dataset, use_dataset
 from service.datasets.tables import Dataset
-from service.errors import NotFound, Unprocessable
+from service.errors import NotFound, ServiceUnavailable, Unprocessable
 from service.idempotency import body_digest, commit_or_replay, replayed_row
 from service.pages import PageRequest, paginate
 from service.registry.aliases import check_alias_name
@@ -31,6 +32,13 @@ from service.training.schemas import ACTIVE_STATES
 from service.training.service import cancel_job, check_quota, validate_spec_for
 from service.training.tables import Job
 
+# Sweeps checked at once; past them a quick 503 with Retry-After. A sweep's checks build and
+# measure each trial's network on a threadpool thread, which the synchronous routes share
+# (/healthz and /readyz among them): a search space of 4 KB took 17.6 s, and 45 such sweeps
+# sent at once held /healthz past 60 s.
+MAX_SWEEP_CHECKS = 2
+CHECKS_RETRY_AFTER_S = 5
+_CHECK_SLOTS = threading.BoundedSemaphore(MAX_SWEEP_CHECKS)
 # A listing page's sweeps hold at most this much stored JSON (trials and requests) together
 SWEEP_PAGE_CHARS = 2 << 20
 
@@ -133,8 +141,16 @@ def create_sweep(
     # heartbeat included) until it ends.
     session.expunge(dataset)
     session.rollback()
-    _check_metric(body, dataset, store)
-    trials = planned_trials(body, dataset, limits)
+    if not _CHECK_SLOTS.acquire(blocking=False):
+        raise ServiceUnavailable(
+            f"{MAX_SWEEP_CHECKS} sweeps are being checked; retry shortly",
+            retry_after_s=CHECKS_RETRY_AFTER_S,
+        )
+    try:
+        _check_metric(body, dataset, store)
+        trials = planned_trials(body, dataset, limits)
+    finally:
+        _CHECK_SLOTS.release()
     dataset = use_dataset(session=session, id_or_name=dataset.id)  # not deleted meanwhile
     check_quota(session, owner, limits)  # a key at its quota of jobs may not start trials
     sweep = Sweep(
