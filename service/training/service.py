@@ -277,24 +277,22 @@ def cancel_job(
     return job
 
 
-def list_events(*, session: Session, job_id: str, after_id: int) -> list[JobEvent]:
-    return list(
-        session.scalars(
-            select(JobEvent)
-            .where(JobEvent.job_id == job_id, JobEvent.id > after_id)
-            .order_by(JobEvent.id)
-        )
-    )
+def _progress(job_id: str) -> Any:
+    return select(JobEvent.data).where(JobEvent.job_id == job_id, JobEvent.kind == "progress")
 
 
 def progress_reports(*, session: Session, job_id: str) -> list[dict[str, Any]]:
-    """Every per-epoch report of a job, for the server's own plots."""
+    """Every per-epoch report of a job, for the server's own plots (its other events, a
+    within-epoch report every few seconds among them, are not read)."""
     get_job(session=session, job_id=job_id)
-    return [
-        e.data
-        for e in list_events(session=session, job_id=job_id, after_id=0)
-        if e.kind == "progress"
-    ]
+    return list(session.scalars(_progress(job_id).order_by(JobEvent.id)))
+
+
+def last_progress_id(*, session: Session, job_id: str) -> int:
+    """The id of the job's latest per-epoch report (0 before the first): what a plot of
+    them is keyed by."""
+    last = _progress(job_id).with_only_columns(func.max(JobEvent.id))
+    return session.scalar(last) or 0
 
 
 def job_history(

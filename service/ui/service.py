@@ -31,8 +31,7 @@ from service.inference.runtime.device import one_torch_thread
 from service.registry.service import resolve_version
 from service.registry.tables import ModelVersion
 from service.training.data import validation_rows
-from service.training.schemas import TERMINAL_STATES
-from service.training.service import get_job, progress_reports
+from service.training.service import get_job, last_progress_id, progress_reports
 
 
 def _plots() -> ModuleType:
@@ -132,17 +131,17 @@ def loss_stages(history: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 
 def job_loss_plot(ctx: AppContext, *, session: Session, job_id: str) -> Png:
+    """Rendered once per new epoch report (and state): the reports are read only to render,
+    and a dashboard polling a running job gets the kept PNG between epochs."""
     job = get_job(session=session, job_id=job_id, kind="train")  # a batch job has no loss
-    history = progress_reports(session=session, job_id=job_id)
+    last = last_progress_id(session=session, job_id=job_id)
 
     def render() -> bytes:
-        return _plots().loss_curve(
-            loss_stages(history), title=f"{job.model_name}: job {job_id[:8]} ({job.status})"
-        )
+        history = progress_reports(session=session, job_id=job_id)
+        title = f"{job.model_name}: job {job_id[:8]} ({job.status})"
+        return _plots().loss_curve(loss_stages(history), title=title)
 
-    if job.status not in TERMINAL_STATES:
-        return as_png(render())  # changes with every epoch: not kept
-    return plot_cache(ctx).get_or_render(f"job:{job_id}:{job.status}:{len(history)}", render)
+    return plot_cache(ctx).get_or_render(f"job:{job_id}:{job.status}:{last}", render)
 
 
 # -- versions --

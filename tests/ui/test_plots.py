@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from matplotlib.image import imread
+from sqlalchemy import event
 
 from service.config import Settings
 from service.main import create_app
@@ -173,3 +174,28 @@ def test_one_outlier_does_not_flatten_the_score_and_latent_plots() -> None:
     ax = latent_figure(points, np.arange(300) % 3, axis_names=("a", "b"), title="l").axes[0]
     assert ax.get_xlim()[1] < 10 and ax.get_ylim()[0] > -10
     assert any("outliers shown at the edge" in t.get_text() for t in ax.texts)
+
+
+def test_a_loss_plot_is_rendered_once_per_epoch_report_and_reads_only_those(
+    trained: tuple[TestClient, dict],
+) -> None:
+    """A dashboard polls a job's loss.png: each request read every event of the job (the
+    within-epoch reports every few seconds among them) and a running job's was rendered
+    every time. Now the kept PNG answers until a new epoch report (or state) arrives."""
+    client, jobs = trained
+    url = f"/v1/jobs/{jobs['digits']['id']}/plots/loss.png"
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.lower())
+
+    first = client.get(url)
+    engine = client.app.state.ctx.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert again.status_code == 200 and again.content == first.content
+    events_read = [s for s in statements if "job_event.data" in s or "job_event.kind as" in s]
+    assert not events_read, events_read  # the kept PNG: no report read
