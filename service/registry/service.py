@@ -35,6 +35,10 @@ from service.zoo.spec import ModelSpec
 LATEST = "latest"
 MAX_VERSION = 2**31 - 1  # model_version.version is an INTEGER: 32 bits on PostgreSQL
 MAX_TAGS = 64
+# A version's read carries its coding covariance (code_size² numbers) up to this code size;
+# past it the read leaves it out (generate reads it from the row, the safetensors download's
+# metadata holds it): at a code size of 2,048 it was 45 MB of every read's answer
+MAX_READ_COV_CODE_SIZE = 64
 
 
 @lru_cache(maxsize=1)
@@ -393,11 +397,19 @@ def _aliased_versions(
     }
 
 
+def read_metrics(metrics: dict[str, Any], code_size: int) -> dict[str, Any]:
+    """A version's metrics as its reads answer them (MAX_READ_COV_CODE_SIZE)."""
+    if code_size <= MAX_READ_COV_CODE_SIZE or "coding_cov" not in metrics:
+        return metrics
+    return {k: v for k, v in metrics.items() if k != "coding_cov"}
+
+
 def version_public(session: Session, model_name: str, mv: ModelVersion) -> ModelVersionPublic:
     all_aliases = aliases_of(session, mv.model_id)
     aliases = sorted(a for a, v in all_aliases.items() if v == mv.version)
     if latest_version_number(session, mv.model_id) == mv.version:
         aliases.append(LATEST)
+    metrics = read_metrics(mv.metrics, mv.code_size)
     return ModelVersionPublic(
         model=model_name,
         version=mv.version,
@@ -406,9 +418,9 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
         kind=mv.kind,  # type: ignore[arg-type]  # written from a validated spec
         n_features=mv.n_features,
         code_size=mv.code_size,
-        metrics=mv.metrics,
+        metrics=metrics,
         worse_than=worse_than(
-            metrics=mv.metrics,
+            metrics=metrics,
             dataset_sha256=mv.dataset_sha256,
             aliased=_aliased_versions(session, mv.model_id, all_aliases, mv.version),
         ),
