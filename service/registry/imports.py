@@ -38,7 +38,7 @@ from service.errors import Unprocessable, error_loc, error_message
 from service.names import MODEL_NAME_PATTERN, model_name_problem
 from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_header
-from service.registry.tables import Model, ModelVersion
+from service.registry.tables import Model, ModelVersion, split_coding_cov
 from service.zoo.budget import meta_model, parameter_count
 from service.zoo.metrics import SCORE_QUANTILE_LEVELS
 from service.zoo.serving import (
@@ -409,6 +409,7 @@ def _add_version(
                 session.flush()
             model.last_version += 1
             model.updated_at = utcnow()
+            rest, coding_cov = split_coding_cov(metrics)
             mv = ModelVersion(
                 model_id=model.id,
                 version=model.last_version,
@@ -418,7 +419,8 @@ def _add_version(
                 dataset_sha256=None,
                 spec=config["spec"],
                 config=config,
-                metrics=metrics,
+                metrics=rest,
+                coding_cov=coding_cov,
                 history=[],
                 artifact_sha256=sha256,
                 size_bytes=size_bytes,

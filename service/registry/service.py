@@ -29,15 +29,16 @@ from service.etags import check_if_match
 from service.pages import PageRequest, paginate
 from service.registry.quality import worse_than
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
-from service.registry.tables import Model, ModelAlias, ModelVersion
+from service.registry.tables import Model, ModelAlias, ModelVersion, split_coding_cov
 from service.zoo.spec import ModelSpec
 
 LATEST = "latest"
 MAX_VERSION = 2**31 - 1  # model_version.version is an INTEGER: 32 bits on PostgreSQL
 MAX_TAGS = 64
 # A version's read carries its coding covariance (code_size² numbers) up to this code size;
-# past it the read leaves it out (generate reads it from the row, the safetensors download's
-# metadata holds it): at a code size of 2,048 it was 45 MB of every read's answer
+# past it the read leaves it out, and never reads its column (generate does; the safetensors
+# download's metadata holds it): at a code size of 2,048 it was 50 MB of JSON every read
+# parsed and 45 MB of its answer
 MAX_READ_COV_CODE_SIZE = 64
 
 
@@ -232,6 +233,7 @@ def _register_once(session: Session, row: _VersionRow) -> _Registered:
     spec = ModelSpec.stored(row.config["spec"])
     # read in this transaction: a dataset deleted since the job started is no lineage
     dataset = session.get(Dataset, row.dataset_id) if row.dataset_id else None
+    metrics, coding_cov = split_coding_cov(row.metrics)
     session.add(
         ModelVersion(
             model_id=model.id,
@@ -242,7 +244,8 @@ def _register_once(session: Session, row: _VersionRow) -> _Registered:
             dataset_sha256=dataset.sha256 if dataset else None,
             spec=row.config["spec"],
             config=row.config,
-            metrics=row.metrics,
+            metrics=metrics,
+            coding_cov=coding_cov,
             history=row.history,
             artifact_sha256=row.sha256,
             size_bytes=row.size_bytes,
@@ -397,11 +400,11 @@ def _aliased_versions(
     }
 
 
-def read_metrics(metrics: dict[str, Any], code_size: int) -> dict[str, Any]:
+def read_metrics(mv: ModelVersion) -> dict[str, Any]:
     """A version's metrics as its reads answer them (MAX_READ_COV_CODE_SIZE)."""
-    if code_size <= MAX_READ_COV_CODE_SIZE or "coding_cov" not in metrics:
-        return metrics
-    return {k: v for k, v in metrics.items() if k != "coding_cov"}
+    if mv.code_size <= MAX_READ_COV_CODE_SIZE:
+        return mv.serving_metrics()
+    return split_coding_cov(mv.metrics)[0]
 
 
 def version_public(session: Session, model_name: str, mv: ModelVersion) -> ModelVersionPublic:
@@ -409,7 +412,7 @@ def version_public(session: Session, model_name: str, mv: ModelVersion) -> Model
     aliases = sorted(a for a, v in all_aliases.items() if v == mv.version)
     if latest_version_number(session, mv.model_id) == mv.version:
         aliases.append(LATEST)
-    metrics = read_metrics(mv.metrics, mv.code_size)
+    metrics = read_metrics(mv)
     return ModelVersionPublic(
         model=model_name,
         version=mv.version,
