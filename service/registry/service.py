@@ -35,6 +35,9 @@ from service.zoo.spec import ModelSpec
 LATEST = "latest"
 MAX_VERSION = 2**31 - 1  # model_version.version is an INTEGER: 32 bits on PostgreSQL
 MAX_TAGS = 64
+# A page of models holds at most this many characters of descriptions and tags together
+# (one model at least): a model may hold 84 KB of them
+MODEL_PAGE_CHARS = 1 << 20
 # A version's read carries its coding covariance (code_size² numbers) up to this code size;
 # past it the read leaves it out, and never reads its column (generate does; the safetensors
 # download's metadata holds it): at a code size of 2,048 it was 50 MB of JSON every read
@@ -330,7 +333,22 @@ def list_models(
         query = query.where(func.lower(Model.name).contains(name_contains.lower(), autoescape=True))
     columns = {"name": Model.name, "created_at": Model.created_at}
     filters = {"name_contains": name_contains}
-    return paginate(session, query, page, columns=columns, tie_break=Model.id, filters=filters)
+    return paginate(
+        session,
+        query,
+        page,
+        columns=columns,
+        tie_break=Model.id,
+        filters=filters,
+        weight=_model_chars,
+        budget=MODEL_PAGE_CHARS,
+    )
+
+
+def _model_chars(model: Model) -> int:
+    """What a model's answer holds of its own text (MODEL_PAGE_CHARS)."""
+    tags = sum(len(k) + len(str(v)) for k, v in (model.tags or {}).items())
+    return len(model.description or "") + tags
 
 
 def update_model(
