@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import orjson
 import torch
 from safetensors.torch import save as save_safetensors
 from sqlalchemy import and_, func, or_, select
@@ -38,6 +39,9 @@ MAX_TAGS = 64
 # A page of models holds at most this many characters of descriptions and tags together
 # (one model at least): a model may hold 84 KB of them
 MODEL_PAGE_CHARS = 1 << 20
+# ... and a page of versions at most this many bytes of their metrics' JSON (one version at
+# least): an import's may hold 64 KiB, a trained version's coding_mean is code_size numbers
+VERSION_PAGE_BYTES = 4 << 20
 # A version's read carries its coding covariance (code_size² numbers) up to this code size;
 # past it the read leaves it out, and never reads its column (generate does; the safetensors
 # download's metadata holds it): at a code size of 2,048 it was 50 MB of JSON every read
@@ -497,5 +501,17 @@ def list_versions(
     columns = {"version": ModelVersion.version, "created_at": ModelVersion.created_at}
     filters = {"model": name, "status": status}
     return paginate(
-        session, query, page, columns=columns, tie_break=ModelVersion.id, filters=filters
+        session,
+        query,
+        page,
+        columns=columns,
+        tie_break=ModelVersion.id,
+        filters=filters,
+        weight=_version_bytes,
+        budget=VERSION_PAGE_BYTES,
     )
+
+
+def _version_bytes(mv: ModelVersion) -> int:
+    """What a version's answer holds of its metrics (VERSION_PAGE_BYTES), and a little."""
+    return len(orjson.dumps(mv.metrics)) + 1024
