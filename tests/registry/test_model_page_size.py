@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from service.cli_client import _every_model
 from service.registry.service import MODEL_PAGE_CHARS
 from tests.registry.builders import import_model
 
@@ -33,6 +34,7 @@ def test_a_page_of_large_models_ends_early_and_goes_on(client: TestClient) -> No
         if token is None:
             break
     assert seen == [f"m{i:03d}" for i in range(n)] and pages > 1
+    assert [m["name"] for m in _every_model(client)] == seen  # `aesvc models` reads them all
 
 
 def test_small_models_fill_a_page(client: TestClient) -> None:
