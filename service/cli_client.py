@@ -386,6 +386,17 @@ def train(
 # -- models, jobs --
 
 
+def _every_model(client: httpx.Client) -> Iterator[dict[str, Any]]:
+    """Every page of models (a page may end early where its models' tags are large)."""
+    params: dict[str, Any] = {"limit": 1000}
+    while True:
+        page = checked(client.get("/v1/models", params=params)).json()
+        yield from page["data"]
+        if not page.get("next_page_token"):
+            return
+        params["page_token"] = page["next_page_token"]
+
+
 def models(url: Url = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """List models, their latest version and its validation MSE beside PCA's (data units)."""
 
@@ -394,7 +405,7 @@ def models(url: Url = DEFAULT_URL, api_key: ApiKey = None) -> None:
             "model", "latest", "aliases", "kind", "code", "val MSE (data units)", "PCA val MSE"
         )
         with http_client(url, api_key) as client:
-            for model in checked(client.get("/v1/models", params={"limit": 1000})).json()["data"]:
+            for model in _every_model(client):
                 aliases = ", ".join(f"{a}→{v}" for a, v in sorted(model["aliases"].items()))
                 row = [model["name"], str(model["latest_version"] or "-"), aliases]
                 if model["latest_version"] is not None:

@@ -30,6 +30,8 @@ T = TypeVar("T")
 # here rather than an overflow in the driver.
 MAX_OFFSET = 2**63 - 1
 MAX_LIMIT = 1000
+# A page with a weight budget reads its rows this many at a time, and stops past the budget
+WEIGHED_ROWS_AT_A_TIME = 16
 # RFC 9745: the moment `offset` and the 0.x job body were deprecated (API 1.0); RFC 8594:
 # when they may go.
 OFFSET_DEPRECATED = "@1796515200"  # 2026-12-05
@@ -170,7 +172,8 @@ def paginate(
 
     With `weight`, the page also ends before the row that would take its rows' weights past
     `budget` (it holds one row at least), and the token goes on from there: a short page,
-    as AIP-158 allows, for rows whose answers are large (a dataset's full view)."""
+    as AIP-158 allows, for rows whose answers are large (a dataset's full view, a model's
+    tags). Its rows are read a few at a time, none past that row."""
     # counted over the key alone: the rows' other columns (a dataset's megabytes of stats)
     # are not the count's to read
     keys = query.with_only_columns(tie_break, maintain_column_froms=True)
@@ -187,15 +190,24 @@ def paginate(
     ordered = query.order_by(column.desc() if descending else column.asc(), tie_break.asc())
     if page.offset:
         ordered = ordered.offset(page.offset)
-    rows = list(session.scalars(ordered.limit(page.limit + 1)))
+    ordered = ordered.limit(page.limit + 1)
     keep = page.limit
-    if weight is not None:
-        total = 0
-        for i, row in enumerate(rows[: page.limit]):
-            total += weight(row)
-            if i and total > budget:
-                keep = i
-                break
+    if weight is None:
+        rows = list(session.scalars(ordered))
+    else:  # read a few rows at a time, and no further than the row past the budget
+        rows, total = [], 0
+        result = session.scalars(ordered.execution_options(yield_per=WEIGHED_ROWS_AT_A_TIME))
+        try:
+            for row in result:
+                rows.append(row)
+                if len(rows) > page.limit:
+                    break
+                total += weight(row)
+                if len(rows) > 1 and total > budget:
+                    keep = len(rows) - 1
+                    break
+        finally:
+            result.close()
     next_token = None
     if len(rows) > keep:
         rows = rows[:keep]

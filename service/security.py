@@ -56,11 +56,14 @@ ALWAYS_SCOPE_BY_TAG = {
 READ_METHODS = {"GET", "HEAD"}
 
 
+MAX_KEY_NAME = 128
+
+
 class ApiKey(Base):
     __tablename__ = "api_key"
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(MAX_KEY_NAME))
     secret_sha256: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[Any]]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -116,6 +119,8 @@ def create_key(*, session: Session, name: str, scopes: list[str]) -> tuple[ApiKe
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {scopes}")
+    if len(name) > MAX_KEY_NAME:  # the column's width: PostgreSQL refuses a longer one
+        raise ValueError(f"--name holds at most {MAX_KEY_NAME} characters, not {len(name)}")
     key_id, secret = uuid.uuid4().hex[:12], secrets.token_urlsafe(32)
     row = ApiKey(id=key_id, name=name, secret_sha256=_hash(secret), scopes=sorted(set(scopes)))
     session.add(row)

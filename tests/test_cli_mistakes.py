@@ -56,6 +56,8 @@ def test_cli_mistakes_are_one_line_and_a_failing_exit(tmp_path: Path) -> None:
             "not a file in an existing folder",
         ),
         "revision": (["migrate", "bogus"], data, 2, "bogus"),
+        # PostgreSQL's VARCHAR(128) refused it with a traceback; SQLite stored it
+        "long-key-name": (["keys", "create", "--name", "n" * 129], data, 2, "at most 128"),
         "empty-model": (
             ["encode", "--model", "@latest", "--input", str(rows), "--output", "o.npy"],
             {},

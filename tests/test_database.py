@@ -225,3 +225,51 @@ def test_the_profile_moves_out_of_stats_into_its_own_column(settings: Settings) 
         assert rows["old"].profile is None
     finally:
         engine.dispose()
+
+
+def test_the_coding_covariance_moves_out_of_metrics_into_its_own_column(
+    settings: Settings,
+) -> None:
+    """Migration 0013: a version's coding_cov (code_size² numbers) was in `metrics`, which
+    every read of the version parsed."""
+    from service.registry.tables import Model, ModelVersion
+
+    url = settings.resolved_database_url
+    migrate(url)
+    downgrade(url, "0012")
+    engine = create_db_engine(url)
+    insert = text(
+        "insert into model_version (model_id,version,status,spec,config,metrics,history,"
+        "artifact_sha256,size_bytes,n_features,code_size,kind,service_version,torch_version,"
+        "created_at) values (1,:version,'ready','{}','{}',:metrics,'[]','a',1,3,2,'dense','x',"
+        "'x','2026-01-01 00:00:00')"
+    )
+    with_cov = {"val_mse": 0.5, "coding_cov": [[1.0, 0.0], [0.0, 1.0]]}
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "insert into model (id,name,description,tags,last_version,created_at,"
+                    "updated_at) values (1,'m','','{}',2,'2026-01-01 00:00:00',"
+                    "'2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(insert, {"version": 1, "metrics": json.dumps(with_cov)})
+            conn.execute(insert, {"version": 2, "metrics": '{"val_mse": 0.25}'})
+        migrate(url)
+        with Session(engine) as session:
+            rows = {v.version: v for v in session.scalars(select(ModelVersion))}
+            assert rows[1].metrics == {"val_mse": 0.5}
+            assert rows[1].serving_metrics() == with_cov
+            assert rows[2].coding_cov is None and rows[2].serving_metrics() == {"val_mse": 0.25}
+            assert session.get(Model, 1) is not None
+        downgrade(url, "0012")
+        with engine.connect() as conn:
+            back = conn.execute(text("select metrics from model_version order by version"))
+            assert [json.loads(m) if isinstance(m, str) else m for (m,) in back] == [
+                with_cov,
+                {"val_mse": 0.25},
+            ]
+        migrate(url)
+    finally:
+        engine.dispose()

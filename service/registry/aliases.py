@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.database import utcnow
@@ -19,6 +19,8 @@ from service.registry.service import LATEST, get_model, latest_version_number, l
 from service.registry.tables import AliasEvent, ModelAlias, ModelVersion
 
 _ALIAS_RE = re.compile(ALIAS_PATTERN)
+# Every read of a model lists its aliases, and every read of one of its versions reads them
+MAX_ALIASES = 64
 
 
 def check_alias_name(alias: str) -> None:
@@ -92,6 +94,16 @@ def set_alias(
             code="version_not_ready",
         )
     found = _alias_row(session, model.id, alias)
+    if found is None:
+        held = session.scalar(
+            select(func.count()).select_from(ModelAlias).where(ModelAlias.model_id == model.id)
+        )
+        if held is not None and held >= MAX_ALIASES:
+            raise Unprocessable(
+                "alias",
+                f"model {name!r} holds {held} aliases, the most a model may hold is "
+                f"{MAX_ALIASES}: move or delete one",
+            )
     previous = found.version if found is not None else None
     row = found or ModelAlias(model_id=model.id, alias=alias, version=version)
     if previous != version:

@@ -38,7 +38,7 @@ from service.errors import Unprocessable, error_loc, error_message
 from service.names import MODEL_NAME_PATTERN, model_name_problem
 from service.registry.deletion import release_artifacts
 from service.registry.service import service_version, weights_header
-from service.registry.tables import Model, ModelVersion
+from service.registry.tables import Model, ModelVersion, split_coding_cov
 from service.zoo.budget import meta_model, parameter_count
 from service.zoo.metrics import SCORE_QUANTILE_LEVELS
 from service.zoo.serving import (
@@ -54,6 +54,9 @@ from service.zoo.serving import (
 from service.zoo.spec import ModelSpec, SpecError, check_spec
 
 MAX_HEADER_BYTES = 100 << 20  # safetensors' own limit on the JSON header
+# JSON of an import's metrics besides the statistics serving reads (their shapes follow from
+# the code size): every read of the version and every page of its model's versions holds them
+MAX_OTHER_METRICS_BYTES = 64 << 10
 BLOCK_VALUES = 1 << 20  # values of a tensor read (and converted) at a time: 4 MB as float32
 SCALE = "preprocessor.scale"
 # safetensors' dtype names, as safetensors.torch reads them (those torch has)
@@ -282,6 +285,17 @@ def check_metrics(metrics: dict[str, Any], *, code_size: int, field: str = "metr
         if not ok:
             what = "a finite number" if not shape else f"finite numbers of shape {list(shape)}"
             raise Unprocessable(f"{field}.{key}", f"{value!r:.80} is not {what}")
+    others = {k: v for k, v in metrics.items() if k not in shapes}
+    try:
+        size = len(json.dumps(others, separators=(",", ":")))
+    except RecursionError:  # nested deeper than the encoder goes: past any sensible size
+        size = MAX_OTHER_METRICS_BYTES + 1
+    if size > MAX_OTHER_METRICS_BYTES:
+        raise Unprocessable(
+            field,
+            f"the metrics besides {', '.join(shapes)} are {size} bytes of JSON; the limit is "
+            f"{MAX_OTHER_METRICS_BYTES} (every read of the version holds them)",
+        )
 
 
 def _json_object(text: str, field: str) -> dict[str, Any]:
@@ -395,6 +409,7 @@ def _add_version(
                 session.flush()
             model.last_version += 1
             model.updated_at = utcnow()
+            rest, coding_cov = split_coding_cov(metrics)
             mv = ModelVersion(
                 model_id=model.id,
                 version=model.last_version,
@@ -404,7 +419,8 @@ def _add_version(
                 dataset_sha256=None,
                 spec=config["spec"],
                 config=config,
-                metrics=metrics,
+                metrics=rest,
+                coding_cov=coding_cov,
                 history=[],
                 artifact_sha256=sha256,
                 size_bytes=size_bytes,

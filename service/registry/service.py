@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import orjson
 import torch
 from safetensors.torch import save as save_safetensors
 from sqlalchemy import and_, func, or_, select
@@ -29,12 +30,23 @@ from service.etags import check_if_match
 from service.pages import PageRequest, paginate
 from service.registry.quality import worse_than
 from service.registry.schemas import ModelPublic, ModelUpdate, ModelVersionPublic
-from service.registry.tables import Model, ModelAlias, ModelVersion
+from service.registry.tables import Model, ModelAlias, ModelVersion, split_coding_cov
 from service.zoo.spec import ModelSpec
 
 LATEST = "latest"
 MAX_VERSION = 2**31 - 1  # model_version.version is an INTEGER: 32 bits on PostgreSQL
 MAX_TAGS = 64
+# A page of models holds at most this many characters of descriptions and tags together
+# (one model at least): a model may hold 84 KB of them
+MODEL_PAGE_CHARS = 1 << 20
+# ... and a page of versions at most this many bytes of their metrics' JSON (one version at
+# least): an import's may hold 64 KiB, a trained version's coding_mean is code_size numbers
+VERSION_PAGE_BYTES = 4 << 20
+# A version's read carries its coding covariance (code_size² numbers) up to this code size;
+# past it the read leaves it out, and never reads its column (generate does; the safetensors
+# download's metadata holds it): at a code size of 2,048 it was 50 MB of JSON every read
+# parsed and 45 MB of its answer
+MAX_READ_COV_CODE_SIZE = 64
 
 
 @lru_cache(maxsize=1)
@@ -228,6 +240,7 @@ def _register_once(session: Session, row: _VersionRow) -> _Registered:
     spec = ModelSpec.stored(row.config["spec"])
     # read in this transaction: a dataset deleted since the job started is no lineage
     dataset = session.get(Dataset, row.dataset_id) if row.dataset_id else None
+    metrics, coding_cov = split_coding_cov(row.metrics)
     session.add(
         ModelVersion(
             model_id=model.id,
@@ -238,7 +251,8 @@ def _register_once(session: Session, row: _VersionRow) -> _Registered:
             dataset_sha256=dataset.sha256 if dataset else None,
             spec=row.config["spec"],
             config=row.config,
-            metrics=row.metrics,
+            metrics=metrics,
+            coding_cov=coding_cov,
             history=row.history,
             artifact_sha256=row.sha256,
             size_bytes=row.size_bytes,
@@ -323,7 +337,22 @@ def list_models(
         query = query.where(func.lower(Model.name).contains(name_contains.lower(), autoescape=True))
     columns = {"name": Model.name, "created_at": Model.created_at}
     filters = {"name_contains": name_contains}
-    return paginate(session, query, page, columns=columns, tie_break=Model.id, filters=filters)
+    return paginate(
+        session,
+        query,
+        page,
+        columns=columns,
+        tie_break=Model.id,
+        filters=filters,
+        weight=_model_chars,
+        budget=MODEL_PAGE_CHARS,
+    )
+
+
+def _model_chars(model: Model) -> int:
+    """What a model's answer holds of its own text (MODEL_PAGE_CHARS)."""
+    tags = sum(len(k) + len(str(v)) for k, v in (model.tags or {}).items())
+    return len(model.description or "") + tags
 
 
 def update_model(
@@ -416,6 +445,13 @@ def _aliased_versions(
     }
 
 
+def read_metrics(mv: ModelVersion) -> dict[str, Any]:
+    """A version's metrics as its reads answer them (MAX_READ_COV_CODE_SIZE)."""
+    if mv.code_size <= MAX_READ_COV_CODE_SIZE:
+        return mv.serving_metrics()
+    return split_coding_cov(mv.metrics)[0]
+
+
 def version_public(session: Session, model_name: str, mv: ModelVersion) -> ModelVersionPublic:
     return versions_public(session, model_name, [mv])[0]
 
@@ -453,6 +489,7 @@ def _version_public(
     aliases = sorted(a for a, v in all_aliases.items() if v == mv.version)
     if latest == mv.version:
         aliases.append(LATEST)
+    metrics = read_metrics(mv)
     return ModelVersionPublic(
         model=model_name,
         version=mv.version,
@@ -461,9 +498,9 @@ def _version_public(
         kind=mv.kind,  # type: ignore[arg-type]  # written from a validated spec
         n_features=mv.n_features,
         code_size=mv.code_size,
-        metrics=mv.metrics,
+        metrics=metrics,
         worse_than=worse_than(
-            metrics=mv.metrics,
+            metrics=metrics,
             dataset_sha256=mv.dataset_sha256,
             aliased=aliased,
         ),
@@ -519,5 +556,17 @@ def list_versions(
     columns = {"version": ModelVersion.version, "created_at": ModelVersion.created_at}
     filters = {"model": name, "status": status}
     return paginate(
-        session, query, page, columns=columns, tie_break=ModelVersion.id, filters=filters
+        session,
+        query,
+        page,
+        columns=columns,
+        tie_break=ModelVersion.id,
+        filters=filters,
+        weight=_version_bytes,
+        budget=VERSION_PAGE_BYTES,
     )
+
+
+def _version_bytes(mv: ModelVersion) -> int:
+    """What a version's answer holds of its metrics (VERSION_PAGE_BYTES), and a little."""
+    return len(orjson.dumps(mv.metrics)) + 1024

@@ -34,7 +34,9 @@ class ModelVersion(Base):
     dataset_sha256: Mapped[str | None] = mapped_column(String(64))
     spec: Mapped[dict[str, Any]]
     config: Mapped[dict[str, Any]]
-    metrics: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]]  # without coding_cov, which has a column of its own
+    # code_size² numbers (50 MB of JSON at 2,048), read only where asked for: generate, plots
+    coding_cov: Mapped[list[Any] | None] = mapped_column(deferred=True)
     history: Mapped[list[Any]] = mapped_column(default=list)
     artifact_sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
@@ -44,6 +46,17 @@ class ModelVersion(Base):
     service_version: Mapped[str] = mapped_column(String(64))
     torch_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def serving_metrics(self) -> dict[str, Any]:
+        """The metrics with the coding covariance (read from its column now)."""
+        cov = self.coding_cov
+        return self.metrics if cov is None else {**self.metrics, "coding_cov": cov}
+
+
+def split_coding_cov(metrics: dict[str, Any]) -> tuple[dict[str, Any], list[Any] | None]:
+    """A version's metrics as its row holds them: the rest, and the covariance apart."""
+    rest = {k: v for k, v in metrics.items() if k != "coding_cov"}
+    return rest, metrics.get("coding_cov")
 
 
 class ModelAlias(Base):

@@ -171,7 +171,8 @@ def applicable_plots(data: VersionData) -> list[str]:
     names = []
     if data.dataset is not None:
         names += ["reconstructions", "latent"]
-    fitted = all(data.mv.metrics.get(k) is not None for k in ("coding_mean", "coding_cov"))
+    metrics = data.mv.serving_metrics()
+    fitted = all(metrics.get(k) is not None for k in ("coding_mean", "coding_cov"))
     if data.mv.kind in ("vae", "conv_vae") or fitted:  # a prior, or a Gaussian to draw from
         names.append("samples")
     if data.image_shape is not None:
@@ -196,7 +197,7 @@ def version_plot(ctx: AppContext, *, session: Session, name: str, ref: str, plot
     renderer = RENDERERS[plot]
     # the weights, the data, and the statistics a plot draws from (two versions may share
     # weights and differ in them: an import of one file with other metrics)
-    drawn = {k: mv.metrics.get(k) for k in PLOTTED_METRICS}
+    drawn = {k: mv.serving_metrics().get(k) for k in PLOTTED_METRICS}
     metrics = hashlib.sha256(orjson.dumps(drawn, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
     return plot_cache(ctx).get_or_render(
         f"{mv.artifact_sha256}:{mv.dataset_sha256}:{metrics}:{plot}",

@@ -187,7 +187,7 @@ class ModelCache:
         device = self._place()
         model = model.eval().to(torch.device(device))
         size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
-        return LoadedModel(name, mv.version, model, mv.metrics, size, device, key)
+        return LoadedModel(name, mv.version, model, mv.serving_metrics(), size, device, key)
 
     # -- {ref} -> version, reused for a short while so that a hot path skips the database --
 
