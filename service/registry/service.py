@@ -445,11 +445,15 @@ def _aliased_versions(
     }
 
 
-def read_metrics(mv: ModelVersion) -> dict[str, Any]:
-    """A version's metrics as its reads answer them (MAX_READ_COV_CODE_SIZE)."""
-    if mv.code_size <= MAX_READ_COV_CODE_SIZE:
-        return mv.serving_metrics()
-    return split_coding_cov(mv.metrics)[0]
+def _read_covariances(session: Session, versions: list[ModelVersion]) -> dict[int, Any]:
+    """The coding covariances that reads answer (up to MAX_READ_COV_CODE_SIZE), by version
+    id, in one query for the page: its column is deferred, and read one by one it took a
+    query a version."""
+    small = [mv.id for mv in versions if mv.code_size <= MAX_READ_COV_CODE_SIZE]
+    if not small:
+        return {}
+    query = select(ModelVersion.id, ModelVersion.coding_cov).where(ModelVersion.id.in_(small))
+    return {id_: cov for id_, cov in session.execute(query) if cov is not None}
 
 
 def version_public(session: Session, model_name: str, mv: ModelVersion) -> ModelVersionPublic:
@@ -467,6 +471,7 @@ def versions_public(
     all_aliases = aliases_of(session, model_id)
     latest = latest_version_number(session, model_id)
     aliased = _aliased_versions(session, model_id, all_aliases, exclude=-1)
+    covariances = _read_covariances(session, versions)
     return [
         _version_public(
             model_name,
@@ -474,6 +479,7 @@ def versions_public(
             all_aliases,
             latest,
             {alias: named for alias, named in aliased.items() if named[0] != mv.version},
+            covariances.get(mv.id),
         )
         for mv in versions
     ]
@@ -485,11 +491,14 @@ def _version_public(
     all_aliases: dict[str, int],
     latest: int | None,
     aliased: dict[str, tuple[int, dict[str, Any], str | None]],
+    coding_cov: Any,
 ) -> ModelVersionPublic:
     aliases = sorted(a for a, v in all_aliases.items() if v == mv.version)
     if latest == mv.version:
         aliases.append(LATEST)
-    metrics = read_metrics(mv)
+    metrics = split_coding_cov(mv.metrics)[0]
+    if coding_cov is not None:
+        metrics["coding_cov"] = coding_cov
     return ModelVersionPublic(
         model=model_name,
         version=mv.version,
