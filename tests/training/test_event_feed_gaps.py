@@ -37,14 +37,7 @@ def test_a_reader_joining_a_feed_begun_after_its_backlog_gets_every_event(
 ) -> None:
     job_id = client.post("/v1/jobs", json=job_body()).json()["id"]
     _event(ctx, job_id, "state", {"status": "running"}, status="running")
-    streams = JobStreams(
-        ctx.session_factory,
-        max_per_key=10,
-        max_total=10,
-        key_check_s=0.2,
-        key_is_active=lambda _k: True,
-        poll_s=0.02,
-    )
+    streams = _streams(ctx)
 
     async def scenario() -> list[str]:
         reader_b = streams.follow(job_id, after_id=0, key_id=None)
@@ -68,6 +61,18 @@ def test_a_reader_joining_a_feed_begun_after_its_backlog_gets_every_event(
     assert kinds == ["state", "state", "progress", "state"], kinds
 
 
+def _streams(ctx: AppContext) -> JobStreams:
+    """A job's feeds polling every 20 ms, every key active."""
+    return JobStreams(
+        ctx.session_factory,
+        max_per_key=10,
+        max_total=10,
+        key_check_s=0.2,
+        key_is_active=lambda _k: True,
+        poll_s=0.02,
+    )
+
+
 async def _drain(gen: AsyncIterator[JobEvent]) -> list[JobEvent]:
     return [e async for e in gen]
 
@@ -79,14 +84,7 @@ def test_a_failed_poll_does_not_leave_the_stream_open_forever(
     poll task for good: its readers then wait forever, past the job's end."""
     job_id = client.post("/v1/jobs", json=job_body(model_name="sse-hiccup")).json()["id"]
     _event(ctx, job_id, "state", {"status": "running"}, status="running")
-    streams = JobStreams(
-        ctx.session_factory,
-        max_per_key=10,
-        max_total=10,
-        key_check_s=0.2,
-        key_is_active=lambda _k: True,
-        poll_s=0.02,
-    )
+    streams = _streams(ctx)
     real = streams_module._events_after
     calls = {"n": 0}
 
@@ -120,14 +118,7 @@ def test_a_feed_keeps_only_what_its_readers_have_not_sent(
     the database, in order, once."""
     job_id = client.post("/v1/jobs", json=job_body(model_name="sse-trim")).json()["id"]
     _event(ctx, job_id, "state", {"status": "running"}, status="running")
-    streams = JobStreams(
-        ctx.session_factory,
-        max_per_key=10,
-        max_total=10,
-        key_check_s=0.2,
-        key_is_active=lambda _k: True,
-        poll_s=0.02,
-    )
+    streams = _streams(ctx)
 
     async def scenario() -> tuple[int, list[int]]:
         reader_a = streams.follow(job_id, after_id=0, key_id=None)
