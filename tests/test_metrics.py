@@ -81,7 +81,7 @@ def test_scrapes_in_a_loop_leave_the_database_to_the_other_routes(settings: Sett
     import httpx
     from sqlalchemy import insert
 
-    from service.database import create_db_engine, utcnow
+    from service.database import create_db_engine, migrate, utcnow
     from service.training.tables import Job
     from service.zoo.spec import ModelSpec
     from tests.live import running
@@ -93,6 +93,7 @@ def test_scrapes_in_a_loop_leave_the_database_to_the_other_routes(settings: Sett
          "attempt_errors": [], "created_at": now, "started_at": now, "finished_at": now}
         for _ in range(n_jobs)
     ]  # fmt: skip
+    migrate(settings.resolved_database_url)  # a PostgreSQL test database starts empty
     engine = create_db_engine(settings.resolved_database_url)
     with engine.begin() as conn:
         conn.execute(insert(Job), rows)
