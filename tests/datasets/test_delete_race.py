@@ -21,14 +21,19 @@ from service.errors import NotFound, ServiceError
 from tests.factories import npy_bytes, random_matrix
 
 
+def _upload(client: TestClient, name: str, rows: int, columns: int) -> dict[str, Any]:
+    """The dataset `name` stored, as the upload answered it."""
+    X = random_matrix(rows, columns).astype(np.float32)
+    files = {"file": ("x.npy", npy_bytes(X))}
+    created = client.post("/v1/datasets", files=files, data={"name": name})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
 def test_two_deletes_at_once_are_not_a_500(
     client: TestClient, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    X = random_matrix(20, 3).astype(np.float32)
-    created = client.post(
-        "/v1/datasets", files={"file": ("x.npy", npy_bytes(X))}, data={"name": "twice"}
-    )
-    assert created.status_code == 201, created.text
+    created = _upload(client, "twice", 20, 3)
     real = service.check_if_match_tags
     outcome: list[Any] = []
     threads: list[threading.Thread] = []
@@ -59,7 +64,7 @@ def test_two_deletes_at_once_are_not_a_500(
     assert statuses in ([204, 204], [204, 404]), response.text
     with ctx.session_factory() as session:
         assert session.query(Dataset).filter_by(name="twice").count() == 0
-    assert not ctx.store.exists(created.json()["sha256"])
+    assert not ctx.store.exists(created["sha256"])
 
 
 def test_a_delete_beside_a_job_submission_waits_for_it_and_is_409(
@@ -74,11 +79,7 @@ def test_a_delete_beside_a_job_submission_waits_for_it_and_is_409(
     from service.training.tables import Job
     from tests.factories import job_body
 
-    X = random_matrix(40, 6).astype(np.float32)
-    created = client.post(
-        "/v1/datasets", files={"file": ("x.npy", npy_bytes(X))}, data={"name": "in-use"}
-    )
-    assert created.status_code == 201, created.text
+    created = _upload(client, "in-use", 40, 6)
     real = jobs.validate_spec_for
     outcome: list[Any] = []
     threads: list[threading.Thread] = []
@@ -106,4 +107,4 @@ def test_a_delete_beside_a_job_submission_waits_for_it_and_is_409(
     assert (submitted.status_code, outcome) == (202, [409]), submitted.text
     with ctx.session_factory() as session:
         job = session.get(Job, submitted.json()["id"])
-        assert job is not None and job.dataset_id == created.json()["id"]
+        assert job is not None and job.dataset_id == created["id"]
