@@ -121,16 +121,22 @@ def test_a_bad_request_in_a_burst_of_50_fails_alone(server: LiveServer, bad: Any
 
 
 def test_overload_is_503_with_retry_after_and_the_queue_stays_bounded(data_dir: Path) -> None:
+    # 512 rows a request: past AESVC_INFERENCE_INLINE_ROWS (64), each batch goes through the
+    # queue to the inference thread, and two queued requests overflow it. Requests of 64 rows
+    # ran inline on the event loop and, on a quiet host, filled the queue 3 times in 5.
     live = serve(
-        data_dir, AESVC_MAX_QUEUE_ROWS="100", AESVC_MAX_REQUEST_ROWS="64", AESVC_MAX_BATCH_ROWS="64"
+        data_dir,
+        AESVC_MAX_QUEUE_ROWS="1000",
+        AESVC_MAX_REQUEST_ROWS="512",
+        AESVC_MAX_BATCH_ROWS="512",
     )
     try:
-        body = npy_bytes(DIGITS[:64])
+        body = npy_bytes(np.resize(DIGITS, (512, DIGITS.shape[1])))
         responses = asyncio.run(burst(live.base_url, [body] * 64))
         statuses = [r.status_code for r in responses]
         assert set(statuses) <= {200, 503}, statuses
         refused = [r for r in responses if r.status_code == 503]
-        assert refused, "64 concurrent requests of 64 rows never filled a 100-row queue"
+        assert refused, "64 concurrent requests of 512 rows never filled a 1,000-row queue"
         assert refused[0].headers["retry-after"] == "1"
         assert refused[0].headers["content-type"] == "application/problem+json"
         assert statuses.count(200) >= 1
