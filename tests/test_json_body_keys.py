@@ -23,7 +23,7 @@ import pytest
 from tests.factories import module_settings
 from tests.live import LiveServer, module_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 KEYS = 800_000  # about 9 MB
 HEALTHZ_WITHIN_S = 1.0

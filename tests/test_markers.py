@@ -36,16 +36,21 @@ def test_test_fast_skips_the_slow_tests_and_test_runs_everything() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     runs = re.findall(r"^make test\b.*$", ci, flags=re.MULTILINE)
     assert runs and all("test-fast" not in r for r in runs)
-    # each database's run is two halves, `-m 'not (X)'` then `-m 'X'`: the first (SQLite)
-    # the whole suite, the second (PostgreSQL) all but the tests marked any_database
+    # each database's run is three parts, `-m 'not (X)'`, `-m '(X) and not alone'` and
+    # `-m '(X) and alone'`: the first (SQLite) the whole suite, the second (PostgreSQL) all but
+    # the tests marked any_database
     selections = [m.group(1) if (m := re.search(r"-m '([^']*)'", r)) else None for r in runs]
-    slow = "slow or cluster or ray"
+    slow = "(slow or cluster or ray)"
     assert selections == [
-        f"not ({slow})",
-        slow,
-        f"not ({slow}) and not any_database",
-        f"({slow}) and not any_database",
+        f"not {slow}",
+        f"{slow} and not alone",
+        f"{slow} and alone",
+        f"not {slow} and not any_database",
+        f"{slow} and not alone and not any_database",
+        f"{slow} and alone and not any_database",
     ]
+    # the tests marked alone run one at a time: no -n
+    assert [("-n 2" in r) for r in runs] == [True, True, False, True, True, False]
 
 
 def test_every_fault_module_is_marked_slow() -> None:

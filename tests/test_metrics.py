@@ -70,6 +70,7 @@ def test_http_jobs_and_worker_metrics(client: TestClient, settings: Settings) ->
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_scrapes_in_a_loop_leave_the_database_to_the_other_routes(settings: Settings) -> None:
     """/metrics needs no key and read the job table on every scrape (0.1 s with 100,000
     jobs), on a pooled connection and a threadpool thread: 50 callers scraping in a loop

@@ -20,7 +20,7 @@ import pytest
 from tests.factories import module_settings, npy_bytes
 from tests.live import LiveServer, module_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 MAX_CONNECTIONS = 40
 HEADER_TIMEOUT_S = 2.0

@@ -21,7 +21,7 @@ from tests.factories import wait_for, wait_for_job
 from tests.live import LiveServer
 from tests.registry.builders import import_model, raw_rows
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.alone]
 ROWS = raw_rows(3).tolist()
 REF_CACHE_S = 1.0
 

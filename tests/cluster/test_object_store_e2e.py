@@ -32,7 +32,8 @@ from tests.training.test_durability import (
     assert_resumed_from_checkpoint,
 )
 
-pytestmark = [pytest.mark.cluster, pytest.mark.unseeded]  # its artifacts move to a bucket
+# unseeded: its artifacts move to a bucket
+pytestmark = [pytest.mark.cluster, pytest.mark.alone, pytest.mark.unseeded]
 ROWS = raw_rows(3).tolist()
 
 

@@ -21,7 +21,8 @@ from tests.live import running
 from tests.registry.builders import import_model, raw_rows
 from tests.s3 import Relay, S3Server, relayed
 
-pytestmark = [pytest.mark.cluster, pytest.mark.unseeded]  # its artifacts live in a bucket
+# unseeded: its artifacts live in a bucket
+pytestmark = [pytest.mark.cluster, pytest.mark.alone, pytest.mark.unseeded]
 ROWS = raw_rows(3).tolist()
 
 

@@ -28,7 +28,7 @@ from tests.training.test_durability import (
 )
 from tests.training.test_ray_executor import _ray_pids
 
-pytestmark = [pytest.mark.ray, pytest.mark.cluster]
+pytestmark = [pytest.mark.ray, pytest.mark.cluster, pytest.mark.alone]
 TRAINER = "aesvc_trainer"
 CREDENTIAL_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
 

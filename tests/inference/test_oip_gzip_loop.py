@@ -20,7 +20,7 @@ from service.inference.oip.tensors import MAX_MEMBERS
 from tests.factories import module_settings
 from tests.live import LiveServer, module_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.any_database]
+pytestmark = [pytest.mark.slow, pytest.mark.alone, pytest.mark.any_database]
 
 
 @pytest.fixture(scope="module")

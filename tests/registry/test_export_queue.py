@@ -23,6 +23,7 @@ MODELS, PARTS = 20, ("full", "encoder", "decoder")  # 60 builds: past the thread
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_queued_onnx_exports_leave_other_routes_answering(settings: Settings) -> None:
     server = LiveServer(settings, workers=0).start()
     with server.client() as http:

@@ -74,6 +74,7 @@ def _rss_mb(pid: int) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_reads_of_a_version_of_a_large_code_hold_little_and_stall_nothing(
     settings: Settings,
 ) -> None:

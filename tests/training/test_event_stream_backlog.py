@@ -20,7 +20,7 @@ from service.database import create_db_engine, utcnow
 from service.training.tables import Job, JobEvent
 from tests.live import running
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 EVENTS, STREAMS = 40_000, 8  # STREAMS: AESVC_MAX_STREAMS_PER_KEY's default
 

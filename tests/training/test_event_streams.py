@@ -49,6 +49,7 @@ def _metric(client: httpx.Client, name: str) -> float:
 
 
 @pytest.mark.slow  # a real server, streams held open
+@pytest.mark.alone
 def test_streams_are_capped_shared_and_end_when_their_key_is_revoked(
     settings: Settings, tmp_path: Path
 ) -> None:
