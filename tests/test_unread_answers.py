@@ -120,7 +120,10 @@ def test_keyless_clients_that_never_read_public_answers_do_not_lock_out_healthz(
     """docs/SECURITY.md: anyone who can reach the port, without a key, "cannot exhaust
     connections, descriptors or the event loop with slow or idle connections". Each of
     MAX_CONNECTIONS + 10 connections pipelines requests for the public dashboard script
-    (20 KB sent) and reads nothing: once their answers have stalled, /healthz answers."""
+    (20 KB sent) and reads nothing: /healthz answers 5 s later. Where their answers have
+    stalled by then, the one stalled longest is closed for it; on a host that answers them
+    faster, they are still being answered into their send buffers (none stalled: every
+    probe was closed, 5 runs in 5), and the one with the most pipelined is closed."""
     assert keyless.process is not None
     request = b"GET /ui/static/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 400
     socks = [_non_reader(keyless.port, request) for _ in range(MAX_CONNECTIONS + 10)]
